@@ -1,0 +1,39 @@
+package dev.meridian.balancer;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Picks backends in turn, skipping those that are unavailable or excluded: strategy
+ * {@code round-robin}.
+ *
+ * <p>Each pick starts one place after the previous one, so with every backend available each gets
+ * exactly one request in every {@code n}; an unavailable backend's turn goes to the next one.
+ */
+public final class RoundRobinSelector implements BackendSelector {
+  private final Backend[] backends;
+  private final HealthView health;
+  private final AtomicInteger next = new AtomicInteger();
+
+  /** Creates a selector over the given backends, consulting health on every pick. */
+  public RoundRobinSelector(List<Backend> backends, HealthView health) {
+    this.backends = backends.toArray(new Backend[0]);
+    this.health = health;
+  }
+
+  @Override
+  public Backend select(SelectionContext context) {
+    int n = backends.length;
+    if (n == 0) {
+      return null;
+    }
+    int start = Math.floorMod(next.getAndIncrement(), n);
+    for (int i = 0; i < n; i++) {
+      Backend candidate = backends[(start + i) % n];
+      if (!context.isExcluded(candidate) && health.isAvailable(candidate)) {
+        return candidate;
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,61 @@
+package dev.meridian.balancer;
+
+/**
+ * What a selector knows about the request it picks a backend for.
+ *
+ * <p>One instance is owned by one request (or reused by one event loop); it is not thread-safe. The
+ * excluded backends are those a retry must avoid: they were tried and failed.
+ */
+public final class SelectionContext {
+  private static final Backend[] NONE = new Backend[0];
+
+  private String clientRegion;
+  private Backend[] excluded = NONE;
+  private int excludedCount;
+
+  /** The client's region, or null when unknown. */
+  public String clientRegion() {
+    return clientRegion;
+  }
+
+  /** Sets the client's region (null when unknown) and returns this context. */
+  public SelectionContext clientRegion(String region) {
+    this.clientRegion = region;
+    return this;
+  }
+
+  /** Marks a backend as not to be picked again for this request (it was tried and failed). */
+  public SelectionContext exclude(Backend backend) {
+    if (excludedCount == excluded.length) {
+      Backend[] grown = new Backend[Math.max(4, excluded.length * 2)];
+      System.arraycopy(excluded, 0, grown, 0, excludedCount);
+      excluded = grown;
+    }
+    excluded[excludedCount++] = backend;
+    return this;
+  }
+
+  /** Whether the backend was excluded by {@link #exclude}. */
+  public boolean isExcluded(Backend backend) {
+    for (int i = 0; i < excludedCount; i++) {
+      if (excluded[i].equals(backend)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** How many backends were excluded. */
+  public int excludedCount() {
+    return excludedCount;
+  }
+
+  /** Forgets the region and the exclusions so the context can serve the next request. */
+  public void reset() {
+    clientRegion = null;
+    for (int i = 0; i < excludedCount; i++) {
+      excluded[i] = null;
+    }
+    excludedCount = 0;
+  }
+}

@@ -1,0 +1,81 @@
+package dev.meridian.proxy.config;
+
+import com.typesafe.config.ConfigList;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigValue;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Reports every key under {@code meridian} that Meridian does not know, so that a typo such as
+ * {@code path-prefx} is an error rather than a silently ignored setting.
+ *
+ * <p>Fixed sections (server, limits, ...) are checked against the structure of
+ * {@code reference.conf}. Objects whose keys {@code reference.conf} cannot show (list elements and
+ * the entries of a map keyed by user-chosen names) are described by {@link #ELEMENT_KEYS}: adding a
+ * key there is one line. A pattern ending in {@code .*} marks its parent as a map; {@code []} marks
+ * the elements of a list.
+ */
+final class KnownKeys {
+  static final Map<String, List<String>> ELEMENT_KEYS = Map.of(
+      "meridian.listeners[]", List.of("name", "address"),
+      "meridian.backend-groups.*", List.of("strategy", "backends"),
+      "meridian.backend-groups.*.backends[]", List.of("id", "address", "region", "zone", "weight"),
+      "meridian.routes[]", List.of(
+          "name", "host", "path-prefix", "methods", "backend-group", "rewrite-host", "upgrades"));
+
+  private final Problems problems;
+
+  private KnownKeys(Problems problems) {
+    this.problems = problems;
+  }
+
+  /** Records an "unknown key" problem for each key of {@code meridian} not in {@code reference}. */
+  static void check(ConfigObject meridian, ConfigObject reference, Problems problems) {
+    new KnownKeys(problems).walk(meridian, "meridian", "meridian", reference);
+  }
+
+  /**
+   * Checks the keys of {@code node}; {@code pattern} is its path with map names replaced by
+   * {@code *} and list indexes by {@code []}, {@code ref} is the matching reference object if any.
+   */
+  private void walk(ConfigObject node, String pattern, String path, ConfigObject ref) {
+    List<String> allowed = ELEMENT_KEYS.get(pattern);
+    if (allowed == null && ref == null) {
+      return;
+    }
+    if (allowed == null) {
+      allowed = List.copyOf(new TreeSet<>(ref.keySet()));
+    }
+    for (Map.Entry<String, ConfigValue> e : node.entrySet()) {
+      String key = e.getKey();
+      if (!allowed.contains(key)) {
+        problems.add(e.getValue().origin(), path + "." + key,
+            "unknown key (expected: one of " + String.join(", ", allowed) + ")");
+        continue;
+      }
+      ConfigValue refChild = ref != null ? ref.get(key) : null;
+      walkValue(e.getValue(), pattern + "." + key, path + "." + key,
+          refChild instanceof ConfigObject o ? o : null);
+    }
+  }
+
+  private void walkValue(ConfigValue value, String pattern, String path, ConfigObject ref) {
+    if (value instanceof ConfigObject object && ELEMENT_KEYS.containsKey(pattern + ".*")) {
+      for (Map.Entry<String, ConfigValue> entry : object.entrySet()) {
+        if (entry.getValue() instanceof ConfigObject o) {
+          walk(o, pattern + ".*", path + "." + entry.getKey(), null);
+        }
+      }
+    } else if (value instanceof ConfigObject object) {
+      walk(object, pattern, path, ref);
+    } else if (value instanceof ConfigList list) {
+      for (int i = 0; i < list.size(); i++) {
+        if (list.get(i) instanceof ConfigObject o) {
+          walk(o, pattern + "[]", path + "[" + i + "]", null);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,131 @@
+package dev.meridian.proxy.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Everything Meridian reads from its configuration, validated and typed: the single value the server
+ * is built from and a reload replaces.
+ *
+ * <p>Produced only by {@link SettingsLoader}, which reports every problem of a file at once; a value
+ * of this type is therefore always complete and consistent (every route names an existing group,
+ * listener addresses are distinct, durations are positive).
+ *
+ * @param region        where this instance runs ({@code meridian.region}), if set
+ * @param listeners     client-facing listeners, at least one
+ * @param admin         the admin listener (metrics, JSON state)
+ * @param backendGroups backend groups by name, in file order
+ * @param routes        routes in match order
+ * @param server        transport, threads and shutdown
+ * @param limits        request size and time limits
+ * @param timeouts      connect, response and idle timeouts
+ * @param upstream      upstream connection pooling and retries
+ * @param headers       the headers the proxy adds
+ */
+public record MeridianSettings(
+    Optional<String> region,
+    List<ListenerSettings> listeners,
+    AdminSettings admin,
+    Map<String, BackendGroupSettings> backendGroups,
+    List<RouteSettings> routes,
+    ServerSettings server,
+    LimitSettings limits,
+    TimeoutSettings timeouts,
+    UpstreamSettings upstream,
+    HeaderSettings headers) {
+
+  /** A client-facing listener: {@code meridian.listeners[]}. */
+  public record ListenerSettings(String name, HostPort address) {}
+
+  /** The admin listener: {@code meridian.admin}; disabled when {@code enabled = false}. */
+  public record AdminSettings(boolean enabled, HostPort address) {}
+
+  /** A named set of backends and how one is picked: {@code meridian.backend-groups.NAME}. */
+  public record BackendGroupSettings(String name, String strategy, List<BackendSettings> backends) {}
+
+  /**
+   * One backend server: {@code backend-groups.NAME.backends[]}.
+   *
+   * @param id      stable identifier, defaults to the address text
+   * @param address where it listens
+   * @param region  region it runs in, {@code "default"} when not given
+   * @param zone    zone inside the region, empty when not given
+   * @param weight  relative weight, 1 when not given
+   */
+  public record BackendSettings(String id, HostPort address, String region, String zone, int weight) {}
+
+  /**
+   * One route: {@code meridian.routes[]}; matched in order, first match wins.
+   *
+   * @param name         name used in logs and metrics
+   * @param host         host pattern: exact name or {@code *.suffix}; empty means any host
+   * @param pathPrefix   path prefix, {@code "/"} when not given
+   * @param methods      allowed methods in upper case; empty means any method
+   * @param backendGroup the backend group that serves it
+   * @param rewriteHost  send the backend's authority as Host instead of the client's
+   * @param upgrades     protocols a client may switch to through this route (lower case), e.g. websocket
+   */
+  public record RouteSettings(
+      String name,
+      Optional<String> host,
+      String pathPrefix,
+      List<String> methods,
+      String backendGroup,
+      boolean rewriteHost,
+      List<String> upgrades) {}
+
+  /**
+   * Process-wide server settings: {@code meridian.server}.
+   *
+   * @param transport        io_uring, epoll, nio, or auto (the best the kernel allows)
+   * @param eventLoopThreads event loop threads, 0 meaning one per available processor
+   * @param drainTimeout     how long in-flight requests may finish after SIGTERM
+   */
+  public record ServerSettings(String transport, int eventLoopThreads, Duration drainTimeout) {}
+
+  /**
+   * Limits on what a client may send: {@code meridian.limits}.
+   *
+   * @param maxRequestLine     longest request line in bytes (longer: 414)
+   * @param maxHeaderBytes     largest header section in bytes (larger: 431)
+   * @param maxHeaderCount     most header fields (more: 431)
+   * @param requestHeadTimeout time to receive a whole request head (slower: 408)
+   */
+  public record LimitSettings(
+      int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, Duration requestHeadTimeout) {}
+
+  /**
+   * Timeouts: {@code meridian.timeouts}.
+   *
+   * @param connect         TCP connect to a backend
+   * @param responseHeaders from the request being sent to the backend's response headers
+   * @param clientIdle      a client connection with no request in flight
+   * @param upstreamIdle    an upstream connection idle in the pool
+   */
+  public record TimeoutSettings(
+      Duration connect, Duration responseHeaders, Duration clientIdle, Duration upstreamIdle) {}
+
+  /**
+   * Upstream connections: {@code meridian.upstream}.
+   *
+   * @param maxIdlePerBackend idle connections kept per backend and event loop
+   * @param connectAttempts   backends tried for one request when connecting fails, including the first
+   * @param writeBufferLow    low write-buffer watermark in bytes (reads resume below it)
+   * @param writeBufferHigh   high write-buffer watermark in bytes (reads pause above it)
+   */
+  public record UpstreamSettings(
+      int maxIdlePerBackend, int connectAttempts, int writeBufferLow, int writeBufferHigh) {}
+
+  /**
+   * Headers the proxy adds: {@code meridian.headers}.
+   *
+   * @param via             the pseudonym in {@code Via}, empty to not add Via
+   * @param xForwarded      add X-Forwarded-For, -Proto and -Host
+   * @param forwarded       add the RFC 7239 {@code Forwarded} header
+   * @param requestIdHeader name of the request id header, kept when well-formed, else generated
+   */
+  public record HeaderSettings(
+      String via, boolean xForwarded, boolean forwarded, String requestIdHeader) {}
+}

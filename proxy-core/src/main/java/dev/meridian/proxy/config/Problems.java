@@ -1,0 +1,62 @@
+package dev.meridian.proxy.config;
+
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigOrigin;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Collects the problems of one configuration file, turning Typesafe Config origins into
+ * {@code file: line} for the user's file.
+ *
+ * <p>Values that come from {@code reference.conf} (a key the user did not write) are reported
+ * against the user's file without a line.
+ */
+final class Problems {
+  private final String file;
+  private final List<ConfigProblem> list = new ArrayList<>();
+
+  /** Creates an empty collection for the file or origin name shown in messages. */
+  Problems(String file) {
+    this.file = file;
+  }
+
+  /** Records a problem at a value's origin; {@code origin} may be null when there is none. */
+  void add(ConfigOrigin origin, String key, String message) {
+    list.add(new ConfigProblem(fileOf(origin), lineOf(origin), key, message));
+  }
+
+  /** Records a problem Typesafe Config raised while parsing or resolving. */
+  void add(ConfigException e, String what, String expected) {
+    ConfigOrigin origin = e.origin();
+    String message = e.getMessage();
+    if (origin != null && message.startsWith(origin.description() + ": ")) {
+      message = message.substring(origin.description().length() + 2);
+    }
+    add(origin, "", what + ": " + message + " (expected: " + expected + ")");
+  }
+
+  /** The exception carrying every problem recorded so far. */
+  InvalidConfigException toException() {
+    return new InvalidConfigException(list);
+  }
+
+  /** Throws an {@link InvalidConfigException} carrying every problem, if there is any. */
+  void throwIfAny() throws InvalidConfigException {
+    if (!list.isEmpty()) {
+      throw new InvalidConfigException(list);
+    }
+  }
+
+  private String fileOf(ConfigOrigin origin) {
+    return origin != null && origin.filename() != null ? origin.filename() : file;
+  }
+
+  private static int lineOf(ConfigOrigin origin) {
+    if (origin == null || origin.resource() != null || origin.lineNumber() <= 0) {
+      return 0;
+    }
+    // A merged origin spans several places and has no single line worth showing.
+    return origin.description().startsWith("merge of") ? 0 : origin.lineNumber();
+  }
+}

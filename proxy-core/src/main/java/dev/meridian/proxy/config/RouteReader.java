@@ -1,0 +1,81 @@
+package dev.meridian.proxy.config;
+
+import dev.meridian.proxy.config.MeridianSettings.RouteSettings;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Reads {@code meridian.routes}: host patterns, path prefixes, methods and upgrades are checked for
+ * form, and each route must name an existing backend group.
+ */
+final class RouteReader {
+  /** An RFC 9110 token, the syntax of a method and of an upgrade protocol name. */
+  private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+  private static final String LABEL = "[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?";
+  private static final Pattern HOST = Pattern.compile("(\\*\\.)?" + LABEL + "(\\." + LABEL + ")*");
+
+  private RouteReader() {}
+
+  /** Reads every route, in match order; {@code groups} are the names of the defined backend groups. */
+  static List<RouteSettings> routes(ObjectReader meridian, Set<String> groups) {
+    List<ObjectReader> elements = meridian.elements("routes", "{ path-prefix, backend-group, ... } objects");
+    List<RouteSettings> out = new ArrayList<>();
+    Map<String, String> names = new HashMap<>();
+    for (int i = 0; i < elements.size(); i++) {
+      ObjectReader r = elements.get(i);
+      String name = r.string("name", "route-" + i);
+      String clash = names.putIfAbsent(name, r.pathOf("name"));
+      if (clash != null) {
+        r.problem("name", "'" + name + "' is also the name of " + clash + " (expected: unique route names)");
+      }
+      out.add(new RouteSettings(name, host(r), pathPrefix(r), tokens(r, "methods", List.of(), true),
+          backendGroup(r, groups), r.bool("rewrite-host", false),
+          tokens(r, "upgrades", List.of("websocket"), false)));
+    }
+    return out;
+  }
+
+  private static Optional<String> host(ObjectReader r) {
+    Optional<String> host = r.optionalString("host").map(h -> h.toLowerCase(Locale.ROOT));
+    if (host.isPresent() && !HOST.matcher(host.get()).matches()) {
+      r.problem("host", "'" + host.get() + "' is not a host pattern "
+          + "(expected: an exact name such as api.example.com, or *.example.com; leave out host to match any)");
+    }
+    return host;
+  }
+
+  private static String pathPrefix(ObjectReader r) {
+    String prefix = r.string("path-prefix", "/");
+    if (!prefix.startsWith("/")) {
+      r.problem("path-prefix", "'" + prefix + "' does not start with / (expected: a path such as /api/)");
+    }
+    return prefix;
+  }
+
+  private static List<String> tokens(ObjectReader r, String key, List<String> dflt, boolean upper) {
+    List<String> out = new ArrayList<>();
+    for (String s : r.strings(key, dflt)) {
+      if (!TOKEN.matcher(s).matches()) {
+        r.problem(key, "'" + s + "' is not a token (expected: names such as "
+            + (upper ? "GET, POST" : "websocket, h2c") + ")");
+      }
+      out.add(upper ? s.toUpperCase(Locale.ROOT) : s.toLowerCase(Locale.ROOT));
+    }
+    return List.copyOf(out);
+  }
+
+  private static String backendGroup(ObjectReader r, Set<String> groups) {
+    String group = r.requiredString("backend-group").orElse("");
+    if (r.has("backend-group") && !group.isEmpty() && !groups.contains(group)) {
+      r.problem("backend-group", "no backend group '" + group + "' (expected: one of "
+          + (groups.isEmpty() ? "the groups under backend-groups, none defined" : String.join(", ", groups)) + ")");
+    }
+    return group;
+  }
+}

@@ -1,0 +1,95 @@
+package dev.meridian.proxy.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigValue;
+import dev.meridian.proxy.config.MeridianSettings.AdminSettings;
+import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
+import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Loads a HOCON file into {@link MeridianSettings}, reporting every problem at once.
+ *
+ * <p>The user's file is laid over {@code reference.conf} (which holds every default) and resolved.
+ * Then every key under {@code meridian} is checked: unknown keys, types, ranges, formats and
+ * references between sections (a route's backend group must exist). Keys outside {@code meridian}
+ * are left alone, as they may belong to other libraries. This is what {@code meridian check},
+ * {@code meridian run} and a reload all call.
+ */
+public final class SettingsLoader {
+  private static final ConfigParseOptions STRICT = ConfigParseOptions.defaults().setAllowMissing(false);
+
+  private SettingsLoader() {}
+
+  /**
+   * Loads and validates a configuration file.
+   *
+   * @throws InvalidConfigException listing every problem, each as {@code file: line: key: message}
+   */
+  public static MeridianSettings load(Path file) throws InvalidConfigException {
+    Problems problems = new Problems(file.toString());
+    try {
+      return read(ConfigFactory.parseFile(file.toFile(), STRICT), problems);
+    } catch (ConfigException.IO e) {
+      problems.add(e, "cannot read", "a readable HOCON file");
+    } catch (ConfigException e) {
+      problems.add(e, "syntax error", "valid HOCON");
+    }
+    throw problems.toException();
+  }
+
+  /**
+   * Validates configuration text, naming it {@code originName} in problems (for tests and the demo).
+   *
+   * @throws InvalidConfigException listing every problem, each as {@code originName: line: key: message}
+   */
+  public static MeridianSettings parse(String hocon, String originName) throws InvalidConfigException {
+    Problems problems = new Problems(originName);
+    try {
+      return read(ConfigFactory.parseString(hocon, STRICT.setOriginDescription(originName)), problems);
+    } catch (ConfigException e) {
+      problems.add(e, "syntax error", "valid HOCON");
+    }
+    throw problems.toException();
+  }
+
+  /** Merges the parsed file with the defaults, resolves substitutions and reads everything. */
+  private static MeridianSettings read(Config user, Problems problems) throws InvalidConfigException {
+    Config reference = ConfigFactory.defaultReference();
+    Config merged;
+    try {
+      merged = user.withFallback(reference).resolve();
+    } catch (ConfigException e) {
+      problems.add(e, "cannot resolve", "substitutions ${...} that name existing keys");
+      throw problems.toException();
+    }
+    ConfigValue root = merged.root().get("meridian");
+    if (!(root instanceof ConfigObject meridianObject)) {
+      problems.add(root.origin(), "meridian", "not an object (expected: meridian { ... })");
+      throw problems.toException();
+    }
+    KnownKeys.check(meridianObject, reference.getObject("meridian"), problems);
+    MeridianSettings settings = readSections(new ObjectReader(meridianObject, "meridian", problems, reference));
+    problems.throwIfAny();
+    return settings;
+  }
+
+  private static MeridianSettings readSections(ObjectReader meridian) {
+    Optional<String> region = meridian.optionalString("region");
+    TopologyReader topology = new TopologyReader(meridian);
+    List<ListenerSettings> listeners = topology.listeners();
+    AdminSettings admin = topology.admin(listeners);
+    Map<String, BackendGroupSettings> groups = topology.backendGroups(region);
+    return new MeridianSettings(region, listeners, admin, groups,
+        RouteReader.routes(meridian, groups.keySet()), TuningReader.server(meridian),
+        TuningReader.limits(meridian), TuningReader.timeouts(meridian),
+        TuningReader.upstream(meridian), TuningReader.headers(meridian));
+  }
+}

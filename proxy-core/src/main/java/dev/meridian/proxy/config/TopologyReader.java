@@ -1,0 +1,131 @@
+package dev.meridian.proxy.config;
+
+import dev.meridian.balancer.Strategies;
+import dev.meridian.proxy.config.MeridianSettings.AdminSettings;
+import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
+import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
+import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * Reads where Meridian listens and what it forwards to: {@code listeners}, {@code admin} and
+ * {@code backend-groups}, checking addresses, names and ids for duplicates.
+ */
+final class TopologyReader {
+  private static final HostPort INVALID = new HostPort("invalid", 0);
+
+  private final ObjectReader meridian;
+
+  /** Creates a reader over the {@code meridian} object. */
+  TopologyReader(ObjectReader meridian) {
+    this.meridian = meridian;
+  }
+
+  /** Reads {@code listeners}: at least one, distinct names and distinct addresses (port 0 aside). */
+  List<ListenerSettings> listeners() {
+    List<ObjectReader> elements = meridian.elements("listeners", "{ name, address } objects");
+    if (elements.isEmpty() && meridian.isListOrAbsent("listeners")) {
+      meridian.problem("listeners", "no listeners (expected: at least one, "
+          + "e.g. listeners = [ { name = \"web\", address = \"0.0.0.0:8080\" } ])");
+    }
+    List<ListenerSettings> out = new ArrayList<>();
+    Map<String, String> names = new HashMap<>();
+    Map<HostPort, String> addresses = new HashMap<>();
+    for (int i = 0; i < elements.size(); i++) {
+      ObjectReader e = elements.get(i);
+      String name = e.string("name", "listener-" + i);
+      HostPort address = address(e, "address", 0);
+      String clash = names.putIfAbsent(name, e.pathOf("name"));
+      if (clash != null) {
+        e.problem("name", "'" + name + "' is also the name of " + clash + " (expected: unique listener names)");
+      }
+      if (address.port() != 0) {
+        clash = addresses.putIfAbsent(address, e.pathOf("address"));
+        if (clash != null) {
+          e.problem("address", address + " is also " + clash + " (expected: unique listener addresses)");
+        }
+      }
+      out.add(new ListenerSettings(name, address));
+    }
+    return out;
+  }
+
+  /** Reads {@code admin}; an enabled admin listener must not share an address with a listener. */
+  AdminSettings admin(List<ListenerSettings> listeners) {
+    ObjectReader admin = meridian.section("admin");
+    boolean enabled = admin.bool("enabled");
+    HostPort address = address(admin, "address", 0);
+    for (ListenerSettings l : listeners) {
+      if (enabled && address.port() != 0 && address.equals(l.address())) {
+        admin.problem("address", address + " is also the address of listener '" + l.name()
+            + "' (expected: a separate address for admin, or admin.enabled = false)");
+      }
+    }
+    return new AdminSettings(enabled, address);
+  }
+
+  /** Reads {@code backend-groups}: each with a known strategy and at least one backend. */
+  Map<String, BackendGroupSettings> backendGroups(Optional<String> region) {
+    Map<String, BackendGroupSettings> out = new LinkedHashMap<>();
+    Optional<ObjectReader> groups = meridian.object("backend-groups");
+    if (groups.isEmpty()) {
+      return out;
+    }
+    for (String name : groups.get().keysInFileOrder()) {
+      groups.get().object(name).ifPresent(g -> out.put(name, group(name, g, region.orElse("default"))));
+    }
+    return out;
+  }
+
+  private static BackendGroupSettings group(String name, ObjectReader g, String defaultRegion) {
+    String strategy = g.string("strategy", "round-robin");
+    if (!Strategies.NAMES.contains(strategy)) {
+      g.problem("strategy", "unknown strategy '" + strategy + "' (expected: one of "
+          + String.join(", ", new TreeSet<>(Strategies.NAMES)) + ")");
+    }
+    List<ObjectReader> elements = g.elements("backends", "{ address, ... } objects");
+    if (elements.isEmpty() && g.isListOrAbsent("backends")) {
+      g.problem("backends", "no backends (expected: at least one, "
+          + "e.g. backends = [ { address = \"10.0.0.1:8080\" } ])");
+    }
+    List<BackendSettings> backends = new ArrayList<>();
+    Map<String, String> ids = new HashMap<>();
+    for (ObjectReader b : elements) {
+      HostPort address = address(b, "address", 1);
+      String id = b.string("id", address.toString());
+      String clash = ids.putIfAbsent(id, b.pathOf("id"));
+      if (clash != null) {
+        b.problem(b.has("id") ? "id" : "address", "backend id '" + id + "' is also used by " + clash
+            + " (expected: unique ids in a group; the id defaults to the address)");
+      }
+      backends.add(new BackendSettings(id, address, b.string("region", defaultRegion),
+          b.string("zone", ""), b.integer("weight", 1, 1)));
+    }
+    return new BackendGroupSettings(name, strategy, backends);
+  }
+
+  /** Reads a required {@code host:port} whose port is at least {@code minPort}. */
+  static HostPort address(ObjectReader r, String key, int minPort) {
+    Optional<String> given = r.requiredString(key);
+    if (given.isEmpty()) {
+      return INVALID;
+    }
+    String text = given.get();
+    try {
+      HostPort address = HostPort.parse(text);
+      if (address.port() < minPort) {
+        r.problem(key, "'" + text + "' has port " + address.port() + " (expected: port 1-65535)");
+      }
+      return address;
+    } catch (IllegalArgumentException e) {
+      r.problem(key, e.getMessage());
+      return INVALID;
+    }
+  }
+}

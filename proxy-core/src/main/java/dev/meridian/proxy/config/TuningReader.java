@@ -1,0 +1,69 @@
+package dev.meridian.proxy.config;
+
+import dev.meridian.proxy.config.MeridianSettings.HeaderSettings;
+import dev.meridian.proxy.config.MeridianSettings.LimitSettings;
+import dev.meridian.proxy.config.MeridianSettings.ServerSettings;
+import dev.meridian.proxy.config.MeridianSettings.TimeoutSettings;
+import dev.meridian.proxy.config.MeridianSettings.UpstreamSettings;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Reads the sections that tune the server rather than shape it: {@code server}, {@code limits},
+ * {@code timeouts}, {@code upstream} and {@code headers}. Every key has its default in
+ * {@code reference.conf}, so each read here is required.
+ */
+final class TuningReader {
+  private static final List<String> TRANSPORTS = List.of("auto", "io_uring", "epoll", "nio");
+  private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+
+  private TuningReader() {}
+
+  /** Reads {@code meridian.server}. */
+  static ServerSettings server(ObjectReader meridian) {
+    ObjectReader s = meridian.section("server");
+    String transport = s.requiredString("transport").orElse("auto");
+    if (!TRANSPORTS.contains(transport)) {
+      s.problem("transport", "unknown transport '" + transport + "' (expected: one of "
+          + String.join(", ", TRANSPORTS) + ")");
+    }
+    return new ServerSettings(transport, s.integer("event-loop-threads", 0), s.duration("drain-timeout"));
+  }
+
+  /** Reads {@code meridian.limits}. */
+  static LimitSettings limits(ObjectReader meridian) {
+    ObjectReader l = meridian.section("limits");
+    return new LimitSettings(l.bytes("max-request-line"), l.bytes("max-header-bytes"),
+        l.integer("max-header-count", 1), l.duration("request-head-timeout"));
+  }
+
+  /** Reads {@code meridian.timeouts}. */
+  static TimeoutSettings timeouts(ObjectReader meridian) {
+    ObjectReader t = meridian.section("timeouts");
+    return new TimeoutSettings(t.duration("connect"), t.duration("response-headers"),
+        t.duration("client-idle"), t.duration("upstream-idle"));
+  }
+
+  /** Reads {@code meridian.upstream}; the low watermark must not exceed the high one. */
+  static UpstreamSettings upstream(ObjectReader meridian) {
+    ObjectReader u = meridian.section("upstream");
+    int low = u.bytes("write-buffer-low");
+    int high = u.bytes("write-buffer-high");
+    if (low > high) {
+      u.problem("write-buffer-low", low + " bytes is above write-buffer-high (" + high
+          + " bytes) (expected: write-buffer-low <= write-buffer-high)");
+    }
+    return new UpstreamSettings(u.integer("max-idle-per-backend", 0), u.integer("connect-attempts", 1), low, high);
+  }
+
+  /** Reads {@code meridian.headers}. */
+  static HeaderSettings headers(ObjectReader meridian) {
+    ObjectReader h = meridian.section("headers");
+    String requestId = h.requiredString("request-id-header").orElse("X-Request-Id");
+    if (!HEADER_NAME.matcher(requestId).matches()) {
+      h.problem("request-id-header", "'" + requestId + "' is not a header name (expected: a token such as X-Request-Id)");
+    }
+    return new HeaderSettings(h.requiredString("via").orElse(""), h.bool("x-forwarded"),
+        h.bool("forwarded"), requestId);
+  }
+}

@@ -1,0 +1,58 @@
+package dev.meridian.proxy.http;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
+import java.util.List;
+
+/**
+ * Removes the headers that describe one connection rather than the message (RFC 9110 section 7.6.1):
+ * the fixed hop-by-hop set and every header the Connection header names.
+ *
+ * <p>Framing headers (Content-Length) and Host are never removed because Connection names them: a
+ * client's {@code Connection: Content-Length} must not change how a backend reads the body.
+ */
+final class HopByHopHeaders {
+  private static final List<AsciiString> FIXED = List.of(
+      HttpHeaderNames.CONNECTION,
+      HttpHeaderNames.KEEP_ALIVE,
+      AsciiString.cached("proxy-connection"),
+      HttpHeaderNames.TE,
+      HttpHeaderNames.TRAILER,
+      HttpHeaderNames.TRANSFER_ENCODING,
+      HttpHeaderNames.UPGRADE);
+
+  private HopByHopHeaders() {}
+
+  /**
+   * Removes hop-by-hop headers.
+   *
+   * @param headers     the message's headers, changed in place
+   * @param keepUpgrade keep {@code Upgrade} (the message negotiates a protocol switch)
+   */
+  static void strip(HttpHeaders headers, boolean keepUpgrade) {
+    List<String> connectionValues = headers.getAll(HttpHeaderNames.CONNECTION);
+    for (String value : connectionValues) {
+      for (String token : value.split(",")) {
+        String name = token.trim();
+        if (!name.isEmpty() && !isProtected(name) && !(keepUpgrade && isUpgrade(name))) {
+          headers.remove(name);
+        }
+      }
+    }
+    for (AsciiString name : FIXED) {
+      if (!(keepUpgrade && name == HttpHeaderNames.UPGRADE)) {
+        headers.remove(name);
+      }
+    }
+  }
+
+  private static boolean isUpgrade(String name) {
+    return HttpHeaderNames.UPGRADE.contentEqualsIgnoreCase(name);
+  }
+
+  private static boolean isProtected(String name) {
+    return HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name)
+        || HttpHeaderNames.HOST.contentEqualsIgnoreCase(name);
+  }
+}

@@ -1,0 +1,50 @@
+package dev.meridian.proxy.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+
+/**
+ * Builds the responses Meridian writes itself (404 no route, 502, 504, 4xx for bad requests): a short
+ * plain-text body that says what happened and what to do.
+ */
+public final class LocalResponses {
+  private LocalResponses() {}
+
+  /**
+   * Creates a complete response.
+   *
+   * @param status          the status
+   * @param message         one line of explanation, without the trailing newline
+   * @param version         the client's HTTP version
+   * @param keepAlive       whether the connection stays open after it
+   * @param requestIdHeader the request id header's name
+   * @param requestId       the request id, or null when the request was never parsed
+   */
+  public static FullHttpResponse create(ByteBufAllocator alloc, HttpResponseStatus status, String message,
+      HttpVersion version, boolean keepAlive, AsciiString requestIdHeader, String requestId) {
+    String text = status.code() + " " + status.reasonPhrase() + ": " + message + "\n";
+    ByteBuf body = ByteBufUtil.writeUtf8(alloc, text);
+    FullHttpResponse response = new DefaultFullHttpResponse(version, status, body);
+    response.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN + "; charset=utf-8")
+        .set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
+        .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+    if (requestId != null) {
+      response.headers().set(requestIdHeader, requestId);
+    }
+    HttpUtil.setKeepAlive(response, keepAlive);
+    if (!keepAlive && version.equals(HttpVersion.HTTP_1_0)) {
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    return response;
+  }
+}

@@ -1,0 +1,129 @@
+package dev.meridian.proxy.http;
+
+import dev.meridian.proxy.config.MeridianSettings.HeaderSettings;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+
+/**
+ * Turns a client's request head into the head Meridian sends to a backend: hop-by-hop headers
+ * removed first, then the proxy's own X-Forwarded-*, Forwarded, Via and request id added, so nothing a
+ * client names in Connection can remove what the proxy adds.
+ *
+ * <p>The request always goes upstream as HTTP/1.1 on a keep-alive connection; framing is restated
+ * (chunked when the client's body was chunked, Content-Length kept otherwise).
+ */
+public final class RequestHeadRewriter {
+  private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+  private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+  private static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+  private static final AsciiString FORWARDED = AsciiString.cached("forwarded");
+
+  private final HeaderSettings settings;
+  private final AsciiString requestIdHeader;
+
+  /** Creates a rewriter adding the headers the settings ask for. */
+  public RequestHeadRewriter(HeaderSettings settings) {
+    this.settings = settings;
+    this.requestIdHeader = AsciiString.of(settings.requestIdHeader());
+  }
+
+  /** The name of the request id header, as configured. */
+  public AsciiString requestIdHeader() {
+    return requestIdHeader;
+  }
+
+  /**
+   * Returns the request id to use: the client's when well-formed, a new one otherwise; the header is
+   * set to that id.
+   */
+  public String assignRequestId(HttpHeaders headers) {
+    String given = headers.get(requestIdHeader);
+    if (given != null && RequestIds.isWellFormed(given) && headers.getAll(requestIdHeader).size() == 1) {
+      return given;
+    }
+    String id = RequestIds.generate();
+    headers.set(requestIdHeader, id);
+    return id;
+  }
+
+  /**
+   * Rewrites the head in place for the backend.
+   *
+   * @param request         the client's request head
+   * @param clientIp        the client's address as text (no brackets for IPv6)
+   * @param scheme          {@code http} or {@code https}, as the client spoke to Meridian
+   * @param backendAuthority the backend's {@code host:port}, used when the route rewrites Host
+   * @param rewriteHost     send the backend's authority as Host
+   * @param upgrade         the protocol the client asks to switch to and the route allows, or null
+   */
+  public void rewrite(HttpRequest request, String clientIp, String scheme, String backendAuthority,
+      boolean rewriteHost, String upgrade) {
+    HttpHeaders headers = request.headers();
+    boolean chunked = HttpHeaders.isTransferEncodingChunked(request);
+    HttpVersion clientVersion = request.protocolVersion();
+    String clientHost = headers.get(HttpHeaderNames.HOST);
+
+    HopByHopHeaders.strip(headers, upgrade != null);
+    if (upgrade != null) {
+      headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+      headers.set(HttpHeaderNames.UPGRADE, upgrade);
+    }
+    if (chunked) {
+      headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+    }
+    request.setProtocolVersion(HttpVersion.HTTP_1_1);
+
+    if (settings.xForwarded()) {
+      String prior = headers.get(X_FORWARDED_FOR);
+      headers.set(X_FORWARDED_FOR, prior == null || prior.isBlank() ? clientIp : prior + ", " + clientIp);
+      headers.set(X_FORWARDED_PROTO, scheme);
+      if (clientHost != null) {
+        headers.set(X_FORWARDED_HOST, clientHost);
+      }
+    }
+    if (settings.forwarded()) {
+      headers.add(FORWARDED, forwardedElement(clientIp, clientHost, scheme));
+    }
+    if (!settings.via().isEmpty()) {
+      ViaHeader.append(headers, clientVersion, settings.via());
+    }
+    if (rewriteHost) {
+      headers.set(HttpHeaderNames.HOST, backendAuthority);
+    } else if (clientHost == null) {
+      headers.set(HttpHeaderNames.HOST, backendAuthority);
+    }
+  }
+
+  /** One RFC 7239 element: {@code for=...;host=...;proto=...}, quoting where the grammar needs it. */
+  static String forwardedElement(String clientIp, String host, String scheme) {
+    StringBuilder sb = new StringBuilder(64);
+    sb.append("for=");
+    if (clientIp.indexOf(':') >= 0) {
+      sb.append("\"[").append(clientIp).append("]\"");
+    } else {
+      sb.append(clientIp);
+    }
+    if (host != null && !host.isEmpty()) {
+      sb.append(";host=");
+      appendQuoted(sb, host);
+    }
+    sb.append(";proto=").append(scheme);
+    return sb.toString();
+  }
+
+  private static void appendQuoted(StringBuilder sb, String value) {
+    sb.append('"');
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == '"' || c == '\\') {
+        sb.append('\\');
+      }
+      sb.append(c);
+    }
+    sb.append('"');
+  }
+}

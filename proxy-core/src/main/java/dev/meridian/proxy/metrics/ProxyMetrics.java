@@ -1,0 +1,102 @@
+package dev.meridian.proxy.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The proxy's own metrics in Micrometer: requests by route and status class, upstream response time
+ * and connect failures by backend, and open client connections and requests in flight.
+ *
+ * <p>Meters are looked up once per route or backend and cached, so recording a request allocates
+ * nothing. Thread-safe.
+ */
+public final class ProxyMetrics {
+  private static final String[] STATUS_CLASSES = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+
+  private final MeterRegistry registry;
+  private final AtomicInteger clientConnections = new AtomicInteger();
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private final ConcurrentHashMap<String, Counter[]> requestsByRoute = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Timer> upstreamTimeByBackend = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Counter> failuresByBackendAndKind = new ConcurrentHashMap<>();
+
+  /** Registers the proxy's gauges in the registry. */
+  public ProxyMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    Gauge.builder("meridian.client.connections", clientConnections, AtomicInteger::get)
+        .description("Open client connections").register(registry);
+    Gauge.builder("meridian.requests.in.flight", inFlight, AtomicInteger::get)
+        .description("Requests received whose response is not complete").register(registry);
+  }
+
+  /** The registry the meters live in. */
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  public void clientConnectionOpened() {
+    clientConnections.incrementAndGet();
+  }
+
+  public void clientConnectionClosed() {
+    clientConnections.decrementAndGet();
+  }
+
+  public void requestStarted() {
+    inFlight.incrementAndGet();
+  }
+
+  /** Records a finished request: its route ({@code none} when unrouted) and status. */
+  public void requestFinished(String route, int status) {
+    inFlight.decrementAndGet();
+    Counter[] counters = requestsByRoute.computeIfAbsent(route, this::routeCounters);
+    int index = Math.min(Math.max(status / 100 - 1, 0), 4);
+    counters[index].increment();
+  }
+
+  private Counter[] routeCounters(String route) {
+    Counter[] counters = new Counter[STATUS_CLASSES.length];
+    for (int i = 0; i < counters.length; i++) {
+      counters[i] = Counter.builder("meridian.requests")
+          .description("Requests answered, by route and status class")
+          .tag("route", route).tag("status", STATUS_CLASSES[i]).register(registry);
+    }
+    return counters;
+  }
+
+  /** Records the time from sending a request to a backend to its response headers. */
+  public void upstreamResponded(String backendId, long nanos) {
+    upstreamTimeByBackend.computeIfAbsent(backendId, id -> Timer.builder("meridian.upstream.response.time")
+        .description("Time to response headers from a backend")
+        .tag("backend", id).publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
+        .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Counts an upstream failure.
+   *
+   * @param kind {@code connect}, {@code reset}, {@code timeout} or {@code protocol}
+   */
+  public void upstreamFailed(String backendId, String kind) {
+    failuresByBackendAndKind.computeIfAbsent(backendId + '\0' + kind, k -> Counter.builder("meridian.upstream.failures")
+        .description("Upstream failures by backend and kind")
+        .tag("backend", backendId).tag("kind", kind).register(registry)).increment();
+  }
+
+  /** Open client connections now. */
+  public int clientConnections() {
+    return clientConnections.get();
+  }
+
+  /** Requests in flight now. */
+  public int inFlight() {
+    return inFlight.get();
+  }
+}

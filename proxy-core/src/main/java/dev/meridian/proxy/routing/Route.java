@@ -1,0 +1,59 @@
+package dev.meridian.proxy.routing;
+
+import dev.meridian.balancer.BackendGroup;
+import dev.meridian.balancer.BackendSelector;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * One routing rule and what it sends to: a request whose host, path and method match goes to the
+ * route's backend group, picked by the group's selector.
+ *
+ * @param name        the route's name, for logs and metrics
+ * @param host        the host pattern, or null for any host
+ * @param pathPrefix  the path prefix the request path must start with
+ * @param methods     the allowed methods in upper case; empty for any
+ * @param group       the backend group
+ * @param selector    picks a backend of the group
+ * @param rewriteHost send the backend's authority as Host
+ * @param upgrades    protocols (lower case) a client may switch to through this route
+ */
+public record Route(
+    String name,
+    HostPattern host,
+    String pathPrefix,
+    Set<String> methods,
+    BackendGroup group,
+    BackendSelector selector,
+    boolean rewriteHost,
+    Set<String> upgrades) {
+
+  /** Copies the collections. */
+  public Route {
+    methods = Set.copyOf(methods);
+    upgrades = Set.copyOf(upgrades);
+  }
+
+  /** Whether the request matches this route. */
+  public boolean matches(String requestHost, String path, String method) {
+    return (host == null || host.matches(requestHost))
+        && path.startsWith(pathPrefix)
+        && (methods.isEmpty() || methods.contains(method));
+  }
+
+  /** Whether a client may switch to this protocol (an Upgrade header value) through this route. */
+  public boolean allowsUpgrade(String protocol) {
+    if (protocol == null) {
+      return false;
+    }
+    String p = protocol.trim().toLowerCase(Locale.ROOT);
+    int slash = p.indexOf('/');
+    return upgrades.contains(slash >= 0 ? p.substring(0, slash) : p);
+  }
+
+  /** The upgrade tokens as a list, for the admin API. */
+  public List<String> upgradeList() {
+    return List.copyOf(upgrades);
+  }
+}

@@ -1,0 +1,83 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.balancer.Backend;
+import dev.meridian.balancer.SelectionContext;
+import dev.meridian.proxy.routing.Route;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.concurrent.ScheduledFuture;
+
+/**
+ * The state of one request on its way through the proxy, from its head arriving to its response's
+ * last byte being written. Owned by one {@link FrontendHandler} and touched only on its event loop.
+ */
+final class Exchange {
+  final HttpRequest request;
+  final HttpVersion clientVersion;
+  final String method;
+  final long startNanos = System.nanoTime();
+  final SelectionContext selection = new SelectionContext();
+
+  String requestId;
+  Route route;
+  String upgrade;
+  boolean clientKeepAlive;
+  /** The request carries no body (no Content-Length above 0, not chunked). */
+  boolean bodiless;
+
+  Backend backend;
+  Channel upstream;
+  int attempts;
+  boolean headersRewritten;
+  long bodyBytesForwarded;
+  boolean trailersForwarded;
+  boolean requestComplete;
+
+  /** The response is one Meridian wrote itself (no backend involved). */
+  boolean local;
+  boolean responseStarted;
+  boolean responseComplete;
+  /** The backend's response allows reusing the upstream connection. */
+  boolean backendKeepAlive;
+  /** An interim (1xx) response was relayed; its empty last content is still to come. */
+  boolean inInterim;
+  /** The client connection closes after this response. */
+  boolean closeAfter;
+  long responseBytes;
+  int status;
+  ScheduledFuture<?> responseTimer;
+
+  Exchange(HttpRequest request) {
+    this.request = request;
+    this.clientVersion = request.protocolVersion();
+    this.method = request.method().name();
+  }
+
+  /** Whether the request may be sent again to another backend: nothing of its body is gone yet. */
+  boolean isReplayable() {
+    return bodyBytesForwarded == 0 && !trailersForwarded && !responseStarted;
+  }
+
+  /** Whether the method is idempotent (RFC 9110 section 9.2.2). */
+  boolean isIdempotent() {
+    switch (method) {
+      case "GET":
+      case "HEAD":
+      case "OPTIONS":
+      case "TRACE":
+      case "PUT":
+      case "DELETE":
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  void cancelResponseTimer() {
+    if (responseTimer != null) {
+      responseTimer.cancel(false);
+      responseTimer = null;
+    }
+  }
+}

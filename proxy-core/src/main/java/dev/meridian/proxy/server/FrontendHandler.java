@@ -1,0 +1,617 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.balancer.Backend;
+import dev.meridian.proxy.http.LocalResponses;
+import dev.meridian.proxy.http.ServerHttpCodec;
+import dev.meridian.proxy.upstream.BackendHandler;
+import dev.meridian.proxy.upstream.UpstreamListener;
+import dev.meridian.proxy.upstream.UpstreamPool;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Forwards one client connection's requests to backends and their responses back, one request at a
+ * time and in order (pipelined requests wait their turn).
+ *
+ * <p>Phases of a request: {@link #startRequest} (validate, route, choose a backend, see
+ * {@link RequestAdmission}), {@link #connectUpstream} (pooled connection on this event loop),
+ * {@link #forwardBody} (request body as it arrives), {@link #onUpstreamMessage} (response back), and
+ * {@link #finishExchange} (connection reuse). Failures before anything reached the backend try the
+ * next backend; later ones end in 502/504 or a visibly cut-off response.
+ *
+ * <p>Back-pressure: both channels run with auto-read off. The client is read only while the current
+ * request's body can be written upstream (writable), the backend only while the client is writable.
+ * Memory per connection is bounded by the write watermarks plus one read.
+ *
+ * <p>Thread safety: everything runs on the client channel's event loop, which also owns the upstream
+ * connection.
+ */
+final class FrontendHandler extends ChannelInboundHandlerAdapter implements UpstreamListener {
+  /** The handler's name in the client pipeline. */
+  static final String NAME = "frontend";
+  private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
+
+  private final ProxyContext context;
+  private final ServerHttpCodec codec;
+  private final String scheme;
+  private final ArrayDeque<Object> inbound = new ArrayDeque<>();
+  private ChannelHandlerContext ctx;
+  private Exchange exchange;
+  private ScheduledFuture<?> headTimer;
+  private boolean closing;
+  private boolean upstreamNeedsFlush;
+  private String clientIp;
+
+  FrontendHandler(ProxyContext context, ServerHttpCodec codec, String scheme) {
+    this.context = context;
+    this.codec = codec;
+    this.scheme = scheme;
+  }
+
+  // ---- client connection events ------------------------------------------------------------
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
+    this.clientIp = remote == null ? "unknown" : remote.getAddress().getHostAddress();
+    context.metrics.clientConnectionOpened();
+    startHeadTimer();
+    ctx.read();
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (closing) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    inbound.add(msg);
+    drainInbound();
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    flushUpstream();
+    maybeReadClient();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    Exchange ex = exchange;
+    if (ctx.channel().isWritable() && ex != null && ex.upstream != null && ex.responseStarted
+        && !ex.responseComplete) {
+      ex.upstream.read();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof IdleStateEvent) {
+      if (exchange == null) {
+        log.debug("{}: client idle, closing", clientIp);
+        ctx.close();
+      }
+      return;
+    }
+    if (evt == DrainEvent.INSTANCE) {
+      if (exchange == null) {
+        ctx.close();
+      } else {
+        exchange.clientKeepAlive = false;
+      }
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    closing = true;
+    cancelHeadTimer();
+    releaseInbound();
+    Exchange ex = exchange;
+    exchange = null;
+    if (ex != null) {
+      ex.cancelResponseTimer();
+      if (ex.upstream != null) {
+        BackendHandler.of(ex.upstream).detach();
+        ex.upstream.close();
+      }
+      if (!ex.local || !ex.responseComplete) {
+        context.metrics.requestFinished(routeName(ex), ex.status == 0 ? 499 : ex.status);
+      }
+    }
+    context.metrics.clientConnectionClosed();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    log.debug("{}: client connection error: {}", clientIp, cause.toString());
+    ctx.close();
+  }
+
+  // ---- request side ------------------------------------------------------------------------
+
+  /** Handles queued client messages as far as the current request's state allows. */
+  private void drainInbound() {
+    while (!closing && !inbound.isEmpty()) {
+      Object msg = inbound.peek();
+      if (msg instanceof HttpRequest) {
+        if (exchange != null) {
+          return;
+        }
+        inbound.poll();
+        startRequest((HttpRequest) msg);
+      } else if (msg instanceof HttpContent) {
+        Exchange ex = exchange;
+        if (ex != null && !ex.local && ex.upstream == null) {
+          return;
+        }
+        inbound.poll();
+        if (ex == null || ex.local) {
+          discardBody(ex, (HttpContent) msg);
+        } else {
+          forwardBody(ex, (HttpContent) msg);
+        }
+      } else {
+        inbound.poll();
+        ReferenceCountUtil.release(msg);
+      }
+    }
+  }
+
+  private void startRequest(HttpRequest request) {
+    cancelHeadTimer();
+    context.metrics.requestStarted();
+    Exchange ex = new Exchange(request);
+    exchange = ex;
+    if (request.decoderResult().isFailure()) {
+      rejectMalformed(ex, request.decoderResult().cause());
+      return;
+    }
+    RequestAdmission.Verdict verdict = RequestAdmission.admit(ex, context, clientIp);
+    if (verdict != null) {
+      respondLocally(ex, verdict.status(), verdict.message());
+      return;
+    }
+    connectUpstream(ex);
+  }
+
+  private void rejectMalformed(Exchange ex, Throwable cause) {
+    HttpResponseStatus status = RequestAdmission.statusForDecoderFailure(cause);
+    log.info("{}: rejected request: {} ({})", clientIp, status, cause.getMessage());
+    ex.bodiless = false;
+    respondLocally(ex, status, RequestAdmission.describe(status, cause));
+  }
+
+  private void connectUpstream(Exchange ex) {
+    Backend backend = ex.route.selector().select(ex.selection);
+    if (backend == null) {
+      boolean none = ex.attempts == 0;
+      log.warn("{} {}: route {}: {}", ex.requestId, clientIp, ex.route.name(),
+          none ? "no available backend" : "no backend left to try");
+      respondLocally(ex, none ? HttpResponseStatus.SERVICE_UNAVAILABLE : HttpResponseStatus.BAD_GATEWAY,
+          none
+              ? "no available backend in group '" + ex.route.group().name() + "'; try again later"
+              : "could not reach a backend of group '" + ex.route.group().name() + "'");
+      return;
+    }
+    ex.attempts++;
+    ex.backend = backend;
+    UpstreamPool pool = context.pools.forLoop(ctx.channel().eventLoop());
+    pool.acquire(backend, this).addListener(f -> onUpstreamAcquired(ex, backend, (Future<Channel>) f));
+  }
+
+  private void onUpstreamAcquired(Exchange ex, Backend backend, Future<Channel> future) {
+    if (exchange != ex || closing) {
+      if (future.isSuccess()) {
+        BackendHandler.of(future.getNow()).detach();
+        future.getNow().close();
+      }
+      return;
+    }
+    if (!future.isSuccess()) {
+      context.metrics.upstreamFailed(backend.id(), "connect");
+      log.warn("{} {}: connect to backend {} failed: {}", ex.requestId, clientIp, backend,
+          future.cause().toString());
+      retryOrFail(ex, "could not connect to backend " + backend.id());
+      return;
+    }
+    Channel upstream = future.getNow();
+    ex.upstream = upstream;
+    if (!ex.headersRewritten) {
+      context.requestRewriter.rewrite(ex.request, clientIp, scheme, backend.authority(),
+          ex.route.rewriteHost(), ex.upgrade);
+      ex.headersRewritten = true;
+    } else if (ex.route.rewriteHost()) {
+      ex.request.headers().set(io.netty.handler.codec.http.HttpHeaderNames.HOST, backend.authority());
+    }
+    upstream.write(ex.request).addListener(this::onUpstreamWriteDone);
+    upstreamNeedsFlush = true;
+    if (ex.trailersForwarded || ex.requestComplete) {
+      // A retry of a bodiless request: its end was consumed by the first attempt.
+      ex.requestComplete = false;
+      forwardBody(ex, LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+    drainInbound();
+    flushUpstream();
+    upstream.read();
+    maybeReadClient();
+  }
+
+  private void onUpstreamWriteDone(Future<? super Void> f) {
+    // Failures surface as the upstream channel closing (onUpstreamClosed); nothing else to do here.
+  }
+
+  /** After a failure before the backend answered: next backend when allowed, else 502. */
+  private void retryOrFail(Exchange ex, String reason) {
+    if (ex.backend != null) {
+      ex.selection.exclude(ex.backend);
+    }
+    ex.upstream = null;
+    int maxAttempts = context.settings.upstream().connectAttempts();
+    if (ex.isReplayable() && ex.attempts < maxAttempts) {
+      connectUpstream(ex);
+    } else {
+      respondLocally(ex, HttpResponseStatus.BAD_GATEWAY, reason);
+    }
+  }
+
+  private void forwardBody(Exchange ex, HttpContent content) {
+    ex.bodyBytesForwarded += content.content().readableBytes();
+    boolean last = content instanceof LastHttpContent;
+    if (last) {
+      ex.requestComplete = true;
+      ex.trailersForwarded = !((LastHttpContent) content).trailingHeaders().isEmpty();
+      startResponseTimer(ex);
+    }
+    ex.upstream.write(content).addListener(this::onUpstreamWriteDone);
+    upstreamNeedsFlush = true;
+  }
+
+  private void discardBody(Exchange ex, HttpContent content) {
+    boolean last = content instanceof LastHttpContent;
+    content.release();
+    if (ex != null && last) {
+      ex.requestComplete = true;
+      if (ex.responseComplete) {
+        finishExchange(ex);
+      }
+    }
+  }
+
+  private void flushUpstream() {
+    Exchange ex = exchange;
+    if (upstreamNeedsFlush && ex != null && ex.upstream != null) {
+      upstreamNeedsFlush = false;
+      ex.upstream.flush();
+    }
+  }
+
+  /** Asks the client for more bytes when the current state can take them. */
+  private void maybeReadClient() {
+    if (closing || !inbound.isEmpty()) {
+      return;
+    }
+    Exchange ex = exchange;
+    if (ex == null) {
+      ctx.read();
+    } else if (ex.local) {
+      if (!ex.requestComplete && ex.bodiless) {
+        ctx.read();
+      }
+    } else if (!ex.requestComplete && ex.upstream != null && ex.upstream.isWritable()) {
+      ctx.read();
+    }
+  }
+
+  @Override
+  public void onUpstreamWritabilityChanged(boolean writable) {
+    if (writable) {
+      maybeReadClient();
+    }
+  }
+
+  // ---- response side -----------------------------------------------------------------------
+
+  @Override
+  public void onUpstreamMessage(Object msg) {
+    Exchange ex = exchange;
+    if (ex == null || ex.upstream == null) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (msg instanceof HttpResponse response) {
+      onResponseHead(ex, response);
+    } else if (msg instanceof HttpContent content) {
+      onResponseContent(ex, content);
+    } else {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void onResponseHead(Exchange ex, HttpResponse response) {
+    if (response.decoderResult().isFailure()) {
+      ReferenceCountUtil.release(response);
+      context.metrics.upstreamFailed(ex.backend.id(), "protocol");
+      log.warn("{} {}: backend {} sent a malformed response: {}", ex.requestId, clientIp, ex.backend,
+          response.decoderResult().cause().toString());
+      abandonUpstream(ex);
+      failResponse(ex, HttpResponseStatus.BAD_GATEWAY, "backend " + ex.backend.id() + " sent a malformed response");
+      return;
+    }
+    ex.cancelResponseTimer();
+    HttpResponseStatus status = response.status();
+    if (status.codeClass() == HttpStatusClass.INFORMATIONAL) {
+      if (status.code() == 101) {
+        onSwitchingProtocols(ex, response);
+        return;
+      }
+      ex.inInterim = true;
+      if (!ex.clientVersion.equals(HttpVersion.HTTP_1_0)) {
+        ctx.writeAndFlush(new DefaultHttpResponse(ex.clientVersion, status));
+      }
+      return;
+    }
+    context.metrics.upstreamResponded(ex.backend.id(), System.nanoTime() - ex.startNanos);
+    ex.responseStarted = true;
+    ex.status = status.code();
+    ex.backendKeepAlive = HttpUtil.isKeepAlive(response);
+    boolean keepAlive = ex.clientKeepAlive && !context.isDraining();
+    boolean closeDelimited = context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId,
+        keepAlive, false);
+    ex.closeAfter = !keepAlive || closeDelimited;
+    ctx.write(response);
+  }
+
+  private void onResponseContent(Exchange ex, HttpContent content) {
+    if (ex.inInterim) {
+      // The empty end of a 1xx response: the final response follows on the same connection.
+      ex.inInterim = false;
+      content.release();
+      return;
+    }
+    if (!ex.responseStarted) {
+      content.release();
+      return;
+    }
+    ex.responseBytes += content.content().readableBytes();
+    if (content instanceof LastHttpContent last) {
+      ex.responseComplete = true;
+      if (ex.clientVersion.equals(HttpVersion.HTTP_1_0) && !last.trailingHeaders().isEmpty()) {
+        last.release();
+        ctx.write(LastHttpContent.EMPTY_LAST_CONTENT);
+      } else {
+        ctx.write(last);
+      }
+      ctx.flush();
+      finishExchange(ex);
+    } else {
+      ctx.write(content);
+    }
+  }
+
+  @Override
+  public void onUpstreamReadComplete() {
+    Exchange ex = exchange;
+    if (ex == null || ex.upstream == null) {
+      return;
+    }
+    ctx.flush();
+    if (!ex.responseComplete && ctx.channel().isWritable()) {
+      ex.upstream.read();
+    }
+  }
+
+  private void onSwitchingProtocols(Exchange ex, HttpResponse response) {
+    if (ex.upgrade == null) {
+      log.warn("{} {}: backend {} switched protocols without being asked", ex.requestId, clientIp, ex.backend);
+      abandonUpstream(ex);
+      failResponse(ex, HttpResponseStatus.BAD_GATEWAY, "backend switched protocols unasked");
+      return;
+    }
+    ex.responseStarted = true;
+    ex.responseComplete = true;
+    ex.status = 101;
+    context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, true, true);
+    ctx.writeAndFlush(response);
+    Channel upstream = ex.upstream;
+    BackendHandler.of(upstream).detach();
+    exchange = null;
+    context.metrics.requestFinished(routeName(ex), 101);
+    cancelHeadTimer();
+    releaseInbound();
+    TunnelHandler.splice(ctx.channel(), upstream);
+  }
+
+  @Override
+  public void onUpstreamClosed(Throwable cause) {
+    Exchange ex = exchange;
+    if (ex == null || ex.upstream == null) {
+      return;
+    }
+    ex.cancelResponseTimer();
+    Backend backend = ex.backend;
+    boolean reused = BackendHandler.of(ex.upstream) != null && BackendHandler.of(ex.upstream).isReused();
+    ex.upstream = null;
+    if (ex.responseComplete) {
+      return;
+    }
+    String why = cause == null ? "closed the connection" : "failed: " + cause;
+    context.metrics.upstreamFailed(backend.id(), "reset");
+    if (ex.responseStarted) {
+      log.warn("{} {}: backend {} {} mid-response after {} bytes; cutting the client's response off",
+          ex.requestId, clientIp, backend, why, ex.responseBytes);
+      ctx.flush();
+      ctx.close();
+      return;
+    }
+    log.warn("{} {}: backend {} {} before responding", ex.requestId, clientIp, backend, why);
+    if (ex.isReplayable() && (reused ? ex.isIdempotent() : ex.bodyBytesForwarded == 0 && ex.isIdempotent())) {
+      retryOrFail(ex, "backend " + backend.id() + " closed the connection before responding");
+    } else {
+      failResponse(ex, HttpResponseStatus.BAD_GATEWAY,
+          "backend " + backend.id() + " closed the connection before responding");
+    }
+  }
+
+  private void startResponseTimer(Exchange ex) {
+    long timeout = context.settings.timeouts().responseHeaders().toNanos();
+    ex.responseTimer = ctx.executor().schedule(() -> {
+      if (exchange == ex && !ex.responseStarted) {
+        log.warn("{} {}: backend {} sent no response headers within {} ms", ex.requestId, clientIp,
+            ex.backend, TimeUnit.NANOSECONDS.toMillis(timeout));
+        context.metrics.upstreamFailed(ex.backend.id(), "timeout");
+        abandonUpstream(ex);
+        failResponse(ex, HttpResponseStatus.GATEWAY_TIMEOUT,
+            "backend " + ex.backend.id() + " did not answer in time");
+      }
+    }, timeout, TimeUnit.NANOSECONDS);
+  }
+
+  /** Closes the exchange's upstream connection without reporting the close back to it. */
+  private void abandonUpstream(Exchange ex) {
+    ex.cancelResponseTimer();
+    Channel upstream = ex.upstream;
+    ex.upstream = null;
+    if (upstream != null) {
+      BackendHandler.of(upstream).detach();
+      upstream.close();
+    }
+  }
+
+  /** Ends a request that reached a backend with a local error, or cuts the response off. */
+  private void failResponse(Exchange ex, HttpResponseStatus status, String message) {
+    if (ex.responseStarted) {
+      ctx.close();
+    } else {
+      respondLocally(ex, status, message);
+    }
+  }
+
+  // ---- completion --------------------------------------------------------------------------
+
+  /** Writes a response Meridian makes itself; the connection stays open only if nothing is left unread. */
+  private void respondLocally(Exchange ex, HttpResponseStatus status, String message) {
+    abandonUpstream(ex);
+    ex.local = true;
+    ex.responseStarted = true;
+    ex.responseComplete = true;
+    ex.status = status.code();
+    boolean keepAlive = ex.clientKeepAlive && !context.isDraining() && (ex.requestComplete || ex.bodiless);
+    FullHttpResponse response = LocalResponses.create(ctx.alloc(), status, message, responseVersion(ex),
+        keepAlive, context.requestRewriter.requestIdHeader(), ex.requestId);
+    ex.closeAfter = !keepAlive;
+    ctx.writeAndFlush(response);
+    if (ex.closeAfter || ex.requestComplete) {
+      finishExchange(ex);
+    }
+    // Otherwise the (empty) rest of the request is read and discarded, then finishExchange runs.
+  }
+
+  private static HttpVersion responseVersion(Exchange ex) {
+    return ex.clientVersion.equals(HttpVersion.HTTP_1_0) ? HttpVersion.HTTP_1_0 : HttpVersion.HTTP_1_1;
+  }
+
+  /** Ends the exchange: the upstream connection goes back to the pool or closes; the next request runs. */
+  private void finishExchange(Exchange ex) {
+    Channel upstream = ex.upstream;
+    ex.upstream = null;
+    ex.cancelResponseTimer();
+    if (upstream != null) {
+      if (ex.requestComplete && ex.backendKeepAlive) {
+        context.pools.forLoop(upstream.eventLoop()).release(upstream);
+      } else {
+        BackendHandler.of(upstream).detach();
+        upstream.close();
+      }
+    }
+    context.metrics.requestFinished(routeName(ex), ex.status);
+    exchange = null;
+    if (ex.closeAfter || !ex.requestComplete || context.isDraining()) {
+      closing = true;
+      releaseInbound();
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    startHeadTimer();
+    drainInbound();
+    flushUpstream();
+    maybeReadClient();
+  }
+
+  private static String routeName(Exchange ex) {
+    return ex.route == null ? "none" : ex.route.name();
+  }
+
+  // ---- request head timeout (slowloris) ----------------------------------------------------
+
+  private void startHeadTimer() {
+    long timeout = context.settings.limits().requestHeadTimeout().toNanos();
+    headTimer = ctx.executor().schedule(this::onHeadTimeout, timeout, TimeUnit.NANOSECONDS);
+  }
+
+  private void cancelHeadTimer() {
+    if (headTimer != null) {
+      headTimer.cancel(false);
+      headTimer = null;
+    }
+  }
+
+  private void onHeadTimeout() {
+    headTimer = null;
+    if (exchange != null || closing) {
+      return;
+    }
+    if (codec.hasPartialHead()) {
+      log.info("{}: request head not complete within {}; 408", clientIp,
+          context.settings.limits().requestHeadTimeout());
+      closing = true;
+      FullHttpResponse response = LocalResponses.create(ctx.alloc(), HttpResponseStatus.REQUEST_TIMEOUT,
+          "the request head did not arrive in time", HttpVersion.HTTP_1_1, false,
+          context.requestRewriter.requestIdHeader(), null);
+      ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  private void releaseInbound() {
+    Object msg;
+    while ((msg = inbound.poll()) != null) {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  /** Sent through every client pipeline when shutdown starts. */
+  enum DrainEvent {
+    INSTANCE
+  }
+
+  /** The object type this handler queues; for readers of the code only. */
+  @SuppressWarnings("unused")
+  private static final Class<?> QUEUED = HttpObject.class;
+}

@@ -1,0 +1,40 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.config.MeridianSettings;
+import dev.meridian.proxy.http.RequestHeadRewriter;
+import dev.meridian.proxy.http.ResponseHeadRewriter;
+import dev.meridian.proxy.metrics.ProxyMetrics;
+import dev.meridian.proxy.routing.Router;
+import dev.meridian.proxy.upstream.UpstreamPools;
+
+/**
+ * What every client connection's handlers share: the router, header rewriters, limits, pools and
+ * metrics, and whether the server is draining.
+ */
+final class ProxyContext {
+  final MeridianSettings settings;
+  final Router router;
+  final RequestHeadRewriter requestRewriter;
+  final ResponseHeadRewriter responseRewriter;
+  final UpstreamPools pools;
+  final ProxyMetrics metrics;
+  private volatile boolean draining;
+
+  ProxyContext(MeridianSettings settings, Router router, UpstreamPools pools, ProxyMetrics metrics) {
+    this.settings = settings;
+    this.router = router;
+    this.requestRewriter = new RequestHeadRewriter(settings.headers());
+    this.responseRewriter = new ResponseHeadRewriter(settings.headers());
+    this.pools = pools;
+    this.metrics = metrics;
+  }
+
+  /** Whether shutdown has begun: no new keep-alive, responses carry Connection: close. */
+  boolean isDraining() {
+    return draining;
+  }
+
+  void startDraining() {
+    draining = true;
+  }
+}

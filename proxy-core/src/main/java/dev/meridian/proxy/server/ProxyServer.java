@@ -1,0 +1,194 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.balancer.Backend;
+import dev.meridian.balancer.BackendGroup;
+import dev.meridian.balancer.HealthView;
+import dev.meridian.balancer.Strategies;
+import dev.meridian.proxy.config.MeridianSettings;
+import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
+import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
+import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
+import dev.meridian.proxy.config.MeridianSettings.RouteSettings;
+import dev.meridian.proxy.metrics.ProxyMetrics;
+import dev.meridian.proxy.routing.HostPattern;
+import dev.meridian.proxy.routing.Route;
+import dev.meridian.proxy.routing.Router;
+import dev.meridian.proxy.upstream.UpstreamPools;
+import dev.meridian.proxy.upstream.UpstreamSettings;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Meridian's proxy server: binds the configured listeners on event loops of the best transport,
+ * forwards their requests, and drains gracefully on shutdown.
+ *
+ * <p>Lifecycle: {@link #start()} once, then {@link #shutdown(Duration)} once. Thread-safe.
+ */
+public final class ProxyServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+  private final MeridianSettings settings;
+  private final Transport transport;
+  private final EventLoopGroup acceptGroup;
+  private final MultiThreadIoEventLoopGroup workerGroup;
+  private final ProxyContext context;
+  private final Map<String, BackendGroup> groups;
+  private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
+  private final List<Channel> listeners = new ArrayList<>();
+
+  /**
+   * Builds the server from validated settings; nothing is bound until {@link #start()}.
+   *
+   * @param health   which backends may receive requests
+   * @param registry where the proxy's metrics are registered
+   */
+  public ProxyServer(MeridianSettings settings, HealthView health, MeterRegistry registry) {
+    this.settings = settings;
+    this.transport = Transport.choose(settings.server().transport());
+    int threads = settings.server().eventLoopThreads();
+    this.acceptGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("meridian-accept"),
+        transport.ioHandlerFactory());
+    this.workerGroup = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("meridian-io"),
+        transport.ioHandlerFactory());
+    this.groups = buildGroups(settings);
+    Router router = new Router(buildRoutes(settings, groups, health));
+    UpstreamPools pools = new UpstreamPools(new UpstreamSettings(transport,
+        settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
+        settings.upstream().maxIdlePerBackend(), settings.upstream().writeBufferLow(),
+        settings.upstream().writeBufferHigh(), 8192, 64 * 1024));
+    this.context = new ProxyContext(settings, router, pools, new ProxyMetrics(registry));
+  }
+
+  private static Map<String, BackendGroup> buildGroups(MeridianSettings settings) {
+    Map<String, BackendGroup> groups = new LinkedHashMap<>();
+    for (BackendGroupSettings g : settings.backendGroups().values()) {
+      List<Backend> backends = new ArrayList<>();
+      for (BackendSettings b : g.backends()) {
+        backends.add(new Backend(b.id(), b.address().host(), b.address().port(), b.region(), b.zone(),
+            b.weight(), Map.of()));
+      }
+      groups.put(g.name(), new BackendGroup(g.name(), backends));
+    }
+    return groups;
+  }
+
+  private static List<Route> buildRoutes(MeridianSettings settings, Map<String, BackendGroup> groups,
+      HealthView health) {
+    Map<String, dev.meridian.balancer.BackendSelector> selectors = new LinkedHashMap<>();
+    for (BackendGroupSettings g : settings.backendGroups().values()) {
+      selectors.put(g.name(), Strategies.create(g.strategy(), groups.get(g.name()).backends(), health));
+    }
+    List<Route> routes = new ArrayList<>();
+    for (RouteSettings r : settings.routes()) {
+      routes.add(new Route(r.name(), r.host().map(HostPattern::parse).orElse(null), r.pathPrefix(),
+          java.util.Set.copyOf(r.methods()), groups.get(r.backendGroup()), selectors.get(r.backendGroup()),
+          r.rewriteHost(), java.util.Set.copyOf(r.upgrades())));
+    }
+    return routes;
+  }
+
+  /** Binds every listener; returns the bound addresses in listener order (port 0 resolved). */
+  public List<InetSocketAddress> start() throws InterruptedException {
+    ServerBootstrap bootstrap = new ServerBootstrap()
+        .group(acceptGroup, workerGroup)
+        .channel(transport.serverChannel())
+        .option(ChannelOption.SO_BACKLOG, 4096)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.AUTO_READ, false)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
+            settings.upstream().writeBufferLow(), settings.upstream().writeBufferHigh()))
+        .childHandler(new ClientChannelInitializer(context, clients));
+    List<InetSocketAddress> bound = new ArrayList<>();
+    for (ListenerSettings listener : settings.listeners()) {
+      InetSocketAddress address = new InetSocketAddress(listener.address().host(), listener.address().port());
+      Channel channel = bootstrap.bind(address).sync().channel();
+      listeners.add(channel);
+      InetSocketAddress local = (InetSocketAddress) channel.localAddress();
+      bound.add(local);
+      log.info("listener '{}' on {}", listener.name(), local);
+    }
+    String why = transport.whyNotBetter();
+    log.info("transport {} with {} event loop(s){}", transport.configName(), workerGroup.executorCount(),
+        why.isEmpty() ? "" : " (" + why + ")");
+    return bound;
+  }
+
+  /** The backend groups by name, for the admin API. */
+  public Map<String, BackendGroup> groups() {
+    return groups;
+  }
+
+  /** The routes in match order, for the admin API. */
+  public List<Route> routes() {
+    return context.router.routes();
+  }
+
+  /** The transport in use. */
+  public Transport transport() {
+    return transport;
+  }
+
+  /** The proxy's metrics. */
+  public ProxyMetrics metrics() {
+    return context.metrics;
+  }
+
+  /** The upstream pools, for the admin API. */
+  public UpstreamPools pools() {
+    return context.pools;
+  }
+
+  /**
+   * Stops accepting, lets requests in flight finish for up to {@code drainTimeout} (their responses
+   * carry {@code Connection: close}; idle connections close at once), then closes everything.
+   *
+   * @return whether every request finished within the drain timeout
+   */
+  public boolean shutdown(Duration drainTimeout) {
+    context.startDraining();
+    for (Channel listener : listeners) {
+      listener.close().awaitUninterruptibly();
+    }
+    clients.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.INSTANCE));
+    long deadline = System.nanoTime() + drainTimeout.toNanos();
+    boolean drained = true;
+    while (!clients.isEmpty() && context.metrics.inFlight() > 0) {
+      if (System.nanoTime() > deadline) {
+        drained = false;
+        log.warn("drain timeout {} passed with {} request(s) in flight; closing them", drainTimeout,
+            context.metrics.inFlight());
+        break;
+      }
+      clients.newCloseFuture().awaitUninterruptibly(50, TimeUnit.MILLISECONDS);
+    }
+    clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    context.pools.closeAll();
+    workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+    acceptGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+    return drained;
+  }
+
+  @Override
+  public void close() {
+    shutdown(Duration.ZERO);
+  }
+}

@@ -1,0 +1,169 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.http.MalformedHeadException;
+import dev.meridian.proxy.http.TooManyHeadersException;
+import dev.meridian.proxy.routing.HostPattern;
+import dev.meridian.proxy.routing.RequestTarget;
+import dev.meridian.proxy.routing.Route;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides whether a decoded request head may go to a backend, and where: the request-filter phase.
+ * It checks what the decoder leaves to the proxy (Host, Transfer-Encoding, Expect, the target),
+ * matches a route and settles the request id, keep-alive and protocol upgrade.
+ */
+final class RequestAdmission {
+  private static final Logger log = LoggerFactory.getLogger(RequestAdmission.class);
+
+  /** Why a request is answered locally: the status and a one-line explanation. */
+  record Verdict(HttpResponseStatus status, String message) {}
+
+  private RequestAdmission() {}
+
+  /**
+   * Admits the exchange's request: fills in its route, request id, keep-alive and upgrade.
+   *
+   * @return null when the request goes to a backend, else the local answer
+   */
+  static Verdict admit(Exchange ex, ProxyContext context, String clientIp) {
+    HttpRequest request = ex.request;
+    HttpHeaders headers = request.headers();
+    ex.clientKeepAlive = HttpUtil.isKeepAlive(request) && !context.isDraining();
+    boolean chunked = HttpUtil.isTransferEncodingChunked(request);
+    ex.bodiless = !chunked && HttpUtil.getContentLength(request, 0L) == 0L;
+    ex.requestId = context.requestRewriter.assignRequestId(headers);
+
+    Verdict bad = checkFraming(request, chunked);
+    if (bad == null) {
+      bad = checkHost(request);
+    }
+    if (bad != null) {
+      log.info("{} {}: rejected request: {}", ex.requestId, clientIp, bad.message());
+      ex.clientKeepAlive = false;
+      return bad;
+    }
+    if (request.method().equals(HttpMethod.CONNECT)) {
+      return new Verdict(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not supported by this proxy");
+    }
+    String expect = headers.get(HttpHeaderNames.EXPECT);
+    if (expect != null && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.trim())) {
+      return new Verdict(HttpResponseStatus.EXPECTATION_FAILED, "only 'Expect: 100-continue' is supported");
+    }
+    RequestTarget target = RequestTarget.parse(request.uri(), request.method().name());
+    if (target == null) {
+      ex.clientKeepAlive = false;
+      log.info("{} {}: rejected request target '{}'", ex.requestId, clientIp, request.uri());
+      return new Verdict(HttpResponseStatus.BAD_REQUEST,
+          "request target is not an acceptable path (dot segments, backslashes and fragments are refused)");
+    }
+    String host = target.authority() != null ? target.authority() : headers.get(HttpHeaderNames.HOST);
+    if (target.authority() != null) {
+      headers.set(HttpHeaderNames.HOST, target.authority());
+    }
+    request.setUri(target.originForm());
+    Route route = context.router.match(host == null ? null : HostPattern.normalize(host), target.path(),
+        request.method().name());
+    if (route == null) {
+      return new Verdict(HttpResponseStatus.NOT_FOUND,
+          "no route for host '" + (host == null ? "" : host) + "' and path '" + target.path() + "'");
+    }
+    ex.route = route;
+    ex.upgrade = allowedUpgrade(request, route);
+    return null;
+  }
+
+  /** Content-Length and Transfer-Encoding that a backend might read differently than we do. */
+  private static Verdict checkFraming(HttpRequest request, boolean chunked) {
+    HttpHeaders headers = request.headers();
+    List<String> te = headers.getAll(HttpHeaderNames.TRANSFER_ENCODING);
+    if (!te.isEmpty()) {
+      if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+        return new Verdict(HttpResponseStatus.BAD_REQUEST, "Transfer-Encoding in an HTTP/1.0 request");
+      }
+      if (te.size() != 1 || !HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(te.get(0).trim()) || !chunked) {
+        return new Verdict(HttpResponseStatus.BAD_REQUEST,
+            "Transfer-Encoding must be exactly 'chunked' (got '" + String.join(", ", te) + "')");
+      }
+    }
+    return null;
+  }
+
+  private static Verdict checkHost(HttpRequest request) {
+    List<String> hosts = request.headers().getAll(HttpHeaderNames.HOST);
+    if (hosts.size() > 1) {
+      return new Verdict(HttpResponseStatus.BAD_REQUEST, "more than one Host header");
+    }
+    if (hosts.isEmpty() && request.protocolVersion().equals(HttpVersion.HTTP_1_1)
+        && !request.uri().regionMatches(true, 0, "http", 0, 4)) {
+      return new Verdict(HttpResponseStatus.BAD_REQUEST, "HTTP/1.1 request without a Host header");
+    }
+    if (!hosts.isEmpty() && !isValidHost(hosts.get(0))) {
+      return new Verdict(HttpResponseStatus.BAD_REQUEST, "malformed Host header");
+    }
+    return null;
+  }
+
+  private static boolean isValidHost(String host) {
+    if (host.isEmpty() || host.length() > 255) {
+      return host.isEmpty();
+    }
+    for (int i = 0; i < host.length(); i++) {
+      char c = host.charAt(i);
+      boolean ok = Character.isLetterOrDigit(c) || c == '.' || c == '-' || c == ':' || c == '['
+          || c == ']' || c == '_';
+      if (!ok || c > 127) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The Upgrade protocol when the client asks for one through Connection and the route allows it. */
+  private static String allowedUpgrade(HttpRequest request, Route route) {
+    String upgrade = request.headers().get(HttpHeaderNames.UPGRADE);
+    if (upgrade == null || !request.protocolVersion().equals(HttpVersion.HTTP_1_1)
+        || !request.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
+      return null;
+    }
+    return route.allowsUpgrade(upgrade) ? upgrade : null;
+  }
+
+  /** The status for a request the decoder could not accept: 414, 431 or 400. */
+  static HttpResponseStatus statusForDecoderFailure(Throwable cause) {
+    if (cause instanceof TooLongHttpLineException) {
+      return HttpResponseStatus.REQUEST_URI_TOO_LONG;
+    }
+    if (cause instanceof TooLongHttpHeaderException || cause instanceof TooManyHeadersException) {
+      return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
+    }
+    return HttpResponseStatus.BAD_REQUEST;
+  }
+
+  /** The body text for a rejected request. */
+  static String describe(HttpResponseStatus status, Throwable cause) {
+    if (status.equals(HttpResponseStatus.REQUEST_URI_TOO_LONG)) {
+      return "the request line is longer than the limit";
+    }
+    if (status.equals(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)) {
+      return cause instanceof TooManyHeadersException
+          ? "the request has too many header fields"
+          : "the request's header section is larger than the limit";
+    }
+    if (cause instanceof MalformedHeadException) {
+      return "malformed request: " + cause.getMessage();
+    }
+    return "malformed request";
+  }
+}

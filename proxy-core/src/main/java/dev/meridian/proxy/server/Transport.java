@@ -1,0 +1,121 @@
+package dev.meridian.proxy.server;
+
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
+import java.util.Locale;
+
+/**
+ * The I/O transport Meridian's event loops run on: io_uring where the kernel allows it, else epoll,
+ * else Java NIO ({@code meridian.server.transport = auto}); or one named explicitly.
+ */
+public enum Transport {
+  IO_URING("io_uring"),
+  EPOLL("epoll"),
+  NIO("nio");
+
+  private final String configName;
+
+  Transport(String configName) {
+    this.configName = configName;
+  }
+
+  /** The name used in the configuration and logs. */
+  public String configName() {
+    return configName;
+  }
+
+  /**
+   * Chooses the transport for a configured value.
+   *
+   * @param configured {@code auto}, {@code io_uring}, {@code epoll} or {@code nio}
+   * @throws IllegalStateException when the named transport cannot run here, with the reason
+   */
+  public static Transport choose(String configured) {
+    String name = configured.toLowerCase(Locale.ROOT);
+    switch (name) {
+      case "auto":
+        if (IoUring.isAvailable()) {
+          return IO_URING;
+        }
+        return Epoll.isAvailable() ? EPOLL : NIO;
+      case "io_uring":
+        requireAvailable(IO_URING, IoUring.isAvailable(), IoUring.unavailabilityCause());
+        return IO_URING;
+      case "epoll":
+        requireAvailable(EPOLL, Epoll.isAvailable(), Epoll.unavailabilityCause());
+        return EPOLL;
+      case "nio":
+        return NIO;
+      default:
+        throw new IllegalStateException(
+            "transport: '" + configured + "' (expected: auto, io_uring, epoll or nio)");
+    }
+  }
+
+  /** Why the better transports are not in use, for the start-up log line; empty when io_uring is. */
+  public String whyNotBetter() {
+    StringBuilder sb = new StringBuilder();
+    if (this != IO_URING && !IoUring.isAvailable()) {
+      sb.append("io_uring unavailable: ").append(IoUring.unavailabilityCause());
+    }
+    if (this == NIO && !Epoll.isAvailable()) {
+      sb.append(sb.length() > 0 ? "; " : "").append("epoll unavailable: ").append(Epoll.unavailabilityCause());
+    }
+    return sb.toString();
+  }
+
+  private static void requireAvailable(Transport t, boolean available, Throwable cause) {
+    if (!available) {
+      throw new IllegalStateException("transport " + t.configName + " is not available here: " + cause
+          + " (expected: auto, or a transport this kernel supports)", cause);
+    }
+  }
+
+  /** The factory for event loop I/O handlers of this transport. */
+  public IoHandlerFactory ioHandlerFactory() {
+    switch (this) {
+      case IO_URING:
+        return IoUringIoHandler.newFactory();
+      case EPOLL:
+        return EpollIoHandler.newFactory();
+      default:
+        return NioIoHandler.newFactory();
+    }
+  }
+
+  /** The server socket channel class of this transport. */
+  public Class<? extends ServerChannel> serverChannel() {
+    switch (this) {
+      case IO_URING:
+        return IoUringServerSocketChannel.class;
+      case EPOLL:
+        return EpollServerSocketChannel.class;
+      default:
+        return NioServerSocketChannel.class;
+    }
+  }
+
+  /** The client socket channel class of this transport. */
+  public Class<? extends SocketChannel> socketChannel() {
+    switch (this) {
+      case IO_URING:
+        return IoUringSocketChannel.class;
+      case EPOLL:
+        return EpollSocketChannel.class;
+      default:
+        return NioSocketChannel.class;
+    }
+  }
+}

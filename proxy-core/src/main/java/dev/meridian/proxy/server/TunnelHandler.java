@@ -1,0 +1,117 @@
+package dev.meridian.proxy.server;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Relays raw bytes between a client and a backend after a protocol switch (WebSocket and any other
+ * Upgrade the route allows): what one side sends is written to the other, reading one side only
+ * while the other can take more, and closing both when either closes or idles.
+ */
+final class TunnelHandler extends ChannelInboundHandlerAdapter {
+  static final String NAME = "tunnel";
+
+  private final Channel peer;
+  private List<Object> held = new ArrayList<>();
+
+  private TunnelHandler(Channel peer) {
+    this.peer = peer;
+  }
+
+  /**
+   * Turns both HTTP connections into a byte relay: HTTP handlers are removed, and bytes their decoders
+   * had already read are passed on, after the switch, in order.
+   */
+  static void splice(Channel client, Channel upstream) {
+    TunnelHandler toUpstream = new TunnelHandler(upstream);
+    TunnelHandler toClient = new TunnelHandler(client);
+    install(client.pipeline(), toUpstream, FrontendHandler.NAME);
+    install(upstream.pipeline(), toClient, dev.meridian.proxy.upstream.BackendHandler.NAME);
+    toUpstream.start(client);
+    toClient.start(upstream);
+  }
+
+  private static void install(ChannelPipeline pipeline, TunnelHandler tunnel, String httpHandler) {
+    pipeline.addLast(NAME, tunnel);
+    pipeline.remove(httpHandler);
+    pipeline.remove("codec");
+  }
+
+  private void start(Channel self) {
+    List<Object> pending = held;
+    held = null;
+    for (Object msg : pending) {
+      peer.write(msg);
+    }
+    peer.flush();
+    self.config().setAutoRead(false);
+    self.read();
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (held != null) {
+      held.add(msg);
+    } else if (peer.isActive()) {
+      peer.write(msg);
+    } else {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    if (held != null) {
+      return;
+    }
+    peer.flush();
+    if (peer.isWritable()) {
+      ctx.read();
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable() && held == null) {
+      peer.read();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (peer.isActive()) {
+      peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof IdleStateEvent) {
+      ctx.close();
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    if (held != null) {
+      held.forEach(ReferenceCountUtil::release);
+      held.clear();
+    }
+  }
+}

@@ -1,0 +1,166 @@
+package dev.meridian.proxy.upstream;
+
+import dev.meridian.balancer.Backend;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Keep-alive connections to backends, owned by one event loop: a request on that loop takes an idle
+ * connection to its backend or opens a new one on the same loop, so forwarding needs no thread hop
+ * and no lock.
+ *
+ * <p>A connection the backend closed is never handed out: an idle connection reads (and so notices a
+ * close) while it waits, and is checked again when taken. Idle connections close after the
+ * configured idle time; at most {@code maxIdlePerBackend} wait per backend.
+ *
+ * <p>Not thread-safe: every method runs on the pool's event loop.
+ */
+public final class UpstreamPool {
+  private final EventLoop loop;
+  private final UpstreamSettings settings;
+  private final Map<Backend, ArrayDeque<Channel>> idle = new HashMap<>();
+  private final Bootstrap bootstrap;
+  private int open;
+
+  UpstreamPool(EventLoop loop, UpstreamSettings settings) {
+    this.loop = loop;
+    this.settings = settings;
+    this.bootstrap = new Bootstrap()
+        .group(loop)
+        .channel(settings.transport().socketChannel())
+        .option(ChannelOption.AUTO_READ, false)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.SO_KEEPALIVE, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new WriteBufferWaterMark(settings.writeBufferLow(), settings.writeBufferHigh()));
+  }
+
+  /** The event loop that owns this pool. */
+  public EventLoop eventLoop() {
+    return loop;
+  }
+
+  /**
+   * Takes a connection to the backend for one request: an idle one if any is still open, else a new
+   * one. The returned channel's events go to the listener.
+   */
+  public Future<Channel> acquire(Backend backend, UpstreamListener listener) {
+    ArrayDeque<Channel> waiting = idle.get(backend);
+    if (waiting != null) {
+      Channel channel;
+      while ((channel = waiting.pollLast()) != null) {
+        if (channel.isActive()) {
+          channel.config().setAutoRead(false);
+          BackendHandler.of(channel).attach(listener);
+          return loop.newSucceededFuture(channel);
+        }
+        channel.close();
+      }
+    }
+    return connect(backend, listener);
+  }
+
+  private Future<Channel> connect(Backend backend, UpstreamListener listener) {
+    Promise<Channel> promise = loop.newPromise();
+    BackendHandler handler = new BackendHandler(backend, this);
+    Bootstrap b = bootstrap.clone().handler(new ChannelInitializer<Channel>() {
+      @Override
+      protected void initChannel(Channel ch) {
+        ch.pipeline()
+            .addLast("codec", new HttpClientCodec(decoderConfig(), false, false))
+            .addLast("idle", new IdleStateHandler(0, 0, settings.idleTimeout().toMillis(), TimeUnit.MILLISECONDS))
+            .addLast(BackendHandler.NAME, handler);
+      }
+    });
+    ChannelFuture connect = b.connect(new InetSocketAddress(backend.host(), backend.port()));
+    connect.addListener(f -> {
+      if (f.isSuccess()) {
+        open++;
+        handler.attach(listener);
+        promise.setSuccess(connect.channel());
+      } else {
+        promise.setFailure(f.cause());
+      }
+    });
+    return promise;
+  }
+
+  private HttpDecoderConfig decoderConfig() {
+    return new HttpDecoderConfig()
+        .setMaxInitialLineLength(settings.maxResponseLine())
+        .setMaxHeaderSize(settings.maxResponseHeaderBytes())
+        .setMaxChunkSize(64 * 1024)
+        .setValidateHeaders(true)
+        .setAllowDuplicateContentLengths(false);
+  }
+
+  /**
+   * Gives back a connection whose request and response both completed; it waits for the next request
+   * to the same backend, or is closed when the pool for that backend is full.
+   */
+  public void release(Channel channel) {
+    BackendHandler handler = BackendHandler.of(channel);
+    handler.detach();
+    if (!channel.isActive() || closed) {
+      channel.close();
+      return;
+    }
+    ArrayDeque<Channel> waiting = idle.computeIfAbsent(handler.backend(), b -> new ArrayDeque<>());
+    if (waiting.size() >= settings.maxIdlePerBackend()) {
+      channel.close();
+      return;
+    }
+    waiting.addLast(channel);
+    channel.config().setAutoRead(true);
+  }
+
+  /** Forgets a connection that closed (called by its handler). */
+  void forget(Channel channel, Backend backend) {
+    open--;
+    ArrayDeque<Channel> waiting = idle.get(backend);
+    if (waiting != null) {
+      waiting.remove(channel);
+    }
+  }
+
+  /** Open upstream connections of this pool, in use or idle. */
+  public int openConnections() {
+    return open;
+  }
+
+  /** Idle connections per backend id, for the admin API. */
+  public Map<String, Integer> idleCounts() {
+    Map<String, Integer> counts = new HashMap<>();
+    idle.forEach((backend, channels) -> counts.put(backend.id(), channels.size()));
+    return counts;
+  }
+
+  private boolean closed;
+
+  /** Closes every idle connection and refuses to keep connections from now on. */
+  public void close() {
+    closed = true;
+    List<Channel> all = new ArrayList<>();
+    idle.values().forEach(all::addAll);
+    idle.clear();
+    all.forEach(Channel::close);
+  }
+}

@@ -1,0 +1,26 @@
+package dev.meridian.proxy.upstream;
+
+import dev.meridian.proxy.server.Transport;
+import java.time.Duration;
+
+/**
+ * What upstream pools need to open and keep connections.
+ *
+ * @param transport              the socket transport
+ * @param connectTimeout         TCP connect timeout
+ * @param idleTimeout            an idle pooled connection is closed after this long
+ * @param maxIdlePerBackend      idle connections kept per backend and event loop
+ * @param writeBufferLow         low write watermark in bytes
+ * @param writeBufferHigh        high write watermark in bytes
+ * @param maxResponseLine        longest status line accepted from a backend
+ * @param maxResponseHeaderBytes largest header section accepted from a backend
+ */
+public record UpstreamSettings(
+    Transport transport,
+    Duration connectTimeout,
+    Duration idleTimeout,
+    int maxIdlePerBackend,
+    int writeBufferLow,
+    int writeBufferHigh,
+    int maxResponseLine,
+    int maxResponseHeaderBytes) {}

@@ -1,0 +1,249 @@
+package dev.meridian.proxy.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
+import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
+import dev.meridian.proxy.config.MeridianSettings.RouteSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SettingsLoaderTest {
+  private static final String EXAMPLE = """
+      meridian {
+        region = "us-east"
+        listeners = [ { name = "web", address = "127.0.0.1:8080" } ]
+        admin { address = "127.0.0.1:9901" }
+        backend-groups {
+          app {
+            strategy = "round-robin"
+            backends = [
+              { address = "127.0.0.1:9001", region = "us-east", weight = 1 }
+              { address = "127.0.0.1:9002", region = "eu-west" }
+            ]
+          }
+        }
+        routes = [
+          { name = "api", host = "*.example.com", path-prefix = "/api/", methods = [GET, POST], backend-group = "app" }
+          { name = "default", path-prefix = "/", backend-group = "app" }
+        ]
+      }
+      """;
+
+  @TempDir Path dir;
+
+  @Test
+  void loadsTheDocumentedExample() throws Exception {
+    MeridianSettings s = SettingsLoader.load(write("my.conf", EXAMPLE));
+
+    assertThat(s.region()).contains("us-east");
+    assertThat(s.listeners()).singleElement().satisfies(l -> {
+      assertThat(l.name()).isEqualTo("web");
+      assertThat(l.address()).isEqualTo(new HostPort("127.0.0.1", 8080));
+    });
+    assertThat(s.admin().enabled()).isTrue();
+    assertThat(s.admin().address()).isEqualTo(new HostPort("127.0.0.1", 9901));
+
+    BackendGroupSettings app = s.backendGroups().get("app");
+    assertThat(app.strategy()).isEqualTo("round-robin");
+    assertThat(app.backends()).containsExactly(
+        new BackendSettings("127.0.0.1:9001", new HostPort("127.0.0.1", 9001), "us-east", "", 1),
+        new BackendSettings("127.0.0.1:9002", new HostPort("127.0.0.1", 9002), "eu-west", "", 1));
+
+    assertThat(s.routes()).containsExactly(
+        new RouteSettings("api", Optional.of("*.example.com"), "/api/", List.of("GET", "POST"), "app",
+            false, List.of("websocket")),
+        new RouteSettings("default", Optional.empty(), "/", List.of(), "app", false, List.of("websocket")));
+  }
+
+  @Test
+  void fillsDefaultsFromReferenceConf() throws Exception {
+    MeridianSettings s = SettingsLoader.parse("""
+        meridian {
+          listeners = [ { address = "127.0.0.1:0" } ]
+          backend-groups.app.backends = [ { address = "10.0.0.1:80" } ]
+          routes = [ { backend-group = app, methods = [get] } ]
+        }
+        """, "defaults.conf");
+
+    assertThat(s.region()).isEmpty();
+    assertThat(s.listeners().get(0).name()).isEqualTo("listener-0");
+    BackendSettings backend = s.backendGroups().get("app").backends().get(0);
+    assertThat(backend.id()).isEqualTo("10.0.0.1:80");
+    assertThat(backend.region()).isEqualTo("default");
+    assertThat(s.routes().get(0).name()).isEqualTo("route-0");
+    assertThat(s.routes().get(0).methods()).containsExactly("GET");
+    assertThat(s.server().transport()).isEqualTo("auto");
+    assertThat(s.server().drainTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(s.limits().maxHeaderBytes()).isEqualTo(32 * 1024);
+    assertThat(s.limits().maxRequestLine()).isEqualTo(8 * 1024);
+    assertThat(s.timeouts().connect()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(s.upstream().writeBufferHigh()).isEqualTo(64 * 1024);
+    assertThat(s.headers().requestIdHeader()).isEqualTo("X-Request-Id");
+  }
+
+  @Test
+  void backendsTakeTheInstanceRegionByDefault() throws Exception {
+    MeridianSettings s = SettingsLoader.parse(minimal("region = ap-south"), "t.conf");
+
+    assertThat(s.backendGroups().get("app").backends().get(0).region()).isEqualTo("ap-south");
+  }
+
+  @Test
+  void ignoresKeysOutsideMeridian() throws Exception {
+    assertThat(SettingsLoader.parse("akka.loglevel = DEBUG\n" + minimal(""), "t.conf").listeners()).hasSize(1);
+  }
+
+  @Test
+  void reportsUnknownKeyWithFileAndLine() throws IOException {
+    String text = EXAMPLE.replace("{ name = \"default\", path-prefix", "{ name = \"default\", path-prefx");
+    Path file = write("my.conf", text);
+
+    assertThatThrownBy(() -> SettingsLoader.load(file))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessage(file + ": 16: meridian.routes[1].path-prefx: unknown key (expected: one of "
+            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades)");
+  }
+
+  @Test
+  void reportsUnknownKeysInSectionsAndBackends() {
+    String text = minimal("timeouts { conect = 2s }")
+        .replace("address = \"10.0.0.1:80\"", "address = \"10.0.0.1:80\", wieght = 2");
+
+    assertThat(problems(text)).containsExactlyInAnyOrder(
+        "t.conf: 2: meridian.timeouts.conect: unknown key (expected: one of "
+            + "client-idle, connect, response-headers, upstream-idle)",
+        "t.conf: 4: meridian.backend-groups.app.backends[0].wieght: unknown key (expected: one of "
+            + "id, address, region, zone, weight)");
+  }
+
+  @Test
+  void reportsWrongTypes() {
+    String text = minimal("timeouts.connect = soon\nlimits.max-header-bytes = lots")
+        .replace("address = \"10.0.0.1:80\"", "address = \"10.0.0.1:80\", weight = abc");
+
+    assertThat(problems(text)).containsExactlyInAnyOrder(
+        "t.conf: 2: meridian.timeouts.connect: \"soon\" is not a duration "
+            + "(expected: a positive duration such as 2s or 500ms)",
+        "t.conf: 3: meridian.limits.max-header-bytes: \"lots\" is not a size "
+            + "(expected: a positive size such as 8KiB or 1MiB, below 2GiB)",
+        "t.conf: 5: meridian.backend-groups.app.backends[0].weight: \"abc\" is not a whole number "
+            + "(expected: a whole number >= 1)");
+  }
+
+  @Test
+  void reportsARouteToAMissingGroup() {
+    assertThat(problems(minimal("").replace("backend-group = app", "backend-group = ap")))
+        .containsExactly("t.conf: 5: meridian.routes[0].backend-group: no backend group 'ap' (expected: one of app)");
+  }
+
+  @Test
+  void reportsBadAddresses() {
+    String text = minimal("")
+        .replace("127.0.0.1:0", "127.0.0.1")
+        .replace("10.0.0.1:80", "10.0.0.1:0");
+
+    assertThat(problems(text)).containsExactly(
+        "t.conf: 3: meridian.listeners[0].address: '127.0.0.1' has no port (expected: host:port)",
+        "t.conf: 4: meridian.backend-groups.app.backends[0].address: '10.0.0.1:0' has port 0 (expected: port 1-65535)");
+  }
+
+  @Test
+  void reportsDuplicateListenerAddresses() {
+    String text = minimal("").replace("{ address = \"127.0.0.1:0\" }",
+        "{ name = a, address = \"127.0.0.1:8080\" }\n{ name = b, address = \"127.0.0.1:8080\" }");
+
+    assertThat(problems(text)).containsExactly("t.conf: 4: meridian.listeners[1].address: "
+        + "127.0.0.1:8080 is also meridian.listeners[0].address (expected: unique listener addresses)");
+  }
+
+  @Test
+  void reportsSyntaxErrorWithLine() throws IOException {
+    Path file = write("broken.conf", "meridian {\n  listeners = [\n    { address = \"x:1\" \n  ]\n");
+
+    assertThatThrownBy(() -> SettingsLoader.load(file))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageStartingWith(file + ": 4: syntax error: ")
+        .hasMessageEndingWith("(expected: valid HOCON)");
+  }
+
+  @Test
+  void reportsAMissingFile() {
+    Path file = dir.resolve("absent.conf");
+
+    assertThatThrownBy(() -> SettingsLoader.load(file))
+        .hasMessageStartingWith(file + ": cannot read: ");
+  }
+
+  @Test
+  void reportsManyProblemsAtOnce() {
+    String text = """
+        meridian {
+          listeners = []
+          backend-groups {
+            app { strategy = random, backends = [] }
+            web { backends = [ { address = "a:1", id = x }, { address = "b:1", id = x } ] }
+          }
+          routes = [ { host = "a.*", path-prefix = api, methods = ["G T"], backend-group = nope } ]
+          server { transport = fibers, drain-timeout = 0s }
+          upstream { write-buffer-low = 1MiB, write-buffer-high = 64KiB }
+        }
+        """;
+
+    assertThat(problems(text)).containsExactlyInAnyOrder(
+        "t.conf: 2: meridian.listeners: no listeners (expected: at least one, "
+            + "e.g. listeners = [ { name = \"web\", address = \"0.0.0.0:8080\" } ])",
+        "t.conf: 4: meridian.backend-groups.app.strategy: unknown strategy 'random' (expected: one of round-robin)",
+        "t.conf: 4: meridian.backend-groups.app.backends: no backends (expected: at least one, "
+            + "e.g. backends = [ { address = \"10.0.0.1:8080\" } ])",
+        "t.conf: 5: meridian.backend-groups.web.backends[1].id: backend id 'x' is also used by "
+            + "meridian.backend-groups.web.backends[0].id (expected: unique ids in a group; the id defaults to the address)",
+        "t.conf: 7: meridian.routes[0].host: 'a.*' is not a host pattern (expected: an exact name such as "
+            + "api.example.com, or *.example.com; leave out host to match any)",
+        "t.conf: 7: meridian.routes[0].path-prefix: 'api' does not start with / (expected: a path such as /api/)",
+        "t.conf: 7: meridian.routes[0].methods: 'G T' is not a token (expected: names such as GET, POST)",
+        "t.conf: 7: meridian.routes[0].backend-group: no backend group 'nope' (expected: one of app, web)",
+        "t.conf: 8: meridian.server.transport: unknown transport 'fibers' (expected: one of auto, io_uring, epoll, nio)",
+        "t.conf: 8: meridian.server.drain-timeout: \"0s\" is not positive (expected: a positive duration such as 2s or 500ms)",
+        "t.conf: 9: meridian.upstream.write-buffer-low: 1048576 bytes is above write-buffer-high (65536 bytes) "
+            + "(expected: write-buffer-low <= write-buffer-high)");
+  }
+
+  @Test
+  void problemWithoutLineLeavesItOut() {
+    assertThat(new ConfigProblem("my.conf", 0, "meridian.listeners", "no listeners (expected: one)"))
+        .hasToString("my.conf: meridian.listeners: no listeners (expected: one)");
+    assertThat(new ConfigProblem("my.conf", 3, "meridian.x", "bad (expected: good)"))
+        .hasToString("my.conf: 3: meridian.x: bad (expected: good)");
+  }
+
+  /** A valid file whose line 2 is {@code extra}; listeners on line 3, backends on 4, routes on 5. */
+  private static String minimal(String extra) {
+    return "meridian {\n"
+        + extra + "\n"
+        + "listeners = [ { address = \"127.0.0.1:0\" } ]\n"
+        + "backend-groups { app { backends = [ { address = \"10.0.0.1:80\" } ] } }\n"
+        + "routes = [ { backend-group = app } ]\n"
+        + "}\n";
+  }
+
+  private static List<String> problems(String text) {
+    try {
+      SettingsLoader.parse(text, "t.conf");
+    } catch (InvalidConfigException e) {
+      return e.problems().stream().map(ConfigProblem::toString).toList();
+    }
+    throw new AssertionError("expected problems in:\n" + text);
+  }
+
+  private Path write(String name, String text) throws IOException {
+    return Files.writeString(dir.resolve(name), text);
+  }
+}
