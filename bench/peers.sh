@@ -115,6 +115,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   local pid
+  [[ -z "${WRK_PID:-}" ]] || stop_pid "$WRK_PID"
   for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
   if [[ "$KEEP_TMP" == "1" || $rc -ne 0 ]]; then
     log "configs and logs kept in $TMP"
@@ -173,6 +174,18 @@ cpu_ticks() {
     total=$(( total + ${t:-0} ))
   done
   echo "$total"
+}
+
+# Runs wrk on the load core: run_wrk OUTFILE ARGS... It runs in the background and is waited for,
+# so that Ctrl-C reaches this script's trap at once (wrk itself catches SIGINT and exits 0, after
+# which bash would carry on with the next target).
+WRK_PID=""
+run_wrk() {
+  local wrk_out="$1"; shift
+  "${PIN_LOAD[@]}" "$WRK" "$@" >"$wrk_out" 2>&1 &
+  WRK_PID=$!
+  wait "$WRK_PID" || true
+  WRK_PID=""
 }
 
 # wrk latency value ("447.00us", "1.23ms", "2.00s", "1.00m") -> milliseconds.
@@ -254,12 +267,12 @@ run_target() {
   fi
   if (( WARMUP > 0 )); then
     log "$t: warm-up ${WARMUP}s on $url"
-    "${PIN_LOAD[@]}" "$WRK" -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$url" >"$TMP/$t.warmup.txt" 2>&1 || true
+    run_wrk "$TMP/$t.warmup.txt" -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$url"
     sleep 1
   fi
   log "$t: measuring ${DURATION}s, ${THREADS} thread(s), ${CONNECTIONS} connections"
   before="$(cpu_ticks "$TARGET_PID")"
-  "${PIN_LOAD[@]}" "$WRK" --latency -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$url" >"$TMP/$t.wrk.txt" 2>&1 || true
+  run_wrk "$TMP/$t.wrk.txt" --latency -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$url"
   after="$(cpu_ticks "$TARGET_PID")"
   out="$TMP/$t.wrk.txt"
   RAW+=$'\n'"===== $t ($url) ====="$'\n'"$(cat "$out")"$'\n'
@@ -293,6 +306,7 @@ RAW=""
 for t in $TARGETS; do
   run_target "$t"
   if [[ "$t" != "direct" && -n "${TARGET_PID:-}" ]]; then stop_pid "$TARGET_PID"; fi
+  kill -0 "$BACKEND_PID" 2>/dev/null || die "the static backend exited (see $TMP/backend-nginx.error.log)"
   sleep 1
 done
 

@@ -24,6 +24,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.NettyRuntime;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
@@ -63,7 +64,8 @@ public final class ProxyServer implements AutoCloseable {
   public ProxyServer(MeridianSettings settings, HealthView health, MeterRegistry registry) {
     this.settings = settings;
     this.transport = Transport.choose(settings.server().transport());
-    int threads = settings.server().eventLoopThreads();
+    int threads = settings.server().eventLoopThreads() > 0
+        ? settings.server().eventLoopThreads() : NettyRuntime.availableProcessors();
     this.acceptGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("meridian-accept"),
         transport.ioHandlerFactory());
     this.workerGroup = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("meridian-io"),

@@ -1,0 +1,91 @@
+package dev.meridian.proxy;
+
+import dev.meridian.health.HealthRegistry;
+import dev.meridian.proxy.admin.AdminServer;
+import dev.meridian.proxy.config.MeridianSettings;
+import dev.meridian.proxy.server.ProxyServer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * One running Meridian: the proxy server with its listeners and, when enabled, the admin listener,
+ * started and stopped together.
+ */
+public final class MeridianInstance implements AutoCloseable {
+  private final MeridianSettings settings;
+  private final HealthRegistry health = new HealthRegistry();
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final ProxyServer proxy;
+  private AdminServer admin;
+  private List<InetSocketAddress> listenerAddresses = List.of();
+  private InetSocketAddress adminAddress;
+  private boolean stopped;
+
+  /** Builds (but does not start) an instance from validated settings. */
+  public MeridianInstance(MeridianSettings settings) {
+    this.settings = settings;
+    this.proxy = new ProxyServer(settings, health, registry);
+  }
+
+  /** Binds the listeners and the admin listener; on failure everything started is stopped again. */
+  public MeridianInstance start() throws InterruptedException {
+    try {
+      listenerAddresses = proxy.start();
+      if (settings.admin().enabled()) {
+        admin = new AdminServer(proxy, registry, health);
+        adminAddress = admin.start(settings.admin().address().host(), settings.admin().address().port());
+      }
+      return this;
+    } catch (RuntimeException | InterruptedException e) {
+      stop(Duration.ZERO);
+      throw e;
+    }
+  }
+
+  /** The bound listener addresses, in configuration order. */
+  public List<InetSocketAddress> listenerAddresses() {
+    return listenerAddresses;
+  }
+
+  /** The bound admin address, or null when the admin listener is disabled. */
+  public InetSocketAddress adminAddress() {
+    return adminAddress;
+  }
+
+  /** The health registry selectors read. */
+  public HealthRegistry health() {
+    return health;
+  }
+
+  /** The proxy server. */
+  public ProxyServer proxy() {
+    return proxy;
+  }
+
+  /**
+   * Drains and stops: stops accepting, lets requests in flight finish for up to the drain timeout,
+   * then closes everything. Idempotent.
+   *
+   * @return whether every request in flight finished in time
+   */
+  public synchronized boolean stop(Duration drainTimeout) {
+    if (stopped) {
+      return true;
+    }
+    stopped = true;
+    boolean drained = proxy.shutdown(drainTimeout);
+    if (admin != null) {
+      admin.close();
+    }
+    registry.close();
+    return drained;
+  }
+
+  @Override
+  public void close() {
+    stop(settings.server().drainTimeout());
+  }
+}

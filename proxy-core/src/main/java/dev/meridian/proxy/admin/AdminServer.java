@@ -1,0 +1,173 @@
+package dev.meridian.proxy.admin;
+
+import dev.meridian.balancer.Backend;
+import dev.meridian.balancer.BackendGroup;
+import dev.meridian.health.HealthRegistry;
+import dev.meridian.proxy.routing.Route;
+import dev.meridian.proxy.server.ProxyServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The admin listener: Prometheus metrics at {@code /metrics}, JSON state under {@code /admin/api/}
+ * ({@code routes}, {@code backends}), and {@code /healthz} for the instance itself. Runs on its own
+ * single event loop so a busy proxy cannot starve it, nor it the proxy.
+ */
+public final class AdminServer implements AutoCloseable {
+  private final ProxyServer proxy;
+  private final PrometheusMeterRegistry registry;
+  private final HealthRegistry health;
+  private final EventLoopGroup group =
+      new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("meridian-admin"), NioIoHandler.newFactory());
+  private Channel channel;
+
+  /** Creates the admin server for a proxy; nothing is bound until {@link #start}. */
+  public AdminServer(ProxyServer proxy, PrometheusMeterRegistry registry, HealthRegistry health) {
+    this.proxy = proxy;
+    this.registry = registry;
+    this.health = health;
+  }
+
+  /** Binds the admin listener and returns its address. */
+  public InetSocketAddress start(String host, int port) throws InterruptedException {
+    channel = new ServerBootstrap()
+        .group(group)
+        .channel(NioServerSocketChannel.class)
+        .childHandler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline()
+                .addLast(new HttpServerCodec())
+                .addLast(new HttpObjectAggregator(64 * 1024))
+                .addLast(new AdminHandler());
+          }
+        })
+        .bind(host, port).sync().channel();
+    return (InetSocketAddress) channel.localAddress();
+  }
+
+  @Override
+  public void close() {
+    if (channel != null) {
+      channel.close().awaitUninterruptibly();
+    }
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+
+  private final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+      String path = new QueryStringDecoder(request.uri()).path();
+      FullHttpResponse response;
+      if (!request.decoderResult().isSuccess()) {
+        response = text(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request\n");
+      } else if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
+        response = text(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET is supported here\n");
+      } else {
+        switch (path) {
+          case "/metrics" -> response = respond(ctx, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
+          case "/healthz" -> response = text(ctx, HttpResponseStatus.OK, "ok\n");
+          case "/admin/api/routes" -> response = respond(ctx, "application/json", Json.write(routes()));
+          case "/admin/api/backends" -> response = respond(ctx, "application/json", Json.write(backends()));
+          case "/", "/admin", "/admin/" -> response = text(ctx, HttpResponseStatus.OK,
+              "Meridian admin\n  /metrics\n  /healthz\n  /admin/api/routes\n  /admin/api/backends\n");
+          default -> response = text(ctx, HttpResponseStatus.NOT_FOUND, "no such admin endpoint: " + path + "\n");
+        }
+      }
+      boolean keepAlive = HttpUtil.isKeepAlive(request);
+      HttpUtil.setKeepAlive(response, keepAlive);
+      if (keepAlive) {
+        ctx.writeAndFlush(response);
+      } else {
+        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+
+  private List<Object> routes() {
+    List<Object> out = new ArrayList<>();
+    for (Route r : proxy.routes()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("name", r.name());
+      m.put("host", r.host() == null ? "*" : r.host().toString());
+      m.put("path-prefix", r.pathPrefix());
+      m.put("methods", new ArrayList<>(r.methods()));
+      m.put("backend-group", r.group().name());
+      m.put("rewrite-host", r.rewriteHost());
+      m.put("upgrades", r.upgradeList());
+      out.add(m);
+    }
+    return out;
+  }
+
+  private Map<String, Object> backends() {
+    Map<String, Integer> idle = new LinkedHashMap<>();
+    proxy.pools().all().forEach(p -> p.idleCounts().forEach((id, n) -> idle.merge(id, n, Integer::sum)));
+    Map<String, Object> groups = new LinkedHashMap<>();
+    for (BackendGroup g : proxy.groups().values()) {
+      List<Object> list = new ArrayList<>();
+      for (Backend b : g.backends()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", b.id());
+        m.put("address", b.authority());
+        m.put("region", b.region());
+        m.put("zone", b.zone());
+        m.put("weight", b.weight());
+        m.put("available", health.isAvailable(b));
+        m.put("out-reasons", health.reasons(b.id()));
+        m.put("idle-connections", idle.getOrDefault(b.id(), 0));
+        list.add(m);
+      }
+      groups.put(g.name(), list);
+    }
+    return groups;
+  }
+
+  private static FullHttpResponse text(ChannelHandlerContext ctx, HttpResponseStatus status, String body) {
+    FullHttpResponse r = respond(ctx, "text/plain; charset=utf-8", body);
+    r.setStatus(status);
+    return r;
+  }
+
+  private static FullHttpResponse respond(ChannelHandlerContext ctx, String type, String body) {
+    ByteBuf content = ByteBufUtil.writeUtf8(ctx.alloc(), body);
+    FullHttpResponse r = new DefaultFullHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+        HttpResponseStatus.OK, content);
+    r.headers().set(HttpHeaderNames.CONTENT_TYPE, type).set(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes())
+        .set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+    return r;
+  }
+}

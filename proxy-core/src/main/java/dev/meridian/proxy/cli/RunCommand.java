@@ -1,0 +1,41 @@
+package dev.meridian.proxy.cli;
+
+import dev.meridian.proxy.MeridianInstance;
+import dev.meridian.proxy.config.InvalidConfigException;
+import dev.meridian.proxy.config.MeridianSettings;
+import dev.meridian.proxy.config.SettingsLoader;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code meridian run -c FILE}: runs the proxy until SIGTERM or Ctrl-C, then drains and exits 0. */
+@Command(name = "run", description = "Run Meridian with a configuration file until SIGTERM or Ctrl-C (drains, then exits 0).")
+final class RunCommand implements Callable<Integer> {
+  @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "the HOCON configuration file")
+  Path config;
+
+  @Override
+  public Integer call() throws Exception {
+    MeridianSettings settings;
+    try {
+      settings = SettingsLoader.load(config);
+    } catch (InvalidConfigException e) {
+      System.err.println(e.getMessage());
+      System.err.printf("%s: %d problem(s); not started%n", config, e.problems().size());
+      return 1;
+    }
+    ShutdownSignal signal = ShutdownSignal.install();
+    try (MeridianInstance instance = new MeridianInstance(settings)) {
+      instance.start();
+      System.out.printf("meridian running: %s%s%n", instance.listenerAddresses(),
+          instance.adminAddress() == null ? "" : ", admin " + instance.adminAddress());
+      signal.await();
+      System.out.printf("meridian: %s received, draining for up to %s%n", signal.name(),
+          settings.server().drainTimeout());
+      boolean drained = instance.stop(settings.server().drainTimeout());
+      System.out.println(drained ? "meridian: drained, bye" : "meridian: drain timeout passed, closed the rest");
+      return 0;
+    }
+  }
+}
