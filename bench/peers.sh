@@ -201,7 +201,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 =
 # ---------------------------------------------------------------- static backend
 read -r BACKEND_PORT NGINX_PORT HAPROXY_PORT MERIDIAN_PORT <<<"$(free_ports 4)"
 mkdir -p "$TMP/www" "$TMP/backend-tmp" "$TMP/proxy-tmp"
-BODY="$(head -c $(( BODY_BYTES > 1 ? BODY_BYTES - 1 : 1 )) < <(yes 'hello from the meridian peer benchmark backend' | tr '\n' ' '))"
+BODY_LEN=$(( BODY_BYTES > 1 ? BODY_BYTES - 1 : 1 ))   # plus the trailing newline
+BODY=""
+while (( ${#BODY} < BODY_LEN )); do BODY+="hello from the meridian peer benchmark backend "; done
+BODY="${BODY:0:BODY_LEN}"
 printf '%s\n' "$BODY" > "$TMP/www/hello.txt"
 chmod 644 "$TMP/www/hello.txt"
 
