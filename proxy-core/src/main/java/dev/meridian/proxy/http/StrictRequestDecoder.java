@@ -6,6 +6,7 @@ import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpVersion;
@@ -64,11 +65,10 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
       Object decoded = out.get(i);
       if (decoded instanceof HttpRequest request) {
         methods.add(request.method());
-        if (request.decoderResult().isFailure()) {
-          phase = Phase.DISCARD;
-        }
       }
-      if (decoded instanceof LastHttpContent && phase != Phase.DISCARD) {
+      if (((HttpObject) decoded).decoderResult().isFailure()) {
+        phase = Phase.DISCARD;
+      } else if (decoded instanceof LastHttpContent && phase != Phase.DISCARD) {
         phase = Phase.REQUEST_LINE;
         headerCount = 0;
         partialHead = false;

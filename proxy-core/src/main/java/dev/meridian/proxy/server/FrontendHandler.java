@@ -14,7 +14,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -251,7 +250,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     } else if (ex.route.rewriteHost()) {
       ex.request.headers().set(io.netty.handler.codec.http.HttpHeaderNames.HOST, backend.authority());
     }
-    upstream.write(ex.request).addListener(this::onUpstreamWriteDone);
+    // A failed write closes the upstream channel, which onUpstreamClosed handles.
+    upstream.write(ex.request);
     upstreamNeedsFlush = true;
     if (ex.trailersForwarded || ex.requestComplete) {
       // A retry of a bodiless request: its end was consumed by the first attempt.
@@ -262,10 +262,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     flushUpstream();
     upstream.read();
     maybeReadClient();
-  }
-
-  private void onUpstreamWriteDone(Future<? super Void> f) {
-    // Failures surface as the upstream channel closing (onUpstreamClosed); nothing else to do here.
   }
 
   /** After a failure before the backend answered: next backend when allowed, else 502. */
@@ -283,6 +279,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   }
 
   private void forwardBody(Exchange ex, HttpContent content) {
+    if (content.decoderResult().isFailure()) {
+      rejectMalformedBody(ex, content);
+      return;
+    }
     ex.bodyBytesForwarded += content.content().readableBytes();
     boolean last = content instanceof LastHttpContent;
     if (last) {
@@ -290,8 +290,23 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       ex.trailersForwarded = !((LastHttpContent) content).trailingHeaders().isEmpty();
       startResponseTimer(ex);
     }
-    ex.upstream.write(content).addListener(this::onUpstreamWriteDone);
+    ex.upstream.write(content);
     upstreamNeedsFlush = true;
+  }
+
+  /**
+   * A body that cannot be decoded (bad chunk size, bad trailer): the backend must never see the
+   * request complete, so its connection is closed mid-request and the client gets 400.
+   */
+  private void rejectMalformedBody(Exchange ex, HttpContent content) {
+    Throwable cause = content.decoderResult().cause();
+    content.release();
+    log.info("{} {}: malformed request body, aborting the request: {}", ex.requestId, clientIp,
+        cause.toString());
+    abandonUpstream(ex);
+    ex.clientKeepAlive = false;
+    ex.bodiless = false;
+    failResponse(ex, HttpResponseStatus.BAD_REQUEST, "malformed request body");
   }
 
   private void discardBody(Exchange ex, HttpContent content) {
@@ -610,8 +625,4 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   enum DrainEvent {
     INSTANCE
   }
-
-  /** The object type this handler queues; for readers of the code only. */
-  @SuppressWarnings("unused")
-  private static final Class<?> QUEUED = HttpObject.class;
 }

@@ -1,0 +1,162 @@
+package dev.meridian.proxy.forwarding;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.meridian.proxy.testing.RawHttpClient;
+import dev.meridian.proxy.testing.RawHttpClient.RawResponse;
+import dev.meridian.proxy.testing.TestBackend;
+import dev.meridian.proxy.testing.TestBackend.Reply;
+import dev.meridian.proxy.testing.TestBackend.Request;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** What the proxy removes from and adds to request and response heads. */
+class HeadersTest {
+  private static final String HEX_ID = "[0-9a-f]{32}";
+
+  /** Sends {@code raw} through a fresh proxy to an echoHeaders backend; returns what the backend saw. */
+  private static Exchange roundTrip(String raw, String... routeOptions) throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders())) {
+      ForwardingProxy config = ForwardingProxy.to(backend.address());
+      for (String option : routeOptions) {
+        config.routeOption(option);
+      }
+      try (ForwardingProxy proxy = config.start(); RawHttpClient client = proxy.connect()) {
+        client.send(raw);
+        RawResponse response = client.readResponse();
+        assertThat(response.status()).as(response.bodyText()).isEqualTo(200);
+        assertThat(backend.requests()).hasSize(1);
+        return new Exchange(backend.requests().get(0), response, backend.port());
+      }
+    }
+  }
+
+  private record Exchange(Request seen, RawResponse response, int backendPort) {}
+
+  @Test
+  void hopByHopHeadersAndThoseNamedInConnectionAreStripped() throws Exception {
+    Exchange ex = roundTrip("GET /h HTTP/1.1\r\nHost: app.test\r\n"
+        + "Connection: keep-alive, X-Secret, x-other-secret\r\n"
+        + "Keep-Alive: timeout=5\r\n"
+        + "Proxy-Connection: keep-alive\r\n"
+        + "TE: trailers\r\n"
+        + "Trailer: X-Checksum\r\n"
+        + "Upgrade: h2c\r\n"
+        + "X-Secret: s1\r\n"
+        + "X-Other-Secret: s2\r\n"
+        + "X-Kept: yes\r\n\r\n");
+
+    for (String name : new String[] {"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
+        "x-secret", "x-other-secret"}) {
+      assertThat(ex.seen().headers().contains(name)).as("backend saw %s", name).isFalse();
+    }
+    assertThat(ex.seen().header("x-kept")).isEqualTo("yes");
+    assertThat(ex.response().bodyText())
+        .contains("x-kept: yes\n")
+        .doesNotContain("x-secret").doesNotContain("keep-alive:").doesNotContain("te:");
+  }
+
+  @Test
+  void hopByHopResponseHeadersAreStripped() throws Exception {
+    try (TestBackend backend = TestBackend.start(request -> Reply.ok("r")
+        .header("Connection", "X-Backend-Secret")
+        .header("X-Backend-Secret", "s")
+        .header("Keep-Alive", "timeout=5")
+        .header("Proxy-Connection", "keep-alive")
+        .header("X-Kept", "yes"));
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      RawResponse response = client.readResponse();
+
+      assertThat(response.headers()).doesNotContainKeys("X-Backend-Secret", "Keep-Alive", "Proxy-Connection");
+      assertThat(response.header("connection")).isNull();
+      assertThat(response.header("x-kept")).isEqualTo("yes");
+      assertThat(response.bodyText()).isEqualTo("r");
+    }
+  }
+
+  @Test
+  void connectionCannotRemoveTheProxysOwnForwardingHeaders() throws Exception {
+    Exchange ex = roundTrip("GET / HTTP/1.1\r\nHost: app.test\r\n"
+        + "Connection: X-Forwarded-For, Forwarded, Via, X-Request-Id, X-Forwarded-Proto\r\n"
+        + "X-Forwarded-For: 10.9.9.9\r\n\r\n");
+
+    // The client's own X-Forwarded-For was declared hop-by-hop, so only the proxy's hop remains.
+    assertThat(ex.seen().header("x-forwarded-for")).isEqualTo("127.0.0.1");
+    assertThat(ex.seen().header("x-forwarded-proto")).isEqualTo("http");
+    assertThat(ex.seen().header("forwarded")).isEqualTo("for=127.0.0.1;host=\"app.test\";proto=http");
+    assertThat(ex.seen().header("via")).isEqualTo("1.1 meridian");
+    assertThat(ex.seen().header("x-request-id")).matches(HEX_ID);
+  }
+
+  @Test
+  void forwardingHeadersDescribeTheClientHop() throws Exception {
+    Exchange ex = roundTrip("GET /f HTTP/1.1\r\nHost: app.test:8080\r\n"
+        + "X-Forwarded-For: 203.0.113.7, 198.51.100.1\r\n\r\n");
+
+    assertThat(ex.seen().header("x-forwarded-for")).isEqualTo("203.0.113.7, 198.51.100.1, 127.0.0.1");
+    assertThat(ex.seen().header("x-forwarded-proto")).isEqualTo("http");
+    assertThat(ex.seen().header("x-forwarded-host")).isEqualTo("app.test:8080");
+    assertThat(ex.seen().header("forwarded")).isEqualTo("for=127.0.0.1;host=\"app.test:8080\";proto=http");
+    assertThat(ex.seen().header("host")).as("Host passes through unchanged").isEqualTo("app.test:8080");
+  }
+
+  @Test
+  void viaIsAddedOnRequestAndResponse() throws Exception {
+    Exchange ex = roundTrip("GET / HTTP/1.1\r\nHost: app.test\r\nVia: 1.0 edge-cache\r\n\r\n");
+
+    assertThat(ex.seen().header("via")).isEqualTo("1.0 edge-cache, 1.1 meridian");
+    assertThat(ex.response().header("via")).contains("1.1 meridian");
+  }
+
+  @Test
+  void wellFormedRequestIdIsKeptAndEchoed() throws Exception {
+    Exchange ex = roundTrip("GET / HTTP/1.1\r\nHost: app.test\r\nX-Request-Id: trace-42.abc_DEF:9\r\n\r\n");
+
+    assertThat(ex.seen().header("x-request-id")).isEqualTo("trace-42.abc_DEF:9");
+    assertThat(ex.response().header("x-request-id")).isEqualTo("trace-42.abc_DEF:9");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"has spaces in it", "semi;colon", "LONG", ""})
+  void malformedRequestIdIsReplacedByAGeneratedOne(String given) throws Exception {
+    String id = given.equals("LONG") ? "a".repeat(300) : given;
+    Exchange ex = roundTrip("GET / HTTP/1.1\r\nHost: app.test\r\nX-Request-Id: " + id + "\r\n\r\n");
+
+    String seen = ex.seen().header("x-request-id");
+    assertThat(seen).matches(HEX_ID);
+    assertThat(ex.seen().headers().getAll("x-request-id")).hasSize(1);
+    assertThat(ex.response().header("x-request-id")).isEqualTo(seen);
+  }
+
+  @Test
+  void requestWithoutIdGetsOneThatTheJdkClientSeesOnTheResponse() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders());
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start()) {
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5)).build();
+      HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(proxy.url("/jdk")))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+
+      String id = response.headers().firstValue("x-request-id").orElseThrow();
+      assertThat(id).matches(HEX_ID);
+      assertThat(response.body()).contains("x-request-id: " + id + "\n");
+      assertThat(response.headers().firstValue("via")).hasValueSatisfying(v -> assertThat(v).contains("1.1 meridian"));
+    }
+  }
+
+  @Test
+  void rewriteHostSendsTheBackendsAuthority() throws Exception {
+    Exchange ex = roundTrip("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n", "rewrite-host = true");
+
+    assertThat(ex.seen().header("host")).isEqualTo("127.0.0.1:" + ex.backendPort());
+    assertThat(ex.seen().header("x-forwarded-host")).isEqualTo("app.test");
+  }
+}

@@ -1,0 +1,340 @@
+package dev.meridian.proxy.forwarding;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.meridian.proxy.testing.RawHttpClient;
+import dev.meridian.proxy.testing.RawHttpClient.RawResponse;
+import dev.meridian.proxy.testing.RawTcpBackend;
+import dev.meridian.proxy.testing.TestBackend;
+import dev.meridian.proxy.testing.TestBackend.Reply;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** HTTP/1.x framing through the proxy: chunked bodies, 100-continue, HEAD, bodiless statuses, pipelining, 1.0, upgrades. */
+class ProtocolTest {
+
+  @TempDir Path dir;
+
+  @Test
+  void chunkedRequestBodyReachesTheBackendIntact() throws Exception {
+    byte[] body = randomBytes(200_000);
+    try (TestBackend backend = TestBackend.start(TestBackend.echo());
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      ByteArrayOutputStream request = new ByteArrayOutputStream();
+      request.write("POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n".getBytes(US_ASCII));
+      int[] sizes = {1, 7, 4096, 70_000, 100_000};
+      int offset = 0;
+      for (int size : sizes) {
+        request.write((Integer.toHexString(size) + "\r\n").getBytes(US_ASCII));
+        request.write(body, offset, size);
+        request.write("\r\n".getBytes(US_ASCII));
+        offset += size;
+      }
+      int rest = body.length - offset;
+      request.write((Integer.toHexString(rest) + ";note=last\r\n").getBytes(US_ASCII));
+      request.write(body, offset, rest);
+      request.write("\r\n0\r\n\r\n".getBytes(US_ASCII));
+      client.send(request.toByteArray());
+
+      RawResponse response = client.readResponse();
+
+      assertThat(response.status()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo(body);
+      assertThat(backend.requests()).singleElement().satisfies(r -> {
+        assertThat(r.method()).isEqualTo("POST");
+        assertThat(r.body()).isEqualTo(body);
+      });
+    }
+  }
+
+  @Test
+  void chunkedResponseWithTrailersReachesTheClientWithTrailers() throws Exception {
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+      RawTcpBackend.readHead(socket.getInputStream());
+      OutputStream out = socket.getOutputStream();
+      out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+          + "Trailer: X-Checksum\r\n\r\n"
+          + "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Checksum: abc123\r\n\r\n").getBytes(US_ASCII));
+      out.flush();
+      socket.getInputStream().read(); // hold the connection until the proxy lets go
+    });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /chunked HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      RawResponse response = client.readResponse();
+
+      assertThat(response.status()).isEqualTo(200);
+      assertThat(response.header("transfer-encoding")).isEqualTo("chunked");
+      assertThat(response.bodyText()).isEqualTo("hello, world");
+      assertThat(response.trailer("x-checksum")).isEqualTo("abc123");
+      assertThat(backend.errors()).isEmpty();
+    }
+  }
+
+  @Test
+  void expectContinueWaitsForTheBackendsInterimResponse() throws Exception {
+    AtomicReference<String> backendHead = new AtomicReference<>();
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+      InputStream in = socket.getInputStream();
+      OutputStream out = socket.getOutputStream();
+      backendHead.set(RawTcpBackend.readHead(in));
+      out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(US_ASCII));
+      out.flush();
+      byte[] body = in.readNBytes(11);
+      out.write(("HTTP/1.1 201 Created\r\nContent-Length: " + (body.length + 4) + "\r\n\r\ngot "
+          ).getBytes(US_ASCII));
+      out.write(body);
+      out.flush();
+      in.read();
+    });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 11\r\n"
+          + "Expect: 100-continue\r\n\r\n");
+
+      RawResponse interim = client.readResponse();
+      assertThat(interim.status()).isEqualTo(100);
+      assertThat(backend.bytesReceived()).as("no body before 100 Continue").isEqualTo(backendHead.get().length());
+
+      client.send("hello world");
+      RawResponse response = client.readResponse();
+
+      assertThat(response.status()).isEqualTo(201);
+      assertThat(response.bodyText()).isEqualTo("got hello world");
+      assertThat(backendHead.get()).containsIgnoringCase("expect: 100-continue\r\n");
+      assertThat(backend.errors()).isEmpty();
+    }
+  }
+
+  @Test
+  void curlUploadsAChunkedBodyWithExpectContinue() throws Exception {
+    byte[] body = randomBytes(2 * 1024 * 1024 + 17);
+    Path upload = Files.write(dir.resolve("upload.bin"), body);
+    Path download = dir.resolve("download.bin");
+    try (TestBackend backend = TestBackend.start(TestBackend.echo());
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start()) {
+      Process curl = new ProcessBuilder("curl", "-sS", "--http1.1", "--max-time", "20",
+          "-H", "Transfer-Encoding: chunked", "-H", "Expect: 100-continue",
+          "--data-binary", "@" + upload, "-o", download.toString(), "-w", "%{http_code}",
+          proxy.url("/echo"))
+          .redirectErrorStream(true)
+          .start();
+      assertThat(curl.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      String output = new String(curl.getInputStream().readAllBytes(), US_ASCII);
+
+      assertThat(curl.exitValue()).as(output).isZero();
+      assertThat(output).isEqualTo("200");
+      assertThat(Files.readAllBytes(download)).isEqualTo(body);
+      assertThat(backend.requests()).singleElement()
+          .satisfies(r -> assertThat(r.body()).isEqualTo(body));
+    }
+  }
+
+  @Test
+  void headResponseHasLengthButNoBodyAndTheConnectionStaysUsable() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("hello"));
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("HEAD /thing HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      RawResponse head = client.readResponse(true);
+      client.send("GET /thing HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      RawResponse get = client.readResponse();
+
+      assertThat(head.status()).isEqualTo(200);
+      assertThat(head.header("content-length")).isEqualTo("5");
+      assertThat(head.header("transfer-encoding")).isNull();
+      assertThat(get.status()).isEqualTo(200);
+      assertThat(get.bodyText()).isEqualTo("hello");
+      assertThat(client.isClosedByPeer(Duration.ofMillis(100))).isFalse();
+      assertThat(backend.requests()).extracting(TestBackend.Request::method).containsExactly("HEAD", "GET");
+    }
+  }
+
+  @Test
+  void noContentAndNotModifiedHaveNoBody() throws Exception {
+    try (TestBackend backend = TestBackend.start(request -> switch (request.uri()) {
+      case "/204" -> Reply.status(204).header("X-Kind", "no-content");
+      case "/304" -> Reply.status(304).header("ETag", "\"v1\"");
+      default -> Reply.ok("after");
+    });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /204 HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      RawResponse noContent = client.readResponse();
+      client.send("GET /304 HTTP/1.1\r\nHost: app.test\r\nIf-None-Match: \"v1\"\r\n\r\n");
+      RawResponse notModified = client.readResponse();
+      client.send("GET /after HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      RawResponse after = client.readResponse();
+
+      assertThat(noContent.status()).isEqualTo(204);
+      assertThat(noContent.header("x-kind")).isEqualTo("no-content");
+      assertThat(noContent.header("transfer-encoding")).isNull();
+      assertThat(noContent.header("content-length")).isNull();
+      assertThat(notModified.status()).isEqualTo(304);
+      assertThat(notModified.header("etag")).isEqualTo("\"v1\"");
+      assertThat(notModified.header("transfer-encoding")).isNull();
+      assertThat(after.status()).as("no stray body bytes before the third response").isEqualTo(200);
+      assertThat(after.bodyText()).isEqualTo("after");
+    }
+  }
+
+  @Test
+  void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+    try (TestBackend backend = TestBackend.start(request -> {
+      Reply reply = Reply.ok("body of " + request.uri());
+      // The first answer is the slowest: order must still hold.
+      return request.uri().equals("/1") ? reply.delay(Duration.ofMillis(200)) : reply;
+    });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /1 HTTP/1.1\r\nHost: app.test\r\n\r\n"
+          + "GET /2 HTTP/1.1\r\nHost: app.test\r\n\r\n"
+          + "GET /3 HTTP/1.1\r\nHost: app.test\r\n\r\n");
+
+      List<String> bodies = List.of(client.readResponse().bodyText(), client.readResponse().bodyText(),
+          client.readResponse().bodyText());
+
+      assertThat(bodies).containsExactly("body of /1", "body of /2", "body of /3");
+      assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/1", "/2", "/3");
+    }
+  }
+
+  @Test
+  void http10ClientGetsHttp10AndTheConnectionCloses() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("old"));
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /old HTTP/1.0\r\nHost: app.test\r\n\r\n");
+      RawResponse response = client.readResponse();
+
+      assertThat(response.version()).isEqualTo("HTTP/1.0");
+      assertThat(response.status()).isEqualTo(200);
+      assertThat(response.bodyText()).isEqualTo("old");
+      assertThat(client.isClosedByPeer()).isTrue();
+    }
+  }
+
+  @Test
+  void http10KeepAliveClientKeepsItsConnectionWhenTheLengthIsKnown() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("old"));
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /a HTTP/1.0\r\nHost: app.test\r\nConnection: keep-alive\r\n\r\n");
+      RawResponse first = client.readResponse();
+      assertThat(client.isClosedByPeer(Duration.ofMillis(200))).isFalse();
+      client.send("GET /b HTTP/1.0\r\nHost: app.test\r\nConnection: keep-alive\r\n\r\n");
+      RawResponse second = client.readResponse();
+
+      assertThat(first.version()).isEqualTo("HTTP/1.0");
+      assertThat(first.header("content-length")).isEqualTo("3");
+      assertThat(first.header("connection")).isEqualToIgnoringCase("keep-alive");
+      assertThat(second.bodyText()).isEqualTo("old");
+      assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/a", "/b");
+    }
+  }
+
+  @Test
+  void http10KeepAliveClientGetsACloseDelimitedBodyWhenTheLengthIsUnknown() throws Exception {
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+      RawTcpBackend.readHead(socket.getInputStream());
+      socket.getOutputStream().write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "4\r\nsome\r\n5\r\nthing\r\n0\r\nX-Dropped: yes\r\n\r\n").getBytes(US_ASCII));
+      socket.getInputStream().read();
+    });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /stream HTTP/1.0\r\nHost: app.test\r\nConnection: keep-alive\r\n\r\n");
+      RawResponse response = client.readResponse();
+
+      assertThat(response.version()).isEqualTo("HTTP/1.0");
+      assertThat(response.header("transfer-encoding")).isNull();
+      assertThat(response.header("content-length")).isNull();
+      assertThat(response.bodyText()).as("read until the proxy closed").isEqualTo("something");
+    }
+  }
+
+  @Test
+  void webSocketUpgradeRelaysBytesBothWays() throws Exception {
+    AtomicReference<String> backendHead = new AtomicReference<>();
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+      InputStream in = socket.getInputStream();
+      OutputStream out = socket.getOutputStream();
+      backendHead.set(RawTcpBackend.readHead(in));
+      // The 101 and the backend's first frame bytes in one write.
+      out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\nwelcome").getBytes(US_ASCII));
+      out.flush();
+      byte[] buffer = new byte[4096];
+      int n;
+      while ((n = in.read(buffer)) > 0) {
+        out.write(buffer, 0, n);
+        out.flush();
+      }
+    });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /chat HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      RawResponse switching = client.readResponse();
+
+      assertThat(switching.status()).isEqualTo(101);
+      assertThat(switching.header("upgrade")).isEqualToIgnoringCase("websocket");
+      assertThat(switching.header("connection")).isEqualToIgnoringCase("upgrade");
+      assertThat(switching.header("sec-websocket-accept")).isEqualTo("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+      assertThat(new String(client.readBytes(7), US_ASCII)).isEqualTo("welcome");
+
+      byte[] binary = randomBytes(100_000);
+      client.send("ping-1");
+      assertThat(new String(client.readBytes(6), US_ASCII)).isEqualTo("ping-1");
+      client.send(binary);
+      assertThat(client.readBytes(binary.length)).isEqualTo(binary);
+
+      assertThat(backendHead.get())
+          .containsIgnoringCase("upgrade: websocket\r\n")
+          .containsIgnoringCase("connection: upgrade\r\n")
+          .containsIgnoringCase("sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+
+      client.socket().shutdownOutput();
+      assertThat(client.isClosedByPeer()).as("the backend's close reaches the client").isTrue();
+      assertThat(backend.errors()).isEmpty();
+    }
+  }
+
+  @Test
+  void upgradeOnARouteThatAllowsNoneIsForwardedAsAPlainRequest() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders());
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).routeOption("upgrades = []").start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /chat HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      RawResponse response = client.readResponse();
+
+      assertThat(response.status()).isEqualTo(200);
+      assertThat(backend.requests()).singleElement().satisfies(r -> {
+        assertThat(r.headers().contains("upgrade")).isFalse();
+        assertThat(r.headers().contains("connection")).isFalse();
+      });
+      assertThat(response.bodyText()).doesNotContain("upgrade:");
+      client.send("GET /next HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      assertThat(client.readResponse().status()).as("still plain HTTP").isEqualTo(200);
+    }
+  }
+
+  private static byte[] randomBytes(int n) {
+    byte[] bytes = new byte[n];
+    new Random(n).nextBytes(bytes);
+    return bytes;
+  }
+}

@@ -1,0 +1,152 @@
+package dev.meridian.proxy.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ServerHttpCodecTest {
+  private final EmbeddedChannel channel = new EmbeddedChannel(new ServerHttpCodec(8192, 32768, 100));
+
+  private List<Object> feed(String... parts) {
+    for (String part : parts) {
+      channel.writeInbound(Unpooled.copiedBuffer(part, StandardCharsets.ISO_8859_1));
+    }
+    List<Object> out = new ArrayList<>();
+    Object msg;
+    while ((msg = channel.readInbound()) != null) {
+      out.add(msg);
+    }
+    return out;
+  }
+
+  private static Throwable failureOf(List<Object> decoded) {
+    try {
+      for (Object o : decoded) {
+        if (o instanceof HttpRequest r && r.decoderResult().isFailure()) {
+          return r.decoderResult().cause();
+        }
+        if (o instanceof HttpContent c && c.decoderResult().isFailure()) {
+          return c.decoderResult().cause();
+        }
+      }
+      return null;
+    } finally {
+      decoded.forEach(ReferenceCountUtil::release);
+    }
+  }
+
+  @Test
+  void wellFormedRequestsDecodeEvenWhenSplitAcrossReads() {
+    List<Object> decoded = feed("GET /a HTTP/1.1\r\nHo", "st: x\r\nX-One: 1\r\n", "\r\n");
+    assertThat(decoded).hasSize(2);
+    assertThat(((HttpRequest) decoded.get(0)).headers().get("x-one")).isEqualTo("1");
+    assertThat(decoded.get(1)).isInstanceOf(LastHttpContent.class);
+    assertThat(failureOf(decoded)).isNull();
+  }
+
+  @Test
+  void bodyBytesThatLookLikeFoldedHeadersAreNotMistakenForOne() {
+    List<Object> decoded = feed("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n", "\r\n x\r\n y",
+        "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertThat(failureOf(decoded)).isNull();
+  }
+
+  @Test
+  void pipelinedRequestsAreScannedEachInTurn() {
+    List<Object> decoded = feed("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n");
+    assertThat(decoded.get(0)).isInstanceOf(HttpRequest.class);
+    assertThat(((HttpRequest) decoded.get(0)).decoderResult().isSuccess()).isTrue();
+    assertThat(failureOf(decoded)).isInstanceOf(MalformedHeadException.class);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+    "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n  folded\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n\tfolded\r\n\r\n",
+    "GET / HTTP/1.1\r\n Host: x\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+  })
+  void foldingAndSpaceBeforeColonAreRefused(String head) {
+    assertThat(failureOf(feed(head))).isInstanceOf(MalformedHeadException.class);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    "GET / HTTP/1.1\nHost: x\n\n",
+    "GET / HTTP/1.1\r\nHo\0st: x\r\n\r\n",
+  })
+  void smugglingShapesFailToDecode(String head) {
+    assertThat(failureOf(feed(head))).isNotNull();
+  }
+
+  @Test
+  void badChunkSizeFailsTheBody() {
+    assertThat(failureOf(feed("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")))
+        .isNotNull();
+  }
+
+  @Test
+  void limitsMapToTheirOwnExceptions() {
+    String longLine = "GET /" + "a".repeat(9000) + " HTTP/1.1\r\n\r\n";
+    assertThat(failureOf(feed(longLine))).isInstanceOf(TooLongHttpLineException.class);
+    EmbeddedChannel big = new EmbeddedChannel(new ServerHttpCodec(8192, 1024, 100));
+    big.writeInbound(Unpooled.copiedBuffer("GET / HTTP/1.1\r\nX: " + "b".repeat(2000) + "\r\n\r\n",
+        StandardCharsets.ISO_8859_1));
+    HttpRequest r = big.readInbound();
+    assertThat(r.decoderResult().cause()).isInstanceOf(TooLongHttpHeaderException.class);
+    big.finishAndReleaseAll();
+  }
+
+  @Test
+  void headerCountAboveTheLimitIsRefused() {
+    StringBuilder head = new StringBuilder("GET / HTTP/1.1\r\n");
+    for (int i = 0; i < 101; i++) {
+      head.append("X-").append(i).append(": v\r\n");
+    }
+    assertThat(failureOf(feed(head.append("\r\n").toString()))).isInstanceOf(TooManyHeadersException.class);
+  }
+
+  @Test
+  void partialHeadIsReportedForTheRequestTimeout() {
+    assertThat(((ServerHttpCodec) channel.pipeline().first()).hasPartialHead()).isFalse();
+    feed("GET / HT");
+    assertThat(((ServerHttpCodec) channel.pipeline().first()).hasPartialHead()).isTrue();
+  }
+
+  @Test
+  void responseToHeadHasNoBodyEvenWhenChunked() {
+    failureOf(feed("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    response.headers().set(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
+    channel.writeOutbound(response);
+    StringBuilder written = new StringBuilder();
+    ByteBuf buf;
+    while ((buf = channel.readOutbound()) != null) {
+      written.append(buf.toString(StandardCharsets.ISO_8859_1));
+      buf.release();
+    }
+    assertThat(written.toString()).startsWith("HTTP/1.1 200 OK").endsWith("\r\n\r\n").doesNotContain("0\r\n\r\n\r\n");
+    assertThat(written.toString()).doesNotEndWith("0\r\n\r\n");
+  }
+}
