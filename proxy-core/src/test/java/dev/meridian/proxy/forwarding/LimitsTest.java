@@ -1,0 +1,236 @@
+package dev.meridian.proxy.forwarding;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.meridian.proxy.testing.RawHttpClient;
+import dev.meridian.proxy.testing.RawHttpClient.RawResponse;
+import dev.meridian.proxy.testing.RawTcpBackend;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.SocketException;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Request heads over the limits, slow heads, and request smuggling shapes: answered locally, never forwarded. */
+class LimitsTest {
+
+  /** A backend that reads whatever it is sent until the proxy closes, and answers nothing. */
+  private static RawTcpBackend sink() throws IOException {
+    return RawTcpBackend.start(socket -> socket.getInputStream().readAllBytes());
+  }
+
+  /** Sends {@code raw}, reads the one response, and checks the connection then closes and nothing was forwarded. */
+  private static RawResponse rejected(String raw, String... overrides) throws Exception {
+    try (RawTcpBackend backend = sink()) {
+      ForwardingProxy config = ForwardingProxy.to(backend.address());
+      for (String override : overrides) {
+        config.set(override);
+      }
+      try (ForwardingProxy proxy = config.start(); RawHttpClient client = proxy.connect()) {
+        client.send(raw);
+        RawResponse response = client.readResponse();
+
+        assertThat(client.isClosedByPeer()).as("connection closed after %s", response.status()).isTrue();
+        assertThat(backend.connectionCount()).as("connections to the backend").isZero();
+        assertThat(backend.bytesReceived()).as("bytes the backend received").isZero();
+        return response;
+      }
+    }
+  }
+
+  @Test
+  void requestLineOverTheLimitGets414() throws Exception {
+    RawResponse response = rejected("GET /" + "a".repeat(9 * 1024) + " HTTP/1.1\r\nHost: app.test\r\n\r\n");
+
+    assertThat(response.status()).isEqualTo(414);
+    assertThat(response.bodyText()).startsWith("414 URI Too Long: ");
+  }
+
+  @Test
+  void oneHugeHeaderGets431() throws Exception {
+    RawResponse response = rejected("GET / HTTP/1.1\r\nHost: app.test\r\nX-Big: " + "b".repeat(33 * 1024) + "\r\n\r\n");
+
+    assertThat(response.status()).isEqualTo(431);
+  }
+
+  @Test
+  void headerSectionOverTheLimitGets431() throws Exception {
+    StringBuilder raw = new StringBuilder("GET / HTTP/1.1\r\nHost: app.test\r\n");
+    for (int i = 0; i < 40; i++) {
+      raw.append("X-Part-").append(i).append(": ").append("p".repeat(1000)).append("\r\n");
+    }
+    RawResponse response = rejected(raw.append("\r\n").toString());
+
+    assertThat(response.status()).isEqualTo(431);
+    assertThat(response.bodyText()).contains("header section is larger than the limit");
+  }
+
+  @Test
+  void moreThanTheMaximumHeaderCountGets431() throws Exception {
+    StringBuilder raw = new StringBuilder("GET / HTTP/1.1\r\nHost: app.test\r\n");
+    for (int i = 0; i < 100; i++) {
+      raw.append("X-H").append(i).append(": v\r\n");
+    }
+    RawResponse response = rejected(raw.append("\r\n").toString());
+
+    assertThat(response.status()).isEqualTo(431);
+    assertThat(response.bodyText()).contains("too many header fields");
+  }
+
+  @Test
+  void exactlyTheMaximumHeaderCountIsForwarded() throws Exception {
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+      RawTcpBackend.readHead(socket.getInputStream());
+      socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(US_ASCII));
+      socket.getInputStream().read();
+    });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      StringBuilder raw = new StringBuilder("GET / HTTP/1.1\r\nHost: app.test\r\n");
+      for (int i = 0; i < 99; i++) {
+        raw.append("X-H").append(i).append(": v\r\n");
+      }
+      client.send(raw.append("\r\n").toString());
+
+      assertThat(client.readResponse().status()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void slowRequestHeadGets408AndTheConnectionCloses() throws Exception {
+    try (RawTcpBackend backend = sink();
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address())
+            .set("limits.request-head-timeout = 1s").start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /slow HTTP/1.1\r\nHost: app.test\r\nX-Partial: ");
+      RawResponse response = client.readResponse();
+
+      assertThat(response.status()).isEqualTo(408);
+      assertThat(response.bodyText()).startsWith("408 Request Timeout: ");
+      assertThat(client.isClosedByPeer()).isTrue();
+      assertThat(backend.connectionCount()).isZero();
+    }
+  }
+
+  static Stream<Arguments> smuggling() {
+    return Stream.of(
+        Arguments.of("Content-Length with Transfer-Encoding: chunked",
+            "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "0\r\n\r\nX"),
+        Arguments.of("two different Content-Length headers",
+            "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde"),
+        Arguments.of("one Content-Length with two values",
+            "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: 3, 5\r\n\r\nabcde"),
+        Arguments.of("non-numeric Content-Length",
+            "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: abc\r\n\r\nabc"),
+        Arguments.of("obs-fold continuation line",
+            "GET / HTTP/1.1\r\nHost: app.test\r\nX-A: a\r\n  folded\r\n\r\n"),
+        Arguments.of("Transfer-Encoding: gzip, chunked",
+            "POST / HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
+        Arguments.of("Transfer-Encoding in an HTTP/1.0 request",
+            "POST / HTTP/1.0\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        Arguments.of("whitespace before the colon",
+            "GET / HTTP/1.1\r\nHost : app.test\r\n\r\n"),
+        Arguments.of("whitespace before the colon of another header",
+            "GET / HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("smuggling")
+  void smugglingShapeIsRejectedWithoutReachingTheBackend(String shape, String raw) throws Exception {
+    RawResponse response = rejected(raw);
+
+    assertThat(response.status()).as(shape).isEqualTo(400);
+    assertThat(response.bodyText()).startsWith("400 Bad Request: ");
+  }
+
+  /**
+   * A bad chunk size is seen only after the head, which has been admitted and may already be on its
+   * way to the backend. What must hold: the client gets 400 or a closed connection, and the backend
+   * never receives a complete request (the chunked body never ends with its last chunk).
+   */
+  @Test
+  void badChunkSizeNeverBecomesACompleteRequestAtTheBackend() throws Exception {
+    AtomicReference<String> backendOutcome = new AtomicReference<>();
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+      InputStream in = socket.getInputStream();
+      try {
+        RawTcpBackend.readHead(in);
+        readChunkedBody(in);
+        backendOutcome.set("complete");
+        String body = "backend saw whole request";
+        socket.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+            .getBytes(US_ASCII));
+        socket.getOutputStream().flush();
+        in.read();
+      } catch (EOFException | SocketException | NumberFormatException e) {
+        backendOutcome.set("incomplete: " + e);
+      }
+    });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "5\r\nhello\r\nzz\r\nmore\r\n0\r\n\r\n");
+
+      Integer status = null;
+      try {
+        status = client.readResponse().status();
+      } catch (EOFException | SocketException e) {
+        // closing without an answer is acceptable
+      }
+      if (status != null) {
+        assertThat(status).isEqualTo(400);
+      }
+      assertThat(client.isClosedByPeer()).isTrue();
+      // Either the proxy never connected, or the backend's connection ended without a complete body.
+      await().atMost(Duration.ofSeconds(5))
+          .until(() -> backend.connectionCount() == 0 || backendOutcome.get() != null);
+      assertThat(backendOutcome.get()).isNotEqualTo("complete");
+    }
+  }
+
+  /** Reads a chunked body to its end; throws EOFException if the stream ends first. */
+  private static byte[] readChunkedBody(InputStream in) throws IOException {
+    ByteArrayOutputStream body = new ByteArrayOutputStream();
+    while (true) {
+      String sizeLine = readLine(in);
+      int semicolon = sizeLine.indexOf(';');
+      int size = Integer.parseInt((semicolon >= 0 ? sizeLine.substring(0, semicolon) : sizeLine).trim(), 16);
+      if (size == 0) {
+        while (!readLine(in).isEmpty()) {
+          // trailer fields
+        }
+        return body.toByteArray();
+      }
+      byte[] chunk = in.readNBytes(size);
+      if (chunk.length < size) {
+        throw new EOFException("stream ended inside a chunk");
+      }
+      body.write(chunk);
+      readLine(in);
+    }
+  }
+
+  private static String readLine(InputStream in) throws IOException {
+    ByteArrayOutputStream line = new ByteArrayOutputStream();
+    int b;
+    while ((b = in.read()) != '\n') {
+      if (b < 0) {
+        throw new EOFException("stream ended inside a line: " + line.toString(US_ASCII));
+      }
+      if (b != '\r') {
+        line.write(b);
+      }
+    }
+    return line.toString(US_ASCII);
+  }
+}
