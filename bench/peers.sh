@@ -188,6 +188,11 @@ run_wrk() {
   WRK_PID=""
 }
 
+# Busy (non-idle, non-iowait) ticks of one CPU, from /proc/stat.
+core_busy_ticks() {
+  awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat
+}
+
 # wrk latency value ("447.00us", "1.23ms", "2.00s", "1.00m") -> milliseconds.
 to_ms() {
   awk -v v="$1" 'BEGIN {
@@ -217,7 +222,7 @@ wait_port "$BACKEND_PORT" "$BACKEND_PID" 10 || { cat "$TMP/backend-nginx.out" "$
 log "static backend (nginx, 1 worker, ${BODY_BYTES}-byte body) on 127.0.0.1:$BACKEND_PORT, cpu $BACKEND_CPU"
 
 # ---------------------------------------------------------------- targets
-declare -A RPS P50 P99 ERRS NON2XX CPU EFF STATUS REQS
+declare -A RPS P50 P99 ERRS NON2XX CPU EFF OTHER STATUS REQS
 
 start_target() {  # sets TARGET_PID and TARGET_PORT; returns 1 on failure
   local t="$1"
@@ -257,7 +262,7 @@ start_target() {  # sets TARGET_PID and TARGET_PORT; returns 1 on failure
 }
 
 run_target() {
-  local t="$1" url code out p50 p99 e n before after
+  local t="$1" url code out p50 p99 e n before after core_before core_after
   STATUS[$t]="FAILED"
   if ! start_target "$t"; then return 0; fi
   url="http://127.0.0.1:$TARGET_PORT/"
@@ -274,9 +279,9 @@ run_target() {
     sleep 1
   fi
   log "$t: measuring ${DURATION}s, ${THREADS} thread(s), ${CONNECTIONS} connections"
-  before="$(cpu_ticks "$TARGET_PID")"
+  before="$(cpu_ticks "$TARGET_PID")"; core_before="$(core_busy_ticks "$PROXY_CPU")"
   run_wrk "$TMP/$t.wrk.txt" --latency -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$url"
-  after="$(cpu_ticks "$TARGET_PID")"
+  after="$(cpu_ticks "$TARGET_PID")"; core_after="$(core_busy_ticks "$PROXY_CPU")"
   out="$TMP/$t.wrk.txt"
   RAW+=$'\n'"===== $t ($url) ====="$'\n'"$(cat "$out")"$'\n'
 
@@ -289,11 +294,18 @@ run_target() {
   n="$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$out")"
   ERRS[$t]="${e:-0}"; NON2XX[$t]="${n:-0}"
   if [[ "$t" == "direct" ]]; then
-    CPU[$t]="-"; EFF[$t]="-"   # the backend shares the load core with wrk; its CPU share says little
+    CPU[$t]="-"; EFF[$t]="-"; OTHER[$t]="-"   # the backend shares the load core with wrk; its CPU share says little
   else
     CPU[$t]="$(awk -v d=$(( after - before )) -v hz="$CLK_TCK" -v s="$DURATION" 'BEGIN {printf "%.0f%%", 100 * d / hz / s}')"
     # Requests served per second of proxy CPU: comparable even when the load core, not the proxy, is the limit.
     EFF[$t]="$(awk -v d=$(( after - before )) -v hz="$CLK_TCK" -v r="${REQS[$t]:-0}" 'BEGIN {if (d > 0 && r > 0) printf "%.0f", r / (d / hz); else print "NA"}')"
+    # CPU time on the proxy's core not used by the proxy: other processes stealing its core (noise).
+    if (( ${#PIN_PROXY[@]} )); then
+      OTHER[$t]="$(awk -v c=$(( core_after - core_before )) -v d=$(( after - before )) -v hz="$CLK_TCK" -v s="$DURATION" \
+        'BEGIN {o = 100 * (c - d) / hz / s; if (o < 0) o = 0; printf "%.0f%%", o}')"
+    else
+      OTHER[$t]="NA"
+    fi
   fi
   if [[ -n "${RPS[$t]}" ]]; then STATUS[$t]="ok"; fi
   if [[ "${ERRS[$t]}" != "0" || "${NON2XX[$t]}" != "0" ]]; then
@@ -326,11 +338,11 @@ RESULT_FILE="$RESULTS_DIR/peers-$STAMP.txt"
   echo "load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after ${WARMUP}s warm-up; wrk on cpu $LOAD_CPU, backend on cpu $BACKEND_CPU, proxies on cpu $PROXY_CPU"
   echo "backend: nginx 1 worker, ${BODY_BYTES}-byte static body$([[ " $TARGETS " != *" meridian "* ]] || echo "; Meridian JVM flags: -XX:ActiveProcessorCount=1 $MERIDIAN_JAVA_OPTS")"
   echo
-  printf '%-9s %10s %9s %9s %7s %8s %9s %10s  %s\n' target "req/s" "p50 ms" "p99 ms" "errors" "non-2xx" "proxy cpu" "req/cpu-s" status
-  printf '%-9s %10s %9s %9s %7s %8s %9s %10s  %s\n' --------- ---------- --------- --------- ------- -------- --------- ---------- ------
+  printf '%-9s %10s %9s %9s %7s %8s %9s %10s %7s  %s\n' target "req/s" "p50 ms" "p99 ms" "errors" "non-2xx" "proxy cpu" "req/cpu-s" "other" status
+  printf '%-9s %10s %9s %9s %7s %8s %9s %10s %7s  %s\n' --------- ---------- --------- --------- ------- -------- --------- ---------- ------- ------
   for t in $TARGETS; do
-    printf '%-9s %10s %9s %9s %7s %8s %9s %10s  %s\n' "$t" "${RPS[$t]:-NA}" "${P50[$t]:-NA}" "${P99[$t]:-NA}" \
-      "${ERRS[$t]:-NA}" "${NON2XX[$t]:-NA}" "${CPU[$t]:-NA}" "${EFF[$t]:-NA}" "${STATUS[$t]:-FAILED}"
+    printf '%-9s %10s %9s %9s %7s %8s %9s %10s %7s  %s\n' "$t" "${RPS[$t]:-NA}" "${P50[$t]:-NA}" "${P99[$t]:-NA}" \
+      "${ERRS[$t]:-NA}" "${NON2XX[$t]:-NA}" "${CPU[$t]:-NA}" "${EFF[$t]:-NA}" "${OTHER[$t]:-NA}" "${STATUS[$t]:-FAILED}"
   done
   if [[ " $TARGETS " == *" meridian "* ]]; then
     echo

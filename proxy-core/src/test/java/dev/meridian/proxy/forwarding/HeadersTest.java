@@ -85,15 +85,35 @@ class HeadersTest {
   @Test
   void connectionCannotRemoveTheProxysOwnForwardingHeaders() throws Exception {
     Exchange ex = roundTrip("GET / HTTP/1.1\r\nHost: app.test\r\n"
-        + "Connection: X-Forwarded-For, Forwarded, Via, X-Request-Id, X-Forwarded-Proto\r\n"
+        + "Connection: X-Forwarded-For, Forwarded, Via, X-Forwarded-Proto, X-Forwarded-Host\r\n"
         + "X-Forwarded-For: 10.9.9.9\r\n\r\n");
 
     // The client's own X-Forwarded-For was declared hop-by-hop, so only the proxy's hop remains.
     assertThat(ex.seen().header("x-forwarded-for")).isEqualTo("127.0.0.1");
     assertThat(ex.seen().header("x-forwarded-proto")).isEqualTo("http");
+    assertThat(ex.seen().header("x-forwarded-host")).isEqualTo("app.test");
     assertThat(ex.seen().header("forwarded")).isEqualTo("for=127.0.0.1;host=\"app.test\";proto=http");
     assertThat(ex.seen().header("via")).isEqualTo("1.1 meridian");
-    assertThat(ex.seen().header("x-request-id")).matches(HEX_ID);
+  }
+
+  @Test
+  void connectionCannotRemoveTheRequestId() throws Exception {
+    Exchange ex = roundTrip("GET / HTTP/1.1\r\nHost: app.test\r\nConnection: X-Request-Id\r\n\r\n");
+
+    String echoed = ex.response().header("x-request-id");
+    assertThat(echoed).matches(HEX_ID);
+    assertThat(ex.seen().header("x-request-id")).as("the id the backend saw").isEqualTo(echoed);
+  }
+
+  @Test
+  void connectionCannotRemoveAClientsWellFormedRequestId() throws Exception {
+    Exchange ex = roundTrip("GET / HTTP/1.1\r\nHost: app.test\r\nConnection: X-Request-Id\r\n"
+        + "X-Request-Id: client-id-1\r\n\r\n");
+
+    // Whether the client's id or a new one is used, backend and client must see the same id.
+    String echoed = ex.response().header("x-request-id");
+    assertThat(echoed).isNotNull();
+    assertThat(ex.seen().header("x-request-id")).as("the id the backend saw").isEqualTo(echoed);
   }
 
   @Test

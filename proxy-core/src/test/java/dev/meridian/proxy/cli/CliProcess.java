@@ -1,0 +1,119 @@
+package dev.meridian.proxy.cli;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
+import org.awaitility.core.TerminalFailureException;
+
+/**
+ * Runs {@code meridian ARGS} as a child JVM on the test class path, collecting its standard output line
+ * by line (standard error goes to a file), so a test can wait for a line, signal it and read its exit code.
+ */
+final class CliProcess implements AutoCloseable {
+  private final Process process;
+  private final List<String> stdout = new CopyOnWriteArrayList<>();
+  private final Path stderr;
+  private final Thread reader;
+
+  private CliProcess(Process process, Path stderr) {
+    this.process = process;
+    this.stderr = stderr;
+    this.reader = new Thread(this::collectStdout, "cli-stdout-" + process.pid());
+    reader.setDaemon(true);
+    reader.start();
+  }
+
+  /** Starts {@code java -cp <test class path> dev.meridian.proxy.cli.MeridianCli args...}. */
+  static CliProcess start(Path workDir, String... args) throws IOException {
+    List<String> command = new ArrayList<>(List.of(
+        Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"),
+        MeridianCli.class.getName()));
+    command.addAll(List.of(args));
+    Path stderr = Files.createTempFile(workDir, "stderr-", ".txt");
+    Process process = new ProcessBuilder(command)
+        .redirectError(stderr.toFile())
+        .start();
+    return new CliProcess(process, stderr);
+  }
+
+  private void collectStdout() {
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
+        StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        stdout.add(line);
+      }
+    } catch (IOException ended) {
+      // the process is gone
+    }
+  }
+
+  /** Waits up to {@code within} for a stdout line matching {@code pattern}; returns the match. */
+  Matcher awaitLine(Pattern pattern, Duration within) {
+    try {
+      await().atMost(within)
+          .failFast("the process exited", () -> !process.isAlive() && !matchesAny(pattern))
+          .until(() -> matchesAny(pattern));
+    } catch (ConditionTimeoutException | TerminalFailureException e) {
+      throw new AssertionError("no line matching " + pattern + " (" + e.getMessage() + "); " + this, e);
+    }
+    return stdout.stream().map(pattern::matcher).filter(Matcher::find).findFirst().orElseThrow();
+  }
+
+  private boolean matchesAny(Pattern pattern) {
+    return stdout.stream().anyMatch(line -> pattern.matcher(line).find());
+  }
+
+  /**
+   * Sends SIGTERM, waits up to {@code within} for the exit code, and until every line the process printed
+   * has been collected. ({@link ProcessHandle#destroy()}, because {@link Process#destroy()} also closes
+   * our end of the pipes and would lose what the process prints while stopping.)
+   */
+  int terminate(Duration within) throws InterruptedException {
+    process.toHandle().destroy();
+    if (!process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new AssertionError("no exit within " + within + " of SIGTERM; " + this);
+    }
+    reader.join(5_000);
+    return process.exitValue();
+  }
+
+  /** Every stdout line so far. */
+  List<String> stdout() {
+    return List.copyOf(stdout);
+  }
+
+  /** Kills the process if it still runs. */
+  @Override
+  public void close() throws InterruptedException {
+    if (process.isAlive()) {
+      process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Override
+  public String toString() {
+    String err;
+    try {
+      err = Files.readString(stderr);
+    } catch (IOException e) {
+      err = "(unreadable: " + e + ")";
+    }
+    return "stdout:\n" + String.join("\n", stdout) + "\nstderr:\n" + err;
+  }
+}

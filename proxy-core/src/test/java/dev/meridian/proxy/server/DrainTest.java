@@ -1,0 +1,86 @@
+package dev.meridian.proxy.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.meridian.proxy.testing.RawHttpClient;
+import dev.meridian.proxy.testing.TestBackend;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link dev.meridian.proxy.MeridianInstance#stop(Duration)} stops accepting at once, lets the request in
+ * flight finish with {@code Connection: close}, and closes idle client connections.
+ *
+ * <p>The backend's answer is held back until the test has seen the listener refuse connections, so no
+ * step depends on timing.
+ */
+class DrainTest {
+
+  @Test
+  void requestInFlightFinishesWithConnectionCloseWhileNewConnectionsAreRefused() throws Exception {
+    CompletableFuture<TestBackend.Reply> release = new CompletableFuture<>();
+    ExecutorService stopper = Executors.newSingleThreadExecutor();
+    try (TestBackend backend = TestBackend.start(request -> request.uri().equals("/slow")
+            ? TestBackend.Reply.when(release) : TestBackend.Reply.ok("quick"));
+        ProxyFixture proxy = ProxyFixture.start(backend.port());
+        RawHttpClient busy = RawHttpClient.connect(proxy.port());
+        RawHttpClient idle = RawHttpClient.connect(proxy.port())) {
+      idle.send("GET /quick HTTP/1.1\r\nHost: test\r\n\r\n");
+      assertThat(idle.readResponse().status()).isEqualTo(200);
+      busy.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n");
+      await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests().size() == 2);
+
+      CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
+          () -> proxy.instance().stop(Duration.ofSeconds(10)), stopper);
+
+      await().atMost(Duration.ofSeconds(5)).until(() -> refusesConnections(proxy.address()));
+      assertThat(idle.isClosedByPeer(Duration.ofSeconds(5)))
+          .as("an idle keep-alive client connection is closed when the drain starts").isTrue();
+      assertThat(stopped).as("stop() waits for the request in flight").isNotDone();
+
+      release.complete(TestBackend.Reply.ok("slow answer"));
+      RawHttpClient.RawResponse response = busy.readResponse();
+
+      assertThat(response.status()).isEqualTo(200);
+      assertThat(response.bodyText()).isEqualTo("slow answer");
+      assertThat(response.header("connection")).isEqualToIgnoringCase("close");
+      assertThat(busy.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
+      assertThat(stopped.get(10, TimeUnit.SECONDS)).as("drained within the drain timeout").isTrue();
+    } finally {
+      release.complete(TestBackend.Reply.status(503));
+      stopper.shutdownNow();
+    }
+  }
+
+  @Test
+  void stopWithNothingInFlightReturnsAtOnce() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("hi"));
+        ProxyFixture proxy = ProxyFixture.start(backend.port())) {
+      long start = System.nanoTime();
+
+      assertThat(proxy.instance().stop(Duration.ofSeconds(10))).isTrue();
+
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+      assertThat(refusesConnections(proxy.address())).isTrue();
+    }
+  }
+
+  /** True if a TCP connect to {@code address} is refused; false if it is accepted. */
+  private static boolean refusesConnections(InetSocketAddress address) throws IOException {
+    try (Socket socket = new Socket()) {
+      socket.connect(address, 1_000);
+      return false;
+    } catch (ConnectException refused) {
+      return true;
+    }
+  }
+}
