@@ -2,7 +2,7 @@
 # Peer comparison: Meridian against nginx and HAProxy, all in front of the same static backend.
 #
 # One run starts a static nginx backend, then measures, one after the other:
-#   direct   - wrk straight at the backend (the ceiling of this machine's load generator + backend)
+#   direct   - wrk straight at the backend (baseline of this machine's load generator + backend)
 #   nginx    - nginx reverse proxy, 1 worker, upstream keep-alive
 #   haproxy  - HAProxy, nbthread 1, http mode, keep-alive/reuse to the backend
 #   meridian - java -XX:ActiveProcessorCount=1 -jar meridian.jar run -c <generated conf>

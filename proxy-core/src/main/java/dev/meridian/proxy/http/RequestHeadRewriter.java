@@ -67,7 +67,11 @@ public final class RequestHeadRewriter {
     HttpVersion clientVersion = request.protocolVersion();
     String clientHost = headers.get(HttpHeaderNames.HOST);
 
+    String requestId = headers.get(requestIdHeader);
     HopByHopHeaders.strip(headers, upgrade != null);
+    if (requestId != null) {
+      headers.set(requestIdHeader, requestId);
+    }
     if (upgrade != null) {
       headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
       headers.set(HttpHeaderNames.UPGRADE, upgrade);

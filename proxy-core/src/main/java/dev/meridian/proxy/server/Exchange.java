@@ -29,6 +29,8 @@ final class Exchange {
   Backend backend;
   Channel upstream;
   int attempts;
+  /** Why the last attempt failed, for the 502 body. */
+  String lastFailure;
   boolean headersRewritten;
   long bodyBytesForwarded;
   boolean trailersForwarded;

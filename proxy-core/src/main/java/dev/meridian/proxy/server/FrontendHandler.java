@@ -11,7 +11,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
@@ -217,7 +217,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       respondLocally(ex, none ? HttpResponseStatus.SERVICE_UNAVAILABLE : HttpResponseStatus.BAD_GATEWAY,
           none
               ? "no available backend in group '" + ex.route.group().name() + "'; try again later"
-              : "could not reach a backend of group '" + ex.route.group().name() + "'");
+              : "could not reach a backend of group '" + ex.route.group().name() + "' (last: "
+                  + ex.lastFailure + ")");
       return;
     }
     ex.attempts++;
@@ -266,6 +267,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
 
   /** After a failure before the backend answered: next backend when allowed, else 502. */
   private void retryOrFail(Exchange ex, String reason) {
+    ex.lastFailure = reason;
     if (ex.backend != null) {
       ex.selection.exclude(ex.backend);
     }
@@ -389,7 +391,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       }
       ex.inInterim = true;
       if (!ex.clientVersion.equals(HttpVersion.HTTP_1_0)) {
-        ctx.writeAndFlush(new DefaultHttpResponse(ex.clientVersion, status));
+        // A full (bodiless) message, so the encoder knows the interim response ended.
+        ctx.writeAndFlush(new DefaultFullHttpResponse(ex.clientVersion, status))
+            .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
       }
       return;
     }
@@ -401,7 +405,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     boolean closeDelimited = context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId,
         keepAlive, false);
     ex.closeAfter = !keepAlive || closeDelimited;
-    ctx.write(response);
+    ctx.write(response).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
   }
 
   private void onResponseContent(Exchange ex, HttpContent content) {

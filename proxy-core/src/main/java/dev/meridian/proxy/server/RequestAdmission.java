@@ -27,6 +27,9 @@ import org.slf4j.LoggerFactory;
 final class RequestAdmission {
   private static final Logger log = LoggerFactory.getLogger(RequestAdmission.class);
 
+  /** 414 with the RFC 9110 reason phrase (Netty's constant still says Request-URI Too Long). */
+  static final HttpResponseStatus URI_TOO_LONG = new HttpResponseStatus(414, "URI Too Long");
+
   /** Why a request is answered locally: the status and a one-line explanation. */
   record Verdict(HttpResponseStatus status, String message) {}
 
@@ -143,7 +146,7 @@ final class RequestAdmission {
   /** The status for a request the decoder could not accept: 414, 431 or 400. */
   static HttpResponseStatus statusForDecoderFailure(Throwable cause) {
     if (cause instanceof TooLongHttpLineException) {
-      return HttpResponseStatus.REQUEST_URI_TOO_LONG;
+      return URI_TOO_LONG;
     }
     if (cause instanceof TooLongHttpHeaderException || cause instanceof TooManyHeadersException) {
       return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
@@ -153,7 +156,7 @@ final class RequestAdmission {
 
   /** The body text for a rejected request. */
   static String describe(HttpResponseStatus status, Throwable cause) {
-    if (status.equals(HttpResponseStatus.REQUEST_URI_TOO_LONG)) {
+    if (status.code() == 414) {
       return "the request line is longer than the limit";
     }
     if (status.equals(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)) {

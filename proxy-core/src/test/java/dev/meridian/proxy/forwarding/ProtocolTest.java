@@ -125,7 +125,7 @@ class ProtocolTest {
     Path download = dir.resolve("download.bin");
     try (TestBackend backend = TestBackend.start(TestBackend.echo());
         ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start()) {
-      Process curl = new ProcessBuilder("curl", "-sS", "--http1.1", "--max-time", "20",
+      Process curl = new ProcessBuilder("curl", "-sS", "--http1.1", "--max-time", "10",
           "-H", "Transfer-Encoding: chunked", "-H", "Expect: 100-continue",
           "--data-binary", "@" + upload, "-o", download.toString(), "-w", "%{http_code}",
           proxy.url("/echo"))
