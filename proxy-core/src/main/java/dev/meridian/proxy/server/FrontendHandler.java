@@ -111,10 +111,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof IdleStateEvent) {
-      if (exchange == null) {
-        log.debug("{}: client idle, closing", clientIp);
-        ctx.close();
-      }
+      onClientIdle();
       return;
     }
     if (evt == DrainEvent.INSTANCE) {
@@ -126,6 +123,26 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       return;
     }
     ctx.fireUserEventTriggered(evt);
+  }
+
+  /**
+   * Nothing moved on the client connection for {@code timeouts.client-idle}: an idle keep-alive
+   * connection closes; a request whose body stalled gets 408 (a slow-body attack must not hold the
+   * connection and its upstream forever); a response in progress is left to the backend's pace.
+   */
+  private void onClientIdle() {
+    Exchange ex = exchange;
+    if (ex == null) {
+      log.debug("{}: client idle, closing", clientIp);
+      ctx.close();
+    } else if (!ex.requestComplete && !ex.responseStarted) {
+      log.info("{} {}: request body stalled for {}; 408", ex.requestId, clientIp,
+          context.settings.timeouts().clientIdle());
+      abandonUpstream(ex);
+      ex.clientKeepAlive = false;
+      ex.bodiless = false;
+      respondLocally(ex, HttpResponseStatus.REQUEST_TIMEOUT, "the request body stopped arriving");
+    }
   }
 
   @Override

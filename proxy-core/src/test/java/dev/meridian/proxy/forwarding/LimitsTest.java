@@ -121,6 +121,23 @@ class LimitsTest {
     }
   }
 
+  @Test
+  void stalledRequestBodyGets408AndTheBackendNeverSeesItComplete() throws Exception {
+    try (RawTcpBackend backend = sink();
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address())
+            .set("timeouts.client-idle = 1s").start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 100\r\n\r\n0123456789");
+      RawResponse response = client.readResponse();
+
+      assertThat(response.status()).isEqualTo(408);
+      assertThat(response.bodyText()).contains("request body stopped arriving");
+      assertThat(client.isClosedByPeer()).isTrue();
+      // The backend got the head and ten bytes at most, then its connection was closed.
+      assertThat(backend.bytesReceived()).isLessThan(200);
+    }
+  }
+
   static Stream<Arguments> smuggling() {
     return Stream.of(
         Arguments.of("Content-Length with Transfer-Encoding: chunked",
