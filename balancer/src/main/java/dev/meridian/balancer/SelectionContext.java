@@ -12,6 +12,10 @@ public final class SelectionContext {
   private String clientRegion;
   private Backend[] excluded = NONE;
   private int excludedCount;
+  private long hashKey;
+  private boolean hasHashKey;
+  private boolean write;
+  private String decision;
 
   /** The client's region, or null when unknown. */
   public String clientRegion() {
@@ -22,6 +26,44 @@ public final class SelectionContext {
   public SelectionContext clientRegion(String region) {
     this.clientRegion = region;
     return this;
+  }
+
+  /** Sets the key consistent hashing uses (already hashed to 64 bits) and returns this context. */
+  public SelectionContext hashKey(long hash) {
+    this.hashKey = hash;
+    this.hasHashKey = true;
+    return this;
+  }
+
+  /** Whether the request has a hash key. */
+  public boolean hasHashKey() {
+    return hasHashKey;
+  }
+
+  /** The request's 64-bit hash key; meaningful only when {@link #hasHashKey()}. */
+  public long hashKey() {
+    return hashKey;
+  }
+
+  /** Marks the request as a write (a non-idempotent method) and returns this context. */
+  public SelectionContext write(boolean isWrite) {
+    this.write = isWrite;
+    return this;
+  }
+
+  /** Whether the request is a write. */
+  public boolean isWrite() {
+    return write;
+  }
+
+  /** Records why the backend was chosen (for debug headers), e.g. {@code geo eu-west}. */
+  public void decision(String why) {
+    this.decision = why;
+  }
+
+  /** Why the backend was chosen, or null when no selector explained it. */
+  public String decision() {
+    return decision;
   }
 
   /** Marks a backend as not to be picked again for this request (it was tried and failed). */
@@ -53,6 +95,10 @@ public final class SelectionContext {
   /** Forgets the region and the exclusions so the context can serve the next request. */
   public void reset() {
     clientRegion = null;
+    hasHashKey = false;
+    hashKey = 0;
+    write = false;
+    decision = null;
     for (int i = 0; i < excludedCount; i++) {
       excluded[i] = null;
     }

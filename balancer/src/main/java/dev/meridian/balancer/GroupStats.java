@@ -1,0 +1,51 @@
+package dev.meridian.balancer;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The {@link BackendStats} of every backend of one group, shared by the group's selectors and fed by
+ * the proxy. Immutable membership: a group change builds a new instance (stats of backends that stay
+ * can be carried over with {@link #carryOver}).
+ */
+public final class GroupStats {
+  /** Default EWMA decay: 10 seconds. */
+  public static final long DEFAULT_DECAY_NANOS = 10_000_000_000L;
+
+  private final Map<Backend, BackendStats> byBackend = new HashMap<>();
+  private final NanoClock clock;
+
+  /** Creates stats for the backends with the given clock and decay. */
+  public GroupStats(List<Backend> backends, NanoClock clock, long decayNanos) {
+    this.clock = clock;
+    for (Backend b : backends) {
+      byBackend.put(b, new BackendStats(b, clock, decayNanos));
+    }
+  }
+
+  /** Creates stats on the system clock with the default decay. */
+  public GroupStats(List<Backend> backends) {
+    this(backends, NanoClock.SYSTEM, DEFAULT_DECAY_NANOS);
+  }
+
+  /** The stats of a backend of the group, or null for a stranger. */
+  public BackendStats of(Backend backend) {
+    return byBackend.get(backend);
+  }
+
+  /** The clock the stats run on. */
+  public NanoClock clock() {
+    return clock;
+  }
+
+  /** Returns stats where backends present in {@code previous} keep their in-flight count and EWMA. */
+  public GroupStats carryOver(GroupStats previous) {
+    previous.byBackend.forEach((backend, stats) -> {
+      if (byBackend.containsKey(backend)) {
+        byBackend.put(backend, stats);
+      }
+    });
+    return this;
+  }
+}
