@@ -16,6 +16,9 @@ public final class SelectionContext {
   private boolean hasHashKey;
   private boolean write;
   private String decision;
+  private java.util.Set<String> allowedRegions;
+  private boolean readYourWrites;
+  private boolean explain;
 
   /** The client's region, or null when unknown. */
   public String clientRegion() {
@@ -54,6 +57,42 @@ public final class SelectionContext {
   /** Whether the request is a write. */
   public boolean isWrite() {
     return write;
+  }
+
+  /**
+   * Restricts the pick to these regions (data residency): no backend elsewhere is ever chosen, even
+   * when none of them is healthy. Null means any region.
+   */
+  public SelectionContext allowedRegions(java.util.Set<String> regions) {
+    this.allowedRegions = regions;
+    return this;
+  }
+
+  /** The regions the request may go to, or null for any. */
+  public java.util.Set<String> allowedRegions() {
+    return allowedRegions;
+  }
+
+  /** Marks the request as a read inside its client's read-your-writes window (it prefers the writer region). */
+  public SelectionContext readYourWrites(boolean pinned) {
+    this.readYourWrites = pinned;
+    return this;
+  }
+
+  /** Whether the request reads inside a read-your-writes window. */
+  public boolean isReadYourWrites() {
+    return readYourWrites;
+  }
+
+  /** Asks selectors to record why they chose (debug headers); off by default to keep picks allocation-free. */
+  public SelectionContext explain(boolean wanted) {
+    this.explain = wanted;
+    return this;
+  }
+
+  /** Whether selectors should record their decision. */
+  public boolean wantsExplanation() {
+    return explain;
   }
 
   /** Records why the backend was chosen (for debug headers), e.g. {@code geo eu-west}. */
@@ -99,6 +138,9 @@ public final class SelectionContext {
     hashKey = 0;
     write = false;
     decision = null;
+    allowedRegions = null;
+    readYourWrites = false;
+    explain = false;
     for (int i = 0; i < excludedCount; i++) {
       excluded[i] = null;
     }
