@@ -282,6 +282,8 @@ run_target() {
   before="$(cpu_ticks "$TARGET_PID")"; core_before="$(core_busy_ticks "$PROXY_CPU")"
   run_wrk "$TMP/$t.wrk.txt" --latency -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$url"
   after="$(cpu_ticks "$TARGET_PID")"; core_after="$(core_busy_ticks "$PROXY_CPU")"
+  # Where Meridian's log stood when the load ended: what follows comes from the shutdown.
+  if [[ "$t" == "meridian" ]]; then MERIDIAN_LOG_LINES="$(wc -l < "$TMP/meridian.log")"; fi
   out="$TMP/$t.wrk.txt"
   RAW+=$'\n'"===== $t ($url) ====="$'\n'"$(cat "$out")"$'\n'
 
@@ -354,15 +356,23 @@ RESULT_FILE="$RESULTS_DIR/peers-$STAMP.txt"
         "$(ratio "${EFF[meridian]:-NA}" "${EFF[$peer]:-NA}")"
     done
     if [[ -f "$TMP/meridian.log" ]]; then
-      w="$(grep -c -E 'WARN|ERROR|Exception' "$TMP/meridian.log" || true)"
-      echo "  Meridian log: $(wc -l < "$TMP/meridian.log") lines, $w with WARN/ERROR/Exception"
-      if [[ "$w" != "0" ]]; then grep -E 'WARN|ERROR|Exception' "$TMP/meridian.log" | sort | uniq -c | sort -rn | head -5 | sed 's/^/    /'; fi
+      n_load="${MERIDIAN_LOG_LINES:-$(wc -l < "$TMP/meridian.log")}"
+      for part in "startup and load" shutdown; do
+        if [[ "$part" == shutdown ]]; then lines="$(tail -n +"$(( n_load + 1 ))" "$TMP/meridian.log")"
+        else lines="$(head -n "$n_load" "$TMP/meridian.log")"; fi
+        w="$(grep -c -E 'WARN|ERROR|Exception' <<<"$lines" || true)"
+        echo "  Meridian log, $part: $(grep -c . <<<"$lines" || true) lines, $w with WARN/ERROR/Exception"
+        if [[ "$w" != "0" ]]; then grep -E 'WARN|ERROR|Exception' <<<"$lines" | sort | uniq -c | sort -rn | head -5 | sed 's/^/    /'; fi
+      done
     fi
   fi
 } > "$TMP/summary.txt"
 
 cat "$TMP/summary.txt"
-{ cat "$TMP/summary.txt"; echo; echo "Raw wrk output:"; echo "$RAW"; } > "$RESULT_FILE"
+{
+  cat "$TMP/summary.txt"; echo; echo "Raw wrk output:"; echo "$RAW"
+  if [[ -f "$TMP/meridian.log" ]]; then echo "===== Meridian log (first 300 lines) ====="; head -n 300 "$TMP/meridian.log"; fi
+} > "$RESULT_FILE"
 log "written to $RESULT_FILE"
 
 rc=0

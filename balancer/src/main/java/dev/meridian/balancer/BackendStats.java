@@ -3,17 +3,26 @@ package dev.meridian.balancer;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * What the proxy has observed of one backend: requests in flight and a peak-EWMA of its latency
- * (Finagle/Linkerd semantics). Written by the proxy as requests start, get response headers and
+ * Records what the proxy has observed of one backend: requests in flight and a peak-EWMA of its
+ * latency (Finagle/Linkerd semantics). Written by the proxy as requests start, get response headers and
  * finish; read by selectors at pick time.
  *
- * <p>Peak EWMA: an observation above the current cost replaces it at once (peak); otherwise
- * {@code cost = cost * w + rtt * (1 - w)} with {@code w = exp(-dt / decay)}, {@code dt} being the time
- * since the last update. Reading the cost also decays it toward zero as time passes without samples,
- * so an idle or slow-once backend is eventually tried again.
+ * <p>Peak EWMA, with {@code decay} the time constant (default 10 s, {@link GroupStats#DEFAULT_DECAY_NANOS})
+ * and {@code dt} the time since the last observation:
+ * <ul>
+ *   <li>Between observations the cost decays toward zero, {@code current = cost * exp(-dt / decay)}
+ *       (Finagle reads the cost as an observation of 0), so an idle or slow-once backend becomes
+ *       attractive again and is tried: nothing starves.</li>
+ *   <li>An observation above the current cost replaces it at once (peak): one slow answer is felt
+ *       immediately.</li>
+ *   <li>Otherwise {@code cost = current * w + rtt * (1 - w)} with {@code w = exp(-dt / decay)}: the
+ *       cost moves toward the observation, never above the larger of the two.</li>
+ * </ul>
+ * Reading does not change the state, so many readers (strategies, region ordering, the admin API)
+ * never disturb each other's view.
  *
- * <p>Thread-safe: in-flight is atomic; the EWMA is updated under this object's lock (short, and
- * uncontended unless many loops answer from the same backend in the same instant).
+ * <p>Thread-safe: in-flight is atomic; the EWMA is read and updated under this object's lock (short,
+ * and uncontended unless many loops answer from the same backend in the same instant).
  */
 public final class BackendStats {
   private final Backend backend;
@@ -22,12 +31,12 @@ public final class BackendStats {
   private final AtomicInteger inFlight = new AtomicInteger();
   private double costNanos;
   private long stampNanos;
-  private boolean sampled;
+  private volatile boolean sampled;
 
   /**
-   * Creates empty stats.
+   * Creates empty stats: no latency sample, nothing in flight.
    *
-   * @param decayNanos EWMA decay time in nanoseconds (default 10 s)
+   * @param decayNanos EWMA decay time constant in nanoseconds (default 10 s)
    */
   public BackendStats(Backend backend, NanoClock clock, long decayNanos) {
     if (decayNanos <= 0) {
@@ -43,12 +52,12 @@ public final class BackendStats {
     return backend;
   }
 
-  /** A request to this backend started. */
+  /** A request to this backend started (call once the backend is chosen). */
   public void requestStarted() {
     inFlight.incrementAndGet();
   }
 
-  /** A request to this backend finished (successfully or not). */
+  /** A request to this backend finished, successfully or not (call once per {@link #requestStarted}). */
   public void requestFinished() {
     inFlight.decrementAndGet();
   }
@@ -58,32 +67,32 @@ public final class BackendStats {
     return inFlight.get();
   }
 
-  /** Records a latency observation (time to response headers). */
+  /** Records a latency observation: the time from sending the request to its response headers. */
   public synchronized void observe(long rttNanos) {
     long now = clock.nanoTime();
     if (!sampled) {
       costNanos = rttNanos;
       sampled = true;
-    } else if (rttNanos > costNanos) {
-      costNanos = rttNanos;
     } else {
-      double w = Math.exp(-(now - stampNanos) / decayNanos);
-      costNanos = costNanos * w + rttNanos * (1 - w);
+      double w = weight(now);
+      double current = costNanos * w;
+      costNanos = rttNanos > current ? rttNanos : current * w + rttNanos * (1 - w);
     }
     stampNanos = now;
   }
 
   /** Whether at least one latency was observed. */
-  public synchronized boolean hasSample() {
+  public boolean hasSample() {
     return sampled;
   }
 
   /** The current cost in nanoseconds, decayed for the time since the last observation (0 when unsampled). */
   public synchronized double costNanos() {
-    if (!sampled) {
-      return 0;
-    }
-    long dt = clock.nanoTime() - stampNanos;
-    return dt <= 0 ? costNanos : costNanos * Math.exp(-dt / decayNanos);
+    return sampled ? costNanos * weight(clock.nanoTime()) : 0;
+  }
+
+  private double weight(long now) {
+    long dt = now - stampNanos;
+    return dt <= 0 ? 1 : Math.exp(-dt / decayNanos);
   }
 }

@@ -18,12 +18,18 @@ import java.util.TreeSet;
  * the elements of a list.
  */
 final class KnownKeys {
-  static final Map<String, List<String>> ELEMENT_KEYS = Map.of(
-      "meridian.listeners[]", List.of("name", "address"),
-      "meridian.backend-groups.*", List.of("strategy", "backends"),
-      "meridian.backend-groups.*.backends[]", List.of("id", "address", "region", "zone", "weight"),
-      "meridian.routes[]", List.of(
-          "name", "host", "path-prefix", "methods", "backend-group", "rewrite-host", "upgrades"));
+  static final Map<String, List<String>> ELEMENT_KEYS = Map.ofEntries(
+      Map.entry("meridian.listeners[]", List.of("name", "address")),
+      Map.entry("meridian.backend-groups.*", List.of("strategy", "backends", "regions", "hash", "ewma-decay")),
+      Map.entry("meridian.backend-groups.*.backends[]", List.of("id", "address", "region", "zone", "weight")),
+      Map.entry("meridian.backend-groups.*.regions", List.of(
+          "failover", "spill-over", "latency-margin", "writer", "read-your-writes", "panic-threshold")),
+      Map.entry("meridian.backend-groups.*.hash", List.of("key", "algorithm", "bounded-load")),
+      Map.entry("meridian.routes[]", List.of(
+          "name", "host", "path-prefix", "methods", "backend-group", "rewrite-host", "upgrades", "residency")),
+      Map.entry("meridian.routes[].residency", List.of("header", "regions")),
+      Map.entry("meridian.geo.countries.*", List.of()),
+      Map.entry("meridian.geo.networks[]", List.of("cidr", "region")));
 
   private final Problems problems;
 

@@ -23,6 +23,10 @@ import java.util.Optional;
  * @param timeouts      connect, response and idle timeouts
  * @param upstream      upstream connection pooling and retries
  * @param headers       the headers the proxy adds
+ * @param geo           how a client's region is found ({@code meridian.geo})
+ * @param debugHeaders  responses say which backend answered and why ({@code meridian.debug-headers})
+ * @param cookieSecret  key that signs Meridian's cookies ({@code meridian.cookie-secret}); random per
+ *                      process when absent (cookies then do not survive a restart or another instance)
  */
 public record MeridianSettings(
     Optional<String> region,
@@ -34,7 +38,10 @@ public record MeridianSettings(
     LimitSettings limits,
     TimeoutSettings timeouts,
     UpstreamSettings upstream,
-    HeaderSettings headers) {
+    HeaderSettings headers,
+    dev.meridian.balancer.geo.GeoSettings geo,
+    boolean debugHeaders,
+    Optional<String> cookieSecret) {
 
   /** A client-facing listener: {@code meridian.listeners[]}. */
   public record ListenerSettings(String name, HostPort address) {}
@@ -42,8 +49,49 @@ public record MeridianSettings(
   /** The admin listener: {@code meridian.admin}; disabled when {@code enabled = false}. */
   public record AdminSettings(boolean enabled, HostPort address) {}
 
-  /** A named set of backends and how one is picked: {@code meridian.backend-groups.NAME}. */
-  public record BackendGroupSettings(String name, String strategy, List<BackendSettings> backends) {}
+  /**
+   * A named set of backends and how one is picked: {@code meridian.backend-groups.NAME}.
+   *
+   * @param name      the group's name
+   * @param strategy  the selection strategy inside a region
+   * @param backends  the backends
+   * @param regions   how requests spread over regions
+   * @param hash      the key and table of {@code consistent-hash}
+   * @param ewmaDecay decay time of the latency EWMA (peak-ewma, latency ordering)
+   */
+  public record BackendGroupSettings(String name, String strategy, List<BackendSettings> backends,
+      RegionSettings regions, HashSettings hash, Duration ewmaDecay) {}
+
+  /**
+   * Region steering of a group: {@code backend-groups.NAME.regions}.
+   *
+   * @param failover       client region to ordered regions ({@code default} for any other); empty:
+   *                       client region, then {@code meridian.region}, then the rest by latency
+   * @param spillOver      overprovisioning factor, at least 1 (default 1.4)
+   * @param latencyMargin  leave the preferred region when slower than the next by more (0: off)
+   * @param writer         region for non-idempotent requests, if any
+   * @param readYourWrites after a write, the client's reads stay in the writer region this long (0: off)
+   * @param panicThreshold healthy fraction below which health is ignored (default 0.5)
+   */
+  public record RegionSettings(Map<String, List<String>> failover, double spillOver, Duration latencyMargin,
+      Optional<String> writer, Duration readYourWrites, double panicThreshold) {}
+
+  /**
+   * The consistent-hash key and table: {@code backend-groups.NAME.hash}.
+   *
+   * @param key         {@code header:NAME}, {@code cookie:NAME} or {@code client-address}
+   * @param algorithm   {@code maglev} (default) or {@code ring}
+   * @param boundedLoad a backend above this factor x the average load is passed over (default 1.25)
+   */
+  public record HashSettings(String key, String algorithm, double boundedLoad) {}
+
+  /**
+   * Data residency of a route: {@code routes[].residency}.
+   *
+   * @param header  the request header naming the residency class (e.g. X-Data-Residency)
+   * @param regions residency class to the only regions its requests may reach
+   */
+  public record ResidencySettings(String header, Map<String, List<String>> regions) {}
 
   /**
    * One backend server: {@code backend-groups.NAME.backends[]}.
@@ -66,6 +114,7 @@ public record MeridianSettings(
    * @param backendGroup the backend group that serves it
    * @param rewriteHost  send the backend's authority as Host instead of the client's
    * @param upgrades     protocols a client may switch to through this route (lower case), e.g. websocket
+   * @param residency    where requests of each residency class may go, if the route restricts it
    */
   public record RouteSettings(
       String name,
@@ -74,7 +123,8 @@ public record MeridianSettings(
       List<String> methods,
       String backendGroup,
       boolean rewriteHost,
-      List<String> upgrades) {}
+      List<String> upgrades,
+      Optional<ResidencySettings> residency) {}
 
   /**
    * Process-wide server settings: {@code meridian.server}.

@@ -11,7 +11,9 @@ import com.typesafe.config.ConfigValueType;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -112,6 +114,56 @@ final class ObjectReader {
       return min;
     }
     return n;
+  }
+
+  /** A number within [min, max], or {@code dflt} when absent. */
+  double decimal(String key, double dflt, double min, double max) {
+    String expected = "a number from " + min + " to " + max;
+    double d = get(key, "a number", expected, dflt, dflt, c -> c.getDouble(quoted(key)));
+    if (d < min || d > max) {
+      problem(key, d + " is out of range (expected: " + expected + ")");
+      return dflt;
+    }
+    return d;
+  }
+
+  /** A duration that may be zero (meaning off), or {@code dflt} when absent. */
+  Duration durationOrZero(String key, Duration dflt) {
+    String expected = "a duration such as 5s or 50ms, or 0 for off";
+    Duration d = get(key, "a duration", expected, dflt, dflt, c -> c.getDuration(quoted(key)));
+    if (d.isNegative()) {
+      problem(key, render(object.get(key)) + " is negative (expected: " + expected + ")");
+      return dflt;
+    }
+    return d;
+  }
+
+  /** An object whose keys the user names and whose values are lists of strings; empty when absent. */
+  Map<String, List<String>> stringLists(String key) {
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    if (!has(key)) {
+      return out;
+    }
+    object(key).ifPresent(o -> {
+      for (String k : o.keysInFileOrder()) {
+        out.put(k, o.strings(k, null));
+      }
+    });
+    return out;
+  }
+
+  /** An object whose keys the user names and whose values are strings; empty when absent. */
+  Map<String, String> stringMap(String key) {
+    Map<String, String> out = new LinkedHashMap<>();
+    if (!has(key)) {
+      return out;
+    }
+    object(key).ifPresent(o -> {
+      for (String k : o.keysInFileOrder()) {
+        o.requiredString(k).ifPresent(v -> out.put(k, v));
+      }
+    });
+    return out;
   }
 
   /** A required positive duration such as {@code 2s} or {@code 500ms}. */

@@ -90,6 +90,16 @@ public final class SettingsLoader {
     return new MeridianSettings(region, listeners, admin, groups,
         RouteReader.routes(meridian, groups.keySet()), TuningReader.server(meridian),
         TuningReader.limits(meridian), TuningReader.timeouts(meridian),
-        TuningReader.upstream(meridian), TuningReader.headers(meridian));
+        TuningReader.upstream(meridian), TuningReader.headers(meridian),
+        SteeringReader.geo(meridian, knownRegions(region, groups)),
+        meridian.bool("debug-headers", false), meridian.optionalString("cookie-secret"));
+  }
+
+  /** Every region the configuration names: this instance's and its backends'. */
+  public static java.util.Set<String> knownRegions(Optional<String> region, Map<String, BackendGroupSettings> groups) {
+    java.util.Set<String> regions = new java.util.TreeSet<>();
+    region.ifPresent(regions::add);
+    groups.values().forEach(g -> g.backends().forEach(b -> regions.add(b.region())));
+    return regions;
   }
 }

@@ -5,6 +5,7 @@ import dev.meridian.proxy.config.MeridianSettings.AdminSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
 import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -107,7 +108,10 @@ final class TopologyReader {
       backends.add(new BackendSettings(id, address, b.string("region", defaultRegion),
           b.string("zone", ""), b.integer("weight", 1, 1)));
     }
-    return new BackendGroupSettings(name, strategy, backends);
+    java.util.Set<String> regions = new java.util.LinkedHashSet<>();
+    backends.forEach(b -> regions.add(b.region()));
+    return new BackendGroupSettings(name, strategy, backends, SteeringReader.regions(g, regions),
+        SteeringReader.hash(g), g.has("ewma-decay") ? g.duration("ewma-decay") : Duration.ofSeconds(10));
   }
 
   /** Reads a required {@code host:port} whose port is at least {@code minPort}. */

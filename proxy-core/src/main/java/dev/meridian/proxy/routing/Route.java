@@ -18,6 +18,7 @@ import java.util.Set;
  * @param selector    picks a backend of the group
  * @param rewriteHost send the backend's authority as Host
  * @param upgrades    protocols (lower case) a client may switch to through this route
+ * @param residency   the route's data residency rule, or null
  */
 public record Route(
     String name,
@@ -27,7 +28,8 @@ public record Route(
     BackendGroup group,
     BackendSelector selector,
     boolean rewriteHost,
-    Set<String> upgrades) {
+    Set<String> upgrades,
+    Residency residency) {
 
   /** Copies the collections. */
   public Route {

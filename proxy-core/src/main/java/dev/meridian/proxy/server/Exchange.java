@@ -20,7 +20,14 @@ final class Exchange {
   final SelectionContext selection = new SelectionContext();
 
   String requestId;
+  java.net.InetAddress clientAddress;
   Route route;
+  GroupRuntime group;
+  /** The residency class the request named, or null. */
+  String residencyClass;
+  /** Stats of the backend the request is in flight to, until it finishes. */
+  dev.meridian.balancer.BackendStats inFlightTo;
+  long sentNanos;
   String upgrade;
   boolean clientKeepAlive;
   /** The request carries no body (no Content-Length above 0, not chunked). */
@@ -73,6 +80,14 @@ final class Exchange {
         return true;
       default:
         return false;
+    }
+  }
+
+  /** Tells the backend's stats the request finished; once. */
+  void endInFlight() {
+    if (inFlightTo != null) {
+      inFlightTo.requestFinished();
+      inFlightTo = null;
     }
   }
 

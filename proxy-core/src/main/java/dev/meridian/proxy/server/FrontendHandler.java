@@ -1,6 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.Backend;
+import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.proxy.http.LocalResponses;
 import dev.meridian.proxy.http.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
@@ -14,6 +15,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -25,6 +27,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
@@ -51,6 +54,8 @@ import org.slf4j.LoggerFactory;
 final class FrontendHandler extends ChannelInboundHandlerAdapter implements UpstreamListener {
   /** The handler's name in the client pipeline. */
   static final String NAME = "frontend";
+  private static final String BACKEND_HEADER = "X-Meridian-Backend";
+  private static final String DECISION_HEADER = "X-Meridian-Decision";
   private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
 
   private final ProxyContext context;
@@ -63,6 +68,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   private boolean closing;
   private boolean upstreamNeedsFlush;
   private String clientIp;
+  private InetAddress clientAddress;
 
   FrontendHandler(ProxyContext context, ServerHttpCodec codec, String scheme) {
     this.context = context;
@@ -76,7 +82,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   public void channelActive(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
-    this.clientIp = remote == null ? "unknown" : remote.getAddress().getHostAddress();
+    this.clientAddress = remote == null ? null : remote.getAddress();
+    this.clientIp = clientAddress == null ? "unknown" : clientAddress.getHostAddress();
     context.metrics.clientConnectionOpened();
     startHeadTimer();
     ctx.read();
@@ -154,6 +161,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     exchange = null;
     if (ex != null) {
       ex.cancelResponseTimer();
+      ex.endInFlight();
       if (ex.upstream != null) {
         BackendHandler.of(ex.upstream).detach();
         ex.upstream.close();
@@ -205,6 +213,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     cancelHeadTimer();
     context.metrics.requestStarted();
     Exchange ex = new Exchange(request);
+    ex.clientAddress = clientAddress;
     exchange = ex;
     if (request.decoderResult().isFailure()) {
       rejectMalformed(ex, request.decoderResult().cause());
@@ -227,6 +236,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
 
   private void connectUpstream(Exchange ex) {
     Backend backend = ex.route.selector().select(ex.selection);
+    if (backend == null && ex.residencyClass != null && ex.attempts == 0) {
+      log.warn("{} {}: route {}: no healthy backend for residency class '{}'", ex.requestId, clientIp,
+          ex.route.name(), ex.residencyClass);
+      respondLocally(ex, HttpResponseStatus.SERVICE_UNAVAILABLE, "no healthy backend in the regions allowed"
+          + " for residency class '" + ex.residencyClass + "' " + ex.route.residency().regionsOf(ex.residencyClass)
+          + "; the request was not sent elsewhere");
+      return;
+    }
     if (backend == null) {
       boolean none = ex.attempts == 0;
       log.warn("{} {}: route {}: {}", ex.requestId, clientIp, ex.route.name(),
@@ -261,12 +278,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     Channel upstream = future.getNow();
     ex.upstream = upstream;
+    ex.inFlightTo = ex.group.stats().of(backend);
+    if (ex.inFlightTo != null) {
+      ex.inFlightTo.requestStarted();
+    }
+    ex.sentNanos = System.nanoTime();
     if (!ex.headersRewritten) {
       context.requestRewriter.rewrite(ex.request, clientIp, scheme, backend.authority(),
           ex.route.rewriteHost(), ex.upgrade);
       ex.headersRewritten = true;
     } else if (ex.route.rewriteHost()) {
-      ex.request.headers().set(io.netty.handler.codec.http.HttpHeaderNames.HOST, backend.authority());
+      ex.request.headers().set(HttpHeaderNames.HOST, backend.authority());
     }
     // A failed write closes the upstream channel, which onUpstreamClosed handles.
     upstream.write(ex.request);
@@ -285,6 +307,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** After a failure before the backend answered: next backend when allowed, else 502. */
   private void retryOrFail(Exchange ex, String reason) {
     ex.lastFailure = reason;
+    ex.endInFlight();
     if (ex.backend != null) {
       ex.selection.exclude(ex.backend);
     }
@@ -414,7 +437,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       }
       return;
     }
-    context.metrics.upstreamResponded(ex.backend.id(), System.nanoTime() - ex.startNanos);
+    long rtt = System.nanoTime() - ex.sentNanos;
+    context.metrics.upstreamResponded(ex.backend.id(), rtt);
+    if (ex.inFlightTo != null) {
+      ex.inFlightTo.observe(rtt);
+    }
     ex.responseStarted = true;
     ex.status = status.code();
     ex.backendKeepAlive = HttpUtil.isKeepAlive(response);
@@ -422,6 +449,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     boolean closeDelimited = context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId,
         keepAlive, false);
     ex.closeAfter = !keepAlive || closeDelimited;
+    addSteeringHeaders(ex, response);
     ctx.write(response).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
   }
 
@@ -474,6 +502,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     ex.responseStarted = true;
     ex.responseComplete = true;
     ex.status = 101;
+    ex.endInFlight();
     context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, true, true);
     ctx.writeAndFlush(response);
     Channel upstream = ex.upstream;
@@ -498,6 +527,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     if (ex.responseComplete) {
       return;
     }
+    ex.endInFlight();
     String why = cause == null ? "closed the connection" : "failed: " + cause;
     context.metrics.upstreamFailed(backend.id(), "reset");
     if (ex.responseStarted) {
@@ -533,6 +563,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** Closes the exchange's upstream connection without reporting the close back to it. */
   private void abandonUpstream(Exchange ex) {
     ex.cancelResponseTimer();
+    ex.endInFlight();
     Channel upstream = ex.upstream;
     ex.upstream = null;
     if (upstream != null) {
@@ -563,11 +594,32 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     FullHttpResponse response = LocalResponses.create(ctx.alloc(), status, message, responseVersion(ex),
         keepAlive, context.requestRewriter.requestIdHeader(), ex.requestId);
     ex.closeAfter = !keepAlive;
+    if (context.settings.debugHeaders() && ex.selection.decision() != null) {
+      response.headers().set(DECISION_HEADER, ex.selection.decision());
+    }
     ctx.writeAndFlush(response);
     if (ex.closeAfter || ex.requestComplete) {
       finishExchange(ex);
     }
     // Otherwise the (empty) rest of the request is read and discarded, then finishExchange runs.
+  }
+
+  /** Debug headers (which backend, why) and the read-your-writes cookie after a write. */
+  private void addSteeringHeaders(Exchange ex, HttpResponse response) {
+    if (context.settings.debugHeaders()) {
+      response.headers().set(BACKEND_HEADER, ex.backend.id());
+      String decision = ex.selection.decision();
+      if (decision != null) {
+        response.headers().set(DECISION_HEADER, decision);
+      }
+    }
+    GroupRuntime group = ex.group;
+    if (ex.selection.isWrite() && group.readYourWritesMillis() > 0 && group.writer().isPresent()) {
+      long window = group.readYourWritesMillis();
+      String value = context.readYourWrites.issue(System.currentTimeMillis() + window);
+      response.headers().add(HttpHeaderNames.SET_COOKIE, ReadYourWritesCookie.NAME + "=" + value
+          + "; Max-Age=" + Math.max(1, window / 1000) + "; Path=/; HttpOnly; SameSite=Lax");
+    }
   }
 
   private static HttpVersion responseVersion(Exchange ex) {
@@ -576,6 +628,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
 
   /** Ends the exchange: the upstream connection goes back to the pool or closes; the next request runs. */
   private void finishExchange(Exchange ex) {
+    ex.endInFlight();
     Channel upstream = ex.upstream;
     ex.upstream = null;
     ex.cancelResponseTimer();

@@ -1,11 +1,16 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.balancer.ReadYourWritesCookie;
+import dev.meridian.balancer.geo.ClientRegionResolver;
 import dev.meridian.proxy.config.MeridianSettings;
+import dev.meridian.proxy.config.SettingsLoader;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.http.ResponseHeadRewriter;
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import dev.meridian.proxy.routing.Router;
 import dev.meridian.proxy.upstream.UpstreamPools;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
 /**
  * What every client connection's handlers share: the router, header rewriters, limits, pools and
@@ -14,15 +19,25 @@ import dev.meridian.proxy.upstream.UpstreamPools;
 final class ProxyContext {
   final MeridianSettings settings;
   final Router router;
+  final Map<String, GroupRuntime> groups;
+  final ReadYourWritesCookie readYourWrites;
+  final ClientRegions clientRegions;
   final RequestHeadRewriter requestRewriter;
   final ResponseHeadRewriter responseRewriter;
   final UpstreamPools pools;
   final ProxyMetrics metrics;
   private volatile boolean draining;
 
-  ProxyContext(MeridianSettings settings, Router router, UpstreamPools pools, ProxyMetrics metrics) {
+  ProxyContext(MeridianSettings settings, Router router, Map<String, GroupRuntime> groups,
+      UpstreamPools pools, ProxyMetrics metrics) {
     this.settings = settings;
     this.router = router;
+    this.groups = groups;
+    this.readYourWrites = settings.cookieSecret()
+        .map(secret -> new ReadYourWritesCookie(secret.getBytes(StandardCharsets.UTF_8)))
+        .orElseGet(ReadYourWritesCookie::withRandomSecret);
+    this.clientRegions = new ClientRegions(ClientRegionResolver.create(settings.geo(),
+        SettingsLoader.knownRegions(settings.region(), settings.backendGroups())));
     this.requestRewriter = new RequestHeadRewriter(settings.headers());
     this.responseRewriter = new ResponseHeadRewriter(settings.headers());
     this.pools = pools;

@@ -2,15 +2,21 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.Backend;
 import dev.meridian.balancer.BackendGroup;
+import dev.meridian.balancer.GroupStats;
 import dev.meridian.balancer.HealthView;
+import dev.meridian.balancer.NanoClock;
+import dev.meridian.balancer.RegionPolicy;
+import dev.meridian.balancer.RegionalSelector;
 import dev.meridian.balancer.Strategies;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
 import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
+import dev.meridian.proxy.config.MeridianSettings.RegionSettings;
 import dev.meridian.proxy.config.MeridianSettings.RouteSettings;
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import dev.meridian.proxy.routing.HostPattern;
+import dev.meridian.proxy.routing.Residency;
 import dev.meridian.proxy.routing.Route;
 import dev.meridian.proxy.routing.Router;
 import dev.meridian.proxy.upstream.UpstreamPools;
@@ -33,6 +39,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,12 +78,13 @@ public final class ProxyServer implements AutoCloseable {
     this.workerGroup = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("meridian-io"),
         transport.ioHandlerFactory());
     this.groups = buildGroups(settings);
-    Router router = new Router(buildRoutes(settings, groups, health));
+    Map<String, GroupRuntime> runtimes = buildRuntimes(settings, groups, health);
+    Router router = new Router(buildRoutes(settings, runtimes));
     UpstreamPools pools = new UpstreamPools(new UpstreamSettings(transport,
         settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
         settings.upstream().maxIdlePerBackend(), settings.upstream().writeBufferLow(),
         settings.upstream().writeBufferHigh(), 8192, 64 * 1024));
-    this.context = new ProxyContext(settings, router, pools, new ProxyMetrics(registry));
+    this.context = new ProxyContext(settings, router, runtimes, pools, new ProxyMetrics(registry));
   }
 
   private static Map<String, BackendGroup> buildGroups(MeridianSettings settings) {
@@ -92,17 +100,34 @@ public final class ProxyServer implements AutoCloseable {
     return groups;
   }
 
-  private static List<Route> buildRoutes(MeridianSettings settings, Map<String, BackendGroup> groups,
-      HealthView health) {
-    Map<String, dev.meridian.balancer.BackendSelector> selectors = new LinkedHashMap<>();
+  private static Map<String, GroupRuntime> buildRuntimes(MeridianSettings settings,
+      Map<String, BackendGroup> groups, HealthView health) {
+    Map<String, GroupRuntime> runtimes = new LinkedHashMap<>();
     for (BackendGroupSettings g : settings.backendGroups().values()) {
-      selectors.put(g.name(), Strategies.create(g.strategy(), groups.get(g.name()).backends(), health));
+      BackendGroup group = groups.get(g.name());
+      GroupStats stats = new GroupStats(group.backends(), NanoClock.SYSTEM, g.ewmaDecay().toNanos());
+      RegionSettings r = g.regions();
+      RegionPolicy policy = new RegionPolicy(r.failover(), r.spillOver(), r.latencyMargin().toNanos(),
+          r.writer(), settings.region(), r.panicThreshold());
+      RegionalSelector selector = new RegionalSelector(group.backends(), health, stats, policy,
+          (members, view) -> Strategies.create(g.strategy(), members, view));
+      runtimes.put(g.name(), GroupRuntime.of(group, selector, stats, g));
     }
+    return runtimes;
+  }
+
+  private static List<Route> buildRoutes(MeridianSettings settings, Map<String, GroupRuntime> runtimes) {
     List<Route> routes = new ArrayList<>();
     for (RouteSettings r : settings.routes()) {
+      GroupRuntime target = runtimes.get(r.backendGroup());
+      Residency residency = r.residency().map(res -> {
+        Map<String, Set<String>> classes = new LinkedHashMap<>();
+        res.regions().forEach((k, v) -> classes.put(k, Set.copyOf(v)));
+        return new Residency(res.header(), classes);
+      }).orElse(null);
       routes.add(new Route(r.name(), r.host().map(HostPattern::parse).orElse(null), r.pathPrefix(),
-          java.util.Set.copyOf(r.methods()), groups.get(r.backendGroup()), selectors.get(r.backendGroup()),
-          r.rewriteHost(), java.util.Set.copyOf(r.upgrades())));
+          Set.copyOf(r.methods()), target.group(), target.selector(), r.rewriteHost(),
+          Set.copyOf(r.upgrades()), residency));
     }
     return routes;
   }
@@ -137,6 +162,20 @@ public final class ProxyServer implements AutoCloseable {
   /** The backend groups by name, for the admin API. */
   public Map<String, BackendGroup> groups() {
     return groups;
+  }
+
+  /** The regional selector of each group, for the admin API (dials, region order). */
+  public Map<String, RegionalSelector> selectors() {
+    Map<String, RegionalSelector> out = new LinkedHashMap<>();
+    context.groups.forEach((name, runtime) -> out.put(name, runtime.selector()));
+    return out;
+  }
+
+  /** The latency and load statistics of each group, for the admin API. */
+  public Map<String, GroupStats> stats() {
+    Map<String, GroupStats> out = new LinkedHashMap<>();
+    context.groups.forEach((name, runtime) -> out.put(name, runtime.stats()));
+    return out;
   }
 
   /** The routes in match order, for the admin API. */
@@ -184,6 +223,7 @@ public final class ProxyServer implements AutoCloseable {
     }
     clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     context.pools.closeAll();
+    context.clientRegions.close();
     workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
     acceptGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
     return drained;

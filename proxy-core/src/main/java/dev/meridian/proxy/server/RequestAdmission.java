@@ -1,9 +1,12 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.balancer.ReadYourWritesCookie;
+import dev.meridian.balancer.SelectionContext;
 import dev.meridian.proxy.http.MalformedHeadException;
 import dev.meridian.proxy.http.TooManyHeadersException;
 import dev.meridian.proxy.routing.HostPattern;
 import dev.meridian.proxy.routing.RequestTarget;
+import dev.meridian.proxy.routing.Residency;
 import dev.meridian.proxy.routing.Route;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -16,6 +19,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,6 +88,46 @@ final class RequestAdmission {
     }
     ex.route = route;
     ex.upgrade = allowedUpgrade(request, route);
+    return prepareSelection(ex, context, clientIp);
+  }
+
+  /**
+   * Fills in what the selectors need to know: client region, write or read, hash key, residency and
+   * the read-your-writes window.
+   */
+  private static Verdict prepareSelection(Exchange ex, ProxyContext context, String clientIp) {
+    HttpHeaders headers = ex.request.headers();
+    GroupRuntime group = context.groups.get(ex.route.group().name());
+    ex.group = group;
+    SelectionContext selection = ex.selection;
+    selection.explain(context.settings.debugHeaders());
+    selection.write(!ex.isIdempotent());
+    selection.clientRegion(context.clientRegions.resolve(ex.clientAddress, headers));
+    if (group.hashKey() != null) {
+      String key = HashKeys.extract(group.hashKey(), headers, clientIp);
+      if (key != null) {
+        selection.hashKey(HashKeys.hash(key));
+      }
+    }
+    Residency residency = ex.route.residency();
+    if (residency != null) {
+      String residencyClass = headers.get(residency.header());
+      if (residencyClass != null) {
+        Set<String> allowed = residency.regionsOf(residencyClass);
+        if (allowed == null) {
+          return new Verdict(HttpResponseStatus.BAD_REQUEST, "unknown residency class '" + residencyClass
+              + "' in " + residency.header() + " (expected: one of " + residency.classes().keySet() + ")");
+        }
+        ex.residencyClass = residencyClass;
+        selection.allowedRegions(allowed);
+      }
+    }
+    if (group.readYourWritesMillis() > 0 && !selection.isWrite()) {
+      String cookie = HashKeys.cookie(headers, ReadYourWritesCookie.NAME);
+      if (cookie != null && context.readYourWrites.isValid(cookie, System.currentTimeMillis())) {
+        selection.readYourWrites(true);
+      }
+    }
     return null;
   }
 

@@ -59,8 +59,9 @@ class SettingsLoaderTest {
 
     assertThat(s.routes()).containsExactly(
         new RouteSettings("api", Optional.of("*.example.com"), "/api/", List.of("GET", "POST"), "app",
-            false, List.of("websocket")),
-        new RouteSettings("default", Optional.empty(), "/", List.of(), "app", false, List.of("websocket")));
+            false, List.of("websocket"), Optional.empty()),
+        new RouteSettings("default", Optional.empty(), "/", List.of(), "app", false, List.of("websocket"),
+            Optional.empty()));
   }
 
   @Test
@@ -109,7 +110,7 @@ class SettingsLoaderTest {
     assertThatThrownBy(() -> SettingsLoader.load(file))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessage(file + ": 16: meridian.routes[1].path-prefx: unknown key (expected: one of "
-            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades)");
+            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, residency)");
   }
 
   @Test
