@@ -235,13 +235,16 @@ public final class RegionalSelector implements BackendSelector {
     }
   }
 
-  /** A region's latency: the lowest cost among its sampled backends; unsampled regions sort last. */
+  /**
+   * A region's latency: the lowest decayed cost among its available backends. A region without a
+   * sample costs 0 so it is probed first; an idle region's cost decays, so it is probed again later.
+   */
   private double regionCost(int region) {
     double best = Double.MAX_VALUE;
     for (Backend b : backendsByRegion[region]) {
       BackendStats s = stats.of(b);
-      if (s != null && s.hasSample() && health.isAvailable(b)) {
-        best = Math.min(best, s.costNanos());
+      if (s != null && health.isAvailable(b)) {
+        best = Math.min(best, s.hasSample() ? s.costNanos() : 0);
       }
     }
     return best;
@@ -337,7 +340,7 @@ public final class RegionalSelector implements BackendSelector {
     double gap = regionCost(order[first]) - regionCost(order[second]);
     int preferred = order[first];
     boolean left = leftForLatency.get(preferred) == 1;
-    if (!left && gap > margin && regionCost(order[second]) < Double.MAX_VALUE) {
+    if (!left && gap > margin) {
       leftForLatency.set(preferred, 1);
       left = true;
     } else if (left && gap < margin / 2.0) {

@@ -7,7 +7,7 @@ import java.net.InetAddress;
  * decides a client's region (see {@link MaxMindCountryDatabase}).
  */
 @FunctionalInterface
-public interface CountryDatabase {
+public interface CountryDatabase extends AutoCloseable {
   /**
    * The ISO 3166-1 alpha-2 code (like {@code DE}) of the country {@code address} is in, or null when
    * unknown. Called on the request path: must be fast and thread-safe.
@@ -15,5 +15,6 @@ public interface CountryDatabase {
   String countryOf(InetAddress address);
 
   /** Releases the database; does nothing by default. */
+  @Override
   default void close() {}
 }

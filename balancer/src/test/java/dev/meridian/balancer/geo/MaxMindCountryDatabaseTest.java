@@ -87,13 +87,13 @@ class MaxMindCountryDatabaseTest {
   @Test
   void resolverUsesTheConfiguredDatabaseFile() throws Exception {
     GeoSettings settings = new GeoSettings(null, null, List.of(), Map.of("de", "eu-west",
-        "US", "us-east"), List.of(new GeoSettings.Network("81.2.0.0/16", "us-east")),
+        "US", "us-east"), List.of(new GeoSettings.Network("81.5.0.0/16", "us-east")),
         Optional.of(file));
     try (ClientRegionResolver resolver =
         ClientRegionResolver.create(settings, Set.of("eu-west", "us-east"))) {
       assertThat(resolver.resolveWithSource(ip("81.9.9.9"), HeaderLookup.NONE))
           .isEqualTo(new Resolution("eu-west", Resolution.Source.DATABASE));
-      assertThat(resolver.resolveWithSource(ip("81.2.9.9"), HeaderLookup.NONE))
+      assertThat(resolver.resolveWithSource(ip("81.5.9.9"), HeaderLookup.NONE))
           .isEqualTo(new Resolution("us-east", Resolution.Source.NETWORK));
       assertThat(resolver.resolve(ip("81.2.3.4"), HeaderLookup.NONE)).isNull(); // FR: unmapped
       assertThat(resolver.resolve(ip("2a01:4f8::1"), HeaderLookup.NONE)).isNull(); // FI: unmapped

@@ -2,6 +2,8 @@ package dev.meridian.proxy.admin;
 
 import dev.meridian.balancer.Backend;
 import dev.meridian.balancer.BackendGroup;
+import dev.meridian.balancer.BackendStats;
+import dev.meridian.balancer.RegionalSelector;
 import dev.meridian.health.HealthRegistry;
 import dev.meridian.proxy.routing.Route;
 import dev.meridian.proxy.server.ProxyServer;
@@ -38,10 +40,13 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The admin listener: Prometheus metrics at {@code /metrics}, JSON state under {@code /admin/api/}
- * ({@code routes}, {@code backends}), and {@code /healthz} for the instance itself. Runs on its own
+ * ({@code routes}, {@code backends} with latency EWMA and in-flight, {@code regions} with dials), the
+ * region traffic dial ({@code POST /admin/api/regions/GROUP/REGION/dial?percent=N}), and
+ * {@code /healthz} for the instance itself. Runs on its own
  * single event loop so a busy proxy cannot starve it, nor it the proxy.
  */
 public final class AdminServer implements AutoCloseable {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AdminServer.class);
   private final ProxyServer proxy;
   private final PrometheusMeterRegistry registry;
   private final HealthRegistry health;
@@ -89,16 +94,21 @@ public final class AdminServer implements AutoCloseable {
       FullHttpResponse response;
       if (!request.decoderResult().isSuccess()) {
         response = text(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request\n");
+      } else if (request.method().equals(HttpMethod.POST) && path.startsWith("/admin/api/regions/")) {
+        response = setDial(ctx, path, new QueryStringDecoder(request.uri()));
       } else if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
-        response = text(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET is supported here\n");
+        response = text(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED,
+            "only GET is supported here (POST for /admin/api/regions/GROUP/REGION/dial?percent=N)\n");
       } else {
         switch (path) {
           case "/metrics" -> response = respond(ctx, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
           case "/healthz" -> response = text(ctx, HttpResponseStatus.OK, "ok\n");
           case "/admin/api/routes" -> response = respond(ctx, "application/json", Json.write(routes()));
           case "/admin/api/backends" -> response = respond(ctx, "application/json", Json.write(backends()));
+          case "/admin/api/regions" -> response = respond(ctx, "application/json", Json.write(regions()));
           case "/", "/admin", "/admin/" -> response = text(ctx, HttpResponseStatus.OK,
-              "Meridian admin\n  /metrics\n  /healthz\n  /admin/api/routes\n  /admin/api/backends\n");
+              "Meridian admin\n  /metrics\n  /healthz\n  /admin/api/routes\n  /admin/api/backends\n"
+                  + "  /admin/api/regions\n  POST /admin/api/regions/GROUP/REGION/dial?percent=0-100\n");
           default -> response = text(ctx, HttpResponseStatus.NOT_FOUND, "no such admin endpoint: " + path + "\n");
         }
       }
@@ -149,11 +159,48 @@ public final class AdminServer implements AutoCloseable {
         m.put("available", health.isAvailable(b));
         m.put("out-reasons", health.reasons(b.id()));
         m.put("idle-connections", idle.getOrDefault(b.id(), 0));
+        BackendStats stats = proxy.stats().get(g.name()).of(b);
+        m.put("in-flight", stats.inFlight());
+        m.put("latency-ewma-ms", stats.hasSample() ? Math.round(stats.costNanos() / 1e4) / 100.0 : null);
         list.add(m);
       }
       groups.put(g.name(), list);
     }
     return groups;
+  }
+
+  private Map<String, Object> regions() {
+    Map<String, Object> out = new LinkedHashMap<>();
+    proxy.selectors().forEach((group, selector) -> {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("regions", selector.regions());
+      m.put("dials", selector.dials());
+      out.put(group, m);
+    });
+    return out;
+  }
+
+  /** {@code POST /admin/api/regions/GROUP/REGION/dial?percent=N}: sets a region's traffic dial. */
+  private FullHttpResponse setDial(ChannelHandlerContext ctx, String path, QueryStringDecoder query) {
+    String[] parts = path.substring("/admin/api/regions/".length()).split("/");
+    if (parts.length != 3 || !parts[2].equals("dial")) {
+      return text(ctx, HttpResponseStatus.NOT_FOUND, "expected: POST /admin/api/regions/GROUP/REGION/dial?percent=N\n");
+    }
+    RegionalSelector selector = proxy.selectors().get(parts[0]);
+    if (selector == null) {
+      return text(ctx, HttpResponseStatus.NOT_FOUND, "no backend group '" + parts[0] + "'\n");
+    }
+    List<String> percent = query.parameters().get("percent");
+    try {
+      int value = Integer.parseInt(percent == null ? "" : percent.get(0));
+      selector.setDial(parts[1], value);
+      log.info("admin: dial of region {} in group {} set to {}%", parts[1], parts[0], value);
+      return respond(ctx, "application/json", Json.write(selector.dials()));
+    } catch (NumberFormatException e) {
+      return text(ctx, HttpResponseStatus.BAD_REQUEST, "percent: missing or not a number (expected: 0-100)\n");
+    } catch (IllegalArgumentException e) {
+      return text(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage() + "\n");
+    }
   }
 
   private static FullHttpResponse text(ChannelHandlerContext ctx, HttpResponseStatus status, String body) {
