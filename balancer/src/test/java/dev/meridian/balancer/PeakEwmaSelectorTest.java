@@ -9,28 +9,29 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class PeakEwmaSelectorTest {
   /** One request every 2 ms (500 requests per second). */
   private static final long EVERY_2MS = 2_000;
 
   private static LatencySimulation simulation(long... rttMillis) {
-    return new LatencySimulation(rttMillis,
-        stats -> new PeakEwmaSelector(stats0(stats, rttMillis.length), HealthView.ALL_AVAILABLE, stats,
-            new SplittableRandom(42)));
+    return simulation(42, rttMillis);
   }
 
-  private static List<Backend> stats0(GroupStats stats, int n) {
-    Backend[] out = new Backend[n];
-    for (int i = 0; i < n; i++) {
-      out[i] = new Backend("b" + i, "127.0.0.1", 9000 + i, "r", 1);
-    }
-    return List.of(out);
+  /** A simulation of backends with these latencies behind a peak-EWMA selector with a seeded random source. */
+  private static LatencySimulation simulation(long seed, long... rttMillis) {
+    LatencySimulation[] sim = new LatencySimulation[1];
+    sim[0] = new LatencySimulation(rttMillis,
+        stats -> new PeakEwmaSelector(sim[0].backends(), HealthView.ALL_AVAILABLE, stats, new SplittableRandom(seed)));
+    return sim[0];
   }
 
-  @Test
-  void fastestBackendGetsAtLeast95PercentAfterWarmUp() {
-    LatencySimulation sim = simulation(5, 40, 120);
+  @ParameterizedTest
+  @ValueSource(longs = {1, 42, 2024})
+  void fastestBackendGetsAtLeast95PercentAfterWarmUp(long seed) {
+    LatencySimulation sim = simulation(seed, 5, 40, 120);
     sim.run(2_500, EVERY_2MS); // 5 s warm-up
     int[] picks = sim.run(30_000, EVERY_2MS); // 60 s
     System.out.printf("5/40/120 ms: shares %.4f %.4f %.4f%n",
@@ -42,9 +43,10 @@ class PeakEwmaSelectorTest {
     assertThat(sim.extraProbes).isZero();
   }
 
-  @Test
-  void trafficLeavesTheFastestWithinABoundedNumberOfRequestsWhenItTurnsSlow() {
-    LatencySimulation sim = simulation(5, 40, 120);
+  @ParameterizedTest
+  @ValueSource(longs = {1, 42, 2024})
+  void trafficLeavesTheFastestWithinABoundedNumberOfRequestsWhenItTurnsSlow(long seed) {
+    LatencySimulation sim = simulation(seed, 5, 40, 120);
     sim.run(5_000, EVERY_2MS);
     sim.latency(0, 200);
     int[] picks = sim.run(10_000, EVERY_2MS);
@@ -61,9 +63,10 @@ class PeakEwmaSelectorTest {
     assertThat(share(picks, 200, picks.length, 1)).isGreaterThan(0.75);
   }
 
-  @Test
-  void recoveredBackendWinsTrafficBack() {
-    LatencySimulation sim = simulation(5, 40, 120);
+  @ParameterizedTest
+  @ValueSource(longs = {1, 42, 2024})
+  void recoveredBackendWinsTrafficBack(long seed) {
+    LatencySimulation sim = simulation(seed, 5, 40, 120);
     sim.run(5_000, EVERY_2MS);
     sim.latency(0, 200);
     sim.run(10_000, EVERY_2MS); // 20 s slow
@@ -79,9 +82,10 @@ class PeakEwmaSelectorTest {
     assertThat(share(picks, 10_000, picks.length, 0)).isGreaterThanOrEqualTo(0.95);
   }
 
-  @Test
-  void equalBackendsShareTrafficAndIdleOnesAreProbed() {
-    LatencySimulation sim = simulation(10, 10, 10, 10, 10);
+  @ParameterizedTest
+  @ValueSource(longs = {1, 42, 2024})
+  void equalBackendsShareTrafficAndIdleOnesAreProbed(long seed) {
+    LatencySimulation sim = simulation(seed, 10, 10, 10, 10, 10);
     int[] picks = sim.run(50_000, 1_000); // one request per ms, 50 s
     for (int b = 0; b < 5; b++) {
       double share = share(picks, 0, picks.length, b);
@@ -104,13 +108,24 @@ class PeakEwmaSelectorTest {
 
   @Test
   void anUnsampledBackendGetsOneProbeInFlight() {
-    LatencySimulation sim = simulation(100, 100, 100);
-    // Warm b0 and b1 so they have samples; b2 stays unknown until it is first drawn.
-    int[] picks = sim.run(2_000, 1_000);
-    int unsampledInFlightMax = 0;
+    LatencySimulation sim = simulation(10, 10, 100);
+    sim.stats().of(sim.backends().get(0)).observe(10_000_000);
+    sim.stats().of(sim.backends().get(1)).observe(10_000_000);
+    // b2 is unknown: it is probed as soon as it is drawn, then left alone until the probe answers.
+    int[] picks = sim.run(99, 1_000);
+    assertThat(count(picks, 0, picks.length, 2)).isEqualTo(1);
     assertThat(sim.extraProbes).isZero();
-    assertThat(Set.of(picks[0], picks[1], picks[2])).hasSize(3); // the first three picks probe each once
-    assertThat(unsampledInFlightMax).isZero();
+    // Once its (slow) answer is in, it competes on cost like any other.
+    assertThat(sim.stats().of(sim.backends().get(2)).hasSample()).isFalse();
+    sim.run(2, 1_000);
+    assertThat(sim.stats().of(sim.backends().get(2)).hasSample()).isTrue();
+  }
+
+  @Test
+  void everyBackendIsProbedOnceAtStart() {
+    LatencySimulation sim = simulation(100, 100, 100);
+    int[] picks = sim.run(3, 1_000);
+    assertThat(Set.of(picks[0], picks[1], picks[2])).hasSize(3);
   }
 
   @Test

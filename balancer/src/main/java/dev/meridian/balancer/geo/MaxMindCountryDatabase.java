@@ -8,7 +8,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * A {@link CountryDatabase} read from a MaxMind DB file: GeoLite2-Country, GeoIP2-Country, the City
@@ -46,6 +48,12 @@ public final class MaxMindCountryDatabase implements CountryDatabase {
    */
   @Override
   public String countryOf(InetAddress address) {
+    if (address instanceof Inet6Address) {
+      byte[] bytes = address.getAddress();
+      if (AddressLiterals.isIpv4Mapped(bytes)) {
+        address = ipv4(bytes);
+      }
+    }
     if (ipv4Only && address instanceof Inet6Address) {
       return null;
     }
@@ -62,6 +70,15 @@ public final class MaxMindCountryDatabase implements CountryDatabase {
       return record.country().isoCode();
     }
     return record.registeredCountry() == null ? null : record.registeredCountry().isoCode();
+  }
+
+  /** The IPv4 address an IPv4-mapped IPv6 address stands for. */
+  private static InetAddress ipv4(byte[] mapped) {
+    try {
+      return InetAddress.getByAddress(Arrays.copyOfRange(mapped, 12, 16)); // raw bytes: no DNS
+    } catch (UnknownHostException e) {
+      throw new AssertionError("4 bytes are always an address", e);
+    }
   }
 
   /** The {@code database_type} from the file's metadata, like {@code GeoLite2-Country}. */

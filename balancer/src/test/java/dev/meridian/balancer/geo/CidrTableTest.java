@@ -131,6 +131,29 @@ class CidrTableTest {
     assertThat(table.size()).isEqualTo(512);
   }
 
+  @Test
+  void lookupOfAddressBytesAllocatesNothing() throws Exception {
+    CidrTable<String> table = new CidrTable<>();
+    table.put("10.0.0.0/8", "eight");
+    table.put("2001:db8::/32", "thirty-two");
+    byte[] v4 = ip("10.1.2.3").getAddress();
+    byte[] v6 = ip("2001:db8::1").getAddress();
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long threadId = Thread.currentThread().getId();
+
+    int found = 0;
+    long before = threads.getThreadAllocatedBytes(threadId);
+    for (int i = 0; i < 100_000; i++) {
+      found += table.lookup(v4) != null ? 1 : 0;
+      found += table.lookup(v6) != null ? 1 : 0;
+    }
+    long allocated = threads.getThreadAllocatedBytes(threadId) - before;
+
+    assertThat(found).isEqualTo(200_000);
+    assertThat(allocated).as("bytes allocated by 200k lookups").isLessThan(10_000);
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/8/8",
       "10.0.0/8", "10.0.0.0/x", "2001:db8::/129", "2001:db8::/1000", "example.com/8", "localhost",

@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import dev.meridian.balancer.geo.ClientRegionResolver;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.net.InetAddress;
+import java.util.List;
 
 /** Finds a request's client region from its peer address and headers, as {@code meridian.geo} says. */
 final class ClientRegions implements AutoCloseable {
@@ -14,7 +15,16 @@ final class ClientRegions implements AutoCloseable {
 
   /** The client's region, or null when nothing configured tells it. */
   String resolve(InetAddress peer, HttpHeaders headers) {
-    return peer == null ? null : resolver.resolve(peer, headers::get);
+    return peer == null ? null : resolver.resolve(peer, name -> joined(headers, name));
+  }
+
+  /** A header's value, repeated fields joined with ", " (as the resolver expects for X-Forwarded-For). */
+  private static String joined(HttpHeaders headers, String name) {
+    List<String> all = headers.getAll(name);
+    if (all.isEmpty()) {
+      return null;
+    }
+    return all.size() == 1 ? all.get(0) : String.join(", ", all);
   }
 
   @Override
