@@ -8,6 +8,7 @@ import dev.meridian.balancer.NanoClock;
 import dev.meridian.balancer.RegionPolicy;
 import dev.meridian.balancer.RegionalSelector;
 import dev.meridian.balancer.Strategies;
+import dev.meridian.balancer.StrategyOptions;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
@@ -109,8 +110,10 @@ public final class ProxyServer implements AutoCloseable {
       RegionSettings r = g.regions();
       RegionPolicy policy = new RegionPolicy(r.failover(), r.spillOver(), r.latencyMargin().toNanos(),
           r.writer(), settings.region(), r.panicThreshold());
+      StrategyOptions options = StrategyOptions.DEFAULTS.withHashing(g.hash().algorithm())
+          .withBoundedLoad(g.hash().boundedLoad());
       RegionalSelector selector = new RegionalSelector(group.backends(), health, stats, policy,
-          (members, view) -> Strategies.create(g.strategy(), members, view));
+          Strategies.factory(g.strategy(), stats, options));
       runtimes.put(g.name(), GroupRuntime.of(group, selector, stats, g));
     }
     return runtimes;
