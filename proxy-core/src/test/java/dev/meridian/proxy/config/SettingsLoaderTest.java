@@ -201,7 +201,7 @@ class SettingsLoaderTest {
     assertThat(problems(text)).containsExactlyInAnyOrder(
         "t.conf: 2: meridian.listeners: no listeners (expected: at least one, "
             + "e.g. listeners = [ { name = \"web\", address = \"0.0.0.0:8080\" } ])",
-        "t.conf: 4: meridian.backend-groups.app.strategy: unknown strategy 'random' (expected: one of round-robin)",
+        "t.conf: 4: meridian.backend-groups.app.strategy: unknown strategy 'random' (expected: one of consistent-hash, least-request, peak-ewma, round-robin, weighted)",
         "t.conf: 4: meridian.backend-groups.app.backends: no backends (expected: at least one, "
             + "e.g. backends = [ { address = \"10.0.0.1:8080\" } ])",
         "t.conf: 5: meridian.backend-groups.web.backends[1].id: backend id 'x' is also used by "
