@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.BiFunction;
 import java.util.function.DoubleSupplier;
@@ -40,6 +42,22 @@ public final class RegionalSelector implements BackendSelector {
   /** Per preferred region: 1 while traffic has left it for latency (hysteresis state). */
   private final AtomicIntegerArray leftForLatency;
   private final DoubleSupplier random;
+  private final LongAdder panicPicks = new LongAdder();
+  private final AtomicBoolean inPanic = new AtomicBoolean();
+  private volatile PanicListener panicListener = (panic, healthy, total) -> { };
+
+  /** Told when the group enters or leaves panic mode. */
+  @FunctionalInterface
+  public interface PanicListener {
+    /**
+     * Called once per transition, on the thread whose pick noticed it.
+     *
+     * @param panic   whether the group is now in panic mode
+     * @param healthy healthy backends among the regions considered
+     * @param total   all backends among them
+     */
+    void panicChanged(boolean panic, int healthy, int total);
+  }
 
   /**
    * Creates the selector.
@@ -94,6 +112,16 @@ public final class RegionalSelector implements BackendSelector {
 
   private int[] indexes(List<String> names) {
     return names.stream().filter(regionIndex::containsKey).mapToInt(regionIndex::get).toArray();
+  }
+
+  /** Sets who hears about panic transitions (the proxy logs them). */
+  public void onPanicChange(PanicListener listener) {
+    this.panicListener = listener;
+  }
+
+  /** How many picks were made in panic mode (health ignored), for metrics. */
+  public long panicPicks() {
+    return panicPicks.sum();
   }
 
   /** The regions of the group, in the order their backends were first listed. */
@@ -303,13 +331,18 @@ public final class RegionalSelector implements BackendSelector {
         }
       }
     }
-    return all > 0 && (double) up / all < policy.panicThreshold();
+    boolean panic = all > 0 && (double) up / all < policy.panicThreshold();
+    if (inPanic.get() != panic && inPanic.compareAndSet(!panic, panic)) {
+      panicListener.panicChanged(panic, up, all);
+    }
+    return panic;
   }
 
   private Backend selectInPanic(SelectionContext context, int[] order) {
     for (int r : order) {
       Backend picked = panicSelectors[r].select(context);
       if (picked != null) {
+        panicPicks.increment();
         explain(context, "panic: too few healthy backends, ignoring health");
         return picked;
       }

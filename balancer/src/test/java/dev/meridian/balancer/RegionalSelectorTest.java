@@ -162,9 +162,17 @@ class RegionalSelectorTest {
       }
     }
     SelectionContext ctx = new SelectionContext().clientRegion("us-east").explain(true);
-    Backend picked = selector(policy(Optional.empty())).select(ctx);
+    RegionalSelector selector = selector(policy(Optional.empty()));
+    List<String> transitions = new ArrayList<>();
+    selector.onPanicChange((panic, healthy, total) -> transitions.add(panic + " " + healthy + "/" + total));
+    Backend picked = selector.select(ctx);
+    selector.select(ctx);
     assertThat(picked.region()).isEqualTo("us-east");
     assertThat(ctx.decision()).startsWith("panic");
+    assertThat(selector.panicPicks()).isEqualTo(2);
+    down.clear();
+    selector.select(ctx);
+    assertThat(transitions).containsExactly("true 2/12", "false 12/12");
   }
 
   @Test

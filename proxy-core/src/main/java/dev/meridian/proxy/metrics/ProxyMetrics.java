@@ -35,6 +35,14 @@ public final class ProxyMetrics {
         .description("Requests received whose response is not complete").register(registry);
   }
 
+  /** Registers a group's panic-mode counter: picks made with health ignored. */
+  public void registerGroup(String group, java.util.function.LongSupplier panicPicks) {
+    io.micrometer.core.instrument.FunctionCounter.builder("meridian.balancer.panic.picks", panicPicks,
+            s -> s.getAsLong())
+        .description("Backend picks made in panic mode (too few healthy backends; health ignored)")
+        .tag("group", group).register(registry);
+  }
+
   /** The registry the meters live in. */
   public MeterRegistry registry() {
     return registry;

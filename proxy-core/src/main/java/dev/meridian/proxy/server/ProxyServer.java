@@ -85,7 +85,9 @@ public final class ProxyServer implements AutoCloseable {
         settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
         settings.upstream().maxIdlePerBackend(), settings.upstream().writeBufferLow(),
         settings.upstream().writeBufferHigh(), 8192, 64 * 1024));
-    this.context = new ProxyContext(settings, router, runtimes, pools, new ProxyMetrics(registry));
+    ProxyMetrics metrics = new ProxyMetrics(registry);
+    runtimes.forEach((name, runtime) -> metrics.registerGroup(name, runtime.selector()::panicPicks));
+    this.context = new ProxyContext(settings, router, runtimes, pools, metrics);
   }
 
   private static Map<String, BackendGroup> buildGroups(MeridianSettings settings) {
@@ -114,6 +116,14 @@ public final class ProxyServer implements AutoCloseable {
           .withBoundedLoad(g.hash().boundedLoad());
       RegionalSelector selector = new RegionalSelector(group.backends(), health, stats, policy,
           Strategies.factory(g.strategy(), stats, options));
+      selector.onPanicChange((panic, healthy, total) -> {
+        if (panic) {
+          log.warn("group '{}': only {} of {} backends healthy (below panic threshold {}); "
+              + "routing across all of them regardless of health", g.name(), healthy, total, r.panicThreshold());
+        } else {
+          log.info("group '{}': {} of {} backends healthy; panic mode over", g.name(), healthy, total);
+        }
+      });
       runtimes.put(g.name(), GroupRuntime.of(group, selector, stats, g));
     }
     return runtimes;
