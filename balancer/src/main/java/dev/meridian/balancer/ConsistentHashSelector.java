@@ -21,7 +21,7 @@ import java.util.random.RandomGenerator;
  * Backends are placed by a stable hash of their id, so every instance and every restart agree.
  *
  * <p>Bounded load (Google's "consistent hashing with bounded loads", default factor 1.25): a backend
- * whose in-flight count exceeds {@code max(1, ceil(factor x (inFlight of all usable + 1) / usable))}
+ * whose in-flight count exceeds {@code max(1, ceil(factor x (inFlight of all available + 1) / available))}
  * is skipped, and so is an unavailable or excluded one; the request goes to the next candidate in the
  * table or ring, so the other keys stay where they are. {@link Double#POSITIVE_INFINITY} turns the bound
  * off. A request without a hash key is balanced by {@link LeastRequestSelector} (power of two choices on
@@ -71,6 +71,11 @@ public final class ConsistentHashSelector implements BackendSelector {
   /** Entries examined after the key's own before scanning the backends (bounds a mostly-down group). */
   private final int walkLimit;
   private final LeastRequestSelector withoutKey;
+  /** Picks a cached capacity serves before it is recomputed: 1 below 16 backends, n / 8 above. */
+  private final int capacityRefresh;
+  /** Cached capacity and how many picks have used it; plain fields, races only cost a recount. */
+  private int cachedCapacity;
+  private int capacityUses = Integer.MAX_VALUE;
 
   /**
    * Creates a selector.
@@ -121,6 +126,7 @@ public final class ConsistentHashSelector implements BackendSelector {
       }
     }
     this.walkLimit = Math.min(owners.length, Math.max(64, 4 * this.backends.length));
+    this.capacityRefresh = Math.max(1, this.backends.length / 8);
   }
 
   @Override
@@ -152,7 +158,7 @@ public final class ConsistentHashSelector implements BackendSelector {
         return backends[b];
       }
       if (capacity < 0) {
-        capacity = capacity(context);
+        capacity = capacity();
       }
       if (inFlight <= capacity) {
         return backends[b];
@@ -174,7 +180,7 @@ public final class ConsistentHashSelector implements BackendSelector {
         return backends[b];
       }
       if (capacity < 0) {
-        capacity = capacity(context);
+        capacity = capacity();
       }
       if (inFlight <= capacity) {
         return backends[b];
@@ -183,20 +189,33 @@ public final class ConsistentHashSelector implements BackendSelector {
     return fallback < 0 ? null : backends[fallback];
   }
 
-  /** The most requests a usable backend may have in flight before keys spill past it. */
-  private int capacity(SelectionContext context) {
+  /**
+   * The most requests an available backend may have in flight before keys spill past it. Counting
+   * costs O(n), so in groups of 16 or more backends a count serves the next {@code n / 8} picks that
+   * need it (the average moves little between them).
+   */
+  private int capacity() {
+    if (capacityUses >= capacityRefresh) {
+      cachedCapacity = countCapacity();
+      capacityUses = 0;
+    }
+    capacityUses++;
+    return cachedCapacity;
+  }
+
+  private int countCapacity() {
     long total = 0;
-    int usable = 0;
+    int available = 0;
     for (int i = 0; i < backends.length; i++) {
-      if (Candidates.usable(backends[i], health, context)) {
+      if (health.isAvailable(backends[i])) {
         total += Math.max(0, stats[i].inFlight());
-        usable++;
+        available++;
       }
     }
-    if (usable == 0) {
+    if (available == 0) {
       return Integer.MAX_VALUE;
     }
-    double bound = Math.ceil(boundedLoad * (total + 1) / usable);
+    double bound = Math.ceil(boundedLoad * (total + 1) / available);
     return bound >= Integer.MAX_VALUE ? Integer.MAX_VALUE : Math.max(1, (int) bound);
   }
 

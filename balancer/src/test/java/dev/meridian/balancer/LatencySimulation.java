@@ -3,7 +3,7 @@ package dev.meridian.balancer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.PriorityQueue;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 
 /**
  * A deterministic discrete-event simulation of the proxy feeding {@link GroupStats}: requests arrive at
@@ -23,18 +23,18 @@ final class LatencySimulation {
   /** Picks of an unsampled backend with a probe in flight while a better-suited backend was usable. */
   int extraProbes;
 
-  LatencySimulation(long[] rttMillis, Function<GroupStats, BackendSelector> selectorFactory) {
+  LatencySimulation(long[] rttMillis, BiFunction<List<Backend>, GroupStats, BackendSelector> selectorFactory) {
     this(rttMillis, GroupStats.DEFAULT_DECAY_NANOS, selectorFactory);
   }
 
-  LatencySimulation(long[] rttMillis, long decayNanos, Function<GroupStats, BackendSelector> selectorFactory) {
+  LatencySimulation(long[] rttMillis, long decayNanos, BiFunction<List<Backend>, GroupStats, BackendSelector> selectorFactory) {
     rttNanos = new long[rttMillis.length];
     for (int i = 0; i < rttMillis.length; i++) {
       backends.add(new Backend("b" + i, "127.0.0.1", 9000 + i, "r", 1));
       rttNanos[i] = rttMillis[i] * 1_000_000L;
     }
     stats = new GroupStats(backends, clock, decayNanos);
-    selector = selectorFactory.apply(stats);
+    selector = selectorFactory.apply(List.copyOf(backends), stats);
   }
 
   List<Backend> backends() {

@@ -16,16 +16,10 @@ class PeakEwmaSelectorTest {
   /** One request every 2 ms (500 requests per second). */
   private static final long EVERY_2MS = 2_000;
 
-  private static LatencySimulation simulation(long... rttMillis) {
-    return simulation(42, rttMillis);
-  }
-
   /** A simulation of backends with these latencies behind a peak-EWMA selector with a seeded random source. */
   private static LatencySimulation simulation(long seed, long... rttMillis) {
-    LatencySimulation[] sim = new LatencySimulation[1];
-    sim[0] = new LatencySimulation(rttMillis,
-        stats -> new PeakEwmaSelector(sim[0].backends(), HealthView.ALL_AVAILABLE, stats, new SplittableRandom(seed)));
-    return sim[0];
+    return new LatencySimulation(rttMillis,
+        (backends, stats) -> new PeakEwmaSelector(backends, HealthView.ALL_AVAILABLE, stats, new SplittableRandom(seed)));
   }
 
   @ParameterizedTest
@@ -89,7 +83,6 @@ class PeakEwmaSelectorTest {
     int[] picks = sim.run(50_000, 1_000); // one request per ms, 50 s
     for (int b = 0; b < 5; b++) {
       double share = share(picks, 0, picks.length, b);
-      System.out.printf("five equal: b%d %.4f%n", b, share);
       assertThat(share).isBetween(0.10, 0.30);
     }
     assertThat(sim.extraProbes).isZero();
@@ -99,7 +92,7 @@ class PeakEwmaSelectorTest {
   void equalBackendsUnderSequentialRequestsAreAllUsed() {
     // One request at a time (each answered before the next): in-flight never differs, only the decay
     // of idle backends' costs moves traffic around.
-    LatencySimulation sim = simulation(10, 10, 10, 10, 10);
+    LatencySimulation sim = simulation(42, 10, 10, 10, 10, 10);
     int[] picks = sim.run(20_000, 20_000);
     for (int b = 0; b < 5; b++) {
       assertThat(share(picks, 0, picks.length, b)).isBetween(0.10, 0.30);
@@ -108,7 +101,7 @@ class PeakEwmaSelectorTest {
 
   @Test
   void anUnsampledBackendGetsOneProbeInFlight() {
-    LatencySimulation sim = simulation(10, 10, 100);
+    LatencySimulation sim = simulation(42, 10, 10, 100);
     sim.stats().of(sim.backends().get(0)).observe(10_000_000);
     sim.stats().of(sim.backends().get(1)).observe(10_000_000);
     // b2 is unknown: it is probed as soon as it is drawn, then left alone until the probe answers.
@@ -123,7 +116,7 @@ class PeakEwmaSelectorTest {
 
   @Test
   void everyBackendIsProbedOnceAtStart() {
-    LatencySimulation sim = simulation(100, 100, 100);
+    LatencySimulation sim = simulation(42, 100, 100, 100);
     int[] picks = sim.run(3, 1_000);
     assertThat(Set.of(picks[0], picks[1], picks[2])).hasSize(3);
   }
