@@ -26,7 +26,9 @@ final class KnownKeys {
           "failover", "spill-over", "latency-margin", "writer", "read-your-writes", "panic-threshold")),
       Map.entry("meridian.backend-groups.*.hash", List.of("key", "algorithm", "bounded-load")),
       Map.entry("meridian.routes[]", List.of(
-          "name", "host", "path-prefix", "methods", "backend-group", "rewrite-host", "upgrades", "residency")),
+          "name", "host", "path-prefix", "methods", "backend-group", "rewrite-host", "upgrades", "residency",
+          "retries")),
+      Map.entry("meridian.routes[].retries", List.of("attempts", "on", "budget", "min-per-second", "max-replay-body")),
       Map.entry("meridian.routes[].residency", List.of("header", "regions")),
       Map.entry("meridian.geo.countries.*", List.of()),
       Map.entry("meridian.geo.networks[]", List.of("cidr", "region")));

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Everything Meridian reads from its configuration, validated and typed: the single value the server
@@ -115,6 +116,7 @@ public record MeridianSettings(
    * @param rewriteHost  send the backend's authority as Host instead of the client's
    * @param upgrades     protocols a client may switch to through this route (lower case), e.g. websocket
    * @param residency    where requests of each residency class may go, if the route restricts it
+   * @param retries      when and how often a failed request is tried again
    */
   public record RouteSettings(
       String name,
@@ -124,7 +126,31 @@ public record MeridianSettings(
       String backendGroup,
       boolean rewriteHost,
       List<String> upgrades,
-      Optional<ResidencySettings> residency) {}
+      Optional<ResidencySettings> residency,
+      RetrySettings retries) {}
+
+  /**
+   * Retries of a route: {@code routes[].retries}.
+   *
+   * @param attempts      retries after the first try (default: upstream.connect-attempts - 1)
+   * @param on            what is retried: {@code connect-failure}, {@code reset-before-response} and
+   *                      status codes such as 502, 503, 504 (default: the first two)
+   * @param budget        retries allowed as a fraction of recent requests (default 0.2)
+   * @param minPerSecond  retries always allowed per second (default 3)
+   * @param maxReplayBody largest request body kept for a retry, in bytes (default 64KiB)
+   */
+  public record RetrySettings(int attempts, Set<String> on, double budget, int minPerSecond, int maxReplayBody) {
+
+    /** Whether the condition ({@code connect-failure}, {@code reset-before-response}) is retried. */
+    public boolean retriesOn(String condition) {
+      return on.contains(condition);
+    }
+
+    /** Whether a response with this status is retried. */
+    public boolean retriesStatus(int status) {
+      return status >= 500 && status <= 599 && on.size() > 2 && on.contains(Integer.toString(status));
+    }
+  }
 
   /**
    * Process-wide server settings: {@code meridian.server}.

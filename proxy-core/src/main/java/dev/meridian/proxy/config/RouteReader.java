@@ -1,5 +1,6 @@
 package dev.meridian.proxy.config;
 
+import dev.meridian.proxy.config.MeridianSettings.RetrySettings;
 import dev.meridian.proxy.config.MeridianSettings.RouteSettings;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,7 +24,7 @@ final class RouteReader {
   private RouteReader() {}
 
   /** Reads every route, in match order; {@code groups} are the names of the defined backend groups. */
-  static List<RouteSettings> routes(ObjectReader meridian, Set<String> groups) {
+  static List<RouteSettings> routes(ObjectReader meridian, Set<String> groups, int connectAttempts) {
     List<ObjectReader> elements = meridian.elements("routes", "{ path-prefix, backend-group, ... } objects");
     List<RouteSettings> out = new ArrayList<>();
     Map<String, String> names = new HashMap<>();
@@ -36,9 +37,53 @@ final class RouteReader {
       }
       out.add(new RouteSettings(name, host(r), pathPrefix(r), tokens(r, "methods", List.of(), true),
           backendGroup(r, groups), r.bool("rewrite-host", false),
-          tokens(r, "upgrades", List.of("websocket"), false), SteeringReader.residency(r)));
+          tokens(r, "upgrades", List.of("websocket"), false), SteeringReader.residency(r),
+          retries(r, connectAttempts)));
     }
     return out;
+  }
+
+  private static final Set<String> RETRY_NAMES = Set.of("connect-failure", "reset-before-response");
+
+  /** Reads {@code routes[].retries}; without it, connect failures and early resets are retried. */
+  private static RetrySettings retries(ObjectReader route, int connectAttempts) {
+    RetrySettings dflt = new RetrySettings(Math.max(0, connectAttempts - 1), RETRY_NAMES, 0.2, 3, 64 * 1024);
+    if (!route.has("retries")) {
+      return dflt;
+    }
+    return route.object("retries").map(r -> {
+      Set<String> on = new java.util.LinkedHashSet<>();
+      for (String condition : r.strings("on", List.copyOf(RETRY_NAMES))) {
+        String c = condition.trim().toLowerCase(Locale.ROOT);
+        if (!RETRY_NAMES.contains(c) && !c.matches("5[0-9][0-9]")) {
+          r.problem("on", "'" + condition + "' (expected: connect-failure, reset-before-response or a 5xx status such as 503)");
+        }
+        on.add(c);
+      }
+      return new RetrySettings(r.integer("attempts", dflt.attempts(), 0), Set.copyOf(on),
+          percent(r, "budget", 0.2), r.integer("min-per-second", 3, 0),
+          r.has("max-replay-body") ? r.bytes("max-replay-body") : dflt.maxReplayBody());
+    }).orElse(dflt);
+  }
+
+  /** A fraction written as {@code 20%} or {@code 0.2}. */
+  private static double percent(ObjectReader r, String key, double dflt) {
+    if (!r.has(key)) {
+      return dflt;
+    }
+    String text = r.string(key, "").trim();
+    try {
+      double value = text.endsWith("%")
+          ? Double.parseDouble(text.substring(0, text.length() - 1).trim()) / 100
+          : Double.parseDouble(text);
+      if (value < 0 || value > 1) {
+        throw new NumberFormatException();
+      }
+      return value;
+    } catch (NumberFormatException e) {
+      r.problem(key, "'" + text + "' (expected: a percentage such as 20% or a fraction such as 0.2)");
+      return dflt;
+    }
   }
 
   private static Optional<String> host(ObjectReader r) {

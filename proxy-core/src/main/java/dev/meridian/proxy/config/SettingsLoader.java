@@ -87,10 +87,11 @@ public final class SettingsLoader {
     List<ListenerSettings> listeners = topology.listeners();
     AdminSettings admin = topology.admin(listeners);
     Map<String, BackendGroupSettings> groups = topology.backendGroups(region);
+    MeridianSettings.UpstreamSettings upstream = TuningReader.upstream(meridian);
     return new MeridianSettings(region, listeners, admin, groups,
-        RouteReader.routes(meridian, groups.keySet()), TuningReader.server(meridian),
+        RouteReader.routes(meridian, groups.keySet(), upstream.connectAttempts()), TuningReader.server(meridian),
         TuningReader.limits(meridian), TuningReader.timeouts(meridian),
-        TuningReader.upstream(meridian), TuningReader.headers(meridian),
+        upstream, TuningReader.headers(meridian),
         SteeringReader.geo(meridian, knownRegions(region, groups)),
         meridian.bool("debug-headers", false), meridian.optionalString("cookie-secret"));
   }

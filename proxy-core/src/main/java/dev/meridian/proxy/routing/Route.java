@@ -2,6 +2,8 @@ package dev.meridian.proxy.routing;
 
 import dev.meridian.balancer.BackendGroup;
 import dev.meridian.balancer.BackendSelector;
+import dev.meridian.balancer.RetryBudget;
+import dev.meridian.proxy.config.MeridianSettings.RetrySettings;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -19,6 +21,8 @@ import java.util.Set;
  * @param rewriteHost send the backend's authority as Host
  * @param upgrades    protocols (lower case) a client may switch to through this route
  * @param residency   the route's data residency rule, or null
+ * @param retries     when and how often a failed request is tried again
+ * @param retryBudget the budget the route's retries draw from
  */
 public record Route(
     String name,
@@ -29,7 +33,9 @@ public record Route(
     BackendSelector selector,
     boolean rewriteHost,
     Set<String> upgrades,
-    Residency residency) {
+    Residency residency,
+    RetrySettings retries,
+    RetryBudget retryBudget) {
 
   /** Copies the collections. */
   public Route {

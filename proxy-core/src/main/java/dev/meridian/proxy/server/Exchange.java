@@ -40,6 +40,13 @@ final class Exchange {
   String lastFailure;
   boolean headersRewritten;
   long bodyBytesForwarded;
+  /** The request head reached the socket of the current attempt (its write succeeded). */
+  boolean headWritten;
+  /** The previous attempt's response was a retried 5xx, dropped unseen. */
+  boolean retryingAfterStatus;
+  /** Body parts kept for a retry while the body fits the route's max-replay-body; null once it does not. */
+  java.util.List<io.netty.handler.codec.http.HttpContent> replay = new java.util.ArrayList<>(2);
+  long replayBytes;
   boolean trailersForwarded;
   boolean requestComplete;
 
@@ -63,9 +70,34 @@ final class Exchange {
     this.method = request.method().name();
   }
 
-  /** Whether the request may be sent again to another backend: nothing of its body is gone yet. */
+  /**
+   * Whether the request may be sent again to another backend: no response byte reached the client,
+   * and every body part forwarded so far was kept.
+   */
   boolean isReplayable() {
-    return bodyBytesForwarded == 0 && !trailersForwarded && !responseStarted;
+    return !responseStarted && (replay != null || (bodyBytesForwarded == 0 && !trailersForwarded));
+  }
+
+  /** Keeps a forwarded body part for a retry, or gives up keeping when the body outgrows the limit. */
+  void keepForReplay(io.netty.handler.codec.http.HttpContent part, int maxReplayBody) {
+    if (replay == null) {
+      return;
+    }
+    replayBytes += part.content().readableBytes();
+    if (replayBytes > maxReplayBody) {
+      releaseReplay();
+      replay = null;
+      return;
+    }
+    replay.add(part.retainedDuplicate());
+  }
+
+  /** Releases the kept body parts. */
+  void releaseReplay() {
+    if (replay != null) {
+      replay.forEach(io.netty.util.ReferenceCountUtil::release);
+      replay.clear();
+    }
   }
 
   /** Whether the method is idempotent (RFC 9110 section 9.2.2). */

@@ -30,6 +30,8 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -162,6 +164,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     if (ex != null) {
       ex.cancelResponseTimer();
       ex.endInFlight();
+      ex.releaseReplay();
       if (ex.upstream != null) {
         BackendHandler.of(ex.upstream).detach();
         ex.upstream.close();
@@ -224,6 +227,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       respondLocally(ex, verdict.status(), verdict.message());
       return;
     }
+    ex.route.retryBudget().requestStarted();
     connectUpstream(ex);
   }
 
@@ -273,7 +277,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       context.metrics.upstreamFailed(backend.id(), "connect");
       log.warn("{} {}: connect to backend {} failed: {}", ex.requestId, clientIp, backend,
           future.cause().toString());
-      retryOrFail(ex, "could not connect to backend " + backend.id());
+      retryOrFail(ex, "connect-failure", "could not connect to backend " + backend.id());
       return;
     }
     Channel upstream = future.getNow();
@@ -291,32 +295,65 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       ex.request.headers().set(HttpHeaderNames.HOST, backend.authority());
     }
     // A failed write closes the upstream channel, which onUpstreamClosed handles.
-    upstream.write(ex.request);
+    ex.headWritten = false;
+    upstream.write(ex.request).addListener(f -> {
+      if (f.isSuccess() && exchange == ex && ex.upstream == upstream) {
+        ex.headWritten = true;
+      } else if (!f.isSuccess()) {
+        upstream.close();
+      }
+    });
     upstreamNeedsFlush = true;
-    if (ex.trailersForwarded || ex.requestComplete) {
-      // A retry of a bodiless request: its end was consumed by the first attempt.
-      ex.requestComplete = false;
-      forwardBody(ex, LastHttpContent.EMPTY_LAST_CONTENT);
-    }
+    replayBody(ex);
     drainInbound();
     flushUpstream();
     upstream.read();
     maybeReadClient();
   }
 
-  /** After a failure before the backend answered: next backend when allowed, else 502. */
-  private void retryOrFail(Exchange ex, String reason) {
+  /**
+   * After a failure before the backend answered: the next backend when the route retries this
+   * condition, attempts and the retry budget remain, and the request can be sent again; else 502.
+   */
+  private void retryOrFail(Exchange ex, String condition, String reason) {
     ex.lastFailure = reason;
     ex.endInFlight();
     if (ex.backend != null) {
       ex.selection.exclude(ex.backend);
     }
     ex.upstream = null;
-    int maxAttempts = context.settings.upstream().connectAttempts();
-    if (ex.isReplayable() && ex.attempts < maxAttempts) {
+    if (mayRetry(ex, ex.route.retries().retriesOn(condition))) {
       connectUpstream(ex);
     } else {
       respondLocally(ex, HttpResponseStatus.BAD_GATEWAY, reason);
+    }
+  }
+
+  private boolean mayRetry(Exchange ex, boolean conditionRetried) {
+    boolean allowed = conditionRetried && ex.attempts <= ex.route.retries().attempts() && ex.isReplayable()
+        && !closing;
+    if (allowed && !ex.route.retryBudget().tryRetry()) {
+      log.warn("{} {}: route {}: retry budget spent; not retrying", ex.requestId, clientIp, ex.route.name());
+      return false;
+    }
+    return allowed;
+  }
+
+  /** On a retry, sends the kept body parts again (the rest still waits in the inbound queue). */
+  private void replayBody(Exchange ex) {
+    if (ex.replay == null || ex.replay.isEmpty()) {
+      ex.requestComplete = false;
+      return;
+    }
+    // Each kept part holds one reference: forwarding it hands that reference to the write, and
+    // forwardBody keeps a fresh duplicate for a further retry.
+    List<HttpContent> parts = ex.replay;
+    ex.replay = new ArrayList<>(parts.size());
+    ex.replayBytes = 0;
+    ex.requestComplete = false;
+    ex.bodyBytesForwarded = 0;
+    for (HttpContent part : parts) {
+      forwardBody(ex, part);
     }
   }
 
@@ -326,13 +363,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       return;
     }
     ex.bodyBytesForwarded += content.content().readableBytes();
+    ex.keepForReplay(content, ex.route.retries().maxReplayBody());
     boolean last = content instanceof LastHttpContent;
     if (last) {
       ex.requestComplete = true;
       ex.trailersForwarded = !((LastHttpContent) content).trailingHeaders().isEmpty();
       startResponseTimer(ex);
     }
-    ex.upstream.write(content);
+    ex.upstream.write(content).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
     upstreamNeedsFlush = true;
   }
 
@@ -439,6 +477,21 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     long rtt = System.nanoTime() - ex.sentNanos;
     context.metrics.upstreamResponded(ex.backend.id(), rtt);
+    if (ex.route.retries().retriesStatus(status.code()) && ex.requestComplete && ex.isIdempotent()
+        && mayRetry(ex, true)) {
+      log.info("{} {}: backend {} answered {}; retrying elsewhere", ex.requestId, clientIp, ex.backend,
+          status.code());
+      ReferenceCountUtil.release(response);
+      ex.lastFailure = "backend " + ex.backend.id() + " answered " + status.code();
+      if (ex.inFlightTo != null) {
+        ex.inFlightTo.observe(rtt);
+      }
+      abandonUpstream(ex);
+      ex.selection.exclude(ex.backend);
+      ex.retryingAfterStatus = true;
+      connectUpstream(ex);
+      return;
+    }
     if (ex.inFlightTo != null) {
       ex.inFlightTo.observe(rtt);
     }
@@ -522,7 +575,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     ex.cancelResponseTimer();
     Backend backend = ex.backend;
-    boolean reused = BackendHandler.of(ex.upstream) != null && BackendHandler.of(ex.upstream).isReused();
     ex.upstream = null;
     if (ex.responseComplete) {
       return;
@@ -538,11 +590,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       return;
     }
     log.warn("{} {}: backend {} {} before responding", ex.requestId, clientIp, backend, why);
-    if (ex.isReplayable() && (reused ? ex.isIdempotent() : ex.bodyBytesForwarded == 0 && ex.isIdempotent())) {
-      retryOrFail(ex, "backend " + backend.id() + " closed the connection before responding");
+    // Never written (the head's write failed, e.g. a pooled connection the backend had closed): any
+    // method may go elsewhere. Written: only idempotent ones; a POST whose bytes reached a backend is
+    // never sent twice.
+    String reason = "backend " + backend.id() + " closed the connection before responding";
+    if (!ex.headWritten || ex.isIdempotent()) {
+      retryOrFail(ex, "reset-before-response", reason);
     } else {
-      failResponse(ex, HttpResponseStatus.BAD_GATEWAY,
-          "backend " + backend.id() + " closed the connection before responding");
+      ex.endInFlight();
+      failResponse(ex, HttpResponseStatus.BAD_GATEWAY, reason);
     }
   }
 
@@ -629,6 +685,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** Ends the exchange: the upstream connection goes back to the pool or closes; the next request runs. */
   private void finishExchange(Exchange ex) {
     ex.endInFlight();
+    ex.releaseReplay();
     Channel upstream = ex.upstream;
     ex.upstream = null;
     ex.cancelResponseTimer();

@@ -7,6 +7,7 @@ import dev.meridian.balancer.HealthView;
 import dev.meridian.balancer.NanoClock;
 import dev.meridian.balancer.RegionPolicy;
 import dev.meridian.balancer.RegionalSelector;
+import dev.meridian.balancer.RetryBudget;
 import dev.meridian.balancer.Strategies;
 import dev.meridian.balancer.StrategyOptions;
 import dev.meridian.proxy.config.MeridianSettings;
@@ -140,7 +141,8 @@ public final class ProxyServer implements AutoCloseable {
       }).orElse(null);
       routes.add(new Route(r.name(), r.host().map(HostPattern::parse).orElse(null), r.pathPrefix(),
           Set.copyOf(r.methods()), target.group(), target.selector(), r.rewriteHost(),
-          Set.copyOf(r.upgrades()), residency));
+          Set.copyOf(r.upgrades()), residency, r.retries(),
+          new RetryBudget(r.retries().budget(), r.retries().minPerSecond(), NanoClock.SYSTEM)));
     }
     return routes;
   }

@@ -16,6 +16,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SettingsLoaderTest {
+  private static final MeridianSettings.RetrySettings DEFAULT_RETRIES = new MeridianSettings.RetrySettings(
+      2, java.util.Set.of("connect-failure", "reset-before-response"), 0.2, 3, 64 * 1024);
+
   private static final String EXAMPLE = """
       meridian {
         region = "us-east"
@@ -59,9 +62,9 @@ class SettingsLoaderTest {
 
     assertThat(s.routes()).containsExactly(
         new RouteSettings("api", Optional.of("*.example.com"), "/api/", List.of("GET", "POST"), "app",
-            false, List.of("websocket"), Optional.empty()),
+            false, List.of("websocket"), Optional.empty(), DEFAULT_RETRIES),
         new RouteSettings("default", Optional.empty(), "/", List.of(), "app", false, List.of("websocket"),
-            Optional.empty()));
+            Optional.empty(), DEFAULT_RETRIES));
   }
 
   @Test
@@ -110,7 +113,7 @@ class SettingsLoaderTest {
     assertThatThrownBy(() -> SettingsLoader.load(file))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessage(file + ": 16: meridian.routes[1].path-prefx: unknown key (expected: one of "
-            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, residency)");
+            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, residency, retries)");
   }
 
   @Test

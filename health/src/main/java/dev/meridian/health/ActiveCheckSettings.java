@@ -1,0 +1,107 @@
+package dev.meridian.health;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * How one backend group is actively checked: an HTTP GET or a TCP connect, how often, and how many
+ * results in a row change a backend's state. Built by the proxy's config reader; validated here.
+ *
+ * @param type                 {@code "http"} (default) or {@code "tcp"}
+ * @param path                 HTTP path and query to GET, default {@code "/healthz"}; ignored for tcp
+ * @param statusFrom           lowest passing HTTP status, default 200
+ * @param statusTo             highest passing HTTP status, default 399 (config {@code "200-399"})
+ * @param bodyContains         text the HTTP body must contain (first 64 KiB searched); default none
+ * @param hostHeader           Host header to send; default the backend's {@code host:port}
+ * @param interval             time between checks of an available backend, default 2 s; each wait is
+ *                             jittered by +-10% so many backends' checks don't align
+ * @param downInterval         time between checks of a backend that is out, default = {@code interval}
+ *                             (pass null to mean "same as interval")
+ * @param timeout              the whole check (connect, request, response) must finish in this, default 1 s
+ * @param rise                 passes in a row that make an out backend available, default 2
+ * @param fall                 failures in a row that mark an available backend out, default 3
+ * @param initiallyAvailable   true (default): available until the first check says otherwise; false:
+ *                             out until its first passing check (one pass is enough then)
+ * @param replicationLagHeader response header carrying the backend's replication lag in seconds
+ *                             (decimals allowed), e.g. {@code X-Replication-Lag}; default none (off)
+ * @param maxReplicationLag    lag above which the backend is skipped for reads (still used for writes);
+ *                             default 5 s, only meaningful with a header
+ */
+public record ActiveCheckSettings(
+    String type,
+    String path,
+    int statusFrom,
+    int statusTo,
+    Optional<String> bodyContains,
+    Optional<String> hostHeader,
+    Duration interval,
+    Duration downInterval,
+    Duration timeout,
+    int rise,
+    int fall,
+    boolean initiallyAvailable,
+    Optional<String> replicationLagHeader,
+    Duration maxReplicationLag) {
+
+  /** Type of a check that GETs {@link #path()}. */
+  public static final String HTTP = "http";
+  /** Type of a check that only opens a TCP connection. */
+  public static final String TCP = "tcp";
+
+  /** Every default: HTTP GET /healthz expecting 200-399 every 2 s, timeout 1 s, rise 2, fall 3. */
+  public static final ActiveCheckSettings DEFAULTS = new ActiveCheckSettings(HTTP, "/healthz", 200, 399,
+      Optional.empty(), Optional.empty(), Duration.ofSeconds(2), null, Duration.ofSeconds(1), 2, 3, true,
+      Optional.empty(), Duration.ofSeconds(5));
+
+  /** Checks every value; {@code downInterval} null becomes {@code interval}. */
+  public ActiveCheckSettings {
+    Objects.requireNonNull(type, "type");
+    check(type.equals(HTTP) || type.equals(TCP), "type: %s (expected: http or tcp)", type);
+    Objects.requireNonNull(path, "path");
+    check(type.equals(TCP) || path.startsWith("/"), "path: '%s' (expected: starts with /)", path);
+    check(statusFrom >= 100 && statusTo <= 599 && statusFrom <= statusTo,
+        "expect-status: %s (expected: a range inside 100-599, e.g. 200-399)", statusFrom + "-" + statusTo);
+    bodyContains = Objects.requireNonNull(bodyContains, "bodyContains").filter(s -> !s.isEmpty());
+    hostHeader = Objects.requireNonNull(hostHeader, "hostHeader").filter(s -> !s.isEmpty());
+    checkPositive(interval, "interval");
+    downInterval = downInterval == null ? interval : downInterval;
+    checkPositive(downInterval, "down-interval");
+    checkPositive(timeout, "timeout");
+    check(rise >= 1, "rise: %s (expected: >= 1)", rise);
+    check(fall >= 1, "fall: %s (expected: >= 1)", fall);
+    replicationLagHeader = Objects.requireNonNull(replicationLagHeader, "replicationLagHeader")
+        .filter(s -> !s.isEmpty());
+    Objects.requireNonNull(maxReplicationLag, "maxReplicationLag");
+    check(!maxReplicationLag.isNegative(), "replication-lag.max: %s (expected: >= 0)", maxReplicationLag);
+  }
+
+  /** The defaults with another check type ({@code "http"} or {@code "tcp"}). */
+  public static ActiveCheckSettings ofType(String type) {
+    ActiveCheckSettings d = DEFAULTS;
+    return new ActiveCheckSettings(type, d.path, d.statusFrom, d.statusTo, d.bodyContains, d.hostHeader,
+        d.interval, d.downInterval, d.timeout, d.rise, d.fall, d.initiallyAvailable, d.replicationLagHeader,
+        d.maxReplicationLag);
+  }
+
+  /** Whether this is an HTTP check (else TCP). */
+  public boolean isHttp() {
+    return type.equals(HTTP);
+  }
+
+  /** Whether a status passes. */
+  public boolean statusPasses(int status) {
+    return status >= statusFrom && status <= statusTo;
+  }
+
+  static void check(boolean condition, String format, Object value) {
+    if (!condition) {
+      throw new IllegalArgumentException(String.format(format, value));
+    }
+  }
+
+  private static void checkPositive(Duration d, String name) {
+    Objects.requireNonNull(d, name);
+    check(!d.isNegative() && !d.isZero(), name + ": %s (expected: > 0)", d);
+  }
+}

@@ -1,0 +1,273 @@
+package dev.meridian.health;
+
+import dev.meridian.balancer.Backend;
+import dev.meridian.balancer.BackendGroup;
+import dev.meridian.balancer.BackendStats;
+import dev.meridian.balancer.GroupStats;
+import dev.meridian.balancer.NanoClock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Passive health for one backend group: the proxy reports what real traffic saw, the detector decides
+ * whether a backend is an outlier and ejects it for a while (Envoy's outlier detection, simplified).
+ *
+ * <p>What the proxy calls:
+ * <ul>
+ *   <li>{@link #onResponse(Backend, int)} for every response status from a backend (a non-5xx status
+ *       is a success and ends both failure streaks);</li>
+ *   <li>{@link #onGatewayFailure(Backend, String)} when no response came: connect refused, reset,
+ *       timeout (counts toward both streaks);</li>
+ *   <li>{@link #tick()} about once a second from a timer, which ends ejections whose time is up and
+ *       looks for latency outliers;</li>
+ *   <li>{@link #activeCheckPassed(Backend)}, called by the {@link ActiveHealthChecker}: a passing active
+ *       check ends an ejection early.</li>
+ * </ul>
+ *
+ * <p>Ejection: {@code consecutive5xx} 5xx or {@code consecutiveGatewayFailures} gateway failures in a
+ * row mark the backend out in the {@link HealthRegistry} (owner {@code outlier}) for {@code
+ * baseEjectionTime x n}, n the number of times it has been ejected, capped at {@code
+ * maxEjectionTime}. n goes down by one for every {@code maxEjectionTime} the backend then spends
+ * without an ejection, so an old incident is slowly forgiven. An ejection is refused (the streak is
+ * kept, so the next failure tries again) when it would take more than {@code maxEjectionPercent} of
+ * the group out at once, or when no other backend of the group is available in the registry: the
+ * detector never ejects the last available backend.
+ *
+ * <p>Latency outliers (only when {@code latencyFactor > 0} and stats are given): on every tick each
+ * available backend's peak-EWMA cost ({@link BackendStats#costNanos()}) is compared with the median
+ * cost of the group's <em>other</em> available, sampled backends (leaving the backend itself out keeps
+ * one slow backend from dragging the median up, and makes the rule work for two-backend groups). A
+ * backend that is above {@code latencyFactor x median} on every tick for {@code latencyWindow} is
+ * ejected under the same rules; one tick below the line restarts its window. Because the EWMA reacts
+ * to a single slow answer at once (peak) but decays within seconds, the window is what separates a
+ * backend that is slow from one that had one slow request. While ejected its EWMA decays, so it returns
+ * with a clean slate; if it is still slow it is ejected again, for longer.
+ *
+ * <p>Thread-safe: outcomes arrive from many event loops; every method is synchronized (each is a few
+ * field updates; the registry is written only on ejection and return).
+ */
+public final class OutlierDetector {
+  /** The owner name of this detector's marks in the registry. */
+  public static final String OWNER = "outlier";
+
+  private final HealthRegistry registry;
+  private final PassiveSettings settings;
+  private final GroupStats stats;
+  private final NanoClock clock;
+  private final Map<String, State> states = new LinkedHashMap<>();
+
+  /** Per-backend counters; guarded by the detector's lock. */
+  private static final class State {
+    final Backend backend;
+    int consecutive5xx;
+    int consecutiveGatewayFailures;
+    int ejections;
+    boolean ejected;
+    long ejectedUntil;
+    long lastReturnOrDecay;
+    long slowSince = -1;
+    String lastReason = "";
+
+    State(Backend backend) {
+      this.backend = backend;
+    }
+  }
+
+  /** What the admin API shows of one backend. */
+  public record OutlierStatus(String backendId, boolean ejected, Optional<Duration> ejectedFor,
+      int timesEjected, int consecutive5xx, int consecutiveGatewayFailures, String lastReason) {}
+
+  /**
+   * Creates a detector for the group.
+   *
+   * @param stats the group's latency stats, for latency outliers; may be null when they are off
+   * @param clock the clock ejection times and latency windows are measured on
+   */
+  public OutlierDetector(BackendGroup group, HealthRegistry registry, PassiveSettings settings,
+      GroupStats stats, NanoClock clock) {
+    if (settings.latencyOutliersEnabled() && stats == null) {
+      throw new IllegalArgumentException("stats: null (expected: the group's stats when latency-factor > 0)");
+    }
+    this.registry = registry;
+    this.settings = settings;
+    this.stats = stats;
+    this.clock = clock;
+    long now = clock.nanoTime();
+    for (Backend b : group.backends()) {
+      State s = new State(b);
+      s.lastReturnOrDecay = now;
+      states.put(b.id(), s);
+    }
+  }
+
+  /** A response with this status came from the backend. */
+  public synchronized void onResponse(Backend backend, int status) {
+    State s = states.get(backend.id());
+    if (s == null || s.ejected) {
+      return;
+    }
+    s.consecutiveGatewayFailures = 0;
+    if (status < 500) {
+      s.consecutive5xx = 0;
+      return;
+    }
+    s.consecutive5xx++;
+    if (s.consecutive5xx >= settings.consecutive5xx()) {
+      eject(s, s.consecutive5xx + " consecutive 5xx responses (last " + status + ")");
+    }
+  }
+
+  /**
+   * No response came from the backend.
+   *
+   * @param kind what happened, for the reason text: {@code connect-refused}, {@code reset}, {@code timeout}
+   */
+  public synchronized void onGatewayFailure(Backend backend, String kind) {
+    State s = states.get(backend.id());
+    if (s == null || s.ejected) {
+      return;
+    }
+    s.consecutive5xx++;
+    s.consecutiveGatewayFailures++;
+    if (s.consecutiveGatewayFailures >= settings.consecutiveGatewayFailures()) {
+      eject(s, s.consecutiveGatewayFailures + " consecutive gateway failures (last " + kind + ")");
+    } else if (s.consecutive5xx >= settings.consecutive5xx()) {
+      eject(s, s.consecutive5xx + " consecutive 5xx responses (last " + kind + ")");
+    }
+  }
+
+  /** An active check of the backend passed: an ejected backend returns now. */
+  public synchronized void activeCheckPassed(Backend backend) {
+    State s = states.get(backend.id());
+    if (s != null && s.ejected) {
+      giveBack(s, clock.nanoTime());
+    }
+  }
+
+  /** Ends ejections whose time is up, forgives old ejections, and looks for latency outliers. */
+  public synchronized void tick() {
+    long now = clock.nanoTime();
+    long forgiveAfter = settings.maxEjectionTime().toNanos();
+    for (State s : states.values()) {
+      if (s.ejected && now - s.ejectedUntil >= 0) {
+        giveBack(s, now);
+      } else if (!s.ejected && s.ejections > 0 && now - s.lastReturnOrDecay >= forgiveAfter) {
+        s.ejections--;
+        s.lastReturnOrDecay = now;
+      }
+    }
+    if (settings.latencyOutliersEnabled()) {
+      findLatencyOutliers(now);
+    }
+  }
+
+  /** Whether the detector has the backend ejected now. */
+  public synchronized boolean isEjected(Backend backend) {
+    State s = states.get(backend.id());
+    return s != null && s.ejected;
+  }
+
+  /** Every backend's detector state, in group order, for the admin API. */
+  public synchronized List<OutlierStatus> statuses() {
+    long now = clock.nanoTime();
+    List<OutlierStatus> out = new ArrayList<>(states.size());
+    for (State s : states.values()) {
+      Optional<Duration> left = s.ejected
+          ? Optional.of(Duration.ofNanos(Math.max(0, s.ejectedUntil - now))) : Optional.empty();
+      out.add(new OutlierStatus(s.backend.id(), s.ejected, left, s.ejections, s.consecutive5xx,
+          s.consecutiveGatewayFailures, s.lastReason));
+    }
+    return out;
+  }
+
+  private void findLatencyOutliers(long now) {
+    List<State> sampled = new ArrayList<>();
+    for (State s : states.values()) {
+      BackendStats bs = stats.of(s.backend);
+      if (!s.ejected && registry.isAvailable(s.backend.id()) && bs != null && bs.hasSample()) {
+        sampled.add(s);
+      } else {
+        s.slowSince = -1;
+      }
+    }
+    if (sampled.size() < 2) {
+      sampled.forEach(s -> s.slowSince = -1);
+      return;
+    }
+    double[] costs = new double[sampled.size()];
+    for (int i = 0; i < costs.length; i++) {
+      costs[i] = stats.of(sampled.get(i).backend).costNanos();
+    }
+    long window = settings.latencyWindow().toNanos();
+    for (int i = 0; i < costs.length; i++) {
+      State s = sampled.get(i);
+      double median = medianWithout(costs, i);
+      if (median <= 0 || costs[i] <= settings.latencyFactor() * median) {
+        s.slowSince = -1;
+        continue;
+      }
+      if (s.slowSince < 0) {
+        s.slowSince = now;
+      }
+      if (now - s.slowSince >= window) {
+        eject(s, String.format("latency %.1fx the group median (%.1f ms vs %.1f ms) for %ss",
+            costs[i] / median, costs[i] / 1e6, median / 1e6, settings.latencyWindow().toSeconds()));
+      }
+    }
+  }
+
+  private static double medianWithout(double[] costs, int skip) {
+    List<Double> others = new ArrayList<>(costs.length - 1);
+    for (int i = 0; i < costs.length; i++) {
+      if (i != skip) {
+        others.add(costs[i]);
+      }
+    }
+    Collections.sort(others);
+    int n = others.size();
+    return n % 2 == 1 ? others.get(n / 2) : (others.get(n / 2 - 1) + others.get(n / 2)) / 2;
+  }
+
+  private void eject(State s, String reason) {
+    if (!mayEject(s)) {
+      return;
+    }
+    long now = clock.nanoTime();
+    s.ejections++;
+    long base = settings.baseEjectionTime().toNanos();
+    long max = settings.maxEjectionTime().toNanos();
+    long time = Math.min(max, base * Math.min(s.ejections, max / base + 1));
+    s.ejected = true;
+    s.ejectedUntil = now + time;
+    s.slowSince = -1;
+    s.lastReason = reason + ", ejected for " + Duration.ofNanos(time).toSeconds() + "s";
+    registry.markOut(s.backend.id(), OWNER, s.lastReason);
+  }
+
+  private boolean mayEject(State s) {
+    int total = states.size();
+    int ejectedNow = 0;
+    boolean otherAvailable = false;
+    for (State other : states.values()) {
+      if (other.ejected) {
+        ejectedNow++;
+      } else if (other != s && registry.isAvailable(other.backend.id())) {
+        otherAvailable = true;
+      }
+    }
+    return otherAvailable && (ejectedNow + 1) * 100L <= (long) settings.maxEjectionPercent() * total;
+  }
+
+  private void giveBack(State s, long now) {
+    s.ejected = false;
+    s.consecutive5xx = 0;
+    s.consecutiveGatewayFailures = 0;
+    s.lastReturnOrDecay = now;
+    registry.clear(s.backend.id(), OWNER);
+  }
+}

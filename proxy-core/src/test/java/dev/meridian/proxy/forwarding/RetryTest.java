@@ -1,0 +1,127 @@
+package dev.meridian.proxy.forwarding;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.meridian.proxy.testing.RawHttpClient;
+import dev.meridian.proxy.testing.RawHttpClient.RawResponse;
+import dev.meridian.proxy.testing.RawTcpBackend;
+import dev.meridian.proxy.testing.TestBackend;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Retries: what may be sent again after a failure, to which backend, and what never is. The first
+ * backend of each test fails; the second answers.
+ */
+class RetryTest {
+  private final List<String> bodiesSeenByTheResetter = new CopyOnWriteArrayList<>();
+
+  /** Reads a whole request (head and Content-Length body), records its body, then resets. */
+  private RawTcpBackend resetAfterReadingTheBody() throws Exception {
+    return RawTcpBackend.start(socket -> {
+      InputStream in = socket.getInputStream();
+      String head = RawTcpBackend.readHead(in);
+      int length = contentLength(head);
+      bodiesSeenByTheResetter.add(new String(in.readNBytes(length), StandardCharsets.ISO_8859_1));
+      reset(socket);
+    });
+  }
+
+  private static int contentLength(String head) {
+    for (String line : head.split("\r\n")) {
+      if (line.toLowerCase().startsWith("content-length:")) {
+        return Integer.parseInt(line.substring(15).trim());
+      }
+    }
+    return 0;
+  }
+
+  private static void reset(Socket socket) throws Exception {
+    socket.setSoLinger(true, 0);
+    socket.close();
+  }
+
+  private static RawResponse send(ForwardingProxy proxy, String request) throws Exception {
+    try (RawHttpClient client = proxy.connect()) {
+      client.send(request);
+      return client.readResponse();
+    }
+  }
+
+  @Test
+  void postThatReachedABackendIsNeverSentTwice() throws Exception {
+    try (RawTcpBackend resetter = resetAfterReadingTheBody();
+        TestBackend healthy = TestBackend.start(TestBackend.echo());
+        ForwardingProxy proxy = ForwardingProxy.to(resetter.address(), healthy.address()).start()) {
+      RawResponse response = send(proxy,
+          "POST /orders HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\n\r\nhello");
+
+      assertThat(response.status()).isEqualTo(502);
+      assertThat(bodiesSeenByTheResetter).containsExactly("hello");
+      assertThat(healthy.requests()).isEmpty();
+    }
+  }
+
+  @Test
+  void idempotentRequestIsRetriedOnAnotherBackendWithItsBody() throws Exception {
+    try (RawTcpBackend resetter = resetAfterReadingTheBody();
+        TestBackend healthy = TestBackend.start(TestBackend.echo());
+        ForwardingProxy proxy = ForwardingProxy.to(resetter.address(), healthy.address()).start()) {
+      RawResponse get = send(proxy, "GET /items HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      assertThat(get.status()).isEqualTo(200);
+
+      RawResponse put = send(proxy, "PUT /items/1 HTTP/1.1\r\nHost: app.test\r\nContent-Length: 7\r\n\r\npayload");
+      assertThat(put.status()).isEqualTo(200);
+      assertThat(put.bodyText()).isEqualTo("payload");
+      assertThat(healthy.requests()).extracting(TestBackend.Request::method).containsExactly("GET", "PUT");
+    }
+  }
+
+  @Test
+  void bodyLargerThanTheReplayLimitIsNotRetried() throws Exception {
+    try (RawTcpBackend resetter = resetAfterReadingTheBody();
+        TestBackend healthy = TestBackend.start(TestBackend.echo());
+        ForwardingProxy proxy = ForwardingProxy.to(resetter.address(), healthy.address())
+            .routeOption("retries { max-replay-body = 4 }").start()) {
+      RawResponse put = send(proxy, "PUT /items/1 HTTP/1.1\r\nHost: app.test\r\nContent-Length: 7\r\n\r\npayload");
+      assertThat(put.status()).isEqualTo(502);
+      assertThat(healthy.requests()).isEmpty();
+    }
+  }
+
+  @Test
+  void configuredStatusesAreRetriedForIdempotentRequestsOnly() throws Exception {
+    try (TestBackend unavailable = TestBackend.start(TestBackend.status(503));
+        TestBackend healthy = TestBackend.start(TestBackend.ok("fine"));
+        ForwardingProxy proxy = ForwardingProxy.to(unavailable.address(), healthy.address())
+            .routeOption("retries { attempts = 2, on = [connect-failure, reset-before-response, 503] }")
+            .start()) {
+      for (int i = 0; i < 4; i++) {
+        RawResponse get = send(proxy, "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+        assertThat(get.status()).isEqualTo(200);
+        assertThat(get.bodyText()).isEqualTo("fine");
+      }
+      int before = unavailable.requests().size();
+      RawResponse post = send(proxy, "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: 1\r\n\r\nx");
+      int after = unavailable.requests().size();
+      // Round robin sends the POST to one of the two; if that was the 503 backend, the client sees it.
+      assertThat(post.status()).isEqualTo(after > before ? 503 : 200);
+    }
+  }
+
+  @Test
+  void anEmptyBudgetStopsRetries() throws Exception {
+    try (RawTcpBackend resetter = resetAfterReadingTheBody();
+        TestBackend healthy = TestBackend.start(TestBackend.ok("fine"));
+        ForwardingProxy proxy = ForwardingProxy.to(resetter.address(), healthy.address())
+            .routeOption("retries { budget = 0%, min-per-second = 0 }").start()) {
+      RawResponse get = send(proxy, "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      assertThat(get.status()).isEqualTo(502);
+      assertThat(healthy.requests()).isEmpty();
+    }
+  }
+}
