@@ -17,8 +17,8 @@ import java.util.function.DoubleSupplier;
  *
  * <p>Transitions come from the {@link HealthRegistry} (subscribe with {@link #attachTo}, which covers
  * returns from active checks, outlier ejections and operator drains) or from {@link
- * #becameAvailable(Backend)}. A ramping backend that is the only available one in its group is
- * always reported available: a slow start never turns "one backend" into "no backend".
+ * #becameAvailable(Backend)}. A ramping backend is always reported available when no other backend
+ * of its group is available and done ramping: a slow start never turns "one backend" into "no backend".
  *
  * <p>Thread-safe and cheap when nothing ramps (one map-size check per pick). Duration 0 means off: the
  * delegate is answered unchanged (use {@link #wrap} to skip the decorator entirely).

@@ -1,0 +1,377 @@
+package dev.meridian.health;
+
+import dev.meridian.balancer.Backend;
+import dev.meridian.balancer.BackendGroup;
+import dev.meridian.balancer.NanoClock;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Actively checks every backend of one group, on the proxy's own event loops, and writes the verdicts
+ * into the {@link HealthRegistry} under the owner {@value #OWNER}.
+ *
+ * <p>Each backend is pinned to one event loop of the group given; its checks, their timers and its
+ * state live on that loop (no locks, never blocking it). A check opens a new connection (nothing is
+ * shared with client traffic) and either just connects ({@code tcp}) or sends {@code GET path} with
+ * {@code Connection: close} ({@code http}) and passes when the status is in range and, if configured,
+ * the first 64 KiB of the body contain the expected text. The whole check must finish within {@code
+ * timeout}. The next check of a backend is scheduled when the previous one ends, after {@code
+ * interval} (or {@code downInterval} while the backend is out) jittered by +-10%, so the checks of
+ * many backends drift apart instead of arriving together. First checks are spread over one interval
+ * (over a tenth of it when backends start out unavailable, so they join quickly).
+ *
+ * <p>{@code rise} passes in a row make an out backend available ({@link HealthRegistry#clear}),
+ * {@code fall} failures in a row mark an available one out ({@code "3 failed checks: <last reason>"}).
+ * With {@code initiallyAvailable = false} backends start out and the first pass brings them in. Every
+ * pass also tells the {@link OutlierDetector} (if given), which ends a passive ejection early.
+ *
+ * <p>With a replication lag header configured, each check response's header value (seconds, decimals
+ * allowed) is stored with {@link HealthRegistry#setReplicationLag}; a missing or unreadable value
+ * makes the lag unknown, which reads treat as caught up. Build the read view with {@link
+ * HealthRegistry#readView(Duration)} and {@link ActiveCheckSettings#maxReplicationLag()}.
+ *
+ * <p>{@link #start()} begins, {@link #close()} stops and withdraws this checker's marks and lags.
+ */
+public final class ActiveHealthChecker implements AutoCloseable {
+  /** The owner name of this checker's marks in the registry. */
+  public static final String OWNER = "active-check";
+  /** How much of a response body is searched for {@code bodyContains}. */
+  static final int MAX_BODY_BYTES = 64 * 1024;
+  private static final double JITTER = 0.10;
+  private static final Logger log = LoggerFactory.getLogger(ActiveHealthChecker.class);
+
+  /** The outcome of the last check of a backend. */
+  public enum Result { NONE, PASS, FAIL }
+
+  /**
+   * What the admin API shows of one backend's checks.
+   *
+   * @param up                  the checker's verdict (the registry may still hold other owners' marks)
+   * @param lastResult          the last check's outcome, NONE before the first
+   * @param lastReason          what the last check saw, e.g. {@code "status 200"} or {@code "timeout after 1000 ms"}
+   * @param lastCheckAgo        time since the last check ended
+   * @param lastCheckTook       how long the last check took
+   * @param replicationLag      the last reported replication lag
+   */
+  public record CheckStatus(String backendId, boolean up, Result lastResult, int consecutivePasses,
+      int consecutiveFailures, String lastReason, Optional<Duration> lastCheckAgo,
+      Optional<Duration> lastCheckTook, Optional<Duration> replicationLag) {}
+
+  private final HealthRegistry registry;
+  private final ActiveCheckSettings settings;
+  private final OutlierDetector outliers;
+  private final Class<? extends SocketChannel> channelClass;
+  private final NanoClock clock;
+  private final DoubleSupplier random;
+  private final List<Target> targets = new ArrayList<>();
+  private volatile boolean started;
+  private volatile boolean closed;
+
+  /**
+   * Creates a checker for the group (call {@link #start()}).
+   *
+   * @param outliers     the group's outlier detector, told of passes; may be null
+   * @param loops        the event loops to run checks on (the proxy's own)
+   * @param channelClass the socket channel class matching {@code loops}' transport
+   * @param clock        the clock check timings are reported on
+   * @param random       uniform numbers in [0, 1) for jitter
+   */
+  public ActiveHealthChecker(BackendGroup group, ActiveCheckSettings settings, HealthRegistry registry,
+      OutlierDetector outliers, EventLoopGroup loops, Class<? extends SocketChannel> channelClass,
+      NanoClock clock, DoubleSupplier random) {
+    this.registry = registry;
+    this.settings = settings;
+    this.outliers = outliers;
+    this.channelClass = channelClass;
+    this.clock = clock;
+    this.random = random;
+    for (Backend b : group.backends()) {
+      targets.add(new Target(b, loops.next()));
+    }
+  }
+
+  /** Creates a checker on the system clock with a random jitter source. */
+  public ActiveHealthChecker(BackendGroup group, ActiveCheckSettings settings, HealthRegistry registry,
+      OutlierDetector outliers, EventLoopGroup loops, Class<? extends SocketChannel> channelClass) {
+    this(group, settings, registry, outliers, loops, channelClass, NanoClock.SYSTEM, new Random()::nextDouble);
+  }
+
+  /** Marks backends out if they start unavailable, and schedules every backend's first check. */
+  public synchronized void start() {
+    if (started || closed) {
+      return;
+    }
+    started = true;
+    double spread = settings.initiallyAvailable() ? 1.0 : 0.1;
+    for (Target t : targets) {
+      if (!settings.initiallyAvailable()) {
+        registry.markOut(t.backend.id(), OWNER, "waiting for the first passing check");
+      }
+      long delay = (long) (random.getAsDouble() * spread * settings.interval().toNanos());
+      t.loop.execute(() -> t.scheduleNext(delay));
+    }
+  }
+
+  /** Stops checking and withdraws this checker's marks and replication lags from the registry. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (Target t : targets) {
+      try {
+        t.loop.execute(t::stop);
+      } catch (RejectedExecutionException loopGone) {
+        t.stop();
+      }
+    }
+  }
+
+  /** Every backend's check state, in group order, for the admin API. */
+  public List<CheckStatus> statuses() {
+    long now = clock.nanoTime();
+    List<CheckStatus> out = new ArrayList<>(targets.size());
+    for (Target t : targets) {
+      boolean checked = t.lastResult != Result.NONE;
+      out.add(new CheckStatus(t.backend.id(), t.up, t.lastResult, t.passes, t.failures, t.lastReason,
+          checked ? Optional.of(Duration.ofNanos(now - t.lastCheckAt)) : Optional.empty(),
+          checked ? Optional.of(Duration.ofNanos(t.lastCheckTook)) : Optional.empty(),
+          registry.replicationLag(t.backend.id())));
+    }
+    return out;
+  }
+
+  /** Parses a replication lag header value in seconds ("2", "0.350"); null when unreadable. */
+  static Duration parseLag(String value) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      BigDecimal seconds = new BigDecimal(value.trim());
+      return seconds.signum() < 0 ? null : Duration.ofNanos(seconds.movePointRight(9).longValue());
+    } catch (NumberFormatException | ArithmeticException e) {
+      return null;
+    }
+  }
+
+  /** One backend: its loop, its counters (written on its loop only) and its pending timer. */
+  private final class Target {
+    final Backend backend;
+    final EventLoop loop;
+    volatile boolean up = settings.initiallyAvailable();
+    volatile boolean awaitingFirstPass = !settings.initiallyAvailable();
+    volatile Result lastResult = Result.NONE;
+    volatile int passes;
+    volatile int failures;
+    volatile String lastReason = "not checked yet";
+    volatile long lastCheckAt;
+    volatile long lastCheckTook;
+    ScheduledFuture<?> next;
+    CheckAttempt current;
+
+    Target(Backend backend, EventLoop loop) {
+      this.backend = backend;
+      this.loop = loop;
+    }
+
+    void scheduleNext(long delayNanos) {
+      if (!closed) {
+        next = loop.schedule(this::check, delayNanos, TimeUnit.NANOSECONDS);
+      }
+    }
+
+    void check() {
+      if (!closed) {
+        current = new CheckAttempt(this);
+        current.begin();
+      }
+    }
+
+    /** Called once per attempt, on the loop. */
+    void finished(CheckAttempt attempt, boolean passed, String reason) {
+      current = null;
+      if (closed) {
+        return;
+      }
+      long now = clock.nanoTime();
+      lastCheckAt = now;
+      lastCheckTook = now - attempt.startedAt;
+      lastReason = reason;
+      if (passed) {
+        recordPass();
+      } else {
+        recordFailure(reason);
+      }
+      Duration base = up ? settings.interval() : settings.downInterval();
+      scheduleNext((long) (base.toNanos() * (1 + JITTER * (2 * random.getAsDouble() - 1))));
+    }
+
+    private void recordPass() {
+      lastResult = Result.PASS;
+      failures = 0;
+      passes++;
+      if (!up && (passes >= settings.rise() || awaitingFirstPass)) {
+        up = true;
+        registry.clear(backend.id(), OWNER);
+        log.info("backend {} is up: {} passing check(s)", backend, passes);
+      }
+      awaitingFirstPass = false;
+      if (outliers != null) {
+        outliers.activeCheckPassed(backend);
+      }
+    }
+
+    private void recordFailure(String reason) {
+      lastResult = Result.FAIL;
+      passes = 0;
+      failures++;
+      if (up && failures >= settings.fall()) {
+        up = false;
+        String why = failures + (failures == 1 ? " failed check: " : " failed checks: ") + reason;
+        registry.markOut(backend.id(), OWNER, why);
+        log.warn("backend {} is down: {}", backend, why);
+      }
+    }
+
+    void stop() {
+      if (next != null) {
+        next.cancel(false);
+      }
+      if (current != null) {
+        current.abandon();
+      }
+      registry.clear(backend.id(), OWNER);
+      if (settings.replicationLagHeader().isPresent()) {
+        registry.setReplicationLag(backend.id(), null);
+      }
+    }
+  }
+
+  /** One check of one backend: connect, maybe one HTTP exchange, a deadline; ends exactly once. */
+  final class CheckAttempt {
+    private final Target target;
+    final long startedAt = clock.nanoTime();
+    private Channel channel;
+    private ScheduledFuture<?> deadline;
+    private boolean done;
+
+    CheckAttempt(Target target) {
+      this.target = target;
+    }
+
+    void begin() {
+      long timeoutMillis = Math.max(1, settings.timeout().toMillis());
+      Bootstrap bootstrap = new Bootstrap()
+          .group(target.loop)
+          .channel(channelClass)
+          .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeoutMillis))
+          .handler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              if (settings.isHttp()) {
+                ch.pipeline().addLast("http-codec", new HttpClientCodec());
+                ch.pipeline().addLast(HttpCheckHandler.NAME, new HttpCheckHandler(CheckAttempt.this, settings));
+              }
+            }
+          });
+      deadline = target.loop.schedule(() -> fail("timeout after " + timeoutMillis + " ms"),
+          settings.timeout().toNanos(), TimeUnit.NANOSECONDS);
+      ChannelFuture connect = bootstrap.connect(target.backend.host(), target.backend.port());
+      channel = connect.channel();
+      connect.addListener((ChannelFuture f) -> {
+        if (!f.isSuccess()) {
+          fail("connect: " + describe(f.cause()));
+        } else if (!settings.isHttp()) {
+          pass("connected");
+        } else if (!done) {
+          f.channel().writeAndFlush(request()).addListener((ChannelFuture w) -> {
+            if (!w.isSuccess()) {
+              fail("write: " + describe(w.cause()));
+            }
+          });
+        }
+      });
+    }
+
+    private FullHttpRequest request() {
+      FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, settings.path());
+      req.headers()
+          .set(HttpHeaderNames.HOST, settings.hostHeader().orElse(target.backend.authority()))
+          .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
+          .set(HttpHeaderNames.USER_AGENT, "meridian-health-check")
+          .set(HttpHeaderNames.ACCEPT, "*/*")
+          .set(HttpHeaderNames.CONTENT_LENGTH, 0);
+      return req;
+    }
+
+    /** Records the lag header of a response; called by the HTTP handler. */
+    void replicationLag(String headerValue) {
+      if (!closed) {
+        registry.setReplicationLag(target.backend.id(), parseLag(headerValue));
+      }
+    }
+
+    void pass(String reason) {
+      end(true, reason);
+    }
+
+    void fail(String reason) {
+      end(false, reason);
+    }
+
+    /** Stops without reporting (the checker is closing). */
+    void abandon() {
+      done = true;
+      cleanUp();
+    }
+
+    private void end(boolean passed, String reason) {
+      if (done) {
+        return;
+      }
+      done = true;
+      cleanUp();
+      target.finished(this, passed, reason);
+    }
+
+    private void cleanUp() {
+      if (deadline != null) {
+        deadline.cancel(false);
+      }
+      if (channel != null) {
+        channel.close();
+      }
+    }
+
+    private String describe(Throwable cause) {
+      String message = cause.getMessage();
+      return message == null ? cause.getClass().getSimpleName() : message;
+    }
+  }
+}
