@@ -4,6 +4,7 @@ import dev.meridian.balancer.Backend;
 import dev.meridian.balancer.BackendGroup;
 import dev.meridian.balancer.BackendStats;
 import dev.meridian.balancer.RegionalSelector;
+import dev.meridian.health.ActiveHealthChecker;
 import dev.meridian.health.HealthRegistry;
 import dev.meridian.proxy.routing.Route;
 import dev.meridian.proxy.server.ProxyServer;
@@ -158,6 +159,15 @@ public final class AdminServer implements AutoCloseable {
         m.put("weight", b.weight());
         m.put("available", health.isAvailable(b));
         m.put("out-reasons", health.reasons(b.id()));
+        health.replicationLag(b.id()).ifPresent(lag -> m.put("replication-lag-ms", lag.toMillis()));
+        ActiveHealthChecker checker = proxy.healthCheckers().get(g.name());
+        if (checker != null) {
+          checker.statuses().stream().filter(c -> c.backendId().equals(b.id())).findFirst().ifPresent(c ->
+              m.put("active-check", Map.of("up", c.up(), "consecutive-passes", c.consecutivePasses(),
+                  "consecutive-failures", c.consecutiveFailures(), "last-reason", String.valueOf(c.lastReason()))));
+        }
+        proxy.outlierDetectors().get(g.name()).statuses().stream().filter(o -> o.backendId().equals(b.id()))
+            .findFirst().ifPresent(o -> m.put("ejected", o.ejected()));
         m.put("idle-connections", idle.getOrDefault(b.id(), 0));
         BackendStats stats = proxy.stats().get(g.name()).of(b);
         m.put("in-flight", stats.inFlight());
@@ -193,7 +203,7 @@ public final class AdminServer implements AutoCloseable {
     List<String> percent = query.parameters().get("percent");
     try {
       int value = Integer.parseInt(percent == null ? "" : percent.get(0));
-      selector.setDial(parts[1], value);
+      proxy.setDial(parts[0], parts[1], value);
       log.info("admin: dial of region {} in group {} set to {}%", parts[1], parts[0], value);
       return respond(ctx, "application/json", Json.write(selector.dials()));
     } catch (NumberFormatException e) {

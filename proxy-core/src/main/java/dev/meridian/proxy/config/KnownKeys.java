@@ -20,7 +20,16 @@ import java.util.TreeSet;
 final class KnownKeys {
   static final Map<String, List<String>> ELEMENT_KEYS = Map.ofEntries(
       Map.entry("meridian.listeners[]", List.of("name", "address")),
-      Map.entry("meridian.backend-groups.*", List.of("strategy", "backends", "regions", "hash", "ewma-decay")),
+      Map.entry("meridian.backend-groups.*", List.of("strategy", "backends", "regions", "hash", "ewma-decay",
+          "health")),
+      Map.entry("meridian.backend-groups.*.health", List.of(
+          "active", "passive", "latency-outlier", "slow-start", "replication-lag")),
+      Map.entry("meridian.backend-groups.*.health.active", List.of("type", "path", "expect-status",
+          "body-contains", "host", "interval", "down-interval", "timeout", "rise", "fall", "initial")),
+      Map.entry("meridian.backend-groups.*.health.passive", List.of("consecutive-5xx",
+          "consecutive-gateway-failures", "base-ejection-time", "max-ejection-time", "max-ejection-percent")),
+      Map.entry("meridian.backend-groups.*.health.latency-outlier", List.of("factor", "window")),
+      Map.entry("meridian.backend-groups.*.health.replication-lag", List.of("header", "max")),
       Map.entry("meridian.backend-groups.*.backends[]", List.of("id", "address", "region", "zone", "weight")),
       Map.entry("meridian.backend-groups.*.regions", List.of(
           "failover", "spill-over", "latency-margin", "writer", "read-your-writes", "panic-threshold")),

@@ -59,9 +59,20 @@ public record MeridianSettings(
    * @param regions   how requests spread over regions
    * @param hash      the key and table of {@code consistent-hash}
    * @param ewmaDecay decay time of the latency EWMA (peak-ewma, latency ordering)
+   * @param health    active checks, passive detection and slow start
    */
   public record BackendGroupSettings(String name, String strategy, List<BackendSettings> backends,
-      RegionSettings regions, HashSettings hash, Duration ewmaDecay) {}
+      RegionSettings regions, HashSettings hash, Duration ewmaDecay, HealthSettings health) {}
+
+  /**
+   * Health of a group's backends: {@code backend-groups.NAME.health}.
+   *
+   * @param active    active checks, if configured (none by default)
+   * @param passive   passive outlier detection (on by default)
+   * @param slowStart ramp-up time of a backend that becomes available (0 = off)
+   */
+  public record HealthSettings(Optional<dev.meridian.health.ActiveCheckSettings> active,
+      dev.meridian.health.PassiveSettings passive, Duration slowStart) {}
 
   /**
    * Region steering of a group: {@code backend-groups.NAME.regions}.

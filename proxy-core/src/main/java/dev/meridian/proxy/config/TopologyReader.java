@@ -111,7 +111,8 @@ final class TopologyReader {
     java.util.Set<String> regions = new java.util.LinkedHashSet<>();
     backends.forEach(b -> regions.add(b.region()));
     return new BackendGroupSettings(name, strategy, backends, SteeringReader.regions(g, regions),
-        SteeringReader.hash(g), g.has("ewma-decay") ? g.duration("ewma-decay") : Duration.ofSeconds(10));
+        SteeringReader.hash(g), g.has("ewma-decay") ? g.duration("ewma-decay") : Duration.ofSeconds(10),
+        HealthReader.health(g));
   }
 
   /** Reads a required {@code host:port} whose port is at least {@code minPort}. */

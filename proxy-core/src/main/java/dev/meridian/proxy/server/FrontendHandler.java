@@ -239,7 +239,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   }
 
   private void connectUpstream(Exchange ex) {
-    Backend backend = ex.route.selector().select(ex.selection);
+    Backend backend = ex.group.selectorFor(ex.selection.isWrite()).select(ex.selection);
     if (backend == null && ex.residencyClass != null && ex.attempts == 0) {
       log.warn("{} {}: route {}: no healthy backend for residency class '{}'", ex.requestId, clientIp,
           ex.route.name(), ex.residencyClass);
@@ -275,6 +275,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     if (!future.isSuccess()) {
       context.metrics.upstreamFailed(backend.id(), "connect");
+      ex.group.outliers().onGatewayFailure(backend, "connect-refused");
       log.warn("{} {}: connect to backend {} failed: {}", ex.requestId, clientIp, backend,
           future.cause().toString());
       retryOrFail(ex, "connect-failure", "could not connect to backend " + backend.id());
@@ -477,6 +478,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     long rtt = System.nanoTime() - ex.sentNanos;
     context.metrics.upstreamResponded(ex.backend.id(), rtt);
+    ex.group.outliers().onResponse(ex.backend, status.code());
     if (ex.route.retries().retriesStatus(status.code()) && ex.requestComplete && ex.isIdempotent()
         && mayRetry(ex, true)) {
       log.info("{} {}: backend {} answered {}; retrying elsewhere", ex.requestId, clientIp, ex.backend,
@@ -582,6 +584,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     ex.endInFlight();
     String why = cause == null ? "closed the connection" : "failed: " + cause;
     context.metrics.upstreamFailed(backend.id(), "reset");
+    ex.group.outliers().onGatewayFailure(backend, "reset");
     if (ex.responseStarted) {
       log.warn("{} {}: backend {} {} mid-response after {} bytes; cutting the client's response off",
           ex.requestId, clientIp, backend, why, ex.responseBytes);
@@ -609,6 +612,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
         log.warn("{} {}: backend {} sent no response headers within {} ms", ex.requestId, clientIp,
             ex.backend, TimeUnit.NANOSECONDS.toMillis(timeout));
         context.metrics.upstreamFailed(ex.backend.id(), "timeout");
+        ex.group.outliers().onGatewayFailure(ex.backend, "timeout");
         abandonUpstream(ex);
         failResponse(ex, HttpResponseStatus.GATEWAY_TIMEOUT,
             "backend " + ex.backend.id() + " did not answer in time");

@@ -3,6 +3,8 @@ package dev.meridian.proxy.server;
 import dev.meridian.balancer.BackendGroup;
 import dev.meridian.balancer.GroupStats;
 import dev.meridian.balancer.RegionalSelector;
+import dev.meridian.health.ActiveHealthChecker;
+import dev.meridian.health.OutlierDetector;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
 import java.util.Optional;
 
@@ -11,20 +13,37 @@ import java.util.Optional;
  * proxy feeds, and the per-request settings (hash key, writer, read-your-writes window).
  *
  * @param group          the group
- * @param selector       picks region then backend
+ * @param selector       picks region then backend (for writes, and for reads without a lag limit)
+ * @param readSelector   picks for reads: skips backends over the replication-lag limit
+ * @param outliers       passive outlier detection, fed with every outcome
+ * @param checker        active health checks, or null when none are configured
  * @param stats          latency EWMA and in-flight per backend
  * @param hashKey        where consistent hashing takes its key: {@code header:NAME}, {@code cookie:NAME},
  *                       {@code client-address}
  * @param writer         the writer region, if any
  * @param readYourWritesMillis read-your-writes window in milliseconds, 0 when off
  */
-record GroupRuntime(BackendGroup group, RegionalSelector selector, GroupStats stats, String hashKey,
+record GroupRuntime(BackendGroup group, RegionalSelector selector, RegionalSelector readSelector,
+    GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, String hashKey,
     Optional<String> writer, long readYourWritesMillis) {
 
-  static GroupRuntime of(BackendGroup group, RegionalSelector selector, GroupStats stats,
-      BackendGroupSettings settings) {
-    return new GroupRuntime(group, selector, stats,
+  static GroupRuntime of(BackendGroup group, RegionalSelector selector, RegionalSelector readSelector,
+      GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, BackendGroupSettings settings) {
+    return new GroupRuntime(group, selector, readSelector, stats, outliers, checker,
         "consistent-hash".equals(settings.strategy()) ? settings.hash().key() : null,
         settings.regions().writer(), settings.regions().readYourWrites().toMillis());
+  }
+
+  /** The selector for a request: reads skip backends whose replication lag is over the limit. */
+  RegionalSelector selectorFor(boolean write) {
+    return write ? selector : readSelector;
+  }
+
+  /** Sets a region's traffic dial on both selectors. */
+  void setDial(String region, int percent) {
+    selector.setDial(region, percent);
+    if (readSelector != selector) {
+      readSelector.setDial(region, percent);
+    }
   }
 }

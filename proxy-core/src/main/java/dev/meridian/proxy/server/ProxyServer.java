@@ -4,6 +4,10 @@ import dev.meridian.balancer.Backend;
 import dev.meridian.balancer.BackendGroup;
 import dev.meridian.balancer.GroupStats;
 import dev.meridian.balancer.HealthView;
+import dev.meridian.health.ActiveHealthChecker;
+import dev.meridian.health.HealthRegistry;
+import dev.meridian.health.OutlierDetector;
+import dev.meridian.health.SlowStart;
 import dev.meridian.balancer.NanoClock;
 import dev.meridian.balancer.RegionPolicy;
 import dev.meridian.balancer.RegionalSelector;
@@ -13,6 +17,7 @@ import dev.meridian.balancer.StrategyOptions;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
+import dev.meridian.proxy.config.MeridianSettings.HealthSettings;
 import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
 import dev.meridian.proxy.config.MeridianSettings.RegionSettings;
 import dev.meridian.proxy.config.MeridianSettings.RouteSettings;
@@ -63,6 +68,8 @@ public final class ProxyServer implements AutoCloseable {
   private final Map<String, BackendGroup> groups;
   private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
   private final List<Channel> listeners = new ArrayList<>();
+  private final Map<String, GroupRuntime> runtimes;
+  private io.netty.util.concurrent.ScheduledFuture<?> healthTicker;
 
   /**
    * Builds the server from validated settings; nothing is bound until {@link #start()}.
@@ -70,7 +77,7 @@ public final class ProxyServer implements AutoCloseable {
    * @param health   which backends may receive requests
    * @param registry where the proxy's metrics are registered
    */
-  public ProxyServer(MeridianSettings settings, HealthView health, MeterRegistry registry) {
+  public ProxyServer(MeridianSettings settings, HealthRegistry health, MeterRegistry registry) {
     this.settings = settings;
     this.transport = Transport.choose(settings.server().transport());
     int threads = settings.server().eventLoopThreads() > 0
@@ -81,6 +88,7 @@ public final class ProxyServer implements AutoCloseable {
         transport.ioHandlerFactory());
     this.groups = buildGroups(settings);
     Map<String, GroupRuntime> runtimes = buildRuntimes(settings, groups, health);
+    this.runtimes = runtimes;
     Router router = new Router(buildRoutes(settings, runtimes));
     UpstreamPools pools = new UpstreamPools(new UpstreamSettings(transport,
         settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
@@ -104,8 +112,8 @@ public final class ProxyServer implements AutoCloseable {
     return groups;
   }
 
-  private static Map<String, GroupRuntime> buildRuntimes(MeridianSettings settings,
-      Map<String, BackendGroup> groups, HealthView health) {
+  private Map<String, GroupRuntime> buildRuntimes(MeridianSettings settings, Map<String, BackendGroup> groups,
+      HealthRegistry health) {
     Map<String, GroupRuntime> runtimes = new LinkedHashMap<>();
     for (BackendGroupSettings g : settings.backendGroups().values()) {
       BackendGroup group = groups.get(g.name());
@@ -115,19 +123,35 @@ public final class ProxyServer implements AutoCloseable {
           r.writer(), settings.region(), r.panicThreshold());
       StrategyOptions options = StrategyOptions.DEFAULTS.withHashing(g.hash().algorithm())
           .withBoundedLoad(g.hash().boundedLoad());
-      RegionalSelector selector = new RegionalSelector(group.backends(), health, stats, policy,
-          Strategies.factory(g.strategy(), stats, options));
-      selector.onPanicChange((panic, healthy, total) -> {
-        if (panic) {
-          log.warn("group '{}': only {} of {} backends healthy (below panic threshold {}); "
-              + "routing across all of them regardless of health", g.name(), healthy, total, r.panicThreshold());
-        } else {
-          log.info("group '{}': {} of {} backends healthy; panic mode over", g.name(), healthy, total);
-        }
-      });
-      runtimes.put(g.name(), GroupRuntime.of(group, selector, stats, g));
+      var strategy = Strategies.factory(g.strategy(), stats, options);
+      HealthSettings h = g.health();
+      HealthView writeView = SlowStart.wrap(group, health, health, h.slowStart());
+      RegionalSelector selector = new RegionalSelector(group.backends(), writeView, stats, policy, strategy);
+      RegionalSelector readSelector = selector;
+      if (h.active().flatMap(a -> a.replicationLagHeader()).isPresent()) {
+        HealthView readView = SlowStart.wrap(group, health, health.readView(h.active().get().maxReplicationLag()),
+            h.slowStart());
+        readSelector = new RegionalSelector(group.backends(), readView, stats, policy, strategy);
+      }
+      for (RegionalSelector each : List.of(selector, readSelector)) {
+        each.onPanicChange((panic, healthy, total) -> logPanic(g.name(), panic, healthy, total, r.panicThreshold()));
+      }
+      OutlierDetector outliers = new OutlierDetector(group, health, h.passive(),
+          h.passive().latencyOutliersEnabled() ? stats : null, NanoClock.SYSTEM);
+      ActiveHealthChecker checker = h.active().map(a -> new ActiveHealthChecker(group, a, health, outliers,
+          workerGroup, transport.socketChannel())).orElse(null);
+      runtimes.put(g.name(), GroupRuntime.of(group, selector, readSelector, stats, outliers, checker, g));
     }
     return runtimes;
+  }
+
+  private static void logPanic(String group, boolean panic, int healthy, int total, double threshold) {
+    if (panic) {
+      log.warn("group '{}': only {} of {} backends healthy (below panic threshold {}); "
+          + "routing across all of them regardless of health", group, healthy, total, threshold);
+    } else {
+      log.info("group '{}': {} of {} backends healthy; panic mode over", group, healthy, total);
+    }
   }
 
   private static List<Route> buildRoutes(MeridianSettings settings, Map<String, GroupRuntime> runtimes) {
@@ -159,6 +183,13 @@ public final class ProxyServer implements AutoCloseable {
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
             settings.upstream().writeBufferLow(), settings.upstream().writeBufferHigh()))
         .childHandler(new ClientChannelInitializer(context, clients));
+    runtimes.values().forEach(r -> {
+      if (r.checker() != null) {
+        r.checker().start();
+      }
+    });
+    healthTicker = workerGroup.next().scheduleAtFixedRate(
+        () -> runtimes.values().forEach(r -> r.outliers().tick()), 1, 1, TimeUnit.SECONDS);
     List<InetSocketAddress> bound = new ArrayList<>();
     for (ListenerSettings listener : settings.listeners()) {
       InetSocketAddress address = new InetSocketAddress(listener.address().host(), listener.address().port());
@@ -183,6 +214,37 @@ public final class ProxyServer implements AutoCloseable {
   public Map<String, RegionalSelector> selectors() {
     Map<String, RegionalSelector> out = new LinkedHashMap<>();
     context.groups.forEach((name, runtime) -> out.put(name, runtime.selector()));
+    return out;
+  }
+
+  /**
+   * Sets a region's traffic dial in a group.
+   *
+   * @throws IllegalArgumentException for an unknown group or region, or a percentage outside 0-100
+   */
+  public void setDial(String group, String region, int percent) {
+    GroupRuntime runtime = context.groups.get(group);
+    if (runtime == null) {
+      throw new IllegalArgumentException("group: '" + group + "' (expected: one of " + context.groups.keySet() + ")");
+    }
+    runtime.setDial(region, percent);
+  }
+
+  /** Passive outlier state per group, for the admin API. */
+  public Map<String, OutlierDetector> outlierDetectors() {
+    Map<String, OutlierDetector> out = new LinkedHashMap<>();
+    context.groups.forEach((name, runtime) -> out.put(name, runtime.outliers()));
+    return out;
+  }
+
+  /** Active check state per group (groups without active checks are absent), for the admin API. */
+  public Map<String, ActiveHealthChecker> healthCheckers() {
+    Map<String, ActiveHealthChecker> out = new LinkedHashMap<>();
+    context.groups.forEach((name, runtime) -> {
+      if (runtime.checker() != null) {
+        out.put(name, runtime.checker());
+      }
+    });
     return out;
   }
 
@@ -237,6 +299,14 @@ public final class ProxyServer implements AutoCloseable {
       clients.newCloseFuture().awaitUninterruptibly(50, TimeUnit.MILLISECONDS);
     }
     clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    if (healthTicker != null) {
+      healthTicker.cancel(false);
+    }
+    runtimes.values().forEach(r -> {
+      if (r.checker() != null) {
+        r.checker().close();
+      }
+    });
     context.pools.closeAll();
     context.clientRegions.close();
     workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
