@@ -91,9 +91,17 @@ public final class AdminServer implements AutoCloseable {
   private final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-      String path = new QueryStringDecoder(request.uri()).path();
+      String path;
+      try {
+        path = new QueryStringDecoder(request.uri()).path();
+        new QueryStringDecoder(request.uri()).parameters();
+      } catch (IllegalArgumentException e) {
+        path = null;
+      }
       FullHttpResponse response;
-      if (!request.decoderResult().isSuccess()) {
+      if (path == null) {
+        response = text(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request target\n");
+      } else if (!request.decoderResult().isSuccess()) {
         response = text(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request\n");
       } else if (request.method().equals(HttpMethod.POST) && path.startsWith("/admin/api/regions/")) {
         response = setDial(ctx, path, new QueryStringDecoder(request.uri()));

@@ -51,6 +51,14 @@ public final class ServerHttpCodec
     return decoder.hasPartialHead();
   }
 
+  /**
+   * When the first byte of the request head now arriving came (System.nanoTime), or 0 when no head
+   * is partly received: the 408 deadline counts from there.
+   */
+  public long partialHeadSinceNanos() {
+    return decoder.partialHeadSinceNanos();
+  }
+
   /** Encodes responses; a response to HEAD, and any 1xx, 204 or 304, is written without a body. */
   private static final class HeadAwareResponseEncoder extends HttpResponseEncoder {
     private final MethodQueue methods;

@@ -33,6 +33,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
   private Phase phase = Phase.REQUEST_LINE;
   private int headerCount;
   private boolean partialHead;
+  private long headStartNanos;
 
   StrictRequestDecoder(HttpDecoderConfig config, int maxHeaderCount, MethodQueue methods) {
     super(config);
@@ -46,11 +47,19 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         || phase == Phase.HEADERS;
   }
 
+  /** When the first byte of the head now being received arrived (System.nanoTime), or 0 when none is. */
+  long partialHeadSinceNanos() {
+    return phase == Phase.REQUEST_LINE || phase == Phase.HEADERS ? headStartNanos : 0;
+  }
+
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
     if (phase == Phase.DISCARD) {
       buffer.skipBytes(buffer.readableBytes());
       return;
+    }
+    if (phase == Phase.REQUEST_LINE && headStartNanos == 0 && buffer.isReadable()) {
+      headStartNanos = System.nanoTime();
     }
     if (phase != Phase.BODY) {
       String violation = scanHead(buffer);
@@ -72,6 +81,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         phase = Phase.REQUEST_LINE;
         headerCount = 0;
         partialHead = false;
+        headStartNanos = 0;
       }
     }
   }
@@ -97,6 +107,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         }
       } else if (empty) {
         phase = Phase.BODY;
+        headStartNanos = 0;
       } else {
         byte first = buffer.getByte(index);
         if (first == ' ' || first == '\t') {

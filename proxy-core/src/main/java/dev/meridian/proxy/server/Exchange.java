@@ -44,6 +44,10 @@ final class Exchange {
   boolean headWritten;
   /** The previous attempt's response was a retried 5xx, dropped unseen. */
   boolean retryingAfterStatus;
+  /** The request was already sent again once after a pooled connection turned out closed. */
+  boolean staleRetried;
+  /** The next attempt must open a new connection rather than take a pooled one. */
+  boolean freshConnection;
   /** Body parts kept for a retry while the body fits the route's max-replay-body; null once it does not. */
   java.util.List<io.netty.handler.codec.http.HttpContent> replay = new java.util.ArrayList<>(2);
   long replayBytes;

@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -69,6 +70,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   private ScheduledFuture<?> headTimer;
   private boolean closing;
   private boolean upstreamNeedsFlush;
+  private boolean inputClosed;
   private String clientIp;
   private InetAddress clientAddress;
 
@@ -121,6 +123,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof IdleStateEvent) {
       onClientIdle();
+      return;
+    }
+    if (evt instanceof ChannelInputShutdownEvent) {
+      // The client finished sending (half-close): answer what it sent, then close.
+      inputClosed = true;
+      if (exchange == null && inbound.isEmpty()) {
+        ctx.close();
+      }
       return;
     }
     if (evt == DrainEvent.INSTANCE) {
@@ -262,7 +272,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     ex.attempts++;
     ex.backend = backend;
     UpstreamPool pool = context.pools.forLoop(ctx.channel().eventLoop());
-    pool.acquire(backend, this).addListener(f -> onUpstreamAcquired(ex, backend, (Future<Channel>) f));
+    boolean fresh = ex.freshConnection;
+    ex.freshConnection = false;
+    pool.acquire(backend, this, fresh).addListener(f -> onUpstreamAcquired(ex, backend, (Future<Channel>) f));
   }
 
   private void onUpstreamAcquired(Exchange ex, Backend backend, Future<Channel> future) {
@@ -411,7 +423,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
 
   /** Asks the client for more bytes when the current state can take them. */
   private void maybeReadClient() {
-    if (closing || !inbound.isEmpty()) {
+    if (closing || inputClosed || !inbound.isEmpty()) {
       return;
     }
     Exchange ex = exchange;
@@ -424,6 +436,19 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     } else if (!ex.requestComplete && ex.upstream != null && ex.upstream.isWritable()) {
       ctx.read();
     }
+  }
+
+  @Override
+  public void onUpstreamIdle() {
+    Exchange ex = exchange;
+    if (ex == null || !ex.responseStarted || ex.responseComplete) {
+      return;
+    }
+    log.warn("{} {}: backend {} sent nothing for {} mid-response; cutting the client's response off",
+        ex.requestId, clientIp, ex.backend, context.settings.timeouts().upstreamIdle());
+    context.metrics.upstreamFailed(ex.backend.id(), "timeout");
+    abandonUpstream(ex);
+    ctx.close();
   }
 
   @Override
@@ -461,19 +486,20 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       failResponse(ex, HttpResponseStatus.BAD_GATEWAY, "backend " + ex.backend.id() + " sent a malformed response");
       return;
     }
-    ex.cancelResponseTimer();
     HttpResponseStatus status = response.status();
-    if (status.codeClass() == HttpStatusClass.INFORMATIONAL) {
-      if (status.code() == 101) {
-        onSwitchingProtocols(ex, response);
-        return;
-      }
+    if (status.code() != 101 && status.codeClass() == HttpStatusClass.INFORMATIONAL) {
+      // An interim response is no answer yet: the response-headers timer keeps running.
       ex.inInterim = true;
       if (!ex.clientVersion.equals(HttpVersion.HTTP_1_0)) {
         // A full (bodiless) message, so the encoder knows the interim response ended.
         ctx.writeAndFlush(new DefaultFullHttpResponse(ex.clientVersion, status))
             .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
       }
+      return;
+    }
+    ex.cancelResponseTimer();
+    if (status.codeClass() == HttpStatusClass.INFORMATIONAL) {
+      onSwitchingProtocols(ex, response);
       return;
     }
     long rtt = System.nanoTime() - ex.sentNanos;
@@ -577,11 +603,22 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     ex.cancelResponseTimer();
     Backend backend = ex.backend;
+    boolean reused = BackendHandler.of(ex.upstream) != null && BackendHandler.of(ex.upstream).isReused();
     ex.upstream = null;
     if (ex.responseComplete) {
       return;
     }
     ex.endInFlight();
+    if (reused && !ex.responseStarted && !ex.staleRetried && ex.isIdempotent() && ex.isReplayable()) {
+      // A pooled connection the backend closed as we reused it (its keep-alive timeout raced ours):
+      // not the backend's fault; send the request again once, on a new connection.
+      log.debug("{} {}: pooled connection to {} was closed by the backend; reconnecting", ex.requestId,
+          clientIp, backend);
+      ex.staleRetried = true;
+      ex.freshConnection = true;
+      connectUpstream(ex);
+      return;
+    }
     String why = cause == null ? "closed the connection" : "failed: " + cause;
     context.metrics.upstreamFailed(backend.id(), "reset");
     ex.group.outliers().onGatewayFailure(backend, "reset");
@@ -693,26 +730,41 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     Channel upstream = ex.upstream;
     ex.upstream = null;
     ex.cancelResponseTimer();
+    boolean reuse = upstream != null && ex.requestComplete && ex.backendKeepAlive;
     if (upstream != null) {
-      if (ex.requestComplete && ex.backendKeepAlive) {
-        context.pools.forLoop(upstream.eventLoop()).release(upstream);
-      } else {
-        BackendHandler.of(upstream).detach();
+      // Detach now: any byte the backend sent after the response's end (a body on a 204 or HEAD
+      // response, say) arrives while no request owns the connection, and so closes it.
+      BackendHandler.of(upstream).detach();
+      if (!reuse) {
         upstream.close();
       }
     }
     context.metrics.requestFinished(routeName(ex), ex.status);
     exchange = null;
-    if (ex.closeAfter || !ex.requestComplete || context.isDraining()) {
+    if (ex.closeAfter || !ex.requestComplete || context.isDraining() || inputClosed && inbound.isEmpty()) {
       closing = true;
       releaseInbound();
+      if (reuse) {
+        upstream.eventLoop().execute(() -> context.pools.forLoop(upstream.eventLoop()).release(upstream));
+      }
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       return;
     }
-    startHeadTimer();
-    drainInbound();
-    flushUpstream();
-    maybeReadClient();
+    // The pool gets the connection back, and the next pipelined request starts, only after the
+    // backend's current read is fully decoded: a connection must not serve the next request while
+    // bytes of the previous response may still be in its decoder.
+    ctx.executor().execute(() -> {
+      if (reuse) {
+        context.pools.forLoop(upstream.eventLoop()).release(upstream);
+      }
+      if (closing || exchange != null) {
+        return;
+      }
+      startHeadTimer();
+      drainInbound();
+      flushUpstream();
+      maybeReadClient();
+    });
   }
 
   private static String routeName(Exchange ex) {
@@ -736,6 +788,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   private void onHeadTimeout() {
     headTimer = null;
     if (exchange != null || closing) {
+      return;
+    }
+    long timeout = context.settings.limits().requestHeadTimeout().toNanos();
+    long since = codec.partialHeadSinceNanos();
+    long waited = since == 0 ? 0 : System.nanoTime() - since;
+    if (since == 0 || waited < timeout) {
+      // No head begun yet (idle keep-alive is the idle timeout's business), or it began recently:
+      // check again when its own deadline passes.
+      headTimer = ctx.executor().schedule(this::onHeadTimeout, since == 0 ? timeout : timeout - waited,
+          TimeUnit.NANOSECONDS);
       return;
     }
     if (codec.hasPartialHead()) {

@@ -52,7 +52,10 @@ final class RequestAdmission {
     ex.bodiless = !chunked && HttpUtil.getContentLength(request, 0L) == 0L;
     ex.requestId = context.requestRewriter.assignRequestId(headers);
 
-    Verdict bad = checkFraming(request, chunked);
+    Verdict bad = checkVersion(request);
+    if (bad == null) {
+      bad = checkFraming(request, chunked);
+    }
     if (bad == null) {
       bad = checkHost(request);
     }
@@ -76,6 +79,10 @@ final class RequestAdmission {
           "request target is not an acceptable path (dot segments, backslashes and fragments are refused)");
     }
     String host = target.authority() != null ? target.authority() : headers.get(HttpHeaderNames.HOST);
+    if (target.authority() != null && !isValidHost(target.authority())) {
+      ex.clientKeepAlive = false;
+      return new Verdict(HttpResponseStatus.BAD_REQUEST, "malformed authority in the request target");
+    }
     if (target.authority() != null) {
       headers.set(HttpHeaderNames.HOST, target.authority());
     }
@@ -131,6 +138,16 @@ final class RequestAdmission {
     return null;
   }
 
+  /** Only HTTP/1.0 and HTTP/1.1 are spoken on this codec. */
+  private static Verdict checkVersion(HttpRequest request) {
+    HttpVersion v = request.protocolVersion();
+    if (v.majorVersion() != 1 || v.minorVersion() > 1) {
+      return new Verdict(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED,
+          "HTTP version " + v.text() + " is not supported here (expected: HTTP/1.0 or HTTP/1.1)");
+    }
+    return null;
+  }
+
   /** Content-Length and Transfer-Encoding that a backend might read differently than we do. */
   private static Verdict checkFraming(HttpRequest request, boolean chunked) {
     HttpHeaders headers = request.headers();
@@ -162,15 +179,60 @@ final class RequestAdmission {
     return null;
   }
 
-  private static boolean isValidHost(String host) {
-    if (host.isEmpty() || host.length() > 255) {
-      return host.isEmpty();
+  /**
+   * Whether a Host value (or absolute-form authority) is a name, IPv4 or bracketed IPv6 address with
+   * an optional port 0-65535. An empty Host is allowed (RFC 9112: a target without authority).
+   */
+  static boolean isValidHost(String host) {
+    if (host.isEmpty()) {
+      return true;
     }
-    for (int i = 0; i < host.length(); i++) {
-      char c = host.charAt(i);
-      boolean ok = Character.isLetterOrDigit(c) || c == '.' || c == '-' || c == ':' || c == '['
-          || c == ']' || c == '_';
-      if (!ok || c > 127) {
+    if (host.length() > 255) {
+      return false;
+    }
+    String name = host;
+    String port = null;
+    if (host.startsWith("[")) {
+      int close = host.indexOf(']');
+      if (close < 0) {
+        return false;
+      }
+      for (int i = 1; i < close; i++) {
+        char c = host.charAt(i);
+        if (!(Character.digit(c, 16) >= 0 || c == ':' || c == '.')) {
+          return false;
+        }
+      }
+      if (close + 1 < host.length()) {
+        if (host.charAt(close + 1) != ':') {
+          return false;
+        }
+        port = host.substring(close + 2);
+      }
+      name = null;
+    } else {
+      int colon = host.indexOf(':');
+      if (colon >= 0) {
+        port = host.substring(colon + 1);
+        name = host.substring(0, colon);
+      }
+    }
+    if (name != null) {
+      if (name.isEmpty()) {
+        return false;
+      }
+      for (int i = 0; i < name.length(); i++) {
+        char c = name.charAt(i);
+        boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+            || c == '.' || c == '-' || c == '_';
+        if (!ok) {
+          return false;
+        }
+      }
+    }
+    if (port != null) {
+      if (port.isEmpty() || port.length() > 5 || !port.chars().allMatch(Character::isDigit)
+          || Integer.parseInt(port) > 65535) {
         return false;
       }
     }

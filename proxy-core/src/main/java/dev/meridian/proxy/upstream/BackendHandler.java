@@ -95,8 +95,13 @@ public final class BackendHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof IdleStateEvent && listener == null) {
-      ctx.close();
+    if (evt instanceof IdleStateEvent) {
+      UpstreamListener current = listener;
+      if (current == null) {
+        ctx.close();
+      } else {
+        current.onUpstreamIdle();
+      }
       return;
     }
     ReferenceCountUtil.release(evt);

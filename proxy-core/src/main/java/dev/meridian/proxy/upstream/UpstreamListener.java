@@ -16,6 +16,9 @@ public interface UpstreamListener {
   /** The connection's writability changed (it can take more of the request body, or not). */
   void onUpstreamWritabilityChanged(boolean writable);
 
+  /** Nothing moved on the connection for the upstream idle timeout while the request used it. */
+  void onUpstreamIdle();
+
   /** The connection closed or failed; {@code cause} is null for an orderly close. */
   void onUpstreamClosed(Throwable cause);
 }

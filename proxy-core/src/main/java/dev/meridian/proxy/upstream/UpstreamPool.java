@@ -63,7 +63,15 @@ public final class UpstreamPool {
    * one. The returned channel's events go to the listener.
    */
   public Future<Channel> acquire(Backend backend, UpstreamListener listener) {
-    ArrayDeque<Channel> waiting = idle.get(backend);
+    return acquire(backend, listener, false);
+  }
+
+  /**
+   * Takes a connection to the backend; with {@code fresh}, always a new one (after a pooled
+   * connection turned out closed, the others may be too).
+   */
+  public Future<Channel> acquire(Backend backend, UpstreamListener listener, boolean fresh) {
+    ArrayDeque<Channel> waiting = fresh ? null : idle.get(backend);
     if (waiting != null) {
       Channel channel;
       while ((channel = waiting.pollLast()) != null) {

@@ -1,0 +1,116 @@
+package dev.meridian.proxy.forwarding;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.meridian.proxy.testing.RawHttpClient;
+import dev.meridian.proxy.testing.RawHttpClient.RawResponse;
+import dev.meridian.proxy.testing.RawTcpBackend;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attacks a review found to work, kept as regression tests: each once showed a bug and now asserts
+ * the fixed behaviour.
+ */
+class UpstreamAndTimeoutAttackTest {
+
+  /**
+   * A backend that sends a body with a 204 (a common backend bug) must not poison the next
+   * pipelined request: the leftover bytes arrive while no request owns the connection, so the
+   * connection is closed and the next request goes out on a new one.
+   */
+  @Test
+  void leftoverBytesAfterA204NeverBecomeTheNextRequestsResponse() throws Exception {
+    byte[] smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL".getBytes(US_ASCII);
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+          InputStream in = socket.getInputStream();
+          OutputStream out = socket.getOutputStream();
+          RawTcpBackend.readHead(in);
+          out.write(("HTTP/1.1 204 No Content\r\nContent-Length: " + smuggled.length + "\r\n\r\n")
+              .getBytes(US_ASCII));
+          out.write(smuggled);
+          out.flush();
+          try {
+            RawTcpBackend.readHead(in); // the second request arrives on the same connection
+            out.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nREAL".getBytes(US_ASCII));
+            out.flush();
+          } catch (java.io.EOFException closed) {
+            // fixed proxy: connection discarded
+          }
+          Thread.sleep(500);
+        });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /no-content HTTP/1.1\r\nHost: app.test\r\n\r\n"
+          + "GET /second HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      RawResponse first = client.readResponse();
+      RawResponse second = client.readResponse();
+
+      assertThat(first.status()).isEqualTo(204);
+      // The second request went out on a new connection, whose script answers 204 again.
+      assertThat(second.status()).isEqualTo(204);
+      assertThat(second.bodyText()).isEmpty();
+    }
+  }
+
+  /**
+   * An idempotent GET that fails on a reused keep-alive connection (the backend closed it as the
+   * request went out: the classic keep-alive race) is sent again on a new connection to the same
+   * backend, even when the group has only that one.
+   */
+  @Test
+  void getOnAStalePooledConnectionIsSentAgainOnANewConnection() throws Exception {
+    AtomicInteger connections = new AtomicInteger();
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+          connections.incrementAndGet();
+          InputStream in = socket.getInputStream();
+          OutputStream out = socket.getOutputStream();
+          RawTcpBackend.readHead(in);
+          out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(US_ASCII));
+          out.flush();
+          RawTcpBackend.readHead(in); // second request on the reused connection: hang up unanswered
+        });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /a HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      assertThat(client.readResponse().status()).isEqualTo(200);
+      client.send("GET /b HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      RawResponse response = client.readResponse();
+
+      assertThat(response.status()).isEqualTo(200);
+      assertThat(connections.get()).isEqualTo(2);
+    }
+  }
+
+  /**
+   * A client that waits past request-head-timeout before its first byte and then trickles its head
+   * (one byte per interval shorter than client-idle) still gets 408: the deadline counts from the
+   * head's first byte.
+   */
+  @Test
+  void headThatStartsLateAndTricklesStillGets408() throws Exception {
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> RawTcpBackend.readHead(socket.getInputStream()));
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address())
+            .set("limits.request-head-timeout = 500ms")
+            .set("timeouts.client-idle = 2s").start();
+        RawHttpClient client = proxy.connect()) {
+      Thread.sleep(700); // the attacker's pacing: past the head timeout, nothing sent yet
+      byte[] head = "GET / HTTP/1.1\r\nHost: app.test\r\nX-Slow: ".getBytes(US_ASCII);
+      for (int i = 0; i < 4; i++) { // 4 x 400ms = 1.6s: well past the 500ms head timeout
+        try {
+          client.send(new byte[] {head[i]});
+        } catch (java.io.IOException closedByProxy) {
+          break; // the 408 came and the proxy closed while the attacker was still trickling
+        }
+        Thread.sleep(400);
+      }
+      RawResponse response = client.readResponse();
+      assertThat(response.status()).isEqualTo(408);
+      assertThat(client.isClosedByPeer(Duration.ofSeconds(2))).isTrue();
+    }
+  }
+}
