@@ -71,6 +71,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   private boolean closing;
   private boolean upstreamNeedsFlush;
   private boolean inputClosed;
+  /** An exchange just finished; its upstream connection goes back to the pool in a moment. */
+  private boolean settling;
   private String clientIp;
   private InetAddress clientAddress;
 
@@ -199,7 +201,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     while (!closing && !inbound.isEmpty()) {
       Object msg = inbound.peek();
       if (msg instanceof HttpRequest) {
-        if (exchange != null) {
+        if (exchange != null || settling) {
           return;
         }
         inbound.poll();
@@ -428,7 +430,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     Exchange ex = exchange;
     if (ex == null) {
-      ctx.read();
+      if (!settling) {
+        ctx.read();
+      }
     } else if (ex.local) {
       if (!ex.requestComplete && ex.bodiless) {
         ctx.read();
@@ -753,7 +757,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     // The pool gets the connection back, and the next pipelined request starts, only after the
     // backend's current read is fully decoded: a connection must not serve the next request while
     // bytes of the previous response may still be in its decoder.
+    settling = true;
     ctx.executor().execute(() -> {
+      settling = false;
       if (reuse) {
         context.pools.forLoop(upstream.eventLoop()).release(upstream);
       }

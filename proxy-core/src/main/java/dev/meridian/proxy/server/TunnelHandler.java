@@ -6,6 +6,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
@@ -97,6 +99,16 @@ final class TunnelHandler extends ChannelInboundHandlerAdapter {
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof IdleStateEvent) {
       ctx.close();
+      return;
+    }
+    if (evt instanceof ChannelInputShutdownEvent) {
+      // The client finished sending: pass the half-close on, so the backend sees the end of input.
+      if (peer instanceof DuplexChannel duplex && peer.isActive()) {
+        peer.flush();
+        duplex.shutdownOutput();
+      } else {
+        peer.close();
+      }
       return;
     }
     ctx.fireUserEventTriggered(evt);
