@@ -31,6 +31,10 @@ final class HopByHopHeaders {
    * @param keepUpgrade keep {@code Upgrade} (the message negotiates a protocol switch)
    */
   static void strip(HttpHeaders headers, boolean keepUpgrade) {
+    if (!headers.contains(HttpHeaderNames.CONNECTION)) {
+      removeFixed(headers, keepUpgrade);
+      return;
+    }
     List<String> connectionValues = headers.getAll(HttpHeaderNames.CONNECTION);
     for (String value : connectionValues) {
       for (String token : value.split(",")) {
@@ -40,7 +44,12 @@ final class HopByHopHeaders {
         }
       }
     }
-    for (AsciiString name : FIXED) {
+    removeFixed(headers, keepUpgrade);
+  }
+
+  private static void removeFixed(HttpHeaders headers, boolean keepUpgrade) {
+    for (int i = 0; i < FIXED.size(); i++) {
+      AsciiString name = FIXED.get(i);
       if (!(keepUpgrade && name == HttpHeaderNames.UPGRADE)) {
         headers.remove(name);
       }

@@ -48,20 +48,41 @@ public record RequestTarget(String path, String authority, String originForm) {
     if (path.indexOf('\\') >= 0 || path.indexOf('#') >= 0) {
       return false;
     }
-    String decodedDots = path.replace("%2e", ".").replace("%2E", ".");
+    // Walk the segments without copying them: a segment of one or two dots, each written as '.' or
+    // '%2e' in any case, is a dot segment.
     int i = 0;
-    while (i < decodedDots.length()) {
-      int next = decodedDots.indexOf('/', i + 1);
-      String segment = decodedDots.substring(i + 1, next < 0 ? decodedDots.length() : next);
-      if (segment.equals(".") || segment.equals("..")) {
+    int n = path.length();
+    while (i < n) {
+      int start = i + 1;
+      int end = path.indexOf('/', start);
+      if (end < 0) {
+        end = n;
+      }
+      int dots = dotsIfOnlyDots(path, start, end);
+      if (dots == 1 || dots == 2) {
         return false;
       }
-      if (next < 0) {
-        break;
-      }
-      i = next;
+      i = end;
     }
     return true;
+  }
+
+  /** The number of dots when {@code path[start, end)} is only dots ({@code .} or {@code %2e}), else -1. */
+  private static int dotsIfOnlyDots(String path, int start, int end) {
+    int dots = 0;
+    int j = start;
+    while (j < end) {
+      if (path.charAt(j) == '.') {
+        j++;
+      } else if (j + 2 < end && path.charAt(j) == '%' && path.charAt(j + 1) == '2'
+          && (path.charAt(j + 2) == 'e' || path.charAt(j + 2) == 'E')) {
+        j += 3;
+      } else {
+        return -1;
+      }
+      dots++;
+    }
+    return dots;
   }
 
   private static boolean startsWithIgnoreCase(String s, String prefix) {

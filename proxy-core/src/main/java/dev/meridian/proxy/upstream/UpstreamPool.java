@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -37,10 +38,13 @@ public final class UpstreamPool {
   private final UpstreamSettings settings;
   private final Map<Backend, ArrayDeque<Channel>> idle = new HashMap<>();
   private final Bootstrap bootstrap;
+  private final ChannelGroup everyConnection;
   private int open;
+  private boolean closed;
 
-  UpstreamPool(EventLoop loop, UpstreamSettings settings) {
+  UpstreamPool(EventLoop loop, UpstreamSettings settings, ChannelGroup everyConnection) {
     this.loop = loop;
+    this.everyConnection = everyConnection;
     this.settings = settings;
     this.bootstrap = new Bootstrap()
         .group(loop)
@@ -102,6 +106,7 @@ public final class UpstreamPool {
     connect.addListener(f -> {
       if (f.isSuccess()) {
         open++;
+        everyConnection.add(connect.channel());
         handler.attach(listener);
         promise.setSuccess(connect.channel());
       } else {
@@ -160,8 +165,6 @@ public final class UpstreamPool {
     idle.forEach((backend, channels) -> counts.put(backend.id(), channels.size()));
     return counts;
   }
-
-  private boolean closed;
 
   /** Closes every idle connection and refuses to keep connections from now on. */
   public void close() {
