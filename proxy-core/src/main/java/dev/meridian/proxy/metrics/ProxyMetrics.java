@@ -43,6 +43,21 @@ public final class ProxyMetrics {
         .tag("group", group).register(registry);
   }
 
+  /**
+   * Registers a backend's health gauges: whether it is available (1 or 0) and its replication lag in
+   * seconds (NaN while unknown).
+   */
+  public void registerBackendHealth(String group, dev.meridian.balancer.Backend backend,
+      dev.meridian.health.HealthRegistry health) {
+    Gauge.builder("meridian.backend.available", health, h -> h.isAvailable(backend) ? 1 : 0)
+        .description("Whether the backend may receive requests (1) or is out (0)")
+        .tag("group", group).tag("backend", backend.id()).tag("region", backend.region()).register(registry);
+    Gauge.builder("meridian.backend.replication.lag.seconds", health,
+            h -> h.replicationLag(backend.id()).map(d -> d.toNanos() / 1e9).orElse(Double.NaN))
+        .description("Replication lag the backend's health check last reported")
+        .tag("group", group).tag("backend", backend.id()).register(registry);
+  }
+
   /** The registry the meters live in. */
   public MeterRegistry registry() {
     return registry;

@@ -95,7 +95,10 @@ public final class ProxyServer implements AutoCloseable {
         settings.upstream().maxIdlePerBackend(), settings.upstream().writeBufferLow(),
         settings.upstream().writeBufferHigh(), 8192, 64 * 1024));
     ProxyMetrics metrics = new ProxyMetrics(registry);
-    runtimes.forEach((name, runtime) -> metrics.registerGroup(name, runtime.selector()::panicPicks));
+    runtimes.forEach((name, runtime) -> {
+      metrics.registerGroup(name, runtime.selector()::panicPicks);
+      runtime.group().backends().forEach(b -> metrics.registerBackendHealth(name, b, health));
+    });
     this.context = new ProxyContext(settings, router, runtimes, pools, metrics);
   }
 
