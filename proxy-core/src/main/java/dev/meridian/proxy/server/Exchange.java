@@ -104,6 +104,22 @@ final class Exchange {
     }
   }
 
+  /**
+   * Whether the request writes (any method but GET, HEAD, OPTIONS and TRACE): it goes to the writer
+   * region, starts a read-your-writes window and may use a backend whose replicas lag.
+   */
+  boolean isWrite() {
+    switch (method) {
+      case "GET":
+      case "HEAD":
+      case "OPTIONS":
+      case "TRACE":
+        return false;
+      default:
+        return true;
+    }
+  }
+
   /** Whether the method is idempotent (RFC 9110 section 9.2.2). */
   boolean isIdempotent() {
     switch (method) {

@@ -271,6 +271,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
                   + ex.lastFailure + ")");
       return;
     }
+    if (ex.attempts > 0 && ex.selection.wantsExplanation() && ex.selection.decision() != null) {
+      ex.selection.decision("retry " + ex.attempts + " (" + ex.lastFailure + "); " + ex.selection.decision());
+    }
     ex.attempts++;
     ex.backend = backend;
     UpstreamPool pool = context.pools.forLoop(ctx.channel().eventLoop());
@@ -620,6 +623,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
           clientIp, backend);
       ex.staleRetried = true;
       ex.freshConnection = true;
+      ex.attempts--; // a reconnect, not a retry: it spends no attempt
       connectUpstream(ex);
       return;
     }

@@ -108,7 +108,7 @@ final class RequestAdmission {
     ex.group = group;
     SelectionContext selection = ex.selection;
     selection.explain(context.settings.debugHeaders());
-    selection.write(!ex.isIdempotent());
+    selection.write(ex.isWrite());
     selection.clientRegion(context.clientRegions.resolve(ex.clientAddress, headers));
     if (group.hashKey() != null) {
       String key = HashKeys.extract(group.hashKey(), headers, clientIp);

@@ -281,9 +281,14 @@ public final class TestBackend implements AutoCloseable {
   /** Closes every connection and the listening socket, and stops the event loop. */
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return; // closing twice must not wait on loops that already stopped
+    }
     channels.close().awaitUninterruptibly();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
   }
+
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
   /** A reply waiting for its turn; connections answer in request order. */
   private static final class Slot {
