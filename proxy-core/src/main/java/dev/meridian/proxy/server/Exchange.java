@@ -21,6 +21,8 @@ final class Exchange {
 
   String requestId;
   java.net.InetAddress clientAddress;
+  /** The request arrived on an HTTP/2 stream (translated to HTTP/1.1 messages). */
+  boolean http2;
   Route route;
   GroupRuntime group;
   /** The residency class the request named, or null. */

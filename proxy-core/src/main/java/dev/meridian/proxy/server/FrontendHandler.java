@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -71,6 +72,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   private boolean closing;
   private boolean upstreamNeedsFlush;
   private boolean inputClosed;
+  /** This handler serves one HTTP/2 stream (a child channel) rather than an HTTP/1 connection. */
+  private boolean http2Stream;
   /** An exchange just finished; its upstream connection goes back to the pool in a moment. */
   private boolean settling;
   private String clientIp;
@@ -85,9 +88,27 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   // ---- client connection events ------------------------------------------------------------
 
   @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    if (ctx.channel().isActive()) {
+      start(ctx);
+    }
+  }
+
+  @Override
   public void channelActive(ChannelHandlerContext ctx) {
+    start(ctx);
+  }
+
+  /** Starts serving the connection (or HTTP/2 stream) once it is active and this handler is in place. */
+  private void start(ChannelHandlerContext ctx) {
+    if (this.ctx != null) {
+      return;
+    }
     this.ctx = ctx;
-    InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
+    this.http2Stream = ctx.channel() instanceof Http2StreamChannel;
+
+    Channel connection = http2Stream ? ctx.channel().parent() : ctx.channel();
+    InetSocketAddress remote = (InetSocketAddress) connection.remoteAddress();
     this.clientAddress = remote == null ? null : remote.getAddress();
     this.clientIp = clientAddress == null ? "unknown" : clientAddress.getHostAddress();
     context.metrics.clientConnectionOpened();
@@ -229,6 +250,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     context.metrics.requestStarted();
     Exchange ex = new Exchange(request);
     ex.clientAddress = clientAddress;
+    ex.http2 = http2Stream;
     exchange = ex;
     if (request.decoderResult().isFailure()) {
       rejectMalformed(ex, request.decoderResult().cause());
@@ -755,7 +777,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       if (reuse) {
         upstream.eventLoop().execute(() -> context.pools.forLoop(upstream.eventLoop()).release(upstream));
       }
-      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      closeAfterWrites();
       return;
     }
     // The pool gets the connection back, and the next pipelined request starts, only after the
@@ -775,6 +797,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       flushUpstream();
       maybeReadClient();
     });
+  }
+
+  /** Closes once what was written is flushed; an HTTP/2 stream closes (or resets) its stream only. */
+  private void closeAfterWrites() {
+    if (http2Stream) {
+      ctx.flush();
+      ctx.close();
+    } else {
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
   }
 
   private static String routeName(Exchange ex) {
@@ -801,7 +833,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       return;
     }
     long timeout = context.settings.limits().requestHeadTimeout().toNanos();
-    long since = codec.partialHeadSinceNanos();
+    long since = codec == null ? 0 : codec.partialHeadSinceNanos();
     long waited = since == 0 ? 0 : System.nanoTime() - since;
     if (since == 0 || waited < timeout) {
       // No head begun yet (idle keep-alive is the idle timeout's business), or it began recently:
@@ -810,7 +842,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
           TimeUnit.NANOSECONDS);
       return;
     }
-    if (codec.hasPartialHead()) {
+    if (codec != null && codec.hasPartialHead()) {
       log.info("{}: request head not complete within {}; 408", clientIp,
           context.settings.limits().requestHeadTimeout());
       closing = true;

@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import java.util.List;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -52,7 +53,7 @@ final class RequestAdmission {
     ex.bodiless = !chunked && HttpUtil.getContentLength(request, 0L) == 0L;
     ex.requestId = context.requestRewriter.assignRequestId(headers);
 
-    Verdict bad = checkVersion(request);
+    Verdict bad = ex.http2 ? checkHttp2Headers(headers) : checkVersion(request);
     if (bad == null) {
       bad = checkFraming(request, chunked);
     }
@@ -133,6 +134,27 @@ final class RequestAdmission {
       String cookie = HashKeys.cookie(headers, ReadYourWritesCookie.NAME);
       if (cookie != null && context.readYourWrites.isValid(cookie, System.currentTimeMillis())) {
         selection.readYourWrites(true);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * An HTTP/2 request: drops the translation's own x-http2-* headers and refuses header values with
+   * CR, LF or NUL before anything is written upstream as HTTP/1.1 (HPACK can carry them).
+   */
+  private static Verdict checkHttp2Headers(HttpHeaders headers) {
+    for (HttpConversionUtil.ExtensionHeaderNames name : HttpConversionUtil.ExtensionHeaderNames.values()) {
+      headers.remove(name.text());
+    }
+    for (java.util.Map.Entry<String, String> header : headers) {
+      String value = header.getValue();
+      for (int i = 0; i < value.length(); i++) {
+        char c = value.charAt(i);
+        if (c == '\r' || c == '\n' || c == 0) {
+          return new Verdict(HttpResponseStatus.BAD_REQUEST,
+              "header '" + header.getKey() + "' has a CR, LF or NUL in its value");
+        }
       }
     }
     return null;

@@ -1,0 +1,88 @@
+package dev.meridian.proxy.server;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.timeout.IdleStateEvent;
+
+/**
+ * Installs HTTP/2 on a client connection: the frame codec with safe limits and one child channel per
+ * stream, each translated to HTTP/1.1 messages and handled by the same {@link FrontendHandler} as an
+ * HTTP/1.1 connection (translate at the edges, not a second proxy).
+ *
+ * <pre>
+ *  connection --> [h2]        Http2FrameCodec: max 100 concurrent streams, 16KiB header list, rapid
+ *                             reset, MadeYouReset, CONTINUATION and control-frame flood limits
+ *             --> [h2-mux]    Http2MultiplexHandler: a child channel per stream
+ *             --> [h2-conn]   closes an idle connection, GOAWAY on drain
+ *  stream     --> [h2-http1]  Http2StreamFrameToHttpObjectCodec
+ *             --> [frontend]  FrontendHandler (auto-read off: HTTP/2 flow control is per-stream back-pressure)
+ * </pre>
+ */
+final class Http2Connection {
+  /** Most streams a client may have open at once. */
+  static final int MAX_CONCURRENT_STREAMS = 100;
+  /** Largest header list a client may send, in bytes. */
+  static final int MAX_HEADER_LIST_SIZE = 16 * 1024;
+
+  private Http2Connection() {}
+
+  /** Adds the HTTP/2 handlers at the end of the pipeline. */
+  static void install(ChannelPipeline pipeline, ProxyContext context, String scheme) {
+    Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
+        .initialSettings(Http2Settings.defaultSettings()
+            .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
+            .maxHeaderListSize(MAX_HEADER_LIST_SIZE))
+        .validateHeaders(true)
+        .decoderEnforceMaxRstFramesPerWindow(200, 30)
+        .encoderEnforceMaxRstFramesPerWindow(200, 30)
+        .decoderEnforceMaxConsecutiveEmptyDataFrames(2)
+        .decoderEnforceMaxSmallContinuationFrames(16)
+        .encoderEnforceMaxQueuedControlFrames(10_000)
+        .gracefulShutdownTimeoutMillis(context.settings.server().drainTimeout().toMillis())
+        .build();
+    pipeline.addLast("h2", codec)
+        .addLast("h2-mux", new Http2MultiplexHandler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel stream) {
+            stream.config().setAutoRead(false);
+            stream.pipeline()
+                .addLast("h2-http1", new Http2StreamFrameToHttpObjectCodec(true, true))
+                .addLast(FrontendHandler.NAME, new FrontendHandler(context, null, scheme));
+          }
+        }))
+        .addLast("h2-conn", new ConnectionEvents(codec));
+    pipeline.channel().config().setAutoRead(true);
+  }
+
+  /** Closes the connection (GOAWAY, then waits for open streams) when idle or draining. */
+  private static final class ConnectionEvents extends ChannelDuplexHandler {
+    private final Http2FrameCodec codec;
+
+    ConnectionEvents(Http2FrameCodec codec) {
+      this.codec = codec;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (evt instanceof IdleStateEvent) {
+        if (codec.connection().numActiveStreams() == 0) {
+          ctx.close();
+        }
+        return;
+      }
+      if (evt == FrontendHandler.DrainEvent.INSTANCE) {
+        ctx.close();
+        return;
+      }
+      super.userEventTriggered(ctx, evt);
+    }
+  }
+}

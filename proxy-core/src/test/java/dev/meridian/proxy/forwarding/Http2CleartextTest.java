@@ -1,0 +1,103 @@
+package dev.meridian.proxy.forwarding;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.meridian.proxy.testing.TestBackend;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * HTTP/2 with prior knowledge (h2c) on a cleartext listener, driven by curl, nghttp and h2load
+ * (installed by .ci/run), to an HTTP/1.1 backend through the same forwarding core.
+ */
+class Http2CleartextTest {
+
+  private static String run(List<String> command) throws Exception {
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    byte[] out = process.getInputStream().readAllBytes();
+    assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    String text = new String(out, StandardCharsets.UTF_8);
+    assertThat(process.exitValue()).as(text).isZero();
+    return text;
+  }
+
+  private static boolean installed(String tool) {
+    try {
+      return new ProcessBuilder(tool, "--version").start().waitFor(10, TimeUnit.SECONDS);
+    } catch (IOException | InterruptedException e) {
+      return false;
+    }
+  }
+
+  @Test
+  void curlSpeaksHttp2WithPriorKnowledgeAndHttp1OnTheSameListener() throws Exception {
+    assumeTrue(installed("curl"), "curl is installed by .ci/run");
+    try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders());
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start()) {
+      String h2 = run(List.of("curl", "-s", "-i", "--http2-prior-knowledge", proxy.url("/h2?x=1")));
+      assertThat(h2).startsWith("HTTP/2 200").contains("via: 1.1 meridian").contains("x-request-id: ");
+      assertThat(h2).contains("host: 127.0.0.1:" + proxy.port()).doesNotContain("x-http2-");
+      String h1 = run(List.of("curl", "-s", "-i", "--http1.1", proxy.url("/h1")));
+      assertThat(h1).startsWith("HTTP/1.1 200");
+      assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/h2?x=1", "/h1");
+    }
+  }
+
+  @Test
+  void largeBodiesStreamBothWaysOverHttp2(@TempDir Path dir) throws Exception {
+    assumeTrue(installed("curl"), "curl is installed by .ci/run");
+    byte[] body = new byte[3 * 1024 * 1024];
+    new Random(5).nextBytes(body);
+    Path upload = Files.write(dir.resolve("upload.bin"), body);
+    Path download = dir.resolve("download.bin");
+    try (TestBackend backend = TestBackend.start(TestBackend.echo());
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start()) {
+      run(List.of("curl", "-s", "--http2-prior-knowledge", "--data-binary", "@" + upload,
+          "-H", "Content-Type: application/octet-stream", "-o", download.toString(), proxy.url("/echo")));
+      assertThat(sha256(Files.readAllBytes(download))).isEqualTo(sha256(body));
+    }
+  }
+
+  @Test
+  void manyConcurrentStreamsAllSucceed() throws Exception {
+    assumeTrue(installed("h2load"), "h2load (nghttp2-client) is installed by .ci/run");
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("stream"));
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start()) {
+      String report = run(List.of("h2load", "-n", "2000", "-c", "4", "-m", "50", proxy.url("/")));
+      assertThat(report).contains("2000 succeeded, 0 failed, 0 errored");
+      assertThat(report).contains("status codes: 2000 2xx");
+    }
+  }
+
+  @Test
+  void nghttpMultiplexesOnOneConnection() throws Exception {
+    assumeTrue(installed("nghttp"), "nghttp (nghttp2-client) is installed by .ci/run");
+    try (TestBackend backend = TestBackend.start(request -> TestBackend.Reply.ok(request.uri())
+            .delay(java.time.Duration.ofMillis(50)));
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start()) {
+      List<String> command = new ArrayList<>(List.of("nghttp", "-s"));
+      for (int i = 0; i < 20; i++) {
+        command.add(proxy.url("/s" + i));
+      }
+      String stats = run(command);
+      // nghttp -s prints one statistics line per stream, ending with its path.
+      assertThat(stats.lines().filter(l -> l.matches(".*\\s/s\\d+$")).count()).as(stats).isEqualTo(20);
+      assertThat(backend.requests()).hasSize(20);
+    }
+  }
+
+  private static String sha256(byte[] bytes) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+  }
+}
