@@ -32,6 +32,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
   private final MethodQueue methods;
   private Phase phase = Phase.REQUEST_LINE;
   private int headerCount;
+  private int hostCount;
   private boolean partialHead;
   private long headStartNanos;
 
@@ -80,6 +81,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
       } else if (decoded instanceof LastHttpContent && phase != Phase.DISCARD) {
         phase = Phase.REQUEST_LINE;
         headerCount = 0;
+        hostCount = 0;
         partialHead = false;
         headStartNanos = 0;
       }
@@ -119,6 +121,9 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
           if (beforeColon == ' ' || beforeColon == '\t') {
             return "whitespace between a header name and its colon";
           }
+          if (colon - index == 4 && isHost(buffer, index) && ++hostCount > 1) {
+            return "more than one Host header";
+          }
         }
         if (++headerCount > maxHeaderCount) {
           return TOO_MANY_HEADERS;
@@ -127,6 +132,11 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
       index = lf + 1;
     }
     return null;
+  }
+
+  private static boolean isHost(ByteBuf buffer, int index) {
+    return (buffer.getByte(index) | 0x20) == 'h' && (buffer.getByte(index + 1) | 0x20) == 'o'
+        && (buffer.getByte(index + 2) | 0x20) == 's' && (buffer.getByte(index + 3) | 0x20) == 't';
   }
 
   private void reject(ByteBuf buffer, List<Object> out, String violation) {

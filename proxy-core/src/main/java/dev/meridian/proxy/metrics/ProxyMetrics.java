@@ -78,7 +78,10 @@ public final class ProxyMetrics {
   /** Records a finished request: its route ({@code none} when unrouted) and status. */
   public void requestFinished(String route, int status) {
     inFlight.decrementAndGet();
-    Counter[] counters = requestsByRoute.computeIfAbsent(route, this::routeCounters);
+    Counter[] counters = requestsByRoute.get(route);
+    if (counters == null) {
+      counters = requestsByRoute.computeIfAbsent(route, this::routeCounters);
+    }
     int index = Math.min(Math.max(status / 100 - 1, 0), 4);
     counters[index].increment();
   }
@@ -95,6 +98,11 @@ public final class ProxyMetrics {
 
   /** Records the time from sending a request to a backend to its response headers. */
   public void upstreamResponded(String backendId, long nanos) {
+    Timer timer = upstreamTimeByBackend.get(backendId);
+    if (timer != null) {
+      timer.record(nanos, TimeUnit.NANOSECONDS);
+      return;
+    }
     upstreamTimeByBackend.computeIfAbsent(backendId, id -> Timer.builder("meridian.upstream.response.time")
         .description("Time to response headers from a backend")
         .tag("backend", id).publishPercentileHistogram()

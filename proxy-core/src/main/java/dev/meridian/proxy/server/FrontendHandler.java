@@ -112,7 +112,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     this.clientAddress = remote == null ? null : remote.getAddress();
     this.clientIp = clientAddress == null ? "unknown" : clientAddress.getHostAddress();
     context.metrics.clientConnectionOpened();
-    startHeadTimer();
+    if (!http2Stream) {
+      startHeadTimer();
+    }
     ctx.read();
   }
 
@@ -246,7 +248,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   }
 
   private void startRequest(HttpRequest request) {
-    cancelHeadTimer();
     context.metrics.requestStarted();
     Exchange ex = new Exchange(request);
     ex.clientAddress = clientAddress;
@@ -410,7 +411,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       ex.trailersForwarded = !((LastHttpContent) content).trailingHeaders().isEmpty();
       startResponseTimer(ex);
     }
-    ex.upstream.write(content).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+    // A failed write reaches BackendHandler.exceptionCaught, which closes and reports it.
+    ex.upstream.write(content, ex.upstream.voidPromise());
     upstreamNeedsFlush = true;
   }
 
@@ -560,7 +562,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
         keepAlive, false);
     ex.closeAfter = !keepAlive || closeDelimited;
     addSteeringHeaders(ex, response);
-    ctx.write(response).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    ctx.write(response, ctx.voidPromise());
   }
 
   private void onResponseContent(Exchange ex, HttpContent content) {
@@ -586,7 +588,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       ctx.flush();
       finishExchange(ex);
     } else {
-      ctx.write(content);
+      ctx.write(content, ctx.voidPromise());
     }
   }
 
@@ -792,7 +794,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       if (closing || exchange != null) {
         return;
       }
-      startHeadTimer();
+      if (headTimer == null) {
+        startHeadTimer();
+      }
       drainInbound();
       flushUpstream();
       maybeReadClient();
@@ -829,10 +833,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
 
   private void onHeadTimeout() {
     headTimer = null;
-    if (exchange != null || closing) {
+    if (closing) {
       return;
     }
     long timeout = context.settings.limits().requestHeadTimeout().toNanos();
+    if (exchange != null) {
+      // One timer per connection, re-armed while requests are served (cheaper than one per request).
+      headTimer = ctx.executor().schedule(this::onHeadTimeout, timeout, TimeUnit.NANOSECONDS);
+      return;
+    }
     long since = codec == null ? 0 : codec.partialHeadSinceNanos();
     long waited = since == 0 ? 0 : System.nanoTime() - since;
     if (since == 0 || waited < timeout) {

@@ -58,7 +58,7 @@ final class RequestAdmission {
       bad = checkFraming(request, chunked);
     }
     if (bad == null) {
-      bad = checkHost(request);
+      bad = checkHost(request, ex.http2);
     }
     if (bad != null) {
       log.info("{} {}: rejected request: {}", ex.requestId, clientIp, bad.message());
@@ -173,6 +173,9 @@ final class RequestAdmission {
   /** Content-Length and Transfer-Encoding that a backend might read differently than we do. */
   private static Verdict checkFraming(HttpRequest request, boolean chunked) {
     HttpHeaders headers = request.headers();
+    if (!headers.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+      return null;
+    }
     List<String> te = headers.getAll(HttpHeaderNames.TRANSFER_ENCODING);
     if (!te.isEmpty()) {
       if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
@@ -186,16 +189,17 @@ final class RequestAdmission {
     return null;
   }
 
-  private static Verdict checkHost(HttpRequest request) {
-    List<String> hosts = request.headers().getAll(HttpHeaderNames.HOST);
-    if (hosts.size() > 1) {
+  private static Verdict checkHost(HttpRequest request, boolean http2) {
+    String host = request.headers().get(HttpHeaderNames.HOST);
+    // HTTP/1 heads with two Host fields never get here (the decoder refuses them); HTTP/2 ones may.
+    if (host != null && http2 && request.headers().getAll(HttpHeaderNames.HOST).size() > 1) {
       return new Verdict(HttpResponseStatus.BAD_REQUEST, "more than one Host header");
     }
-    if (hosts.isEmpty() && request.protocolVersion().equals(HttpVersion.HTTP_1_1)
+    if (host == null && request.protocolVersion().equals(HttpVersion.HTTP_1_1)
         && !request.uri().regionMatches(true, 0, "http", 0, 4)) {
       return new Verdict(HttpResponseStatus.BAD_REQUEST, "HTTP/1.1 request without a Host header");
     }
-    if (!hosts.isEmpty() && !isValidHost(hosts.get(0))) {
+    if (host != null && !isValidHost(host)) {
       return new Verdict(HttpResponseStatus.BAD_REQUEST, "malformed Host header");
     }
     return null;
@@ -253,8 +257,15 @@ final class RequestAdmission {
       }
     }
     if (port != null) {
-      if (port.isEmpty() || port.length() > 5 || !port.chars().allMatch(Character::isDigit)
-          || Integer.parseInt(port) > 65535) {
+      if (port.isEmpty() || port.length() > 5) {
+        return false;
+      }
+      for (int i = 0; i < port.length(); i++) {
+        if (port.charAt(i) < '0' || port.charAt(i) > '9') {
+          return false;
+        }
+      }
+      if (Integer.parseInt(port) > 65535) {
         return false;
       }
     }
