@@ -1,0 +1,48 @@
+package dev.meridian.tls;
+
+import io.netty.handler.ssl.DelegatingSslContext;
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
+import io.netty.handler.ssl.SslContext;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+
+/**
+ * A server context for one certificate that sets what Netty's builder cannot on each new engine:
+ * the server's cipher order on the JDK provider (BoringSSL has it on already) and the stapled OCSP
+ * response on the OpenSSL provider.
+ */
+final class ServerSslContext extends DelegatingSslContext {
+    private final List<String> hostNames;
+    private final X509Certificate certificate;
+    private final byte[] ocspResponse;
+
+    ServerSslContext(SslContext delegate, List<String> hostNames, X509Certificate certificate, byte[] ocspResponse) {
+        super(delegate);
+        this.hostNames = List.copyOf(hostNames);
+        this.certificate = certificate;
+        this.ocspResponse = ocspResponse;
+    }
+
+    List<String> hostNames() {
+        return hostNames;
+    }
+
+    X509Certificate certificate() {
+        return certificate;
+    }
+
+    @Override
+    protected void initEngine(SSLEngine engine) {
+        if (engine instanceof ReferenceCountedOpenSslEngine openSsl) {
+            if (ocspResponse != null) {
+                openSsl.setOcspResponse(ocspResponse);
+            }
+        } else {
+            SSLParameters parameters = engine.getSSLParameters();
+            parameters.setUseCipherSuitesOrder(true);
+            engine.setSSLParameters(parameters);
+        }
+    }
+}
