@@ -7,7 +7,11 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import dev.meridian.tls.CertificatePair;
+import dev.meridian.tls.SelfSignedCertificates;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +36,10 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--admin-port", defaultValue = "9901", description = "admin port on 127.0.0.1 (default: ${DEFAULT-VALUE})")
   int adminPort;
 
+  @Option(names = "--tls-port", defaultValue = "8443",
+      description = "HTTPS port on 127.0.0.1, self-signed certificate made at start (default: ${DEFAULT-VALUE})")
+  int tlsPort;
+
   @Override
   public Integer call() throws Exception {
     ShutdownSignal signal = ShutdownSignal.install();
@@ -46,8 +54,10 @@ final class DemoCommand implements Callable<Integer> {
         backends.add(backend);
         addresses.add(backend.start("127.0.0.1", 0));
       }
+      Path certDir = Files.createTempDirectory("meridian-demo-tls");
+      CertificatePair cert = SelfSignedCertificates.generate(certDir, "localhost", "127.0.0.1");
       try (MeridianInstance instance =
-          new MeridianInstance(SettingsLoader.parse(demoConfig(addresses), "demo")).start()) {
+          new MeridianInstance(SettingsLoader.parse(demoConfig(addresses, cert), "demo")).start()) {
         printWelcome(instance, addresses);
         signal.await();
         System.out.println("\nmeridian demo: stopping");
@@ -60,7 +70,7 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  private String demoConfig(List<InetSocketAddress> addresses) {
+  private String demoConfig(List<InetSocketAddress> addresses, CertificatePair cert) {
     StringBuilder backends = new StringBuilder();
     for (int i = 0; i < REGIONS.length; i++) {
       backends.append(String.format("      { id = \"%s-1\", address = \"127.0.0.1:%d\", region = \"%s\" }%n",
@@ -68,7 +78,9 @@ final class DemoCommand implements Callable<Integer> {
     }
     return "meridian {\n"
         + "  region = \"us-east\"\n"
-        + "  listeners = [ { name = \"demo\", address = \"127.0.0.1:" + port + "\" } ]\n"
+        + "  listeners = [ { name = \"demo\", address = \"127.0.0.1:" + port + "\" }\n"
+        + "    { name = \"demo-tls\", address = \"127.0.0.1:" + tlsPort + "\", tls { certificates = [ { cert = \""
+        + cert.cert() + "\", key = \"" + cert.key() + "\" } ] } } ]\n"
         + "  admin { address = \"127.0.0.1:" + adminPort + "\" }\n"
         + "  server { drain-timeout = 5s }\n"
         + "  backend-groups { regions { strategy = \"round-robin\", backends = [\n" + backends + "  ] } }\n"
@@ -85,6 +97,8 @@ final class DemoCommand implements Callable<Integer> {
     sb.append("\nMeridian demo is running (").append(instance.proxy().transport().configName())
         .append(" transport).\n\n");
     sb.append("  proxy   ").append(base).append("/\n");
+    sb.append("  https   https://127.0.0.1:").append(instance.listenerAddresses().get(1).getPort())
+        .append("/   (self-signed; HTTP/2 via ALPN)\n");
     sb.append("  admin   ").append(adminBase).append("/admin/api/backends   metrics: ")
         .append(adminBase).append("/metrics\n\n");
     sb.append("Simulated regional backends (round robin for now):\n");
@@ -95,6 +109,9 @@ final class DemoCommand implements Callable<Integer> {
     sb.append("\nTry:\n");
     sb.append("  for i in 1 2 3; do curl -s ").append(base).append("/; done    # each region answers in turn\n");
     sb.append("  curl -si ").append(base).append("/ -H 'X-Request-Id: demo-1'   # headers: Via, X-Request-Id echoed\n");
+    sb.append("  curl -sk --http2 https://127.0.0.1:").append(instance.listenerAddresses().get(1).getPort())
+        .append("/ -o /dev/null -w '%{http_version}\\n'   # 2: TLS + ALPN h2\n");
+    sb.append("  curl -s --http2-prior-knowledge ").append(base).append("/   # cleartext HTTP/2\n");
     sb.append("  curl -s ").append(adminBase).append("/admin/api/backends\n");
     sb.append("  curl -s ").append(adminBase).append("/metrics | grep meridian_requests\n");
     sb.append("\nWatch: the region in each body, and meridian_requests_total growing per route.\n");

@@ -44,8 +44,21 @@ public record MeridianSettings(
     boolean debugHeaders,
     Optional<String> cookieSecret) {
 
-  /** A client-facing listener: {@code meridian.listeners[]}. */
-  public record ListenerSettings(String name, HostPort address) {}
+  /**
+   * A client-facing listener: {@code meridian.listeners[]}.
+   *
+   * @param name    the listener's name, for logs
+   * @param address where it binds
+   * @param tls     TLS termination (certificates by SNI, ALPN h2 and http/1.1), or empty for cleartext
+   *                (HTTP/1.1 and HTTP/2 with prior knowledge)
+   */
+  public record ListenerSettings(String name, HostPort address, Optional<dev.meridian.tls.ServerTlsSettings> tls) {
+
+    /** A cleartext listener. */
+    public ListenerSettings(String name, HostPort address) {
+      this(name, address, Optional.empty());
+    }
+  }
 
   /** The admin listener: {@code meridian.admin}; disabled when {@code enabled = false}. */
   public record AdminSettings(boolean enabled, HostPort address) {}

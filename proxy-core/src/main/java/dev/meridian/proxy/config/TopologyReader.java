@@ -52,7 +52,8 @@ final class TopologyReader {
           e.problem("address", address + " is also " + clash + " (expected: unique listener addresses)");
         }
       }
-      out.add(new ListenerSettings(name, address));
+      out.add(new ListenerSettings(name, address, e.has("tls") ? e.object("tls").flatMap(TlsReader::server)
+          : Optional.empty()));
     }
     return out;
   }

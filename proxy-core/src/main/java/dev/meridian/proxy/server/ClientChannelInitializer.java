@@ -5,6 +5,8 @@ import dev.meridian.proxy.http.ServerHttpCodec;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
+import dev.meridian.tls.CertificateReloader;
+import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 
@@ -13,7 +15,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  *  socket --> [idle]      IdleStateHandler: client idle timeout
- *         --> [detect]    ProtocolDetector: HTTP/2 preface or HTTP/1.x; replaced by one of:
+ *         --> [detect]    cleartext: ProtocolDetector: HTTP/2 preface or HTTP/1.x, or
+ *             [sni][alpn] TLS: SniHandler picks the certificate, ALPN picks h2 or http/1.1;
+ *                         then one of:
  *
  *  HTTP/1.x:
  *         --> [codec]     ServerHttpCodec: strict HTTP/1.1 decode with limits, HEAD-aware encode
@@ -30,9 +34,17 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
   private final ProxyContext context;
   private final ChannelGroup clients;
 
-  ClientChannelInitializer(ProxyContext context, ChannelGroup clients) {
+  private final CertificateReloader tls;
+
+  /**
+   * Creates the initializer of one listener.
+   *
+   * @param tls the listener's certificates, or null for a cleartext listener
+   */
+  ClientChannelInitializer(ProxyContext context, ChannelGroup clients, CertificateReloader tls) {
     this.context = context;
     this.clients = clients;
+    this.tls = tls;
   }
 
   @Override
@@ -40,16 +52,23 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
     clients.add(ch);
     ch.pipeline().addLast("idle", new IdleStateHandler(0, 0,
         context.settings.timeouts().clientIdle().toMillis(), TimeUnit.MILLISECONDS));
-    ch.pipeline().addLast(ProtocolDetector.NAME, new ProtocolDetector(
-        () -> addHttp1(ch), () -> Http2Connection.install(ch.pipeline(), context, "http")));
+    if (tls == null) {
+      ch.pipeline().addLast(ProtocolDetector.NAME, new ProtocolDetector(
+          () -> addHttp1(ch, "http"), () -> Http2Connection.install(ch.pipeline(), context, "http")));
+    } else {
+      ch.pipeline()
+          .addLast("sni", new SniHandler(tls.mapping()))
+          .addLast(AlpnPipelineConfigurator.NAME, new AlpnPipelineConfigurator(
+              () -> addHttp1(ch, "https"), () -> Http2Connection.install(ch.pipeline(), context, "https")));
+    }
   }
 
-  private void addHttp1(Channel ch) {
+  private void addHttp1(Channel ch, String scheme) {
     LimitSettings limits = context.settings.limits();
     ServerHttpCodec codec = new ServerHttpCodec(limits.maxRequestLine(), limits.maxHeaderBytes(),
         limits.maxHeaderCount());
     ch.pipeline()
         .addLast("codec", codec)
-        .addLast(FrontendHandler.NAME, new FrontendHandler(context, codec, "http"));
+        .addLast(FrontendHandler.NAME, new FrontendHandler(context, codec, scheme));
   }
 }

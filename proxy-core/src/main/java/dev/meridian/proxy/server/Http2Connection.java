@@ -27,6 +27,7 @@ import io.netty.handler.timeout.IdleStateEvent;
  * </pre>
  */
 final class Http2Connection {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Http2Connection.class);
   /** Most streams a client may have open at once. */
   static final int MAX_CONCURRENT_STREAMS = 100;
   /** Largest header list a client may send, in bytes. */
@@ -41,6 +42,7 @@ final class Http2Connection {
             .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
             .maxHeaderListSize(MAX_HEADER_LIST_SIZE))
         .validateHeaders(true)
+        .validateRequiredPseudoHeaders(true)
         .decoderEnforceMaxRstFramesPerWindow(200, 30)
         .encoderEnforceMaxRstFramesPerWindow(200, 30)
         .decoderEnforceMaxConsecutiveEmptyDataFrames(2)
@@ -83,6 +85,13 @@ final class Http2Connection {
         return;
       }
       super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      // Connection errors are answered with GOAWAY by the codec, which also closes; a reset or
+      // broken connection is the client's business. Only keep it out of the WARN log.
+      log.debug("{}: HTTP/2 connection error: {}", ctx.channel().remoteAddress(), cause.toString());
     }
   }
 }

@@ -28,6 +28,8 @@ import dev.meridian.proxy.routing.Route;
 import dev.meridian.proxy.routing.Router;
 import dev.meridian.proxy.upstream.UpstreamPools;
 import dev.meridian.proxy.upstream.UpstreamSettings;
+import dev.meridian.tls.CertificateReloader;
+import dev.meridian.tls.SessionTicketKeys;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -68,6 +70,7 @@ public final class ProxyServer implements AutoCloseable {
   private final Map<String, BackendGroup> groups;
   private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
   private final List<Channel> listeners = new ArrayList<>();
+  private final List<CertificateReloader> reloaders = new ArrayList<>();
   private final Map<String, GroupRuntime> runtimes;
   private io.netty.util.concurrent.ScheduledFuture<?> healthTicker;
 
@@ -176,17 +179,6 @@ public final class ProxyServer implements AutoCloseable {
 
   /** Binds every listener; returns the bound addresses in listener order (port 0 resolved). */
   public List<InetSocketAddress> start() throws InterruptedException {
-    ServerBootstrap bootstrap = new ServerBootstrap()
-        .group(acceptGroup, workerGroup)
-        .channel(transport.serverChannel())
-        .option(ChannelOption.SO_BACKLOG, 4096)
-        .option(ChannelOption.SO_REUSEADDR, true)
-        .childOption(ChannelOption.AUTO_READ, false)
-        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
-            settings.upstream().writeBufferLow(), settings.upstream().writeBufferHigh()))
-        .childHandler(new ClientChannelInitializer(context, clients));
     runtimes.values().forEach(r -> {
       if (r.checker() != null) {
         r.checker().start();
@@ -196,12 +188,31 @@ public final class ProxyServer implements AutoCloseable {
         () -> runtimes.values().forEach(r -> r.outliers().tick()), 1, 1, TimeUnit.SECONDS);
     List<InetSocketAddress> bound = new ArrayList<>();
     for (ListenerSettings listener : settings.listeners()) {
+      CertificateReloader tls = listener.tls().map(t -> {
+        CertificateReloader reloader = new CertificateReloader(t);
+        reloader.start(workerGroup.next(), CertificateReloader.DEFAULT_POLL_INTERVAL,
+            SessionTicketKeys.DEFAULT_ROTATION);
+        reloaders.add(reloader);
+        return reloader;
+      }).orElse(null);
+      ServerBootstrap bootstrap = new ServerBootstrap()
+          .group(acceptGroup, workerGroup)
+          .channel(transport.serverChannel())
+          .option(ChannelOption.SO_BACKLOG, 4096)
+          .option(ChannelOption.SO_REUSEADDR, true)
+          .childOption(ChannelOption.AUTO_READ, false)
+          .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
+              settings.upstream().writeBufferLow(), settings.upstream().writeBufferHigh()))
+          .childHandler(new ClientChannelInitializer(context, clients, tls));
       InetSocketAddress address = new InetSocketAddress(listener.address().host(), listener.address().port());
       Channel channel = bootstrap.bind(address).sync().channel();
       listeners.add(channel);
       InetSocketAddress local = (InetSocketAddress) channel.localAddress();
       bound.add(local);
-      log.info("listener '{}' on {}", listener.name(), local);
+      log.info("listener '{}' on {}{}", listener.name(), local, tls == null ? "" : " (TLS: "
+          + tls.current().hostNames() + ")");
     }
     String why = transport.whyNotBetter();
     log.info("transport {} with {} event loop(s){}", transport.configName(), workerGroup.executorCount(),
@@ -311,6 +322,7 @@ public final class ProxyServer implements AutoCloseable {
         r.checker().close();
       }
     });
+    reloaders.forEach(CertificateReloader::close);
     context.pools.closeAll();
     context.clientRegions.close();
     workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();

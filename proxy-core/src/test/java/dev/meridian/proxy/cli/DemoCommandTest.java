@@ -21,7 +21,7 @@ class DemoCommandTest {
 
   @Test
   void demoAnswersThroughTheProxyAndExitsZeroOnSigterm() throws Exception {
-    try (CliProcess demo = CliProcess.start(dir, "demo", "--port", "0", "--admin-port", "0")) {
+    try (CliProcess demo = CliProcess.start(dir, "demo", "--port", "0", "--admin-port", "0", "--tls-port", "0")) {
       Matcher url = demo.awaitLine(PROXY_URL, Duration.ofSeconds(20));
       HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 

@@ -1,0 +1,56 @@
+package dev.meridian.proxy.config;
+
+import dev.meridian.tls.CertificatePair;
+import dev.meridian.tls.ServerTlsContexts;
+import dev.meridian.tls.ServerTlsSettings;
+import dev.meridian.tls.TlsConfigException;
+import io.netty.handler.ssl.ClientAuth;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Reads {@code listeners[].tls} and checks it the way the listener will use it: every certificate
+ * and key is loaded, so a missing file, a key that does not match its certificate or an unreadable
+ * PEM is reported at check time with the file named. Paths are relative to the working directory.
+ */
+final class TlsReader {
+  private TlsReader() {}
+
+  /** Reads a listener's TLS settings, or empty with problems recorded. */
+  static Optional<ServerTlsSettings> server(ObjectReader tls) {
+    List<CertificatePair> pairs = new ArrayList<>();
+    for (ObjectReader c : tls.elements("certificates", "{ cert, key } objects")) {
+      Optional<String> cert = c.requiredString("cert");
+      Optional<String> key = c.requiredString("key");
+      if (cert.isPresent() && key.isPresent()) {
+        pairs.add(new CertificatePair(Path.of(cert.get()), Path.of(key.get())));
+      }
+    }
+    if (pairs.isEmpty()) {
+      tls.problem("certificates", "no certificate (expected: certificates = [ { cert = \"site.pem\", key = \"site.key\" } ])");
+      return Optional.empty();
+    }
+    String auth = tls.string("client-auth", "none").toLowerCase(Locale.ROOT);
+    ClientAuth clientAuth = switch (auth) {
+      case "none" -> ClientAuth.NONE;
+      case "optional" -> ClientAuth.OPTIONAL;
+      case "require" -> ClientAuth.REQUIRE;
+      default -> {
+        tls.problem("client-auth", "'" + auth + "' (expected: none, optional or require)");
+        yield ClientAuth.NONE;
+      }
+    };
+    try {
+      ServerTlsSettings settings = new ServerTlsSettings(pairs, clientAuth,
+          tls.optionalString("client-ca").map(Path::of), tls.optionalString("ocsp-response").map(Path::of));
+      ServerTlsContexts.build(settings);
+      return Optional.of(settings);
+    } catch (TlsConfigException | IllegalArgumentException e) {
+      tls.problem("certificates", e.getMessage());
+      return Optional.empty();
+    }
+  }
+}
