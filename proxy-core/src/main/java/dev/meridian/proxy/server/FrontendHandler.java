@@ -24,6 +24,8 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -215,11 +217,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof Http2FrameStreamException streamError) {
-      // An HTTP/2 stream error: reset the stream with the error's own code (the default close
-      // would say CANCEL, or nothing once the request had ended).
+    Http2Error streamError = cause instanceof Http2FrameStreamException e ? e.error()
+        : cause instanceof Http2Exception.StreamException e ? e.error() : null;
+    if (streamError != null) {
+      // An HTTP/2 stream error (the multiplexer hands the child the codec's StreamException): reset
+      // the stream with the error's own code; the multiplexer's forced close would say CANCEL, or
+      // nothing once the request had ended.
       log.debug("{}: HTTP/2 stream error: {}", clientIp, cause.toString());
-      ctx.writeAndFlush(new DefaultHttp2ResetFrame(streamError.error())).addListener(ChannelFutureListener.CLOSE);
+      ctx.writeAndFlush(new DefaultHttp2ResetFrame(streamError)).addListener(ChannelFutureListener.CLOSE);
       return;
     }
     log.debug("{}: client connection error: {}", clientIp, cause.toString());
