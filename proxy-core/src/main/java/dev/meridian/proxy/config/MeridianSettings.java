@@ -73,9 +73,11 @@ public record MeridianSettings(
    * @param hash      the key and table of {@code consistent-hash}
    * @param ewmaDecay decay time of the latency EWMA (peak-ewma, latency ordering)
    * @param health    active checks, passive detection and slow start
+   * @param tls       TLS to the group's backends (disabled by default)
    */
   public record BackendGroupSettings(String name, String strategy, List<BackendSettings> backends,
-      RegionSettings regions, HashSettings hash, Duration ewmaDecay, HealthSettings health) {}
+      RegionSettings regions, HashSettings hash, Duration ewmaDecay, HealthSettings health,
+      dev.meridian.tls.UpstreamTlsSettings tls) {}
 
   /**
    * Health of a group's backends: {@code backend-groups.NAME.health}.

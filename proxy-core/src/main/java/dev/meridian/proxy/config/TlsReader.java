@@ -4,6 +4,9 @@ import dev.meridian.tls.CertificatePair;
 import dev.meridian.tls.ServerTlsContexts;
 import dev.meridian.tls.ServerTlsSettings;
 import dev.meridian.tls.TlsConfigException;
+import dev.meridian.tls.UpstreamTlsContexts;
+import dev.meridian.tls.UpstreamTlsSettings;
+import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ClientAuth;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,6 +54,23 @@ final class TlsReader {
     } catch (TlsConfigException | IllegalArgumentException e) {
       tls.problem("certificates", e.getMessage());
       return Optional.empty();
+    }
+  }
+
+  /** Reads {@code backend-groups.NAME.tls} and builds its client context once to check the files. */
+  static UpstreamTlsSettings upstream(ObjectReader tls) {
+    try {
+      UpstreamTlsSettings settings = new UpstreamTlsSettings(tls.bool("enabled", true),
+          tls.optionalString("trust").map(Path::of), tls.optionalString("server-name"),
+          tls.bool("verify-hostname", true), tls.optionalString("client-cert").map(Path::of),
+          tls.optionalString("client-key").map(Path::of));
+      if (settings.enabled()) {
+        UpstreamTlsContexts.client(settings, List.of(ApplicationProtocolNames.HTTP_1_1));
+      }
+      return settings;
+    } catch (TlsConfigException | IllegalArgumentException e) {
+      tls.problem("enabled", e.getMessage());
+      return UpstreamTlsSettings.DISABLED;
     }
   }
 }

@@ -5,6 +5,7 @@ import dev.meridian.proxy.config.MeridianSettings.AdminSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
 import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
+import dev.meridian.tls.UpstreamTlsSettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -113,7 +114,8 @@ final class TopologyReader {
     backends.forEach(b -> regions.add(b.region()));
     return new BackendGroupSettings(name, strategy, backends, SteeringReader.regions(g, regions),
         SteeringReader.hash(g), g.has("ewma-decay") ? g.duration("ewma-decay") : Duration.ofSeconds(10),
-        HealthReader.health(g));
+        HealthReader.health(g), g.has("tls") ? g.object("tls").map(TlsReader::upstream)
+            .orElse(UpstreamTlsSettings.DISABLED) : UpstreamTlsSettings.DISABLED);
   }
 
   /** Reads a required {@code host:port} whose port is at least {@code minPort}. */

@@ -28,6 +28,8 @@ import dev.meridian.proxy.routing.Route;
 import dev.meridian.proxy.routing.Router;
 import dev.meridian.proxy.upstream.UpstreamPools;
 import dev.meridian.proxy.upstream.UpstreamSettings;
+import dev.meridian.proxy.upstream.UpstreamTls;
+import dev.meridian.tls.UpstreamTlsContexts;
 import dev.meridian.tls.CertificateReloader;
 import dev.meridian.tls.SessionTicketKeys;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -96,13 +98,26 @@ public final class ProxyServer implements AutoCloseable {
     UpstreamPools pools = new UpstreamPools(new UpstreamSettings(transport,
         settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
         settings.upstream().maxIdlePerBackend(), settings.upstream().writeBufferLow(),
-        settings.upstream().writeBufferHigh(), 8192, 64 * 1024));
+        settings.upstream().writeBufferHigh(), 8192, 64 * 1024, upstreamTls(settings, groups)));
     ProxyMetrics metrics = new ProxyMetrics(registry);
     runtimes.forEach((name, runtime) -> {
       metrics.registerGroup(name, runtime.selector()::panicPicks);
       runtime.group().backends().forEach(b -> metrics.registerBackendHealth(name, b, health));
     });
     this.context = new ProxyContext(settings, router, runtimes, pools, metrics);
+  }
+
+  /** The client TLS context of each backend whose group enables TLS, built once per group. */
+  private static Map<Backend, UpstreamTls> upstreamTls(MeridianSettings settings, Map<String, BackendGroup> groups) {
+    Map<Backend, UpstreamTls> out = new java.util.HashMap<>();
+    for (BackendGroupSettings g : settings.backendGroups().values()) {
+      if (g.tls().enabled()) {
+        UpstreamTls tls = new UpstreamTls(UpstreamTlsContexts.client(g.tls(),
+            List.of(io.netty.handler.ssl.ApplicationProtocolNames.HTTP_1_1)), g.tls());
+        groups.get(g.name()).backends().forEach(b -> out.put(b, tls));
+      }
+    }
+    return Map.copyOf(out);
   }
 
   private static Map<String, BackendGroup> buildGroups(MeridianSettings settings) {

@@ -96,6 +96,10 @@ public final class UpstreamPool {
     Bootstrap b = bootstrap.clone().handler(new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
+        UpstreamTls tls = settings.tls().get(backend);
+        if (tls != null) {
+          ch.pipeline().addLast("tls", tls.newHandler(ch, backend.host(), backend.port()));
+        }
         ch.pipeline()
             .addLast("codec", new HttpClientCodec(decoderConfig(), false, false))
             .addLast("idle", new IdleStateHandler(0, 0, settings.idleTimeout().toMillis(), TimeUnit.MILLISECONDS))

@@ -1,0 +1,113 @@
+package dev.meridian.proxy.tls;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.meridian.proxy.MeridianInstance;
+import dev.meridian.proxy.config.SettingsLoader;
+import dev.meridian.proxy.testing.RawHttpClient;
+import dev.meridian.tls.CertificatePair;
+import dev.meridian.tls.SelfSignedCertificates;
+import dev.meridian.tls.ServerTlsContexts;
+import dev.meridian.tls.ServerTlsSettings;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** TLS from Meridian to a backend: verified against the configured trust, failing closed on a name mismatch. */
+class UpstreamTlsTest {
+  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+
+  @AfterEach
+  void stop() {
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+
+  /** An HTTPS backend on 127.0.0.1 answering "secure backend" to everything. */
+  private InetSocketAddress startTlsBackend(CertificatePair cert) throws Exception {
+    var context = ServerTlsContexts.build(ServerTlsSettings.of(cert.cert(), cert.key())).defaultContext();
+    Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+        .childHandler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast(context.newHandler(ch.alloc()), new HttpServerCodec(),
+                new HttpObjectAggregator(1 << 16), new SimpleChannelInboundHandler<FullHttpRequest>() {
+                  @Override
+                  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+                    var response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                        Unpooled.copiedBuffer("secure backend", StandardCharsets.US_ASCII));
+                    response.headers().set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+                    ctx.writeAndFlush(response);
+                  }
+                });
+          }
+        }).bind("127.0.0.1", 0).sync().channel();
+    return (InetSocketAddress) server.localAddress();
+  }
+
+  private static MeridianInstance proxy(InetSocketAddress backend, Path trust, String serverName) throws Exception {
+    String hocon = "meridian {\n"
+        + "  listeners = [ { name = \"web\", address = \"127.0.0.1:0\" } ]\n"
+        + "  admin { enabled = false }\n"
+        + "  upstream { connect-attempts = 1 }\n"
+        + "  backend-groups { app { backends = [ { address = \"127.0.0.1:" + backend.getPort() + "\" } ]\n"
+        + "    tls { trust = \"" + trust + "\", server-name = \"" + serverName + "\" } } }\n"
+        + "  routes = [ { name = \"all\", path-prefix = \"/\", backend-group = \"app\" } ]\n"
+        + "}\n";
+    return new MeridianInstance(SettingsLoader.parse(hocon, "upstream-tls")).start();
+  }
+
+  private static RawHttpClient.RawResponse get(MeridianInstance proxy) throws Exception {
+    try (RawHttpClient client = RawHttpClient.connect(proxy.listenerAddresses().get(0))) {
+      client.send("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      return client.readResponse();
+    }
+  }
+
+  @Test
+  void verifiedBackendAnswersThroughTls(@TempDir Path dir) throws Exception {
+    CertificatePair cert = SelfSignedCertificates.generate(dir, "localhost");
+    InetSocketAddress backend = startTlsBackend(cert);
+    MeridianInstance proxy = proxy(backend, cert.cert(), "localhost");
+    try {
+      RawHttpClient.RawResponse response = get(proxy);
+      assertThat(response.status()).isEqualTo(200);
+      assertThat(response.bodyText()).isEqualTo("secure backend");
+    } finally {
+      proxy.stop(Duration.ZERO);
+    }
+  }
+
+  @Test
+  void hostnameMismatchFailsClosed(@TempDir Path dir) throws Exception {
+    CertificatePair cert = SelfSignedCertificates.generate(dir, "localhost");
+    InetSocketAddress backend = startTlsBackend(cert);
+    MeridianInstance proxy = proxy(backend, cert.cert(), "someone-else.test");
+    try {
+      assertThat(get(proxy).status()).isEqualTo(502);
+    } finally {
+      proxy.stop(Duration.ZERO);
+    }
+  }
+}
