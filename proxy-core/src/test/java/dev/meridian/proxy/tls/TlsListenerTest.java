@@ -74,6 +74,40 @@ class TlsListenerTest {
   }
 
   @Test
+  void jdkHttpClientNegotiatesHttp2AndStreamsALargeBody(@TempDir Path dir) throws Exception {
+    CertificatePair cert = SelfSignedCertificates.generate(dir, "127.0.0.1");
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (var in = Files.newInputStream(cert.cert())) {
+      trust.setCertificateEntry("meridian", java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(in));
+    }
+    var trustManagers = javax.net.ssl.TrustManagerFactory.getInstance(
+        javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    trustManagers.init(trust);
+    javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+    ssl.init(null, trustManagers.getTrustManagers(), null);
+    byte[] body = new byte[2 * 1024 * 1024];
+    new java.util.Random(3).nextBytes(body);
+    try (TestBackend backend = TestBackend.start(TestBackend.echo())) {
+      MeridianInstance proxy = new MeridianInstance(SettingsLoader.parse(config(backend.port(), cert), "tls")).start();
+      try {
+        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().sslContext(ssl)
+            .version(java.net.http.HttpClient.Version.HTTP_2).build();
+        java.net.http.HttpResponse<byte[]> response = client.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("https://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/echo"))
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(response.version()).isEqualTo(java.net.http.HttpClient.Version.HTTP_2);
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo(body);
+      } finally {
+        proxy.stop(Duration.ZERO);
+      }
+    }
+  }
+
+  @Test
   void checkReportsAMissingOrMismatchedCertificate(@TempDir Path dir) throws Exception {
     CertificatePair one = SelfSignedCertificates.generate(Files.createDirectory(dir.resolve("one")), "a.test");
     CertificatePair two = SelfSignedCertificates.generate(Files.createDirectory(dir.resolve("two")), "b.test");
