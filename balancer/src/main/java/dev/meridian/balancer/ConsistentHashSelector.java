@@ -144,31 +144,18 @@ public final class ConsistentHashSelector implements BackendSelector {
     int capacity = boundedLoad == Double.POSITIVE_INFINITY ? Integer.MAX_VALUE : -1;
     int fallback = -1;
     int length = owners.length;
-    for (int step = 0; step < walkLimit; step++) {
-      int slot = start + step;
-      int b = owners[slot < length ? slot : slot - length];
-      if (!Candidates.usable(backends[b], health, context)) {
-        continue;
-      }
-      if (fallback < 0) {
-        fallback = b;
-      }
-      int inFlight = stats[b].inFlight();
-      if (inFlight <= 1) {
-        return backends[b];
-      }
-      if (capacity < 0) {
-        capacity = capacity();
-      }
-      if (inFlight <= capacity) {
-        return backends[b];
-      }
-    }
-    // A mostly-down or overloaded neighbourhood: scan every backend, deterministically per key.
     int n = backends.length;
+    // First the key's neighbourhood in the table or ring; then, for a mostly-down or overloaded
+    // neighbourhood, every backend, in an order that is deterministic per key.
     int from = (int) Long.remainderUnsigned(hash, n);
-    for (int k = 0; k < n; k++) {
-      int b = (from + k) % n;
+    for (int step = 0; step < walkLimit + n; step++) {
+      int b;
+      if (step < walkLimit) {
+        int slot = start + step;
+        b = owners[slot < length ? slot : slot - length];
+      } else {
+        b = (from + step - walkLimit) % n;
+      }
       if (!Candidates.usable(backends[b], health, context)) {
         continue;
       }
