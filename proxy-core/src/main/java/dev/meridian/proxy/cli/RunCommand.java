@@ -1,5 +1,6 @@
 package dev.meridian.proxy.cli;
 
+import dev.meridian.proxy.ConfigReloader;
 import dev.meridian.proxy.MeridianInstance;
 import dev.meridian.proxy.config.InvalidConfigException;
 import dev.meridian.proxy.config.MeridianSettings;
@@ -9,7 +10,10 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code meridian run -c FILE}: runs the proxy until SIGTERM or Ctrl-C, then drains and exits 0. */
+/**
+ * {@code meridian run -c FILE}: runs the proxy until SIGTERM or Ctrl-C, then drains and exits 0. The
+ * file is watched (and SIGHUP reloads it): routes and backend groups change without a restart.
+ */
 @Command(name = "run", description = "Run Meridian with a configuration file until SIGTERM or Ctrl-C (drains, then exits 0).")
 final class RunCommand implements Callable<Integer> {
   @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "the HOCON configuration file")
@@ -26,8 +30,11 @@ final class RunCommand implements Callable<Integer> {
       return 1;
     }
     ShutdownSignal signal = ShutdownSignal.install();
-    try (MeridianInstance instance = new MeridianInstance(settings)) {
+    try (MeridianInstance instance = new MeridianInstance(settings);
+        ConfigReloader reloader = new ConfigReloader(config, instance)) {
       instance.start();
+      reloader.start(ConfigReloader.DEFAULT_POLL_INTERVAL);
+      ShutdownSignal.onHangup(reloader::checkNow);
       System.out.printf("meridian running: %s%s%n", instance.listenerAddresses(),
           instance.adminAddress() == null ? "" : ", admin " + instance.adminAddress());
       signal.await();

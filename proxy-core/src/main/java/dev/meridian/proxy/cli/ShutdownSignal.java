@@ -25,6 +25,11 @@ final class ShutdownSignal {
     return signal;
   }
 
+  /** Runs {@code action} on every SIGHUP (configuration reload). */
+  static void onHangup(Runnable action) {
+    Signal.handle(new Signal("HUP"), s -> action.run());
+  }
+
   /** Blocks until a signal arrives. */
   void await() throws InterruptedException {
     received.await();

@@ -18,8 +18,7 @@ import java.util.Map;
  */
 final class ProxyContext {
   final MeridianSettings settings;
-  final Router router;
-  final Map<String, GroupRuntime> groups;
+  private volatile Routing routing;
   final ReadYourWritesCookie readYourWrites;
   final ClientRegions clientRegions;
   final RequestHeadRewriter requestRewriter;
@@ -31,8 +30,7 @@ final class ProxyContext {
   ProxyContext(MeridianSettings settings, Router router, Map<String, GroupRuntime> groups,
       UpstreamPools pools, ProxyMetrics metrics) {
     this.settings = settings;
-    this.router = router;
-    this.groups = groups;
+    this.routing = new Routing(router, Map.copyOf(groups));
     this.readYourWrites = settings.cookieSecret()
         .map(secret -> new ReadYourWritesCookie(secret.getBytes(StandardCharsets.UTF_8)))
         .orElseGet(ReadYourWritesCookie::withRandomSecret);
@@ -42,6 +40,16 @@ final class ProxyContext {
     this.responseRewriter = new ResponseHeadRewriter(settings.headers());
     this.pools = pools;
     this.metrics = metrics;
+  }
+
+  /** The routes and groups in force now; a request keeps the snapshot it started with. */
+  Routing routing() {
+    return routing;
+  }
+
+  /** Puts a reloaded configuration's routes and groups in force for requests that start from now on. */
+  void swap(Routing next) {
+    this.routing = next;
   }
 
   /** Whether shutdown has begun: no new keep-alive, responses carry Connection: close. */

@@ -69,11 +69,10 @@ public final class ProxyServer implements AutoCloseable {
   private final EventLoopGroup acceptGroup;
   private final MultiThreadIoEventLoopGroup workerGroup;
   private final ProxyContext context;
-  private final Map<String, BackendGroup> groups;
+  private final HealthRegistry health;
   private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
   private final List<Channel> listeners = new ArrayList<>();
   private final List<CertificateReloader> reloaders = new ArrayList<>();
-  private final Map<String, GroupRuntime> runtimes;
   private io.netty.util.concurrent.ScheduledFuture<?> healthTicker;
 
   /**
@@ -91,20 +90,17 @@ public final class ProxyServer implements AutoCloseable {
         transport.ioHandlerFactory());
     this.workerGroup = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("meridian-io"),
         transport.ioHandlerFactory());
-    this.groups = buildGroups(settings);
-    Map<String, GroupRuntime> runtimes = buildRuntimes(settings, groups, health);
-    this.runtimes = runtimes;
+    this.health = health;
+    Map<String, BackendGroup> groups = buildGroups(settings);
+    Map<String, GroupRuntime> runtimes = buildRuntimes(settings, groups, health, Map.of());
     Router router = new Router(buildRoutes(settings, runtimes));
     UpstreamPools pools = new UpstreamPools(new UpstreamSettings(transport,
         settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
         settings.upstream().maxIdlePerBackend(), settings.upstream().writeBufferLow(),
         settings.upstream().writeBufferHigh(), 8192, 64 * 1024, upstreamTls(settings, groups)));
     ProxyMetrics metrics = new ProxyMetrics(registry);
-    runtimes.forEach((name, runtime) -> {
-      metrics.registerGroup(name, runtime.selector()::panicPicks);
-      runtime.group().backends().forEach(b -> metrics.registerBackendHealth(name, b, health));
-    });
     this.context = new ProxyContext(settings, router, runtimes, pools, metrics);
+    registerMetrics(runtimes);
   }
 
   /** The client TLS context of each backend whose group enables TLS, built once per group. */
@@ -133,12 +129,27 @@ public final class ProxyServer implements AutoCloseable {
     return groups;
   }
 
+  private void registerMetrics(Map<String, GroupRuntime> runtimes) {
+    runtimes.forEach((name, runtime) -> {
+      context.metrics.registerGroup(name, () -> context.routing().groups().containsKey(name)
+          ? context.routing().groups().get(name).selector().panicPicks() : 0);
+      runtime.group().backends().forEach(b -> context.metrics.registerBackendHealth(name, b, health));
+    });
+  }
+
+  /**
+   * Builds the running groups; the latency and load statistics of backends that were in a group of
+   * the same name in {@code previous} carry over.
+   */
   private Map<String, GroupRuntime> buildRuntimes(MeridianSettings settings, Map<String, BackendGroup> groups,
-      HealthRegistry health) {
+      HealthRegistry health, Map<String, GroupRuntime> previous) {
     Map<String, GroupRuntime> runtimes = new LinkedHashMap<>();
     for (BackendGroupSettings g : settings.backendGroups().values()) {
       BackendGroup group = groups.get(g.name());
       GroupStats stats = new GroupStats(group.backends(), NanoClock.SYSTEM, g.ewmaDecay().toNanos());
+      if (previous.containsKey(g.name())) {
+        stats.carryOver(previous.get(g.name()).stats());
+      }
       RegionSettings r = g.regions();
       RegionPolicy policy = new RegionPolicy(r.failover(), r.spillOver(), r.latencyMargin().toNanos(),
           r.writer(), settings.region(), r.panicThreshold());
@@ -194,13 +205,13 @@ public final class ProxyServer implements AutoCloseable {
 
   /** Binds every listener; returns the bound addresses in listener order (port 0 resolved). */
   public List<InetSocketAddress> start() throws InterruptedException {
-    runtimes.values().forEach(r -> {
+    context.routing().groups().values().forEach(r -> {
       if (r.checker() != null) {
         r.checker().start();
       }
     });
     healthTicker = workerGroup.next().scheduleAtFixedRate(
-        () -> runtimes.values().forEach(r -> r.outliers().tick()), 1, 1, TimeUnit.SECONDS);
+        () -> context.routing().groups().values().forEach(r -> r.outliers().tick()), 1, 1, TimeUnit.SECONDS);
     List<InetSocketAddress> bound = new ArrayList<>();
     for (ListenerSettings listener : settings.listeners()) {
       CertificateReloader tls = listener.tls().map(t -> {
@@ -235,15 +246,58 @@ public final class ProxyServer implements AutoCloseable {
     return bound;
   }
 
+  /**
+   * Puts a new configuration's routes and backend groups (strategies, regions, health, retries) in
+   * force without closing a connection: requests already started finish on the old ones. Listener,
+   * admin, server, limits, timeouts, header and upstream TLS changes need a restart, which is logged.
+   */
+  public synchronized void reload(MeridianSettings next) {
+    MeridianSettings current = context.settings;
+    logNeedsRestart("listeners", current.listeners(), next.listeners());
+    logNeedsRestart("admin", current.admin(), next.admin());
+    logNeedsRestart("server", current.server(), next.server());
+    logNeedsRestart("limits", current.limits(), next.limits());
+    logNeedsRestart("timeouts", current.timeouts(), next.timeouts());
+    logNeedsRestart("upstream", current.upstream(), next.upstream());
+    logNeedsRestart("headers", current.headers(), next.headers());
+    Routing old = context.routing();
+    Map<String, BackendGroup> groups = buildGroups(next);
+    Map<String, GroupRuntime> runtimes = buildRuntimes(next, groups, health, old.groups());
+    Router router = new Router(buildRoutes(next, runtimes));
+    runtimes.values().forEach(r -> {
+      if (r.checker() != null) {
+        r.checker().start();
+      }
+    });
+    context.swap(new Routing(router, Map.copyOf(runtimes)));
+    registerMetrics(runtimes);
+    old.groups().values().forEach(r -> {
+      if (r.checker() != null) {
+        r.checker().close();
+      }
+      // The old detector no longer ticks: its ejections would never end.
+      r.group().backends().forEach(b -> health.clear(b.id(), "outlier"));
+    });
+    log.info("configuration reloaded: {} route(s), {} backend group(s)", router.routes().size(), runtimes.size());
+  }
+
+  private static void logNeedsRestart(String section, Object current, Object next) {
+    if (!current.equals(next)) {
+      log.warn("configuration reload: meridian.{} changed; that part takes effect after a restart", section);
+    }
+  }
+
   /** The backend groups by name, for the admin API. */
   public Map<String, BackendGroup> groups() {
-    return groups;
+    Map<String, BackendGroup> out = new LinkedHashMap<>();
+    context.routing().groups().forEach((name, runtime) -> out.put(name, runtime.group()));
+    return out;
   }
 
   /** The regional selector of each group, for the admin API (dials, region order). */
   public Map<String, RegionalSelector> selectors() {
     Map<String, RegionalSelector> out = new LinkedHashMap<>();
-    context.groups.forEach((name, runtime) -> out.put(name, runtime.selector()));
+    context.routing().groups().forEach((name, runtime) -> out.put(name, runtime.selector()));
     return out;
   }
 
@@ -253,9 +307,9 @@ public final class ProxyServer implements AutoCloseable {
    * @throws IllegalArgumentException for an unknown group or region, or a percentage outside 0-100
    */
   public void setDial(String group, String region, int percent) {
-    GroupRuntime runtime = context.groups.get(group);
+    GroupRuntime runtime = context.routing().groups().get(group);
     if (runtime == null) {
-      throw new IllegalArgumentException("group: '" + group + "' (expected: one of " + context.groups.keySet() + ")");
+      throw new IllegalArgumentException("group: '" + group + "' (expected: one of " + context.routing().groups().keySet() + ")");
     }
     runtime.setDial(region, percent);
   }
@@ -263,14 +317,14 @@ public final class ProxyServer implements AutoCloseable {
   /** Passive outlier state per group, for the admin API. */
   public Map<String, OutlierDetector> outlierDetectors() {
     Map<String, OutlierDetector> out = new LinkedHashMap<>();
-    context.groups.forEach((name, runtime) -> out.put(name, runtime.outliers()));
+    context.routing().groups().forEach((name, runtime) -> out.put(name, runtime.outliers()));
     return out;
   }
 
   /** Active check state per group (groups without active checks are absent), for the admin API. */
   public Map<String, ActiveHealthChecker> healthCheckers() {
     Map<String, ActiveHealthChecker> out = new LinkedHashMap<>();
-    context.groups.forEach((name, runtime) -> {
+    context.routing().groups().forEach((name, runtime) -> {
       if (runtime.checker() != null) {
         out.put(name, runtime.checker());
       }
@@ -281,13 +335,13 @@ public final class ProxyServer implements AutoCloseable {
   /** The latency and load statistics of each group, for the admin API. */
   public Map<String, GroupStats> stats() {
     Map<String, GroupStats> out = new LinkedHashMap<>();
-    context.groups.forEach((name, runtime) -> out.put(name, runtime.stats()));
+    context.routing().groups().forEach((name, runtime) -> out.put(name, runtime.stats()));
     return out;
   }
 
   /** The routes in match order, for the admin API. */
   public List<Route> routes() {
-    return context.router.routes();
+    return context.routing().router().routes();
   }
 
   /** The transport in use. */
@@ -332,7 +386,7 @@ public final class ProxyServer implements AutoCloseable {
     if (healthTicker != null) {
       healthTicker.cancel(false);
     }
-    runtimes.values().forEach(r -> {
+    context.routing().groups().values().forEach(r -> {
       if (r.checker() != null) {
         r.checker().close();
       }

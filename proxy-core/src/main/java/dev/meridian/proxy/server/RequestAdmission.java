@@ -88,7 +88,8 @@ final class RequestAdmission {
       headers.set(HttpHeaderNames.HOST, target.authority());
     }
     request.setUri(target.originForm());
-    Route route = context.router.match(host == null ? null : HostPattern.normalize(host), target.path(),
+    Routing routing = context.routing();
+    Route route = routing.router().match(host == null ? null : HostPattern.normalize(host), target.path(),
         request.method().name());
     if (route == null) {
       return new Verdict(HttpResponseStatus.NOT_FOUND,
@@ -96,16 +97,17 @@ final class RequestAdmission {
     }
     ex.route = route;
     ex.upgrade = allowedUpgrade(request, route);
-    return prepareSelection(ex, context, clientIp);
+    return prepareSelection(ex, context, routing, clientIp);
   }
 
   /**
    * Fills in what the selectors need to know: client region, write or read, hash key, residency and
    * the read-your-writes window.
    */
-  private static Verdict prepareSelection(Exchange ex, ProxyContext context, String clientIp) {
+  private static Verdict prepareSelection(Exchange ex, ProxyContext context, Routing routing,
+      String clientIp) {
     HttpHeaders headers = ex.request.headers();
-    GroupRuntime group = context.groups.get(ex.route.group().name());
+    GroupRuntime group = routing.groups().get(ex.route.group().name());
     ex.group = group;
     SelectionContext selection = ex.selection;
     selection.explain(context.settings.debugHeaders());
