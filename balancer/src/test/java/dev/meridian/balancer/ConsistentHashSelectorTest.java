@@ -16,6 +16,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;
 
 class ConsistentHashSelectorTest {
+  private static final org.slf4j.Logger REPORT = org.slf4j.LoggerFactory.getLogger(ConsistentHashSelectorTest.class);
+
   private static final int KEYS = 100_000;
 
   private static List<Backend> backends(int n) {
@@ -87,8 +89,8 @@ class ConsistentHashSelectorTest {
         toNewcomer++;
       }
     }
-    System.out.printf("%s: 10 -> 11 backends moved %.4f of keys, %.4f of the moves to the new one%n",
-        algorithm, moved, toNewcomer / (moved * KEYS));
+    REPORT.info(String.format("%s: 10 -> 11 backends moved %.4f of keys, %.4f of the moves to the new one",
+        algorithm, moved, toNewcomer / (moved * KEYS)));
     assertThat(moved).isBetween(0.06, 0.13);
     // Almost every moved key goes to the newcomer (the ring exactly; Maglev nearly).
     assertThat(toNewcomer / (moved * KEYS)).isGreaterThan(0.85);
@@ -104,7 +106,7 @@ class ConsistentHashSelectorTest {
     Backend[] before = assign(selector(eleven, algorithm));
     Backend[] after = assign(selector(ten, algorithm));
     double moved = movedFraction(before, after);
-    System.out.printf("%s: 11 -> 10 backends moved %.4f of keys%n", algorithm, moved);
+    REPORT.info(String.format("%s: 11 -> 10 backends moved %.4f of keys", algorithm, moved));
     assertThat(moved).isBetween(0.06, 0.13);
   }
 

@@ -13,6 +13,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class PeakEwmaSelectorTest {
+  private static final org.slf4j.Logger REPORT = org.slf4j.LoggerFactory.getLogger(PeakEwmaSelectorTest.class);
+
   /** One request every 2 ms (500 requests per second). */
   private static final long EVERY_2MS = 2_000;
 
@@ -28,8 +30,8 @@ class PeakEwmaSelectorTest {
     LatencySimulation sim = simulation(seed, 5, 40, 120);
     sim.run(2_500, EVERY_2MS); // 5 s warm-up
     int[] picks = sim.run(30_000, EVERY_2MS); // 60 s
-    System.out.printf("5/40/120 ms: shares %.4f %.4f %.4f%n",
-        share(picks, 0, picks.length, 0), share(picks, 0, picks.length, 1), share(picks, 0, picks.length, 2));
+    REPORT.info(String.format("5/40/120 ms: shares %.4f %.4f %.4f",
+        share(picks, 0, picks.length, 0), share(picks, 0, picks.length, 1), share(picks, 0, picks.length, 2)));
     assertThat(share(picks, 0, picks.length, 0)).isGreaterThanOrEqualTo(0.95);
     // The slower ones are still probed now and then as their cost decays: they are not forgotten.
     assertThat(count(picks, 0, picks.length, 1)).isPositive();
@@ -48,9 +50,9 @@ class PeakEwmaSelectorTest {
     // count holds it back; from then on its peak cost does.
     int beforeFirstSlowAnswer = count(picks, 0, 100, 0);
     int justAfter = count(picks, 100, 200, 0);
-    System.out.printf("after 5->200 ms: b0 got %d of the next 100 requests, %d of the 100 after; "
-        + "later shares %.4f %.4f %.4f%n", beforeFirstSlowAnswer, justAfter,
-        share(picks, 200, picks.length, 0), share(picks, 200, picks.length, 1), share(picks, 200, picks.length, 2));
+    REPORT.info(String.format("after 5->200 ms: b0 got %d of the next 100 requests, %d of the 100 after; "
+        + "later shares %.4f %.4f %.4f", beforeFirstSlowAnswer, justAfter,
+        share(picks, 200, picks.length, 0), share(picks, 200, picks.length, 1), share(picks, 200, picks.length, 2)));
     assertThat(beforeFirstSlowAnswer).isLessThanOrEqualTo(80);
     assertThat(justAfter).isLessThanOrEqualTo(5);
     assertThat(share(picks, 200, picks.length, 0)).isLessThan(0.10);
@@ -67,8 +69,8 @@ class PeakEwmaSelectorTest {
     sim.latency(0, 5);
     int[] picks = sim.run(15_000, EVERY_2MS); // 30 s
     int backBy = firstWindowWithShare(picks, 0, 500, 0.95);
-    System.out.printf("recovered: b0 has %.2f of the first 1000 requests, above 95%% of a 500-request "
-        + "window after %d requests%n", share(picks, 0, 1_000, 0), backBy);
+    REPORT.info(String.format("recovered: b0 has %.2f of the first 1000 requests, above 95%% of a 500-request "
+        + "window after %d requests", share(picks, 0, 1_000, 0), backBy));
     // It wins traffic back at once (its answers are fast), and all of it as its old peak decays:
     // within twice the 10 s decay time.
     assertThat(share(picks, 0, 1_000, 0)).isGreaterThan(0.30);

@@ -41,7 +41,15 @@ class UpstreamAndTimeoutAttackTest {
           } catch (java.io.EOFException closed) {
             // fixed proxy: connection discarded
           }
-          Thread.sleep(500);
+          // Hold the connection until the proxy closes it (or 5 s pass), so the close is the proxy's.
+          socket.setSoTimeout(5000);
+          try {
+            while (in.read() >= 0) {
+              // discard
+            }
+          } catch (java.net.SocketTimeoutException | java.net.SocketException done) {
+            // the deadline passed or the proxy reset the connection
+          }
         });
         ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
         RawHttpClient client = proxy.connect()) {
@@ -98,7 +106,10 @@ class UpstreamAndTimeoutAttackTest {
             .set("limits.request-head-timeout = 500ms")
             .set("timeouts.client-idle = 2s").start();
         RawHttpClient client = proxy.connect()) {
-      Thread.sleep(700); // the attacker's pacing: past the head timeout, nothing sent yet
+      // The attacker's pacing doubles as a check: an idle connection with no head begun is neither
+      // answered nor closed past the head timeout (that is the idle timeout's business).
+      assertThat(client.isClosedByPeer(Duration.ofMillis(700))).isFalse();
+      assertThat(client.input().available()).isZero();
       byte[] head = "GET / HTTP/1.1\r\nHost: app.test\r\nX-Slow: ".getBytes(US_ASCII);
       for (int i = 0; i < 4; i++) { // 4 x 400ms = 1.6s: well past the 500ms head timeout
         try {
@@ -106,7 +117,9 @@ class UpstreamAndTimeoutAttackTest {
         } catch (java.io.IOException closedByProxy) {
           break; // the 408 came and the proxy closed while the attacker was still trickling
         }
-        Thread.sleep(400);
+        if (client.input().available() > 0 || client.isClosedByPeer(Duration.ofMillis(400))) {
+          break; // the 408 is there
+        }
       }
       RawResponse response = client.readResponse();
       assertThat(response.status()).isEqualTo(408);

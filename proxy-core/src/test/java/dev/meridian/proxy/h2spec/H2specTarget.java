@@ -23,6 +23,8 @@ import java.time.Duration;
  */
 public final class H2specTarget {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(H2specTarget.class);
+
   private H2specTarget() {}
 
   /** Runs Meridian on {@code 127.0.0.1:args[0]} until the thread is interrupted. */
@@ -32,8 +34,8 @@ public final class H2specTarget {
       MeridianInstance meridian = new MeridianInstance(SettingsLoader.parse(config(port, backend.address()), "h2spec"))
           .start();
       try {
-        System.out.println("h2spec target: Meridian on 127.0.0.1:" + port + " -> backend " + backend.address());
-        Thread.sleep(Long.MAX_VALUE);
+        log.info("h2spec target: Meridian on 127.0.0.1:{} -> backend {}", port, backend.address());
+        new java.util.concurrent.CountDownLatch(1).await(); // until the plugin interrupts this thread
       } catch (InterruptedException e) {
         // The plugin interrupts this thread once h2spec has finished.
       } finally {

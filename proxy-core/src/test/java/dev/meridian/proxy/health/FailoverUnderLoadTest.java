@@ -33,6 +33,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the test prints how long traffic took to leave the dead region.
  */
 class FailoverUnderLoadTest {
+  private static final org.slf4j.Logger REPORT = org.slf4j.LoggerFactory.getLogger(FailoverUnderLoadTest.class);
+
   private static final int CLIENTS = 4;
   private static final Duration WARM_UP = Duration.ofMillis(1500);
   private static final Duration AFTER_KILL = Duration.ofMillis(3500);
@@ -158,12 +160,12 @@ class FailoverUnderLoadTest {
     Map<String, Long> byBackend = new LinkedHashMap<>();
     afterKill.forEach(o -> byBackend.merge(o.backend(), 1L, Long::sum));
     served.set(all.size());
-    System.out.printf("failover under load (%s): %d GETs (%d before the kill, %d after), %d failed;"
+    REPORT.info(String.format("failover under load (%s): %d GETs (%d before the kill, %d after), %d failed;"
             + " kill took %d ms; us-east marked out %d ms after the kill (%s); last response picked while"
             + " us-east was believed up: %d ms after the kill (%d such responses, all retried elsewhere);"
-            + " after the kill by backend: %s%n",
+            + " after the kill by backend: %s",
         detection, all.size(), beforeKill, afterKill.size(), failed.size(), (killedBy - killAt) / 1_000_000,
-        (bothOut - killAt) / 1_000_000, markedOutBy, (lastBelieving - killAt) / 1_000_000, retried, byBackend);
+        (bothOut - killAt) / 1_000_000, markedOutBy, (lastBelieving - killAt) / 1_000_000, retried, byBackend));
 
     assertThat(failed).as("failed GETs").isEmpty();
     assertThat(beforeKill).isGreaterThan(100);

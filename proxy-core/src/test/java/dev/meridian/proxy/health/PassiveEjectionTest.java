@@ -31,6 +31,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * empty response, 503), a real proxy, and the admin API's {@code ejected} / {@code available}.
  */
 class PassiveEjectionTest {
+  private static final org.slf4j.Logger REPORT = org.slf4j.LoggerFactory.getLogger(PassiveEjectionTest.class);
+
   private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(5)).build();
   private final List<WireMockServer> servers = new ArrayList<>();
@@ -177,8 +179,8 @@ class PassiveEjectionTest {
       AdminBackends admin = AdminBackends.of(proxy);
       return !admin.ejected("w1") && admin.available("w1");
     });
-    System.out.printf("ejected backend returned %d ms after its health path began to pass%n",
-        (System.nanoTime() - passingFrom) / 1_000_000);
+    REPORT.info(String.format("ejected backend returned %d ms after its health path began to pass",
+        (System.nanoTime() - passingFrom) / 1_000_000));
   }
 
   @Test
@@ -202,7 +204,7 @@ class PassiveEjectionTest {
 
     long first = (upAt.get(0) - downAt.get(0)) / 1_000_000;
     long second = (upAt.get(1) - downAt.get(1)) / 1_000_000;
-    System.out.printf("ejections lasted %d ms, then %d ms (base 2s, ended by a 1 s tick)%n", first, second);
+    REPORT.info(String.format("ejections lasted %d ms, then %d ms (base 2s, ended by a 1 s tick)", first, second));
     // base x 1, then base x 2; the detector's once-a-second tick adds up to a second to each.
     assertThat(first).isBetween(1_900L, 3_600L);
     assertThat(second).isBetween(3_900L, 5_600L);
