@@ -2,6 +2,7 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.balancer.geo.ClientRegionResolver;
+import dev.meridian.balancer.geo.GeoSettings;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.SettingsLoader;
 import dev.meridian.proxy.http.RequestHeadRewriter;
@@ -34,8 +35,11 @@ final class ProxyContext {
     this.readYourWrites = settings.cookieSecret()
         .map(secret -> new ReadYourWritesCookie(secret.getBytes(StandardCharsets.UTF_8)))
         .orElseGet(ReadYourWritesCookie::withRandomSecret);
-    this.clientRegions = new ClientRegions(ClientRegionResolver.create(settings.geo(),
-        SettingsLoader.knownRegions(settings.region(), settings.backendGroups())));
+    GeoSettings geo = settings.geo();
+    boolean geoConfigured = geo.clientRegionHeader() != null || geo.countryHeader() != null
+        || !geo.networks().isEmpty() || geo.database().isPresent();
+    this.clientRegions = new ClientRegions(ClientRegionResolver.create(geo,
+        SettingsLoader.knownRegions(settings.region(), settings.backendGroups())), geoConfigured);
     this.requestRewriter = new RequestHeadRewriter(settings.headers());
     this.responseRewriter = new ResponseHeadRewriter(settings.headers());
     this.pools = pools;
