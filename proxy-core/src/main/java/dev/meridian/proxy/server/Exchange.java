@@ -1,12 +1,18 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.Backend;
+import dev.meridian.balancer.BackendStats;
 import dev.meridian.balancer.SelectionContext;
 import dev.meridian.proxy.routing.Route;
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The state of one request on its way through the proxy, from its head arriving to its response's
@@ -20,7 +26,7 @@ final class Exchange {
   final SelectionContext selection = new SelectionContext();
 
   String requestId;
-  java.net.InetAddress clientAddress;
+  InetAddress clientAddress;
   /** The request arrived on an HTTP/2 stream (translated to HTTP/1.1 messages). */
   boolean http2;
   Route route;
@@ -28,7 +34,7 @@ final class Exchange {
   /** The residency class the request named, or null. */
   String residencyClass;
   /** Stats of the backend the request is in flight to, until it finishes. */
-  dev.meridian.balancer.BackendStats inFlightTo;
+  BackendStats inFlightTo;
   long sentNanos;
   String upgrade;
   boolean clientKeepAlive;
@@ -51,7 +57,7 @@ final class Exchange {
   /** The next attempt must open a new connection rather than take a pooled one. */
   boolean freshConnection;
   /** Body parts kept for a retry while the body fits the route's max-replay-body; null once it does not. */
-  java.util.List<io.netty.handler.codec.http.HttpContent> replay = new java.util.ArrayList<>(2);
+  List<HttpContent> replay = new ArrayList<>(2);
   long replayBytes;
   boolean trailersForwarded;
   boolean requestComplete;
@@ -85,7 +91,7 @@ final class Exchange {
   }
 
   /** Keeps a forwarded body part for a retry, or gives up keeping when the body outgrows the limit. */
-  void keepForReplay(io.netty.handler.codec.http.HttpContent part, int maxReplayBody) {
+  void keepForReplay(HttpContent part, int maxReplayBody) {
     if (replay == null) {
       return;
     }
@@ -101,7 +107,7 @@ final class Exchange {
   /** Releases the kept body parts. */
   void releaseReplay() {
     if (replay != null) {
-      replay.forEach(io.netty.util.ReferenceCountUtil::release);
+      replay.forEach(ReferenceCountUtil::release);
       replay.clear();
     }
   }
