@@ -77,7 +77,7 @@ public record MeridianSettings(
    */
   public record BackendGroupSettings(String name, String strategy, List<BackendSettings> backends,
       RegionSettings regions, HashSettings hash, Duration ewmaDecay, HealthSettings health,
-      dev.meridian.tls.UpstreamTlsSettings tls) {}
+      dev.meridian.tls.UpstreamTlsSettings tls, dev.meridian.proxy.upstream.UpstreamProtocol protocol) {}
 
   /**
    * Health of a group's backends: {@code backend-groups.NAME.health}.

@@ -5,6 +5,7 @@ import dev.meridian.proxy.config.MeridianSettings.AdminSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
 import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
+import dev.meridian.proxy.upstream.UpstreamProtocol;
 import dev.meridian.tls.UpstreamTlsSettings;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -112,10 +113,29 @@ final class TopologyReader {
     }
     java.util.Set<String> regions = new java.util.LinkedHashSet<>();
     backends.forEach(b -> regions.add(b.region()));
+    UpstreamTlsSettings tls = g.has("tls") ? g.object("tls").map(TlsReader::upstream)
+        .orElse(UpstreamTlsSettings.DISABLED) : UpstreamTlsSettings.DISABLED;
     return new BackendGroupSettings(name, strategy, backends, SteeringReader.regions(g, regions),
         SteeringReader.hash(g), g.has("ewma-decay") ? g.duration("ewma-decay") : Duration.ofSeconds(10),
-        HealthReader.health(g), g.has("tls") ? g.object("tls").map(TlsReader::upstream)
-            .orElse(UpstreamTlsSettings.DISABLED) : UpstreamTlsSettings.DISABLED);
+        HealthReader.health(g), tls, protocol(g, tls));
+  }
+
+  /** Reads {@code protocol}: h2 needs TLS (ALPN), h2c must not have it. */
+  private static UpstreamProtocol protocol(ObjectReader g, UpstreamTlsSettings tls) {
+    String name = g.string("protocol", UpstreamProtocol.HTTP1.configName());
+    UpstreamProtocol protocol = UpstreamProtocol.fromConfig(name);
+    if (protocol == null) {
+      g.problem("protocol", "unknown protocol '" + name + "' (expected: http1, h2 or h2c)");
+      return UpstreamProtocol.HTTP1;
+    }
+    if (protocol == UpstreamProtocol.H2 && !tls.enabled()) {
+      g.problem("protocol", "h2 is negotiated over TLS, but tls.enabled is not true"
+          + " (expected: tls { enabled = true } or protocol = h2c for cleartext HTTP/2)");
+    } else if (protocol == UpstreamProtocol.H2C && tls.enabled()) {
+      g.problem("protocol", "h2c is cleartext HTTP/2, but tls.enabled is true"
+          + " (expected: protocol = h2 for HTTP/2 over TLS)");
+    }
+    return protocol;
   }
 
   /** Reads a required {@code host:port} whose port is at least {@code minPort}. */

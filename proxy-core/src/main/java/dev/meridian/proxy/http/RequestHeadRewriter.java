@@ -68,7 +68,16 @@ public final class RequestHeadRewriter {
     String clientHost = headers.get(HttpHeaderNames.HOST);
 
     String requestId = headers.get(requestIdHeader);
+    boolean acceptsTrailers = acceptsTrailers(headers);
     HopByHopHeaders.strip(headers, upgrade != null);
+    if (acceptsTrailers) {
+      // The client takes trailers and Meridian relays them, so the backend may send them (gRPC
+      // servers require this). TE is hop-by-hop: HTTP/1.1 names it in Connection too.
+      headers.set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
+      if (upgrade == null) {
+        headers.set(HttpHeaderNames.CONNECTION, HttpHeaderNames.TE);
+      }
+    }
     if (requestId != null) {
       headers.set(requestIdHeader, requestId);
     }
@@ -100,6 +109,20 @@ public final class RequestHeadRewriter {
     } else if (clientHost == null) {
       headers.set(HttpHeaderNames.HOST, backendAuthority);
     }
+  }
+
+  /** Whether the request's TE header lists {@code trailers}. */
+  private static boolean acceptsTrailers(HttpHeaders headers) {
+    for (String value : headers.getAll(HttpHeaderNames.TE)) {
+      for (String token : value.split(",")) {
+        int params = token.indexOf(';');
+        String coding = (params < 0 ? token : token.substring(0, params)).trim();
+        if (HttpHeaderValues.TRAILERS.contentEqualsIgnoreCase(coding)) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** One RFC 7239 element: {@code for=...;host=...;proto=...}, quoting where the grammar needs it. */

@@ -54,6 +54,8 @@ final class Exchange {
   boolean retryingAfterStatus;
   /** The request was already sent again once after a pooled connection turned out closed. */
   boolean staleRetried;
+  /** Times the request was sent again because a backend said it had not processed it. */
+  int unprocessedResends;
   /** The next attempt must open a new connection rather than take a pooled one. */
   boolean freshConnection;
   /** Body parts kept for a retry while the body fits the route's max-replay-body; null once it does not. */

@@ -5,6 +5,7 @@ import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.proxy.http.LocalResponses;
 import dev.meridian.proxy.http.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
+import dev.meridian.proxy.upstream.UnprocessedRequestException;
 import dev.meridian.proxy.upstream.UpstreamListener;
 import dev.meridian.proxy.upstream.UpstreamPool;
 import io.netty.buffer.Unpooled;
@@ -13,6 +14,9 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -64,6 +68,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   static final String NAME = "frontend";
   private static final String BACKEND_HEADER = "X-Meridian-Backend";
   private static final String DECISION_HEADER = "X-Meridian-Decision";
+  /** How often one request is sent again after backends said they did not process it. */
+  private static final int MAX_UNPROCESSED_RESENDS = 3;
   private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
 
   private final ProxyContext context;
@@ -242,7 +248,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
           return;
         }
         inbound.poll();
-        startRequest((HttpRequest) msg);
+        if (msg instanceof FullHttpRequest full) {
+          // An HTTP/2 request whose HEADERS ended the stream (or a request the decoder refused):
+          // the head starts the exchange and its end follows as the body, so it completes like any.
+          HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(),
+              full.headers());
+          head.setDecoderResult(full.decoderResult());
+          inbound.addFirst(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
+          startRequest(head);
+        } else {
+          startRequest((HttpRequest) msg);
+        }
       } else if (msg instanceof HttpContent) {
         Exchange ex = exchange;
         if (ex != null && !ex.local && ex.upstream == null) {
@@ -533,8 +549,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     HttpResponseStatus status = response.status();
     if (status.code() != 101 && status.codeClass() == HttpStatusClass.INFORMATIONAL) {
-      // An interim response is no answer yet: the response-headers timer keeps running.
-      ex.inInterim = true;
+      // An interim response is no answer yet: the response-headers timer keeps running. From an
+      // HTTP/1.1 backend its empty end follows; from an HTTP/2 one it came whole.
+      ex.inInterim = !(response instanceof FullHttpResponse);
+      ReferenceCountUtil.release(response);
       if (!ex.clientVersion.equals(HttpVersion.HTTP_1_0)) {
         // A full (bodiless) message, so the encoder knows the interim response ended.
         ctx.writeAndFlush(new DefaultFullHttpResponse(ex.clientVersion, status))
@@ -576,6 +594,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
         keepAlive, false);
     ex.closeAfter = !keepAlive || closeDelimited;
     addSteeringHeaders(ex, response);
+    if (response instanceof FullHttpResponse full) {
+      // An HTTP/2 response that ended with its HEADERS (a gRPC trailers-only answer, a 204): it goes
+      // on whole, so an HTTP/2 client also sees one HEADERS frame that ends the stream.
+      ex.responseBytes += full.content().readableBytes();
+      ex.responseComplete = true;
+      ctx.writeAndFlush(full);
+      finishExchange(ex);
+      return;
+    }
     ctx.write(response, ctx.voidPromise());
   }
 
@@ -654,6 +681,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       return;
     }
     ex.endInFlight();
+    if (cause instanceof UnprocessedRequestException && !ex.responseStarted && ex.isReplayable()
+        && ex.unprocessedResends < MAX_UNPROCESSED_RESENDS) {
+      // The backend said it never processed the request (HTTP/2 GOAWAY or REFUSED_STREAM): sending
+      // it again is safe for any method, and spends no retry attempt.
+      log.debug("{} {}: {}; sending the request again", ex.requestId, clientIp, cause.getMessage());
+      ex.unprocessedResends++;
+      ex.attempts--;
+      connectUpstream(ex);
+      return;
+    }
     if (reused && !ex.responseStarted && !ex.staleRetried && ex.isIdempotent() && ex.isReplayable()) {
       // A pooled connection the backend closed as we reused it (its keep-alive timeout raced ours):
       // not the backend's fault; send the request again once, on a new connection.

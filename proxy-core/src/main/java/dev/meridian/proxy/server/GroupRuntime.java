@@ -6,6 +6,7 @@ import dev.meridian.balancer.RegionalSelector;
 import dev.meridian.health.ActiveHealthChecker;
 import dev.meridian.health.OutlierDetector;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
+import dev.meridian.proxy.upstream.UpstreamProtocol;
 import java.util.Optional;
 
 /**
@@ -22,16 +23,17 @@ import java.util.Optional;
  *                       {@code client-address}
  * @param writer         the writer region, if any
  * @param readYourWritesMillis read-your-writes window in milliseconds, 0 when off
+ * @param protocol       the HTTP version spoken to the group's backends
  */
 record GroupRuntime(BackendGroup group, RegionalSelector selector, RegionalSelector readSelector,
     GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, String hashKey,
-    Optional<String> writer, long readYourWritesMillis) {
+    Optional<String> writer, long readYourWritesMillis, UpstreamProtocol protocol) {
 
   static GroupRuntime of(BackendGroup group, RegionalSelector selector, RegionalSelector readSelector,
       GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, BackendGroupSettings settings) {
     return new GroupRuntime(group, selector, readSelector, stats, outliers, checker,
         "consistent-hash".equals(settings.strategy()) ? settings.hash().key() : null,
-        settings.regions().writer(), settings.regions().readYourWrites().toMillis());
+        settings.regions().writer(), settings.regions().readYourWrites().toMillis(), settings.protocol());
   }
 
   /** The selector for a request: reads skip backends whose replication lag is over the limit. */

@@ -28,7 +28,10 @@ import dev.meridian.proxy.routing.Route;
 import dev.meridian.proxy.routing.Router;
 import dev.meridian.proxy.upstream.UpstreamPools;
 import dev.meridian.proxy.upstream.UpstreamSettings;
+import dev.meridian.proxy.upstream.BackendLink;
+import dev.meridian.proxy.upstream.UpstreamProtocol;
 import dev.meridian.proxy.upstream.UpstreamTls;
+import io.netty.handler.ssl.ApplicationProtocolNames;
 import dev.meridian.tls.UpstreamTlsContexts;
 import dev.meridian.tls.CertificateReloader;
 import dev.meridian.tls.SessionTicketKeys;
@@ -97,23 +100,40 @@ public final class ProxyServer implements AutoCloseable {
     UpstreamPools pools = new UpstreamPools(new UpstreamSettings(transport,
         settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
         settings.upstream().maxIdlePerBackend(), settings.upstream().writeBufferLow(),
-        settings.upstream().writeBufferHigh(), 8192, 64 * 1024, upstreamTls(settings, groups)));
+        settings.upstream().writeBufferHigh(), 8192, 64 * 1024));
+    pools.links(backendLinks(settings, groups, Map.of()));
     ProxyMetrics metrics = new ProxyMetrics(registry);
     this.context = new ProxyContext(settings, router, runtimes, pools, metrics);
     registerMetrics(runtimes);
   }
 
-  /** The client TLS context of each backend whose group enables TLS, built once per group. */
-  private static Map<Backend, UpstreamTls> upstreamTls(MeridianSettings settings, Map<String, BackendGroup> groups) {
-    Map<Backend, UpstreamTls> out = new java.util.HashMap<>();
+  /**
+   * How each backend is spoken to: its group's protocol and, where the group enables TLS, a client
+   * context (built once per group) whose ALPN offers just that protocol. A link that did not change
+   * since {@code previous} is kept, so its pooled connections stay in use.
+   */
+  private static Map<Backend, BackendLink> backendLinks(MeridianSettings settings,
+      Map<String, BackendGroup> groups, Map<Backend, BackendLink> previous) {
+    Map<Backend, BackendLink> out = new java.util.HashMap<>();
     for (BackendGroupSettings g : settings.backendGroups().values()) {
-      if (g.tls().enabled()) {
-        UpstreamTls tls = new UpstreamTls(UpstreamTlsContexts.client(g.tls(),
-            List.of(io.netty.handler.ssl.ApplicationProtocolNames.HTTP_1_1)), g.tls());
-        groups.get(g.name()).backends().forEach(b -> out.put(b, tls));
+      BackendLink kept = groups.get(g.name()).backends().stream().map(previous::get)
+          .filter(l -> l != null && l.protocol() == g.protocol()
+              && (l.tls() == null ? !g.tls().enabled() : l.tls().settings().equals(g.tls())))
+          .findFirst().orElse(null);
+      if (kept != null) {
+        groups.get(g.name()).backends().forEach(b -> out.put(b, kept));
+        continue;
       }
+      UpstreamTls tls = null;
+      if (g.tls().enabled()) {
+        String alpn = g.protocol() == UpstreamProtocol.H2
+            ? ApplicationProtocolNames.HTTP_2 : ApplicationProtocolNames.HTTP_1_1;
+        tls = new UpstreamTls(UpstreamTlsContexts.client(g.tls(), List.of(alpn)), g.tls());
+      }
+      BackendLink link = new BackendLink(g.protocol(), tls);
+      groups.get(g.name()).backends().forEach(b -> out.put(b, link));
     }
-    return Map.copyOf(out);
+    return out;
   }
 
   private static Map<String, BackendGroup> buildGroups(MeridianSettings settings) {
@@ -249,7 +269,8 @@ public final class ProxyServer implements AutoCloseable {
   /**
    * Puts a new configuration's routes and backend groups (strategies, regions, health, retries) in
    * force without closing a connection: requests already started finish on the old ones. Listener,
-   * admin, server, limits, timeouts, header and upstream TLS changes need a restart, which is logged.
+   * admin, server, limits, timeouts and header changes need a restart; a backend group's
+   * protocol or TLS change applies to new upstream connections, which is logged.
    */
   public synchronized void reload(MeridianSettings next) {
     MeridianSettings current = context.settings;
@@ -264,6 +285,7 @@ public final class ProxyServer implements AutoCloseable {
     Map<String, BackendGroup> groups = buildGroups(next);
     Map<String, GroupRuntime> runtimes = buildRuntimes(next, groups, health, old.groups());
     Router router = new Router(buildRoutes(next, runtimes));
+    context.pools.links(backendLinks(next, groups, context.pools.links()));
     runtimes.values().forEach(r -> {
       if (r.checker() != null) {
         r.checker().start();

@@ -96,7 +96,10 @@ final class RequestAdmission {
           "no route for host '" + (host == null ? "" : host) + "' and path '" + target.path() + "'");
     }
     ex.route = route;
-    ex.upgrade = allowedUpgrade(request, route);
+    // HTTP/2 has no Upgrade: towards an HTTP/2 group the request goes as a plain one (its Upgrade
+    // header is dropped as hop-by-hop) and the backend answers it without switching.
+    GroupRuntime group = routing.groups().get(route.group().name());
+    ex.upgrade = group.protocol().isHttp2() ? null : allowedUpgrade(request, route);
     return prepareSelection(ex, context, routing, clientIp);
   }
 

@@ -4,13 +4,20 @@ import dev.meridian.balancer.Backend;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.util.function.Consumer;
 
 /**
  * The last handler of an upstream connection: hands what the backend sends to the request that is
  * using the connection, and, while the connection idles in its pool, closes it on any unexpected
  * byte, on the backend's close, or after the idle timeout.
+ *
+ * <p>On an HTTP/2 stream (one request, never pooled) it also tells the request why the backend ended
+ * the stream early: not processed (GOAWAY, REFUSED_STREAM) or reset.
  *
  * <p>Used only on the connection's event loop.
  */
@@ -19,13 +26,26 @@ public final class BackendHandler extends ChannelInboundHandlerAdapter {
   public static final String NAME = "backend";
 
   private final Backend backend;
-  private final UpstreamPool pool;
+  private final BackendLink link;
+  private final Consumer<Channel> onClose;
   private UpstreamListener listener;
   private int uses;
+  /** Why the backend ended the stream before the response ended, or null. */
+  private Throwable streamEnded;
 
-  BackendHandler(Backend backend, UpstreamPool pool) {
+  /**
+   * Creates the handler of one connection (HTTP/1.1) or stream (HTTP/2).
+   *
+   * @param backend        where the connection goes
+   * @param link           how it is spoken to
+   * @param onClose        called once when the channel closes
+   * @param reusedTransport the stream rides a connection that carried earlier requests
+   */
+  BackendHandler(Backend backend, BackendLink link, Consumer<Channel> onClose, boolean reusedTransport) {
     this.backend = backend;
-    this.pool = pool;
+    this.link = link;
+    this.onClose = onClose;
+    this.uses = reusedTransport ? 1 : 0;
   }
 
   /** The handler of an upstream channel. */
@@ -36,6 +56,11 @@ public final class BackendHandler extends ChannelInboundHandlerAdapter {
   /** The backend this connection goes to. */
   public Backend backend() {
     return backend;
+  }
+
+  /** How the connection speaks to its backend. */
+  BackendLink link() {
+    return link;
   }
 
   /** Whether this connection served a request before the current one (was reused from the pool). */
@@ -87,9 +112,9 @@ public final class BackendHandler extends ChannelInboundHandlerAdapter {
   public void channelInactive(ChannelHandlerContext ctx) {
     UpstreamListener current = listener;
     listener = null;
-    pool.forget(ctx.channel(), backend);
+    onClose.accept(ctx.channel());
     if (current != null) {
-      current.onUpstreamClosed(null);
+      current.onUpstreamClosed(streamEnded);
     }
   }
 
@@ -103,6 +128,17 @@ public final class BackendHandler extends ChannelInboundHandlerAdapter {
         current.onUpstreamIdle();
       }
       return;
+    }
+    if (evt instanceof Http2GoAwayFrame goAway) {
+      // Sent to the streams above the GOAWAY's last stream id: the backend never processed them.
+      streamEnded = new UnprocessedRequestException("backend " + backend.id() + " sent GOAWAY ("
+          + Http2Error.valueOf(goAway.errorCode()) + ") without processing the request");
+    } else if (evt instanceof Http2ResetFrame reset) {
+      Http2Error error = Http2Error.valueOf(reset.errorCode());
+      streamEnded = error == Http2Error.REFUSED_STREAM
+          ? new UnprocessedRequestException("backend " + backend.id() + " refused the stream")
+          : new StreamResetException("backend " + backend.id() + " reset the stream ("
+              + (error == null ? "error " + reset.errorCode() : error) + ")");
     }
     ReferenceCountUtil.release(evt);
   }

@@ -39,11 +39,14 @@ public final class UpstreamPool {
   private final Map<Backend, ArrayDeque<Channel>> idle = new HashMap<>();
   private final Bootstrap bootstrap;
   private final ChannelGroup everyConnection;
+  private final UpstreamPools links;
+  private final Http2UpstreamConnections http2;
   private int open;
   private boolean closed;
 
-  UpstreamPool(EventLoop loop, UpstreamSettings settings, ChannelGroup everyConnection) {
+  UpstreamPool(EventLoop loop, UpstreamSettings settings, ChannelGroup everyConnection, UpstreamPools links) {
     this.loop = loop;
+    this.links = links;
     this.everyConnection = everyConnection;
     this.settings = settings;
     this.bootstrap = new Bootstrap()
@@ -55,6 +58,7 @@ public final class UpstreamPool {
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
             new WriteBufferWaterMark(settings.writeBufferLow(), settings.writeBufferHigh()));
+    this.http2 = new Http2UpstreamConnections(loop, settings, bootstrap, everyConnection);
   }
 
   /** The event loop that owns this pool. */
@@ -64,7 +68,8 @@ public final class UpstreamPool {
 
   /**
    * Takes a connection to the backend for one request: an idle one if any is still open, else a new
-   * one. The returned channel's events go to the listener.
+   * one; for an HTTP/2 backend, a new stream on a shared connection. The returned channel's events go
+   * to the listener.
    */
   public Future<Channel> acquire(Backend backend, UpstreamListener listener) {
     return acquire(backend, listener, false);
@@ -75,11 +80,15 @@ public final class UpstreamPool {
    * connection turned out closed, the others may be too).
    */
   public Future<Channel> acquire(Backend backend, UpstreamListener listener, boolean fresh) {
+    BackendLink link = links.linkOf(backend);
+    if (link.protocol().isHttp2()) {
+      return http2.acquire(backend, link, listener);
+    }
     ArrayDeque<Channel> waiting = fresh ? null : idle.get(backend);
     if (waiting != null) {
       Channel channel;
       while ((channel = waiting.pollLast()) != null) {
-        if (channel.isActive()) {
+        if (channel.isActive() && BackendHandler.of(channel).link().equals(link)) {
           channel.config().setAutoRead(false);
           BackendHandler.of(channel).attach(listener);
           return loop.newSucceededFuture(channel);
@@ -87,16 +96,16 @@ public final class UpstreamPool {
         channel.close();
       }
     }
-    return connect(backend, listener);
+    return connect(backend, link, listener);
   }
 
-  private Future<Channel> connect(Backend backend, UpstreamListener listener) {
+  private Future<Channel> connect(Backend backend, BackendLink link, UpstreamListener listener) {
     Promise<Channel> promise = loop.newPromise();
-    BackendHandler handler = new BackendHandler(backend, this);
+    BackendHandler handler = new BackendHandler(backend, link, ch -> forget(ch, backend), false);
     Bootstrap b = bootstrap.clone().handler(new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
-        UpstreamTls tls = settings.tls().get(backend);
+        UpstreamTls tls = link.tls();
         if (tls != null) {
           ch.pipeline().addLast("tls", tls.newHandler(ch, backend.host(), backend.port()));
         }
@@ -136,7 +145,8 @@ public final class UpstreamPool {
   public void release(Channel channel) {
     BackendHandler handler = BackendHandler.of(channel);
     handler.detach();
-    if (!channel.isActive() || closed) {
+    if (!channel.isActive() || closed || handler.link().protocol().isHttp2()) {
+      // An HTTP/2 stream serves one request; its connection stays with the other streams.
       channel.close();
       return;
     }
@@ -158,9 +168,14 @@ public final class UpstreamPool {
     }
   }
 
-  /** Open upstream connections of this pool, in use or idle. */
+  /** Open upstream connections of this pool, in use or idle, HTTP/1.1 and HTTP/2. */
   public int openConnections() {
-    return open;
+    return open + http2.openConnections();
+  }
+
+  /** Open HTTP/2 streams per backend id, for the admin API. */
+  public Map<String, Integer> streamCounts() {
+    return http2.streamCounts();
   }
 
   /** Idle connections per backend id, for the admin API. */
@@ -177,5 +192,6 @@ public final class UpstreamPool {
     idle.values().forEach(all::addAll);
     idle.clear();
     all.forEach(Channel::close);
+    http2.close();
   }
 }

@@ -1,7 +1,9 @@
 package dev.meridian.proxy.upstream;
 
+import dev.meridian.balancer.Backend;
 import io.netty.channel.EventLoop;
 import java.util.Collection;
+import java.util.Map;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -14,6 +16,7 @@ public final class UpstreamPools {
   private final ConcurrentHashMap<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
   private final ChannelGroup everyConnection =
       new DefaultChannelGroup("upstream", GlobalEventExecutor.INSTANCE);
+  private volatile Map<Backend, BackendLink> links = Map.of();
 
   /** Creates pools that open connections as the settings say. */
   public UpstreamPools(UpstreamSettings settings) {
@@ -23,7 +26,25 @@ public final class UpstreamPools {
   /** The pool owned by this event loop. */
   public UpstreamPool forLoop(EventLoop loop) {
     UpstreamPool pool = pools.get(loop);
-    return pool != null ? pool : pools.computeIfAbsent(loop, l -> new UpstreamPool(l, settings, everyConnection));
+    return pool != null ? pool : pools.computeIfAbsent(loop, l -> new UpstreamPool(l, settings, everyConnection, this));
+  }
+
+  /**
+   * Sets how each backend is spoken to (protocol and TLS); backends not named speak HTTP/1.1 in
+   * cleartext. Connections opened under an earlier setting are not reused for new requests.
+   */
+  public void links(Map<Backend, BackendLink> next) {
+    this.links = Map.copyOf(next);
+  }
+
+  /** How each backend is spoken to now. */
+  public Map<Backend, BackendLink> links() {
+    return links;
+  }
+
+  /** How the backend is spoken to. */
+  BackendLink linkOf(Backend backend) {
+    return links.getOrDefault(backend, BackendLink.HTTP1_CLEARTEXT);
   }
 
   /** Every pool created so far. */

@@ -14,7 +14,6 @@ import java.time.Duration;
  * @param writeBufferHigh        high write watermark in bytes
  * @param maxResponseLine        longest status line accepted from a backend
  * @param maxResponseHeaderBytes largest header section accepted from a backend
- * @param tls                    TLS for the backends that need it (absent: cleartext)
  */
 public record UpstreamSettings(
     Transport transport,
@@ -24,5 +23,4 @@ public record UpstreamSettings(
     int writeBufferLow,
     int writeBufferHigh,
     int maxResponseLine,
-    int maxResponseHeaderBytes,
-    java.util.Map<dev.meridian.balancer.Backend, UpstreamTls> tls) {}
+    int maxResponseHeaderBytes) {}

@@ -27,6 +27,7 @@ import java.util.stream.Collectors;
 final class ForwardingProxy implements AutoCloseable {
   private final List<InetSocketAddress> backends;
   private final List<String> routeOptions = new ArrayList<>();
+  private final List<String> groupOptions = new ArrayList<>();
   private final List<String> overrides = new ArrayList<>();
   private MeridianInstance instance;
 
@@ -42,6 +43,12 @@ final class ForwardingProxy implements AutoCloseable {
   /** Adds {@code hocon} (e.g. {@code rewrite-host = true}) to the route object. */
   ForwardingProxy routeOption(String hocon) {
     routeOptions.add(hocon);
+    return this;
+  }
+
+  /** Adds {@code hocon} (e.g. {@code protocol = h2c}) to the backend group object. */
+  ForwardingProxy groupOption(String hocon) {
+    groupOptions.add(hocon);
     return this;
   }
 
@@ -67,11 +74,12 @@ final class ForwardingProxy implements AutoCloseable {
           upstream { connect-attempts = 3 }
           server { event-loop-threads = 1 }
           headers { via = "meridian", x-forwarded = true, forwarded = true, request-id-header = "X-Request-Id" }
-          backend-groups { app { backends = [ %s ] } }
+          backend-groups { app { backends = [ %s ]
+            %s } }
           routes = [ { %s } ]
           %s
         }
-        """.formatted(backendList, route, String.join("\n", overrides));
+        """.formatted(backendList, String.join("\n", groupOptions), route, String.join("\n", overrides));
   }
 
   /** Parses the configuration and starts the proxy. */

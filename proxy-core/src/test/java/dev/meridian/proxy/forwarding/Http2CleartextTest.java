@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class Http2CleartextTest {
 
-  private static String run(List<String> command) throws Exception {
+  static String run(List<String> command) throws Exception {
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     byte[] out = process.getInputStream().readAllBytes();
     assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -32,7 +32,7 @@ class Http2CleartextTest {
     return text;
   }
 
-  private static boolean installed(String tool) {
+  static boolean installed(String tool) {
     try {
       return new ProcessBuilder(tool, "--version").start().waitFor(10, TimeUnit.SECONDS);
     } catch (IOException | InterruptedException e) {

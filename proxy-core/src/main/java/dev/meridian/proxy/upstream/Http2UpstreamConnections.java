@@ -1,0 +1,115 @@
+package dev.meridian.proxy.upstream;
+
+import dev.meridian.balancer.Backend;
+import dev.meridian.proxy.upstream.Http2UpstreamConnection.StreamRequest;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.nio.channels.ClosedChannelException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The HTTP/2 connections of one event loop to its backends. A request gets a stream on a connection
+ * with room for one more (the backend's SETTINGS_MAX_CONCURRENT_STREAMS); when every connection is
+ * full, it waits for one being opened, and a new connection opens only when none is.
+ *
+ * <p>Not thread-safe: every method runs on the loop.
+ */
+final class Http2UpstreamConnections {
+  private final EventLoop loop;
+  private final UpstreamSettings settings;
+  private final Bootstrap bootstrap;
+  private final ChannelGroup everyConnection;
+  private final Map<Backend, List<Http2UpstreamConnection>> byBackend = new HashMap<>();
+  private int open;
+  private boolean closed;
+
+  Http2UpstreamConnections(EventLoop loop, UpstreamSettings settings, Bootstrap bootstrap,
+      ChannelGroup everyConnection) {
+    this.loop = loop;
+    this.settings = settings;
+    this.bootstrap = bootstrap;
+    this.everyConnection = everyConnection;
+  }
+
+  /** A new stream to the backend, whose events go to the listener. */
+  Future<Channel> acquire(Backend backend, BackendLink link, UpstreamListener listener) {
+    Promise<Channel> promise = loop.newPromise();
+    place(backend, link, new StreamRequest(listener, promise));
+    return promise;
+  }
+
+  /** Gives the request a stream on a connection with room, or a place on one being opened. */
+  void place(Backend backend, BackendLink link, StreamRequest request) {
+    List<Http2UpstreamConnection> connections = byBackend.computeIfAbsent(backend, b -> new ArrayList<>(2));
+    Http2UpstreamConnection opening = null;
+    for (Http2UpstreamConnection c : connections) {
+      if (!c.link().equals(link)) {
+        continue;
+      }
+      if (c.hasRoom()) {
+        c.openStream(request);
+        return;
+      }
+      if (opening == null && c.isConnecting() && c.waiting() < Http2UpstreamConnection.ASSUMED_MAX_STREAMS) {
+        opening = c;
+      }
+    }
+    if (opening == null) {
+      if (closed) {
+        request.promise().tryFailure(new ClosedChannelException());
+        return;
+      }
+      opening = new Http2UpstreamConnection(backend, link, this, settings);
+      connections.add(opening);
+      opening.connect(bootstrap);
+    }
+    opening.await(request);
+  }
+
+  /** Counts a connection that opened. */
+  void opened(Channel channel) {
+    open++;
+    everyConnection.add(channel);
+    channel.closeFuture().addListener(f -> open--);
+  }
+
+  /** Takes a connection out of rotation (going away, closed or failed). */
+  void forget(Http2UpstreamConnection connection) {
+    List<Http2UpstreamConnection> connections = byBackend.get(connection.backend());
+    if (connections != null && connections.remove(connection) && connections.isEmpty()) {
+      byBackend.remove(connection.backend());
+    }
+  }
+
+  /** Open HTTP/2 connections, with or without streams. */
+  int openConnections() {
+    return open;
+  }
+
+  /** Streams open per backend id, for the admin API. */
+  Map<String, Integer> streamCounts() {
+    Map<String, Integer> counts = new HashMap<>();
+    byBackend.forEach((backend, connections) -> counts.put(backend.id(),
+        connections.stream().mapToInt(Http2UpstreamConnection::streams).sum()));
+    return counts;
+  }
+
+  /** Stops opening connections and closes the ones without streams; busy ones close as they empty. */
+  void close() {
+    closed = true;
+    List<Http2UpstreamConnection> all = new ArrayList<>();
+    byBackend.values().forEach(all::addAll);
+    for (Http2UpstreamConnection c : all) {
+      if (c.channel() != null && c.streams() == 0) {
+        c.channel().close();
+      }
+    }
+  }
+}

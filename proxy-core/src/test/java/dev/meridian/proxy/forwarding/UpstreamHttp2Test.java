@@ -1,0 +1,210 @@
+package dev.meridian.proxy.forwarding;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.meridian.proxy.testing.Http2TestBackend;
+import dev.meridian.proxy.testing.RawHttpClient;
+import dev.meridian.tls.CertificatePair;
+import dev.meridian.tls.SelfSignedCertificates;
+import dev.meridian.tls.ServerTlsContexts;
+import dev.meridian.tls.ServerTlsSettings;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * HTTP/2 to backends ({@code protocol = h2c | h2}): requests from HTTP/1.1 and HTTP/2 clients share
+ * multiplexed connections, the backend's stream limit is respected, unprocessed streams (GOAWAY,
+ * REFUSED_STREAM) are sent again, trailers pass through, and h2 over TLS is verified.
+ */
+class UpstreamHttp2Test {
+  private final HttpClient http1 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
+
+  private static ForwardingProxy h2cProxy(Http2TestBackend backend) throws Exception {
+    return ForwardingProxy.to(backend.address()).groupOption("protocol = h2c").start();
+  }
+
+  private HttpResponse<String> get(ForwardingProxy proxy, String path) throws Exception {
+    return http1.send(HttpRequest.newBuilder(URI.create(proxy.url(path))).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> post(ForwardingProxy proxy, String path, String body) throws Exception {
+    return http1.send(HttpRequest.newBuilder(URI.create(proxy.url(path))).timeout(Duration.ofSeconds(10))
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void http1ClientsShareOneMultiplexedConnectionToAnH2cBackend() throws Exception {
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = h2cProxy(backend)) {
+      List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+      for (int i = 0; i < 30; i++) {
+        calls.add(http1.sendAsync(HttpRequest.newBuilder(URI.create(proxy.url("/slow/" + i)))
+            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()));
+      }
+      for (CompletableFuture<HttpResponse<String>> call : calls) {
+        HttpResponse<String> response = call.get(15, TimeUnit.SECONDS);
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo("hello h2");
+        assertThat(response.headers().firstValue("x-seen-scheme")).hasValue("http");
+        assertThat(response.headers().map().keySet()).noneMatch(name -> name.startsWith("x-http2-"));
+      }
+      // One event loop, a backend allowing 100 streams: all 30 slow requests rode one connection.
+      assertThat(backend.connections()).isEqualTo(1);
+      assertThat(backend.maxConcurrentPerConnection()).isGreaterThan(1);
+      Http2TestBackend.Request seen = backend.requests().get(0);
+      assertThat(seen.method()).isEqualTo("GET");
+      assertThat(String.valueOf(seen.headers().authority())).isEqualTo("127.0.0.1:" + proxy.port());
+      assertThat(seen.headers().get("x-forwarded-for")).hasToString("127.0.0.1");
+      assertThat(seen.headers().contains("connection")).isFalse();
+    }
+  }
+
+  @Test
+  void theBackendsStreamLimitIsRespected() throws Exception {
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 2);
+        ForwardingProxy proxy = h2cProxy(backend)) {
+      List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        calls.add(http1.sendAsync(HttpRequest.newBuilder(URI.create(proxy.url("/slow/" + i)))
+            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()));
+      }
+      for (CompletableFuture<HttpResponse<String>> call : calls) {
+        assertThat(call.get(15, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      }
+      assertThat(backend.maxConcurrentPerConnection()).isEqualTo(2);
+      assertThat(backend.connections()).isGreaterThanOrEqualTo(4);
+    }
+  }
+
+  @Test
+  void largeBodiesStreamBothWaysFromHttp1AndHttp2Clients(@TempDir Path dir) throws Exception {
+    byte[] body = new byte[4 * 1024 * 1024 + 123];
+    new Random(11).nextBytes(body);
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = h2cProxy(backend)) {
+      HttpResponse<byte[]> echoed = http1.send(HttpRequest.newBuilder(URI.create(proxy.url("/echo")))
+          .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+          HttpResponse.BodyHandlers.ofByteArray());
+      assertThat(echoed.statusCode()).isEqualTo(200);
+      assertThat(sha256(echoed.body())).isEqualTo(sha256(body));
+
+      assumeTrue(Http2CleartextTest.installed("curl"), "curl is installed by .ci/run");
+      Path upload = Files.write(dir.resolve("upload.bin"), body);
+      Path download = dir.resolve("download.bin");
+      Http2CleartextTest.run(List.of("curl", "-s", "--http2-prior-knowledge", "--data-binary", "@" + upload,
+          "-o", download.toString(), proxy.url("/echo")));
+      assertThat(sha256(Files.readAllBytes(download))).isEqualTo(sha256(body));
+    }
+  }
+
+  @Test
+  void aRefusedStreamIsSentAgainEvenForAPost() throws Exception {
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = h2cProxy(backend)) {
+      HttpResponse<String> response = post(proxy, "/refuse-once", "payload");
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo("payload");
+      assertThat(backend.unprocessed()).isEqualTo(1);
+      assertThat(backend.requests()).extracting(Http2TestBackend.Request::path)
+          .containsExactly("/refuse-once", "/refuse-once");
+    }
+  }
+
+  @Test
+  void streamsAboveAGoAwayAreSentAgainOnANewConnection() throws Exception {
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = h2cProxy(backend)) {
+      HttpResponse<String> response = post(proxy, "/goaway-once", "order 66");
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo("order 66");
+      assertThat(response.headers().firstValue("x-seen-connection")).hasValue("2");
+      assertThat(backend.connections()).isEqualTo(2);
+      // The connection that went away is not used again.
+      assertThat(get(proxy, "/after").headers().firstValue("x-seen-connection")).hasValue("2");
+    }
+  }
+
+  @Test
+  void aStreamResetBeforeTheResponseIs502ForAPostAndTheProxyKeepsServing() throws Exception {
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = h2cProxy(backend)) {
+      assertThat(post(proxy, "/reset", "x").statusCode()).isEqualTo(502);
+      assertThat(backend.requests()).hasSize(1);
+      assertThat(get(proxy, "/fine").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void trailersAndTePassThroughToAnHttp1Client() throws Exception {
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = h2cProxy(backend);
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /trailers HTTP/1.1\r\nHost: app.test\r\nTE: trailers\r\n\r\n");
+      RawHttpClient.RawResponse response = client.readResponse();
+      assertThat(response.status()).isEqualTo(200);
+      assertThat(response.bodyText()).isEqualTo("hello h2");
+      assertThat(response.trailer("x-trailer")).isEqualTo("yes");
+      assertThat(response.header("x-seen-te")).isEqualTo("trailers");
+      assertThat(response.header("x-seen-authority")).isEqualTo("app.test");
+
+      client.send("GET /plain HTTP/1.1\r\nHost: app.test\r\nTE: gzip\r\n\r\n");
+      assertThat(client.readResponse().header("x-seen-te")).isEqualTo("null");
+    }
+  }
+
+  @Test
+  void aTrailersOnlyResponseReachesAnHttp2ClientAsOneHeadersFrame() throws Exception {
+    assumeTrue(Http2CleartextTest.installed("nghttp"), "nghttp (nghttp2-client) is installed by .ci/run");
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = h2cProxy(backend)) {
+      String frames = Http2CleartextTest.run(List.of("nghttp", "-v", proxy.url("/trailers-only")));
+      // The response HEADERS carries grpc-status and ends the stream; no DATA frame follows.
+      String response = frames.substring(frames.indexOf(":status: 200"));
+      assertThat(response).contains("grpc-status: 0");
+      assertThat(frames).containsPattern("recv HEADERS frame <[^>]*flags=0x05");
+      assertThat(response).doesNotContain("recv DATA frame");
+    }
+  }
+
+  @Test
+  void h2OverTlsIsNegotiatedAndVerified(@TempDir Path dir) throws Exception {
+    CertificatePair cert = SelfSignedCertificates.generate(dir, "localhost");
+    var tls = ServerTlsContexts.build(ServerTlsSettings.of(cert.cert(), cert.key())).defaultContext();
+    try (Http2TestBackend backend = Http2TestBackend.start(tls, 100)) {
+      try (ForwardingProxy proxy = ForwardingProxy.to(backend.address()).groupOption("protocol = h2")
+          .groupOption("tls { trust = \"" + cert.cert() + "\", server-name = \"localhost\" }").start()) {
+        HttpResponse<String> response = post(proxy, "/secure", "over tls");
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo("over tls");
+        assertThat(response.headers().firstValue("x-seen-scheme")).hasValue("https");
+      }
+      try (ForwardingProxy proxy = ForwardingProxy.to(backend.address()).groupOption("protocol = h2")
+          .groupOption("tls { trust = \"" + cert.cert() + "\", server-name = \"someone-else.test\" }")
+          .set("upstream.connect-attempts = 1").start()) {
+        assertThat(get(proxy, "/mismatch").statusCode()).isEqualTo(502);
+        assertThat(backend.requests()).extracting(Http2TestBackend.Request::path).doesNotContain("/mismatch");
+      }
+    }
+  }
+
+  private static String sha256(byte[] bytes) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+  }
+}
