@@ -45,7 +45,7 @@ class HeadersTest {
         + "Connection: keep-alive, X-Secret, x-other-secret\r\n"
         + "Keep-Alive: timeout=5\r\n"
         + "Proxy-Connection: keep-alive\r\n"
-        + "TE: trailers\r\n"
+        + "TE: deflate\r\n"
         + "Trailer: X-Checksum\r\n"
         + "Upgrade: h2c\r\n"
         + "X-Secret: s1\r\n"
@@ -60,6 +60,13 @@ class HeadersTest {
     assertThat(ex.response().bodyText())
         .contains("x-kept: yes\n")
         .doesNotContain("x-secret").doesNotContain("keep-alive:").doesNotContain("te:");
+  }
+
+  @Test
+  void teTrailersIsForwardedBecauseMeridianRelaysTrailers() throws Exception {
+    Exchange ex = roundTrip("GET /h HTTP/1.1\r\nHost: app.test\r\nTE: deflate, trailers;q=1\r\n\r\n");
+    assertThat(ex.seen().header("te")).isEqualTo("trailers");
+    assertThat(ex.seen().header("connection")).isEqualToIgnoringCase("te");
   }
 
   @Test
