@@ -16,13 +16,31 @@ import javax.net.ssl.SSLParameters;
 final class ServerSslContext extends DelegatingSslContext {
     private final List<String> hostNames;
     private final X509Certificate certificate;
-    private final byte[] ocspResponse;
+    private final X509Certificate issuer;
+    private volatile byte[] ocspResponse;
 
-    ServerSslContext(SslContext delegate, List<String> hostNames, X509Certificate certificate, byte[] ocspResponse) {
+    ServerSslContext(SslContext delegate, List<String> hostNames, X509Certificate certificate,
+            X509Certificate issuer, byte[] ocspResponse) {
         super(delegate);
         this.hostNames = List.copyOf(hostNames);
         this.certificate = certificate;
+        this.issuer = issuer;
         this.ocspResponse = ocspResponse;
+    }
+
+    /** The certificate's issuer, when the chain file carries it (OCSP needs it); null otherwise. */
+    X509Certificate issuer() {
+        return issuer;
+    }
+
+    /** Staples {@code response} (DER) to new handshakes from now on; null stops stapling. */
+    void staple(byte[] response) {
+        this.ocspResponse = response;
+    }
+
+    /** The OCSP response stapled to new handshakes, or null. */
+    byte[] stapled() {
+        return ocspResponse;
     }
 
     List<String> hostNames() {
@@ -36,8 +54,9 @@ final class ServerSslContext extends DelegatingSslContext {
     @Override
     protected void initEngine(SSLEngine engine) {
         if (engine instanceof ReferenceCountedOpenSslEngine openSsl) {
-            if (ocspResponse != null) {
-                openSsl.setOcspResponse(ocspResponse);
+            byte[] response = ocspResponse;
+            if (response != null) {
+                openSsl.setOcspResponse(response);
             }
         } else {
             SSLParameters parameters = engine.getSSLParameters();

@@ -50,7 +50,12 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
     private final List<ServerSslContext> contexts;
     private final Mapping<String, SslContext> byName;
 
-    private ServerTlsContexts(List<ServerSslContext> contexts, Mapping<String, SslContext> byName) {
+    /** OCSP responses come from the certificates' responders (no response file, and BoringSSL staples). */
+    private final boolean responderStapling;
+
+    private ServerTlsContexts(List<ServerSslContext> contexts, Mapping<String, SslContext> byName,
+            boolean responderStapling) {
+        this.responderStapling = responderStapling;
         this.contexts = contexts;
         this.byName = byName;
     }
@@ -90,7 +95,28 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
                 }
             }
         }
-        return new ServerTlsContexts(List.copyOf(contexts), names.build());
+        boolean responderStapling = ocsp == null && settings.ocspResponse().isEmpty()
+                && provider == SslProvider.OPENSSL && OpenSsl.isOcspSupported();
+        return new ServerTlsContexts(List.copyOf(contexts), names.build(), responderStapling);
+    }
+
+    /**
+     * Whether a certificate's OCSP status can be fetched from its responder and stapled: it names one
+     * (AIA), its chain file carries the issuer, and the OpenSSL provider staples.
+     */
+    private static boolean staplesFromResponder(List<X509Certificate> chain, SslProvider provider) {
+        return chain.size() > 1 && OcspClient.responderOf(chain.get(0)).isPresent()
+                && provider == SslProvider.OPENSSL && OpenSsl.isOcspSupported();
+    }
+
+    /** Contexts whose certificate's OCSP status is fetched from its responder (none with an ocsp-response file). */
+    List<ServerSslContext> staplingFromResponder() {
+        if (!responderStapling) {
+            return List.of();
+        }
+        return contexts.stream()
+                .filter(c -> c.issuer() != null && OcspClient.responderOf(c.certificate()).isPresent())
+                .toList();
     }
 
     /** The context for an SNI host name; the default one for {@code null} or an unknown name. */
@@ -137,12 +163,13 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
                 .sessionCacheSize(TlsDefaults.SESSION_CACHE_SIZE)
                 .sessionTimeout(TlsDefaults.SESSION_TIMEOUT_SECONDS)
                 .clientAuth(clientAuth)
-                .enableOcsp(ocsp != null);
+                .enableOcsp(ocsp != null || staplesFromResponder(chain, provider));
         if (clientCas != null) {
             builder.trustManager(clientCas);
         }
         try {
-            return new ServerSslContext(builder.build(), hostNames, chain.get(0), ocsp);
+            return new ServerSslContext(builder.build(), hostNames, chain.get(0),
+                    chain.size() > 1 ? chain.get(1) : null, ocsp);
         } catch (SSLException | RuntimeException e) {
             throw new TlsConfigException(pair.cert() + ", " + pair.key() + ": TLS context not built (" + e.getMessage() + ")", e);
         }

@@ -29,6 +29,42 @@ final class TestPki {
         return caFile;
     }
 
+    X509Certificate caCert() {
+        return caCert;
+    }
+
+    KeyPair caKeys() {
+        return caKeys;
+    }
+
+    /**
+     * Issues a leaf for {@code name} whose Authority Information Access names {@code ocspResponder},
+     * into {@code base.pem} (leaf then CA) and {@code base.key}.
+     */
+    Issued issueWithOcspResponder(String base, String name, String ocspResponder) throws Exception {
+        KeyPair keys = Certificates.newKeyPair();
+        java.time.Instant now = java.time.Instant.now();
+        var builder = new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(caCert,
+                java.math.BigInteger.valueOf(now.toEpochMilli()), java.util.Date.from(now.minus(Duration.ofHours(1))),
+                java.util.Date.from(now.plus(Duration.ofDays(1))), new javax.security.auth.x500.X500Principal("CN=" + name),
+                keys.getPublic());
+        builder.addExtension(org.bouncycastle.asn1.x509.Extension.subjectAlternativeName, false,
+                new org.bouncycastle.asn1.x509.GeneralNames(new org.bouncycastle.asn1.x509.GeneralName(
+                        org.bouncycastle.asn1.x509.GeneralName.dNSName, name)));
+        builder.addExtension(org.bouncycastle.asn1.x509.Extension.authorityInfoAccess, false,
+                new org.bouncycastle.asn1.x509.AuthorityInformationAccess(
+                        org.bouncycastle.asn1.x509.AccessDescription.id_ad_ocsp,
+                        new org.bouncycastle.asn1.x509.GeneralName(
+                                org.bouncycastle.asn1.x509.GeneralName.uniformResourceIdentifier, ocspResponder)));
+        X509Certificate cert = new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(
+                builder.build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA")
+                        .build(caKeys.getPrivate())));
+        CertificatePair pair = new CertificatePair(dir.resolve(base + ".pem"), dir.resolve(base + ".key"));
+        PemFiles.write(pair.cert(), cert, caCert);
+        PemFiles.write(pair.key(), new JcaPKCS8Generator(keys.getPrivate(), null));
+        return new Issued(pair, cert, keys);
+    }
+
     /** Issues a leaf for {@code names} into {@code base.pem}/{@code base.key} (replacing them), CN = first name. */
     Issued issue(String base, String... names) throws IOException {
         KeyPair keys = Certificates.newKeyPair();

@@ -79,6 +79,16 @@ final class ObjectReader {
     return get(key, "a string", "a string", dflt, dflt, c -> c.getString(quoted(key)));
   }
 
+  /** A file path, if given, resolved against the configuration file's directory. */
+  Optional<java.nio.file.Path> optionalPath(String key) {
+    return optionalString(key).map(problems::resolve);
+  }
+
+  /** A required file path, resolved against the configuration file's directory; empty when missing. */
+  Optional<java.nio.file.Path> requiredPath(String key) {
+    return requiredString(key).map(problems::resolve);
+  }
+
   /** A string, or empty when absent or {@code null}. */
   Optional<String> optionalString(String key) {
     return has(key) ? requiredString(key) : Optional.empty();

@@ -2,6 +2,7 @@ package dev.meridian.proxy.config;
 
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigOrigin;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,11 +15,23 @@ import java.util.List;
  */
 final class Problems {
   private final String file;
+  private final Path baseDirectory;
   private final List<ConfigProblem> list = new ArrayList<>();
 
-  /** Creates an empty collection for the file or origin name shown in messages. */
+  /** Creates an empty collection for the file or origin name shown in messages; paths resolve against the working directory. */
   Problems(String file) {
+    this(file, Path.of(""));
+  }
+
+  /** Creates an empty collection for a file whose relative paths resolve against {@code baseDirectory}. */
+  Problems(String file, Path baseDirectory) {
     this.file = file;
+    this.baseDirectory = baseDirectory;
+  }
+
+  /** A path as the configuration wrote it, resolved against the configuration file's directory. */
+  Path resolve(String path) {
+    return baseDirectory.resolve(path);
   }
 
   /** Records a problem at a value's origin; {@code origin} may be null when there is none. */

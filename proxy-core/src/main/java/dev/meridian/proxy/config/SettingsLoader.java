@@ -34,7 +34,8 @@ public final class SettingsLoader {
    * @throws InvalidConfigException listing every problem, each as {@code file: line: key: message}
    */
   public static MeridianSettings load(Path file) throws InvalidConfigException {
-    Problems problems = new Problems(file.toString());
+    Path directory = file.toAbsolutePath().getParent();
+    Problems problems = new Problems(file.toString(), directory == null ? Path.of("") : directory);
     try {
       return read(ConfigFactory.parseFile(file.toFile(), STRICT), problems);
     } catch (ConfigException.IO e) {

@@ -107,7 +107,7 @@ final class SteeringReader {
     }
     GeoSettings settings = new GeoSettings(geo.optionalString("client-region-header").orElse(null),
         geo.optionalString("country-header").orElse(null), trusted, geo.stringMap("countries"), networks,
-        geo.optionalString("database").map(java.nio.file.Path::of));
+        geo.optionalPath("database"));
     try {
       ClientRegionResolver.create(settings, knownRegions).close();
     } catch (IllegalArgumentException e) {

@@ -17,7 +17,8 @@ import java.util.Optional;
 /**
  * Reads {@code listeners[].tls} and checks it the way the listener will use it: every certificate
  * and key is loaded, so a missing file, a key that does not match its certificate or an unreadable
- * PEM is reported at check time with the file named. Paths are relative to the working directory.
+ * PEM is reported at check time with the file named. Relative paths are resolved against the
+ * directory of the configuration file.
  */
 final class TlsReader {
   private TlsReader() {}
@@ -26,10 +27,10 @@ final class TlsReader {
   static Optional<ServerTlsSettings> server(ObjectReader tls) {
     List<CertificatePair> pairs = new ArrayList<>();
     for (ObjectReader c : tls.elements("certificates", "{ cert, key } objects")) {
-      Optional<String> cert = c.requiredString("cert");
-      Optional<String> key = c.requiredString("key");
+      Optional<Path> cert = c.requiredPath("cert");
+      Optional<Path> key = c.requiredPath("key");
       if (cert.isPresent() && key.isPresent()) {
-        pairs.add(new CertificatePair(Path.of(cert.get()), Path.of(key.get())));
+        pairs.add(new CertificatePair(cert.get(), key.get()));
       }
     }
     if (pairs.isEmpty()) {
@@ -48,7 +49,7 @@ final class TlsReader {
     };
     try {
       ServerTlsSettings settings = new ServerTlsSettings(pairs, clientAuth,
-          tls.optionalString("client-ca").map(Path::of), tls.optionalString("ocsp-response").map(Path::of));
+          tls.optionalPath("client-ca"), tls.optionalPath("ocsp-response"));
       ServerTlsContexts.build(settings);
       return Optional.of(settings);
     } catch (TlsConfigException | IllegalArgumentException e) {
@@ -61,9 +62,9 @@ final class TlsReader {
   static UpstreamTlsSettings upstream(ObjectReader tls) {
     try {
       UpstreamTlsSettings settings = new UpstreamTlsSettings(tls.bool("enabled", true),
-          tls.optionalString("trust").map(Path::of), tls.optionalString("server-name"),
-          tls.bool("verify-hostname", true), tls.optionalString("client-cert").map(Path::of),
-          tls.optionalString("client-key").map(Path::of));
+          tls.optionalPath("trust"), tls.optionalString("server-name"),
+          tls.bool("verify-hostname", true), tls.optionalPath("client-cert"),
+          tls.optionalPath("client-key"));
       if (settings.enabled()) {
         UpstreamTlsContexts.client(settings, List.of(ApplicationProtocolNames.HTTP_1_1));
       }

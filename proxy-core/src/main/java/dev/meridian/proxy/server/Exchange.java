@@ -61,6 +61,14 @@ final class Exchange {
   /** Body parts kept for a retry while the body fits the route's max-replay-body; null once it does not. */
   List<HttpContent> replay = new ArrayList<>(2);
   long replayBytes;
+  /** The request's Content-Length, or -1 when it has none. */
+  long declaredLength = -1;
+  /**
+   * HTTP/2: the body part that completes the declared length, kept back until the client's
+   * END_STREAM shows the length was true (a backend must never see a complete request the client
+   * did not send); null when none is held.
+   */
+  HttpContent heldBack;
   boolean trailersForwarded;
   boolean requestComplete;
 
@@ -106,8 +114,12 @@ final class Exchange {
     replay.add(part.retainedDuplicate());
   }
 
-  /** Releases the kept body parts. */
+  /** Releases the kept body parts and any part held back. */
   void releaseReplay() {
+    if (heldBack != null) {
+      heldBack.release();
+      heldBack = null;
+    }
     if (replay != null) {
       replay.forEach(ReferenceCountUtil::release);
       replay.clear();

@@ -84,6 +84,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   private boolean inputClosed;
   /** This handler serves one HTTP/2 stream (a child channel) rather than an HTTP/1 connection. */
   private boolean http2Stream;
+  /** On an HTTP/2 stream: the client ended its request (END_STREAM arrived). */
+  private boolean requestEnded;
   /** An exchange just finished; its upstream connection goes back to the pool in a moment. */
   private boolean settling;
   private String clientIp;
@@ -133,6 +135,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     if (closing) {
       ReferenceCountUtil.release(msg);
       return;
+    }
+    if (msg instanceof LastHttpContent) {
+      requestEnded = true;
     }
     inbound.add(msg);
     drainInbound();
@@ -225,6 +230,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     Http2Error streamError = cause instanceof Http2FrameStreamException e ? e.error()
         : cause instanceof Http2Exception.StreamException e ? e.error() : null;
+    if (streamError == Http2Error.PROTOCOL_ERROR && requestEnded) {
+      // RFC 9113 section 5.1: HEADERS on a stream the client already ended (Netty's decoder calls it
+      // a protocol error: too many headers) is a STREAM_CLOSED error.
+      streamError = Http2Error.STREAM_CLOSED;
+    }
     if (streamError != null) {
       // An HTTP/2 stream error (the multiplexer hands the child the codec's StreamException): reset
       // the stream with the error's own code; the multiplexer's forced close would say CANCEL, or
@@ -292,6 +302,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       respondLocally(ex, verdict.status(), verdict.message());
       return;
     }
+    // Admission checked the framing: a Content-Length here is a valid number.
+    ex.declaredLength = ex.http2 ? HttpUtil.getContentLength(request, -1L) : -1L;
     ex.route.retryBudget().requestStarted();
     connectUpstream(ex);
   }
@@ -423,12 +435,42 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     ex.replayBytes = 0;
     ex.requestComplete = false;
     ex.bodyBytesForwarded = 0;
+    // A part held back is newer than every kept one: it follows them.
+    HttpContent held = ex.heldBack;
+    ex.heldBack = null;
     for (HttpContent part : parts) {
       forwardBody(ex, part);
     }
+    if (held != null) {
+      forwardBody(ex, held);
+    }
   }
 
+  /**
+   * Forwards a body part. On HTTP/2, the part that completes the Content-Length waits for the
+   * client's END_STREAM: if more DATA or no END_STREAM follows, the codec resets the stream and the
+   * backend never saw the request complete.
+   */
   private void forwardBody(Exchange ex, HttpContent content) {
+    if (ex.http2 && ex.declaredLength >= 0 && !(content instanceof LastHttpContent)
+        && !content.decoderResult().isFailure()
+        && ex.bodyBytesForwarded + content.content().readableBytes() >= ex.declaredLength) {
+      HttpContent earlier = ex.heldBack;
+      ex.heldBack = content;
+      if (earlier != null) {
+        sendBody(ex, earlier);
+      }
+      return;
+    }
+    if (ex.heldBack != null) {
+      HttpContent held = ex.heldBack;
+      ex.heldBack = null;
+      sendBody(ex, held);
+    }
+    sendBody(ex, content);
+  }
+
+  private void sendBody(Exchange ex, HttpContent content) {
     if (content.decoderResult().isFailure()) {
       rejectMalformedBody(ex, content);
       return;

@@ -32,6 +32,7 @@ import dev.meridian.proxy.upstream.BackendLink;
 import dev.meridian.proxy.upstream.UpstreamProtocol;
 import dev.meridian.proxy.upstream.UpstreamTls;
 import io.netty.handler.ssl.ApplicationProtocolNames;
+import dev.meridian.tls.OcspStapler;
 import dev.meridian.tls.UpstreamTlsContexts;
 import dev.meridian.tls.CertificateReloader;
 import dev.meridian.tls.SessionTicketKeys;
@@ -76,6 +77,9 @@ public final class ProxyServer implements AutoCloseable {
   private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
   private final List<Channel> listeners = new ArrayList<>();
   private final List<CertificateReloader> reloaders = new ArrayList<>();
+  /** Fetches OCSP responses for certificates that name a responder; blocking, so off the event loops. */
+  private final java.util.concurrent.ScheduledExecutorService ocspThread =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("meridian-ocsp", true));
   private io.netty.util.concurrent.ScheduledFuture<?> healthTicker;
 
   /**
@@ -223,6 +227,21 @@ public final class ProxyServer implements AutoCloseable {
     return routes;
   }
 
+  /** Keeps the listener's certificates' OCSP responses fresh when they name a responder. */
+  private void startStapling(CertificateReloader reloader) {
+    OcspStapler stapler = new OcspStapler(reloader::current, java.time.Clock.systemUTC(), Duration.ofSeconds(5));
+    long every = OcspStapler.CHECK_INTERVAL.toMillis();
+    ocspThread.scheduleWithFixedDelay(() -> {
+      try {
+        stapler.refresh();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (RuntimeException e) {
+        log.warn("OCSP stapling: {}", e.toString());
+      }
+    }, 0, every, TimeUnit.MILLISECONDS);
+  }
+
   /** Binds every listener; returns the bound addresses in listener order (port 0 resolved). */
   public List<InetSocketAddress> start() throws InterruptedException {
     context.routing().groups().values().forEach(r -> {
@@ -239,6 +258,7 @@ public final class ProxyServer implements AutoCloseable {
         reloader.start(workerGroup.next(), CertificateReloader.DEFAULT_POLL_INTERVAL,
             SessionTicketKeys.DEFAULT_ROTATION);
         reloaders.add(reloader);
+        startStapling(reloader);
         return reloader;
       }).orElse(null);
       ServerBootstrap bootstrap = new ServerBootstrap()
@@ -414,6 +434,7 @@ public final class ProxyServer implements AutoCloseable {
       }
     });
     reloaders.forEach(CertificateReloader::close);
+    ocspThread.shutdownNow();
     context.pools.closeAll();
     context.clientRegions.close();
     workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
