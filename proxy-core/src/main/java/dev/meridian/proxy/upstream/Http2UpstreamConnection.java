@@ -96,6 +96,11 @@ final class Http2UpstreamConnection {
         && streams < codec.connection().local().maxActiveStreams();
   }
 
+  /** Whether the connection takes streams (it may be full). */
+  boolean isReady() {
+    return state == State.READY && channel.isActive();
+  }
+
   /** Whether the connection is still being set up (requests wait for it). */
   boolean isConnecting() {
     return state == State.CONNECTING;
@@ -161,7 +166,7 @@ final class Http2UpstreamConnection {
     });
   }
 
-  /** Queues a request until the connection is ready. */
+  /** Queues a request until the connection is ready, or (when full) until one of its streams ends. */
   void await(StreamRequest request) {
     waiting.add(request);
   }
@@ -202,6 +207,12 @@ final class Http2UpstreamConnection {
 
   private void streamClosed() {
     streams--;
+    if (state == State.READY) {
+      StreamRequest next;
+      while (hasRoom() && (next = waiting.poll()) != null) {
+        openStream(next);
+      }
+    }
     if (streams == 0 && state == State.DRAINING) {
       channel.close();
     }
@@ -228,6 +239,11 @@ final class Http2UpstreamConnection {
     if (state == State.READY || state == State.CONNECTING) {
       state = State.DRAINING;
       owner.forget(this);
+      // Requests queued here go to another connection.
+      StreamRequest queued;
+      while ((queued = waiting.poll()) != null) {
+        owner.place(backend, link, queued);
+      }
       if (streams == 0) {
         channel.close();
       }

@@ -17,11 +17,15 @@ import java.util.Map;
 /**
  * The HTTP/2 connections of one event loop to its backends. A request gets a stream on a connection
  * with room for one more (the backend's SETTINGS_MAX_CONCURRENT_STREAMS); when every connection is
- * full, it waits for one being opened, and a new connection opens only when none is.
+ * full, it waits for one being opened, a new connection opens when none is (up to
+ * {@link #MAX_CONNECTIONS_PER_BACKEND}), and beyond that it waits for a stream to end.
  *
  * <p>Not thread-safe: every method runs on the loop.
  */
 final class Http2UpstreamConnections {
+  /** Connections per backend and event loop; when all are full, requests wait for a stream. */
+  static final int MAX_CONNECTIONS_PER_BACKEND = 4;
+
   private final EventLoop loop;
   private final UpstreamSettings settings;
   private final Bootstrap bootstrap;
@@ -49,10 +53,13 @@ final class Http2UpstreamConnections {
   void place(Backend backend, BackendLink link, StreamRequest request) {
     List<Http2UpstreamConnection> connections = byBackend.computeIfAbsent(backend, b -> new ArrayList<>(2));
     Http2UpstreamConnection opening = null;
+    Http2UpstreamConnection leastQueued = null;
+    int current = 0;
     for (Http2UpstreamConnection c : connections) {
       if (!c.link().equals(link)) {
         continue;
       }
+      current++;
       if (c.hasRoom()) {
         c.openStream(request);
         return;
@@ -60,6 +67,14 @@ final class Http2UpstreamConnections {
       if (opening == null && c.isConnecting() && c.waiting() < Http2UpstreamConnection.ASSUMED_MAX_STREAMS) {
         opening = c;
       }
+      if (c.isReady() && (leastQueued == null || c.waiting() < leastQueued.waiting())) {
+        leastQueued = c;
+      }
+    }
+    if (opening == null && leastQueued != null && current >= MAX_CONNECTIONS_PER_BACKEND) {
+      // Every connection is full and there are enough of them: wait for a stream to end.
+      leastQueued.await(request);
+      return;
     }
     if (opening == null) {
       if (closed) {

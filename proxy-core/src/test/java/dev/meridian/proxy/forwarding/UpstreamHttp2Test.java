@@ -49,17 +49,25 @@ class UpstreamHttp2Test {
         .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /** Sends {@code n} requests for {@code /slow/i} at once (each on its own client connection) and waits for all. */
+  private List<HttpResponse<String>> slowGetsAtOnce(ForwardingProxy proxy, int n) throws Exception {
+    List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      calls.add(http1.sendAsync(HttpRequest.newBuilder(URI.create(proxy.url("/slow/" + i)))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()));
+    }
+    List<HttpResponse<String>> responses = new ArrayList<>();
+    for (CompletableFuture<HttpResponse<String>> call : calls) {
+      responses.add(call.get(15, TimeUnit.SECONDS));
+    }
+    return responses;
+  }
+
   @Test
   void http1ClientsShareOneMultiplexedConnectionToAnH2cBackend() throws Exception {
     try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
         ForwardingProxy proxy = h2cProxy(backend)) {
-      List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
-      for (int i = 0; i < 30; i++) {
-        calls.add(http1.sendAsync(HttpRequest.newBuilder(URI.create(proxy.url("/slow/" + i)))
-            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()));
-      }
-      for (CompletableFuture<HttpResponse<String>> call : calls) {
-        HttpResponse<String> response = call.get(15, TimeUnit.SECONDS);
+      for (HttpResponse<String> response : slowGetsAtOnce(proxy, 30)) {
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.body()).isEqualTo("hello h2");
         assertThat(response.headers().firstValue("x-seen-scheme")).hasValue("http");
@@ -80,14 +88,7 @@ class UpstreamHttp2Test {
   void theBackendsStreamLimitIsRespected() throws Exception {
     try (Http2TestBackend backend = Http2TestBackend.start(null, 2);
         ForwardingProxy proxy = h2cProxy(backend)) {
-      List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
-      for (int i = 0; i < 8; i++) {
-        calls.add(http1.sendAsync(HttpRequest.newBuilder(URI.create(proxy.url("/slow/" + i)))
-            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()));
-      }
-      for (CompletableFuture<HttpResponse<String>> call : calls) {
-        assertThat(call.get(15, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
-      }
+      assertThat(slowGetsAtOnce(proxy, 8)).extracting(HttpResponse::statusCode).containsOnly(200);
       assertThat(backend.maxConcurrentPerConnection()).isEqualTo(2);
       assertThat(backend.connections()).isGreaterThanOrEqualTo(4);
     }
@@ -111,6 +112,22 @@ class UpstreamHttp2Test {
       Http2CleartextTest.run(List.of("curl", "-s", "--http2-prior-knowledge", "--data-binary", "@" + upload,
           "-o", download.toString(), proxy.url("/echo")));
       assertThat(sha256(Files.readAllBytes(download))).isEqualTo(sha256(body));
+    }
+  }
+
+  @Test
+  void manyConcurrentHttp2StreamsReachAnHttp2Backend() throws Exception {
+    assumeTrue(Http2CleartextTest.installed("h2load"), "h2load (nghttp2-client) is installed by .ci/run");
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = h2cProxy(backend)) {
+      String report = Http2CleartextTest.run(List.of("h2load", "-n", "2000", "-c", "4", "-m", "50",
+          proxy.url("/many")));
+      assertThat(report).contains("2000 succeeded, 0 failed, 0 errored").contains("status codes: 2000 2xx");
+      assertThat(backend.requests()).hasSize(2000);
+      // 4 client connections x 50 streams on one event loop: at most 4 backend connections (the
+      // per-backend cap) carried them all, none above the backend's 100-stream limit.
+      assertThat(backend.connections()).isBetween(1, 4);
+      assertThat(backend.maxConcurrentPerConnection()).isLessThanOrEqualTo(100);
     }
   }
 
