@@ -148,7 +148,9 @@ public final class BackendHandler extends ChannelInboundHandlerAdapter {
     UpstreamListener current = listener;
     listener = null;
     if (current != null) {
-      current.onUpstreamClosed(cause);
+      // A backend that said it did not process the stream (GOAWAY) and then closed: its word counts,
+      // not the failed write that followed.
+      current.onUpstreamClosed(streamEnded != null ? streamEnded : cause);
     }
     ctx.close();
   }
