@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.meridian.proxy.config.HostPort;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.SettingsLoader;
+import dev.meridian.proxy.upstream.UpstreamProtocol;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,8 +42,11 @@ class SamplesTest {
   void edgeProxyRoutesByHostToRegionalBackends() throws Exception {
     MeridianSettings s = SettingsLoader.load(SAMPLES.resolve("edge-proxy.conf"));
 
-    assertThat(s.routes()).extracting(MeridianSettings.RouteSettings::name).containsExactly("api", "static", "app");
+    assertThat(s.routes()).extracting(MeridianSettings.RouteSettings::name).containsExactly("api", "orders-grpc", "static",
+        "app");
     assertThat(s.routes().get(0).host()).contains("*.api.example.com");
+    assertThat(s.backendGroups().get("orders-grpc").protocol()).isEqualTo(UpstreamProtocol.H2C);
+    assertThat(s.backendGroups().get("app").protocol()).isEqualTo(UpstreamProtocol.HTTP1);
     assertThat(s.backendGroups().get("app").backends())
         .extracting(MeridianSettings.BackendSettings::region)
         .containsExactly("us-east", "us-east", "eu-west");

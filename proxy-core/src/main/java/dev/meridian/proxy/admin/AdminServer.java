@@ -1,6 +1,7 @@
 package dev.meridian.proxy.admin;
 
 import dev.meridian.balancer.Backend;
+import dev.meridian.proxy.upstream.UpstreamPool;
 import dev.meridian.balancer.BackendGroup;
 import dev.meridian.balancer.BackendStats;
 import dev.meridian.balancer.RegionalSelector;
@@ -154,7 +155,11 @@ public final class AdminServer implements AutoCloseable {
 
   private Map<String, Object> backends() {
     Map<String, Integer> idle = new LinkedHashMap<>();
-    proxy.pools().all().forEach(p -> p.idleCounts().forEach((id, n) -> idle.merge(id, n, Integer::sum)));
+    Map<String, Integer> streams = new LinkedHashMap<>();
+    for (UpstreamPool pool : proxy.pools().all()) {
+      onPoolLoop(pool, pool::idleCounts).forEach((id, n) -> idle.merge(id, n, Integer::sum));
+      onPoolLoop(pool, pool::streamCounts).forEach((id, n) -> streams.merge(id, n, Integer::sum));
+    }
     Map<String, Object> groups = new LinkedHashMap<>();
     for (BackendGroup g : proxy.groups().values()) {
       List<Object> list = new ArrayList<>();
@@ -177,6 +182,9 @@ public final class AdminServer implements AutoCloseable {
         proxy.outlierDetectors().get(g.name()).statuses().stream().filter(o -> o.backendId().equals(b.id()))
             .findFirst().ifPresent(o -> m.put("ejected", o.ejected()));
         m.put("idle-connections", idle.getOrDefault(b.id(), 0));
+        if (streams.containsKey(b.id())) {
+          m.put("http2-streams", streams.get(b.id()));
+        }
         BackendStats stats = proxy.stats().get(g.name()).of(b);
         m.put("in-flight", stats.inFlight());
         m.put("latency-ewma-ms", stats.hasSample() ? Math.round(stats.costNanos() / 1e4) / 100.0 : null);
@@ -185,6 +193,21 @@ public final class AdminServer implements AutoCloseable {
       groups.put(g.name(), list);
     }
     return groups;
+  }
+
+  /**
+   * Reads a pool's counts on the pool's own event loop (its maps are not thread-safe); empty when
+   * the loop does not answer within a second.
+   */
+  private static Map<String, Integer> onPoolLoop(UpstreamPool pool, java.util.concurrent.Callable<Map<String, Integer>> read) {
+    if (pool.eventLoop().isShuttingDown()) {
+      return Map.of();
+    }
+    try {
+      return pool.eventLoop().inEventLoop() ? read.call() : pool.eventLoop().submit(read).get(1, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      return Map.of();
+    }
   }
 
   private Map<String, Object> regions() {

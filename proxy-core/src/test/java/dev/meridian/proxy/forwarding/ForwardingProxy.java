@@ -93,6 +93,11 @@ final class ForwardingProxy implements AutoCloseable {
     return instance.listenerAddresses().get(0);
   }
 
+  /** The admin listener's address (when the test turned admin on). */
+  InetSocketAddress adminAddress() {
+    return instance.adminAddress();
+  }
+
   /** The listener's port. */
   int port() {
     return address().getPort();

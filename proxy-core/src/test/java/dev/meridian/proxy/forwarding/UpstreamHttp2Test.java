@@ -1,6 +1,7 @@
 package dev.meridian.proxy.forwarding;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.meridian.proxy.testing.Http2TestBackend;
@@ -81,6 +82,20 @@ class UpstreamHttp2Test {
       assertThat(String.valueOf(seen.headers().authority())).isEqualTo("127.0.0.1:" + proxy.port());
       assertThat(seen.headers().get("x-forwarded-for")).hasToString("127.0.0.1");
       assertThat(seen.headers().contains("connection")).isFalse();
+    }
+  }
+
+  @Test
+  void theAdminApiShowsOpenHttp2Streams() throws Exception {
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).groupOption("protocol = h2c")
+            .set("admin { enabled = true, address = \"127.0.0.1:0\" }").start()) {
+      CompletableFuture<HttpResponse<String>> slow = http1.sendAsync(HttpRequest.newBuilder(
+          URI.create(proxy.url("/slow/admin"))).build(), HttpResponse.BodyHandlers.ofString());
+      URI backends = URI.create("http://127.0.0.1:" + proxy.adminAddress().getPort() + "/admin/api/backends");
+      await().atMost(Duration.ofSeconds(5)).until(() -> http1.send(HttpRequest.newBuilder(backends).build(),
+          HttpResponse.BodyHandlers.ofString()).body().contains("\"http2-streams\":1"));
+      assertThat(slow.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
     }
   }
 
