@@ -113,6 +113,9 @@ public final class RequestHeadRewriter {
 
   /** Whether the request's TE header lists {@code trailers}. */
   private static boolean acceptsTrailers(HttpHeaders headers) {
+    if (!headers.contains(HttpHeaderNames.TE)) {
+      return false;
+    }
     for (String value : headers.getAll(HttpHeaderNames.TE)) {
       for (String token : value.split(",")) {
         int params = token.indexOf(';');
