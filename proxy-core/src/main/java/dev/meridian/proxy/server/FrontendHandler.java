@@ -630,7 +630,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     ex.responseStarted = true;
     ex.status = status.code();
-    ex.backendKeepAlive = HttpUtil.isKeepAlive(response);
+    // A 204 must not announce a body (RFC 9110 section 8.6); one that does may have sent it anyway,
+    // and bytes arriving after the pool reused the connection would answer the next request.
+    String announced = response.headers().get(HttpHeaderNames.CONTENT_LENGTH);
+    boolean bodyOn204 = status.code() == 204 && (announced != null && !"0".equals(announced.trim())
+        || response.headers().contains(HttpHeaderNames.TRANSFER_ENCODING));
+    ex.backendKeepAlive = HttpUtil.isKeepAlive(response) && !bodyOn204;
     boolean keepAlive = ex.clientKeepAlive && !context.isDraining();
     boolean closeDelimited = context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId,
         keepAlive, false);
