@@ -12,7 +12,7 @@ final class Candidates {
 
   /** Whether the backend may be picked for this request: available and not excluded by a retry. */
   static boolean usable(Backend backend, HealthView health, SelectionContext context) {
-    return health.isAvailable(backend) && (context.excludedCount() == 0 || !context.isExcluded(backend));
+    return health.isAvailable(backend) && !context.isExcluded(backend);
   }
 
   /** A uniform index in {@code [0, bound)}, from the generator or, when it is null, ThreadLocalRandom. */

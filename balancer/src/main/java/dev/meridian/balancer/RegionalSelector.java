@@ -1,14 +1,12 @@
 package dev.meridian.balancer;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.BiFunction;
@@ -20,12 +18,19 @@ import java.util.function.DoubleSupplier;
  *
  * <p>In order: writes go to the writer region; reads in a read-your-writes window prefer it; data
  * residency limits the regions; then the failover order for the client's region is walked with
- * Envoy-style spill-over (a region keeps all traffic while healthy-fraction x spill-over x dial >= 1;
- * the rest spills to the next). With a latency margin, a preferred region much slower than the next is
- * left, and returned to with hysteresis. When fewer than the panic threshold of the group's backends
- * are healthy, health is ignored (better overload all than crush the few).
+ * Envoy-style spill-over: each region's capacity is its healthy fraction x its dial, a region takes
+ * {@code min(what is left, capacity x spill-over)} of the traffic and the rest spills to the next one.
+ * With a latency margin, a preferred region much slower than the next is left, and returned to with
+ * hysteresis.
  *
- * <p>Thread-safe; the traffic dial is changed at run time with {@link #setDial}.
+ * <p>Panic is judged along the order, never over the whole group (Envoy's priority levels): only when
+ * the order's capacity, {@code min(1, sum of capacities x spill-over)}, is below the panic threshold
+ * is health ignored, and then only inside the first region of the order that is not dialled to 0.
+ * A healthy fallback region is therefore never bypassed for a dead one. Requests with a residency
+ * class never panic: they stay on healthy backends of their regions or get none.
+ *
+ * <p>Picks allocate nothing: the order and capacities are computed in the context's scratch space.
+ * Thread-safe; the traffic dial is changed at run time with {@link #setDial}.
  */
 public final class RegionalSelector implements BackendSelector {
   private final String[] regions;
@@ -42,21 +47,26 @@ public final class RegionalSelector implements BackendSelector {
   /** Per preferred region: 1 while traffic has left it for latency (hysteresis state). */
   private final AtomicIntegerArray leftForLatency;
   private final DoubleSupplier random;
+  /** The writer region's index, or -1 when the group has none (or it names a region without backends). */
+  private final int writerRegion;
+  /** This instance's region's index, or -1. */
+  private final int localRegion;
   private final LongAdder panicPicks = new LongAdder();
-  private final AtomicBoolean inPanic = new AtomicBoolean();
-  private volatile PanicListener panicListener = (panic, healthy, total) -> { };
+  /** Per preferred region (the first of an order): 1 while that order is in panic. */
+  private final AtomicIntegerArray panicByPreferred;
+  private volatile PanicListener panicListener = (panic, preferred, capacity) -> { };
 
-  /** Told when the group enters or leaves panic mode. */
+  /** Told when a failover order enters or leaves panic mode. */
   @FunctionalInterface
   public interface PanicListener {
     /**
      * Called once per transition, on the thread whose pick noticed it.
      *
-     * @param panic   whether the group is now in panic mode
-     * @param healthy healthy backends among the regions considered
-     * @param total   all backends among them
+     * @param panic     whether the order is now in panic mode
+     * @param preferred the first region of the order (requests of clients that prefer it)
+     * @param capacity  the order's capacity (healthy fractions x dials x spill-over, capped at 1)
      */
-    void panicChanged(boolean panic, int healthy, int total);
+    void panicChanged(boolean panic, String preferred, double capacity);
   }
 
   /**
@@ -95,6 +105,9 @@ public final class RegionalSelector implements BackendSelector {
       dials.set(i, 100);
     }
     this.leftForLatency = new AtomicIntegerArray(regions.length);
+    this.panicByPreferred = new AtomicIntegerArray(regions.length);
+    this.writerRegion = policy.writer().map(w -> regionIndex.getOrDefault(w, -1)).orElse(-1);
+    this.localRegion = policy.localRegion().map(l -> regionIndex.getOrDefault(l, -1)).orElse(-1);
     policy.failover().forEach((client, order) -> {
       if (!"default".equals(client)) {
         failoverOrders.put(client, indexes(order));
@@ -117,6 +130,17 @@ public final class RegionalSelector implements BackendSelector {
   /** Sets who hears about panic transitions (the proxy logs them). */
   public void onPanicChange(PanicListener listener) {
     this.panicListener = listener;
+  }
+
+  /** The preferred regions whose failover order is in panic mode now, for the admin API. */
+  public List<String> panicking() {
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < regions.length; i++) {
+      if (panicByPreferred.get(i) == 1) {
+        out.add(regions[i]);
+      }
+    }
+    return out;
   }
 
   /** How many picks were made in panic mode (health ignored), for metrics. */
@@ -161,41 +185,46 @@ public final class RegionalSelector implements BackendSelector {
     if (context.isWrite() && policy.writer().isPresent()) {
       return selectWriter(context, policy.writer().get(), allowed);
     }
-    int[] order = orderFor(context);
-    if (context.isReadYourWrites() && policy.writer().isPresent()) {
-      order = writerFirst(order, regionIndex.get(policy.writer().get()));
-    }
+    int[] order = context.regionOrder(regions.length);
+    int n = fillOrder(context, order);
     if (allowed != null) {
-      order = onlyAllowed(order, allowed);
-      if (order.length == 0) {
+      n = keepAllowed(order, n, allowed);
+      if (n == 0) {
         explain(context, "residency: no allowed region in this group");
         return null;
       }
-    } else if (isPanic(order)) {
-      return selectInPanic(context, order);
     }
-    double[] capacity = new double[order.length];
+    double[] capacity = context.regionCapacity(n);
     double total = 0;
-    for (int k = 0; k < order.length; k++) {
+    for (int k = 0; k < n; k++) {
       int r = order[k];
       capacity[k] = healthyFraction(r) * dials.get(r) / 100.0;
       total += capacity[k];
+    }
+    if (allowed == null) {
+      // Envoy's priority model: the order's capacity is what its regions can take, overprovisioned.
+      double orderCapacity = Math.min(1.0, total * policy.spillOver());
+      boolean panic = orderCapacity < policy.panicThreshold();
+      notePanic(order[0], panic, orderCapacity);
+      if (panic) {
+        return selectInPanic(context, order, n, orderCapacity);
+      }
     }
     if (total == 0) {
       explain(context, allowed != null ? "residency: no healthy backend in " + allowed : "no available region");
       return null;
     }
-    applyLatencyMargin(order, capacity);
-    int chosen = drawRegion(capacity);
-    for (int attempt = 0; attempt < order.length; attempt++) {
-      int k = (chosen + attempt) % order.length;
+    applyLatencyMargin(order, n, capacity);
+    int chosen = drawRegion(capacity, context.regionLoad(n), n);
+    for (int attempt = 0; attempt < n; attempt++) {
+      int k = chosen + attempt < n ? chosen + attempt : chosen + attempt - n;
       if (capacity[k] == 0) {
         continue;
       }
       Backend picked = healthySelectors[order[k]].select(context);
       if (picked != null) {
         if (context.wantsExplanation()) {
-          context.decision(describe(context, order, k, capacity));
+          context.decision(describe(context, order, k));
         }
         return picked;
       }
@@ -215,43 +244,52 @@ public final class RegionalSelector implements BackendSelector {
     return picked;
   }
 
-  /** The failover order for the context's client region. */
-  private int[] orderFor(SelectionContext context) {
+  /**
+   * Writes the region order for the context's client into {@code order} and returns its length: the
+   * failover table's order (or, without one, client region, local region, then by latency), with the
+   * writer region first for a read inside a read-your-writes window.
+   */
+  private int fillOrder(SelectionContext context, int[] order) {
     String client = context.clientRegion();
     int[] configured = client == null ? null : failoverOrders.get(client);
     if (configured == null) {
       configured = defaultFailover;
     }
+    int n;
     if (configured != null) {
-      return configured;
+      System.arraycopy(configured, 0, order, 0, configured.length);
+      n = configured.length;
+    } else {
+      n = dynamicOrder(client, order);
     }
-    return dynamicOrder(client);
+    if (context.isReadYourWrites() && writerRegion >= 0) {
+      n = writerFirst(order, n, writerRegion);
+    }
+    return n;
   }
 
   /** Without a failover table: the client's region, this instance's, then the rest by latency. */
-  private int[] dynamicOrder(String client) {
-    int[] order = new int[regions.length];
+  private int dynamicOrder(String client, int[] order) {
     int n = 0;
     Integer c = client == null ? null : regionIndex.get(client);
     if (c != null) {
       order[n++] = c;
     }
-    Integer local = policy.localRegion().map(regionIndex::get).orElse(null);
-    if (local != null && !local.equals(c)) {
-      order[n++] = local;
+    if (localRegion >= 0 && (c == null || localRegion != c)) {
+      order[n++] = localRegion;
     }
     int restStart = n;
     for (int i = 0; i < regions.length; i++) {
-      if ((c == null || i != c) && (local == null || i != local)) {
+      if ((c == null || i != c) && i != localRegion) {
         order[n++] = i;
       }
     }
-    sortByLatency(order, restStart);
-    return order;
+    sortByLatency(order, restStart, n);
+    return n;
   }
 
-  private void sortByLatency(int[] order, int from) {
-    for (int i = from + 1; i < order.length; i++) {
+  private void sortByLatency(int[] order, int from, int to) {
+    for (int i = from + 1; i < to; i++) {
       int r = order[i];
       double cost = regionCost(r);
       int j = i - 1;
@@ -278,35 +316,37 @@ public final class RegionalSelector implements BackendSelector {
     return best;
   }
 
-  private static int[] writerFirst(int[] order, int writer) {
-    int[] out = new int[order.length + 1];
-    out[0] = writer;
-    int n = 1;
-    for (int r : order) {
-      if (r != writer) {
-        out[n++] = r;
+  /** Moves the writer to the front of the first {@code n} entries (adding it if absent); the new length. */
+  private static int writerFirst(int[] order, int n, int writer) {
+    int at = n;
+    for (int k = 0; k < n; k++) {
+      if (order[k] == writer) {
+        at = k;
+        break;
       }
     }
-    return Arrays.copyOf(out, n);
+    System.arraycopy(order, 0, order, 1, at);
+    order[0] = writer;
+    return at == n ? n + 1 : n;
   }
 
-  private int[] onlyAllowed(int[] order, Set<String> allowed) {
-    int[] out = new int[order.length];
-    int n = 0;
-    for (int r : order) {
-      if (allowed.contains(regions[r])) {
-        out[n++] = r;
+  /** Keeps the allowed regions of the first {@code n} entries, in order; the new length. */
+  private int keepAllowed(int[] order, int n, Set<String> allowed) {
+    int kept = 0;
+    for (int k = 0; k < n; k++) {
+      if (allowed.contains(regions[order[k]])) {
+        order[kept++] = order[k];
       }
     }
-    if (n == 0) {
+    if (kept == 0) {
       // Allowed regions missing from the failover order are still allowed: use them in group order.
-      for (int i = 0; i < regions.length && n < out.length; i++) {
+      for (int i = 0; i < regions.length; i++) {
         if (allowed.contains(regions[i])) {
-          out[n++] = i;
+          order[kept++] = i;
         }
       }
     }
-    return Arrays.copyOf(out, n);
+    return kept;
   }
 
   private double healthyFraction(int region) {
@@ -320,33 +360,37 @@ public final class RegionalSelector implements BackendSelector {
     return members.length == 0 ? 0 : (double) up / members.length;
   }
 
-  private boolean isPanic(int[] order) {
-    int up = 0;
-    int all = 0;
-    for (int r : order) {
-      for (Backend b : backendsByRegion[r]) {
-        all++;
-        if (health.isAvailable(b)) {
-          up++;
-        }
-      }
+  /** Records whether the order that starts with {@code preferred} is in panic; tells the listener on a change. */
+  private void notePanic(int preferred, boolean panic, double orderCapacity) {
+    int now = panic ? 1 : 0;
+    if (panicByPreferred.get(preferred) != now && panicByPreferred.compareAndSet(preferred, 1 - now, now)) {
+      panicListener.panicChanged(panic, regions[preferred], orderCapacity);
     }
-    boolean panic = all > 0 && (double) up / all < policy.panicThreshold();
-    if (inPanic.get() != panic && inPanic.compareAndSet(!panic, panic)) {
-      panicListener.panicChanged(panic, up, all);
-    }
-    return panic;
   }
 
-  private Backend selectInPanic(SelectionContext context, int[] order) {
-    for (int r : order) {
+  /**
+   * Panic: the whole order cannot take the traffic, so health is ignored, but only inside the first
+   * region of the order an operator has not dialled to 0 (the next one when a retry excluded all of
+   * its backends).
+   */
+  private Backend selectInPanic(SelectionContext context, int[] order, int n, double orderCapacity) {
+    for (int k = 0; k < n; k++) {
+      int r = order[k];
+      if (dials.get(r) == 0) {
+        continue;
+      }
       Backend picked = panicSelectors[r].select(context);
       if (picked != null) {
         panicPicks.increment();
-        explain(context, "panic: too few healthy backends, ignoring health");
+        if (context.wantsExplanation()) {
+          context.decision("panic: " + Math.round(orderCapacity * 100) + "% capacity in the failover order"
+              + " (threshold " + Math.round(policy.panicThreshold() * 100) + "%), ignoring health in "
+              + regions[r]);
+        }
         return picked;
       }
     }
+    explain(context, "panic: no region left to try");
     return null;
   }
 
@@ -354,14 +398,17 @@ public final class RegionalSelector implements BackendSelector {
    * Moves the preferred region's capacity behind the next one's while the preferred region is slower
    * by more than the margin; it comes back when the gap falls below half the margin.
    */
-  private void applyLatencyMargin(int[] order, double[] capacity) {
+  private void applyLatencyMargin(int[] order, int n, double[] capacity) {
     long margin = policy.latencyMarginNanos();
-    if (margin <= 0 || order.length < 2) {
+    if (margin <= 0 || n < 2) {
       return;
     }
-    int first = firstWithCapacity(capacity);
+    int first = firstWithCapacity(capacity, n);
+    if (first < 0) {
+      return;
+    }
     int second = -1;
-    for (int k = first + 1; k < order.length; k++) {
+    for (int k = first + 1; k < n; k++) {
       if (capacity[k] > 0) {
         second = k;
         break;
@@ -385,8 +432,8 @@ public final class RegionalSelector implements BackendSelector {
     }
   }
 
-  private static int firstWithCapacity(double[] capacity) {
-    for (int k = 0; k < capacity.length; k++) {
+  private static int firstWithCapacity(double[] capacity, int n) {
+    for (int k = 0; k < n; k++) {
       if (capacity[k] > 0) {
         return k;
       }
@@ -395,26 +442,25 @@ public final class RegionalSelector implements BackendSelector {
   }
 
   /** Envoy's priority load: each region takes min(remaining, capacity x spill-over), normalized. */
-  private int drawRegion(double[] capacity) {
+  private int drawRegion(double[] capacity, double[] load, int n) {
     double remaining = 1.0;
-    double[] load = new double[capacity.length];
     double sum = 0;
-    for (int k = 0; k < capacity.length; k++) {
+    for (int k = 0; k < n; k++) {
       load[k] = Math.min(remaining, capacity[k] * policy.spillOver());
       remaining -= load[k];
       sum += load[k];
     }
     double x = random.getAsDouble() * sum;
-    for (int k = 0; k < load.length; k++) {
+    for (int k = 0; k < n; k++) {
       if (x < load[k]) {
         return k;
       }
       x -= load[k];
     }
-    return firstWithCapacity(capacity);
+    return firstWithCapacity(capacity, n);
   }
 
-  private String describe(SelectionContext context, int[] order, int chosen, double[] capacity) {
+  private String describe(SelectionContext context, int[] order, int chosen) {
     String prefix = context.isReadYourWrites() && policy.writer().isPresent() ? "read-your-writes " : "";
     String chosenRegion = regions[order[chosen]];
     if (chosen == 0) {

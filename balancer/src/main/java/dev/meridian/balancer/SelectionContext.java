@@ -8,6 +8,8 @@ package dev.meridian.balancer;
  */
 public final class SelectionContext {
   private static final Backend[] NONE = new Backend[0];
+  private static final int[] NO_INTS = new int[0];
+  private static final double[] NO_DOUBLES = new double[0];
 
   private String clientRegion;
   private Backend[] excluded = NONE;
@@ -19,6 +21,11 @@ public final class SelectionContext {
   private java.util.Set<String> allowedRegions;
   private boolean readYourWrites;
   private boolean explain;
+  private java.util.function.Predicate<Backend> avoid;
+  // Scratch space for RegionalSelector: a pick allocates nothing once the context has served one.
+  private int[] regionOrder = NO_INTS;
+  private double[] regionCapacity = NO_DOUBLES;
+  private double[] regionLoad = NO_DOUBLES;
 
   /** The client's region, or null when unknown. */
   public String clientRegion() {
@@ -116,19 +123,55 @@ public final class SelectionContext {
     return this;
   }
 
-  /** Whether the backend was excluded by {@link #exclude}. */
+  /**
+   * Also keeps every backend the filter accepts from being picked for this request (a retry avoids
+   * backends that just refused connections, say); null removes the filter.
+   */
+  public SelectionContext avoid(java.util.function.Predicate<Backend> filter) {
+    this.avoid = filter;
+    return this;
+  }
+
+  /** Whether the backend was excluded by {@link #exclude} or is avoided by the {@link #avoid} filter. */
   public boolean isExcluded(Backend backend) {
+    if (excludedCount == 0 && avoid == null) {
+      return false;
+    }
     for (int i = 0; i < excludedCount; i++) {
       if (excluded[i].equals(backend)) {
         return true;
       }
     }
-    return false;
+    return avoid != null && avoid.test(backend);
   }
 
-  /** How many backends were excluded. */
+  /** How many backends were excluded by {@link #exclude}. */
   public int excludedCount() {
     return excludedCount;
+  }
+
+  /** Scratch for a region order of at least {@code n} entries (contents undefined). */
+  int[] regionOrder(int n) {
+    if (regionOrder.length < n) {
+      regionOrder = new int[n];
+    }
+    return regionOrder;
+  }
+
+  /** Scratch for per-region capacities, at least {@code n} entries (contents undefined). */
+  double[] regionCapacity(int n) {
+    if (regionCapacity.length < n) {
+      regionCapacity = new double[n];
+    }
+    return regionCapacity;
+  }
+
+  /** Scratch for per-region load shares, at least {@code n} entries (contents undefined). */
+  double[] regionLoad(int n) {
+    if (regionLoad.length < n) {
+      regionLoad = new double[n];
+    }
+    return regionLoad;
   }
 
   /** Forgets the region and the exclusions so the context can serve the next request. */
@@ -141,6 +184,7 @@ public final class SelectionContext {
     allowedRegions = null;
     readYourWrites = false;
     explain = false;
+    avoid = null;
     for (int i = 0; i < excludedCount; i++) {
       excluded[i] = null;
     }

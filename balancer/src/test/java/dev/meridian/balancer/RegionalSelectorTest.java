@@ -155,7 +155,9 @@ class RegionalSelectorTest {
   }
 
   @Test
-  void panicRoutesAcrossAllWhenTooFewAreHealthy() {
+  void aHealthyFallbackRegionIsNeverBypassedForPanic() {
+    // 2 of 12 backends healthy (17% of the group), but both in ap-south: 0.5 x 1.4 = 70% capacity along
+    // the order, above the threshold, so ap-south takes the traffic and no dead backend gets any.
     for (Backend b : backends) {
       if (!b.id().equals("ap-south-1") && !b.id().equals("ap-south-2")) {
         down.add(b.id());
@@ -163,16 +165,110 @@ class RegionalSelectorTest {
     }
     SelectionContext ctx = new SelectionContext().clientRegion("us-east").explain(true);
     RegionalSelector selector = selector(policy(Optional.empty()));
+    assertThat(regionCounts(selector, ctx, 200)).containsOnlyKeys("ap-south");
+    assertThat(ctx.decision()).isEqualTo("failover us-east->ap-south: unhealthy");
+    assertThat(selector.panicPicks()).isZero();
+  }
+
+  @Test
+  void panicIgnoresHealthOnlyInsideTheFirstRegionOfTheOrder() {
+    // One of 12 healthy: 0.25 x 1.4 = 35% capacity along the order, below the threshold of 50%.
+    for (Backend b : backends) {
+      if (!b.id().equals("ap-south-1")) {
+        down.add(b.id());
+      }
+    }
+    SelectionContext ctx = new SelectionContext().clientRegion("us-east").explain(true);
+    RegionalSelector selector = selector(policy(Optional.empty()));
     List<String> transitions = new ArrayList<>();
-    selector.onPanicChange((panic, healthy, total) -> transitions.add(panic + " " + healthy + "/" + total));
-    Backend picked = selector.select(ctx);
-    selector.select(ctx);
-    assertThat(picked.region()).isEqualTo("us-east");
-    assertThat(ctx.decision()).startsWith("panic");
-    assertThat(selector.panicPicks()).isEqualTo(2);
+    selector.onPanicChange((panic, preferred, capacity) ->
+        transitions.add(panic + " " + preferred + " " + Math.round(capacity * 100)));
+    assertThat(regionCounts(selector, ctx, 8)).containsOnlyKeys("us-east");
+    assertThat(ctx.decision()).isEqualTo(
+        "panic: 35% capacity in the failover order (threshold 50%), ignoring health in us-east");
+    assertThat(selector.panicPicks()).isEqualTo(8);
+    assertThat(selector.panicking()).containsExactly("us-east");
+    // A retry that excluded every us-east backend goes on to the next region of the order.
+    SelectionContext retry = new SelectionContext().clientRegion("us-east");
+    backends.stream().filter(b -> b.region().equals("us-east")).forEach(retry::exclude);
+    assertThat(selector.select(retry).region()).isEqualTo("eu-west");
+    // A region dialled to 0 is left alone even in panic.
+    selector.setDial("us-east", 0);
+    assertThat(regionCounts(selector, new SelectionContext().clientRegion("us-east"), 8)).containsOnlyKeys("eu-west");
+    selector.setDial("us-east", 100);
     down.clear();
     selector.select(ctx);
-    assertThat(transitions).containsExactly("true 2/12", "false 12/12");
+    assertThat(transitions).containsExactly("true us-east 35", "false us-east 100");
+    assertThat(selector.panicking()).isEmpty();
+  }
+
+  static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> healthPerRegion() {
+    List<org.junit.jupiter.params.provider.Arguments> out = new ArrayList<>();
+    for (int eu : new int[] {0, 50, 100}) {
+      for (int us : new int[] {0, 50, 100}) {
+        for (int ap : new int[] {0, 50, 100}) {
+          out.add(org.junit.jupiter.params.provider.Arguments.of(eu, us, ap));
+        }
+      }
+    }
+    return out.stream();
+  }
+
+  /**
+   * Every combination of 0, 50 and 100% health in eu-west, us-east and ap-south (4 backends each),
+   * for a client in eu-west (order eu-west, us-east, ap-south; spill-over 1.4, panic threshold 0.5).
+   * Outside panic, each region's share is exactly Envoy's priority load and no pick is unhealthy;
+   * panic happens exactly when the order's capacity is below the threshold, and then stays in eu-west.
+   */
+  @org.junit.jupiter.params.ParameterizedTest(name = "eu-west {0}%, us-east {1}%, ap-south {2}%")
+  @org.junit.jupiter.params.provider.MethodSource("healthPerRegion")
+  void panicAndSharesFollowTheFailoverOrder(int euPercent, int usPercent, int apPercent) {
+    Map<String, Integer> percent = Map.of("eu-west", euPercent, "us-east", usPercent, "ap-south", apPercent);
+    for (Backend b : backends) {
+      int index = Integer.parseInt(b.id().substring(b.id().lastIndexOf('-') + 1));
+      if (index > percent.get(b.region()) * 4 / 100) {
+        down.add(b.id());
+      }
+    }
+    int picks = 10_000;
+    AtomicLong draw = new AtomicLong();
+    // Evenly spaced draws: each region gets its share of the picks to within one.
+    RegionalSelector selector = new RegionalSelector(backends, health,
+        new GroupStats(backends, clock, GroupStats.DEFAULT_DECAY_NANOS), policy(Optional.empty()),
+        RoundRobinSelector::new, () -> (draw.getAndIncrement() % picks + 0.5) / picks);
+    SelectionContext ctx = new SelectionContext().clientRegion("eu-west");
+    Map<String, Integer> counts = new HashMap<>();
+    int unhealthy = 0;
+    for (int i = 0; i < picks; i++) {
+      Backend b = selector.select(ctx);
+      counts.merge(b.region(), 1, Integer::sum);
+      unhealthy += health.isAvailable(b) ? 0 : 1;
+    }
+
+    List<String> order = FAILOVER.get("eu-west");
+    double total = order.stream().mapToDouble(r -> percent.get(r) / 100.0).sum();
+    boolean panic = Math.min(1.0, total * 1.4) < 0.5;
+    assertThat(selector.panicking().contains("eu-west")).as("panic").isEqualTo(panic);
+    if (panic) {
+      assertThat(counts).containsOnlyKeys("eu-west");
+      assertThat(selector.panicPicks()).isEqualTo(picks);
+      return;
+    }
+    assertThat(unhealthy).as("picks of unhealthy backends").isZero();
+    assertThat(selector.panicPicks()).isZero();
+    double remaining = 1.0;
+    double[] load = new double[order.size()];
+    double sum = 0;
+    for (int k = 0; k < load.length; k++) {
+      load[k] = Math.min(remaining, percent.get(order.get(k)) / 100.0 * 1.4);
+      remaining -= load[k];
+      sum += load[k];
+    }
+    for (int k = 0; k < load.length; k++) {
+      long expected = Math.round(load[k] / sum * picks);
+      assertThat((long) counts.getOrDefault(order.get(k), 0)).as(order.get(k) + " share")
+          .isBetween(expected - 1, expected + 1);
+    }
   }
 
   @Test

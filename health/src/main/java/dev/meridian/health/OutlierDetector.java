@@ -21,8 +21,11 @@ import java.util.Optional;
  * <ul>
  *   <li>{@link #onResponse(Backend, int)} for every response status from a backend (a non-5xx status
  *       is a success and ends both failure streaks);</li>
- *   <li>{@link #onGatewayFailure(Backend, String)} when no response came: connect refused, reset,
- *       timeout (counts toward both streaks);</li>
+ *   <li>{@link #onGatewayFailure(Backend, String)} when no response came: reset, timeout (counts
+ *       toward both streaks);</li>
+ *   <li>{@link #onConnectFailure(Backend, boolean)} when no connection could be made: a refused one
+ *       ejects at once (unless {@code ejectOnConnectRefused} is off), a timed-out one is a gateway
+ *       failure;</li>
  *   <li>{@link #tick()} about once a second from a timer, which ends ejections whose time is up and
  *       looks for latency outliers;</li>
  *   <li>{@link #activeCheckPassed(Backend)}, called by the {@link ActiveHealthChecker}: a passing active
@@ -71,6 +74,9 @@ public final class OutlierDetector {
     long ejectedUntil;
     long lastReturnOrDecay;
     long slowSince = -1;
+    /** When a connection to the backend was last refused; read without the lock by retries. */
+    volatile long refusedAt;
+    volatile boolean refusedRecently;
     String lastReason = "";
 
     State(Backend backend) {
@@ -141,10 +147,51 @@ public final class OutlierDetector {
     }
   }
 
-  /** An active check of the backend passed: an ejected backend returns now. */
+  /**
+   * No connection could be made to the backend. A refused connection means nothing listens (the
+   * process died or is restarting): with {@code ejectOnConnectRefused} the backend is ejected at once,
+   * beyond {@code maxEjectionPercent} (the panic threshold keeps too many ejections from starving a
+   * region), though never the group's last available backend. Otherwise, and for a connect timeout,
+   * it counts as a gateway failure.
+   */
+  public synchronized void onConnectFailure(Backend backend, boolean refused) {
+    State s = states.get(backend.id());
+    if (s == null) {
+      return;
+    }
+    if (refused) {
+      s.refusedAt = clock.nanoTime();
+      s.refusedRecently = true;
+    }
+    if (s.ejected) {
+      return;
+    }
+    if (refused && settings.ejectOnConnectRefused()) {
+      s.consecutiveGatewayFailures++;
+      eject(s, "connection refused", true);
+      return;
+    }
+    onGatewayFailure(backend, refused ? "connect-refused" : "connect-timeout");
+  }
+
+  /**
+   * Whether a connection to the backend was refused within the last base ejection time: a retry
+   * does not go there. Lock-free; called on retries from any event loop.
+   */
+  public boolean recentlyRefused(Backend backend) {
+    State s = states.get(backend.id());
+    return s != null && s.refusedRecently
+        && clock.nanoTime() - s.refusedAt < settings.baseEjectionTime().toNanos();
+  }
+
+  /** An active check of the backend passed: an ejected backend returns now, and it accepts connections. */
   public synchronized void activeCheckPassed(Backend backend) {
     State s = states.get(backend.id());
-    if (s != null && s.ejected) {
+    if (s == null) {
+      return;
+    }
+    s.refusedRecently = false;
+    if (s.ejected) {
       giveBack(s, clock.nanoTime());
     }
   }
@@ -234,7 +281,12 @@ public final class OutlierDetector {
   }
 
   private void eject(State s, String reason) {
-    if (!mayEject(s)) {
+    eject(s, reason, false);
+  }
+
+  /** Ejects unless that would take out the last available backend or, unless {@code beyondCap}, too many. */
+  private void eject(State s, String reason, boolean beyondCap) {
+    if (!mayEject(s, beyondCap)) {
       return;
     }
     long now = clock.nanoTime();
@@ -249,7 +301,7 @@ public final class OutlierDetector {
     registry.markOut(s.backend.id(), OWNER, s.lastReason);
   }
 
-  private boolean mayEject(State s) {
+  private boolean mayEject(State s, boolean beyondCap) {
     int total = states.size();
     int ejectedNow = 0;
     boolean otherAvailable = false;
@@ -260,7 +312,7 @@ public final class OutlierDetector {
         otherAvailable = true;
       }
     }
-    return otherAvailable && (ejectedNow + 1) * 100L <= (long) settings.maxEjectionPercent() * total;
+    return otherAvailable && (beyondCap || (ejectedNow + 1) * 100L <= (long) settings.maxEjectionPercent() * total);
   }
 
   private void giveBack(State s, long now) {

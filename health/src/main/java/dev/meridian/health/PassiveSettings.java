@@ -19,6 +19,9 @@ import java.util.Objects;
  * @param latencyFactor              eject a backend whose latency EWMA stays above this many times the
  *                                   median of the group's other backends; 0 (default) = off, else > 1
  * @param latencyWindow              how long the latency must stay that high before ejection, default 30 s
+ * @param ejectOnConnectRefused      a refused connection (nothing listens: the process died) ejects the
+ *                                   backend at once, beyond {@code maxEjectionPercent} (the panic
+ *                                   threshold guards against ejecting too much), default true
  */
 public record PassiveSettings(
     int consecutive5xx,
@@ -27,11 +30,15 @@ public record PassiveSettings(
     Duration maxEjectionTime,
     int maxEjectionPercent,
     double latencyFactor,
-    Duration latencyWindow) {
+    Duration latencyWindow,
+    boolean ejectOnConnectRefused) {
 
-  /** 5 x 5xx or 3 gateway failures eject for 30 s x n (max 300 s), at most 50%; latency outliers off. */
+  /**
+   * 5 x 5xx or 3 gateway failures eject for 30 s x n (max 300 s), at most 50%; a refused connection
+   * ejects at once; latency outliers off.
+   */
   public static final PassiveSettings DEFAULTS = new PassiveSettings(5, 3, Duration.ofSeconds(30),
-      Duration.ofSeconds(300), 50, 0, Duration.ofSeconds(30));
+      Duration.ofSeconds(300), 50, 0, Duration.ofSeconds(30), true);
 
   /** Checks every value. */
   public PassiveSettings {

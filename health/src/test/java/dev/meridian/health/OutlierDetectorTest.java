@@ -23,7 +23,7 @@ class OutlierDetectorTest {
   }
 
   private static PassiveSettings settings(Duration base, Duration max, int maxPercent) {
-    return new PassiveSettings(5, 3, base, max, maxPercent, 0, Duration.ofSeconds(30));
+    return new PassiveSettings(5, 3, base, max, maxPercent, 0, Duration.ofSeconds(30), true);
   }
 
   private void fail5xx(OutlierDetector detector, Backend b, int times) {
@@ -187,7 +187,7 @@ class OutlierDetectorTest {
     Backend slow = g.backends().get(3);
     GroupStats stats = new GroupStats(g.backends(), clock, Duration.ofSeconds(1).toNanos());
     PassiveSettings settings = new PassiveSettings(5, 3, Duration.ofSeconds(30), Duration.ofSeconds(300),
-        50, 3.0, Duration.ofSeconds(30));
+        50, 3.0, Duration.ofSeconds(30), true);
     OutlierDetector detector = new OutlierDetector(g, registry, settings, stats, clock);
 
     // 20 s slow, then a normal second, then 20 s slow again: never 30 s in a row.

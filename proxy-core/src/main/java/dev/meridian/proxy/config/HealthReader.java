@@ -85,7 +85,7 @@ final class HealthReader {
     }
     if (!health.has("passive")) {
       return new PassiveSettings(d.consecutive5xx(), d.consecutiveGatewayFailures(), d.baseEjectionTime(),
-          d.maxEjectionTime(), d.maxEjectionPercent(), factor, window);
+          d.maxEjectionTime(), d.maxEjectionPercent(), factor, window, d.ejectOnConnectRefused());
     }
     double latencyFactor = factor;
     Duration latencyWindow = window;
@@ -95,7 +95,8 @@ final class HealthReader {
             p.integer("consecutive-gateway-failures", d.consecutiveGatewayFailures(), 1),
             p.has("base-ejection-time") ? p.duration("base-ejection-time") : d.baseEjectionTime(),
             p.has("max-ejection-time") ? p.duration("max-ejection-time") : d.maxEjectionTime(),
-            p.integer("max-ejection-percent", d.maxEjectionPercent(), 0), latencyFactor, latencyWindow);
+            p.integer("max-ejection-percent", d.maxEjectionPercent(), 0), latencyFactor, latencyWindow,
+            p.bool("eject-on-connect-refused", d.ejectOnConnectRefused()));
       } catch (IllegalArgumentException e) {
         p.problem("", e.getMessage());
         return d;

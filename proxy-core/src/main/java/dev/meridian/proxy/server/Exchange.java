@@ -43,7 +43,10 @@ final class Exchange {
 
   Backend backend;
   Channel upstream;
+  /** Backends picked for this request so far, including those that could not be connected to. */
   int attempts;
+  /** Picks whose connect failed (nothing reached that backend); they spend no retry attempt. */
+  int connectFailures;
   /** Why the last attempt failed, for the 502 body. */
   String lastFailure;
   boolean headersRewritten;

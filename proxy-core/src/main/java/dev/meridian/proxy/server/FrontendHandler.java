@@ -8,6 +8,7 @@ import dev.meridian.proxy.upstream.BackendHandler;
 import dev.meridian.proxy.upstream.UnprocessedRequestException;
 import dev.meridian.proxy.upstream.UpstreamListener;
 import dev.meridian.proxy.upstream.UpstreamPool;
+import dev.meridian.health.OutlierDetector;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -37,6 +38,8 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.netty.channel.ConnectTimeoutException;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
@@ -356,11 +359,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       return;
     }
     if (!future.isSuccess()) {
-      context.metrics.upstreamFailed(backend.id(), "connect");
-      ex.group.outliers().onGatewayFailure(backend, "connect-refused");
-      log.warn("{} {}: connect to backend {} failed: {}", ex.requestId, clientIp, backend,
-          future.cause().toString());
-      retryOrFail(ex, "connect-failure", "could not connect to backend " + backend.id());
+      Throwable cause = future.cause();
+      boolean refused = cause instanceof ConnectException && !(cause instanceof ConnectTimeoutException);
+      context.metrics.upstreamFailed(backend.id(), refused ? "connect-refused" : "connect");
+      ex.group.outliers().onConnectFailure(backend, refused);
+      log.warn("{} {}: connect to backend {} failed: {}", ex.requestId, clientIp, backend, cause.toString());
+      ex.connectFailures++;
+      retryAfterConnectFailure(ex, "could not connect to backend " + backend.id());
       return;
     }
     Channel upstream = future.getNow();
@@ -406,15 +411,47 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     ex.upstream = null;
     if (mayRetry(ex, ex.route.retries().retriesOn(condition))) {
+      avoidRefusingBackends(ex);
       connectUpstream(ex);
     } else {
       respondLocally(ex, HttpResponseStatus.BAD_GATEWAY, reason);
     }
   }
 
+  /**
+   * After a connect failure: nothing reached the backend, so trying the next one is cheap for the
+   * backends. It spends neither an attempt nor the retry budget, up to
+   * {@code max(upstream.connect-attempts, retries.attempts + 1)} failed connects per request, while the
+   * route retries connect failures; then 502.
+   */
+  private void retryAfterConnectFailure(Exchange ex, String reason) {
+    ex.lastFailure = reason;
+    ex.endInFlight();
+    ex.selection.exclude(ex.backend);
+    ex.upstream = null;
+    int connectTries = Math.max(context.settings.upstream().connectAttempts(), ex.route.retries().attempts() + 1);
+    if (ex.route.retries().retriesOn("connect-failure") && ex.connectFailures < connectTries
+        && ex.isReplayable() && !closing) {
+      avoidRefusingBackends(ex);
+      connectUpstream(ex);
+    } else {
+      respondLocally(ex, HttpResponseStatus.BAD_GATEWAY, reason);
+    }
+  }
+
+  /** A retry does not go to a backend of the group that refused a connection within the ejection window. */
+  private static void avoidRefusingBackends(Exchange ex) {
+    OutlierDetector outliers = ex.group.outliers();
+    ex.selection.avoid(outliers::recentlyRefused);
+  }
+
+  /**
+   * Whether a request that reached a backend may be retried: the condition is retried, attempts remain
+   * (connect failures do not count), the request can be sent again, and the route's budget allows it.
+   */
   private boolean mayRetry(Exchange ex, boolean conditionRetried) {
-    boolean allowed = conditionRetried && ex.attempts <= ex.route.retries().attempts() && ex.isReplayable()
-        && !closing;
+    boolean allowed = conditionRetried && ex.attempts - ex.connectFailures <= ex.route.retries().attempts()
+        && ex.isReplayable() && !closing;
     if (allowed && !ex.route.retryBudget().tryRetry()) {
       log.warn("{} {}: route {}: retry budget spent; not retrying", ex.requestId, clientIp, ex.route.name());
       return false;
@@ -827,8 +864,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     ctx.writeAndFlush(response);
     if (ex.closeAfter || ex.requestComplete) {
       finishExchange(ex);
+      return;
     }
-    // Otherwise the (empty) rest of the request is read and discarded, then finishExchange runs.
+    // Otherwise the (empty) rest of the request is discarded, then finishExchange runs. It may
+    // already wait in the inbound queue (a connect failure answered from a pool callback): nothing
+    // else would look at it, and the client's next request would never be read.
+    drainInbound();
+    maybeReadClient();
   }
 
   /** Debug headers (which backend, why) and the read-your-writes cookie after a write. */

@@ -190,7 +190,8 @@ public final class ProxyServer implements AutoCloseable {
         readSelector = new RegionalSelector(group.backends(), readView, stats, policy, strategy);
       }
       for (RegionalSelector each : List.of(selector, readSelector)) {
-        each.onPanicChange((panic, healthy, total) -> logPanic(g.name(), panic, healthy, total, r.panicThreshold()));
+        each.onPanicChange((panic, preferred, capacity) ->
+            logPanic(g.name(), panic, preferred, capacity, r.panicThreshold()));
       }
       OutlierDetector outliers = new OutlierDetector(group, health, h.passive(),
           h.passive().latencyOutliersEnabled() ? stats : null, NanoClock.SYSTEM);
@@ -201,12 +202,14 @@ public final class ProxyServer implements AutoCloseable {
     return runtimes;
   }
 
-  private static void logPanic(String group, boolean panic, int healthy, int total, double threshold) {
+  private static void logPanic(String group, boolean panic, String preferred, double capacity, double threshold) {
+    long percent = Math.round(capacity * 100);
     if (panic) {
-      log.warn("group '{}': only {} of {} backends healthy (below panic threshold {}); "
-          + "routing across all of them regardless of health", group, healthy, total, threshold);
+      log.warn("group '{}': the failover order that prefers {} has {}% capacity (below the panic threshold"
+          + " {}%); ignoring health inside {}", group, preferred, percent, Math.round(threshold * 100), preferred);
     } else {
-      log.info("group '{}': {} of {} backends healthy; panic mode over", group, healthy, total);
+      log.info("group '{}': the failover order that prefers {} has {}% capacity; panic mode over", group,
+          preferred, percent);
     }
   }
 

@@ -210,7 +210,9 @@ final class Http2UpstreamConnection {
     if (state == State.READY) {
       StreamRequest next;
       while (hasRoom() && (next = waiting.poll()) != null) {
-        openStream(next);
+        if (!next.promise().isDone()) { // a request whose wait timed out is gone
+          openStream(next);
+        }
       }
     }
     if (streams == 0 && state == State.DRAINING) {
@@ -226,6 +228,9 @@ final class Http2UpstreamConnection {
         codec.connection().local().maxActiveStreams());
     StreamRequest request;
     while ((request = waiting.poll()) != null) {
+      if (request.promise().isDone()) {
+        continue; // its wait timed out
+      }
       if (hasRoom()) {
         openStream(request);
       } else {

@@ -4,15 +4,18 @@ import dev.meridian.balancer.Backend;
 import dev.meridian.proxy.upstream.Http2UpstreamConnection.StreamRequest;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The HTTP/2 connections of one event loop to its backends. A request gets a stream on a connection
@@ -42,10 +45,22 @@ final class Http2UpstreamConnections {
     this.everyConnection = everyConnection;
   }
 
-  /** A new stream to the backend, whose events go to the listener. */
+  /**
+   * A new stream to the backend, whose events go to the listener. A request that gets no stream within
+   * the connect timeout (every connection full, or none ready) fails with a
+   * {@link ConnectTimeoutException}, so it is retried elsewhere or answered, never left waiting.
+   */
   Future<Channel> acquire(Backend backend, BackendLink link, UpstreamListener listener) {
     Promise<Channel> promise = loop.newPromise();
     place(backend, link, new StreamRequest(listener, promise));
+    if (!promise.isDone()) {
+      long timeout = settings.connectTimeout().toNanos();
+      ScheduledFuture<?> deadline = loop.schedule(() -> {
+        promise.tryFailure(new ConnectTimeoutException("no HTTP/2 stream to " + backend + " within "
+            + settings.connectTimeout().toMillis() + " ms"));
+      }, timeout, TimeUnit.NANOSECONDS);
+      promise.addListener(f -> deadline.cancel(false));
+    }
     return promise;
   }
 

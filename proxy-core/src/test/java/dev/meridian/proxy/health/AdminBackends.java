@@ -87,6 +87,17 @@ final class AdminBackends {
     return m.find() ? Long.parseLong(m.group(1)) : -1;
   }
 
+  /** Every backend's {@code in-flight} count, by id. */
+  java.util.Map<String, Long> inFlight() {
+    java.util.Map<String, Long> out = new java.util.TreeMap<>();
+    Matcher m = Pattern.compile("\\{\"id\":\"([^\"]+)\"").matcher(json);
+    while (m.find()) {
+      Matcher n = Pattern.compile("\"in-flight\":(\\d+)").matcher(backend(m.group(1)));
+      out.put(m.group(1), n.find() ? Long.parseLong(n.group(1)) : -1L);
+    }
+    return out;
+  }
+
   @Override
   public String toString() {
     return json;

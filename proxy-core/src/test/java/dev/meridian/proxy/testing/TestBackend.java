@@ -220,12 +220,17 @@ public final class TestBackend implements AutoCloseable {
 
   /** Starts a backend on {@code 127.0.0.1}, port 0, answering with {@code responder}. */
   public static TestBackend start(Responder responder) {
+    return start(responder, 0);
+  }
+
+  /** Starts a backend on {@code 127.0.0.1:port} (0 picks a free port), answering with {@code responder}. */
+  public static TestBackend start(Responder responder, int port) {
     TestBackend backend = new TestBackend(responder);
-    backend.bind();
+    backend.bind(port);
     return backend;
   }
 
-  private void bind() {
+  private void bind(int port) {
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(group)
         .channel(NioServerSocketChannel.class)
@@ -243,7 +248,7 @@ public final class TestBackend implements AutoCloseable {
           }
         });
     try {
-      Channel server = bootstrap.bind("127.0.0.1", 0).sync().channel();
+      Channel server = bootstrap.bind("127.0.0.1", port).sync().channel();
       channels.add(server);
       address = (InetSocketAddress) server.localAddress();
     } catch (InterruptedException e) {
