@@ -83,6 +83,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
       Optional<Duration> lastCheckTook, Optional<Duration> replicationLag) {}
 
   private final HealthRegistry registry;
+  private final String groupName;
   private final ActiveCheckSettings settings;
   private final OutlierDetector outliers;
   private final Class<? extends SocketChannel> channelClass;
@@ -105,6 +106,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
       OutlierDetector outliers, EventLoopGroup loops, Class<? extends SocketChannel> channelClass,
       NanoClock clock, DoubleSupplier random) {
     this.registry = registry;
+    this.groupName = group.name();
     this.settings = settings;
     this.outliers = outliers;
     this.channelClass = channelClass;
@@ -239,7 +241,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
       if (!up && (passes >= settings.rise() || awaitingFirstPass)) {
         up = true;
         registry.clear(backend.id(), OWNER);
-        log.info("backend {} is up: {} passing check(s)", backend, passes);
+        log.info("group '{}': backend {} is up: {} passing check(s)", groupName, backend, passes);
       }
       awaitingFirstPass = false;
       if (outliers != null) {
@@ -255,7 +257,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
         up = false;
         String why = failures + (failures == 1 ? " failed check: " : " failed checks: ") + reason;
         registry.markOut(backend.id(), OWNER, why);
-        log.warn("backend {} is down: {}", backend, why);
+        log.warn("group '{}': backend {} is down: {}", groupName, backend, why);
       }
     }
 

@@ -10,8 +10,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * The health state of every backend, written by its owners (active checks, outlier detection, an
+ * The health state of the backends of one group, written by their owners (active checks, outlier detection, an
  * operator draining a backend) and read by selectors through {@link HealthView}.
+ *
+ * <p>Marks are keyed by backend id within the group: the proxy keeps one registry per group, so a
+ * backend listed in two groups (checked on a different path, say) has separate state in each.
  *
  * <p>A backend is available unless some owner marked it out; each owner's mark is kept separately,
  * with its reason, so one owner's recovery does not undo another's verdict.

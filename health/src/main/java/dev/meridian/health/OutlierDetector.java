@@ -58,7 +58,10 @@ public final class OutlierDetector {
   /** The owner name of this detector's marks in the registry. */
   public static final String OWNER = "outlier";
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(OutlierDetector.class);
+
   private final HealthRegistry registry;
+  private final String groupName;
   private final PassiveSettings settings;
   private final GroupStats stats;
   private final NanoClock clock;
@@ -100,6 +103,7 @@ public final class OutlierDetector {
       throw new IllegalArgumentException("stats: null (expected: the group's stats when latency-factor > 0)");
     }
     this.registry = registry;
+    this.groupName = group.name();
     this.settings = settings;
     this.stats = stats;
     this.clock = clock;
@@ -298,6 +302,7 @@ public final class OutlierDetector {
     s.ejectedUntil = now + time;
     s.slowSince = -1;
     s.lastReason = reason + ", ejected for " + Duration.ofNanos(time).toSeconds() + "s";
+    log.warn("group '{}': backend {} ejected: {}", groupName, s.backend, s.lastReason);
     registry.markOut(s.backend.id(), OWNER, s.lastReason);
   }
 
@@ -320,6 +325,7 @@ public final class OutlierDetector {
     s.consecutive5xx = 0;
     s.consecutiveGatewayFailures = 0;
     s.lastReturnOrDecay = now;
+    log.info("group '{}': backend {} returns from ejection", groupName, s.backend);
     registry.clear(s.backend.id(), OWNER);
   }
 }

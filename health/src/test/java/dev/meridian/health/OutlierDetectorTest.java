@@ -230,4 +230,61 @@ class OutlierDetectorTest {
       stats.of(b).observe(Duration.ofMillis(millis).toNanos());
     }
   }
+
+  @Test
+  void aRefusedConnectEjectsAtOnceBeyondTheEjectionCapButNeverTheLastBackend() {
+    BackendGroup g = group(3);
+    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+
+    detector.onConnectFailure(g.backends().get(0), true);
+    assertThat(registry.isAvailable("b1")).isFalse();
+    assertThat(registry.reasons("b1").get(OutlierDetector.OWNER)).isEqualTo("connection refused, ejected for 30s");
+    // Two of three is beyond max-ejection-percent 50: a refused connect ejects anyway.
+    detector.onConnectFailure(g.backends().get(1), true);
+    assertThat(registry.isAvailable("b2")).isFalse();
+    // The last available backend stays (the panic threshold decides what happens then).
+    detector.onConnectFailure(g.backends().get(2), true);
+    assertThat(registry.isAvailable("b3")).isTrue();
+  }
+
+  @Test
+  void aTimedOutConnectIsAGatewayFailureAndRefusalsCanBeTreatedSoToo() {
+    BackendGroup g = group(4);
+    Backend b1 = g.backends().get(0);
+    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+    detector.onConnectFailure(b1, false);
+    detector.onConnectFailure(b1, false);
+    assertThat(registry.isAvailable(b1)).isTrue();
+    detector.onConnectFailure(b1, false);
+    assertThat(registry.reasons("b1").get(OutlierDetector.OWNER))
+        .isEqualTo("3 consecutive gateway failures (last connect-timeout), ejected for 30s");
+
+    PassiveSettings off = new PassiveSettings(5, 3, Duration.ofSeconds(30), Duration.ofSeconds(300), 50, 0,
+        Duration.ofSeconds(30), false);
+    HealthRegistry other = new HealthRegistry();
+    OutlierDetector lenient = new OutlierDetector(g, other, off, null, clock);
+    lenient.onConnectFailure(b1, true);
+    assertThat(other.isAvailable(b1)).isTrue();
+    assertThat(lenient.recentlyRefused(b1)).isTrue();
+  }
+
+  @Test
+  void aRefusalIsRecentForTheBaseEjectionTimeOrUntilAnActiveCheckPasses() {
+    BackendGroup g = group(4);
+    Backend b1 = g.backends().get(0);
+    Backend b2 = g.backends().get(1);
+    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+    assertThat(detector.recentlyRefused(b1)).isFalse();
+    detector.onConnectFailure(b1, true);
+    detector.onConnectFailure(b2, true);
+    clock.advance(Duration.ofSeconds(29));
+    assertThat(detector.recentlyRefused(b1)).isTrue();
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(detector.recentlyRefused(b1)).isFalse();
+
+    detector.onConnectFailure(b2, true);
+    detector.activeCheckPassed(b2);
+    assertThat(detector.recentlyRefused(b2)).isFalse();
+    assertThat(registry.isAvailable(b2)).isTrue();
+  }
 }

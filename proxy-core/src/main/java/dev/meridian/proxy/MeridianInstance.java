@@ -16,7 +16,6 @@ import java.util.List;
  */
 public final class MeridianInstance implements AutoCloseable {
   private final MeridianSettings settings;
-  private final HealthRegistry health = new HealthRegistry();
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final ProxyServer proxy;
   private AdminServer admin;
@@ -27,7 +26,7 @@ public final class MeridianInstance implements AutoCloseable {
   /** Builds (but does not start) an instance from validated settings. */
   public MeridianInstance(MeridianSettings settings) {
     this.settings = settings;
-    this.proxy = new ProxyServer(settings, health, registry);
+    this.proxy = new ProxyServer(settings, registry);
   }
 
   /** Binds the listeners and the admin listener; on failure everything started is stopped again. */
@@ -35,7 +34,7 @@ public final class MeridianInstance implements AutoCloseable {
     try {
       listenerAddresses = proxy.start();
       if (settings.admin().enabled()) {
-        admin = new AdminServer(proxy, registry, health);
+        admin = new AdminServer(proxy, registry);
         adminAddress = admin.start(settings.admin().address().host(), settings.admin().address().port());
       }
       return this;
@@ -55,9 +54,9 @@ public final class MeridianInstance implements AutoCloseable {
     return adminAddress;
   }
 
-  /** The health registry selectors read. */
-  public HealthRegistry health() {
-    return health;
+  /** The health marks of one backend group's backends, which its selectors read. */
+  public HealthRegistry health(String group) {
+    return proxy.health(group);
   }
 
   /** The proxy server. */

@@ -51,16 +51,14 @@ public final class AdminServer implements AutoCloseable {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AdminServer.class);
   private final ProxyServer proxy;
   private final PrometheusMeterRegistry registry;
-  private final HealthRegistry health;
   private final EventLoopGroup group =
       new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("meridian-admin"), NioIoHandler.newFactory());
   private Channel channel;
 
   /** Creates the admin server for a proxy; nothing is bound until {@link #start}. */
-  public AdminServer(ProxyServer proxy, PrometheusMeterRegistry registry, HealthRegistry health) {
+  public AdminServer(ProxyServer proxy, PrometheusMeterRegistry registry) {
     this.proxy = proxy;
     this.registry = registry;
-    this.health = health;
   }
 
   /** Binds the admin listener and returns its address. */
@@ -162,6 +160,7 @@ public final class AdminServer implements AutoCloseable {
     }
     Map<String, Object> groups = new LinkedHashMap<>();
     for (BackendGroup g : proxy.groups().values()) {
+      HealthRegistry health = proxy.health(g.name());
       List<Object> list = new ArrayList<>();
       for (Backend b : g.backends()) {
         Map<String, Object> m = new LinkedHashMap<>();

@@ -73,7 +73,12 @@ public final class ProxyServer implements AutoCloseable {
   private final EventLoopGroup acceptGroup;
   private final MultiThreadIoEventLoopGroup workerGroup;
   private final ProxyContext context;
-  private final HealthRegistry health;
+  /**
+   * Health marks per group: a backend listed in two groups (same id or address) has separate state in
+   * each, since each group checks it its own way. Kept by group name across reloads, so operator marks
+   * (drains, ejections) survive one.
+   */
+  private final Map<String, HealthRegistry> healthByGroup = new java.util.concurrent.ConcurrentHashMap<>();
   private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
   private final List<Channel> listeners = new ArrayList<>();
   private final List<CertificateReloader> reloaders = new ArrayList<>();
@@ -85,10 +90,9 @@ public final class ProxyServer implements AutoCloseable {
   /**
    * Builds the server from validated settings; nothing is bound until {@link #start()}.
    *
-   * @param health   which backends may receive requests
    * @param registry where the proxy's metrics are registered
    */
-  public ProxyServer(MeridianSettings settings, HealthRegistry health, MeterRegistry registry) {
+  public ProxyServer(MeridianSettings settings, MeterRegistry registry) {
     this.settings = settings;
     this.transport = Transport.choose(settings.server().transport());
     int threads = settings.server().eventLoopThreads() > 0
@@ -97,9 +101,8 @@ public final class ProxyServer implements AutoCloseable {
         transport.ioHandlerFactory());
     this.workerGroup = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("meridian-io"),
         transport.ioHandlerFactory());
-    this.health = health;
     Map<String, BackendGroup> groups = buildGroups(settings);
-    Map<String, GroupRuntime> runtimes = buildRuntimes(settings, groups, health, Map.of());
+    Map<String, GroupRuntime> runtimes = buildRuntimes(settings, groups, Map.of());
     Router router = new Router(buildRoutes(settings, runtimes));
     UpstreamPools pools = new UpstreamPools(new UpstreamSettings(transport,
         settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
@@ -157,7 +160,7 @@ public final class ProxyServer implements AutoCloseable {
     runtimes.forEach((name, runtime) -> {
       context.metrics.registerGroup(name, () -> context.routing().groups().containsKey(name)
           ? context.routing().groups().get(name).selector().panicPicks() : 0);
-      runtime.group().backends().forEach(b -> context.metrics.registerBackendHealth(name, b, health));
+      runtime.group().backends().forEach(b -> context.metrics.registerBackendHealth(name, b, health(name)));
     });
   }
 
@@ -166,10 +169,11 @@ public final class ProxyServer implements AutoCloseable {
    * the same name in {@code previous} carry over.
    */
   private Map<String, GroupRuntime> buildRuntimes(MeridianSettings settings, Map<String, BackendGroup> groups,
-      HealthRegistry health, Map<String, GroupRuntime> previous) {
+      Map<String, GroupRuntime> previous) {
     Map<String, GroupRuntime> runtimes = new LinkedHashMap<>();
     for (BackendGroupSettings g : settings.backendGroups().values()) {
       BackendGroup group = groups.get(g.name());
+      HealthRegistry health = health(g.name());
       GroupStats stats = new GroupStats(group.backends(), NanoClock.SYSTEM, g.ewmaDecay().toNanos());
       if (previous.containsKey(g.name())) {
         stats.carryOver(previous.get(g.name()).stats());
@@ -306,7 +310,7 @@ public final class ProxyServer implements AutoCloseable {
     logNeedsRestart("headers", current.headers(), next.headers());
     Routing old = context.routing();
     Map<String, BackendGroup> groups = buildGroups(next);
-    Map<String, GroupRuntime> runtimes = buildRuntimes(next, groups, health, old.groups());
+    Map<String, GroupRuntime> runtimes = buildRuntimes(next, groups, old.groups());
     Router router = new Router(buildRoutes(next, runtimes));
     context.pools.links(backendLinks(next, groups, context.pools.links()));
     runtimes.values().forEach(r -> {
@@ -321,8 +325,9 @@ public final class ProxyServer implements AutoCloseable {
         r.checker().close();
       }
       // The old detector no longer ticks: its ejections would never end.
-      r.group().backends().forEach(b -> health.clear(b.id(), "outlier"));
+      r.group().backends().forEach(b -> health(r.group().name()).clear(b.id(), OutlierDetector.OWNER));
     });
+    healthByGroup.keySet().retainAll(runtimes.keySet());
     log.info("configuration reloaded: {} route(s), {} backend group(s)", router.routes().size(), runtimes.size());
   }
 
@@ -330,6 +335,11 @@ public final class ProxyServer implements AutoCloseable {
     if (!current.equals(next)) {
       log.warn("configuration reload: meridian.{} changed; that part takes effect after a restart", section);
     }
+  }
+
+  /** The health marks of a group's backends (an empty registry for a group not configured). */
+  public HealthRegistry health(String group) {
+    return healthByGroup.computeIfAbsent(group, g -> new HealthRegistry());
   }
 
   /** The backend groups by name, for the admin API. */

@@ -124,4 +124,35 @@ class RetryTest {
       assertThat(healthy.requests()).isEmpty();
     }
   }
+
+  @Test
+  void refusedConnectsAreRetriedWhateverTheBudgetAndAreNotTriedAgain() throws Exception {
+    // Two ports that refuse, then a healthy backend: with no budget and no attempts left for requests
+    // that reached a backend, connect failures still use all three connect attempts.
+    try (TestBackend healthy = TestBackend.start(TestBackend.ok("fine"));
+        ForwardingProxy proxy = ForwardingProxy.to(ForwardingProxy.closedPort(), ForwardingProxy.closedPort(),
+                healthy.address())
+            .groupOption("strategy = round-robin")
+            .routeOption("retries { attempts = 0, budget = 0%, min-per-second = 0 }").start()) {
+      for (int i = 0; i < 6; i++) {
+        RawResponse get = send(proxy, "GET /" + i + " HTTP/1.1\r\nHost: app.test\r\n\r\n");
+        assertThat(get.status()).as("GET " + i).isEqualTo(200);
+        assertThat(get.bodyText()).isEqualTo("fine");
+      }
+      assertThat(healthy.requests()).hasSize(6);
+    }
+  }
+
+  @Test
+  void connectFailuresStopAtTheConnectAttempts() throws Exception {
+    try (ForwardingProxy proxy = ForwardingProxy.to(ForwardingProxy.closedPort(), ForwardingProxy.closedPort(),
+            ForwardingProxy.closedPort(), ForwardingProxy.closedPort())
+        .set("upstream.connect-attempts = 2")
+        .set("backend-groups.app.health.passive.eject-on-connect-refused = false")
+        .routeOption("retries { attempts = 0 }").start()) {
+      RawResponse get = send(proxy, "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      assertThat(get.status()).isEqualTo(502);
+      assertThat(get.bodyText()).contains("could not connect to backend");
+    }
+  }
 }

@@ -94,7 +94,7 @@ class ActiveCheckEndToEndTest {
         "type = http, path = \"/healthz\", interval = 100ms, timeout = 1s, rise = 2, fall = 3");
     // Registry transitions, with how many failing / passing checks B had answered at that moment.
     List<String> transitions = new java.util.concurrent.CopyOnWriteArrayList<>();
-    proxy.health().addListener((id, available) -> {
+    proxy.health("app").addListener((id, available) -> {
       if (id.equals("b")) {
         transitions.add((available ? "up after passes=" + passesB.get() : "down after fails=" + failsB.get()));
       }
@@ -114,6 +114,41 @@ class ActiveCheckEndToEndTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> AdminBackends.of(proxy).available("b"));
     assertThat(transitions).containsExactly("down after fails=3", "up after passes=" + (passesBefore + 2));
     assertThat(spread(20)).containsEntry("a", 10).containsEntry("b", 10);
+  }
+
+  /**
+   * One backend in two groups under the same id, checked on different paths: its health is each
+   * group's own, so the group whose check fails stops using it while the other keeps it.
+   */
+  @Test
+  void aBackendSharedByTwoGroupsHasItsOwnHealthInEach() throws Exception {
+    TestBackend shared = TestBackend.start(request -> request.uri().startsWith("/broken")
+        ? Reply.status(500) : Reply.ok("shared"));
+    backends.add(shared);
+    TestBackend spare = backend("spare", new AtomicInteger(200), new AtomicInteger(), new AtomicInteger());
+    String list = entry("s", shared.port()) + entry("spare", spare.port());
+    String hocon = "meridian {\n"
+        + "  listeners = [ { address = \"127.0.0.1:0\" } ]\n"
+        + "  admin { address = \"127.0.0.1:0\" }\n"
+        + "  debug-headers = true\n"
+        + "  backend-groups {\n"
+        + "    good { backends = [ " + list + " ], health { active { path = \"/ok\", interval = 100ms, fall = 2 } } }\n"
+        + "    bad { backends = [ " + list + " ], health { active { path = \"/broken\", interval = 100ms, fall = 2 } } }\n"
+        + "  }\n"
+        + "  routes = [ { path-prefix = \"/good/\", backend-group = \"good\" }, { backend-group = \"bad\" } ]\n"
+        + "}\n";
+    proxy = new MeridianInstance(SettingsLoader.parse(hocon, "shared-backend-test")).start();
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> !proxy.health("bad").isAvailable("s"));
+    assertThat(proxy.health("good").isAvailable("s")).isTrue();
+    Map<String, Integer> good = new HashMap<>();
+    for (int i = 0; i < 10; i++) {
+      HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + proxy.listenerAddresses().get(0).getPort() + "/good/x")).build(), HttpResponse.BodyHandlers.ofString());
+      good.merge(r.headers().firstValue("X-Meridian-Backend").orElse("?"), 1, Integer::sum);
+    }
+    assertThat(good).containsEntry("s", 5).containsEntry("spare", 5);
+    assertThat(spread(10)).containsOnlyKeys("spare");
   }
 
   @Test

@@ -96,10 +96,10 @@ class FailoverUnderLoadTest {
         ? "passive { consecutive-5xx = 1000000, consecutive-gateway-failures = 1000000 }" : "");
     Map<String, Long> markedOutAt = new ConcurrentHashMap<>();
     Map<String, String> markedOutBy = new ConcurrentHashMap<>();
-    proxy.health().addListener((id, available) -> {
+    proxy.health("app").addListener((id, available) -> {
       if (!available) {
         markedOutAt.putIfAbsent(id, System.nanoTime());
-        markedOutBy.putIfAbsent(id, String.valueOf(proxy.health().reasons(id)));
+        markedOutBy.putIfAbsent(id, String.valueOf(proxy.health("app").reasons(id)));
       }
     });
 

@@ -191,7 +191,7 @@ class PassiveEjectionTest {
     startProxy("passive { consecutive-5xx = 3, base-ejection-time = 2s, max-ejection-time = 300s }", w1, w2);
     List<Long> downAt = new CopyOnWriteArrayList<>();
     List<Long> upAt = new CopyOnWriteArrayList<>();
-    proxy.health().addListener((id, available) -> {
+    proxy.health("app").addListener((id, available) -> {
       if (id.equals("w1")) {
         (available ? upAt : downAt).add(System.nanoTime());
       }
