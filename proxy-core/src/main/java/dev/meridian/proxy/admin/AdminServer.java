@@ -4,7 +4,6 @@ import dev.meridian.balancer.Backend;
 import dev.meridian.proxy.upstream.UpstreamPool;
 import dev.meridian.balancer.BackendGroup;
 import dev.meridian.balancer.BackendStats;
-import dev.meridian.balancer.RegionalSelector;
 import dev.meridian.health.ActiveHealthChecker;
 import dev.meridian.health.HealthRegistry;
 import dev.meridian.proxy.routing.Route;
@@ -42,15 +41,16 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The admin listener: Prometheus metrics at {@code /metrics}, JSON state under {@code /admin/api/}
- * ({@code routes}, {@code backends} with latency EWMA and in-flight, {@code regions} with dials), the
- * region traffic dial ({@code POST /admin/api/regions/GROUP/REGION/dial?percent=N}), and
- * {@code /healthz} for the instance itself. Runs on its own
+ * ({@code routes}, {@code backends} with latency EWMA and in-flight, {@code regions} with dials, panic,
+ * faults and per-region request, error and latency counters), the run-time controls of
+ * {@link OperatorEndpoints} (dial, eject, restore, fault), and {@code /healthz} for the instance itself. Runs on its own
  * single event loop so a busy proxy cannot starve it, nor it the proxy.
  */
 public final class AdminServer implements AutoCloseable {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AdminServer.class);
   private final ProxyServer proxy;
   private final PrometheusMeterRegistry registry;
+  private final OperatorEndpoints operations;
   private final EventLoopGroup group =
       new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("meridian-admin"), NioIoHandler.newFactory());
   private Channel channel;
@@ -59,6 +59,7 @@ public final class AdminServer implements AutoCloseable {
   public AdminServer(ProxyServer proxy, PrometheusMeterRegistry registry) {
     this.proxy = proxy;
     this.registry = registry;
+    this.operations = new OperatorEndpoints(proxy);
   }
 
   /** Binds the admin listener and returns its address. */
@@ -102,21 +103,22 @@ public final class AdminServer implements AutoCloseable {
         response = text(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request target\n");
       } else if (!request.decoderResult().isSuccess()) {
         response = text(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request\n");
-      } else if (request.method().equals(HttpMethod.POST) && path.startsWith("/admin/api/regions/")) {
-        response = setDial(ctx, path, new QueryStringDecoder(request.uri()));
+      } else if (OperatorEndpoints.handles(request.method(), path)) {
+        response = operate(ctx, request.method(), path, new QueryStringDecoder(request.uri()));
       } else if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
         response = text(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED,
-            "only GET is supported here (POST for /admin/api/regions/GROUP/REGION/dial?percent=N)\n");
+            "only GET is supported here; the controls are:\n" + OperatorEndpoints.USAGE);
       } else {
         switch (path) {
           case "/metrics" -> response = respond(ctx, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
           case "/healthz" -> response = text(ctx, HttpResponseStatus.OK, "ok\n");
           case "/admin/api/routes" -> response = respond(ctx, "application/json", Json.write(routes()));
           case "/admin/api/backends" -> response = respond(ctx, "application/json", Json.write(backends()));
-          case "/admin/api/regions" -> response = respond(ctx, "application/json", Json.write(regions()));
+          case "/admin/api/regions" -> response = respond(ctx, "application/json",
+              Json.write(RegionsDocument.build(proxy)));
           case "/", "/admin", "/admin/" -> response = text(ctx, HttpResponseStatus.OK,
               "Meridian admin\n  /metrics\n  /healthz\n  /admin/api/routes\n  /admin/api/backends\n"
-                  + "  /admin/api/regions\n  POST /admin/api/regions/GROUP/REGION/dial?percent=0-100\n");
+                  + "  /admin/api/regions\n" + OperatorEndpoints.USAGE);
           default -> response = text(ctx, HttpResponseStatus.NOT_FOUND, "no such admin endpoint: " + path + "\n");
         }
       }
@@ -209,38 +211,13 @@ public final class AdminServer implements AutoCloseable {
     }
   }
 
-  private Map<String, Object> regions() {
-    Map<String, Object> out = new LinkedHashMap<>();
-    proxy.selectors().forEach((group, selector) -> {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("regions", selector.regions());
-      m.put("dials", selector.dials());
-      out.put(group, m);
-    });
-    return out;
-  }
-
-  /** {@code POST /admin/api/regions/GROUP/REGION/dial?percent=N}: sets a region's traffic dial. */
-  private FullHttpResponse setDial(ChannelHandlerContext ctx, String path, QueryStringDecoder query) {
-    String[] parts = path.substring("/admin/api/regions/".length()).split("/");
-    if (parts.length != 3 || !parts[2].equals("dial")) {
-      return text(ctx, HttpResponseStatus.NOT_FOUND, "expected: POST /admin/api/regions/GROUP/REGION/dial?percent=N\n");
+  /** Carries out one of the run-time controls (dial, eject, restore, fault). */
+  private FullHttpResponse operate(ChannelHandlerContext ctx, HttpMethod method, String path, QueryStringDecoder query) {
+    OperatorEndpoints.Outcome outcome = operations.handle(method, path, query.parameters());
+    if (outcome.status() == 200) {
+      return respond(ctx, "application/json", Json.write(outcome.body()));
     }
-    RegionalSelector selector = proxy.selectors().get(parts[0]);
-    if (selector == null) {
-      return text(ctx, HttpResponseStatus.NOT_FOUND, "no backend group '" + parts[0] + "'\n");
-    }
-    List<String> percent = query.parameters().get("percent");
-    try {
-      int value = Integer.parseInt(percent == null ? "" : percent.get(0));
-      proxy.setDial(parts[0], parts[1], value);
-      log.info("admin: dial of region {} in group {} set to {}%", parts[1], parts[0], value);
-      return respond(ctx, "application/json", Json.write(selector.dials()));
-    } catch (NumberFormatException e) {
-      return text(ctx, HttpResponseStatus.BAD_REQUEST, "percent: missing or not a number (expected: 0-100)\n");
-    } catch (IllegalArgumentException e) {
-      return text(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage() + "\n");
-    }
+    return text(ctx, HttpResponseStatus.valueOf(outcome.status()), outcome.body() + "\n");
   }
 
   private static FullHttpResponse text(ChannelHandlerContext ctx, HttpResponseStatus status, String body) {

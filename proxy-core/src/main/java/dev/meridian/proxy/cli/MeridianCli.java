@@ -3,13 +3,13 @@ package dev.meridian.proxy.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code meridian} command line: {@code run}, {@code check}, {@code demo} and {@code version}. */
+/** The {@code meridian} command line: {@code run}, {@code check}, {@code demo}, {@code drill} and {@code version}. */
 @Command(
     name = "meridian",
     mixinStandardHelpOptions = true,
     versionProvider = VersionCommand.Provider.class,
     description = "Reverse proxy and global load balancer.",
-    subcommands = {RunCommand.class, CheckCommand.class, DemoCommand.class, VersionCommand.class})
+    subcommands = {RunCommand.class, CheckCommand.class, DemoCommand.class, DrillCommand.class, VersionCommand.class})
 public final class MeridianCli implements Runnable {
 
   /** Runs the command line and exits with the command's exit code. */

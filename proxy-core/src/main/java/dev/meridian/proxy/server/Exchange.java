@@ -45,6 +45,10 @@ final class Exchange {
   Channel upstream;
   /** Backends picked for this request so far, including those that could not be connected to. */
   int attempts;
+  /** A drill's delay held this attempt before it was forwarded; it counts in the latency EWMA. */
+  long injectedDelayNanos;
+  /** The answer is a drill's injected abort: counted as the region's own 5xx, not Meridian's. */
+  boolean injectedAbort;
   /** Picks whose connect failed (nothing reached that backend); they spend no retry attempt. */
   int connectFailures;
   /** Why the last attempt failed, for the 502 body. */

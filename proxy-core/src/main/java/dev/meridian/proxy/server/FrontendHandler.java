@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import dev.meridian.balancer.Backend;
 import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.proxy.http.LocalResponses;
+import dev.meridian.proxy.regions.RegionFault;
 import dev.meridian.proxy.http.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
 import dev.meridian.proxy.upstream.UnprocessedRequestException;
@@ -224,6 +225,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       }
       if (!ex.local || !ex.responseComplete) {
         context.metrics.requestFinished(routeName(ex), ex.status == 0 ? 499 : ex.status);
+        recordRegionOutcome(ex, ex.responseStarted && !ex.responseComplete);
       }
     }
     context.metrics.clientConnectionClosed();
@@ -344,10 +346,64 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     ex.attempts++;
     ex.backend = backend;
+    ex.injectedDelayNanos = 0;
+    RegionFault fault = ex.group.faults().of(backend.region());
+    if (fault != null && injectFault(ex, backend, fault)) {
+      return;
+    }
+    acquireUpstream(ex, backend);
+  }
+
+  private void acquireUpstream(Exchange ex, Backend backend) {
     UpstreamPool pool = context.pools.forLoop(ctx.channel().eventLoop());
     boolean fresh = ex.freshConnection;
     ex.freshConnection = false;
     pool.acquire(backend, this, fresh).addListener(f -> onUpstreamAcquired(ex, backend, (Future<Channel>) f));
+  }
+
+  /**
+   * Applies a failover drill's fault to this attempt: an abort answers as if the region had (retried
+   * like a real answer of that status), a delay holds the request before it is forwarded. Returns
+   * whether the fault took the attempt over.
+   */
+  private boolean injectFault(Exchange ex, Backend backend, RegionFault fault) {
+    if (fault.aborts()) {
+      noteFault(ex, "abort " + fault.abortStatus());
+      onInjectedAbort(ex, backend, fault.abortStatus());
+      return true;
+    }
+    if (fault.delayNanos() <= 0) {
+      return false;
+    }
+    noteFault(ex, "delay " + fault.delayNanos() / 1_000_000 + "ms");
+    ex.injectedDelayNanos = fault.delayNanos();
+    ctx.executor().schedule(() -> {
+      if (exchange == ex && !closing && ex.backend == backend && ex.upstream == null) {
+        acquireUpstream(ex, backend);
+      }
+    }, fault.delayNanos(), TimeUnit.NANOSECONDS);
+    return true;
+  }
+
+  private static void noteFault(Exchange ex, String what) {
+    if (ex.selection.wantsExplanation()) {
+      String decision = ex.selection.decision();
+      ex.selection.decision((decision == null ? "" : decision + "; ") + "fault: " + what);
+    }
+  }
+
+  /** An injected abort: passive health and retries see it as the backend's own answer. */
+  private void onInjectedAbort(Exchange ex, Backend backend, int status) {
+    ex.group.outliers().onResponse(backend, status);
+    if (ex.route.retries().retriesStatus(status) && ex.isIdempotent() && mayRetry(ex, true)) {
+      ex.lastFailure = "backend " + backend.id() + " answered " + status + " (injected)";
+      ex.selection.exclude(backend);
+      connectUpstream(ex);
+      return;
+    }
+    ex.injectedAbort = true;
+    respondLocally(ex, HttpResponseStatus.valueOf(status), "fault injected by a failover drill: region "
+        + backend.region() + " answered " + status);
   }
 
   private void onUpstreamAcquired(Exchange ex, Backend backend, Future<Channel> future) {
@@ -644,7 +700,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       onSwitchingProtocols(ex, response);
       return;
     }
-    long rtt = System.nanoTime() - ex.sentNanos;
+    long rtt = System.nanoTime() - ex.sentNanos + ex.injectedDelayNanos;
     context.metrics.upstreamResponded(ex.backend.id(), rtt);
     ex.group.outliers().onResponse(ex.backend, status.code());
     if (ex.route.retries().retriesStatus(status.code()) && ex.requestComplete && ex.isIdempotent()
@@ -746,6 +802,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     BackendHandler.of(upstream).detach();
     exchange = null;
     context.metrics.requestFinished(routeName(ex), 101);
+    recordRegionOutcome(ex, false);
     cancelHeadTimer();
     releaseInbound();
     TunnelHandler.splice(ctx.channel(), upstream);
@@ -912,6 +969,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       }
     }
     context.metrics.requestFinished(routeName(ex), ex.status);
+    recordRegionOutcome(ex, false);
     exchange = null;
     if (ex.closeAfter || !ex.requestComplete || context.isDraining() || inputClosed && inbound.isEmpty()) {
       closing = true;
@@ -950,6 +1008,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       ctx.close();
     } else {
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  /** Counts the finished request in its group's region (for the admin API and drills). */
+  private static void recordRegionOutcome(Exchange ex, boolean cutOff) {
+    if (ex.group != null) {
+      ex.group.traffic().of(ex.backend == null ? null : ex.backend.region())
+          .record(ex.status, ex.local && !ex.injectedAbort, cutOff, System.nanoTime() - ex.startNanos);
     }
   }
 

@@ -6,6 +6,8 @@ import dev.meridian.balancer.RegionalSelector;
 import dev.meridian.health.ActiveHealthChecker;
 import dev.meridian.health.OutlierDetector;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
+import dev.meridian.proxy.regions.RegionFaults;
+import dev.meridian.proxy.regions.RegionTraffic;
 import dev.meridian.proxy.upstream.UpstreamProtocol;
 import java.util.Optional;
 
@@ -24,16 +26,21 @@ import java.util.Optional;
  * @param writer         the writer region, if any
  * @param readYourWritesMillis read-your-writes window in milliseconds, 0 when off
  * @param protocol       the HTTP version spoken to the group's backends
+ * @param traffic        requests and errors per region (kept across reloads)
+ * @param faults         faults a drill injects per region (kept across reloads)
  */
 record GroupRuntime(BackendGroup group, RegionalSelector selector, RegionalSelector readSelector,
     GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, String hashKey,
-    Optional<String> writer, long readYourWritesMillis, UpstreamProtocol protocol) {
+    Optional<String> writer, long readYourWritesMillis, UpstreamProtocol protocol, RegionTraffic traffic,
+    RegionFaults faults) {
 
   static GroupRuntime of(BackendGroup group, RegionalSelector selector, RegionalSelector readSelector,
-      GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, BackendGroupSettings settings) {
+      GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, BackendGroupSettings settings,
+      RegionTraffic traffic, RegionFaults faults) {
     return new GroupRuntime(group, selector, readSelector, stats, outliers, checker,
         "consistent-hash".equals(settings.strategy()) ? settings.hash().key() : null,
-        settings.regions().writer(), settings.regions().readYourWrites().toMillis(), settings.protocol());
+        settings.regions().writer(), settings.regions().readYourWrites().toMillis(), settings.protocol(),
+        traffic, faults);
   }
 
   /** The selector for a request: reads skip backends whose replication lag is over the limit. */

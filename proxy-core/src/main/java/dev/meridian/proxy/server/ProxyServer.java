@@ -22,6 +22,11 @@ import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
 import dev.meridian.proxy.config.MeridianSettings.RegionSettings;
 import dev.meridian.proxy.config.MeridianSettings.RouteSettings;
 import dev.meridian.proxy.metrics.ProxyMetrics;
+import dev.meridian.proxy.regions.OperatorOverrides;
+import dev.meridian.proxy.regions.RegionCounters;
+import dev.meridian.proxy.regions.RegionFault;
+import dev.meridian.proxy.regions.RegionFaults;
+import dev.meridian.proxy.regions.RegionTraffic;
 import dev.meridian.proxy.routing.HostPattern;
 import dev.meridian.proxy.routing.Residency;
 import dev.meridian.proxy.routing.Route;
@@ -67,6 +72,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+  /** The owner name of operators' marks in the health registries. */
+  public static final String OPERATOR = "operator";
 
   private final MeridianSettings settings;
   private final Transport transport;
@@ -79,6 +86,12 @@ public final class ProxyServer implements AutoCloseable {
    * (drains, ejections) survive one.
    */
   private final Map<String, HealthRegistry> healthByGroup = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Requests and errors per region of each group, kept by group name across reloads. */
+  private final Map<String, RegionTraffic> trafficByGroup = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Faults injected per region of each group (drills), kept by group name across reloads. */
+  private final Map<String, RegionFaults> faultsByGroup = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Time limits on operators' run-time changes, swept with the outlier ticks. */
+  private final OperatorOverrides overrides = new OperatorOverrides(System::nanoTime);
   private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
   private final List<Channel> listeners = new ArrayList<>();
   private final List<CertificateReloader> reloaders = new ArrayList<>();
@@ -201,7 +214,9 @@ public final class ProxyServer implements AutoCloseable {
           h.passive().latencyOutliersEnabled() ? stats : null, NanoClock.SYSTEM);
       ActiveHealthChecker checker = h.active().map(a -> new ActiveHealthChecker(group, a, health, outliers,
           workerGroup, transport.socketChannel())).orElse(null);
-      runtimes.put(g.name(), GroupRuntime.of(group, selector, readSelector, stats, outliers, checker, g));
+      runtimes.put(g.name(), GroupRuntime.of(group, selector, readSelector, stats, outliers, checker, g,
+          trafficByGroup.computeIfAbsent(g.name(), n -> new RegionTraffic()),
+          faultsByGroup.computeIfAbsent(g.name(), n -> new RegionFaults())));
     }
     return runtimes;
   }
@@ -256,8 +271,10 @@ public final class ProxyServer implements AutoCloseable {
         r.checker().start();
       }
     });
-    healthTicker = workerGroup.next().scheduleAtFixedRate(
-        () -> context.routing().groups().values().forEach(r -> r.outliers().tick()), 1, 1, TimeUnit.SECONDS);
+    healthTicker = workerGroup.next().scheduleAtFixedRate(() -> {
+      context.routing().groups().values().forEach(r -> r.outliers().tick());
+      overrides.sweep();
+    }, 1, 1, TimeUnit.SECONDS);
     List<InetSocketAddress> bound = new ArrayList<>();
     for (ListenerSettings listener : settings.listeners()) {
       CertificateReloader tls = listener.tls().map(t -> {
@@ -328,6 +345,8 @@ public final class ProxyServer implements AutoCloseable {
       r.group().backends().forEach(b -> health(r.group().name()).clear(b.id(), OutlierDetector.OWNER));
     });
     healthByGroup.keySet().retainAll(runtimes.keySet());
+    trafficByGroup.keySet().retainAll(runtimes.keySet());
+    faultsByGroup.keySet().retainAll(runtimes.keySet());
     log.info("configuration reloaded: {} route(s), {} backend group(s)", router.routes().size(), runtimes.size());
   }
 
@@ -357,16 +376,158 @@ public final class ProxyServer implements AutoCloseable {
   }
 
   /**
-   * Sets a region's traffic dial in a group.
+   * Sets a region's traffic dial in a group; with a positive {@code ttl} the previous dial comes back
+   * after it.
    *
    * @throws IllegalArgumentException for an unknown group or region, or a percentage outside 0-100
    */
+  public void setDial(String group, String region, int percent, Duration ttl) {
+    GroupRuntime runtime = runtime(group);
+    int previous = runtime.selector().dials().getOrDefault(region, 100);
+    runtime.setDial(region, percent);
+    String key = "dial " + group + "/" + region;
+    log.info("operator: dial of region {} in group '{}' set to {}%{}", region, group, percent, until(ttl));
+    limit(key, ttl, () -> {
+      GroupRuntime now = context.routing().groups().get(group);
+      if (now != null && now.selector().regions().contains(region)) {
+        now.setDial(region, previous);
+        log.info("operator: dial of region {} in group '{}' back to {}% (time limit passed)", region, group, previous);
+      }
+    });
+  }
+
+  /** Sets a region's traffic dial in a group with no time limit. */
   public void setDial(String group, String region, int percent) {
+    setDial(group, region, percent, Duration.ZERO);
+  }
+
+  /**
+   * Takes every backend of a region out of a group's rotation (an {@code operator} mark, shown in the
+   * admin API); with a positive {@code ttl} they come back after it.
+   *
+   * @return how many backends were marked out
+   * @throws IllegalArgumentException for an unknown group or region
+   */
+  public int ejectRegion(String group, String region, Duration ttl) {
+    List<Backend> members = regionMembers(group, region);
+    HealthRegistry health = health(group);
+    members.forEach(b -> health.markOut(b.id(), OPERATOR, "region " + region + " ejected by an operator"));
+    log.warn("operator: region {} of group '{}' ejected ({} backends){}", region, group, members.size(), until(ttl));
+    limit("eject " + group + "/region/" + region, ttl, () -> {
+      members.forEach(b -> health.clear(b.id(), OPERATOR));
+      log.info("operator: region {} of group '{}' restored (time limit passed)", region, group);
+    });
+    return members.size();
+  }
+
+  /** Withdraws the operator's marks from a region's backends; returns how many backends it covers. */
+  public int restoreRegion(String group, String region) {
+    List<Backend> members = regionMembers(group, region);
+    HealthRegistry health = health(group);
+    members.forEach(b -> health.clear(b.id(), OPERATOR));
+    overrides.forget("eject " + group + "/region/" + region);
+    log.info("operator: region {} of group '{}' restored", region, group);
+    return members.size();
+  }
+
+  /** Takes one backend out of a group's rotation; with a positive {@code ttl} it comes back after it. */
+  public void ejectBackend(String group, String backendId, Duration ttl) {
+    Backend backend = member(group, backendId);
+    HealthRegistry health = health(group);
+    health.markOut(backend.id(), OPERATOR, "ejected by an operator");
+    log.warn("operator: backend {} of group '{}' ejected{}", backend, group, until(ttl));
+    limit("eject " + group + "/backend/" + backendId, ttl, () -> {
+      health.clear(backend.id(), OPERATOR);
+      log.info("operator: backend {} of group '{}' restored (time limit passed)", backend, group);
+    });
+  }
+
+  /** Withdraws the operator's mark from a backend. */
+  public void restoreBackend(String group, String backendId) {
+    Backend backend = member(group, backendId);
+    health(group).clear(backend.id(), OPERATOR);
+    overrides.forget("eject " + group + "/backend/" + backendId);
+    log.info("operator: backend {} of group '{}' restored", backend, group);
+  }
+
+  /**
+   * Injects a fault into the requests a group forwards to a region (replacing any other); with a
+   * positive {@code ttl} it is cleared after it. Faults live in memory: a restart clears them.
+   */
+  public void injectFault(String group, String region, RegionFault fault, Duration ttl) {
+    regionMembers(group, region);
+    RegionFaults faults = faultsByGroup.computeIfAbsent(group, n -> new RegionFaults());
+    faults.set(region, fault);
+    log.warn("operator: fault injected into region {} of group '{}': {}{}", region, group, fault.describe(), until(ttl));
+    limit("fault " + group + "/" + region, ttl, () -> {
+      if (faults.clear(region)) {
+        log.info("operator: fault in region {} of group '{}' cleared (time limit passed)", region, group);
+      }
+    });
+  }
+
+  /** Stops injecting a fault into a region; returns whether there was one. */
+  public boolean clearFault(String group, String region) {
+    regionMembers(group, region);
+    overrides.forget("fault " + group + "/" + region);
+    boolean was = faultsByGroup.computeIfAbsent(group, n -> new RegionFaults()).clear(region);
+    log.info("operator: fault in region {} of group '{}' cleared", region, group);
+    return was;
+  }
+
+  /** The time limits on operators' changes, for the admin API. */
+  public OperatorOverrides overrides() {
+    return overrides;
+  }
+
+  /** The faults injected into a group's regions. */
+  public Map<String, RegionFault> faults(String group) {
+    RegionFaults faults = faultsByGroup.get(group);
+    return faults == null ? Map.of() : faults.all();
+  }
+
+  /** Requests and errors per region of a group. */
+  public Map<String, RegionCounters> traffic(String group) {
+    RegionTraffic traffic = trafficByGroup.get(group);
+    return traffic == null ? Map.of() : traffic.all();
+  }
+
+  private void limit(String key, Duration ttl, Runnable undo) {
+    if (ttl.isZero() || ttl.isNegative()) {
+      overrides.forget(key);
+    } else {
+      overrides.limit(key, ttl.toNanos(), undo);
+    }
+  }
+
+  private static String until(Duration ttl) {
+    return ttl.isZero() || ttl.isNegative() ? "" : " for " + ttl.toMillis() + " ms";
+  }
+
+  private GroupRuntime runtime(String group) {
     GroupRuntime runtime = context.routing().groups().get(group);
     if (runtime == null) {
-      throw new IllegalArgumentException("group: '" + group + "' (expected: one of " + context.routing().groups().keySet() + ")");
+      throw new IllegalArgumentException("group: '" + group + "' (expected: one of "
+          + context.routing().groups().keySet() + ")");
     }
-    runtime.setDial(region, percent);
+    return runtime;
+  }
+
+  private List<Backend> regionMembers(String group, String region) {
+    GroupRuntime runtime = runtime(group);
+    List<Backend> members = runtime.group().backends().stream().filter(b -> b.region().equals(region)).toList();
+    if (members.isEmpty()) {
+      throw new IllegalArgumentException("region: '" + region + "' (expected: one of "
+          + runtime.selector().regions() + ")");
+    }
+    return members;
+  }
+
+  private Backend member(String group, String backendId) {
+    GroupRuntime runtime = runtime(group);
+    return runtime.group().backends().stream().filter(b -> b.id().equals(backendId)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("backend: '" + backendId + "' (expected: one of "
+            + runtime.group().backends().stream().map(Backend::id).toList() + ")"));
   }
 
   /** Passive outlier state per group, for the admin API. */

@@ -1,0 +1,174 @@
+package dev.meridian.proxy.admin;
+
+import dev.meridian.proxy.regions.RegionFault;
+import dev.meridian.proxy.server.ProxyServer;
+import io.netty.handler.codec.http.HttpMethod;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The admin API's run-time controls, each logged by the proxy: a region's traffic dial, ejecting and
+ * restoring a region or a backend, and injecting or clearing a fault. Every change but a restore takes
+ * an optional {@code ttl} after which it undoes itself (drills always set one).
+ *
+ * <pre>
+ * POST   /admin/api/regions/GROUP/REGION/dial?percent=0-100[&amp;ttl=30s]
+ * POST   /admin/api/regions/GROUP/REGION/eject[?ttl=30s]      POST .../restore
+ * POST   /admin/api/regions/GROUP/REGION/fault?delay=200ms[&amp;abort=503&amp;percent=10][&amp;ttl=30s]
+ * DELETE /admin/api/regions/GROUP/REGION/fault                 (or POST .../fault/clear)
+ * POST   /admin/api/backends/GROUP/ID/eject[?ttl=30s]         POST .../restore
+ * </pre>
+ */
+final class OperatorEndpoints {
+  /** The answer to one call: an HTTP status and a JSON-able body (or a text error). */
+  record Outcome(int status, Object body) {
+    static Outcome ok(Object body) {
+      return new Outcome(200, body);
+    }
+
+    static Outcome error(int status, String message) {
+      return new Outcome(status, message);
+    }
+  }
+
+  /** What the calls look like, for error answers and the admin index. */
+  static final String USAGE = """
+      POST   /admin/api/regions/GROUP/REGION/dial?percent=0-100[&ttl=30s]
+      POST   /admin/api/regions/GROUP/REGION/eject[?ttl=30s]
+      POST   /admin/api/regions/GROUP/REGION/restore
+      POST   /admin/api/regions/GROUP/REGION/fault?delay=200ms[&abort=503&percent=10][&ttl=30s]
+      DELETE /admin/api/regions/GROUP/REGION/fault   (or POST .../fault/clear)
+      POST   /admin/api/backends/GROUP/ID/eject[?ttl=30s]
+      POST   /admin/api/backends/GROUP/ID/restore
+      """;
+
+  private final ProxyServer proxy;
+
+  OperatorEndpoints(ProxyServer proxy) {
+    this.proxy = proxy;
+  }
+
+  /** Whether the request is one of these calls (by method and path prefix). */
+  static boolean handles(HttpMethod method, String path) {
+    boolean controls = path.startsWith("/admin/api/regions/") || path.startsWith("/admin/api/backends/");
+    return controls && (method.equals(HttpMethod.POST) || method.equals(HttpMethod.DELETE));
+  }
+
+  /** Carries out one call. */
+  Outcome handle(HttpMethod method, String path, Map<String, List<String>> query) {
+    boolean regions = path.startsWith("/admin/api/regions/");
+    String[] parts = path.substring(regions ? "/admin/api/regions/".length() : "/admin/api/backends/".length())
+        .split("/");
+    if (parts.length < 3 || parts.length > 4) {
+      return Outcome.error(404, "no such call: " + method + " " + path + "\nexpected one of:\n" + USAGE);
+    }
+    String group = parts[0];
+    String target = parts[1];
+    String action = parts.length == 4 ? parts[2] + "/" + parts[3] : parts[2];
+    try {
+      Duration ttl = query.containsKey("ttl") ? DurationParam.parse("ttl", first(query, "ttl")) : Duration.ZERO;
+      if (!regions) {
+        return backendCall(method, group, target, action, ttl);
+      }
+      return regionCall(method, group, target, action, ttl, query);
+    } catch (IllegalArgumentException e) {
+      return Outcome.error(400, e.getMessage());
+    }
+  }
+
+  private Outcome regionCall(HttpMethod method, String group, String region, String action, Duration ttl,
+      Map<String, List<String>> query) {
+    if (method.equals(HttpMethod.DELETE) && action.equals("fault") || action.equals("fault/clear")) {
+      boolean was = proxy.clearFault(group, region);
+      return Outcome.ok(result("fault", was ? "cleared" : "none was set", group, region));
+    }
+    if (!method.equals(HttpMethod.POST)) {
+      return Outcome.error(405, "use POST for " + action + "\n" + USAGE);
+    }
+    switch (action) {
+      case "dial" -> {
+        String percent = first(query, "percent");
+        int value;
+        try {
+          value = Integer.parseInt(percent == null ? "" : percent.trim());
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("percent: '" + percent + "' (expected: 0-100)");
+        }
+        proxy.setDial(group, region, value, ttl);
+        return Outcome.ok(proxy.selectors().get(group).dials());
+      }
+      case "eject" -> {
+        int n = proxy.ejectRegion(group, region, ttl);
+        return Outcome.ok(result("eject", n + " backends out", group, region));
+      }
+      case "restore" -> {
+        int n = proxy.restoreRegion(group, region);
+        return Outcome.ok(result("restore", n + " backends back", group, region));
+      }
+      case "fault" -> {
+        Duration delay = query.containsKey("delay") ? DurationParam.parse("delay", first(query, "delay")) : Duration.ZERO;
+        int status = 0;
+        double share = 0;
+        if (query.containsKey("abort")) {
+          status = parseInt("abort", first(query, "abort"));
+          share = query.containsKey("percent") ? parseDouble("percent", first(query, "percent")) / 100 : 1.0;
+        }
+        RegionFault fault = new RegionFault(delay.toNanos(), status, share);
+        proxy.injectFault(group, region, fault, ttl);
+        return Outcome.ok(result("fault", fault.describe(), group, region));
+      }
+      default -> {
+        return Outcome.error(404, "no such call: " + action + "\nexpected one of:\n" + USAGE);
+      }
+    }
+  }
+
+  private Outcome backendCall(HttpMethod method, String group, String backend, String action, Duration ttl) {
+    if (!method.equals(HttpMethod.POST)) {
+      return Outcome.error(405, "use POST for " + action + "\n" + USAGE);
+    }
+    switch (action) {
+      case "eject" -> proxy.ejectBackend(group, backend, ttl);
+      case "restore" -> proxy.restoreBackend(group, backend);
+      default -> {
+        return Outcome.error(404, "no such call: " + action + "\nexpected one of:\n" + USAGE);
+      }
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("group", group);
+    out.put("backend", backend);
+    out.put(action, "done");
+    return Outcome.ok(out);
+  }
+
+  private static Map<String, Object> result(String action, String what, String group, String region) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("group", group);
+    out.put("region", region);
+    out.put(action, what);
+    return out;
+  }
+
+  private static String first(Map<String, List<String>> query, String name) {
+    List<String> values = query.get(name);
+    return values == null || values.isEmpty() ? null : values.get(0);
+  }
+
+  private static int parseInt(String name, String text) {
+    try {
+      return Integer.parseInt(text == null ? "" : text.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + ": '" + text + "' (expected: a whole number)");
+    }
+  }
+
+  private static double parseDouble(String name, String text) {
+    try {
+      return Double.parseDouble(text == null ? "" : text.trim().replace("%", ""));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + ": '" + text + "' (expected: a number 0-100)");
+    }
+  }
+}

@@ -1,0 +1,99 @@
+package dev.meridian.proxy.admin;
+
+import dev.meridian.balancer.Backend;
+import dev.meridian.balancer.BackendGroup;
+import dev.meridian.balancer.BackendStats;
+import dev.meridian.balancer.GroupStats;
+import dev.meridian.balancer.RegionalSelector;
+import dev.meridian.health.HealthRegistry;
+import dev.meridian.proxy.regions.LatencyBuckets;
+import dev.meridian.proxy.regions.RegionCounters;
+import dev.meridian.proxy.regions.RegionFault;
+import dev.meridian.proxy.server.ProxyServer;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds {@code /admin/api/regions}: per group, the regions in order, their dials, which failover
+ * orders are in panic, and per region its backends (available, operator-ejected), requests in flight,
+ * injected fault, and the cumulative requests, errors by kind and latency histogram a drill reads.
+ */
+final class RegionsDocument {
+  private RegionsDocument() {}
+
+  static Map<String, Object> build(ProxyServer proxy) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    Map<String, Long> overrides = proxy.overrides().remainingMillis();
+    proxy.selectors().forEach((group, selector) -> out.put(group, group(proxy, group, selector, overrides)));
+    return out;
+  }
+
+  private static Map<String, Object> group(ProxyServer proxy, String name, RegionalSelector selector,
+      Map<String, Long> overrides) {
+    BackendGroup group = proxy.groups().get(name);
+    GroupStats stats = proxy.stats().get(name);
+    HealthRegistry health = proxy.health(name);
+    Map<String, RegionFault> faults = proxy.faults(name);
+    Map<String, RegionCounters> traffic = proxy.traffic(name);
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("regions", selector.regions());
+    m.put("dials", selector.dials());
+    m.put("panicking", selector.panicking());
+    Map<String, Object> byRegion = new LinkedHashMap<>();
+    for (String region : selector.regions()) {
+      Map<String, Object> r = new LinkedHashMap<>();
+      List<Backend> members = group.backends().stream().filter(b -> b.region().equals(region)).toList();
+      r.put("dial", selector.dials().get(region));
+      r.put("backends", members.size());
+      r.put("available", members.stream().filter(health::isAvailable).count());
+      r.put("operator-ejected", members.stream()
+          .filter(b -> health.reasons(b.id()).containsKey(ProxyServer.OPERATOR)).count());
+      r.put("in-flight", members.stream().map(stats::of).mapToInt(BackendStats::inFlight).sum());
+      RegionFault fault = faults.get(region);
+      r.put("fault", fault == null ? null : fault(fault));
+      r.putAll(counters(traffic.get(region)));
+      byRegion.put(region, r);
+    }
+    RegionCounters none = traffic.get(dev.meridian.proxy.regions.RegionTraffic.NO_REGION);
+    if (none != null) {
+      byRegion.put(dev.meridian.proxy.regions.RegionTraffic.NO_REGION, counters(none));
+    }
+    m.put("by-region", byRegion);
+    Map<String, Long> limits = new LinkedHashMap<>();
+    overrides.forEach((key, left) -> {
+      if (key.contains(" " + name + "/")) {
+        limits.put(key, left);
+      }
+    });
+    m.put("time-limits-ms", limits);
+    return m;
+  }
+
+  private static Map<String, Object> fault(RegionFault fault) {
+    Map<String, Object> f = new LinkedHashMap<>();
+    f.put("delay-ms", fault.delayNanos() / 1_000_000);
+    f.put("abort-status", fault.abortStatus());
+    f.put("abort-percent", fault.abortFraction() * 100);
+    f.put("description", fault.describe());
+    return f;
+  }
+
+  private static Map<String, Object> counters(RegionCounters c) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("requests", c == null ? 0 : c.requests());
+    r.put("errors", c == null ? 0 : c.errors());
+    r.put("errors-by-kind", c == null ? Map.of() : c.errorsByKind());
+    long[] buckets = c == null ? new long[LatencyBuckets.BOUNDS_MS.length + 1] : c.latencyBuckets();
+    Map<String, Long> latency = new LinkedHashMap<>();
+    for (int i = 0; i < buckets.length; i++) {
+      latency.put(i < LatencyBuckets.BOUNDS_MS.length ? trim(LatencyBuckets.BOUNDS_MS[i]) : "+Inf", buckets[i]);
+    }
+    r.put("latency-buckets-ms", latency);
+    return r;
+  }
+
+  private static String trim(double bound) {
+    return bound == Math.rint(bound) ? Long.toString((long) bound) : Double.toString(bound);
+  }
+}

@@ -1,0 +1,353 @@
+package dev.meridian.proxy.drill;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.URI;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import javax.net.ssl.SSLException;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+/**
+ * Open-loop HTTP/1.1 load for a drill: GETs are scheduled at a fixed rate whatever the answers do,
+ * and each latency is measured from the request's <em>intended</em> send time, so a stall shows as
+ * the queueing it causes (no coordinated omission). Requests go over a fixed number of keep-alive
+ * connections, one at a time each; a request waits for a free connection, and that wait counts.
+ *
+ * <p>Outcomes: a status below 500 is a success; {@code status-5xx} codes, {@code reset} (the
+ * connection closed before the response was complete), {@code connect} (no connection could be made
+ * for the request) and {@code timeout} (no answer within the timeout from its intended time) are
+ * errors. Latencies go to an HdrHistogram {@link Recorder}, read by interval with {@link #interval()}.
+ *
+ * <p>Everything but the readers runs on the generator's own event loop.
+ */
+final class LoadGenerator implements AutoCloseable {
+  private static final long RECONNECT_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  private static final long HIGHEST_MICROS = TimeUnit.MINUTES.toMicros(10);
+
+  private final URI target;
+  private final double ratePerSecond;
+  private final int connectionCount;
+  private final Map<String, String> headers;
+  private final long timeoutNanos;
+  private final EventLoopGroup group =
+      new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("meridian-drill-load", true), NioIoHandler.newFactory());
+  private final EventLoop loop = group.next();
+  private final Recorder latencies = new Recorder(HIGHEST_MICROS, 3);
+  private final ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
+  private final AtomicLong completed = new AtomicLong();
+  private final AtomicLong succeeded = new AtomicLong();
+  private final ArrayDeque<Long> waiting = new ArrayDeque<>();
+  private final List<Connection> connections = new ArrayList<>();
+  private final SslContext ssl;
+  private long startNanos;
+  private long issued;
+  private volatile boolean issuing;
+  private String lastConnectError = "";
+  private ScheduledFuture<?> ticker;
+
+  /**
+   * Creates a generator (call {@link #start()}).
+   *
+   * @param target        http:// or https:// URL every GET goes to
+   * @param ratePerSecond requests scheduled per second
+   * @param connections   keep-alive connections to spread them over
+   * @param headers       extra request headers
+   * @param timeout       a request not answered this long after its intended time is an error
+   * @param insecure      for https: accept any certificate
+   */
+  LoadGenerator(URI target, double ratePerSecond, int connections, Map<String, String> headers,
+      java.time.Duration timeout, boolean insecure) {
+    this.target = target;
+    this.ratePerSecond = ratePerSecond;
+    this.connectionCount = connections;
+    this.headers = Map.copyOf(headers);
+    this.timeoutNanos = timeout.toNanos();
+    try {
+      this.ssl = "https".equalsIgnoreCase(target.getScheme())
+          ? (insecure ? SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE)
+              : SslContextBuilder.forClient()).build()
+          : null;
+    } catch (SSLException e) {
+      throw new IllegalStateException("TLS client context: " + e.getMessage(), e);
+    }
+  }
+
+  /** Opens the connections and starts issuing requests at the rate. */
+  void start() {
+    loop.execute(() -> {
+      startNanos = System.nanoTime();
+      issuing = true;
+      for (int i = 0; i < connectionCount; i++) {
+        Connection c = new Connection();
+        connections.add(c);
+        c.connect();
+      }
+      ticker = loop.scheduleAtFixedRate(this::tick, 0, 1, TimeUnit.MILLISECONDS);
+    });
+  }
+
+  /**
+   * Stops issuing, waits up to the timeout for the requests in flight, counts the rest as
+   * {@code timeout} errors, and closes the connections.
+   */
+  @Override
+  public void close() {
+    issuing = false;
+    long deadline = System.nanoTime() + timeoutNanos + TimeUnit.SECONDS.toNanos(1);
+    while (System.nanoTime() < deadline && outstanding() > 0) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    try {
+      loop.submit(() -> {
+        if (ticker != null) {
+          ticker.cancel(false);
+        }
+        while (!waiting.isEmpty()) {
+          waiting.poll();
+          fail("timeout");
+        }
+        for (Connection c : connections) {
+          c.closing = true;
+          if (c.inFlightSince != 0) {
+            c.inFlightSince = 0;
+            fail("timeout");
+          }
+          if (c.channel != null) {
+            c.channel.close();
+          }
+        }
+      }).get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // the loop is going away anyway
+    }
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+
+  /** Latencies (microseconds from intended send time) completed since the previous call. */
+  Histogram interval() {
+    return latencies.getIntervalHistogram();
+  }
+
+  /** Requests answered or failed so far. */
+  long completed() {
+    return completed.get();
+  }
+
+  /** Errors so far by kind ({@code status-503}, {@code reset}, {@code connect}, {@code timeout}). */
+  Map<String, Long> errors() {
+    Map<String, Long> out = new TreeMap<>();
+    errors.forEach((k, v) -> out.put(k, v.sum()));
+    return out;
+  }
+
+  /** The last connection error seen, for the progress line. */
+  String lastConnectError() {
+    return lastConnectError;
+  }
+
+  private long outstanding() {
+    try {
+      return loop.submit(() -> {
+        long n = waiting.size();
+        for (Connection c : connections) {
+          n += c.inFlightSince != 0 ? 1 : 0;
+        }
+        return n;
+      }).get(1, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      return 0;
+    }
+  }
+
+  /** Every millisecond: schedule what is due, hand waiting requests to free connections, expire the late. */
+  private void tick() {
+    long now = System.nanoTime();
+    if (issuing) {
+      long due = (long) ((now - startNanos) / 1e9 * ratePerSecond);
+      while (issued < due) {
+        waiting.add(startNanos + (long) (issued * 1e9 / ratePerSecond));
+        issued++;
+      }
+    }
+    while (!waiting.isEmpty() && now - waiting.peek() > timeoutNanos) {
+      waiting.poll();
+      fail(connectedCount() == 0 && !lastConnectError.isEmpty() ? "connect" : "timeout");
+    }
+    for (Connection c : connections) {
+      if (c.inFlightSince != 0 && now - c.inFlightSince > timeoutNanos) {
+        c.inFlightSince = 0;
+        fail("timeout");
+        c.channel.close();
+      }
+      if (c.isIdle() && !waiting.isEmpty()) {
+        c.send(waiting.poll());
+      }
+    }
+  }
+
+  private int connectedCount() {
+    int n = 0;
+    for (Connection c : connections) {
+      n += c.channel != null && c.channel.isActive() ? 1 : 0;
+    }
+    return n;
+  }
+
+  private void succeed(long intendedNanos) {
+    long micros = Math.max(1, (System.nanoTime() - intendedNanos) / 1000);
+    latencies.recordValue(Math.min(micros, HIGHEST_MICROS));
+    succeeded.incrementAndGet();
+    completed.incrementAndGet();
+  }
+
+  private void fail(String kind) {
+    errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
+    completed.incrementAndGet();
+  }
+
+  /** One keep-alive connection carrying one request at a time. */
+  private final class Connection {
+    Channel channel;
+    boolean connected;
+    boolean closing;
+    /** The intended send time of the request in flight, or 0. */
+    long inFlightSince;
+
+    boolean isIdle() {
+      return connected && inFlightSince == 0 && channel.isActive();
+    }
+
+    void connect() {
+      connected = false;
+      int port = target.getPort() > 0 ? target.getPort() : ssl != null ? 443 : 80;
+      new Bootstrap().group(loop).channel(NioSocketChannel.class)
+          .option(ChannelOption.TCP_NODELAY, true)
+          .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 2000)
+          .handler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              if (ssl != null) {
+                ch.pipeline().addLast(ssl.newHandler(ch.alloc(), target.getHost(), port));
+              }
+              ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(16 * 1024 * 1024),
+                  new ResponseHandler(Connection.this));
+            }
+          })
+          .connect(target.getHost(), port).addListener(f -> {
+            if (f.isSuccess()) {
+              channel = ((io.netty.channel.ChannelFuture) f).channel();
+              connected = true;
+              channel.closeFuture().addListener(closed -> onClosed());
+            } else {
+              lastConnectError = f.cause().toString();
+              retryLater();
+            }
+          });
+    }
+
+    void send(long intendedNanos) {
+      inFlightSince = intendedNanos;
+      String path = target.getRawPath() == null || target.getRawPath().isEmpty() ? "/" : target.getRawPath();
+      if (target.getRawQuery() != null) {
+        path += "?" + target.getRawQuery();
+      }
+      FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path);
+      request.headers().set(HttpHeaderNames.HOST, target.getAuthority());
+      request.headers().set(HttpHeaderNames.USER_AGENT, "meridian-drill");
+      headers.forEach((k, v) -> request.headers().add(k, v));
+      channel.writeAndFlush(request).addListener(f -> {
+        if (!f.isSuccess()) {
+          channel.close();
+        }
+      });
+    }
+
+    void onResponse(FullHttpResponse response) {
+      long intended = inFlightSince;
+      inFlightSince = 0;
+      if (intended == 0) {
+        return; // already counted as a timeout
+      }
+      int status = response.status().code();
+      if (status >= 500) {
+        fail("status-" + status);
+      } else {
+        succeed(intended);
+      }
+      if (!HttpUtil.isKeepAlive(response)) {
+        channel.close();
+      }
+    }
+
+    void onClosed() {
+      connected = false;
+      if (inFlightSince != 0) {
+        inFlightSince = 0;
+        fail("reset");
+      }
+      retryLater();
+    }
+
+    void retryLater() {
+      if (!closing && !loop.isShuttingDown()) {
+        loop.schedule(this::connect, RECONNECT_DELAY_NANOS, TimeUnit.NANOSECONDS);
+      }
+    }
+  }
+
+  private static final class ResponseHandler extends SimpleChannelInboundHandler<FullHttpResponse> {
+    private final Connection connection;
+
+    ResponseHandler(Connection connection) {
+      this.connection = connection;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
+      connection.onResponse(response);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+}
