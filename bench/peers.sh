@@ -17,6 +17,9 @@
 #   BACKEND_CPU [LOAD_CPU] core for the static backend   BODY_BYTES [100]  size of the backend's body
 #   TARGETS ["direct nginx haproxy meridian"]            SKIP_MERIDIAN [0] 1 = leave Meridian out
 #   MERIDIAN_JAR [proxy-core/target/meridian.jar]        MERIDIAN_JAVA_OPTS [] extra JVM flags
+#   BASELINE_JAR []    a second Meridian jar (e.g. built from the commit before a change): adds target
+#                      "baseline" before "meridian", and the report gives meridian's ratio to it, so a
+#                      change on the forwarding path is measured before and after in one run
 #   RESULTS_DIR [bench/results]                          KEEP_TMP [0]      1 = keep configs and logs
 #   NO_INSTALL [0]     1 = never apt-get install missing tools
 set -euo pipefail
@@ -33,6 +36,8 @@ LOAD_CPU="${LOAD_CPU:-0}"
 PROXY_CPU="${PROXY_CPU:-1}"
 BACKEND_CPU="${BACKEND_CPU:-$LOAD_CPU}"
 BODY_BYTES="${BODY_BYTES:-100}"
+BASELINE_JAR="${BASELINE_JAR:-}"
+if [[ -n "$BASELINE_JAR" ]]; then TARGETS="${TARGETS:-direct nginx haproxy baseline meridian}"; fi
 TARGETS="${TARGETS:-direct nginx haproxy meridian}"
 SKIP_MERIDIAN="${SKIP_MERIDIAN:-0}"
 MERIDIAN_JAR="${MERIDIAN_JAR:-$ROOT/proxy-core/target/meridian.jar}"
@@ -48,7 +53,7 @@ if [[ "$SKIP_MERIDIAN" == "1" ]]; then
   TARGETS="$(tr ' ' '\n' <<<"$TARGETS" | grep -vx meridian | tr '\n' ' ')"
 fi
 for t in $TARGETS; do
-  case "$t" in direct|nginx|haproxy|meridian) ;; *) die "unknown target '$t' in TARGETS";; esac
+  case "$t" in direct|nginx|haproxy|meridian) ;; baseline) [[ -f "$BASELINE_JAR" ]] || die "target baseline needs BASELINE_JAR (not found: '$BASELINE_JAR')";; *) die "unknown target '$t' in TARGETS";; esac
 done
 [[ "$DURATION" =~ ^[0-9]+$ && "$WARMUP" =~ ^[0-9]+$ && "$CONNECTIONS" =~ ^[0-9]+$ && "$THREADS" =~ ^[0-9]+$ ]] \
   || die "DURATION, WARMUP, CONNECTIONS and THREADS must be whole numbers"
@@ -204,7 +209,7 @@ to_ms() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.2f", a / b }'; }
 
 # ---------------------------------------------------------------- static backend
-read -r BACKEND_PORT NGINX_PORT HAPROXY_PORT MERIDIAN_PORT <<<"$(free_ports 4)"
+read -r BACKEND_PORT NGINX_PORT HAPROXY_PORT MERIDIAN_PORT BASELINE_PORT <<<"$(free_ports 5)"
 mkdir -p "$TMP/www" "$TMP/backend-tmp" "$TMP/proxy-tmp"
 BODY_LEN=$(( BODY_BYTES > 1 ? BODY_BYTES - 1 : 1 ))   # plus the trailing newline
 BODY=""
@@ -251,6 +256,14 @@ start_target() {  # sets TARGET_PID and TARGET_PORT; returns 1 on failure
       # shellcheck disable=SC2086
       "${PIN_PROXY[@]}" java -XX:ActiveProcessorCount=1 $MERIDIAN_JAVA_OPTS -jar "$TMP/meridian.jar" \
         run -c "$TMP/meridian.conf" >"$TMP/meridian.log" 2>&1 &
+      TARGET_PID=$! ;;
+    baseline)
+      TARGET_PORT="$BASELINE_PORT"
+      render meridian.conf "$TMP/baseline.conf" "$TARGET_PORT"
+      cp "$BASELINE_JAR" "$TMP/baseline.jar"
+      # shellcheck disable=SC2086
+      "${PIN_PROXY[@]}" java -XX:ActiveProcessorCount=1 $MERIDIAN_JAVA_OPTS -jar "$TMP/baseline.jar" \
+        run -c "$TMP/baseline.conf" >"$TMP/baseline.log" 2>&1 &
       TARGET_PID=$! ;;
   esac
   PIDS+=("$TARGET_PID")
@@ -355,6 +368,17 @@ RESULT_FILE="$RESULTS_DIR/peers-$STAMP.txt"
         "$(ratio "${RPS[meridian]:-NA}" "${RPS[$peer]:-NA}")" "$(ratio "${P99[meridian]:-NA}" "${P99[$peer]:-NA}")" \
         "$(ratio "${EFF[meridian]:-NA}" "${EFF[$peer]:-NA}")"
     done
+    if [[ " $TARGETS " == *" baseline "* ]]; then
+      for peer in nginx haproxy; do
+        [[ " $TARGETS " == *" $peer "* ]] || continue
+        printf '  baseline vs %-8s throughput x%s   p99 x%s   req/cpu-s x%s\n' "$peer" \
+          "$(ratio "${RPS[baseline]:-NA}" "${RPS[$peer]:-NA}")" "$(ratio "${P99[baseline]:-NA}" "${P99[$peer]:-NA}")" \
+          "$(ratio "${EFF[baseline]:-NA}" "${EFF[$peer]:-NA}")"
+      done
+      printf '  meridian vs baseline (%s): throughput x%s   p99 x%s   req/cpu-s x%s\n' "$(basename "$BASELINE_JAR")" \
+        "$(ratio "${RPS[meridian]:-NA}" "${RPS[baseline]:-NA}")" "$(ratio "${P99[meridian]:-NA}" "${P99[baseline]:-NA}")" \
+        "$(ratio "${EFF[meridian]:-NA}" "${EFF[baseline]:-NA}")"
+    fi
     if [[ -f "$TMP/meridian.log" ]]; then
       n_load="${MERIDIAN_LOG_LINES:-$(wc -l < "$TMP/meridian.log")}"
       for part in "startup and load" shutdown; do

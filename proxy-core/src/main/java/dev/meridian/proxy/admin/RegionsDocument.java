@@ -81,6 +81,7 @@ final class RegionsDocument {
 
   private static Map<String, Object> counters(RegionCounters c) {
     Map<String, Object> r = new LinkedHashMap<>();
+    r.put("picked", c == null ? 0 : c.pickedCount());
     r.put("requests", c == null ? 0 : c.requests());
     r.put("errors", c == null ? 0 : c.errors());
     r.put("errors-by-kind", c == null ? Map.of() : c.errorsByKind());

@@ -70,6 +70,10 @@ final class DrillCommand implements Callable<Integer> {
   @Option(names = "--insecure", description = "accept any certificate of an https target")
   boolean insecure;
 
+  @Option(names = "--warm-up", defaultValue = "2s", paramLabel = "D",
+      description = "with --target, load sent before the baseline and not measured (default: ${DEFAULT-VALUE})")
+  String warmUp;
+
   @Option(names = "--slo", paramLabel = "LIST", description = "e.g. errors=0,shift=1s,p99=200ms (also failback=D, p50=D, p999=D, errors=N%%)")
   String slo;
 
@@ -134,7 +138,8 @@ final class DrillCommand implements Callable<Integer> {
         }
         extra.put(h.substring(0, colon).trim(), h.substring(colon + 1).trim());
       }
-      load = Optional.of(new DrillPlan.Load(target, rate, connections, extra, positive("timeout", timeout), insecure));
+      load = Optional.of(new DrillPlan.Load(target, rate, connections, extra, positive("timeout", timeout), insecure,
+          DurationParam.parse("warm-up", warmUp)));
     } else if (!headers.isEmpty()) {
       throw new IllegalArgumentException("header: only with --target (the drill sends no requests without it)");
     }

@@ -26,8 +26,6 @@ public final class Drill {
   static final double SHIFTED_SHARE = 0.01;
   /** Back to this fraction of the baseline share after the restore counts as failed back. */
   static final double FAILED_BACK = 0.9;
-  /** The drill's own load runs this long before the baseline, unmeasured. */
-  static final Duration WARM_UP = Duration.ofSeconds(1);
 
   private final DrillPlan plan;
   private final PrintStream progress;
@@ -47,8 +45,9 @@ public final class Drill {
   private long restoreMillis;
   private long lastProgressNanos;
 
-  /** The counters read from the admin API at one moment. */
-  private record Snapshot(Map<String, Long> requests, Map<String, Long> errors, long[] buckets) {}
+  /** The counters read from the admin API at one moment: picks and answers per region, errors, latency. */
+  private record Snapshot(Map<String, Long> picked, Map<String, Long> requests, Map<String, Long> errors,
+      long[] buckets) {}
 
   /** Prepares a drill; {@code progress} gets a line about once a second while it runs. */
   public Drill(DrillPlan plan, PrintStream progress) {
@@ -82,13 +81,16 @@ public final class Drill {
     Thread restorer = new Thread(() -> restoreQuietly(previousDial), "meridian-drill-restore");
     try {
       runPhase("baseline", plan.baseline());
-      actionMillis = elapsedMillis();
       Runtime.getRuntime().addShutdownHook(restorer);
       plan.action().apply(admin, plan.group(), plan.region(), plan.actionTimeLimit());
+      // The action is in force once the admin API answered; what was sent before goes to the baseline.
+      actionMillis = elapsedMillis();
+      sample();
       runPhase("during", plan.hold());
       plan.action().restore(admin, plan.group(), plan.region(), previousDial);
       restoreMillis = elapsedMillis();
       Runtime.getRuntime().removeShutdownHook(restorer);
+      sample();
       runRecovery();
     } finally {
       if (load != null) {
@@ -106,11 +108,11 @@ public final class Drill {
   }
 
   /**
-   * Lets the drill's own load run for {@link #WARM_UP} before the baseline starts (connections open,
-   * code compiled on both sides), then forgets what it measured.
+   * Lets the drill's own load run for the plan's warm-up before the baseline starts (connections
+   * open, code compiled on both sides), then forgets what it measured.
    */
   private void warmUp() throws InterruptedException {
-    sleepUntil(System.nanoTime() + WARM_UP.toNanos());
+    sleepUntil(System.nanoTime() + plan.load().get().warmUp().toNanos());
     load.interval();
     previousCompleted = load.completed();
     previousLoadErrors = load.errors();
@@ -192,8 +194,9 @@ public final class Drill {
   private void sample() {
     Snapshot now = snapshot(groupNode());
     long t = elapsedMillis();
-    Map<String, Long> regionDelta = new LinkedHashMap<>();
-    now.requests().forEach((region, n) -> regionDelta.put(region, n - previous.requests().getOrDefault(region, 0L)));
+    // Shares come from picks: they move the moment a dial or an ejection does, while answers lag.
+    Map<String, Long> regionDelta = delta(now.picked(), previous.picked());
+    Map<String, Long> answeredDelta = delta(now.requests(), previous.requests());
     long[] bucketDelta = new long[now.buckets().length];
     for (int i = 0; i < bucketDelta.length; i++) {
       bucketDelta[i] = now.buckets()[i] - previous.buckets()[i];
@@ -215,14 +218,14 @@ public final class Drill {
       previousLoadErrors = loadErrors;
     } else {
       Map<String, Long> errorDelta = delta(now.errors(), previous.errors());
-      requests = regionDelta.values().stream().mapToLong(Long::longValue).sum();
+      requests = answeredDelta.values().stream().mapToLong(Long::longValue).sum();
       errors = errorDelta.values().stream().mapToLong(Long::longValue).sum();
       p99 = LatencyBuckets.quantileMillis(bucketDelta, 0.99);
       current.addBuckets(bucketDelta);
       current.addErrors(errorDelta);
     }
     current.requests += requests;
-    current.addRegionRequests(regionDelta);
+    current.addRegionPicks(regionDelta);
     current.toMillis = t;
     previous = now;
     timeline.add(new DrillReport.Sample(t, current.name, regionDelta, requests, errors, p99));
@@ -274,12 +277,16 @@ public final class Drill {
   }
 
   private static Snapshot snapshot(JsonNode group) {
+    Map<String, Long> picked = new LinkedHashMap<>();
     Map<String, Long> requests = new LinkedHashMap<>();
     Map<String, Long> errors = new LinkedHashMap<>();
     long[] buckets = new long[LatencyBuckets.BOUNDS_MS.length + 1];
     Iterator<Map.Entry<String, JsonNode>> regions = group.path("by-region").fields();
     while (regions.hasNext()) {
       Map.Entry<String, JsonNode> e = regions.next();
+      if (e.getValue().has("picked")) {
+        picked.put(e.getKey(), e.getValue().path("picked").asLong());
+      }
       requests.put(e.getKey(), e.getValue().path("requests").asLong());
       e.getValue().path("errors-by-kind").fields().forEachRemaining(k ->
           errors.merge(k.getKey(), k.getValue().asLong(), Long::sum));
@@ -288,6 +295,6 @@ public final class Drill {
         buckets[i] += counts.next().asLong();
       }
     }
-    return new Snapshot(requests, errors, buckets);
+    return new Snapshot(picked, requests, errors, buckets);
   }
 }

@@ -33,9 +33,10 @@ public record DrillPlan(URI admin, String group, String region, DrillAction acti
    * @param headers     extra request headers
    * @param timeout     a request unanswered this long after its intended send time is an error
    * @param insecure    accept any certificate for an https target
+   * @param warmUp      how long the load runs, unmeasured, before the baseline (default 2 s)
    */
   public record Load(URI target, double rate, int connections, Map<String, String> headers, Duration timeout,
-      boolean insecure) {}
+      boolean insecure, Duration warmUp) {}
 
   /** How long the injected change may outlive a drill that dies without restoring it. */
   Duration actionTimeLimit() {

@@ -20,8 +20,11 @@ import java.util.Set;
  * Written as a table ({@link #table()}), Markdown, JSON and a PNG timeline ({@link #write(Path)}).
  */
 public final class DrillReport {
-  /** One interval of the timeline: requests per region, all requests and errors, and p99 (NaN: none). */
-  record Sample(long tMillis, String phase, Map<String, Long> regionRequests, long requests, long errors,
+  /**
+   * One interval of the timeline: requests sent to each region (picks), requests completed, errors,
+   * and their p99 (NaN: none).
+   */
+  record Sample(long tMillis, String phase, Map<String, Long> regionPicks, long requests, long errors,
       double p99Millis) {}
 
   private static final double[] QUANTILES = {0.5, 0.99, 0.999};
@@ -106,7 +109,7 @@ public final class DrillReport {
   /** The regions seen in the drill, in first-seen order. */
   List<String> regions() {
     Set<String> out = new LinkedHashSet<>();
-    phases.forEach(p -> out.addAll(p.regionRequests.keySet()));
+    phases.forEach(p -> out.addAll(p.regionPicks.keySet()));
     return new ArrayList<>(out);
   }
 
@@ -179,7 +182,7 @@ public final class DrillReport {
       sm.put("requests", s.requests());
       sm.put("errors", s.errors());
       sm.put("p99-ms", number(s.p99Millis()));
-      sm.put("region-requests", s.regionRequests());
+      sm.put("region-picks", s.regionPicks());
       samples.add(sm);
     }
     m.put("timeline", samples);

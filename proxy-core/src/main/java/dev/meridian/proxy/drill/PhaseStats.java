@@ -18,7 +18,8 @@ final class PhaseStats {
   long toMillis;
   long requests;
   final Map<String, Long> errorsByKind = new TreeMap<>();
-  final Map<String, Long> regionRequests = new LinkedHashMap<>();
+  /** Requests sent to each region in the phase (picks, retries included). */
+  final Map<String, Long> regionPicks = new LinkedHashMap<>();
   private final Histogram histogram = new Histogram(600_000_000L, 3);
   private long[] buckets = new long[LatencyBuckets.BOUNDS_MS.length + 1];
   private boolean fromHistogram;
@@ -48,8 +49,8 @@ final class PhaseStats {
     });
   }
 
-  void addRegionRequests(Map<String, Long> delta) {
-    delta.forEach((k, v) -> regionRequests.merge(k, v, Long::sum));
+  void addRegionPicks(Map<String, Long> delta) {
+    delta.forEach((k, v) -> regionPicks.merge(k, v, Long::sum));
   }
 
   long errors() {
@@ -58,8 +59,8 @@ final class PhaseStats {
 
   /** The region's share of the group's requests in this phase, 0-1 (NaN without requests). */
   double share(String region) {
-    long total = regionRequests.values().stream().mapToLong(Long::longValue).sum();
-    return total == 0 ? Double.NaN : (double) regionRequests.getOrDefault(region, 0L) / total;
+    long total = regionPicks.values().stream().mapToLong(Long::longValue).sum();
+    return total == 0 ? Double.NaN : (double) regionPicks.getOrDefault(region, 0L) / total;
   }
 
   /** The {@code q} latency quantile in milliseconds, NaN without requests. */

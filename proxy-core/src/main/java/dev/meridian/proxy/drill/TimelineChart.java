@@ -38,8 +38,8 @@ final class TimelineChart {
     for (String region : report.regions()) {
       double[] share = new double[x.length];
       for (int i = 0; i < samples.size(); i++) {
-        long total = samples.get(i).regionRequests().values().stream().mapToLong(Long::longValue).sum();
-        share[i] = total == 0 ? Double.NaN : 100.0 * samples.get(i).regionRequests().getOrDefault(region, 0L) / total;
+        long total = samples.get(i).regionPicks().values().stream().mapToLong(Long::longValue).sum();
+        share[i] = total == 0 ? Double.NaN : 100.0 * samples.get(i).regionPicks().getOrDefault(region, 0L) / total;
       }
       XYSeries series = chart.addSeries("share " + region, x, fillGaps(share));
       series.setMarker(SeriesMarkers.NONE);

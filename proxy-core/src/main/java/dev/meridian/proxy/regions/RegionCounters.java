@@ -5,9 +5,10 @@ import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Requests answered through one region of one backend group since start: how many, the errors among
- * them by kind, and their latency (request start to response end). Lock-free; recording allocates
- * nothing.
+ * Requests sent to one region of one backend group since start: how many were picked for it (each
+ * attempt, counted as it is sent: the share of new traffic a region gets, which moves the moment a
+ * dial or an ejection does), how many it answered, the errors among them by kind, and their latency
+ * (request start to response end). Lock-free; recording allocates nothing.
  *
  * <p>Error kinds: {@code backend-5xx} (a backend, or a fault injected as if from one, answered 5xx),
  * {@code local-502}, {@code local-503}, {@code local-504} and {@code local-5xx} (Meridian answered
@@ -15,6 +16,7 @@ import java.util.concurrent.atomic.LongAdder;
  * started and then broke off).
  */
 public final class RegionCounters {
+  private final LongAdder picked = new LongAdder();
   private final LongAdder requests = new LongAdder();
   private final LongAdder backend5xx = new LongAdder();
   private final LongAdder local502 = new LongAdder();
@@ -23,6 +25,16 @@ public final class RegionCounters {
   private final LongAdder localOther5xx = new LongAdder();
   private final LongAdder cutOff = new LongAdder();
   private final LatencyBuckets latency = new LatencyBuckets();
+
+  /** Counts a request picked for a backend of this region (an attempt about to be sent). */
+  public void picked() {
+    picked.increment();
+  }
+
+  /** Attempts picked for this region. */
+  public long pickedCount() {
+    return picked.sum();
+  }
 
   /**
    * Records one finished request.

@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import dev.meridian.balancer.Backend;
 import dev.meridian.balancer.BackendStats;
 import dev.meridian.balancer.SelectionContext;
+import dev.meridian.proxy.regions.RegionCounters;
 import dev.meridian.proxy.routing.Route;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpContent;
@@ -45,6 +46,8 @@ final class Exchange {
   Channel upstream;
   /** Backends picked for this request so far, including those that could not be connected to. */
   int attempts;
+  /** The counters of the region of the last backend picked, or null before a pick. */
+  RegionCounters regionCounters;
   /** A drill's delay held this attempt before it was forwarded; it counts in the latency EWMA. */
   long injectedDelayNanos;
   /** The answer is a drill's injected abort: counted as the region's own 5xx, not Meridian's. */

@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import dev.meridian.balancer.Backend;
 import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.proxy.http.LocalResponses;
+import dev.meridian.proxy.regions.RegionCounters;
 import dev.meridian.proxy.regions.RegionFault;
 import dev.meridian.proxy.http.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
@@ -347,6 +348,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     ex.attempts++;
     ex.backend = backend;
     ex.injectedDelayNanos = 0;
+    ex.regionCounters = ex.group.traffic().of(backend.region());
+    ex.regionCounters.picked();
     RegionFault fault = ex.group.faults().of(backend.region());
     if (fault != null && injectFault(ex, backend, fault)) {
       return;
@@ -1014,8 +1017,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** Counts the finished request in its group's region (for the admin API and drills). */
   private static void recordRegionOutcome(Exchange ex, boolean cutOff) {
     if (ex.group != null) {
-      ex.group.traffic().of(ex.backend == null ? null : ex.backend.region())
-          .record(ex.status, ex.local && !ex.injectedAbort, cutOff, System.nanoTime() - ex.startNanos);
+      RegionCounters counters = ex.regionCounters != null ? ex.regionCounters : ex.group.traffic().of(null);
+      counters.record(ex.status, ex.local && !ex.injectedAbort, cutOff, System.nanoTime() - ex.startNanos);
     }
   }
 

@@ -70,7 +70,7 @@ class DrillTest {
         "--group", "app", "--region", "eu-west",
         "--target", "http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/data",
         "--header", "X-Client-Region:eu-west", "--rate", "200", "--connections", "8",
-        "--baseline", "1s", "--hold", "2s", "--recovery", "3s"));
+        "--baseline", "1s", "--hold", "2s", "--recovery", "3s", "--warm-up", "1s"));
     args.addAll(List.of(extra));
     return MeridianCli.execute(args.toArray(new String[0]));
   }

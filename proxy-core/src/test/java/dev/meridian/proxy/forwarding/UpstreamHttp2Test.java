@@ -109,6 +109,32 @@ class UpstreamHttp2Test {
     }
   }
 
+  /**
+   * Every stream the backend allows is held by a request it never answers: the next request waits for
+   * a stream no longer than the connect timeout, then gets its 502, long before the response timeout.
+   */
+  @Test
+  void aRequestWaitsForAStreamNoLongerThanTheConnectTimeout() throws Exception {
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 1);
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).groupOption("protocol = h2c")
+            .set("timeouts { connect = 500ms, response-headers = 20s }").start()) {
+      List<CompletableFuture<HttpResponse<String>>> stalled = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        stalled.add(http1.sendAsync(HttpRequest.newBuilder(URI.create(proxy.url("/stall/" + i))).build(),
+            HttpResponse.BodyHandlers.ofString()));
+      }
+      await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests().size() == 4);
+      long start = System.nanoTime();
+      HttpResponse<String> waited = get(proxy, "/next");
+      long tookMillis = (System.nanoTime() - start) / 1_000_000;
+      assertThat(waited.statusCode()).isEqualTo(502);
+      assertThat(waited.body()).contains("could not reach a backend");
+      assertThat(tookMillis).isBetween(400L, 5_000L);
+      assertThat(backend.requests()).hasSize(4);
+      stalled.forEach(f -> f.cancel(true));
+    }
+  }
+
   @Test
   void largeBodiesStreamBothWaysFromHttp1AndHttp2Clients(@TempDir Path dir) throws Exception {
     byte[] body = new byte[4 * 1024 * 1024 + 123];

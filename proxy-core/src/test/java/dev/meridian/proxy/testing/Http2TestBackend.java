@@ -190,6 +190,9 @@ public final class Http2TestBackend implements AutoCloseable {
         }
         ctx.flush();
       };
+      if (path.startsWith("/stall")) {
+        return; // never answered: the stream stays open
+      }
       if (path.startsWith("/slow")) {
         ctx.executor().schedule(answer, 300, TimeUnit.MILLISECONDS);
       } else {
