@@ -229,6 +229,17 @@ log "static backend (nginx, 1 worker, ${BODY_BYTES}-byte body) on 127.0.0.1:$BAC
 # ---------------------------------------------------------------- targets
 declare -A RPS P50 P99 ERRS NON2XX CPU EFF OTHER STATUS REQS
 
+start_meridian() {  # start_meridian NAME JAR: runs a Meridian jar on TARGET_PORT, sets TARGET_PID
+  local name="$1" jar="$2"
+  render meridian.conf "$TMP/$name.conf" "$TARGET_PORT"
+  # Run a private copy so a rebuild of proxy-core/target during the run cannot pull the jar away.
+  cp "$jar" "$TMP/$name.jar"
+  # shellcheck disable=SC2086
+  "${PIN_PROXY[@]}" java -XX:ActiveProcessorCount=1 $MERIDIAN_JAVA_OPTS -jar "$TMP/$name.jar" \
+    run -c "$TMP/$name.conf" >"$TMP/$name.log" 2>&1 &
+  TARGET_PID=$!
+}
+
 start_target() {  # sets TARGET_PID and TARGET_PORT; returns 1 on failure
   local t="$1"
   TARGET_PID=""; TARGET_PORT=""
@@ -249,22 +260,9 @@ start_target() {  # sets TARGET_PID and TARGET_PORT; returns 1 on failure
       "${PIN_PROXY[@]}" "$HAPROXY" -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.out" 2>&1 &
       TARGET_PID=$! ;;
     meridian)
-      TARGET_PORT="$MERIDIAN_PORT"
-      render meridian.conf "$TMP/meridian.conf" "$TARGET_PORT"
-      # Run a private copy so a rebuild of proxy-core/target during the run cannot pull the jar away.
-      cp "$MERIDIAN_JAR" "$TMP/meridian.jar"
-      # shellcheck disable=SC2086
-      "${PIN_PROXY[@]}" java -XX:ActiveProcessorCount=1 $MERIDIAN_JAVA_OPTS -jar "$TMP/meridian.jar" \
-        run -c "$TMP/meridian.conf" >"$TMP/meridian.log" 2>&1 &
-      TARGET_PID=$! ;;
+      TARGET_PORT="$MERIDIAN_PORT"; start_meridian meridian "$MERIDIAN_JAR" ;;
     baseline)
-      TARGET_PORT="$BASELINE_PORT"
-      render meridian.conf "$TMP/baseline.conf" "$TARGET_PORT"
-      cp "$BASELINE_JAR" "$TMP/baseline.jar"
-      # shellcheck disable=SC2086
-      "${PIN_PROXY[@]}" java -XX:ActiveProcessorCount=1 $MERIDIAN_JAVA_OPTS -jar "$TMP/baseline.jar" \
-        run -c "$TMP/baseline.conf" >"$TMP/baseline.log" 2>&1 &
-      TARGET_PID=$! ;;
+      TARGET_PORT="$BASELINE_PORT"; start_meridian baseline "$BASELINE_JAR" ;;
   esac
   PIDS+=("$TARGET_PID")
   if ! wait_port "$TARGET_PORT" "$TARGET_PID" 30; then

@@ -69,16 +69,7 @@ public class RegionalSelectorBenchmark {
       down[4] = true;
       down[5] = true;
     }
-    selector = new RegionalSelector(backends, b -> !down[index(b)], stats, policy, RoundRobinSelector::new);
-  }
-
-  private static int index(Backend b) {
-    String id = b.id();
-    int index = 0;
-    for (int i = 1; i < id.length(); i++) {
-      index = index * 10 + id.charAt(i) - '0';
-    }
-    return index;
+    selector = new RegionalSelector(backends, b -> !down[BackendIds.indexOf(b)], stats, policy, RoundRobinSelector::new);
   }
 
   /** One pick for an eu-west client. */

@@ -68,17 +68,7 @@ public class SelectorBenchmark {
     }
     String[] parts = strategy.split(":");
     StrategyOptions options = parts.length > 1 ? StrategyOptions.DEFAULTS.withHashing(parts[1]) : StrategyOptions.DEFAULTS;
-    selector = Strategies.create(parts[0], group, b -> !down[indexOf(b)], stats, options);
-  }
-
-  /** Backend ids are {@code b<index>}: parsing the index is cheap and allocation-free. */
-  private static int indexOf(Backend b) {
-    String id = b.id();
-    int index = 0;
-    for (int i = 1; i < id.length(); i++) {
-      index = index * 10 + id.charAt(i) - '0';
-    }
-    return index;
+    selector = Strategies.create(parts[0], group, b -> !down[BackendIds.indexOf(b)], stats, options);
   }
 
   /** One pick for a request with a fresh hash key (used by consistent-hash, ignored by the others). */

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.meridian.proxy.MeridianInstance;
 import dev.meridian.proxy.cli.MeridianCli;
 import dev.meridian.proxy.config.SettingsLoader;
-import dev.meridian.proxy.testing.TestBackend;
+import dev.meridian.proxy.testing.RegionalBackends;
 import dev.meridian.proxy.testing.TestBackend.Reply;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DrillTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private final Map<String, TestBackend> backends = new LinkedHashMap<>();
+  private RegionalBackends backends;
   private MeridianInstance proxy;
 
   @TempDir
@@ -38,18 +38,14 @@ class DrillTest {
 
   @BeforeEach
   void start() throws Exception {
-    StringBuilder list = new StringBuilder();
-    for (String region : List.of("eu-west", "us-east", "ap-south")) {
-      TestBackend b = TestBackend.start(request -> Reply.ok(region).delay(Duration.ofMillis(2)));
-      backends.put(region, b);
-      list.append(String.format("{ id = \"%s-1\", address = \"127.0.0.1:%d\", region = \"%s\" }%n", region, b.port(), region));
-    }
+    backends = RegionalBackends.start(List.of("eu-west", "us-east", "ap-south"),
+        region -> request -> Reply.ok(region).delay(Duration.ofMillis(2)));
     String hocon = "meridian {\n"
         + "  listeners = [ { address = \"127.0.0.1:0\" } ]\n"
         + "  admin { address = \"127.0.0.1:0\" }\n"
         + "  debug-headers = true\n"
         + "  geo { client-region-header = \"X-Client-Region\", trusted-proxies = [\"127.0.0.1/32\"] }\n"
-        + "  backend-groups { app { strategy = \"round-robin\", backends = [\n" + list + "]\n"
+        + "  backend-groups { app { strategy = \"round-robin\", backends = [\n" + backends.hoconList() + "]\n"
         + "    regions { failover { eu-west = [eu-west, us-east, ap-south], default = [us-east, eu-west, ap-south] } } } }\n"
         + "  routes = [ { name = \"all\", backend-group = \"app\" } ]\n"
         + "}\n";
@@ -61,7 +57,9 @@ class DrillTest {
     if (proxy != null) {
       proxy.stop(Duration.ZERO);
     }
-    backends.values().forEach(TestBackend::close);
+    if (backends != null) {
+      backends.close();
+    }
   }
 
   private int drill(String... extra) {

@@ -7,16 +7,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.meridian.proxy.MeridianInstance;
 import dev.meridian.proxy.config.SettingsLoader;
-import dev.meridian.proxy.testing.TestBackend;
+import dev.meridian.proxy.testing.RegionalBackends;
 import dev.meridian.proxy.testing.TestBackend.Reply;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,23 +27,18 @@ import org.junit.jupiter.api.Test;
 class RegionControlsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-  private final Map<String, TestBackend> backends = new LinkedHashMap<>();
+  private RegionalBackends backends;
   private MeridianInstance proxy;
 
   @BeforeEach
   void start() throws Exception {
-    StringBuilder list = new StringBuilder();
-    for (String region : List.of("eu-west", "us-east")) {
-      TestBackend b = TestBackend.start(request -> Reply.ok(region));
-      backends.put(region, b);
-      list.append(String.format("{ id = \"%s-1\", address = \"127.0.0.1:%d\", region = \"%s\" }%n", region, b.port(), region));
-    }
+    backends = RegionalBackends.start(List.of("eu-west", "us-east"), region -> request -> Reply.ok(region));
     String hocon = "meridian {\n"
         + "  listeners = [ { address = \"127.0.0.1:0\" } ]\n"
         + "  admin { address = \"127.0.0.1:0\" }\n"
         + "  debug-headers = true\n"
         + "  geo { client-region-header = \"X-Client-Region\", trusted-proxies = [\"127.0.0.1/32\"] }\n"
-        + "  backend-groups { app { strategy = \"peak-ewma\", backends = [\n" + list + "]\n"
+        + "  backend-groups { app { strategy = \"peak-ewma\", backends = [\n" + backends.hoconList() + "]\n"
         + "    health.passive { consecutive-5xx = 1000 }\n"
         + "    regions { failover { eu-west = [eu-west, us-east], default = [us-east, eu-west] } } } }\n"
         + "  routes = [\n"
@@ -61,7 +54,9 @@ class RegionControlsTest {
     if (proxy != null) {
       proxy.stop(Duration.ZERO);
     }
-    backends.values().forEach(TestBackend::close);
+    if (backends != null) {
+      backends.close();
+    }
   }
 
   private HttpResponse<String> get(String path) throws Exception {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.meridian.proxy.MeridianInstance;
 import dev.meridian.proxy.config.SettingsLoader;
-import dev.meridian.proxy.testing.TestBackend;
+import dev.meridian.proxy.testing.RegionalBackends;
 import dev.meridian.proxy.testing.TestBackend.Reply;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -31,26 +32,20 @@ class RegionSteeringTest {
     LATENCY_MS.put("ap-south", 120L);
   }
 
-  private final Map<String, TestBackend> backends = new HashMap<>();
+  private RegionalBackends backends;
   private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private MeridianInstance proxy;
 
   private void start(String groupExtras, String routeExtras) throws Exception {
-    StringBuilder list = new StringBuilder();
-    for (Map.Entry<String, Long> e : LATENCY_MS.entrySet()) {
-      String region = e.getKey();
-      TestBackend backend = TestBackend.start(request -> Reply.ok(region).delay(Duration.ofMillis(e.getValue())));
-      backends.put(region, backend);
-      list.append(String.format("{ id = \"%s-1\", address = \"127.0.0.1:%d\", region = \"%s\" }%n",
-          region, backend.port(), region));
-    }
+    backends = RegionalBackends.start(List.copyOf(LATENCY_MS.keySet()),
+        region -> request -> Reply.ok(region).delay(Duration.ofMillis(LATENCY_MS.get(region))));
     String hocon = "meridian {\n"
         + "  listeners = [ { name = \"web\", address = \"127.0.0.1:0\" } ]\n"
         + "  admin { address = \"127.0.0.1:0\" }\n"
         + "  debug-headers = true\n"
         + "  cookie-secret = \"a-test-secret-of-enough-length\"\n"
         + "  geo { client-region-header = \"X-Client-Region\", trusted-proxies = [\"127.0.0.1/32\"] }\n"
-        + "  backend-groups { app { strategy = \"round-robin\", backends = [\n" + list + "]\n" + groupExtras + "\n} }\n"
+        + "  backend-groups { app { strategy = \"round-robin\", backends = [\n" + backends.hoconList() + "]\n" + groupExtras + "\n} }\n"
         + "  routes = [ { name = \"all\", path-prefix = \"/\", backend-group = \"app\" " + routeExtras + " } ]\n"
         + "}\n";
     proxy = new MeridianInstance(SettingsLoader.parse(hocon, "steering-test")).start();
@@ -61,7 +56,9 @@ class RegionSteeringTest {
     if (proxy != null) {
       proxy.stop(Duration.ZERO);
     }
-    backends.values().forEach(TestBackend::close);
+    if (backends != null) {
+      backends.close();
+    }
   }
 
   private HttpResponse<String> send(String method, String clientRegion, String cookie, Map<String, String> extra)
