@@ -37,7 +37,12 @@ public record DrillAction(String kind, double percent, Duration delay, int statu
         return new DrillAction("dial", dial, Duration.ZERO, 0);
       }
       if (t.startsWith("delay=")) {
-        Duration delay = DurationParam.parse("delay", t.substring(6));
+        Duration delay;
+        try {
+          delay = DurationParam.parse("delay", t.substring(6));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("action: '" + text + "': " + e.getMessage() + expected);
+        }
         if (delay.isZero()) {
           throw new IllegalArgumentException("action: '" + text + "': zero delay" + expected);
         }
@@ -56,11 +61,6 @@ public record DrillAction(String kind, double percent, Duration delay, int statu
       throw new IllegalArgumentException("action: '" + text + "'" + expected);
     }
     throw new IllegalArgumentException("action: '" + text + "'" + expected);
-  }
-
-  /** Whether the action is meant to move the region's traffic elsewhere (dial below 100, eject, abort all). */
-  public boolean drains() {
-    return kind.equals("eject") || kind.equals("dial") && percent < 100 || kind.equals("abort") && percent >= 100;
   }
 
   /** Applies the action through the admin API; it undoes itself after {@code ttl} if nobody restores it. */

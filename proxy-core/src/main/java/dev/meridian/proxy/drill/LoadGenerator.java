@@ -68,7 +68,6 @@ final class LoadGenerator implements AutoCloseable {
   private final Recorder latencies = new Recorder(HIGHEST_MICROS, 3);
   private final ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
   private final AtomicLong completed = new AtomicLong();
-  private final AtomicLong succeeded = new AtomicLong();
   private final ArrayDeque<Long> waiting = new ArrayDeque<>();
   private final List<Connection> connections = new ArrayList<>();
   private final SslContext ssl;
@@ -178,11 +177,6 @@ final class LoadGenerator implements AutoCloseable {
     return out;
   }
 
-  /** The last connection error seen, for the progress line. */
-  String lastConnectError() {
-    return lastConnectError;
-  }
-
   private long outstanding() {
     try {
       return loop.submit(() -> {
@@ -234,7 +228,6 @@ final class LoadGenerator implements AutoCloseable {
   private void succeed(long intendedNanos) {
     long micros = Math.max(1, (System.nanoTime() - intendedNanos) / 1000);
     latencies.recordValue(Math.min(micros, HIGHEST_MICROS));
-    succeeded.incrementAndGet();
     completed.incrementAndGet();
   }
 
