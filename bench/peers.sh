@@ -12,6 +12,9 @@
 #
 # Environment (defaults in brackets):
 #   DURATION [10]      measured seconds per target       CONNECTIONS [50]  wrk connections
+#   REPEAT [1]         repetitions; each starts every target afresh, the order rotating from one
+#                      repetition to the next, and the table shows each figure's median (this
+#                      machine's noise is +-20% between runs: compare medians of 3 or more)
 #   WARMUP [15]        warm-up seconds per target        THREADS [1]       wrk threads
 #   LOAD_CPU [0]       core for wrk                      PROXY_CPU [1]     core for the proxy under test
 #   BACKEND_CPU [LOAD_CPU] core for the static backend   BODY_BYTES [100]  size of the backend's body
@@ -32,6 +35,7 @@ DURATION="${DURATION:-10}";       DURATION="${DURATION%s}"
 WARMUP="${WARMUP:-15}";           WARMUP="${WARMUP%s}"
 CONNECTIONS="${CONNECTIONS:-50}"
 THREADS="${THREADS:-1}"
+REPEAT="${REPEAT:-1}"
 LOAD_CPU="${LOAD_CPU:-0}"
 PROXY_CPU="${PROXY_CPU:-1}"
 BACKEND_CPU="${BACKEND_CPU:-$LOAD_CPU}"
@@ -55,8 +59,8 @@ fi
 for t in $TARGETS; do
   case "$t" in direct|nginx|haproxy|meridian) ;; baseline) [[ -f "$BASELINE_JAR" ]] || die "target baseline needs BASELINE_JAR (not found: '$BASELINE_JAR')";; *) die "unknown target '$t' in TARGETS";; esac
 done
-[[ "$DURATION" =~ ^[0-9]+$ && "$WARMUP" =~ ^[0-9]+$ && "$CONNECTIONS" =~ ^[0-9]+$ && "$THREADS" =~ ^[0-9]+$ ]] \
-  || die "DURATION, WARMUP, CONNECTIONS and THREADS must be whole numbers"
+[[ "$DURATION" =~ ^[0-9]+$ && "$WARMUP" =~ ^[0-9]+$ && "$CONNECTIONS" =~ ^[0-9]+$ && "$THREADS" =~ ^[0-9]+$ \
+  && "$REPEAT" =~ ^[1-9][0-9]*$ ]] || die "DURATION, WARMUP, CONNECTIONS, THREADS and REPEAT must be whole numbers (REPEAT >= 1)"
 
 # ---------------------------------------------------------------- prerequisites
 if [[ " $TARGETS " == *" meridian "* ]]; then
@@ -330,13 +334,38 @@ run_target() {
   fi
 }
 
+median() {  # median FORMAT NUMBERS...: the median in the printf FORMAT (NA when none); ignores NA and dashes
+  local format="$1"; shift
+  tr ' ' '\n' <<<"$*" | grep -E '^[0-9.]+$' | sort -g | awk -v f="$format" '{v[NR] = $1} END {
+    if (NR == 0) print "NA"; else if (NR % 2) printf f "\n", v[(NR + 1) / 2]; else printf f "\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+declare -A ALL_RPS ALL_P50 ALL_P99 ALL_EFF ALL_CPU ALL_OTHER WORST
+read -r -a TARGET_LIST <<<"$TARGETS"
 RAW=""
-for t in $TARGETS; do
-  run_target "$t"
-  if [[ "$t" != "direct" && -n "${TARGET_PID:-}" ]]; then stop_pid "$TARGET_PID"; fi
-  kill -0 "$BACKEND_PID" 2>/dev/null || die "the static backend exited (see $TMP/backend-nginx.error.log)"
-  sleep 1
+for (( rep = 0; rep < REPEAT; rep++ )); do
+  (( REPEAT == 1 )) || log "repetition $(( rep + 1 )) of $REPEAT"
+  for (( k = 0; k < ${#TARGET_LIST[@]}; k++ )); do
+    t="${TARGET_LIST[$(( (k + rep) % ${#TARGET_LIST[@]} ))]}"
+    run_target "$t"
+    if [[ "$t" != "direct" && -n "${TARGET_PID:-}" ]]; then stop_pid "$TARGET_PID"; fi
+    kill -0 "$BACKEND_PID" 2>/dev/null || die "the static backend exited (see $TMP/backend-nginx.error.log)"
+    ALL_RPS[$t]+="${RPS[$t]:-NA} "; ALL_P50[$t]+="${P50[$t]:-NA} "; ALL_P99[$t]+="${P99[$t]:-NA} "
+    ALL_EFF[$t]+="${EFF[$t]:-NA} "; ALL_CPU[$t]+="${CPU[$t]%\%} "; ALL_OTHER[$t]+="${OTHER[$t]%\%} "
+    # A target keeps the worst status any repetition gave it.
+    if [[ "${STATUS[$t]}" != "ok" || -z "${WORST[$t]:-}" ]]; then WORST[$t]="${STATUS[$t]}"; fi
+    sleep 1
+  done
 done
+if (( REPEAT > 1 )); then
+  for t in $TARGETS; do
+    RPS[$t]="$(median %.0f ${ALL_RPS[$t]})"; P50[$t]="$(median %.3f ${ALL_P50[$t]})"; P99[$t]="$(median %.3f ${ALL_P99[$t]})"
+    if [[ "$t" != "direct" ]]; then
+      EFF[$t]="$(median %.0f ${ALL_EFF[$t]})"; CPU[$t]="$(median %.0f ${ALL_CPU[$t]})%"; OTHER[$t]="$(median %.0f ${ALL_OTHER[$t]})%"
+    fi
+    STATUS[$t]="${WORST[$t]}"
+  done
+fi
 
 # ---------------------------------------------------------------- report
 mkdir -p "$RESULTS_DIR"
@@ -349,6 +378,10 @@ RESULT_FILE="$RESULTS_DIR/peers-$STAMP.txt"
   echo "versions: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $([[ -n "$HAPROXY" ]] && "$HAPROXY" -v 2>/dev/null | head -1 | awk '{print "haproxy/" $3}'), $("$WRK" -v 2>&1 | head -1 | awk '{print $1 "/" $2}'), $(java -version 2>&1 | head -1 | tr -d '"' | awk '{print "java/" $3}')"
   echo "loadavg at start: $LOADAVG_START (anything well above 0 means other work shared the cores)"
   echo "load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after ${WARMUP}s warm-up; wrk on cpu $LOAD_CPU, backend on cpu $BACKEND_CPU, proxies on cpu $PROXY_CPU"
+  if (( REPEAT > 1 )); then
+    echo "repetitions: $REPEAT, target order rotated each time; figures are medians (errors: last repetition)"
+    for t in $TARGETS; do echo "  $t req/s per repetition: ${ALL_RPS[$t]}"; done
+  fi
   echo "backend: nginx 1 worker, ${BODY_BYTES}-byte static body$([[ " $TARGETS " != *" meridian "* ]] || echo "; Meridian JVM flags: -XX:ActiveProcessorCount=1 $MERIDIAN_JAVA_OPTS")"
   echo
   printf '%-9s %10s %9s %9s %7s %8s %9s %10s %7s  %s\n' target "req/s" "p50 ms" "p99 ms" "errors" "non-2xx" "proxy cpu" "req/cpu-s" "other" status
