@@ -18,6 +18,7 @@ public final class Backend {
   private final String zone;
   private final int weight;
   private final Map<String, String> labels;
+  private final String authority;
 
   /**
    * Creates a backend.
@@ -45,6 +46,7 @@ public final class Backend {
     this.zone = Objects.requireNonNull(zone, "zone");
     this.weight = weight;
     this.labels = Map.copyOf(labels);
+    this.authority = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
   }
 
   /** Creates a backend with no zone and no labels. */
@@ -89,7 +91,7 @@ public final class Backend {
 
   /** The address as {@code host:port}, IPv6 hosts in brackets. */
   public String authority() {
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+    return authority;
   }
 
   @Override

@@ -10,7 +10,6 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -94,7 +93,8 @@ final class Exchange {
   boolean closeAfter;
   long responseBytes;
   int status;
-  ScheduledFuture<?> responseTimer;
+  /** When the backend's response headers are due (System.nanoTime), or 0 when nothing is awaited. */
+  long responseDeadlineNanos;
 
   Exchange(HttpRequest request) {
     this.request = request;
@@ -175,10 +175,8 @@ final class Exchange {
     }
   }
 
+  /** Stops waiting for response headers (the connection's timer finds no deadline and stops). */
   void cancelResponseTimer() {
-    if (responseTimer != null) {
-      responseTimer.cancel(false);
-      responseTimer = null;
-    }
+    responseDeadlineNanos = 0;
   }
 }

@@ -84,6 +84,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   private ChannelHandlerContext ctx;
   private Exchange exchange;
   private ScheduledFuture<?> headTimer;
+  /** The connection's response-headers timer (see {@link #startResponseTimer}), or null. */
+  private ScheduledFuture<?> responseTimer;
+  private final Runnable onResponseTimer = this::onResponseTimer;
   private boolean closing;
   private boolean upstreamNeedsFlush;
   private boolean inputClosed;
@@ -213,6 +216,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   public void channelInactive(ChannelHandlerContext ctx) {
     closing = true;
     cancelHeadTimer();
+    if (responseTimer != null) {
+      responseTimer.cancel(false);
+      responseTimer = null;
+    }
     releaseInbound();
     Exchange ex = exchange;
     exchange = null;
@@ -869,19 +876,37 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
   }
 
+  /**
+   * Gives the backend {@code timeouts.response-headers} from now to answer. One timer per connection
+   * serves every request on it: it is armed when none is, and when it fires it either times the
+   * current request out or waits again until that request's own deadline (no task per request).
+   */
   private void startResponseTimer(Exchange ex) {
     long timeout = context.settings.timeouts().responseHeaders().toNanos();
-    ex.responseTimer = ctx.executor().schedule(() -> {
-      if (exchange == ex && !ex.responseStarted) {
-        log.warn("{} {}: backend {} sent no response headers within {} ms", ex.requestId, clientIp,
-            ex.backend, TimeUnit.NANOSECONDS.toMillis(timeout));
-        context.metrics.upstreamFailed(ex.backend.id(), "timeout");
-        ex.group.outliers().onGatewayFailure(ex.backend, "timeout");
-        abandonUpstream(ex);
-        failResponse(ex, HttpResponseStatus.GATEWAY_TIMEOUT,
-            "backend " + ex.backend.id() + " did not answer in time");
-      }
-    }, timeout, TimeUnit.NANOSECONDS);
+    ex.responseDeadlineNanos = System.nanoTime() + timeout;
+    if (responseTimer == null) {
+      responseTimer = ctx.executor().schedule(onResponseTimer, timeout, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void onResponseTimer() {
+    responseTimer = null;
+    Exchange ex = exchange;
+    if (closing || ex == null || ex.responseDeadlineNanos == 0 || ex.responseStarted) {
+      return;
+    }
+    long left = ex.responseDeadlineNanos - System.nanoTime();
+    if (left > 0) {
+      responseTimer = ctx.executor().schedule(onResponseTimer, left, TimeUnit.NANOSECONDS);
+      return;
+    }
+    ex.responseDeadlineNanos = 0;
+    log.warn("{} {}: backend {} sent no response headers within {} ms", ex.requestId, clientIp,
+        ex.backend, context.settings.timeouts().responseHeaders().toMillis());
+    context.metrics.upstreamFailed(ex.backend.id(), "timeout");
+    ex.group.outliers().onGatewayFailure(ex.backend, "timeout");
+    abandonUpstream(ex);
+    failResponse(ex, HttpResponseStatus.GATEWAY_TIMEOUT, "backend " + ex.backend.id() + " did not answer in time");
   }
 
   /** Closes the exchange's upstream connection without reporting the close back to it. */
