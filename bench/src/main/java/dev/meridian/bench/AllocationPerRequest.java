@@ -16,12 +16,14 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Measures the bytes Meridian's event loop allocates per proxied HTTP/1.1 request, end to end over
+ * Measures the bytes Meridian's event loop allocates, and the CPU time it uses, per proxied HTTP/1.1
+ * request, end to end over
  * real sockets on 127.0.0.1: a small keep-alive GET answered by a backend with a 100-byte body. The
  * backend and the client run on threads of their own (plain blocking sockets), so only the proxy's
- * allocation is counted: {@code ThreadMXBean.getThreadAllocatedBytes} of the {@code meridian-io}
- * threads over a fixed request count, after a warm-up. Unlike throughput on a shared machine, the
- * figure repeats run to run.
+ * allocation and CPU are counted: {@code ThreadMXBean.getThreadAllocatedBytes} and
+ * {@code getThreadCpuTime} of the {@code meridian-io} threads over a fixed request count, after a
+ * warm-up. Unlike throughput on a shared machine, the figures repeat run to run (CPU time within a
+ * few percent).
  *
  * <p>Run: {@code mvn -q -DskipTests package && java -cp bench/target/benchmarks.jar
  * dev.meridian.bench.AllocationPerRequest [requests] [connections]} (defaults 200000 and 8).
@@ -52,14 +54,16 @@ public final class AllocationPerRequest {
           clients.add(new Client(proxy.listenerAddresses().get(0)));
         }
         run(clients, requests / 2);
-        long before = ioThreadsAllocated();
+        long before = ioThreads(true);
+        long cpuBefore = ioThreads(false);
         long start = System.nanoTime();
         run(clients, requests);
-        long after = ioThreadsAllocated();
+        long after = ioThreads(true);
+        long cpuAfter = ioThreads(false);
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf(Locale.ROOT, "%d requests over %d connections: %.0f bytes allocated per request on the"
-            + " event loop (%.0f req/s, closed loop, one client thread)%n", requests, connections,
-            (after - before) / (double) requests, requests / seconds);
+        System.out.printf(Locale.ROOT, "%d requests over %d connections: %.0f bytes allocated and %.1f us of CPU"
+            + " per request on the event loop (%.0f req/s, closed loop, one client thread)%n", requests, connections,
+            (after - before) / (double) requests, (cpuAfter - cpuBefore) / 1000.0 / requests, requests / seconds);
         for (Client c : clients) {
           c.close();
         }
@@ -75,12 +79,13 @@ public final class AllocationPerRequest {
     }
   }
 
-  private static long ioThreadsAllocated() {
+  /** Bytes allocated (or, with {@code allocated} false, CPU nanoseconds used) by the meridian-io threads so far. */
+  private static long ioThreads(boolean allocated) {
     com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     long total = 0;
     for (Thread t : Thread.getAllStackTraces().keySet()) {
       if (t.getName().startsWith("meridian-io")) {
-        total += threads.getThreadAllocatedBytes(t.getId());
+        total += allocated ? threads.getThreadAllocatedBytes(t.getId()) : threads.getThreadCpuTime(t.getId());
       }
     }
     return total;

@@ -8,6 +8,9 @@ import dev.meridian.balancer.SelectionContext;
 import dev.meridian.proxy.config.MeridianSettings.HeaderSettings;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.routing.HostPattern;
+import dev.meridian.proxy.regions.RegionCounters;
+import dev.meridian.proxy.regions.RegionFaults;
+import dev.meridian.proxy.regions.RegionTraffic;
 import dev.meridian.proxy.routing.Route;
 import dev.meridian.proxy.routing.Router;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -31,7 +34,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Measures the per-request pieces of the forwarding path that do not touch a socket: route match,
- * backend pick and request head rewrite.
+ * backend pick, request head rewrite and the per-region bookkeeping.
  *
  * <p>Run: {@code mvn -q -DskipTests package && java -jar bench/target/benchmarks.jar HotPath -prof gc}.
  */
@@ -46,6 +49,9 @@ public class HotPathBenchmark {
   private RoundRobinSelector selector;
   private RequestHeadRewriter rewriter;
   private final SelectionContext context = new SelectionContext();
+  private final RegionTraffic traffic = new RegionTraffic();
+  private final RegionFaults faults = new RegionFaults();
+  private long latency;
 
   /** Builds twenty routes (the match is the last), ten backends and a rewriter. */
   @Setup
@@ -84,5 +90,18 @@ public class HotPathBenchmark {
         .set("User-Agent", "bench").set("Accept", "*/*");
     rewriter.rewrite(request, "192.0.2.10", "http", "127.0.0.1:9000", false, null);
     return request;
+  }
+
+  /**
+   * The region bookkeeping each request does: the fault lookup and the pick count when a backend is
+   * chosen, and the outcome (status, latency bucket) when it finishes.
+   */
+  @Benchmark
+  public Object regionBookkeeping() {
+    Object fault = faults.of("eu-west");
+    RegionCounters counters = traffic.of("eu-west");
+    counters.picked();
+    counters.record(200, false, false, 1_000_000 + (latency++ & 0xffff) * 1000);
+    return fault;
   }
 }
