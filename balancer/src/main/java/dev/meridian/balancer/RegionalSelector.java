@@ -25,7 +25,8 @@ import java.util.function.DoubleSupplier;
  *
  * <p>Panic is judged along the order, never over the whole group (Envoy's priority levels): only when
  * the order's capacity, {@code min(1, sum of capacities x spill-over)}, is below the panic threshold
- * is health ignored, and then only inside the first region of the order that is not dialled to 0.
+ * is health ignored, and then only inside the first region of the order that still has capacity (or,
+ * when none has, the first not dialled to 0).
  * A healthy fallback region is therefore never bypassed for a dead one. Requests with a residency
  * class never panic: they stay on healthy backends of their regions or get none.
  *
@@ -52,21 +53,25 @@ public final class RegionalSelector implements BackendSelector {
   /** This instance's region's index, or -1. */
   private final int localRegion;
   private final LongAdder panicPicks = new LongAdder();
-  /** Per preferred region (the first of an order): 1 while that order is in panic. */
-  private final AtomicIntegerArray panicByPreferred;
-  private volatile PanicListener panicListener = (panic, preferred, capacity) -> { };
+  /**
+   * Per class of client (its region, or "unknown", times whether it reads inside a read-your-writes
+   * window): -1 while that class's failover order is not in panic, else the region health is
+   * ignored in. One slot per class, so two orders that share a first region cannot flip each other.
+   */
+  private final AtomicIntegerArray panicBySlot;
+  private volatile PanicListener panicListener = (panic, region, capacity) -> { };
 
-  /** Told when a failover order enters or leaves panic mode. */
+  /** Told when a class of client's failover order enters or leaves panic mode. */
   @FunctionalInterface
   public interface PanicListener {
     /**
      * Called once per transition, on the thread whose pick noticed it.
      *
      * @param panic     whether the order is now in panic mode
-     * @param preferred the first region of the order (requests of clients that prefer it)
+     * @param region    the region health is now ignored in (panic), or was ignored in (panic over)
      * @param capacity  the order's capacity (healthy fractions x dials x spill-over, capped at 1)
      */
-    void panicChanged(boolean panic, String preferred, double capacity);
+    void panicChanged(boolean panic, String region, double capacity);
   }
 
   /**
@@ -105,7 +110,10 @@ public final class RegionalSelector implements BackendSelector {
       dials.set(i, 100);
     }
     this.leftForLatency = new AtomicIntegerArray(regions.length);
-    this.panicByPreferred = new AtomicIntegerArray(regions.length);
+    this.panicBySlot = new AtomicIntegerArray(2 * (regions.length + 1));
+    for (int i = 0; i < panicBySlot.length(); i++) {
+      panicBySlot.set(i, -1);
+    }
     this.writerRegion = policy.writer().map(w -> regionIndex.getOrDefault(w, -1)).orElse(-1);
     this.localRegion = policy.localRegion().map(l -> regionIndex.getOrDefault(l, -1)).orElse(-1);
     policy.failover().forEach((client, order) -> {
@@ -123,8 +131,9 @@ public final class RegionalSelector implements BackendSelector {
     this(backends, health, stats, policy, strategy, () -> ThreadLocalRandom.current().nextDouble());
   }
 
+  /** The indexes of the named regions the group has, in order, each once. */
   private int[] indexes(List<String> names) {
-    return names.stream().filter(regionIndex::containsKey).mapToInt(regionIndex::get).toArray();
+    return names.stream().filter(regionIndex::containsKey).distinct().mapToInt(regionIndex::get).toArray();
   }
 
   /** Sets who hears about panic transitions (the proxy logs them). */
@@ -132,12 +141,13 @@ public final class RegionalSelector implements BackendSelector {
     this.panicListener = listener;
   }
 
-  /** The preferred regions whose failover order is in panic mode now, for the admin API. */
+  /** The regions health is ignored in now (some client's failover order is in panic), for the admin API. */
   public List<String> panicking() {
     List<String> out = new ArrayList<>();
-    for (int i = 0; i < regions.length; i++) {
-      if (panicByPreferred.get(i) == 1) {
-        out.add(regions[i]);
+    for (int i = 0; i < panicBySlot.length(); i++) {
+      int region = panicBySlot.get(i);
+      if (region >= 0 && !out.contains(regions[region])) {
+        out.add(regions[region]);
       }
     }
     return out;
@@ -204,11 +214,10 @@ public final class RegionalSelector implements BackendSelector {
     if (allowed == null) {
       // Envoy's priority model: the order's capacity is what its regions can take, overprovisioned.
       double orderCapacity = Math.min(1.0, total * policy.spillOver());
-      boolean panic = orderCapacity < policy.panicThreshold();
-      notePanic(order[0], panic, orderCapacity);
-      if (panic) {
-        return selectInPanic(context, order, n, orderCapacity);
+      if (orderCapacity < policy.panicThreshold()) {
+        return selectInPanic(context, order, n, capacity, orderCapacity);
       }
+      notePanic(context, -1, orderCapacity);
     }
     if (total == 0) {
       explain(context, allowed != null ? "residency: no healthy backend in " + allowed : "no available region");
@@ -360,24 +369,42 @@ public final class RegionalSelector implements BackendSelector {
     return members.length == 0 ? 0 : (double) up / members.length;
   }
 
-  /** Records whether the order that starts with {@code preferred} is in panic; tells the listener on a change. */
-  private void notePanic(int preferred, boolean panic, double orderCapacity) {
-    int now = panic ? 1 : 0;
-    if (panicByPreferred.get(preferred) != now && panicByPreferred.compareAndSet(preferred, 1 - now, now)) {
-      panicListener.panicChanged(panic, regions[preferred], orderCapacity);
+  /**
+   * Records which region the context's class of client panics in (-1: none); tells the listener on a
+   * change. Slots: client region (or unknown) x read-your-writes.
+   */
+  private void notePanic(SelectionContext context, int region, double orderCapacity) {
+    String client = context.clientRegion();
+    Integer c = client == null ? null : regionIndex.get(client);
+    int slot = (c == null ? regions.length : c) * 2 + (context.isReadYourWrites() ? 1 : 0);
+    int before = panicBySlot.get(slot);
+    if (before != region && panicBySlot.compareAndSet(slot, before, region)) {
+      boolean panic = region >= 0;
+      panicListener.panicChanged(panic, regions[panic ? region : before], orderCapacity);
     }
   }
 
   /**
-   * Panic: the whole order cannot take the traffic, so health is ignored, but only inside the first
-   * region of the order an operator has not dialled to 0 (the next one when a retry excluded all of
-   * its backends).
+   * Panic: the whole order cannot take the traffic, so health is ignored inside one region: the
+   * first of the order that still has capacity (healthy backends, dial above 0), as Envoy does; when
+   * no region has any, the first not dialled to 0. A retry that excluded every backend of that
+   * region goes on along the order.
    */
-  private Backend selectInPanic(SelectionContext context, int[] order, int n, double orderCapacity) {
+  private Backend selectInPanic(SelectionContext context, int[] order, int n, double[] capacity,
+      double orderCapacity) {
+    boolean anyCapacity = false;
+    for (int k = 0; k < n && !anyCapacity; k++) {
+      anyCapacity = capacity[k] > 0;
+    }
+    boolean noted = false;
     for (int k = 0; k < n; k++) {
       int r = order[k];
-      if (dials.get(r) == 0) {
+      if (anyCapacity ? capacity[k] == 0 : dials.get(r) == 0) {
         continue;
+      }
+      if (!noted) {
+        notePanic(context, r, orderCapacity);
+        noted = true;
       }
       Backend picked = panicSelectors[r].select(context);
       if (picked != null) {

@@ -171,8 +171,9 @@ class RegionalSelectorTest {
   }
 
   @Test
-  void panicIgnoresHealthOnlyInsideTheFirstRegionOfTheOrder() {
-    // One of 12 healthy: 0.25 x 1.4 = 35% capacity along the order, below the threshold of 50%.
+  void panicIgnoresHealthOnlyInsideTheFirstRegionOfTheOrderWithCapacity() {
+    // One of 12 healthy, in ap-south: 0.25 x 1.4 = 35% capacity along the order, below 50%. Health is
+    // ignored in ap-south, the first region that still has a healthy backend (as Envoy does).
     for (Backend b : backends) {
       if (!b.id().equals("ap-south-1")) {
         down.add(b.id());
@@ -181,25 +182,45 @@ class RegionalSelectorTest {
     SelectionContext ctx = new SelectionContext().clientRegion("us-east").explain(true);
     RegionalSelector selector = selector(policy(Optional.empty()));
     List<String> transitions = new ArrayList<>();
-    selector.onPanicChange((panic, preferred, capacity) ->
-        transitions.add(panic + " " + preferred + " " + Math.round(capacity * 100)));
-    assertThat(regionCounts(selector, ctx, 8)).containsOnlyKeys("us-east");
+    selector.onPanicChange((panic, region, capacity) ->
+        transitions.add(panic + " " + region + " " + Math.round(capacity * 100)));
+    assertThat(regionCounts(selector, ctx, 8)).containsOnlyKeys("ap-south");
     assertThat(ctx.decision()).isEqualTo(
-        "panic: 35% capacity in the failover order (threshold 50%), ignoring health in us-east");
+        "panic: 35% capacity in the failover order (threshold 50%), ignoring health in ap-south");
     assertThat(selector.panicPicks()).isEqualTo(8);
-    assertThat(selector.panicking()).containsExactly("us-east");
-    // A retry that excluded every us-east backend goes on to the next region of the order.
+    assertThat(selector.panicking()).containsExactly("ap-south");
+    // A retry that excluded every ap-south backend finds nothing else with capacity.
+    SelectionContext retry = new SelectionContext().clientRegion("us-east");
+    backends.stream().filter(b -> b.region().equals("ap-south")).forEach(retry::exclude);
+    assertThat(selector.select(retry)).isNull();
+    down.clear();
+    selector.select(ctx);
+    assertThat(transitions).containsExactly("true ap-south 35", "false ap-south 100");
+    assertThat(selector.panicking()).isEmpty();
+  }
+
+  @Test
+  void withNoCapacityAnywherePanicUsesTheFirstRegionNotDialledToZero() {
+    backends.forEach(b -> down.add(b.id()));
+    RegionalSelector selector = selector(policy(Optional.empty()));
+    SelectionContext ctx = new SelectionContext().clientRegion("us-east").explain(true);
+    assertThat(regionCounts(selector, ctx, 8)).containsOnlyKeys("us-east");
+    // A retry that excluded every us-east backend goes on along the order.
     SelectionContext retry = new SelectionContext().clientRegion("us-east");
     backends.stream().filter(b -> b.region().equals("us-east")).forEach(retry::exclude);
     assertThat(selector.select(retry).region()).isEqualTo("eu-west");
     // A region dialled to 0 is left alone even in panic.
     selector.setDial("us-east", 0);
     assertThat(regionCounts(selector, new SelectionContext().clientRegion("us-east"), 8)).containsOnlyKeys("eu-west");
-    selector.setDial("us-east", 100);
-    down.clear();
-    selector.select(ctx);
-    assertThat(transitions).containsExactly("true us-east 35", "false us-east 100");
-    assertThat(selector.panicking()).isEmpty();
+  }
+
+  @Test
+  void aRegionListedTwiceInAFailoverOrderCountsOnce() {
+    RegionPolicy twice = new RegionPolicy(Map.of("eu-west", List.of("eu-west", "us-east", "ap-south", "eu-west")),
+        1.4, 0, Optional.empty(), Optional.empty(), 0.5);
+    down.addAll(List.of("eu-west-1", "eu-west-2", "eu-west-3", "eu-west-4"));
+    assertThat(regionCounts(selector(twice), new SelectionContext().clientRegion("eu-west"), 50))
+        .containsOnlyKeys("us-east");
   }
 
   static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> healthPerRegion() {
@@ -218,7 +239,8 @@ class RegionalSelectorTest {
    * Every combination of 0, 50 and 100% health in eu-west, us-east and ap-south (4 backends each),
    * for a client in eu-west (order eu-west, us-east, ap-south; spill-over 1.4, panic threshold 0.5).
    * Outside panic, each region's share is exactly Envoy's priority load and no pick is unhealthy;
-   * panic happens exactly when the order's capacity is below the threshold, and then stays in eu-west.
+   * panic happens exactly when the order's capacity is below the threshold, and then stays inside the
+   * first region of the order with a healthy backend (eu-west when there is none).
    */
   @org.junit.jupiter.params.ParameterizedTest(name = "eu-west {0}%, us-east {1}%, ap-south {2}%")
   @org.junit.jupiter.params.provider.MethodSource("healthPerRegion")
@@ -248,9 +270,11 @@ class RegionalSelectorTest {
     List<String> order = FAILOVER.get("eu-west");
     double total = order.stream().mapToDouble(r -> percent.get(r) / 100.0).sum();
     boolean panic = Math.min(1.0, total * 1.4) < 0.5;
-    assertThat(selector.panicking().contains("eu-west")).as("panic").isEqualTo(panic);
+    assertThat(!selector.panicking().isEmpty()).as("panic").isEqualTo(panic);
     if (panic) {
-      assertThat(counts).containsOnlyKeys("eu-west");
+      // Health is ignored inside the first region of the order with any healthy backend, else eu-west.
+      String inside = order.stream().filter(r -> percent.get(r) > 0).findFirst().orElse("eu-west");
+      assertThat(counts).containsOnlyKeys(inside);
       assertThat(selector.panicPicks()).isEqualTo(picks);
       return;
     }

@@ -91,6 +91,24 @@ public final class AdminServer implements AutoCloseable {
   private final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+      FullHttpResponse response;
+      try {
+        response = answer(ctx, request);
+      } catch (RuntimeException e) {
+        log.warn("admin: {} {} failed: {}", request.method(), request.uri(), e.toString());
+        response = text(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e + "\n");
+      }
+      boolean keepAlive = HttpUtil.isKeepAlive(request);
+      HttpUtil.setKeepAlive(response, keepAlive);
+      if (keepAlive) {
+        ctx.writeAndFlush(response);
+      } else {
+        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+
+    /** The answer to one admin request. */
+    private FullHttpResponse answer(ChannelHandlerContext ctx, FullHttpRequest request) {
       String path;
       try {
         path = new QueryStringDecoder(request.uri()).path();
@@ -122,13 +140,7 @@ public final class AdminServer implements AutoCloseable {
           default -> response = text(ctx, HttpResponseStatus.NOT_FOUND, "no such admin endpoint: " + path + "\n");
         }
       }
-      boolean keepAlive = HttpUtil.isKeepAlive(request);
-      HttpUtil.setKeepAlive(response, keepAlive);
-      if (keepAlive) {
-        ctx.writeAndFlush(response);
-      } else {
-        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
-      }
+      return response;
     }
 
     @Override

@@ -25,7 +25,12 @@ final class RegionsDocument {
   static Map<String, Object> build(ProxyServer proxy) {
     Map<String, Object> out = new LinkedHashMap<>();
     Map<String, Long> overrides = proxy.overrides().remainingMillis();
-    proxy.selectors().forEach((group, selector) -> out.put(group, group(proxy, group, selector, overrides)));
+    proxy.selectors().forEach((group, selector) -> {
+      // A reload between reading the selectors and the groups may remove a group: leave it out.
+      if (proxy.groups().containsKey(group) && proxy.stats().containsKey(group)) {
+        out.put(group, group(proxy, group, selector, overrides));
+      }
+    });
     return out;
   }
 
@@ -47,9 +52,12 @@ final class RegionsDocument {
       r.put("dial", selector.dials().get(region));
       r.put("backends", members.size());
       r.put("available", members.stream().filter(health::isAvailable).count());
-      r.put("operator-ejected", members.stream()
-          .filter(b -> health.reasons(b.id()).containsKey(ProxyServer.OPERATOR)).count());
-      r.put("in-flight", members.stream().map(stats::of).mapToInt(BackendStats::inFlight).sum());
+      r.put("operator-ejected", members.stream().filter(b -> health.reasons(b.id()).containsKey(ProxyServer.OPERATOR)
+          || health.reasons(b.id()).containsKey(ProxyServer.OPERATOR_REGION)).count());
+      r.put("region-ejected", members.stream()
+          .anyMatch(b -> health.reasons(b.id()).containsKey(ProxyServer.OPERATOR_REGION)));
+      r.put("in-flight", members.stream().map(stats::of).filter(java.util.Objects::nonNull)
+          .mapToInt(BackendStats::inFlight).sum());
       RegionFault fault = faults.get(region);
       r.put("fault", fault == null ? null : fault(fault));
       r.putAll(counters(traffic.get(region)));

@@ -106,7 +106,7 @@ final class DrillCommand implements Callable<Integer> {
         report.write(out);
         System.out.println("reports: " + out.resolve("drill-report.md") + ", " + out.resolve("drill-report.json")
             + ", " + out.resolve("drill-timeline.png"));
-      } catch (IOException e) {
+      } catch (IOException | RuntimeException e) {
         System.err.println("meridian drill: could not write the reports to " + out + ": " + e);
         return 2;
       }
@@ -124,7 +124,7 @@ final class DrillCommand implements Callable<Integer> {
       if (!scheme.equals("http") && !scheme.equals("https") || target.getHost() == null) {
         throw new IllegalArgumentException("target: '" + target + "' (expected: http:// or https:// URL)");
       }
-      if (rate <= 0 || rate > 1_000_000) {
+      if (!(rate > 0 && rate <= 1_000_000)) {
         throw new IllegalArgumentException("rate: " + rate + " (expected: 1-1000000 requests per second)");
       }
       if (connections < 1 || connections > 10_000) {

@@ -34,7 +34,11 @@ final class SteeringReader {
     ObjectReader r = maybe.get();
     Map<String, List<String>> failover = r.stringLists("failover");
     failover.forEach((client, order) -> {
+      java.util.Set<String> seen = new java.util.HashSet<>();
       for (String region : order) {
+        if (!seen.add(region)) {
+          r.problem("failover." + client, "region '" + region + "' is listed twice (expected: each region once)");
+        }
         if (!regions.contains(region)) {
           r.problem("failover." + client, "region '" + region + "' has no backend in this group (expected: one of "
               + String.join(", ", regions) + ")");

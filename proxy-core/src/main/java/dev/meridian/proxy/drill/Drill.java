@@ -68,6 +68,7 @@ public final class Drill {
       throw new IllegalArgumentException("region: '" + plan.region() + "' (expected: one of "
           + group.path("regions") + " in group '" + plan.group() + "')");
     }
+    refuseWhenSomethingIsInForce(group);
     int previousDial = group.path("dials").path(plan.region()).asInt(100);
     Instant startedAt = Instant.now();
     startNanos = System.nanoTime();
@@ -76,11 +77,15 @@ public final class Drill {
       DrillPlan.Load l = plan.load().get();
       load = new LoadGenerator(l.target(), l.rate(), l.connections(), l.headers(), l.timeout(), l.insecure());
       load.start();
-      warmUp();
     }
     Thread restorer = new Thread(() -> restoreQuietly(previousDial), "meridian-drill-restore");
+    boolean completed = false;
     try {
+      if (load != null) {
+        warmUp();
+      }
       runPhase("baseline", plan.baseline());
+      refuseWithoutBaselineTraffic();
       Runtime.getRuntime().addShutdownHook(restorer);
       plan.action().apply(admin, plan.group(), plan.region(), plan.actionTimeLimit());
       // The action is in force once the admin API answered; what was sent before goes to the baseline.
@@ -92,11 +97,14 @@ public final class Drill {
       Runtime.getRuntime().removeShutdownHook(restorer);
       sample();
       runRecovery();
+      completed = true;
     } finally {
       if (load != null) {
         load.close();
-        sample(); // what was still in flight when the load stopped
       }
+    }
+    if (load != null && completed) {
+      sample(); // what was still in flight when the load stopped
     }
     if (interactive) {
       progress.println();
@@ -105,6 +113,49 @@ public final class Drill {
         failbackMillis, actionMillis, restoreMillis);
     report.judge();
     return report;
+  }
+
+  /**
+   * A drill restores what it found, so it must not start over a change someone else left in force on
+   * the region: a time-limited change (perhaps from a drill that died), a fault it would clear, or a
+   * region ejection it would end.
+   */
+  private void refuseWhenSomethingIsInForce(JsonNode group) {
+    String region = plan.region();
+    group.path("time-limits-ms").fields().forEachRemaining(limit -> {
+      String key = limit.getKey();
+      if (key.endsWith("/" + region) && !key.contains("/backend/")) {
+        throw new IllegalArgumentException("region " + region + " of group '" + plan.group() + "' has a "
+            + "time-limited change in force ('" + key + "', " + limit.getValue().asLong() + " ms left), perhaps from"
+            + " a drill that did not finish; wait for it to end or undo it first");
+      }
+    });
+    JsonNode state = group.path("by-region").path(region);
+    boolean faultAction = plan.action().kind().equals("delay") || plan.action().kind().equals("abort");
+    if (faultAction && !state.path("fault").isNull() && !state.path("fault").isMissingNode()) {
+      throw new IllegalArgumentException("region " + region + " already has a fault injected ("
+          + state.path("fault").path("description").asText() + "); clear it first: DELETE "
+          + admin.base() + "/admin/api/regions/" + plan.group() + "/" + region + "/fault");
+    }
+    if (plan.action().kind().equals("eject") && state.path("region-ejected").asBoolean()) {
+      throw new IllegalArgumentException("region " + region + " is already ejected; restore it first: POST "
+          + admin.base() + "/admin/api/regions/" + plan.group() + "/" + region + "/restore");
+    }
+  }
+
+  /** A region that took no part of the group's traffic during the baseline has nothing to drill. */
+  private void refuseWithoutBaselineTraffic() {
+    PhaseStats baseline = phases.get("baseline");
+    double share = baseline.share(plan.region());
+    if (Double.isNaN(share)) {
+      throw new IllegalArgumentException("no request reached group '" + plan.group() + "' during the "
+          + plan.baseline().toMillis() + " ms baseline; send traffic (or use --target) and try again");
+    }
+    if (share < SHIFTED_SHARE) {
+      throw new IllegalArgumentException(String.format(Locale.ROOT, "region %s got %.2f%% of group '%s' requests"
+          + " during the baseline: nothing to drill (with --target, send headers that reach it, e.g."
+          + " --header X-Client-Region:%s)", plan.region(), share * 100, plan.group(), plan.region()));
+    }
   }
 
   /**

@@ -52,7 +52,7 @@ public record DrillAction(String kind, double percent, Duration delay, int statu
         String[] parts = t.substring(6).split(":");
         int status = Integer.parseInt(parts[0].trim());
         double share = parts.length > 1 ? Double.parseDouble(parts[1].replace("%", "").trim()) : 100;
-        if (status < 500 || status > 599 || share <= 0 || share > 100 || parts.length > 2) {
+        if (status < 500 || status > 599 || !(share > 0 && share <= 100) || parts.length > 2) {
           throw new IllegalArgumentException("action: '" + text + "': status 500-599 and share 0-100% needed" + expected);
         }
         return new DrillAction("abort", share, Duration.ZERO, status);

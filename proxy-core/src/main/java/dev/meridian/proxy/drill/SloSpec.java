@@ -58,7 +58,7 @@ public record SloSpec(List<Objective> objectives) {
           boolean percent = value.endsWith("%");
           try {
             double limit = Double.parseDouble(percent ? value.substring(0, value.length() - 1) : value);
-            if (limit < 0) {
+            if (!(limit >= 0)) {
               throw new NumberFormatException();
             }
             out.add(new Objective(name, limit, percent));

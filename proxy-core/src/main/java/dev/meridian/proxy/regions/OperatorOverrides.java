@@ -9,7 +9,8 @@ import java.util.function.LongSupplier;
  * The time limits on operators' run-time changes (a region's dial, an ejection, an injected fault):
  * each limited change registers how to undo itself, and {@link #sweep()} (called about once a second)
  * undoes those whose time is up. A drill gives every change it makes a limit, so a drill that dies
- * cannot leave a region drained or faulty. Thread-safe.
+ * cannot leave a region drained or faulty. Thread-safe; the caller serializes changes and sweeps when
+ * an undo must not interleave with a change under the same key.
  */
 public final class OperatorOverrides {
   private record Pending(long deadlineNanos, Runnable undo) {}
@@ -22,9 +23,14 @@ public final class OperatorOverrides {
     this.clock = clock;
   }
 
-  /** Undoes the change named {@code key} (e.g. {@code fault app/eu-west}) after {@code ttlNanos}. */
+  /**
+   * Undoes the change named {@code key} (e.g. {@code fault app/eu-west}) after {@code ttlNanos}. A
+   * change made while an earlier one under the same key is still limited renews the deadline but
+   * keeps the earlier undo, so what comes back is the state before the first of them.
+   */
   public void limit(String key, long ttlNanos, Runnable undo) {
-    pending.put(key, new Pending(clock.getAsLong() + ttlNanos, undo));
+    Pending next = new Pending(clock.getAsLong() + ttlNanos, undo);
+    pending.merge(key, next, (earlier, later) -> new Pending(later.deadlineNanos(), earlier.undo()));
   }
 
   /** Forgets the limit of a change that was undone or replaced by hand. */

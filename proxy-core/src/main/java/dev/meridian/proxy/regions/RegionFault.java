@@ -22,7 +22,7 @@ public record RegionFault(long delayNanos, int abortStatus, double abortFraction
     if (abortStatus != 0 && (abortStatus < 500 || abortStatus > 599)) {
       throw new IllegalArgumentException("abort: " + abortStatus + " (expected: a status 500-599)");
     }
-    if (abortFraction < 0 || abortFraction > 1) {
+    if (!(abortFraction >= 0 && abortFraction <= 1)) {
       throw new IllegalArgumentException("percent: " + abortFraction * 100 + " (expected: 0-100)");
     }
     if (delayNanos == 0 && (abortStatus == 0 || abortFraction == 0)) {

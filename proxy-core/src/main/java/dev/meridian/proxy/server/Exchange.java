@@ -51,6 +51,8 @@ final class Exchange {
   long injectedDelayNanos;
   /** The answer is a drill's injected abort: counted as the region's own 5xx, not Meridian's. */
   boolean injectedAbort;
+  /** The last attempt found its backend busy (no free HTTP/2 stream): a final answer is 503, not 502. */
+  boolean lastAttemptBusy;
   /** Picks whose connect failed (nothing reached that backend); they spend no retry attempt. */
   int connectFailures;
   /** Why the last attempt failed, for the 502 body. */

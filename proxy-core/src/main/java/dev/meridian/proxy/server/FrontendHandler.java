@@ -7,6 +7,7 @@ import dev.meridian.proxy.regions.RegionCounters;
 import dev.meridian.proxy.regions.RegionFault;
 import dev.meridian.proxy.http.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
+import dev.meridian.proxy.upstream.StreamUnavailableException;
 import dev.meridian.proxy.upstream.UnprocessedRequestException;
 import dev.meridian.proxy.upstream.UpstreamListener;
 import dev.meridian.proxy.upstream.UpstreamPool;
@@ -202,7 +203,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     if (ex == null) {
       log.debug("{}: client idle, closing", clientIp);
       ctx.close();
-    } else if (!ex.requestComplete && !ex.responseStarted) {
+    } else if (!ex.requestComplete && !ex.responseStarted && !(ex.upstream == null && ex.injectedDelayNanos > 0)) {
+      // (A request a drill's delay holds is waiting for its backend, not stalled by the client.)
       log.info("{} {}: request body stalled for {}; 408", ex.requestId, clientIp,
           context.settings.timeouts().clientIdle());
       abandonUpstream(ex);
@@ -231,10 +233,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
         BackendHandler.of(ex.upstream).detach();
         ex.upstream.close();
       }
-      if (!ex.local || !ex.responseComplete) {
-        context.metrics.requestFinished(routeName(ex), ex.status == 0 ? 499 : ex.status);
-        recordRegionOutcome(ex, ex.responseStarted && !ex.responseComplete);
-      }
+      // Not finished (finishExchange clears exchange): counted here, whatever answered it.
+      context.metrics.requestFinished(routeName(ex), ex.status == 0 ? 499 : ex.status);
+      recordRegionOutcome(ex, ex.responseStarted && !ex.responseComplete);
     }
     context.metrics.clientConnectionClosed();
   }
@@ -342,7 +343,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       boolean none = ex.attempts == 0;
       log.warn("{} {}: route {}: {}", ex.requestId, clientIp, ex.route.name(),
           none ? "no available backend" : "no backend left to try");
-      respondLocally(ex, none ? HttpResponseStatus.SERVICE_UNAVAILABLE : HttpResponseStatus.BAD_GATEWAY,
+      respondLocally(ex, none || ex.lastAttemptBusy ? HttpResponseStatus.SERVICE_UNAVAILABLE : HttpResponseStatus.BAD_GATEWAY,
           none
               ? "no available backend in group '" + ex.route.group().name() + "'; try again later"
               : "could not reach a backend of group '" + ex.route.group().name() + "' (last: "
@@ -355,6 +356,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     ex.attempts++;
     ex.backend = backend;
     ex.injectedDelayNanos = 0;
+    ex.lastAttemptBusy = false;
     ex.regionCounters = ex.group.traffic().of(backend.region());
     ex.regionCounters.picked();
     RegionFault fault = ex.group.faults().of(backend.region());
@@ -421,6 +423,21 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       if (future.isSuccess()) {
         BackendHandler.of(future.getNow()).detach();
         future.getNow().close();
+      }
+      return;
+    }
+    if (!future.isSuccess() && future.cause() instanceof StreamUnavailableException busy) {
+      // The backend is busy, not failing: no outlier report; a retry spends the budget like any.
+      context.metrics.upstreamFailed(backend.id(), "no-stream");
+      log.warn("{} {}: {}", ex.requestId, clientIp, busy.getMessage());
+      ex.lastFailure = "backend " + backend.id() + " has no free HTTP/2 stream";
+      ex.lastAttemptBusy = true;
+      ex.endInFlight();
+      ex.selection.exclude(backend);
+      if (mayRetry(ex, ex.route.retries().retriesOn("connect-failure"))) {
+        connectUpstream(ex);
+      } else {
+        respondLocally(ex, HttpResponseStatus.SERVICE_UNAVAILABLE, ex.lastFailure + "; try again later");
       }
       return;
     }
@@ -882,10 +899,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
    * current request out or waits again until that request's own deadline (no task per request).
    */
   private void startResponseTimer(Exchange ex) {
-    long timeout = context.settings.timeouts().responseHeaders().toNanos();
+    // An injected delay stands for the backend's own slowness: it counts toward the timeout.
+    long timeout = context.settings.timeouts().responseHeaders().toNanos() - ex.injectedDelayNanos;
     ex.responseDeadlineNanos = System.nanoTime() + timeout;
     if (responseTimer == null) {
-      responseTimer = ctx.executor().schedule(onResponseTimer, timeout, TimeUnit.NANOSECONDS);
+      responseTimer = ctx.executor().schedule(onResponseTimer, Math.max(0, timeout), TimeUnit.NANOSECONDS);
     }
   }
 

@@ -72,8 +72,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
-  /** The owner name of operators' marks in the health registries. */
+  /** The owner name of an operator's mark on one backend in the health registries. */
   public static final String OPERATOR = "operator";
+  /** The owner name of the marks a region ejection puts on each of the region's backends. */
+  public static final String OPERATOR_REGION = "operator-region";
+  /** Serializes operators' changes with the sweep that undoes time-limited ones. */
+  private final Object operatorLock = new Object();
 
   private final MeridianSettings settings;
   private final Transport transport;
@@ -207,8 +211,8 @@ public final class ProxyServer implements AutoCloseable {
         readSelector = new RegionalSelector(group.backends(), readView, stats, policy, strategy);
       }
       for (RegionalSelector each : List.of(selector, readSelector)) {
-        each.onPanicChange((panic, preferred, capacity) ->
-            logPanic(g.name(), panic, preferred, capacity, r.panicThreshold()));
+        each.onPanicChange((panic, region, capacity) ->
+            logPanic(g.name(), panic, region, capacity, r.panicThreshold()));
       }
       OutlierDetector outliers = new OutlierDetector(group, health, h.passive(),
           h.passive().latencyOutliersEnabled() ? stats : null, NanoClock.SYSTEM);
@@ -221,14 +225,14 @@ public final class ProxyServer implements AutoCloseable {
     return runtimes;
   }
 
-  private static void logPanic(String group, boolean panic, String preferred, double capacity, double threshold) {
+  private static void logPanic(String group, boolean panic, String region, double capacity, double threshold) {
     long percent = Math.round(capacity * 100);
     if (panic) {
-      log.warn("group '{}': the failover order that prefers {} has {}% capacity (below the panic threshold"
-          + " {}%); ignoring health inside {}", group, preferred, percent, Math.round(threshold * 100), preferred);
+      log.warn("group '{}': a failover order has {}% capacity (below the panic threshold {}%); ignoring"
+          + " health inside {}", group, percent, Math.round(threshold * 100), region);
     } else {
-      log.info("group '{}': the failover order that prefers {} has {}% capacity; panic mode over", group,
-          preferred, percent);
+      log.info("group '{}': a failover order has {}% capacity again; panic mode in {} over", group, percent,
+          region);
     }
   }
 
@@ -273,7 +277,9 @@ public final class ProxyServer implements AutoCloseable {
     });
     healthTicker = workerGroup.next().scheduleAtFixedRate(() -> {
       context.routing().groups().values().forEach(r -> r.outliers().tick());
-      overrides.sweep();
+      synchronized (operatorLock) {
+        overrides.sweep();
+      }
     }, 1, 1, TimeUnit.SECONDS);
     List<InetSocketAddress> bound = new ArrayList<>();
     for (ListenerSettings listener : settings.listeners()) {
@@ -382,6 +388,12 @@ public final class ProxyServer implements AutoCloseable {
    * @throws IllegalArgumentException for an unknown group or region, or a percentage outside 0-100
    */
   public void setDial(String group, String region, int percent, Duration ttl) {
+    synchronized (operatorLock) {
+      setDialLocked(group, region, percent, ttl);
+    }
+  }
+
+  private void setDialLocked(String group, String region, int percent, Duration ttl) {
     GroupRuntime runtime = runtime(group);
     int previous = runtime.selector().dials().getOrDefault(region, 100);
     runtime.setDial(region, percent);
@@ -409,45 +421,56 @@ public final class ProxyServer implements AutoCloseable {
    * @throws IllegalArgumentException for an unknown group or region
    */
   public int ejectRegion(String group, String region, Duration ttl) {
-    List<Backend> members = regionMembers(group, region);
-    HealthRegistry health = health(group);
-    members.forEach(b -> health.markOut(b.id(), OPERATOR, "region " + region + " ejected by an operator"));
-    log.warn("operator: region {} of group '{}' ejected ({} backends){}", region, group, members.size(), until(ttl));
-    limit("eject " + group + "/region/" + region, ttl, () -> {
-      members.forEach(b -> health.clear(b.id(), OPERATOR));
-      log.info("operator: region {} of group '{}' restored (time limit passed)", region, group);
-    });
-    return members.size();
+    synchronized (operatorLock) {
+      List<Backend> members = regionMembers(group, region);
+      HealthRegistry health = health(group);
+      members.forEach(b -> health.markOut(b.id(), OPERATOR_REGION, "region " + region + " ejected by an operator"));
+      log.warn("operator: region {} of group '{}' ejected ({} backends){}", region, group, members.size(), until(ttl));
+      limit("eject " + group + "/region/" + region, ttl, () -> {
+        members.forEach(b -> health.clear(b.id(), OPERATOR_REGION));
+        log.info("operator: region {} of group '{}' restored (time limit passed)", region, group);
+      });
+      return members.size();
+    }
   }
 
-  /** Withdraws the operator's marks from a region's backends; returns how many backends it covers. */
+  /**
+   * Withdraws a region ejection's marks from its backends (a backend ejected on its own stays out);
+   * returns how many backends the region has.
+   */
   public int restoreRegion(String group, String region) {
-    List<Backend> members = regionMembers(group, region);
-    HealthRegistry health = health(group);
-    members.forEach(b -> health.clear(b.id(), OPERATOR));
-    overrides.forget("eject " + group + "/region/" + region);
-    log.info("operator: region {} of group '{}' restored", region, group);
-    return members.size();
+    synchronized (operatorLock) {
+      List<Backend> members = regionMembers(group, region);
+      HealthRegistry health = health(group);
+      members.forEach(b -> health.clear(b.id(), OPERATOR_REGION));
+      overrides.forget("eject " + group + "/region/" + region);
+      log.info("operator: region {} of group '{}' restored", region, group);
+      return members.size();
+    }
   }
 
   /** Takes one backend out of a group's rotation; with a positive {@code ttl} it comes back after it. */
   public void ejectBackend(String group, String backendId, Duration ttl) {
-    Backend backend = member(group, backendId);
-    HealthRegistry health = health(group);
-    health.markOut(backend.id(), OPERATOR, "ejected by an operator");
-    log.warn("operator: backend {} of group '{}' ejected{}", backend, group, until(ttl));
-    limit("eject " + group + "/backend/" + backendId, ttl, () -> {
-      health.clear(backend.id(), OPERATOR);
-      log.info("operator: backend {} of group '{}' restored (time limit passed)", backend, group);
-    });
+    synchronized (operatorLock) {
+      Backend backend = member(group, backendId);
+      HealthRegistry health = health(group);
+      health.markOut(backend.id(), OPERATOR, "ejected by an operator");
+      log.warn("operator: backend {} of group '{}' ejected{}", backend, group, until(ttl));
+      limit("eject " + group + "/backend/" + backendId, ttl, () -> {
+        health.clear(backend.id(), OPERATOR);
+        log.info("operator: backend {} of group '{}' restored (time limit passed)", backend, group);
+      });
+    }
   }
 
-  /** Withdraws the operator's mark from a backend. */
+  /** Withdraws the operator's own mark from a backend (a region ejection's mark stays). */
   public void restoreBackend(String group, String backendId) {
-    Backend backend = member(group, backendId);
-    health(group).clear(backend.id(), OPERATOR);
-    overrides.forget("eject " + group + "/backend/" + backendId);
-    log.info("operator: backend {} of group '{}' restored", backend, group);
+    synchronized (operatorLock) {
+      Backend backend = member(group, backendId);
+      health(group).clear(backend.id(), OPERATOR);
+      overrides.forget("eject " + group + "/backend/" + backendId);
+      log.info("operator: backend {} of group '{}' restored", backend, group);
+    }
   }
 
   /**
@@ -455,6 +478,12 @@ public final class ProxyServer implements AutoCloseable {
    * positive {@code ttl} it is cleared after it. Faults live in memory: a restart clears them.
    */
   public void injectFault(String group, String region, RegionFault fault, Duration ttl) {
+    synchronized (operatorLock) {
+      injectFaultLocked(group, region, fault, ttl);
+    }
+  }
+
+  private void injectFaultLocked(String group, String region, RegionFault fault, Duration ttl) {
     regionMembers(group, region);
     RegionFaults faults = faultsByGroup.computeIfAbsent(group, n -> new RegionFaults());
     faults.set(region, fault);
@@ -468,11 +497,13 @@ public final class ProxyServer implements AutoCloseable {
 
   /** Stops injecting a fault into a region; returns whether there was one. */
   public boolean clearFault(String group, String region) {
-    regionMembers(group, region);
-    overrides.forget("fault " + group + "/" + region);
-    boolean was = faultsByGroup.computeIfAbsent(group, n -> new RegionFaults()).clear(region);
-    log.info("operator: fault in region {} of group '{}' cleared", region, group);
-    return was;
+    synchronized (operatorLock) {
+      regionMembers(group, region);
+      overrides.forget("fault " + group + "/" + region);
+      boolean was = faultsByGroup.computeIfAbsent(group, n -> new RegionFaults()).clear(region);
+      log.info("operator: fault in region {} of group '{}' cleared", region, group);
+      return was;
+    }
   }
 
   /** The time limits on operators' changes, for the admin API. */

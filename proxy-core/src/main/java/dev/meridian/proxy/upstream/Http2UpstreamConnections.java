@@ -4,7 +4,6 @@ import dev.meridian.balancer.Backend;
 import dev.meridian.proxy.upstream.Http2UpstreamConnection.StreamRequest;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.util.concurrent.Future;
@@ -48,7 +47,7 @@ final class Http2UpstreamConnections {
   /**
    * A new stream to the backend, whose events go to the listener. A request that gets no stream within
    * the connect timeout (every connection full, or none ready) fails with a
-   * {@link ConnectTimeoutException}, so it is retried elsewhere or answered, never left waiting.
+   * {@link StreamUnavailableException}, so it is retried elsewhere or answered, never left waiting.
    */
   Future<Channel> acquire(Backend backend, BackendLink link, UpstreamListener listener) {
     Promise<Channel> promise = loop.newPromise();
@@ -56,7 +55,7 @@ final class Http2UpstreamConnections {
     if (!promise.isDone()) {
       long timeout = settings.connectTimeout().toNanos();
       ScheduledFuture<?> deadline = loop.schedule(() -> {
-        promise.tryFailure(new ConnectTimeoutException("no HTTP/2 stream to " + backend + " within "
+        promise.tryFailure(new StreamUnavailableException("no HTTP/2 stream to " + backend + " came free within "
             + settings.connectTimeout().toMillis() + " ms"));
       }, timeout, TimeUnit.NANOSECONDS);
       promise.addListener(f -> deadline.cancel(false));
@@ -66,6 +65,9 @@ final class Http2UpstreamConnections {
 
   /** Gives the request a stream on a connection with room, or a place on one being opened. */
   void place(Backend backend, BackendLink link, StreamRequest request) {
+    if (request.promise().isDone()) {
+      return; // its wait timed out
+    }
     List<Http2UpstreamConnection> connections = byBackend.computeIfAbsent(backend, b -> new ArrayList<>(2));
     Http2UpstreamConnection opening = null;
     Http2UpstreamConnection leastQueued = null;

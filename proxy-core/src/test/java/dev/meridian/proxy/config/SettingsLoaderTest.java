@@ -149,6 +149,14 @@ class SettingsLoaderTest {
   }
 
   @Test
+  void reportsARegionListedTwiceInAFailoverOrder() {
+    String text = EXAMPLE.replace("strategy = \"round-robin\"",
+        "strategy = \"round-robin\", regions { failover { eu-west = [eu-west, us-east, eu-west] } }");
+    assertThat(problems(text)).singleElement().asString()
+        .contains("meridian.backend-groups.app.regions.failover.eu-west: region 'eu-west' is listed twice");
+  }
+
+  @Test
   void reportsBadAddresses() {
     String text = minimal("")
         .replace("127.0.0.1:0", "127.0.0.1")

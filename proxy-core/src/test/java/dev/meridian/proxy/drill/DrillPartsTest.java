@@ -25,7 +25,7 @@ class DrillPartsTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"dial=101", "dial=-1", "dial=x", "delay=0", "delay=soon", "abort=404", "abort=503:0",
-      "abort=503:150%", "abort=503:1:2", "restart", ""})
+      "abort=503:150%", "abort=503:1:2", "abort=503:NaN", "restart", ""})
   void badActionsAreRefusedWithTheExpectedForms(String text) {
     assertThatThrownBy(() -> DrillAction.parse(text)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("expected: dial=0-100, eject, delay=200ms or abort=503:10%");
@@ -41,6 +41,7 @@ class DrillPartsTest {
     assertThat(SloSpec.parse(null).objectives()).isEmpty();
     assertThatThrownBy(() -> SloSpec.parse("latency=1s")).hasMessageContaining("unknown objective 'latency'");
     assertThatThrownBy(() -> SloSpec.parse("errors=-1")).hasMessageContaining("errors '-1'");
+    assertThatThrownBy(() -> SloSpec.parse("errors=NaN")).hasMessageContaining("errors 'NaN'");
     assertThatThrownBy(() -> SloSpec.parse("shift")).hasMessageContaining("slo: 'shift'");
   }
 
@@ -66,6 +67,7 @@ class DrillPartsTest {
     assertThatThrownBy(() -> new RegionFault(0, 0, 0)).hasMessageContaining("nothing to inject");
     assertThatThrownBy(() -> new RegionFault(0, 200, 1)).hasMessageContaining("abort: 200");
     assertThatThrownBy(() -> new RegionFault(0, 503, 2)).hasMessageContaining("percent: 200");
+    assertThatThrownBy(() -> new RegionFault(0, 503, Double.NaN)).hasMessageContaining("percent: NaN");
   }
 
   @Test

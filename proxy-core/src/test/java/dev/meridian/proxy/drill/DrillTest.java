@@ -128,6 +128,19 @@ class DrillTest {
   }
 
   @Test
+  void aDrillDoesNotStartOverAChangeLeftInForceOrOnARegionWithoutTraffic() throws Exception {
+    proxy.proxy().setDial("app", "eu-west", 0, Duration.ofSeconds(30));
+    assertThat(drill("--action", "dial=0")).isEqualTo(2);
+    proxy.proxy().setDial("app", "eu-west", 100);
+    // ap-south gets none of these eu-west clients' requests: nothing to drill.
+    assertThat(MeridianCli.execute("drill", "--admin", "http://127.0.0.1:" + proxy.adminAddress().getPort(),
+        "--group", "app", "--region", "ap-south", "--hold", "1s", "--baseline", "1s", "--warm-up", "500ms",
+        "--target", "http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/data",
+        "--header", "X-Client-Region:eu-west", "--rate", "100")).isEqualTo(2);
+    assertThat(proxy.proxy().selectors().get("app").dials()).containsEntry("ap-south", 100);
+  }
+
+  @Test
   void badUseExitsTwoAndChangesNothing() {
     assertThat(drill("--action", "dial=150")).isEqualTo(2);
     assertThat(drill("--action", "explode")).isEqualTo(2);

@@ -106,6 +106,27 @@ class RegionControlsTest {
   }
 
   @Test
+  void aRegionEjectionAndABackendEjectionAreUndoneSeparately() throws Exception {
+    assertThat(admin("POST", "/admin/api/backends/app/eu-west-1/eject").statusCode()).isEqualTo(200);
+    assertThat(admin("POST", "/admin/api/regions/app/eu-west/eject").statusCode()).isEqualTo(200);
+    assertThat(region("eu-west").get("region-ejected").asBoolean()).isTrue();
+    assertThat(admin("POST", "/admin/api/regions/app/eu-west/restore").statusCode()).isEqualTo(200);
+    // The backend's own ejection stays until it is restored itself.
+    assertThat(proxy.health("app").isAvailable("eu-west-1")).isFalse();
+    assertThat(region("eu-west").get("region-ejected").asBoolean()).isFalse();
+    assertThat(admin("POST", "/admin/api/backends/app/eu-west-1/restore").statusCode()).isEqualTo(200);
+    assertThat(proxy.health("app").isAvailable("eu-west-1")).isTrue();
+  }
+
+  @Test
+  void aChangeRenewedWithinItsTimeLimitStillUndoesToTheStateBeforeTheFirst() throws Exception {
+    assertThat(admin("POST", "/admin/api/regions/app/eu-west/dial?percent=0&ttl=1s").statusCode()).isEqualTo(200);
+    assertThat(admin("POST", "/admin/api/regions/app/eu-west/dial?percent=30&ttl=1s").statusCode()).isEqualTo(200);
+    await().atMost(Duration.ofSeconds(5))
+        .until(() -> proxy.proxy().selectors().get("app").dials().get("eu-west") == 100);
+  }
+
+  @Test
   void anInjectedDelayIsForwardedLateAndCountsInTheLatencyEwma() throws Exception {
     HttpResponse<String> set = admin("POST", "/admin/api/regions/app/eu-west/fault?delay=150ms&ttl=30s");
     assertThat(set.statusCode()).as(set.body()).isEqualTo(200);
@@ -156,6 +177,7 @@ class RegionControlsTest {
     assertThat(admin("POST", "/admin/api/regions/app/eu-west/explode").statusCode()).isEqualTo(404);
     assertThat(admin("POST", "/admin/api/backends/app/ghost/eject").body()).contains("backend: 'ghost'");
     assertThat(admin("POST", "/admin/api/regions/app/eu-west/dial?percent=x").body()).contains("percent: 'x'");
+    assertThat(admin("POST", "/admin/api/regions/app/eu-west/fault?abort=503&percent=NaN").statusCode()).isEqualTo(400);
     assertThat(proxy.proxy().faults("app")).isEmpty();
     assertThat(proxy.health("app").isAvailable("eu-west-1")).isTrue();
   }
