@@ -1,7 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.config.MeridianSettings.LimitSettings;
-import dev.meridian.proxy.http.ServerHttpCodec;
+import dev.meridian.proxy.http1.ServerHttpCodec;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
  *                         then one of:
  *
  *  HTTP/1.x:
- *         --> [codec]     ServerHttpCodec: strict HTTP/1.1 decode with limits, HEAD-aware encode
+ *         --> [codec]     ServerHttpCodec: strict HTTP/1.1 heads read in place (RawRequest), body
+ *                         slices, limits; HEAD-aware response encode
  *         --> [frontend]  FrontendHandler: route, forward, relay the response
  *  HTTP/2 (prior knowledge): see {@link Http2Connection}
  *

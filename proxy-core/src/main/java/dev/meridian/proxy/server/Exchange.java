@@ -9,6 +9,7 @@ import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -23,7 +24,8 @@ final class Exchange {
   final HttpVersion clientVersion;
   final String method;
   final long startNanos = System.nanoTime();
-  final SelectionContext selection = new SelectionContext();
+  /** The connection's selection context, reset for this request (see {@link FrontendHandler}). */
+  final SelectionContext selection;
 
   String requestId;
   InetAddress clientAddress;
@@ -69,8 +71,12 @@ final class Exchange {
   int unprocessedResends;
   /** The next attempt must open a new connection rather than take a pooled one. */
   boolean freshConnection;
-  /** Body parts kept for a retry while the body fits the route's max-replay-body; null once it does not. */
-  List<HttpContent> replay = new ArrayList<>(2);
+  /** Body parts kept for a retry (null until one is), while the body fits the route's max-replay-body. */
+  List<HttpContent> replay;
+  /** The kept body ended with the shared empty last part (kept as this flag rather than in the list). */
+  boolean replayEndsEmpty;
+  /** The body outgrew max-replay-body: nothing is kept any more. */
+  boolean replayAbandoned;
   long replayBytes;
   /** The request's Content-Length, or -1 when it has none. */
   long declaredLength = -1;
@@ -95,11 +101,14 @@ final class Exchange {
   boolean closeAfter;
   long responseBytes;
   int status;
+  /** {@link #releaseAll} released the request head. */
+  private boolean requestReleased;
   /** When the backend's response headers are due (System.nanoTime), or 0 when nothing is awaited. */
   long responseDeadlineNanos;
 
-  Exchange(HttpRequest request) {
+  Exchange(HttpRequest request, SelectionContext selection) {
     this.request = request;
+    this.selection = selection;
     this.clientVersion = request.protocolVersion();
     this.method = request.method().name();
   }
@@ -109,21 +118,41 @@ final class Exchange {
    * and every body part forwarded so far was kept.
    */
   boolean isReplayable() {
-    return !responseStarted && (replay != null || (bodyBytesForwarded == 0 && !trailersForwarded));
+    return !responseStarted && (!replayAbandoned || (bodyBytesForwarded == 0 && !trailersForwarded));
   }
 
   /** Keeps a forwarded body part for a retry, or gives up keeping when the body outgrows the limit. */
   void keepForReplay(HttpContent part, int maxReplayBody) {
-    if (replay == null) {
+    if (replayAbandoned) {
       return;
     }
     replayBytes += part.content().readableBytes();
     if (replayBytes > maxReplayBody) {
       releaseReplay();
-      replay = null;
+      replayAbandoned = true;
       return;
     }
+    if (part == LastHttpContent.EMPTY_LAST_CONTENT) {
+      replayEndsEmpty = true;
+      return;
+    }
+    if (replay == null) {
+      replay = new ArrayList<>(2);
+    }
     replay.add(part.retainedDuplicate());
+  }
+
+  /**
+   * Releases what the exchange holds when it ends: the request head (a {@link
+   * dev.meridian.proxy.http1.RawRequest} holds the bytes it arrived in), the kept body parts and any
+   * part held back. Safe to call more than once.
+   */
+  void releaseAll() {
+    releaseReplay();
+    if (!requestReleased) {
+      requestReleased = true;
+      ReferenceCountUtil.release(request);
+    }
   }
 
   /** Releases the kept body parts and any part held back. */
@@ -136,6 +165,7 @@ final class Exchange {
       replay.forEach(ReferenceCountUtil::release);
       replay.clear();
     }
+    replayEndsEmpty = false;
   }
 
   /**

@@ -2,10 +2,11 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.Backend;
 import dev.meridian.balancer.ReadYourWritesCookie;
+import dev.meridian.balancer.SelectionContext;
 import dev.meridian.proxy.http.LocalResponses;
 import dev.meridian.proxy.regions.RegionCounters;
 import dev.meridian.proxy.regions.RegionFault;
-import dev.meridian.proxy.http.ServerHttpCodec;
+import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
 import dev.meridian.proxy.upstream.StreamUnavailableException;
 import dev.meridian.proxy.upstream.UnprocessedRequestException;
@@ -46,7 +47,6 @@ import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -82,12 +82,27 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   private final ServerHttpCodec codec;
   private final String scheme;
   private final ArrayDeque<Object> inbound = new ArrayDeque<>();
+  /** The selection state of the current exchange; one per connection, reset for each request. */
+  private final SelectionContext selection = new SelectionContext();
   private ChannelHandlerContext ctx;
   private Exchange exchange;
   private ScheduledFuture<?> headTimer;
   /** The connection's response-headers timer (see {@link #startResponseTimer}), or null. */
   private ScheduledFuture<?> responseTimer;
   private final Runnable onResponseTimer = this::onResponseTimer;
+  /**
+   * Marks the current exchange's head as written to its upstream, or closes an upstream whose write
+   * failed. One listener per connection: a head's write completes before its response can arrive, so
+   * before another exchange can take the same upstream.
+   */
+  private final ChannelFutureListener onHeadWritten = f -> {
+    Exchange current = exchange;
+    if (!f.isSuccess()) {
+      f.channel().close();
+    } else if (current != null && current.upstream == f.channel()) {
+      current.headWritten = true;
+    }
+  };
   private boolean closing;
   private boolean upstreamNeedsFlush;
   private boolean inputClosed;
@@ -228,7 +243,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     if (ex != null) {
       ex.cancelResponseTimer();
       ex.endInFlight();
-      ex.releaseReplay();
+      ex.releaseAll();
       if (ex.upstream != null) {
         BackendHandler.of(ex.upstream).detach();
         ex.upstream.close();
@@ -303,7 +318,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
 
   private void startRequest(HttpRequest request) {
     context.metrics.requestStarted();
-    Exchange ex = new Exchange(request);
+    selection.reset();
+    Exchange ex = new Exchange(request, selection);
     ex.clientAddress = clientAddress;
     ex.http2 = http2Stream;
     exchange = ex;
@@ -467,13 +483,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     // A failed write closes the upstream channel, which onUpstreamClosed handles.
     ex.headWritten = false;
-    upstream.write(ex.request).addListener(f -> {
-      if (f.isSuccess() && exchange == ex && ex.upstream == upstream) {
-        ex.headWritten = true;
-      } else if (!f.isSuccess()) {
-        upstream.close();
-      }
-    });
+    // The write consumes a reference; the exchange keeps its own for a retry.
+    upstream.write(ReferenceCountUtil.retain(ex.request)).addListener(onHeadWritten);
     upstreamNeedsFlush = true;
     replayBody(ex);
     drainInbound();
@@ -544,25 +555,32 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
 
   /** On a retry, sends the kept body parts again (the rest still waits in the inbound queue). */
   private void replayBody(Exchange ex) {
-    if (ex.replay == null || ex.replay.isEmpty()) {
+    if ((ex.replay == null || ex.replay.isEmpty()) && !ex.replayEndsEmpty) {
       ex.requestComplete = false;
       return;
     }
     // Each kept part holds one reference: forwarding it hands that reference to the write, and
     // forwardBody keeps a fresh duplicate for a further retry.
     List<HttpContent> parts = ex.replay;
-    ex.replay = new ArrayList<>(parts.size());
+    boolean endsEmpty = ex.replayEndsEmpty;
+    ex.replay = null;
+    ex.replayEndsEmpty = false;
     ex.replayBytes = 0;
     ex.requestComplete = false;
     ex.bodyBytesForwarded = 0;
     // A part held back is newer than every kept one: it follows them.
     HttpContent held = ex.heldBack;
     ex.heldBack = null;
-    for (HttpContent part : parts) {
-      forwardBody(ex, part);
+    if (parts != null) {
+      for (HttpContent part : parts) {
+        forwardBody(ex, part);
+      }
     }
     if (held != null) {
       forwardBody(ex, held);
+    }
+    if (endsEmpty) {
+      forwardBody(ex, LastHttpContent.EMPTY_LAST_CONTENT);
     }
   }
 
@@ -823,6 +841,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     ex.responseComplete = true;
     ex.status = 101;
     ex.endInFlight();
+    ex.releaseAll();
     context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, true, true);
     ctx.writeAndFlush(response);
     Channel upstream = ex.upstream;
@@ -1001,7 +1020,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** Ends the exchange: the upstream connection goes back to the pool or closes; the next request runs. */
   private void finishExchange(Exchange ex) {
     ex.endInFlight();
-    ex.releaseReplay();
+    ex.releaseAll();
     Channel upstream = ex.upstream;
     ex.upstream = null;
     ex.cancelResponseTimer();

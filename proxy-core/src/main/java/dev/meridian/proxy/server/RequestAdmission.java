@@ -2,8 +2,8 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.balancer.SelectionContext;
-import dev.meridian.proxy.http.MalformedHeadException;
-import dev.meridian.proxy.http.TooManyHeadersException;
+import dev.meridian.proxy.http1.MalformedHeadException;
+import dev.meridian.proxy.http1.TooManyHeadersException;
 import dev.meridian.proxy.routing.HostPattern;
 import dev.meridian.proxy.routing.RequestTarget;
 import dev.meridian.proxy.routing.Residency;

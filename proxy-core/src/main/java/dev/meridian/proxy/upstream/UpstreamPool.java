@@ -1,6 +1,7 @@
 package dev.meridian.proxy.upstream;
 
 import dev.meridian.balancer.Backend;
+import dev.meridian.proxy.http1.UpstreamHttpCodec;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -9,7 +10,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.Future;
@@ -110,7 +110,7 @@ public final class UpstreamPool {
           ch.pipeline().addLast("tls", tls.newHandler(ch, backend.host(), backend.port()));
         }
         ch.pipeline()
-            .addLast("codec", new HttpClientCodec(decoderConfig(), false, false))
+            .addLast("codec", new UpstreamHttpCodec(decoderConfig()))
             .addLast("idle", new IdleStateHandler(0, 0, settings.idleTimeout().toMillis(), TimeUnit.MILLISECONDS))
             .addLast(BackendHandler.NAME, handler);
       }

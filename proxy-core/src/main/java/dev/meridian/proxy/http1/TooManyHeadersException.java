@@ -1,4 +1,4 @@
-package dev.meridian.proxy.http;
+package dev.meridian.proxy.http1;
 
 import io.netty.handler.codec.TooLongFrameException;
 

@@ -1,28 +1,20 @@
-package dev.meridian.proxy.http;
+package dev.meridian.proxy.http1;
 
 import io.netty.channel.CombinedChannelDuplexHandler;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpStatusClass;
 
 /**
- * The client-facing HTTP/1.1 codec: a {@link StrictRequestDecoder} with the configured limits and a
- * response encoder that knows which responses answer HEAD requests.
- *
- * <p>Decoding is strict: CR LF line endings only, header names and values validated, duplicate
- * Content-Length and Content-Length with Transfer-Encoding rejected (RFC 9112), obs-fold rejected.
+ * The client-facing HTTP/1.1 codec: an {@link Http1RequestDecoder} with the configured limits (heads
+ * read in place, strictly) and a response encoder that knows which responses answer HEAD requests.
  * A failed request carries its cause in its {@link io.netty.handler.codec.DecoderResult}.
  */
 public final class ServerHttpCodec
-    extends CombinedChannelDuplexHandler<StrictRequestDecoder, HttpResponseEncoder> {
+    extends CombinedChannelDuplexHandler<Http1RequestDecoder, HttpResponseEncoder> {
 
-  /** Default largest body slice handed on at once, in bytes. */
-  private static final int MAX_CHUNK_SIZE = 64 * 1024;
-
-  private final StrictRequestDecoder decoder;
+  private final Http1RequestDecoder decoder;
 
   /**
    * Creates the codec.
@@ -33,16 +25,7 @@ public final class ServerHttpCodec
    */
   public ServerHttpCodec(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount) {
     MethodQueue methods = new MethodQueue();
-    HttpDecoderConfig config = new HttpDecoderConfig()
-        .setMaxInitialLineLength(maxRequestLine)
-        .setMaxHeaderSize(maxHeaderBytes)
-        .setMaxChunkSize(MAX_CHUNK_SIZE)
-        .setStrictLineParsing(true)
-        .setUseRfc9112TransferEncoding(true)
-        .setAllowDuplicateContentLengths(false)
-        .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withValidation(true))
-        .setTrailersFactory(DefaultHttpHeadersFactory.trailersFactory().withValidation(true));
-    this.decoder = new StrictRequestDecoder(config, maxHeaderCount, methods);
+    this.decoder = new Http1RequestDecoder(maxRequestLine, maxHeaderBytes, maxHeaderCount, methods::add);
     init(decoder, new HeadAwareResponseEncoder(methods));
   }
 

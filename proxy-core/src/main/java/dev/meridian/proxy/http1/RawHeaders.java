@@ -1,0 +1,526 @@
+package dev.meridian.proxy.http1;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.handler.codec.DateFormatter;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
+import java.util.AbstractMap.SimpleImmutableEntry;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Date;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map.Entry;
+import java.util.Set;
+
+/**
+ * The header fields of a request head as it arrived, read in place: each field is four offsets into
+ * the head's bytes (no per-field object), with the edits the proxy makes kept beside them (fields
+ * removed, fields added). {@link #writeTo} emits the kept field lines byte for byte, in runs, followed
+ * by the added ones, so a head is never decoded into objects and encoded again.
+ *
+ * <p>Lookups compare bytes case-insensitively; a value becomes a {@code String} only when asked for
+ * (and is then kept for the next ask). Field names were checked to be tokens and values to hold no
+ * control character by {@link RequestHeadParser}, so the bytes written are the bytes validated.
+ *
+ * <p>Not thread-safe; the head buffer belongs to the {@link RawRequest} and outlives these headers' use.
+ */
+public final class RawHeaders extends HttpHeaders {
+  private static final int[] NO_FIELDS = new int[0];
+  private static final byte[] COLON_SPACE = {':', ' '};
+
+  private final ByteBuf head;
+  /** Per field: name start, name end, value start, value end; a removed field's name start is ~start. */
+  private final int[] fields;
+  private final int fieldCount;
+  /** Where the line after the last field starts (the empty line ending the head). */
+  private final int fieldsEnd;
+  private String[] valueStrings;
+  private CharSequence[] added;
+  private int addedCount;
+  private int removedCount;
+
+  RawHeaders(ByteBuf head, int[] fields, int fieldCount, int fieldsEnd) {
+    this.head = head;
+    this.fields = fields == null ? NO_FIELDS : fields;
+    this.fieldCount = fieldCount;
+    this.fieldsEnd = fieldsEnd;
+  }
+
+  // ---- in-place access ---------------------------------------------------------------------
+
+  private boolean isRemoved(int field) {
+    return fields[field * 4] < 0;
+  }
+
+  private int lineStart(int field) {
+    int start = fields[field * 4];
+    return start < 0 ? ~start : start;
+  }
+
+  private boolean nameEquals(int field, CharSequence name) {
+    int start = fields[field * 4];
+    int length = fields[field * 4 + 1] - start;
+    if (length != name.length()) {
+      return false;
+    }
+    if (name instanceof AsciiString ascii) {
+      byte[] bytes = ascii.array();
+      int offset = ascii.arrayOffset();
+      for (int i = 0; i < length; i++) {
+        if (lower(head.getByte(start + i)) != lower(bytes[offset + i])) {
+          return false;
+        }
+      }
+      return true;
+    }
+    for (int i = 0; i < length; i++) {
+      char c = name.charAt(i);
+      if (c > 0x7f || lower(head.getByte(start + i)) != lower((byte) c)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static byte lower(byte b) {
+    return b >= 'A' && b <= 'Z' ? (byte) (b + 32) : b;
+  }
+
+  private String value(int field) {
+    if (valueStrings == null) {
+      valueStrings = new String[fieldCount];
+    }
+    String value = valueStrings[field];
+    if (value == null) {
+      int start = fields[field * 4 + 2];
+      value = head.toString(start, fields[field * 4 + 3] - start, StandardCharsets.ISO_8859_1);
+      valueStrings[field] = value;
+    }
+    return value;
+  }
+
+  private String name(int field) {
+    int start = fields[field * 4];
+    return head.toString(start, fields[field * 4 + 1] - start, StandardCharsets.ISO_8859_1);
+  }
+
+  private int firstField(CharSequence name) {
+    for (int i = 0; i < fieldCount; i++) {
+      if (!isRemoved(i) && nameEquals(i, name)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private int firstAdded(CharSequence name) {
+    for (int i = 0; i < addedCount; i++) {
+      if (AsciiString.contentEqualsIgnoreCase(added[i * 2], name)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Whether a field of this name holds the token, reading comma-separated elements with optional
+   * whitespace (as {@code Connection: keep-alive, Upgrade}); no {@code String} is made for raw fields.
+   */
+  @Override
+  public boolean containsValue(CharSequence name, CharSequence token, boolean ignoreCase) {
+    for (int i = 0; i < fieldCount; i++) {
+      if (!isRemoved(i) && nameEquals(i, name) && listContains(i, token, ignoreCase)) {
+        return true;
+      }
+    }
+    for (int i = 0; i < addedCount; i++) {
+      if (AsciiString.contentEqualsIgnoreCase(added[i * 2], name)
+          && elementsContain(added[i * 2 + 1], token, ignoreCase)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean listContains(int field, CharSequence token, boolean ignoreCase) {
+    int index = fields[field * 4 + 2];
+    int end = fields[field * 4 + 3];
+    while (index <= end) {
+      int comma = head.indexOf(index, end, (byte) ',');
+      int elementEnd = comma < 0 ? end : comma;
+      int start = index;
+      while (start < elementEnd && isOws(head.getByte(start))) {
+        start++;
+      }
+      int stop = elementEnd;
+      while (stop > start && isOws(head.getByte(stop - 1))) {
+        stop--;
+      }
+      if (regionEquals(start, stop, token, ignoreCase)) {
+        return true;
+      }
+      if (comma < 0) {
+        return false;
+      }
+      index = comma + 1;
+    }
+    return false;
+  }
+
+  /** Whether a comma-separated list value has an element equal to the token (whitespace trimmed). */
+  private static boolean elementsContain(CharSequence value, CharSequence token, boolean ignoreCase) {
+    int index = 0;
+    int end = value.length();
+    while (index <= end) {
+      int comma = index;
+      while (comma < end && value.charAt(comma) != ',') {
+        comma++;
+      }
+      int start = index;
+      while (start < comma && isOws((byte) value.charAt(start))) {
+        start++;
+      }
+      int stop = comma;
+      while (stop > start && isOws((byte) value.charAt(stop - 1))) {
+        stop--;
+      }
+      CharSequence element = value.subSequence(start, stop);
+      if (ignoreCase ? AsciiString.contentEqualsIgnoreCase(element, token) : AsciiString.contentEquals(element, token)) {
+        return true;
+      }
+      index = comma + 1;
+    }
+    return false;
+  }
+
+  private boolean regionEquals(int start, int end, CharSequence text, boolean ignoreCase) {
+    if (end - start != text.length()) {
+      return false;
+    }
+    for (int i = 0; i < text.length(); i++) {
+      byte b = head.getByte(start + i);
+      char c = text.charAt(i);
+      if (c > 0xff) {
+        return false;
+      }
+      if (ignoreCase ? lower(b) != lower((byte) c) : b != (byte) c) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isOws(byte b) {
+    return b == ' ' || b == '\t';
+  }
+
+  /**
+   * Writes the field lines as they will go upstream: the kept raw lines in runs of bytes, then each
+   * added field as {@code name: value}, each line ending in CR LF (the empty line is the caller's).
+   */
+  public void writeTo(ByteBuf out) {
+    int runStart = -1;
+    for (int i = 0; i < fieldCount; i++) {
+      if (isRemoved(i)) {
+        if (runStart >= 0) {
+          out.writeBytes(head, runStart, lineStart(i) - runStart);
+          runStart = -1;
+        }
+      } else if (runStart < 0) {
+        runStart = lineStart(i);
+      }
+    }
+    if (runStart >= 0) {
+      out.writeBytes(head, runStart, fieldsEnd - runStart);
+    }
+    for (int i = 0; i < addedCount; i++) {
+      writeAscii(out, added[i * 2]);
+      out.writeBytes(COLON_SPACE);
+      writeAscii(out, added[i * 2 + 1]);
+      out.writeShort(('\r' << 8) | '\n');
+    }
+  }
+
+  private static void writeAscii(ByteBuf out, CharSequence text) {
+    if (text instanceof AsciiString ascii) {
+      ByteBufUtil.copy(ascii, out);
+    } else {
+      out.writeCharSequence(text, StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  // ---- HttpHeaders: reading ----------------------------------------------------------------
+
+  @Override
+  public String get(String name) {
+    return get((CharSequence) name);
+  }
+
+  @Override
+  public String get(CharSequence name) {
+    int field = firstField(name);
+    if (field >= 0) {
+      return value(field);
+    }
+    int extra = firstAdded(name);
+    return extra < 0 ? null : added[extra * 2 + 1].toString();
+  }
+
+  @Override
+  public List<String> getAll(String name) {
+    return getAll((CharSequence) name);
+  }
+
+  @Override
+  public List<String> getAll(CharSequence name) {
+    List<String> values = null;
+    for (int i = 0; i < fieldCount; i++) {
+      if (!isRemoved(i) && nameEquals(i, name)) {
+        values = values == null ? new ArrayList<>(2) : values;
+        values.add(value(i));
+      }
+    }
+    for (int i = 0; i < addedCount; i++) {
+      if (AsciiString.contentEqualsIgnoreCase(added[i * 2], name)) {
+        values = values == null ? new ArrayList<>(2) : values;
+        values.add(added[i * 2 + 1].toString());
+      }
+    }
+    return values == null ? Collections.emptyList() : values;
+  }
+
+  @Override
+  public boolean contains(String name) {
+    return contains((CharSequence) name);
+  }
+
+  @Override
+  public boolean contains(CharSequence name) {
+    return firstField(name) >= 0 || firstAdded(name) >= 0;
+  }
+
+  @Override
+  public boolean contains(CharSequence name, CharSequence value, boolean ignoreCase) {
+    for (int i = 0; i < fieldCount; i++) {
+      if (!isRemoved(i) && nameEquals(i, name)
+          && regionEquals(fields[i * 4 + 2], fields[i * 4 + 3], value, ignoreCase)) {
+        return true;
+      }
+    }
+    for (int i = 0; i < addedCount; i++) {
+      if (AsciiString.contentEqualsIgnoreCase(added[i * 2], name)
+          && (ignoreCase ? AsciiString.contentEqualsIgnoreCase(added[i * 2 + 1], value)
+              : AsciiString.contentEquals(added[i * 2 + 1], value))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Override
+  public Integer getInt(CharSequence name) {
+    String value = get(name);
+    try {
+      return value == null ? null : Integer.valueOf(value.trim());
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public int getInt(CharSequence name, int defaultValue) {
+    Integer value = getInt(name);
+    return value == null ? defaultValue : value;
+  }
+
+  @Override
+  public Short getShort(CharSequence name) {
+    String value = get(name);
+    try {
+      return value == null ? null : Short.valueOf(value.trim());
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public short getShort(CharSequence name, short defaultValue) {
+    Short value = getShort(name);
+    return value == null ? defaultValue : value;
+  }
+
+  @Override
+  public Long getTimeMillis(CharSequence name) {
+    String value = get(name);
+    Date date = value == null ? null : DateFormatter.parseHttpDate(value);
+    return date == null ? null : date.getTime();
+  }
+
+  @Override
+  public long getTimeMillis(CharSequence name, long defaultValue) {
+    Long value = getTimeMillis(name);
+    return value == null ? defaultValue : value;
+  }
+
+  @Override
+  public List<Entry<String, String>> entries() {
+    List<Entry<String, String>> entries = new ArrayList<>(size());
+    for (int i = 0; i < fieldCount; i++) {
+      if (!isRemoved(i)) {
+        entries.add(new SimpleImmutableEntry<>(name(i), value(i)));
+      }
+    }
+    for (int i = 0; i < addedCount; i++) {
+      entries.add(new SimpleImmutableEntry<>(added[i * 2].toString(), added[i * 2 + 1].toString()));
+    }
+    return entries;
+  }
+
+  @Override
+  public Iterator<Entry<String, String>> iterator() {
+    return entries().iterator();
+  }
+
+  @Override
+  public Iterator<Entry<CharSequence, CharSequence>> iteratorCharSequence() {
+    List<Entry<CharSequence, CharSequence>> entries = new ArrayList<>(size());
+    for (Entry<String, String> entry : entries()) {
+      entries.add(new SimpleImmutableEntry<>(entry.getKey(), entry.getValue()));
+    }
+    return entries.iterator();
+  }
+
+  @Override
+  public boolean isEmpty() {
+    return size() == 0;
+  }
+
+  @Override
+  public int size() {
+    return fieldCount - removedCount + addedCount;
+  }
+
+  @Override
+  public Set<String> names() {
+    Set<String> names = new LinkedHashSet<>();
+    for (Entry<String, String> entry : entries()) {
+      names.add(entry.getKey());
+    }
+    return names;
+  }
+
+  // ---- HttpHeaders: editing (kept beside the raw fields) -----------------------------------
+
+  @Override
+  public HttpHeaders add(String name, Object value) {
+    return add((CharSequence) name, value);
+  }
+
+  @Override
+  public HttpHeaders add(CharSequence name, Object value) {
+    CharSequence text = value instanceof CharSequence cs ? cs : String.valueOf(value);
+    RequestHeadParser.checkAddedField(name, text);
+    if (added == null) {
+      added = new CharSequence[16];
+    } else if (addedCount * 2 == added.length) {
+      added = java.util.Arrays.copyOf(added, added.length * 2);
+    }
+    added[addedCount * 2] = name;
+    added[addedCount * 2 + 1] = text;
+    addedCount++;
+    return this;
+  }
+
+  @Override
+  public HttpHeaders add(String name, Iterable<?> values) {
+    for (Object value : values) {
+      add(name, value);
+    }
+    return this;
+  }
+
+  @Override
+  public HttpHeaders addInt(CharSequence name, int value) {
+    return add(name, Integer.toString(value));
+  }
+
+  @Override
+  public HttpHeaders addShort(CharSequence name, short value) {
+    return add(name, Short.toString(value));
+  }
+
+  @Override
+  public HttpHeaders set(String name, Object value) {
+    return set((CharSequence) name, value);
+  }
+
+  @Override
+  public HttpHeaders set(CharSequence name, Object value) {
+    remove(name);
+    return add(name, value);
+  }
+
+  @Override
+  public HttpHeaders set(String name, Iterable<?> values) {
+    remove(name);
+    return add(name, values);
+  }
+
+  @Override
+  public HttpHeaders setInt(CharSequence name, int value) {
+    return set(name, Integer.toString(value));
+  }
+
+  @Override
+  public HttpHeaders setShort(CharSequence name, short value) {
+    return set(name, Short.toString(value));
+  }
+
+  @Override
+  public HttpHeaders remove(String name) {
+    return remove((CharSequence) name);
+  }
+
+  @Override
+  public HttpHeaders remove(CharSequence name) {
+    for (int i = 0; i < fieldCount; i++) {
+      if (!isRemoved(i) && nameEquals(i, name)) {
+        fields[i * 4] = ~fields[i * 4];
+        removedCount++;
+      }
+    }
+    int kept = 0;
+    for (int i = 0; i < addedCount; i++) {
+      if (!AsciiString.contentEqualsIgnoreCase(added[i * 2], name)) {
+        added[kept * 2] = added[i * 2];
+        added[kept * 2 + 1] = added[i * 2 + 1];
+        kept++;
+      }
+    }
+    for (int i = kept; i < addedCount; i++) {
+      added[i * 2] = null;
+      added[i * 2 + 1] = null;
+    }
+    addedCount = kept;
+    return this;
+  }
+
+  @Override
+  public HttpHeaders clear() {
+    for (int i = 0; i < fieldCount; i++) {
+      if (!isRemoved(i)) {
+        fields[i * 4] = ~fields[i * 4];
+        removedCount++;
+      }
+    }
+    if (added != null) {
+      java.util.Arrays.fill(added, null);
+    }
+    addedCount = 0;
+    return this;
+  }
+}
