@@ -17,20 +17,26 @@ import java.util.Map.Entry;
 import java.util.Set;
 
 /**
- * The header fields of a request head as it arrived, read in place: each field is four offsets into
+ * The header fields of a head as it arrived, read in place: each field is four offsets into
  * the head's bytes (no per-field object), with the edits the proxy makes kept beside them (fields
  * removed, fields added). {@link #writeTo} emits the kept field lines byte for byte, in runs, followed
  * by the added ones, so a head is never decoded into objects and encoded again.
  *
  * <p>Lookups compare bytes case-insensitively; a value becomes a {@code String} only when asked for
  * (and is then kept for the next ask). Field names were checked to be tokens and values to hold no
- * control character by {@link RequestHeadParser}, so the bytes written are the bytes validated.
+ * control character by {@link HeadParser}, so the bytes written are the bytes validated.
  *
- * <p>Not thread-safe; the head buffer belongs to the {@link RawRequest} and outlives these headers' use.
+ * <p>Not thread-safe; the head buffer belongs to the {@link RawMessage} and outlives these headers' use.
  */
 public final class RawHeaders extends HttpHeaders {
   private static final int[] NO_FIELDS = new int[0];
   private static final byte[] COLON_SPACE = {':', ' '};
+  /**
+   * Per thread: bytes on their way from the head to the output. Copying through an array keeps the
+   * copy allocation-free whatever the two buffers are (buffer-to-buffer copies between some buffer
+   * kinds go through a new NIO view per call).
+   */
+  private static final ThreadLocal<byte[]> COPY = ThreadLocal.withInitial(() -> new byte[2048]);
 
   private final ByteBuf head;
   /** Per field: name start, name end, value start, value end; a removed field's name start is ~start. */
@@ -227,7 +233,7 @@ public final class RawHeaders extends HttpHeaders {
     for (int i = 0; i < fieldCount; i++) {
       if (isRemoved(i)) {
         if (runStart >= 0) {
-          out.writeBytes(head, runStart, lineStart(i) - runStart);
+          copy(runStart, lineStart(i), out);
           runStart = -1;
         }
       } else if (runStart < 0) {
@@ -235,13 +241,34 @@ public final class RawHeaders extends HttpHeaders {
       }
     }
     if (runStart >= 0) {
-      out.writeBytes(head, runStart, fieldsEnd - runStart);
+      copy(runStart, fieldsEnd, out);
     }
     for (int i = 0; i < addedCount; i++) {
       writeAscii(out, added[i * 2]);
       out.writeBytes(COLON_SPACE);
       writeAscii(out, added[i * 2 + 1]);
       out.writeShort(('\r' << 8) | '\n');
+    }
+  }
+
+  /**
+   * Writes the headers' field lines when they are raw ones (see {@link #writeTo}); returns false,
+   * writing nothing, for any other headers (which the caller encodes itself).
+   */
+  static boolean writeIfRaw(HttpHeaders headers, ByteBuf out) {
+    if (headers instanceof RawHeaders raw) {
+      raw.writeTo(out);
+      return true;
+    }
+    return false;
+  }
+
+  private void copy(int from, int to, ByteBuf out) {
+    byte[] scratch = COPY.get();
+    for (int at = from; at < to; at += scratch.length) {
+      int length = Math.min(scratch.length, to - at);
+      head.getBytes(at, scratch, 0, length);
+      out.writeBytes(scratch, 0, length);
     }
   }
 
@@ -423,9 +450,9 @@ public final class RawHeaders extends HttpHeaders {
   @Override
   public HttpHeaders add(CharSequence name, Object value) {
     CharSequence text = value instanceof CharSequence cs ? cs : String.valueOf(value);
-    RequestHeadParser.checkAddedField(name, text);
+    HeadParser.checkAddedField(name, text);
     if (added == null) {
-      added = new CharSequence[16];
+      added = new CharSequence[12];
     } else if (addedCount * 2 == added.length) {
       added = java.util.Arrays.copyOf(added, added.length * 2);
     }

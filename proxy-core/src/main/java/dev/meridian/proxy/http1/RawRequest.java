@@ -1,38 +1,26 @@
 package dev.meridian.proxy.http1;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.util.ReferenceCounted;
 
 /**
- * An HTTP/1.1 request head kept as the bytes that arrived: the request line's parts and
- * {@link RawHeaders} read in place. It is an {@link HttpRequest}, so the proxy routes and rewrites it
- * like any, and {@link UpstreamHttpCodec} writes its kept field lines as they came.
- *
- * <p>Reference-counted through the head's buffer: the decoder hands it on with one reference, each
- * write upstream consumes one (take one with {@link #retain()} before writing when the head may be
- * sent again), and whoever holds it last releases it.
+ * A client's HTTP/1.1 request head kept as the bytes that arrived (see {@link RawMessage}): the request
+ * line's parts and the fields read in place. It is an {@link HttpRequest}, so the proxy routes and
+ * rewrites it like any, and {@link UpstreamHttpCodec} writes its kept field lines as they came.
  */
-public final class RawRequest implements HttpRequest, ReferenceCounted {
-  private final ByteBuf head;
-  private final RawHeaders headers;
+public final class RawRequest extends RawMessage implements HttpRequest {
   private final long contentLength;
   private final boolean chunked;
   private HttpMethod method;
   private String uri;
-  private HttpVersion version;
-  private DecoderResult decoderResult = DecoderResult.SUCCESS;
 
   RawRequest(ByteBuf head, HttpMethod method, String uri, HttpVersion version, RawHeaders headers,
       long contentLength, boolean chunked) {
-    this.head = head;
+    super(head, version, headers);
     this.method = method;
     this.uri = uri;
-    this.version = version;
-    this.headers = headers;
     this.contentLength = contentLength;
     this.chunked = chunked;
   }
@@ -42,7 +30,7 @@ public final class RawRequest implements HttpRequest, ReferenceCounted {
     return contentLength;
   }
 
-  /** Whether the body is chunked (Transfer-Encoding ends with chunked). */
+  /** Whether the body is chunked. */
   public boolean isChunked() {
     return chunked;
   }
@@ -82,84 +70,13 @@ public final class RawRequest implements HttpRequest, ReferenceCounted {
   }
 
   @Override
-  public HttpVersion protocolVersion() {
-    return version;
-  }
-
-  @Override
-  @Deprecated
-  public HttpVersion getProtocolVersion() {
-    return version;
-  }
-
-  @Override
   public HttpRequest setProtocolVersion(HttpVersion version) {
-    this.version = version;
+    super.setProtocolVersion(version);
     return this;
-  }
-
-  @Override
-  public RawHeaders headers() {
-    return headers;
-  }
-
-  @Override
-  public DecoderResult decoderResult() {
-    return decoderResult;
-  }
-
-  @Override
-  @Deprecated
-  public DecoderResult getDecoderResult() {
-    return decoderResult;
-  }
-
-  @Override
-  public void setDecoderResult(DecoderResult result) {
-    this.decoderResult = result;
-  }
-
-  @Override
-  public int refCnt() {
-    return head.refCnt();
-  }
-
-  @Override
-  public RawRequest retain() {
-    head.retain();
-    return this;
-  }
-
-  @Override
-  public RawRequest retain(int increment) {
-    head.retain(increment);
-    return this;
-  }
-
-  @Override
-  public RawRequest touch() {
-    head.touch();
-    return this;
-  }
-
-  @Override
-  public RawRequest touch(Object hint) {
-    head.touch(hint);
-    return this;
-  }
-
-  @Override
-  public boolean release() {
-    return head.release();
-  }
-
-  @Override
-  public boolean release(int decrement) {
-    return head.release(decrement);
   }
 
   @Override
   public String toString() {
-    return method + " " + uri + " " + version;
+    return method + " " + uri + " " + protocolVersion();
   }
 }

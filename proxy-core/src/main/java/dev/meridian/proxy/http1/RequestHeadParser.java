@@ -1,40 +1,18 @@
 package dev.meridian.proxy.http1;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.handler.codec.DecoderException;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
- * Reads an HTTP/1.1 request head (RFC 9112) in place, as its bytes arrive, into a {@link RawRequest}:
- * offsets into the arriving buffer, no object per field. Strict where a proxy must be, because a
- * backend that reads a head differently than the proxy is how requests get smuggled:
- * <ul>
- *   <li>every line ends in CR LF; a bare LF, a bare CR or any other control byte is refused;
- *   <li>the request line is exactly {@code method SP target SP HTTP/d.d}; the method is a token and
- *       the target has no whitespace or control byte;
- *   <li>field names are tokens directly followed by the colon (no whitespace before it), no line
- *       starts with whitespace (obs-fold), values hold no control byte but HTAB;
- *   <li>one Host at most, one Content-Length at most (digits only), never both Content-Length and
- *       Transfer-Encoding, and one Transfer-Encoding at most, exactly {@code chunked}, in HTTP/1.1;
- *   <li>limits: the request line's length ({@link TooLongHttpLineException}), the header section's
- *       bytes ({@link TooLongHttpHeaderException}) and the number of fields
- *       ({@link TooManyHeadersException}).
- * </ul>
- * Everything else is a {@link MalformedHeadException} naming the rule. A head is scanned once: each
- * complete line is read when it arrives, and a partial line waits for the next read.
- *
- * <p>One parser serves one connection and is not thread-safe.
+ * Reads a request head in place into a {@link RawRequest}, with the rules of {@link HeadParser} and
+ * these for requests: the request line is exactly {@code method SP target SP HTTP/d.d}, the method a
+ * token and the target free of whitespace and control bytes; one Host at most; never both
+ * Content-Length and Transfer-Encoding; a Transfer-Encoding only in HTTP/1.1 and exactly
+ * {@code chunked} (other codings are not relayed, as a backend might apply them differently).
  */
-final class RequestHeadParser {
-  private static final byte CR = '\r';
-  private static final byte LF = '\n';
-  private static final boolean[] TCHAR = new boolean[256];
+final class RequestHeadParser extends HeadParser<RawRequest> {
   private static final HttpMethod[] KNOWN_METHODS = {
     HttpMethod.GET, HttpMethod.POST, HttpMethod.HEAD, HttpMethod.PUT, HttpMethod.DELETE,
     HttpMethod.OPTIONS, HttpMethod.PATCH, HttpMethod.TRACE, HttpMethod.CONNECT,
@@ -42,125 +20,24 @@ final class RequestHeadParser {
   private static final byte[][] KNOWN_METHOD_NAMES = new byte[KNOWN_METHODS.length][];
 
   static {
-    for (int c = '0'; c <= '9'; c++) {
-      TCHAR[c] = true;
-    }
-    for (int c = 'a'; c <= 'z'; c++) {
-      TCHAR[c] = true;
-      TCHAR[c - 32] = true;
-    }
-    for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-      TCHAR[c] = true;
-    }
     for (int i = 0; i < KNOWN_METHODS.length; i++) {
       KNOWN_METHOD_NAMES[i] = KNOWN_METHODS[i].name().getBytes(StandardCharsets.US_ASCII);
     }
   }
 
-  private final int maxRequestLine;
-  private final int maxHeaderBytes;
-  private final int maxHeaderCount;
-
-  // The head being received, in offsets from its first byte (the buffer's reader index).
-  private int scanned;
-  private int requestLineEnd = -1;
   private int methodEnd;
   private int targetStart;
   private int targetEnd;
   private HttpVersion version;
-  private int[] fields;
-  private int fieldCount;
-  private int hostField;
-  private int contentLengthField;
-  private int transferEncodingField;
+  private long contentLength;
+  private boolean chunked;
 
   RequestHeadParser(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount) {
-    this.maxRequestLine = maxRequestLine;
-    this.maxHeaderBytes = maxHeaderBytes;
-    this.maxHeaderCount = maxHeaderCount;
-    reset();
+    super("request", true, maxRequestLine, maxHeaderBytes, maxHeaderCount);
   }
 
-  private void reset() {
-    scanned = 0;
-    requestLineEnd = -1;
-    fields = null;
-    fieldCount = 0;
-    hostField = -1;
-    contentLengthField = -1;
-    transferEncodingField = -1;
-    version = null;
-  }
-
-  /** Whether part of a head was read and the rest has not arrived. */
-  boolean inProgress() {
-    return scanned > 0;
-  }
-
-  /**
-   * Reads the complete lines that arrived from the buffer's reader index on. Once the head's empty
-   * line is there, moves the reader index past the head and returns it, holding a retained slice of
-   * the buffer; until then returns null and consumes nothing.
-   *
-   * @throws DecoderException (or a subclass) when the head breaks a rule; the parser is then reset
-   */
-  RawRequest parse(ByteBuf in) {
-    try {
-      return parseLines(in);
-    } catch (DecoderException e) {
-      reset();
-      throw e;
-    }
-  }
-
-  private RawRequest parseLines(ByteBuf in) {
-    int base = in.readerIndex();
-    int end = in.writerIndex();
-    while (true) {
-      int from = base + scanned;
-      int lf = in.indexOf(from, end, LF);
-      if (lf < 0) {
-        checkPartialLine(end - from);
-        return null;
-      }
-      if (lf == from || in.getByte(lf - 1) != CR) {
-        throw new MalformedHeadException("a line of the request head does not end with CR LF");
-      }
-      int lineEnd = lf - 1;
-      int lineStart = scanned;
-      scanned = lf + 1 - base;
-      if (requestLineEnd < 0) {
-        if (lineEnd - from > maxRequestLine) {
-          throw new TooLongHttpLineException("the request line is longer than " + maxRequestLine + " bytes");
-        }
-        parseRequestLine(in, from, lineEnd, base);
-        requestLineEnd = scanned;
-        continue;
-      }
-      if (scanned - requestLineEnd > maxHeaderBytes) {
-        throw tooLongHeader();
-      }
-      if (lineEnd == from) {
-        return complete(in, base, lineStart);
-      }
-      parseField(in, from, lineEnd, base);
-    }
-  }
-
-  private void checkPartialLine(int partial) {
-    if (requestLineEnd < 0 && partial > maxRequestLine + 1) {
-      throw new TooLongHttpLineException("the request line is longer than " + maxRequestLine + " bytes");
-    }
-    if (requestLineEnd >= 0 && scanned - requestLineEnd + partial > maxHeaderBytes) {
-      throw tooLongHeader();
-    }
-  }
-
-  private TooLongHttpHeaderException tooLongHeader() {
-    return new TooLongHttpHeaderException("the header section is larger than " + maxHeaderBytes + " bytes");
-  }
-
-  private void parseRequestLine(ByteBuf in, int from, int lineEnd, int base) {
+  @Override
+  void parseStartLine(ByteBuf in, int from, int lineEnd, int base) {
     int index = from;
     while (index < lineEnd && TCHAR[in.getByte(index) & 0xff]) {
       index++;
@@ -182,168 +59,37 @@ final class RequestHeadParser {
     }
     targetStart = target - base;
     targetEnd = index - base;
-    version = parseVersion(in, index + 1, lineEnd);
+    version = parseVersion(in, index + 1, lineEnd, "the request line");
   }
 
-  private static HttpVersion parseVersion(ByteBuf in, int from, int end) {
-    if (end - from != 8 || in.getByte(from) != 'H' || in.getByte(from + 1) != 'T'
-        || in.getByte(from + 2) != 'T' || in.getByte(from + 3) != 'P' || in.getByte(from + 4) != '/'
-        || !isDigit(in.getByte(from + 5)) || in.getByte(from + 6) != '.' || !isDigit(in.getByte(from + 7))) {
-      throw new MalformedHeadException("the request line does not end with HTTP/<digit>.<digit>");
-    }
-    int major = in.getByte(from + 5) - '0';
-    int minor = in.getByte(from + 7) - '0';
-    if (major == 1 && minor == 1) {
-      return HttpVersion.HTTP_1_1;
-    }
-    if (major == 1 && minor == 0) {
-      return HttpVersion.HTTP_1_0;
-    }
-    return new HttpVersion("HTTP", major, minor, true);
-  }
-
-  private static boolean isDigit(byte b) {
-    return b >= '0' && b <= '9';
-  }
-
-  private void parseField(ByteBuf in, int from, int lineEnd, int base) {
-    int colon = fieldNameEnd(in, from, lineEnd);
-    int valueStart = colon + 1;
-    while (valueStart < lineEnd && isOws(in.getByte(valueStart))) {
-      valueStart++;
-    }
-    int valueEnd = lineEnd;
-    while (valueEnd > valueStart && isOws(in.getByte(valueEnd - 1))) {
-      valueEnd--;
-    }
-    checkValue(in, valueStart, valueEnd);
-    if (fieldCount == maxHeaderCount) {
-      throw new TooManyHeadersException(maxHeaderCount);
-    }
-    if (fields == null) {
-      fields = new int[32];
-    } else if (fieldCount * 4 == fields.length) {
-      fields = Arrays.copyOf(fields, fields.length * 2);
-    }
-    int field = fieldCount++;
-    fields[field * 4] = from - base;
-    fields[field * 4 + 1] = colon - base;
-    fields[field * 4 + 2] = valueStart - base;
-    fields[field * 4 + 3] = valueEnd - base;
-    noteFraming(in, from, colon - from, field);
-  }
-
-  /** Checks the field name at the start of a line and returns the index of its colon. */
-  private static int fieldNameEnd(ByteBuf in, int from, int lineEnd) {
-    byte first = in.getByte(from);
-    if (first == ' ' || first == '\t') {
-      throw new MalformedHeadException("obs-fold (a header line starting with whitespace) is not accepted");
-    }
-    int index = from;
-    while (index < lineEnd && TCHAR[in.getByte(index) & 0xff]) {
-      index++;
-    }
-    if (index == lineEnd) {
-      throw new MalformedHeadException("a header line without a colon");
-    }
-    byte stop = in.getByte(index);
-    if (stop != ':') {
-      throw new MalformedHeadException(isOws(stop) ? "whitespace between a header name and its colon"
-          : "a header name with a character that is not allowed");
-    }
-    if (index == from) {
-      throw new MalformedHeadException("a header line with an empty name");
-    }
-    return index;
-  }
-
-  private static void checkValue(ByteBuf in, int from, int end) {
-    for (int i = from; i < end; i++) {
-      int b = in.getByte(i) & 0xff;
-      if ((b < ' ' && b != '\t') || b == 0x7f) {
-        throw new MalformedHeadException("a header value with a control character");
-      }
-    }
-  }
-
-  private static boolean isOws(byte b) {
-    return b == ' ' || b == '\t';
-  }
-
-  private void noteFraming(ByteBuf in, int name, int length, int field) {
-    if (length == 4 && nameIs(in, name, "host")) {
-      if (hostField >= 0) {
-        throw new MalformedHeadException("more than one Host header");
-      }
-      hostField = field;
-    } else if (length == 14 && nameIs(in, name, "content-length")) {
-      if (contentLengthField >= 0) {
-        throw new MalformedHeadException("more than one Content-Length header");
-      }
-      contentLengthField = field;
-    } else if (length == 17 && nameIs(in, name, "transfer-encoding")) {
-      if (transferEncodingField >= 0) {
-        throw new MalformedHeadException("more than one Transfer-Encoding header");
-      }
-      transferEncodingField = field;
-    }
-  }
-
-  private static boolean nameIs(ByteBuf in, int from, String lowerName) {
-    for (int i = 0; i < lowerName.length(); i++) {
-      byte b = in.getByte(from + i);
-      if ((b >= 'A' && b <= 'Z' ? b + 32 : b) != lowerName.charAt(i)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private RawRequest complete(ByteBuf in, int base, int fieldsEnd) {
-    long contentLength = -1;
-    boolean chunked = false;
+  @Override
+  void checkFraming(ByteBuf in, int base) {
+    contentLength = -1;
+    chunked = false;
     if (contentLengthField >= 0 && transferEncodingField >= 0) {
       throw new MalformedHeadException("both Content-Length and Transfer-Encoding");
     }
     if (contentLengthField >= 0) {
-      contentLength = parseContentLength(in, base + fields[contentLengthField * 4 + 2],
-          base + fields[contentLengthField * 4 + 3]);
+      contentLength = parseContentLength(in, valueStart(contentLengthField, base), valueEnd(contentLengthField, base));
     }
     if (transferEncodingField >= 0) {
       if (version != HttpVersion.HTTP_1_1) {
         throw new MalformedHeadException("Transfer-Encoding in a request older than HTTP/1.1");
       }
-      int value = base + fields[transferEncodingField * 4 + 2];
-      chunked = base + fields[transferEncodingField * 4 + 3] - value == 7 && nameIs(in, value, "chunked");
+      int value = valueStart(transferEncodingField, base);
+      chunked = valueEnd(transferEncodingField, base) - value == 7 && nameIs(in, value, "chunked");
       if (!chunked) {
-        // Codings other than chunked are not relayed (a backend might apply them differently).
         throw new MalformedHeadException("Transfer-Encoding other than exactly 'chunked'");
       }
     }
-    int headLength = scanned;
-    ByteBuf head = in.retainedSlice(base, headLength);
-    in.skipBytes(headLength);
-    HttpMethod method = method(head, methodEnd);
-    String uri = head.toString(targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
-    RawHeaders headers = new RawHeaders(head, fields, fieldCount, fieldsEnd);
-    RawRequest request = new RawRequest(head, method, uri, version, headers, contentLength, chunked);
-    reset();
-    return request;
   }
 
-  private static long parseContentLength(ByteBuf in, int from, int end) {
-    if (from == end || end - from > 18) {
-      throw new MalformedHeadException("Content-Length is not a number of bytes");
-    }
-    long length = 0;
-    for (int i = from; i < end; i++) {
-      byte b = in.getByte(i);
-      if (!isDigit(b)) {
-        throw new MalformedHeadException("Content-Length is not a number of bytes");
-      }
-      length = length * 10 + (b - '0');
-    }
-    return length;
+  @Override
+  RawRequest complete(ByteBuf head, int[] fields, int count, int fieldsEnd) {
+    HttpMethod method = method(head, methodEnd);
+    String uri = head.toString(targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
+    RawHeaders headers = new RawHeaders(head, fields, count, fieldsEnd);
+    return new RawRequest(head, method, uri, version, headers, contentLength, chunked);
   }
 
   private static HttpMethod method(ByteBuf head, int length) {
@@ -363,124 +109,5 @@ final class RequestHeadParser {
       }
     }
     return true;
-  }
-
-  /**
-   * Whether the bytes after a chunk size are well-formed extensions (RFC 9112 section 7.1.1):
-   * {@code *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )}. Nothing else may follow
-   * a chunk size: a backend that reads a stray byte there differently is a smuggling vector.
-   */
-  static boolean isChunkExtensions(ByteBuf in, int from, int end) {
-    int index = skipOws(in, from, end);
-    while (index < end) {
-      if (in.getByte(index) != ';') {
-        return false;
-      }
-      index = skipOws(in, index + 1, end);
-      int name = index;
-      while (index < end && TCHAR[in.getByte(index) & 0xff]) {
-        index++;
-      }
-      if (index == name) {
-        return false;
-      }
-      index = skipOws(in, index, end);
-      if (index < end && in.getByte(index) == '=') {
-        index = skipOws(in, index + 1, end);
-        index = index < end && in.getByte(index) == '"' ? quotedStringEnd(in, index, end) : tokenEnd(in, index, end);
-        if (index < 0) {
-          return false;
-        }
-        index = skipOws(in, index, end);
-      }
-    }
-    return true;
-  }
-
-  private static int skipOws(ByteBuf in, int index, int end) {
-    while (index < end && isOws(in.getByte(index))) {
-      index++;
-    }
-    return index;
-  }
-
-  /** The end of a non-empty token starting at the index, or -1. */
-  private static int tokenEnd(ByteBuf in, int index, int end) {
-    int start = index;
-    while (index < end && TCHAR[in.getByte(index) & 0xff]) {
-      index++;
-    }
-    return index == start ? -1 : index;
-  }
-
-  /** The index after a quoted-string starting at the opening quote, or -1 when it is malformed. */
-  private static int quotedStringEnd(ByteBuf in, int quote, int end) {
-    int index = quote + 1;
-    while (index < end) {
-      int b = in.getByte(index) & 0xff;
-      if (b == '"') {
-        return index + 1;
-      }
-      if (b == '\\') {
-        index++;
-        if (index == end) {
-          return -1;
-        }
-        b = in.getByte(index) & 0xff;
-      }
-      if ((b < ' ' && b != '\t') || b == 0x7f) {
-        return -1;
-      }
-      index++;
-    }
-    return -1;
-  }
-
-  /**
-   * Reads one trailer field line (a chunked body's trailer section) into the headers, with the
-   * rules of a head's field line; framing fields in trailers are dropped.
-   */
-  static void parseTrailer(ByteBuf in, int from, int lineEnd, HttpHeaders trailers) {
-    int colon = fieldNameEnd(in, from, lineEnd);
-    int valueStart = colon + 1;
-    while (valueStart < lineEnd && isOws(in.getByte(valueStart))) {
-      valueStart++;
-    }
-    int valueEnd = lineEnd;
-    while (valueEnd > valueStart && isOws(in.getByte(valueEnd - 1))) {
-      valueEnd--;
-    }
-    checkValue(in, valueStart, valueEnd);
-    int length = colon - from;
-    if ((length == 14 && nameIs(in, from, "content-length"))
-        || (length == 17 && nameIs(in, from, "transfer-encoding"))
-        || (length == 7 && nameIs(in, from, "trailer"))
-        || (length == 4 && nameIs(in, from, "host"))) {
-      return;
-    }
-    trailers.add(in.toString(from, length, StandardCharsets.US_ASCII),
-        in.toString(valueStart, valueEnd - valueStart, StandardCharsets.ISO_8859_1));
-  }
-
-  /**
-   * Refuses a field the proxy adds to a head when its name is not a token or its value holds CR, LF
-   * or NUL (which would let a value end the line and start another).
-   */
-  static void checkAddedField(CharSequence name, CharSequence value) {
-    if (name.length() == 0) {
-      throw new IllegalArgumentException("empty header name");
-    }
-    for (int i = 0; i < name.length(); i++) {
-      char c = name.charAt(i);
-      if (c > 0xff || !TCHAR[c]) {
-        throw new IllegalArgumentException("header name '" + name + "' is not a token");
-      }
-    }
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      if (c == '\r' || c == '\n' || c == 0) {
-        throw new IllegalArgumentException("header '" + name + "' value with CR, LF or NUL");
-      }
-    }
   }
 }

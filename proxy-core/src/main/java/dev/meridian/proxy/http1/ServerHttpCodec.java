@@ -1,6 +1,8 @@
 package dev.meridian.proxy.http1;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
@@ -42,12 +44,22 @@ public final class ServerHttpCodec
     return decoder.partialHeadSinceNanos();
   }
 
-  /** Encodes responses; a response to HEAD, and any 1xx, 204 or 304, is written without a body. */
+  /**
+   * Encodes responses; a response to HEAD, and any 1xx, 204 or 304, is written without a body. A
+   * backend's head read in place ({@link RawResponse}) goes out as its kept field lines.
+   */
   private static final class HeadAwareResponseEncoder extends HttpResponseEncoder {
     private final MethodQueue methods;
 
     HeadAwareResponseEncoder(MethodQueue methods) {
       this.methods = methods;
+    }
+
+    @Override
+    protected void encodeHeaders(HttpHeaders headers, ByteBuf buf) {
+      if (!RawHeaders.writeIfRaw(headers, buf)) {
+        super.encodeHeaders(headers, buf);
+      }
     }
 
     @Override

@@ -802,6 +802,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       content.release();
       return;
     }
+    if (content.decoderResult().isFailure()) {
+      // A body that broke its framing (a bad chunk size, say): the client must see the response cut
+      // off, never a complete-looking one that lost bytes.
+      log.warn("{} {}: backend {} sent a malformed response body after {} bytes: {}; cutting the client's"
+          + " response off", ex.requestId, clientIp, ex.backend, ex.responseBytes, content.decoderResult().cause().toString());
+      content.release();
+      context.metrics.upstreamFailed(ex.backend.id(), "protocol");
+      abandonUpstream(ex);
+      ctx.flush();
+      ctx.close();
+      return;
+    }
     ex.responseBytes += content.content().readableBytes();
     if (content instanceof LastHttpContent last) {
       ex.responseComplete = true;

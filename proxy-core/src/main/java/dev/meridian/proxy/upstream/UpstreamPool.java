@@ -10,7 +10,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -110,7 +109,7 @@ public final class UpstreamPool {
           ch.pipeline().addLast("tls", tls.newHandler(ch, backend.host(), backend.port()));
         }
         ch.pipeline()
-            .addLast("codec", new UpstreamHttpCodec(decoderConfig()))
+            .addLast("codec", new UpstreamHttpCodec(settings.maxResponseLine(), settings.maxResponseHeaderBytes()))
             .addLast("idle", new IdleStateHandler(0, 0, settings.idleTimeout().toMillis(), TimeUnit.MILLISECONDS))
             .addLast(BackendHandler.NAME, handler);
       }
@@ -127,15 +126,6 @@ public final class UpstreamPool {
       }
     });
     return promise;
-  }
-
-  private HttpDecoderConfig decoderConfig() {
-    return new HttpDecoderConfig()
-        .setMaxInitialLineLength(settings.maxResponseLine())
-        .setMaxHeaderSize(settings.maxResponseHeaderBytes())
-        .setMaxChunkSize(64 * 1024)
-        .setValidateHeaders(true)
-        .setAllowDuplicateContentLengths(false);
   }
 
   /**

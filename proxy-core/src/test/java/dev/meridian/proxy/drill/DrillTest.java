@@ -68,7 +68,7 @@ class DrillTest {
         "--group", "app", "--region", "eu-west",
         "--target", "http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/data",
         "--header", "X-Client-Region:eu-west", "--rate", "200", "--connections", "8",
-        "--baseline", "1s", "--hold", "2s", "--recovery", "3s", "--warm-up", "1s"));
+        "--baseline", "1s", "--hold", "2s", "--recovery", "3s", "--warm-up", "2s"));
     args.addAll(List.of(extra));
     return MeridianCli.execute(args.toArray(new String[0]));
   }
@@ -89,7 +89,10 @@ class DrillTest {
     assertThat(report.get("shift-ms").asLong()).isBetween(0L, 1000L);
     assertThat(report.get("failback-ms").isNull()).isFalse();
     JsonNode phases = report.get("phases");
-    assertThat(phases.at("/baseline/share-percent/eu-west").asDouble()).isGreaterThan(99);
+    // Overwhelmingly eu-west, not all: the drill's JVM also runs the proxy and three backends, and
+    // while its JIT is still cold eu-west's measured latency can rise so far above the idle
+    // us-east's that the latency margin sends a few requests there, as it is meant to.
+    assertThat(phases.at("/baseline/share-percent/eu-west").asDouble()).isGreaterThan(90);
     assertThat(phases.at("/during/share-percent/us-east").asDouble()).isGreaterThan(90);
     assertThat(phases.at("/during/p99-ms").asDouble()).isPositive();
     assertThat(report.get("timeline").size()).isGreaterThan(12);

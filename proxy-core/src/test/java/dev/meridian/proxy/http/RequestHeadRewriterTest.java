@@ -63,7 +63,7 @@ class RequestHeadRewriterTest {
 
   /** The request as the upstream codec writes it, read back into name: value lines (names lower-cased). */
   private static List<String> written(HttpRequest request) {
-    EmbeddedChannel upstream = new EmbeddedChannel(new UpstreamHttpCodec(new HttpDecoderConfig()));
+    EmbeddedChannel upstream = new EmbeddedChannel(new UpstreamHttpCodec(8192, 32768));
     upstream.writeOutbound(ReferenceCountUtil.retain(request), LastHttpContent.EMPTY_LAST_CONTENT);
     ByteBuf bytes = Unpooled.buffer();
     ByteBuf part;

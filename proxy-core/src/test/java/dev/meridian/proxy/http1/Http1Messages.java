@@ -6,7 +6,9 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.ByteArrayOutputStream;
@@ -15,9 +17,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A decoded HTTP/1.1 request reduced to what a backend would act on: method, target, version, the
- * header fields in order, the body bytes, the trailer fields, and whether decoding failed. Two
- * decoders agree on a request when these are equal.
+ * Decoded HTTP/1.1 messages reduced to what a peer would act on: the start line (method, target and
+ * version, or version and status), the header fields in order, the body bytes, the trailer fields,
+ * and whether decoding failed. Two decoders agree on a message when these are equal.
  */
 record Http1Messages(List<String> requests, boolean failed, String failure) {
 
@@ -37,6 +39,12 @@ record Http1Messages(List<String> requests, boolean failed, String failure) {
           out.add(msg);
         }
       }
+      // The peer closes: a body delimited by the close ends here.
+      channel.finish();
+      Object msg;
+      while ((msg = channel.readInbound()) != null) {
+        out.add(msg);
+      }
       return describe(out);
     } finally {
       out.forEach(ReferenceCountUtil::release);
@@ -50,14 +58,30 @@ record Http1Messages(List<String> requests, boolean failed, String failure) {
     StringBuilder current = null;
     ByteArrayOutputStream body = new ByteArrayOutputStream();
     for (Object msg : messages) {
+      if (msg instanceof ByteBuf raw) {
+        // After a 101 the connection carries another protocol: its bytes, as they are.
+        String bytes = raw.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
+        int last = requests.size() - 1;
+        if (last >= 0 && requests.get(last).startsWith("raw: ")) {
+          requests.set(last, requests.get(last) + bytes);
+        } else {
+          requests.add("raw: " + bytes);
+        }
+        continue;
+      }
       if (((HttpObject) msg).decoderResult().isFailure()) {
         return new Http1Messages(requests, true, String.valueOf(((HttpObject) msg).decoderResult().cause()));
       }
-      if (msg instanceof HttpRequest request) {
+      if (msg instanceof HttpMessage message) {
         current = new StringBuilder();
-        current.append(request.method()).append(' ').append(request.uri()).append(' ')
-            .append(request.protocolVersion());
-        for (Map.Entry<String, String> field : request.headers()) {
+        if (message instanceof HttpRequest request) {
+          current.append(request.method()).append(' ').append(request.uri()).append(' ')
+              .append(request.protocolVersion());
+        } else {
+          HttpResponse response = (HttpResponse) message;
+          current.append(response.protocolVersion()).append(' ').append(response.status());
+        }
+        for (Map.Entry<String, String> field : message.headers()) {
           current.append("\n").append(field.getKey().toLowerCase()).append(": ").append(field.getValue());
         }
         body.reset();
@@ -78,5 +102,14 @@ record Http1Messages(List<String> requests, boolean failed, String failure) {
       }
     }
     return new Http1Messages(requests, false, null);
+  }
+
+  /** Random text of the given length from the alphabet (for generated messages). */
+  static String text(java.util.Random random, int length, String alphabet) {
+    StringBuilder text = new StringBuilder(length);
+    for (int i = 0; i < length; i++) {
+      text.append(alphabet.charAt(random.nextInt(alphabet.length())));
+    }
+    return text.toString();
   }
 }

@@ -86,7 +86,7 @@ class RequestDecoderDifferentialTest {
     String body = "";
     switch (random.nextInt(http10 ? 2 : 3)) {
       case 1 -> {
-        body = text(random, random.nextInt(300), PATH_CHARS + "\r\n");
+        body = Http1Messages.text(random, random.nextInt(300), PATH_CHARS + "\r\n");
         head.append("Content-Length: ").append(body.length()).append("\r\n");
       }
       case 2 -> {
@@ -106,15 +106,15 @@ class RequestDecoderDifferentialTest {
     if (method.equals("OPTIONS") && random.nextInt(4) == 0) {
       return "*";
     }
-    String path = "/" + text(random, random.nextInt(40), PATH_CHARS);
+    String path = "/" + Http1Messages.text(random, random.nextInt(40), PATH_CHARS);
     if (random.nextInt(3) == 0) {
-      path += "?" + text(random, random.nextInt(30), PATH_CHARS + "?");
+      path += "?" + Http1Messages.text(random, random.nextInt(30), PATH_CHARS + "?");
     }
     return random.nextInt(8) == 0 ? "http://example.com" + path : path;
   }
 
   private static String value(Random random) {
-    String value = text(random, random.nextInt(40), VALUE_CHARS);
+    String value = Http1Messages.text(random, random.nextInt(40), VALUE_CHARS);
     return value.strip().replace("\t", "");
   }
 
@@ -131,7 +131,7 @@ class RequestDecoderDifferentialTest {
     StringBuilder body = new StringBuilder();
     int chunks = random.nextInt(4);
     for (int i = 0; i < chunks; i++) {
-      String data = text(random, 1 + random.nextInt(100), PATH_CHARS + "\r\n");
+      String data = Http1Messages.text(random, 1 + random.nextInt(100), PATH_CHARS + "\r\n");
       body.append(Integer.toHexString(data.length()));
       if (random.nextInt(4) == 0) {
         body.append(";ext=").append(random.nextInt(100));
@@ -144,15 +144,6 @@ class RequestDecoderDifferentialTest {
     }
     return body.append("\r\n").toString();
   }
-
-  private static String text(Random random, int length, String alphabet) {
-    StringBuilder text = new StringBuilder(length);
-    for (int i = 0; i < length; i++) {
-      text.append(alphabet.charAt(random.nextInt(alphabet.length())));
-    }
-    return text.toString();
-  }
-
   private static void write(ByteArrayOutputStream out, String text) {
     out.writeBytes(text.getBytes(StandardCharsets.ISO_8859_1));
   }

@@ -1,0 +1,451 @@
+package dev.meridian.proxy.http1;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * Reads an HTTP/1.1 head (RFC 9112) in place, as its bytes arrive: the start line (a request line or
+ * a status line, see the subclasses) and the field lines, recorded as offsets into the arriving
+ * buffer with no object per field. Strict where a proxy must be, because a peer that reads a head
+ * differently than the proxy is how messages get smuggled:
+ * <ul>
+ *   <li>every line ends in CR LF; a bare LF, a bare CR or any other control byte is refused;
+ *   <li>field names are tokens directly followed by the colon (no whitespace before it), no line
+ *       starts with whitespace (obs-fold), values hold no control byte but HTAB;
+ *   <li>one Content-Length at most (digits only), one Transfer-Encoding at most (and, for
+ *       requests, one Host);
+ *   <li>limits: the start line's length ({@link TooLongHttpLineException}), the header section's
+ *       bytes ({@link TooLongHttpHeaderException}) and the number of fields
+ *       ({@link TooManyHeadersException}).
+ * </ul>
+ * Everything else is a {@link MalformedHeadException} naming the rule. A head is scanned once: each
+ * complete line is read when it arrives, and a partial line waits for the next read.
+ *
+ * <p>One parser serves one connection and is not thread-safe.
+ *
+ * @param <H> the head it makes
+ */
+abstract class HeadParser<H> {
+  private static final byte CR = '\r';
+  private static final byte LF = '\n';
+  static final boolean[] TCHAR = new boolean[256];
+
+  static {
+    for (int c = '0'; c <= '9'; c++) {
+      TCHAR[c] = true;
+    }
+    for (int c = 'a'; c <= 'z'; c++) {
+      TCHAR[c] = true;
+      TCHAR[c - 32] = true;
+    }
+    for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+      TCHAR[c] = true;
+    }
+  }
+
+  private final String what;
+  private final boolean singleHost;
+  private final int maxStartLine;
+  private final int maxHeaderBytes;
+  private final int maxHeaderCount;
+
+  // The head being received, in offsets from its first byte (the buffer's reader index).
+  private int scanned;
+  private int startLineEnd = -1;
+  private int[] fields;
+  private int fieldCount;
+  /** Fields in the last head on this connection: the next head's array is made that size. */
+  private int expectedFields = 8;
+  /** Index of the Host field, or -1. */
+  int hostField;
+  /** Index of the Content-Length field, or -1. */
+  int contentLengthField;
+  /** Index of the Transfer-Encoding field, or -1. */
+  int transferEncodingField;
+
+  /**
+   * Creates a parser.
+   *
+   * @param what           the head's name in messages ("request", "response")
+   * @param singleHost     refuse a second Host field
+   * @param maxStartLine   longest start line in bytes
+   * @param maxHeaderBytes largest header section in bytes
+   * @param maxHeaderCount most field lines
+   */
+  HeadParser(String what, boolean singleHost, int maxStartLine, int maxHeaderBytes, int maxHeaderCount) {
+    this.what = what;
+    this.singleHost = singleHost;
+    this.maxStartLine = maxStartLine;
+    this.maxHeaderBytes = maxHeaderBytes;
+    this.maxHeaderCount = maxHeaderCount;
+    reset();
+  }
+
+  private void reset() {
+    scanned = 0;
+    startLineEnd = -1;
+    fields = null;
+    fieldCount = 0;
+    hostField = -1;
+    contentLengthField = -1;
+    transferEncodingField = -1;
+  }
+
+  /** Whether part of a head was read and the rest has not arrived. */
+  boolean inProgress() {
+    return scanned > 0;
+  }
+
+  /**
+   * Reads the complete lines that arrived from the buffer's reader index on. Once the head's empty
+   * line is there, moves the reader index past the head and returns it, holding a retained slice of
+   * the buffer; until then returns null and consumes nothing.
+   *
+   * @throws DecoderException (or a subclass) when the head breaks a rule; the parser is then reset
+   */
+  H parse(ByteBuf in) {
+    try {
+      return parseLines(in);
+    } catch (DecoderException e) {
+      reset();
+      throw e;
+    }
+  }
+
+  /** Reads the start line, from {@code from} to {@code end} (before its CR LF); offsets count from {@code base}. */
+  abstract void parseStartLine(ByteBuf in, int from, int end, int base);
+
+  /** Checks the framing fields of a complete head before it is taken from the buffer. */
+  abstract void checkFraming(ByteBuf in, int base);
+
+  /**
+   * Makes the head from its bytes (index 0 is its first byte) and its fields.
+   *
+   * @param head      a retained slice holding the whole head, owned by the result
+   * @param fields    per field: name start, name end, value start, value end (null when none)
+   * @param count     the number of fields
+   * @param fieldsEnd where the empty line that ends the head starts
+   */
+  abstract H complete(ByteBuf head, int[] fields, int count, int fieldsEnd);
+
+  private H parseLines(ByteBuf in) {
+    int base = in.readerIndex();
+    int end = in.writerIndex();
+    while (true) {
+      int from = base + scanned;
+      int lf = in.indexOf(from, end, LF);
+      if (lf < 0) {
+        checkPartialLine(end - from);
+        return null;
+      }
+      if (lf == from || in.getByte(lf - 1) != CR) {
+        throw new MalformedHeadException("a line of the " + what + " head does not end with CR LF");
+      }
+      int lineEnd = lf - 1;
+      int lineStart = scanned;
+      scanned = lf + 1 - base;
+      if (startLineEnd < 0) {
+        if (lineEnd - from > maxStartLine) {
+          throw tooLongStartLine();
+        }
+        parseStartLine(in, from, lineEnd, base);
+        startLineEnd = scanned;
+        continue;
+      }
+      if (scanned - startLineEnd > maxHeaderBytes) {
+        throw tooLongHeader();
+      }
+      if (lineEnd == from) {
+        checkFraming(in, base);
+        int headLength = scanned;
+        ByteBuf head = in.retainedSlice(base, headLength);
+        in.skipBytes(headLength);
+        H done = complete(head, fields, fieldCount, lineStart);
+        expectedFields = Math.max(4, fieldCount);
+        reset();
+        return done;
+      }
+      parseField(in, from, lineEnd, base);
+    }
+  }
+
+  private void checkPartialLine(int partial) {
+    if (startLineEnd < 0 && partial > maxStartLine + 1) {
+      throw tooLongStartLine();
+    }
+    if (startLineEnd >= 0 && scanned - startLineEnd + partial > maxHeaderBytes) {
+      throw tooLongHeader();
+    }
+  }
+
+  private TooLongHttpLineException tooLongStartLine() {
+    return new TooLongHttpLineException("the " + what + " line is longer than " + maxStartLine + " bytes");
+  }
+
+  private TooLongHttpHeaderException tooLongHeader() {
+    return new TooLongHttpHeaderException("the header section is larger than " + maxHeaderBytes + " bytes");
+  }
+
+  /** The start of a field's value, as an index into the buffer the head is being read from. */
+  int valueStart(int field, int base) {
+    return base + fields[field * 4 + 2];
+  }
+
+  /** The end of a field's value, as an index into the buffer the head is being read from. */
+  int valueEnd(int field, int base) {
+    return base + fields[field * 4 + 3];
+  }
+
+  /** Reads {@code HTTP/d.d} exactly, from {@code from} to {@code end}. */
+  static HttpVersion parseVersion(ByteBuf in, int from, int end, String where) {
+    if (end - from != 8 || in.getByte(from) != 'H' || in.getByte(from + 1) != 'T'
+        || in.getByte(from + 2) != 'T' || in.getByte(from + 3) != 'P' || in.getByte(from + 4) != '/'
+        || !isDigit(in.getByte(from + 5)) || in.getByte(from + 6) != '.' || !isDigit(in.getByte(from + 7))) {
+      throw new MalformedHeadException(where + " does not have an HTTP/<digit>.<digit> version");
+    }
+    int major = in.getByte(from + 5) - '0';
+    int minor = in.getByte(from + 7) - '0';
+    if (major == 1 && minor == 1) {
+      return HttpVersion.HTTP_1_1;
+    }
+    if (major == 1 && minor == 0) {
+      return HttpVersion.HTTP_1_0;
+    }
+    return new HttpVersion("HTTP", major, minor, true);
+  }
+
+  static boolean isDigit(byte b) {
+    return b >= '0' && b <= '9';
+  }
+
+  private void parseField(ByteBuf in, int from, int lineEnd, int base) {
+    int colon = fieldNameEnd(in, from, lineEnd);
+    int valueStart = skipOws(in, colon + 1, lineEnd);
+    int valueEnd = trimEnd(in, valueStart, lineEnd);
+    checkValue(in, valueStart, valueEnd);
+    if (fieldCount == maxHeaderCount) {
+      throw new TooManyHeadersException(maxHeaderCount);
+    }
+    if (fields == null) {
+      fields = new int[expectedFields * 4];
+    } else if (fieldCount * 4 == fields.length) {
+      fields = Arrays.copyOf(fields, fields.length * 2);
+    }
+    int field = fieldCount++;
+    fields[field * 4] = from - base;
+    fields[field * 4 + 1] = colon - base;
+    fields[field * 4 + 2] = valueStart - base;
+    fields[field * 4 + 3] = valueEnd - base;
+    noteFraming(in, from, colon - from, field);
+  }
+
+  /** Checks the field name at the start of a line and returns the index of its colon. */
+  private static int fieldNameEnd(ByteBuf in, int from, int lineEnd) {
+    byte first = in.getByte(from);
+    if (first == ' ' || first == '\t') {
+      throw new MalformedHeadException("obs-fold (a header line starting with whitespace) is not accepted");
+    }
+    int index = from;
+    while (index < lineEnd && TCHAR[in.getByte(index) & 0xff]) {
+      index++;
+    }
+    if (index == lineEnd) {
+      throw new MalformedHeadException("a header line without a colon");
+    }
+    byte stop = in.getByte(index);
+    if (stop != ':') {
+      throw new MalformedHeadException(isOws(stop) ? "whitespace between a header name and its colon"
+          : "a header name with a character that is not allowed");
+    }
+    if (index == from) {
+      throw new MalformedHeadException("a header line with an empty name");
+    }
+    return index;
+  }
+
+  static void checkValue(ByteBuf in, int from, int end) {
+    for (int i = from; i < end; i++) {
+      int b = in.getByte(i) & 0xff;
+      if ((b < ' ' && b != '\t') || b == 0x7f) {
+        throw new MalformedHeadException("a header value with a control character");
+      }
+    }
+  }
+
+  static boolean isOws(byte b) {
+    return b == ' ' || b == '\t';
+  }
+
+  private void noteFraming(ByteBuf in, int name, int length, int field) {
+    if (singleHost && length == 4 && nameIs(in, name, "host")) {
+      if (hostField >= 0) {
+        throw new MalformedHeadException("more than one Host header");
+      }
+      hostField = field;
+    } else if (length == 14 && nameIs(in, name, "content-length")) {
+      if (contentLengthField >= 0) {
+        throw new MalformedHeadException("more than one Content-Length header");
+      }
+      contentLengthField = field;
+    } else if (length == 17 && nameIs(in, name, "transfer-encoding")) {
+      if (transferEncodingField >= 0) {
+        throw new MalformedHeadException("more than one Transfer-Encoding header");
+      }
+      transferEncodingField = field;
+    }
+  }
+
+  /** Whether the bytes at {@code from} spell the lower-case name, ignoring case. */
+  static boolean nameIs(ByteBuf in, int from, String lowerName) {
+    for (int i = 0; i < lowerName.length(); i++) {
+      byte b = in.getByte(from + i);
+      if ((b >= 'A' && b <= 'Z' ? b + 32 : b) != lowerName.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The Content-Length value between the indexes: 1-18 digits, else the head is malformed. */
+  static long parseContentLength(ByteBuf in, int from, int end) {
+    if (from == end || end - from > 18) {
+      throw new MalformedHeadException("Content-Length is not a number of bytes");
+    }
+    long length = 0;
+    for (int i = from; i < end; i++) {
+      byte b = in.getByte(i);
+      if (!isDigit(b)) {
+        throw new MalformedHeadException("Content-Length is not a number of bytes");
+      }
+      length = length * 10 + (b - '0');
+    }
+    return length;
+  }
+
+  /**
+   * Whether the bytes after a chunk size are well-formed extensions (RFC 9112 section 7.1.1):
+   * {@code *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )}. Nothing else may follow
+   * a chunk size: a backend that reads a stray byte there differently is a smuggling vector.
+   */
+  static boolean isChunkExtensions(ByteBuf in, int from, int end) {
+    int index = skipOws(in, from, end);
+    while (index < end) {
+      if (in.getByte(index) != ';') {
+        return false;
+      }
+      index = skipOws(in, index + 1, end);
+      int name = index;
+      while (index < end && TCHAR[in.getByte(index) & 0xff]) {
+        index++;
+      }
+      if (index == name) {
+        return false;
+      }
+      index = skipOws(in, index, end);
+      if (index < end && in.getByte(index) == '=') {
+        index = skipOws(in, index + 1, end);
+        index = index < end && in.getByte(index) == '"' ? quotedStringEnd(in, index, end) : tokenEnd(in, index, end);
+        if (index < 0) {
+          return false;
+        }
+        index = skipOws(in, index, end);
+      }
+    }
+    return true;
+  }
+
+  /** Where the text between the indexes ends once trailing whitespace (SP, HTAB) is left out. */
+  static int trimEnd(ByteBuf in, int start, int end) {
+    while (end > start && isOws(in.getByte(end - 1))) {
+      end--;
+    }
+    return end;
+  }
+
+  static int skipOws(ByteBuf in, int index, int end) {
+    while (index < end && isOws(in.getByte(index))) {
+      index++;
+    }
+    return index;
+  }
+
+  /** The end of a non-empty token starting at the index, or -1. */
+  private static int tokenEnd(ByteBuf in, int index, int end) {
+    int start = index;
+    while (index < end && TCHAR[in.getByte(index) & 0xff]) {
+      index++;
+    }
+    return index == start ? -1 : index;
+  }
+
+  /** The index after a quoted-string starting at the opening quote, or -1 when it is malformed. */
+  private static int quotedStringEnd(ByteBuf in, int quote, int end) {
+    int index = quote + 1;
+    while (index < end) {
+      int b = in.getByte(index) & 0xff;
+      if (b == '"') {
+        return index + 1;
+      }
+      if (b == '\\') {
+        index++;
+        if (index == end) {
+          return -1;
+        }
+        b = in.getByte(index) & 0xff;
+      }
+      if ((b < ' ' && b != '\t') || b == 0x7f) {
+        return -1;
+      }
+      index++;
+    }
+    return -1;
+  }
+
+  /**
+   * Reads one trailer field line (a chunked body's trailer section) into the headers, with the
+   * rules of a head's field line; framing fields in trailers are dropped.
+   */
+  static void parseTrailer(ByteBuf in, int from, int lineEnd, HttpHeaders trailers) {
+    int colon = fieldNameEnd(in, from, lineEnd);
+    int valueStart = skipOws(in, colon + 1, lineEnd);
+    int valueEnd = trimEnd(in, valueStart, lineEnd);
+    checkValue(in, valueStart, valueEnd);
+    int length = colon - from;
+    if ((length == 14 && nameIs(in, from, "content-length"))
+        || (length == 17 && nameIs(in, from, "transfer-encoding"))
+        || (length == 7 && nameIs(in, from, "trailer"))
+        || (length == 4 && nameIs(in, from, "host"))) {
+      return;
+    }
+    trailers.add(in.toString(from, length, StandardCharsets.US_ASCII),
+        in.toString(valueStart, valueEnd - valueStart, StandardCharsets.ISO_8859_1));
+  }
+
+  /**
+   * Refuses a field the proxy adds to a head when its name is not a token or its value holds CR, LF
+   * or NUL (which would let a value end the line and start another).
+   */
+  static void checkAddedField(CharSequence name, CharSequence value) {
+    if (name.length() == 0) {
+      throw new IllegalArgumentException("empty header name");
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c > 0xff || !TCHAR[c]) {
+        throw new IllegalArgumentException("header name '" + name + "' is not a token");
+      }
+    }
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == '\r' || c == '\n' || c == 0) {
+        throw new IllegalArgumentException("header '" + name + "' value with CR, LF or NUL");
+      }
+    }
+  }
+}

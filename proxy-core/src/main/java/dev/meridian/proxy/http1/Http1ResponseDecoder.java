@@ -1,0 +1,88 @@
+package dev.meridian.proxy.http1;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * Decodes a backend's responses on one upstream connection: each head in place into a
+ * {@link RawResponse} (see {@link ResponseHeadParser}), then its body as the buffers that arrived,
+ * framed as RFC 9112 section 6.3 says: none for a HEAD request's response, a 1xx, 204 or 304; chunked
+ * when the last transfer coding is chunked; up to the Content-Length; otherwise until the backend
+ * closes. (A head with both a Transfer-Encoding and a Content-Length is refused.) After a 101 the bytes that follow are
+ * handed on as they are.
+ *
+ * <p>A head that breaks a rule is handed on as a response whose {@link DecoderResult} failed; a body
+ * that does, as a failed {@link LastHttpContent}. The rest of the input is then discarded.
+ */
+public final class Http1ResponseDecoder extends Http1MessageDecoder {
+  private final ResponseHeadParser parser;
+  private final Supplier<HttpMethod> requestMethods;
+
+  /**
+   * Creates the decoder of one upstream connection.
+   *
+   * @param maxStatusLine  longest status line in bytes
+   * @param maxHeaderBytes largest header section (and trailer section) in bytes
+   * @param maxHeaderCount most header fields in one head
+   * @param requestMethods gives the method of the request each final response answers, in order
+   */
+  public Http1ResponseDecoder(int maxStatusLine, int maxHeaderBytes, int maxHeaderCount,
+      Supplier<HttpMethod> requestMethods) {
+    super(maxHeaderBytes);
+    this.parser = new ResponseHeadParser(maxStatusLine, maxHeaderBytes, maxHeaderCount);
+    this.requestMethods = requestMethods;
+  }
+
+  @Override
+  boolean decodeHead(ByteBuf in, List<Object> out) {
+    RawResponse response;
+    try {
+      response = parser.parse(in);
+    } catch (DecoderException e) {
+      discardInput(in);
+      DefaultFullHttpResponse failed = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.BAD_GATEWAY);
+      failed.setDecoderResult(DecoderResult.failure(e));
+      out.add(failed);
+      return false;
+    }
+    if (response == null) {
+      return false;
+    }
+    out.add(response);
+    int code = response.status().code();
+    HttpMethod method = code < 200 ? null : requestMethods.get();
+    boolean bodiless = code < 200 || code == 204 || code == 304 || HttpMethod.HEAD.equals(method);
+    if (bodiless && response.isTransferCoded()) {
+      // No body follows whatever the head says; a coding named for it must not reach the client.
+      response.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+    }
+    if (code < 200) {
+      // An interim response (or a 101) has no body; a 101 ends HTTP/1.1 on this connection.
+      out.add(LastHttpContent.EMPTY_LAST_CONTENT);
+      if (code == 101) {
+        switchToRaw();
+        return false;
+      }
+      return true;
+    }
+    if (bodiless) {
+      out.add(LastHttpContent.EMPTY_LAST_CONTENT);
+      return true;
+    }
+    if (response.isTransferCoded()) {
+      startBody(out, response.isChunked(), -1, !response.isChunked());
+    } else {
+      startBody(out, false, response.contentLength(), response.contentLength() < 0);
+    }
+    return true;
+  }
+}
