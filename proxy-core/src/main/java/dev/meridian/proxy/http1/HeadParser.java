@@ -55,7 +55,11 @@ abstract class HeadParser<H> {
   private final int maxHeaderBytes;
   private final int maxHeaderCount;
 
-  // The head being received, in offsets from its first byte (the buffer's reader index).
+  /** Bytes of the head-reading buffer kept between heads (a larger one made for a big head goes). */
+  private static final int KEPT_LINE_BYTES = 1024;
+
+  // The head being received: its complete lines so far, copied, and offsets from its first byte.
+  private byte[] lines = new byte[256];
   private int scanned;
   private int startLineEnd = -1;
   private int[] fields;
@@ -119,20 +123,20 @@ abstract class HeadParser<H> {
   }
 
   /** Reads the start line, from {@code from} to {@code end} (before its CR LF); offsets count from {@code base}. */
-  abstract void parseStartLine(ByteBuf in, int from, int end, int base);
+  abstract void parseStartLine(byte[] b, int from, int end);
 
-  /** Checks the framing fields of a complete head before it is taken from the buffer. */
-  abstract void checkFraming(ByteBuf in, int base);
+  /** Checks the framing fields of a complete head (its bytes from index 0) before it is taken. */
+  abstract void checkFraming(byte[] b);
 
   /**
-   * Makes the head from its bytes (index 0 is its first byte) and its fields.
+   * Makes the head from its bytes and its fields.
    *
-   * @param head      a retained slice holding the whole head, owned by the result
+   * @param head      the whole head, its first byte at index 0; owned by the result
    * @param fields    per field: name start, name end, value start, value end (null when none)
    * @param count     the number of fields
    * @param fieldsEnd where the empty line that ends the head starts
    */
-  abstract H complete(ByteBuf head, int[] fields, int count, int fieldsEnd);
+  abstract H complete(byte[] head, int[] fields, int count, int fieldsEnd);
 
   private H parseLines(ByteBuf in) {
     int base = in.readerIndex();
@@ -144,34 +148,42 @@ abstract class HeadParser<H> {
         checkPartialLine(end - from);
         return null;
       }
-      if (lf == from || in.getByte(lf - 1) != CR) {
+      // Each complete line is copied once into the head's bytes and read there.
+      int lineLength = lf + 1 - from;
+      if (lines.length < scanned + lineLength) {
+        lines = Arrays.copyOf(lines, Math.max(lines.length * 2, scanned + lineLength));
+      }
+      in.getBytes(from, lines, scanned, lineLength);
+      int lineStart = scanned;
+      scanned += lineLength;
+      if (lineLength == 1 || lines[scanned - 2] != CR) {
         throw new MalformedHeadException("a line of the " + what + " head does not end with CR LF");
       }
-      int lineEnd = lf - 1;
-      int lineStart = scanned;
-      scanned = lf + 1 - base;
+      int lineEnd = scanned - 2;
       if (startLineEnd < 0) {
-        if (lineEnd - from > maxStartLine) {
+        if (lineEnd - lineStart > maxStartLine) {
           throw tooLongStartLine();
         }
-        parseStartLine(in, from, lineEnd, base);
+        parseStartLine(lines, lineStart, lineEnd);
         startLineEnd = scanned;
         continue;
       }
       if (scanned - startLineEnd > maxHeaderBytes) {
         throw tooLongHeader();
       }
-      if (lineEnd == from) {
-        checkFraming(in, base);
-        int headLength = scanned;
-        ByteBuf head = in.retainedSlice(base, headLength);
-        in.skipBytes(headLength);
+      if (lineEnd == lineStart) {
+        checkFraming(lines);
+        byte[] head = Arrays.copyOf(lines, scanned);
+        in.skipBytes(scanned);
         H done = complete(head, fields, fieldCount, lineStart);
         expectedFields = Math.max(4, fieldCount);
+        if (lines.length > KEPT_LINE_BYTES) {
+          lines = new byte[KEPT_LINE_BYTES];
+        }
         reset();
         return done;
       }
-      parseField(in, from, lineEnd, base);
+      parseField(lines, lineStart, lineEnd);
     }
   }
 
@@ -192,25 +204,25 @@ abstract class HeadParser<H> {
     return new TooLongHttpHeaderException("the header section is larger than " + maxHeaderBytes + " bytes");
   }
 
-  /** The start of a field's value, as an index into the buffer the head is being read from. */
-  int valueStart(int field, int base) {
-    return base + fields[field * 4 + 2];
+  /** The start of a field's value in the head's bytes. */
+  int valueStart(int field) {
+    return fields[field * 4 + 2];
   }
 
-  /** The end of a field's value, as an index into the buffer the head is being read from. */
-  int valueEnd(int field, int base) {
-    return base + fields[field * 4 + 3];
+  /** The end of a field's value in the head's bytes. */
+  int valueEnd(int field) {
+    return fields[field * 4 + 3];
   }
 
   /** Reads {@code HTTP/d.d} exactly, from {@code from} to {@code end}. */
-  static HttpVersion parseVersion(ByteBuf in, int from, int end, String where) {
-    if (end - from != 8 || in.getByte(from) != 'H' || in.getByte(from + 1) != 'T'
-        || in.getByte(from + 2) != 'T' || in.getByte(from + 3) != 'P' || in.getByte(from + 4) != '/'
-        || !isDigit(in.getByte(from + 5)) || in.getByte(from + 6) != '.' || !isDigit(in.getByte(from + 7))) {
+  static HttpVersion parseVersion(byte[] in, int from, int end, String where) {
+    if (end - from != 8 || in[from] != 'H' || in[from + 1] != 'T'
+        || in[from + 2] != 'T' || in[from + 3] != 'P' || in[from + 4] != '/'
+        || !isDigit(in[from + 5]) || in[from + 6] != '.' || !isDigit(in[from + 7])) {
       throw new MalformedHeadException(where + " does not have an HTTP/<digit>.<digit> version");
     }
-    int major = in.getByte(from + 5) - '0';
-    int minor = in.getByte(from + 7) - '0';
+    int major = in[from + 5] - '0';
+    int minor = in[from + 7] - '0';
     if (major == 1 && minor == 1) {
       return HttpVersion.HTTP_1_1;
     }
@@ -224,7 +236,7 @@ abstract class HeadParser<H> {
     return b >= '0' && b <= '9';
   }
 
-  private void parseField(ByteBuf in, int from, int lineEnd, int base) {
+  private void parseField(byte[] in, int from, int lineEnd) {
     int colon = fieldNameEnd(in, from, lineEnd);
     int valueStart = skipOws(in, colon + 1, lineEnd);
     int valueEnd = trimEnd(in, valueStart, lineEnd);
@@ -238,27 +250,27 @@ abstract class HeadParser<H> {
       fields = Arrays.copyOf(fields, fields.length * 2);
     }
     int field = fieldCount++;
-    fields[field * 4] = from - base;
-    fields[field * 4 + 1] = colon - base;
-    fields[field * 4 + 2] = valueStart - base;
-    fields[field * 4 + 3] = valueEnd - base;
+    fields[field * 4] = from;
+    fields[field * 4 + 1] = colon;
+    fields[field * 4 + 2] = valueStart;
+    fields[field * 4 + 3] = valueEnd;
     noteFraming(in, from, colon - from, field);
   }
 
   /** Checks the field name at the start of a line and returns the index of its colon. */
-  private static int fieldNameEnd(ByteBuf in, int from, int lineEnd) {
-    byte first = in.getByte(from);
+  private static int fieldNameEnd(byte[] in, int from, int lineEnd) {
+    byte first = in[from];
     if (first == ' ' || first == '\t') {
       throw new MalformedHeadException("obs-fold (a header line starting with whitespace) is not accepted");
     }
     int index = from;
-    while (index < lineEnd && TCHAR[in.getByte(index) & 0xff]) {
+    while (index < lineEnd && TCHAR[in[index] & 0xff]) {
       index++;
     }
     if (index == lineEnd) {
       throw new MalformedHeadException("a header line without a colon");
     }
-    byte stop = in.getByte(index);
+    byte stop = in[index];
     if (stop != ':') {
       throw new MalformedHeadException(isOws(stop) ? "whitespace between a header name and its colon"
           : "a header name with a character that is not allowed");
@@ -269,9 +281,9 @@ abstract class HeadParser<H> {
     return index;
   }
 
-  static void checkValue(ByteBuf in, int from, int end) {
+  static void checkValue(byte[] in, int from, int end) {
     for (int i = from; i < end; i++) {
-      int b = in.getByte(i) & 0xff;
+      int b = in[i] & 0xff;
       if ((b < ' ' && b != '\t') || b == 0x7f) {
         throw new MalformedHeadException("a header value with a control character");
       }
@@ -282,7 +294,7 @@ abstract class HeadParser<H> {
     return b == ' ' || b == '\t';
   }
 
-  private void noteFraming(ByteBuf in, int name, int length, int field) {
+  private void noteFraming(byte[] in, int name, int length, int field) {
     if (singleHost && length == 4 && nameIs(in, name, "host")) {
       if (hostField >= 0) {
         throw new MalformedHeadException("more than one Host header");
@@ -302,9 +314,9 @@ abstract class HeadParser<H> {
   }
 
   /** Whether the bytes at {@code from} spell the lower-case name, ignoring case. */
-  static boolean nameIs(ByteBuf in, int from, String lowerName) {
+  static boolean nameIs(byte[] in, int from, String lowerName) {
     for (int i = 0; i < lowerName.length(); i++) {
-      byte b = in.getByte(from + i);
+      byte b = in[from + i];
       if ((b >= 'A' && b <= 'Z' ? b + 32 : b) != lowerName.charAt(i)) {
         return false;
       }
@@ -313,13 +325,13 @@ abstract class HeadParser<H> {
   }
 
   /** The Content-Length value between the indexes: 1-18 digits, else the head is malformed. */
-  static long parseContentLength(ByteBuf in, int from, int end) {
+  static long parseContentLength(byte[] in, int from, int end) {
     if (from == end || end - from > 18) {
       throw new MalformedHeadException("Content-Length is not a number of bytes");
     }
     long length = 0;
     for (int i = from; i < end; i++) {
-      byte b = in.getByte(i);
+      byte b = in[i];
       if (!isDigit(b)) {
         throw new MalformedHeadException("Content-Length is not a number of bytes");
       }
@@ -333,24 +345,24 @@ abstract class HeadParser<H> {
    * {@code *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )}. Nothing else may follow
    * a chunk size: a backend that reads a stray byte there differently is a smuggling vector.
    */
-  static boolean isChunkExtensions(ByteBuf in, int from, int end) {
+  static boolean isChunkExtensions(byte[] in, int from, int end) {
     int index = skipOws(in, from, end);
     while (index < end) {
-      if (in.getByte(index) != ';') {
+      if (in[index] != ';') {
         return false;
       }
       index = skipOws(in, index + 1, end);
       int name = index;
-      while (index < end && TCHAR[in.getByte(index) & 0xff]) {
+      while (index < end && TCHAR[in[index] & 0xff]) {
         index++;
       }
       if (index == name) {
         return false;
       }
       index = skipOws(in, index, end);
-      if (index < end && in.getByte(index) == '=') {
+      if (index < end && in[index] == '=') {
         index = skipOws(in, index + 1, end);
-        index = index < end && in.getByte(index) == '"' ? quotedStringEnd(in, index, end) : tokenEnd(in, index, end);
+        index = index < end && in[index] == '"' ? quotedStringEnd(in, index, end) : tokenEnd(in, index, end);
         if (index < 0) {
           return false;
         }
@@ -361,34 +373,34 @@ abstract class HeadParser<H> {
   }
 
   /** Where the text between the indexes ends once trailing whitespace (SP, HTAB) is left out. */
-  static int trimEnd(ByteBuf in, int start, int end) {
-    while (end > start && isOws(in.getByte(end - 1))) {
+  static int trimEnd(byte[] in, int start, int end) {
+    while (end > start && isOws(in[end - 1])) {
       end--;
     }
     return end;
   }
 
-  static int skipOws(ByteBuf in, int index, int end) {
-    while (index < end && isOws(in.getByte(index))) {
+  static int skipOws(byte[] in, int index, int end) {
+    while (index < end && isOws(in[index])) {
       index++;
     }
     return index;
   }
 
   /** The end of a non-empty token starting at the index, or -1. */
-  private static int tokenEnd(ByteBuf in, int index, int end) {
+  private static int tokenEnd(byte[] in, int index, int end) {
     int start = index;
-    while (index < end && TCHAR[in.getByte(index) & 0xff]) {
+    while (index < end && TCHAR[in[index] & 0xff]) {
       index++;
     }
     return index == start ? -1 : index;
   }
 
   /** The index after a quoted-string starting at the opening quote, or -1 when it is malformed. */
-  private static int quotedStringEnd(ByteBuf in, int quote, int end) {
+  private static int quotedStringEnd(byte[] in, int quote, int end) {
     int index = quote + 1;
     while (index < end) {
-      int b = in.getByte(index) & 0xff;
+      int b = in[index] & 0xff;
       if (b == '"') {
         return index + 1;
       }
@@ -397,7 +409,7 @@ abstract class HeadParser<H> {
         if (index == end) {
           return -1;
         }
-        b = in.getByte(index) & 0xff;
+        b = in[index] & 0xff;
       }
       if ((b < ' ' && b != '\t') || b == 0x7f) {
         return -1;
@@ -411,7 +423,7 @@ abstract class HeadParser<H> {
    * Reads one trailer field line (a chunked body's trailer section) into the headers, with the
    * rules of a head's field line; framing fields in trailers are dropped.
    */
-  static void parseTrailer(ByteBuf in, int from, int lineEnd, HttpHeaders trailers) {
+  static void parseTrailer(byte[] in, int from, int lineEnd, HttpHeaders trailers) {
     int colon = fieldNameEnd(in, from, lineEnd);
     int valueStart = skipOws(in, colon + 1, lineEnd);
     int valueEnd = trimEnd(in, valueStart, lineEnd);
@@ -423,8 +435,8 @@ abstract class HeadParser<H> {
         || (length == 4 && nameIs(in, from, "host"))) {
       return;
     }
-    trailers.add(in.toString(from, length, StandardCharsets.US_ASCII),
-        in.toString(valueStart, valueEnd - valueStart, StandardCharsets.ISO_8859_1));
+    trailers.add(new String(in, from, length, StandardCharsets.US_ASCII),
+        new String(in, valueStart, valueEnd - valueStart, StandardCharsets.ISO_8859_1));
   }
 
   /**

@@ -143,7 +143,9 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     if (lf == from || in.getByte(lf - 1) != '\r') {
       return rejectBody(in, out, "a chunk-size line that does not end with CR LF");
     }
-    long size = chunkSize(in, from, lf - 1);
+    byte[] line = new byte[lf - 1 - from];
+    in.getBytes(from, line);
+    long size = chunkSize(line);
     if (size < 0) {
       return rejectBody(in, out, "a malformed chunk size");
     }
@@ -159,11 +161,11 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
   }
 
   /** The chunk size on a chunk-size line (hex digits, then well-formed extensions), or -1. */
-  private static long chunkSize(ByteBuf in, int from, int end) {
+  private static long chunkSize(byte[] line) {
     long size = 0;
-    int index = from;
-    while (index < end) {
-      int digit = Character.digit(in.getByte(index), 16);
+    int index = 0;
+    while (index < line.length) {
+      int digit = Character.digit(line[index], 16);
       if (digit < 0) {
         break;
       }
@@ -173,7 +175,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
       size = size * 16 + digit;
       index++;
     }
-    if (index == from || !HeadParser.isChunkExtensions(in, index, end)) {
+    if (index == 0 || !HeadParser.isChunkExtensions(line, index, line.length)) {
       return -1;
     }
     return size;
@@ -229,8 +231,10 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     if (trailers == null) {
       trailers = DefaultHttpHeadersFactory.trailersFactory().withValidation(true).newHeaders();
     }
+    byte[] line = new byte[lf - 1 - from];
+    in.getBytes(from, line);
     try {
-      HeadParser.parseTrailer(in, from, lf - 1, trailers);
+      HeadParser.parseTrailer(line, 0, line.length, trailers);
     } catch (DecoderException e) {
       return rejectBody(in, out, e);
     }

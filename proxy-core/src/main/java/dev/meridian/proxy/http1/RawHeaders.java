@@ -18,7 +18,7 @@ import java.util.Set;
 
 /**
  * The header fields of a head as it arrived, read in place: each field is four offsets into
- * the head's bytes (no per-field object), with the edits the proxy makes kept beside them (fields
+ * the head's bytes (one array per head, no per-field object), with the edits the proxy makes kept beside them (fields
  * removed, fields added). {@link #writeTo} emits the kept field lines byte for byte, in runs, followed
  * by the added ones, so a head is never decoded into objects and encoded again.
  *
@@ -26,19 +26,13 @@ import java.util.Set;
  * (and is then kept for the next ask). Field names were checked to be tokens and values to hold no
  * control character by {@link HeadParser}, so the bytes written are the bytes validated.
  *
- * <p>Not thread-safe; the head buffer belongs to the {@link RawMessage} and outlives these headers' use.
+ * <p>Not thread-safe.
  */
 public final class RawHeaders extends HttpHeaders {
   private static final int[] NO_FIELDS = new int[0];
   private static final byte[] COLON_SPACE = {':', ' '};
-  /**
-   * Per thread: bytes on their way from the head to the output. Copying through an array keeps the
-   * copy allocation-free whatever the two buffers are (buffer-to-buffer copies between some buffer
-   * kinds go through a new NIO view per call).
-   */
-  private static final ThreadLocal<byte[]> COPY = ThreadLocal.withInitial(() -> new byte[2048]);
 
-  private final ByteBuf head;
+  private final byte[] head;
   /** Per field: name start, name end, value start, value end; a removed field's name start is ~start. */
   private final int[] fields;
   private final int fieldCount;
@@ -49,7 +43,7 @@ public final class RawHeaders extends HttpHeaders {
   private int addedCount;
   private int removedCount;
 
-  RawHeaders(ByteBuf head, int[] fields, int fieldCount, int fieldsEnd) {
+  RawHeaders(byte[] head, int[] fields, int fieldCount, int fieldsEnd) {
     this.head = head;
     this.fields = fields == null ? NO_FIELDS : fields;
     this.fieldCount = fieldCount;
@@ -77,7 +71,7 @@ public final class RawHeaders extends HttpHeaders {
       byte[] bytes = ascii.array();
       int offset = ascii.arrayOffset();
       for (int i = 0; i < length; i++) {
-        if (lower(head.getByte(start + i)) != lower(bytes[offset + i])) {
+        if (lower(head[start + i]) != lower(bytes[offset + i])) {
           return false;
         }
       }
@@ -85,7 +79,7 @@ public final class RawHeaders extends HttpHeaders {
     }
     for (int i = 0; i < length; i++) {
       char c = name.charAt(i);
-      if (c > 0x7f || lower(head.getByte(start + i)) != lower((byte) c)) {
+      if (c > 0x7f || lower(head[start + i]) != lower((byte) c)) {
         return false;
       }
     }
@@ -103,7 +97,7 @@ public final class RawHeaders extends HttpHeaders {
     String value = valueStrings[field];
     if (value == null) {
       int start = fields[field * 4 + 2];
-      value = head.toString(start, fields[field * 4 + 3] - start, StandardCharsets.ISO_8859_1);
+      value = new String(head, start, fields[field * 4 + 3] - start, StandardCharsets.ISO_8859_1);
       valueStrings[field] = value;
     }
     return value;
@@ -111,7 +105,7 @@ public final class RawHeaders extends HttpHeaders {
 
   private String name(int field) {
     int start = fields[field * 4];
-    return head.toString(start, fields[field * 4 + 1] - start, StandardCharsets.ISO_8859_1);
+    return new String(head, start, fields[field * 4 + 1] - start, StandardCharsets.ISO_8859_1);
   }
 
   private int firstField(CharSequence name) {
@@ -156,14 +150,18 @@ public final class RawHeaders extends HttpHeaders {
     int index = fields[field * 4 + 2];
     int end = fields[field * 4 + 3];
     while (index <= end) {
-      int comma = head.indexOf(index, end, (byte) ',');
+      int comma = index;
+      while (comma < end && head[comma] != ',') {
+        comma++;
+      }
+      comma = comma == end ? -1 : comma;
       int elementEnd = comma < 0 ? end : comma;
       int start = index;
-      while (start < elementEnd && isOws(head.getByte(start))) {
+      while (start < elementEnd && isOws(head[start])) {
         start++;
       }
       int stop = elementEnd;
-      while (stop > start && isOws(head.getByte(stop - 1))) {
+      while (stop > start && isOws(head[stop - 1])) {
         stop--;
       }
       if (regionEquals(start, stop, token, ignoreCase)) {
@@ -208,7 +206,7 @@ public final class RawHeaders extends HttpHeaders {
       return false;
     }
     for (int i = 0; i < text.length(); i++) {
-      byte b = head.getByte(start + i);
+      byte b = head[start + i];
       char c = text.charAt(i);
       if (c > 0xff) {
         return false;
@@ -233,7 +231,7 @@ public final class RawHeaders extends HttpHeaders {
     for (int i = 0; i < fieldCount; i++) {
       if (isRemoved(i)) {
         if (runStart >= 0) {
-          copy(runStart, lineStart(i), out);
+          out.writeBytes(head, runStart, lineStart(i) - runStart);
           runStart = -1;
         }
       } else if (runStart < 0) {
@@ -241,7 +239,7 @@ public final class RawHeaders extends HttpHeaders {
       }
     }
     if (runStart >= 0) {
-      copy(runStart, fieldsEnd, out);
+      out.writeBytes(head, runStart, fieldsEnd - runStart);
     }
     for (int i = 0; i < addedCount; i++) {
       writeAscii(out, added[i * 2]);
@@ -261,15 +259,6 @@ public final class RawHeaders extends HttpHeaders {
       return true;
     }
     return false;
-  }
-
-  private void copy(int from, int to, ByteBuf out) {
-    byte[] scratch = COPY.get();
-    for (int at = from; at < to; at += scratch.length) {
-      int length = Math.min(scratch.length, to - at);
-      head.getBytes(at, scratch, 0, length);
-      out.writeBytes(scratch, 0, length);
-    }
   }
 
   private static void writeAscii(ByteBuf out, CharSequence text) {

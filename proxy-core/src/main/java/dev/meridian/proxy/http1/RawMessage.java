@@ -1,27 +1,21 @@
 package dev.meridian.proxy.http1;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.util.ReferenceCounted;
 
 /**
  * An HTTP/1.1 head kept as the bytes that arrived, with its fields read in place ({@link RawHeaders}):
- * what {@link RawRequest} and {@link RawResponse} share.
- *
- * <p>Reference-counted through the head's buffer: the decoder hands it on with one reference, each
- * write consumes one (take another with {@link #retain()} before writing a head that may be sent
- * again), and whoever holds it last releases it.
+ * what {@link RawRequest} and {@link RawResponse} share. The bytes are the head's own array (copied
+ * once from the arriving buffer, line by line as it was read), so a head holds no network buffer and
+ * needs no release: it can be written again (a retry) and dropped at any time.
  */
-public abstract class RawMessage implements HttpMessage, ReferenceCounted {
-  private final ByteBuf head;
+public abstract class RawMessage implements HttpMessage {
   private final RawHeaders headers;
   private HttpVersion version;
   private DecoderResult decoderResult = DecoderResult.SUCCESS;
 
-  RawMessage(ByteBuf head, HttpVersion version, RawHeaders headers) {
-    this.head = head;
+  RawMessage(HttpVersion version, RawHeaders headers) {
     this.version = version;
     this.headers = headers;
   }
@@ -62,44 +56,5 @@ public abstract class RawMessage implements HttpMessage, ReferenceCounted {
   @Override
   public void setDecoderResult(DecoderResult result) {
     this.decoderResult = result;
-  }
-
-  @Override
-  public int refCnt() {
-    return head.refCnt();
-  }
-
-  @Override
-  public RawMessage retain() {
-    head.retain();
-    return this;
-  }
-
-  @Override
-  public RawMessage retain(int increment) {
-    head.retain(increment);
-    return this;
-  }
-
-  @Override
-  public RawMessage touch() {
-    head.touch();
-    return this;
-  }
-
-  @Override
-  public RawMessage touch(Object hint) {
-    head.touch(hint);
-    return this;
-  }
-
-  @Override
-  public boolean release() {
-    return head.release();
-  }
-
-  @Override
-  public boolean release(int decrement) {
-    return head.release(decrement);
   }
 }

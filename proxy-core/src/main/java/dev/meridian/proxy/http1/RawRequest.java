@@ -1,6 +1,5 @@
 package dev.meridian.proxy.http1;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
@@ -16,9 +15,9 @@ public final class RawRequest extends RawMessage implements HttpRequest {
   private HttpMethod method;
   private String uri;
 
-  RawRequest(ByteBuf head, HttpMethod method, String uri, HttpVersion version, RawHeaders headers,
+  RawRequest(HttpMethod method, String uri, HttpVersion version, RawHeaders headers,
       long contentLength, boolean chunked) {
-    super(head, version, headers);
+    super(version, headers);
     this.method = method;
     this.uri = uri;
     this.contentLength = contentLength;

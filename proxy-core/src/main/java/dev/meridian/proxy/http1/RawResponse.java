@@ -1,6 +1,5 @@
 package dev.meridian.proxy.http1;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
@@ -16,9 +15,9 @@ public final class RawResponse extends RawMessage implements HttpResponse {
   private final boolean chunked;
   private HttpResponseStatus status;
 
-  RawResponse(ByteBuf head, HttpVersion version, HttpResponseStatus status, RawHeaders headers,
+  RawResponse(HttpVersion version, HttpResponseStatus status, RawHeaders headers,
       long contentLength, boolean transferCoded, boolean chunked) {
-    super(head, version, headers);
+    super(version, headers);
     this.status = status;
     this.contentLength = contentLength;
     this.transferCoded = transferCoded;

@@ -1,6 +1,5 @@
 package dev.meridian.proxy.http1;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
@@ -37,47 +36,47 @@ final class RequestHeadParser extends HeadParser<RawRequest> {
   }
 
   @Override
-  void parseStartLine(ByteBuf in, int from, int lineEnd, int base) {
+  void parseStartLine(byte[] in, int from, int lineEnd) {
     int index = from;
-    while (index < lineEnd && TCHAR[in.getByte(index) & 0xff]) {
+    while (index < lineEnd && TCHAR[in[index] & 0xff]) {
       index++;
     }
-    if (index == from || index == lineEnd || in.getByte(index) != ' ') {
+    if (index == from || index == lineEnd || in[index] != ' ') {
       throw new MalformedHeadException("the request line does not start with a method and one space");
     }
-    methodEnd = index - base;
+    methodEnd = index;
     int target = ++index;
     while (index < lineEnd) {
-      int b = in.getByte(index) & 0xff;
+      int b = in[index] & 0xff;
       if (b <= ' ' || b == 0x7f) {
         break;
       }
       index++;
     }
-    if (index == target || index == lineEnd || in.getByte(index) != ' ') {
+    if (index == target || index == lineEnd || in[index] != ' ') {
       throw new MalformedHeadException("the request line's target is empty or not followed by one space");
     }
-    targetStart = target - base;
-    targetEnd = index - base;
+    targetStart = target;
+    targetEnd = index;
     version = parseVersion(in, index + 1, lineEnd, "the request line");
   }
 
   @Override
-  void checkFraming(ByteBuf in, int base) {
+  void checkFraming(byte[] in) {
     contentLength = -1;
     chunked = false;
     if (contentLengthField >= 0 && transferEncodingField >= 0) {
       throw new MalformedHeadException("both Content-Length and Transfer-Encoding");
     }
     if (contentLengthField >= 0) {
-      contentLength = parseContentLength(in, valueStart(contentLengthField, base), valueEnd(contentLengthField, base));
+      contentLength = parseContentLength(in, valueStart(contentLengthField), valueEnd(contentLengthField));
     }
     if (transferEncodingField >= 0) {
       if (version != HttpVersion.HTTP_1_1) {
         throw new MalformedHeadException("Transfer-Encoding in a request older than HTTP/1.1");
       }
-      int value = valueStart(transferEncodingField, base);
-      chunked = valueEnd(transferEncodingField, base) - value == 7 && nameIs(in, value, "chunked");
+      int value = valueStart(transferEncodingField);
+      chunked = valueEnd(transferEncodingField) - value == 7 && nameIs(in, value, "chunked");
       if (!chunked) {
         throw new MalformedHeadException("Transfer-Encoding other than exactly 'chunked'");
       }
@@ -85,26 +84,26 @@ final class RequestHeadParser extends HeadParser<RawRequest> {
   }
 
   @Override
-  RawRequest complete(ByteBuf head, int[] fields, int count, int fieldsEnd) {
+  RawRequest complete(byte[] head, int[] fields, int count, int fieldsEnd) {
     HttpMethod method = method(head, methodEnd);
-    String uri = head.toString(targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
+    String uri = new String(head, targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
     RawHeaders headers = new RawHeaders(head, fields, count, fieldsEnd);
-    return new RawRequest(head, method, uri, version, headers, contentLength, chunked);
+    return new RawRequest(method, uri, version, headers, contentLength, chunked);
   }
 
-  private static HttpMethod method(ByteBuf head, int length) {
+  private static HttpMethod method(byte[] head, int length) {
     for (int m = 0; m < KNOWN_METHODS.length; m++) {
       byte[] name = KNOWN_METHOD_NAMES[m];
       if (name.length == length && regionIs(head, name, length)) {
         return KNOWN_METHODS[m];
       }
     }
-    return HttpMethod.valueOf(head.toString(0, length, StandardCharsets.US_ASCII));
+    return HttpMethod.valueOf(new String(head, 0, length, StandardCharsets.US_ASCII));
   }
 
-  private static boolean regionIs(ByteBuf head, byte[] name, int length) {
+  private static boolean regionIs(byte[] head, byte[] name, int length) {
     for (int i = 0; i < length; i++) {
-      if (head.getByte(i) != name[i]) {
+      if (head[i] != name[i]) {
         return false;
       }
     }

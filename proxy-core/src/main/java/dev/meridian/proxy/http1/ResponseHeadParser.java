@@ -1,6 +1,5 @@
 package dev.meridian.proxy.http1;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
@@ -21,14 +20,14 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
   }
 
   @Override
-  void parseStartLine(ByteBuf in, int from, int lineEnd, int base) {
-    if (lineEnd - from < 12 || in.getByte(from + 8) != ' ') {
+  void parseStartLine(byte[] in, int from, int lineEnd) {
+    if (lineEnd - from < 12 || in[from + 8] != ' ') {
       throw new MalformedHeadException("the status line is not HTTP/<version> <3-digit status>");
     }
     version = parseVersion(in, from, from + 8, "the status line");
     int code = 0;
     for (int i = from + 9; i < from + 12; i++) {
-      byte b = in.getByte(i);
+      byte b = in[i];
       if (!isDigit(b)) {
         throw new MalformedHeadException("the status line's status is not three digits");
       }
@@ -38,7 +37,7 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
       throw new MalformedHeadException("a status below 100");
     }
     int reason = from + 12;
-    if (reason < lineEnd && in.getByte(reason) != ' ') {
+    if (reason < lineEnd && in[reason] != ' ') {
       throw new MalformedHeadException("the status line's status is not followed by a space");
     }
     reason = skipOws(in, Math.min(reason + 1, lineEnd), lineEnd);
@@ -48,23 +47,23 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
   }
 
   /** The shared status object when the reason is the standard one (the usual case), else a new one. */
-  private static HttpResponseStatus status(ByteBuf in, int code, int from, int end) {
+  private static HttpResponseStatus status(byte[] in, int code, int from, int end) {
     HttpResponseStatus standard = HttpResponseStatus.valueOf(code);
     String phrase = standard.reasonPhrase();
     if (phrase.length() == end - from) {
       boolean same = true;
       for (int i = 0; i < phrase.length() && same; i++) {
-        same = in.getByte(from + i) == phrase.charAt(i);
+        same = in[from + i] == phrase.charAt(i);
       }
       if (same) {
         return standard;
       }
     }
-    return new HttpResponseStatus(code, in.toString(from, end - from, StandardCharsets.ISO_8859_1));
+    return new HttpResponseStatus(code, new String(in, from, end - from, StandardCharsets.ISO_8859_1));
   }
 
   @Override
-  void checkFraming(ByteBuf in, int base) {
+  void checkFraming(byte[] in) {
     if (transferEncodingField >= 0 && contentLengthField >= 0) {
       // RFC 9112 section 6.3 lets the coding win, but a peer that trusts the length instead reads a
       // different body: handled as the error it is.
@@ -75,35 +74,35 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
       throw new MalformedHeadException("Transfer-Encoding in a response older than HTTP/1.1");
     }
     contentLength = contentLengthField < 0 ? -1
-        : parseContentLength(in, valueStart(contentLengthField, base), valueEnd(contentLengthField, base));
+        : parseContentLength(in, valueStart(contentLengthField), valueEnd(contentLengthField));
   }
 
   @Override
-  RawResponse complete(ByteBuf head, int[] fields, int count, int fieldsEnd) {
+  RawResponse complete(byte[] head, int[] fields, int count, int fieldsEnd) {
     RawHeaders headers = new RawHeaders(head, fields, count, fieldsEnd);
     boolean chunked = false;
     boolean transferCoded = transferEncodingField >= 0;
     if (transferCoded) {
       chunked = endsWithChunked(head, fields[transferEncodingField * 4 + 2], fields[transferEncodingField * 4 + 3]);
     }
-    return new RawResponse(head, version, status, headers, contentLength, transferCoded, chunked);
+    return new RawResponse(version, status, headers, contentLength, transferCoded, chunked);
   }
 
   /**
    * Whether the last coding of a Transfer-Encoding list is {@code chunked}; empty list elements (as in
    * {@code chunked,}) are ignored, as RFC 9110 section 5.6.1 asks of recipients.
    */
-  private static boolean endsWithChunked(ByteBuf in, int from, int end) {
+  private static boolean endsWithChunked(byte[] in, int from, int end) {
     int stop = end;
     while (true) {
       stop = trimEnd(in, from, stop);
-      if (stop == from || in.getByte(stop - 1) != ',') {
+      if (stop == from || in[stop - 1] != ',') {
         break;
       }
       stop--;
     }
     int start = stop;
-    while (start > from && in.getByte(start - 1) != ',') {
+    while (start > from && in[start - 1] != ',') {
       start--;
     }
     start = skipOws(in, start, stop);

@@ -101,8 +101,6 @@ final class Exchange {
   boolean closeAfter;
   long responseBytes;
   int status;
-  /** {@link #releaseAll} released the request head. */
-  private boolean requestReleased;
   /** When the backend's response headers are due (System.nanoTime), or 0 when nothing is awaited. */
   long responseDeadlineNanos;
 
@@ -140,19 +138,6 @@ final class Exchange {
       replay = new ArrayList<>(2);
     }
     replay.add(part.retainedDuplicate());
-  }
-
-  /**
-   * Releases what the exchange holds when it ends: the request head (a {@link
-   * dev.meridian.proxy.http1.RawRequest} holds the bytes it arrived in), the kept body parts and any
-   * part held back. Safe to call more than once.
-   */
-  void releaseAll() {
-    releaseReplay();
-    if (!requestReleased) {
-      requestReleased = true;
-      ReferenceCountUtil.release(request);
-    }
   }
 
   /** Releases the kept body parts and any part held back. */

@@ -243,7 +243,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     if (ex != null) {
       ex.cancelResponseTimer();
       ex.endInFlight();
-      ex.releaseAll();
+      ex.releaseReplay();
       if (ex.upstream != null) {
         BackendHandler.of(ex.upstream).detach();
         ex.upstream.close();
@@ -483,8 +483,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     // A failed write closes the upstream channel, which onUpstreamClosed handles.
     ex.headWritten = false;
-    // The write consumes a reference; the exchange keeps its own for a retry.
-    upstream.write(ReferenceCountUtil.retain(ex.request)).addListener(onHeadWritten);
+    upstream.write(ex.request).addListener(onHeadWritten);
     upstreamNeedsFlush = true;
     replayBody(ex);
     drainInbound();
@@ -853,7 +852,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     ex.responseComplete = true;
     ex.status = 101;
     ex.endInFlight();
-    ex.releaseAll();
+    ex.releaseReplay();
     context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, true, true);
     ctx.writeAndFlush(response);
     Channel upstream = ex.upstream;
@@ -1032,7 +1031,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** Ends the exchange: the upstream connection goes back to the pool or closes; the next request runs. */
   private void finishExchange(Exchange ex) {
     ex.endInFlight();
-    ex.releaseAll();
+    ex.releaseReplay();
     Channel upstream = ex.upstream;
     ex.upstream = null;
     ex.cancelResponseTimer();

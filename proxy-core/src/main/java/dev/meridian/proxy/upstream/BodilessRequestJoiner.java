@@ -9,7 +9,6 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.ReferenceCountUtil;
 
 /**
  * Joins the head of a request without a body to its empty end, so an HTTP/2 backend gets one HEADERS
@@ -48,9 +47,6 @@ final class BodilessRequestJoiner extends ChannelOutboundHandlerAdapter {
             promise.tryFailure(f.cause());
           }
         });
-        // The joined request was encoded by that write; the head's reference (a raw head holds the
-        // bytes its fields are read from) is released only now.
-        ReferenceCountUtil.release(head);
         return;
       }
       ctx.write(head, headPromise);
@@ -61,7 +57,6 @@ final class BodilessRequestJoiner extends ChannelOutboundHandlerAdapter {
   @Override
   public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
     if (heldHead != null) {
-      ReferenceCountUtil.release(heldHead);
       heldHead = null;
       heldPromise.tryFailure(new java.nio.channels.ClosedChannelException());
       heldPromise = null;
