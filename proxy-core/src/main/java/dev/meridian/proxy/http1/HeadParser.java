@@ -346,27 +346,24 @@ abstract class HeadParser<H> {
    * a chunk size: a backend that reads a stray byte there differently is a smuggling vector.
    */
   static boolean isChunkExtensions(byte[] in, int from, int end) {
-    int index = skipOws(in, from, end);
+    int index = from;
     while (index < end) {
-      if (in[index] != ';') {
-        return false;
-      }
-      index = skipOws(in, index + 1, end);
-      int name = index;
-      while (index < end && TCHAR[in[index] & 0xff]) {
-        index++;
-      }
-      if (index == name) {
-        return false;
-      }
+      // Whitespace only before a ';' (BWS): none may end the line.
       index = skipOws(in, index, end);
-      if (index < end && in[index] == '=') {
-        index = skipOws(in, index + 1, end);
-        index = index < end && in[index] == '"' ? quotedStringEnd(in, index, end) : tokenEnd(in, index, end);
+      if (index == end || in[index] != ';') {
+        return false;
+      }
+      index = tokenEnd(in, skipOws(in, index + 1, end), end);
+      if (index < 0) {
+        return false;
+      }
+      int equals = skipOws(in, index, end);
+      if (equals < end && in[equals] == '=') {
+        int value = skipOws(in, equals + 1, end);
+        index = value < end && in[value] == '"' ? quotedStringEnd(in, value, end) : tokenEnd(in, value, end);
         if (index < 0) {
           return false;
         }
-        index = skipOws(in, index, end);
       }
     }
     return true;

@@ -7,7 +7,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * Reads a backend's response head in place into a {@link RawResponse}, with the rules of
  * {@link HeadParser} and this status line: {@code HTTP/d.d SP 3DIGIT [SP reason]}, the reason free of
- * control bytes but HTAB; a Transfer-Encoding only in HTTP/1.1 and never with a Content-Length. Framing is the decoder's business (it
+ * control bytes but HTAB; a Transfer-Encoding only in HTTP/1.1, never with a Content-Length, and with
+ * chunked at most once and only last. Framing is the decoder's business (it
  * depends on the request's method).
  */
 final class ResponseHeadParser extends HeadParser<RawResponse> {
@@ -73,6 +74,12 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
       // RFC 9112 section 6.1: such framing is faulty; it is not guessed at.
       throw new MalformedHeadException("Transfer-Encoding in a response older than HTTP/1.1");
     }
+    if (transferEncodingField >= 0 && chunkedElements(in, valueStart(transferEncodingField),
+        valueEnd(transferEncodingField)) > (endsWithChunked(in, valueStart(transferEncodingField),
+            valueEnd(transferEncodingField)) ? 1 : 0)) {
+      // Chunked is applied once and last (RFC 9112 section 7), or the framing is faulty.
+      throw new MalformedHeadException("chunked that is not the last transfer coding, or more than once");
+    }
     contentLength = contentLengthField < 0 ? -1
         : parseContentLength(in, valueStart(contentLengthField), valueEnd(contentLengthField));
   }
@@ -86,6 +93,23 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
       chunked = endsWithChunked(head, fields[transferEncodingField * 4 + 2], fields[transferEncodingField * 4 + 3]);
     }
     return new RawResponse(version, status, headers, contentLength, transferCoded, chunked);
+  }
+
+  /** How many elements of a Transfer-Encoding list are {@code chunked}. */
+  private static int chunkedElements(byte[] in, int from, int end) {
+    int count = 0;
+    int start = from;
+    for (int i = from; i <= end; i++) {
+      if (i == end || in[i] == ',') {
+        int first = skipOws(in, start, i);
+        int last = trimEnd(in, first, i);
+        if (last - first == 7 && nameIs(in, first, "chunked")) {
+          count++;
+        }
+        start = i + 1;
+      }
+    }
+    return count;
   }
 
   /**
