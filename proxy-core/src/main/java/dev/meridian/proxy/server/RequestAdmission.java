@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.balancer.SelectionContext;
 import dev.meridian.proxy.http1.MalformedHeadException;
+import dev.meridian.proxy.http1.RawRequest;
 import dev.meridian.proxy.http1.TooManyHeadersException;
 import dev.meridian.proxy.routing.HostPattern;
 import dev.meridian.proxy.routing.RequestTarget;
@@ -49,8 +50,15 @@ final class RequestAdmission {
     HttpRequest request = ex.request;
     HttpHeaders headers = request.headers();
     ex.clientKeepAlive = HttpUtil.isKeepAlive(request) && !context.isDraining();
-    boolean chunked = HttpUtil.isTransferEncodingChunked(request);
-    ex.bodiless = !chunked && HttpUtil.getContentLength(request, 0L) == 0L;
+    boolean chunked;
+    if (request instanceof RawRequest raw) {
+      // The decoder already settled the framing (and refused anything but one exact 'chunked').
+      chunked = raw.isChunked();
+      ex.bodiless = !chunked && raw.contentLength() <= 0;
+    } else {
+      chunked = HttpUtil.isTransferEncodingChunked(request);
+      ex.bodiless = !chunked && HttpUtil.getContentLength(request, 0L) == 0L;
+    }
     ex.requestId = context.requestRewriter.assignRequestId(headers);
 
     Verdict bad = ex.http2 ? checkHttp2Headers(headers) : checkVersion(request);
