@@ -23,6 +23,10 @@
 #   BASELINE_JAR []    a second Meridian jar (e.g. built from the commit before a change): adds target
 #                      "baseline" before "meridian", and the report gives meridian's ratio to it, so a
 #                      change on the forwarding path is measured before and after in one run
+#   BASELINE_JAVA_OPTS [MERIDIAN_JAVA_OPTS]  JVM flags for the baseline target
+#   MERIDIAN_CONF_EXTRA, BASELINE_CONF_EXTRA []  HOCON appended to that target's generated config,
+#                      e.g. 'meridian.server.transport = epoll': two settings compared in one run
+#                      (BASELINE_JAR may then be the same jar as MERIDIAN_JAR)
 #   RESULTS_DIR [bench/results]                          KEEP_TMP [0]      1 = keep configs and logs
 #   NO_INSTALL [0]     1 = never apt-get install missing tools
 set -euo pipefail
@@ -46,6 +50,9 @@ TARGETS="${TARGETS:-direct nginx haproxy meridian}"
 SKIP_MERIDIAN="${SKIP_MERIDIAN:-0}"
 MERIDIAN_JAR="${MERIDIAN_JAR:-$ROOT/proxy-core/target/meridian.jar}"
 MERIDIAN_JAVA_OPTS="${MERIDIAN_JAVA_OPTS:-}"
+BASELINE_JAVA_OPTS="${BASELINE_JAVA_OPTS:-$MERIDIAN_JAVA_OPTS}"
+MERIDIAN_CONF_EXTRA="${MERIDIAN_CONF_EXTRA:-}"
+BASELINE_CONF_EXTRA="${BASELINE_CONF_EXTRA:-}"
 RESULTS_DIR="${RESULTS_DIR:-$ROOT/bench/results}"
 KEEP_TMP="${KEEP_TMP:-0}"
 NO_INSTALL="${NO_INSTALL:-0}"
@@ -233,13 +240,14 @@ log "static backend (nginx, 1 worker, ${BODY_BYTES}-byte body) on 127.0.0.1:$BAC
 # ---------------------------------------------------------------- targets
 declare -A RPS P50 P99 ERRS NON2XX CPU EFF OTHER STATUS REQS
 
-start_meridian() {  # start_meridian NAME JAR: runs a Meridian jar on TARGET_PORT, sets TARGET_PID
-  local name="$1" jar="$2"
+start_meridian() {  # start_meridian NAME JAR JAVA_OPTS CONF_EXTRA: runs a Meridian jar on TARGET_PORT, sets TARGET_PID
+  local name="$1" jar="$2" java_opts="$3" conf_extra="$4"
   render meridian.conf "$TMP/$name.conf" "$TARGET_PORT"
+  [[ -z "$conf_extra" ]] || printf '%s\n' "$conf_extra" >> "$TMP/$name.conf"
   # Run a private copy so a rebuild of proxy-core/target during the run cannot pull the jar away.
   cp "$jar" "$TMP/$name.jar"
   # shellcheck disable=SC2086
-  "${PIN_PROXY[@]}" java -XX:ActiveProcessorCount=1 $MERIDIAN_JAVA_OPTS -jar "$TMP/$name.jar" \
+  "${PIN_PROXY[@]}" java -XX:ActiveProcessorCount=1 $java_opts -jar "$TMP/$name.jar" \
     run -c "$TMP/$name.conf" >"$TMP/$name.log" 2>&1 &
   TARGET_PID=$!
 }
@@ -264,9 +272,9 @@ start_target() {  # sets TARGET_PID and TARGET_PORT; returns 1 on failure
       "${PIN_PROXY[@]}" "$HAPROXY" -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.out" 2>&1 &
       TARGET_PID=$! ;;
     meridian)
-      TARGET_PORT="$MERIDIAN_PORT"; start_meridian meridian "$MERIDIAN_JAR" ;;
+      TARGET_PORT="$MERIDIAN_PORT"; start_meridian meridian "$MERIDIAN_JAR" "$MERIDIAN_JAVA_OPTS" "$MERIDIAN_CONF_EXTRA" ;;
     baseline)
-      TARGET_PORT="$BASELINE_PORT"; start_meridian baseline "$BASELINE_JAR" ;;
+      TARGET_PORT="$BASELINE_PORT"; start_meridian baseline "$BASELINE_JAR" "$BASELINE_JAVA_OPTS" "$BASELINE_CONF_EXTRA" ;;
   esac
   PIDS+=("$TARGET_PID")
   if ! wait_port "$TARGET_PORT" "$TARGET_PID" 30; then
@@ -383,6 +391,8 @@ RESULT_FILE="$RESULTS_DIR/peers-$STAMP.txt"
     for t in $TARGETS; do echo "  $t req/s per repetition: ${ALL_RPS[$t]}"; done
   fi
   echo "backend: nginx 1 worker, ${BODY_BYTES}-byte static body$([[ " $TARGETS " != *" meridian "* ]] || echo "; Meridian JVM flags: -XX:ActiveProcessorCount=1 $MERIDIAN_JAVA_OPTS")"
+  [[ -z "$MERIDIAN_CONF_EXTRA" ]] || echo "meridian config added: $MERIDIAN_CONF_EXTRA"
+  [[ " $TARGETS " != *" baseline "* ]] || echo "baseline: $(basename "$BASELINE_JAR"), JVM flags: -XX:ActiveProcessorCount=1 $BASELINE_JAVA_OPTS${BASELINE_CONF_EXTRA:+; config added: $BASELINE_CONF_EXTRA}"
   echo
   printf '%-9s %10s %9s %9s %7s %8s %9s %10s %7s  %s\n' target "req/s" "p50 ms" "p99 ms" "errors" "non-2xx" "proxy cpu" "req/cpu-s" "other" status
   printf '%-9s %10s %9s %9s %7s %8s %9s %10s %7s  %s\n' --------- ---------- --------- --------- ------- -------- --------- ---------- ------- ------

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -444,17 +445,59 @@ abstract class HeadParser<H> {
     if (name.length() == 0) {
       throw new IllegalArgumentException("empty header name");
     }
+    // Typed loops: the proxy adds a few fields per message, and a loop over CharSequence.charAt
+    // goes through an interface call per character.
+    boolean token = name instanceof AsciiString ascii ? isToken(ascii) : isToken(name.toString());
+    if (!token) {
+      throw new IllegalArgumentException("header name '" + name + "' is not a token");
+    }
+    boolean clean = value instanceof String text ? hasNoLineBreak(text)
+        : value instanceof AsciiString ascii ? hasNoLineBreak(ascii) : hasNoLineBreak(value.toString());
+    if (!clean) {
+      throw new IllegalArgumentException("header '" + name + "' value with CR, LF or NUL");
+    }
+  }
+
+  private static boolean isToken(AsciiString name) {
+    byte[] bytes = name.array();
+    int end = name.arrayOffset() + name.length();
+    for (int i = name.arrayOffset(); i < end; i++) {
+      if (!TCHAR[bytes[i] & 0xff]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isToken(String name) {
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
       if (c > 0xff || !TCHAR[c]) {
-        throw new IllegalArgumentException("header name '" + name + "' is not a token");
+        return false;
       }
     }
+    return true;
+  }
+
+  private static boolean hasNoLineBreak(String value) {
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
       if (c == '\r' || c == '\n' || c == 0) {
-        throw new IllegalArgumentException("header '" + name + "' value with CR, LF or NUL");
+        return false;
       }
     }
+    return true;
+  }
+
+  private static boolean hasNoLineBreak(AsciiString value) {
+    byte[] bytes = value.array();
+    int end = value.arrayOffset() + value.length();
+    for (int i = value.arrayOffset(); i < end; i++) {
+      byte b = bytes[i];
+      if (b == '\r' || b == '\n' || b == 0) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -38,6 +38,12 @@ public final class RawHeaders extends HttpHeaders {
   private final int fieldCount;
   /** Where the line after the last field starts (the empty line ending the head). */
   private final int fieldsEnd;
+  /**
+   * Bit {@code n % 64} is set when a raw field's name is {@code n} bytes long: most lookups and
+   * removals (hop-by-hop names, X-Forwarded-*) are for names the head does not have, and this answers
+   * them without a scan.
+   */
+  private final long nameLengths;
   private String[] valueStrings;
   private CharSequence[] added;
   private int addedCount;
@@ -48,6 +54,16 @@ public final class RawHeaders extends HttpHeaders {
     this.fields = fields == null ? NO_FIELDS : fields;
     this.fieldCount = fieldCount;
     this.fieldsEnd = fieldsEnd;
+    long lengths = 0;
+    for (int i = 0; i < fieldCount; i++) {
+      lengths |= 1L << (this.fields[i * 4 + 1] - this.fields[i * 4]);
+    }
+    this.nameLengths = lengths;
+  }
+
+  /** Whether a raw field may have this name (false: certainly none has). */
+  private boolean mayHaveRaw(CharSequence name) {
+    return (nameLengths & (1L << name.length())) != 0;
   }
 
   // ---- in-place access ---------------------------------------------------------------------
@@ -109,6 +125,9 @@ public final class RawHeaders extends HttpHeaders {
   }
 
   private int firstField(CharSequence name) {
+    if (!mayHaveRaw(name)) {
+      return -1;
+    }
     for (int i = 0; i < fieldCount; i++) {
       if (!isRemoved(i) && nameEquals(i, name)) {
         return i;
@@ -132,7 +151,8 @@ public final class RawHeaders extends HttpHeaders {
    */
   @Override
   public boolean containsValue(CharSequence name, CharSequence token, boolean ignoreCase) {
-    for (int i = 0; i < fieldCount; i++) {
+    int rawFields = mayHaveRaw(name) ? fieldCount : 0;
+    for (int i = 0; i < rawFields; i++) {
       if (!isRemoved(i) && nameEquals(i, name) && listContains(i, token, ignoreCase)) {
         return true;
       }
@@ -294,7 +314,8 @@ public final class RawHeaders extends HttpHeaders {
   @Override
   public List<String> getAll(CharSequence name) {
     List<String> values = null;
-    for (int i = 0; i < fieldCount; i++) {
+    int rawFields = mayHaveRaw(name) ? fieldCount : 0;
+    for (int i = 0; i < rawFields; i++) {
       if (!isRemoved(i) && nameEquals(i, name)) {
         values = values == null ? new ArrayList<>(2) : values;
         values.add(value(i));
@@ -321,7 +342,8 @@ public final class RawHeaders extends HttpHeaders {
 
   @Override
   public boolean contains(CharSequence name, CharSequence value, boolean ignoreCase) {
-    for (int i = 0; i < fieldCount; i++) {
+    int rawFields = mayHaveRaw(name) ? fieldCount : 0;
+    for (int i = 0; i < rawFields; i++) {
       if (!isRemoved(i) && nameEquals(i, name)
           && regionEquals(fields[i * 4 + 2], fields[i * 4 + 3], value, ignoreCase)) {
         return true;
@@ -503,7 +525,8 @@ public final class RawHeaders extends HttpHeaders {
 
   @Override
   public HttpHeaders remove(CharSequence name) {
-    for (int i = 0; i < fieldCount; i++) {
+    int rawFields = mayHaveRaw(name) ? fieldCount : 0;
+    for (int i = 0; i < rawFields; i++) {
       if (!isRemoved(i) && nameEquals(i, name)) {
         fields[i * 4] = ~fields[i * 4];
         removedCount++;

@@ -7,14 +7,14 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
 import dev.meridian.tls.CertificateReloader;
 import io.netty.handler.ssl.SniHandler;
-import io.netty.handler.timeout.IdleStateHandler;
+import dev.meridian.proxy.transport.IdleTimeoutHandler;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Builds the pipeline of each accepted client connection.
  *
  * <pre>
- *  socket --> [idle]      IdleStateHandler: client idle timeout
+ *  socket --> [idle]      IdleTimeoutHandler: client idle timeout
  *         --> [detect]    cleartext: ProtocolDetector: HTTP/2 preface or HTTP/1.x, or
  *             [sni][alpn] TLS: SniHandler picks the certificate, ALPN picks h2 or http/1.1;
  *                         then one of:
@@ -51,7 +51,7 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
   @Override
   protected void initChannel(Channel ch) {
     clients.add(ch);
-    ch.pipeline().addLast("idle", new IdleStateHandler(0, 0,
+    ch.pipeline().addLast("idle", new IdleTimeoutHandler(
         context.settings.timeouts().clientIdle().toMillis(), TimeUnit.MILLISECONDS));
     if (tls == null) {
       ch.pipeline().addLast(ProtocolDetector.NAME, new ProtocolDetector(

@@ -30,6 +30,7 @@ import dev.meridian.proxy.regions.RegionTraffic;
 import dev.meridian.proxy.routing.HostPattern;
 import dev.meridian.proxy.routing.Residency;
 import dev.meridian.proxy.routing.Route;
+import dev.meridian.proxy.transport.Transport;
 import dev.meridian.proxy.routing.Router;
 import dev.meridian.proxy.upstream.UpstreamPools;
 import dev.meridian.proxy.upstream.UpstreamSettings;

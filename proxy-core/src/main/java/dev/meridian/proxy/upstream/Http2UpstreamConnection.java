@@ -20,7 +20,7 @@ import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
+import dev.meridian.proxy.transport.IdleTimeoutHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -142,7 +142,7 @@ final class Http2UpstreamConnection {
         ch.pipeline()
             .addLast("h2", codec)
             .addLast("h2-mux", new Http2MultiplexHandler(new RefusePushedStreams()))
-            .addLast("idle", new IdleStateHandler(0, 0, settings.idleTimeout().toMillis(), TimeUnit.MILLISECONDS))
+            .addLast("idle", new IdleTimeoutHandler(settings.idleTimeout().toMillis(), TimeUnit.MILLISECONDS))
             .addLast("h2-conn", new ConnectionEvents());
         // The connection reads all the time; each stream's reads follow its own client (flow control).
         ch.config().setAutoRead(true);
@@ -184,7 +184,7 @@ final class Http2UpstreamConnection {
             stream.pipeline()
                 .addLast("h2-http1", new UpstreamHttp2StreamCodec())
                 .addLast("join", new BodilessRequestJoiner())
-                .addLast("idle", new IdleStateHandler(0, 0, settings.idleTimeout().toMillis(),
+                .addLast("idle", new IdleTimeoutHandler(settings.idleTimeout().toMillis(),
                     TimeUnit.MILLISECONDS))
                 .addLast(BackendHandler.NAME, handler);
           }

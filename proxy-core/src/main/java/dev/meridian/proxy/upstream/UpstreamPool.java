@@ -10,7 +10,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
-import io.netty.handler.timeout.IdleStateHandler;
+import dev.meridian.proxy.transport.IdleTimeoutHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
@@ -110,7 +110,7 @@ public final class UpstreamPool {
         }
         ch.pipeline()
             .addLast("codec", new UpstreamHttpCodec(settings.maxResponseLine(), settings.maxResponseHeaderBytes()))
-            .addLast("idle", new IdleStateHandler(0, 0, settings.idleTimeout().toMillis(), TimeUnit.MILLISECONDS))
+            .addLast("idle", new IdleTimeoutHandler(settings.idleTimeout().toMillis(), TimeUnit.MILLISECONDS))
             .addLast(BackendHandler.NAME, handler);
       }
     });

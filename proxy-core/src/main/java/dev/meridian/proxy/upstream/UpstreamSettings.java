@@ -1,6 +1,6 @@
 package dev.meridian.proxy.upstream;
 
-import dev.meridian.proxy.server.Transport;
+import dev.meridian.proxy.transport.Transport;
 import java.time.Duration;
 
 /**

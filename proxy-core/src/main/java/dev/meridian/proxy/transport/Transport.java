@@ -1,4 +1,4 @@
-package dev.meridian.proxy.server;
+package dev.meridian.proxy.transport;
 
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;

@@ -1,0 +1,5 @@
+/**
+ * Socket-level plumbing shared by the client and upstream sides: which I/O transport the event loops
+ * run on, and the per-connection idle timeout. Knows nothing of HTTP, routing or configuration files.
+ */
+package dev.meridian.proxy.transport;
