@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  *  HTTP/1.x:
  *         --> [codec]     ServerHttpCodec: strict HTTP/1.1 heads read in place (RawRequest), body
  *                         slices, limits; HEAD-aware response encode
- *         --> [frontend]  FrontendHandler: route, forward, relay the response
+ *         --> [frontend]  FrontendHandler: sequences requests through their phases (see package-info)
  *  HTTP/2 (prior knowledge): see {@link Http2Connection}
  *
  *  after a 101 Switching Protocols, [codec] and [frontend] are replaced by

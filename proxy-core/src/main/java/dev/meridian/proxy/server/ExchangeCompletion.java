@@ -1,0 +1,160 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.http.LocalResponses;
+import dev.meridian.proxy.regions.RegionCounters;
+import dev.meridian.proxy.upstream.BackendHandler;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+
+/**
+ * Phase 5 of a request: how it ends. Either Meridian answers it itself (a refusal, 502/503/504, an
+ * injected fault), or the response completed; then the upstream connection goes back to the pool (or
+ * closes), the request is counted, and the connection's next request may start, or the connection
+ * closes once what was written is flushed.
+ */
+final class ExchangeCompletion {
+  private final FrontendHandler connection;
+  private final ProxyContext context;
+  private final Runnable onSettled = this::onSettled;
+  /** The finished exchange's upstream connection, pooled by {@link #onSettled}; or null. */
+  private Channel settlingUpstream;
+
+  ExchangeCompletion(FrontendHandler connection) {
+    this.connection = connection;
+    this.context = connection.context;
+  }
+
+  /** Closes the exchange's upstream connection without reporting the close back to it. */
+  void abandonUpstream(Exchange ex) {
+    ex.cancelResponseTimer();
+    ex.endInFlight();
+    Channel upstream = ex.upstream;
+    ex.upstream = null;
+    if (upstream != null) {
+      BackendHandler.of(upstream).detach();
+      upstream.close();
+    }
+  }
+
+  /** Ends a request that reached a backend with a local error, or cuts the response off. */
+  void failResponse(Exchange ex, HttpResponseStatus status, String message) {
+    if (ex.responseStarted) {
+      connection.ctx.close();
+    } else {
+      respondLocally(ex, status, message);
+    }
+  }
+
+  /** Writes a response Meridian makes itself; the connection stays open only if nothing is left unread. */
+  void respondLocally(Exchange ex, HttpResponseStatus status, String message) {
+    abandonUpstream(ex);
+    ChannelHandlerContext ctx = connection.ctx;
+    ex.local = true;
+    ex.responseStarted = true;
+    ex.responseComplete = true;
+    ex.status = status.code();
+    boolean keepAlive = ex.clientKeepAlive && !context.isDraining() && (ex.requestComplete || ex.bodiless);
+    FullHttpResponse response = LocalResponses.create(ctx.alloc(), status, message, responseVersion(ex),
+        keepAlive, context.requestRewriter.requestIdHeader(), ex.requestId);
+    ex.closeAfter = !keepAlive;
+    if (context.settings.debugHeaders() && ex.selection.decision() != null) {
+      response.headers().set(ResponseRelay.DECISION_HEADER, ex.selection.decision());
+    }
+    ctx.writeAndFlush(response);
+    if (ex.closeAfter || ex.requestComplete) {
+      finishExchange(ex);
+      return;
+    }
+    // Otherwise the (empty) rest of the request is discarded, then finishExchange runs. It may
+    // already wait in the inbound queue (a connect failure answered from a pool callback): nothing
+    // else would look at it, and the client's next request would never be read.
+    connection.drainInbound();
+    connection.maybeReadClient();
+  }
+
+  private static HttpVersion responseVersion(Exchange ex) {
+    return ex.clientVersion.equals(HttpVersion.HTTP_1_0) ? HttpVersion.HTTP_1_0 : HttpVersion.HTTP_1_1;
+  }
+
+  /** Ends the exchange: the upstream connection goes back to the pool or closes; the next request runs. */
+  void finishExchange(Exchange ex) {
+    ex.endInFlight();
+    ex.releaseReplay();
+    Channel upstream = ex.upstream;
+    ex.upstream = null;
+    ex.cancelResponseTimer();
+    boolean reuse = upstream != null && ex.requestComplete && ex.backendKeepAlive;
+    if (upstream != null) {
+      // Detach now: any byte the backend sent after the response's end (a body on a 204 or HEAD
+      // response, say) arrives while no request owns the connection, and so closes it.
+      BackendHandler.of(upstream).detach();
+      if (!reuse) {
+        upstream.close();
+      }
+    }
+    context.metrics.requestFinished(routeName(ex), ex.status);
+    recordRegionOutcome(ex, false);
+    connection.exchange = null;
+    if (ex.closeAfter || !ex.requestComplete || context.isDraining()
+        || connection.inputClosed && connection.inboundIsEmpty()) {
+      connection.closing = true;
+      connection.releaseInbound();
+      if (reuse) {
+        upstream.eventLoop().execute(() -> context.pools.forLoop(upstream.eventLoop()).release(upstream));
+      }
+      closeAfterWrites();
+      return;
+    }
+    // The pool gets the connection back, and the next pipelined request starts, only after the
+    // backend's current read is fully decoded: a connection must not serve the next request while
+    // bytes of the previous response may still be in its decoder.
+    connection.settling = true;
+    settlingUpstream = reuse ? upstream : null;
+    connection.ctx.executor().execute(onSettled);
+  }
+
+  /** After an exchange finished and the backend's read was decoded: pool the upstream, start the next. */
+  private void onSettled() {
+    connection.settling = false;
+    Channel upstream = settlingUpstream;
+    settlingUpstream = null;
+    if (upstream != null) {
+      context.pools.forLoop(upstream.eventLoop()).release(upstream);
+    }
+    if (connection.closing || connection.exchange != null) {
+      return;
+    }
+    connection.headTimer.start();
+    connection.drainInbound();
+    connection.flushUpstream();
+    connection.maybeReadClient();
+  }
+
+  /** Closes once what was written is flushed; an HTTP/2 stream closes (or resets) its stream only. */
+  private void closeAfterWrites() {
+    ChannelHandlerContext ctx = connection.ctx;
+    if (connection.http2Stream) {
+      ctx.flush();
+      ctx.close();
+    } else {
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  /** Counts the finished request in its group's region (for the admin API and drills). */
+  static void recordRegionOutcome(Exchange ex, boolean cutOff) {
+    if (ex.group != null) {
+      RegionCounters counters = ex.regionCounters != null ? ex.regionCounters : ex.group.traffic().of(null);
+      counters.record(ex.status, ex.local && !ex.injectedAbort, cutOff, System.nanoTime() - ex.startNanos);
+    }
+  }
+
+  static String routeName(Exchange ex) {
+    return ex.route == null ? "none" : ex.route.name();
+  }
+}

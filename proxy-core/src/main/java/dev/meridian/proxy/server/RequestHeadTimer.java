@@ -1,0 +1,85 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.http.LocalResponses;
+import dev.meridian.proxy.http1.ServerHttpCodec;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The slowloris guard of an HTTP/1 connection: a request head must arrive whole within
+ * {@code limits.request-head-timeout} of its first byte, else the client gets 408 and the connection
+ * closes. One timer per connection, re-armed while requests are served (no task per request).
+ */
+final class RequestHeadTimer {
+  private static final Logger log = LoggerFactory.getLogger(RequestHeadTimer.class);
+
+  private final FrontendHandler connection;
+  private final ServerHttpCodec codec;
+  private final Runnable onTimeout = this::onTimeout;
+  private ScheduledFuture<?> timer;
+
+  RequestHeadTimer(FrontendHandler connection, ServerHttpCodec codec) {
+    this.connection = connection;
+    this.codec = codec;
+  }
+
+  /** Arms the timer unless it runs already. */
+  void start() {
+    if (timer == null) {
+      schedule(timeoutNanos());
+    }
+  }
+
+  void cancel() {
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+  }
+
+  private long timeoutNanos() {
+    return connection.context.settings.limits().requestHeadTimeout().toNanos();
+  }
+
+  private void schedule(long delayNanos) {
+    timer = connection.ctx.executor().schedule(onTimeout, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void onTimeout() {
+    timer = null;
+    if (connection.closing) {
+      return;
+    }
+    long timeout = timeoutNanos();
+    if (connection.exchange != null) {
+      schedule(timeout);
+      return;
+    }
+    long since = codec == null ? 0 : codec.partialHeadSinceNanos();
+    long waited = since == 0 ? 0 : System.nanoTime() - since;
+    if (since == 0 || waited < timeout) {
+      // No head begun yet (idle keep-alive is the idle timeout's business), or it began recently:
+      // check again when its own deadline passes.
+      schedule(since == 0 ? timeout : timeout - waited);
+      return;
+    }
+    if (codec != null && codec.hasPartialHead()) {
+      ChannelHandlerContext ctx = connection.ctx;
+      ProxyContext context = connection.context;
+      log.info("{}: request head not complete within {}; 408", connection.clientIp,
+          context.settings.limits().requestHeadTimeout());
+      connection.closing = true;
+      FullHttpResponse response = LocalResponses.create(ctx.alloc(), HttpResponseStatus.REQUEST_TIMEOUT,
+          "the request head did not arrive in time", HttpVersion.HTTP_1_1, false,
+          context.requestRewriter.requestIdHeader(), null);
+      ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+}

@@ -1,0 +1,282 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.balancer.ReadYourWritesCookie;
+import dev.meridian.proxy.upstream.BackendHandler;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Phase 4 of a request: the backend's response, back to the client. The head is checked (a malformed
+ * one is 502), passed to passive health, retried elsewhere when the route retries its status, and
+ * rewritten (hop-by-hop fields, Via, request id, debug headers); the body streams through as it
+ * arrives. Interim (1xx) responses pass on; 101 hands both connections to a {@link TunnelHandler}. The
+ * response-headers timeout is kept here: one timer per connection, no task per request.
+ */
+final class ResponseRelay {
+  static final String BACKEND_HEADER = "X-Meridian-Backend";
+  static final String DECISION_HEADER = "X-Meridian-Decision";
+  private static final Logger log = LoggerFactory.getLogger(ResponseRelay.class);
+
+  private final FrontendHandler connection;
+  private final ProxyContext context;
+  private final Runnable onTimer = this::onTimer;
+  /** The connection's response-headers timer (see {@link #startTimer}), or null. */
+  private ScheduledFuture<?> timer;
+
+  ResponseRelay(FrontendHandler connection) {
+    this.connection = connection;
+    this.context = connection.context;
+  }
+
+  /** A message from the exchange's upstream: a response head or a part of its body. */
+  void onMessage(Exchange ex, Object msg) {
+    if (msg instanceof HttpResponse response) {
+      onHead(ex, response);
+    } else if (msg instanceof HttpContent content) {
+      onContent(ex, content);
+    } else {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void onHead(Exchange ex, HttpResponse response) {
+    ChannelHandlerContext ctx = connection.ctx;
+    ExchangeCompletion completion = connection.completion;
+    if (response.decoderResult().isFailure()) {
+      ReferenceCountUtil.release(response);
+      context.metrics.upstreamFailed(ex.backend.id(), "protocol");
+      log.warn("{} {}: backend {} sent a malformed response: {}", ex.requestId, connection.clientIp,
+          ex.backend, response.decoderResult().cause().toString());
+      completion.abandonUpstream(ex);
+      completion.failResponse(ex, HttpResponseStatus.BAD_GATEWAY,
+          "backend " + ex.backend.id() + " sent a malformed response");
+      return;
+    }
+    HttpResponseStatus status = response.status();
+    if (status.code() != 101 && status.codeClass() == HttpStatusClass.INFORMATIONAL) {
+      // An interim response is no answer yet: the response-headers timer keeps running. From an
+      // HTTP/1.1 backend its empty end follows; from an HTTP/2 one it came whole.
+      ex.inInterim = !(response instanceof FullHttpResponse);
+      ReferenceCountUtil.release(response);
+      if (!ex.clientVersion.equals(HttpVersion.HTTP_1_0)) {
+        // A full (bodiless) message, so the encoder knows the interim response ended.
+        ctx.writeAndFlush(new DefaultFullHttpResponse(ex.clientVersion, status))
+            .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+      }
+      return;
+    }
+    ex.cancelResponseTimer();
+    if (status.codeClass() == HttpStatusClass.INFORMATIONAL) {
+      onSwitchingProtocols(ex, response);
+      return;
+    }
+    long rtt = System.nanoTime() - ex.sentNanos + ex.injectedDelayNanos;
+    context.metrics.upstreamResponded(ex.backend.id(), rtt);
+    ex.group.outliers().onResponse(ex.backend, status.code());
+    if (ex.route.retries().retriesStatus(status.code()) && ex.requestComplete && ex.isIdempotent()
+        && connection.attempts.mayRetry(ex, true)) {
+      log.info("{} {}: backend {} answered {}; retrying elsewhere", ex.requestId, connection.clientIp,
+          ex.backend, status.code());
+      ReferenceCountUtil.release(response);
+      ex.lastFailure = "backend " + ex.backend.id() + " answered " + status.code();
+      if (ex.inFlightTo != null) {
+        ex.inFlightTo.observe(rtt);
+      }
+      completion.abandonUpstream(ex);
+      ex.selection.exclude(ex.backend);
+      ex.retryingAfterStatus = true;
+      connection.attempts.connectUpstream(ex);
+      return;
+    }
+    if (ex.inFlightTo != null) {
+      ex.inFlightTo.observe(rtt);
+    }
+    ex.responseStarted = true;
+    ex.status = status.code();
+    // A 204 must not announce a body (RFC 9110 section 8.6); one that does may have sent it anyway,
+    // and bytes arriving after the pool reused the connection would answer the next request.
+    String announced = response.headers().get(HttpHeaderNames.CONTENT_LENGTH);
+    boolean bodyOn204 = status.code() == 204 && (announced != null && !"0".equals(announced.trim())
+        || response.headers().contains(HttpHeaderNames.TRANSFER_ENCODING));
+    ex.backendKeepAlive = HttpUtil.isKeepAlive(response) && !bodyOn204;
+    boolean keepAlive = ex.clientKeepAlive && !context.isDraining();
+    boolean closeDelimited = context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId,
+        keepAlive, false);
+    ex.closeAfter = !keepAlive || closeDelimited;
+    addSteeringHeaders(ex, response);
+    if (response instanceof FullHttpResponse full) {
+      // An HTTP/2 response that ended with its HEADERS (a gRPC trailers-only answer, a 204): it goes
+      // on whole, so an HTTP/2 client also sees one HEADERS frame that ends the stream.
+      ex.responseBytes += full.content().readableBytes();
+      ex.responseComplete = true;
+      ctx.writeAndFlush(full);
+      completion.finishExchange(ex);
+      return;
+    }
+    ctx.write(response, ctx.voidPromise());
+  }
+
+  private void onContent(Exchange ex, HttpContent content) {
+    ChannelHandlerContext ctx = connection.ctx;
+    if (ex.inInterim) {
+      // The empty end of a 1xx response: the final response follows on the same connection.
+      ex.inInterim = false;
+      content.release();
+      return;
+    }
+    if (!ex.responseStarted) {
+      content.release();
+      return;
+    }
+    if (content.decoderResult().isFailure()) {
+      // A body that broke its framing (a bad chunk size, say): the client must see the response cut
+      // off, never a complete-looking one that lost bytes.
+      log.warn("{} {}: backend {} sent a malformed response body after {} bytes: {}; cutting the client's"
+          + " response off", ex.requestId, connection.clientIp, ex.backend, ex.responseBytes,
+          content.decoderResult().cause().toString());
+      content.release();
+      context.metrics.upstreamFailed(ex.backend.id(), "protocol");
+      connection.completion.abandonUpstream(ex);
+      ctx.flush();
+      ctx.close();
+      return;
+    }
+    ex.responseBytes += content.content().readableBytes();
+    if (content instanceof LastHttpContent last) {
+      ex.responseComplete = true;
+      if (ex.clientVersion.equals(HttpVersion.HTTP_1_0) && !last.trailingHeaders().isEmpty()) {
+        last.release();
+        ctx.write(LastHttpContent.EMPTY_LAST_CONTENT);
+      } else {
+        ctx.write(last);
+      }
+      ctx.flush();
+      connection.completion.finishExchange(ex);
+    } else {
+      ctx.write(content, ctx.voidPromise());
+    }
+  }
+
+  /** The backend's bytes read so far were handed on: flush them, and read on while the client keeps up. */
+  void onReadComplete(Exchange ex) {
+    connection.ctx.flush();
+    if (!ex.responseComplete && connection.ctx.channel().isWritable()) {
+      ex.upstream.read();
+    }
+  }
+
+  /** Nothing came from the backend for the upstream idle timeout: a response in progress is cut off. */
+  void onUpstreamIdle(Exchange ex) {
+    if (!ex.responseStarted || ex.responseComplete) {
+      return;
+    }
+    log.warn("{} {}: backend {} sent nothing for {} mid-response; cutting the client's response off",
+        ex.requestId, connection.clientIp, ex.backend, context.settings.timeouts().upstreamIdle());
+    context.metrics.upstreamFailed(ex.backend.id(), "timeout");
+    connection.completion.abandonUpstream(ex);
+    connection.ctx.close();
+  }
+
+  private void onSwitchingProtocols(Exchange ex, HttpResponse response) {
+    ExchangeCompletion completion = connection.completion;
+    if (ex.upgrade == null) {
+      log.warn("{} {}: backend {} switched protocols without being asked", ex.requestId, connection.clientIp,
+          ex.backend);
+      completion.abandonUpstream(ex);
+      completion.failResponse(ex, HttpResponseStatus.BAD_GATEWAY, "backend switched protocols unasked");
+      return;
+    }
+    ex.responseStarted = true;
+    ex.responseComplete = true;
+    ex.status = 101;
+    ex.endInFlight();
+    ex.releaseReplay();
+    context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, true, true);
+    connection.ctx.writeAndFlush(response);
+    Channel upstream = ex.upstream;
+    BackendHandler.of(upstream).detach();
+    connection.exchange = null;
+    context.metrics.requestFinished(ExchangeCompletion.routeName(ex), 101);
+    ExchangeCompletion.recordRegionOutcome(ex, false);
+    connection.headTimer.cancel();
+    connection.releaseInbound();
+    TunnelHandler.splice(connection.ctx.channel(), upstream);
+  }
+
+  /** Debug headers (which backend, why) and the read-your-writes cookie after a write. */
+  private void addSteeringHeaders(Exchange ex, HttpResponse response) {
+    if (context.settings.debugHeaders()) {
+      response.headers().set(BACKEND_HEADER, ex.backend.id());
+      String decision = ex.selection.decision();
+      if (decision != null) {
+        response.headers().set(DECISION_HEADER, decision);
+      }
+    }
+    GroupRuntime group = ex.group;
+    if (ex.selection.isWrite() && group.readYourWritesMillis() > 0 && group.writer().isPresent()) {
+      long window = group.readYourWritesMillis();
+      String value = context.readYourWrites.issue(System.currentTimeMillis() + window);
+      response.headers().add(HttpHeaderNames.SET_COOKIE, ReadYourWritesCookie.NAME + "=" + value
+          + "; Max-Age=" + Math.max(1, window / 1000) + "; Path=/; HttpOnly; SameSite=Lax");
+    }
+  }
+
+  /**
+   * Gives the backend {@code timeouts.response-headers} from now to answer. One timer per connection
+   * serves every request on it: it is armed when none is, and when it fires it either times the
+   * current request out or waits again until that request's own deadline (no task per request).
+   */
+  void startTimer(Exchange ex) {
+    // An injected delay stands for the backend's own slowness: it counts toward the timeout.
+    long timeout = context.settings.timeouts().responseHeaders().toNanos() - ex.injectedDelayNanos;
+    ex.responseDeadlineNanos = System.nanoTime() + timeout;
+    if (timer == null) {
+      timer = connection.ctx.executor().schedule(onTimer, Math.max(0, timeout), TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** Stops the connection's response-headers timer (the connection closed). */
+  void stopTimer() {
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+  }
+
+  private void onTimer() {
+    timer = null;
+    Exchange ex = connection.exchange;
+    if (connection.closing || ex == null || ex.responseDeadlineNanos == 0 || ex.responseStarted) {
+      return;
+    }
+    long left = ex.responseDeadlineNanos - System.nanoTime();
+    if (left > 0) {
+      timer = connection.ctx.executor().schedule(onTimer, left, TimeUnit.NANOSECONDS);
+      return;
+    }
+    ex.responseDeadlineNanos = 0;
+    log.warn("{} {}: backend {} sent no response headers within {} ms", ex.requestId, connection.clientIp,
+        ex.backend, context.settings.timeouts().responseHeaders().toMillis());
+    context.metrics.upstreamFailed(ex.backend.id(), "timeout");
+    ex.group.outliers().onGatewayFailure(ex.backend, "timeout");
+    connection.completion.abandonUpstream(ex);
+    connection.completion.failResponse(ex, HttpResponseStatus.GATEWAY_TIMEOUT,
+        "backend " + ex.backend.id() + " did not answer in time");
+  }
+}

@@ -1,0 +1,337 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.balancer.Backend;
+import dev.meridian.health.OutlierDetector;
+import dev.meridian.proxy.regions.RegionFault;
+import dev.meridian.proxy.upstream.BackendHandler;
+import dev.meridian.proxy.upstream.StreamUnavailableException;
+import dev.meridian.proxy.upstream.UnprocessedRequestException;
+import dev.meridian.proxy.upstream.UpstreamPool;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.concurrent.Future;
+import java.net.ConnectException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Phase 2 of a request: choosing a backend, taking a connection to it from this event loop's pool and
+ * sending the request head; and, when an attempt fails before the backend answered, deciding whether
+ * to try the next backend (retry conditions, attempts, the route's retry budget, replayable bodies) or
+ * to answer 502/503. Failover drills' injected faults act here, as the backend's own behaviour would.
+ */
+final class UpstreamAttempts {
+  /** How often one request is sent again after backends said they did not process it. */
+  private static final int MAX_UNPROCESSED_RESENDS = 3;
+  private static final Logger log = LoggerFactory.getLogger(UpstreamAttempts.class);
+
+  private final FrontendHandler connection;
+  private final ProxyContext context;
+  /**
+   * Marks the current exchange's head as written to its upstream, or closes an upstream whose write
+   * failed. One listener per connection: a head's write completes before its response can arrive, so
+   * before another exchange can take the same upstream.
+   */
+  private final ChannelFutureListener onHeadWritten = f -> {
+    Exchange current = currentExchange();
+    if (!f.isSuccess()) {
+      f.channel().close();
+    } else if (current != null && current.upstream == f.channel()) {
+      current.headWritten = true;
+    }
+  };
+
+  UpstreamAttempts(FrontendHandler connection) {
+    this.connection = connection;
+    this.context = connection.context;
+  }
+
+  private Exchange currentExchange() {
+    return connection.exchange;
+  }
+
+  /** Chooses the next backend for the exchange and sends the request there, or answers 502/503. */
+  void connectUpstream(Exchange ex) {
+    Backend backend = ex.group.selectorFor(ex.selection.isWrite()).select(ex.selection);
+    if (backend == null && ex.residencyClass != null && ex.attempts == 0) {
+      log.warn("{} {}: route {}: no healthy backend for residency class '{}'", ex.requestId,
+          connection.clientIp, ex.route.name(), ex.residencyClass);
+      connection.completion.respondLocally(ex, HttpResponseStatus.SERVICE_UNAVAILABLE,
+          "no healthy backend in the regions allowed for residency class '" + ex.residencyClass + "' "
+              + ex.route.residency().regionsOf(ex.residencyClass) + "; the request was not sent elsewhere");
+      return;
+    }
+    if (backend == null) {
+      boolean none = ex.attempts == 0;
+      log.warn("{} {}: route {}: {}", ex.requestId, connection.clientIp, ex.route.name(),
+          none ? "no available backend" : "no backend left to try");
+      connection.completion.respondLocally(ex,
+          none || ex.lastAttemptBusy ? HttpResponseStatus.SERVICE_UNAVAILABLE : HttpResponseStatus.BAD_GATEWAY,
+          none
+              ? "no available backend in group '" + ex.route.group().name() + "'; try again later"
+              : "could not reach a backend of group '" + ex.route.group().name() + "' (last: "
+                  + ex.lastFailure + ")");
+      return;
+    }
+    if (ex.attempts > 0 && ex.selection.wantsExplanation() && ex.selection.decision() != null) {
+      ex.selection.decision("retry " + ex.attempts + " (" + ex.lastFailure + "); " + ex.selection.decision());
+    }
+    ex.attempts++;
+    ex.backend = backend;
+    ex.injectedDelayNanos = 0;
+    ex.lastAttemptBusy = false;
+    ex.regionCounters = ex.group.traffic().of(backend.region());
+    ex.regionCounters.picked();
+    RegionFault fault = ex.group.faults().of(backend.region());
+    if (fault != null && injectFault(ex, backend, fault)) {
+      return;
+    }
+    acquireUpstream(ex, backend);
+  }
+
+  private void acquireUpstream(Exchange ex, Backend backend) {
+    UpstreamPool pool = context.pools.forLoop(connection.ctx.channel().eventLoop());
+    boolean fresh = ex.freshConnection;
+    ex.freshConnection = false;
+    Future<Channel> acquired = pool.acquire(backend, connection, fresh);
+    if (acquired.isDone()) {
+      onUpstreamAcquired(ex, backend, acquired); // a pooled connection: no listener to allocate
+    } else {
+      acquired.addListener(f -> onUpstreamAcquired(ex, backend, (Future<Channel>) f));
+    }
+  }
+
+  /**
+   * Applies a failover drill's fault to this attempt: an abort answers as if the region had (retried
+   * like a real answer of that status), a delay holds the request before it is forwarded. Returns
+   * whether the fault took the attempt over.
+   */
+  private boolean injectFault(Exchange ex, Backend backend, RegionFault fault) {
+    if (fault.aborts()) {
+      noteFault(ex, "abort " + fault.abortStatus());
+      onInjectedAbort(ex, backend, fault.abortStatus());
+      return true;
+    }
+    if (fault.delayNanos() <= 0) {
+      return false;
+    }
+    noteFault(ex, "delay " + fault.delayNanos() / 1_000_000 + "ms");
+    ex.injectedDelayNanos = fault.delayNanos();
+    connection.ctx.executor().schedule(() -> {
+      if (connection.exchange == ex && !connection.closing && ex.backend == backend && ex.upstream == null) {
+        acquireUpstream(ex, backend);
+      }
+    }, fault.delayNanos(), TimeUnit.NANOSECONDS);
+    return true;
+  }
+
+  private static void noteFault(Exchange ex, String what) {
+    if (ex.selection.wantsExplanation()) {
+      String decision = ex.selection.decision();
+      ex.selection.decision((decision == null ? "" : decision + "; ") + "fault: " + what);
+    }
+  }
+
+  /** An injected abort: passive health and retries see it as the backend's own answer. */
+  private void onInjectedAbort(Exchange ex, Backend backend, int status) {
+    ex.group.outliers().onResponse(backend, status);
+    if (ex.route.retries().retriesStatus(status) && ex.isIdempotent() && mayRetry(ex, true)) {
+      ex.lastFailure = "backend " + backend.id() + " answered " + status + " (injected)";
+      ex.selection.exclude(backend);
+      connectUpstream(ex);
+      return;
+    }
+    ex.injectedAbort = true;
+    connection.completion.respondLocally(ex, HttpResponseStatus.valueOf(status),
+        "fault injected by a failover drill: region " + backend.region() + " answered " + status);
+  }
+
+  private void onUpstreamAcquired(Exchange ex, Backend backend, Future<Channel> future) {
+    if (connection.exchange != ex || connection.closing) {
+      if (future.isSuccess()) {
+        BackendHandler.of(future.getNow()).detach();
+        future.getNow().close();
+      }
+      return;
+    }
+    if (!future.isSuccess() && future.cause() instanceof StreamUnavailableException busy) {
+      // The backend is busy, not failing: no outlier report; a retry spends the budget like any.
+      context.metrics.upstreamFailed(backend.id(), "no-stream");
+      log.warn("{} {}: {}", ex.requestId, connection.clientIp, busy.getMessage());
+      ex.lastFailure = "backend " + backend.id() + " has no free HTTP/2 stream";
+      ex.lastAttemptBusy = true;
+      ex.endInFlight();
+      ex.selection.exclude(backend);
+      if (mayRetry(ex, ex.route.retries().retriesOn("connect-failure"))) {
+        connectUpstream(ex);
+      } else {
+        connection.completion.respondLocally(ex, HttpResponseStatus.SERVICE_UNAVAILABLE,
+            ex.lastFailure + "; try again later");
+      }
+      return;
+    }
+    if (!future.isSuccess()) {
+      Throwable cause = future.cause();
+      boolean refused = cause instanceof ConnectException && !(cause instanceof ConnectTimeoutException);
+      context.metrics.upstreamFailed(backend.id(), refused ? "connect-refused" : "connect");
+      ex.group.outliers().onConnectFailure(backend, refused);
+      log.warn("{} {}: connect to backend {} failed: {}", ex.requestId, connection.clientIp, backend,
+          cause.toString());
+      ex.connectFailures++;
+      retryAfterConnectFailure(ex, "could not connect to backend " + backend.id());
+      return;
+    }
+    sendHead(ex, backend, future.getNow());
+  }
+
+  /** Writes the (rewritten) request head to the upstream connection, then what body there is. */
+  private void sendHead(Exchange ex, Backend backend, Channel upstream) {
+    ex.upstream = upstream;
+    ex.inFlightTo = ex.group.stats().of(backend);
+    if (ex.inFlightTo != null) {
+      ex.inFlightTo.requestStarted();
+    }
+    ex.sentNanos = System.nanoTime();
+    if (!ex.headersRewritten) {
+      context.requestRewriter.rewrite(ex.request, connection.clientIp, connection.scheme,
+          backend.authority(), ex.route.rewriteHost(), ex.upgrade);
+      ex.headersRewritten = true;
+    } else if (ex.route.rewriteHost()) {
+      ex.request.headers().set(HttpHeaderNames.HOST, backend.authority());
+    }
+    // A failed write closes the upstream channel, which onUpstreamClosed handles.
+    ex.headWritten = false;
+    upstream.write(ex.request).addListener(onHeadWritten);
+    connection.upstreamNeedsFlush = true;
+    connection.requestBody.replay(ex);
+    connection.drainInbound();
+    connection.flushUpstream();
+    upstream.read();
+    connection.maybeReadClient();
+  }
+
+  /**
+   * The exchange's upstream connection closed. Before a complete response: sent again when the
+   * backend said it never processed the request, or when a pooled connection turned out closed;
+   * otherwise retried or answered 502 (a request whose bytes reached the backend goes elsewhere only
+   * when idempotent), or, mid-response, the client's response is cut off.
+   */
+  void onUpstreamClosed(Exchange ex, Throwable cause) {
+    ex.cancelResponseTimer();
+    Backend backend = ex.backend;
+    boolean reused = BackendHandler.of(ex.upstream) != null && BackendHandler.of(ex.upstream).isReused();
+    ex.upstream = null;
+    if (ex.responseComplete) {
+      return;
+    }
+    ex.endInFlight();
+    String clientIp = connection.clientIp;
+    if (cause instanceof UnprocessedRequestException && !ex.responseStarted && ex.isReplayable()
+        && ex.unprocessedResends < MAX_UNPROCESSED_RESENDS) {
+      // The backend said it never processed the request (HTTP/2 GOAWAY or REFUSED_STREAM): sending
+      // it again is safe for any method, and spends no retry attempt.
+      log.debug("{} {}: {}; sending the request again", ex.requestId, clientIp, cause.getMessage());
+      ex.unprocessedResends++;
+      ex.attempts--;
+      connectUpstream(ex);
+      return;
+    }
+    if (reused && !ex.responseStarted && !ex.staleRetried && ex.isIdempotent() && ex.isReplayable()) {
+      // A pooled connection the backend closed as we reused it (its keep-alive timeout raced ours):
+      // not the backend's fault; send the request again once, on a new connection.
+      log.debug("{} {}: pooled connection to {} was closed by the backend; reconnecting", ex.requestId,
+          clientIp, backend);
+      ex.staleRetried = true;
+      ex.freshConnection = true;
+      ex.attempts--; // a reconnect, not a retry: it spends no attempt
+      connectUpstream(ex);
+      return;
+    }
+    String why = cause == null ? "closed the connection" : "failed: " + cause;
+    context.metrics.upstreamFailed(backend.id(), "reset");
+    ex.group.outliers().onGatewayFailure(backend, "reset");
+    if (ex.responseStarted) {
+      log.warn("{} {}: backend {} {} mid-response after {} bytes; cutting the client's response off",
+          ex.requestId, clientIp, backend, why, ex.responseBytes);
+      connection.ctx.flush();
+      connection.ctx.close();
+      return;
+    }
+    log.warn("{} {}: backend {} {} before responding", ex.requestId, clientIp, backend, why);
+    // Never written (the head's write failed, e.g. a pooled connection the backend had closed): any
+    // method may go elsewhere. Written: only idempotent ones; a POST whose bytes reached a backend is
+    // never sent twice.
+    String reason = "backend " + backend.id() + " closed the connection before responding";
+    if (!ex.headWritten || ex.isIdempotent()) {
+      retryOrFail(ex, "reset-before-response", reason);
+    } else {
+      ex.endInFlight();
+      connection.completion.failResponse(ex, HttpResponseStatus.BAD_GATEWAY, reason);
+    }
+  }
+
+  /**
+   * After a failure before the backend answered: the next backend when the route retries this
+   * condition, attempts and the retry budget remain, and the request can be sent again; else 502.
+   */
+  private void retryOrFail(Exchange ex, String condition, String reason) {
+    ex.lastFailure = reason;
+    ex.endInFlight();
+    if (ex.backend != null) {
+      ex.selection.exclude(ex.backend);
+    }
+    ex.upstream = null;
+    if (mayRetry(ex, ex.route.retries().retriesOn(condition))) {
+      avoidRefusingBackends(ex);
+      connectUpstream(ex);
+    } else {
+      connection.completion.respondLocally(ex, HttpResponseStatus.BAD_GATEWAY, reason);
+    }
+  }
+
+  /**
+   * After a connect failure: nothing reached the backend, so trying the next one is cheap for the
+   * backends. It spends neither an attempt nor the retry budget, up to
+   * {@code max(upstream.connect-attempts, retries.attempts + 1)} failed connects per request, while the
+   * route retries connect failures; then 502.
+   */
+  private void retryAfterConnectFailure(Exchange ex, String reason) {
+    ex.lastFailure = reason;
+    ex.endInFlight();
+    ex.selection.exclude(ex.backend);
+    ex.upstream = null;
+    int connectTries = Math.max(context.settings.upstream().connectAttempts(), ex.route.retries().attempts() + 1);
+    if (ex.route.retries().retriesOn("connect-failure") && ex.connectFailures < connectTries
+        && ex.isReplayable() && !connection.closing) {
+      avoidRefusingBackends(ex);
+      connectUpstream(ex);
+    } else {
+      connection.completion.respondLocally(ex, HttpResponseStatus.BAD_GATEWAY, reason);
+    }
+  }
+
+  /** A retry does not go to a backend of the group that refused a connection within the ejection window. */
+  private static void avoidRefusingBackends(Exchange ex) {
+    OutlierDetector outliers = ex.group.outliers();
+    ex.selection.avoid(outliers::recentlyRefused);
+  }
+
+  /**
+   * Whether a request that reached a backend may be retried: the condition is retried, attempts remain
+   * (connect failures do not count), the request can be sent again, and the route's budget allows it.
+   */
+  boolean mayRetry(Exchange ex, boolean conditionRetried) {
+    boolean allowed = conditionRetried && ex.attempts - ex.connectFailures <= ex.route.retries().attempts()
+        && ex.isReplayable() && !connection.closing;
+    if (allowed && !ex.route.retryBudget().tryRetry()) {
+      log.warn("{} {}: route {}: retry budget spent; not retrying", ex.requestId, connection.clientIp,
+          ex.route.name());
+      return false;
+    }
+    return allowed;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The client side of the proxy: listeners, client pipelines, and the life of each request, one class
+ * per phase. A request's path through this package:
+ *
+ * <pre>
+ *  client socket
+ *    |  ClientChannelInitializer: idle timeout, TLS + ALPN or cleartext protocol detection
+ *    |  http1.ServerHttpCodec (HTTP/1.1, head read in place)  or  Http2Connection (one child per stream)
+ *    v
+ *  FrontendHandler ........ one per connection (or HTTP/2 stream): sequences exchanges in order,
+ *    |                      owns the connection's state and back-pressure; Exchange = one request
+ *    |  1. RequestAdmission     validate (framing, Host, limits), route, residency, selection context
+ *    |  2. UpstreamAttempts     choose a backend, take a pooled connection, send the rewritten head;
+ *    |                          connect failures, resets and retries; drill faults
+ *    |  3. RequestBodyRelay     the body, part by part, kept for replay while retryable
+ *    |       ~~~ backend ~~~    (upstream.BackendHandler reports back through UpstreamListener)
+ *    |  4. ResponseRelay        the response head checked, retried or rewritten; the body streamed;
+ *    |                          1xx, 101 (TunnelHandler), response-headers timeout
+ *    |  5. ExchangeCompletion   local answers (4xx/5xx), upstream pooled or closed, next request
+ *    |  RequestHeadTimer        (beside them) the slowloris guard for heads that never complete
+ *    v
+ *  client socket
+ * </pre>
+ *
+ * <p>Everything for one connection runs on its event loop, which also owns its upstream connections;
+ * ProxyServer builds the per-loop state (pools, groups, routing) and ProxyContext hands it over.
+ */
+package dev.meridian.proxy.server;
