@@ -1,5 +1,6 @@
 package dev.meridian.proxy;
 
+import dev.meridian.balancer.NanoClock;
 import dev.meridian.health.HealthRegistry;
 import dev.meridian.proxy.admin.AdminServer;
 import dev.meridian.proxy.config.MeridianSettings;
@@ -25,8 +26,16 @@ public final class MeridianInstance implements AutoCloseable {
 
   /** Builds (but does not start) an instance from validated settings. */
   public MeridianInstance(MeridianSettings settings) {
+    this(settings, NanoClock.SYSTEM);
+  }
+
+  /**
+   * Builds an instance whose balancing and health decisions (EWMA decay, ejection times, retry
+   * budgets, operator time limits) read the given clock: tests drive time by hand with it.
+   */
+  public MeridianInstance(MeridianSettings settings, NanoClock clock) {
     this.settings = settings;
-    this.proxy = new ProxyServer(settings, registry);
+    this.proxy = new ProxyServer(settings, registry, clock);
   }
 
   /** Binds the listeners and the admin listener; on failure everything started is stopped again. */

@@ -96,7 +96,9 @@ public final class ProxyServer implements AutoCloseable {
   /** Faults injected per region of each group (drills), kept by group name across reloads. */
   private final Map<String, RegionFaults> faultsByGroup = new java.util.concurrent.ConcurrentHashMap<>();
   /** Time limits on operators' run-time changes, swept with the outlier ticks. */
-  private final OperatorOverrides overrides = new OperatorOverrides(System::nanoTime);
+  private final OperatorOverrides overrides;
+  /** The monotonic clock of every time-dependent decision: EWMA decay, ejections, retry budgets. */
+  private final NanoClock clock;
   private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
   private final List<Channel> listeners = new ArrayList<>();
   private final List<CertificateReloader> reloaders = new ArrayList<>();
@@ -111,7 +113,17 @@ public final class ProxyServer implements AutoCloseable {
    * @param registry where the proxy's metrics are registered
    */
   public ProxyServer(MeridianSettings settings, MeterRegistry registry) {
+    this(settings, registry, NanoClock.SYSTEM);
+  }
+
+  /**
+   * Builds the server with the clock its balancing and health decisions read (tests pass a manual one;
+   * Netty's timers still run on real time).
+   */
+  public ProxyServer(MeridianSettings settings, MeterRegistry registry, NanoClock clock) {
     this.settings = settings;
+    this.clock = clock;
+    this.overrides = new OperatorOverrides(clock::nanoTime);
     this.transport = Transport.choose(settings.server().transport());
     int threads = settings.server().eventLoopThreads() > 0
         ? settings.server().eventLoopThreads() : NettyRuntime.availableProcessors();
@@ -192,7 +204,7 @@ public final class ProxyServer implements AutoCloseable {
     for (BackendGroupSettings g : settings.backendGroups().values()) {
       BackendGroup group = groups.get(g.name());
       HealthRegistry health = health(g.name());
-      GroupStats stats = new GroupStats(group.backends(), NanoClock.SYSTEM, g.ewmaDecay().toNanos());
+      GroupStats stats = new GroupStats(group.backends(), clock, g.ewmaDecay().toNanos());
       if (previous.containsKey(g.name())) {
         stats.carryOver(previous.get(g.name()).stats());
       }
@@ -216,7 +228,7 @@ public final class ProxyServer implements AutoCloseable {
             logPanic(g.name(), panic, region, capacity, r.panicThreshold()));
       }
       OutlierDetector outliers = new OutlierDetector(group, health, h.passive(),
-          h.passive().latencyOutliersEnabled() ? stats : null, NanoClock.SYSTEM);
+          h.passive().latencyOutliersEnabled() ? stats : null, clock);
       ActiveHealthChecker checker = h.active().map(a -> new ActiveHealthChecker(group, a, health, outliers,
           workerGroup, transport.socketChannel())).orElse(null);
       runtimes.put(g.name(), GroupRuntime.of(group, selector, readSelector, stats, outliers, checker, g,
@@ -237,7 +249,7 @@ public final class ProxyServer implements AutoCloseable {
     }
   }
 
-  private static List<Route> buildRoutes(MeridianSettings settings, Map<String, GroupRuntime> runtimes) {
+  private List<Route> buildRoutes(MeridianSettings settings, Map<String, GroupRuntime> runtimes) {
     List<Route> routes = new ArrayList<>();
     for (RouteSettings r : settings.routes()) {
       GroupRuntime target = runtimes.get(r.backendGroup());
@@ -249,7 +261,7 @@ public final class ProxyServer implements AutoCloseable {
       routes.add(new Route(r.name(), r.host().map(HostPattern::parse).orElse(null), r.pathPrefix(),
           Set.copyOf(r.methods()), target.group(), target.selector(), r.rewriteHost(),
           Set.copyOf(r.upgrades()), residency, r.retries(),
-          new RetryBudget(r.retries().budget(), r.retries().minPerSecond(), NanoClock.SYSTEM)));
+          new RetryBudget(r.retries().budget(), r.retries().minPerSecond(), clock)));
     }
     return routes;
   }

@@ -11,8 +11,10 @@ import static org.awaitility.Awaitility.await;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.http.Fault;
+import dev.meridian.balancer.NanoClock;
 import dev.meridian.proxy.MeridianInstance;
 import dev.meridian.proxy.config.SettingsLoader;
+import dev.meridian.proxy.testing.ManualClock;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,7 +22,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -77,6 +78,10 @@ class PassiveEjectionTest {
   }
 
   private void startProxy(String health, WireMockServer... backends) throws Exception {
+    startProxy(health, NanoClock.SYSTEM, backends);
+  }
+
+  private void startProxy(String health, NanoClock clock, WireMockServer... backends) throws Exception {
     StringBuilder list = new StringBuilder();
     for (int i = 0; i < backends.length; i++) {
       list.append("{ id = \"w").append(i + 1).append("\", address = \"127.0.0.1:").append(backends[i].port())
@@ -89,7 +94,7 @@ class PassiveEjectionTest {
         + "  backend-groups { app { backends = [\n" + list + "]\n  health { " + health + " } } }\n"
         + "  routes = [ { backend-group = \"app\" } ]\n"
         + "}\n";
-    proxy = new MeridianInstance(SettingsLoader.parse(hocon, "passive-ejection-test")).start();
+    proxy = new MeridianInstance(SettingsLoader.parse(hocon, "passive-ejection-test"), clock).start();
   }
 
   private HttpResponse<String> getData() throws Exception {
@@ -188,25 +193,23 @@ class PassiveEjectionTest {
     WireMockServer w1 = wiremock();
     WireMockServer w2 = wiremock();
     failWith(w1, Failure.STATUS_503);
-    startProxy("passive { consecutive-5xx = 3, base-ejection-time = 2s, max-ejection-time = 300s }", w1, w2);
-    List<Long> downAt = new CopyOnWriteArrayList<>();
-    List<Long> upAt = new CopyOnWriteArrayList<>();
-    proxy.health("app").addListener((id, available) -> {
-      if (id.equals("w1")) {
-        (available ? upAt : downAt).add(System.nanoTime());
-      }
-    });
+    ManualClock clock = new ManualClock();
+    startProxy("passive { consecutive-5xx = 3, base-ejection-time = 2s, max-ejection-time = 300s }", clock,
+        w1, w2);
 
+    // Base x 1, then base x 2, to the nanosecond of the proxy's clock: still out just before the end
+    // (across more than one of the detector's once-a-second ticks), back at the first tick after it.
     driveUntilEjected("w1");
-    await().atMost(Duration.ofSeconds(5)).until(() -> upAt.size() == 1);
+    expectEjectionToLast(clock, Duration.ofSeconds(2));
     driveUntilEjected("w1");
-    await().atMost(Duration.ofSeconds(8)).until(() -> upAt.size() == 2);
+    expectEjectionToLast(clock, Duration.ofSeconds(4));
+  }
 
-    long first = (upAt.get(0) - downAt.get(0)) / 1_000_000;
-    long second = (upAt.get(1) - downAt.get(1)) / 1_000_000;
-    REPORT.info(String.format("ejections lasted %d ms, then %d ms (base 2s, ended by a 1 s tick)", first, second));
-    // base x 1, then base x 2; the detector's once-a-second tick adds up to a second to each.
-    assertThat(first).isBetween(1_900L, 3_600L);
-    assertThat(second).isBetween(3_900L, 5_600L);
+  private void expectEjectionToLast(ManualClock clock, Duration ejection) {
+    clock.advance(ejection.minusMillis(1));
+    await().during(Duration.ofMillis(1_500)).atMost(Duration.ofSeconds(3))
+        .until(() -> AdminBackends.of(proxy).ejected("w1"));
+    clock.advance(Duration.ofMillis(1));
+    await().atMost(Duration.ofSeconds(3)).until(() -> !AdminBackends.of(proxy).ejected("w1"));
   }
 }
