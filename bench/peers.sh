@@ -16,6 +16,10 @@
 #                      repetition to the next, and the table shows each figure's median (this
 #                      machine's noise is +-20% between runs: compare medians of 3 or more)
 #   WARMUP [15]        warm-up seconds per target        THREADS [1]       wrk threads
+#   WARMUP_ROUNDS [3]  the warm-up is this many wrk runs, so the JIT also sees connections close and
+#                      open before the measurement: after one long run, the first close deoptimizes
+#                      Meridian's hot I/O path and C2 recompiles it during the measured run (15% of
+#                      the core for ~10 s), which made single-warm-up figures bimodal
 #   LOAD_CPU [0]       core for wrk                      PROXY_CPU [1]     core for the proxy under test
 #   BACKEND_CPU [LOAD_CPU] core for the static backend   BODY_BYTES [100]  size of the backend's body
 #   TARGETS ["direct nginx haproxy meridian"]            SKIP_MERIDIAN [0] 1 = leave Meridian out
@@ -37,6 +41,7 @@ TEMPLATES="$SCRIPT_DIR/peers"
 
 DURATION="${DURATION:-10}";       DURATION="${DURATION%s}"
 WARMUP="${WARMUP:-15}";           WARMUP="${WARMUP%s}"
+WARMUP_ROUNDS="${WARMUP_ROUNDS:-3}"
 CONNECTIONS="${CONNECTIONS:-50}"
 THREADS="${THREADS:-1}"
 REPEAT="${REPEAT:-1}"
@@ -66,7 +71,7 @@ fi
 for t in $TARGETS; do
   case "$t" in direct|nginx|haproxy|meridian) ;; baseline) [[ -f "$BASELINE_JAR" ]] || die "target baseline needs BASELINE_JAR (not found: '$BASELINE_JAR')";; *) die "unknown target '$t' in TARGETS";; esac
 done
-[[ "$DURATION" =~ ^[0-9]+$ && "$WARMUP" =~ ^[0-9]+$ && "$CONNECTIONS" =~ ^[0-9]+$ && "$THREADS" =~ ^[0-9]+$ \
+[[ "$DURATION" =~ ^[0-9]+$ && "$WARMUP" =~ ^[0-9]+$ && "$WARMUP_ROUNDS" =~ ^[1-9][0-9]*$ && "$CONNECTIONS" =~ ^[0-9]+$ && "$THREADS" =~ ^[0-9]+$ \
   && "$REPEAT" =~ ^[1-9][0-9]*$ ]] || die "DURATION, WARMUP, CONNECTIONS, THREADS and REPEAT must be whole numbers (REPEAT >= 1)"
 
 # ---------------------------------------------------------------- prerequisites
@@ -297,8 +302,10 @@ run_target() {
     return 0
   fi
   if (( WARMUP > 0 )); then
-    log "$t: warm-up ${WARMUP}s on $url"
-    run_wrk "$TMP/$t.warmup.txt" -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$url"
+    log "$t: warm-up ${WARMUP}s in $WARMUP_ROUNDS round(s) on $url"
+    for ((round = 1; round <= WARMUP_ROUNDS; round++)); do
+      run_wrk "$TMP/$t.warmup.txt" -t"$THREADS" -c"$CONNECTIONS" -d"$(( (WARMUP + WARMUP_ROUNDS - 1) / WARMUP_ROUNDS ))s" "$url"
+    done
     sleep 1
   fi
   log "$t: measuring ${DURATION}s, ${THREADS} thread(s), ${CONNECTIONS} connections"
@@ -385,7 +392,7 @@ RESULT_FILE="$RESULTS_DIR/peers-$STAMP.txt"
   echo "git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (+local changes)')"
   echo "versions: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $([[ -n "$HAPROXY" ]] && "$HAPROXY" -v 2>/dev/null | head -1 | awk '{print "haproxy/" $3}'), $("$WRK" -v 2>&1 | head -1 | awk '{print $1 "/" $2}'), $(java -version 2>&1 | head -1 | tr -d '"' | awk '{print "java/" $3}')"
   echo "loadavg at start: $LOADAVG_START (anything well above 0 means other work shared the cores)"
-  echo "load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after ${WARMUP}s warm-up; wrk on cpu $LOAD_CPU, backend on cpu $BACKEND_CPU, proxies on cpu $PROXY_CPU"
+  echo "load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after ${WARMUP}s warm-up in $WARMUP_ROUNDS round(s); wrk on cpu $LOAD_CPU, backend on cpu $BACKEND_CPU, proxies on cpu $PROXY_CPU"
   if (( REPEAT > 1 )); then
     echo "repetitions: $REPEAT, target order rotated each time; figures are medians (errors: last repetition)"
     for t in $TARGETS; do echo "  $t req/s per repetition: ${ALL_RPS[$t]}"; done
