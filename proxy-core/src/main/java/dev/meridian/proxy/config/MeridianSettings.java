@@ -181,7 +181,7 @@ public record MeridianSettings(
   /**
    * Process-wide server settings: {@code meridian.server}.
    *
-   * @param transport        io_uring, epoll, nio, or auto (the best the kernel allows)
+   * @param transport        io_uring, epoll, nio, or auto (epoll, else io_uring, else nio)
    * @param eventLoopThreads event loop threads, 0 meaning one per available processor
    * @param drainTimeout     how long in-flight requests may finish after SIGTERM
    */
