@@ -1,6 +1,7 @@
 package dev.meridian.balancer;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.StampedLock;
 
 /**
  * Records what the proxy has observed of one backend: requests in flight and a peak-EWMA of its
@@ -21,14 +22,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Reading does not change the state, so many readers (strategies, region ordering, the admin API)
  * never disturb each other's view.
  *
- * <p>Thread-safe: in-flight is atomic; the EWMA is read and updated under this object's lock (short,
- * and uncontended unless many loops answer from the same backend in the same instant).
+ * <p>Thread-safe: in-flight is atomic; the EWMA is updated under a write lock (short, and uncontended
+ * unless many loops answer from the same backend in the same instant) and read optimistically,
+ * without locking, by the strategies that read it on every pick.
  */
 public final class BackendStats {
   private final Backend backend;
   private final NanoClock clock;
   private final double decayNanos;
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final StampedLock lock = new StampedLock();
   private double costNanos;
   private long stampNanos;
   private volatile boolean sampled;
@@ -68,17 +71,22 @@ public final class BackendStats {
   }
 
   /** Records a latency observation: the time from sending the request to its response headers. */
-  public synchronized void observe(long rttNanos) {
+  public void observe(long rttNanos) {
     long now = clock.nanoTime();
-    if (!sampled) {
-      costNanos = rttNanos;
-      sampled = true;
-    } else {
-      double w = weight(now);
-      double current = costNanos * w;
-      costNanos = rttNanos > current ? rttNanos : current * w + rttNanos * (1 - w);
+    long stamp = lock.writeLock();
+    try {
+      if (!sampled) {
+        costNanos = rttNanos;
+        sampled = true;
+      } else {
+        double w = weight(now, stampNanos);
+        double current = costNanos * w;
+        costNanos = rttNanos > current ? rttNanos : current * w + rttNanos * (1 - w);
+      }
+      stampNanos = now;
+    } finally {
+      lock.unlockWrite(stamp);
     }
-    stampNanos = now;
   }
 
   /** Whether at least one latency was observed. */
@@ -87,12 +95,28 @@ public final class BackendStats {
   }
 
   /** The current cost in nanoseconds, decayed for the time since the last observation (0 when unsampled). */
-  public synchronized double costNanos() {
-    return sampled ? costNanos * weight(clock.nanoTime()) : 0;
+  public double costNanos() {
+    if (!sampled) {
+      return 0;
+    }
+    long now = clock.nanoTime();
+    long stamp = lock.tryOptimisticRead();
+    double cost = costNanos;
+    long at = stampNanos;
+    if (!lock.validate(stamp)) {
+      stamp = lock.readLock();
+      try {
+        cost = costNanos;
+        at = stampNanos;
+      } finally {
+        lock.unlockRead(stamp);
+      }
+    }
+    return cost * weight(now, at);
   }
 
-  private double weight(long now) {
-    long dt = now - stampNanos;
+  private double weight(long now, long since) {
+    long dt = now - since;
     return dt <= 0 ? 1 : Math.exp(-dt / decayNanos);
   }
 }

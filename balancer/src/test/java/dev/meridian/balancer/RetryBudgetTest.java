@@ -48,4 +48,26 @@ class RetryBudgetTest {
     budget.requestStarted();
     assertThat(budget.tryRetry()).isTrue();
   }
+
+  @Test
+  void requestsCountedFromManyThreadsAtOnceAreNotLost() throws Exception {
+    RetryBudget budget = new RetryBudget(0.1, 0, now::get);
+    Thread[] loops = new Thread[4];
+    for (int t = 0; t < loops.length; t++) {
+      loops[t] = new Thread(() -> {
+        for (int i = 0; i < 50_000; i++) {
+          budget.requestStarted();
+        }
+      });
+      loops[t].start();
+    }
+    for (Thread loop : loops) {
+      loop.join();
+    }
+    int granted = 0;
+    while (budget.tryRetry()) {
+      granted++;
+    }
+    assertThat(granted).isEqualTo(20_000);
+  }
 }

@@ -51,8 +51,9 @@ import java.util.Optional;
  * backend that is slow from one that had one slow request. While ejected its EWMA decays, so it returns
  * with a clean slate; if it is still slow it is ejected again, for longer.
  *
- * <p>Thread-safe: outcomes arrive from many event loops; every method is synchronized (each is a few
- * field updates; the registry is written only on ejection and return).
+ * <p>Thread-safe: outcomes arrive from many event loops; every method that changes state is
+ * synchronized (each is a few field updates; the registry is written only on ejection and return),
+ * except that a plain success, the common case, returns without the lock when nothing is counted.
  */
 public final class OutlierDetector {
   /** The owner name of this detector's marks in the registry. */
@@ -65,13 +66,17 @@ public final class OutlierDetector {
   private final PassiveSettings settings;
   private final GroupStats stats;
   private final NanoClock clock;
+  /** Filled in the constructor and never changed after: read without the lock. */
   private final Map<String, State> states = new LinkedHashMap<>();
 
-  /** Per-backend counters; guarded by the detector's lock. */
+  /**
+   * Per-backend counters; written under the detector's lock. The two consecutive-failure counts are
+   * volatile so that a success finds them at zero without the lock (see {@link #onResponse}).
+   */
   private static final class State {
     final Backend backend;
-    int consecutive5xx;
-    int consecutiveGatewayFailures;
+    volatile int consecutive5xx;
+    volatile int consecutiveGatewayFailures;
     int ejections;
     boolean ejected;
     long ejectedUntil;
@@ -115,9 +120,20 @@ public final class OutlierDetector {
     }
   }
 
-  /** A response with this status came from the backend. */
-  public synchronized void onResponse(Backend backend, int status) {
-    State s = states.get(backend.id());
+  /**
+   * A response with this status came from the backend. The common case, a success while no failure
+   * is being counted, changes nothing and takes no lock (every event loop reports every response):
+   * at worst, a success racing a failure on another loop leaves that failure counted.
+   */
+  public void onResponse(Backend backend, int status) {
+    State s = states.get(backend.id()); // the map is filled once, in the constructor
+    if (status < 500 && (s == null || s.consecutive5xx == 0 && s.consecutiveGatewayFailures == 0)) {
+      return;
+    }
+    recordResponse(s, status);
+  }
+
+  private synchronized void recordResponse(State s, int status) {
     if (s == null || s.ejected) {
       return;
     }
