@@ -63,8 +63,6 @@ final class Exchange {
   long bodyBytesForwarded;
   /** The request head reached the socket of the current attempt (its write succeeded). */
   boolean headWritten;
-  /** The previous attempt's response was a retried 5xx, dropped unseen. */
-  boolean retryingAfterStatus;
   /** The request was already sent again once after a pooled connection turned out closed. */
   boolean staleRetried;
   /** Times the request was sent again because a backend said it had not processed it. */
@@ -86,17 +84,15 @@ final class Exchange {
    * did not send); null when none is held.
    */
   HttpContent heldBack;
+  /** Trailers went upstream with the body's end. */
   boolean trailersForwarded;
+  /** The request's end went upstream (or, answered locally, arrived and was dropped). */
   boolean requestComplete;
 
-  /** The response is one Meridian wrote itself (no backend involved). */
-  boolean local;
-  boolean responseStarted;
-  boolean responseComplete;
+  /** Where the response stands. */
+  ResponsePhase response = ResponsePhase.AWAITED;
   /** The backend's response allows reusing the upstream connection. */
   boolean backendKeepAlive;
-  /** An interim (1xx) response was relayed; its empty last content is still to come. */
-  boolean inInterim;
   /** The client connection closes after this response. */
   boolean closeAfter;
   long responseBytes;
@@ -116,7 +112,36 @@ final class Exchange {
    * and every body part forwarded so far was kept.
    */
   boolean isReplayable() {
-    return !responseStarted && (!replayAbandoned || (bodyBytesForwarded == 0 && !trailersForwarded));
+    return !responseStarted() && (!replayAbandoned || (bodyBytesForwarded == 0 && !trailersForwarded));
+  }
+
+  /** Where the response to a request stands, in the order an exchange goes through them. */
+  enum ResponsePhase {
+    /** Nothing went to the client yet: the backend has not answered (or its answer is being retried). */
+    AWAITED,
+    /** An HTTP/1.1 backend's interim (1xx) response went on; its empty end is still to come. */
+    INTERIM,
+    /** The final response head went to the client; its body is streaming. */
+    STREAMING,
+    /** The backend's response went to the client whole (or a 101 handed both connections over). */
+    RELAYED,
+    /** Meridian answered the request itself (no backend involved). */
+    LOCAL
+  }
+
+  /** The final response head went to the client (from a backend or made here). */
+  boolean responseStarted() {
+    return response.compareTo(ResponsePhase.STREAMING) >= 0;
+  }
+
+  /** The whole response went to the client. */
+  boolean responseComplete() {
+    return response == ResponsePhase.RELAYED || response == ResponsePhase.LOCAL;
+  }
+
+  /** The response is one Meridian wrote itself. */
+  boolean isLocal() {
+    return response == ResponsePhase.LOCAL;
   }
 
   /** Keeps a forwarded body part for a retry, or gives up keeping when the body outgrows the limit. */

@@ -2,6 +2,7 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.http.LocalResponses;
 import dev.meridian.proxy.regions.RegionCounters;
+import dev.meridian.proxy.server.Exchange.ResponsePhase;
 import dev.meridian.proxy.upstream.BackendHandler;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -43,7 +44,7 @@ final class ExchangeCompletion {
 
   /** Ends a request that reached a backend with a local error, or cuts the response off. */
   void failResponse(Exchange ex, HttpResponseStatus status, String message) {
-    if (ex.responseStarted) {
+    if (ex.responseStarted()) {
       connection.ctx.close();
     } else {
       respondLocally(ex, status, message);
@@ -54,9 +55,7 @@ final class ExchangeCompletion {
   void respondLocally(Exchange ex, HttpResponseStatus status, String message) {
     abandonUpstream(ex);
     ChannelHandlerContext ctx = connection.ctx;
-    ex.local = true;
-    ex.responseStarted = true;
-    ex.responseComplete = true;
+    ex.response = ResponsePhase.LOCAL;
     ex.status = status.code();
     boolean keepAlive = ex.clientKeepAlive && !context.isDraining() && (ex.requestComplete || ex.bodiless);
     FullHttpResponse response = LocalResponses.create(ctx.alloc(), status, message, responseVersion(ex),
@@ -150,7 +149,7 @@ final class ExchangeCompletion {
   static void recordRegionOutcome(Exchange ex, boolean cutOff) {
     if (ex.group != null) {
       RegionCounters counters = ex.regionCounters != null ? ex.regionCounters : ex.group.traffic().of(null);
-      counters.record(ex.status, ex.local && !ex.injectedAbort, cutOff, System.nanoTime() - ex.startNanos);
+      counters.record(ex.status, ex.isLocal() && !ex.injectedAbort, cutOff, System.nanoTime() - ex.startNanos);
     }
   }
 

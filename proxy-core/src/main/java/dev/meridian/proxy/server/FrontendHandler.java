@@ -143,8 +143,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     Exchange ex = exchange;
-    if (ctx.channel().isWritable() && ex != null && ex.upstream != null && ex.responseStarted
-        && !ex.responseComplete) {
+    if (ctx.channel().isWritable() && ex != null && ex.upstream != null && ex.responseStarted()
+        && !ex.responseComplete()) {
       ex.upstream.read();
     }
     ctx.fireChannelWritabilityChanged();
@@ -185,7 +185,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     if (ex == null) {
       log.debug("{}: client idle, closing", clientIp);
       ctx.close();
-    } else if (!ex.requestComplete && !ex.responseStarted && !(ex.upstream == null && ex.injectedDelayNanos > 0)) {
+    } else if (!ex.requestComplete && !ex.responseStarted() && !(ex.upstream == null && ex.injectedDelayNanos > 0)) {
       // (A request a drill's delay holds is waiting for its backend, not stalled by the client.)
       log.info("{} {}: request body stalled for {}; 408", ex.requestId, clientIp,
           context.settings.timeouts().clientIdle());
@@ -214,7 +214,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       }
       // Not finished (finishExchange clears exchange): counted here, whatever answered it.
       context.metrics.requestFinished(ExchangeCompletion.routeName(ex), ex.status == 0 ? 499 : ex.status);
-      ExchangeCompletion.recordRegionOutcome(ex, ex.responseStarted && !ex.responseComplete);
+      ExchangeCompletion.recordRegionOutcome(ex, ex.responseStarted() && !ex.responseComplete());
     }
     context.metrics.clientConnectionClosed();
   }
@@ -264,11 +264,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
         }
       } else if (msg instanceof HttpContent) {
         Exchange ex = exchange;
-        if (ex != null && !ex.local && ex.upstream == null) {
+        if (ex != null && !ex.isLocal() && ex.upstream == null) {
           return;
         }
         inbound.poll();
-        if (ex == null || ex.local) {
+        if (ex == null || ex.isLocal()) {
           requestBody.discard(ex, (HttpContent) msg);
         } else {
           requestBody.forward(ex, (HttpContent) msg);
@@ -329,7 +329,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       if (!settling) {
         ctx.read();
       }
-    } else if (ex.local) {
+    } else if (ex.isLocal()) {
       if (!ex.requestComplete && ex.bodiless) {
         ctx.read();
       }

@@ -117,7 +117,7 @@ final class RequestBodyRelay {
     content.release();
     if (ex != null && last) {
       ex.requestComplete = true;
-      if (ex.responseComplete) {
+      if (ex.responseComplete()) {
         connection.completion.finishExchange(ex);
       }
     }

@@ -1,6 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.ReadYourWritesCookie;
+import dev.meridian.proxy.server.Exchange.ResponsePhase;
 import dev.meridian.proxy.upstream.BackendHandler;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -72,7 +73,7 @@ final class ResponseRelay {
     if (status.code() != 101 && status.codeClass() == HttpStatusClass.INFORMATIONAL) {
       // An interim response is no answer yet: the response-headers timer keeps running. From an
       // HTTP/1.1 backend its empty end follows; from an HTTP/2 one it came whole.
-      ex.inInterim = !(response instanceof FullHttpResponse);
+      ex.response = response instanceof FullHttpResponse ? ResponsePhase.AWAITED : ResponsePhase.INTERIM;
       ReferenceCountUtil.release(response);
       if (!ex.clientVersion.equals(HttpVersion.HTTP_1_0)) {
         // A full (bodiless) message, so the encoder knows the interim response ended.
@@ -100,14 +101,13 @@ final class ResponseRelay {
       }
       completion.abandonUpstream(ex);
       ex.selection.exclude(ex.backend);
-      ex.retryingAfterStatus = true;
       connection.attempts.connectUpstream(ex);
       return;
     }
     if (ex.inFlightTo != null) {
       ex.inFlightTo.observe(rtt);
     }
-    ex.responseStarted = true;
+    ex.response = ResponsePhase.STREAMING;
     ex.status = status.code();
     // A 204 must not announce a body (RFC 9110 section 8.6); one that does may have sent it anyway,
     // and bytes arriving after the pool reused the connection would answer the next request.
@@ -124,7 +124,7 @@ final class ResponseRelay {
       // An HTTP/2 response that ended with its HEADERS (a gRPC trailers-only answer, a 204): it goes
       // on whole, so an HTTP/2 client also sees one HEADERS frame that ends the stream.
       ex.responseBytes += full.content().readableBytes();
-      ex.responseComplete = true;
+      ex.response = ResponsePhase.RELAYED;
       ctx.writeAndFlush(full);
       completion.finishExchange(ex);
       return;
@@ -134,13 +134,13 @@ final class ResponseRelay {
 
   private void onContent(Exchange ex, HttpContent content) {
     ChannelHandlerContext ctx = connection.ctx;
-    if (ex.inInterim) {
+    if (ex.response == ResponsePhase.INTERIM) {
       // The empty end of a 1xx response: the final response follows on the same connection.
-      ex.inInterim = false;
+      ex.response = ResponsePhase.AWAITED;
       content.release();
       return;
     }
-    if (!ex.responseStarted) {
+    if (!ex.responseStarted()) {
       content.release();
       return;
     }
@@ -159,7 +159,7 @@ final class ResponseRelay {
     }
     ex.responseBytes += content.content().readableBytes();
     if (content instanceof LastHttpContent last) {
-      ex.responseComplete = true;
+      ex.response = ResponsePhase.RELAYED;
       if (ex.clientVersion.equals(HttpVersion.HTTP_1_0) && !last.trailingHeaders().isEmpty()) {
         last.release();
         ctx.write(LastHttpContent.EMPTY_LAST_CONTENT);
@@ -176,14 +176,14 @@ final class ResponseRelay {
   /** The backend's bytes read so far were handed on: flush them, and read on while the client keeps up. */
   void onReadComplete(Exchange ex) {
     connection.ctx.flush();
-    if (!ex.responseComplete && connection.ctx.channel().isWritable()) {
+    if (!ex.responseComplete() && connection.ctx.channel().isWritable()) {
       ex.upstream.read();
     }
   }
 
   /** Nothing came from the backend for the upstream idle timeout: a response in progress is cut off. */
   void onUpstreamIdle(Exchange ex) {
-    if (!ex.responseStarted || ex.responseComplete) {
+    if (!ex.responseStarted() || ex.responseComplete()) {
       return;
     }
     log.warn("{} {}: backend {} sent nothing for {} mid-response; cutting the client's response off",
@@ -202,8 +202,7 @@ final class ResponseRelay {
       completion.failResponse(ex, HttpResponseStatus.BAD_GATEWAY, "backend switched protocols unasked");
       return;
     }
-    ex.responseStarted = true;
-    ex.responseComplete = true;
+    ex.response = ResponsePhase.RELAYED;
     ex.status = 101;
     ex.endInFlight();
     ex.releaseReplay();
@@ -262,7 +261,7 @@ final class ResponseRelay {
   private void onTimer() {
     timer = null;
     Exchange ex = connection.exchange;
-    if (connection.closing || ex == null || ex.responseDeadlineNanos == 0 || ex.responseStarted) {
+    if (connection.closing || ex == null || ex.responseDeadlineNanos == 0 || ex.responseStarted()) {
       return;
     }
     long left = ex.responseDeadlineNanos - System.nanoTime();

@@ -225,12 +225,12 @@ final class UpstreamAttempts {
     Backend backend = ex.backend;
     boolean reused = BackendHandler.of(ex.upstream) != null && BackendHandler.of(ex.upstream).isReused();
     ex.upstream = null;
-    if (ex.responseComplete) {
+    if (ex.responseComplete()) {
       return;
     }
     ex.endInFlight();
     String clientIp = connection.clientIp;
-    if (cause instanceof UnprocessedRequestException && !ex.responseStarted && ex.isReplayable()
+    if (cause instanceof UnprocessedRequestException && !ex.responseStarted() && ex.isReplayable()
         && ex.unprocessedResends < MAX_UNPROCESSED_RESENDS) {
       // The backend said it never processed the request (HTTP/2 GOAWAY or REFUSED_STREAM): sending
       // it again is safe for any method, and spends no retry attempt.
@@ -240,7 +240,7 @@ final class UpstreamAttempts {
       connectUpstream(ex);
       return;
     }
-    if (reused && !ex.responseStarted && !ex.staleRetried && ex.isIdempotent() && ex.isReplayable()) {
+    if (reused && !ex.responseStarted() && !ex.staleRetried && ex.isIdempotent() && ex.isReplayable()) {
       // A pooled connection the backend closed as we reused it (its keep-alive timeout raced ours):
       // not the backend's fault; send the request again once, on a new connection.
       log.debug("{} {}: pooled connection to {} was closed by the backend; reconnecting", ex.requestId,
@@ -254,7 +254,7 @@ final class UpstreamAttempts {
     String why = cause == null ? "closed the connection" : "failed: " + cause;
     context.metrics.upstreamFailed(backend.id(), "reset");
     ex.group.outliers().onGatewayFailure(backend, "reset");
-    if (ex.responseStarted) {
+    if (ex.responseStarted()) {
       log.warn("{} {}: backend {} {} mid-response after {} bytes; cutting the client's response off",
           ex.requestId, clientIp, backend, why, ex.responseBytes);
       connection.ctx.flush();
