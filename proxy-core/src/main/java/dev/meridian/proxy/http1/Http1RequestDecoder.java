@@ -85,8 +85,10 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
   private void rejectHead(ByteBuf in, List<Object> out, DecoderException cause) {
     discardInput(in);
     headStartNanos = 0;
+    // The refusal is answered as HTTP/1.1, the highest version Meridian conforms to (RFC 9110
+    // section 6.2), whatever the broken head claimed; it closes the connection anyway.
     DefaultFullHttpRequest failed =
-        new DefaultFullHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/bad-request");
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/bad-request");
     failed.setDecoderResult(DecoderResult.failure(cause));
     methods.accept(failed.method());
     out.add(failed);

@@ -171,6 +171,9 @@ class LimitsTest {
 
     assertThat(response.status()).as(shape).isEqualTo(400);
     assertThat(response.bodyText()).startsWith("400 Bad Request: ");
+    // Answered in the highest version Meridian speaks, not in one the broken head did not state.
+    assertThat(response.version()).as(shape).isEqualTo("HTTP/1.1");
+    assertThat(response.header("Connection")).as(shape).isEqualToIgnoringCase("close");
   }
 
   /**
