@@ -1,5 +1,6 @@
 package dev.meridian.proxy.http1;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
@@ -12,16 +13,36 @@ import io.netty.handler.codec.http.HttpVersion;
 public final class RawRequest extends RawMessage implements HttpRequest {
   private final long contentLength;
   private final boolean chunked;
+  /** The head's bytes; the request line, with its CR LF, is the first {@code lineBytes} of them. */
+  private final byte[] head;
+  private final int lineBytes;
   private HttpMethod method;
   private String uri;
+  /** Method, target or version was changed since the head arrived. */
+  private boolean lineEdited;
 
   RawRequest(HttpMethod method, String uri, HttpVersion version, RawHeaders headers,
-      long contentLength, boolean chunked) {
+      long contentLength, boolean chunked, byte[] head, int lineBytes) {
     super(version, headers);
     this.method = method;
     this.uri = uri;
     this.contentLength = contentLength;
     this.chunked = chunked;
+    this.head = head;
+    this.lineBytes = lineBytes;
+  }
+
+  /**
+   * Writes the request line as it arrived, with its CR LF, when method, target and version are as
+   * they came; returns false, writing nothing, when one was changed. The target's bytes go on
+   * exactly as the client sent them (a {@code String} would re-encode bytes above 0x7f).
+   */
+  boolean writeLineIfUnchanged(ByteBuf out) {
+    if (lineEdited) {
+      return false;
+    }
+    out.writeBytes(head, 0, lineBytes);
+    return true;
   }
 
   /** The body's length from Content-Length, or -1 when there is none. */
@@ -47,6 +68,7 @@ public final class RawRequest extends RawMessage implements HttpRequest {
 
   @Override
   public HttpRequest setMethod(HttpMethod method) {
+    lineEdited |= !method.equals(this.method);
     this.method = method;
     return this;
   }
@@ -64,12 +86,14 @@ public final class RawRequest extends RawMessage implements HttpRequest {
 
   @Override
   public HttpRequest setUri(String uri) {
+    lineEdited |= !uri.equals(this.uri);
     this.uri = uri;
     return this;
   }
 
   @Override
   public HttpRequest setProtocolVersion(HttpVersion version) {
+    lineEdited |= !version.equals(protocolVersion());
     super.setProtocolVersion(version);
     return this;
   }

@@ -28,6 +28,7 @@ final class RequestHeadParser extends HeadParser<RawRequest> {
   private int targetStart;
   private int targetEnd;
   private HttpVersion version;
+  private int startLineBytes;
   private long contentLength;
   private boolean chunked;
 
@@ -58,6 +59,7 @@ final class RequestHeadParser extends HeadParser<RawRequest> {
     }
     targetStart = target;
     targetEnd = index;
+    startLineBytes = lineEnd + 2; // the request line starts the head (at 0): its bytes with CR LF
     version = parseVersion(in, index + 1, lineEnd, "the request line");
   }
 
@@ -88,7 +90,7 @@ final class RequestHeadParser extends HeadParser<RawRequest> {
     HttpMethod method = method(head, methodEnd);
     String uri = new String(head, targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
     RawHeaders headers = new RawHeaders(head, fields, count, fieldsEnd);
-    return new RawRequest(method, uri, version, headers, contentLength, chunked);
+    return new RawRequest(method, uri, version, headers, contentLength, chunked, head, startLineBytes);
   }
 
   private static HttpMethod method(byte[] head, int length) {

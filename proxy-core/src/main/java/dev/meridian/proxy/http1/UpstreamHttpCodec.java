@@ -49,6 +49,13 @@ public final class UpstreamHttpCodec extends CombinedChannelDuplexHandler<Http1R
     }
 
     @Override
+    protected void encodeInitialLine(ByteBuf buf, HttpRequest request) throws Exception {
+      if (!(request instanceof RawRequest raw) || !raw.writeLineIfUnchanged(buf)) {
+        super.encodeInitialLine(buf, request);
+      }
+    }
+
+    @Override
     protected void encodeHeaders(HttpHeaders headers, ByteBuf buf) {
       if (!RawHeaders.writeIfRaw(headers, buf)) {
         super.encodeHeaders(headers, buf);

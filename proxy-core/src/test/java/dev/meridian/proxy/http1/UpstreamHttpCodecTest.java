@@ -1,0 +1,85 @@
+package dev.meridian.proxy.http1;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** A request head read in place goes upstream as the bytes that arrived, edits aside. */
+class UpstreamHttpCodecTest {
+  /** A target with raw bytes above 0x7f (UTF-8 e-acute, a lone 0xFF), as some clients send. */
+  private static final byte[] LINE = concat("GET /caf".getBytes(StandardCharsets.US_ASCII),
+      new byte[] {(byte) 0xC3, (byte) 0xA9}, "?q=".getBytes(StandardCharsets.US_ASCII), new byte[] {(byte) 0xFF},
+      " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII));
+
+  @Test
+  void anUntouchedRequestLineGoesUpstreamByteForByte() {
+    RawRequest request = decode();
+    byte[] sent = encode(request);
+    assertThat(startOf(sent, LINE.length)).isEqualTo(LINE);
+  }
+
+  @Test
+  void settingTheSameValuesKeepsTheLineAsItCame() {
+    RawRequest request = decode();
+    request.setMethod(HttpMethod.GET);
+    request.setProtocolVersion(HttpVersion.HTTP_1_1);
+    request.setUri(request.uri());
+    assertThat(startOf(encode(request), LINE.length)).isEqualTo(LINE);
+  }
+
+  @Test
+  void anEditedLineIsEncodedFromItsParts() {
+    RawRequest request = decode();
+    request.setUri("/other");
+    byte[] expected = "GET /other HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
+    byte[] sent = encode(request);
+    assertThat(startOf(sent, expected.length)).isEqualTo(expected);
+    assertThat(new String(sent, StandardCharsets.ISO_8859_1)).contains("\r\nHost: a\r\n\r\n");
+  }
+
+  private static RawRequest decode() {
+    EmbeddedChannel server = new EmbeddedChannel(new ServerHttpCodec(8192, 65536, 100));
+    server.writeInbound(Unpooled.wrappedBuffer(LINE, "Host: a\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+    RawRequest request = server.readInbound();
+    LastHttpContent end = server.readInbound();
+    end.release();
+    assertThat(server.finishAndReleaseAll()).isFalse();
+    return request;
+  }
+
+  private static byte[] encode(RawRequest request) {
+    EmbeddedChannel upstream = new EmbeddedChannel(new UpstreamHttpCodec(8192, 65536));
+    upstream.writeOutbound(request, LastHttpContent.EMPTY_LAST_CONTENT);
+    ByteBuf head = upstream.readOutbound();
+    byte[] bytes = ByteBufUtil.getBytes(head);
+    head.release();
+    upstream.finishAndReleaseAll();
+    return bytes;
+  }
+
+  private static byte[] startOf(byte[] bytes, int length) {
+    return java.util.Arrays.copyOf(bytes, Math.min(length, bytes.length));
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    int length = 0;
+    for (byte[] part : parts) {
+      length += part.length;
+    }
+    byte[] all = new byte[length];
+    int at = 0;
+    for (byte[] part : parts) {
+      System.arraycopy(part, 0, all, at, part.length);
+      at += part.length;
+    }
+    return all;
+  }
+}
