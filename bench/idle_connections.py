@@ -6,11 +6,18 @@ all open and idle, waits, and prints how much the resident memory (VmRSS) of the
 per connection. Give every process of the proxy (nginx: master and worker). For a JVM, --heap also
 prints the growth of the live heap by class (jcmd GC.class_histogram, which runs a full GC).
 
+--h2: the connections are HTTP/2 over TLS (ALPN h2, any certificate accepted): each sends the
+preface, SETTINGS and one GET, acknowledges the server's SETTINGS and reads the whole answer.
+--json: print one JSON object ({"kib_per_connection": ..., ...}) instead of the sentence.
+
 Warm the proxy first (a few seconds of wrk), so memory touched once by any traffic is not counted.
 
-usage: idle_connections.py PORT N PATH PID [PID...] [--heap] [--wait SECONDS]
+usage: idle_connections.py PORT N PATH PID [PID...] [--h2] [--json] [--heap] [--wait SECONDS]
 example: python3 bench/idle_connections.py 8080 8000 /hello.txt $(pgrep -f meridian.jar) --heap
 """
+import json
+import ssl
+import struct
 import resource
 import socket
 import subprocess
@@ -56,7 +63,70 @@ def open_idle(port, count, path):
     return sockets
 
 
+def h2_frame(kind, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+
+
+def h2_request(path):
+    # HPACK: :method GET, :scheme https (static indexes), :path and :authority as literals.
+    block = b"\x82\x87" + (b"\x84" if path == "/" else b"\x04" + bytes([len(path)]) + path.encode())
+    block += b"\x01\x05bench"
+    return (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2_frame(4, 0, 0)
+            + h2_frame(1, 0x5, 1, block))
+
+
+def read_exactly(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            raise SystemExit("connection closed before the HTTP/2 answer was complete")
+        data += chunk
+    return data
+
+
+def h2_read_answer(s):
+    """Reads frames until stream 1 ends; acknowledges SETTINGS; checks the status is 200."""
+    status_ok = None
+    while True:
+        header = read_exactly(s, 9)
+        length = int.from_bytes(header[:3], "big")
+        kind, flags, stream = header[3], header[4], int.from_bytes(header[5:9], "big") & 0x7FFFFFFF
+        payload = read_exactly(s, length)
+        if kind == 4 and not flags & 1:
+            s.sendall(h2_frame(4, 1, 0))
+        elif kind == 7:
+            raise SystemExit(f"GOAWAY from the server: {payload!r}")
+        elif kind == 1 and stream == 1 and status_ok is None:
+            status_ok = payload[:1] == b"\x88"   # indexed :status 200
+            if not status_ok:
+                raise SystemExit(f"unexpected HTTP/2 answer: {payload[:40].hex()}")
+        if stream == 1 and kind in (0, 1) and flags & 1:
+            return
+
+
+def open_idle_h2(port, count, path):
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    sockets = []
+    for _ in range(count):
+        s = context.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+        if s.selected_alpn_protocol() != "h2":
+            raise SystemExit(f"the server did not choose h2 by ALPN: {s.selected_alpn_protocol()}")
+        s.sendall(h2_request(path))
+        sockets.append(s)
+    for s in sockets:
+        s.settimeout(10)
+        h2_read_answer(s)
+    return sockets
+
+
 def main(argv):
+    h2 = "--h2" in argv
+    as_json = "--json" in argv
+    argv = [a for a in argv if a not in ("--h2", "--json")]
     heap = "--heap" in argv
     wait = 3.0
     if "--wait" in argv:
@@ -71,11 +141,15 @@ def main(argv):
 
     heap_before = live_heap(pids[0]) if heap else None
     before = rss_kb(pids)
-    sockets = open_idle(port, count, path)
+    sockets = open_idle_h2(port, count, path) if h2 else open_idle(port, count, path)
     time.sleep(wait)
     after = rss_kb(pids)
-    print(f"connections {count}: RSS {before} KB -> {after} KB, "
-          f"{(after - before) * 1024 / count / 1024:.1f} KB per idle connection")
+    if as_json:
+        print(json.dumps({"connections": count, "protocol": "h2" if h2 else "http/1.1", "rss_before_kib": before,
+                          "rss_after_kib": after, "kib_per_connection": round((after - before) / count, 2)}))
+    else:
+        print(f"connections {count}: RSS {before} KB -> {after} KB, "
+              f"{(after - before) * 1024 / count / 1024:.1f} KB per idle connection")
     if heap:
         heap_after = live_heap(pids[0])
         names = set(heap_before) | set(heap_after)

@@ -9,9 +9,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -25,6 +23,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import dev.meridian.proxy.transport.Transport;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.URI;
 import java.util.ArrayDeque;
@@ -54,19 +53,27 @@ import org.HdrHistogram.Recorder;
  * out shows in the percentiles, not only in the error count. A connection sends its next waiting
  * request as soon as an answer arrives.
  *
+ * <p>Each request is handed out at its intended time exactly: the generator wakes for the next one
+ * (or at least every millisecond, to expire late requests), on the native transport where there is
+ * one, whose timers are not rounded to milliseconds. The bench harness's open-loop scenario (S2)
+ * uses it too ({@code dev.meridian.bench.load.OpenLoopLoad}).
+ *
  * <p>Everything but the readers runs on the generator's own event loop.
  */
-final class LoadGenerator implements AutoCloseable {
+public final class LoadGenerator implements AutoCloseable {
   private static final long RECONNECT_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   private static final long HIGHEST_MICROS = TimeUnit.MINUTES.toMicros(10);
+  /** The longest the generator sleeps between wake-ups, so late requests expire on time. */
+  private static final long MAX_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
   private final URI target;
   private final double ratePerSecond;
   private final int connectionCount;
   private final Map<String, String> headers;
   private final long timeoutNanos;
-  private final EventLoopGroup group =
-      new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("meridian-drill-load", true), NioIoHandler.newFactory());
+  private final Transport transport = Transport.choose("auto");
+  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1,
+      new DefaultThreadFactory("meridian-drill-load", true), transport.ioHandlerFactory());
   private final EventLoop loop = group.next();
   private final Recorder latencies = new Recorder(HIGHEST_MICROS, 3);
   private final ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
@@ -78,7 +85,7 @@ final class LoadGenerator implements AutoCloseable {
   private long issued;
   private volatile boolean issuing;
   private String lastConnectError = "";
-  private ScheduledFuture<?> ticker;
+  private ScheduledFuture<?> nextTick;
 
   /**
    * Creates a generator (call {@link #start()}).
@@ -90,7 +97,7 @@ final class LoadGenerator implements AutoCloseable {
    * @param timeout       a request not answered this long after its intended time is an error
    * @param insecure      for https: accept any certificate
    */
-  LoadGenerator(URI target, double ratePerSecond, int connections, Map<String, String> headers,
+  public LoadGenerator(URI target, double ratePerSecond, int connections, Map<String, String> headers,
       java.time.Duration timeout, boolean insecure) {
     this.target = target;
     this.ratePerSecond = ratePerSecond;
@@ -108,7 +115,7 @@ final class LoadGenerator implements AutoCloseable {
   }
 
   /** Opens the connections and starts issuing requests at the rate. */
-  void start() {
+  public void start() {
     loop.execute(() -> {
       startNanos = System.nanoTime();
       issuing = true;
@@ -117,7 +124,7 @@ final class LoadGenerator implements AutoCloseable {
         connections.add(c);
         c.connect();
       }
-      ticker = loop.scheduleAtFixedRate(this::tick, 0, 1, TimeUnit.MILLISECONDS);
+      tick();
     });
   }
 
@@ -139,8 +146,8 @@ final class LoadGenerator implements AutoCloseable {
     }
     try {
       loop.submit(() -> {
-        if (ticker != null) {
-          ticker.cancel(false);
+        if (nextTick != null) {
+          nextTick.cancel(false);
         }
         while (!waiting.isEmpty()) {
           fail(waiting.poll(), "timeout");
@@ -164,17 +171,17 @@ final class LoadGenerator implements AutoCloseable {
   }
 
   /** Latencies (microseconds from intended send time) completed since the previous call. */
-  Histogram interval() {
+  public Histogram interval() {
     return latencies.getIntervalHistogram();
   }
 
   /** Requests answered or failed so far. */
-  long completed() {
+  public long completed() {
     return completed.get();
   }
 
   /** Errors so far by kind ({@code status-503}, {@code reset}, {@code connect}, {@code timeout}). */
-  Map<String, Long> errors() {
+  public Map<String, Long> errors() {
     Map<String, Long> out = new TreeMap<>();
     errors.forEach((k, v) -> out.put(k, v.sum()));
     return out;
@@ -194,13 +201,15 @@ final class LoadGenerator implements AutoCloseable {
     }
   }
 
-  /** Every millisecond: schedule what is due, hand waiting requests to free connections, expire the late. */
+  /**
+   * Queues what is due, hands waiting requests to free connections, expires the late, and wakes
+   * again at the next request's intended time (at most a millisecond away).
+   */
   private void tick() {
     long now = System.nanoTime();
     if (issuing) {
-      long due = (long) ((now - startNanos) / 1e9 * ratePerSecond);
-      while (issued < due) {
-        waiting.add(startNanos + (long) (issued * 1e9 / ratePerSecond));
+      while (intendedTime(issued) <= now) {
+        waiting.add(intendedTime(issued));
         issued++;
       }
     }
@@ -216,6 +225,12 @@ final class LoadGenerator implements AutoCloseable {
       }
       dispatch(c);
     }
+    long delay = issuing ? Math.min(intendedTime(issued) - System.nanoTime(), MAX_TICK_NANOS) : MAX_TICK_NANOS;
+    nextTick = loop.schedule(this::tick, Math.max(0, delay), TimeUnit.NANOSECONDS);
+  }
+
+  private long intendedTime(long request) {
+    return startNanos + (long) (request * 1e9 / ratePerSecond);
   }
 
   private int connectedCount() {
@@ -265,7 +280,7 @@ final class LoadGenerator implements AutoCloseable {
     void connect() {
       connected = false;
       int port = target.getPort() > 0 ? target.getPort() : ssl != null ? 443 : 80;
-      new Bootstrap().group(loop).channel(NioSocketChannel.class)
+      new Bootstrap().group(loop).channel(transport.socketChannel())
           .option(ChannelOption.TCP_NODELAY, true)
           .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 2000)
           .handler(new ChannelInitializer<SocketChannel>() {

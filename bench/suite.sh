@@ -1,0 +1,563 @@
+#!/usr/bin/env bash
+# The bench suite: Meridian against nginx and HAProxy (and the backend direct), scenarios S1-S8, in
+# one run on this machine, with a report in Markdown, JSON and PNG. See bench/README.md.
+#
+#   S1  small GET, keep-alive, wrk -c50                      S5  1 MiB GET over TLS (HTTP/1.1), wrk -c8
+#   S2  open loop: fixed rates at 50% and 80% of the best    S6  full TLS 1.3 handshakes per second
+#       peer's S1 rate, latency from intended send time      S7  memory per idle keep-alive connection,
+#   S3  1 MiB GET, wrk -c8                                       HTTP/1.1 (S7-h1) and HTTP/2 over TLS (S7-h2)
+#   S4  HTTP/2 over TLS, h2load -c10 -m10                    S8  1 MiB POST, wrk -c8
+#
+# A repetition starts each target afresh (the order rotates from one repetition to the next), checks
+# that it answers correctly (every path, cleartext and TLS, HTTP/1.1 and HTTP/2), warms it up, then
+# runs each scenario: a short unrecorded warm-up of the same load, then the measured run, with the
+# proxy's CPU use and the other load on its core. Each proxy runs alone on PROXY_CPU; the load tools
+# and the static nginx backend share LOAD_CPU. The report (medians over repetitions, ratios to the
+# peers, plots) is written by dev.meridian.bench.suite.BenchReport under bench/results/suite-<time>/.
+#
+# usage: bench/suite.sh [--quick] [--scenarios "S1 S3 ..."]
+#   --quick   one short repetition of everything: checks that each target answers every scenario
+#             correctly, asserts no ratio (what .ci/run runs); exit status 1 when a target fails
+#
+# Environment (defaults in brackets; --quick changes the ones marked *):
+#   SCENARIOS ["S1 S2 S3 S4 S5 S6 S7 S8"]  TARGETS ["direct nginx haproxy meridian"] (+ baseline)
+#   REPEAT* [3]          repetitions; figures are medians      DURATION* [10]  measured seconds
+#   WARMUP* [30]         S1 warm-up seconds when a target starts, in WARMUP_ROUNDS* [3] wrk runs (after
+#                        one long run the first connection close deoptimizes the JIT's hot I/O path)
+#   SCENARIO_WARMUP* [3] seconds of the same load before each measured scenario
+#   CONNECTIONS [50]     wrk -c for S1 and the connections of S2    BULK_CONNECTIONS [8]  S3, S5, S8
+#   H2_CLIENTS [10], H2_STREAMS [10]   h2load -c and -m for S4      HANDSHAKE_CONNECTIONS [16]  S6
+#   IDLE_CONNECTIONS* [8000]  S7 connections      S2_LEVELS ["50 80"]  S2 rates, % of the base rate
+#   S2_BASE_RATE []      req/s that S2_LEVELS are percentages of; default: the better of nginx's and
+#                        HAProxy's S1 rate, measured first in a short calibration run
+#   LOAD_CPU [0], PROXY_CPU [1], BACKEND_CPU [=LOAD_CPU]           BODY_BYTES [100]  the small body
+#   MERIDIAN_JAR [proxy-core/target/meridian.jar]   BENCH_JAR [bench/target/benchmarks.jar]
+#   MERIDIAN_JAVA_OPTS ["-Xms512m -Xmx512m -XX:+UseParallelGC"] (the options README recommends)
+#   MERIDIAN_CONF_EXTRA []  HOCON appended to Meridian's generated config
+#   BASELINE_JAR []      a second Meridian jar (e.g. the commit before a change): adds the target
+#                        "baseline", and the report gives meridian / baseline, measured in one run
+#   BASELINE_JAVA_OPTS [=MERIDIAN_JAVA_OPTS], BASELINE_CONF_EXTRA []
+#   RESULTS_DIR [bench/results]   KEEP_TMP [0]  1 = keep the temp dir   NO_INSTALL [0]  no apt-get
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+TEMPLATES="$SCRIPT_DIR/suite"
+
+QUICK=0
+while (( $# )); do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --scenarios) SCENARIOS="$2"; shift ;;
+    --scenarios=*) SCENARIOS="${1#*=}" ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) printf '[suite] ERROR: unknown argument %s (try --help)\n' "$1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if (( QUICK )); then
+  REPEAT="${REPEAT:-1}"; DURATION="${DURATION:-2}"; WARMUP="${WARMUP:-2}"; WARMUP_ROUNDS="${WARMUP_ROUNDS:-1}"
+  SCENARIO_WARMUP="${SCENARIO_WARMUP:-1}"; IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-200}"
+fi
+SCENARIOS="${SCENARIOS:-S1 S2 S3 S4 S5 S6 S7 S8}"
+REPEAT="${REPEAT:-3}"; DURATION="${DURATION:-10}"; WARMUP="${WARMUP:-30}"; WARMUP_ROUNDS="${WARMUP_ROUNDS:-3}"
+SCENARIO_WARMUP="${SCENARIO_WARMUP:-3}"
+CONNECTIONS="${CONNECTIONS:-50}"; BULK_CONNECTIONS="${BULK_CONNECTIONS:-8}"
+H2_CLIENTS="${H2_CLIENTS:-10}"; H2_STREAMS="${H2_STREAMS:-10}"; HANDSHAKE_CONNECTIONS="${HANDSHAKE_CONNECTIONS:-16}"
+IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-8000}"; S2_LEVELS="${S2_LEVELS:-50 80}"; S2_BASE_RATE="${S2_BASE_RATE:-}"
+LOAD_CPU="${LOAD_CPU:-0}"; PROXY_CPU="${PROXY_CPU:-1}"; BACKEND_CPU="${BACKEND_CPU:-$LOAD_CPU}"
+BODY_BYTES="${BODY_BYTES:-100}"
+MERIDIAN_JAR="${MERIDIAN_JAR:-$ROOT/proxy-core/target/meridian.jar}"
+BENCH_JAR="${BENCH_JAR:-$ROOT/bench/target/benchmarks.jar}"
+MERIDIAN_JAVA_OPTS="${MERIDIAN_JAVA_OPTS--Xms512m -Xmx512m -XX:+UseParallelGC}"
+MERIDIAN_CONF_EXTRA="${MERIDIAN_CONF_EXTRA:-}"
+BASELINE_JAR="${BASELINE_JAR:-}"
+BASELINE_JAVA_OPTS="${BASELINE_JAVA_OPTS-$MERIDIAN_JAVA_OPTS}"
+BASELINE_CONF_EXTRA="${BASELINE_CONF_EXTRA:-}"
+if [[ -n "$BASELINE_JAR" ]]; then TARGETS="${TARGETS:-direct nginx haproxy baseline meridian}"; fi
+TARGETS="${TARGETS:-direct nginx haproxy meridian}"
+RESULTS_DIR="${RESULTS_DIR:-$ROOT/bench/results}"
+KEEP_TMP="${KEEP_TMP:-0}"; NO_INSTALL="${NO_INSTALL:-0}"
+
+log() { printf '[suite] %s\n' "$*" >&2; }
+die() { printf '[suite] ERROR: %s\n' "$*" >&2; exit 1; }
+
+for n in REPEAT DURATION WARMUP WARMUP_ROUNDS SCENARIO_WARMUP CONNECTIONS BULK_CONNECTIONS H2_CLIENTS H2_STREAMS \
+    HANDSHAKE_CONNECTIONS IDLE_CONNECTIONS BODY_BYTES; do
+  [[ "${!n}" =~ ^[0-9]+$ ]] || die "$n must be a whole number (is '${!n}')"
+done
+(( REPEAT >= 1 && DURATION >= 1 && WARMUP_ROUNDS >= 1 )) || die "REPEAT, DURATION and WARMUP_ROUNDS must be at least 1"
+for s in $SCENARIOS; do [[ "$s" =~ ^S[1-8]$ ]] || die "unknown scenario '$s' (S1..S8)"; done
+for t in $TARGETS; do
+  case "$t" in
+    direct|nginx|haproxy|meridian) ;;
+    baseline) [[ -f "$BASELINE_JAR" ]] || die "target baseline needs BASELINE_JAR (not found: '$BASELINE_JAR')" ;;
+    *) die "unknown target '$t' in TARGETS" ;;
+  esac
+done
+has_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
+
+# ---------------------------------------------------------------- prerequisites
+if has_target meridian; then
+  [[ -f "$MERIDIAN_JAR" ]] || die "Meridian jar not found at $MERIDIAN_JAR - build first: mvn -q -DskipTests package"
+fi
+[[ -f "$BENCH_JAR" ]] || die "bench jar not found at $BENCH_JAR - build first: mvn -q -DskipTests package"
+command -v java >/dev/null || die "java not found on PATH"
+need_pkgs=()
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need_pkgs+=(nginx-light)
+has_target haproxy && ! command -v haproxy >/dev/null && [[ ! -x /usr/sbin/haproxy ]] && need_pkgs+=(haproxy)
+command -v wrk >/dev/null || need_pkgs+=(wrk)
+command -v curl >/dev/null || need_pkgs+=(curl)
+command -v h2load >/dev/null || need_pkgs+=(nghttp2-client)
+command -v openssl >/dev/null || need_pkgs+=(openssl)
+command -v python3 >/dev/null || need_pkgs+=(python3)
+if (( ${#need_pkgs[@]} )); then
+  [[ "$NO_INSTALL" != "1" ]] || die "missing tools: ${need_pkgs[*]} (NO_INSTALL=1 set)"
+  command -v apt-get >/dev/null || die "missing tools: ${need_pkgs[*]} and no apt-get to install them"
+  SUDO=""; [[ $EUID -eq 0 ]] || SUDO="sudo"
+  log "installing ${need_pkgs[*]} with apt-get"
+  $SUDO apt-get update -qq
+  # The packages try to start system services; they are not needed (and policy-rc.d may deny them).
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+export PATH="$PATH:/usr/sbin:/sbin"
+NGINX="$(command -v nginx)"; HAPROXY="$(command -v haproxy || true)"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+(( IDLE_CONNECTIONS + 500 <= $(ulimit -n) )) || ! has_scenario S7 \
+  || die "IDLE_CONNECTIONS=$IDLE_CONNECTIONS needs more open files than ulimit -n allows ($(ulimit -n))"
+
+NCPU="$(nproc)"
+if (( NCPU < 2 )); then
+  log "WARNING: only $NCPU CPU(s); not pinning anything (results will be even noisier)"
+  PIN_LOAD=(); PIN_PROXY=(); PIN_BACKEND=()
+else
+  (( LOAD_CPU < NCPU && PROXY_CPU < NCPU && BACKEND_CPU < NCPU )) || die "LOAD_CPU/PROXY_CPU/BACKEND_CPU must be < $NCPU"
+  command -v taskset >/dev/null || die "taskset not found (package util-linux)"
+  # Plain command prefixes, so that "$!" of a background start is the server itself.
+  PIN_LOAD=(taskset -c "$LOAD_CPU"); PIN_PROXY=(taskset -c "$PROXY_CPU"); PIN_BACKEND=(taskset -c "$BACKEND_CPU")
+fi
+CLK_TCK="$(getconf CLK_TCK)"
+LOADAVG_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+if awk -v l="${LOADAVG_START%% *}" 'BEGIN {exit !(l > 0.5)}'; then
+  log "WARNING: load average is $LOADAVG_START before the run; other work on this machine will distort the figures"
+fi
+
+# ---------------------------------------------------------------- temp dir, run dir, cleanup
+TMP="$(mktemp -d /tmp/meridian-suite.XXXXXX)"
+chmod 755 "$TMP"   # nginx workers may run as another user and must read www/
+RUN_DIR="$RESULTS_DIR/suite-$(date +%Y%m%d-%H%M%S)$( (( QUICK )) && echo -quick)"
+mkdir -p "$RUN_DIR/raw"
+RESULTS="$RUN_DIR/results.jsonl"; : > "$RESULTS"
+PIDS=(); LOAD_PID=""
+
+stop_pid() {
+  local pid="$1"
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    pkill -KILL -P "$pid" 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$? pid
+  trap - EXIT INT TERM
+  [[ -z "$LOAD_PID" ]] || stop_pid "$LOAD_PID"
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  if [[ "$KEEP_TMP" == "1" || $rc -ne 0 ]]; then log "configs and logs kept in $TMP"; else rm -rf "$TMP"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- helpers
+free_ports() {  # prints N free TCP ports on 127.0.0.1, all different
+  python3 - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+render() {  # render TEMPLATE OUT PORT TLS_PORT
+  sed -e "s|@DIR@|$TMP|g" -e "s|@PORT@|$3|g" -e "s|@TLS_PORT@|$4|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" \
+    "$TEMPLATES/$1" > "$2"
+}
+
+wait_port() {  # wait_port PORT PID SECONDS
+  local port="$1" pid="$2" secs="$3"
+  for _ in $(seq 1 $(( secs * 10 ))); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+cpu_ticks() {  # CPU ticks (user+system) of a process and its direct children
+  local total=0 p t
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+    [[ -r /proc/$p/stat ]] || continue
+    t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || t=0
+    total=$(( total + ${t:-0} ))
+  done
+  echo "$total"
+}
+
+core_busy_ticks() {  # busy (non-idle, non-iowait) ticks of one CPU
+  awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat
+}
+
+# Runs a load tool on the load core in the background and waits for it, so that Ctrl-C reaches the
+# trap at once: on_load OUTFILE COMMAND... A tool still running well past its time is stopped (h2load
+# in duration mode sometimes never returns after "Stopped all clients"); its measurement then fails.
+on_load() {
+  local out="$1"; shift
+  "${PIN_LOAD[@]}" timeout -k 5 "$(( DURATION + SCENARIO_WARMUP + WARMUP + 60 ))" "$@" >"$out" 2>&1 &
+  LOAD_PID=$!
+  wait "$LOAD_PID" || true
+  LOAD_PID=""
+}
+
+json_str() { local s="${1//\\/\\\\}"; s="${s//\"/\\\"}"; printf '"%s"' "${s//$'\n'/ }"; }
+num_or_null() { [[ "$1" =~ ^[0-9]+(\.[0-9]+)?$ ]] && printf '%s' "$1" || printf 'null'; }
+
+# ---------------------------------------------------------------- files, certificate, backend
+mkdir -p "$TMP/www" "$TMP/tls" "$TMP/backend-tmp" "$TMP/proxy-tmp"
+BODY=""
+while (( ${#BODY} < BODY_BYTES - 1 )); do BODY+="hello from the meridian bench suite backend "; done
+printf '%s\n' "${BODY:0:$(( BODY_BYTES > 1 ? BODY_BYTES - 1 : 1 ))}" > "$TMP/www/hello.txt"
+head -c 1048576 /dev/urandom > "$TMP/www/1m.bin"
+head -c 1048576 /dev/zero | tr '\0' 'm' > "$TMP/upload.bin"
+echo "uploaded" > "$TMP/www/uploaded.txt"
+chmod 644 "$TMP/www/"*
+# RSA 2048: the server's signature is the costly half of a TLS handshake, so S6 measures the server,
+# not the load generator (with ECDSA the client's verification would cost more than the signing).
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TMP/tls/site.key" -out "$TMP/tls/site.crt" 2>/dev/null
+cat "$TMP/tls/site.crt" "$TMP/tls/site.key" > "$TMP/tls/site.pem"
+cat "$TEMPLATES/post.lua" "$TEMPLATES/latency.lua" > "$TMP/post.lua"
+
+read -r BACKEND_PORT NGINX_PORT NGINX_TLS HAPROXY_PORT HAPROXY_TLS MERIDIAN_PORT MERIDIAN_TLS BASELINE_PORT BASELINE_TLS \
+  <<<"$(free_ports 9)"
+render backend-nginx.conf "$TMP/backend-nginx.conf" 0 0
+"$NGINX" -t -q -p "$TMP" -c "$TMP/backend-nginx.conf" 2>"$TMP/backend-nginx.check" \
+  || { cat "$TMP/backend-nginx.check" >&2; die "backend nginx config rejected"; }
+"${PIN_BACKEND[@]}" "$NGINX" -p "$TMP" -c "$TMP/backend-nginx.conf" >"$TMP/backend-nginx.out" 2>&1 &
+BACKEND_PID=$!; PIDS+=("$BACKEND_PID")
+wait_port "$BACKEND_PORT" "$BACKEND_PID" 10 || die "static backend did not start (see $TMP/backend-nginx.error.log)"
+log "static backend (nginx, 1 worker) on 127.0.0.1:$BACKEND_PORT, cpu $BACKEND_CPU"
+
+# ---------------------------------------------------------------- targets
+start_meridian() {  # start_meridian NAME JAR JAVA_OPTS CONF_EXTRA
+  local name="$1" jar="$2" java_opts="$3" conf_extra="$4"
+  render meridian.conf "$TMP/$name.conf" "$TARGET_PORT" "$TARGET_TLS"
+  [[ -z "$conf_extra" ]] || printf '%s\n' "$conf_extra" >> "$TMP/$name.conf"
+  cp "$jar" "$TMP/$name.jar"   # a private copy: a rebuild during the run cannot pull the jar away
+  # shellcheck disable=SC2086
+  "${PIN_PROXY[@]}" java -XX:ActiveProcessorCount=1 $java_opts -jar "$TMP/$name.jar" \
+    run -c "$TMP/$name.conf" >"$TMP/$name.log" 2>&1 &
+  TARGET_PID=$!
+}
+
+start_target() {  # start_target NAME: sets TARGET_PID, TARGET_PORT, TARGET_TLS; returns 1 on failure
+  local t="$1"
+  TARGET_PID=""; TARGET_PORT=""; TARGET_TLS=""
+  case "$t" in
+    direct) TARGET_PORT="$BACKEND_PORT"; TARGET_PID="$BACKEND_PID"; return 0 ;;
+    nginx)
+      TARGET_PORT="$NGINX_PORT"; TARGET_TLS="$NGINX_TLS"
+      render nginx-proxy.conf "$TMP/nginx-proxy.conf" "$TARGET_PORT" "$TARGET_TLS"
+      "$NGINX" -t -q -p "$TMP" -c "$TMP/nginx-proxy.conf" 2>"$TMP/nginx-proxy.check" || { cat "$TMP/nginx-proxy.check" >&2; return 1; }
+      "${PIN_PROXY[@]}" "$NGINX" -p "$TMP" -c "$TMP/nginx-proxy.conf" >"$TMP/nginx-proxy.out" 2>&1 &
+      TARGET_PID=$! ;;
+    haproxy)
+      [[ -n "$HAPROXY" ]] || { log "haproxy not installed"; return 1; }
+      TARGET_PORT="$HAPROXY_PORT"; TARGET_TLS="$HAPROXY_TLS"
+      render haproxy.cfg "$TMP/haproxy.cfg" "$TARGET_PORT" "$TARGET_TLS"
+      "$HAPROXY" -c -q -f "$TMP/haproxy.cfg" >"$TMP/haproxy.check" 2>&1 || { cat "$TMP/haproxy.check" >&2; return 1; }
+      "${PIN_PROXY[@]}" "$HAPROXY" -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.out" 2>&1 &
+      TARGET_PID=$! ;;
+    meridian)
+      TARGET_PORT="$MERIDIAN_PORT"; TARGET_TLS="$MERIDIAN_TLS"
+      start_meridian meridian "$MERIDIAN_JAR" "$MERIDIAN_JAVA_OPTS" "$MERIDIAN_CONF_EXTRA" ;;
+    baseline)
+      TARGET_PORT="$BASELINE_PORT"; TARGET_TLS="$BASELINE_TLS"
+      start_meridian baseline "$BASELINE_JAR" "$BASELINE_JAVA_OPTS" "$BASELINE_CONF_EXTRA" ;;
+  esac
+  PIDS+=("$TARGET_PID")
+  if ! wait_port "$TARGET_PORT" "$TARGET_PID" 30 || { [[ -n "$TARGET_TLS" ]] && ! wait_port "$TARGET_TLS" "$TARGET_PID" 10; }; then
+    log "$t did not start listening; its output:"
+    tail -n 30 "$TMP/$t"*.out "$TMP/$t"*.log >&2 2>/dev/null || true
+    return 1
+  fi
+}
+
+# Checks that the target answers every path correctly, cleartext and (for proxies) TLS with HTTP/1.1
+# and HTTP/2; prints what failed and returns 1.
+check_target() {
+  local t="$1" plain="http://127.0.0.1:$TARGET_PORT" ok=0 v
+  cmp -s <(curl -sf --max-time 10 "$plain/hello.txt") "$TMP/www/hello.txt" || { log "$t: GET /hello.txt: wrong answer"; ok=1; }
+  cmp -s <(curl -sf --max-time 10 "$plain/1m.bin") "$TMP/www/1m.bin" || { log "$t: GET /1m.bin: wrong body"; ok=1; }
+  [[ "$(curl -sf --max-time 10 --data-binary "@$TMP/upload.bin" -H 'Content-Type: application/octet-stream' "$plain/upload")" == uploaded ]] \
+    || { log "$t: POST /upload (1 MiB): wrong answer"; ok=1; }
+  if [[ -n "$TARGET_TLS" ]]; then
+    for v in 1.1 2; do
+      local got
+      got="$(curl -skf --max-time 10 "--http$v" -o "$TMP/$t.tls.body" -w '%{http_version}' "https://127.0.0.1:$TARGET_TLS/hello.txt" || true)"
+      [[ "$got" == "$v" ]] && cmp -s "$TMP/$t.tls.body" "$TMP/www/hello.txt" \
+        || { log "$t: TLS GET /hello.txt over HTTP/$v: got HTTP/'$got' or a wrong body"; ok=1; }
+    done
+  fi
+  return "$ok"
+}
+
+# ---------------------------------------------------------------- measurements
+# Each measure_* runs one measured load and sets VALUE, COUNT, ERRORS, LATENCY (JSON or null), NOTE.
+parse_wrk() {  # parse_wrk FILE
+  VALUE="$(awk '/^Requests\/sec:/ {printf "%.1f", $2}' "$1")"
+  COUNT="$(awk '/requests in/ {print $1}' "$1")"
+  local socket_errors non2xx
+  socket_errors="$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$1")"
+  non2xx="$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$1")"
+  ERRORS=$(( ${socket_errors:-0} + ${non2xx:-0} ))
+  LATENCY="$(sed -n 's/^LATENCY_JSON //p' "$1" | tail -n 1)"; LATENCY="${LATENCY:-null}"
+  NOTE=""; (( ERRORS == 0 )) || NOTE="wrk: ${socket_errors:-0} socket errors, ${non2xx:-0} non-2xx"
+}
+
+wrk_run() {  # wrk_run OUT SECONDS CONNECTIONS URL [SCRIPT]
+  local out="$1" secs="$2" conns="$3" url="$4" script="${5:-$TEMPLATES/latency.lua}"
+  on_load "$out" wrk -t1 -c"$conns" -d"${secs}s" --timeout 10s -s "$script" "$url"
+}
+
+measure_wrk() {  # measure_wrk RAW CONNECTIONS URL [SCRIPT]
+  local raw="$1" conns="$2" url="$3" script="${4:-$TEMPLATES/latency.lua}"
+  (( SCENARIO_WARMUP == 0 )) || wrk_run "$raw.warmup" "$SCENARIO_WARMUP" "$conns" "$url" "$script"
+  begin_cpu; wrk_run "$raw" "$DURATION" "$conns" "$url" "$script"; end_cpu
+  parse_wrk "$raw"
+}
+
+measure_h2load() {  # measure_h2load RAW URL
+  local raw="$1" url="$2" h2=(h2load -c"$H2_CLIENTS" -m"$H2_STREAMS")
+  (( SCENARIO_WARMUP == 0 )) || on_load "$raw.warmup" "${h2[@]}" -D "$SCENARIO_WARMUP" "$url"
+  begin_cpu; on_load "$raw" "${h2[@]}" -D "$DURATION" "$url"; end_cpu
+  VALUE="$(awk '/^finished in/ {gsub(/,/, ""); printf "%.1f", $4}' "$raw")"
+  COUNT="$(awk '/^requests:/ {print $8}' "$raw")"   # succeeded
+  local total succeeded s2xx mean
+  total="$(awk '/^requests:/ {print $2}' "$raw")"; succeeded="${COUNT:-0}"
+  s2xx="$(awk '/^status codes:/ {print $3}' "$raw")"
+  ERRORS=$(( ${total:-0} - ${s2xx:-0} )); (( ERRORS >= 0 )) || ERRORS=0
+  (( ${total:-0} > 0 )) || ERRORS=1
+  mean="$(awk '/^time for request:/ {print $6}' "$raw")"
+  LATENCY=null; NOTE="h2load: ${total:-0} requests, $succeeded succeeded, ${s2xx:-0} 2xx; mean request time ${mean:-?}"
+}
+
+measure_java() {  # measure_java RAW CLASS ARGS...: a load tool from the bench jar printing one JSON line
+  local raw="$1" class="$2"; shift 2
+  begin_cpu; on_load "$raw" java -XX:+UseParallelGC -cp "$BENCH_JAR" "$class" "$@"; end_cpu
+  JSON="$( (grep '^{' "$raw" || true) | tail -1)"
+  [[ -n "$JSON" ]] || { tail -5 "$raw" >&2; JSON="{}"; }
+}
+
+json_field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("null" if v is None else json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1" "$2"; }
+
+begin_cpu() {
+  if [[ "$CURRENT" != direct ]]; then CPU_BEFORE="$(cpu_ticks "$TARGET_PID")"; fi
+  CORE_BEFORE="$(core_busy_ticks "$PROXY_CPU")"; WALL_BEFORE="$(date +%s%N)"
+}
+
+end_cpu() {  # sets CPU_PCT, OTHER_PCT (null for direct) and CPU_SECONDS
+  local wall_ticks core_d proc_d
+  wall_ticks="$(awk -v a="$WALL_BEFORE" -v b="$(date +%s%N)" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / 1e9 * hz}')"
+  CPU_PCT=null; OTHER_PCT=null; CPU_SECONDS=0
+  [[ "$CURRENT" != direct ]] || return 0
+  proc_d=$(( $(cpu_ticks "$TARGET_PID") - CPU_BEFORE )); core_d=$(( $(core_busy_ticks "$PROXY_CPU") - CORE_BEFORE ))
+  CPU_PCT="$(awk -v d="$proc_d" -v w="$wall_ticks" 'BEGIN {printf "%.1f", 100 * d / w}')"
+  CPU_SECONDS="$(awk -v d="$proc_d" -v hz="$CLK_TCK" 'BEGIN {printf "%.3f", d / hz}')"
+  if (( ${#PIN_PROXY[@]} )); then
+    OTHER_PCT="$(awk -v c="$core_d" -v d="$proc_d" -v w="$wall_ticks" 'BEGIN {o = 100 * (c - d) / w; if (o < 0) o = 0; printf "%.1f", o}')"
+  fi
+}
+
+record() {  # record SCENARIO TITLE METRIC BETTER: appends the measurement in VALUE, COUNT, ... to results.jsonl
+  local status=ok per_cpu=null
+  if [[ -z "${VALUE:-}" || "$VALUE" == null ]]; then status=failed; VALUE=null
+  elif (( ${ERRORS:-0} > 0 )); then status=errors; fi
+  if ! kill -0 "$TARGET_PID" 2>/dev/null; then status=died; fi
+  if [[ "$CPU_PCT" != null && "${COUNT:-0}" =~ ^[0-9]+$ ]] && awk -v s="$CPU_SECONDS" 'BEGIN {exit !(s > 0)}'; then
+    per_cpu="$(awk -v n="$COUNT" -v s="$CPU_SECONDS" 'BEGIN {printf "%.1f", n / s}')"
+  fi
+  printf '{"scenario":%s,"title":%s,"target":%s,"rep":%d,"metric":%s,"value":%s,"better":%s,"latency_ms":%s,"errors":%d,"proxy_cpu_pct":%s,"per_cpu_s":%s,"other_load_pct":%s,"status":%s,"note":%s}\n' \
+    "$(json_str "$1")" "$(json_str "$2")" "$(json_str "$CURRENT")" "$REP" "$(json_str "$3")" "$(num_or_null "$VALUE")" \
+    "$(json_str "$4")" "${LATENCY:-null}" "${ERRORS:-0}" "$CPU_PCT" "$per_cpu" "$OTHER_PCT" "$(json_str "$status")" \
+    "$(json_str "${NOTE:-}")" >> "$RESULTS"
+  [[ "$status" == ok ]] || { FAILURES+=("rep $REP $CURRENT $1: $status ${NOTE:-}"); log "$CURRENT $1: $status ${NOTE:-}"; }
+  VALUE=""; COUNT=""; ERRORS=0; LATENCY=null; NOTE=""
+}
+
+record_failed() {  # record_failed SCENARIO TITLE METRIC BETTER NOTE
+  VALUE=null; CPU_PCT=null; OTHER_PCT=null; NOTE="$5"; record "$1" "$2" "$3" "$4"
+}
+
+# The scenarios a target takes part in: the backend itself has no TLS, and its memory is not a proxy's.
+applies() {  # applies TARGET SCENARIO
+  [[ "$1" != direct ]] || [[ " S1 S2 S3 S8 " == *" $2 "* ]]
+}
+
+STEP=0; STEPS=0; START_SECONDS=$SECONDS
+progress() { STEP=$(( STEP + 1 )); log "[$STEP/$STEPS, $(( SECONDS - START_SECONDS ))s] rep $REP/$REPEAT · $CURRENT · $*"; }
+
+run_scenario() {  # run_scenario S
+  local s="$1" raw="$RUN_DIR/raw/rep$REP-$CURRENT-$1" plain="http://127.0.0.1:$TARGET_PORT" tls="https://127.0.0.1:$TARGET_TLS"
+  case "$s" in
+    S1) progress "S1 small GET, wrk -c$CONNECTIONS"
+        measure_wrk "$raw.txt" "$CONNECTIONS" "$plain/hello.txt"
+        record S1 "small GET (${BODY_BYTES} B), keep-alive, wrk -c$CONNECTIONS" req/s higher ;;
+    S2) local level rate
+        for level in $S2_LEVELS; do
+          rate="$(awk -v b="$S2_BASE" -v l="$level" 'BEGIN {printf "%.0f", b * l / 100}')"
+          progress "S2 open loop at $level% ($rate req/s)"
+          measure_java "$raw-$level.txt" dev.meridian.bench.load.OpenLoopLoad "$plain/hello.txt" "$rate" "$CONNECTIONS" \
+            "$SCENARIO_WARMUP" "$DURATION" "$raw-$level.hgrm"
+          VALUE="$(json_field "$JSON" achieved)"; COUNT="$(json_field "$JSON" count)"
+          ERRORS="$(json_field "$JSON" errors)"; [[ "$ERRORS" =~ ^[0-9]+$ ]] || ERRORS=1
+          LATENCY="$(json_field "$JSON" latency_ms)"
+          NOTE="asked $rate req/s over $CONNECTIONS connections; errors $(json_field "$JSON" errors_by_kind)"
+          record "S2@$level%" "open loop at $level% of the best peer's S1 ($rate req/s), latency from intended send time" req/s higher
+        done ;;
+    S3) progress "S3 1 MiB GET, wrk -c$BULK_CONNECTIONS"
+        measure_wrk "$raw.txt" "$BULK_CONNECTIONS" "$plain/1m.bin"
+        record S3 "1 MiB GET, wrk -c$BULK_CONNECTIONS" req/s higher ;;
+    S4) progress "S4 HTTP/2 over TLS, h2load -c$H2_CLIENTS -m$H2_STREAMS"
+        measure_h2load "$raw.txt" "$tls/hello.txt"
+        record S4 "HTTP/2 over TLS to the HTTP/1.1 backend, h2load -c$H2_CLIENTS -m$H2_STREAMS" req/s higher ;;
+    S5) progress "S5 1 MiB GET over TLS, wrk -c$BULK_CONNECTIONS"
+        measure_wrk "$raw.txt" "$BULK_CONNECTIONS" "$tls/1m.bin"
+        record S5 "1 MiB GET over TLS (HTTP/1.1), wrk -c$BULK_CONNECTIONS" req/s higher ;;
+    S6) progress "S6 TLS 1.3 full handshakes, $HANDSHAKE_CONNECTIONS connections"
+        measure_java "$raw.txt" dev.meridian.bench.load.HandshakeLoad 127.0.0.1 "$TARGET_TLS" "$HANDSHAKE_CONNECTIONS" \
+          "$SCENARIO_WARMUP" "$DURATION"
+        VALUE="$(json_field "$JSON" handshakes_per_s)"; COUNT="$(json_field "$JSON" handshakes)"
+        ERRORS="$(json_field "$JSON" errors)"; [[ "$ERRORS" =~ ^[0-9]+$ ]] || ERRORS=1; LATENCY=null
+        NOTE="$(json_field "$JSON" negotiated); client $(json_field "$JSON" client_tls); errors $(json_field "$JSON" errors_by_kind)"
+        [[ "$(json_field "$JSON" negotiated)" == TLSv1.3* ]] || { NOTE="not TLS 1.3: $NOTE"; ERRORS=$(( ERRORS + 1 )); }
+        record S6 "full TLS 1.3 handshakes (RSA 2048, X25519), $HANDSHAKE_CONNECTIONS connections" handshakes/s higher ;;
+    S7) local proto pids
+        pids="$TARGET_PID $( (pgrep -P "$TARGET_PID" || true) | tr '\n' ' ')"
+        for proto in h1 h2; do
+          progress "S7-$proto $IDLE_CONNECTIONS idle connections"
+          local port="$TARGET_PORT" flags=(--json)
+          [[ "$proto" == h1 ]] || { port="$TARGET_TLS"; flags+=(--h2); }
+          CPU_PCT=null; OTHER_PCT=null
+          # shellcheck disable=SC2086
+          on_load "$raw-$proto.txt" python3 "$SCRIPT_DIR/idle_connections.py" "$port" "$IDLE_CONNECTIONS" /hello.txt $pids "${flags[@]}"
+          JSON="$( (grep '^{' "$raw-$proto.txt" || true) | tail -1)"
+          if [[ -n "$JSON" ]]; then
+            VALUE="$(json_field "$JSON" kib_per_connection)"; ERRORS=0
+            NOTE="RSS $(json_field "$JSON" rss_before_kib) -> $(json_field "$JSON" rss_after_kib) KiB"
+          else
+            VALUE=null; NOTE="$(tail -1 "$raw-$proto.txt")"
+          fi
+          COUNT=0; LATENCY=null
+          local what="HTTP/1.1"; [[ "$proto" == h1 ]] || what="HTTP/2 over TLS"
+          record "S7-$proto" "memory per idle keep-alive connection, $what, $IDLE_CONNECTIONS connections (RSS growth)" KiB/conn lower
+        done ;;
+    S8) progress "S8 1 MiB POST, wrk -c$BULK_CONNECTIONS"
+        measure_wrk "$raw.txt" "$BULK_CONNECTIONS" "$plain/upload" "$TMP/post.lua"
+        record S8 "1 MiB POST, wrk -c$BULK_CONNECTIONS" req/s higher ;;
+  esac
+}
+
+# The order scenarios run in on a started target: S7 last (it leaves the most behind), S2 first after
+# S1, while the JIT state is the one S1 measured.
+ORDERED=""
+for s in S1 S2 S3 S8 S4 S5 S6 S7; do has_scenario "$s" && ORDERED+="$s "; done
+
+# ---------------------------------------------------------------- S2 base rate
+S2_BASE="$S2_BASE_RATE"
+if has_scenario S2 && [[ -z "$S2_BASE" ]]; then
+  best=0
+  for CURRENT in nginx haproxy; do
+    has_target "$CURRENT" || continue
+    start_target "$CURRENT" || die "$CURRENT did not start for the S2 calibration"
+    cal="$(( (WARMUP + 5) / 6 ))"; (( cal >= 1 )) || cal=1
+    log "S2 calibration: $CURRENT S1 rate (${cal}s warm-up, ${cal}s measured)"
+    wrk_run "$TMP/cal-$CURRENT.warmup" "$cal" "$CONNECTIONS" "http://127.0.0.1:$TARGET_PORT/hello.txt"
+    wrk_run "$TMP/cal-$CURRENT.txt" "$cal" "$CONNECTIONS" "http://127.0.0.1:$TARGET_PORT/hello.txt"
+    stop_pid "$TARGET_PID"
+    rate="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$TMP/cal-$CURRENT.txt")"
+    (( ${rate:-0} > best )) && best="$rate"
+  done
+  (( best > 0 )) || die "S2 needs a base rate: measure nginx or HAProxy (TARGETS), or set S2_BASE_RATE"
+  S2_BASE="$best"
+fi
+[[ -z "$S2_BASE" ]] || log "S2 base rate: $S2_BASE req/s (levels: $S2_LEVELS %)"
+
+# ---------------------------------------------------------------- the run
+read -r -a TARGET_LIST <<<"$TARGETS"
+for t in "${TARGET_LIST[@]}"; do
+  for s in $ORDERED; do
+    applies "$t" "$s" || continue
+    case "$s" in S2) n=$(wc -w <<<"$S2_LEVELS") ;; S7) n=2 ;; *) n=1 ;; esac
+    STEPS=$(( STEPS + n * REPEAT ))
+  done
+done
+FAILURES=()
+for (( REP = 1; REP <= REPEAT; REP++ )); do
+  for (( k = 0; k < ${#TARGET_LIST[@]}; k++ )); do
+    CURRENT="${TARGET_LIST[$(( (k + REP - 1) % ${#TARGET_LIST[@]} ))]}"
+    if ! start_target "$CURRENT" || ! check_target "$CURRENT"; then
+      for s in $ORDERED; do applies "$CURRENT" "$s" && record_failed "$s" "$s" "-" higher "did not start or answered wrongly"; done
+      [[ "$CURRENT" == direct || -z "$TARGET_PID" ]] || stop_pid "$TARGET_PID"
+      continue
+    fi
+    if (( WARMUP > 0 )); then
+      log "rep $REP/$REPEAT · $CURRENT · warm-up ${WARMUP}s in $WARMUP_ROUNDS round(s)"
+      for (( round = 1; round <= WARMUP_ROUNDS; round++ )); do
+        wrk_run "$TMP/warmup.txt" "$(( (WARMUP + WARMUP_ROUNDS - 1) / WARMUP_ROUNDS ))" "$CONNECTIONS" "http://127.0.0.1:$TARGET_PORT/hello.txt"
+      done
+    fi
+    for s in $ORDERED; do
+      applies "$CURRENT" "$s" || continue
+      run_scenario "$s"
+    done
+    if [[ "$CURRENT" == meridian || "$CURRENT" == baseline ]]; then cp "$TMP/$CURRENT.log" "$RUN_DIR/raw/rep$REP-$CURRENT.log"; fi
+    [[ "$CURRENT" == direct ]] || stop_pid "$TARGET_PID"
+    kill -0 "$BACKEND_PID" 2>/dev/null || die "the static backend exited (see $TMP/backend-nginx.error.log)"
+  done
+done
+
+# ---------------------------------------------------------------- report
+tcnative_version="$(unzip -p "$MERIDIAN_JAR" "META-INF/maven/io.netty/netty-tcnative-boringssl-static/pom.properties" 2>/dev/null | sed -n 's/^version=//p' || true)"
+export RUN_JSON_DATE="$(date -Is)" RUN_JSON_HOST="$(uname -srm)" RUN_JSON_CPUS="$NCPU" \
+  RUN_JSON_CPU_MODEL="$(awk -F: '/model name/ {sub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo 2>/dev/null)" \
+  RUN_JSON_GIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (+local changes)')" \
+  RUN_JSON_JDK="$(java -version 2>&1 | head -1)" \
+  RUN_JSON_MERIDIAN="java -XX:ActiveProcessorCount=1 $MERIDIAN_JAVA_OPTS, one event loop${MERIDIAN_CONF_EXTRA:+; config added: $MERIDIAN_CONF_EXTRA}" \
+  RUN_JSON_BASELINE="$( [[ -z "$BASELINE_JAR" ]] || echo "$(basename "$BASELINE_JAR"): java -XX:ActiveProcessorCount=1 $BASELINE_JAVA_OPTS${BASELINE_CONF_EXTRA:+; config added: $BASELINE_CONF_EXTRA}")" \
+  RUN_JSON_NGINX="$("$NGINX" -V 2>&1 | sed -n 's/^nginx version: //p'), $("$NGINX" -V 2>&1 | sed -n 's/^built with //p' | head -1), 1 worker" \
+  RUN_JSON_HAPROXY="$([[ -z "$HAPROXY" ]] || echo "$("$HAPROXY" -v 2>/dev/null | head -1 | awk '{print "HAProxy " $3}'), $("$HAPROXY" -vv 2>/dev/null | sed -n 's/^Running on //p' | head -1), nbthread 1")" \
+  RUN_JSON_MERIDIAN_TLS="BoringSSL from netty-tcnative-boringssl-static ${tcnative_version:-?}" \
+  RUN_JSON_TOOLS="$(wrk -v 2>&1 | head -1 | awk '{print $1 " " $2}'), $(h2load --version 2>&1 | head -1), $(curl --version | head -1 | awk '{print $1 " " $2}'), python $(python3 -c 'import ssl, platform; print(platform.python_version(), ssl.OPENSSL_VERSION)')" \
+  RUN_JSON_PLACEMENT="proxy on cpu $PROXY_CPU alone; load tools on cpu $LOAD_CPU, backend (nginx, 1 worker) on cpu $BACKEND_CPU" \
+  RUN_JSON_SETTINGS="repeat $REPEAT, ${DURATION}s measured, ${WARMUP}s warm-up in $WARMUP_ROUNDS round(s) at start, ${SCENARIO_WARMUP}s before each scenario$( (( QUICK )) && echo ', --quick')${S2_BASE:+; S2 base rate $S2_BASE req/s}" \
+  RUN_JSON_LOADAVG_START="$LOADAVG_START" RUN_JSON_LOADAVG_END="$(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$RUN_DIR/run.json" <<'PY'
+import json, os, sys
+run = {k[len("RUN_JSON_"):].lower(): v for k, v in sorted(os.environ.items()) if k.startswith("RUN_JSON_") and v}
+json.dump(run, open(sys.argv[1], "w"), indent=2)
+PY
+java -cp "$BENCH_JAR" dev.meridian.bench.suite.BenchReport "$RUN_DIR" >&2 || log "the report could not be written"
+[[ ! -f "$RUN_DIR/report.md" ]] || cat "$RUN_DIR/report.md"
+log "results in $RUN_DIR"
+if (( ${#FAILURES[@]} )); then
+  log "${#FAILURES[@]} measurement(s) failed:"; printf '  %s\n' "${FAILURES[@]}" >&2
+  exit 1
+fi
