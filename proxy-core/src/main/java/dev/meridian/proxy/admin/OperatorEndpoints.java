@@ -81,7 +81,7 @@ final class OperatorEndpoints {
   private Outcome regionCall(HttpMethod method, String group, String region, String action, Duration ttl,
       Map<String, List<String>> query) {
     if (method.equals(HttpMethod.DELETE) && action.equals("fault") || action.equals("fault/clear")) {
-      boolean was = proxy.clearFault(group, region);
+      boolean was = proxy.operator().clearFault(group, region);
       return Outcome.ok(result("fault", was ? "cleared" : "none was set", group, region));
     }
     if (!method.equals(HttpMethod.POST)) {
@@ -96,15 +96,15 @@ final class OperatorEndpoints {
         } catch (NumberFormatException e) {
           throw new IllegalArgumentException("percent: '" + percent + "' (expected: 0-100)");
         }
-        proxy.setDial(group, region, value, ttl);
+        proxy.operator().setDial(group, region, value, ttl);
         return Outcome.ok(proxy.selectors().get(group).dials());
       }
       case "eject" -> {
-        int n = proxy.ejectRegion(group, region, ttl);
+        int n = proxy.operator().ejectRegion(group, region, ttl);
         return Outcome.ok(result("eject", n + " backends out", group, region));
       }
       case "restore" -> {
-        int n = proxy.restoreRegion(group, region);
+        int n = proxy.operator().restoreRegion(group, region);
         return Outcome.ok(result("restore", n + " backends back", group, region));
       }
       case "fault" -> {
@@ -116,7 +116,7 @@ final class OperatorEndpoints {
           share = query.containsKey("percent") ? parseDouble("percent", first(query, "percent")) / 100 : 1.0;
         }
         RegionFault fault = new RegionFault(delay.toNanos(), status, share);
-        proxy.injectFault(group, region, fault, ttl);
+        proxy.operator().injectFault(group, region, fault, ttl);
         return Outcome.ok(result("fault", fault.describe(), group, region));
       }
       default -> {
@@ -130,8 +130,8 @@ final class OperatorEndpoints {
       return Outcome.error(405, "use POST for " + action + "\n" + USAGE);
     }
     switch (action) {
-      case "eject" -> proxy.ejectBackend(group, backend, ttl);
-      case "restore" -> proxy.restoreBackend(group, backend);
+      case "eject" -> proxy.operator().ejectBackend(group, backend, ttl);
+      case "restore" -> proxy.operator().restoreBackend(group, backend);
       default -> {
         return Outcome.error(404, "no such call: " + action + "\nexpected one of:\n" + USAGE);
       }

@@ -9,6 +9,7 @@ import dev.meridian.health.HealthRegistry;
 import dev.meridian.proxy.regions.LatencyBuckets;
 import dev.meridian.proxy.regions.RegionCounters;
 import dev.meridian.proxy.regions.RegionFault;
+import dev.meridian.proxy.server.OperatorControls;
 import dev.meridian.proxy.server.ProxyServer;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,7 +25,7 @@ final class RegionsDocument {
 
   static Map<String, Object> build(ProxyServer proxy) {
     Map<String, Object> out = new LinkedHashMap<>();
-    Map<String, Long> overrides = proxy.overrides().remainingMillis();
+    Map<String, Long> overrides = proxy.operator().overrides().remainingMillis();
     proxy.selectors().forEach((group, selector) -> {
       // A reload between reading the selectors and the groups may remove a group: leave it out.
       if (proxy.groups().containsKey(group) && proxy.stats().containsKey(group)) {
@@ -52,10 +53,10 @@ final class RegionsDocument {
       r.put("dial", selector.dials().get(region));
       r.put("backends", members.size());
       r.put("available", members.stream().filter(health::isAvailable).count());
-      r.put("operator-ejected", members.stream().filter(b -> health.reasons(b.id()).containsKey(ProxyServer.OPERATOR)
-          || health.reasons(b.id()).containsKey(ProxyServer.OPERATOR_REGION)).count());
+      r.put("operator-ejected", members.stream().filter(b -> health.reasons(b.id()).containsKey(OperatorControls.OPERATOR)
+          || health.reasons(b.id()).containsKey(OperatorControls.OPERATOR_REGION)).count());
       r.put("region-ejected", members.stream()
-          .anyMatch(b -> health.reasons(b.id()).containsKey(ProxyServer.OPERATOR_REGION)));
+          .anyMatch(b -> health.reasons(b.id()).containsKey(OperatorControls.OPERATOR_REGION)));
       r.put("in-flight", members.stream().map(stats::of).filter(java.util.Objects::nonNull)
           .mapToInt(BackendStats::inFlight).sum());
       RegionFault fault = faults.get(region);

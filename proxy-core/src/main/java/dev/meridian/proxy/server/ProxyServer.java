@@ -73,12 +73,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
-  /** The owner name of an operator's mark on one backend in the health registries. */
-  public static final String OPERATOR = "operator";
-  /** The owner name of the marks a region ejection puts on each of the region's backends. */
-  public static final String OPERATOR_REGION = "operator-region";
-  /** Serializes operators' changes with the sweep that undoes time-limited ones. */
-  private final Object operatorLock = new Object();
 
   private final MeridianSettings settings;
   private final Transport transport;
@@ -95,8 +89,8 @@ public final class ProxyServer implements AutoCloseable {
   private final Map<String, RegionTraffic> trafficByGroup = new java.util.concurrent.ConcurrentHashMap<>();
   /** Faults injected per region of each group (drills), kept by group name across reloads. */
   private final Map<String, RegionFaults> faultsByGroup = new java.util.concurrent.ConcurrentHashMap<>();
-  /** Time limits on operators' run-time changes, swept with the outlier ticks. */
-  private final OperatorOverrides overrides;
+  /** Operators' run-time changes and their time limits, swept with the outlier ticks. */
+  private final OperatorControls operator;
   /** The monotonic clock of every time-dependent decision: EWMA decay, ejections, retry budgets. */
   private final NanoClock clock;
   private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
@@ -123,7 +117,6 @@ public final class ProxyServer implements AutoCloseable {
   public ProxyServer(MeridianSettings settings, MeterRegistry registry, NanoClock clock) {
     this.settings = settings;
     this.clock = clock;
-    this.overrides = new OperatorOverrides(clock::nanoTime);
     this.transport = Transport.choose(settings.server().transport());
     int threads = settings.server().eventLoopThreads() > 0
         ? settings.server().eventLoopThreads() : NettyRuntime.availableProcessors();
@@ -141,6 +134,7 @@ public final class ProxyServer implements AutoCloseable {
     pools.links(backendLinks(settings, groups, Map.of()));
     ProxyMetrics metrics = new ProxyMetrics(registry);
     this.context = new ProxyContext(settings, router, runtimes, pools, metrics);
+    this.operator = new OperatorControls(context, healthByGroup, faultsByGroup, new OperatorOverrides(clock::nanoTime));
     registerMetrics(runtimes);
   }
 
@@ -290,9 +284,7 @@ public final class ProxyServer implements AutoCloseable {
     });
     healthTicker = workerGroup.next().scheduleAtFixedRate(() -> {
       context.routing().groups().values().forEach(r -> r.outliers().tick());
-      synchronized (operatorLock) {
-        overrides.sweep();
-      }
+      operator.sweep();
     }, 1, 1, TimeUnit.SECONDS);
     List<InetSocketAddress> bound = new ArrayList<>();
     for (ListenerSettings listener : settings.listeners()) {
@@ -394,134 +386,9 @@ public final class ProxyServer implements AutoCloseable {
     return out;
   }
 
-  /**
-   * Sets a region's traffic dial in a group; with a positive {@code ttl} the previous dial comes back
-   * after it.
-   *
-   * @throws IllegalArgumentException for an unknown group or region, or a percentage outside 0-100
-   */
-  public void setDial(String group, String region, int percent, Duration ttl) {
-    synchronized (operatorLock) {
-      setDialLocked(group, region, percent, ttl);
-    }
-  }
-
-  private void setDialLocked(String group, String region, int percent, Duration ttl) {
-    GroupRuntime runtime = runtime(group);
-    int previous = runtime.selector().dials().getOrDefault(region, 100);
-    runtime.setDial(region, percent);
-    String key = "dial " + group + "/" + region;
-    log.info("operator: dial of region {} in group '{}' set to {}%{}", region, group, percent, until(ttl));
-    limit(key, ttl, () -> {
-      GroupRuntime now = context.routing().groups().get(group);
-      if (now != null && now.selector().regions().contains(region)) {
-        now.setDial(region, previous);
-        log.info("operator: dial of region {} in group '{}' back to {}% (time limit passed)", region, group, previous);
-      }
-    });
-  }
-
-  /** Sets a region's traffic dial in a group with no time limit. */
-  public void setDial(String group, String region, int percent) {
-    setDial(group, region, percent, Duration.ZERO);
-  }
-
-  /**
-   * Takes every backend of a region out of a group's rotation (an {@code operator} mark, shown in the
-   * admin API); with a positive {@code ttl} they come back after it.
-   *
-   * @return how many backends were marked out
-   * @throws IllegalArgumentException for an unknown group or region
-   */
-  public int ejectRegion(String group, String region, Duration ttl) {
-    synchronized (operatorLock) {
-      List<Backend> members = regionMembers(group, region);
-      HealthRegistry health = health(group);
-      members.forEach(b -> health.markOut(b.id(), OPERATOR_REGION, "region " + region + " ejected by an operator"));
-      log.warn("operator: region {} of group '{}' ejected ({} backends){}", region, group, members.size(), until(ttl));
-      limit("eject " + group + "/region/" + region, ttl, () -> {
-        members.forEach(b -> health.clear(b.id(), OPERATOR_REGION));
-        log.info("operator: region {} of group '{}' restored (time limit passed)", region, group);
-      });
-      return members.size();
-    }
-  }
-
-  /**
-   * Withdraws a region ejection's marks from its backends (a backend ejected on its own stays out);
-   * returns how many backends the region has.
-   */
-  public int restoreRegion(String group, String region) {
-    synchronized (operatorLock) {
-      List<Backend> members = regionMembers(group, region);
-      HealthRegistry health = health(group);
-      members.forEach(b -> health.clear(b.id(), OPERATOR_REGION));
-      overrides.forget("eject " + group + "/region/" + region);
-      log.info("operator: region {} of group '{}' restored", region, group);
-      return members.size();
-    }
-  }
-
-  /** Takes one backend out of a group's rotation; with a positive {@code ttl} it comes back after it. */
-  public void ejectBackend(String group, String backendId, Duration ttl) {
-    synchronized (operatorLock) {
-      Backend backend = member(group, backendId);
-      HealthRegistry health = health(group);
-      health.markOut(backend.id(), OPERATOR, "ejected by an operator");
-      log.warn("operator: backend {} of group '{}' ejected{}", backend, group, until(ttl));
-      limit("eject " + group + "/backend/" + backendId, ttl, () -> {
-        health.clear(backend.id(), OPERATOR);
-        log.info("operator: backend {} of group '{}' restored (time limit passed)", backend, group);
-      });
-    }
-  }
-
-  /** Withdraws the operator's own mark from a backend (a region ejection's mark stays). */
-  public void restoreBackend(String group, String backendId) {
-    synchronized (operatorLock) {
-      Backend backend = member(group, backendId);
-      health(group).clear(backend.id(), OPERATOR);
-      overrides.forget("eject " + group + "/backend/" + backendId);
-      log.info("operator: backend {} of group '{}' restored", backend, group);
-    }
-  }
-
-  /**
-   * Injects a fault into the requests a group forwards to a region (replacing any other); with a
-   * positive {@code ttl} it is cleared after it. Faults live in memory: a restart clears them.
-   */
-  public void injectFault(String group, String region, RegionFault fault, Duration ttl) {
-    synchronized (operatorLock) {
-      injectFaultLocked(group, region, fault, ttl);
-    }
-  }
-
-  private void injectFaultLocked(String group, String region, RegionFault fault, Duration ttl) {
-    regionMembers(group, region);
-    RegionFaults faults = faultsByGroup.computeIfAbsent(group, n -> new RegionFaults());
-    faults.set(region, fault);
-    log.warn("operator: fault injected into region {} of group '{}': {}{}", region, group, fault.describe(), until(ttl));
-    limit("fault " + group + "/" + region, ttl, () -> {
-      if (faults.clear(region)) {
-        log.info("operator: fault in region {} of group '{}' cleared (time limit passed)", region, group);
-      }
-    });
-  }
-
-  /** Stops injecting a fault into a region; returns whether there was one. */
-  public boolean clearFault(String group, String region) {
-    synchronized (operatorLock) {
-      regionMembers(group, region);
-      overrides.forget("fault " + group + "/" + region);
-      boolean was = faultsByGroup.computeIfAbsent(group, n -> new RegionFaults()).clear(region);
-      log.info("operator: fault in region {} of group '{}' cleared", region, group);
-      return was;
-    }
-  }
-
-  /** The time limits on operators' changes, for the admin API. */
-  public OperatorOverrides overrides() {
-    return overrides;
+  /** Operators' run-time changes: dials, ejections, injected faults, with their time limits. */
+  public OperatorControls operator() {
+    return operator;
   }
 
   /** The faults injected into a group's regions. */
@@ -534,44 +401,6 @@ public final class ProxyServer implements AutoCloseable {
   public Map<String, RegionCounters> traffic(String group) {
     RegionTraffic traffic = trafficByGroup.get(group);
     return traffic == null ? Map.of() : traffic.all();
-  }
-
-  private void limit(String key, Duration ttl, Runnable undo) {
-    if (ttl.isZero() || ttl.isNegative()) {
-      overrides.forget(key);
-    } else {
-      overrides.limit(key, ttl.toNanos(), undo);
-    }
-  }
-
-  private static String until(Duration ttl) {
-    return ttl.isZero() || ttl.isNegative() ? "" : " for " + ttl.toMillis() + " ms";
-  }
-
-  private GroupRuntime runtime(String group) {
-    GroupRuntime runtime = context.routing().groups().get(group);
-    if (runtime == null) {
-      throw new IllegalArgumentException("group: '" + group + "' (expected: one of "
-          + context.routing().groups().keySet() + ")");
-    }
-    return runtime;
-  }
-
-  private List<Backend> regionMembers(String group, String region) {
-    GroupRuntime runtime = runtime(group);
-    List<Backend> members = runtime.group().backends().stream().filter(b -> b.region().equals(region)).toList();
-    if (members.isEmpty()) {
-      throw new IllegalArgumentException("region: '" + region + "' (expected: one of "
-          + runtime.selector().regions() + ")");
-    }
-    return members;
-  }
-
-  private Backend member(String group, String backendId) {
-    GroupRuntime runtime = runtime(group);
-    return runtime.group().backends().stream().filter(b -> b.id().equals(backendId)).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException("backend: '" + backendId + "' (expected: one of "
-            + runtime.group().backends().stream().map(Backend::id).toList() + ")"));
   }
 
   /** Passive outlier state per group, for the admin API. */

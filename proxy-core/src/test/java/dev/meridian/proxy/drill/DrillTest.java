@@ -99,7 +99,7 @@ class DrillTest {
     assertThat(Files.readString(out.resolve("drill-report.md"))).contains("shift (eu-west below 1%)");
     // The dial came back.
     assertThat(proxy.proxy().selectors().get("app").dials()).containsEntry("eu-west", 100);
-    assertThat(proxy.proxy().overrides().remainingMillis()).isEmpty();
+    assertThat(proxy.proxy().operator().overrides().remainingMillis()).isEmpty();
 
     Path png = out.resolve("drill-timeline.png");
     assertThat(Files.size(png)).isGreaterThan(10_000);
@@ -132,9 +132,9 @@ class DrillTest {
 
   @Test
   void aDrillDoesNotStartOverAChangeLeftInForceOrOnARegionWithoutTraffic() throws Exception {
-    proxy.proxy().setDial("app", "eu-west", 0, Duration.ofSeconds(30));
+    proxy.proxy().operator().setDial("app", "eu-west", 0, Duration.ofSeconds(30));
     assertThat(drill("--action", "dial=0")).isEqualTo(2);
-    proxy.proxy().setDial("app", "eu-west", 100);
+    proxy.proxy().operator().setDial("app", "eu-west", 100);
     // ap-south gets none of these eu-west clients' requests: nothing to drill.
     assertThat(MeridianCli.execute("drill", "--admin", "http://127.0.0.1:" + proxy.adminAddress().getPort(),
         "--group", "app", "--region", "ap-south", "--hold", "1s", "--baseline", "1s", "--warm-up", "500ms",
