@@ -118,7 +118,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     if (!http2Stream) {
       headTimer.start();
     }
-    ctx.read();
+    ReadDemand.resume(ctx.channel());
   }
 
   @Override
@@ -145,7 +145,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     Exchange ex = exchange;
     if (ctx.channel().isWritable() && ex != null && ex.upstream != null && ex.responseStarted()
         && !ex.responseComplete()) {
-      ex.upstream.read();
+      ReadDemand.resume(ex.upstream);
     }
     ctx.fireChannelWritabilityChanged();
   }
@@ -319,23 +319,33 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
   }
 
-  /** Asks the client for more bytes when the current state can take them. */
+  /**
+   * Asks the client for more bytes when the current state can take them; otherwise stops reading
+   * when bytes are already waiting or the current request's body would be next (see {@link ReadDemand}:
+   * a keep-alive connection waiting for its response keeps reading, since its client sends nothing).
+   */
   void maybeReadClient() {
-    if (closing || inputClosed || !inbound.isEmpty()) {
+    if (closing || inputClosed) {
       return;
+    }
+    if (canTakeClientBytes()) {
+      ReadDemand.resume(ctx.channel());
+    } else if (!inbound.isEmpty() || (exchange != null && !exchange.requestComplete)) {
+      ReadDemand.pause(ctx.channel());
+    }
+  }
+
+  private boolean canTakeClientBytes() {
+    if (!inbound.isEmpty()) {
+      return false;
     }
     Exchange ex = exchange;
     if (ex == null) {
-      if (!settling) {
-        ctx.read();
-      }
+      return !settling;
     } else if (ex.isLocal()) {
-      if (!ex.requestComplete && ex.bodiless) {
-        ctx.read();
-      }
-    } else if (!ex.requestComplete && ex.upstream != null && ex.upstream.isWritable()) {
-      ctx.read();
+      return !ex.requestComplete && ex.bodiless;
     }
+    return !ex.requestComplete && ex.upstream != null && ex.upstream.isWritable();
   }
 
   boolean inboundIsEmpty() {

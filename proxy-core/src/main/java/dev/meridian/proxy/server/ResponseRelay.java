@@ -162,9 +162,9 @@ final class ResponseRelay {
       ex.response = ResponsePhase.RELAYED;
       if (ex.clientVersion.equals(HttpVersion.HTTP_1_0) && !last.trailingHeaders().isEmpty()) {
         last.release();
-        ctx.write(LastHttpContent.EMPTY_LAST_CONTENT);
+        ctx.write(LastHttpContent.EMPTY_LAST_CONTENT, ctx.voidPromise());
       } else {
-        ctx.write(last);
+        ctx.write(last, ctx.voidPromise());
       }
       ctx.flush();
       connection.completion.finishExchange(ex);
@@ -176,8 +176,13 @@ final class ResponseRelay {
   /** The backend's bytes read so far were handed on: flush them, and read on while the client keeps up. */
   void onReadComplete(Exchange ex) {
     connection.ctx.flush();
-    if (!ex.responseComplete() && connection.ctx.channel().isWritable()) {
-      ex.upstream.read();
+    if (ex.responseComplete()) {
+      return;
+    }
+    if (!connection.ctx.channel().isWritable()) {
+      ReadDemand.pause(ex.upstream);
+    } else if (ReadDemand.readsOneAtATime(ex.upstream)) {
+      ReadDemand.resume(ex.upstream);
     }
   }
 

@@ -210,7 +210,7 @@ final class UpstreamAttempts {
     connection.requestBody.replay(ex);
     connection.drainInbound();
     connection.flushUpstream();
-    upstream.read();
+    ReadDemand.resume(upstream);
     connection.maybeReadClient();
   }
 

@@ -51,7 +51,8 @@ public final class UpstreamPool {
     this.bootstrap = new Bootstrap()
         .group(loop)
         .channel(settings.transport().socketChannel())
-        .option(ChannelOption.AUTO_READ, false)
+        // Left reading while in use and while idle: see server.ReadDemand.
+        .option(ChannelOption.AUTO_READ, true)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.SO_KEEPALIVE, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
@@ -88,7 +89,6 @@ public final class UpstreamPool {
       Channel channel;
       while ((channel = waiting.pollLast()) != null) {
         if (channel.isActive() && BackendHandler.of(channel).link().equals(link)) {
-          channel.config().setAutoRead(false);
           BackendHandler.of(channel).attach(listener);
           return loop.newSucceededFuture(channel);
         }
