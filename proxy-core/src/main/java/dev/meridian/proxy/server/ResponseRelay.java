@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
@@ -111,9 +112,7 @@ final class ResponseRelay {
     ex.status = status.code();
     // A 204 must not announce a body (RFC 9110 section 8.6); one that does may have sent it anyway,
     // and bytes arriving after the pool reused the connection would answer the next request.
-    String announced = response.headers().get(HttpHeaderNames.CONTENT_LENGTH);
-    boolean bodyOn204 = status.code() == 204 && (announced != null && !"0".equals(announced.trim())
-        || response.headers().contains(HttpHeaderNames.TRANSFER_ENCODING));
+    boolean bodyOn204 = status.code() == 204 && announcesBody(response.headers());
     ex.backendKeepAlive = HttpUtil.isKeepAlive(response) && !bodyOn204;
     boolean keepAlive = ex.clientKeepAlive && !context.isDraining();
     boolean closeDelimited = context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId,
@@ -171,6 +170,12 @@ final class ResponseRelay {
     } else {
       ctx.write(content, ctx.voidPromise());
     }
+  }
+
+  /** Whether response headers announce a body: a non-zero Content-Length, or a Transfer-Encoding. */
+  private static boolean announcesBody(HttpHeaders headers) {
+    String announced = headers.get(HttpHeaderNames.CONTENT_LENGTH);
+    return announced != null && !"0".equals(announced.trim()) || headers.contains(HttpHeaderNames.TRANSFER_ENCODING);
   }
 
   /** The backend's bytes read so far were handed on: flush them, and read on while the client keeps up. */
