@@ -8,6 +8,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -26,6 +28,7 @@ import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -55,6 +58,8 @@ public final class Http2TestBackend implements AutoCloseable {
   public record Request(int connection, String method, String path, Http2Headers headers) {}
 
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  /** Accepted connections, closed by {@link #close()}: the loop's shutdown does not close them. */
+  private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final List<Request> requests = new CopyOnWriteArrayList<>();
   private final AtomicInteger connections = new AtomicInteger();
   private final AtomicInteger maxConcurrentPerConnection = new AtomicInteger();
@@ -71,6 +76,7 @@ public final class Http2TestBackend implements AutoCloseable {
         .childHandler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
+            backend.children.add(ch);
             if (tls != null) {
               ch.pipeline().addLast(tls.newHandler(ch.alloc()));
             }
@@ -108,9 +114,11 @@ public final class Http2TestBackend implements AutoCloseable {
     return refusals.get() + goAways.get();
   }
 
+  /** Closes the listening socket, then every connection (see {@link TestBackend#close()}), and stops the loop. */
   @Override
   public void close() {
     server.close().awaitUninterruptibly();
+    children.close().awaitUninterruptibly();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
   }
 

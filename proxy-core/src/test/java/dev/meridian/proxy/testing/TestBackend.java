@@ -213,6 +213,8 @@ public final class TestBackend implements AutoCloseable {
   private final AtomicInteger connections = new AtomicInteger();
   private final AtomicInteger openConnections = new AtomicInteger();
   private volatile InetSocketAddress address;
+  /** The listening channel, once bound. */
+  private volatile Channel server;
 
   private TestBackend(Responder responder) {
     this.responder = Objects.requireNonNull(responder, "responder");
@@ -248,8 +250,7 @@ public final class TestBackend implements AutoCloseable {
           }
         });
     try {
-      Channel server = bootstrap.bind("127.0.0.1", port).sync().channel();
-      channels.add(server);
+      server = bootstrap.bind("127.0.0.1", port).sync().channel();
       address = (InetSocketAddress) server.localAddress();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -283,11 +284,26 @@ public final class TestBackend implements AutoCloseable {
     return openConnections.get();
   }
 
-  /** Closes every connection and the listening socket, and stops the event loop. */
+  /**
+   * Closes the listening socket, then every connection, and stops the event loop: like a killed
+   * backend, it leaves no connection open.
+   *
+   * <p>The order matters. Once the listening channel's close completed on the loop, no connection is
+   * accepted any more, and every one accepted before is in {@code channels} (the one loop accepts,
+   * registers and initializes a connection in one go). Closing both at once (one
+   * {@code channels.close()}) missed a connection the loop accepted after the group's channels were
+   * taken and before the listener's close ran; and the loop's shutdown does not close it either
+   * (Netty 4.2, quiet period 0): it stayed open, never read, and a request sent on it waited for
+   * ever.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return; // closing twice must not wait on loops that already stopped
+    }
+    Channel listener = server;
+    if (listener != null) {
+      listener.close().awaitUninterruptibly();
     }
     channels.close().awaitUninterruptibly();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
