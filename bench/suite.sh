@@ -28,6 +28,7 @@
 #   CONNECTIONS [50]     wrk -c for S1 and the connections of S2    BULK_CONNECTIONS [8]  S3, S5, S8
 #   H2_CLIENTS [10], H2_STREAMS [10]   h2load -c and -m for S4      HANDSHAKE_CONNECTIONS [16]  S6
 #   IDLE_CONNECTIONS* [8000]  S7 connections      S2_LEVELS ["50 80"]  S2 rates, % of the base rate
+#   S2_WARMUP* [6]       seconds the open-loop generator runs at the rate before it measures (its JIT)
 #   S2_BASE_RATE []      req/s that S2_LEVELS are percentages of; default: the better of nginx's and
 #                        HAProxy's S1 rate, measured first in a short calibration run
 #   LOAD_CPU [0], PROXY_CPU [1], BACKEND_CPU [=LOAD_CPU]           BODY_BYTES [100]  the small body
@@ -57,13 +58,14 @@ while (( $# )); do
 done
 if (( QUICK )); then
   REPEAT="${REPEAT:-1}"; DURATION="${DURATION:-2}"; WARMUP="${WARMUP:-2}"; WARMUP_ROUNDS="${WARMUP_ROUNDS:-1}"
-  SCENARIO_WARMUP="${SCENARIO_WARMUP:-1}"; IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-200}"
+  SCENARIO_WARMUP="${SCENARIO_WARMUP:-1}"; IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-200}"; S2_WARMUP="${S2_WARMUP:-1}"
 fi
 SCENARIOS="${SCENARIOS:-S1 S2 S3 S4 S5 S6 S7 S8}"
 REPEAT="${REPEAT:-3}"; DURATION="${DURATION:-10}"; WARMUP="${WARMUP:-30}"; WARMUP_ROUNDS="${WARMUP_ROUNDS:-3}"
 SCENARIO_WARMUP="${SCENARIO_WARMUP:-3}"
 CONNECTIONS="${CONNECTIONS:-50}"; BULK_CONNECTIONS="${BULK_CONNECTIONS:-8}"
 H2_CLIENTS="${H2_CLIENTS:-10}"; H2_STREAMS="${H2_STREAMS:-10}"; HANDSHAKE_CONNECTIONS="${HANDSHAKE_CONNECTIONS:-16}"
+S2_WARMUP="${S2_WARMUP:-6}"
 IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-8000}"; S2_LEVELS="${S2_LEVELS:-50 80}"; S2_BASE_RATE="${S2_BASE_RATE:-}"
 LOAD_CPU="${LOAD_CPU:-0}"; PROXY_CPU="${PROXY_CPU:-1}"; BACKEND_CPU="${BACKEND_CPU:-$LOAD_CPU}"
 BODY_BYTES="${BODY_BYTES:-100}"
@@ -146,7 +148,7 @@ fi
 # ---------------------------------------------------------------- temp dir, run dir, cleanup
 TMP="$(mktemp -d /tmp/meridian-suite.XXXXXX)"
 chmod 755 "$TMP"   # nginx workers may run as another user and must read www/
-RUN_DIR="$RESULTS_DIR/suite-$(date +%Y%m%d-%H%M%S)$( (( QUICK )) && echo -quick)"
+RUN_DIR="$RESULTS_DIR/suite-$(date +%Y%m%d-%H%M%S)$( (( QUICK )) && echo -quick || true)"
 mkdir -p "$RUN_DIR/raw"
 RESULTS="$RUN_DIR/results.jsonl"; : > "$RESULTS"
 PIDS=(); LOAD_PID=""
@@ -424,8 +426,9 @@ run_scenario() {  # run_scenario S
         for level in $S2_LEVELS; do
           rate="$(awk -v b="$S2_BASE" -v l="$level" 'BEGIN {printf "%.0f", b * l / 100}')"
           progress "S2 open loop at $level% ($rate req/s)"
+          # The generator's own JIT needs a few seconds at the rate before its figures mean anything.
           measure_java "$raw-$level.txt" dev.meridian.bench.load.OpenLoopLoad "$plain/hello.txt" "$rate" "$CONNECTIONS" \
-            "$SCENARIO_WARMUP" "$DURATION" "$raw-$level.hgrm"
+            "$(( SCENARIO_WARMUP > S2_WARMUP ? SCENARIO_WARMUP : S2_WARMUP ))" "$DURATION" "$raw-$level.hgrm"
           VALUE="$(json_field "$JSON" achieved)"; COUNT="$(json_field "$JSON" count)"
           ERRORS="$(json_field "$JSON" errors)"; [[ "$ERRORS" =~ ^[0-9]+$ ]] || ERRORS=1
           LATENCY="$(json_field "$JSON" latency_ms)"
@@ -449,36 +452,49 @@ run_scenario() {  # run_scenario S
         NOTE="$(json_field "$JSON" negotiated); client $(json_field "$JSON" client_tls); errors $(json_field "$JSON" errors_by_kind)"
         [[ "$(json_field "$JSON" negotiated)" == TLSv1.3* ]] || { NOTE="not TLS 1.3: $NOTE"; ERRORS=$(( ERRORS + 1 )); }
         record S6 "full TLS 1.3 handshakes (RSA 2048, X25519), $HANDSHAKE_CONNECTIONS connections" handshakes/s higher ;;
-    S7) local proto pids
-        pids="$TARGET_PID $( (pgrep -P "$TARGET_PID" || true) | tr '\n' ' ')"
-        for proto in h1 h2; do
-          progress "S7-$proto $IDLE_CONNECTIONS idle connections"
-          local port="$TARGET_PORT" flags=(--json)
-          [[ "$proto" == h1 ]] || { port="$TARGET_TLS"; flags+=(--h2); }
-          CPU_PCT=null; OTHER_PCT=null
-          # shellcheck disable=SC2086
-          on_load "$raw-$proto.txt" python3 "$SCRIPT_DIR/idle_connections.py" "$port" "$IDLE_CONNECTIONS" /hello.txt $pids "${flags[@]}"
-          JSON="$( (grep '^{' "$raw-$proto.txt" || true) | tail -1)"
-          if [[ -n "$JSON" ]]; then
-            VALUE="$(json_field "$JSON" kib_per_connection)"; ERRORS=0
-            NOTE="RSS $(json_field "$JSON" rss_before_kib) -> $(json_field "$JSON" rss_after_kib) KiB"
-          else
-            VALUE=null; NOTE="$(tail -1 "$raw-$proto.txt")"
-          fi
-          COUNT=0; LATENCY=null
-          local what="HTTP/1.1"; [[ "$proto" == h1 ]] || what="HTTP/2 over TLS"
-          record "S7-$proto" "memory per idle keep-alive connection, $what, $IDLE_CONNECTIONS connections (RSS growth)" KiB/conn lower
-        done ;;
     S8) progress "S8 1 MiB POST, wrk -c$BULK_CONNECTIONS"
         measure_wrk "$raw.txt" "$BULK_CONNECTIONS" "$plain/upload" "$TMP/post.lua"
         record S8 "1 MiB POST, wrk -c$BULK_CONNECTIONS" req/s higher ;;
   esac
 }
 
-# The order scenarios run in on a started target: S7 last (it leaves the most behind), S2 first after
-# S1, while the JIT state is the one S1 measured.
+# S7 for one protocol, on a target started for it alone: memory a process touched once (by other
+# scenarios, or by the other protocol's connections) stays in its RSS and would hide the growth.
+run_idle() {  # run_idle h1|h2
+  local proto="$1" raw="$RUN_DIR/raw/rep$REP-$CURRENT-S7-$1" port pids flags=(--json) what="HTTP/1.1"
+  if ! start_target "$CURRENT" || ! check_target "$CURRENT"; then
+    record_failed "S7-$proto" "S7-$proto" KiB/conn lower "did not start or answered wrongly"
+    [[ -z "$TARGET_PID" ]] || stop_pid "$TARGET_PID"
+    return 0
+  fi
+  # A short warm-up, so that memory any traffic touches once (JIT, buffers) is not counted.
+  wrk_run "$TMP/idle-warmup.txt" 3 "$CONNECTIONS" "http://127.0.0.1:$TARGET_PORT/hello.txt"
+  port="$TARGET_PORT"
+  if [[ "$proto" == h2 ]]; then
+    on_load "$TMP/idle-warmup-h2.txt" h2load -c"$H2_CLIENTS" -m"$H2_STREAMS" -D 2 "https://127.0.0.1:$TARGET_TLS/hello.txt"
+    port="$TARGET_TLS"; flags+=(--h2); what="HTTP/2 over TLS"
+  fi
+  progress "S7-$proto $IDLE_CONNECTIONS idle connections (a fresh process)"
+  pids="$TARGET_PID $( (pgrep -P "$TARGET_PID" || true) | tr '\n' ' ')"
+  CPU_PCT=null; OTHER_PCT=null
+  # shellcheck disable=SC2086
+  on_load "$raw.txt" python3 "$SCRIPT_DIR/idle_connections.py" "$port" "$IDLE_CONNECTIONS" /hello.txt $pids "${flags[@]}"
+  JSON="$( (grep '^{' "$raw.txt" || true) | tail -1)"
+  if [[ -n "$JSON" ]]; then
+    VALUE="$(json_field "$JSON" kib_per_connection)"; ERRORS=0
+    NOTE="RSS $(json_field "$JSON" rss_before_kib) -> $(json_field "$JSON" rss_after_kib) KiB"
+  else
+    VALUE=null; NOTE="$(tail -1 "$raw.txt")"
+  fi
+  COUNT=0; LATENCY=null
+  record "S7-$proto" "memory per idle keep-alive connection, $what, $IDLE_CONNECTIONS connections (RSS growth)" KiB/conn lower
+  stop_pid "$TARGET_PID"
+}
+
+# The order scenarios run in on a started target: S2 right after S1, while the JIT state is the one
+# S1 measured. S7 runs before them, on processes of its own (run_idle).
 ORDERED=""
-for s in S1 S2 S3 S8 S4 S5 S6 S7; do has_scenario "$s" && ORDERED+="$s "; done
+for s in S1 S2 S3 S8 S4 S5 S6; do has_scenario "$s" && ORDERED+="$s "; done
 
 # ---------------------------------------------------------------- S2 base rate
 S2_BASE="$S2_BASE_RATE"
@@ -503,7 +519,7 @@ fi
 # ---------------------------------------------------------------- the run
 read -r -a TARGET_LIST <<<"$TARGETS"
 for t in "${TARGET_LIST[@]}"; do
-  for s in $ORDERED; do
+  for s in $ORDERED $(has_scenario S7 && echo S7 || true); do
     applies "$t" "$s" || continue
     case "$s" in S2) n=$(wc -w <<<"$S2_LEVELS") ;; S7) n=2 ;; *) n=1 ;; esac
     STEPS=$(( STEPS + n * REPEAT ))
@@ -513,6 +529,8 @@ FAILURES=()
 for (( REP = 1; REP <= REPEAT; REP++ )); do
   for (( k = 0; k < ${#TARGET_LIST[@]}; k++ )); do
     CURRENT="${TARGET_LIST[$(( (k + REP - 1) % ${#TARGET_LIST[@]} ))]}"
+    if has_scenario S7 && applies "$CURRENT" S7; then run_idle h1; run_idle h2; fi
+    [[ -n "$ORDERED" ]] || continue
     if ! start_target "$CURRENT" || ! check_target "$CURRENT"; then
       for s in $ORDERED; do applies "$CURRENT" "$s" && record_failed "$s" "$s" "-" higher "did not start or answered wrongly"; done
       [[ "$CURRENT" == direct || -z "$TARGET_PID" ]] || stop_pid "$TARGET_PID"
@@ -547,7 +565,7 @@ export RUN_JSON_DATE="$(date -Is)" RUN_JSON_HOST="$(uname -srm)" RUN_JSON_CPUS="
   RUN_JSON_MERIDIAN_TLS="BoringSSL from netty-tcnative-boringssl-static ${tcnative_version:-?}" \
   RUN_JSON_TOOLS="$(wrk -v 2>&1 | head -1 | awk '{print $1 " " $2}'), $(h2load --version 2>&1 | head -1), $(curl --version | head -1 | awk '{print $1 " " $2}'), python $(python3 -c 'import ssl, platform; print(platform.python_version(), ssl.OPENSSL_VERSION)')" \
   RUN_JSON_PLACEMENT="proxy on cpu $PROXY_CPU alone; load tools on cpu $LOAD_CPU, backend (nginx, 1 worker) on cpu $BACKEND_CPU" \
-  RUN_JSON_SETTINGS="repeat $REPEAT, ${DURATION}s measured, ${WARMUP}s warm-up in $WARMUP_ROUNDS round(s) at start, ${SCENARIO_WARMUP}s before each scenario$( (( QUICK )) && echo ', --quick')${S2_BASE:+; S2 base rate $S2_BASE req/s}" \
+  RUN_JSON_SETTINGS="repeat $REPEAT, ${DURATION}s measured, ${WARMUP}s warm-up in $WARMUP_ROUNDS round(s) at start, ${SCENARIO_WARMUP}s before each scenario$( (( QUICK )) && echo ', --quick' || true)${S2_BASE:+; S2 base rate $S2_BASE req/s}" \
   RUN_JSON_LOADAVG_START="$LOADAVG_START" RUN_JSON_LOADAVG_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$RUN_DIR/run.json" <<'PY'
 import json, os, sys

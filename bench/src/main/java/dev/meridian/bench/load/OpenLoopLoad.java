@@ -18,7 +18,8 @@ import org.HdrHistogram.Histogram;
  * in milliseconds and the errors by kind.
  *
  * <p>usage: {@code OpenLoopLoad URL RATE CONNECTIONS WARMUP_SECONDS SECONDS [HGRM_FILE]}: the warm-up
- * runs at the same rate and is not recorded; the optional file gets HdrHistogram's percentile
+ * runs at the same rate and is not recorded, and the schedule restarts after it (a backlog left from
+ * the generator's own warm-up is dropped); the optional file gets HdrHistogram's percentile
  * distribution (in milliseconds) for plotting.
  */
 public final class OpenLoopLoad {
@@ -43,6 +44,7 @@ public final class OpenLoopLoad {
     try (LoadGenerator load = new LoadGenerator(url, rate, connections, Map.of(), Duration.ofSeconds(10), true)) {
       load.start();
       sleepNanos(warmupNanos);
+      load.restartSchedule();
       load.interval();
       Map<String, Long> errorsBefore = load.errors();
       long completedBefore = load.completed();

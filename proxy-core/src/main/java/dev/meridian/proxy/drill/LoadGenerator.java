@@ -53,9 +53,9 @@ import org.HdrHistogram.Recorder;
  * out shows in the percentiles, not only in the error count. A connection sends its next waiting
  * request as soon as an answer arrives.
  *
- * <p>Each request is handed out at its intended time exactly: the generator wakes for the next one
- * (or at least every millisecond, to expire late requests), on the native transport where there is
- * one, whose timers are not rounded to milliseconds. The bench harness's open-loop scenario (S2)
+ * <p>Each request is handed out at its intended time exactly, to an idle connection if there is one:
+ * the generator wakes for the next one on the native transport where there is one, whose timers are
+ * not rounded to milliseconds. Late requests are expired every 5 ms. The bench harness's open-loop scenario (S2)
  * uses it too ({@code dev.meridian.bench.load.OpenLoopLoad}).
  *
  * <p>Everything but the readers runs on the generator's own event loop.
@@ -63,8 +63,10 @@ import org.HdrHistogram.Recorder;
 public final class LoadGenerator implements AutoCloseable {
   private static final long RECONNECT_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   private static final long HIGHEST_MICROS = TimeUnit.MINUTES.toMicros(10);
-  /** The longest the generator sleeps between wake-ups, so late requests expire on time. */
+  /** The longest the generator sleeps between wake-ups. */
   private static final long MAX_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  /** How often requests waiting or in flight are checked against the timeout. */
+  private static final long EXPIRY_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
   private final URI target;
   private final double ratePerSecond;
@@ -80,12 +82,16 @@ public final class LoadGenerator implements AutoCloseable {
   private final AtomicLong completed = new AtomicLong();
   private final ArrayDeque<Long> waiting = new ArrayDeque<>();
   private final List<Connection> connections = new ArrayList<>();
+  /** Connections with nothing in flight; one may have closed since (checked when taken). */
+  private final ArrayDeque<Connection> idle = new ArrayDeque<>();
+  private final String pathAndQuery;
   private final SslContext ssl;
   private long startNanos;
   private long issued;
   private volatile boolean issuing;
   private String lastConnectError = "";
   private ScheduledFuture<?> nextTick;
+  private ScheduledFuture<?> expiry;
 
   /**
    * Creates a generator (call {@link #start()}).
@@ -104,6 +110,8 @@ public final class LoadGenerator implements AutoCloseable {
     this.connectionCount = connections;
     this.headers = Map.copyOf(headers);
     this.timeoutNanos = timeout.toNanos();
+    String path = target.getRawPath() == null || target.getRawPath().isEmpty() ? "/" : target.getRawPath();
+    this.pathAndQuery = target.getRawQuery() == null ? path : path + "?" + target.getRawQuery();
     try {
       this.ssl = "https".equalsIgnoreCase(target.getScheme())
           ? (insecure ? SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE)
@@ -125,6 +133,7 @@ public final class LoadGenerator implements AutoCloseable {
         c.connect();
       }
       tick();
+      expiry = loop.scheduleAtFixedRate(this::expire, EXPIRY_PERIOD_NANOS, EXPIRY_PERIOD_NANOS, TimeUnit.NANOSECONDS);
     });
   }
 
@@ -149,6 +158,9 @@ public final class LoadGenerator implements AutoCloseable {
         if (nextTick != null) {
           nextTick.cancel(false);
         }
+        if (expiry != null) {
+          expiry.cancel(false);
+        }
         while (!waiting.isEmpty()) {
           fail(waiting.poll(), "timeout");
         }
@@ -168,6 +180,23 @@ public final class LoadGenerator implements AutoCloseable {
       // the loop is going away anyway
     }
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+
+  /**
+   * Starts the schedule afresh from now: requests still waiting for a connection are dropped, not
+   * counted. For a warm-up whose figures do not matter: a backlog the generator built while its own
+   * code was still being compiled must not be measured as the target's latency.
+   */
+  public void restartSchedule() {
+    try {
+      loop.submit(() -> {
+        waiting.clear();
+        startNanos = System.nanoTime();
+        issued = 0;
+      }).get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("the load generator's loop did not answer: " + e, e);
+    }
   }
 
   /** Latencies (microseconds from intended send time) completed since the previous call. */
@@ -202,8 +231,8 @@ public final class LoadGenerator implements AutoCloseable {
   }
 
   /**
-   * Queues what is due, hands waiting requests to free connections, expires the late, and wakes
-   * again at the next request's intended time (at most a millisecond away).
+   * Queues the requests now due, hands waiting requests to idle connections, and wakes again at the
+   * next request's intended time (at most a millisecond away).
    */
   private void tick() {
     long now = System.nanoTime();
@@ -213,6 +242,14 @@ public final class LoadGenerator implements AutoCloseable {
         issued++;
       }
     }
+    dispatchWaiting();
+    long delay = issuing ? Math.min(intendedTime(issued) - System.nanoTime(), MAX_TICK_NANOS) : MAX_TICK_NANOS;
+    nextTick = loop.schedule(this::tick, Math.max(0, delay), TimeUnit.NANOSECONDS);
+  }
+
+  /** Counts the requests that waited, or have been in flight, longer than the timeout as failed. */
+  private void expire() {
+    long now = System.nanoTime();
     while (!waiting.isEmpty() && now - waiting.peek() > timeoutNanos) {
       fail(waiting.poll(), connectedCount() == 0 && !lastConnectError.isEmpty() ? "connect" : "timeout");
     }
@@ -223,10 +260,7 @@ public final class LoadGenerator implements AutoCloseable {
         fail(intended, "timeout");
         c.channel.close();
       }
-      dispatch(c);
     }
-    long delay = issuing ? Math.min(intendedTime(issued) - System.nanoTime(), MAX_TICK_NANOS) : MAX_TICK_NANOS;
-    nextTick = loop.schedule(this::tick, Math.max(0, delay), TimeUnit.NANOSECONDS);
   }
 
   private long intendedTime(long request) {
@@ -258,9 +292,27 @@ public final class LoadGenerator implements AutoCloseable {
     latencies.recordValue(Math.min(micros, HIGHEST_MICROS));
   }
 
-  /** Hands the oldest waiting request to the connection if it is free. */
+  /** Hands waiting requests, oldest first, to idle connections. */
+  private void dispatchWaiting() {
+    while (!waiting.isEmpty()) {
+      Connection c = idle.poll();
+      if (c == null) {
+        return;
+      }
+      if (c.isIdle()) {
+        c.send(waiting.poll());
+      }
+    }
+  }
+
+  /** A connection became free: it takes the oldest waiting request, or waits for one. */
   private void dispatch(Connection c) {
-    if (c.isIdle() && !waiting.isEmpty()) {
+    if (!c.isIdle()) {
+      return;
+    }
+    if (waiting.isEmpty()) {
+      idle.add(c);
+    } else {
       c.send(waiting.poll());
     }
   }
@@ -309,11 +361,7 @@ public final class LoadGenerator implements AutoCloseable {
 
     void send(long intendedNanos) {
       inFlightSince = intendedNanos;
-      String path = target.getRawPath() == null || target.getRawPath().isEmpty() ? "/" : target.getRawPath();
-      if (target.getRawQuery() != null) {
-        path += "?" + target.getRawQuery();
-      }
-      FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path);
+      FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, pathAndQuery);
       request.headers().set(HttpHeaderNames.HOST, target.getAuthority());
       request.headers().set(HttpHeaderNames.USER_AGENT, "meridian-drill");
       headers.forEach((k, v) -> request.headers().add(k, v));
