@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns a {@code bench/suite.sh} run directory ({@code run.json}, {@code results.jsonl}) into
@@ -16,6 +18,8 @@ import java.util.Set;
  * exit status 0 when the reports were written, 1 when the run directory could not be read, 2 on usage.
  */
 public final class BenchReport {
+  private static final Logger log = LoggerFactory.getLogger(BenchReport.class);
+
   private BenchReport() {}
 
   public static void main(String[] args) {
@@ -42,7 +46,7 @@ public final class BenchReport {
    */
   public static List<Path> write(Path runDir) throws IOException {
     RunResults results = RunResults.read(runDir);
-    results.skipped().forEach(problem -> System.err.println("bench report: " + problem));
+    results.skipped().forEach(problem -> log.warn("skipped: {}", problem));
     List<ScenarioSummary> scenarios = ScenarioSummary.summarize(results.measurements());
     Set<String> charts = ReportCharts.write(scenarios, runDir);
     MarkdownReport.write(results, scenarios, charts, runDir.resolve(MarkdownReport.FILE));

@@ -79,31 +79,7 @@ public final class RawHeaders extends HttpHeaders {
 
   private boolean nameEquals(int field, CharSequence name) {
     int start = fields[field * 4];
-    int length = fields[field * 4 + 1] - start;
-    if (length != name.length()) {
-      return false;
-    }
-    if (name instanceof AsciiString ascii) {
-      byte[] bytes = ascii.array();
-      int offset = ascii.arrayOffset();
-      for (int i = 0; i < length; i++) {
-        if (lower(head[start + i]) != lower(bytes[offset + i])) {
-          return false;
-        }
-      }
-      return true;
-    }
-    for (int i = 0; i < length; i++) {
-      char c = name.charAt(i);
-      if (c > 0x7f || lower(head[start + i]) != lower((byte) c)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static byte lower(byte b) {
-    return b >= 'A' && b <= 'Z' ? (byte) (b + 32) : b;
+    return FieldText.equalsIgnoreCase(head, start, fields[field * 4 + 1], name);
   }
 
   private String value(int field) {
@@ -159,7 +135,7 @@ public final class RawHeaders extends HttpHeaders {
     }
     for (int i = 0; i < addedCount; i++) {
       if (AsciiString.contentEqualsIgnoreCase(added[i * 2], name)
-          && elementsContain(added[i * 2 + 1], token, ignoreCase)) {
+          && FieldText.listContains(added[i * 2 + 1], token, ignoreCase)) {
         return true;
       }
     }
@@ -167,79 +143,7 @@ public final class RawHeaders extends HttpHeaders {
   }
 
   private boolean listContains(int field, CharSequence token, boolean ignoreCase) {
-    int index = fields[field * 4 + 2];
-    int end = fields[field * 4 + 3];
-    while (index <= end) {
-      int comma = index;
-      while (comma < end && head[comma] != ',') {
-        comma++;
-      }
-      comma = comma == end ? -1 : comma;
-      int elementEnd = comma < 0 ? end : comma;
-      int start = index;
-      while (start < elementEnd && isOws(head[start])) {
-        start++;
-      }
-      int stop = elementEnd;
-      while (stop > start && isOws(head[stop - 1])) {
-        stop--;
-      }
-      if (regionEquals(start, stop, token, ignoreCase)) {
-        return true;
-      }
-      if (comma < 0) {
-        return false;
-      }
-      index = comma + 1;
-    }
-    return false;
-  }
-
-  /** Whether a comma-separated list value has an element equal to the token (whitespace trimmed). */
-  private static boolean elementsContain(CharSequence value, CharSequence token, boolean ignoreCase) {
-    int index = 0;
-    int end = value.length();
-    while (index <= end) {
-      int comma = index;
-      while (comma < end && value.charAt(comma) != ',') {
-        comma++;
-      }
-      int start = index;
-      while (start < comma && isOws((byte) value.charAt(start))) {
-        start++;
-      }
-      int stop = comma;
-      while (stop > start && isOws((byte) value.charAt(stop - 1))) {
-        stop--;
-      }
-      CharSequence element = value.subSequence(start, stop);
-      if (ignoreCase ? AsciiString.contentEqualsIgnoreCase(element, token) : AsciiString.contentEquals(element, token)) {
-        return true;
-      }
-      index = comma + 1;
-    }
-    return false;
-  }
-
-  private boolean regionEquals(int start, int end, CharSequence text, boolean ignoreCase) {
-    if (end - start != text.length()) {
-      return false;
-    }
-    for (int i = 0; i < text.length(); i++) {
-      byte b = head[start + i];
-      char c = text.charAt(i);
-      if (c > 0xff) {
-        return false;
-      }
-      if (ignoreCase ? lower(b) != lower((byte) c) : b != (byte) c) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static boolean isOws(byte b) {
-    return b == ' ' || b == '\t';
+    return FieldText.listContains(head, fields[field * 4 + 2], fields[field * 4 + 3], token, ignoreCase);
   }
 
   /**
@@ -345,7 +249,7 @@ public final class RawHeaders extends HttpHeaders {
     int rawFields = mayHaveRaw(name) ? fieldCount : 0;
     for (int i = 0; i < rawFields; i++) {
       if (!isRemoved(i) && nameEquals(i, name)
-          && regionEquals(fields[i * 4 + 2], fields[i * 4 + 3], value, ignoreCase)) {
+          && FieldText.regionEquals(head, fields[i * 4 + 2], fields[i * 4 + 3], value, ignoreCase)) {
         return true;
       }
     }
