@@ -7,6 +7,9 @@
 #       peer's S1 rate, latency from intended send time      S7  memory per idle keep-alive connection,
 #   S3  1 MiB GET, wrk -c8                                       HTTP/1.1 (S7-h1) and HTTP/2 over TLS (S7-h2)
 #   S4  HTTP/2 over TLS, h2load -c10 -m10                    S8  1 MiB POST, wrk -c8
+#   W   warm-up (Meridian only): a freshly started process under S1's load (W-h1) and S4's (W-h2)
+#       in one-second slices; the figure is the seconds of load until a slice reaches 90% of the
+#       rate of the last five (the JIT shares the proxy's core)
 #
 # A repetition starts each target afresh (the order rotates from one repetition to the next), checks
 # that it answers correctly (every path, cleartext and TLS, HTTP/1.1 and HTTP/2), warms it up, then
@@ -15,15 +18,18 @@
 # and the static nginx backend share LOAD_CPU. The report (medians over repetitions, ratios to the
 # peers, plots) is written by dev.meridian.bench.suite.BenchReport under bench/results/suite-<time>/.
 #
-# usage: bench/suite.sh [--quick] [--scenarios "S1 S3 ..."]
+# usage: bench/suite.sh [--quick] [--scenarios "S1 S3 ... W"]
 #   --quick   one short repetition of everything: checks that each target answers every scenario
 #             correctly, asserts no ratio (what .ci/run runs); exit status 1 when a target fails
 #
 # Environment (defaults in brackets; --quick changes the ones marked *):
-#   SCENARIOS ["S1 S2 S3 S4 S5 S6 S7 S8"]  TARGETS ["direct nginx haproxy meridian"] (+ baseline)
+#   SCENARIOS ["S1 S2 S3 S4 S5 S6 S7 S8 W"]  TARGETS ["direct nginx haproxy meridian"] (+ baseline)
 #   REPEAT* [3]          repetitions; figures are medians      DURATION* [10]  measured seconds
 #   WARMUP* [30]         S1 warm-up seconds when a target starts, in WARMUP_ROUNDS* [3] wrk runs (after
 #                        one long run the first connection close deoptimizes the JIT's hot I/O path)
+#   TLS_WARMUP* [20]     seconds of S4's load (HTTP/2 over TLS) added to those rounds when S4 or S5 is
+#                        measured: the JIT compiles the TLS and HTTP/2 paths apart from S1's
+#   W_SECONDS* [30]      one-second slices of load in W
 #   SCENARIO_WARMUP* [3] seconds of the same load before each measured scenario
 #   CONNECTIONS [50]     wrk -c for S1 and the connections of S2    BULK_CONNECTIONS [8]  S3, S5, S8
 #   H2_CLIENTS [10], H2_STREAMS [10]   h2load -c and -m for S4      HANDSHAKE_CONNECTIONS [16]  S6
@@ -59,10 +65,11 @@ done
 if (( QUICK )); then
   REPEAT="${REPEAT:-1}"; DURATION="${DURATION:-2}"; WARMUP="${WARMUP:-2}"; WARMUP_ROUNDS="${WARMUP_ROUNDS:-1}"
   SCENARIO_WARMUP="${SCENARIO_WARMUP:-1}"; IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-200}"; S2_WARMUP="${S2_WARMUP:-1}"
+  TLS_WARMUP="${TLS_WARMUP:-2}"; W_SECONDS="${W_SECONDS:-3}"
 fi
-SCENARIOS="${SCENARIOS:-S1 S2 S3 S4 S5 S6 S7 S8}"
+SCENARIOS="${SCENARIOS:-S1 S2 S3 S4 S5 S6 S7 S8 W}"
 REPEAT="${REPEAT:-3}"; DURATION="${DURATION:-10}"; WARMUP="${WARMUP:-30}"; WARMUP_ROUNDS="${WARMUP_ROUNDS:-3}"
-SCENARIO_WARMUP="${SCENARIO_WARMUP:-3}"
+SCENARIO_WARMUP="${SCENARIO_WARMUP:-3}"; TLS_WARMUP="${TLS_WARMUP:-20}"; W_SECONDS="${W_SECONDS:-30}"
 CONNECTIONS="${CONNECTIONS:-50}"; BULK_CONNECTIONS="${BULK_CONNECTIONS:-8}"
 H2_CLIENTS="${H2_CLIENTS:-10}"; H2_STREAMS="${H2_STREAMS:-10}"; HANDSHAKE_CONNECTIONS="${HANDSHAKE_CONNECTIONS:-16}"
 S2_WARMUP="${S2_WARMUP:-6}"
@@ -84,12 +91,13 @@ KEEP_TMP="${KEEP_TMP:-0}"; NO_INSTALL="${NO_INSTALL:-0}"
 log() { printf '[suite] %s\n' "$*" >&2; }
 die() { printf '[suite] ERROR: %s\n' "$*" >&2; exit 1; }
 
-for n in REPEAT DURATION WARMUP WARMUP_ROUNDS SCENARIO_WARMUP CONNECTIONS BULK_CONNECTIONS H2_CLIENTS H2_STREAMS \
+for n in REPEAT DURATION WARMUP WARMUP_ROUNDS SCENARIO_WARMUP TLS_WARMUP W_SECONDS CONNECTIONS BULK_CONNECTIONS H2_CLIENTS H2_STREAMS \
     HANDSHAKE_CONNECTIONS IDLE_CONNECTIONS BODY_BYTES; do
   [[ "${!n}" =~ ^[0-9]+$ ]] || die "$n must be a whole number (is '${!n}')"
 done
 (( REPEAT >= 1 && DURATION >= 1 && WARMUP_ROUNDS >= 1 )) || die "REPEAT, DURATION and WARMUP_ROUNDS must be at least 1"
-for s in $SCENARIOS; do [[ "$s" =~ ^S[1-8]$ ]] || die "unknown scenario '$s' (S1..S8)"; done
+for s in $SCENARIOS; do [[ "$s" =~ ^(S[1-8]|W)$ ]] || die "unknown scenario '$s' (S1..S8, W)"; done
+(( W_SECONDS >= 5 )) || ! [[ " $SCENARIOS " == *" W "* ]] || (( QUICK )) || die "W needs W_SECONDS of at least 5"
 for t in $TARGETS; do
   case "$t" in
     direct|nginx|haproxy|meridian) ;;
@@ -410,6 +418,7 @@ record_failed() {  # record_failed SCENARIO TITLE METRIC BETTER NOTE
 
 # The scenarios a target takes part in: the backend itself has no TLS, and its memory is not a proxy's.
 applies() {  # applies TARGET SCENARIO
+  if [[ "$2" == W ]]; then [[ "$1" == meridian || "$1" == baseline ]]; return; fi
   [[ "$1" != direct ]] || [[ " S1 S2 S3 S8 " == *" $2 "* ]]
 }
 
@@ -491,6 +500,50 @@ run_idle() {  # run_idle h1|h2
   stop_pid "$TARGET_PID"
 }
 
+# W for one protocol, on a target started for it alone: the rate of each one-second slice of load
+# from the first request on, and the seconds until a slice reaches 90% of the last five's median.
+run_warmup() {  # run_warmup h1|h2
+  local proto="$1" raw="$RUN_DIR/raw/rep$REP-$CURRENT-W-$1" i rate rates="" what
+  if ! start_target "$CURRENT" || ! check_target "$CURRENT"; then
+    record_failed "W-$proto" "W-$proto" s lower "did not start or answered wrongly"
+    [[ -z "$TARGET_PID" ]] || stop_pid "$TARGET_PID"
+    return 0
+  fi
+  what="S1's load (HTTP/1.1, wrk -c$CONNECTIONS)"
+  [[ "$proto" == h1 ]] || what="S4's load (HTTP/2 over TLS, h2load -c$H2_CLIENTS -m$H2_STREAMS)"
+  progress "W-$proto warm-up of a fresh process, $W_SECONDS one-second slices of $what"
+  ERRORS=0; : > "$raw.txt"
+  begin_cpu
+  for (( i = 1; i <= W_SECONDS; i++ )); do
+    if [[ "$proto" == h1 ]]; then
+      on_load "$raw.slice" wrk -t1 -c"$CONNECTIONS" -d1s "http://127.0.0.1:$TARGET_PORT/hello.txt"
+      rate="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$raw.slice")"
+      grep -q 'Non-2xx\|Socket errors' "$raw.slice" && ERRORS=$(( ERRORS + 1 ))
+    else
+      on_load "$raw.slice" h2load -c"$H2_CLIENTS" -m"$H2_STREAMS" -D 1 "https://127.0.0.1:$TARGET_TLS/hello.txt"
+      rate="$(awk '/^finished in/ {gsub(/,/, ""); printf "%.0f", $4}' "$raw.slice")"
+      awk '/^requests:/ {exit !($2 != $8)}' "$raw.slice" && ERRORS=$(( ERRORS + 1 ))
+    fi
+    [[ -n "$rate" ]] || { rate=0; ERRORS=$(( ERRORS + 1 )); }
+    cat "$raw.slice" >> "$raw.txt"; rates+="$rate "
+  done
+  end_cpu
+  rm -f "$raw.slice"
+  read -r VALUE NOTE < <(python3 - $rates <<'PY'
+import statistics, sys
+rates = [int(r) for r in sys.argv[1:]]
+final = statistics.median(rates[-5:])
+reach = next((i + 1 for i, r in enumerate(rates) if final > 0 and r >= 0.9 * final), None)
+tenth = f"{100 * rates[9] / final:.0f}%" if len(rates) >= 10 and final > 0 else "n/a"
+print("null" if reach is None else reach,
+      f"final rate {final:.0f}/s (median of the last 5); the 10th second at {tenth} of it; per second: {' '.join(map(str, rates))}")
+PY
+)
+  COUNT=null; LATENCY=null
+  record "W-$proto" "warm-up from a fresh process under $what: seconds until a one-second slice reaches 90% of the final rate" s lower
+  stop_pid "$TARGET_PID"
+}
+
 # The order scenarios run in on a started target: S2 right after S1, while the JIT state is the one
 # S1 measured. S7 runs before them, on processes of its own (run_idle).
 ORDERED=""
@@ -519,9 +572,9 @@ fi
 # ---------------------------------------------------------------- the run
 read -r -a TARGET_LIST <<<"$TARGETS"
 for t in "${TARGET_LIST[@]}"; do
-  for s in $ORDERED $(has_scenario S7 && echo S7 || true); do
+  for s in $ORDERED $(has_scenario S7 && echo S7 || true) $(has_scenario W && echo W || true); do
     applies "$t" "$s" || continue
-    case "$s" in S2) n=$(wc -w <<<"$S2_LEVELS") ;; S7) n=2 ;; *) n=1 ;; esac
+    case "$s" in S2) n=$(wc -w <<<"$S2_LEVELS") ;; S7|W) n=2 ;; *) n=1 ;; esac
     STEPS=$(( STEPS + n * REPEAT ))
   done
 done
@@ -530,6 +583,7 @@ for (( REP = 1; REP <= REPEAT; REP++ )); do
   for (( k = 0; k < ${#TARGET_LIST[@]}; k++ )); do
     CURRENT="${TARGET_LIST[$(( (k + REP - 1) % ${#TARGET_LIST[@]} ))]}"
     if has_scenario S7 && applies "$CURRENT" S7; then run_idle h1; run_idle h2; fi
+    if has_scenario W && applies "$CURRENT" W; then run_warmup h1; run_warmup h2; fi
     [[ -n "$ORDERED" ]] || continue
     if ! start_target "$CURRENT" || ! check_target "$CURRENT"; then
       for s in $ORDERED; do applies "$CURRENT" "$s" && record_failed "$s" "$s" "-" higher "did not start or answered wrongly"; done
@@ -540,6 +594,10 @@ for (( REP = 1; REP <= REPEAT; REP++ )); do
       log "rep $REP/$REPEAT · $CURRENT · warm-up ${WARMUP}s in $WARMUP_ROUNDS round(s)"
       for (( round = 1; round <= WARMUP_ROUNDS; round++ )); do
         wrk_run "$TMP/warmup.txt" "$(( (WARMUP + WARMUP_ROUNDS - 1) / WARMUP_ROUNDS ))" "$CONNECTIONS" "http://127.0.0.1:$TARGET_PORT/hello.txt"
+        if (( TLS_WARMUP > 0 )) && [[ -n "$TARGET_TLS" ]] && { has_scenario S4 || has_scenario S5; }; then
+          on_load "$TMP/warmup-tls.txt" h2load -c"$H2_CLIENTS" -m"$H2_STREAMS" \
+            -D "$(( (TLS_WARMUP + WARMUP_ROUNDS - 1) / WARMUP_ROUNDS ))" "https://127.0.0.1:$TARGET_TLS/hello.txt"
+        fi
       done
     fi
     for s in $ORDERED; do
@@ -565,7 +623,7 @@ export RUN_JSON_DATE="$(date -Is)" RUN_JSON_HOST="$(uname -srm)" RUN_JSON_CPUS="
   RUN_JSON_MERIDIAN_TLS="BoringSSL from netty-tcnative-boringssl-static ${tcnative_version:-?}" \
   RUN_JSON_TOOLS="$(wrk -v 2>&1 | head -1 | awk '{print $1 " " $2}'), $(h2load --version 2>&1 | head -1), $(curl --version | head -1 | awk '{print $1 " " $2}'), python $(python3 -c 'import ssl, platform; print(platform.python_version(), ssl.OPENSSL_VERSION)')" \
   RUN_JSON_PLACEMENT="proxy on cpu $PROXY_CPU alone; load tools on cpu $LOAD_CPU, backend (nginx, 1 worker) on cpu $BACKEND_CPU" \
-  RUN_JSON_SETTINGS="repeat $REPEAT, ${DURATION}s measured, ${WARMUP}s warm-up in $WARMUP_ROUNDS round(s) at start, ${SCENARIO_WARMUP}s before each scenario$( (( QUICK )) && echo ', --quick' || true)${S2_BASE:+; S2 base rate $S2_BASE req/s}" \
+  RUN_JSON_SETTINGS="repeat $REPEAT, ${DURATION}s measured, ${WARMUP}s warm-up (+${TLS_WARMUP}s HTTP/2 over TLS when S4 or S5 runs) in $WARMUP_ROUNDS round(s) at start, ${SCENARIO_WARMUP}s before each scenario$( (( QUICK )) && echo ', --quick' || true)${S2_BASE:+; S2 base rate $S2_BASE req/s}" \
   RUN_JSON_LOADAVG_START="$LOADAVG_START" RUN_JSON_LOADAVG_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$RUN_DIR/run.json" <<'PY'
 import json, os, sys
