@@ -10,6 +10,7 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 
 /**
@@ -18,7 +19,9 @@ import io.netty.handler.timeout.IdleStateEvent;
  * HTTP/1.1 connection (translate at the edges, not a second proxy).
  *
  * <pre>
- *  connection --> [h2]        Http2FrameCodec: max 100 concurrent streams, 16KiB header list, rapid
+ *  connection --> [h2-flush]  FlushConsolidationHandler: the streams' flushes in one event-loop turn
+ *                             leave as one write (one TLS record, one syscall) at the end of it
+ *             --> [h2]        Http2FrameCodec: max 100 concurrent streams, 16KiB header list, rapid
  *                             reset, MadeYouReset, CONTINUATION and control-frame flood limits
  *             --> [h2-mux]    Http2MultiplexHandler: a child channel per stream
  *             --> [h2-conn]   closes an idle connection, GOAWAY on drain
@@ -50,7 +53,9 @@ final class Http2Connection {
         .encoderEnforceMaxQueuedControlFrames(10_000)
         .gracefulShutdownTimeoutMillis(context.settings.server().drainTimeout().toMillis())
         .build();
-    pipeline.addLast("h2", codec)
+    pipeline.addLast("h2-flush", new FlushConsolidationHandler(
+            FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
+        .addLast("h2", codec)
         .addLast("h2-mux", new Http2MultiplexHandler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel stream) {
