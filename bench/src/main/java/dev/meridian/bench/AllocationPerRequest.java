@@ -1,6 +1,7 @@
 package dev.meridian.bench;
 
 import dev.meridian.proxy.MeridianInstance;
+import dev.meridian.proxy.cli.MeridianCli;
 import dev.meridian.proxy.config.SettingsLoader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,7 +23,7 @@ import java.util.Locale;
  * backend and the client run on threads of their own (plain blocking sockets), so only the proxy's
  * allocation and CPU are counted: {@code ThreadMXBean.getThreadAllocatedBytes} and
  * {@code getThreadCpuTime} of the {@code meridian-io} threads over a fixed request count, after a
- * warm-up. Unlike throughput on a shared machine, the figures repeat run to run (CPU time within a
+ * warm-up, with Netty's leak detector sampled as the jar samples it. Unlike throughput on a shared machine, the figures repeat run to run (CPU time within a
  * few percent).
  *
  * <p>Run: {@code mvn -q -DskipTests package && java -cp bench/target/benchmarks.jar
@@ -37,6 +38,11 @@ public final class AllocationPerRequest {
   public static void main(String[] args) throws Exception {
     int requests = args.length > 0 ? Integer.parseInt(args[0]) : 200_000;
     int connections = args.length > 1 ? Integer.parseInt(args[1]) : 8;
+    // Netty's leak detector samples buffers as the jar's launcher has it, or the probe would count
+    // the stack traces of Netty's default sampling, which the jar does not take.
+    if (System.getProperty("io.netty.leakDetection.samplingInterval") == null) {
+      System.setProperty("io.netty.leakDetection.samplingInterval", MeridianCli.LEAK_SAMPLING_INTERVAL);
+    }
     try (ServerSocket backend = new ServerSocket()) {
       backend.bind(new InetSocketAddress("127.0.0.1", 0));
       startBackend(backend);

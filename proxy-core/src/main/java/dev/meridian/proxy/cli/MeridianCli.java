@@ -19,7 +19,7 @@ public final class MeridianCli implements Runnable {
    * thirty-second of that cost. The tests run at PARANOID (every buffer); an operator chasing a leak
    * sets {@code -Dio.netty.leakDetection.samplingInterval} (or {@code .level}) on the command line.
    */
-  static final String LEAK_SAMPLING_INTERVAL = "4096";
+  public static final String LEAK_SAMPLING_INTERVAL = "4096";
 
   /** Runs the command line and exits with the command's exit code. */
   public static void main(String[] args) {

@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
+import java.util.Objects;
 
 /**
  * Turns a client's request head into the head Meridian sends to a backend: hop-by-hop headers
@@ -62,6 +63,17 @@ public final class RequestHeadRewriter {
    */
   public void rewrite(HttpRequest request, String clientIp, String scheme, String backendAuthority,
       boolean rewriteHost, String upgrade) {
+    rewrite(request, clientIp, scheme, backendAuthority, rewriteHost, upgrade, new ForwardedMemo());
+  }
+
+  /**
+   * Rewrites the head in place for the backend, reusing the {@code Forwarded} element of the
+   * connection's previous request when its client, host and scheme are the same (see
+   * {@link ForwardedMemo}); the other parameters are those of
+   * {@link #rewrite(HttpRequest, String, String, String, boolean, String)}.
+   */
+  public void rewrite(HttpRequest request, String clientIp, String scheme, String backendAuthority,
+      boolean rewriteHost, String upgrade, ForwardedMemo memo) {
     HttpHeaders headers = request.headers();
     boolean chunked = HttpHeaders.isTransferEncodingChunked(request);
     HttpVersion clientVersion = request.protocolVersion();
@@ -99,7 +111,7 @@ public final class RequestHeadRewriter {
       }
     }
     if (settings.forwarded()) {
-      headers.add(FORWARDED, forwardedElement(clientIp, clientHost, scheme));
+      headers.add(FORWARDED, memo.element(clientIp, clientHost, scheme));
     }
     if (!settings.via().isEmpty()) {
       ViaHeader.append(headers, clientVersion, settings.via());
@@ -143,6 +155,30 @@ public final class RequestHeadRewriter {
     }
     sb.append(";proto=").append(scheme);
     return sb.toString();
+  }
+
+  /**
+   * The last {@code Forwarded} element one client connection sent, kept so that its next request
+   * (the same client, usually the same Host) reuses the text instead of building it again. Not
+   * thread-safe: one per connection, used on its event loop.
+   */
+  public static final class ForwardedMemo {
+    private String clientIp;
+    private String host;
+    private String scheme;
+    private String element;
+
+    /** The element for these values: the previous one when they are equal, else a new one. */
+    String element(String clientIp, String host, String scheme) {
+      if (element == null || !clientIp.equals(this.clientIp) || !Objects.equals(host, this.host)
+          || !scheme.equals(this.scheme)) {
+        this.clientIp = clientIp;
+        this.host = host;
+        this.scheme = scheme;
+        this.element = forwardedElement(clientIp, host, scheme);
+      }
+      return element;
+    }
   }
 
   private static void appendQuoted(StringBuilder sb, String value) {

@@ -1,6 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.SelectionContext;
+import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
 import dev.meridian.proxy.upstream.UpstreamListener;
@@ -59,6 +60,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   final ResponseRelay response;
   final ExchangeCompletion completion;
   final RequestHeadTimer headTimer;
+  /** The connection's last Forwarded element, reused while client, host and scheme stay the same. */
+  final RequestHeadRewriter.ForwardedMemo forwardedMemo = new RequestHeadRewriter.ForwardedMemo();
   private final ArrayDeque<Object> inbound = new ArrayDeque<>();
   ChannelHandlerContext ctx;
   /** The request being served, or null between requests. */

@@ -198,7 +198,7 @@ final class UpstreamAttempts {
     ex.sentNanos = System.nanoTime();
     if (!ex.headersRewritten) {
       context.requestRewriter.rewrite(ex.request, connection.clientIp, connection.scheme,
-          backend.authority(), ex.route.rewriteHost(), ex.upgrade);
+          backend.authority(), ex.route.rewriteHost(), ex.upgrade, connection.forwardedMemo);
       ex.headersRewritten = true;
     } else if (ex.route.rewriteHost()) {
       ex.request.headers().set(HttpHeaderNames.HOST, backend.authority());

@@ -113,6 +113,30 @@ class RequestHeadRewriterTest {
 
   @ParameterizedTest
   @EnumSource(HeadKind.class)
+  void aConnectionsNextRequestReusesItsForwardedElementOnlyWhileClientHostAndSchemeMatch(HeadKind kind) {
+    RequestHeadRewriter.ForwardedMemo memo = new RequestHeadRewriter.ForwardedMemo();
+    HttpRequest first = request(kind, "GET /a HTTP/1.1\r\nHost: shop.example.com\r\n");
+    HttpRequest second = request(kind, "GET /b HTTP/1.1\r\nHost: shop.example.com\r\n");
+    HttpRequest otherHost = request(kind, "GET /c HTTP/1.1\r\nHost: api.example.com\r\n");
+    HttpRequest noHost = request(kind, "GET /d HTTP/1.0\r\n");
+    HttpRequest otherScheme = request(kind, "GET /e HTTP/1.0\r\n");
+    rewriter.rewrite(first, "192.0.2.7", "http", "b:1", false, null, memo);
+    rewriter.rewrite(second, "192.0.2.7", "http", "b:1", false, null, memo);
+    rewriter.rewrite(otherHost, "192.0.2.7", "http", "b:1", false, null, memo);
+    rewriter.rewrite(noHost, "192.0.2.7", "http", "b:1", false, null, memo);
+    rewriter.rewrite(otherScheme, "192.0.2.7", "https", "b:1", false, null, memo);
+    String element = first.headers().get("Forwarded");
+    assertThat(element).isEqualTo("for=192.0.2.7;host=\"shop.example.com\";proto=http");
+    assertThat(second.headers().get("Forwarded")).isEqualTo(element);
+    assertThat(otherHost.headers().get("Forwarded")).isEqualTo("for=192.0.2.7;host=\"api.example.com\";proto=http");
+    assertThat(noHost.headers().get("Forwarded")).isEqualTo("for=192.0.2.7;proto=http");
+    assertThat(otherScheme.headers().get("Forwarded")).isEqualTo("for=192.0.2.7;proto=https");
+    assertThat(memo.element("192.0.2.7", null, "https")).isSameAs(memo.element("192.0.2.7", null, "https"));
+    assertThat(memo.element("192.0.2.8", null, "https")).isEqualTo("for=192.0.2.8;proto=https");
+  }
+
+  @ParameterizedTest
+  @EnumSource(HeadKind.class)
   void forwardedForIsAppendedAndIpv6Quoted(HeadKind kind) {
     HttpRequest r = request(kind, "GET /a?b HTTP/1.0\r\nHost: shop.example.com\r\nX-Forwarded-For: 10.0.0.1\r\n"
         + "Via: 1.1 edge\r\n");
