@@ -40,10 +40,11 @@
 #   LOAD_CPU [0], PROXY_CPU [1], BACKEND_CPU [=LOAD_CPU]           BODY_BYTES [100]  the small body
 #   MERIDIAN_JAR [proxy-core/target/meridian.jar]   BENCH_JAR [bench/target/benchmarks.jar]
 #   MERIDIAN_JAVA_OPTS ["-Xms512m -Xmx512m -XX:+UseParallelGC"] (the options README recommends)
+#   MERIDIAN_JAVA [java]  the java launcher (e.g. /usr/lib/jvm/temurin-25-jdk-amd64/bin/java)
 #   MERIDIAN_CONF_EXTRA []  HOCON appended to Meridian's generated config
 #   BASELINE_JAR []      a second Meridian jar (e.g. the commit before a change): adds the target
 #                        "baseline", and the report gives meridian / baseline, measured in one run
-#   BASELINE_JAVA_OPTS [=MERIDIAN_JAVA_OPTS], BASELINE_CONF_EXTRA []
+#   BASELINE_JAVA_OPTS [=MERIDIAN_JAVA_OPTS], BASELINE_JAVA [=MERIDIAN_JAVA], BASELINE_CONF_EXTRA []
 #   RESULTS_DIR [bench/results]   KEEP_TMP [0]  1 = keep the temp dir   NO_INSTALL [0]  no apt-get
 set -euo pipefail
 
@@ -82,6 +83,7 @@ MERIDIAN_JAVA_OPTS="${MERIDIAN_JAVA_OPTS--Xms512m -Xmx512m -XX:+UseParallelGC}"
 MERIDIAN_CONF_EXTRA="${MERIDIAN_CONF_EXTRA:-}"
 BASELINE_JAR="${BASELINE_JAR:-}"
 BASELINE_JAVA_OPTS="${BASELINE_JAVA_OPTS-$MERIDIAN_JAVA_OPTS}"
+MERIDIAN_JAVA="${MERIDIAN_JAVA:-java}"; BASELINE_JAVA="${BASELINE_JAVA:-$MERIDIAN_JAVA}"
 BASELINE_CONF_EXTRA="${BASELINE_CONF_EXTRA:-}"
 if [[ -n "$BASELINE_JAR" ]]; then TARGETS="${TARGETS:-direct nginx haproxy baseline meridian}"; fi
 TARGETS="${TARGETS:-direct nginx haproxy meridian}"
@@ -266,13 +268,13 @@ wait_port "$BACKEND_PORT" "$BACKEND_PID" 10 || die "static backend did not start
 log "static backend (nginx, 1 worker) on 127.0.0.1:$BACKEND_PORT, cpu $BACKEND_CPU"
 
 # ---------------------------------------------------------------- targets
-start_meridian() {  # start_meridian NAME JAR JAVA_OPTS CONF_EXTRA
-  local name="$1" jar="$2" java_opts="$3" conf_extra="$4"
+start_meridian() {  # start_meridian NAME JAR JAVA_OPTS CONF_EXTRA JAVA
+  local name="$1" jar="$2" java_opts="$3" conf_extra="$4" java="$5"
   render meridian.conf "$TMP/$name.conf" "$TARGET_PORT" "$TARGET_TLS"
   [[ -z "$conf_extra" ]] || printf '%s\n' "$conf_extra" >> "$TMP/$name.conf"
   cp "$jar" "$TMP/$name.jar"   # a private copy: a rebuild during the run cannot pull the jar away
   # shellcheck disable=SC2086
-  "${PIN_PROXY[@]}" java -XX:ActiveProcessorCount=1 $java_opts -jar "$TMP/$name.jar" \
+  "${PIN_PROXY[@]}" "$java" -XX:ActiveProcessorCount=1 $java_opts -jar "$TMP/$name.jar" \
     run -c "$TMP/$name.conf" >"$TMP/$name.log" 2>&1 &
   TARGET_PID=$!
 }
@@ -297,10 +299,10 @@ start_target() {  # start_target NAME: sets TARGET_PID, TARGET_PORT, TARGET_TLS;
       TARGET_PID=$! ;;
     meridian)
       TARGET_PORT="$MERIDIAN_PORT"; TARGET_TLS="$MERIDIAN_TLS"
-      start_meridian meridian "$MERIDIAN_JAR" "$MERIDIAN_JAVA_OPTS" "$MERIDIAN_CONF_EXTRA" ;;
+      start_meridian meridian "$MERIDIAN_JAR" "$MERIDIAN_JAVA_OPTS" "$MERIDIAN_CONF_EXTRA" "$MERIDIAN_JAVA" ;;
     baseline)
       TARGET_PORT="$BASELINE_PORT"; TARGET_TLS="$BASELINE_TLS"
-      start_meridian baseline "$BASELINE_JAR" "$BASELINE_JAVA_OPTS" "$BASELINE_CONF_EXTRA" ;;
+      start_meridian baseline "$BASELINE_JAR" "$BASELINE_JAVA_OPTS" "$BASELINE_CONF_EXTRA" "$BASELINE_JAVA" ;;
   esac
   PIDS+=("$TARGET_PID")
   if ! wait_port "$TARGET_PORT" "$TARGET_PID" 30 || { [[ -n "$TARGET_TLS" ]] && ! wait_port "$TARGET_TLS" "$TARGET_PID" 10; }; then
@@ -615,7 +617,7 @@ tcnative_version="$(unzip -p "$MERIDIAN_JAR" "META-INF/maven/io.netty/netty-tcna
 export RUN_JSON_DATE="$(date -Is)" RUN_JSON_HOST="$(uname -srm)" RUN_JSON_CPUS="$NCPU" \
   RUN_JSON_CPU_MODEL="$(awk -F: '/model name/ {sub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo 2>/dev/null)" \
   RUN_JSON_GIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (+local changes)')" \
-  RUN_JSON_JDK="$(java -version 2>&1 | head -1)" \
+  RUN_JSON_JDK="$("$MERIDIAN_JAVA" -version 2>&1 | head -1)$( [[ -z "$BASELINE_JAR" || "$BASELINE_JAVA" == "$MERIDIAN_JAVA" ]] || echo "; baseline: $("$BASELINE_JAVA" -version 2>&1 | head -1)")" \
   RUN_JSON_MERIDIAN="java -XX:ActiveProcessorCount=1 $MERIDIAN_JAVA_OPTS, one event loop${MERIDIAN_CONF_EXTRA:+; config added: $MERIDIAN_CONF_EXTRA}" \
   RUN_JSON_BASELINE="$( [[ -z "$BASELINE_JAR" ]] || echo "$(basename "$BASELINE_JAR"): java -XX:ActiveProcessorCount=1 $BASELINE_JAVA_OPTS${BASELINE_CONF_EXTRA:+; config added: $BASELINE_CONF_EXTRA}")" \
   RUN_JSON_NGINX="$("$NGINX" -V 2>&1 | sed -n 's/^nginx version: //p'), $("$NGINX" -V 2>&1 | sed -n 's/^built with //p' | head -1), 1 worker" \

@@ -18,7 +18,8 @@ import java.util.function.Supplier;
  * framed as RFC 9112 section 6.3 says: none for a HEAD request's response, a 1xx, 204 or 304; chunked
  * when the last transfer coding is chunked; up to the Content-Length; otherwise until the backend
  * closes. (A head with both a Transfer-Encoding and a Content-Length is refused.) After a 101 the bytes that follow are
- * handed on as they are.
+ * handed on as they are. A Content-Length body of up to {@value #MAX_BODY_PART} bytes that arrived
+ * whole with its head is handed on with it as one {@link WholeResponse}.
  *
  * <p>A head that breaks a rule is handed on as a response whose {@link DecoderResult} failed; a body
  * that does, as a failed {@link LastHttpContent}. The rest of the input is then discarded.
@@ -57,10 +58,17 @@ public final class Http1ResponseDecoder extends Http1MessageDecoder {
     if (response == null) {
       return false;
     }
-    out.add(response);
     int code = response.status().code();
     HttpMethod method = code < 200 ? null : requestMethods.get();
     boolean bodiless = code < 200 || code == 204 || code == 304 || HttpMethod.HEAD.equals(method);
+    long length = response.contentLength();
+    if (!bodiless && !response.isTransferCoded() && length > 0 && length <= MAX_BODY_PART
+        && in.readableBytes() >= length) {
+      // The whole body came with the head: one message, relayed with one write.
+      out.add(new WholeResponse(response, in.readRetainedSlice((int) length)));
+      return true;
+    }
+    out.add(response);
     if (bodiless && response.isTransferCoded()) {
       // No body follows whatever the head says; a coding named for it must not reach the client.
       response.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);

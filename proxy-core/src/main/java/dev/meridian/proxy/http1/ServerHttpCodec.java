@@ -1,12 +1,16 @@
 package dev.meridian.proxy.http1;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The client-facing HTTP/1.1 codec: an {@link Http1RequestDecoder} with the configured limits (heads
@@ -50,9 +54,39 @@ public final class ServerHttpCodec
    */
   private static final class HeadAwareResponseEncoder extends HttpResponseEncoder {
     private final MethodQueue methods;
+    /** Where the encoder's end-of-message marker goes when a {@link WholeResponse} needs none. */
+    private final List<Object> discarded = new ArrayList<>(1);
+    /** The last head encoded answers HEAD or is a 1xx, 204 or 304: no body goes with it. */
+    private boolean lastBodiless;
 
     HeadAwareResponseEncoder(MethodQueue methods) {
       this.methods = methods;
+    }
+
+    /**
+     * A {@link WholeResponse} goes out as its head's buffer and its body's slice (neither copied),
+     * handed on together.
+     */
+    @Override
+    protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out) throws Exception {
+      if (!(msg instanceof WholeResponse whole)) {
+        super.encode(ctx, msg, out);
+        return;
+      }
+      try {
+        super.encode(ctx, whole.head(), out);
+        super.encode(ctx, LastHttpContent.EMPTY_LAST_CONTENT, discarded);
+      } catch (Exception | Error e) {
+        whole.release();
+        throw e;
+      } finally {
+        discarded.clear();
+      }
+      if (lastBodiless) {
+        whole.release();
+      } else {
+        out.add(whole.content());
+      }
     }
 
     @Override
@@ -65,10 +99,12 @@ public final class ServerHttpCodec
     @Override
     protected boolean isContentAlwaysEmpty(HttpResponse msg) {
       if (msg.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
-        return super.isContentAlwaysEmpty(msg);
+        lastBodiless = super.isContentAlwaysEmpty(msg);
+        return lastBodiless;
       }
       HttpMethod method = methods.poll();
-      return HttpMethod.HEAD.equals(method) || super.isContentAlwaysEmpty(msg);
+      lastBodiless = HttpMethod.HEAD.equals(method) || super.isContentAlwaysEmpty(msg);
+      return lastBodiless;
     }
   }
 }

@@ -120,11 +120,13 @@ final class ResponseRelay {
     ex.closeAfter = !keepAlive || closeDelimited;
     addSteeringHeaders(ex, response);
     if (response instanceof FullHttpResponse full) {
-      // An HTTP/2 response that ended with its HEADERS (a gRPC trailers-only answer, a 204): it goes
-      // on whole, so an HTTP/2 client also sees one HEADERS frame that ends the stream.
+      // A response that came whole: from HTTP/2, one that ended with its HEADERS (a gRPC
+      // trailers-only answer, a 204); from HTTP/1.1, a small body that arrived with its head. It goes
+      // on whole, in one write (an HTTP/2 client sees one HEADERS frame that ends the stream).
       ex.responseBytes += full.content().readableBytes();
       ex.response = ResponsePhase.RELAYED;
-      ctx.writeAndFlush(full);
+      ctx.write(full, ctx.voidPromise());
+      ctx.flush();
       completion.finishExchange(ex);
       return;
     }

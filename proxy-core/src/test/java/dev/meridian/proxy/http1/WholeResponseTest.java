@@ -1,0 +1,117 @@
+package dev.meridian.proxy.http1;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A backend's small response that arrives whole is handed on as one {@link WholeResponse}, and the
+ * client-facing codec writes it as head and body (or the head alone, answering HEAD).
+ */
+class WholeResponseTest {
+  private static final String HEAD = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Kept: a\r\n\r\n";
+
+  private final List<Object> decoded = new ArrayList<>();
+  private HttpMethod requestMethod = HttpMethod.GET;
+
+  @AfterEach
+  void release() {
+    decoded.forEach(ReferenceCountUtil::release);
+  }
+
+  @Test
+  void aBodyThatArrivesWithItsHeadMakesOneMessage() {
+    decode(HEAD + "hello");
+    assertThat(decoded).hasSize(1);
+    WholeResponse whole = (WholeResponse) decoded.get(0);
+    assertThat(whole.status().code()).isEqualTo(200);
+    assertThat(whole.headers().get("X-Kept")).isEqualTo("a");
+    assertThat(whole.content().toString(StandardCharsets.US_ASCII)).isEqualTo("hello");
+  }
+
+  @Test
+  void aBodyThatArrivesLaterStreamsAsParts() {
+    decode(HEAD + "hel", "lo");
+    assertThat(decoded).hasSize(3);
+    assertThat(decoded.get(0)).isInstanceOf(RawResponse.class);
+    assertThat(((HttpContent) decoded.get(1)).content().toString(StandardCharsets.US_ASCII)).isEqualTo("hel");
+    assertThat(decoded.get(2)).isInstanceOf(LastHttpContent.class);
+    assertThat(((HttpContent) decoded.get(2)).content().toString(StandardCharsets.US_ASCII)).isEqualTo("lo");
+  }
+
+  @Test
+  void theAnswerToHeadIsNeverWholeWhateverFollows() {
+    requestMethod = HttpMethod.HEAD;
+    decode(HEAD + "HTTP/1.1 204 No Content\r\n\r\n");
+    assertThat(decoded).hasSize(4);
+    assertThat(decoded.get(0)).isInstanceOf(RawResponse.class);
+    assertThat(decoded.get(1)).isSameAs(LastHttpContent.EMPTY_LAST_CONTENT);
+    assertThat(((RawResponse) decoded.get(2)).status().code()).isEqualTo(204);
+  }
+
+  @Test
+  void pipelinedWholeResponsesEachKeepTheirOwnBody() {
+    decode(HEAD + "first" + HEAD + "other");
+    assertThat(decoded).hasSize(2);
+    assertThat(((WholeResponse) decoded.get(0)).content().toString(StandardCharsets.US_ASCII)).isEqualTo("first");
+    assertThat(((WholeResponse) decoded.get(1)).content().toString(StandardCharsets.US_ASCII)).isEqualTo("other");
+  }
+
+  @Test
+  void theClientCodecWritesHeadAndBodyAsTheyCame() {
+    decode(HEAD + "hello");
+    WholeResponse whole = (WholeResponse) decoded.remove(0);
+    assertThat(written("GET / HTTP/1.1\r\nHost: x\r\n\r\n", whole)).isEqualTo(HEAD + "hello");
+  }
+
+  @Test
+  void answeringHeadTheClientCodecDropsTheBody() {
+    decode(HEAD + "hello");
+    WholeResponse whole = (WholeResponse) decoded.remove(0);
+    ByteBuf body = whole.content();
+    assertThat(written("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", whole)).isEqualTo(HEAD);
+    assertThat(body.refCnt()).isZero();
+  }
+
+  private void decode(String... reads) {
+    EmbeddedChannel upstream = new EmbeddedChannel(new Http1ResponseDecoder(8192, 65536, 100, () -> requestMethod));
+    for (String read : reads) {
+      upstream.writeInbound(Unpooled.copiedBuffer(read, StandardCharsets.ISO_8859_1));
+    }
+    Object msg;
+    while ((msg = upstream.readInbound()) != null) {
+      decoded.add(msg);
+    }
+    assertThat(upstream.finishAndReleaseAll()).isFalse();
+  }
+
+  /** What the client-facing codec writes for the response after the client sent the request. */
+  private static String written(String request, WholeResponse response) {
+    EmbeddedChannel client = new EmbeddedChannel(new ServerHttpCodec(8192, 65536, 100));
+    client.writeInbound(Unpooled.copiedBuffer(request, StandardCharsets.ISO_8859_1));
+    Object in;
+    while ((in = client.readInbound()) != null) {
+      ReferenceCountUtil.release(in);
+    }
+    client.writeOutbound(response);
+    StringBuilder out = new StringBuilder();
+    ByteBuf buf;
+    while ((buf = client.readOutbound()) != null) {
+      out.append(buf.toString(StandardCharsets.ISO_8859_1));
+      buf.release();
+    }
+    assertThat(client.finishAndReleaseAll()).isFalse();
+    return out.toString();
+  }
+}
