@@ -5,7 +5,7 @@ import dev.meridian.balancer.BackendGroup;
 import dev.meridian.balancer.HealthView;
 import dev.meridian.balancer.RoundRobinSelector;
 import dev.meridian.balancer.SelectionContext;
-import dev.meridian.proxy.config.MeridianSettings.HeaderSettings;
+import dev.meridian.proxy.http.HeaderSettings;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.routing.HostPattern;
 import dev.meridian.proxy.regions.RegionCounters;

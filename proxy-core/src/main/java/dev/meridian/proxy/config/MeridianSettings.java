@@ -1,5 +1,7 @@
 package dev.meridian.proxy.config;
 
+import dev.meridian.proxy.http.HeaderSettings;
+import dev.meridian.proxy.routing.RetrySettings;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -156,29 +158,6 @@ public record MeridianSettings(
       RetrySettings retries) {}
 
   /**
-   * Retries of a route: {@code routes[].retries}.
-   *
-   * @param attempts      retries after the first try (default: upstream.connect-attempts - 1)
-   * @param on            what is retried: {@code connect-failure}, {@code reset-before-response} and
-   *                      status codes such as 502, 503, 504 (default: the first two)
-   * @param budget        retries allowed as a fraction of recent requests (default 0.2)
-   * @param minPerSecond  retries always allowed per second (default 3)
-   * @param maxReplayBody largest request body kept for a retry, in bytes (default 64KiB)
-   */
-  public record RetrySettings(int attempts, Set<String> on, double budget, int minPerSecond, int maxReplayBody) {
-
-    /** Whether the condition ({@code connect-failure}, {@code reset-before-response}) is retried. */
-    public boolean retriesOn(String condition) {
-      return on.contains(condition);
-    }
-
-    /** Whether a response with this status is retried. */
-    public boolean retriesStatus(int status) {
-      return status >= 500 && status <= 599 && on.size() > 2 && on.contains(Integer.toString(status));
-    }
-  }
-
-  /**
    * Process-wide server settings: {@code meridian.server}.
    *
    * @param transport        io_uring, epoll, nio, or auto (epoll, else io_uring, else nio)
@@ -219,15 +198,4 @@ public record MeridianSettings(
    */
   public record UpstreamSettings(
       int maxIdlePerBackend, int connectAttempts, int writeBufferLow, int writeBufferHigh) {}
-
-  /**
-   * Headers the proxy adds: {@code meridian.headers}.
-   *
-   * @param via             the pseudonym in {@code Via}, empty to not add Via
-   * @param xForwarded      add X-Forwarded-For, -Proto and -Host
-   * @param forwarded       add the RFC 7239 {@code Forwarded} header
-   * @param requestIdHeader name of the request id header, kept when well-formed, else generated
-   */
-  public record HeaderSettings(
-      String via, boolean xForwarded, boolean forwarded, String requestIdHeader) {}
 }

@@ -1,6 +1,6 @@
 package dev.meridian.proxy.config;
 
-import dev.meridian.proxy.config.MeridianSettings.RetrySettings;
+import dev.meridian.proxy.routing.RetrySettings;
 import dev.meridian.proxy.config.MeridianSettings.RouteSettings;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,6 +1,6 @@
 package dev.meridian.proxy.config;
 
-import dev.meridian.proxy.config.MeridianSettings.HeaderSettings;
+import dev.meridian.proxy.http.HeaderSettings;
 import dev.meridian.proxy.config.MeridianSettings.LimitSettings;
 import dev.meridian.proxy.config.MeridianSettings.ServerSettings;
 import dev.meridian.proxy.config.MeridianSettings.TimeoutSettings;

@@ -1,6 +1,5 @@
 package dev.meridian.proxy.http;
 
-import dev.meridian.proxy.config.MeridianSettings.HeaderSettings;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;

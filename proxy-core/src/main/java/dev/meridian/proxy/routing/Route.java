@@ -3,7 +3,6 @@ package dev.meridian.proxy.routing;
 import dev.meridian.balancer.BackendGroup;
 import dev.meridian.balancer.BackendSelector;
 import dev.meridian.balancer.RetryBudget;
-import dev.meridian.proxy.config.MeridianSettings.RetrySettings;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;

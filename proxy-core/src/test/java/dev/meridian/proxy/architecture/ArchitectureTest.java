@@ -82,10 +82,10 @@ class ArchitectureTest {
   }
 
   @Test
-  void routingAndHeaderRewritingStayBelowTheServer() {
+  void routingAndHeaderRewritingStayBelowTheServerAndOwnTheirSettings() {
     noClasses().that().resideInAnyPackage(PROXY + ".routing..", PROXY + ".http..")
         .should().dependOnClassesThat().resideInAnyPackage(PROXY + ".server..", PROXY + ".upstream..",
-            PROXY + ".admin..")
+            PROXY + ".admin..", PROXY + ".config..")
         .check(classes);
   }
 

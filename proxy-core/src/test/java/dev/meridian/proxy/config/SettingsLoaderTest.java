@@ -1,6 +1,7 @@
 package dev.meridian.proxy.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.meridian.proxy.routing.RetrySettings;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
@@ -16,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SettingsLoaderTest {
-  private static final MeridianSettings.RetrySettings DEFAULT_RETRIES = new MeridianSettings.RetrySettings(
+  private static final RetrySettings DEFAULT_RETRIES = new RetrySettings(
       2, java.util.Set.of("connect-failure", "reset-before-response"), 0.2, 3, 64 * 1024);
 
   private static final String EXAMPLE = """

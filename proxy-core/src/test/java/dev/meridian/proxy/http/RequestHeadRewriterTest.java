@@ -2,7 +2,6 @@ package dev.meridian.proxy.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.meridian.proxy.config.MeridianSettings.HeaderSettings;
 import dev.meridian.proxy.http1.RawRequest;
 import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.http1.UpstreamHttpCodec;
