@@ -10,9 +10,10 @@ import java.util.List;
 
 /**
  * The backend-facing HTTP/1.1 codec: requests out, responses in. A {@link RawRequest}'s kept field
- * lines are written as the bytes that arrived (see {@link RawHeaders#writeTo}); any other request is
- * encoded from its headers. Responses are read in place by {@link Http1ResponseDecoder}, which learns
- * from the requests written which responses answer HEAD.
+ * lines are written as the bytes that arrived (see {@link RawHeaders#writeTo}), and a
+ * {@link WholeRequest} as one buffer; any other request is encoded from its headers. Responses are
+ * read in place by {@link Http1ResponseDecoder}, which learns from the requests written which
+ * responses answer HEAD.
  *
  * <p>Used on one upstream connection's event loop.
  */
@@ -50,7 +51,9 @@ public final class UpstreamHttpCodec extends CombinedChannelDuplexHandler<Http1R
 
     @Override
     protected void encodeInitialLine(ByteBuf buf, HttpRequest request) throws Exception {
-      if (!(request instanceof RawRequest raw) || !raw.writeLineIfUnchanged(buf)) {
+      RawRequest raw = request instanceof WholeRequest whole ? whole.head()
+          : request instanceof RawRequest head ? head : null;
+      if (raw == null || !raw.writeLineIfUnchanged(buf)) {
         super.encodeInitialLine(buf, request);
       }
     }

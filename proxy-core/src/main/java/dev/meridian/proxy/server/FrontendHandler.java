@@ -2,6 +2,7 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.SelectionContext;
 import dev.meridian.proxy.http.RequestHeadRewriter;
+import dev.meridian.proxy.http1.RawRequest;
 import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
 import dev.meridian.proxy.upstream.UpstreamListener;
@@ -353,6 +354,21 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
 
   boolean inboundIsEmpty() {
     return inbound.isEmpty();
+  }
+
+  /**
+   * Takes the decoder's empty end of the current request from the queue when it can go upstream with
+   * the head: an HTTP/1.1 request without a body, to an HTTP/1.1 backend, sent for the first time
+   * (a retry sends the end kept for replay, after the head).
+   */
+  boolean takeEndOfBodilessRequest(Exchange ex, Channel upstream) {
+    if (http2Stream || !ex.bodiless || !(ex.request instanceof RawRequest) || upstream instanceof Http2StreamChannel
+        || ex.replay != null || ex.replayEndsEmpty || ex.heldBack != null
+        || inbound.peek() != LastHttpContent.EMPTY_LAST_CONTENT) {
+      return false;
+    }
+    inbound.poll();
+    return true;
   }
 
   void releaseInbound() {

@@ -77,6 +77,18 @@ final class RequestBodyRelay {
     send(ex, content);
   }
 
+  /** The request's empty end went upstream with its head (a {@code WholeRequest}): the request is complete. */
+  void endedWithHead(Exchange ex) {
+    ex.keepForReplay(LastHttpContent.EMPTY_LAST_CONTENT, ex.route.retries().maxReplayBody());
+    ended(ex, false);
+  }
+
+  private void ended(Exchange ex, boolean withTrailers) {
+    ex.requestComplete = true;
+    ex.trailersForwarded = withTrailers;
+    connection.response.startTimer(ex);
+  }
+
   private void send(Exchange ex, HttpContent content) {
     if (content.decoderResult().isFailure()) {
       rejectMalformed(ex, content);
@@ -84,11 +96,8 @@ final class RequestBodyRelay {
     }
     ex.bodyBytesForwarded += content.content().readableBytes();
     ex.keepForReplay(content, ex.route.retries().maxReplayBody());
-    boolean last = content instanceof LastHttpContent;
-    if (last) {
-      ex.requestComplete = true;
-      ex.trailersForwarded = !((LastHttpContent) content).trailingHeaders().isEmpty();
-      connection.response.startTimer(ex);
+    if (content instanceof LastHttpContent last) {
+      ended(ex, !last.trailingHeaders().isEmpty());
     }
     // A failed write reaches BackendHandler.exceptionCaught, which closes and reports it.
     ex.upstream.write(content, ex.upstream.voidPromise());

@@ -2,6 +2,8 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.Backend;
 import dev.meridian.health.OutlierDetector;
+import dev.meridian.proxy.http1.RawRequest;
+import dev.meridian.proxy.http1.WholeRequest;
 import dev.meridian.proxy.regions.RegionFault;
 import dev.meridian.proxy.upstream.BackendHandler;
 import dev.meridian.proxy.upstream.StreamUnavailableException;
@@ -205,9 +207,15 @@ final class UpstreamAttempts {
     }
     // A failed write closes the upstream channel, which onUpstreamClosed handles.
     ex.headWritten = false;
-    upstream.write(ex.request).addListener(onHeadWritten);
+    if (connection.takeEndOfBodilessRequest(ex, upstream)) {
+      // A request without a body, sent for the first time: head and end go as one message.
+      upstream.write(new WholeRequest((RawRequest) ex.request)).addListener(onHeadWritten);
+      connection.requestBody.endedWithHead(ex);
+    } else {
+      upstream.write(ex.request).addListener(onHeadWritten);
+      connection.requestBody.replay(ex);
+    }
     connection.upstreamNeedsFlush = true;
-    connection.requestBody.replay(ex);
     connection.drainInbound();
     connection.flushUpstream();
     ReadDemand.resume(upstream);

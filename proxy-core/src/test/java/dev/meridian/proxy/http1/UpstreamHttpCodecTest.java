@@ -45,6 +45,32 @@ class UpstreamHttpCodecTest {
     assertThat(new String(sent, StandardCharsets.ISO_8859_1)).contains("\r\nHost: a\r\n\r\n");
   }
 
+  @Test
+  void aWholeRequestIsOneBufferWithTheLineAsItCame() {
+    EmbeddedChannel upstream = new EmbeddedChannel(new UpstreamHttpCodec(8192, 65536));
+    upstream.writeOutbound(new WholeRequest(decode()), new WholeRequest(decode()));
+    for (int i = 0; i < 2; i++) {
+      ByteBuf written = upstream.readOutbound();
+      byte[] bytes = ByteBufUtil.getBytes(written);
+      written.release();
+      assertThat(bytes).isEqualTo(concat(LINE, "Host: a\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+    }
+    assertThat((Object) upstream.readOutbound()).isNull();
+    assertThat(upstream.finishAndReleaseAll()).isFalse();
+  }
+
+  @Test
+  void aWholeRequestWithAnEditedLineIsEncodedFromItsParts() {
+    RawRequest request = decode();
+    new WholeRequest(request).setUri("/other");
+    EmbeddedChannel upstream = new EmbeddedChannel(new UpstreamHttpCodec(8192, 65536));
+    upstream.writeOutbound(new WholeRequest(request));
+    ByteBuf written = upstream.readOutbound();
+    assertThat(written.toString(StandardCharsets.ISO_8859_1)).isEqualTo("GET /other HTTP/1.1\r\nHost: a\r\n\r\n");
+    written.release();
+    assertThat(upstream.finishAndReleaseAll()).isFalse();
+  }
+
   private static RawRequest decode() {
     EmbeddedChannel server = new EmbeddedChannel(new ServerHttpCodec(8192, 65536, 100));
     server.writeInbound(Unpooled.wrappedBuffer(LINE, "Host: a\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
