@@ -2,10 +2,7 @@ package dev.meridian.proxy.http1;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.DecoderResult;
-import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 
@@ -16,11 +13,12 @@ import io.netty.handler.codec.http.HttpVersion;
  *
  * <p>The mutators change the {@link RawRequest} itself; there is no body to count references of.
  */
-public final class WholeRequest implements FullHttpRequest {
+public final class WholeRequest extends WholeMessage implements FullHttpRequest {
   private final RawRequest head;
 
   /** Wraps a request head whose request has no body (no Content-Length above 0, not chunked). */
   public WholeRequest(RawRequest head) {
+    super(head);
     this.head = head;
   }
 
@@ -32,16 +30,6 @@ public final class WholeRequest implements FullHttpRequest {
   @Override
   public ByteBuf content() {
     return Unpooled.EMPTY_BUFFER;
-  }
-
-  @Override
-  public HttpHeaders trailingHeaders() {
-    return EmptyHttpHeaders.INSTANCE;
-  }
-
-  @Override
-  public RawHeaders headers() {
-    return head.headers();
   }
 
   @Override
@@ -79,36 +67,9 @@ public final class WholeRequest implements FullHttpRequest {
   }
 
   @Override
-  public HttpVersion protocolVersion() {
-    return head.protocolVersion();
-  }
-
-  @Override
-  @Deprecated
-  public HttpVersion getProtocolVersion() {
-    return head.protocolVersion();
-  }
-
-  @Override
   public WholeRequest setProtocolVersion(HttpVersion version) {
-    head.setProtocolVersion(version);
+    super.setProtocolVersion(version);
     return this;
-  }
-
-  @Override
-  public DecoderResult decoderResult() {
-    return head.decoderResult();
-  }
-
-  @Override
-  @Deprecated
-  public DecoderResult getDecoderResult() {
-    return head.decoderResult();
-  }
-
-  @Override
-  public void setDecoderResult(DecoderResult result) {
-    head.setDecoderResult(result);
   }
 
   @Override

@@ -1,10 +1,7 @@
 package dev.meridian.proxy.http1;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.handler.codec.DecoderResult;
-import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 
@@ -17,11 +14,12 @@ import io.netty.handler.codec.http.HttpVersion;
  * <p>The head's mutators change the {@link RawResponse} itself; the body is this message's one
  * reference-counted part.
  */
-public final class WholeResponse implements FullHttpResponse {
+public final class WholeResponse extends WholeMessage implements FullHttpResponse {
   private final RawResponse head;
   private final ByteBuf content;
 
   WholeResponse(RawResponse head, ByteBuf content) {
+    super(head);
     this.head = head;
     this.content = content;
   }
@@ -34,16 +32,6 @@ public final class WholeResponse implements FullHttpResponse {
   @Override
   public ByteBuf content() {
     return content;
-  }
-
-  @Override
-  public HttpHeaders trailingHeaders() {
-    return EmptyHttpHeaders.INSTANCE;
-  }
-
-  @Override
-  public RawHeaders headers() {
-    return head.headers();
   }
 
   @Override
@@ -64,36 +52,9 @@ public final class WholeResponse implements FullHttpResponse {
   }
 
   @Override
-  public HttpVersion protocolVersion() {
-    return head.protocolVersion();
-  }
-
-  @Override
-  @Deprecated
-  public HttpVersion getProtocolVersion() {
-    return head.protocolVersion();
-  }
-
-  @Override
   public WholeResponse setProtocolVersion(HttpVersion version) {
-    head.setProtocolVersion(version);
+    super.setProtocolVersion(version);
     return this;
-  }
-
-  @Override
-  public DecoderResult decoderResult() {
-    return head.decoderResult();
-  }
-
-  @Override
-  @Deprecated
-  public DecoderResult getDecoderResult() {
-    return head.decoderResult();
-  }
-
-  @Override
-  public void setDecoderResult(DecoderResult result) {
-    head.setDecoderResult(result);
   }
 
   @Override
