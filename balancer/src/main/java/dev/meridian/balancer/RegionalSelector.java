@@ -42,16 +42,11 @@ public final class RegionalSelector implements BackendSelector {
   private final HealthView health;
   private final GroupStats stats;
   private final RegionPolicy policy;
-  private final Map<String, int[]> failoverOrders = new HashMap<>();
-  private final int[] defaultFailover;
+  private final FailoverOrder failoverOrder;
   private final AtomicIntegerArray dials;
   /** Per preferred region: 1 while traffic has left it for latency (hysteresis state). */
   private final AtomicIntegerArray leftForLatency;
   private final DoubleSupplier random;
-  /** The writer region's index, or -1 when the group has none (or it names a region without backends). */
-  private final int writerRegion;
-  /** This instance's region's index, or -1. */
-  private final int localRegion;
   private final LongAdder panicPicks = new LongAdder();
   /**
    * Per class of client (its region, or "unknown", times whether it reads inside a read-your-writes
@@ -114,26 +109,13 @@ public final class RegionalSelector implements BackendSelector {
     for (int i = 0; i < panicBySlot.length(); i++) {
       panicBySlot.set(i, -1);
     }
-    this.writerRegion = policy.writer().map(w -> regionIndex.getOrDefault(w, -1)).orElse(-1);
-    this.localRegion = policy.localRegion().map(l -> regionIndex.getOrDefault(l, -1)).orElse(-1);
-    policy.failover().forEach((client, order) -> {
-      if (!"default".equals(client)) {
-        failoverOrders.put(client, indexes(order));
-      }
-    });
-    List<String> fallback = policy.failover().get("default");
-    this.defaultFailover = fallback == null ? null : indexes(fallback);
+    this.failoverOrder = new FailoverOrder(regions, regionIndex, policy, this::regionCost);
   }
 
   /** Creates the selector drawing spill-over numbers from {@link ThreadLocalRandom}. */
   public RegionalSelector(List<Backend> backends, HealthView health, GroupStats stats, RegionPolicy policy,
       BiFunction<List<Backend>, HealthView, BackendSelector> strategy) {
     this(backends, health, stats, policy, strategy, () -> ThreadLocalRandom.current().nextDouble());
-  }
-
-  /** The indexes of the named regions the group has, in order, each once. */
-  private int[] indexes(List<String> names) {
-    return names.stream().filter(regionIndex::containsKey).distinct().mapToInt(regionIndex::get).toArray();
   }
 
   /** Sets who hears about panic transitions (the proxy logs them). */
@@ -196,9 +178,9 @@ public final class RegionalSelector implements BackendSelector {
       return selectWriter(context, policy.writer().get(), allowed);
     }
     int[] order = context.regionOrder(regions.length);
-    int n = fillOrder(context, order);
+    int n = failoverOrder.fill(context, order);
     if (allowed != null) {
-      n = keepAllowed(order, n, allowed);
+      n = failoverOrder.keepAllowed(order, n, allowed);
       if (n == 0) {
         explain(context, "residency: no allowed region in this group");
         return null;
@@ -254,63 +236,6 @@ public final class RegionalSelector implements BackendSelector {
   }
 
   /**
-   * Writes the region order for the context's client into {@code order} and returns its length: the
-   * failover table's order (or, without one, client region, local region, then by latency), with the
-   * writer region first for a read inside a read-your-writes window.
-   */
-  private int fillOrder(SelectionContext context, int[] order) {
-    String client = context.clientRegion();
-    int[] configured = client == null ? null : failoverOrders.get(client);
-    if (configured == null) {
-      configured = defaultFailover;
-    }
-    int n;
-    if (configured != null) {
-      System.arraycopy(configured, 0, order, 0, configured.length);
-      n = configured.length;
-    } else {
-      n = dynamicOrder(client, order);
-    }
-    if (context.isReadYourWrites() && writerRegion >= 0) {
-      n = writerFirst(order, n, writerRegion);
-    }
-    return n;
-  }
-
-  /** Without a failover table: the client's region, this instance's, then the rest by latency. */
-  private int dynamicOrder(String client, int[] order) {
-    int n = 0;
-    Integer c = client == null ? null : regionIndex.get(client);
-    if (c != null) {
-      order[n++] = c;
-    }
-    if (localRegion >= 0 && (c == null || localRegion != c)) {
-      order[n++] = localRegion;
-    }
-    int restStart = n;
-    for (int i = 0; i < regions.length; i++) {
-      if ((c == null || i != c) && i != localRegion) {
-        order[n++] = i;
-      }
-    }
-    sortByLatency(order, restStart, n);
-    return n;
-  }
-
-  private void sortByLatency(int[] order, int from, int to) {
-    for (int i = from + 1; i < to; i++) {
-      int r = order[i];
-      double cost = regionCost(r);
-      int j = i - 1;
-      while (j >= from && regionCost(order[j]) > cost) {
-        order[j + 1] = order[j];
-        j--;
-      }
-      order[j + 1] = r;
-    }
-  }
-
-  /**
    * A region's latency: the lowest decayed cost among its available backends. A region without a
    * sample costs 0 so it is probed first; an idle region's cost decays, so it is probed again later.
    */
@@ -323,39 +248,6 @@ public final class RegionalSelector implements BackendSelector {
       }
     }
     return best;
-  }
-
-  /** Moves the writer to the front of the first {@code n} entries (adding it if absent); the new length. */
-  private static int writerFirst(int[] order, int n, int writer) {
-    int at = n;
-    for (int k = 0; k < n; k++) {
-      if (order[k] == writer) {
-        at = k;
-        break;
-      }
-    }
-    System.arraycopy(order, 0, order, 1, at);
-    order[0] = writer;
-    return at == n ? n + 1 : n;
-  }
-
-  /** Keeps the allowed regions of the first {@code n} entries, in order; the new length. */
-  private int keepAllowed(int[] order, int n, Set<String> allowed) {
-    int kept = 0;
-    for (int k = 0; k < n; k++) {
-      if (allowed.contains(regions[order[k]])) {
-        order[kept++] = order[k];
-      }
-    }
-    if (kept == 0) {
-      // Allowed regions missing from the failover order are still allowed: use them in group order.
-      for (int i = 0; i < regions.length; i++) {
-        if (allowed.contains(regions[i])) {
-          order[kept++] = i;
-        }
-      }
-    }
-    return kept;
   }
 
   private double healthyFraction(int region) {
