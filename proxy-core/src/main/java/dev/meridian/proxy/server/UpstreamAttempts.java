@@ -99,9 +99,15 @@ final class UpstreamAttempts {
     UpstreamPool pool = context.pools.forLoop(connection.ctx.channel().eventLoop());
     boolean fresh = ex.freshConnection;
     ex.freshConnection = false;
-    Future<Channel> acquired = pool.acquire(backend, connection, fresh);
+    Channel pooled = fresh ? null : pool.takeIdle(backend, connection);
+    if (pooled != null) {
+      sendHead(ex, backend, pooled);
+      return;
+    }
+    // The idle pool was tried: a new connection, or a stream on an HTTP/2 one.
+    Future<Channel> acquired = pool.acquire(backend, connection, true);
     if (acquired.isDone()) {
-      onUpstreamAcquired(ex, backend, acquired); // a pooled connection: no listener to allocate
+      onUpstreamAcquired(ex, backend, acquired); // done at once: no listener to allocate
     } else {
       acquired.addListener(f -> onUpstreamAcquired(ex, backend, (Future<Channel>) f));
     }

@@ -84,18 +84,35 @@ public final class UpstreamPool {
     if (link.protocol().isHttp2()) {
       return http2.acquire(backend, link, listener);
     }
-    ArrayDeque<Channel> waiting = fresh ? null : idle.get(backend);
-    if (waiting != null) {
-      Channel channel;
-      while ((channel = waiting.pollLast()) != null) {
-        if (channel.isActive() && BackendHandler.of(channel).link().equals(link)) {
-          BackendHandler.of(channel).attach(listener);
-          return loop.newSucceededFuture(channel);
-        }
-        channel.close();
-      }
+    Channel pooled = fresh ? null : takeIdle(backend, link, listener);
+    return pooled != null ? loop.newSucceededFuture(pooled) : connect(backend, link, listener);
+  }
+
+  /**
+   * An idle HTTP/1.1 connection to the backend from the pool, handed to the listener, or null when
+   * none is (or the backend speaks HTTP/2): the caller then {@linkplain #acquire acquires} one. The
+   * request path's common case, without a future to allocate.
+   */
+  public Channel takeIdle(Backend backend, UpstreamListener listener) {
+    BackendLink link = links.linkOf(backend);
+    return link.protocol().isHttp2() ? null : takeIdle(backend, link, listener);
+  }
+
+  private Channel takeIdle(Backend backend, BackendLink link, UpstreamListener listener) {
+    ArrayDeque<Channel> waiting = idle.get(backend);
+    if (waiting == null) {
+      return null;
     }
-    return connect(backend, link, listener);
+    Channel channel;
+    while ((channel = waiting.pollLast()) != null) {
+      BackendHandler handler = BackendHandler.of(channel);
+      if (channel.isActive() && handler.link().equals(link)) {
+        handler.attach(listener);
+        return channel;
+      }
+      channel.close();
+    }
+    return null;
   }
 
   private Future<Channel> connect(Backend backend, BackendLink link, UpstreamListener listener) {
