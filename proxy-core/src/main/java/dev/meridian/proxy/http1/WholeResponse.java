@@ -8,8 +8,9 @@ import io.netty.handler.codec.http.HttpVersion;
 /**
  * A backend's response whose head and whole Content-Length body arrived in one read: the
  * {@link RawResponse} head and a slice of the buffer that holds the body, handed on as one message.
- * The proxy then relays it with one write, and the client-facing encoder puts a small body in the
- * head's buffer (one send rather than a head, a body part and an end, each through the pipeline).
+ * The proxy then relays it with one write, and the client-facing codec hands the head's buffer and
+ * the body's slice on together (rather than a head, a body part and an end, each through the
+ * pipeline on its own).
  *
  * <p>The head's mutators change the {@link RawResponse} itself; the body is this message's one
  * reference-counted part.
