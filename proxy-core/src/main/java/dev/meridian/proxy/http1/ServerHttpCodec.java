@@ -64,8 +64,9 @@ public final class ServerHttpCodec
     }
 
     /**
-     * A {@link WholeResponse} goes out as its head's buffer and its body's slice (neither copied),
-     * handed on together.
+     * A {@link WholeResponse} goes out as one buffer when its body fits in the room left in the
+     * head's buffer (one {@code send} instead of a two-part {@code writev}), otherwise as the head's
+     * buffer and the body's slice (not copied), handed on together.
      */
     @Override
     protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out) throws Exception {
@@ -73,20 +74,40 @@ public final class ServerHttpCodec
         super.encode(ctx, msg, out);
         return;
       }
+      boolean bodyDone;
       try {
         super.encode(ctx, whole.head(), out);
         super.encode(ctx, LastHttpContent.EMPTY_LAST_CONTENT, discarded);
+        bodyDone = lastBodiless || appendToHead(whole.content(), out);
       } catch (Exception | Error e) {
         whole.release();
         throw e;
       } finally {
         discarded.clear();
       }
-      if (lastBodiless) {
+      if (bodyDone) {
         whole.release();
       } else {
         out.add(whole.content());
       }
+    }
+
+    /**
+     * Copies a small body into the head's buffer when it fits in the room the buffer can take without
+     * moving (its capacity may first have to grow into that room). The copy reads
+     * through {@link ByteBuf#getBytes(int, ByteBuf, int, int)} into the head's buffer, a memory copy
+     * between direct buffers (writing the body into the head would make a NIO view of the slice).
+     */
+    private static boolean appendToHead(ByteBuf body, List<Object> out) {
+      int length = body.readableBytes();
+      if (out.isEmpty() || !(out.get(out.size() - 1) instanceof ByteBuf head)
+          || head.maxFastWritableBytes() < length) {
+        return false;
+      }
+      head.ensureWritable(length); // within the fast-writable room: grows in place, no copy
+      body.getBytes(body.readerIndex(), head, head.writerIndex(), length);
+      head.writerIndex(head.writerIndex() + length);
+      return true;
     }
 
     @Override
