@@ -1,5 +1,6 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.proxy.http.NeverIndexedHeaders;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -22,7 +23,8 @@ import io.netty.handler.timeout.IdleStateEvent;
  *  connection --> [h2-flush]  FlushConsolidationHandler: the streams' flushes in one event-loop turn
  *                             leave as one write (one TLS record, one syscall) at the end of it
  *             --> [h2]        Http2FrameCodec: max 100 concurrent streams, 16KiB header list, rapid
- *                             reset, MadeYouReset, CONTINUATION and control-frame flood limits
+ *                             reset, MadeYouReset, CONTINUATION and control-frame flood limits;
+ *                             credentials and request ids never HPACK-indexed (NeverIndexedHeaders)
  *             --> [h2-mux]    Http2MultiplexHandler: a child channel per stream
  *             --> [h2-conn]   closes an idle connection, GOAWAY on drain
  *  stream     --> [h2-http1]  Http2StreamFrameToHttpObjectCodec
@@ -46,6 +48,7 @@ final class Http2Connection {
             .maxHeaderListSize(MAX_HEADER_LIST_SIZE))
         .validateHeaders(true)
         .validateRequiredPseudoHeaders(true)
+        .headerSensitivityDetector(new NeverIndexedHeaders(context.requestRewriter.requestIdHeader()))
         .decoderEnforceMaxRstFramesPerWindow(200, 30)
         .encoderEnforceMaxRstFramesPerWindow(200, 30)
         .decoderEnforceMaxConsecutiveEmptyDataFrames(2)

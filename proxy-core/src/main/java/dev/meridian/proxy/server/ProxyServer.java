@@ -21,6 +21,7 @@ import dev.meridian.proxy.config.MeridianSettings.HealthSettings;
 import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
 import dev.meridian.proxy.config.MeridianSettings.RegionSettings;
 import dev.meridian.proxy.config.MeridianSettings.RouteSettings;
+import dev.meridian.proxy.http.NeverIndexedHeaders;
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import dev.meridian.proxy.regions.OperatorOverrides;
 import dev.meridian.proxy.regions.RegionCounters;
@@ -130,7 +131,8 @@ public final class ProxyServer implements AutoCloseable {
     UpstreamPools pools = new UpstreamPools(new UpstreamSettings(transport,
         settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
         settings.upstream().maxIdlePerBackend(), settings.upstream().writeBufferLow(),
-        settings.upstream().writeBufferHigh(), 8192, 64 * 1024));
+        settings.upstream().writeBufferHigh(), 8192, 64 * 1024,
+        new NeverIndexedHeaders(settings.headers().requestIdHeader())));
     pools.links(backendLinks(settings, groups, Map.of()));
     ProxyMetrics metrics = new ProxyMetrics(registry);
     this.context = new ProxyContext(settings, router, runtimes, pools, metrics);

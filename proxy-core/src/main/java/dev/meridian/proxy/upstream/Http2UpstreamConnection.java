@@ -134,6 +134,7 @@ final class Http2UpstreamConnection {
                 .pushEnabled(false)
                 .maxHeaderListSize(settings.maxResponseHeaderBytes()))
             .validateHeaders(true)
+            .headerSensitivityDetector(settings.neverIndexed())
             .encoderEnforceMaxConcurrentStreams(true)
             .decoderEnforceMaxConsecutiveEmptyDataFrames(2)
             .decoderEnforceMaxSmallContinuationFrames(16)

@@ -1,6 +1,7 @@
 package dev.meridian.proxy.upstream;
 
 import dev.meridian.proxy.transport.Transport;
+import io.netty.handler.codec.http2.Http2HeadersEncoder;
 import java.time.Duration;
 
 /**
@@ -14,6 +15,7 @@ import java.time.Duration;
  * @param writeBufferHigh        high write watermark in bytes
  * @param maxResponseLine        longest status line accepted from a backend
  * @param maxResponseHeaderBytes largest header section accepted from a backend
+ * @param neverIndexed           which fields the HTTP/2 encoder never puts in the HPACK table
  */
 public record UpstreamSettings(
     Transport transport,
@@ -23,4 +25,5 @@ public record UpstreamSettings(
     int writeBufferLow,
     int writeBufferHigh,
     int maxResponseLine,
-    int maxResponseHeaderBytes) {}
+    int maxResponseHeaderBytes,
+    Http2HeadersEncoder.SensitivityDetector neverIndexed) {}
