@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Paired A/B of two Meridian jars (or two sets of JVM options) on one scenario, for changes too small
+# for bench/suite.sh to resolve on a noisy host: both proxies run side by side on the proxy core (each
+# idle while the other is measured), are warmed up, then measured in short alternating rounds (A B,
+# B A, A B, ...). Each round pair sees nearly the same host noise, so the median of the per-pair
+# ratios is far steadier than a ratio of two medians taken minutes apart.
+#
+# usage: bench/ab.sh [--h2] JAR_A JAR_B
+#   default   S1's load: wrk -t1 -c50, small GET over HTTP/1.1
+#   --h2      S4's load: h2load -c10 -m10, HTTP/2 over TLS
+#
+# Prints, per round, requests/s and microseconds of proxy CPU (user + system) per request, then the
+# medians and the median of the B/A ratios of the pairs. CPU per request is the steadier of the two.
+#
+# Environment (defaults in brackets):
+#   ROUNDS [16]  measured rounds per jar      ROUND_SECONDS [5]  seconds per round
+#   KEEP_TMP [0]  1 = keep the configs and logs
+#   WARMUP [30; 40 with --h2]  seconds of load per jar before the rounds (in 10 s runs, alternating)
+#   JAVA_A, JAVA_B [java]   JAVA_OPTS_A, JAVA_OPTS_B ["-Xms512m -Xmx512m -XX:+UseParallelGC"]
+#   LOAD_CPU [0] (load tool and the nginx backend)   PROXY_CPU [1] (both proxies)
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TEMPLATES="$SCRIPT_DIR/suite"
+H2=0
+if [[ "${1:-}" == "--h2" ]]; then H2=1; shift; fi
+(( $# == 2 )) || { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2; }
+JAR_A="$(realpath "$1")"; JAR_B="$(realpath "$2")"
+ROUNDS="${ROUNDS:-16}"; ROUND_SECONDS="${ROUND_SECONDS:-5}"; WARMUP="${WARMUP:-$(( H2 ? 40 : 30 ))}"
+JAVA_A="${JAVA_A:-java}"; JAVA_B="${JAVA_B:-java}"
+JAVA_OPTS_A="${JAVA_OPTS_A--Xms512m -Xmx512m -XX:+UseParallelGC}"
+JAVA_OPTS_B="${JAVA_OPTS_B--Xms512m -Xmx512m -XX:+UseParallelGC}"
+LOAD_CPU="${LOAD_CPU:-0}"; PROXY_CPU="${PROXY_CPU:-1}"
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+
+die() { echo "[ab] $*" >&2; exit 1; }
+for f in "$JAR_A" "$JAR_B"; do [[ -f "$f" ]] || die "no such jar: $f"; done
+for tool in taskset python3 openssl curl "$NGINX"; do command -v "$tool" >/dev/null || die "$tool not found"; done
+if (( H2 )); then command -v h2load >/dev/null || die "h2load not found (package nghttp2-client)"
+else command -v wrk >/dev/null || die "wrk not found (package wrk)"; fi
+
+TMP="$(mktemp -d /tmp/meridian-ab.XXXXXX)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [[ "${KEEP_TMP:-0}" == 1 ]]; then echo "[ab] files kept in $TMP" >&2; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+
+read -r BACKEND_PORT PORT_A TLS_A PORT_B TLS_B <<<"$(python3 -c '
+import socket
+s = [socket.socket() for _ in range(5)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))')"
+
+mkdir -p "$TMP/www" "$TMP/tls" "$TMP/backend-tmp"
+python3 -c 'import sys; t = "hello from the meridian bench suite backend " * 3; print(t[:99])' > "$TMP/www/hello.txt"
+chmod 755 "$TMP" "$TMP/www"; chmod 644 "$TMP/www/hello.txt"   # nginx's workers run as another user
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TMP/tls/site.key" -out "$TMP/tls/site.crt" 2>/dev/null
+render() {  # render TEMPLATE OUT PORT TLS_PORT
+  sed -e "s|@DIR@|$TMP|g" -e "s|@PORT@|$3|g" -e "s|@TLS_PORT@|$4|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" \
+    "$TEMPLATES/$1" > "$2"
+}
+wait_up() {  # wait_up PORT PID
+  for _ in $(seq 1 300); do
+    kill -0 "$2" 2>/dev/null || return 1
+    curl -sf -o /dev/null "http://127.0.0.1:$1/hello.txt" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+render backend-nginx.conf "$TMP/backend.conf" 0 0
+taskset -c "$LOAD_CPU" "$NGINX" -p "$TMP" -c "$TMP/backend.conf" >"$TMP/backend.out" 2>&1 &
+PIDS+=($!)
+for name in A B; do
+  jar_var="JAR_$name"; java_var="JAVA_$name"; opts_var="JAVA_OPTS_$name"; port_var="PORT_$name"; tls_var="TLS_$name"
+  render meridian.conf "$TMP/$name.conf" "${!port_var}" "${!tls_var}"
+  # shellcheck disable=SC2086 # the options are words
+  taskset -c "$PROXY_CPU" "${!java_var}" -XX:ActiveProcessorCount=1 ${!opts_var} -jar "${!jar_var}" \
+    run -c "$TMP/$name.conf" >"$TMP/$name.log" 2>&1 &
+  pid=$!; PIDS+=("$pid"); printf -v "PID_$name" '%s' "$pid"
+  wait_up "${!port_var}" "$pid" || { cat "$TMP/$name.log" >&2; die "Meridian $name did not start"; }
+done
+
+load() {  # load PORT TLS_PORT SECONDS: runs the scenario's load tool, prints its output
+  if (( H2 )); then
+    taskset -c "$LOAD_CPU" h2load -c10 -m10 -D "$3" "https://127.0.0.1:$2/hello.txt" 2>&1
+  else
+    taskset -c "$LOAD_CPU" wrk -t1 -c50 -d"$3"s "http://127.0.0.1:$1/hello.txt" 2>&1
+  fi
+}
+round() {  # round NAME: prints "rps cpu_us_per_request failures"
+  local pid_var="PID_$1" port_var="PORT_$1" tls_var="TLS_$1" before after
+  before="$(awk '{print $14 + $15}' "/proc/${!pid_var}/stat")"
+  load "${!port_var}" "${!tls_var}" "$ROUND_SECONDS" > "$TMP/round.txt"
+  after="$(awk '{print $14 + $15}' "/proc/${!pid_var}/stat")"
+  python3 - "$H2" "$before" "$after" "$(getconf CLK_TCK)" "$TMP/round.txt" <<'PY'
+import re, sys
+h2, before, after, tck = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+out = open(sys.argv[5]).read()
+if h2:
+    rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))
+    m = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed", out)
+    done, failed = int(m.group(1)), int(m.group(3))
+else:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    done = int(re.search(r"(\d+) requests in", out).group(1))
+    failed = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    failed += int((re.search(r"Non-2xx or 3xx responses: (\d+)", out) or [0, 0])[1])
+print(f"{rps:.0f} {(after - before) * 1e6 / tck / max(done, 1):.2f} {failed}")
+PY
+}
+
+echo "[ab] A: $JAR_A (${JAVA_A} ${JAVA_OPTS_A})" >&2
+echo "[ab] B: $JAR_B (${JAVA_B} ${JAVA_OPTS_B})" >&2
+echo "[ab] load: $( (( H2 )) && echo "h2load -c10 -m10, HTTP/2 over TLS" || echo "wrk -t1 -c50, HTTP/1.1")," \
+  "warm-up ${WARMUP}s each, $ROUNDS rounds of ${ROUND_SECONDS}s each" >&2
+for (( s = 0; s < WARMUP; s += 10 )); do
+  load "$PORT_A" "$TLS_A" 10 >/dev/null; load "$PORT_B" "$TLS_B" 10 >/dev/null
+done
+
+: > "$TMP/rounds.txt"
+for (( r = 1; r <= ROUNDS; r++ )); do
+  if (( r % 2 )); then a="$(round A)"; b="$(round B)"; else b="$(round B)"; a="$(round A)"; fi
+  echo "round $r  A $a  B $b" | tee -a "$TMP/rounds.txt"
+done
+
+python3 - "$TMP/rounds.txt" <<'PY'
+import statistics as st, sys
+rows = [line.split() for line in open(sys.argv[1])]
+ra, ca, fa = [float(r[3]) for r in rows], [float(r[4]) for r in rows], sum(int(r[5]) for r in rows)
+rb, cb, fb = [float(r[7]) for r in rows], [float(r[8]) for r in rows], sum(int(r[9]) for r in rows)
+print(f"A  median {st.median(ra):.0f} req/s, {st.median(ca):.2f} us CPU/request, {fa} failed")
+print(f"B  median {st.median(rb):.0f} req/s, {st.median(cb):.2f} us CPU/request, {fb} failed")
+print(f"B/A  req/s x{st.median(b / a for a, b in zip(ra, rb)):.3f}, "
+      f"CPU per request x{st.median(b / a for a, b in zip(ca, cb)):.3f} (medians of the round pairs)")
+PY
