@@ -175,7 +175,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
       size = size * 16 + digit;
       index++;
     }
-    if (index == 0 || !HeadParser.isChunkExtensions(line, index, line.length)) {
+    if (index == 0 || !FieldSyntax.isChunkExtensions(line, index, line.length)) {
       return -1;
     }
     return size;
@@ -234,7 +234,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     byte[] line = new byte[lf - 1 - from];
     in.getBytes(from, line);
     try {
-      HeadParser.parseTrailer(line, 0, line.length, trailers);
+      FieldSyntax.parseTrailer(line, 0, line.length, trailers);
     } catch (DecoderException e) {
       return rejectBody(in, out, e);
     }

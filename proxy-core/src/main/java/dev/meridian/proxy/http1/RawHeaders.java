@@ -365,7 +365,7 @@ public final class RawHeaders extends HttpHeaders {
   @Override
   public HttpHeaders add(CharSequence name, Object value) {
     CharSequence text = value instanceof CharSequence cs ? cs : String.valueOf(value);
-    HeadParser.checkAddedField(name, text);
+    FieldSyntax.checkAddedField(name, text);
     if (added == null) {
       added = new CharSequence[12];
     } else if (addedCount * 2 == added.length) {

@@ -1,5 +1,10 @@
 package dev.meridian.proxy.http1;
 
+import static dev.meridian.proxy.http1.FieldSyntax.TCHAR;
+import static dev.meridian.proxy.http1.FieldSyntax.nameIs;
+import static dev.meridian.proxy.http1.FieldSyntax.parseContentLength;
+import static dev.meridian.proxy.http1.FieldSyntax.parseVersion;
+
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;

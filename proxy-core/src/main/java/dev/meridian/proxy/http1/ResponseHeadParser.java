@@ -1,5 +1,13 @@
 package dev.meridian.proxy.http1;
 
+import static dev.meridian.proxy.http1.FieldSyntax.checkValue;
+import static dev.meridian.proxy.http1.FieldSyntax.isDigit;
+import static dev.meridian.proxy.http1.FieldSyntax.nameIs;
+import static dev.meridian.proxy.http1.FieldSyntax.parseContentLength;
+import static dev.meridian.proxy.http1.FieldSyntax.parseVersion;
+import static dev.meridian.proxy.http1.FieldSyntax.skipOws;
+import static dev.meridian.proxy.http1.FieldSyntax.trimEnd;
+
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
