@@ -22,7 +22,7 @@ public final class ProxyMetrics {
   private final MeterRegistry registry;
   private final AtomicInteger clientConnections = new AtomicInteger();
   private final AtomicInteger inFlight = new AtomicInteger();
-  private final ConcurrentHashMap<String, Counter[]> requestsByRoute = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, RouteRequests> requestsByRoute = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Timer> upstreamTimeByBackend = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> failuresByBackendAndKind = new ConcurrentHashMap<>();
 
@@ -77,37 +77,50 @@ public final class ProxyMetrics {
 
   /** Records a finished request: its route ({@code none} when unrouted) and status. */
   public void requestFinished(String route, int status) {
-    inFlight.decrementAndGet();
-    Counter[] counters = requestsByRoute.get(route);
-    if (counters == null) {
-      counters = requestsByRoute.computeIfAbsent(route, this::routeCounters);
-    }
-    int index = Math.min(Math.max(status / 100 - 1, 0), 4);
-    counters[index].increment();
+    requestFinished(routeRequests(route), status);
   }
 
-  private Counter[] routeCounters(String route) {
+  /** Records a finished request on its route's counters (from {@link #routeRequests}). */
+  public void requestFinished(RouteRequests route, int status) {
+    inFlight.decrementAndGet();
+    route.count(status);
+  }
+
+  /**
+   * A route's request counters, for a caller that keeps them between requests (a connection serving
+   * one route after another) and so skips the lookup by name.
+   */
+  public RouteRequests routeRequests(String route) {
+    RouteRequests counters = requestsByRoute.get(route);
+    return counters != null ? counters : requestsByRoute.computeIfAbsent(route, this::newRouteRequests);
+  }
+
+  private RouteRequests newRouteRequests(String route) {
     Counter[] counters = new Counter[STATUS_CLASSES.length];
     for (int i = 0; i < counters.length; i++) {
       counters[i] = Counter.builder("meridian.requests")
           .description("Requests answered, by route and status class")
           .tag("route", route).tag("status", STATUS_CLASSES[i]).register(registry);
     }
-    return counters;
+    return new RouteRequests(route, counters);
   }
 
   /** Records the time from sending a request to a backend to its response headers. */
   public void upstreamResponded(String backendId, long nanos) {
+    upstreamResponseTime(backendId).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * The timer of a backend's time to response headers, for a caller that keeps it between requests.
+   */
+  public Timer upstreamResponseTime(String backendId) {
     Timer timer = upstreamTimeByBackend.get(backendId);
-    if (timer != null) {
-      timer.record(nanos, TimeUnit.NANOSECONDS);
-      return;
-    }
-    upstreamTimeByBackend.computeIfAbsent(backendId, id -> Timer.builder("meridian.upstream.response.time")
-        .description("Time to response headers from a backend")
-        .tag("backend", id).publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
-        .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+    return timer != null ? timer : upstreamTimeByBackend.computeIfAbsent(backendId,
+        id -> Timer.builder("meridian.upstream.response.time")
+            .description("Time to response headers from a backend")
+            .tag("backend", id).publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
+            .register(registry));
   }
 
   /**
@@ -129,5 +142,25 @@ public final class ProxyMetrics {
   /** Requests in flight now. */
   public int inFlight() {
     return inFlight.get();
+  }
+
+  /** One route's counters of answered requests by status class. */
+  public static final class RouteRequests {
+    private final String route;
+    private final Counter[] byStatusClass;
+
+    private RouteRequests(String route, Counter[] byStatusClass) {
+      this.route = route;
+      this.byStatusClass = byStatusClass;
+    }
+
+    /** The route's name. */
+    public String route() {
+      return route;
+    }
+
+    private void count(int status) {
+      byStatusClass[Math.min(Math.max(status / 100 - 1, 0), 4)].increment();
+    }
   }
 }

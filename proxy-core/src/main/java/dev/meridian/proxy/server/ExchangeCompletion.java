@@ -96,7 +96,7 @@ final class ExchangeCompletion {
         upstream.close();
       }
     }
-    context.metrics.requestFinished(routeName(ex), ex.status);
+    connection.meters.requestFinished(routeName(ex), ex.status);
     recordRegionOutcome(ex, false);
     connection.exchange = null;
     if (ex.closeAfter || !ex.requestComplete || context.isDraining()

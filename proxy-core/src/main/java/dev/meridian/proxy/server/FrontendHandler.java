@@ -63,6 +63,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   final RequestHeadTimer headTimer;
   /** The connection's last Forwarded element, reused while client, host and scheme stay the same. */
   final RequestHeadRewriter.ForwardedMemo forwardedMemo = new RequestHeadRewriter.ForwardedMemo();
+  /** The meters this connection recorded on last. */
+  final MeterMemo meters;
   private final ArrayDeque<Object> inbound = new ArrayDeque<>();
   ChannelHandlerContext ctx;
   /** The request being served, or null between requests. */
@@ -90,6 +92,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     this.response = new ResponseRelay(this);
     this.completion = new ExchangeCompletion(this);
     this.headTimer = new RequestHeadTimer(this, codec);
+    this.meters = new MeterMemo(context.metrics);
   }
 
   // ---- client connection events ------------------------------------------------------------
@@ -217,7 +220,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
         ex.upstream.close();
       }
       // Not finished (finishExchange clears exchange): counted here, whatever answered it.
-      context.metrics.requestFinished(ExchangeCompletion.routeName(ex), ex.status == 0 ? 499 : ex.status);
+      meters.requestFinished(ExchangeCompletion.routeName(ex), ex.status == 0 ? 499 : ex.status);
       ExchangeCompletion.recordRegionOutcome(ex, ex.responseStarted() && !ex.responseComplete());
     }
     context.metrics.clientConnectionClosed();

@@ -89,7 +89,7 @@ final class ResponseRelay {
       return;
     }
     long rtt = System.nanoTime() - ex.sentNanos + ex.injectedDelayNanos;
-    context.metrics.upstreamResponded(ex.backend.id(), rtt);
+    connection.meters.upstreamResponded(ex.backend.id(), rtt);
     ex.group.outliers().onResponse(ex.backend, status.code());
     if (ex.route.retries().retriesStatus(status.code()) && ex.requestComplete && ex.isIdempotent()
         && connection.attempts.mayRetry(ex, true)) {
@@ -223,7 +223,7 @@ final class ResponseRelay {
     Channel upstream = ex.upstream;
     BackendHandler.of(upstream).detach();
     connection.exchange = null;
-    context.metrics.requestFinished(ExchangeCompletion.routeName(ex), 101);
+    connection.meters.requestFinished(ExchangeCompletion.routeName(ex), 101);
     ExchangeCompletion.recordRegionOutcome(ex, false);
     connection.headTimer.cancel();
     connection.releaseInbound();

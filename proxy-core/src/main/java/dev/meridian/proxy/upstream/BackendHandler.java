@@ -8,6 +8,7 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import java.util.function.Consumer;
 
@@ -24,6 +25,11 @@ import java.util.function.Consumer;
 public final class BackendHandler extends ChannelInboundHandlerAdapter {
   /** The handler's name in the upstream pipeline. */
   public static final String NAME = "backend";
+  /**
+   * The handler, as an attribute of its channel: found per request without walking the pipeline by
+   * name (which showed as 1% of the proxy's CPU under S1).
+   */
+  private static final AttributeKey<BackendHandler> HANDLER = AttributeKey.valueOf(BackendHandler.class, "handler");
 
   private final Backend backend;
   private final BackendLink link;
@@ -48,9 +54,19 @@ public final class BackendHandler extends ChannelInboundHandlerAdapter {
     this.uses = reusedTransport ? 1 : 0;
   }
 
-  /** The handler of an upstream channel. */
+  /** The handler of an upstream channel, or null once it left the pipeline (a spliced tunnel). */
   public static BackendHandler of(Channel channel) {
-    return (BackendHandler) channel.pipeline().get(NAME);
+    return channel.attr(HANDLER).get();
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    ctx.channel().attr(HANDLER).set(this);
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    ctx.channel().attr(HANDLER).compareAndSet(this, null);
   }
 
   /** The backend this connection goes to. */

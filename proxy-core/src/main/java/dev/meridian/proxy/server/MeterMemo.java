@@ -1,0 +1,45 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.metrics.ProxyMetrics;
+import dev.meridian.proxy.metrics.ProxyMetrics.RouteRequests;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The meters a connection recorded on last: its route's request counters and its backend's
+ * response timer. A connection's requests mostly take one route to one backend, so the next request
+ * records without looking its meters up by name.
+ *
+ * <p>Not thread-safe: one per connection, used on its event loop.
+ */
+final class MeterMemo {
+  private final ProxyMetrics metrics;
+  private RouteRequests routeRequests;
+  private String backendId;
+  private Timer upstreamResponseTime;
+
+  MeterMemo(ProxyMetrics metrics) {
+    this.metrics = metrics;
+  }
+
+  /** Records a finished request of this route ({@code none} when unrouted) with its status. */
+  void requestFinished(String route, int status) {
+    RouteRequests requests = routeRequests;
+    if (requests == null || !requests.route().equals(route)) {
+      requests = metrics.routeRequests(route);
+      routeRequests = requests;
+    }
+    metrics.requestFinished(requests, status);
+  }
+
+  /** Records a backend's time from the request sent to its response headers. */
+  void upstreamResponded(String backend, long nanos) {
+    Timer timer = upstreamResponseTime;
+    if (timer == null || !backend.equals(backendId)) {
+      timer = metrics.upstreamResponseTime(backend);
+      upstreamResponseTime = timer;
+      backendId = backend;
+    }
+    timer.record(nanos, TimeUnit.NANOSECONDS);
+  }
+}
