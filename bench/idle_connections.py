@@ -8,9 +8,16 @@ prints the growth of the live heap by class (jcmd GC.class_histogram, which runs
 
 --h2: the connections are HTTP/2 over TLS (ALPN h2, any certificate accepted): each sends the
 preface, SETTINGS and one GET, acknowledges the server's SETTINGS and reads the whole answer.
---json: print one JSON object ({"kib_per_connection": ..., ...}) instead of the sentence.
+--json: print one JSON object ({"kib_per_connection": ..., ...}) instead of the sentence; with --heap it
+also holds "live_heap_kib_per_connection".
 
 Warm the proxy first (a few seconds of wrk), so memory touched once by any traffic is not counted.
+
+A JVM's RSS also grows by the heap pages its garbage touches for the first time (opening 8000 TLS
+connections makes some 150 MB of garbage), which a process that has run a while has touched anyway,
+while the live objects the connections hold may sit in pages touched before. To count what the
+connections hold, start the JVM with -XX:+AlwaysPreTouch (the whole heap is resident from the start,
+so RSS grows only by memory outside the heap) and add the live heap's growth (--heap).
 
 usage: idle_connections.py PORT N PATH PID [PID...] [--h2] [--json] [--heap] [--wait SECONDS]
 example: python3 bench/idle_connections.py 8080 8000 /hello.txt $(pgrep -f meridian.jar) --heap
@@ -144,19 +151,25 @@ def main(argv):
     sockets = open_idle_h2(port, count, path) if h2 else open_idle(port, count, path)
     time.sleep(wait)
     after = rss_kb(pids)
-    if as_json:
-        print(json.dumps({"connections": count, "protocol": "h2" if h2 else "http/1.1", "rss_before_kib": before,
-                          "rss_after_kib": after, "kib_per_connection": round((after - before) / count, 2)}))
-    else:
-        print(f"connections {count}: RSS {before} KB -> {after} KB, "
-              f"{(after - before) * 1024 / count / 1024:.1f} KB per idle connection")
+    growth = []
     if heap:
         heap_after = live_heap(pids[0])
         names = set(heap_before) | set(heap_after)
         growth = sorted(((heap_after.get(n, (0, 0))[1] - heap_before.get(n, (0, 0))[1],
                           heap_after.get(n, (0, 0))[0] - heap_before.get(n, (0, 0))[0], n) for n in names),
                         reverse=True)
-        print(f"live heap: {sum(g[0] for g in growth) / count:.0f} bytes per connection; largest classes"
+    heap_bytes = sum(g[0] for g in growth)
+    if as_json:
+        report = {"connections": count, "protocol": "h2" if h2 else "http/1.1", "rss_before_kib": before,
+                  "rss_after_kib": after, "kib_per_connection": round((after - before) / count, 2)}
+        if heap:
+            report["live_heap_kib_per_connection"] = round(heap_bytes / 1024 / count, 2)
+        print(json.dumps(report))
+    else:
+        print(f"connections {count}: RSS {before} KB -> {after} KB, "
+              f"{(after - before) * 1024 / count / 1024:.1f} KB per idle connection")
+    if heap and not as_json:
+        print(f"live heap: {heap_bytes / count:.0f} bytes per connection; largest classes"
               " (bytes and instances per connection):")
         for size, instances, name in growth[:15]:
             print(f"  {size / count:8.1f} {instances / count:6.2f}  {name}")

@@ -268,8 +268,11 @@ wait_port "$BACKEND_PORT" "$BACKEND_PID" 10 || die "static backend did not start
 log "static backend (nginx, 1 worker) on 127.0.0.1:$BACKEND_PORT, cpu $BACKEND_CPU"
 
 # ---------------------------------------------------------------- targets
+# JVM options S7 adds for a Meridian target (see run_idle).
+IDLE_JAVA_OPTS=""
+
 start_meridian() {  # start_meridian NAME JAR JAVA_OPTS CONF_EXTRA JAVA
-  local name="$1" jar="$2" java_opts="$3" conf_extra="$4" java="$5"
+  local name="$1" jar="$2" java_opts="$3 $IDLE_JAVA_OPTS" conf_extra="$4" java="$5"
   render meridian.conf "$TMP/$name.conf" "$TARGET_PORT" "$TARGET_TLS"
   [[ -z "$conf_extra" ]] || printf '%s\n' "$conf_extra" >> "$TMP/$name.conf"
   cp "$jar" "$TMP/$name.jar"   # a private copy: a rebuild during the run cannot pull the jar away
@@ -471,13 +474,19 @@ run_scenario() {  # run_scenario S
 
 # S7 for one protocol, on a target started for it alone: memory a process touched once (by other
 # scenarios, or by the other protocol's connections) stays in its RSS and would hide the growth.
+# A JVM (meridian, baseline) starts with its heap pre-touched, so its RSS grows only outside the heap
+# and not by the pages the connections' garbage touches first; the live heap's growth is added (see
+# idle_connections.py).
 run_idle() {  # run_idle h1|h2
-  local proto="$1" raw="$RUN_DIR/raw/rep$REP-$CURRENT-S7-$1" port pids flags=(--json) what="HTTP/1.1"
+  local proto="$1" raw="$RUN_DIR/raw/rep$REP-$CURRENT-S7-$1" port pids flags=(--json) what="HTTP/1.1" jvm=0
+  case "$CURRENT" in meridian|baseline) jvm=1; IDLE_JAVA_OPTS="-XX:+AlwaysPreTouch"; flags+=(--heap) ;; esac
   if ! start_target "$CURRENT" || ! check_target "$CURRENT"; then
+    IDLE_JAVA_OPTS=""
     record_failed "S7-$proto" "S7-$proto" KiB/conn lower "did not start or answered wrongly"
     [[ -z "$TARGET_PID" ]] || stop_pid "$TARGET_PID"
     return 0
   fi
+  IDLE_JAVA_OPTS=""
   # A short warm-up, so that memory any traffic touches once (JIT, buffers) is not counted.
   wrk_run "$TMP/idle-warmup.txt" 3 "$CONNECTIONS" "http://127.0.0.1:$TARGET_PORT/hello.txt"
   port="$TARGET_PORT"
@@ -494,11 +503,20 @@ run_idle() {  # run_idle h1|h2
   if [[ -n "$JSON" ]]; then
     VALUE="$(json_field "$JSON" kib_per_connection)"; ERRORS=0
     NOTE="RSS $(json_field "$JSON" rss_before_kib) -> $(json_field "$JSON" rss_after_kib) KiB"
+    if (( jvm )); then
+      local heap; heap="$(json_field "$JSON" live_heap_kib_per_connection)"
+      if [[ "$heap" == null ]]; then
+        NOTE="$NOTE (heap pre-touched; live heap unknown: jcmd failed)"
+      else
+        NOTE="$NOTE (heap pre-touched: $VALUE KiB/conn outside the heap) + live heap $heap KiB/conn"
+        VALUE="$(python3 -c "print(round($VALUE + $heap, 2))")"
+      fi
+    fi
   else
     VALUE=null; NOTE="$(tail -1 "$raw.txt")"
   fi
   COUNT=0; LATENCY=null
-  record "S7-$proto" "memory per idle keep-alive connection, $what, $IDLE_CONNECTIONS connections (RSS growth)" KiB/conn lower
+  record "S7-$proto" "memory per idle keep-alive connection, $what, $IDLE_CONNECTIONS connections (RSS growth; a JVM's: outside its pre-touched heap, plus live heap growth)" KiB/conn lower
   stop_pid "$TARGET_PID"
 }
 
