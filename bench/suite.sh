@@ -27,8 +27,9 @@
 #   REPEAT* [3]          repetitions; figures are medians      DURATION* [10]  measured seconds
 #   WARMUP* [30]         S1 warm-up seconds when a target starts, in WARMUP_ROUNDS* [3] wrk runs (after
 #                        one long run the first connection close deoptimizes the JIT's hot I/O path)
-#   TLS_WARMUP* [20]     seconds of S4's load (HTTP/2 over TLS) added to those rounds when S4 or S5 is
-#                        measured: the JIT compiles the TLS and HTTP/2 paths apart from S1's
+#   TLS_WARMUP* [45]     seconds of S4's load (HTTP/2 over TLS) added to those rounds when S4 or S5 is
+#                        measured: the JIT compiles the TLS and HTTP/2 paths apart from S1's, and
+#                        Meridian's HTTP/2 path reaches its steady rate only after 30-40 s of its load
 #   W_SECONDS* [30]      one-second slices of load in W
 #   SCENARIO_WARMUP* [3] seconds of the same load before each measured scenario
 #   CONNECTIONS [50]     wrk -c for S1 and the connections of S2    BULK_CONNECTIONS [8]  S3, S5, S8
@@ -70,7 +71,7 @@ if (( QUICK )); then
 fi
 SCENARIOS="${SCENARIOS:-S1 S2 S3 S4 S5 S6 S7 S8 W}"
 REPEAT="${REPEAT:-3}"; DURATION="${DURATION:-10}"; WARMUP="${WARMUP:-30}"; WARMUP_ROUNDS="${WARMUP_ROUNDS:-3}"
-SCENARIO_WARMUP="${SCENARIO_WARMUP:-3}"; TLS_WARMUP="${TLS_WARMUP:-20}"; W_SECONDS="${W_SECONDS:-30}"
+SCENARIO_WARMUP="${SCENARIO_WARMUP:-3}"; TLS_WARMUP="${TLS_WARMUP:-45}"; W_SECONDS="${W_SECONDS:-30}"
 CONNECTIONS="${CONNECTIONS:-50}"; BULK_CONNECTIONS="${BULK_CONNECTIONS:-8}"
 H2_CLIENTS="${H2_CLIENTS:-10}"; H2_STREAMS="${H2_STREAMS:-10}"; HANDSHAKE_CONNECTIONS="${HANDSHAKE_CONNECTIONS:-16}"
 S2_WARMUP="${S2_WARMUP:-6}"
