@@ -214,11 +214,12 @@ wait_port() {  # wait_port PORT PID SECONDS
   return 1
 }
 
-cpu_ticks() {  # CPU ticks (user+system) of a process and its direct children
-  local total=0 p t
+cpu_ticks() {  # cpu_ticks PID [user]: CPU ticks (user+system, or user only) of a process and its direct children
+  local total=0 p t fields='$12 + $13'
+  [[ "${2:-}" != user ]] || fields='$12'
   for p in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
     [[ -r /proc/$p/stat ]] || continue
-    t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || t=0
+    t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk "{print $fields}") || t=0
     total=$(( total + ${t:-0} ))
   done
   echo "$total"
@@ -385,15 +386,16 @@ measure_java() {  # measure_java RAW CLASS ARGS...: a load tool from the bench j
 json_field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("null" if v is None else json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1" "$2"; }
 
 begin_cpu() {
-  if [[ "$CURRENT" != direct ]]; then CPU_BEFORE="$(cpu_ticks "$TARGET_PID")"; fi
+  if [[ "$CURRENT" != direct ]]; then CPU_BEFORE="$(cpu_ticks "$TARGET_PID")"; USER_BEFORE="$(cpu_ticks "$TARGET_PID" user)"; fi
   CORE_BEFORE="$(core_busy_ticks "$PROXY_CPU")"; WALL_BEFORE="$(date +%s%N)"
 }
 
-end_cpu() {  # sets CPU_PCT, OTHER_PCT (null for direct) and CPU_SECONDS
+end_cpu() {  # sets CPU_PCT, OTHER_PCT (null for direct), CPU_SECONDS and USER_SECONDS
   local wall_ticks core_d proc_d
   wall_ticks="$(awk -v a="$WALL_BEFORE" -v b="$(date +%s%N)" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / 1e9 * hz}')"
-  CPU_PCT=null; OTHER_PCT=null; CPU_SECONDS=0
+  CPU_PCT=null; OTHER_PCT=null; CPU_SECONDS=0; USER_SECONDS=0
   [[ "$CURRENT" != direct ]] || return 0
+  USER_SECONDS="$(awk -v d="$(( $(cpu_ticks "$TARGET_PID" user) - USER_BEFORE ))" -v hz="$CLK_TCK" 'BEGIN {printf "%.3f", d / hz}')"
   proc_d=$(( $(cpu_ticks "$TARGET_PID") - CPU_BEFORE )); core_d=$(( $(core_busy_ticks "$PROXY_CPU") - CORE_BEFORE ))
   CPU_PCT="$(awk -v d="$proc_d" -v w="$wall_ticks" 'BEGIN {printf "%.1f", 100 * d / w}')"
   CPU_SECONDS="$(awk -v d="$proc_d" -v hz="$CLK_TCK" 'BEGIN {printf "%.3f", d / hz}')"
@@ -436,6 +438,10 @@ run_scenario() {  # run_scenario S
   case "$s" in
     S1) progress "S1 small GET, wrk -c$CONNECTIONS"
         measure_wrk "$raw.txt" "$CONNECTIONS" "$plain/hello.txt"
+        if [[ "$CPU_PCT" != null && "${COUNT:-0}" =~ ^[1-9][0-9]*$ ]]; then
+          # Where the proxy's time per request goes: its own code (user) or the kernel's (system).
+          NOTE="${NOTE:+$NOTE; }CPU per request: user $(awk -v u="$USER_SECONDS" -v n="$COUNT" 'BEGIN {printf "%.1f", u / n * 1e6}') us, system $(awk -v u="$USER_SECONDS" -v c="$CPU_SECONDS" -v n="$COUNT" 'BEGIN {printf "%.1f", (c - u) / n * 1e6}') us"
+        fi
         record S1 "small GET (${BODY_BYTES} B), keep-alive, wrk -c$CONNECTIONS" req/s higher ;;
     S2) local level rate
         for level in $S2_LEVELS; do
