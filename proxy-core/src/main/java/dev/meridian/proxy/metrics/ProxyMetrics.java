@@ -6,7 +6,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -75,11 +74,6 @@ public final class ProxyMetrics {
     inFlight.incrementAndGet();
   }
 
-  /** Records a finished request: its route ({@code none} when unrouted) and status. */
-  public void requestFinished(String route, int status) {
-    requestFinished(routeRequests(route), status);
-  }
-
   /** Records a finished request on its route's counters (from {@link #routeRequests}). */
   public void requestFinished(RouteRequests route, int status) {
     inFlight.decrementAndGet();
@@ -105,13 +99,9 @@ public final class ProxyMetrics {
     return new RouteRequests(route, counters);
   }
 
-  /** Records the time from sending a request to a backend to its response headers. */
-  public void upstreamResponded(String backendId, long nanos) {
-    upstreamResponseTime(backendId).record(nanos, TimeUnit.NANOSECONDS);
-  }
-
   /**
-   * The timer of a backend's time to response headers, for a caller that keeps it between requests.
+   * The timer of a backend's time from sending a request to its response headers, for a caller that
+   * keeps it between requests.
    */
   public Timer upstreamResponseTime(String backendId) {
     Timer timer = upstreamTimeByBackend.get(backendId);
