@@ -173,6 +173,31 @@ public final class RawHeaders extends HttpHeaders {
     }
   }
 
+  /** Receives a head's fields one at a time (see {@link #forEachField}). */
+  @FunctionalInterface
+  public interface FieldVisitor {
+    /** One field: its name as it arrived (any case) and its value. */
+    void field(AsciiString name, AsciiString value);
+  }
+
+  /**
+   * Hands each field as it will be written to the visitor: the kept raw fields, as views of the
+   * head's bytes (nothing is copied: the head is never changed), then the added ones.
+   */
+  public void forEachField(FieldVisitor visitor) {
+    for (int i = 0; i < fieldCount; i++) {
+      if (!isRemoved(i)) {
+        int name = fields[i * 4];
+        int value = fields[i * 4 + 2];
+        visitor.field(new AsciiString(head, name, fields[i * 4 + 1] - name, false),
+            new AsciiString(head, value, fields[i * 4 + 3] - value, false));
+      }
+    }
+    for (int i = 0; i < addedCount; i++) {
+      visitor.field(AsciiString.of(added[i * 2]), AsciiString.of(added[i * 2 + 1]));
+    }
+  }
+
   /**
    * Writes the headers' field lines when they are raw ones (see {@link #writeTo}); returns false,
    * writing nothing, for any other headers (which the caller encodes itself).

@@ -1,5 +1,6 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.proxy.config.MeridianSettings.LimitSettings;
 import dev.meridian.proxy.http.NeverIndexedHeaders;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
@@ -10,7 +11,6 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 
@@ -27,7 +27,7 @@ import io.netty.handler.timeout.IdleStateEvent;
  *                             credentials and request ids never HPACK-indexed (NeverIndexedHeaders)
  *             --> [h2-mux]    Http2MultiplexHandler: a child channel per stream
  *             --> [h2-conn]   closes an idle connection, GOAWAY on drain
- *  stream     --> [h2-http1]  Http2StreamFrameToHttpObjectCodec
+ *  stream     --> [h2-http1]  Http2StreamCodec: frames to and from the HTTP/1.1 forms
  *             --> [frontend]  FrontendHandler (auto-read off: HTTP/2 flow control is per-stream back-pressure)
  * </pre>
  */
@@ -56,6 +56,7 @@ final class Http2Connection {
         .encoderEnforceMaxQueuedControlFrames(10_000)
         .gracefulShutdownTimeoutMillis(context.settings.server().drainTimeout().toMillis())
         .build();
+    LimitSettings limits = context.settings.limits();
     pipeline.addLast("h2-flush", new FlushConsolidationHandler(
             FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
         .addLast("h2", codec)
@@ -64,7 +65,8 @@ final class Http2Connection {
           protected void initChannel(Channel stream) {
             stream.config().setAutoRead(false);
             stream.pipeline()
-                .addLast("h2-http1", new Http2StreamFrameToHttpObjectCodec(true, true))
+                .addLast("h2-http1", new Http2StreamCodec(limits.maxRequestLine(), limits.maxHeaderBytes(),
+                    limits.maxHeaderCount()))
                 .addLast(FrontendHandler.NAME, new FrontendHandler(context, null, scheme));
           }
         }))

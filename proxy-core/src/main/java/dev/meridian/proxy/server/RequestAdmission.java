@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.balancer.SelectionContext;
 import dev.meridian.proxy.http1.MalformedHeadException;
+import dev.meridian.proxy.http1.RawHeaders;
 import dev.meridian.proxy.http1.RawRequest;
 import dev.meridian.proxy.http1.TooManyHeadersException;
 import dev.meridian.proxy.routing.HostPattern;
@@ -153,12 +154,17 @@ final class RequestAdmission {
   }
 
   /**
-   * An HTTP/2 request: drops the translation's own x-http2-* headers and refuses header values with
-   * CR, LF or NUL before anything is written upstream as HTTP/1.1 (HPACK can carry them).
+   * An HTTP/2 request: drops x-http2-* headers (Netty's translation names, which a backend must not
+   * take as the proxy's) and refuses header values with CR, LF or NUL before anything is written
+   * upstream as HTTP/1.1 (HPACK can carry them). A head read in place ({@link RawHeaders}, made by
+   * {@link Http2StreamCodec}) had its values checked when it was read.
    */
   private static Verdict checkHttp2Headers(HttpHeaders headers) {
     for (HttpConversionUtil.ExtensionHeaderNames name : HttpConversionUtil.ExtensionHeaderNames.values()) {
       headers.remove(name.text());
+    }
+    if (headers instanceof RawHeaders) {
+      return null;
     }
     for (java.util.Map.Entry<String, String> header : headers) {
       String value = header.getValue();

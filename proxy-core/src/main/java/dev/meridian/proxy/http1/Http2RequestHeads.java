@@ -1,0 +1,173 @@
+package dev.meridian.proxy.http1;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * Reads an HTTP/2 request's header block into the same {@link RawRequest} an HTTP/1.1 client's head
+ * makes, so a request is routed, rewritten and written upstream the same way whichever protocol it
+ * came in: the block is written out as an HTTP/1.1 head and read by {@link RequestHeadParser}, with
+ * the same rules and limits (the request line's length, the header section's bytes and fields).
+ *
+ * <p>What HTTP/2 carries differently becomes HTTP/1.1 as RFC 9113 section 8.3 says: {@code :method}
+ * and {@code :path} make the request line ({@code :authority} the target of a CONNECT), a Host field
+ * is made from {@code :authority} when there is none (a Host that names a different authority is
+ * refused), the {@code cookie} fields are joined into one with {@code "; "}, and a body without a
+ * {@code content-length} goes upstream chunked. HPACK can carry any bytes: a name that is not a
+ * token, or a value, path or authority with CR, LF or NUL, is refused before it is written (it could
+ * otherwise make lines of its own); everything else the parser checks as it does on HTTP/1.1.
+ *
+ * <p>One instance serves one stream (its parser keeps state) and is not thread-safe.
+ */
+public final class Http2RequestHeads {
+  private static final byte[] VERSION_LINE_END = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] COLON_SPACE = {':', ' '};
+  private static final byte[] COOKIE_SEPARATOR = {';', ' '};
+  private static final byte[] HOST = "host: ".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] COOKIE = "cookie: ".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] CHUNKED = "transfer-encoding: chunked\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final short CRLF = ('\r' << 8) | '\n';
+
+  private final RequestHeadParser parser;
+
+  /**
+   * Creates the reader of one stream's request with the listener's HTTP/1.1 limits.
+   *
+   * @param maxRequestLine longest request line in bytes (method, path and version)
+   * @param maxHeaderBytes largest header section in bytes, as HTTP/1.1 lines
+   * @param maxHeaderCount most header fields
+   */
+  public Http2RequestHeads(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount) {
+    this.parser = new RequestHeadParser(maxRequestLine, maxHeaderBytes, maxHeaderCount);
+  }
+
+  /**
+   * The request a header block asks for.
+   *
+   * @param headers     the request's header block, pseudo-header fields first (the frame codec
+   *                    checked that the required ones are there and that no connection-specific
+   *                    field is)
+   * @param bodyFollows the HEADERS frame did not end the stream
+   * @param alloc       where the head is written before it is read (released before this returns)
+   * @throws io.netty.handler.codec.DecoderException a {@link MalformedHeadException},
+   *     {@link io.netty.handler.codec.http.TooLongHttpLineException},
+   *     {@link io.netty.handler.codec.http.TooLongHttpHeaderException} or {@link TooManyHeadersException}
+   *     naming the rule the request breaks
+   */
+  public RawRequest read(Http2Headers headers, boolean bodyFollows, ByteBufAllocator alloc) {
+    CharSequence method = headers.method();
+    CharSequence authority = headers.authority();
+    CharSequence target = HttpMethod.CONNECT.asciiName().contentEquals(method) ? authority : headers.path();
+    if (method == null || target == null) {
+      throw new MalformedHeadException("the request has no :method or no :path");
+    }
+    ByteBuf head = alloc.heapBuffer(256);
+    try {
+      writeName(head, method);
+      head.writeByte(' ');
+      writeValue(head, target, ":path");
+      head.writeBytes(VERSION_LINE_END);
+      boolean hasHost = false;
+      boolean hasLength = false;
+      boolean hasCookie = false;
+      for (Map.Entry<CharSequence, CharSequence> field : headers) {
+        CharSequence name = field.getKey();
+        if (name.length() > 0 && name.charAt(0) == ':') {
+          continue;
+        }
+        if (HttpHeaderNames.COOKIE.contentEqualsIgnoreCase(name)) {
+          hasCookie = true;
+          continue;
+        }
+        if (HttpHeaderNames.HOST.contentEqualsIgnoreCase(name)) {
+          if (authority != null && !AsciiString.contentEqualsIgnoreCase(authority, field.getValue())) {
+            throw new MalformedHeadException("the Host header names another authority than :authority");
+          }
+          hasHost = true;
+        } else if (HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name)) {
+          hasLength = true;
+        }
+        writeName(head, name);
+        head.writeBytes(COLON_SPACE);
+        writeValue(head, field.getValue(), name);
+        head.writeShort(CRLF);
+      }
+      if (!hasHost && authority != null) {
+        head.writeBytes(HOST);
+        writeValue(head, authority, ":authority");
+        head.writeShort(CRLF);
+      }
+      if (hasCookie) {
+        writeCookies(head, headers);
+      }
+      if (bodyFollows && !hasLength) {
+        head.writeBytes(CHUNKED);
+      }
+      head.writeShort(CRLF);
+      RawRequest request = parser.parse(head);
+      if (request == null) {
+        throw new MalformedHeadException("the request's header block does not make a complete head");
+      }
+      return request;
+    } finally {
+      head.release();
+    }
+  }
+
+  /** One Cookie line joining every {@code cookie} field in order (RFC 9113 section 8.2.3). */
+  private static void writeCookies(ByteBuf head, Http2Headers headers) {
+    head.writeBytes(COOKIE);
+    boolean first = true;
+    for (CharSequence crumb : headers.getAll(HttpHeaderNames.COOKIE)) {
+      if (!first) {
+        head.writeBytes(COOKIE_SEPARATOR);
+      }
+      writeValue(head, crumb, HttpHeaderNames.COOKIE);
+      first = false;
+    }
+    head.writeShort(CRLF);
+  }
+
+  /**
+   * Writes a field name or the method: a token, or the head is refused (HPACK carries any bytes, and
+   * a colon or a line break here would make the HTTP/1.1 head say something else).
+   */
+  private static void writeName(ByteBuf out, CharSequence name) {
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c > 0xff || !FieldSyntax.TCHAR[c]) {
+        throw new MalformedHeadException("a field name or the method is not a token");
+      }
+    }
+    writeText(out, name);
+  }
+
+  /**
+   * Writes a value (or the path or authority): one without CR, LF or NUL, or the head is refused,
+   * since those would end the line early and let the rest be read as fields of its own.
+   */
+  private static void writeValue(ByteBuf out, CharSequence value, CharSequence what) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == '\r' || c == '\n' || c == 0) {
+        throw new MalformedHeadException("'" + what + "' has a CR, LF or NUL in its value");
+      }
+    }
+    writeText(out, value);
+  }
+
+  private static void writeText(ByteBuf out, CharSequence text) {
+    if (text instanceof AsciiString ascii) {
+      ByteBufUtil.copy(ascii, out);
+    } else {
+      out.writeCharSequence(text, StandardCharsets.ISO_8859_1);
+    }
+  }
+}

@@ -1,0 +1,257 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.http1.Http2RequestHeads;
+import dev.meridian.proxy.http1.RawHeaders;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpMessage;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2StreamFrame;
+import io.netty.util.AsciiString;
+import io.netty.util.concurrent.PromiseCombiner;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Translates one client HTTP/2 stream between its frames and the HTTP/1.1 messages
+ * {@link FrontendHandler} handles, directly to and from the forms the forwarding path uses:
+ * <ul>
+ *   <li>the request's HEADERS frame becomes the same in-place head an HTTP/1.1 client's request makes
+ *       ({@link Http2RequestHeads}: same rules, same limits, same fast rewriting and writing upstream),
+ *       followed by the end of the request when the frame ended the stream; a header block that breaks
+ *       a rule becomes a request carrying the failure, answered 400, 414 or 431 like on HTTP/1.1;
+ *   <li>DATA frames become body content (the frame's buffer is handed on, not copied), a later
+ *       HEADERS frame the request's trailers (a value with CR, LF or NUL resets the stream);
+ *   <li>a response head's fields go into the HEADERS frame as they are, names lower-cased and
+ *       connection-specific fields left out, without passing through intermediate header objects.
+ * </ul>
+ * Frames that are not HEADERS or DATA pass through both ways.
+ *
+ * <p>One instance per stream, used on its event loop.
+ */
+final class Http2StreamCodec extends ChannelDuplexHandler {
+  private static final AsciiString TRAILERS = AsciiString.cached("trailers");
+  private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
+
+  private final Http2RequestHeads heads;
+  /** The request's head was read: a further HEADERS frame carries its trailers. */
+  private boolean headRead;
+
+  /** Creates the codec of one stream with the listener's request-head limits. */
+  Http2StreamCodec(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount) {
+    this.heads = new Http2RequestHeads(maxRequestLine, maxHeaderBytes, maxHeaderCount);
+  }
+
+  // ---- client to proxy ---------------------------------------------------------------------
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Http2Exception {
+    if (msg instanceof Http2HeadersFrame frame) {
+      if (headRead) {
+        ctx.fireChannelRead(trailers(frame));
+        return;
+      }
+      headRead = true;
+      ctx.fireChannelRead(request(ctx, frame));
+      if (frame.isEndStream()) {
+        ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
+      }
+    } else if (msg instanceof Http2DataFrame data) {
+      ctx.fireChannelRead(data.isEndStream()
+          ? new DefaultLastHttpContent(data.content(), false)
+          : new DefaultHttpContent(data.content()));
+    } else {
+      ctx.fireChannelRead(msg);
+    }
+  }
+
+  private HttpRequest request(ChannelHandlerContext ctx, Http2HeadersFrame frame) {
+    Http2Headers headers = frame.headers();
+    try {
+      return heads.read(headers, !frame.isEndStream(), ctx.alloc());
+    } catch (DecoderException e) {
+      HttpMethod method = HttpMethod.HEAD.asciiName().contentEquals(headers.method())
+          ? HttpMethod.HEAD : HttpMethod.GET;
+      HttpRequest refused = new DefaultHttpRequest(HttpVersion.HTTP_1_1, method, "/");
+      refused.setDecoderResult(DecoderResult.failure(e));
+      return refused;
+    }
+  }
+
+  /** The trailers of the request's body: the last HEADERS frame, which must end the stream. */
+  private static LastHttpContent trailers(Http2HeadersFrame frame) throws Http2Exception {
+    int stream = frame.stream() == null ? 0 : frame.stream().id();
+    if (!frame.isEndStream()) {
+      throw Http2Exception.streamError(stream, Http2Error.PROTOCOL_ERROR,
+          "a HEADERS frame after the request's head that does not end the stream");
+    }
+    LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, true);
+    for (Map.Entry<CharSequence, CharSequence> field : frame.headers()) {
+      CharSequence name = field.getKey();
+      if (name.length() > 0 && name.charAt(0) == ':') {
+        throw Http2Exception.streamError(stream, Http2Error.PROTOCOL_ERROR, "a pseudo-header field in trailers");
+      }
+      if (!isPlainValue(field.getValue())) {
+        throw Http2Exception.streamError(stream, Http2Error.PROTOCOL_ERROR,
+            "trailer '%s' has a CR, LF or NUL in its value", name);
+      }
+      last.trailingHeaders().add(name, field.getValue());
+    }
+    return last;
+  }
+
+  private static boolean isPlainValue(CharSequence value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == '\r' || c == '\n' || c == 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // ---- proxy to client ---------------------------------------------------------------------
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    if (!(msg instanceof HttpObject)) {
+      ctx.write(msg, promise);
+      return;
+    }
+    if (msg instanceof HttpResponse response) {
+      writeResponse(ctx, response, promise);
+    } else if (msg instanceof LastHttpContent last) {
+      writeEnd(ctx, last, promise);
+    } else if (msg instanceof HttpContent content) {
+      ctx.write(new DefaultHttp2DataFrame(content.content(), false), promise);
+    } else {
+      ctx.write(msg, promise);
+    }
+  }
+
+  private void writeResponse(ChannelHandlerContext ctx, HttpResponse response, ChannelPromise promise) {
+    Http2Headers headers = responseHeaders(response);
+    if (!(response instanceof FullHttpMessage full)) {
+      ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
+      return;
+    }
+    boolean informational = response.status().codeClass() == HttpStatusClass.INFORMATIONAL;
+    if (informational || (!full.content().isReadable() && full.trailingHeaders().isEmpty())) {
+      // A 100 Continue leaves the stream open for the final response; an empty response ends it.
+      full.release();
+      ctx.write(new DefaultHttp2HeadersFrame(headers, !informational), promise);
+      return;
+    }
+    if (promise.isVoid()) {
+      ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
+      writeEnd(ctx, full, promise);
+      return;
+    }
+    PromiseCombiner all = new PromiseCombiner(ctx.executor());
+    all.add(ctx.write(new DefaultHttp2HeadersFrame(headers, false)));
+    all.add(writeEnd(ctx, full, ctx.newPromise()));
+    all.finish(promise);
+  }
+
+  /**
+   * The end of a message: its content (handed on, not copied) as the last DATA frame, with its
+   * trailers, if any, as a HEADERS frame after it. An end with neither content nor trailers is an
+   * empty DATA frame that ends the stream.
+   */
+  private ChannelFuture writeEnd(ChannelHandlerContext ctx, LastHttpContent last, ChannelPromise promise) {
+    boolean hasTrailers = !last.trailingHeaders().isEmpty();
+    if (!hasTrailers) {
+      return ctx.write(new DefaultHttp2DataFrame(last.content(), true), promise);
+    }
+    Http2Headers trailers = new DefaultHttp2Headers(false);
+    addFields(trailers, last.trailingHeaders());
+    if (!last.content().isReadable()) {
+      last.release();
+      return ctx.write(new DefaultHttp2HeadersFrame(trailers, true), promise);
+    }
+    if (promise.isVoid()) {
+      ctx.write(new DefaultHttp2DataFrame(last.content(), false), promise);
+      return ctx.write(new DefaultHttp2HeadersFrame(trailers, true), promise);
+    }
+    PromiseCombiner both = new PromiseCombiner(ctx.executor());
+    both.add(ctx.write(new DefaultHttp2DataFrame(last.content(), false)));
+    both.add(ctx.write(new DefaultHttp2HeadersFrame(trailers, true)));
+    both.finish(promise);
+    return promise;
+  }
+
+  private static Http2Headers responseHeaders(HttpResponse response) {
+    HttpHeaders fields = response.headers();
+    Http2Headers headers = new DefaultHttp2Headers(false, fields.size() + 1);
+    headers.status(response.status().codeAsText());
+    addFields(headers, fields);
+    return headers;
+  }
+
+  /**
+   * Adds the fields to an HTTP/2 header block, names lower-cased, without the connection-specific
+   * ones HTTP/2 forbids (RFC 9113 section 8.2.2). A response's own hop-by-hop fields (those its
+   * Connection names included) were already taken out by {@link dev.meridian.proxy.http.ResponseHeadRewriter}.
+   */
+  private static void addFields(Http2Headers out, HttpHeaders fields) {
+    if (fields instanceof RawHeaders raw) {
+      raw.forEachField((name, value) -> addField(out, name, value));
+      return;
+    }
+    Iterator<Map.Entry<CharSequence, CharSequence>> it = fields.iteratorCharSequence();
+    while (it.hasNext()) {
+      Map.Entry<CharSequence, CharSequence> field = it.next();
+      addField(out, AsciiString.of(field.getKey()), AsciiString.of(field.getValue()));
+    }
+  }
+
+  private static void addField(Http2Headers out, AsciiString name, AsciiString value) {
+    AsciiString lower = name.toLowerCase();
+    if (isConnectionSpecific(lower, value)) {
+      return;
+    }
+    out.add(lower, value);
+  }
+
+  private static boolean isConnectionSpecific(AsciiString name, AsciiString value) {
+    switch (name.length()) {
+      case 2:
+        return HttpHeaderNames.TE.contentEquals(name) && !TRAILERS.contentEqualsIgnoreCase(value);
+      case 7:
+        return HttpHeaderNames.UPGRADE.contentEquals(name);
+      case 10:
+        return HttpHeaderNames.CONNECTION.contentEquals(name) || HttpHeaderNames.KEEP_ALIVE.contentEquals(name);
+      case 16:
+        return PROXY_CONNECTION.contentEquals(name);
+      case 17:
+        return HttpHeaderNames.TRANSFER_ENCODING.contentEquals(name);
+      default:
+        return false;
+    }
+  }
+}
