@@ -70,6 +70,7 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
         limits.maxHeaderCount());
     ch.pipeline()
         .addLast("codec", codec)
-        .addLast(FrontendHandler.NAME, new FrontendHandler(context, codec, scheme));
+        .addLast(FrontendHandler.NAME, new FrontendHandler(context, codec, scheme,
+            new ConnectionMemo(context.metrics)));
   }
 }

@@ -27,7 +27,6 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,10 +60,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   final ResponseRelay response;
   final ExchangeCompletion completion;
   final RequestHeadTimer headTimer;
-  /** The connection's last Forwarded element, reused while client, host and scheme stay the same. */
-  final RequestHeadRewriter.ForwardedMemo forwardedMemo = new RequestHeadRewriter.ForwardedMemo();
-  /** The meters this connection recorded on last. */
+  /** The connection's last Forwarded element (an HTTP/2 connection's streams share it). */
+  final RequestHeadRewriter.ForwardedMemo forwardedMemo;
+  /** The meters this connection recorded on last (an HTTP/2 connection's streams share them). */
   final MeterMemo meters;
+  private final ConnectionMemo connectionMemo;
   private final ArrayDeque<Object> inbound = new ArrayDeque<>();
   ChannelHandlerContext ctx;
   /** The request being served, or null between requests. */
@@ -84,7 +84,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   private boolean requestEnded;
   private InetAddress clientAddress;
 
-  FrontendHandler(ProxyContext context, ServerHttpCodec codec, String scheme) {
+  /**
+   * Creates the handler of an HTTP/1 connection (with its codec) or of an HTTP/2 stream (codec null).
+   *
+   * @param memo what the connection's requests share: its own for HTTP/1, the connection's for a stream
+   */
+  FrontendHandler(ProxyContext context, ServerHttpCodec codec, String scheme, ConnectionMemo memo) {
     this.context = context;
     this.scheme = scheme;
     this.attempts = new UpstreamAttempts(this);
@@ -92,7 +97,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     this.response = new ResponseRelay(this);
     this.completion = new ExchangeCompletion(this);
     this.headTimer = new RequestHeadTimer(this, codec);
-    this.meters = new MeterMemo(context.metrics);
+    this.connectionMemo = memo;
+    this.meters = memo.meters;
+    this.forwardedMemo = memo.forwarded;
   }
 
   // ---- client connection events ------------------------------------------------------------
@@ -117,10 +124,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     this.ctx = ctx;
     this.http2Stream = ctx.channel() instanceof Http2StreamChannel;
 
-    Channel connection = http2Stream ? ctx.channel().parent() : ctx.channel();
-    InetSocketAddress remote = (InetSocketAddress) connection.remoteAddress();
-    this.clientAddress = remote == null ? null : remote.getAddress();
-    this.clientIp = clientAddress == null ? "unknown" : clientAddress.getHostAddress();
+    connectionMemo.identify(http2Stream ? ctx.channel().parent() : ctx.channel());
+    this.clientAddress = connectionMemo.clientAddress();
+    this.clientIp = connectionMemo.clientIp();
     context.metrics.clientConnectionOpened();
     if (!http2Stream) {
       headTimer.start();

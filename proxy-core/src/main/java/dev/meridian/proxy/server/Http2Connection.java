@@ -57,6 +57,7 @@ final class Http2Connection {
         .gracefulShutdownTimeoutMillis(context.settings.server().drainTimeout().toMillis())
         .build();
     LimitSettings limits = context.settings.limits();
+    ConnectionMemo memo = new ConnectionMemo(context.metrics);
     pipeline.addLast("h2-flush", new FlushConsolidationHandler(
             FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
         .addLast("h2", codec)
@@ -67,7 +68,7 @@ final class Http2Connection {
             stream.pipeline()
                 .addLast("h2-http1", new Http2StreamCodec(limits.maxRequestLine(), limits.maxHeaderBytes(),
                     limits.maxHeaderCount()))
-                .addLast(FrontendHandler.NAME, new FrontendHandler(context, null, scheme));
+                .addLast(FrontendHandler.NAME, new FrontendHandler(context, null, scheme, memo));
           }
         }))
         .addLast("h2-conn", new ConnectionEvents(codec));
