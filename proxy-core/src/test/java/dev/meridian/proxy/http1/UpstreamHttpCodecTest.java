@@ -59,6 +59,23 @@ class UpstreamHttpCodecTest {
     assertThat(upstream.finishAndReleaseAll()).isFalse();
   }
 
+  /** A whole request written directly still tells the response decoder its method (HEAD: no body). */
+  @Test
+  void aWholeHeadRequestTellsTheDecoderItsAnswerHasNoBody() {
+    RawRequest request = decode();
+    request.setMethod(HttpMethod.HEAD);
+    EmbeddedChannel upstream = new EmbeddedChannel(new UpstreamHttpCodec(8192, 65536));
+    upstream.writeOutbound(new WholeRequest(request));
+    ByteBuf written = upstream.readOutbound();
+    assertThat(written.toString(StandardCharsets.ISO_8859_1)).startsWith("HEAD /caf");
+    written.release();
+    upstream.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+        StandardCharsets.ISO_8859_1));
+    assertThat((Object) upstream.readInbound()).isInstanceOf(RawResponse.class);
+    assertThat((Object) upstream.readInbound()).isInstanceOf(LastHttpContent.class);
+    assertThat(upstream.finishAndReleaseAll()).isFalse();
+  }
+
   @Test
   void aWholeRequestWithAnEditedLineIsEncodedFromItsParts() {
     RawRequest request = decode();

@@ -130,6 +130,47 @@ class WholeResponseTest {
     assertThat(body.refCnt()).isZero();
   }
 
+  /**
+   * A whole response after a streamed one goes out after the streamed one's end, with the method of
+   * its own request (HEAD: no body), and a promise given with a large body completes once both parts
+   * are written.
+   */
+  @Test
+  void aWholeResponseAfterAStreamedOneKeepsOrderMethodAndPromise() {
+    EmbeddedChannel client = new EmbeddedChannel(new ServerHttpCodec(8192, 65536, 100));
+    client.writeInbound(Unpooled.copiedBuffer("GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\nHost: x\r\n\r\n"
+        + "GET /c HTTP/1.1\r\nHost: x\r\n\r\n", StandardCharsets.ISO_8859_1));
+    Object in;
+    while ((in = client.readInbound()) != null) {
+      ReferenceCountUtil.release(in);
+    }
+    decode("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    requestMethod = HttpMethod.HEAD;
+    decode(HEAD);
+    requestMethod = HttpMethod.GET;
+    String large = "L".repeat(50_000);
+    decode("HTTP/1.1 200 OK\r\nContent-Length: 50000\r\n\r\n" + large);
+    List<Object> parts = new ArrayList<>(decoded);
+    decoded.clear();
+    assertThat(parts).hasSize(6); // streamed head, content, end; HEAD's head and end; the whole one
+    assertThat(parts.get(3)).isInstanceOf(RawResponse.class);
+    assertThat(parts.get(5)).isInstanceOf(WholeResponse.class);
+    for (Object part : parts.subList(0, 5)) {
+      client.write(part);
+    }
+    var written = client.writeAndFlush(parts.get(5));
+    assertThat(written.isSuccess()).isTrue();
+    StringBuilder out = new StringBuilder();
+    ByteBuf buf;
+    while ((buf = client.readOutbound()) != null) {
+      out.append(buf.toString(StandardCharsets.ISO_8859_1));
+      buf.release();
+    }
+    assertThat(out.toString()).isEqualTo("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        + HEAD + "HTTP/1.1 200 OK\r\nContent-Length: 50000\r\n\r\n" + large);
+    assertThat(client.finishAndReleaseAll()).isFalse();
+  }
+
   private void decode(String... reads) {
     EmbeddedChannel upstream = new EmbeddedChannel(new Http1ResponseDecoder(8192, 65536, 100, () -> requestMethod));
     for (String read : reads) {
