@@ -80,6 +80,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** An exchange just finished; its upstream connection goes back to the pool in a moment. */
   boolean settling;
   String clientIp;
+  /** This handler counted its HTTP/1 connection in the open-connections gauge. */
+  private boolean countedConnection;
   /** On an HTTP/2 stream: the client ended its request (END_STREAM arrived). */
   private boolean requestEnded;
   private InetAddress clientAddress;
@@ -127,8 +129,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     connectionMemo.identify(http2Stream ? ctx.channel().parent() : ctx.channel());
     this.clientAddress = connectionMemo.clientAddress();
     this.clientIp = connectionMemo.clientIp();
-    context.metrics.clientConnectionOpened();
     if (!http2Stream) {
+      // A stream is not a connection: an HTTP/2 connection is counted once, by Http2Connection.
+      context.metrics.clientConnectionOpened();
+      countedConnection = true;
       headTimer.start();
     }
     ReadDemand.resume(ctx.channel());
@@ -229,7 +233,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       meters.requestFinished(ExchangeCompletion.routeName(ex), ex.status == 0 ? 499 : ex.status);
       ExchangeCompletion.recordRegionOutcome(ex, ex.responseStarted() && !ex.responseComplete());
     }
-    context.metrics.clientConnectionClosed();
+    if (countedConnection) {
+      context.metrics.clientConnectionClosed();
+    }
   }
 
   @Override

@@ -2,11 +2,13 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.config.MeridianSettings.LimitSettings;
 import dev.meridian.proxy.http.NeverIndexedHeaders;
+import dev.meridian.proxy.metrics.ProxyMetrics;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -71,16 +73,27 @@ final class Http2Connection {
                 .addLast(FrontendHandler.NAME, new FrontendHandler(context, null, scheme, memo));
           }
         }))
-        .addLast("h2-conn", new ConnectionEvents(codec));
+        .addLast("h2-conn", new ConnectionEvents(codec, context.metrics));
     pipeline.channel().config().setAutoRead(true);
   }
 
-  /** Closes the connection (GOAWAY, then waits for open streams) when idle or draining. */
+  /**
+   * Counts the connection (once, whatever its streams) among the open client connections, and
+   * closes it (GOAWAY, then waits for open streams) when idle, draining, or closed by the client.
+   */
   private static final class ConnectionEvents extends ChannelDuplexHandler {
     private final Http2FrameCodec codec;
+    private final ProxyMetrics metrics;
 
-    ConnectionEvents(Http2FrameCodec codec) {
+    ConnectionEvents(Http2FrameCodec codec, ProxyMetrics metrics) {
       this.codec = codec;
+      this.metrics = metrics;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      metrics.clientConnectionOpened();
+      ctx.channel().closeFuture().addListener(closed -> metrics.clientConnectionClosed());
     }
 
     @Override
@@ -92,6 +105,13 @@ final class Http2Connection {
         return;
       }
       if (evt == FrontendHandler.DrainEvent.INSTANCE) {
+        ctx.close();
+        return;
+      }
+      if (evt instanceof ChannelInputShutdownEvent) {
+        // The client closed its side (the listener allows half-closed connections for HTTP/1.1):
+        // it sends no more frames, so the connection closes once its open streams are answered,
+        // rather than sitting half-open until the idle timeout.
         ctx.close();
         return;
       }

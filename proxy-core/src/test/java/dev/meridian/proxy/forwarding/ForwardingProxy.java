@@ -98,6 +98,11 @@ final class ForwardingProxy implements AutoCloseable {
     return instance.adminAddress();
   }
 
+  /** The proxy's metrics. */
+  dev.meridian.proxy.metrics.ProxyMetrics metrics() {
+    return instance.proxy().metrics();
+  }
+
   /** The listener's port. */
   int port() {
     return address().getPort();

@@ -1,6 +1,7 @@
 package dev.meridian.proxy.forwarding;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.meridian.proxy.testing.TestBackend;
@@ -9,10 +10,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,6 +54,30 @@ class Http2CleartextTest {
       String h1 = run(List.of("curl", "-s", "-i", "--http1.1", proxy.url("/h1")));
       assertThat(h1).startsWith("HTTP/1.1 200");
       assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/h2?x=1", "/h1");
+    }
+  }
+
+  /** Five streams in flight on one HTTP/2 connection are one open client connection, not five. */
+  @Test
+  void anHttp2ConnectionCountsOnceAmongOpenConnectionsWhateverItsStreams() throws Exception {
+    assumeTrue(installed("nghttp"), "nghttp (nghttp2-client) is installed by .ci/run");
+    CompletableFuture<TestBackend.Reply> answer = new CompletableFuture<>();
+    try (TestBackend backend = TestBackend.start(request -> TestBackend.Reply.when(answer));
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start()) {
+      Process client = new ProcessBuilder("nghttp", "-n", "-m", "5", proxy.url("/held"))
+          .redirectErrorStream(true).start();
+      try {
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+            assertThat(proxy.metrics().inFlight()).as("requests in flight").isEqualTo(5));
+        assertThat(proxy.metrics().clientConnections()).isEqualTo(1);
+      } finally {
+        answer.complete(TestBackend.Reply.ok("done"));
+      }
+      assertThat(client.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(client.exitValue()).as(new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+          .isZero();
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+          assertThat(proxy.metrics().clientConnections()).as("open client connections").isZero());
     }
   }
 
