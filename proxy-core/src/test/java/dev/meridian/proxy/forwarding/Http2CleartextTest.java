@@ -81,6 +81,31 @@ class Http2CleartextTest {
     }
   }
 
+  /** An HTTP/2 request is held to the listener's HTTP/1.1 limits, and nothing reaches the backend. */
+  @Test
+  void anHttp2RequestIsHeldToTheRequestLimits() throws Exception {
+    assumeTrue(installed("curl"), "curl is installed by .ci/run");
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("reached"));
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).set("limits.max-header-count = 10").start()) {
+      List<String> status = List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge");
+      assertThat(run(concat(status, List.of(proxy.url("/" + "p".repeat(9000)))))).isEqualTo("414");
+      List<String> fields = new ArrayList<>(status);
+      for (int i = 0; i < 12; i++) {
+        fields.addAll(List.of("-H", "X-Field-" + i + ": v"));
+      }
+      fields.add(proxy.url("/many"));
+      assertThat(run(fields)).isEqualTo("431");
+      assertThat(run(concat(status, List.of(proxy.url("/fine"))))).isEqualTo("200");
+      assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/fine");
+    }
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
+  }
+
   @Test
   void largeBodiesStreamBothWaysOverHttp2(@TempDir Path dir) throws Exception {
     assumeTrue(installed("curl"), "curl is installed by .ci/run");
