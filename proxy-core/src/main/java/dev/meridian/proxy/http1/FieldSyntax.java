@@ -218,17 +218,26 @@ final class FieldSyntax {
     if (name.length() == 0) {
       throw new IllegalArgumentException("empty header name");
     }
-    // Typed loops: the proxy adds a few fields per message, and a loop over CharSequence.charAt
-    // goes through an interface call per character.
-    boolean token = name instanceof AsciiString ascii ? isToken(ascii) : isToken(name.toString());
-    if (!token) {
+    if (!isToken(name)) {
       throw new IllegalArgumentException("header name '" + name + "' is not a token");
     }
-    boolean clean = value instanceof String text ? hasNoLineBreak(text)
-        : value instanceof AsciiString ascii ? hasNoLineBreak(ascii) : hasNoLineBreak(value.toString());
-    if (!clean) {
+    if (!hasNoLineBreak(value)) {
       throw new IllegalArgumentException("header '" + name + "' value with CR, LF or NUL");
     }
+  }
+
+  /**
+   * Whether the text is a token (a field name, a method). Typed loops: a loop over
+   * {@code CharSequence.charAt} goes through an interface call per character.
+   */
+  static boolean isToken(CharSequence text) {
+    return text instanceof AsciiString ascii ? isToken(ascii) : isToken(text.toString());
+  }
+
+  /** Whether the text holds no CR, LF or NUL, which would let it end a line and start another. */
+  static boolean hasNoLineBreak(CharSequence text) {
+    return text instanceof String string ? hasNoLineBreak(string)
+        : text instanceof AsciiString ascii ? hasNoLineBreak(ascii) : hasNoLineBreak(text.toString());
   }
 
   private static boolean isToken(AsciiString name) {

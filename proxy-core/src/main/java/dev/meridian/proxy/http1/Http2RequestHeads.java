@@ -3,8 +3,11 @@ package dev.meridian.proxy.http1;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
@@ -121,6 +124,28 @@ public final class Http2RequestHeads {
     }
   }
 
+  /**
+   * The request's trailers, from the HEADERS frame that ended its body: every field, as the body's
+   * end, with the rules the head's fields have.
+   *
+   * @throws MalformedHeadException for a pseudo-header field, a name that is not a token, or a
+   *     value with CR, LF or NUL
+   */
+  public LastHttpContent trailers(Http2Headers trailers) {
+    LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, false);
+    for (Map.Entry<CharSequence, CharSequence> field : trailers) {
+      CharSequence name = field.getKey();
+      if (!FieldSyntax.isToken(name)) {
+        throw new MalformedHeadException("a trailer's name is not a token (or is a pseudo-header field)");
+      }
+      if (!FieldSyntax.hasNoLineBreak(field.getValue())) {
+        throw new MalformedHeadException("trailer '" + name + "' has a CR, LF or NUL in its value");
+      }
+      last.trailingHeaders().add(name, field.getValue());
+    }
+    return last;
+  }
+
   /** One Cookie line joining every {@code cookie} field in order (RFC 9113 section 8.2.3). */
   private static void writeCookies(ByteBuf head, Http2Headers headers) {
     head.writeBytes(COOKIE);
@@ -140,11 +165,8 @@ public final class Http2RequestHeads {
    * a colon or a line break here would make the HTTP/1.1 head say something else).
    */
   private static void writeName(ByteBuf out, CharSequence name) {
-    for (int i = 0; i < name.length(); i++) {
-      char c = name.charAt(i);
-      if (c > 0xff || !FieldSyntax.TCHAR[c]) {
-        throw new MalformedHeadException("a field name or the method is not a token");
-      }
+    if (!FieldSyntax.isToken(name)) {
+      throw new MalformedHeadException("a field name or the method is not a token");
     }
     writeText(out, name);
   }
@@ -154,11 +176,8 @@ public final class Http2RequestHeads {
    * since those would end the line early and let the rest be read as fields of its own.
    */
   private static void writeValue(ByteBuf out, CharSequence value, CharSequence what) {
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      if (c == '\r' || c == '\n' || c == 0) {
-        throw new MalformedHeadException("'" + what + "' has a CR, LF or NUL in its value");
-      }
+    if (!FieldSyntax.hasNoLineBreak(value)) {
+      throw new MalformedHeadException("'" + what + "' has a CR, LF or NUL in its value");
     }
     writeText(out, value);
   }

@@ -1,8 +1,8 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.http1.Http2RequestHeads;
+import dev.meridian.proxy.http1.MalformedHeadException;
 import dev.meridian.proxy.http1.RawHeaders;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -31,7 +31,6 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.PromiseCombiner;
 import java.util.Iterator;
@@ -104,35 +103,17 @@ final class Http2StreamCodec extends ChannelDuplexHandler {
   }
 
   /** The trailers of the request's body: the last HEADERS frame, which must end the stream. */
-  private static LastHttpContent trailers(Http2HeadersFrame frame) throws Http2Exception {
+  private LastHttpContent trailers(Http2HeadersFrame frame) throws Http2Exception {
     int stream = frame.stream() == null ? 0 : frame.stream().id();
     if (!frame.isEndStream()) {
       throw Http2Exception.streamError(stream, Http2Error.PROTOCOL_ERROR,
           "a HEADERS frame after the request's head that does not end the stream");
     }
-    LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, true);
-    for (Map.Entry<CharSequence, CharSequence> field : frame.headers()) {
-      CharSequence name = field.getKey();
-      if (name.length() > 0 && name.charAt(0) == ':') {
-        throw Http2Exception.streamError(stream, Http2Error.PROTOCOL_ERROR, "a pseudo-header field in trailers");
-      }
-      if (!isPlainValue(field.getValue())) {
-        throw Http2Exception.streamError(stream, Http2Error.PROTOCOL_ERROR,
-            "trailer '%s' has a CR, LF or NUL in its value", name);
-      }
-      last.trailingHeaders().add(name, field.getValue());
+    try {
+      return heads.trailers(frame.headers());
+    } catch (MalformedHeadException e) {
+      throw Http2Exception.streamError(stream, Http2Error.PROTOCOL_ERROR, e, "%s", e.getMessage());
     }
-    return last;
-  }
-
-  private static boolean isPlainValue(CharSequence value) {
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      if (c == '\r' || c == '\n' || c == 0) {
-        return false;
-      }
-    }
-    return true;
   }
 
   // ---- proxy to client ---------------------------------------------------------------------

@@ -174,13 +174,16 @@ class Http2StreamCodecTest {
   }
 
   @Test
-  void trailersThatDoNotEndTheStreamOrCarryControlBytesResetIt() {
+  void trailersThatDoNotEndTheStreamCarryControlBytesOrPseudoHeadersResetIt() {
     receive(new DefaultHttp2HeadersFrame(request("POST", "/grpc"), false));
     assertThatThrownBy(() -> stream.writeInbound(
         new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().add("grpc-status", "0"), false)))
         .isInstanceOfSatisfying(Http2Exception.class, e -> assertThat(e.error()).isEqualTo(Http2Error.PROTOCOL_ERROR));
     assertThatThrownBy(() -> stream.writeInbound(
         new DefaultHttp2HeadersFrame(new DefaultHttp2Headers(false).add("x-t", "a\nb"), true)))
+        .isInstanceOfSatisfying(Http2Exception.class, e -> assertThat(e.error()).isEqualTo(Http2Error.PROTOCOL_ERROR));
+    assertThatThrownBy(() -> stream.writeInbound(
+        new DefaultHttp2HeadersFrame(new DefaultHttp2Headers(false).add(":path", "/again"), true)))
         .isInstanceOfSatisfying(Http2Exception.class, e -> assertThat(e.error()).isEqualTo(Http2Error.PROTOCOL_ERROR));
   }
 
