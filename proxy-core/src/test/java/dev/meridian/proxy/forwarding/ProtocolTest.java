@@ -312,6 +312,34 @@ class ProtocolTest {
     }
   }
 
+  /**
+   * A tunnel keeps the client idle timeout the HTTP/1.1 codec watched before the switch: a silent
+   * WebSocket is closed after it, both ways.
+   */
+  @Test
+  void aSilentTunnelIsClosedAfterTheIdleTimeout() throws Exception {
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+      InputStream in = socket.getInputStream();
+      RawTcpBackend.readHead(in);
+      socket.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+          + "Connection: Upgrade\r\n\r\n").getBytes(US_ASCII));
+      socket.getOutputStream().flush();
+      while (in.read() >= 0) {
+        // silent until the proxy closes the tunnel
+      }
+    });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).set("timeouts.client-idle = 1s").start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /chat HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      assertThat(client.readResponse().status()).isEqualTo(101);
+      long switched = System.nanoTime();
+      assertThat(client.isClosedByPeer(Duration.ofSeconds(10))).as("the idle tunnel is closed").isTrue();
+      assertThat(Duration.ofNanos(System.nanoTime() - switched)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
+      assertThat(backend.errors()).isEmpty();
+    }
+  }
+
   @Test
   void upgradeOnARouteThatAllowsNoneIsForwardedAsAPlainRequest() throws Exception {
     try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders());

@@ -70,6 +70,36 @@ class UpstreamAndTimeoutAttackTest {
    * request went out: the classic keep-alive race) is sent again on a new connection to the same
    * backend, even when the group has only that one.
    */
+  /**
+   * A backend that stops sending mid-body is noticed by the upstream idle timeout (which the
+   * backend-facing codec watches): the client's response is cut off rather than left hanging.
+   */
+  @Test
+  void aBackendThatStallsMidBodyIsCutOffAfterTheUpstreamIdleTimeout() throws Exception {
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+      InputStream in = socket.getInputStream();
+      RawTcpBackend.readHead(in);
+      socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial"
+          .getBytes(US_ASCII));
+      socket.getOutputStream().flush();
+      while (in.read() >= 0) {
+        // stalled until the proxy gives up on it
+      }
+    });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).set("timeouts.upstream-idle = 1s").start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /stall HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      long sent = System.nanoTime();
+      StringBuilder received = new StringBuilder();
+      while (!received.toString().endsWith("\r\n\r\npartial")) {
+        received.append((char) client.readBytes(1)[0]); // the head and the part of the body sent
+      }
+      assertThat(received.toString()).startsWith("HTTP/1.1 200 ");
+      assertThat(client.isClosedByPeer(Duration.ofSeconds(10))).as("the stalled response is cut off").isTrue();
+      assertThat(Duration.ofNanos(System.nanoTime() - sent)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
+    }
+  }
+
   @Test
   void getOnAStalePooledConnectionIsSentAgainOnANewConnection() throws Exception {
     AtomicInteger connections = new AtomicInteger();
