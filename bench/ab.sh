@@ -12,12 +12,19 @@
 # Prints, per round, requests/s and microseconds of proxy CPU (user + system) per request, then the
 # medians and the median of the B/A ratios of the pairs. CPU per request is the steadier of the two.
 #
+# Both orders (the default): the whole comparison runs twice, the second time with the jars (and
+# their JAVA_* settings) swapped, and the last line gives B/A with the position cancelled, the
+# geometric mean of the first pass's B/A and the inverse of the second's. On the development host a
+# jar measured in the B position came out about 2% slower than in the A position, as large as the
+# changes this script is for; the last line gives that position effect too. ORDERS=1 runs one pass.
+#
 # Environment (defaults in brackets):
 #   ROUNDS [16]  measured rounds per jar      ROUND_SECONDS [5]  seconds per round
 #   KEEP_TMP [0]  1 = keep the configs and logs
 #   WARMUP [30; 40 with --h2]  seconds of load per jar before the rounds (in 10 s runs, alternating)
 #   JAVA_A, JAVA_B [java]   JAVA_OPTS_A, JAVA_OPTS_B ["-Xms512m -Xmx512m -XX:+UseParallelGC"]
 #   LOAD_CPU [0] (load tool and the nginx backend)   PROXY_CPU [1] (both proxies)
+#   ORDERS [2]  2 = both orders (twice the time), 1 = the jars in the order given only
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,6 +41,27 @@ LOAD_CPU="${LOAD_CPU:-0}"; PROXY_CPU="${PROXY_CPU:-1}"
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 die() { echo "[ab] $*" >&2; exit 1; }
+
+if [[ "${ORDERS:-2}" == 2 ]]; then
+  # One pass as given, one with A and B swapped; each pass is this script with ORDERS=1.
+  h2_flag=(); (( H2 )) && h2_flag=(--h2)
+  first="$(ORDERS=1 "$0" "${h2_flag[@]}" "$JAR_A" "$JAR_B")" || exit 1
+  echo "$first"
+  echo "[ab] second pass, the jars swapped (A is now $JAR_B)" >&2
+  second="$(ORDERS=1 JAVA_A="$JAVA_B" JAVA_B="$JAVA_A" JAVA_OPTS_A="$JAVA_OPTS_B" JAVA_OPTS_B="$JAVA_OPTS_A" \
+    "$0" "${h2_flag[@]}" "$JAR_B" "$JAR_A")" || exit 1
+  echo "$second"
+  python3 - "$first" "$second" <<'PY'
+import math, re, sys
+def ratios(text):
+    m = re.search(r"B/A  req/s x([\d.]+), CPU per request x([\d.]+)", text)
+    return float(m.group(1)), float(m.group(2))
+(r1, c1), (r2, c2) = ratios(sys.argv[1]), ratios(sys.argv[2])
+print(f"B/A both orders  req/s x{math.sqrt(r1 / r2):.3f}, CPU per request x{math.sqrt(c1 / c2):.3f}"
+      f" (position effect of B: req/s x{math.sqrt(r1 * r2):.3f}, CPU x{math.sqrt(c1 * c2):.3f})")
+PY
+  exit 0
+fi
 for f in "$JAR_A" "$JAR_B"; do [[ -f "$f" ]] || die "no such jar: $f"; done
 for tool in taskset python3 openssl curl "$NGINX"; do command -v "$tool" >/dev/null || die "$tool not found"; done
 if (( H2 )); then command -v h2load >/dev/null || die "h2load not found (package nghttp2-client)"
