@@ -73,9 +73,20 @@ public final class RequestHeadRewriter {
    */
   public void rewrite(HttpRequest request, String clientIp, String scheme, String backendAuthority,
       boolean rewriteHost, String upgrade, ForwardedMemo memo) {
+    rewrite(request, clientIp, scheme, backendAuthority, rewriteHost, upgrade, memo, request.protocolVersion());
+  }
+
+  /**
+   * Rewrites the head in place, naming the version the request arrived with in {@code Via}:
+   * {@link ViaHeader#HTTP_2} for a request that came over an HTTP/2 stream (its head says 1.1); the
+   * other parameters are those of
+   * {@link #rewrite(HttpRequest, String, String, String, boolean, String, ForwardedMemo)}.
+   */
+  public void rewrite(HttpRequest request, String clientIp, String scheme, String backendAuthority,
+      boolean rewriteHost, String upgrade, ForwardedMemo memo, HttpVersion received) {
     HttpHeaders headers = request.headers();
     boolean chunked = HttpHeaders.isTransferEncodingChunked(request);
-    HttpVersion clientVersion = request.protocolVersion();
+    HttpVersion clientVersion = received;
     String clientHost = headers.get(HttpHeaderNames.HOST);
 
     String requestId = headers.get(requestIdHeader);

@@ -1,6 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.ReadYourWritesCookie;
+import dev.meridian.proxy.http.ViaHeader;
 import dev.meridian.proxy.server.Exchange.ResponsePhase;
 import dev.meridian.proxy.upstream.BackendHandler;
 import io.netty.channel.Channel;
@@ -16,6 +17,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -115,6 +117,9 @@ final class ResponseRelay {
     boolean bodyOn204 = status.code() == 204 && announcesBody(response.headers());
     ex.backendKeepAlive = HttpUtil.isKeepAlive(response) && !bodyOn204;
     boolean keepAlive = ex.clientKeepAlive && !context.isDraining();
+    if (ex.upstream instanceof Http2StreamChannel) {
+      response.setProtocolVersion(ViaHeader.HTTP_2); // for Via: the stream's response says 1.1
+    }
     boolean closeDelimited = context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId,
         keepAlive, false);
     ex.closeAfter = !keepAlive || closeDelimited;

@@ -2,6 +2,7 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.Backend;
 import dev.meridian.health.OutlierDetector;
+import dev.meridian.proxy.http.ViaHeader;
 import dev.meridian.proxy.http1.RawRequest;
 import dev.meridian.proxy.http1.WholeRequest;
 import dev.meridian.proxy.regions.RegionFault;
@@ -206,7 +207,8 @@ final class UpstreamAttempts {
     ex.sentNanos = System.nanoTime();
     if (!ex.headersRewritten) {
       context.requestRewriter.rewrite(ex.request, connection.clientIp, connection.scheme,
-          backend.authority(), ex.route.rewriteHost(), ex.upgrade, connection.forwardedMemo);
+          backend.authority(), ex.route.rewriteHost(), ex.upgrade, connection.forwardedMemo,
+          ex.http2 ? ViaHeader.HTTP_2 : ex.clientVersion);
       ex.headersRewritten = true;
     } else if (ex.route.rewriteHost()) {
       ex.request.headers().set(HttpHeaderNames.HOST, backend.authority());

@@ -49,7 +49,10 @@ class Http2CleartextTest {
     try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders());
         ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start()) {
       String h2 = run(List.of("curl", "-s", "-i", "--http2-prior-knowledge", proxy.url("/h2?x=1")));
+      // The backend answered HTTP/1.1 (the response's Via); the client asked over HTTP/2 (the
+      // request's Via, echoed in the body).
       assertThat(h2).startsWith("HTTP/2 200").contains("via: 1.1 meridian").contains("x-request-id: ");
+      assertThat(h2).contains("\nvia: 2 meridian\n");
       assertThat(h2).contains("host: 127.0.0.1:" + proxy.port()).doesNotContain("x-http2-");
       String h1 = run(List.of("curl", "-s", "-i", "--http1.1", proxy.url("/h1")));
       assertThat(h1).startsWith("HTTP/1.1 200");

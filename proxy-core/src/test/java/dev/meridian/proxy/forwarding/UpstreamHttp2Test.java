@@ -73,6 +73,7 @@ class UpstreamHttp2Test {
         assertThat(response.body()).isEqualTo("hello h2");
         assertThat(response.headers().firstValue("x-seen-scheme")).hasValue("http");
         assertThat(response.headers().map().keySet()).noneMatch(name -> name.startsWith("x-http2-"));
+        assertThat(response.headers().firstValue("via")).as("the backend answered over HTTP/2").hasValue("2 meridian");
       }
       // One event loop, a backend allowing 100 streams: all 30 slow requests rode one connection.
       assertThat(backend.connections()).isEqualTo(1);
