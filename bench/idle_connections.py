@@ -8,6 +8,7 @@ prints the growth of the live heap by class (jcmd GC.class_histogram, which runs
 
 --h2: the connections are HTTP/2 over TLS (ALPN h2, any certificate accepted): each sends the
 preface, SETTINGS and one GET, acknowledges the server's SETTINGS and reads the whole answer.
+--h2c: the same over cleartext (HTTP/2 with prior knowledge), so the TLS library's share is left out.
 --json: print one JSON object ({"kib_per_connection": ..., ...}) instead of the sentence; with --heap it
 also holds "live_heap_kib_per_connection".
 
@@ -19,7 +20,7 @@ while the live objects the connections hold may sit in pages touched before. To 
 connections hold, start the JVM with -XX:+AlwaysPreTouch (the whole heap is resident from the start,
 so RSS grows only by memory outside the heap) and add the live heap's growth (--heap).
 
-usage: idle_connections.py PORT N PATH PID [PID...] [--h2] [--json] [--heap] [--wait SECONDS]
+usage: idle_connections.py PORT N PATH PID [PID...] [--h2 | --h2c] [--json] [--heap] [--wait SECONDS]
 example: python3 bench/idle_connections.py 8080 8000 /hello.txt $(pgrep -f meridian.jar) --heap
 """
 import json
@@ -74,9 +75,9 @@ def h2_frame(kind, flags, stream, payload=b""):
     return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
 
 
-def h2_request(path):
-    # HPACK: :method GET, :scheme https (static indexes), :path and :authority as literals.
-    block = b"\x82\x87" + (b"\x84" if path == "/" else b"\x04" + bytes([len(path)]) + path.encode())
+def h2_request(path, scheme="https"):
+    # HPACK: :method GET, :scheme (static indexes), :path and :authority as literals.
+    block = b"\x82" + (b"\x87" if scheme == "https" else b"\x86") + (b"\x84" if path == "/" else b"\x04" + bytes([len(path)]) + path.encode())
     block += b"\x01\x05bench"
     return (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2_frame(4, 0, 0)
             + h2_frame(1, 0x5, 1, block))
@@ -112,6 +113,18 @@ def h2_read_answer(s):
             return
 
 
+def open_idle_h2c(port, count, path):
+    sockets = []
+    for _ in range(count):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(h2_request(path, "http"))
+        sockets.append(s)
+    for s in sockets:
+        s.settimeout(10)
+        h2_read_answer(s)
+    return sockets
+
+
 def open_idle_h2(port, count, path):
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -132,8 +145,9 @@ def open_idle_h2(port, count, path):
 
 def main(argv):
     h2 = "--h2" in argv
+    h2c = "--h2c" in argv
     as_json = "--json" in argv
-    argv = [a for a in argv if a not in ("--h2", "--json")]
+    argv = [a for a in argv if a not in ("--h2", "--h2c", "--json")]
     heap = "--heap" in argv
     wait = 3.0
     if "--wait" in argv:
@@ -148,7 +162,12 @@ def main(argv):
 
     heap_before = live_heap(pids[0]) if heap else None
     before = rss_kb(pids)
-    sockets = open_idle_h2(port, count, path) if h2 else open_idle(port, count, path)
+    if h2:
+        sockets = open_idle_h2(port, count, path)
+    elif h2c:
+        sockets = open_idle_h2c(port, count, path)
+    else:
+        sockets = open_idle(port, count, path)
     time.sleep(wait)
     after = rss_kb(pids)
     growth = []
@@ -160,7 +179,7 @@ def main(argv):
                         reverse=True)
     heap_bytes = sum(g[0] for g in growth)
     if as_json:
-        report = {"connections": count, "protocol": "h2" if h2 else "http/1.1", "rss_before_kib": before,
+        report = {"connections": count, "protocol": "h2" if h2 else "h2c" if h2c else "http/1.1", "rss_before_kib": before,
                   "rss_after_kib": after, "kib_per_connection": round((after - before) / count, 2)}
         if heap:
             report["live_heap_kib_per_connection"] = round(heap_bytes / 1024 / count, 2)

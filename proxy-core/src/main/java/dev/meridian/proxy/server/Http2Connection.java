@@ -3,16 +3,19 @@ package dev.meridian.proxy.server;
 import dev.meridian.proxy.config.MeridianSettings.LimitSettings;
 import dev.meridian.proxy.http.NeverIndexedHeaders;
 import dev.meridian.proxy.metrics.ProxyMetrics;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerAdapter;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 
@@ -26,8 +29,9 @@ import io.netty.handler.timeout.IdleStateEvent;
  *                             leave as one write (one TLS record, one syscall) at the end of it
  *             --> [h2]        Http2FrameCodec: max 100 concurrent streams, 16KiB header list, rapid
  *                             reset, MadeYouReset, CONTINUATION and control-frame flood limits;
- *                             credentials and request ids never HPACK-indexed (NeverIndexedHeaders)
- *             --> [h2-mux]    Http2MultiplexHandler: a child channel per stream
+ *                             credentials and request ids never HPACK-indexed (NeverIndexedHeaders);
+ *                             response bytes shared evenly among streams (ServerCodecBuilder)
+ *             --> [h2-mux]    Http2MultiplexHandler: a child channel per stream, set up by StreamSetup
  *             --> [h2-conn]   closes an idle connection, GOAWAY on drain
  *  stream     --> [h2-http1]  Http2StreamCodec: frames to and from the HTTP/1.1 forms
  *             --> [frontend]  FrontendHandler (auto-read off: HTTP/2 flow control is per-stream back-pressure)
@@ -44,7 +48,7 @@ final class Http2Connection {
 
   /** Adds the HTTP/2 handlers at the end of the pipeline. */
   static void install(ChannelPipeline pipeline, ProxyContext context, String scheme) {
-    Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
+    Http2FrameCodec codec = new ServerCodecBuilder()
         .initialSettings(Http2Settings.defaultSettings()
             .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
             .maxHeaderListSize(MAX_HEADER_LIST_SIZE))
@@ -63,18 +67,55 @@ final class Http2Connection {
     pipeline.addLast("h2-flush", new FlushConsolidationHandler(
             FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
         .addLast("h2", codec)
-        .addLast("h2-mux", new Http2MultiplexHandler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel stream) {
-            stream.config().setAutoRead(false);
-            stream.pipeline()
-                .addLast("h2-http1", new Http2StreamCodec(limits.maxRequestLine(), limits.maxHeaderBytes(),
-                    limits.maxHeaderCount()))
-                .addLast(FrontendHandler.NAME, new FrontendHandler(context, null, scheme, memo));
-          }
-        }))
+        .addLast("h2-mux", new Http2MultiplexHandler(new StreamSetup(context, limits, scheme, memo)))
         .addLast("h2-conn", new ConnectionEvents(codec, context.metrics));
     pipeline.channel().config().setAutoRead(true);
+  }
+
+  /**
+   * Builds the connection's frame codec with a {@link UniformStreamByteDistributor}: response bytes
+   * are shared evenly among the streams that have some to send. Netty's default, the weighted fair
+   * queue, serves the priority tree RFC 9113 deprecated, and keeps two maps, two priority queues and
+   * their states on every connection, idle ones included (about 0.8 KiB each).
+   */
+  private static final class ServerCodecBuilder extends Http2FrameCodecBuilder {
+    ServerCodecBuilder() {
+      DefaultHttp2Connection connection = new DefaultHttp2Connection(true);
+      connection.remote().flowController(
+          new DefaultHttp2RemoteFlowController(connection, new UniformStreamByteDistributor(connection)));
+      connection(connection);
+    }
+  }
+
+  /**
+   * Sets up each stream's child channel (the translating codec and a {@link FrontendHandler}), then
+   * removes itself. One instance serves every stream of a connection. Not a
+   * {@code ChannelInitializer}, which keeps a concurrent map per instance for as long as the
+   * connection lives.
+   */
+  @ChannelHandler.Sharable
+  private static final class StreamSetup extends ChannelHandlerAdapter {
+    private final ProxyContext context;
+    private final LimitSettings limits;
+    private final String scheme;
+    private final ConnectionMemo memo;
+
+    StreamSetup(ProxyContext context, LimitSettings limits, String scheme, ConnectionMemo memo) {
+      this.context = context;
+      this.limits = limits;
+      this.scheme = scheme;
+      this.memo = memo;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      ctx.channel().config().setAutoRead(false);
+      ctx.pipeline()
+          .addAfter(ctx.name(), "h2-http1", new Http2StreamCodec(limits.maxRequestLine(), limits.maxHeaderBytes(),
+              limits.maxHeaderCount()))
+          .addAfter("h2-http1", FrontendHandler.NAME, new FrontendHandler(context, null, scheme, memo))
+          .remove(this);
+    }
   }
 
   /**
