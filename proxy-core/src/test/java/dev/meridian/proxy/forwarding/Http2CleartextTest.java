@@ -152,6 +152,36 @@ class Http2CleartextTest {
     }
   }
 
+  /**
+   * A stream whose client grants it no more window waits, and the connection's other streams go on:
+   * stream 1 gets exactly its initial window (65,535 bytes) of a 1 MiB body, stream 3 is answered
+   * whole meanwhile, and stream 1 finishes once the client opens its window. Raw frames over a socket,
+   * so the client controls every WINDOW_UPDATE.
+   */
+  @Test
+  void aStreamStalledByFlowControlDoesNotHoldUpTheConnectionsOtherStreams() throws Exception {
+    int bigLength = 1 << 20;
+    try (TestBackend backend = TestBackend.start(request -> TestBackend.Reply.ok(
+            request.uri().equals("/big") ? "b".repeat(bigLength) : "small"));
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttp2Client client = new RawHttp2Client(proxy.port())) {
+      client.windowUpdate(0, 64 * 1024 * 1024);
+      client.get(1, "/big");
+      client.get(3, "/small");
+      client.readUntil(frames -> frames.ended(3));
+      assertThat(client.dataBytes(3)).isEqualTo(5);
+      await().atMost(Duration.ofSeconds(10)).until(() -> {
+        client.readAvailable();
+        return client.dataBytes(1) == 65_535;
+      });
+      assertThat(client.ended(1)).isFalse();
+
+      client.windowUpdate(1, bigLength - 65_535);
+      client.readUntil(frames -> frames.ended(1));
+      assertThat(client.dataBytes(1)).isEqualTo(bigLength);
+    }
+  }
+
   private static String sha256(byte[] bytes) throws Exception {
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
   }
