@@ -11,6 +11,7 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.util.Arrays;
 
 /**
@@ -31,6 +32,10 @@ import java.util.Arrays;
  * Everything else is a {@link MalformedHeadException} naming the rule. A head is scanned once: each
  * complete line is read when it arrives, and a partial line waits for the next read.
  *
+ * <p>The lines are copied into an array of the thread's while they are read, and the finished head
+ * into an array of its own. Only a head that is still incomplete when a read ends keeps a private
+ * copy of its lines until the rest arrives, so an idle keep-alive connection holds no head buffer.
+ *
  * <p>One parser serves one connection and is not thread-safe.
  *
  * @param <H> the head it makes
@@ -50,11 +55,21 @@ abstract class HeadParser<H> {
 
   private final int maxHeaderCount;
 
-  /** Bytes of the head-reading buffer kept between heads (a larger one made for a big head goes). */
-  private static final int KEPT_LINE_BYTES = 1024;
+  /**
+   * Per thread: the array the lines of a head are read into while a read lasts (the parsers of one
+   * event loop take turns with it, as a parse never calls another). It grows with the largest head
+   * read, which the limits bound.
+   */
+  private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
+    @Override
+    protected byte[] initialValue() {
+      return new byte[1024];
+    }
+  };
 
   // The head being received: its complete lines so far, copied, and offsets from its first byte.
-  private byte[] lines = new byte[256];
+  // The lines of a head that is incomplete when a read ends, kept until the rest arrives; else null.
+  private byte[] pending;
 
   private int scanned;
 
@@ -142,6 +157,9 @@ abstract class HeadParser<H> {
   abstract H complete(byte[] head, int[] fields, int count, int fieldsEnd);
 
   private H parseLines(ByteBuf in) {
+    boolean resumed = pending != null;
+    byte[] lines = resumed ? pending : SCRATCH.get();
+    pending = null;
     int base = in.readerIndex();
     int end = in.writerIndex();
     while (true) {
@@ -149,12 +167,19 @@ abstract class HeadParser<H> {
       int lf = in.indexOf(from, end, LF);
       if (lf < 0) {
         checkPartialLine(end - from);
+        if (scanned > 0) {
+          // The lines so far outlive this read: they move out of the thread's array.
+          pending = resumed ? lines : Arrays.copyOf(lines, Math.max(256, scanned * 2));
+        }
         return null;
       }
       // Each complete line is copied once into the head's bytes and read there.
       int lineLength = lf + 1 - from;
       if (lines.length < scanned + lineLength) {
         lines = Arrays.copyOf(lines, Math.max(lines.length * 2, scanned + lineLength));
+        if (!resumed) {
+          SCRATCH.set(lines);
+        }
       }
       in.getBytes(from, lines, scanned, lineLength);
       int lineStart = scanned;
@@ -180,9 +205,6 @@ abstract class HeadParser<H> {
         in.skipBytes(scanned);
         H done = complete(head, fields, fieldCount, lineStart);
         expectedFields = Math.max(4, fieldCount);
-        if (lines.length > KEPT_LINE_BYTES) {
-          lines = new byte[KEPT_LINE_BYTES];
-        }
         reset();
         return done;
       }

@@ -53,6 +53,41 @@ class ServerHttpCodecTest {
     }
   }
 
+  /**
+   * Connections of one thread read their heads in the thread's array in turn: a head left incomplete
+   * on one connection keeps its lines while another connection's heads, larger ones included, are
+   * read in between.
+   */
+  @Test
+  void aHeadSplitAcrossReadsKeepsItsLinesWhileAnotherConnectionReadsHeads() {
+    EmbeddedChannel other = new EmbeddedChannel(new ServerHttpCodec(8192, 32768, 100));
+    assertThat(feed("GET /first HTTP/1.1\r\nHost: one\r\nX-Kept: ", "")).isEmpty();
+    String big = "y".repeat(5000);
+    other.writeInbound(Unpooled.copiedBuffer("GET /other HTTP/1.1\r\nHost: two\r\nX-Big: " + big
+        + "\r\n\r\nGET /again HTTP/1.1\r\nHost: three\r\n\r\n", StandardCharsets.ISO_8859_1));
+    List<String> otherHeads = new ArrayList<>();
+    Object msg;
+    while ((msg = other.readInbound()) != null) {
+      if (msg instanceof HttpRequest r) {
+        otherHeads.add(r.uri() + " " + r.headers().get("host") + " " + r.headers().get("x-big", "").length());
+      }
+      ReferenceCountUtil.release(msg);
+    }
+    assertThat(otherHeads).containsExactly("/other two 5000", "/again three 0");
+
+    List<Object> decoded = feed("value\r\nX-After: 2\r\n\r\n");
+    try {
+      HttpRequest first = (HttpRequest) decoded.get(0);
+      assertThat(first.uri()).isEqualTo("/first");
+      assertThat(first.headers().get("host")).isEqualTo("one");
+      assertThat(first.headers().get("x-kept")).isEqualTo("value");
+      assertThat(first.headers().get("x-after")).isEqualTo("2");
+    } finally {
+      decoded.forEach(ReferenceCountUtil::release);
+      other.finishAndReleaseAll();
+    }
+  }
+
   @Test
   void wellFormedRequestsDecodeEvenWhenSplitAcrossReads() {
     List<Object> decoded = feed("GET /a HTTP/1.1\r\nHo", "st: x\r\nX-One: 1\r\n", "\r\n");
