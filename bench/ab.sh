@@ -22,7 +22,8 @@
 #   ROUNDS [16]  measured rounds per jar      ROUND_SECONDS [5]  seconds per round
 #   KEEP_TMP [0]  1 = keep the configs and logs
 #   WARMUP [30; 40 with --h2]  seconds of load per jar before the rounds (in 10 s runs, alternating)
-#   JAVA_A, JAVA_B [java]   JAVA_OPTS_A, JAVA_OPTS_B ["-Xms512m -Xmx512m -XX:+UseParallelGC"]
+#   JAVA_A, JAVA_B [java]   JAVA_OPTS_A, JAVA_OPTS_B [the options README recommends:
+#                                  "-Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch -XX:InitialTenuringThreshold=1"]
 #   LOAD_CPU [0] (load tool and the nginx backend)   PROXY_CPU [1] (both proxies)
 #   ORDERS [2]  2 = both orders (twice the time), 1 = the jars in the order given only
 set -euo pipefail
@@ -35,8 +36,8 @@ if [[ "${1:-}" == "--h2" ]]; then H2=1; shift; fi
 JAR_A="$(realpath "$1")"; JAR_B="$(realpath "$2")"
 ROUNDS="${ROUNDS:-16}"; ROUND_SECONDS="${ROUND_SECONDS:-5}"; WARMUP="${WARMUP:-$(( H2 ? 40 : 30 ))}"
 JAVA_A="${JAVA_A:-java}"; JAVA_B="${JAVA_B:-java}"
-JAVA_OPTS_A="${JAVA_OPTS_A--Xms512m -Xmx512m -XX:+UseParallelGC}"
-JAVA_OPTS_B="${JAVA_OPTS_B--Xms512m -Xmx512m -XX:+UseParallelGC}"
+JAVA_OPTS_A="${JAVA_OPTS_A--Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch -XX:InitialTenuringThreshold=1}"
+JAVA_OPTS_B="${JAVA_OPTS_B--Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch -XX:InitialTenuringThreshold=1}"
 LOAD_CPU="${LOAD_CPU:-0}"; PROXY_CPU="${PROXY_CPU:-1}"
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 

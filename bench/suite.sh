@@ -40,7 +40,8 @@
 #                        HAProxy's S1 rate, measured first in a short calibration run
 #   LOAD_CPU [0], PROXY_CPU [1], BACKEND_CPU [=LOAD_CPU]           BODY_BYTES [100]  the small body
 #   MERIDIAN_JAR [proxy-core/target/meridian.jar]   BENCH_JAR [bench/target/benchmarks.jar]
-#   MERIDIAN_JAVA_OPTS ["-Xms512m -Xmx512m -XX:+UseParallelGC"] (the options README recommends)
+#   MERIDIAN_JAVA_OPTS ["-Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch -XX:InitialTenuringThreshold=1"]
+#                      (the options README recommends)
 #   MERIDIAN_JAVA [java]  the java launcher (e.g. /usr/lib/jvm/temurin-25-jdk-amd64/bin/java)
 #   MERIDIAN_CONF_EXTRA []  HOCON appended to Meridian's generated config
 #   BASELINE_JAR []      a second Meridian jar (e.g. the commit before a change): adds the target
@@ -80,7 +81,7 @@ LOAD_CPU="${LOAD_CPU:-0}"; PROXY_CPU="${PROXY_CPU:-1}"; BACKEND_CPU="${BACKEND_C
 BODY_BYTES="${BODY_BYTES:-100}"
 MERIDIAN_JAR="${MERIDIAN_JAR:-$ROOT/proxy-core/target/meridian.jar}"
 BENCH_JAR="${BENCH_JAR:-$ROOT/bench/target/benchmarks.jar}"
-MERIDIAN_JAVA_OPTS="${MERIDIAN_JAVA_OPTS--Xms512m -Xmx512m -XX:+UseParallelGC}"
+MERIDIAN_JAVA_OPTS="${MERIDIAN_JAVA_OPTS--Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch -XX:InitialTenuringThreshold=1}"
 MERIDIAN_CONF_EXTRA="${MERIDIAN_CONF_EXTRA:-}"
 BASELINE_JAR="${BASELINE_JAR:-}"
 BASELINE_JAVA_OPTS="${BASELINE_JAVA_OPTS-$MERIDIAN_JAVA_OPTS}"
