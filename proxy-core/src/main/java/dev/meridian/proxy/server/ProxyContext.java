@@ -8,10 +8,8 @@ import dev.meridian.proxy.config.SettingsLoader;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.http.ResponseHeadRewriter;
 import dev.meridian.proxy.metrics.ProxyMetrics;
-import dev.meridian.proxy.routing.Router;
 import dev.meridian.proxy.upstream.UpstreamPools;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
 
 /**
  * What every client connection's handlers share: the router, header rewriters, limits, pools and
@@ -28,10 +26,9 @@ final class ProxyContext {
   final ProxyMetrics metrics;
   private volatile boolean draining;
 
-  ProxyContext(MeridianSettings settings, Router router, Map<String, GroupRuntime> groups,
-      UpstreamPools pools, ProxyMetrics metrics) {
+  ProxyContext(MeridianSettings settings, Routing routing, UpstreamPools pools, ProxyMetrics metrics) {
     this.settings = settings;
-    this.routing = new Routing(router, Map.copyOf(groups));
+    this.routing = routing;
     this.readYourWrites = settings.cookieSecret()
         .map(secret -> new ReadYourWritesCookie(secret.getBytes(StandardCharsets.UTF_8)))
         .orElseGet(ReadYourWritesCookie::withRandomSecret);

@@ -1,0 +1,241 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.balancer.Backend;
+import dev.meridian.balancer.BackendGroup;
+import dev.meridian.balancer.GroupStats;
+import dev.meridian.balancer.HealthView;
+import dev.meridian.balancer.NanoClock;
+import dev.meridian.balancer.RegionPolicy;
+import dev.meridian.balancer.RegionalSelector;
+import dev.meridian.balancer.RetryBudget;
+import dev.meridian.balancer.Strategies;
+import dev.meridian.balancer.StrategyOptions;
+import dev.meridian.health.ActiveHealthChecker;
+import dev.meridian.health.HealthRegistry;
+import dev.meridian.health.OutlierDetector;
+import dev.meridian.health.SlowStart;
+import dev.meridian.proxy.config.MeridianSettings;
+import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
+import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
+import dev.meridian.proxy.config.MeridianSettings.HealthSettings;
+import dev.meridian.proxy.config.MeridianSettings.RegionSettings;
+import dev.meridian.proxy.config.MeridianSettings.RouteSettings;
+import dev.meridian.proxy.regions.RegionCounters;
+import dev.meridian.proxy.regions.RegionFault;
+import dev.meridian.proxy.regions.RegionFaults;
+import dev.meridian.proxy.regions.RegionTraffic;
+import dev.meridian.proxy.routing.HostPattern;
+import dev.meridian.proxy.routing.Residency;
+import dev.meridian.proxy.routing.Route;
+import dev.meridian.proxy.routing.Router;
+import dev.meridian.proxy.transport.Transport;
+import dev.meridian.proxy.upstream.BackendLink;
+import dev.meridian.proxy.upstream.UpstreamProtocol;
+import dev.meridian.proxy.upstream.UpstreamTls;
+import dev.meridian.tls.UpstreamTlsContexts;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds what requests are routed with from the settings: the backend groups, each with its selectors
+ * (strategy, regions, slow start), statistics, outlier detector and active checker; the routes over
+ * them; and how each backend is spoken to. A reload builds the next set beside the running one: each
+ * backend's statistics carry over, and a group's health marks, region traffic and injected faults are
+ * kept here by group name, so operator marks (drains, ejections) survive a reload.
+ *
+ * <p>Thread-safe for the per-group state; {@link #assemble} is called by one thread at a time.
+ */
+final class RoutingAssembler {
+  private static final Logger log = LoggerFactory.getLogger(RoutingAssembler.class);
+
+  /** The monotonic clock of every time-dependent decision: EWMA decay, ejections, retry budgets. */
+  private final NanoClock clock;
+  /** The event loops active health checks run on. */
+  private final EventLoopGroup checkLoops;
+  private final Transport transport;
+  /**
+   * Health marks per group: a backend listed in two groups (same id or address) has separate state in
+   * each, since each group checks it its own way.
+   */
+  private final Map<String, HealthRegistry> healthByGroup = new ConcurrentHashMap<>();
+  /** Requests and errors per region of each group. */
+  private final Map<String, RegionTraffic> trafficByGroup = new ConcurrentHashMap<>();
+  /** Faults injected per region of each group (drills). */
+  private final Map<String, RegionFaults> faultsByGroup = new ConcurrentHashMap<>();
+
+  RoutingAssembler(NanoClock clock, EventLoopGroup checkLoops, Transport transport) {
+    this.clock = clock;
+    this.checkLoops = checkLoops;
+    this.transport = transport;
+  }
+
+  /** The routing table and groups, and how each backend is spoken to, that a configuration puts in force. */
+  record Assembly(Routing routing, Map<Backend, BackendLink> links) {}
+
+  /**
+   * Builds the groups, routes and backend links of {@code settings}. Statistics of backends that were
+   * in a group of the same name in {@code previous}, and links that did not change in
+   * {@code previousLinks}, are kept (empty maps at start). Active checkers are built, not started.
+   */
+  Assembly assemble(MeridianSettings settings, Map<String, GroupRuntime> previous,
+      Map<Backend, BackendLink> previousLinks) {
+    Map<String, BackendGroup> groups = buildGroups(settings);
+    Map<String, GroupRuntime> runtimes = buildRuntimes(settings, groups, previous);
+    Router router = new Router(buildRoutes(settings, runtimes));
+    return new Assembly(new Routing(router, Map.copyOf(runtimes)), backendLinks(settings, groups, previousLinks));
+  }
+
+  /** The health marks of a group's backends (an empty registry for a group not configured). */
+  HealthRegistry health(String group) {
+    return healthByGroup.computeIfAbsent(group, g -> new HealthRegistry());
+  }
+
+  /** The faults injected into a group's regions. */
+  Map<String, RegionFault> faults(String group) {
+    RegionFaults faults = faultsByGroup.get(group);
+    return faults == null ? Map.of() : faults.all();
+  }
+
+  /** Requests and errors per region of a group. */
+  Map<String, RegionCounters> traffic(String group) {
+    RegionTraffic traffic = trafficByGroup.get(group);
+    return traffic == null ? Map.of() : traffic.all();
+  }
+
+  /** The per-group state kept by name, for the operator controls. */
+  Map<String, HealthRegistry> healthByGroup() {
+    return healthByGroup;
+  }
+
+  /** The injected faults kept by group name, for the operator controls. */
+  Map<String, RegionFaults> faultsByGroup() {
+    return faultsByGroup;
+  }
+
+  /** Drops the state of groups no longer configured. */
+  void keepOnly(Collection<String> groupNames) {
+    healthByGroup.keySet().retainAll(groupNames);
+    trafficByGroup.keySet().retainAll(groupNames);
+    faultsByGroup.keySet().retainAll(groupNames);
+  }
+
+  private static Map<String, BackendGroup> buildGroups(MeridianSettings settings) {
+    Map<String, BackendGroup> groups = new LinkedHashMap<>();
+    for (BackendGroupSettings g : settings.backendGroups().values()) {
+      List<Backend> backends = new ArrayList<>();
+      for (BackendSettings b : g.backends()) {
+        backends.add(new Backend(b.id(), b.address().host(), b.address().port(), b.region(), b.zone(),
+            b.weight(), Map.of()));
+      }
+      groups.put(g.name(), new BackendGroup(g.name(), backends));
+    }
+    return groups;
+  }
+
+  private Map<String, GroupRuntime> buildRuntimes(MeridianSettings settings, Map<String, BackendGroup> groups,
+      Map<String, GroupRuntime> previous) {
+    Map<String, GroupRuntime> runtimes = new LinkedHashMap<>();
+    for (BackendGroupSettings g : settings.backendGroups().values()) {
+      BackendGroup group = groups.get(g.name());
+      HealthRegistry health = health(g.name());
+      GroupStats stats = new GroupStats(group.backends(), clock, g.ewmaDecay().toNanos());
+      if (previous.containsKey(g.name())) {
+        stats.carryOver(previous.get(g.name()).stats());
+      }
+      RegionSettings r = g.regions();
+      RegionPolicy policy = new RegionPolicy(r.failover(), r.spillOver(), r.latencyMargin().toNanos(),
+          r.writer(), settings.region(), r.panicThreshold());
+      StrategyOptions options = StrategyOptions.DEFAULTS.withHashing(g.hash().algorithm())
+          .withBoundedLoad(g.hash().boundedLoad());
+      var strategy = Strategies.factory(g.strategy(), stats, options);
+      HealthSettings h = g.health();
+      HealthView writeView = SlowStart.wrap(group, health, health, h.slowStart());
+      RegionalSelector selector = new RegionalSelector(group.backends(), writeView, stats, policy, strategy);
+      RegionalSelector readSelector = selector;
+      if (h.active().flatMap(a -> a.replicationLagHeader()).isPresent()) {
+        HealthView readView = SlowStart.wrap(group, health, health.readView(h.active().get().maxReplicationLag()),
+            h.slowStart());
+        readSelector = new RegionalSelector(group.backends(), readView, stats, policy, strategy);
+      }
+      for (RegionalSelector each : List.of(selector, readSelector)) {
+        each.onPanicChange((panic, region, capacity) ->
+            logPanic(g.name(), panic, region, capacity, r.panicThreshold()));
+      }
+      OutlierDetector outliers = new OutlierDetector(group, health, h.passive(),
+          h.passive().latencyOutliersEnabled() ? stats : null, clock);
+      ActiveHealthChecker checker = h.active().map(a -> new ActiveHealthChecker(group, a, health, outliers,
+          checkLoops, transport.socketChannel())).orElse(null);
+      runtimes.put(g.name(), GroupRuntime.of(group, selector, readSelector, stats, outliers, checker, g,
+          trafficByGroup.computeIfAbsent(g.name(), n -> new RegionTraffic()),
+          faultsByGroup.computeIfAbsent(g.name(), n -> new RegionFaults())));
+    }
+    return runtimes;
+  }
+
+  private static void logPanic(String group, boolean panic, String region, double capacity, double threshold) {
+    long percent = Math.round(capacity * 100);
+    if (panic) {
+      log.warn("group '{}': a failover order has {}% capacity (below the panic threshold {}%); ignoring"
+          + " health inside {}", group, percent, Math.round(threshold * 100), region);
+    } else {
+      log.info("group '{}': a failover order has {}% capacity again; panic mode in {} over", group, percent,
+          region);
+    }
+  }
+
+  private List<Route> buildRoutes(MeridianSettings settings, Map<String, GroupRuntime> runtimes) {
+    List<Route> routes = new ArrayList<>();
+    for (RouteSettings r : settings.routes()) {
+      GroupRuntime target = runtimes.get(r.backendGroup());
+      Residency residency = r.residency().map(res -> {
+        Map<String, Set<String>> classes = new LinkedHashMap<>();
+        res.regions().forEach((k, v) -> classes.put(k, Set.copyOf(v)));
+        return new Residency(res.header(), classes);
+      }).orElse(null);
+      routes.add(new Route(r.name(), r.host().map(HostPattern::parse).orElse(null), r.pathPrefix(),
+          Set.copyOf(r.methods()), target.group(), target.selector(), r.rewriteHost(),
+          Set.copyOf(r.upgrades()), residency, r.retries(),
+          new RetryBudget(r.retries().budget(), r.retries().minPerSecond(), clock)));
+    }
+    return routes;
+  }
+
+  /**
+   * How each backend is spoken to: its group's protocol and, where the group enables TLS, a client
+   * context (built once per group) whose ALPN offers just that protocol. A link that did not change
+   * since {@code previous} is kept, so its pooled connections stay in use.
+   */
+  private static Map<Backend, BackendLink> backendLinks(MeridianSettings settings,
+      Map<String, BackendGroup> groups, Map<Backend, BackendLink> previous) {
+    Map<Backend, BackendLink> out = new HashMap<>();
+    for (BackendGroupSettings g : settings.backendGroups().values()) {
+      BackendLink kept = groups.get(g.name()).backends().stream().map(previous::get)
+          .filter(l -> l != null && l.protocol() == g.protocol()
+              && (l.tls() == null ? !g.tls().enabled() : l.tls().settings().equals(g.tls())))
+          .findFirst().orElse(null);
+      if (kept != null) {
+        groups.get(g.name()).backends().forEach(b -> out.put(b, kept));
+        continue;
+      }
+      UpstreamTls tls = null;
+      if (g.tls().enabled()) {
+        String alpn = g.protocol() == UpstreamProtocol.H2
+            ? ApplicationProtocolNames.HTTP_2 : ApplicationProtocolNames.HTTP_1_1;
+        tls = new UpstreamTls(UpstreamTlsContexts.client(g.tls(), List.of(alpn)), g.tls());
+      }
+      BackendLink link = new BackendLink(g.protocol(), tls);
+      groups.get(g.name()).backends().forEach(b -> out.put(b, link));
+    }
+    return out;
+  }
+}
