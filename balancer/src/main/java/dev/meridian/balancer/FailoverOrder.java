@@ -55,7 +55,7 @@ final class FailoverOrder {
 
   /** Writes the region order for the context's client into {@code order}; returns its length. */
   int fill(SelectionContext context, int[] order) {
-    String client = context.clientRegion();
+    String client = context.orderRegion();
     int[] configured = client == null ? null : byClient.get(client);
     if (configured == null) {
       configured = byDefault;

@@ -15,4 +15,12 @@ public interface HealthView {
 
   /** Whether the backend may receive new requests. */
   boolean isAvailable(Backend backend);
+
+  /**
+   * Whether the backend may receive requests of sticky sessions pinned to it: it is available, or
+   * only draining (it keeps its sessions but takes no new ones). Default: {@link #isAvailable}.
+   */
+  default boolean isAvailableToPinned(Backend backend) {
+    return isAvailable(backend);
+  }
 }

@@ -174,6 +174,13 @@ public final class RegionalSelector implements BackendSelector {
   @Override
   public Backend select(SelectionContext context) {
     Set<String> allowed = context.allowedRegions();
+    Backend pinned = context.pinned();
+    if (pinned != null) {
+      Backend chosen = selectPinned(context, pinned, allowed);
+      if (chosen != null || context.pinOutcome() == StickyPin.Outcome.REFUSED) {
+        return chosen;
+      }
+    }
     if (context.isWrite() && policy.writer().isPresent()) {
       return selectWriter(context, policy.writer().get(), allowed);
     }
@@ -222,6 +229,80 @@ public final class RegionalSelector implements BackendSelector {
     }
     explain(context, "no available backend in any allowed region");
     return null;
+  }
+
+  /**
+   * A sticky pin: the pinned backend when it is usable (available or only draining, not failed in this
+   * request, its region allowed and not dialled to 0). Writes bound for the writer region and reads in
+   * a read-your-writes window take precedence over a pin elsewhere (overridden, the pin stands). A pin
+   * that cannot be honoured is refused when strict, else moved: to another backend of its region when
+   * one is usable, or (returning null) to the normal pick along the failover order from its region.
+   */
+  private Backend selectPinned(SelectionContext context, Backend pinned, Set<String> allowed) {
+    Integer index = regionIndex.get(pinned.region());
+    if (index == null || !isMember(index, pinned)) {
+      return movePin(context, StickyPin.Reason.GONE, -1, allowed);
+    }
+    int r = index;
+    String writer = policy.writer().orElse(null);
+    if (writer != null && !writer.equals(pinned.region())) {
+      if (context.isWrite()) {
+        context.pinOutcome(StickyPin.Outcome.OVERRIDDEN, StickyPin.Reason.WRITER);
+        return null;
+      }
+      if (context.isReadYourWrites()) {
+        context.pinOutcome(StickyPin.Outcome.OVERRIDDEN, StickyPin.Reason.READ_YOUR_WRITES);
+        return null;
+      }
+    }
+    StickyPin.Reason reason = null;
+    if (allowed != null && !allowed.contains(pinned.region())) {
+      reason = StickyPin.Reason.RESIDENCY;
+    } else if (context.isExcluded(pinned)) {
+      reason = StickyPin.Reason.FAILED;
+    } else if (dials.get(r) == 0) {
+      reason = StickyPin.Reason.DIALLED_OUT;
+    } else if (!health.isAvailableToPinned(pinned)) {
+      reason = StickyPin.Reason.UNAVAILABLE;
+    }
+    if (reason == null) {
+      context.pinOutcome(StickyPin.Outcome.HONOURED, null);
+      explain(context, "sticky " + pinned.id());
+      return pinned;
+    }
+    return movePin(context, reason, r, allowed);
+  }
+
+  private Backend movePin(SelectionContext context, StickyPin.Reason reason, int region, Set<String> allowed) {
+    if (context.isPinStrict()) {
+      context.pinOutcome(StickyPin.Outcome.REFUSED, reason);
+      explain(context, "sticky " + context.pinned().id() + ": " + reason.label() + ", strict");
+      return null;
+    }
+    context.pinOutcome(StickyPin.Outcome.REPINNED, reason);
+    if (region < 0 || (allowed != null && !allowed.contains(regions[region]))) {
+      return null;
+    }
+    context.failoverFrom(regions[region]);
+    boolean writerElsewhere = context.isWrite() && policy.writer().isPresent()
+        && !policy.writer().get().equals(regions[region]);
+    if (dials.get(region) == 0 || writerElsewhere) {
+      return null;
+    }
+    Backend picked = healthySelectors[region].select(context);
+    if (picked != null) {
+      explain(context, "region " + regions[region]);
+    }
+    return picked;
+  }
+
+  private boolean isMember(int region, Backend backend) {
+    for (Backend b : backendsByRegion[region]) {
+      if (b == backend || b.equals(backend)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private Backend selectWriter(SelectionContext context, String writer, Set<String> allowed) {

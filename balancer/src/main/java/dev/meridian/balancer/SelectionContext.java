@@ -22,6 +22,11 @@ public final class SelectionContext {
   private boolean readYourWrites;
   private boolean explain;
   private java.util.function.Predicate<Backend> avoid;
+  private Backend pinned;
+  private boolean pinStrict;
+  private String failoverFrom;
+  private StickyPin.Outcome pinOutcome = StickyPin.Outcome.NONE;
+  private StickyPin.Reason pinReason;
   // Scratch space for RegionalSelector: a pick allocates nothing once the context has served one.
   private int[] regionOrder = NO_INTS;
   private double[] regionCapacity = NO_DOUBLES;
@@ -150,6 +155,58 @@ public final class SelectionContext {
     return excludedCount;
   }
 
+  /**
+   * Pins the request to a backend (a sticky session): the selector chooses it when it is usable, and
+   * otherwise picks again starting in its region ({@code strict}: picks nothing).
+   */
+  public SelectionContext pin(Backend backend, boolean strict) {
+    this.pinned = backend;
+    this.pinStrict = strict;
+    this.pinOutcome = StickyPin.Outcome.NONE;
+    this.pinReason = null;
+    return this;
+  }
+
+  /** The backend the request is pinned to, or null. */
+  public Backend pinned() {
+    return pinned;
+  }
+
+  /** Whether a pin that cannot be honoured must not be moved (the pick then finds nothing). */
+  public boolean isPinStrict() {
+    return pinStrict;
+  }
+
+  /**
+   * Walks the failover order from this region instead of the client's (a pinned backend gone from
+   * the group: its sessions move within its region first); null for the client's.
+   */
+  public SelectionContext failoverFrom(String region) {
+    this.failoverFrom = region;
+    return this;
+  }
+
+  /** The region the failover order starts from: {@link #failoverFrom(String)}'s, else the client's. */
+  public String orderRegion() {
+    return failoverFrom != null ? failoverFrom : clientRegion;
+  }
+
+  /** Records what became of the pin (selectors, and the proxy for a pin it could not resolve). */
+  public void pinOutcome(StickyPin.Outcome outcome, StickyPin.Reason reason) {
+    this.pinOutcome = outcome;
+    this.pinReason = reason;
+  }
+
+  /** What became of the request's pin in the last pick. */
+  public StickyPin.Outcome pinOutcome() {
+    return pinOutcome;
+  }
+
+  /** Why the pin was not honoured in the last pick; null when it was, or there was none. */
+  public StickyPin.Reason pinReason() {
+    return pinReason;
+  }
+
   /** Scratch for a region order of at least {@code n} entries (contents undefined). */
   int[] regionOrder(int n) {
     if (regionOrder.length < n) {
@@ -185,6 +242,11 @@ public final class SelectionContext {
     readYourWrites = false;
     explain = false;
     avoid = null;
+    pinned = null;
+    pinStrict = false;
+    failoverFrom = null;
+    pinOutcome = StickyPin.Outcome.NONE;
+    pinReason = null;
     for (int i = 0; i < excludedCount; i++) {
       excluded[i] = null;
     }

@@ -37,6 +37,12 @@ public final class HealthRegistry implements HealthView {
     void availabilityChanged(String backendId, boolean available);
   }
 
+  /**
+   * The owner of an operator's drain mark: the backend takes no new requests, but sticky sessions
+   * pinned to it still reach it ({@link #isAvailableToPinned}) until the mark is joined by another.
+   */
+  public static final String DRAINING = "draining";
+
   private final ConcurrentHashMap<String, Map<String, String>> outByBackend = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Duration> lagByBackend = new ConcurrentHashMap<>();
   private final CopyOnWriteArrayList<Listener> listeners = new CopyOnWriteArrayList<>();
@@ -50,6 +56,13 @@ public final class HealthRegistry implements HealthView {
   public boolean isAvailable(String backendId) {
     Map<String, String> out = outByBackend.get(backendId);
     return out == null || out.isEmpty();
+  }
+
+  /** Available, or marked out by nothing but a {@link #DRAINING} mark. */
+  @Override
+  public boolean isAvailableToPinned(Backend backend) {
+    Map<String, String> out = outByBackend.get(backend.id());
+    return out == null || out.isEmpty() || (out.size() == 1 && out.containsKey(DRAINING));
   }
 
   /**
@@ -122,7 +135,18 @@ public final class HealthRegistry implements HealthView {
    */
   public HealthView readView(Duration maxLag) {
     Objects.requireNonNull(maxLag, "maxLag");
-    return backend -> isAvailableForReads(backend, maxLag);
+    return new HealthView() {
+      @Override
+      public boolean isAvailable(Backend backend) {
+        return isAvailableForReads(backend, maxLag);
+      }
+
+      @Override
+      public boolean isAvailableToPinned(Backend backend) {
+        Duration lag = lagByBackend.get(backend.id());
+        return HealthRegistry.this.isAvailableToPinned(backend) && (lag == null || lag.compareTo(maxLag) <= 0);
+      }
+    };
   }
 
   private void notifyListeners(String backendId, boolean available) {

@@ -93,6 +93,12 @@ public final class SlowStart implements HealthView, HealthRegistry.Listener {
     }
   }
 
+  /** Sessions pinned to a backend reach it whatever its ramp: the ramp spreads new traffic only. */
+  @Override
+  public boolean isAvailableToPinned(Backend backend) {
+    return delegate.isAvailableToPinned(backend);
+  }
+
   @Override
   public boolean isAvailable(Backend backend) {
     if (!delegate.isAvailable(backend)) {
