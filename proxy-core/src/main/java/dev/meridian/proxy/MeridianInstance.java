@@ -34,8 +34,16 @@ public final class MeridianInstance implements AutoCloseable {
    * budgets, operator time limits) read the given clock: tests drive time by hand with it.
    */
   public MeridianInstance(MeridianSettings settings, NanoClock clock) {
+    this(settings, clock, java.time.Clock.systemUTC());
+  }
+
+  /**
+   * Builds an instance on the given monotonic clock and the wall clock that dates sticky-session
+   * cookies: tests drive both by hand.
+   */
+  public MeridianInstance(MeridianSettings settings, NanoClock clock, java.time.Clock wallClock) {
     this.settings = settings;
-    this.proxy = new ProxyServer(settings, registry, clock);
+    this.proxy = new ProxyServer(settings, registry, clock, wallClock);
   }
 
   /** Binds the listeners and the admin listener; on failure everything started is stopped again. */

@@ -19,7 +19,9 @@ import java.util.Map;
  * POST   /admin/api/regions/GROUP/REGION/fault?delay=200ms[&amp;abort=503&amp;percent=10][&amp;ttl=30s]
  * DELETE /admin/api/regions/GROUP/REGION/fault                 (or POST .../fault/clear)
  * POST   /admin/api/backends/GROUP/ID/eject[?ttl=30s]         POST .../restore
+ * POST   /admin/api/backends/[GROUP/]ID/drain[?duration=10m]  POST .../undrain
  * </pre>
+ * A backend call may leave out the group when the id is in exactly one group.
  */
 final class OperatorEndpoints {
   /** The answer to one call: an HTTP status and a JSON-able body (or a text error). */
@@ -42,6 +44,8 @@ final class OperatorEndpoints {
       DELETE /admin/api/regions/GROUP/REGION/fault   (or POST .../fault/clear)
       POST   /admin/api/backends/GROUP/ID/eject[?ttl=30s]
       POST   /admin/api/backends/GROUP/ID/restore
+      POST   /admin/api/backends/[GROUP/]ID/drain[?duration=10m]   (sticky sessions kept, then out)
+      POST   /admin/api/backends/[GROUP/]ID/undrain
       """;
 
   private final ProxyServer proxy;
@@ -61,13 +65,17 @@ final class OperatorEndpoints {
     boolean regions = path.startsWith("/admin/api/regions/");
     String[] parts = path.substring(regions ? "/admin/api/regions/".length() : "/admin/api/backends/".length())
         .split("/");
-    if (parts.length < 3 || parts.length > 4) {
+    boolean groupless = !regions && parts.length == 2;
+    if ((parts.length < 3 || parts.length > 4) && !groupless) {
       return Outcome.error(404, "no such call: " + method + " " + path + "\nexpected one of:\n" + USAGE);
     }
-    String group = parts[0];
-    String target = parts[1];
-    String action = parts.length == 4 ? parts[2] + "/" + parts[3] : parts[2];
     try {
+      String group = groupless ? proxy.operator().groupOf(parts[0]) : parts[0];
+      String target = groupless ? parts[0] : parts[1];
+      String action = groupless ? parts[1] : parts.length == 4 ? parts[2] + "/" + parts[3] : parts[2];
+      if (!regions && (action.equals("drain") || action.equals("undrain"))) {
+        return drainCall(method, group, target, action, query);
+      }
       Duration ttl = query.containsKey("ttl") ? DurationParam.parse("ttl", first(query, "ttl")) : Duration.ZERO;
       if (!regions) {
         return backendCall(method, group, target, action, ttl);
@@ -140,6 +148,27 @@ final class OperatorEndpoints {
     out.put("group", group);
     out.put("backend", backend);
     out.put(action, "done");
+    return Outcome.ok(out);
+  }
+
+  private Outcome drainCall(HttpMethod method, String group, String backend, String action,
+      Map<String, List<String>> query) {
+    if (!method.equals(HttpMethod.POST)) {
+      return Outcome.error(405, "use POST for " + action + "\n" + USAGE);
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("group", group);
+    out.put("backend", backend);
+    if (action.equals("drain")) {
+      Duration duration = query.containsKey("duration")
+          ? DurationParam.parse("duration", first(query, "duration")) : Duration.ZERO;
+      proxy.operator().drainBackend(group, backend, duration);
+      out.put("drain", duration.isZero() ? "sticky sessions kept until undrained"
+          : "sticky sessions kept for " + duration.toMillis() + " ms, then out");
+    } else {
+      proxy.operator().undrainBackend(group, backend);
+      out.put("undrain", "done");
+    }
     return Outcome.ok(out);
   }
 

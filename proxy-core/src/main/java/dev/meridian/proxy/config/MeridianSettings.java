@@ -30,6 +30,7 @@ import java.util.Set;
  * @param debugHeaders  responses say which backend answered and why ({@code meridian.debug-headers})
  * @param cookieSecret  key that signs Meridian's cookies ({@code meridian.cookie-secret}); random per
  *                      process when absent (cookies then do not survive a restart or another instance)
+ * @param sticky        where sticky sessions' signing keys come from ({@code meridian.sticky})
  */
 public record MeridianSettings(
     Optional<String> region,
@@ -44,7 +45,8 @@ public record MeridianSettings(
     HeaderSettings headers,
     dev.meridian.balancer.geo.GeoSettings geo,
     boolean debugHeaders,
-    Optional<String> cookieSecret) {
+    Optional<String> cookieSecret,
+    StickySettings sticky) {
 
   /**
    * A client-facing listener: {@code meridian.listeners[]}.
@@ -145,6 +147,7 @@ public record MeridianSettings(
    * @param upgrades     protocols a client may switch to through this route (lower case), e.g. websocket
    * @param residency    where requests of each residency class may go, if the route restricts it
    * @param retries      when and how often a failed request is tried again
+   * @param sticky       the route's sticky sessions, if any
    */
   public record RouteSettings(
       String name,
@@ -155,7 +158,17 @@ public record MeridianSettings(
       boolean rewriteHost,
       List<String> upgrades,
       Optional<ResidencySettings> residency,
-      RetrySettings retries) {}
+      RetrySettings retries,
+      Optional<dev.meridian.proxy.routing.StickyPolicy> sticky) {}
+
+  /**
+   * Sticky sessions' keys: {@code meridian.sticky}.
+   *
+   * @param keysFile       the JSON file of signing keys ({@code keys-file}); empty: one random key per
+   *                       process, so cookies are honoured by this instance only until it restarts
+   * @param reloadInterval how often the keys file is checked for changes (default 5s)
+   */
+  public record StickySettings(Optional<java.nio.file.Path> keysFile, Duration reloadInterval) {}
 
   /**
    * Process-wide server settings: {@code meridian.server}.

@@ -79,6 +79,11 @@ final class ObjectReader {
     return get(key, "a string", "a string", dflt, dflt, c -> c.getString(quoted(key)));
   }
 
+  /** Where this reader records problems (also those of a file the configuration names). */
+  Problems problems() {
+    return problems;
+  }
+
   /** A file path, if given, resolved against the configuration file's directory. */
   Optional<java.nio.file.Path> optionalPath(String key) {
     return optionalString(key).map(problems::resolve);

@@ -39,6 +39,11 @@ final class Problems {
     list.add(new ConfigProblem(fileOf(origin), lineOf(origin), key, message));
   }
 
+  /** Records a problem found in another file (one this configuration names). */
+  void add(ConfigProblem problem) {
+    list.add(problem);
+  }
+
   /** Records a problem Typesafe Config raised while parsing or resolving. */
   void add(ConfigException e, String what, String expected) {
     ConfigOrigin origin = e.origin();

@@ -94,7 +94,8 @@ public final class SettingsLoader {
         TuningReader.limits(meridian), TuningReader.timeouts(meridian),
         upstream, TuningReader.headers(meridian),
         SteeringReader.geo(meridian, knownRegions(region, groups)),
-        meridian.bool("debug-headers", false), meridian.optionalString("cookie-secret"));
+        meridian.bool("debug-headers", false), meridian.optionalString("cookie-secret"),
+        StickyReader.settings(meridian));
   }
 
   /** Every region the configuration names: this instance's and its backends'. */

@@ -24,6 +24,7 @@ public final class ProxyMetrics {
   private final ConcurrentHashMap<String, RouteRequests> requestsByRoute = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Timer> upstreamTimeByBackend = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> failuresByBackendAndKind = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, StickyMeters> stickyByRoute = new ConcurrentHashMap<>();
 
   /** Registers the proxy's gauges in the registry. */
   public ProxyMetrics(MeterRegistry registry) {
@@ -55,6 +56,12 @@ public final class ProxyMetrics {
             h -> h.replicationLag(backend.id()).map(d -> d.toNanos() / 1e9).orElse(Double.NaN))
         .description("Replication lag the backend's health check last reported")
         .tag("group", group).tag("backend", backend.id()).register(registry);
+  }
+
+  /** A sticky route's counters (registered on first use). */
+  public StickyMeters sticky(String route) {
+    StickyMeters meters = stickyByRoute.get(route);
+    return meters != null ? meters : stickyByRoute.computeIfAbsent(route, r -> new StickyMeters(registry, r));
   }
 
   /** The registry the meters live in. */

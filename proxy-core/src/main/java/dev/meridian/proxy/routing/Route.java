@@ -22,6 +22,7 @@ import java.util.Set;
  * @param residency   the route's data residency rule, or null
  * @param retries     when and how often a failed request is tried again
  * @param retryBudget the budget the route's retries draw from
+ * @param sticky      the route's sticky sessions, or null for none
  */
 public record Route(
     String name,
@@ -34,7 +35,8 @@ public record Route(
     Set<String> upgrades,
     Residency residency,
     RetrySettings retries,
-    RetryBudget retryBudget) {
+    RetryBudget retryBudget,
+    StickyPolicy sticky) {
 
   /** Copies the collections. */
   public Route {

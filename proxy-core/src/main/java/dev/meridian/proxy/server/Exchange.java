@@ -35,6 +35,8 @@ final class Exchange {
   GroupRuntime group;
   /** The residency class the request named, or null. */
   String residencyClass;
+  /** Why a sticky route's cookie was not used (ignored, or its backend gone), for the decision header. */
+  String stickyNote;
   /** Stats of the backend the request is in flight to, until it finishes. */
   BackendStats inFlightTo;
   long sentNanos;

@@ -91,6 +91,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
    *
    * @param memo what the connection's requests share: its own for HTTP/1, the connection's for a stream
    */
+  /** Whether the client's connection arrived over TLS. */
+  boolean isTls() {
+    return "https".equals(scheme);
+  }
+
   FrontendHandler(ProxyContext context, ServerHttpCodec codec, String scheme, ConnectionMemo memo) {
     this.context = context;
     this.scheme = scheme;

@@ -28,19 +28,20 @@ import java.util.Optional;
  * @param protocol       the HTTP version spoken to the group's backends
  * @param traffic        requests and errors per region (kept across reloads)
  * @param faults         faults a drill injects per region (kept across reloads)
+ * @param sticky         how sticky sessions name the group's backends and regions
  */
 record GroupRuntime(BackendGroup group, RegionalSelector selector, RegionalSelector readSelector,
     GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, String hashKey,
     Optional<String> writer, long readYourWritesMillis, UpstreamProtocol protocol, RegionTraffic traffic,
-    RegionFaults faults) {
+    RegionFaults faults, StickyTargets sticky) {
 
   static GroupRuntime of(BackendGroup group, RegionalSelector selector, RegionalSelector readSelector,
       GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, BackendGroupSettings settings,
-      RegionTraffic traffic, RegionFaults faults) {
+      RegionTraffic traffic, RegionFaults faults, StickyTargets sticky) {
     return new GroupRuntime(group, selector, readSelector, stats, outliers, checker,
         "consistent-hash".equals(settings.strategy()) ? settings.hash().key() : null,
         settings.regions().writer(), settings.regions().readYourWrites().toMillis(), settings.protocol(),
-        traffic, faults);
+        traffic, faults, sticky);
   }
 
   /** The selector for a request: reads skip backends whose replication lag is over the limit. */

@@ -38,8 +38,13 @@ final class HashKeys {
 
   /** A well-mixed 64-bit hash of the text (FNV-1a, then the SplitMix64 finalizer). */
   static long hash(String text) {
+    return hash(text, 0, text.length());
+  }
+
+  /** {@link #hash(String)} of {@code text[start, end)}, without making a string of it. */
+  static long hash(CharSequence text, int start, int end) {
     long h = 0xcbf29ce484222325L;
-    for (int i = 0; i < text.length(); i++) {
+    for (int i = start; i < end; i++) {
       h ^= text.charAt(i);
       h *= 0x100000001b3L;
     }

@@ -22,6 +22,8 @@ public final class OperatorControls {
   public static final String OPERATOR = "operator";
   /** The owner name of the marks a region ejection puts on each of the region's backends. */
   public static final String OPERATOR_REGION = "operator-region";
+  /** The owner name of the mark that takes a backend out once its drain time is over. */
+  public static final String DRAINED = "drained";
 
   private final Object lock = new Object();
   private final ProxyContext context;
@@ -134,6 +136,55 @@ public final class OperatorControls {
       overrides.forget("eject " + group + "/backend/" + backendId);
       log.info("operator: backend {} of group '{}' restored", backend, group);
     }
+  }
+
+  /**
+   * Drains one backend: it gets no new requests (nor new sticky sessions), while the sessions already
+   * pinned to it keep reaching it for {@code duration}; then it is out until {@link #undrainBackend}.
+   * A zero duration keeps its sessions until it is undrained.
+   */
+  public void drainBackend(String group, String backendId, Duration duration) {
+    synchronized (lock) {
+      Backend backend = member(group, backendId);
+      HealthRegistry health = health(group);
+      boolean limited = !duration.isZero() && !duration.isNegative();
+      health.markOut(backend.id(), HealthRegistry.DRAINING, "draining: keeps its sticky sessions"
+          + (limited ? " for " + duration.toMillis() + " ms" : " until undrained") + ", takes no new requests");
+      log.warn("operator: backend {} of group '{}' draining{}", backend, group, limited
+          ? " for " + duration.toMillis() + " ms, then out" : " until undrained");
+      limit("drain " + group + "/backend/" + backendId, duration, () -> {
+        health.markOut(backend.id(), DRAINED, "drained by an operator");
+        log.warn("operator: backend {} of group '{}' drained: out until undrained (drain time over)", backend, group);
+      });
+    }
+  }
+
+  /** Ends a drain: the backend takes new requests again (other marks, an ejection say, stay). */
+  public void undrainBackend(String group, String backendId) {
+    synchronized (lock) {
+      Backend backend = member(group, backendId);
+      HealthRegistry health = health(group);
+      health.clear(backend.id(), HealthRegistry.DRAINING);
+      health.clear(backend.id(), DRAINED);
+      overrides.forget("drain " + group + "/backend/" + backendId);
+      log.info("operator: backend {} of group '{}' undrained", backend, group);
+    }
+  }
+
+  /**
+   * The group holding a backend id, for calls that name only the backend.
+   *
+   * @throws IllegalArgumentException when no group or several groups have a backend with that id
+   */
+  public String groupOf(String backendId) {
+    List<String> holders = context.routing().groups().values().stream()
+        .filter(r -> r.group().find(backendId) != null).map(r -> r.group().name()).sorted().toList();
+    if (holders.size() != 1) {
+      throw new IllegalArgumentException("backend: '" + backendId + "' " + (holders.isEmpty()
+          ? "is in no group" : "is in groups " + holders + "; name one: /admin/api/backends/GROUP/" + backendId + "/...")
+          + " (expected: a backend id of exactly one group)");
+    }
+    return holders.get(0);
   }
 
   /**

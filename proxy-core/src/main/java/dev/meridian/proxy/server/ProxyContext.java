@@ -9,11 +9,13 @@ import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.http.ResponseHeadRewriter;
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import dev.meridian.proxy.upstream.UpstreamPools;
+import dev.meridian.proxy.sticky.StickyKeys;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 
 /**
- * What every client connection's handlers share: the router, header rewriters, limits, pools and
- * metrics, and whether the server is draining.
+ * What every client connection's handlers share: the router, header rewriters, limits, pools,
+ * metrics, the sticky-session keys and wall clock, and whether the server is draining.
  */
 final class ProxyContext {
   final MeridianSettings settings;
@@ -24,9 +26,13 @@ final class ProxyContext {
   final ResponseHeadRewriter responseRewriter;
   final UpstreamPools pools;
   final ProxyMetrics metrics;
+  /** The sticky-session cookie codec in force (the keys file's keys). */
+  final StickyKeys stickyKeys;
+  private final Clock wallClock;
   private volatile boolean draining;
 
-  ProxyContext(MeridianSettings settings, Routing routing, UpstreamPools pools, ProxyMetrics metrics) {
+  ProxyContext(MeridianSettings settings, Routing routing, UpstreamPools pools, ProxyMetrics metrics,
+      StickyKeys stickyKeys, Clock wallClock) {
     this.settings = settings;
     this.routing = routing;
     this.readYourWrites = settings.cookieSecret()
@@ -41,6 +47,13 @@ final class ProxyContext {
     this.responseRewriter = new ResponseHeadRewriter(settings.headers());
     this.pools = pools;
     this.metrics = metrics;
+    this.stickyKeys = stickyKeys;
+    this.wallClock = wallClock;
+  }
+
+  /** The wall-clock time in epoch seconds (sticky cookies' issue times). */
+  long epochSeconds() {
+    return wallClock.millis() / 1000;
   }
 
   /** The routes and groups in force now; a request keeps the snapshot it started with. */

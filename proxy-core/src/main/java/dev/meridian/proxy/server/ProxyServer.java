@@ -6,6 +6,8 @@ import dev.meridian.health.ActiveHealthChecker;
 import dev.meridian.health.HealthRegistry;
 import dev.meridian.health.OutlierDetector;
 import dev.meridian.balancer.NanoClock;
+import dev.meridian.proxy.config.InvalidConfigException;
+import dev.meridian.proxy.sticky.StickyKeys;
 import dev.meridian.balancer.RegionalSelector;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
@@ -64,9 +66,12 @@ public final class ProxyServer implements AutoCloseable {
   private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
   private final List<Channel> listeners = new ArrayList<>();
   private final List<CertificateReloader> reloaders = new ArrayList<>();
-  /** Fetches OCSP responses for certificates that name a responder; blocking, so off the event loops. */
-  private final java.util.concurrent.ScheduledExecutorService ocspThread =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("meridian-ocsp", true));
+  /**
+   * Blocking work kept off the event loops: fetching OCSP responses for certificates that name a
+   * responder, and checking the sticky keys file.
+   */
+  private final java.util.concurrent.ScheduledExecutorService blockingTasks =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("meridian-blocking", true));
   private io.netty.util.concurrent.ScheduledFuture<?> healthTicker;
 
   /**
@@ -83,6 +88,15 @@ public final class ProxyServer implements AutoCloseable {
    * Netty's timers still run on real time).
    */
   public ProxyServer(MeridianSettings settings, MeterRegistry registry, NanoClock clock) {
+    this(settings, registry, clock, java.time.Clock.systemUTC());
+  }
+
+  /**
+   * Builds the server with the monotonic clock its balancing and health decisions read and the wall
+   * clock sticky-session cookies are dated by (tests pass manual ones; Netty's timers still run on real
+   * time).
+   */
+  public ProxyServer(MeridianSettings settings, MeterRegistry registry, NanoClock clock, java.time.Clock wallClock) {
     this.settings = settings;
     this.transport = Transport.choose(settings.server().transport());
     int threads = settings.server().eventLoopThreads() > 0
@@ -100,10 +114,24 @@ public final class ProxyServer implements AutoCloseable {
         new NeverIndexedHeaders(settings.headers().requestIdHeader())));
     pools.links(assembly.links());
     ProxyMetrics metrics = new ProxyMetrics(registry);
-    this.context = new ProxyContext(settings, assembly.routing(), pools, metrics);
+    this.context = new ProxyContext(settings, assembly.routing(), pools, metrics, loadStickyKeys(settings),
+        wallClock);
     this.operator = new OperatorControls(context, assembler.healthByGroup(), assembler.faultsByGroup(),
         new OperatorOverrides(clock::nanoTime));
     registerMetrics(assembly.routing().groups());
+  }
+
+  private static StickyKeys loadStickyKeys(MeridianSettings settings) {
+    try {
+      StickyKeys keys = StickyKeys.load(settings.sticky().keysFile());
+      if (!keys.isShared() && settings.routes().stream().anyMatch(r -> r.sticky().isPresent())) {
+        log.warn("sticky sessions: no meridian.sticky.keys-file, so cookies are signed with a random key:"
+            + " only this instance honours them, until it restarts");
+      }
+      return keys;
+    } catch (InvalidConfigException e) {
+      throw new IllegalArgumentException("sticky keys file: " + e.getMessage(), e);
+    }
   }
 
   private void registerMetrics(Map<String, GroupRuntime> runtimes) {
@@ -118,7 +146,7 @@ public final class ProxyServer implements AutoCloseable {
   private void startStapling(CertificateReloader reloader) {
     OcspStapler stapler = new OcspStapler(reloader::current, java.time.Clock.systemUTC(), Duration.ofSeconds(5));
     long every = OcspStapler.CHECK_INTERVAL.toMillis();
-    ocspThread.scheduleWithFixedDelay(() -> {
+    blockingTasks.scheduleWithFixedDelay(() -> {
       try {
         stapler.refresh();
       } catch (InterruptedException e) {
@@ -136,6 +164,10 @@ public final class ProxyServer implements AutoCloseable {
         r.checker().start();
       }
     });
+    long keysEvery = settings.sticky().reloadInterval().toMillis();
+    if (context.stickyKeys.isShared()) {
+      blockingTasks.scheduleWithFixedDelay(context.stickyKeys::check, keysEvery, keysEvery, TimeUnit.MILLISECONDS);
+    }
     healthTicker = workerGroup.next().scheduleAtFixedRate(() -> {
       context.routing().groups().values().forEach(r -> r.outliers().tick());
       operator.sweep();
@@ -190,6 +222,7 @@ public final class ProxyServer implements AutoCloseable {
     logNeedsRestart("timeouts", current.timeouts(), next.timeouts());
     logNeedsRestart("upstream", current.upstream(), next.upstream());
     logNeedsRestart("headers", current.headers(), next.headers());
+    logNeedsRestart("sticky", current.sticky(), next.sticky());
     Routing old = context.routing();
     RoutingAssembler.Assembly assembly = assembler.assemble(next, old.groups(), context.pools.links());
     Map<String, GroupRuntime> runtimes = assembly.routing().groups();
@@ -331,7 +364,7 @@ public final class ProxyServer implements AutoCloseable {
       }
     });
     reloaders.forEach(CertificateReloader::close);
-    ocspThread.shutdownNow();
+    blockingTasks.shutdownNow();
     context.pools.closeAll();
     context.clientRegions.close();
     workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();

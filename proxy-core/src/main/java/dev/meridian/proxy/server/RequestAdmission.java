@@ -150,6 +150,9 @@ final class RequestAdmission {
         selection.readYourWrites(true);
       }
     }
+    if (ex.route.sticky() != null) {
+      StickySessions.pin(ex, context);
+    }
     return null;
   }
 

@@ -224,6 +224,9 @@ final class ResponseRelay {
     ex.endInFlight();
     ex.releaseReplay();
     context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, true, true);
+    if (ex.route.sticky() != null) {
+      StickySessions.onResponse(ex, context, response, connection.isTls());
+    }
     connection.ctx.writeAndFlush(response);
     Channel upstream = ex.upstream;
     BackendHandler.of(upstream).detach();
@@ -235,8 +238,11 @@ final class ResponseRelay {
     TunnelHandler.splice(connection.ctx.channel(), upstream);
   }
 
-  /** Debug headers (which backend, why) and the read-your-writes cookie after a write. */
+  /** The sticky-session cookie, debug headers (which backend, why) and the read-your-writes cookie after a write. */
   private void addSteeringHeaders(Exchange ex, HttpResponse response) {
+    if (ex.route.sticky() != null) {
+      StickySessions.onResponse(ex, context, response, connection.isTls());
+    }
     if (context.settings.debugHeaders()) {
       response.headers().set(BACKEND_HEADER, ex.backend.id());
       String decision = ex.selection.decision();

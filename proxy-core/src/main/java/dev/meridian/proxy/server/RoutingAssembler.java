@@ -2,6 +2,8 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.Backend;
 import dev.meridian.balancer.BackendGroup;
+import dev.meridian.balancer.BackendSelector;
+import dev.meridian.balancer.ConsistentHashSelector;
 import dev.meridian.balancer.GroupStats;
 import dev.meridian.balancer.HealthView;
 import dev.meridian.balancer.NanoClock;
@@ -28,6 +30,7 @@ import dev.meridian.proxy.routing.HostPattern;
 import dev.meridian.proxy.routing.Residency;
 import dev.meridian.proxy.routing.Route;
 import dev.meridian.proxy.routing.Router;
+import dev.meridian.proxy.routing.StickyPolicy;
 import dev.meridian.proxy.transport.Transport;
 import dev.meridian.proxy.upstream.BackendLink;
 import dev.meridian.proxy.upstream.UpstreamProtocol;
@@ -177,9 +180,28 @@ final class RoutingAssembler {
           checkLoops, transport.socketChannel())).orElse(null);
       runtimes.put(g.name(), GroupRuntime.of(group, selector, readSelector, stats, outliers, checker, g,
           trafficByGroup.computeIfAbsent(g.name(), n -> new RegionTraffic()),
-          faultsByGroup.computeIfAbsent(g.name(), n -> new RegionFaults())));
+          faultsByGroup.computeIfAbsent(g.name(), n -> new RegionFaults()),
+          new StickyTargets(group, hashesAppCookies(settings, g.name())
+              ? appCookieSelector(group, health, stats, options) : null)));
     }
     return runtimes;
+  }
+
+  private static boolean hashesAppCookies(MeridianSettings settings, String group) {
+    return settings.routes().stream().anyMatch(r -> r.backendGroup().equals(group)
+        && r.sticky().map(p -> p.mode() == StickyPolicy.Mode.APP_COOKIE).orElse(false));
+  }
+
+  /**
+   * The consistent-hash selector app-cookie sessions go through: the whole group (sessions are not
+   * split by the client's region), with the group's hashing and bounded load; a draining backend keeps
+   * the sessions that hash to it.
+   */
+  private static BackendSelector appCookieSelector(BackendGroup group, HealthRegistry health, GroupStats stats,
+      StrategyOptions options) {
+    HealthView pinnedView = health::isAvailableToPinned;
+    return new ConsistentHashSelector(group.backends(), pinnedView, stats,
+        ConsistentHashSelector.Algorithm.of(options.hashing()), options.boundedLoad(), options.random());
   }
 
   private static void logPanic(String group, boolean panic, String region, double capacity, double threshold) {
@@ -205,7 +227,7 @@ final class RoutingAssembler {
       routes.add(new Route(r.name(), r.host().map(HostPattern::parse).orElse(null), r.pathPrefix(),
           Set.copyOf(r.methods()), target.group(), target.selector(), r.rewriteHost(),
           Set.copyOf(r.upgrades()), residency, r.retries(),
-          new RetryBudget(r.retries().budget(), r.retries().minPerSecond(), clock)));
+          new RetryBudget(r.retries().budget(), r.retries().minPerSecond(), clock), r.sticky().orElse(null)));
     }
     return routes;
   }

@@ -68,6 +68,12 @@ final class UpstreamAttempts {
               + ex.route.residency().regionsOf(ex.residencyClass) + "; the request was not sent elsewhere");
       return;
     }
+    if (backend == null && ex.selection.pinOutcome() == dev.meridian.balancer.StickyPin.Outcome.REFUSED) {
+      String why = StickySessions.refusal(ex, context);
+      log.warn("{} {}: route {}: {}", ex.requestId, connection.clientIp, ex.route.name(), why);
+      connection.completion.respondLocally(ex, HttpResponseStatus.SERVICE_UNAVAILABLE, why);
+      return;
+    }
     if (backend == null) {
       boolean none = ex.attempts == 0;
       log.warn("{} {}: route {}: {}", ex.requestId, connection.clientIp, ex.route.name(),

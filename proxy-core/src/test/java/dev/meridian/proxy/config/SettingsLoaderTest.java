@@ -63,9 +63,9 @@ class SettingsLoaderTest {
 
     assertThat(s.routes()).containsExactly(
         new RouteSettings("api", Optional.of("*.example.com"), "/api/", List.of("GET", "POST"), "app",
-            false, List.of("websocket"), Optional.empty(), DEFAULT_RETRIES),
+            false, List.of("websocket"), Optional.empty(), DEFAULT_RETRIES, Optional.empty()),
         new RouteSettings("default", Optional.empty(), "/", List.of(), "app", false, List.of("websocket"),
-            Optional.empty(), DEFAULT_RETRIES));
+            Optional.empty(), DEFAULT_RETRIES, Optional.empty()));
   }
 
   @Test

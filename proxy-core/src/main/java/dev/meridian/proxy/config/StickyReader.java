@@ -1,0 +1,104 @@
+package dev.meridian.proxy.config;
+
+import dev.meridian.proxy.config.MeridianSettings.StickySettings;
+import dev.meridian.proxy.routing.StickyPolicy;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/** Reads {@code routes[].sticky} and {@code meridian.sticky}, checking names and attributes for form. */
+final class StickyReader {
+  /** An RFC 6265 cookie name (an RFC 9110 token). */
+  private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+  /** A cookie attribute value: printable ASCII without ';'. */
+  private static final Pattern ATTRIBUTE = Pattern.compile("[\\x21-\\x3a\\x3c-\\x7e]*");
+  private static final Pattern DOMAIN = Pattern.compile("\\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*");
+
+  private StickyReader() {}
+
+  /** {@code meridian.sticky}: the keys file (resolved against the configuration's directory). */
+  static StickySettings settings(ObjectReader meridian) {
+    ObjectReader sticky = meridian.section("sticky");
+    Optional<java.nio.file.Path> keysFile = sticky.optionalPath("keys-file");
+    keysFile.ifPresent(file -> {
+      if (!java.nio.file.Files.isReadable(file)) {
+        sticky.problem("keys-file", "cannot read " + file + " (expected: a readable JSON file of keys,"
+            + " [ { \"id\": \"k1\", \"secret\": \"base64 of 32 random bytes\" } ])");
+        return;
+      }
+      try {
+        StickyKeyFile.load(file);
+      } catch (InvalidConfigException e) {
+        e.problems().forEach(sticky.problems()::add);
+      }
+    });
+    return new StickySettings(keysFile, sticky.duration("reload-interval"));
+  }
+
+  /** A route's {@code sticky} object, if it has one. */
+  static Optional<StickyPolicy> policy(ObjectReader route) {
+    if (!route.has("sticky")) {
+      return Optional.empty();
+    }
+    return route.object("sticky").map(StickyReader::read);
+  }
+
+  private static StickyPolicy read(ObjectReader s) {
+    String modeName = s.string("mode", "cookie").trim().toLowerCase(Locale.ROOT);
+    StickyPolicy.Mode mode = switch (modeName) {
+      case "cookie" -> StickyPolicy.Mode.COOKIE;
+      case "app-cookie" -> StickyPolicy.Mode.APP_COOKIE;
+      default -> {
+        s.problem("mode", "'" + modeName + "' (expected: cookie or app-cookie)");
+        yield StickyPolicy.Mode.COOKIE;
+      }
+    };
+    String cookie = token(s, "cookie", "meridian_affinity");
+    String appCookie = token(s, "app-cookie", "JSESSIONID");
+    Duration ttl = s.has("ttl") ? s.duration("ttl") : Duration.ofHours(1);
+    String secureText = s.string("secure", "auto").trim().toLowerCase(Locale.ROOT);
+    StickyPolicy.Secure secure = switch (secureText) {
+      case "true" -> StickyPolicy.Secure.ALWAYS;
+      case "false" -> StickyPolicy.Secure.NEVER;
+      case "auto" -> StickyPolicy.Secure.AUTO;
+      default -> {
+        s.problem("secure", "'" + secureText + "' (expected: true, false, or auto for connections over TLS)");
+        yield StickyPolicy.Secure.AUTO;
+      }
+    };
+    String sameSiteText = s.string("same-site", "lax").trim().toLowerCase(Locale.ROOT);
+    String sameSite = switch (sameSiteText) {
+      case "lax" -> "Lax";
+      case "strict" -> "Strict";
+      case "none" -> "None";
+      case "", "off" -> "";
+      default -> {
+        s.problem("same-site", "'" + sameSiteText + "' (expected: lax, strict, none, or off for no attribute)");
+        yield "Lax";
+      }
+    };
+    if (sameSite.equals("None") && secure != StickyPolicy.Secure.ALWAYS) {
+      s.problem("same-site", "none needs secure = true (browsers drop SameSite=None cookies without Secure)");
+    }
+    String path = s.string("path", "/");
+    if (!path.startsWith("/") || !ATTRIBUTE.matcher(path).matches()) {
+      s.problem("path", "'" + path + "' (expected: a path such as / or /shop, without ';' or spaces)");
+    }
+    String domain = s.string("domain", "");
+    if (!domain.isEmpty() && !DOMAIN.matcher(domain).matches()) {
+      s.problem("domain", "'" + domain + "' (expected: a domain such as example.com, or \"\" for the host that set it)");
+    }
+    return new StickyPolicy(mode, cookie, ttl, secure, s.bool("http-only", true), sameSite, path, domain,
+        appCookie, s.bool("strict", false));
+  }
+
+  private static String token(ObjectReader s, String key, String dflt) {
+    String name = s.string(key, dflt);
+    if (!TOKEN.matcher(name).matches()) {
+      s.problem(key, "'" + name + "' is not a cookie name (expected: letters, digits and !#$%&'*+.^_`|~-)");
+      return dflt;
+    }
+    return name;
+  }
+}

@@ -1,0 +1,62 @@
+package dev.meridian.proxy.http;
+
+/**
+ * Finds one cookie's value in a request's {@code Cookie} header without allocating: the pairs are
+ * {@code name=value} separated by {@code ;} and optional spaces (RFC 6265 section 5.4; HTTP/2's
+ * split cookie fields arrive joined by {@code "; "}), a value may be in double quotes.
+ */
+public final class RequestCookies {
+  private RequestCookies() {}
+
+  /**
+   * Where the first cookie named {@code name} has its value in {@code header}.
+   *
+   * @return {@code start << 32 | end} of the value (quotes left out), or -1 when there is none
+   */
+  public static long find(CharSequence header, String name) {
+    int length = header.length();
+    int i = 0;
+    while (i < length) {
+      while (i < length && (header.charAt(i) == ' ' || header.charAt(i) == '\t')) {
+        i++;
+      }
+      int pairEnd = i;
+      while (pairEnd < length && header.charAt(pairEnd) != ';') {
+        pairEnd++;
+      }
+      if (pairEnd - i > name.length() && header.charAt(i + name.length()) == '=' && startsWith(header, i, name)) {
+        int start = i + name.length() + 1;
+        int end = pairEnd;
+        while (end > start && (header.charAt(end - 1) == ' ' || header.charAt(end - 1) == '\t')) {
+          end--;
+        }
+        if (end - start >= 2 && header.charAt(start) == '"' && header.charAt(end - 1) == '"') {
+          start++;
+          end--;
+        }
+        return (long) start << 32 | end;
+      }
+      i = pairEnd + 1;
+    }
+    return -1;
+  }
+
+  /** The start of a range {@link #find} returned. */
+  public static int start(long range) {
+    return (int) (range >>> 32);
+  }
+
+  /** The end (exclusive) of a range {@link #find} returned. */
+  public static int end(long range) {
+    return (int) range;
+  }
+
+  private static boolean startsWith(CharSequence text, int offset, String prefix) {
+    for (int k = 0; k < prefix.length(); k++) {
+      if (text.charAt(offset + k) != prefix.charAt(k)) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,154 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.balancer.Backend;
+import dev.meridian.balancer.BackendSelector;
+import dev.meridian.balancer.SelectionContext;
+import dev.meridian.balancer.StickyCookie;
+import dev.meridian.balancer.StickyPin;
+import dev.meridian.proxy.http.RequestCookies;
+import dev.meridian.proxy.metrics.StickyMeters;
+import dev.meridian.proxy.routing.StickyPolicy;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sticky sessions around the choose phase, for routes with {@code sticky}.
+ * <ol>
+ *   <li>{@link #pin} (admission): reads the client's pin, Meridian's signed cookie or the hash of the
+ *       application's session cookie, and puts it on the selection as the backend to choose when it
+ *       is usable ({@link dev.meridian.balancer.RegionalSelector} decides). A cookie that is not
+ *       genuine, current and for this group is ignored and counted.</li>
+ *   <li>{@link #onResponse} (a backend answered): sets the cookie when the pin was made or moved,
+ *       never when it was honoured, and counts what became of it.</li>
+ *   <li>{@link #refusal} (strict, nothing chosen): the 503's explanation.</li>
+ * </ol>
+ */
+final class StickySessions {
+  private static final Logger log = LoggerFactory.getLogger(StickySessions.class);
+
+  private StickySessions() {}
+
+  /** Puts the request's pin, if it has a usable one, on its selection. */
+  static void pin(Exchange ex, ProxyContext context) {
+    StickyPolicy policy = ex.route.sticky();
+    HttpHeaders headers = ex.request.headers();
+    String name = policy.mode() == StickyPolicy.Mode.COOKIE ? policy.cookie() : policy.appCookie();
+    String header = headers.get(HttpHeaderNames.COOKIE);
+    long range = header == null ? -1 : RequestCookies.find(header, name);
+    if (range < 0 && header != null) {
+      // HTTP/1.1 clients may (against RFC 6265) send several Cookie fields.
+      for (String other : headers.getAll(HttpHeaderNames.COOKIE)) {
+        range = RequestCookies.find(other, name);
+        if (range >= 0) {
+          header = other;
+          break;
+        }
+      }
+    }
+    if (range < 0) {
+      return;
+    }
+    int start = RequestCookies.start(range);
+    int end = RequestCookies.end(range);
+    StickyTargets targets = ex.group.sticky();
+    if (policy.mode() == StickyPolicy.Mode.APP_COOKIE) {
+      pinAppSession(ex, targets, header, start, end, policy.strict());
+      return;
+    }
+    long now = context.epochSeconds();
+    StickyCookie.Claim claim = context.stickyKeys.codec()
+        .read(header, start, end, targets.groupHash(), now, policy.ttlSeconds());
+    if (!claim.isValid()) {
+      context.metrics.sticky(ex.route.name()).invalid(claim.invalid());
+      ex.stickyNote = "cookie ignored (" + claim.invalid().label() + ")";
+      log.debug("{}: route {}: sticky cookie ignored and replaced: {}", ex.requestId, ex.route.name(),
+          claim.invalid().label());
+      return;
+    }
+    Backend pinned = targets.backend(claim.backendHash());
+    SelectionContext selection = ex.selection;
+    if (pinned == null) {
+      // The backend left the group: its sessions move, starting in its region if the group has one.
+      selection.failoverFrom(targets.region(claim.regionHash()));
+      selection.pinOutcome(StickyPin.Outcome.REPINNED, StickyPin.Reason.GONE);
+      ex.stickyNote = "pinned backend gone";
+      return;
+    }
+    selection.pin(pinned, policy.strict());
+  }
+
+  /** App-cookie mode: the session's backend is where its cookie hashes, among usable backends. */
+  private static void pinAppSession(Exchange ex, StickyTargets targets, String header, int start, int end,
+      boolean strict) {
+    BackendSelector hashing = targets.appCookieSelector();
+    if (hashing == null || end <= start) {
+      return;
+    }
+    SelectionContext selection = ex.selection;
+    selection.hashKey(HashKeys.hash(header, start, end));
+    Backend backend = hashing.select(selection);
+    if (backend != null) {
+      selection.pin(backend, strict);
+    }
+  }
+
+  /**
+   * A backend is answering: sets the cookie that pins the client to it when the request had no valid
+   * pin or its pin moved, counts the outcome, and explains it in the decision header.
+   *
+   * @param tls whether the client's connection is TLS (the cookie's Secure attribute in auto mode)
+   */
+  static void onResponse(Exchange ex, ProxyContext context, HttpResponse response, boolean tls) {
+    StickyPolicy policy = ex.route.sticky();
+    SelectionContext selection = ex.selection;
+    StickyMeters meters = context.metrics.sticky(ex.route.name());
+    StickyPin.Outcome outcome = selection.pinOutcome();
+    boolean cookieMode = policy.mode() == StickyPolicy.Mode.COOKIE;
+    switch (outcome) {
+      case HONOURED -> meters.honoured();
+      case OVERRIDDEN -> meters.overridden(selection.pinReason());
+      case REPINNED -> meters.repinned(selection.pinReason());
+      default -> {
+        if (cookieMode) {
+          meters.created();
+        }
+      }
+    }
+    boolean issue = cookieMode && (outcome == StickyPin.Outcome.NONE || outcome == StickyPin.Outcome.REPINNED);
+    if (issue) {
+      String value = context.stickyKeys.codec().issue(ex.group.sticky().groupName(), ex.backend.id(),
+          ex.backend.region(), context.epochSeconds());
+      response.headers().add(HttpHeaderNames.SET_COOKIE, policy.setCookie(value, tls));
+    }
+    if (selection.wantsExplanation() && (cookieMode || outcome != StickyPin.Outcome.NONE)) {
+      String why = selection.decision();
+      selection.decision(explain(ex, outcome)
+          + (why == null || outcome == StickyPin.Outcome.HONOURED ? "" : "; " + why));
+    }
+  }
+
+  private static String explain(Exchange ex, StickyPin.Outcome outcome) {
+    SelectionContext selection = ex.selection;
+    Backend pinned = selection.pinned();
+    String to = ex.backend.id();
+    return switch (outcome) {
+      case HONOURED -> "sticky " + to;
+      case OVERRIDDEN -> "sticky " + pinned.id() + " overridden: " + selection.pinReason().label();
+      case REPINNED -> "sticky re-pinned " + (pinned == null ? "(gone)" : pinned.id()) + "->" + to + ": "
+          + selection.pinReason().label();
+      default -> "sticky new pin " + to + (ex.stickyNote == null ? "" : " (" + ex.stickyNote + ")");
+    };
+  }
+
+  /** The pick found nothing because a strict pin could not be honoured: the 503's explanation, counted. */
+  static String refusal(Exchange ex, ProxyContext context) {
+    SelectionContext selection = ex.selection;
+    context.metrics.sticky(ex.route.name()).refused(selection.pinReason());
+    return "the session is pinned to backend " + selection.pinned().id() + " of group '" + ex.group.group().name()
+        + "', which cannot take it now (" + selection.pinReason().label()
+        + "); this route's sessions are strict and never move; try again later";
+  }
+}
