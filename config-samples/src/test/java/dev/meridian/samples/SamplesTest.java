@@ -2,9 +2,12 @@ package dev.meridian.samples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.meridian.balancer.StickyCookie;
 import dev.meridian.proxy.config.HostPort;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.SettingsLoader;
+import dev.meridian.proxy.config.StickyKeyFile;
+import dev.meridian.proxy.routing.StickyPolicy;
 import dev.meridian.proxy.upstream.UpstreamProtocol;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,7 +46,7 @@ class SamplesTest {
     MeridianSettings s = SettingsLoader.load(SAMPLES.resolve("edge-proxy.conf"));
 
     assertThat(s.routes()).extracting(MeridianSettings.RouteSettings::name).containsExactly("api", "orders-grpc", "static",
-        "app");
+        "shop", "legacy", "app");
     assertThat(s.routes().get(0).host()).contains("*.api.example.com");
     assertThat(s.backendGroups().get("orders-grpc").protocol()).isEqualTo(UpstreamProtocol.H2C);
     assertThat(s.backendGroups().get("app").protocol()).isEqualTo(UpstreamProtocol.HTTP1);
@@ -51,6 +54,21 @@ class SamplesTest {
         .extracting(MeridianSettings.BackendSettings::region)
         .containsExactly("us-east", "us-east", "eu-west");
     assertThat(s.limits().maxHeaderBytes()).isEqualTo(16 * 1024);
+  }
+
+  @Test
+  void edgeProxyPinsShopClientsWithACookieSignedByTheSharedKeys() throws Exception {
+    MeridianSettings s = SettingsLoader.load(SAMPLES.resolve("edge-proxy.conf"));
+
+    StickyPolicy shop = s.routes().get(3).sticky().orElseThrow();
+    assertThat(shop.mode()).isEqualTo(StickyPolicy.Mode.COOKIE);
+    assertThat(shop.cookie()).isEqualTo("shop_affinity");
+    assertThat(shop.ttl()).isEqualTo(Duration.ofHours(2));
+    assertThat(shop.secure()).isEqualTo(StickyPolicy.Secure.ALWAYS);
+    assertThat(s.routes().get(4).sticky().orElseThrow().mode()).isEqualTo(StickyPolicy.Mode.APP_COOKIE);
+    assertThat(s.sticky().keysFile()).contains(SAMPLES.toAbsolutePath().resolve("sticky-keys.json"));
+    assertThat(StickyKeyFile.load(s.sticky().keysFile().orElseThrow()))
+        .extracting(StickyCookie.Key::id).containsExactly("example-1");
   }
 
   @Test
