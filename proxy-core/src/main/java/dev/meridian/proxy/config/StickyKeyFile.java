@@ -90,10 +90,15 @@ public final class StickyKeyFile {
             "not base64 (expected: base64 or base64url of random bytes, e.g. openssl rand -base64 32)");
         continue;
       }
+      if (bytes.length < StickyCookie.MIN_SECRET) {
+        problems.add(o.get("secret").origin(), where + ".secret", bytes.length + " bytes (expected: at least "
+            + StickyCookie.MIN_SECRET + ", 32 recommended: openssl rand -base64 32)");
+        continue;
+      }
       try {
         keys.add(new StickyCookie.Key(id, bytes));
       } catch (IllegalArgumentException e) {
-        problems.add(o.get(id.isEmpty() ? "id" : "secret").origin(), where, e.getMessage());
+        problems.add(o.get("id").origin(), where + ".id", e.getMessage());
       }
     }
     return keys;

@@ -22,7 +22,7 @@ final class StickyReader {
     ObjectReader sticky = meridian.section("sticky");
     Optional<java.nio.file.Path> keysFile = sticky.optionalPath("keys-file");
     keysFile.ifPresent(file -> {
-      if (!java.nio.file.Files.isReadable(file)) {
+      if (!java.nio.file.Files.isRegularFile(file) || !java.nio.file.Files.isReadable(file)) {
         sticky.problem("keys-file", "cannot read " + file + " (expected: a readable JSON file of keys,"
             + " [ { \"id\": \"k1\", \"secret\": \"base64 of 32 random bytes\" } ])");
         return;
@@ -79,7 +79,8 @@ final class StickyReader {
       }
     };
     if (sameSite.equals("None") && secure != StickyPolicy.Secure.ALWAYS) {
-      s.problem("same-site", "none needs secure = true (browsers drop SameSite=None cookies without Secure)");
+      s.problem("same-site", "none needs secure = true: browsers drop SameSite=None cookies without Secure"
+          + " (expected: secure = true, or same-site lax, strict or off)");
     }
     String path = s.string("path", "/");
     if (!path.startsWith("/") || !ATTRIBUTE.matcher(path).matches()) {

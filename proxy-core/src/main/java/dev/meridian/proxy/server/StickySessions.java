@@ -63,7 +63,7 @@ final class StickySessions {
         .read(header, start, end, targets.groupHash(), now, policy.ttlSeconds());
     if (!claim.isValid()) {
       context.metrics.sticky(ex.route.name()).invalid(claim.invalid());
-      ex.stickyNote = "cookie ignored (" + claim.invalid().label() + ")";
+      ex.stickyNote = "cookie ignored: " + claim.invalid().label();
       log.debug("{}: route {}: sticky cookie ignored and replaced: {}", ex.requestId, ex.route.name(),
           claim.invalid().label());
       return;

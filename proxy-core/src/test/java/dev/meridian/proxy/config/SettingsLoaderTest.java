@@ -114,7 +114,7 @@ class SettingsLoaderTest {
     assertThatThrownBy(() -> SettingsLoader.load(file))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessage(file + ": 16: meridian.routes[1].path-prefx: unknown key (expected: one of "
-            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, residency, retries)");
+            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, residency, retries, sticky)");
   }
 
   @Test

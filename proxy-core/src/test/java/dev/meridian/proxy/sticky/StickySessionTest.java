@@ -226,7 +226,7 @@ class StickySessionTest {
     Answer replaced = withCookie(stranger, pinned.cookieValue());
     assertThat(replaced.status()).isEqualTo(200);
     assertThat(replaced.setCookie()).as("an instance without the key replaces the cookie").isNotNull();
-    assertThat(replaced.decision()).contains("cookie ignored (unknown-key)");
+    assertThat(replaced.decision()).contains("cookie ignored: unknown-key");
     assertThat(counter(stranger, "meridian.sticky.invalid.cookies", "reason", "unknown-key")).isEqualTo(1);
   }
 
@@ -300,7 +300,7 @@ class StickySessionTest {
     Answer a = get(proxy, COOKIE + "=" + value);
     assertThat(a.status()).isEqualTo(200);
     assertThat(a.setCookie()).as("the cookie is replaced").isNotNull();
-    assertThat(a.decision()).contains("sticky new pin").contains("cookie ignored (" + reason + ")");
+    assertThat(a.decision()).contains("sticky new pin").contains("cookie ignored: " + reason + ")");
     assertThat(counter(proxy, "meridian.sticky.invalid.cookies", "route", "shop", "reason", reason)).isEqualTo(1);
     assertThat(withCookie(proxy, genuine).backend()).as("the genuine one still pins").isEqualTo("us-east-2");
   }
@@ -318,7 +318,7 @@ class StickySessionTest {
     wall.advance(Duration.ofSeconds(1));
     Answer expired = withCookie(proxy, first.cookieValue());
     assertThat(expired.setCookie()).as("600 s after: a new pin").isNotNull();
-    assertThat(expired.decision()).contains("cookie ignored (expired)");
+    assertThat(expired.decision()).contains("cookie ignored: expired");
   }
 
   @Test
