@@ -26,6 +26,11 @@
 #                                  "-Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch -XX:InitialTenuringThreshold=1"]
 #   LOAD_CPU [0] (load tool and the nginx backend)   PROXY_CPU [1] (both proxies)
 #   ORDERS [2]  2 = both orders (twice the time), 1 = the jars in the order given only
+#   CONF_A, CONF_B [meridian.conf]  each proxy's configuration template in bench/suite; give the same
+#                jar twice with two templates to measure a feature's cost (meridian-sticky.conf: the
+#                route has a sticky-session cookie, signed by a keys file made here)
+#   COOKIE_FROM [none]  A or B: fetch the Set-Cookie of that proxy's first answer and send it with
+#                every request of both (a sticky client whose pin is honoured on every request)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,6 +44,7 @@ JAVA_A="${JAVA_A:-java}"; JAVA_B="${JAVA_B:-java}"
 JAVA_OPTS_A="${JAVA_OPTS_A--Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch -XX:InitialTenuringThreshold=1}"
 JAVA_OPTS_B="${JAVA_OPTS_B--Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch -XX:InitialTenuringThreshold=1}"
 LOAD_CPU="${LOAD_CPU:-0}"; PROXY_CPU="${PROXY_CPU:-1}"
+CONF_A="${CONF_A:-meridian.conf}"; CONF_B="${CONF_B:-meridian.conf}"; COOKIE_FROM="${COOKIE_FROM:-}"
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 die() { echo "[ab] $*" >&2; exit 1; }
@@ -49,7 +55,9 @@ if [[ "${ORDERS:-2}" == 2 ]]; then
   first="$(ORDERS=1 "$0" "${h2_flag[@]}" "$JAR_A" "$JAR_B")" || exit 1
   echo "$first"
   echo "[ab] second pass, the jars swapped (A is now $JAR_B)" >&2
+  swapped_cookie=""; [[ "${COOKIE_FROM:-}" == A ]] && swapped_cookie=B; [[ "${COOKIE_FROM:-}" == B ]] && swapped_cookie=A
   second="$(ORDERS=1 JAVA_A="$JAVA_B" JAVA_B="$JAVA_A" JAVA_OPTS_A="$JAVA_OPTS_B" JAVA_OPTS_B="$JAVA_OPTS_A" \
+    CONF_A="${CONF_B:-meridian.conf}" CONF_B="${CONF_A:-meridian.conf}" COOKIE_FROM="$swapped_cookie" \
     "$0" "${h2_flag[@]}" "$JAR_B" "$JAR_A")" || exit 1
   echo "$second"
   python3 - "$first" "$second" <<'PY'
@@ -86,6 +94,8 @@ print(" ".join(str(x.getsockname()[1]) for x in s))')"
 mkdir -p "$TMP/www" "$TMP/tls" "$TMP/backend-tmp"
 python3 -c 'import sys; t = "hello from the meridian bench suite backend " * 3; print(t[:99])' > "$TMP/www/hello.txt"
 chmod 755 "$TMP" "$TMP/www"; chmod 644 "$TMP/www/hello.txt"   # nginx's workers run as another user
+python3 -c 'import base64, os; print("[{\"id\": \"bench\", \"secret\": \"" + base64.b64encode(os.urandom(32)).decode() + "\"}]")' \
+  > "$TMP/sticky-keys.json"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TMP/tls/site.key" -out "$TMP/tls/site.crt" 2>/dev/null
 render() {  # render TEMPLATE OUT PORT TLS_PORT
@@ -106,7 +116,8 @@ taskset -c "$LOAD_CPU" "$NGINX" -p "$TMP" -c "$TMP/backend.conf" >"$TMP/backend.
 PIDS+=($!)
 for name in A B; do
   jar_var="JAR_$name"; java_var="JAVA_$name"; opts_var="JAVA_OPTS_$name"; port_var="PORT_$name"; tls_var="TLS_$name"
-  render meridian.conf "$TMP/$name.conf" "${!port_var}" "${!tls_var}"
+  conf_var="CONF_$name"
+  render "${!conf_var}" "$TMP/$name.conf" "${!port_var}" "${!tls_var}"
   # shellcheck disable=SC2086 # the options are words
   taskset -c "$PROXY_CPU" "${!java_var}" -XX:ActiveProcessorCount=1 ${!opts_var} -jar "${!jar_var}" \
     run -c "$TMP/$name.conf" >"$TMP/$name.log" 2>&1 &
@@ -114,11 +125,20 @@ for name in A B; do
   wait_up "${!port_var}" "$pid" || { cat "$TMP/$name.log" >&2; die "Meridian $name did not start"; }
 done
 
+HEADER=()
+if [[ -n "$COOKIE_FROM" ]]; then
+  port_var="PORT_$COOKIE_FROM"
+  cookie="$(curl -s -D - -o /dev/null "http://127.0.0.1:${!port_var}/hello.txt" | tr -d '\r' \
+    | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1)"
+  [[ -n "$cookie" ]] || die "proxy $COOKIE_FROM set no cookie (CONF_$COOKIE_FROM: a sticky route?)"
+  echo "[ab] every request sends Cookie: $cookie" >&2
+  HEADER=(-H "Cookie: $cookie")
+fi
 load() {  # load PORT TLS_PORT SECONDS: runs the scenario's load tool, prints its output
   if (( H2 )); then
-    taskset -c "$LOAD_CPU" h2load -c10 -m10 -D "$3" "https://127.0.0.1:$2/hello.txt" 2>&1
+    taskset -c "$LOAD_CPU" h2load -c10 -m10 -D "$3" "${HEADER[@]}" "https://127.0.0.1:$2/hello.txt" 2>&1
   else
-    taskset -c "$LOAD_CPU" wrk -t1 -c50 -d"$3"s "http://127.0.0.1:$1/hello.txt" 2>&1
+    taskset -c "$LOAD_CPU" wrk -t1 -c50 -d"$3"s "${HEADER[@]}" "http://127.0.0.1:$1/hello.txt" 2>&1
   fi
 }
 round() {  # round NAME: prints "rps cpu_us_per_request failures"
@@ -143,8 +163,8 @@ print(f"{rps:.0f} {(after - before) * 1e6 / tck / max(done, 1):.2f} {failed}")
 PY
 }
 
-echo "[ab] A: $JAR_A (${JAVA_A} ${JAVA_OPTS_A})" >&2
-echo "[ab] B: $JAR_B (${JAVA_B} ${JAVA_OPTS_B})" >&2
+echo "[ab] A: $JAR_A (${JAVA_A} ${JAVA_OPTS_A}, $CONF_A)" >&2
+echo "[ab] B: $JAR_B (${JAVA_B} ${JAVA_OPTS_B}, $CONF_B)" >&2
 echo "[ab] load: $( (( H2 )) && echo "h2load -c10 -m10, HTTP/2 over TLS" || echo "wrk -t1 -c50, HTTP/1.1")," \
   "warm-up ${WARMUP}s each, $ROUNDS rounds of ${ROUND_SECONDS}s each" >&2
 for (( s = 0; s < WARMUP; s += 10 )); do
