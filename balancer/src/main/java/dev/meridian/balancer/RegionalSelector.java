@@ -284,9 +284,7 @@ public final class RegionalSelector implements BackendSelector {
       return null;
     }
     context.failoverFrom(regions[region]);
-    boolean writerElsewhere = context.isWrite() && policy.writer().isPresent()
-        && !policy.writer().get().equals(regions[region]);
-    if (dials.get(region) == 0 || writerElsewhere) {
+    if (dials.get(region) == 0) {
       return null;
     }
     Backend picked = healthySelectors[region].select(context);
@@ -344,10 +342,11 @@ public final class RegionalSelector implements BackendSelector {
 
   /**
    * Records which region the context's class of client panics in (-1: none); tells the listener on a
-   * change. Slots: client region (or unknown) x read-your-writes.
+   * change. Slots: the region the order starts from (the client's, or a moved pin's; or unknown) x
+   * read-your-writes.
    */
   private void notePanic(SelectionContext context, int region, double orderCapacity) {
-    String client = context.clientRegion();
+    String client = context.orderRegion();
     Integer c = client == null ? null : regionIndex.get(client);
     int slot = (c == null ? regions.length : c) * 2 + (context.isReadYourWrites() ? 1 : 0);
     int before = panicBySlot.get(slot);

@@ -68,6 +68,12 @@ public final class StickyCookie {
       }
       secret = secret.clone();
     }
+
+    /** A copy of the secret. */
+    @Override
+    public byte[] secret() {
+      return secret.clone();
+    }
   }
 
   /** Why a cookie value was not honoured (labels are metric tag values). */
@@ -97,7 +103,8 @@ public final class StickyCookie {
 
   /**
    * What a read found: a genuine pin (then {@link #backendHash()} and {@link #regionHash()} say where)
-   * or why the value was refused. Owned by one thread and overwritten by its next read.
+   * or why the value was refused (then the other fields mean nothing). Owned by one thread and
+   * overwritten by its next read.
    */
   public static final class Claim {
     private Invalid invalid;

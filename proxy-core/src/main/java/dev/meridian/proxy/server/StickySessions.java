@@ -106,6 +106,10 @@ final class StickySessions {
     SelectionContext selection = ex.selection;
     StickyMeters meters = context.metrics.sticky(ex.route.name());
     StickyPin.Outcome outcome = selection.pinOutcome();
+    if (outcome == StickyPin.Outcome.REPINNED && ex.backend.equals(selection.pinned())) {
+      // Moved, and the pick (in panic, health ignored) came back to the same backend: still pinned there.
+      outcome = StickyPin.Outcome.HONOURED;
+    }
     boolean cookieMode = policy.mode() == StickyPolicy.Mode.COOKIE;
     switch (outcome) {
       case HONOURED -> meters.honoured();
