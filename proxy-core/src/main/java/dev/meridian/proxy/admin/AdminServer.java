@@ -134,9 +134,10 @@ public final class AdminServer implements AutoCloseable {
           case "/admin/api/backends" -> response = respond(ctx, "application/json", Json.write(backends()));
           case "/admin/api/regions" -> response = respond(ctx, "application/json",
               Json.write(RegionsDocument.build(proxy)));
+          case "/admin/api/cache" -> response = respond(ctx, "application/json", Json.write(cache()));
           case "/", "/admin", "/admin/" -> response = text(ctx, HttpResponseStatus.OK,
               "Meridian admin\n  /metrics\n  /healthz\n  /admin/api/routes\n  /admin/api/backends\n"
-                  + "  /admin/api/regions\n" + OperatorEndpoints.USAGE);
+                  + "  /admin/api/regions\n  /admin/api/cache\n" + OperatorEndpoints.USAGE);
           default -> response = text(ctx, HttpResponseStatus.NOT_FOUND, "no such admin endpoint: " + path + "\n");
         }
       }
@@ -223,7 +224,28 @@ public final class AdminServer implements AutoCloseable {
     }
   }
 
-  /** Carries out one of the run-time controls (dial, eject, restore, fault). */
+  /** The edge cache: entries, bytes against the bound, evictions, and requests by result with the hit ratio. */
+  private Map<String, Object> cache() {
+    dev.meridian.proxy.cache.EdgeCache cache = proxy.cache();
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("entries", cache.entryCount());
+    out.put("bytes", cache.bytes());
+    out.put("max-bytes", cache.maxBytes());
+    out.put("max-object-bytes", cache.maxObjectSize());
+    out.put("evictions", cache.evictions());
+    Map<String, Long> results = new LinkedHashMap<>();
+    for (String result : List.of("hit", "miss", "expired", "stale", "bypass")) {
+      double n = registry.find("meridian.cache.requests").tag("result", result).counters().stream()
+          .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+      results.put(result, (long) n);
+    }
+    out.put("requests", results);
+    long lookups = results.get("hit") + results.get("miss") + results.get("expired") + results.get("stale");
+    out.put("hit-ratio", lookups == 0 ? 0.0 : Math.round(1000.0 * (results.get("hit") + results.get("stale")) / lookups) / 1000.0);
+    return out;
+  }
+
+  /** Carries out one of the run-time controls (dial, eject, restore, fault, purge). */
   private FullHttpResponse operate(ChannelHandlerContext ctx, HttpMethod method, String path, QueryStringDecoder query) {
     OperatorEndpoints.Outcome outcome = operations.handle(method, path, query.parameters());
     if (outcome.status() == 200) {

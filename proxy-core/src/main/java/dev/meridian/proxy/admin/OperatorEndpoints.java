@@ -10,7 +10,8 @@ import java.util.Map;
 
 /**
  * The admin API's run-time controls, each logged by the proxy: a region's traffic dial, ejecting and
- * restoring a region or a backend, and injecting or clearing a fault. Every change but a restore takes
+ * restoring a region or a backend, draining a backend, injecting or clearing a fault, and purging the
+ * edge cache. Every change but a restore takes
  * an optional {@code ttl} after which it undoes itself (drills always set one).
  *
  * <pre>
@@ -20,6 +21,7 @@ import java.util.Map;
  * DELETE /admin/api/regions/GROUP/REGION/fault                 (or POST .../fault/clear)
  * POST   /admin/api/backends/GROUP/ID/eject[?ttl=30s]         POST .../restore
  * POST   /admin/api/backends/[GROUP/]ID/drain[?duration=10m]  POST .../undrain
+ * POST   /admin/api/cache/purge?url=URL|prefix=URL|tag=TAG|all=true
  * </pre>
  * A backend call may leave out the group when the id is in exactly one group.
  */
@@ -46,7 +48,10 @@ final class OperatorEndpoints {
       POST   /admin/api/backends/GROUP/ID/restore
       POST   /admin/api/backends/[GROUP/]ID/drain[?duration=10m]   (sticky sessions kept, then out)
       POST   /admin/api/backends/[GROUP/]ID/undrain
+      POST   /admin/api/cache/purge?url=https://host/path?q | prefix=https://host/path | tag=TAG | all=true
       """;
+
+  private static final String CACHE_PURGE = "/admin/api/cache/purge";
 
   private final ProxyServer proxy;
 
@@ -56,12 +61,16 @@ final class OperatorEndpoints {
 
   /** Whether the request is one of these calls (by method and path prefix). */
   static boolean handles(HttpMethod method, String path) {
-    boolean controls = path.startsWith("/admin/api/regions/") || path.startsWith("/admin/api/backends/");
+    boolean controls = path.startsWith("/admin/api/regions/") || path.startsWith("/admin/api/backends/")
+        || path.equals(CACHE_PURGE);
     return controls && (method.equals(HttpMethod.POST) || method.equals(HttpMethod.DELETE));
   }
 
   /** Carries out one call. */
   Outcome handle(HttpMethod method, String path, Map<String, List<String>> query) {
+    if (path.equals(CACHE_PURGE)) {
+      return purge(method, query);
+    }
     boolean regions = path.startsWith("/admin/api/regions/");
     String[] parts = path.substring(regions ? "/admin/api/regions/".length() : "/admin/api/backends/".length())
         .split("/");
@@ -148,6 +157,34 @@ final class OperatorEndpoints {
     out.put("group", group);
     out.put("backend", backend);
     out.put(action, "done");
+    return Outcome.ok(out);
+  }
+
+  /** {@code POST /admin/api/cache/purge?url=|prefix=|tag=|all=true}: removes entries, says how many. */
+  private Outcome purge(HttpMethod method, Map<String, List<String>> query) {
+    if (!method.equals(HttpMethod.POST)) {
+      return Outcome.error(405, "use POST for purge\n" + USAGE);
+    }
+    dev.meridian.proxy.cache.EdgeCache cache = proxy.cache();
+    Map<String, Object> out = new LinkedHashMap<>();
+    int purged;
+    if (first(query, "url") != null) {
+      out.put("url", first(query, "url"));
+      purged = cache.purgeUrl(first(query, "url"));
+    } else if (first(query, "prefix") != null) {
+      out.put("prefix", first(query, "prefix"));
+      purged = cache.purgePrefix(first(query, "prefix"));
+    } else if (first(query, "tag") != null) {
+      out.put("tag", first(query, "tag"));
+      purged = cache.purgeTag(first(query, "tag"));
+    } else if ("true".equals(first(query, "all"))) {
+      out.put("all", true);
+      purged = cache.purgeAll();
+    } else {
+      return Outcome.error(400, "purge needs url=, prefix=, tag= or all=true\n" + USAGE);
+    }
+    out.put("purged", purged);
+    proxy.logPurge(out);
     return Outcome.ok(out);
   }
 

@@ -41,7 +41,9 @@ final class KnownKeys {
       Map.entry("meridian.backend-groups.*.hash", List.of("key", "algorithm", "bounded-load")),
       Map.entry("meridian.routes[]", List.of(
           "name", "host", "path-prefix", "methods", "backend-group", "rewrite-host", "upgrades", "residency",
-          "retries", "sticky")),
+          "retries", "sticky", "cache")),
+      Map.entry("meridian.routes[].cache", List.of("ttl", "honor-origin", "stale-if-error", "key-headers",
+          "key-query", "authenticated", "cacheable-status")),
       Map.entry("meridian.routes[].sticky", List.of("mode", "cookie", "ttl", "secure", "http-only", "same-site",
           "path", "domain", "app-cookie", "strict")),
       Map.entry("meridian.routes[].retries", List.of("attempts", "on", "budget", "min-per-second", "max-replay-body")),

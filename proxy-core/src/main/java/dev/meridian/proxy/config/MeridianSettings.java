@@ -31,6 +31,7 @@ import java.util.Set;
  * @param cookieSecret  key that signs Meridian's cookies ({@code meridian.cookie-secret}); random per
  *                      process when absent (cookies then do not survive a restart or another instance)
  * @param sticky        where sticky sessions' signing keys come from ({@code meridian.sticky})
+ * @param cache         the edge cache's bounds ({@code meridian.cache})
  */
 public record MeridianSettings(
     Optional<String> region,
@@ -46,7 +47,8 @@ public record MeridianSettings(
     dev.meridian.balancer.geo.GeoSettings geo,
     boolean debugHeaders,
     Optional<String> cookieSecret,
-    StickySettings sticky) {
+    StickySettings sticky,
+    CacheSettings cache) {
 
   /**
    * A client-facing listener: {@code meridian.listeners[]}.
@@ -148,6 +150,7 @@ public record MeridianSettings(
    * @param residency    where requests of each residency class may go, if the route restricts it
    * @param retries      when and how often a failed request is tried again
    * @param sticky       the route's sticky sessions, if any
+   * @param cache        the route's edge cache, if any
    */
   public record RouteSettings(
       String name,
@@ -159,7 +162,16 @@ public record MeridianSettings(
       List<String> upgrades,
       Optional<ResidencySettings> residency,
       RetrySettings retries,
-      Optional<dev.meridian.proxy.routing.StickyPolicy> sticky) {}
+      Optional<dev.meridian.proxy.routing.StickyPolicy> sticky,
+      Optional<dev.meridian.proxy.routing.CachePolicy> cache) {}
+
+  /**
+   * The edge cache's bounds: {@code meridian.cache}.
+   *
+   * @param maxSize       bytes all entries may hold (default 256MiB)
+   * @param maxObjectSize the largest body stored (default 8MiB); larger ones stream through uncached
+   */
+  public record CacheSettings(long maxSize, int maxObjectSize) {}
 
   /**
    * Sticky sessions' keys: {@code meridian.sticky}.

@@ -204,6 +204,17 @@ final class ObjectReader {
     return (int) n;
   }
 
+  /** A required positive size in bytes such as {@code 256MiB} or {@code 4GiB}, without the 2 GiB cap of {@link #bytes}. */
+  long largeBytes(String key) {
+    String expected = "a positive size such as 256MiB or 4GiB";
+    long n = get(key, "a size", expected, null, 1L, c -> c.getBytes(quoted(key)));
+    if (n <= 0) {
+      problem(key, render(object.get(key)) + " is out of range (expected: " + expected + ")");
+      return 1;
+    }
+    return n;
+  }
+
   /** A nested object that exists in {@code reference.conf}; its defaults are used if it is malformed. */
   ObjectReader section(String key) {
     return object(key).orElseGet(() -> new ObjectReader(

@@ -95,7 +95,7 @@ public final class SettingsLoader {
         upstream, TuningReader.headers(meridian),
         SteeringReader.geo(meridian, knownRegions(region, groups)),
         meridian.bool("debug-headers", false), meridian.optionalString("cookie-secret"),
-        StickyReader.settings(meridian));
+        StickyReader.settings(meridian), CacheReader.settings(meridian));
   }
 
   /** Every region the configuration names: this instance's and its backends'. */

@@ -3,7 +3,12 @@ package dev.meridian.proxy.http;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
+import java.util.AbstractMap;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Removes the headers that describe one connection rather than the message (RFC 9110 section 7.6.1):
@@ -12,7 +17,7 @@ import java.util.List;
  * <p>Framing headers (Content-Length) and Host are never removed because Connection names them: a
  * client's {@code Connection: Content-Length} must not change how a backend reads the body.
  */
-final class HopByHopHeaders {
+public final class HopByHopHeaders {
   private static final List<AsciiString> FIXED = List.of(
       HttpHeaderNames.CONNECTION,
       HttpHeaderNames.KEEP_ALIVE,
@@ -45,6 +50,30 @@ final class HopByHopHeaders {
       }
     }
     removeFixed(headers, keepUpgrade);
+  }
+
+  /**
+   * The message's end-to-end headers, in order, leaving the headers as they are: what {@link #strip}
+   * would keep (Upgrade included in what goes).
+   */
+  public static List<Map.Entry<String, String>> endToEnd(HttpHeaders headers) {
+    Set<String> named = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+    for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
+      for (String token : value.split(",")) {
+        String name = token.trim();
+        if (!name.isEmpty() && !isProtected(name)) {
+          named.add(name);
+        }
+      }
+    }
+    List<Map.Entry<String, String>> out = new ArrayList<>();
+    for (Map.Entry<String, String> h : headers) {
+      String name = h.getKey();
+      if (!named.contains(name) && FIXED.stream().noneMatch(f -> f.contentEqualsIgnoreCase(name))) {
+        out.add(new AbstractMap.SimpleImmutableEntry<>(name, h.getValue()));
+      }
+    }
+    return out;
   }
 
   private static void removeFixed(HttpHeaders headers, boolean keepUpgrade) {

@@ -25,6 +25,7 @@ public final class ProxyMetrics {
   private final ConcurrentHashMap<String, Timer> upstreamTimeByBackend = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> failuresByBackendAndKind = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, StickyMeters> stickyByRoute = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, CacheMeters> cacheByRoute = new ConcurrentHashMap<>();
 
   /** Registers the proxy's gauges in the registry. */
   public ProxyMetrics(MeterRegistry registry) {
@@ -62,6 +63,25 @@ public final class ProxyMetrics {
   public StickyMeters sticky(String route) {
     StickyMeters meters = stickyByRoute.get(route);
     return meters != null ? meters : stickyByRoute.computeIfAbsent(route, r -> new StickyMeters(registry, r));
+  }
+
+  /** A cached route's counters (registered on first use). */
+  public CacheMeters cache(String route) {
+    CacheMeters meters = cacheByRoute.get(route);
+    return meters != null ? meters : cacheByRoute.computeIfAbsent(route, r -> new CacheMeters(registry, r));
+  }
+
+  /**
+   * Registers the edge cache's gauges: {@code meridian_cache_bytes} (held, as weighed for the bound),
+   * {@code meridian_cache_entries} and {@code meridian_cache_evictions_total}.
+   */
+  public void registerCache(dev.meridian.proxy.cache.EdgeCache cache) {
+    Gauge.builder("meridian.cache.bytes", cache, c -> c.bytes())
+        .description("Bytes the edge cache holds (bodies, headers and overhead)").register(registry);
+    Gauge.builder("meridian.cache.entries", cache, c -> c.entryCount())
+        .description("Answers the edge cache holds").register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("meridian.cache.evictions", cache, c -> c.evictions())
+        .description("Entries evicted to keep the edge cache within meridian.cache.max-size").register(registry);
   }
 
   /** The registry the meters live in. */

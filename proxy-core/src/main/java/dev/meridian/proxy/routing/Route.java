@@ -23,6 +23,7 @@ import java.util.Set;
  * @param retries     when and how often a failed request is tried again
  * @param retryBudget the budget the route's retries draw from
  * @param sticky      the route's sticky sessions, or null for none
+ * @param cache       the route's edge cache, or null for none
  */
 public record Route(
     String name,
@@ -36,7 +37,8 @@ public record Route(
     Residency residency,
     RetrySettings retries,
     RetryBudget retryBudget,
-    StickyPolicy sticky) {
+    StickyPolicy sticky,
+    CachePolicy cache) {
 
   /** Copies the collections. */
   public Route {

@@ -35,6 +35,22 @@ final class Exchange {
   GroupRuntime group;
   /** The residency class the request named, or null. */
   String residencyClass;
+  /** The request's edge cache key, or null when the cache has no part in it. */
+  String cacheKey;
+  /** {@code scheme://host/target} of a cached route's request, for purges. */
+  String cacheUrl;
+  /** What the cache did (X-Cache on the origin's answer): MISS, EXPIRED, BYPASS; null on uncached routes. */
+  String cacheStatus;
+  /** A stale entry that may answer if the origin fails (stale-if-error), or null. */
+  dev.meridian.proxy.cache.CachedResponse cacheStale;
+  /** The origin's answer being stored as it streams through, or null. */
+  dev.meridian.proxy.cache.CacheFill cacheFill;
+  /** Whether the origin's answer should be stored if it may be (a GET that looked up the cache). */
+  boolean cacheFillWanted;
+  /** Whether the request carried Authorization or Cookie (its answer is stored only if public). */
+  boolean cacheAuthenticated;
+  /** Whether the edge cache answered (no backend, no region counted). */
+  boolean fromCache;
   /** Why a sticky route's cookie was not used (ignored, or its backend gone), for the decision header. */
   String stickyNote;
   /** Stats of the backend the request is in flight to, until it finishes. */

@@ -53,17 +53,36 @@ final class ExchangeCompletion {
 
   /** Writes a response Meridian makes itself; the connection stays open only if nothing is left unread. */
   void respondLocally(Exchange ex, HttpResponseStatus status, String message) {
+    if (status.code() >= 500 && ex.cacheStale != null && connection.cache.answerStale(ex)) {
+      return; // the origin failed: a stale entry the route may serve on error answers instead
+    }
     abandonUpstream(ex);
     ChannelHandlerContext ctx = connection.ctx;
-    ex.response = ResponsePhase.LOCAL;
-    ex.status = status.code();
-    boolean keepAlive = ex.clientKeepAlive && !context.isDraining() && (ex.requestComplete || ex.bodiless);
+    boolean keepAlive = localKeepAlive(ex);
     FullHttpResponse response = LocalResponses.create(ctx.alloc(), status, message, responseVersion(ex),
         keepAlive, context.requestRewriter.requestIdHeader(), ex.requestId);
-    ex.closeAfter = !keepAlive;
     if (context.settings.debugHeaders() && ex.selection.decision() != null) {
       response.headers().set(ResponseRelay.DECISION_HEADER, ex.selection.decision());
     }
+    writeLocal(ex, response, keepAlive);
+  }
+
+  /** Writes an answer from the edge cache, its head made ready for this client like a backend's. */
+  void respondFromCache(Exchange ex, FullHttpResponse response) {
+    boolean keepAlive = localKeepAlive(ex);
+    context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, keepAlive, false);
+    writeLocal(ex, response, keepAlive);
+  }
+
+  private boolean localKeepAlive(Exchange ex) {
+    return ex.clientKeepAlive && !context.isDraining() && (ex.requestComplete || ex.bodiless);
+  }
+
+  private void writeLocal(Exchange ex, FullHttpResponse response, boolean keepAlive) {
+    ChannelHandlerContext ctx = connection.ctx;
+    ex.response = ResponsePhase.LOCAL;
+    ex.status = response.status().code();
+    ex.closeAfter = !keepAlive;
     ctx.writeAndFlush(response);
     if (ex.closeAfter || ex.requestComplete) {
       finishExchange(ex);
@@ -147,7 +166,7 @@ final class ExchangeCompletion {
 
   /** Counts the finished request in its group's region (for the admin API and drills). */
   static void recordRegionOutcome(Exchange ex, boolean cutOff) {
-    if (ex.group != null) {
+    if (ex.group != null && !ex.fromCache) {
       RegionCounters counters = ex.regionCounters != null ? ex.regionCounters : ex.group.traffic().of(null);
       counters.record(ex.status, ex.isLocal() && !ex.injectedAbort, cutOff, System.nanoTime() - ex.startNanos);
     }

@@ -59,6 +59,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   final RequestBodyRelay requestBody;
   final ResponseRelay response;
   final ExchangeCompletion completion;
+  /** The edge cache phase of requests on routes with a cache. */
+  final EdgeCachePhase cache;
   final RequestHeadTimer headTimer;
   /** The connection's last Forwarded element (an HTTP/2 connection's streams share it). */
   final RequestHeadRewriter.ForwardedMemo forwardedMemo;
@@ -91,11 +93,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
    *
    * @param memo what the connection's requests share: its own for HTTP/1, the connection's for a stream
    */
-  /** Whether the client's connection arrived over TLS. */
-  boolean isTls() {
-    return "https".equals(scheme);
-  }
-
   FrontendHandler(ProxyContext context, ServerHttpCodec codec, String scheme, ConnectionMemo memo) {
     this.context = context;
     this.scheme = scheme;
@@ -103,10 +100,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     this.requestBody = new RequestBodyRelay(this);
     this.response = new ResponseRelay(this);
     this.completion = new ExchangeCompletion(this);
+    this.cache = new EdgeCachePhase(this);
     this.headTimer = new RequestHeadTimer(this, codec);
     this.connectionMemo = memo;
     this.meters = memo.meters;
     this.forwardedMemo = memo.forwarded;
+  }
+
+  /** Whether the client's connection arrived over TLS. */
+  boolean isTls() {
+    return "https".equals(scheme);
   }
 
   // ---- client connection events ------------------------------------------------------------
@@ -323,6 +326,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     // Admission checked the framing: a Content-Length here is a valid number.
     ex.declaredLength = ex.http2 ? HttpUtil.getContentLength(request, -1L) : -1L;
+    if (ex.route.cache() != null && cache.answer(ex)) {
+      return;
+    }
     ex.route.retryBudget().requestStarted();
     attempts.connectUpstream(ex);
   }

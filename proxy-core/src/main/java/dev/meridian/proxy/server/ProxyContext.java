@@ -3,19 +3,20 @@ package dev.meridian.proxy.server;
 import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.balancer.geo.ClientRegionResolver;
 import dev.meridian.balancer.geo.GeoSettings;
+import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.SettingsLoader;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.http.ResponseHeadRewriter;
 import dev.meridian.proxy.metrics.ProxyMetrics;
-import dev.meridian.proxy.upstream.UpstreamPools;
 import dev.meridian.proxy.sticky.StickyKeys;
+import dev.meridian.proxy.upstream.UpstreamPools;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 
 /**
  * What every client connection's handlers share: the router, header rewriters, limits, pools,
- * metrics, the sticky-session keys and wall clock, and whether the server is draining.
+ * metrics, the sticky-session keys and wall clock, the edge cache, and whether the server is draining.
  */
 final class ProxyContext {
   final MeridianSettings settings;
@@ -26,13 +27,15 @@ final class ProxyContext {
   final ResponseHeadRewriter responseRewriter;
   final UpstreamPools pools;
   final ProxyMetrics metrics;
+  /** The edge cache shared by every route with {@code cache}. */
+  final EdgeCache cache;
   /** The sticky-session cookie codec in force (the keys file's keys). */
   final StickyKeys stickyKeys;
   private final Clock wallClock;
   private volatile boolean draining;
 
   ProxyContext(MeridianSettings settings, Routing routing, UpstreamPools pools, ProxyMetrics metrics,
-      StickyKeys stickyKeys, Clock wallClock) {
+      StickyKeys stickyKeys, Clock wallClock, EdgeCache cache) {
     this.settings = settings;
     this.routing = routing;
     this.readYourWrites = settings.cookieSecret()
@@ -49,6 +52,7 @@ final class ProxyContext {
     this.metrics = metrics;
     this.stickyKeys = stickyKeys;
     this.wallClock = wallClock;
+    this.cache = cache;
   }
 
   /** The wall-clock time in epoch seconds (sticky cookies' issue times). */

@@ -6,9 +6,9 @@ import dev.meridian.health.ActiveHealthChecker;
 import dev.meridian.health.HealthRegistry;
 import dev.meridian.health.OutlierDetector;
 import dev.meridian.balancer.NanoClock;
-import dev.meridian.proxy.config.InvalidConfigException;
-import dev.meridian.proxy.sticky.StickyKeys;
 import dev.meridian.balancer.RegionalSelector;
+import dev.meridian.proxy.cache.EdgeCache;
+import dev.meridian.proxy.config.InvalidConfigException;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
 import dev.meridian.proxy.http.NeverIndexedHeaders;
@@ -17,6 +17,7 @@ import dev.meridian.proxy.regions.OperatorOverrides;
 import dev.meridian.proxy.regions.RegionCounters;
 import dev.meridian.proxy.regions.RegionFault;
 import dev.meridian.proxy.routing.Route;
+import dev.meridian.proxy.sticky.StickyKeys;
 import dev.meridian.proxy.transport.Transport;
 import dev.meridian.proxy.upstream.UpstreamPools;
 import dev.meridian.proxy.upstream.UpstreamSettings;
@@ -114,8 +115,10 @@ public final class ProxyServer implements AutoCloseable {
         new NeverIndexedHeaders(settings.headers().requestIdHeader())));
     pools.links(assembly.links());
     ProxyMetrics metrics = new ProxyMetrics(registry);
+    EdgeCache cache = new EdgeCache(settings.cache().maxSize(), settings.cache().maxObjectSize(), clock::nanoTime);
+    metrics.registerCache(cache);
     this.context = new ProxyContext(settings, assembly.routing(), pools, metrics, loadStickyKeys(settings),
-        wallClock);
+        wallClock, cache);
     this.operator = new OperatorControls(context, assembler.healthByGroup(), assembler.faultsByGroup(),
         new OperatorOverrides(clock::nanoTime));
     registerMetrics(assembly.routing().groups());
@@ -223,6 +226,7 @@ public final class ProxyServer implements AutoCloseable {
     logNeedsRestart("upstream", current.upstream(), next.upstream());
     logNeedsRestart("headers", current.headers(), next.headers());
     logNeedsRestart("sticky", current.sticky(), next.sticky());
+    logNeedsRestart("cache", current.cache(), next.cache());
     Routing old = context.routing();
     RoutingAssembler.Assembly assembly = assembler.assemble(next, old.groups(), context.pools.links());
     Map<String, GroupRuntime> runtimes = assembly.routing().groups();
@@ -250,6 +254,16 @@ public final class ProxyServer implements AutoCloseable {
     if (!current.equals(next)) {
       log.warn("configuration reload: meridian.{} changed; that part takes effect after a restart", section);
     }
+  }
+
+  /** Logs an operator's cache purge (what was asked, how many entries went). */
+  public void logPurge(Map<String, Object> what) {
+    log.info("operator: cache purge {}", what);
+  }
+
+  /** The edge cache. */
+  public EdgeCache cache() {
+    return context.cache;
   }
 
   /** The health marks of a group's backends (an empty registry for a group not configured). */

@@ -110,6 +110,9 @@ final class ResponseRelay {
     if (ex.inFlightTo != null) {
       ex.inFlightTo.observe(rtt);
     }
+    if (ex.route.cache() != null && connection.cache.onResponseHead(ex, response)) {
+      return;
+    }
     ex.response = ResponsePhase.STREAMING;
     ex.status = status.code();
     // A 204 must not announce a body (RFC 9110 section 8.6); one that does may have sent it anyway,
@@ -125,6 +128,9 @@ final class ResponseRelay {
     ex.closeAfter = !keepAlive || closeDelimited;
     addSteeringHeaders(ex, response);
     if (response instanceof FullHttpResponse full) {
+      if (ex.cacheFill != null) {
+        connection.cache.onBody(ex, full);
+      }
       // A response that came whole: from HTTP/2, one that ended with its HEADERS (a gRPC
       // trailers-only answer, a 204); from HTTP/1.1, a small body that arrived with its head. It goes
       // on whole, in one write (an HTTP/2 client sees one HEADERS frame that ends the stream).
@@ -164,6 +170,9 @@ final class ResponseRelay {
       return;
     }
     ex.responseBytes += content.content().readableBytes();
+    if (ex.cacheFill != null) {
+      connection.cache.onBody(ex, content);
+    }
     if (content instanceof LastHttpContent last) {
       ex.response = ResponsePhase.RELAYED;
       if (ex.clientVersion.equals(HttpVersion.HTTP_1_0) && !last.trailingHeaders().isEmpty()) {

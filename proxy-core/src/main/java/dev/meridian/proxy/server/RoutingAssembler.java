@@ -227,7 +227,8 @@ final class RoutingAssembler {
       routes.add(new Route(r.name(), r.host().map(HostPattern::parse).orElse(null), r.pathPrefix(),
           Set.copyOf(r.methods()), target.group(), target.selector(), r.rewriteHost(),
           Set.copyOf(r.upgrades()), residency, r.retries(),
-          new RetryBudget(r.retries().budget(), r.retries().minPerSecond(), clock), r.sticky().orElse(null)));
+          new RetryBudget(r.retries().budget(), r.retries().minPerSecond(), clock), r.sticky().orElse(null),
+          r.cache().orElse(null)));
     }
     return routes;
   }

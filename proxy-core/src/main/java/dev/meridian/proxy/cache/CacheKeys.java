@@ -1,0 +1,81 @@
+package dev.meridian.proxy.cache;
+
+import dev.meridian.proxy.routing.CachePolicy;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Builds the edge cache's keys and URLs. A key is the route's name, the method class ({@code GET}:
+ * HEAD is answered from GET's entries), scheme, host (lower case, default port dropped), path, the
+ * query as the route chooses it and the route's key headers; the headers an answer {@code Vary}s on
+ * make its variants. The route is always in the key, so two routes never share an entry, and no
+ * request header the key leaves out can change which entry a request gets.
+ */
+public final class CacheKeys {
+  private static final char SEPARATOR = '\0';
+
+  private CacheKeys() {}
+
+  /** The host as keys and URLs hold it: lower case, no trailing dot, without the scheme's default port. */
+  public static String host(String host, String scheme) {
+    if (host == null) {
+      return "";
+    }
+    String h = host.toLowerCase(Locale.ROOT);
+    String defaultPort = "https".equals(scheme) ? ":443" : ":80";
+    if (h.endsWith(defaultPort)) {
+      h = h.substring(0, h.length() - defaultPort.length());
+    }
+    if (h.endsWith(".")) {
+      h = h.substring(0, h.length() - 1);
+    }
+    return h;
+  }
+
+  /** The URL purges match: {@code scheme://host} followed by the origin-form target. */
+  public static String url(String scheme, String host, String originForm) {
+    return scheme + "://" + host + originForm;
+  }
+
+  /**
+   * The key of a GET or HEAD request.
+   *
+   * @param host       as {@link #host} made it
+   * @param originForm the request's path and query
+   */
+  public static String key(CachePolicy policy, String route, String scheme, String host, String originForm,
+      HttpHeaders headers) {
+    int q = originForm.indexOf('?');
+    String path = q < 0 ? originForm : originForm.substring(0, q);
+    String query = q < 0 ? "" : originForm.substring(q + 1);
+    StringBuilder key = new StringBuilder(route.length() + originForm.length() + host.length() + 32);
+    key.append(route).append(SEPARATOR).append("GET").append(SEPARATOR).append(scheme).append(SEPARATOR)
+        .append(host).append(SEPARATOR).append(path).append(SEPARATOR);
+    switch (policy.keyQuery()) {
+      case ALL -> key.append(query);
+      case NONE -> { }
+      case LISTED -> appendListed(key, query, policy);
+    }
+    for (String name : policy.keyHeaders()) {
+      List<String> values = headers.getAll(name);
+      key.append(SEPARATOR).append(name).append('=').append(String.join(", ", values));
+    }
+    return key.toString();
+  }
+
+  private static void appendListed(StringBuilder key, String query, CachePolicy policy) {
+    if (query.isEmpty()) {
+      return;
+    }
+    boolean first = true;
+    for (String pair : query.split("&")) {
+      int eq = pair.indexOf('=');
+      String name = eq < 0 ? pair : pair.substring(0, eq);
+      if (policy.keyQueryNames().contains(name)) {
+        key.append(first ? "" : "&").append(pair);
+        first = false;
+      }
+    }
+  }
+}

@@ -1,0 +1,60 @@
+package dev.meridian.proxy.cache;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One stored answer: its status, the origin's end-to-end headers, its body (a heap array, written to
+ * clients by wrapping it, never copied per hit), and when it was stored on the cache's monotonic clock.
+ * Immutable.
+ *
+ * @param url             {@code scheme://host/path?query} of the request that filled it (purge by URL or prefix)
+ * @param status          status code
+ * @param reason          reason phrase
+ * @param headers         the origin's headers without hop-by-hop fields, Content-Length and Age, in order
+ * @param body            the body
+ * @param storedAtNanos   when it was stored (the cache's clock)
+ * @param initialAgeSeconds how old it was on arrival
+ * @param lifetimeSeconds how long it is fresh
+ * @param staleIfErrorSeconds how long past freshness it may answer when the origin fails
+ * @param varyNames       the request headers (lower case) it varies on
+ * @param varyValues      those headers' values in the request that filled it ("" when absent)
+ * @param etag            its ETag, or null
+ * @param lastModified    its Last-Modified, or null
+ * @param tags            its purge tags, from {@code Cache-Tag} and {@code Surrogate-Key}
+ */
+public record CachedResponse(String url, int status, String reason, List<Map.Entry<String, String>> headers,
+    byte[] body, long storedAtNanos, long initialAgeSeconds, long lifetimeSeconds, long staleIfErrorSeconds,
+    List<String> varyNames, List<String> varyValues, String etag, String lastModified, Set<String> tags) {
+
+  /** Bytes the entry holds, for the cache's bound: the body, the headers and a fixed overhead. */
+  public int weight() {
+    int w = 256 + body.length + url.length() * 2;
+    for (Map.Entry<String, String> h : headers) {
+      w += 48 + 2 * (h.getKey().length() + h.getValue().length());
+    }
+    return w;
+  }
+
+  /** Its age in whole seconds at {@code nowNanos}. */
+  public long ageSeconds(long nowNanos) {
+    return initialAgeSeconds + Math.max(0, nowNanos - storedAtNanos) / 1_000_000_000L;
+  }
+
+  /** Whether it is still fresh at {@code nowNanos}. */
+  public boolean isFresh(long nowNanos) {
+    return initialAgeSeconds * 1_000_000_000L + (nowNanos - storedAtNanos) < lifetimeSeconds * 1_000_000_000L;
+  }
+
+  /** Whether, stale, it may still answer when the origin fails, at {@code nowNanos}. */
+  public boolean mayServeOnError(long nowNanos) {
+    long ageNanos = initialAgeSeconds * 1_000_000_000L + (nowNanos - storedAtNanos);
+    return ageNanos < (lifetimeSeconds + staleIfErrorSeconds) * 1_000_000_000L;
+  }
+
+  /** Whether a request's values of {@link #varyNames} match the ones this entry was stored for. */
+  public boolean matches(List<String> requestVaryValues) {
+    return varyValues.equals(requestVaryValues);
+  }
+}

@@ -1,0 +1,191 @@
+package dev.meridian.proxy.cache;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+import java.util.function.Predicate;
+
+/**
+ * The edge cache's store: answers by cache key, each key holding the variants its answers {@code Vary}
+ * on (at most {@value #MAX_VARIANTS}), bounded by the bytes they hold ({@code meridian.cache.max-size}).
+ *
+ * <p>Caffeine keeps the bound (a byte weigher, its frequency-aware eviction), which is why it is used
+ * rather than a hand-written LRU. Bodies live in heap arrays: nothing to release on eviction, and a hit
+ * wraps the array rather than copying it. Thread-safe; lookups take no lock.
+ */
+public final class EdgeCache {
+  /** Most variants kept per key; storing one more replaces the oldest. */
+  public static final int MAX_VARIANTS = 16;
+
+  private final Cache<String, List<CachedResponse>> entries;
+  private final long maxBytes;
+  private final int maxObjectSize;
+  private final LongSupplier nanoClock;
+  private final LongAdder evictions = new LongAdder();
+
+  /**
+   * Creates an empty cache.
+   *
+   * @param maxBytes      the bound on what all entries hold
+   * @param maxObjectSize the largest body stored; larger ones stream through uncached
+   * @param nanoClock     the monotonic clock entries age by
+   */
+  public EdgeCache(long maxBytes, int maxObjectSize, LongSupplier nanoClock) {
+    this.maxBytes = maxBytes;
+    this.maxObjectSize = maxObjectSize;
+    this.nanoClock = nanoClock;
+    this.entries = Caffeine.newBuilder()
+        .maximumWeight(maxBytes)
+        .<String, List<CachedResponse>>weigher((key, variants) -> weight(key, variants))
+        .removalListener((key, variants, cause) -> {
+          if (cause.wasEvicted() && variants != null) {
+            evictions.add(variants.size());
+          }
+        })
+        .build();
+  }
+
+  private static int weight(String key, List<CachedResponse> variants) {
+    long w = 64 + 2L * key.length();
+    for (CachedResponse v : variants) {
+      w += v.weight();
+    }
+    return (int) Math.min(Integer.MAX_VALUE, w);
+  }
+
+  /** The cache's clock, in nanoseconds. */
+  public long nanoTime() {
+    return nanoClock.getAsLong();
+  }
+
+  /** The largest body stored, in bytes. */
+  public int maxObjectSize() {
+    return maxObjectSize;
+  }
+
+  /** The entry for a key whose {@code Vary} headers match the request's, fresh or not; or null. */
+  public CachedResponse lookup(String key, HttpHeaders request) {
+    List<CachedResponse> variants = entries.getIfPresent(key);
+    if (variants == null) {
+      return null;
+    }
+    for (CachedResponse v : variants) {
+      if (v.matches(varyValues(v.varyNames(), request))) {
+        return v;
+      }
+    }
+    return null;
+  }
+
+  /** Stores an entry, replacing the variant of the same key stored for the same {@code Vary} values. */
+  public void store(String key, CachedResponse entry) {
+    entries.asMap().compute(key, (k, variants) -> {
+      List<CachedResponse> next = new ArrayList<>(variants == null ? 1 : variants.size() + 1);
+      if (variants != null) {
+        for (CachedResponse v : variants) {
+          if (!(v.varyNames().equals(entry.varyNames()) && v.varyValues().equals(entry.varyValues()))) {
+            next.add(v);
+          }
+        }
+      }
+      if (next.size() >= MAX_VARIANTS) {
+        next.remove(0);
+      }
+      next.add(entry);
+      return List.copyOf(next);
+    });
+  }
+
+  /** Removes the variant stored for this key and these Vary values, if it is still that entry. */
+  public void remove(String key, CachedResponse entry) {
+    entries.asMap().computeIfPresent(key, (k, variants) -> {
+      List<CachedResponse> next = new ArrayList<>(variants);
+      next.remove(entry);
+      return next.isEmpty() ? null : List.copyOf(next);
+    });
+  }
+
+  /** Removes every entry filled by exactly this URL ({@code scheme://host/path?query}); returns how many. */
+  public int purgeUrl(String url) {
+    return purge(e -> e.url().equals(url));
+  }
+
+  /** Removes every entry whose URL starts with this prefix; returns how many. */
+  public int purgePrefix(String prefix) {
+    return purge(e -> e.url().startsWith(prefix));
+  }
+
+  /** Removes every entry carrying this tag ({@code Cache-Tag} or {@code Surrogate-Key}); returns how many. */
+  public int purgeTag(String tag) {
+    return purge(e -> e.tags().contains(tag));
+  }
+
+  /** Removes everything; returns how many entries went. */
+  public int purgeAll() {
+    return purge(e -> true);
+  }
+
+  private int purge(Predicate<CachedResponse> doomed) {
+    int[] removed = {0};
+    for (String key : List.copyOf(entries.asMap().keySet())) {
+      entries.asMap().computeIfPresent(key, (k, variants) -> {
+        List<CachedResponse> kept = new ArrayList<>(variants.size());
+        for (CachedResponse v : variants) {
+          if (doomed.test(v)) {
+            removed[0]++;
+          } else {
+            kept.add(v);
+          }
+        }
+        return kept.isEmpty() ? null : kept.size() == variants.size() ? variants : List.copyOf(kept);
+      });
+    }
+    return removed[0];
+  }
+
+  /** How many entries (variants) are stored. */
+  public long entryCount() {
+    long n = 0;
+    for (List<CachedResponse> variants : entries.asMap().values()) {
+      n += variants.size();
+    }
+    return n;
+  }
+
+  /** The bytes the entries hold, as weighed for the bound. */
+  public long bytes() {
+    return entries.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
+  }
+
+  /** The bound on {@link #bytes()}. */
+  public long maxBytes() {
+    return maxBytes;
+  }
+
+  /** How many entries were evicted to keep the bound. */
+  public long evictions() {
+    return evictions.sum();
+  }
+
+  /** Runs pending evictions now (tests; the cache does it by itself as it goes). */
+  public void cleanUp() {
+    entries.cleanUp();
+  }
+
+  /** A request's values of the named headers, each field's values joined by ", " ("" when absent). */
+  public static List<String> varyValues(List<String> names, HttpHeaders request) {
+    if (names.isEmpty()) {
+      return List.of();
+    }
+    List<String> values = new ArrayList<>(names.size());
+    for (String name : names) {
+      List<String> all = request.getAll(name);
+      values.add(all.isEmpty() ? "" : String.join(", ", all).trim());
+    }
+    return values;
+  }
+}

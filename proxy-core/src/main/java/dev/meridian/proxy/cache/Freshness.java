@@ -1,0 +1,106 @@
+package dev.meridian.proxy.cache;
+
+import dev.meridian.proxy.routing.CachePolicy;
+import io.netty.handler.codec.DateFormatter;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.Date;
+
+/**
+ * Decides whether an origin's response may be stored for a route, and for how long it is fresh
+ * (RFC 9111 sections 3, 4.2 and 5.2.2, as a shared cache): {@link #judge}.
+ *
+ * <p>Never stored: a status the route does not list (so never a 206), {@code no-store},
+ * {@code private}, {@code no-cache} (it would have to be revalidated before every use), a
+ * {@code Set-Cookie}, {@code Vary: *}, the answer to an authenticated request unless {@code public} or
+ * {@code s-maxage}, and an answer with no freshness left. Freshness, when the route honours the
+ * origin: {@code s-maxage}, else {@code max-age}, else {@code Expires} minus {@code Date}, else the
+ * route's {@code ttl}; otherwise always the route's {@code ttl}. The age it arrives with is the larger
+ * of its {@code Age} and how old its {@code Date} says it is.
+ */
+public final class Freshness {
+  /**
+   * The verdict on one response.
+   *
+   * @param notStored        why it may not be stored (a metric label), or null when it may
+   * @param lifetimeSeconds  how long it is fresh from its origin's point of view
+   * @param initialAgeSeconds how old it already is on arrival
+   */
+  public record Verdict(String notStored, long lifetimeSeconds, long initialAgeSeconds) {
+    static Verdict refuse(String why) {
+      return new Verdict(why, 0, 0);
+    }
+
+    /** Whether the response may be stored. */
+    public boolean storable() {
+      return notStored == null;
+    }
+  }
+
+  private Freshness() {}
+
+  /**
+   * Judges a response.
+   *
+   * @param status          its status code
+   * @param headers         its headers, as the origin sent them
+   * @param authenticated   whether the request carried {@code Authorization} or {@code Cookie}
+   * @param nowEpochMillis  the wall-clock time it arrived (for {@code Date} and {@code Expires})
+   */
+  public static Verdict judge(CachePolicy policy, int status, HttpHeaders headers, boolean authenticated,
+      long nowEpochMillis) {
+    if (!policy.cacheableStatus().contains(status) || status == 206) {
+      return Verdict.refuse("status");
+    }
+    CacheControl cc = CacheControl.of(headers);
+    if (cc.noStore()) {
+      return Verdict.refuse("no-store");
+    }
+    if (cc.isPrivate()) {
+      return Verdict.refuse("private");
+    }
+    if (cc.noCache()) {
+      return Verdict.refuse("no-cache");
+    }
+    if (headers.contains(HttpHeaderNames.SET_COOKIE)) {
+      return Verdict.refuse("set-cookie");
+    }
+    for (String vary : headers.getAll(HttpHeaderNames.VARY)) {
+      if (vary.contains("*")) {
+        return Verdict.refuse("vary-star");
+      }
+    }
+    if (authenticated && !cc.isPublic() && cc.sMaxAgeSeconds() < 0) {
+      return Verdict.refuse("authenticated");
+    }
+    long lifetime = policy.ttl().toSeconds();
+    long initialAge = 0;
+    if (policy.honorOrigin()) {
+      Date date = httpDate(headers.get(HttpHeaderNames.DATE));
+      long dateMillis = date == null ? nowEpochMillis : date.getTime();
+      if (cc.sMaxAgeSeconds() >= 0) {
+        lifetime = cc.sMaxAgeSeconds();
+      } else if (cc.maxAgeSeconds() >= 0) {
+        lifetime = cc.maxAgeSeconds();
+      } else if (headers.contains(HttpHeaderNames.EXPIRES)) {
+        Date expires = httpDate(headers.get(HttpHeaderNames.EXPIRES));
+        lifetime = expires == null ? 0 : Math.max(0, (expires.getTime() - dateMillis) / 1000);
+      }
+      long apparentAge = Math.max(0, (nowEpochMillis - dateMillis) / 1000);
+      initialAge = Math.max(apparentAge, Math.max(0, CacheControl.seconds(trim(headers.get(HttpHeaderNames.AGE)))));
+    }
+    if (lifetime - initialAge <= 0) {
+      return new Verdict("no-freshness", lifetime, initialAge);
+    }
+    return new Verdict(null, lifetime, initialAge);
+  }
+
+  /** An HTTP date, or null when absent or malformed. */
+  static Date httpDate(String value) {
+    return value == null ? null : DateFormatter.parseHttpDate(value);
+  }
+
+  private static String trim(String value) {
+    return value == null ? null : value.trim();
+  }
+}

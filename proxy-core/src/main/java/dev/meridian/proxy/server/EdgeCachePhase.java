@@ -1,0 +1,338 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.cache.CacheFill;
+import dev.meridian.proxy.cache.CacheKeys;
+import dev.meridian.proxy.cache.CachedResponse;
+import dev.meridian.proxy.cache.EdgeCache;
+import dev.meridian.proxy.cache.Freshness;
+import dev.meridian.proxy.http.HopByHopHeaders;
+import dev.meridian.proxy.metrics.CacheMeters;
+import dev.meridian.proxy.routing.CachePolicy;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.DateFormatter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The cache phase of a request on a route with {@code cache}: between admission and choosing a
+ * backend, a fresh entry answers (a 304 when the client's validators match, headers only for HEAD);
+ * otherwise the origin answers and its answer is stored as it streams through when it may be
+ * ({@link Freshness}), its body copied into the entry without holding the client's buffers. A stale
+ * entry answers instead when the origin fails within the route's {@code stale-if-error}. Every
+ * answer of a cached route says what the cache did in {@code X-Cache}: HIT, MISS, EXPIRED, STALE or
+ * BYPASS. {@code Cache-Tag} and {@code Surrogate-Key} are kept as purge tags and not passed on.
+ */
+final class EdgeCachePhase {
+  /** The header that says what the cache did. */
+  static final AsciiString X_CACHE = AsciiString.cached("x-cache");
+  private static final AsciiString CACHE_TAG = AsciiString.cached("cache-tag");
+  private static final AsciiString SURROGATE_KEY = AsciiString.cached("surrogate-key");
+  /** Headers a 304 carries from the entry (RFC 9110 section 15.4.5). */
+  private static final List<AsciiString> NOT_MODIFIED_HEADERS = List.of(HttpHeaderNames.CACHE_CONTROL,
+      HttpHeaderNames.CONTENT_LOCATION, HttpHeaderNames.DATE, HttpHeaderNames.ETAG, HttpHeaderNames.EXPIRES,
+      HttpHeaderNames.VARY, HttpHeaderNames.LAST_MODIFIED);
+
+  /**
+   * Request headers that origins commonly read as another URL, host, scheme or method, and that are
+   * not in the key: a request carrying one bypasses the cache, so an answer they shaped is never stored
+   * for others (cache poisoning). Meridian sets X-Forwarded-Host and X-Forwarded-Proto itself.
+   */
+  private static final List<AsciiString> OVERRIDE_HEADERS = List.of(AsciiString.cached("x-original-url"),
+      AsciiString.cached("x-rewrite-url"), AsciiString.cached("x-forwarded-server"),
+      AsciiString.cached("x-forwarded-scheme"), AsciiString.cached("x-forwarded-port"),
+      AsciiString.cached("x-forwarded-prefix"), AsciiString.cached("x-host"), AsciiString.cached("forwarded"),
+      AsciiString.cached("x-http-method-override"), AsciiString.cached("x-http-method"),
+      AsciiString.cached("x-method-override"));
+
+  private final FrontendHandler connection;
+  private final ProxyContext context;
+  private final EdgeCache cache;
+
+  EdgeCachePhase(FrontendHandler connection) {
+    this.connection = connection;
+    this.context = connection.context;
+    this.cache = context.cache;
+  }
+
+  /**
+   * Answers the request from the cache when a fresh entry matches; otherwise notes what the cache does
+   * with the origin's answer.
+   *
+   * @return whether the request was answered
+   */
+  boolean answer(Exchange ex) {
+    CachePolicy policy = ex.route.cache();
+    CacheMeters meters = context.metrics.cache(ex.route.name());
+    boolean head = ex.method.equals("HEAD");
+    HttpHeaders headers = ex.request.headers();
+    String bypass = null;
+    if (!head && !ex.method.equals("GET")) {
+      bypass = "method";
+    } else if (ex.upgrade != null) {
+      bypass = "upgrade";
+    } else if (headers.contains(HttpHeaderNames.RANGE)) {
+      bypass = "range";
+    } else if (carriesOverride(headers)) {
+      bypass = "override-header";
+    } else {
+      ex.cacheAuthenticated = headers.contains(HttpHeaderNames.AUTHORIZATION) || headers.contains(HttpHeaderNames.COOKIE);
+      if (ex.cacheAuthenticated && policy.authenticated() == CachePolicy.Authenticated.BYPASS) {
+        bypass = "authenticated";
+      }
+    }
+    if (bypass != null) {
+      meters.bypass(bypass);
+      ex.cacheStatus = "BYPASS";
+      return false;
+    }
+    String scheme = connection.scheme;
+    String host = CacheKeys.host(headers.get(HttpHeaderNames.HOST), scheme);
+    ex.cacheKey = CacheKeys.key(policy, ex.route.name(), scheme, host, ex.request.uri(), headers);
+    ex.cacheUrl = CacheKeys.url(scheme, host, ex.request.uri());
+    long now = cache.nanoTime();
+    CachedResponse entry = cache.lookup(ex.cacheKey, headers);
+    if (entry != null && entry.isFresh(now)) {
+      meters.hit();
+      serve(ex, entry, "HIT", now);
+      return true;
+    }
+    if (entry != null) {
+      meters.expired();
+      ex.cacheStatus = "EXPIRED";
+      ex.cacheStale = entry.mayServeOnError(now) ? entry : null;
+    } else {
+      meters.miss();
+      ex.cacheStatus = "MISS";
+    }
+    ex.cacheFillWanted = !head;
+    return false;
+  }
+
+  /**
+   * The origin's response head arrived (before it is rewritten for the client): a failure answered by
+   * a stale entry instead, or the start of storing it; X-Cache is added and purge tags taken out.
+   *
+   * @return whether the exchange was answered from a stale entry (the response was released)
+   */
+  boolean onResponseHead(Exchange ex, HttpResponse response) {
+    int status = response.status().code();
+    if (status >= 500 && answerStale(ex)) {
+      ReferenceCountUtil.release(response);
+      return true;
+    }
+    HttpHeaders headers = response.headers();
+    Set<String> tags = takeTags(headers);
+    if (ex.cacheFillWanted && ex.cacheKey != null) {
+      startFill(ex, response, tags);
+    }
+    if (ex.cacheStatus != null) {
+      headers.set(X_CACHE, ex.cacheStatus);
+    }
+    return false;
+  }
+
+  private void startFill(Exchange ex, HttpResponse response, Set<String> tags) {
+    CachePolicy policy = ex.route.cache();
+    CacheMeters meters = context.metrics.cache(ex.route.name());
+    HttpHeaders headers = response.headers();
+    int status = response.status().code();
+    Freshness.Verdict verdict = Freshness.judge(policy, status, headers, ex.cacheAuthenticated,
+        context.epochSeconds() * 1000);
+    long length = HttpUtil.getContentLength(response, -1L);
+    String why = verdict.notStored();
+    if (why == null && length > cache.maxObjectSize()) {
+      why = "too-large";
+    }
+    if (why != null) {
+      meters.notStored(why);
+      return;
+    }
+    List<String> varyNames = varyNames(headers);
+    CachedResponse head = new CachedResponse(ex.cacheUrl, status, response.status().reasonPhrase(),
+        storedHeaders(headers), new byte[0], 0, verdict.initialAgeSeconds(), verdict.lifetimeSeconds(),
+        policy.staleIfError().toSeconds(), varyNames, EdgeCache.varyValues(varyNames, ex.request.headers()),
+        headers.get(HttpHeaderNames.ETAG), headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
+    ex.cacheFill = new CacheFill(ex.cacheKey, head, length, cache.maxObjectSize());
+  }
+
+  /** A part of the origin's body, on its way to the client: copied into the entry being filled. */
+  void onBody(Exchange ex, HttpContent content) {
+    CacheFill fill = ex.cacheFill;
+    if (fill == null) {
+      return;
+    }
+    CacheMeters meters = context.metrics.cache(ex.route.name());
+    if (!fill.append(content.content())) {
+      ex.cacheFill = null;
+      meters.notStored("too-large");
+      return;
+    }
+    if (content instanceof LastHttpContent last) {
+      ex.cacheFill = null;
+      if (!last.trailingHeaders().isEmpty()) {
+        meters.notStored("trailers");
+        return;
+      }
+      cache.store(fill.key(), fill.complete(cache.nanoTime()));
+      meters.stored();
+    }
+  }
+
+  /**
+   * The origin failed (a 5xx, a timeout, no backend reachable): answers from the stale entry the
+   * request found, when the route's stale-if-error still covers it.
+   *
+   * @return whether the exchange was answered
+   */
+  boolean answerStale(Exchange ex) {
+    CachedResponse stale = ex.cacheStale;
+    long now = cache.nanoTime();
+    if (stale == null || ex.responseStarted() || !stale.mayServeOnError(now)) {
+      return false;
+    }
+    ex.cacheStale = null;
+    ex.cacheFill = null;
+    connection.completion.abandonUpstream(ex);
+    context.metrics.cache(ex.route.name()).stale();
+    serve(ex, stale, "STALE", now);
+    return true;
+  }
+
+  private static boolean carriesOverride(HttpHeaders headers) {
+    for (int i = 0; i < OVERRIDE_HEADERS.size(); i++) {
+      if (headers.contains(OVERRIDE_HEADERS.get(i))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Writes an entry as the answer: whole, headers only for HEAD, or 304 when the client's validators match. */
+  private void serve(Exchange ex, CachedResponse entry, String result, long now) {
+    ex.fromCache = true;
+    boolean notModified = result.equals("HIT") && notModified(ex.request.headers(), entry);
+    FullHttpResponse response;
+    if (notModified) {
+      response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_MODIFIED,
+          Unpooled.EMPTY_BUFFER);
+      for (Map.Entry<String, String> h : entry.headers()) {
+        if (NOT_MODIFIED_HEADERS.stream().anyMatch(n -> n.contentEqualsIgnoreCase(h.getKey()))) {
+          response.headers().add(h.getKey(), h.getValue());
+        }
+      }
+    } else {
+      boolean head = ex.method.equals("HEAD");
+      response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+          new HttpResponseStatus(entry.status(), entry.reason()),
+          head || entry.body().length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(entry.body()));
+      for (Map.Entry<String, String> h : entry.headers()) {
+        response.headers().add(h.getKey(), h.getValue());
+      }
+      if (entry.status() != 204 && entry.status() != 304) {
+        response.headers().set(HttpHeaderNames.CONTENT_LENGTH, entry.body().length);
+      }
+    }
+    response.headers().set(HttpHeaderNames.AGE, entry.ageSeconds(now));
+    response.headers().set(X_CACHE, result);
+    connection.completion.respondFromCache(ex, response);
+  }
+
+  /** Whether a GET's If-None-Match (or, without one, If-Modified-Since) matches the entry (RFC 9110 13.1). */
+  static boolean notModified(HttpHeaders request, CachedResponse entry) {
+    List<String> noneMatch = request.getAll(HttpHeaderNames.IF_NONE_MATCH);
+    if (!noneMatch.isEmpty()) {
+      if (entry.etag() == null) {
+        return false;
+      }
+      String etag = weak(entry.etag());
+      for (String field : noneMatch) {
+        for (String tag : field.split(",")) {
+          String t = tag.trim();
+          if (t.equals("*") || weak(t).equals(etag)) {
+            return true;
+          }
+        }
+      }
+      return false;
+    }
+    String since = request.get(HttpHeaderNames.IF_MODIFIED_SINCE);
+    if (since == null || entry.lastModified() == null) {
+      return false;
+    }
+    Date sinceDate = DateFormatter.parseHttpDate(since);
+    Date modified = DateFormatter.parseHttpDate(entry.lastModified());
+    return sinceDate != null && modified != null && !modified.after(sinceDate);
+  }
+
+  private static String weak(String etag) {
+    return etag.startsWith("W/") ? etag.substring(2) : etag;
+  }
+
+  /** Takes the purge tags out of the headers: Cache-Tag (commas) and Surrogate-Key (spaces). */
+  private static Set<String> takeTags(HttpHeaders headers) {
+    if (!headers.contains(CACHE_TAG) && !headers.contains(SURROGATE_KEY)) {
+      return Set.of();
+    }
+    Set<String> tags = new LinkedHashSet<>();
+    for (String field : headers.getAll(CACHE_TAG)) {
+      for (String tag : field.split(",")) {
+        if (!tag.isBlank()) {
+          tags.add(tag.trim());
+        }
+      }
+    }
+    for (String field : headers.getAll(SURROGATE_KEY)) {
+      for (String tag : field.trim().split("\\s+")) {
+        if (!tag.isBlank()) {
+          tags.add(tag);
+        }
+      }
+    }
+    headers.remove(CACHE_TAG);
+    headers.remove(SURROGATE_KEY);
+    return Set.copyOf(tags);
+  }
+
+  private static List<String> varyNames(HttpHeaders headers) {
+    List<String> names = new ArrayList<>();
+    for (String field : headers.getAll(HttpHeaderNames.VARY)) {
+      for (String name : field.split(",")) {
+        String n = name.trim().toLowerCase(Locale.ROOT);
+        if (!n.isEmpty() && !names.contains(n)) {
+          names.add(n);
+        }
+      }
+    }
+    return List.copyOf(names);
+  }
+
+  /** The origin's end-to-end headers as stored: without hop-by-hop fields, framing and Age. */
+  private static List<Map.Entry<String, String>> storedHeaders(HttpHeaders headers) {
+    List<Map.Entry<String, String>> out = new ArrayList<>();
+    for (Map.Entry<String, String> h : HopByHopHeaders.endToEnd(headers)) {
+      String name = h.getKey();
+      if (!HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name) && !HttpHeaderNames.AGE.contentEqualsIgnoreCase(name)
+          && !X_CACHE.contentEqualsIgnoreCase(name)) {
+        out.add(h);
+      }
+    }
+    return List.copyOf(out);
+  }
+}

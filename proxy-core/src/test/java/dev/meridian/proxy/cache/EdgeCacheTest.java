@@ -1,0 +1,429 @@
+package dev.meridian.proxy.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.meridian.proxy.MeridianInstance;
+import dev.meridian.proxy.config.SettingsLoader;
+import dev.meridian.proxy.testing.BackendProcess;
+import dev.meridian.proxy.testing.ManualClock;
+import dev.meridian.proxy.testing.TestBackend;
+import io.micrometer.core.instrument.Counter;
+import io.netty.handler.codec.DateFormatter;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The edge cache end to end: real clients, a real origin that counts what reaches it, time on an
+ * injected clock.
+ */
+class EdgeCacheTest {
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(2)).build();
+  private final ManualClock clock = new ManualClock();
+  private final Map<String, AtomicInteger> originCount = new ConcurrentHashMap<>();
+  private final List<TestBackend> origins = new ArrayList<>();
+  private final List<BackendProcess> processes = new ArrayList<>();
+  private MeridianInstance proxy;
+
+  /** What a client saw. */
+  private record Answer(int status, String body, String xCache, String age, Map<String, List<String>> headers) {
+    String header(String name) {
+      List<String> v = headers.get(name.toLowerCase());
+      return v == null || v.isEmpty() ? null : v.get(0);
+    }
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    if (proxy != null) {
+      proxy.stop(Duration.ZERO);
+    }
+    origins.forEach(TestBackend::close);
+    for (BackendProcess p : processes) {
+      p.close();
+    }
+  }
+
+  /** An origin that counts requests by path and answers with what {@code reply} makes of the request. */
+  private TestBackend origin(Function<TestBackend.Request, TestBackend.Reply> reply) {
+    TestBackend origin = TestBackend.start(request -> {
+      originCount.computeIfAbsent(request.uri(), u -> new AtomicInteger()).incrementAndGet();
+      return reply.apply(request);
+    });
+    origins.add(origin);
+    return origin;
+  }
+
+  private int count(String uri) {
+    AtomicInteger n = originCount.get(uri);
+    return n == null ? 0 : n.get();
+  }
+
+  private void start(int originPort, String cache) throws Exception {
+    start("{ address = \"127.0.0.1:" + originPort + "\" }", "{ name = \"static\", path-prefix = \"/\", backend-group = \"app\","
+        + " cache { " + cache + " } }");
+  }
+
+  private void start(String backends, String routes) throws Exception {
+    String hocon = "meridian {\n"
+        + "  listeners = [ { address = \"127.0.0.1:0\" } ]\n"
+        + "  admin { address = \"127.0.0.1:0\" }\n"
+        + "  timeouts { connect = 1s, response-headers = 2s }\n"
+        + "  cache { max-size = 4MiB, max-object-size = 64KiB }\n"
+        + "  backend-groups { app { backends = [ " + backends + " ] } }\n"
+        + "  routes = [ " + routes + " ]\n"
+        + "}\n";
+    proxy = new MeridianInstance(SettingsLoader.parse(hocon, "cache-test"), clock).start();
+  }
+
+  private Answer get(String path, String... headers) throws Exception {
+    return send("GET", "127.0.0.1", path, headers);
+  }
+
+  private Answer send(String method, String host, String path, String... headers) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + path))
+        .timeout(Duration.ofSeconds(10)).method(method, HttpRequest.BodyPublishers.noBody());
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    return new Answer(r.statusCode(), r.body(), r.headers().firstValue("x-cache").orElse(null),
+        r.headers().firstValue("age").orElse(null), r.headers().map());
+  }
+
+  private double counter(String name, String... tags) {
+    Counter c = proxy.proxy().metrics().registry().find(name).tags(tags).counter();
+    return c == null ? 0 : c.count();
+  }
+
+  private static String httpDate(long offsetSeconds) {
+    return DateFormatter.format(new Date(System.currentTimeMillis() + offsetSeconds * 1000));
+  }
+
+  @Test
+  void aFreshAnswerIsServedFromTheCacheForItsTtlOnTheInjectedClock() throws Exception {
+    AtomicInteger version = new AtomicInteger();
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("v" + version.incrementAndGet()));
+    start(origin.port(), "ttl = 60s");
+
+    Answer miss = get("/a.css");
+    assertThat(miss.body()).isEqualTo("v1");
+    assertThat(miss.xCache()).isEqualTo("MISS");
+    Answer hit = get("/a.css");
+    assertThat(hit.body()).isEqualTo("v1");
+    assertThat(hit.xCache()).isEqualTo("HIT");
+    assertThat(hit.age()).isEqualTo("0");
+    assertThat(hit.header("content-length")).isEqualTo("2");
+
+    clock.advance(Duration.ofSeconds(59));
+    assertThat(get("/a.css").age()).isEqualTo("59");
+    assertThat(count("/a.css")).isEqualTo(1);
+
+    clock.advance(Duration.ofSeconds(1));
+    Answer expired = get("/a.css");
+    assertThat(expired.xCache()).isEqualTo("EXPIRED");
+    assertThat(expired.body()).isEqualTo("v2");
+    assertThat(get("/a.css").body()).isEqualTo("v2");
+    assertThat(count("/a.css")).isEqualTo(2);
+    assertThat(counter("meridian.cache.requests", "route", "static", "result", "hit")).isEqualTo(3);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "s-maxage wins over max-age | s-maxage=10, max-age=100 | | 10",
+      "max-age | max-age=20 | | 20",
+      "Age counts against max-age | max-age=20 | 15 | 5",
+      "Expires minus Date | EXPIRES30 | | 30"})
+  void theOriginsFreshnessWinsOverTheTtl(String name, String cacheControl, String age, long lifetime) throws Exception {
+    TestBackend origin = origin(r -> {
+      TestBackend.Reply reply = TestBackend.Reply.ok("x").header("Date", httpDate(0));
+      if (cacheControl.equals("EXPIRES30")) {
+        reply = reply.header("Expires", httpDate(30));
+      } else {
+        reply = reply.header("Cache-Control", cacheControl);
+      }
+      return age == null ? reply : reply.header("Age", age);
+    });
+    start(origin.port(), "ttl = 1h");
+
+    assertThat(get("/f").xCache()).isEqualTo("MISS");
+    // Date has a one-second resolution: the lifetime may start up to a second early.
+    clock.advance(Duration.ofSeconds(lifetime - 2));
+    assertThat(get("/f").xCache()).as("before its lifetime ends").isEqualTo("HIT");
+    clock.advance(Duration.ofSeconds(2));
+    assertThat(get("/f").xCache()).as("after its lifetime").isEqualTo("EXPIRED");
+  }
+
+  @Test
+  void withoutHonorOriginTheTtlDecides() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("x").header("Cache-Control", "max-age=5"));
+    start(origin.port(), "ttl = 60s, honor-origin = false");
+    get("/t");
+    clock.advance(Duration.ofSeconds(59));
+    assertThat(get("/t").xCache()).isEqualTo("HIT");
+    assertThat(count("/t")).isEqualTo(1);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"Set-Cookie: s=1", "Vary: *", "Cache-Control: no-store", "Cache-Control: private",
+      "Cache-Control: no-cache", "Cache-Control: max-age=0", "status 500", "status 302"})
+  void anAnswerThatMustNotBeSharedIsNeverStored(String what) throws Exception {
+    TestBackend origin = origin(r -> {
+      if (what.startsWith("status ")) {
+        return TestBackend.Reply.status(Integer.parseInt(what.substring(7))).body("x");
+      }
+      int colon = what.indexOf(':');
+      return TestBackend.Reply.ok("x").header(what.substring(0, colon), what.substring(colon + 2));
+    });
+    start(origin.port(), "ttl = 60s");
+    for (int i = 0; i < 3; i++) {
+      assertThat(get("/n").xCache()).isEqualTo("MISS");
+    }
+    assertThat(count("/n")).isEqualTo(3);
+  }
+
+  @Test
+  void varyKeepsVariantsApart() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("body for " + r.header("accept-encoding"))
+        .header("Vary", "Accept-Encoding"));
+    start(origin.port(), "ttl = 60s");
+    assertThat(get("/v", "Accept-Encoding", "gzip").body()).isEqualTo("body for gzip");
+    assertThat(get("/v", "Accept-Encoding", "br").body()).isEqualTo("body for br");
+    Answer gzip = get("/v", "Accept-Encoding", "gzip");
+    assertThat(gzip.xCache()).isEqualTo("HIT");
+    assertThat(gzip.body()).isEqualTo("body for gzip");
+    Answer br = get("/v", "Accept-Encoding", "br");
+    assertThat(br.xCache()).isEqualTo("HIT");
+    assertThat(br.body()).isEqualTo("body for br");
+    assertThat(count("/v")).isEqualTo(2);
+  }
+
+  @Test
+  void aRequestWithASessionCookieIsNeitherServedFromNorStoredInTheCache() throws Exception {
+    // A deceived origin: /account/x.css answers the account page, and marks it cacheable.
+    TestBackend origin = origin(r -> TestBackend.Reply.ok(r.header("cookie") == null ? "please log in"
+        : "account of " + r.header("cookie")).header("Cache-Control", "max-age=600"));
+    start(origin.port(), "ttl = 60s");
+
+    Answer victim = get("/account/x.css", "Cookie", "session=victim");
+    assertThat(victim.body()).isEqualTo("account of session=victim");
+    assertThat(victim.xCache()).isEqualTo("BYPASS");
+    Answer attacker = get("/account/x.css");
+    assertThat(attacker.body()).isEqualTo("please log in");
+    assertThat(attacker.xCache()).isEqualTo("MISS");
+    assertThat(get("/account/x.css", "Cookie", "session=other").body()).isEqualTo("account of session=other");
+    assertThat(counter("meridian.cache.bypasses", "reason", "authenticated")).isEqualTo(2);
+  }
+
+  @Test
+  void anUnkeyedHeaderTheOriginReflectsCannotPoisonAnotherClientsAnswer() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("<script src=//" + r.header("x-forwarded-host")
+        + "/app.js> " + (r.header("x-original-url") == null ? "" : r.header("x-original-url")))
+        .header("Cache-Control", "max-age=600"));
+    start(origin.port(), "ttl = 60s");
+
+    Answer attack = get("/home", "X-Forwarded-Host", "evil.example", "X-Original-URL", "/admin");
+    assertThat(attack.body()).doesNotContain("evil.example");
+    assertThat(attack.xCache()).as("an override header bypasses the cache").isEqualTo("BYPASS");
+    Answer hostOnly = get("/home", "X-Forwarded-Host", "evil.example");
+    assertThat(hostOnly.body()).as("Meridian sets X-Forwarded-Host itself").startsWith("<script src=//127.0.0.1:");
+    Answer victim = get("/home");
+    assertThat(victim.body()).doesNotContain("evil").doesNotContain("/admin");
+  }
+
+  @Test
+  void twoRoutesWithTheSamePathOnDifferentHostsNeverShareAnEntry() throws Exception {
+    TestBackend a = origin(r -> TestBackend.Reply.ok("from a"));
+    TestBackend b = origin(r -> TestBackend.Reply.ok("from b"));
+    String hocon = "meridian {\n"
+        + "  listeners = [ { address = \"127.0.0.1:0\" } ]\n  admin { address = \"127.0.0.1:0\" }\n"
+        + "  backend-groups { a { backends = [ { address = \"127.0.0.1:" + a.port() + "\" } ] }\n"
+        + "                   b { backends = [ { address = \"127.0.0.1:" + b.port() + "\" } ] } }\n"
+        + "  routes = [ { name = ra, host = \"a.test\", backend-group = a, cache { ttl = 60s } }\n"
+        + "             { name = rb, host = \"b.test\", backend-group = b, cache { ttl = 60s } }\n"
+        + "             { name = rc, path-prefix = \"/\", backend-group = b, cache { ttl = 60s } } ]\n"
+        + "}\n";
+    proxy = new MeridianInstance(SettingsLoader.parse(hocon, "cache-test"), clock).start();
+    assertThat(viaHost("a.test", "/same").body()).isEqualTo("from a");
+    assertThat(viaHost("b.test", "/same").body()).isEqualTo("from b");
+    assertThat(viaHost("a.test", "/same").body()).isEqualTo("from a");
+    assertThat(viaHost("b.test", "/same").xCache()).isEqualTo("HIT");
+    assertThat(proxy.proxy().cache().entryCount()).isEqualTo(2);
+  }
+
+  private Answer viaHost(String host, String path) throws Exception {
+    // The JDK client sets Host from the URI; curl-like control of Host needs a raw request.
+    return rawGet(host, path);
+  }
+
+  private Answer rawGet(String host, String path) throws IOException {
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", proxy.listenerAddresses().get(0).getPort())) {
+      s.setSoTimeout(5000);
+      s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      String text = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      int end = text.indexOf("\r\n\r\n");
+      String head = text.substring(0, end);
+      Map<String, List<String>> headers = new java.util.HashMap<>();
+      for (String line : head.split("\r\n")) {
+        int colon = line.indexOf(':');
+        if (colon > 0) {
+          headers.computeIfAbsent(line.substring(0, colon).trim().toLowerCase(), k -> new ArrayList<>())
+              .add(line.substring(colon + 1).trim());
+        }
+      }
+      int status = Integer.parseInt(head.substring(9, 12));
+      return new Answer(status, text.substring(end + 4), headers.getOrDefault("x-cache", List.of()).stream()
+          .findFirst().orElse(null), null, headers);
+    }
+  }
+
+  @Test
+  void aFreshEntryAnswersConditionalRequestsWith304AndHeadWithItsHeaders() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("0123456789").header("ETag", "\"v1\"")
+        .header("Last-Modified", "Tue, 01 Dec 2026 10:00:00 GMT").header("Cache-Control", "max-age=60"));
+    start(origin.port(), "ttl = 60s");
+    get("/c");
+
+    Answer notModified = get("/c", "If-None-Match", "\"v0\", W/\"v1\"");
+    assertThat(notModified.status()).isEqualTo(304);
+    assertThat(notModified.body()).isEmpty();
+    assertThat(notModified.header("etag")).isEqualTo("\"v1\"");
+    assertThat(get("/c", "If-None-Match", "\"v2\"").status()).isEqualTo(200);
+    assertThat(get("/c", "If-Modified-Since", "Wed, 02 Dec 2026 10:00:00 GMT").status()).isEqualTo(304);
+    assertThat(get("/c", "If-Modified-Since", "Mon, 30 Nov 2026 10:00:00 GMT").status()).isEqualTo(200);
+
+    Answer head = send("HEAD", "127.0.0.1", "/c");
+    assertThat(head.status()).isEqualTo(200);
+    assertThat(head.xCache()).isEqualTo("HIT");
+    assertThat(head.header("content-length")).isEqualTo("10");
+    assertThat(count("/c")).isEqualTo(1);
+  }
+
+  @Test
+  void aBodyLargerThanTheLargestObjectStreamsThroughUncached() throws Exception {
+    byte[] big = new byte[200 * 1024];
+    for (int i = 0; i < big.length; i++) {
+      big[i] = (byte) ('a' + i % 26);
+    }
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("").body(big));
+    start(origin.port(), "ttl = 60s");
+    for (int i = 0; i < 2; i++) {
+      Answer a = get("/big");
+      assertThat(a.body().length()).isEqualTo(big.length);
+      assertThat(a.body()).isEqualTo(new String(big, StandardCharsets.ISO_8859_1));
+    }
+    assertThat(count("/big")).isEqualTo(2);
+    assertThat(counter("meridian.cache.not.stored", "reason", "too-large")).isEqualTo(2);
+  }
+
+  @Test
+  void purgesRemoveByUrlPrefixAndTag() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("x").header("Cache-Tag", "product-1, list")
+        .header("Surrogate-Key", r.uri().startsWith("/p/2") ? "product-2 list" : "other"));
+    start(origin.port(), "ttl = 60s");
+    for (String path : List.of("/p/1", "/p/2", "/q/3")) {
+      Answer a = get(path);
+      assertThat(a.header("cache-tag")).as("tags stay with the cache").isNull();
+      assertThat(a.header("surrogate-key")).isNull();
+    }
+    String base = "http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort();
+    assertThat(purge("url=" + base + "/p/1")).contains("\"purged\":1");
+    assertThat(get("/p/1").xCache()).isEqualTo("MISS");
+    assertThat(purge("tag=product-2")).contains("\"purged\":1");
+    assertThat(get("/p/2").xCache()).isEqualTo("MISS");
+    assertThat(purge("prefix=" + base + "/p/")).contains("\"purged\":2");
+    assertThat(purge("tag=list")).contains("\"purged\":1");
+    assertThat(get("/q/3").xCache()).isEqualTo("MISS");
+    String status = adminGet("/admin/api/cache");
+    assertThat(status).contains("\"entries\":1").contains("\"hit-ratio\"");
+  }
+
+  private String purge(String query) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + proxy.adminAddress().getPort() + "/admin/api/cache/purge?" + query.replace("&", "%26")))
+        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return r.body();
+  }
+
+  private String adminGet(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.adminAddress().getPort() + path))
+        .build(), HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  @Test
+  void aStaleEntryAnswersWhenTheOriginProcessIsKilledWithinStaleIfError() throws Exception {
+    BackendProcess origin = BackendProcess.start("origin-1");
+    processes.add(origin);
+    start(origin.port(), "ttl = 10s, stale-if-error = 1m");
+    Answer first = get("/s");
+    assertThat(first.body()).isEqualTo("origin-1");
+    origin.kill();
+    clock.advance(Duration.ofSeconds(30));
+    Answer stale = get("/s");
+    assertThat(stale.status()).isEqualTo(200);
+    assertThat(stale.body()).isEqualTo("origin-1");
+    assertThat(stale.xCache()).isEqualTo("STALE");
+    assertThat(stale.age()).isEqualTo("30");
+    clock.advance(Duration.ofSeconds(41));
+    assertThat(get("/s").status()).as("past stale-if-error: the failure shows").isIn(502, 503);
+  }
+
+  @Test
+  void aStaleEntryAnswersAnOrigin5xxWithinStaleIfError() throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    TestBackend origin = origin(r -> calls.incrementAndGet() == 1 ? TestBackend.Reply.ok("good")
+        : TestBackend.Reply.status(503).body("down"));
+    start(origin.port(), "ttl = 10s, stale-if-error = 1m");
+    get("/e");
+    clock.advance(Duration.ofSeconds(11));
+    Answer stale = get("/e");
+    assertThat(stale.body()).isEqualTo("good");
+    assertThat(stale.xCache()).isEqualTo("STALE");
+    assertThat(counter("meridian.cache.requests", "result", "stale")).isEqualTo(1);
+  }
+
+  @Test
+  void anHttp2ClientIsAnsweredFromTheSameEntries() throws Exception {
+    assumeTrue(installed("curl"), "curl is installed by .ci/run");
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("shared body"));
+    start(origin.port(), "ttl = 60s");
+    get("/h2");
+    String url = "http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/h2";
+    Process p = new ProcessBuilder("curl", "-s", "-i", "--max-time", "10", "--http2-prior-knowledge", url)
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(15, TimeUnit.SECONDS)).isTrue();
+    assertThat(out).startsWith("HTTP/2 200").contains("x-cache: HIT").endsWith("shared body");
+    assertThat(count("/h2")).isEqualTo(1);
+  }
+
+  private static boolean installed(String tool) {
+    try {
+      return new ProcessBuilder(tool, "--version").redirectErrorStream(true).start().waitFor(10, TimeUnit.SECONDS);
+    } catch (IOException | InterruptedException e) {
+      return false;
+    }
+  }
+}
