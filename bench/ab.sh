@@ -28,7 +28,8 @@
 #   ORDERS [2]  2 = both orders (twice the time), 1 = the jars in the order given only
 #   CONF_A, CONF_B [meridian.conf]  each proxy's configuration template in bench/suite; give the same
 #                jar twice with two templates to measure a feature's cost (meridian-sticky.conf: the
-#                route has a sticky-session cookie, signed by a keys file made here)
+#                route has a sticky-session cookie, signed by a keys file made here;
+#                meridian-cache.conf: the route has an edge cache, so every request after the first is a hit)
 #   COOKIE_FROM [none]  A or B: fetch the Set-Cookie of that proxy's first answer and send it with
 #                every request of both (a sticky client whose pin is honoured on every request)
 set -euo pipefail
@@ -56,8 +57,9 @@ if [[ "${ORDERS:-2}" == 2 ]]; then
   echo "$first"
   echo "[ab] second pass, the jars swapped (A is now $JAR_B)" >&2
   swapped_cookie=""; [[ "${COOKIE_FROM:-}" == A ]] && swapped_cookie=B; [[ "${COOKIE_FROM:-}" == B ]] && swapped_cookie=A
+  conf_a="${CONF_A:-meridian.conf}"; conf_b="${CONF_B:-meridian.conf}"   # read before the swap assigns them
   second="$(ORDERS=1 JAVA_A="$JAVA_B" JAVA_B="$JAVA_A" JAVA_OPTS_A="$JAVA_OPTS_B" JAVA_OPTS_B="$JAVA_OPTS_A" \
-    CONF_A="${CONF_B:-meridian.conf}" CONF_B="${CONF_A:-meridian.conf}" COOKIE_FROM="$swapped_cookie" \
+    CONF_A="$conf_b" CONF_B="$conf_a" COOKIE_FROM="$swapped_cookie" \
     "$0" "${h2_flag[@]}" "$JAR_B" "$JAR_A")" || exit 1
   echo "$second"
   python3 - "$first" "$second" <<'PY'

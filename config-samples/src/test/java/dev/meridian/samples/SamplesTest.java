@@ -7,6 +7,7 @@ import dev.meridian.proxy.config.HostPort;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.SettingsLoader;
 import dev.meridian.proxy.config.StickyKeyFile;
+import dev.meridian.proxy.routing.CachePolicy;
 import dev.meridian.proxy.routing.StickyPolicy;
 import dev.meridian.proxy.upstream.UpstreamProtocol;
 import java.io.IOException;
@@ -54,6 +55,19 @@ class SamplesTest {
         .extracting(MeridianSettings.BackendSettings::region)
         .containsExactly("us-east", "us-east", "eu-west");
     assertThat(s.limits().maxHeaderBytes()).isEqualTo(16 * 1024);
+  }
+
+  @Test
+  void edgeProxyCachesStaticFilesKeyedByTheirVersion() throws Exception {
+    MeridianSettings s = SettingsLoader.load(SAMPLES.resolve("edge-proxy.conf"));
+
+    CachePolicy cache = s.routes().get(2).cache().orElseThrow();
+    assertThat(cache.ttl()).isEqualTo(Duration.ofMinutes(10));
+    assertThat(cache.staleIfError()).isEqualTo(Duration.ofHours(1));
+    assertThat(cache.keyQuery()).isEqualTo(CachePolicy.KeyQuery.LISTED);
+    assertThat(cache.keyQueryNames()).containsExactly("v");
+    assertThat(s.cache().maxSize()).isEqualTo(512L * 1024 * 1024);
+    assertThat(s.cache().maxObjectSize()).isEqualTo(4 * 1024 * 1024);
   }
 
   @Test

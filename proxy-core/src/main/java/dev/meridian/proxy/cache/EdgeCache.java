@@ -26,6 +26,7 @@ public final class EdgeCache {
   private final int maxObjectSize;
   private final LongSupplier nanoClock;
   private final LongAdder evictions = new LongAdder();
+  private final MissCoalescer misses;
 
   /**
    * Creates an empty cache.
@@ -33,8 +34,10 @@ public final class EdgeCache {
    * @param maxBytes      the bound on what all entries hold
    * @param maxObjectSize the largest body stored; larger ones stream through uncached
    * @param nanoClock     the monotonic clock entries age by
+   * @param waitLimitNanos how long concurrent misses wait for the one that went to the origin
    */
-  public EdgeCache(long maxBytes, int maxObjectSize, LongSupplier nanoClock) {
+  public EdgeCache(long maxBytes, int maxObjectSize, LongSupplier nanoClock, long waitLimitNanos) {
+    this.misses = new MissCoalescer(waitLimitNanos);
     this.maxBytes = maxBytes;
     this.maxObjectSize = maxObjectSize;
     this.nanoClock = nanoClock;
@@ -55,6 +58,11 @@ public final class EdgeCache {
       w += v.weight();
     }
     return (int) Math.min(Integer.MAX_VALUE, w);
+  }
+
+  /** Where concurrent misses for one key collapse into one origin request. */
+  public MissCoalescer misses() {
+    return misses;
   }
 
   /** The cache's clock, in nanoseconds. */

@@ -14,6 +14,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *       {@code stale} (a stale entry answered because the origin failed), {@code bypass};</li>
  *   <li>{@code meridian_cache_bypasses_total{route, reason}}: requests the cache stood aside for
  *       ({@link #BYPASS_REASONS});</li>
+ *   <li>{@code meridian_cache_coalesced_total{route}}: misses that waited for another request's origin
+ *       answer;</li>
  *   <li>{@code meridian_cache_stores_total{route}} and {@code meridian_cache_not_stored_total{route,
  *       reason}}: origin answers stored, and why the others were not ({@link #NOT_STORED_REASONS}).</li>
  * </ul>
@@ -33,6 +35,7 @@ public final class CacheMeters {
   private final Counter stale;
   private final Counter bypass;
   private final Counter stores;
+  private final Counter coalesced;
   private final Map<String, Counter> bypasses = new ConcurrentHashMap<>();
   private final Map<String, Counter> notStored = new ConcurrentHashMap<>();
 
@@ -42,6 +45,9 @@ public final class CacheMeters {
     this.expired = result(registry, route, "expired");
     this.stale = result(registry, route, "stale");
     this.bypass = result(registry, route, "bypass");
+    this.coalesced = Counter.builder("meridian.cache.coalesced")
+        .description("Misses that waited for another request's origin answer instead of asking the origin")
+        .tag("route", route).register(registry);
     this.stores = Counter.builder("meridian.cache.stores").description("Origin answers stored in the edge cache")
         .tag("route", route).register(registry);
     for (String reason : BYPASS_REASONS) {
@@ -85,6 +91,11 @@ public final class CacheMeters {
   public void bypass(String reason) {
     bypass.increment();
     bypasses.get(reason).increment();
+  }
+
+  /** A miss waited for another request's origin answer. */
+  public void coalesced() {
+    coalesced.increment();
   }
 
   /** An origin answer was stored. */

@@ -5,6 +5,7 @@ import dev.meridian.proxy.cache.CacheKeys;
 import dev.meridian.proxy.cache.CachedResponse;
 import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.cache.Freshness;
+import dev.meridian.proxy.cache.MissCoalescer;
 import dev.meridian.proxy.http.HopByHopHeaders;
 import dev.meridian.proxy.metrics.CacheMeters;
 import dev.meridian.proxy.routing.CachePolicy;
@@ -72,10 +73,11 @@ final class EdgeCachePhase {
   }
 
   /**
-   * Answers the request from the cache when a fresh entry matches; otherwise notes what the cache does
-   * with the origin's answer.
+   * Answers the request from the cache when a fresh entry matches; makes it wait when another request
+   * for the same key is already asking the origin; otherwise notes what the cache does with the
+   * origin's answer (and, for a GET, leads the fill others may wait for).
    *
-   * @return whether the request was answered
+   * @return whether the request was answered or waits (else it goes to the origin now)
    */
   boolean answer(Exchange ex) {
     CachePolicy policy = ex.route.cache();
@@ -113,16 +115,88 @@ final class EdgeCachePhase {
       serve(ex, entry, "HIT", now);
       return true;
     }
-    if (entry != null) {
+    ex.cacheStatus = entry != null ? "EXPIRED" : "MISS";
+    ex.cacheStale = entry != null && entry.mayServeOnError(now) ? entry : null;
+    ex.cacheFillWanted = !head;
+    if (!head) {
+      MissCoalescer.Role role = cache.misses().join(ex.cacheKey, now);
+      if (role.leads()) {
+        ex.cacheLead = role.fill();
+      } else if (role.fill().await(new CoalescedMiss(ex, role.fill()))) {
+        meters.coalesced();
+        return true;
+      }
+    }
+    countMiss(ex, meters);
+    return false;
+  }
+
+  private static void countMiss(Exchange ex, CacheMeters meters) {
+    if (ex.cacheStatus.equals("EXPIRED")) {
       meters.expired();
-      ex.cacheStatus = "EXPIRED";
-      ex.cacheStale = entry.mayServeOnError(now) ? entry : null;
     } else {
       meters.miss();
-      ex.cacheStatus = "MISS";
     }
-    ex.cacheFillWanted = !head;
-    return false;
+  }
+
+  /**
+   * A miss waiting for the request that went to the origin for the same key: answered from the
+   * entry it stores, or sent to the origin itself when nothing was stored, or when the route's
+   * response-headers timeout passes first. Settles once, on the waiting connection's event loop.
+   */
+  private final class CoalescedMiss implements MissCoalescer.Waiter {
+    private final Exchange ex;
+    private final MissCoalescer.Fill fill;
+    private final io.netty.util.concurrent.ScheduledFuture<?> timer;
+    private boolean settled;
+
+    CoalescedMiss(Exchange ex, MissCoalescer.Fill fill) {
+      this.ex = ex;
+      this.fill = fill;
+      this.timer = connection.ctx.executor().schedule(() -> {
+        if (fill.leave(this)) {
+          settle(null);
+        }
+      }, context.settings.timeouts().responseHeaders().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void filled(CachedResponse entry) {
+      connection.ctx.executor().execute(() -> settle(entry));
+    }
+
+    @Override
+    public void failed() {
+      connection.ctx.executor().execute(() -> settle(null));
+    }
+
+    private void settle(CachedResponse entry) {
+      if (settled) {
+        return;
+      }
+      settled = true;
+      timer.cancel(false);
+      if (connection.exchange != ex || connection.closing) {
+        return;
+      }
+      if (entry != null && entry.matches(EdgeCache.varyValues(entry.varyNames(), ex.request.headers()))) {
+        serve(ex, entry, "HIT", cache.nanoTime());
+        return;
+      }
+      // Nothing stored for this request (or another variant): it asks the origin itself.
+      countMiss(ex, context.metrics.cache(ex.route.name()));
+      ex.cacheFillWanted = false;
+      connection.forward(ex);
+    }
+  }
+
+  /** Ends the fill the exchange leads, if any: waiters get the entry, or go to the origin (null). */
+  static void finishLead(Exchange ex, CachedResponse stored) {
+    MissCoalescer.Fill lead = ex.cacheLead;
+    if (lead != null) {
+      ex.cacheLead = null;
+      lead.finish(stored);
+    }
   }
 
   /**
@@ -137,10 +211,16 @@ final class EdgeCachePhase {
       ReferenceCountUtil.release(response);
       return true;
     }
+    if (status >= 500) {
+      finishLead(ex, null); // waiters ask the origin themselves (and may find it back)
+    }
     HttpHeaders headers = response.headers();
     Set<String> tags = takeTags(headers);
     if (ex.cacheFillWanted && ex.cacheKey != null) {
       startFill(ex, response, tags);
+    }
+    if (ex.cacheFill == null) {
+      finishLead(ex, null);
     }
     if (ex.cacheStatus != null) {
       headers.set(X_CACHE, ex.cacheStatus);
@@ -182,16 +262,20 @@ final class EdgeCachePhase {
     if (!fill.append(content.content())) {
       ex.cacheFill = null;
       meters.notStored("too-large");
+      finishLead(ex, null);
       return;
     }
     if (content instanceof LastHttpContent last) {
       ex.cacheFill = null;
       if (!last.trailingHeaders().isEmpty()) {
         meters.notStored("trailers");
+        finishLead(ex, null);
         return;
       }
-      cache.store(fill.key(), fill.complete(cache.nanoTime()));
+      CachedResponse entry = fill.complete(cache.nanoTime());
+      cache.store(fill.key(), entry);
       meters.stored();
+      finishLead(ex, entry);
     }
   }
 
@@ -209,6 +293,7 @@ final class EdgeCachePhase {
     }
     ex.cacheStale = null;
     ex.cacheFill = null;
+    finishLead(ex, null);
     connection.completion.abandonUpstream(ex);
     context.metrics.cache(ex.route.name()).stale();
     serve(ex, stale, "STALE", now);

@@ -101,6 +101,7 @@ final class ExchangeCompletion {
 
   /** Ends the exchange: the upstream connection goes back to the pool or closes; the next request runs. */
   void finishExchange(Exchange ex) {
+    EdgeCachePhase.finishLead(ex, null);
     ex.endInFlight();
     ex.releaseReplay();
     Channel upstream = ex.upstream;

@@ -230,6 +230,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     Exchange ex = exchange;
     exchange = null;
     if (ex != null) {
+      EdgeCachePhase.finishLead(ex, null);
       ex.cancelResponseTimer();
       ex.endInFlight();
       ex.releaseReplay();
@@ -329,6 +330,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     if (ex.route.cache() != null && cache.answer(ex)) {
       return;
     }
+    forward(ex);
+  }
+
+  /** Phase 2 onwards: the request goes to a backend (the cache did not answer it). */
+  void forward(Exchange ex) {
     ex.route.retryBudget().requestStarted();
     attempts.connectUpstream(ex);
   }

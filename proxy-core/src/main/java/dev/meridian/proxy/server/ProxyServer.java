@@ -115,7 +115,8 @@ public final class ProxyServer implements AutoCloseable {
         new NeverIndexedHeaders(settings.headers().requestIdHeader())));
     pools.links(assembly.links());
     ProxyMetrics metrics = new ProxyMetrics(registry);
-    EdgeCache cache = new EdgeCache(settings.cache().maxSize(), settings.cache().maxObjectSize(), clock::nanoTime);
+    EdgeCache cache = new EdgeCache(settings.cache().maxSize(), settings.cache().maxObjectSize(), clock::nanoTime,
+        settings.timeouts().responseHeaders().toNanos());
     metrics.registerCache(cache);
     this.context = new ProxyContext(settings, assembly.routing(), pools, metrics, loadStickyKeys(settings),
         wallClock, cache);

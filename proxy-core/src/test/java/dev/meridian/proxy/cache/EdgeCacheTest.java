@@ -405,6 +405,54 @@ class EdgeCacheTest {
   }
 
   @Test
+  void aHundredConcurrentMissesMakeOneOriginRequestAndAllGetTheBodyIntact() throws Exception {
+    byte[] body = new byte[40 * 1024];
+    for (int i = 0; i < body.length; i++) {
+      body[i] = (byte) ('A' + i % 23);
+    }
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("").body(body).delay(Duration.ofMillis(500)));
+    start(origin.port(), "ttl = 60s");
+    List<java.util.concurrent.CompletableFuture<HttpResponse<byte[]>>> answers = new ArrayList<>();
+    URI uri = URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/popular");
+    for (int i = 0; i < 100; i++) {
+      answers.add(http.sendAsync(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofByteArray()));
+    }
+    Map<String, Integer> results = new java.util.TreeMap<>();
+    for (var a : answers) {
+      HttpResponse<byte[]> r = a.get(15, TimeUnit.SECONDS);
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo(body);
+      results.merge(r.headers().firstValue("x-cache").orElse("none"), 1, Integer::sum);
+    }
+    assertThat(count("/popular")).isEqualTo(1);
+    assertThat(results).containsEntry("MISS", 1).containsEntry("HIT", 99);
+    assertThat(counter("meridian.cache.coalesced", "route", "static")).isEqualTo(99);
+    assertThat(proxy.proxy().cache().misses().inFlight()).isZero();
+  }
+
+  @Test
+  void whenTheLeadersAnswerIsNotStoredTheWaitersEachAskTheOrigin() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("private " + r.uri()).header("Cache-Control", "no-store")
+        .delay(Duration.ofMillis(300)));
+    start(origin.port(), "ttl = 60s");
+    URI uri = URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/p");
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      answers.add(http.sendAsync(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString()));
+    }
+    for (var a : answers) {
+      HttpResponse<String> r = a.get(15, TimeUnit.SECONDS);
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("private /p");
+      assertThat(r.headers().firstValue("x-cache")).contains("MISS");
+    }
+    assertThat(count("/p")).isEqualTo(10);
+    assertThat(proxy.proxy().cache().misses().inFlight()).isZero();
+  }
+
+  @Test
   void anHttp2ClientIsAnsweredFromTheSameEntries() throws Exception {
     assumeTrue(installed("curl"), "curl is installed by .ci/run");
     TestBackend origin = origin(r -> TestBackend.Reply.ok("shared body"));

@@ -1,0 +1,113 @@
+package dev.meridian.proxy.cache;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Collapses concurrent misses for one key into one origin request: the first request to miss leads
+ * (it goes to the origin and its answer fills the entry), the others wait for the leader's answer and
+ * are told when it is stored ({@link Waiter#filled}), or that it was not ({@link Waiter#failed}: then
+ * each goes to the origin itself). A fill whose leader has not finished within {@code abandonAfter}
+ * no longer collects waiters: the next miss leads a new one. Thread-safe.
+ */
+public final class MissCoalescer {
+  /** A request waiting for a leader's answer. Called on the thread that finished the fill. */
+  public interface Waiter {
+    /** The leader's answer was stored: answer from it. */
+    void filled(CachedResponse entry);
+
+    /** The leader's answer was not stored (or it failed): go to the origin. */
+    void failed();
+  }
+
+  private final ConcurrentHashMap<String, Fill> inFlight = new ConcurrentHashMap<>();
+  private final long abandonAfterNanos;
+
+  /** @param abandonAfterNanos how long a fill may collect waiters (the routes' response timeout) */
+  public MissCoalescer(long abandonAfterNanos) {
+    this.abandonAfterNanos = abandonAfterNanos;
+  }
+
+  /** One origin request that misses for a key wait on. */
+  public final class Fill {
+    private final String key;
+    private final long startedNanos;
+    private List<Waiter> waiters = new ArrayList<>();
+
+    private Fill(String key, long startedNanos) {
+      this.key = key;
+      this.startedNanos = startedNanos;
+    }
+
+    /**
+     * Waits for the fill.
+     *
+     * @return false when it already finished (the caller looks up the cache again, or goes to the origin)
+     */
+    public synchronized boolean await(Waiter waiter) {
+      if (waiters == null) {
+        return false;
+      }
+      waiters.add(waiter);
+      return true;
+    }
+
+    /** Stops waiting (the waiter gave up or its client left); returns whether it was still waiting. */
+    public synchronized boolean leave(Waiter waiter) {
+      return waiters != null && waiters.remove(waiter);
+    }
+
+    /** Ends the fill: with the stored entry, or null when nothing was stored. Idempotent. */
+    public void finish(CachedResponse entry) {
+      List<Waiter> told;
+      synchronized (this) {
+        told = waiters;
+        waiters = null;
+      }
+      inFlight.remove(key, this);
+      if (told == null) {
+        return;
+      }
+      for (Waiter w : told) {
+        if (entry != null) {
+          w.filled(entry);
+        } else {
+          w.failed();
+        }
+      }
+    }
+
+    private synchronized boolean isOpen(long nowNanos) {
+      return waiters != null && nowNanos - startedNanos < abandonAfterNanos;
+    }
+  }
+
+  /**
+   * A miss's part in the fill of its key.
+   *
+   * @param fill  the fill in flight for the key
+   * @param leads whether the caller leads it: it goes to the origin and must {@link Fill#finish} it;
+   *              otherwise it may {@link Fill#await} it
+   */
+  public record Role(Fill fill, boolean leads) {}
+
+  /** Joins the fill in flight for a key, or leads a new one (when there is none, or it is too old). */
+  public Role join(String key, long nowNanos) {
+    while (true) {
+      Fill current = inFlight.get(key);
+      if (current != null && current.isOpen(nowNanos)) {
+        return new Role(current, false);
+      }
+      Fill fresh = new Fill(key, nowNanos);
+      if (current == null ? inFlight.putIfAbsent(key, fresh) == null : inFlight.replace(key, current, fresh)) {
+        return new Role(fresh, true);
+      }
+    }
+  }
+
+  /** How many fills are in flight (tests, metrics). */
+  public int inFlight() {
+    return inFlight.size();
+  }
+}

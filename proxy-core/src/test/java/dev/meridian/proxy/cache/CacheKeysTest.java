@@ -1,0 +1,67 @@
+package dev.meridian.proxy.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.meridian.proxy.routing.CachePolicy;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** What goes into a cache key, and what never does. */
+class CacheKeysTest {
+  private static CachePolicy policy(CachePolicy.KeyQuery query, Set<String> names, List<String> keyHeaders) {
+    return new CachePolicy(Duration.ofMinutes(5), true, Duration.ZERO, keyHeaders, query, names,
+        CachePolicy.Authenticated.BYPASS, Set.of(200));
+  }
+
+  private static final CachePolicy ALL = policy(CachePolicy.KeyQuery.ALL, Set.of(), List.of());
+  private static final HttpHeaders NONE = new DefaultHttpHeaders();
+
+  @Test
+  void theRouteSchemeHostPathAndQueryAreInTheKey() {
+    String key = CacheKeys.key(ALL, "static", "https", "a.test", "/x?v=1", NONE);
+    assertThat(CacheKeys.key(ALL, "other", "https", "a.test", "/x?v=1", NONE)).isNotEqualTo(key);
+    assertThat(CacheKeys.key(ALL, "static", "http", "a.test", "/x?v=1", NONE)).isNotEqualTo(key);
+    assertThat(CacheKeys.key(ALL, "static", "https", "b.test", "/x?v=1", NONE)).isNotEqualTo(key);
+    assertThat(CacheKeys.key(ALL, "static", "https", "a.test", "/y?v=1", NONE)).isNotEqualTo(key);
+    assertThat(CacheKeys.key(ALL, "static", "https", "a.test", "/x?v=2", NONE)).isNotEqualTo(key);
+    assertThat(CacheKeys.key(ALL, "static", "https", "a.test", "/x?v=1", NONE)).isEqualTo(key);
+  }
+
+  @Test
+  void aPartOfOneFieldCannotPassForAnotherFieldsPart() {
+    assertThat(CacheKeys.key(ALL, "r", "https", "a.test", "/x", NONE))
+        .isNotEqualTo(CacheKeys.key(ALL, "r", "https", "a.tes", "t/x", NONE));
+  }
+
+  @Test
+  void theQueryIsKeptWholeDroppedOrReducedToTheListedParameters() {
+    CachePolicy none = policy(CachePolicy.KeyQuery.NONE, Set.of(), List.of());
+    assertThat(CacheKeys.key(none, "r", "http", "h", "/x?a=1", NONE)).isEqualTo(CacheKeys.key(none, "r", "http", "h", "/x?a=2", NONE));
+    CachePolicy listed = policy(CachePolicy.KeyQuery.LISTED, Set.of("v"), List.of());
+    assertThat(CacheKeys.key(listed, "r", "http", "h", "/x?utm=1&v=3", NONE))
+        .isEqualTo(CacheKeys.key(listed, "r", "http", "h", "/x?v=3&utm=2", NONE))
+        .isNotEqualTo(CacheKeys.key(listed, "r", "http", "h", "/x?v=4", NONE));
+  }
+
+  @Test
+  void onlyTheKeyHeadersOfTheRouteChangeTheKey() {
+    CachePolicy lang = policy(CachePolicy.KeyQuery.ALL, Set.of(), List.of("accept-language"));
+    HttpHeaders de = new DefaultHttpHeaders().add("Accept-Language", "de").add("X-Forwarded-Host", "evil");
+    HttpHeaders fr = new DefaultHttpHeaders().add("Accept-Language", "fr");
+    HttpHeaders deOnly = new DefaultHttpHeaders().add("Accept-Language", "de");
+    assertThat(CacheKeys.key(lang, "r", "http", "h", "/", de)).isNotEqualTo(CacheKeys.key(lang, "r", "http", "h", "/", fr))
+        .isEqualTo(CacheKeys.key(lang, "r", "http", "h", "/", deOnly));
+  }
+
+  @Test
+  void hostsAreLowerCasedWithoutTheDefaultPortOrATrailingDot() {
+    assertThat(CacheKeys.host("WWW.Example.COM.", "http")).isEqualTo("www.example.com");
+    assertThat(CacheKeys.host("a.test:443", "https")).isEqualTo("a.test");
+    assertThat(CacheKeys.host("a.test:80", "https")).isEqualTo("a.test:80");
+    assertThat(CacheKeys.url("https", "a.test", "/x?y=1")).isEqualTo("https://a.test/x?y=1");
+  }
+}
