@@ -11,7 +11,8 @@ import java.util.Date;
  * (RFC 9111 sections 3, 4.2 and 5.2.2, as a shared cache): {@link #judge}.
  *
  * <p>Never stored: a status the route does not list (so never a 206), {@code no-store},
- * {@code private}, {@code no-cache} (it would have to be revalidated before every use), a
+ * {@code private}, {@code no-cache} without a validator (with an ETag or Last-Modified it is stored
+ * never fresh, so every use revalidates it with the origin), a
  * {@code Set-Cookie}, {@code Vary: *}, the answer to an authenticated request unless {@code public} or
  * {@code s-maxage}, and an answer with no freshness left. Freshness, when the route honours the
  * origin: {@code s-maxage}, else {@code max-age}, else {@code Expires} minus {@code Date}, else the
@@ -59,7 +60,8 @@ public final class Freshness {
     if (cc.isPrivate()) {
       return Verdict.refuse("private");
     }
-    if (cc.noCache()) {
+    boolean validators = headers.contains(HttpHeaderNames.ETAG) || headers.contains(HttpHeaderNames.LAST_MODIFIED);
+    if (cc.noCache() && !validators) {
       return Verdict.refuse("no-cache");
     }
     if (headers.contains(HttpHeaderNames.SET_COOKIE)) {
@@ -88,6 +90,10 @@ public final class Freshness {
       }
       long apparentAge = Math.max(0, (nowEpochMillis - dateMillis) / 1000);
       initialAge = Math.max(apparentAge, Math.max(0, CacheControl.seconds(trim(headers.get(HttpHeaderNames.AGE)))));
+    }
+    if (cc.noCache()) {
+      // Stored to be revalidated before every use: never fresh.
+      return new Verdict(null, 0, initialAge);
     }
     if (lifetime - initialAge <= 0) {
       return new Verdict("no-freshness", lifetime, initialAge);

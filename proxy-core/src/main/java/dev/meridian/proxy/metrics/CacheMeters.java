@@ -11,7 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <ul>
  *   <li>{@code meridian_cache_requests_total{route, result}}: {@code hit} (fresh, including 304s
  *       answered from an entry), {@code miss}, {@code expired} (a stale entry, the origin asked),
- *       {@code stale} (a stale entry answered because the origin failed), {@code bypass};</li>
+ *       {@code stale} (a stale entry answered because the origin failed), {@code revalidated} (a
+ *       stale entry the origin confirmed with a 304; also counted as {@code expired}), {@code bypass};</li>
  *   <li>{@code meridian_cache_bypasses_total{route, reason}}: requests the cache stood aside for
  *       ({@link #BYPASS_REASONS});</li>
  *   <li>{@code meridian_cache_coalesced_total{route}}: misses that waited for another request's origin
@@ -32,6 +33,7 @@ public final class CacheMeters {
   private final Counter hit;
   private final Counter miss;
   private final Counter expired;
+  private final Counter revalidated;
   private final Counter stale;
   private final Counter bypass;
   private final Counter stores;
@@ -43,6 +45,7 @@ public final class CacheMeters {
     this.hit = result(registry, route, "hit");
     this.miss = result(registry, route, "miss");
     this.expired = result(registry, route, "expired");
+    this.revalidated = result(registry, route, "revalidated");
     this.stale = result(registry, route, "stale");
     this.bypass = result(registry, route, "bypass");
     this.coalesced = Counter.builder("meridian.cache.coalesced")
@@ -80,6 +83,11 @@ public final class CacheMeters {
   /** A stale entry: the origin answers. */
   public void expired() {
     expired.increment();
+  }
+
+  /** A stale entry the origin confirmed (304) answered. */
+  public void revalidated() {
+    revalidated.increment();
   }
 
   /** A stale entry answered because the origin failed. */

@@ -1,6 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.cache.CacheFill;
+import dev.meridian.proxy.cache.ByteRanges;
 import dev.meridian.proxy.cache.CacheKeys;
 import dev.meridian.proxy.cache.CachedResponse;
 import dev.meridian.proxy.cache.EdgeCache;
@@ -89,8 +90,6 @@ final class EdgeCachePhase {
       bypass = "method";
     } else if (ex.upgrade != null) {
       bypass = "upgrade";
-    } else if (headers.contains(HttpHeaderNames.RANGE)) {
-      bypass = "range";
     } else if (carriesOverride(headers)) {
       bypass = "override-header";
     } else {
@@ -115,7 +114,23 @@ final class EdgeCachePhase {
       serve(ex, entry, "HIT", now);
       return true;
     }
+    if (headers.contains(HttpHeaderNames.RANGE)) {
+      // Ranges are cut from fresh entries; a partial answer from the origin is never stored.
+      meters.bypass("range");
+      ex.cacheStatus = "BYPASS";
+      ex.cacheKey = null;
+      return false;
+    }
     ex.cacheStatus = entry != null ? "EXPIRED" : "MISS";
+    if (entry != null && (entry.etag() != null || entry.lastModified() != null) && !isConditional(headers)) {
+      // Stale, with validators: ask the origin whether it changed (a 304 refreshes the entry).
+      ex.cacheRevalidate = entry;
+      if (entry.etag() != null) {
+        headers.set(HttpHeaderNames.IF_NONE_MATCH, entry.etag());
+      } else {
+        headers.set(HttpHeaderNames.IF_MODIFIED_SINCE, entry.lastModified());
+      }
+    }
     ex.cacheStale = entry != null && entry.mayServeOnError(now) ? entry : null;
     ex.cacheFillWanted = !head;
     if (!head) {
@@ -214,6 +229,10 @@ final class EdgeCachePhase {
     if (status >= 500) {
       finishLead(ex, null); // waiters ask the origin themselves (and may find it back)
     }
+    if (status == 304 && ex.cacheRevalidate != null) {
+      revalidated(ex, response);
+      return true;
+    }
     HttpHeaders headers = response.headers();
     Set<String> tags = takeTags(headers);
     if (ex.cacheFillWanted && ex.cacheKey != null) {
@@ -250,6 +269,55 @@ final class EdgeCachePhase {
         policy.staleIfError().toSeconds(), varyNames, EdgeCache.varyValues(varyNames, ex.request.headers()),
         headers.get(HttpHeaderNames.ETAG), headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
     ex.cacheFill = new CacheFill(ex.cacheKey, head, length, cache.maxObjectSize());
+  }
+
+  /**
+   * The origin said the stale entry is still good (304): the entry takes the 304's freshness and
+   * validators (RFC 9111 section 4.3.4), is stored again, and answers (REVALIDATED). The upstream
+   * connection is closed rather than reused, since the 304's end may still be on its way.
+   */
+  private void revalidated(Exchange ex, HttpResponse notModified) {
+    CachedResponse old = ex.cacheRevalidate;
+    ex.cacheRevalidate = null;
+    CacheMeters meters = context.metrics.cache(ex.route.name());
+    List<Map.Entry<String, String>> merged = new ArrayList<>();
+    Set<String> updated = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+    for (Map.Entry<String, String> h : storedHeaders(notModified.headers())) {
+      updated.add(h.getKey());
+    }
+    for (Map.Entry<String, String> h : old.headers()) {
+      if (!updated.contains(h.getKey())) {
+        merged.add(h);
+      }
+    }
+    merged.addAll(storedHeaders(notModified.headers()));
+    ReferenceCountUtil.release(notModified);
+    connection.completion.abandonUpstream(ex);
+    io.netty.handler.codec.http.DefaultHttpHeaders mergedHeaders = new io.netty.handler.codec.http.DefaultHttpHeaders();
+    merged.forEach(h -> mergedHeaders.add(h.getKey(), h.getValue()));
+    Freshness.Verdict verdict = Freshness.judge(ex.route.cache(), old.status(), mergedHeaders, ex.cacheAuthenticated,
+        context.epochSeconds() * 1000);
+    long now = cache.nanoTime();
+    CachedResponse refreshed = new CachedResponse(old.url(), old.status(), old.reason(), List.copyOf(merged),
+        old.body(), now, verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), old.staleIfErrorSeconds(),
+        old.varyNames(), old.varyValues(), mergedHeaders.get(HttpHeaderNames.ETAG),
+        mergedHeaders.get(HttpHeaderNames.LAST_MODIFIED), old.tags());
+    if (verdict.storable()) {
+      cache.store(ex.cacheKey, refreshed);
+      finishLead(ex, refreshed);
+    } else {
+      cache.remove(ex.cacheKey, old);
+      meters.notStored(verdict.notStored());
+      finishLead(ex, null);
+    }
+    meters.revalidated();
+    ex.cacheStale = null;
+    serve(ex, refreshed, "REVALIDATED", now);
+  }
+
+  private static boolean isConditional(HttpHeaders headers) {
+    return headers.contains(HttpHeaderNames.IF_NONE_MATCH) || headers.contains(HttpHeaderNames.IF_MODIFIED_SINCE)
+        || headers.contains(HttpHeaderNames.IF_MATCH) || headers.contains(HttpHeaderNames.IF_UNMODIFIED_SINCE);
   }
 
   /** A part of the origin's body, on its way to the client: copied into the entry being filled. */
@@ -324,14 +392,33 @@ final class EdgeCachePhase {
       }
     } else {
       boolean head = ex.method.equals("HEAD");
-      response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-          new HttpResponseStatus(entry.status(), entry.reason()),
-          head || entry.body().length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(entry.body()));
-      for (Map.Entry<String, String> h : entry.headers()) {
-        response.headers().add(h.getKey(), h.getValue());
-      }
-      if (entry.status() != 204 && entry.status() != 304) {
-        response.headers().set(HttpHeaderNames.CONTENT_LENGTH, entry.body().length);
+      long[] range = entry.status() == 200 && !head ? ByteRanges.single(ex.request.headers(), entry) : null;
+      if (range != null && range[0] < 0) {
+        response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+            Unpooled.EMPTY_BUFFER);
+        response.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + entry.body().length);
+        response.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
+      } else if (range != null) {
+        int from = (int) range[0];
+        int length = (int) (range[1] - range[0] + 1);
+        response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.PARTIAL_CONTENT,
+            Unpooled.wrappedBuffer(entry.body(), from, length));
+        for (Map.Entry<String, String> h : entry.headers()) {
+          response.headers().add(h.getKey(), h.getValue());
+        }
+        response.headers().set(HttpHeaderNames.CONTENT_RANGE,
+            "bytes " + range[0] + "-" + range[1] + "/" + entry.body().length);
+        response.headers().set(HttpHeaderNames.CONTENT_LENGTH, length);
+      } else {
+        response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+            new HttpResponseStatus(entry.status(), entry.reason()),
+            head || entry.body().length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(entry.body()));
+        for (Map.Entry<String, String> h : entry.headers()) {
+          response.headers().add(h.getKey(), h.getValue());
+        }
+        if (entry.status() != 204 && entry.status() != 304) {
+          response.headers().set(HttpHeaderNames.CONTENT_LENGTH, entry.body().length);
+        }
       }
     }
     response.headers().set(HttpHeaderNames.AGE, entry.ageSeconds(now));

@@ -45,6 +45,8 @@ final class Exchange {
   dev.meridian.proxy.cache.CachedResponse cacheStale;
   /** The origin's answer being stored as it streams through, or null. */
   dev.meridian.proxy.cache.CacheFill cacheFill;
+  /** The stale entry this request asks the origin to confirm (its validators were sent), or null. */
+  dev.meridian.proxy.cache.CachedResponse cacheRevalidate;
   /** The fill this request leads (concurrent misses wait for its answer), or null. */
   dev.meridian.proxy.cache.MissCoalescer.Fill cacheLead;
   /** Whether the origin's answer should be stored if it may be (a GET that looked up the cache). */

@@ -321,6 +321,102 @@ class EdgeCacheTest {
   }
 
   @Test
+  void aStaleEntryWithAnETagIsRevalidatedAndTheOrigins304RefreshesIt() throws Exception {
+    List<String> validators = new java.util.concurrent.CopyOnWriteArrayList<>();
+    TestBackend origin = origin(r -> {
+      validators.add(String.valueOf(r.header("if-none-match")));
+      return "\"v1\"".equals(r.header("if-none-match"))
+          ? TestBackend.Reply.status(304).header("ETag", "\"v1\"").header("Cache-Control", "max-age=10")
+          : TestBackend.Reply.ok("body one").header("ETag", "\"v1\"").header("Cache-Control", "max-age=10")
+              .header("X-Origin-Note", "kept from the first answer");
+    });
+    start(origin.port(), "ttl = 60s");
+    assertThat(get("/r").xCache()).isEqualTo("MISS");
+    clock.advance(Duration.ofSeconds(11));
+
+    Answer revalidated = get("/r");
+    assertThat(revalidated.status()).isEqualTo(200);
+    assertThat(revalidated.xCache()).isEqualTo("REVALIDATED");
+    assertThat(revalidated.body()).isEqualTo("body one");
+    assertThat(revalidated.header("x-origin-note")).isEqualTo("kept from the first answer");
+    assertThat(validators).containsExactly("null", "\"v1\"");
+    clock.advance(Duration.ofSeconds(9));
+    assertThat(get("/r").xCache()).as("the 304 gave the entry ten more seconds").isEqualTo("HIT");
+    assertThat(count("/r")).isEqualTo(2);
+    assertThat(counter("meridian.cache.requests", "result", "revalidated")).isEqualTo(1);
+  }
+
+  @Test
+  void aChangedAnswerReplacesTheStaleEntry() throws Exception {
+    AtomicInteger version = new AtomicInteger(1);
+    TestBackend origin = origin(r -> {
+      String etag = "\"v" + version.get() + "\"";
+      return etag.equals(r.header("if-none-match")) ? TestBackend.Reply.status(304).header("ETag", etag)
+          : TestBackend.Reply.ok("version " + version.get()).header("ETag", etag).header("Cache-Control", "max-age=10");
+    });
+    start(origin.port(), "ttl = 60s");
+    get("/c2");
+    version.set(2);
+    clock.advance(Duration.ofSeconds(11));
+    Answer changed = get("/c2");
+    assertThat(changed.xCache()).isEqualTo("EXPIRED");
+    assertThat(changed.body()).isEqualTo("version 2");
+    assertThat(get("/c2").body()).isEqualTo("version 2");
+    assertThat(get("/c2").xCache()).isEqualTo("HIT");
+  }
+
+  @Test
+  void aNoCacheAnswerWithAValidatorIsStoredAndRevalidatedOnEveryUse() throws Exception {
+    TestBackend origin = origin(r -> r.header("if-none-match") != null
+        ? TestBackend.Reply.status(304).header("ETag", "\"n1\"")
+        : TestBackend.Reply.ok("always ask").header("ETag", "\"n1\"").header("Cache-Control", "no-cache"));
+    start(origin.port(), "ttl = 60s");
+    assertThat(get("/nc").xCache()).isEqualTo("MISS");
+    for (int i = 0; i < 3; i++) {
+      Answer a = get("/nc");
+      assertThat(a.xCache()).isEqualTo("REVALIDATED");
+      assertThat(a.body()).isEqualTo("always ask");
+    }
+    assertThat(count("/nc")).isEqualTo(4);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "bytes=2-5 | | 206 | 2345 | bytes 2-5/10",
+      "bytes=-3 | | 206 | 789 | bytes 7-9/10",
+      "bytes=8- | | 206 | 89 | bytes 8-9/10",
+      "bytes=5-100 | | 206 | 56789 | bytes 5-9/10",
+      "bytes=20- | | 416 | '' | bytes */10",
+      "bytes=0-1,4-5 | | 200 | 0123456789 | ",
+      "bytes=2-5 | \"other\" | 200 | 0123456789 | ",
+      "bytes=2-5 | \"e1\" | 206 | 2345 | bytes 2-5/10",
+      "items=1-2 | | 200 | 0123456789 | "})
+  void aRangeIsCutFromAFreshEntry(String range, String ifRange, int status, String body, String contentRange)
+      throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("0123456789").header("ETag", "\"e1\""));
+    start(origin.port(), "ttl = 60s");
+    get("/range");
+    Answer a = ifRange == null ? get("/range", "Range", range) : get("/range", "Range", range, "If-Range", ifRange);
+    assertThat(a.status()).isEqualTo(status);
+    assertThat(a.body()).isEqualTo(body);
+    assertThat(a.header("content-range")).isEqualTo(contentRange);
+    assertThat(a.xCache()).isEqualTo("HIT");
+    assertThat(count("/range")).isEqualTo(1);
+  }
+
+  @Test
+  void aRangeRequestThatMissesGoesToTheOriginAndIsNotStored() throws Exception {
+    TestBackend origin = origin(r -> r.header("range") == null ? TestBackend.Reply.ok("whole")
+        : TestBackend.Reply.status(206).header("Content-Range", "bytes 0-1/5").body("wh"));
+    start(origin.port(), "ttl = 60s");
+    Answer partial = get("/rm", "Range", "bytes=0-1");
+    assertThat(partial.status()).isEqualTo(206);
+    assertThat(partial.xCache()).isEqualTo("BYPASS");
+    assertThat(get("/rm").xCache()).isEqualTo("MISS");
+    assertThat(get("/rm", "Range", "bytes=0-1").body()).as("now cut from the entry").isEqualTo("wh");
+  }
+
+  @Test
   void aBodyLargerThanTheLargestObjectStreamsThroughUncached() throws Exception {
     byte[] big = new byte[200 * 1024];
     for (int i = 0; i < big.length; i++) {

@@ -1,0 +1,74 @@
+package dev.meridian.proxy.cache;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.Date;
+
+/**
+ * Reads a request's {@code Range} against a stored entry (RFC 9110 section 14): one byte range is
+ * answered 206 from the entry; several ranges, another unit, a malformed field or an {@code If-Range}
+ * that does not match the entry get the whole entry (a server may ignore Range); a range that starts
+ * past the end is unsatisfiable (416).
+ */
+public final class ByteRanges {
+  private ByteRanges() {}
+
+  /**
+   * The one range to answer, as {@code {first, last}} (inclusive); {@code {-1, -1}} when it is
+   * unsatisfiable; null to answer the whole entry.
+   */
+  public static long[] single(HttpHeaders request, CachedResponse entry) {
+    String range = request.get(HttpHeaderNames.RANGE);
+    if (range == null || !ifRangeMatches(request.get(HttpHeaderNames.IF_RANGE), entry)) {
+      return null;
+    }
+    String spec = range.trim();
+    if (!spec.regionMatches(true, 0, "bytes=", 0, 6) || spec.indexOf(',') >= 0) {
+      return null;
+    }
+    spec = spec.substring(6).trim();
+    int dash = spec.indexOf('-');
+    if (dash < 0) {
+      return null;
+    }
+    long length = entry.body().length;
+    long first = CacheControl.seconds(spec.substring(0, dash).trim());
+    long last = CacheControl.seconds(spec.substring(dash + 1).trim());
+    boolean hasFirst = dash > 0;
+    boolean hasLast = dash < spec.length() - 1;
+    if ((hasFirst && first < 0) || (hasLast && last < 0) || (!hasFirst && !hasLast)) {
+      return null;
+    }
+    if (!hasFirst) {
+      // A suffix: the last N bytes.
+      if (last == 0) {
+        return new long[] {-1, -1};
+      }
+      return length == 0 ? new long[] {-1, -1} : new long[] {Math.max(0, length - last), length - 1};
+    }
+    if (hasLast && last < first) {
+      return null;
+    }
+    if (first >= length) {
+      return new long[] {-1, -1};
+    }
+    return new long[] {first, hasLast ? Math.min(last, length - 1) : length - 1};
+  }
+
+  /** Whether an If-Range (absent, a strong ETag or an HTTP date) lets the range be answered. */
+  private static boolean ifRangeMatches(String ifRange, CachedResponse entry) {
+    if (ifRange == null) {
+      return true;
+    }
+    String value = ifRange.trim();
+    if (value.startsWith("\"")) {
+      return value.equals(entry.etag());
+    }
+    if (value.startsWith("W/")) {
+      return false;
+    }
+    Date since = Freshness.httpDate(value);
+    Date modified = Freshness.httpDate(entry.lastModified());
+    return since != null && modified != null && since.getTime() == modified.getTime();
+  }
+}
