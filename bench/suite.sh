@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bench suite: Meridian against nginx and HAProxy (and the backend direct), scenarios S1-S8, in
+# The bench suite: Meridian against nginx and HAProxy (and the backend direct), scenarios S1-S9, in
 # one run on this machine, with a report in Markdown, JSON and PNG. See bench/README.md.
 #
 #   S1  small GET, keep-alive, wrk -c50                      S5  1 MiB GET over TLS (HTTP/1.1), wrk -c8
@@ -7,6 +7,8 @@
 #       peer's S1 rate, latency from intended send time      S7  memory per idle keep-alive connection,
 #   S3  1 MiB GET, wrk -c8                                       HTTP/1.1 (S7-h1) and HTTP/2 over TLS (S7-h2)
 #   S4  HTTP/2 over TLS, h2load -c10 -m10                    S8  1 MiB POST, wrk -c8
+#   S9  S1's GET answered from each proxy's own cache (nginx proxy_cache, HAProxy's cache, Meridian's
+#       edge cache): every request after the first is a hit, wrk -c50
 #   W   warm-up (Meridian only): a freshly started process under S1's load (W-h1) and S4's (W-h2)
 #       in one-second slices; the figure is the seconds of load until a slice reaches 90% of the
 #       rate of the last five (the JIT shares the proxy's core)
@@ -23,7 +25,7 @@
 #             correctly, asserts no ratio (what .ci/run runs); exit status 1 when a target fails
 #
 # Environment (defaults in brackets; --quick changes the ones marked *):
-#   SCENARIOS ["S1 S2 S3 S4 S5 S6 S7 S8 W"]  TARGETS ["direct nginx haproxy meridian"] (+ baseline)
+#   SCENARIOS ["S1 S2 S3 S4 S5 S6 S7 S8 S9 W"]  TARGETS ["direct nginx haproxy meridian"] (+ baseline)
 #   REPEAT* [3]          repetitions; figures are medians      DURATION* [10]  measured seconds
 #   WARMUP* [30]         S1 warm-up seconds when a target starts, in WARMUP_ROUNDS* [3] wrk runs (after
 #                        one long run the first connection close deoptimizes the JIT's hot I/O path)
@@ -70,7 +72,7 @@ if (( QUICK )); then
   SCENARIO_WARMUP="${SCENARIO_WARMUP:-1}"; IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-200}"; S2_WARMUP="${S2_WARMUP:-1}"
   TLS_WARMUP="${TLS_WARMUP:-2}"; W_SECONDS="${W_SECONDS:-3}"
 fi
-SCENARIOS="${SCENARIOS:-S1 S2 S3 S4 S5 S6 S7 S8 W}"
+SCENARIOS="${SCENARIOS:-S1 S2 S3 S4 S5 S6 S7 S8 S9 W}"
 REPEAT="${REPEAT:-3}"; DURATION="${DURATION:-10}"; WARMUP="${WARMUP:-30}"; WARMUP_ROUNDS="${WARMUP_ROUNDS:-3}"
 SCENARIO_WARMUP="${SCENARIO_WARMUP:-3}"; TLS_WARMUP="${TLS_WARMUP:-45}"; W_SECONDS="${W_SECONDS:-30}"
 CONNECTIONS="${CONNECTIONS:-50}"; BULK_CONNECTIONS="${BULK_CONNECTIONS:-8}"
@@ -100,7 +102,7 @@ for n in REPEAT DURATION WARMUP WARMUP_ROUNDS SCENARIO_WARMUP TLS_WARMUP W_SECON
   [[ "${!n}" =~ ^[0-9]+$ ]] || die "$n must be a whole number (is '${!n}')"
 done
 (( REPEAT >= 1 && DURATION >= 1 && WARMUP_ROUNDS >= 1 )) || die "REPEAT, DURATION and WARMUP_ROUNDS must be at least 1"
-for s in $SCENARIOS; do [[ "$s" =~ ^(S[1-8]|W)$ ]] || die "unknown scenario '$s' (S1..S8, W)"; done
+for s in $SCENARIOS; do [[ "$s" =~ ^(S[1-9]|W)$ ]] || die "unknown scenario '$s' (S1..S9, W)"; done
 (( W_SECONDS >= 5 )) || ! [[ " $SCENARIOS " == *" W "* ]] || (( QUICK )) || die "W needs W_SECONDS of at least 5"
 for t in $TARGETS; do
   case "$t" in
@@ -253,6 +255,8 @@ head -c 1048576 /dev/urandom > "$TMP/www/1m.bin"
 head -c 1048576 /dev/zero | tr '\0' 'm' > "$TMP/upload.bin"
 echo "uploaded" > "$TMP/www/uploaded.txt"
 chmod 644 "$TMP/www/"*
+mkdir -p "$TMP/www/cached" && cp "$TMP/www/hello.txt" "$TMP/www/cached/hello.txt"   # S9: the proxies cache /cached/
+chmod 755 "$TMP/www/cached" && chmod 644 "$TMP/www/cached/hello.txt"
 # RSA 2048: the server's signature is the costly half of a TLS handshake, so S6 measures the server,
 # not the load generator (with ECDSA the client's verification would cost more than the signing).
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
@@ -324,6 +328,9 @@ check_target() {
   local t="$1" plain="http://127.0.0.1:$TARGET_PORT" ok=0 v
   cmp -s <(curl -sf --max-time 10 "$plain/hello.txt") "$TMP/www/hello.txt" || { log "$t: GET /hello.txt: wrong answer"; ok=1; }
   cmp -s <(curl -sf --max-time 10 "$plain/1m.bin") "$TMP/www/1m.bin" || { log "$t: GET /1m.bin: wrong body"; ok=1; }
+  for v in 1 2; do   # S9's path: filled, then answered from the proxy's cache
+    cmp -s <(curl -sf --max-time 10 "$plain/cached/hello.txt") "$TMP/www/hello.txt" || { log "$t: GET /cached/hello.txt ($v): wrong answer"; ok=1; }
+  done
   [[ "$(curl -sf --max-time 10 --data-binary "@$TMP/upload.bin" -H 'Content-Type: application/octet-stream' "$plain/upload")" == uploaded ]] \
     || { log "$t: POST /upload (1 MiB): wrong answer"; ok=1; }
   if [[ -n "$TARGET_TLS" ]]; then
@@ -474,6 +481,9 @@ run_scenario() {  # run_scenario S
         NOTE="$(json_field "$JSON" negotiated); client $(json_field "$JSON" client_tls); errors $(json_field "$JSON" errors_by_kind)"
         [[ "$(json_field "$JSON" negotiated)" == TLSv1.3* ]] || { NOTE="not TLS 1.3: $NOTE"; ERRORS=$(( ERRORS + 1 )); }
         record S6 "full TLS 1.3 handshakes (RSA 2048, X25519), $HANDSHAKE_CONNECTIONS connections" handshakes/s higher ;;
+    S9) progress "S9 small GET from the proxy's cache, wrk -c$CONNECTIONS"
+        measure_wrk "$raw.txt" "$CONNECTIONS" "$plain/cached/hello.txt"
+        record S9 "S1's GET (${BODY_BYTES} B) answered from the proxy's own cache, wrk -c$CONNECTIONS" req/s higher ;;
     S8) progress "S8 1 MiB POST, wrk -c$BULK_CONNECTIONS"
         measure_wrk "$raw.txt" "$BULK_CONNECTIONS" "$plain/upload" "$TMP/post.lua"
         record S8 "1 MiB POST, wrk -c$BULK_CONNECTIONS" req/s higher ;;
@@ -575,7 +585,7 @@ PY
 # The order scenarios run in on a started target: S2 right after S1, while the JIT state is the one
 # S1 measured. S7 runs before them, on processes of its own (run_idle).
 ORDERED=""
-for s in S1 S2 S3 S8 S4 S5 S6; do has_scenario "$s" && ORDERED+="$s "; done
+for s in S1 S2 S3 S8 S4 S5 S6 S9; do has_scenario "$s" && ORDERED+="$s "; done
 
 # ---------------------------------------------------------------- S2 base rate
 S2_BASE="$S2_BASE_RATE"

@@ -53,6 +53,12 @@ public record CachedResponse(String url, int status, String reason, List<Map.Ent
     return ageNanos < (lifetimeSeconds + staleIfErrorSeconds) * 1_000_000_000L;
   }
 
+  /** Whether it is no staler than {@code graceSeconds} past its freshness at {@code nowNanos}. */
+  public boolean isWithin(long graceSeconds, long nowNanos) {
+    long ageNanos = initialAgeSeconds * 1_000_000_000L + (nowNanos - storedAtNanos);
+    return ageNanos < (lifetimeSeconds + graceSeconds) * 1_000_000_000L;
+  }
+
   /** Whether a request's values of {@link #varyNames} match the ones this entry was stored for. */
   public boolean matches(List<String> requestVaryValues) {
     return varyValues.equals(requestVaryValues);

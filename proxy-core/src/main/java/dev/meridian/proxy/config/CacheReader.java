@@ -41,6 +41,7 @@ final class CacheReader {
   private static CachePolicy read(ObjectReader c) {
     Duration ttl = c.durationOrZero("ttl", Duration.ofMinutes(5));
     Duration staleIfError = c.durationOrZero("stale-if-error", Duration.ZERO);
+    Duration staleWhileRevalidate = c.durationOrZero("stale-while-revalidate", Duration.ZERO);
     List<String> keyHeaders = new ArrayList<>();
     for (String name : c.strings("key-headers", List.of())) {
       if (!TOKEN.matcher(name).matches()) {
@@ -85,7 +86,7 @@ final class CacheReader {
       }
       statuses.add(code);
     }
-    return new CachePolicy(ttl, c.bool("honor-origin", true), staleIfError, keyHeaders, keyQuery, keyQueryNames,
+    return new CachePolicy(ttl, c.bool("honor-origin", true), staleIfError, staleWhileRevalidate, keyHeaders, keyQuery, keyQueryNames,
         authenticated, statuses);
   }
 }

@@ -42,7 +42,7 @@ final class KnownKeys {
       Map.entry("meridian.routes[]", List.of(
           "name", "host", "path-prefix", "methods", "backend-group", "rewrite-host", "upgrades", "residency",
           "retries", "sticky", "cache")),
-      Map.entry("meridian.routes[].cache", List.of("ttl", "honor-origin", "stale-if-error", "key-headers",
+      Map.entry("meridian.routes[].cache", List.of("ttl", "honor-origin", "stale-if-error", "stale-while-revalidate", "key-headers",
           "key-query", "authenticated", "cacheable-status")),
       Map.entry("meridian.routes[].sticky", List.of("mode", "cookie", "ttl", "secure", "http-only", "same-site",
           "path", "domain", "app-cookie", "strict")),

@@ -12,13 +12,16 @@ import java.util.Set;
  * @param honorOrigin     the origin's Cache-Control, Expires and Age win over {@code ttl} (default true)
  * @param staleIfError    how long past freshness an entry may answer when the origin fails (5xx, timeout,
  *                        connect failure); 0: never (default 0)
+ * @param staleWhileRevalidate how long past freshness an entry may answer at once while one background
+ *                        request refreshes it; 0: never (default 0)
  * @param keyHeaders      request headers (lower case) added to the key, beyond what {@code Vary} adds
  * @param keyQuery        which query parameters are in the key
  * @param keyQueryNames   the parameters kept when {@code keyQuery} is {@link KeyQuery#LISTED}
  * @param authenticated   what happens to requests with {@code Cookie} or {@code Authorization}
  * @param cacheableStatus the response statuses that may be stored (default 200, 203, 204, 301, 404, 410)
  */
-public record CachePolicy(Duration ttl, boolean honorOrigin, Duration staleIfError, List<String> keyHeaders,
+public record CachePolicy(Duration ttl, boolean honorOrigin, Duration staleIfError, Duration staleWhileRevalidate,
+    List<String> keyHeaders,
     KeyQuery keyQuery, Set<String> keyQueryNames, Authenticated authenticated, Set<Integer> cacheableStatus) {
 
   /** Which query parameters are part of the cache key. */

@@ -67,6 +67,19 @@ final class EdgeCachePhase {
   private final ProxyContext context;
   private final EdgeCache cache;
 
+  /**
+   * What storing an answer for a request needs, copied out of its exchange (a background refresh
+   * outlives it): the route's policy and name, the key, the URL, the request's headers, whether it
+   * carried credentials.
+   */
+  record Target(CachePolicy policy, String route, String key, String url, HttpHeaders requestHeaders,
+      boolean authenticated) {
+    static Target of(Exchange ex) {
+      return new Target(ex.route.cache(), ex.route.name(), ex.cacheKey, ex.cacheUrl,
+          new io.netty.handler.codec.http.DefaultHttpHeaders().add(ex.request.headers()), ex.cacheAuthenticated);
+    }
+  }
+
   EdgeCachePhase(FrontendHandler connection) {
     this.connection = connection;
     this.context = connection.context;
@@ -112,6 +125,13 @@ final class EdgeCachePhase {
     if (entry != null && entry.isFresh(now)) {
       meters.hit();
       serve(ex, entry, "HIT", now);
+      return true;
+    }
+    long swr = policy.staleWhileRevalidate().toSeconds();
+    if (entry != null && swr > 0 && entry.isWithin(swr, now) && !headers.contains(HttpHeaderNames.RANGE)
+        && BackgroundRefresh.start(connection, this, ex, entry)) {
+      meters.stale();
+      serve(ex, entry, "STALE", now);
       return true;
     }
     if (headers.contains(HttpHeaderNames.RANGE)) {
@@ -279,40 +299,81 @@ final class EdgeCachePhase {
   private void revalidated(Exchange ex, HttpResponse notModified) {
     CachedResponse old = ex.cacheRevalidate;
     ex.cacheRevalidate = null;
-    CacheMeters meters = context.metrics.cache(ex.route.name());
-    List<Map.Entry<String, String>> merged = new ArrayList<>();
-    Set<String> updated = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
-    for (Map.Entry<String, String> h : storedHeaders(notModified.headers())) {
-      updated.add(h.getKey());
+    Refreshed refreshed = merge304(ex.route.cache(), old, notModified.headers(), ex.cacheAuthenticated);
+    ReferenceCountUtil.release(notModified);
+    connection.completion.abandonUpstream(ex);
+    finishLead(ex, keep(ex.route.name(), ex.cacheKey, old, refreshed));
+    ex.cacheStale = null;
+    serve(ex, refreshed.entry(), "REVALIDATED", cache.nanoTime());
+  }
+
+  /** A background refresh's 304: the entry refreshed and stored again; returns it, or null when it may not be. */
+  CachedResponse refreshFrom304(Target target, CachedResponse old, HttpHeaders notModified) {
+    return keep(target.route(), target.key(), old, merge304(target.policy(), old, notModified, target.authenticated()));
+  }
+
+  /** An entry refreshed by a 304, and why it may not be stored again (null when it may). */
+  private record Refreshed(CachedResponse entry, String notStored) {}
+
+  /** Stores a refreshed entry, or removes the old one when its new headers forbid storing; returns what was stored. */
+  private CachedResponse keep(String route, String key, CachedResponse old, Refreshed refreshed) {
+    CacheMeters meters = context.metrics.cache(route);
+    meters.revalidated();
+    if (refreshed.notStored() == null) {
+      cache.store(key, refreshed.entry());
+      return refreshed.entry();
     }
+    meters.notStored(refreshed.notStored());
+    cache.remove(key, old);
+    return null;
+  }
+
+  /** The entry with a 304's headers merged in (RFC 9111 section 4.3.4) and its freshness judged again. */
+  private Refreshed merge304(CachePolicy policy, CachedResponse old, HttpHeaders notModified, boolean authenticated) {
+    List<Map.Entry<String, String>> fresh = storedHeaders(notModified);
+    Set<String> updated = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+    fresh.forEach(h -> updated.add(h.getKey()));
+    List<Map.Entry<String, String>> merged = new ArrayList<>();
     for (Map.Entry<String, String> h : old.headers()) {
       if (!updated.contains(h.getKey())) {
         merged.add(h);
       }
     }
-    merged.addAll(storedHeaders(notModified.headers()));
-    ReferenceCountUtil.release(notModified);
-    connection.completion.abandonUpstream(ex);
-    io.netty.handler.codec.http.DefaultHttpHeaders mergedHeaders = new io.netty.handler.codec.http.DefaultHttpHeaders();
+    merged.addAll(fresh);
+    HttpHeaders mergedHeaders = new io.netty.handler.codec.http.DefaultHttpHeaders();
     merged.forEach(h -> mergedHeaders.add(h.getKey(), h.getValue()));
-    Freshness.Verdict verdict = Freshness.judge(ex.route.cache(), old.status(), mergedHeaders, ex.cacheAuthenticated,
+    Freshness.Verdict verdict = Freshness.judge(policy, old.status(), mergedHeaders, authenticated,
         context.epochSeconds() * 1000);
-    long now = cache.nanoTime();
-    CachedResponse refreshed = new CachedResponse(old.url(), old.status(), old.reason(), List.copyOf(merged),
-        old.body(), now, verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), old.staleIfErrorSeconds(),
+    CachedResponse entry = new CachedResponse(old.url(), old.status(), old.reason(), List.copyOf(merged), old.body(),
+        cache.nanoTime(), verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), old.staleIfErrorSeconds(),
         old.varyNames(), old.varyValues(), mergedHeaders.get(HttpHeaderNames.ETAG),
         mergedHeaders.get(HttpHeaderNames.LAST_MODIFIED), old.tags());
-    if (verdict.storable()) {
-      cache.store(ex.cacheKey, refreshed);
-      finishLead(ex, refreshed);
-    } else {
-      cache.remove(ex.cacheKey, old);
+    return new Refreshed(entry, verdict.notStored());
+  }
+
+  /**
+   * A background refresh's whole answer (not a 304): stored when it may be, like a miss's; returns
+   * what was stored, or null.
+   */
+  CachedResponse storeWhole(Target target, HttpResponse response, byte[] body) {
+    CacheMeters meters = context.metrics.cache(target.route());
+    HttpHeaders headers = response.headers();
+    Set<String> tags = takeTags(headers);
+    Freshness.Verdict verdict = Freshness.judge(target.policy(), response.status().code(), headers,
+        target.authenticated(), context.epochSeconds() * 1000);
+    if (!verdict.storable()) {
       meters.notStored(verdict.notStored());
-      finishLead(ex, null);
+      return null;
     }
-    meters.revalidated();
-    ex.cacheStale = null;
-    serve(ex, refreshed, "REVALIDATED", now);
+    List<String> varyNames = varyNames(headers);
+    CachedResponse entry = new CachedResponse(target.url(), response.status().code(),
+        response.status().reasonPhrase(), storedHeaders(headers), body, cache.nanoTime(),
+        verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), target.policy().staleIfError().toSeconds(), varyNames,
+        EdgeCache.varyValues(varyNames, target.requestHeaders()), headers.get(HttpHeaderNames.ETAG),
+        headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
+    cache.store(target.key(), entry);
+    meters.stored();
+    return entry;
   }
 
   private static boolean isConditional(HttpHeaders headers) {

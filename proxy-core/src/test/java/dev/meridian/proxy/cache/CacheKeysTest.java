@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 /** What goes into a cache key, and what never does. */
 class CacheKeysTest {
   private static CachePolicy policy(CachePolicy.KeyQuery query, Set<String> names, List<String> keyHeaders) {
-    return new CachePolicy(Duration.ofMinutes(5), true, Duration.ZERO, keyHeaders, query, names,
+    return new CachePolicy(Duration.ofMinutes(5), true, Duration.ZERO, Duration.ZERO, keyHeaders, query, names,
         CachePolicy.Authenticated.BYPASS, Set.of(200));
   }
 

@@ -347,6 +347,40 @@ class EdgeCacheTest {
   }
 
   @Test
+  void staleWhileRevalidateAnswersAtOnceAndRefreshesOnceInTheBackground() throws Exception {
+    AtomicInteger version = new AtomicInteger(1);
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("version " + version.get())
+        .header("Cache-Control", "max-age=10").delay(Duration.ofMillis(300)));
+    start(origin.port(), "ttl = 60s, stale-while-revalidate = 1m");
+    get("/swr");
+    version.set(2);
+    clock.advance(Duration.ofSeconds(15));
+
+    URI uri = URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/swr");
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      answers.add(http.sendAsync(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString()));
+    }
+    for (var a : answers) {
+      HttpResponse<String> r = a.get(15, TimeUnit.SECONDS);
+      assertThat(r.body()).as("the stale entry, at once").isEqualTo("version 1");
+      assertThat(r.headers().firstValue("x-cache")).contains("STALE");
+      assertThat(r.headers().firstValue("age")).contains("15");
+    }
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> proxy.proxy().cache().misses().inFlight() == 0);
+    Answer refreshed = get("/swr");
+    assertThat(refreshed.body()).isEqualTo("version 2");
+    assertThat(refreshed.xCache()).isEqualTo("HIT");
+    assertThat(count("/swr")).as("one background refresh for ten stale answers").isEqualTo(2);
+
+    clock.advance(Duration.ofSeconds(71));
+    Answer tooOld = get("/swr");
+    assertThat(tooOld.xCache()).as("past stale-while-revalidate: the origin answers").isEqualTo("EXPIRED");
+  }
+
+  @Test
   void aChangedAnswerReplacesTheStaleEntry() throws Exception {
     AtomicInteger version = new AtomicInteger(1);
     TestBackend origin = origin(r -> {

@@ -20,7 +20,7 @@ class FreshnessTest {
   private static final CachePolicy POLICY = policy(Duration.ofMinutes(5), true);
 
   private static CachePolicy policy(Duration ttl, boolean honorOrigin) {
-    return new CachePolicy(ttl, honorOrigin, Duration.ZERO, List.of(), CachePolicy.KeyQuery.ALL, Set.of(),
+    return new CachePolicy(ttl, honorOrigin, Duration.ZERO, Duration.ZERO, List.of(), CachePolicy.KeyQuery.ALL, Set.of(),
         CachePolicy.Authenticated.BYPASS, Set.of(200, 203, 204, 301, 404, 410));
   }
 

@@ -27,6 +27,7 @@ class CacheConfigTest {
     assertThat(p.ttl()).isEqualTo(Duration.ofMinutes(5));
     assertThat(p.honorOrigin()).isTrue();
     assertThat(p.staleIfError()).isZero();
+    assertThat(p.staleWhileRevalidate()).isZero();
     assertThat(p.keyHeaders()).isEmpty();
     assertThat(p.keyQuery()).isEqualTo(CachePolicy.KeyQuery.ALL);
     assertThat(p.authenticated()).isEqualTo(CachePolicy.Authenticated.BYPASS);
@@ -38,12 +39,14 @@ class CacheConfigTest {
   @Test
   void everyKeyIsRead() throws Exception {
     MeridianSettings s = SettingsLoader.parse(config("ttl = 0, honor-origin = false, stale-if-error = 10m,"
+        + " stale-while-revalidate = 30s,"
         + " key-headers = [Accept-Language], key-query = none, authenticated = cache-public-only,"
         + " cacheable-status = [200, 404]", "  cache { max-size = 4GiB, max-object-size = 1MiB }\n"), "test.conf");
     CachePolicy p = s.routes().get(0).cache().orElseThrow();
     assertThat(p.ttl()).isZero();
     assertThat(p.honorOrigin()).isFalse();
     assertThat(p.staleIfError()).isEqualTo(Duration.ofMinutes(10));
+    assertThat(p.staleWhileRevalidate()).isEqualTo(Duration.ofSeconds(30));
     assertThat(p.keyHeaders()).containsExactly("accept-language");
     assertThat(p.keyQuery()).isEqualTo(CachePolicy.KeyQuery.NONE);
     assertThat(p.authenticated()).isEqualTo(CachePolicy.Authenticated.CACHE_PUBLIC_ONLY);
@@ -65,7 +68,7 @@ class CacheConfigTest {
         + "    authenticated = always\n"
         + "    cacheable-status = [200, 206, 99, teapot]\n"
         + "    key-headers = [\"bad header\"]\n"
-        + "    stale-while-revalidate = 30s\n"
+        + "    stale-while-revalidat = 30s\n"
         + "  } } ]\n"
         + "}\n";
     InvalidConfigException e = catchThrowableOfType(() -> SettingsLoader.parse(hocon, "test.conf"),
@@ -74,7 +77,7 @@ class CacheConfigTest {
     assertThat(problems).contains("3 meridian.cache.max-object-size", "6 meridian.routes[0].cache.ttl",
         "7 meridian.routes[0].cache.key-query", "8 meridian.routes[0].cache.authenticated",
         "9 meridian.routes[0].cache.cacheable-status", "10 meridian.routes[0].cache.key-headers",
-        "11 meridian.routes[0].cache.stale-while-revalidate");
+        "11 meridian.routes[0].cache.stale-while-revalidat");
     assertThat(e.problems()).allSatisfy(p -> assertThat(p.message()).contains("expected"));
     assertThat(e.problems().stream().filter(p -> p.key().endsWith("cacheable-status"))).hasSize(3);
   }
