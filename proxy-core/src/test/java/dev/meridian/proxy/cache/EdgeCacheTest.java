@@ -111,6 +111,21 @@ class EdgeCacheTest {
         r.headers().firstValue("age").orElse(null), r.headers().map());
   }
 
+  /** Sends {@code n} GETs at once (a connection each) and waits for every answer. */
+  private List<HttpResponse<String>> concurrently(String path, int n) throws Exception {
+    URI uri = URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + path);
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> pending = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      pending.add(http.sendAsync(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString()));
+    }
+    List<HttpResponse<String>> answers = new ArrayList<>();
+    for (var p : pending) {
+      answers.add(p.get(15, TimeUnit.SECONDS));
+    }
+    return answers;
+  }
+
   private double counter(String name, String... tags) {
     Counter c = proxy.proxy().metrics().registry().find(name).tags(tags).counter();
     return c == null ? 0 : c.count();
@@ -356,14 +371,7 @@ class EdgeCacheTest {
     version.set(2);
     clock.advance(Duration.ofSeconds(15));
 
-    URI uri = URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/swr");
-    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
-    for (int i = 0; i < 10; i++) {
-      answers.add(http.sendAsync(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
-          HttpResponse.BodyHandlers.ofString()));
-    }
-    for (var a : answers) {
-      HttpResponse<String> r = a.get(15, TimeUnit.SECONDS);
+    for (HttpResponse<String> r : concurrently("/swr", 10)) {
       assertThat(r.body()).as("the stale entry, at once").isEqualTo("version 1");
       assertThat(r.headers().firstValue("x-cache")).contains("STALE");
       assertThat(r.headers().firstValue("age")).contains("15");
@@ -566,14 +574,7 @@ class EdgeCacheTest {
     TestBackend origin = origin(r -> TestBackend.Reply.ok("private " + r.uri()).header("Cache-Control", "no-store")
         .delay(Duration.ofMillis(300)));
     start(origin.port(), "ttl = 60s");
-    URI uri = URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/p");
-    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
-    for (int i = 0; i < 10; i++) {
-      answers.add(http.sendAsync(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
-          HttpResponse.BodyHandlers.ofString()));
-    }
-    for (var a : answers) {
-      HttpResponse<String> r = a.get(15, TimeUnit.SECONDS);
+    for (HttpResponse<String> r : concurrently("/p", 10)) {
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(r.body()).isEqualTo("private /p");
       assertThat(r.headers().firstValue("x-cache")).contains("MISS");
