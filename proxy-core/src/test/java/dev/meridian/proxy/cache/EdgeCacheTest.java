@@ -459,8 +459,26 @@ class EdgeCacheTest {
   }
 
   @Test
+  void theCacheStaysWithinItsByteBoundByEvictingEntries() throws Exception {
+    byte[] body = new byte[60 * 1024];
+    java.util.Arrays.fill(body, (byte) 'x');
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("").body(body));
+    start(origin.port(), "ttl = 60s");
+    for (int i = 0; i < 200; i++) {
+      Answer a = get("/e/" + i);
+      assertThat(a.body().length()).isEqualTo(body.length);
+    }
+    EdgeCache cache = proxy.proxy().cache();
+    cache.cleanUp();
+    assertThat(cache.bytes()).as("max-size = 4MiB").isLessThanOrEqualTo(4L * 1024 * 1024);
+    assertThat(cache.evictions()).isGreaterThan(100);
+    assertThat(cache.entryCount()).isBetween(10L, 70L);
+    assertThat(adminGet("/admin/api/cache")).contains("\"evictions\":" + cache.evictions());
+  }
+
+  @Test
   void aBodyLargerThanTheLargestObjectStreamsThroughUncached() throws Exception {
-    byte[] big = new byte[200 * 1024];
+    byte[] big = new byte[20 * 1024 * 1024];
     for (int i = 0; i < big.length; i++) {
       big[i] = (byte) ('a' + i % 26);
     }
