@@ -31,7 +31,7 @@ public final class ByteRanges {
     if (dash < 0) {
       return null;
     }
-    long length = entry.body().length;
+    long length = entry.length();
     long first = CacheControl.seconds(spec.substring(0, dash).trim());
     long last = CacheControl.seconds(spec.substring(dash + 1).trim());
     boolean hasFirst = dash > 0;

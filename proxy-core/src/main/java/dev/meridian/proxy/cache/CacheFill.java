@@ -53,8 +53,8 @@ public final class CacheFill {
 
   /** The entry to store: the head with the body received, stored at {@code nowNanos}. */
   public CachedResponse complete(long nowNanos) {
-    byte[] exact = length == body.length ? body : Arrays.copyOf(body, length);
-    return new CachedResponse(head.url(), head.status(), head.reason(), head.headers(), exact, nowNanos,
+    return new CachedResponse(head.url(), head.status(), head.reason(), head.headers(),
+        CachedResponse.directCopy(body, length), nowNanos,
         head.initialAgeSeconds(), head.lifetimeSeconds(), head.staleIfErrorSeconds(), head.varyNames(),
         head.varyValues(), head.etag(), head.lastModified(), head.tags());
   }

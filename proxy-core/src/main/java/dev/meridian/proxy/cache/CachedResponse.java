@@ -1,19 +1,26 @@
 package dev.meridian.proxy.cache;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * One stored answer: its status, the origin's end-to-end headers, its body (a heap array, written to
- * clients by wrapping it, never copied per hit), and when it was stored on the cache's monotonic clock.
- * Immutable.
+ * One stored answer: its status, the origin's end-to-end headers, its body, and when it was stored on
+ * the cache's monotonic clock. Immutable.
+ *
+ * <p>The body is a direct {@link ByteBuffer} of the JDK's, freed by the garbage collector once no entry
+ * or write holds it: each hit writes a wrapped duplicate of it, which a native transport sends without
+ * copying (a heap array would be copied into a direct buffer on every write), and an evicted entry
+ * needs no release, so a hit can never race an eviction's release.
  *
  * @param url             {@code scheme://host/path?query} of the request that filled it (purge by URL or prefix)
  * @param status          status code
  * @param reason          reason phrase
  * @param headers         the origin's headers without hop-by-hop fields, Content-Length and Age, in order
- * @param body            the body
+ * @param body            the body: a direct buffer, position 0, limit its length; never written to
  * @param storedAtNanos   when it was stored (the cache's clock)
  * @param initialAgeSeconds how old it was on arrival
  * @param lifetimeSeconds how long it is fresh
@@ -25,16 +32,38 @@ import java.util.Set;
  * @param tags            its purge tags, from {@code Cache-Tag} and {@code Surrogate-Key}
  */
 public record CachedResponse(String url, int status, String reason, List<Map.Entry<String, String>> headers,
-    byte[] body, long storedAtNanos, long initialAgeSeconds, long lifetimeSeconds, long staleIfErrorSeconds,
+    ByteBuffer body, long storedAtNanos, long initialAgeSeconds, long lifetimeSeconds, long staleIfErrorSeconds,
     List<String> varyNames, List<String> varyValues, String etag, String lastModified, Set<String> tags) {
 
   /** Bytes the entry holds, for the cache's bound: the body, the headers and a fixed overhead. */
   public int weight() {
-    int w = 256 + body.length + url.length() * 2;
+    int w = 256 + body.capacity() + url.length() * 2;
     for (Map.Entry<String, String> h : headers) {
       w += 48 + 2 * (h.getKey().length() + h.getValue().length());
     }
     return w;
+  }
+
+  /** The body's length in bytes. */
+  public int length() {
+    return body.limit();
+  }
+
+  /** The whole body, for one write: a wrapper of the stored buffer (no copy, nothing to release). */
+  public ByteBuf content() {
+    return body.limit() == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body.duplicate());
+  }
+
+  /** Bytes {@code [from, from + length)} of the body, for one write (a Range), without copying. */
+  public ByteBuf content(int from, int length) {
+    return Unpooled.wrappedBuffer(body.duplicate().position(from).limit(from + length).slice());
+  }
+
+  /** A direct copy of {@code bytes[0, length)}, for {@link #body}. */
+  public static ByteBuffer directCopy(byte[] bytes, int length) {
+    ByteBuffer direct = ByteBuffer.allocateDirect(length);
+    direct.put(bytes, 0, length).flip();
+    return direct;
   }
 
   /** Its age in whole seconds at {@code nowNanos}. */

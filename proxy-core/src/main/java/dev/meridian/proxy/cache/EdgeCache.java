@@ -14,8 +14,9 @@ import java.util.function.Predicate;
  * on (at most {@value #MAX_VARIANTS}), bounded by the bytes they hold ({@code meridian.cache.max-size}).
  *
  * <p>Caffeine keeps the bound (a byte weigher, its frequency-aware eviction), which is why it is used
- * rather than a hand-written LRU. Bodies live in heap arrays: nothing to release on eviction, and a hit
- * wraps the array rather than copying it. Thread-safe; lookups take no lock.
+ * rather than a hand-written LRU. Bodies live in direct JDK buffers that the garbage collector frees
+ * (see {@link CachedResponse}): nothing to release on eviction, and a hit writes a wrapper of the
+ * stored buffer, which the native transport sends without a copy. Thread-safe; lookups take no lock.
  */
 public final class EdgeCache {
   /** Most variants kept per key; storing one more replaces the oldest. */

@@ -10,7 +10,6 @@ import dev.meridian.proxy.upstream.BackendLink;
 import dev.meridian.proxy.upstream.UpstreamProtocol;
 import dev.meridian.tls.UpstreamTlsContexts;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -153,7 +152,9 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
       if (status == 304) {
         stored = phase.refreshFrom304(target, stale, response.headers());
       } else {
-        stored = phase.storeWhole(target, response, ByteBufUtil.getBytes(response.content()));
+        java.nio.ByteBuffer body = java.nio.ByteBuffer.allocateDirect(response.content().readableBytes());
+        response.content().getBytes(response.content().readerIndex(), body);
+        stored = phase.storeWhole(target, response, body.flip());
       }
     }
     finish(stored);

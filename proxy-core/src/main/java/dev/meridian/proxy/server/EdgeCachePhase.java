@@ -285,7 +285,7 @@ final class EdgeCachePhase {
     }
     List<String> varyNames = varyNames(headers);
     CachedResponse head = new CachedResponse(ex.cacheUrl, status, response.status().reasonPhrase(),
-        storedHeaders(headers), new byte[0], 0, verdict.initialAgeSeconds(), verdict.lifetimeSeconds(),
+        storedHeaders(headers), java.nio.ByteBuffer.allocate(0), 0, verdict.initialAgeSeconds(), verdict.lifetimeSeconds(),
         policy.staleIfError().toSeconds(), varyNames, EdgeCache.varyValues(varyNames, ex.request.headers()),
         headers.get(HttpHeaderNames.ETAG), headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
     ex.cacheFill = new CacheFill(ex.cacheKey, head, length, cache.maxObjectSize());
@@ -355,7 +355,7 @@ final class EdgeCachePhase {
    * A background refresh's whole answer (not a 304): stored when it may be, like a miss's; returns
    * what was stored, or null.
    */
-  CachedResponse storeWhole(Target target, HttpResponse response, byte[] body) {
+  CachedResponse storeWhole(Target target, HttpResponse response, java.nio.ByteBuffer body) {
     CacheMeters meters = context.metrics.cache(target.route());
     HttpHeaders headers = response.headers();
     Set<String> tags = takeTags(headers);
@@ -457,28 +457,28 @@ final class EdgeCachePhase {
       if (range != null && range[0] < 0) {
         response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
             Unpooled.EMPTY_BUFFER);
-        response.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + entry.body().length);
+        response.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + entry.length());
         response.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
       } else if (range != null) {
         int from = (int) range[0];
         int length = (int) (range[1] - range[0] + 1);
         response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.PARTIAL_CONTENT,
-            Unpooled.wrappedBuffer(entry.body(), from, length));
+            entry.content(from, length));
         for (Map.Entry<String, String> h : entry.headers()) {
           response.headers().add(h.getKey(), h.getValue());
         }
         response.headers().set(HttpHeaderNames.CONTENT_RANGE,
-            "bytes " + range[0] + "-" + range[1] + "/" + entry.body().length);
+            "bytes " + range[0] + "-" + range[1] + "/" + entry.length());
         response.headers().set(HttpHeaderNames.CONTENT_LENGTH, length);
       } else {
         response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
             new HttpResponseStatus(entry.status(), entry.reason()),
-            head || entry.body().length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(entry.body()));
+            head ? Unpooled.EMPTY_BUFFER : entry.content());
         for (Map.Entry<String, String> h : entry.headers()) {
           response.headers().add(h.getKey(), h.getValue());
         }
         if (entry.status() != 204 && entry.status() != 304) {
-          response.headers().set(HttpHeaderNames.CONTENT_LENGTH, entry.body().length);
+          response.headers().set(HttpHeaderNames.CONTENT_LENGTH, entry.length());
         }
       }
     }
