@@ -1,34 +1,25 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.cache.CacheFill;
-import dev.meridian.proxy.cache.ByteRanges;
+import dev.meridian.proxy.cache.CachedAnswers;
 import dev.meridian.proxy.cache.CacheKeys;
 import dev.meridian.proxy.cache.CachedResponse;
 import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.cache.Freshness;
 import dev.meridian.proxy.cache.MissCoalescer;
-import dev.meridian.proxy.http.HopByHopHeaders;
+import dev.meridian.proxy.cache.OriginHeaders;
 import dev.meridian.proxy.metrics.CacheMeters;
 import dev.meridian.proxy.routing.CachePolicy;
-import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.DateFormatter;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
-import java.util.Date;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -42,15 +33,6 @@ import java.util.Set;
  * BYPASS. {@code Cache-Tag} and {@code Surrogate-Key} are kept as purge tags and not passed on.
  */
 final class EdgeCachePhase {
-  /** The header that says what the cache did. */
-  static final AsciiString X_CACHE = AsciiString.cached("x-cache");
-  private static final AsciiString CACHE_TAG = AsciiString.cached("cache-tag");
-  private static final AsciiString SURROGATE_KEY = AsciiString.cached("surrogate-key");
-  /** Headers a 304 carries from the entry (RFC 9110 section 15.4.5). */
-  private static final List<AsciiString> NOT_MODIFIED_HEADERS = List.of(HttpHeaderNames.CACHE_CONTROL,
-      HttpHeaderNames.CONTENT_LOCATION, HttpHeaderNames.DATE, HttpHeaderNames.ETAG, HttpHeaderNames.EXPIRES,
-      HttpHeaderNames.VARY, HttpHeaderNames.LAST_MODIFIED);
-
   /**
    * Request headers that origins commonly read as another URL, host, scheme or method, and that are
    * not in the key: a request carrying one bypasses the cache, so an answer they shaped is never stored
@@ -157,7 +139,7 @@ final class EdgeCachePhase {
       MissCoalescer.Role role = cache.misses().join(ex.cacheKey, now);
       if (role.leads()) {
         ex.cacheLead = role.fill();
-      } else if (role.fill().await(new CoalescedMiss(ex, role.fill()))) {
+      } else if (role.fill().await(new CoalescedMiss(connection, this, ex, role.fill()))) {
         meters.coalesced();
         return true;
       }
@@ -166,62 +148,11 @@ final class EdgeCachePhase {
     return false;
   }
 
-  private static void countMiss(Exchange ex, CacheMeters meters) {
+  static void countMiss(Exchange ex, CacheMeters meters) {
     if (ex.cacheStatus.equals("EXPIRED")) {
       meters.expired();
     } else {
       meters.miss();
-    }
-  }
-
-  /**
-   * A miss waiting for the request that went to the origin for the same key: answered from the
-   * entry it stores, or sent to the origin itself when nothing was stored, or when the route's
-   * response-headers timeout passes first. Settles once, on the waiting connection's event loop.
-   */
-  private final class CoalescedMiss implements MissCoalescer.Waiter {
-    private final Exchange ex;
-    private final MissCoalescer.Fill fill;
-    private final io.netty.util.concurrent.ScheduledFuture<?> timer;
-    private boolean settled;
-
-    CoalescedMiss(Exchange ex, MissCoalescer.Fill fill) {
-      this.ex = ex;
-      this.fill = fill;
-      this.timer = connection.ctx.executor().schedule(() -> {
-        if (fill.leave(this)) {
-          settle(null);
-        }
-      }, context.settings.timeouts().responseHeaders().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
-    }
-
-    @Override
-    public void filled(CachedResponse entry) {
-      connection.ctx.executor().execute(() -> settle(entry));
-    }
-
-    @Override
-    public void failed() {
-      connection.ctx.executor().execute(() -> settle(null));
-    }
-
-    private void settle(CachedResponse entry) {
-      if (settled) {
-        return;
-      }
-      settled = true;
-      timer.cancel(false);
-      if (connection.exchange != ex || connection.closing) {
-        return;
-      }
-      if (entry != null && entry.matches(EdgeCache.varyValues(entry.varyNames(), ex.request.headers()))) {
-        serve(ex, entry, "HIT", cache.nanoTime());
-        return;
-      }
-      // Nothing stored for this request (or another variant): it asks the origin itself.
-      countMiss(ex, context.metrics.cache(ex.route.name()));
-      ex.cacheFillWanted = false;
-      connection.forward(ex);
     }
   }
 
@@ -254,7 +185,7 @@ final class EdgeCachePhase {
       return true;
     }
     HttpHeaders headers = response.headers();
-    Set<String> tags = takeTags(headers);
+    Set<String> tags = OriginHeaders.takeTags(headers);
     if (ex.cacheFillWanted && ex.cacheKey != null) {
       startFill(ex, response, tags);
     }
@@ -262,7 +193,7 @@ final class EdgeCachePhase {
       finishLead(ex, null);
     }
     if (ex.cacheStatus != null) {
-      headers.set(X_CACHE, ex.cacheStatus);
+      headers.set(CachedAnswers.X_CACHE, ex.cacheStatus);
     }
     return false;
   }
@@ -283,9 +214,9 @@ final class EdgeCachePhase {
       meters.notStored(why);
       return;
     }
-    List<String> varyNames = varyNames(headers);
+    List<String> varyNames = OriginHeaders.varyNames(headers);
     CachedResponse head = new CachedResponse(ex.cacheUrl, status, response.status().reasonPhrase(),
-        storedHeaders(headers), java.nio.ByteBuffer.allocate(0), 0, verdict.initialAgeSeconds(), verdict.lifetimeSeconds(),
+        OriginHeaders.storedHeaders(headers), java.nio.ByteBuffer.allocate(0), 0, verdict.initialAgeSeconds(), verdict.lifetimeSeconds(),
         policy.staleIfError().toSeconds(), varyNames, EdgeCache.varyValues(varyNames, ex.request.headers()),
         headers.get(HttpHeaderNames.ETAG), headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
     ex.cacheFill = new CacheFill(ex.cacheKey, head, length, cache.maxObjectSize());
@@ -330,7 +261,7 @@ final class EdgeCachePhase {
 
   /** The entry with a 304's headers merged in (RFC 9111 section 4.3.4) and its freshness judged again. */
   private Refreshed merge304(CachePolicy policy, CachedResponse old, HttpHeaders notModified, boolean authenticated) {
-    List<Map.Entry<String, String>> fresh = storedHeaders(notModified);
+    List<Map.Entry<String, String>> fresh = OriginHeaders.storedHeaders(notModified);
     Set<String> updated = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
     fresh.forEach(h -> updated.add(h.getKey()));
     List<Map.Entry<String, String>> merged = new ArrayList<>();
@@ -358,16 +289,16 @@ final class EdgeCachePhase {
   CachedResponse storeWhole(Target target, HttpResponse response, java.nio.ByteBuffer body) {
     CacheMeters meters = context.metrics.cache(target.route());
     HttpHeaders headers = response.headers();
-    Set<String> tags = takeTags(headers);
+    Set<String> tags = OriginHeaders.takeTags(headers);
     Freshness.Verdict verdict = Freshness.judge(target.policy(), response.status().code(), headers,
         target.authenticated(), context.epochSeconds() * 1000);
     if (!verdict.storable()) {
       meters.notStored(verdict.notStored());
       return null;
     }
-    List<String> varyNames = varyNames(headers);
+    List<String> varyNames = OriginHeaders.varyNames(headers);
     CachedResponse entry = new CachedResponse(target.url(), response.status().code(),
-        response.status().reasonPhrase(), storedHeaders(headers), body, cache.nanoTime(),
+        response.status().reasonPhrase(), OriginHeaders.storedHeaders(headers), body, cache.nanoTime(),
         verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), target.policy().staleIfError().toSeconds(), varyNames,
         EdgeCache.varyValues(varyNames, target.requestHeaders()), headers.get(HttpHeaderNames.ETAG),
         headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
@@ -438,134 +369,10 @@ final class EdgeCachePhase {
     return false;
   }
 
-  /** Writes an entry as the answer: whole, headers only for HEAD, or 304 when the client's validators match. */
-  private void serve(Exchange ex, CachedResponse entry, String result, long now) {
+  /** Writes an entry as the answer (see {@link CachedAnswers}). */
+  void serve(Exchange ex, CachedResponse entry, String result, long now) {
     ex.fromCache = true;
-    boolean notModified = result.equals("HIT") && notModified(ex.request.headers(), entry);
-    FullHttpResponse response;
-    if (notModified) {
-      response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_MODIFIED,
-          Unpooled.EMPTY_BUFFER);
-      for (Map.Entry<String, String> h : entry.headers()) {
-        if (NOT_MODIFIED_HEADERS.stream().anyMatch(n -> n.contentEqualsIgnoreCase(h.getKey()))) {
-          response.headers().add(h.getKey(), h.getValue());
-        }
-      }
-    } else {
-      boolean head = ex.method.equals("HEAD");
-      long[] range = entry.status() == 200 && !head ? ByteRanges.single(ex.request.headers(), entry) : null;
-      if (range != null && range[0] < 0) {
-        response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
-            Unpooled.EMPTY_BUFFER);
-        response.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + entry.length());
-        response.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
-      } else if (range != null) {
-        int from = (int) range[0];
-        int length = (int) (range[1] - range[0] + 1);
-        response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.PARTIAL_CONTENT,
-            entry.content(from, length));
-        for (Map.Entry<String, String> h : entry.headers()) {
-          response.headers().add(h.getKey(), h.getValue());
-        }
-        response.headers().set(HttpHeaderNames.CONTENT_RANGE,
-            "bytes " + range[0] + "-" + range[1] + "/" + entry.length());
-        response.headers().set(HttpHeaderNames.CONTENT_LENGTH, length);
-      } else {
-        response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-            new HttpResponseStatus(entry.status(), entry.reason()),
-            head ? Unpooled.EMPTY_BUFFER : entry.content());
-        for (Map.Entry<String, String> h : entry.headers()) {
-          response.headers().add(h.getKey(), h.getValue());
-        }
-        if (entry.status() != 204 && entry.status() != 304) {
-          response.headers().set(HttpHeaderNames.CONTENT_LENGTH, entry.length());
-        }
-      }
-    }
-    response.headers().set(HttpHeaderNames.AGE, entry.ageSeconds(now));
-    response.headers().set(X_CACHE, result);
-    connection.completion.respondFromCache(ex, response);
-  }
-
-  /** Whether a GET's If-None-Match (or, without one, If-Modified-Since) matches the entry (RFC 9110 13.1). */
-  static boolean notModified(HttpHeaders request, CachedResponse entry) {
-    List<String> noneMatch = request.getAll(HttpHeaderNames.IF_NONE_MATCH);
-    if (!noneMatch.isEmpty()) {
-      if (entry.etag() == null) {
-        return false;
-      }
-      String etag = weak(entry.etag());
-      for (String field : noneMatch) {
-        for (String tag : field.split(",")) {
-          String t = tag.trim();
-          if (t.equals("*") || weak(t).equals(etag)) {
-            return true;
-          }
-        }
-      }
-      return false;
-    }
-    String since = request.get(HttpHeaderNames.IF_MODIFIED_SINCE);
-    if (since == null || entry.lastModified() == null) {
-      return false;
-    }
-    Date sinceDate = DateFormatter.parseHttpDate(since);
-    Date modified = DateFormatter.parseHttpDate(entry.lastModified());
-    return sinceDate != null && modified != null && !modified.after(sinceDate);
-  }
-
-  private static String weak(String etag) {
-    return etag.startsWith("W/") ? etag.substring(2) : etag;
-  }
-
-  /** Takes the purge tags out of the headers: Cache-Tag (commas) and Surrogate-Key (spaces). */
-  private static Set<String> takeTags(HttpHeaders headers) {
-    if (!headers.contains(CACHE_TAG) && !headers.contains(SURROGATE_KEY)) {
-      return Set.of();
-    }
-    Set<String> tags = new LinkedHashSet<>();
-    for (String field : headers.getAll(CACHE_TAG)) {
-      for (String tag : field.split(",")) {
-        if (!tag.isBlank()) {
-          tags.add(tag.trim());
-        }
-      }
-    }
-    for (String field : headers.getAll(SURROGATE_KEY)) {
-      for (String tag : field.trim().split("\\s+")) {
-        if (!tag.isBlank()) {
-          tags.add(tag);
-        }
-      }
-    }
-    headers.remove(CACHE_TAG);
-    headers.remove(SURROGATE_KEY);
-    return Set.copyOf(tags);
-  }
-
-  private static List<String> varyNames(HttpHeaders headers) {
-    List<String> names = new ArrayList<>();
-    for (String field : headers.getAll(HttpHeaderNames.VARY)) {
-      for (String name : field.split(",")) {
-        String n = name.trim().toLowerCase(Locale.ROOT);
-        if (!n.isEmpty() && !names.contains(n)) {
-          names.add(n);
-        }
-      }
-    }
-    return List.copyOf(names);
-  }
-
-  /** The origin's end-to-end headers as stored: without hop-by-hop fields, framing and Age. */
-  private static List<Map.Entry<String, String>> storedHeaders(HttpHeaders headers) {
-    List<Map.Entry<String, String>> out = new ArrayList<>();
-    for (Map.Entry<String, String> h : HopByHopHeaders.endToEnd(headers)) {
-      String name = h.getKey();
-      if (!HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name) && !HttpHeaderNames.AGE.contentEqualsIgnoreCase(name)
-          && !X_CACHE.contentEqualsIgnoreCase(name)) {
-        out.add(h);
-      }
-    }
-    return List.copyOf(out);
+    connection.completion.respondFromCache(ex,
+        CachedAnswers.of(entry, ex.request.headers(), ex.method.equals("HEAD"), result, now));
   }
 }

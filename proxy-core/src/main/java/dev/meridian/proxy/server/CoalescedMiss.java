@@ -1,0 +1,60 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.cache.CachedResponse;
+import dev.meridian.proxy.cache.EdgeCache;
+import dev.meridian.proxy.cache.MissCoalescer;
+
+/**
+ * A miss waiting for the request that went to the origin for the same key: answered from the
+ * entry it stores, or sent to the origin itself when nothing was stored, or when the route's
+ * response-headers timeout passes first. Settles once, on the waiting connection's event loop.
+ */
+final class CoalescedMiss implements MissCoalescer.Waiter {
+  private final FrontendHandler connection;
+  private final EdgeCachePhase phase;
+  private final Exchange ex;
+  private final MissCoalescer.Fill fill;
+  private final io.netty.util.concurrent.ScheduledFuture<?> timer;
+  private boolean settled;
+
+  CoalescedMiss(FrontendHandler connection, EdgeCachePhase phase, Exchange ex, MissCoalescer.Fill fill) {
+    this.connection = connection;
+    this.phase = phase;
+    this.ex = ex;
+    this.fill = fill;
+    this.timer = connection.ctx.executor().schedule(() -> {
+      if (fill.leave(this)) {
+        settle(null);
+      }
+    }, connection.context.settings.timeouts().responseHeaders().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void filled(CachedResponse entry) {
+    connection.ctx.executor().execute(() -> settle(entry));
+  }
+
+  @Override
+  public void failed() {
+    connection.ctx.executor().execute(() -> settle(null));
+  }
+
+  private void settle(CachedResponse entry) {
+    if (settled) {
+      return;
+    }
+    settled = true;
+    timer.cancel(false);
+    if (connection.exchange != ex || connection.closing) {
+      return;
+    }
+    if (entry != null && entry.matches(EdgeCache.varyValues(entry.varyNames(), ex.request.headers()))) {
+      phase.serve(ex, entry, "HIT", connection.context.cache.nanoTime());
+      return;
+    }
+    // Nothing stored for this request (or another variant): it asks the origin itself.
+    EdgeCachePhase.countMiss(ex, connection.context.metrics.cache(ex.route.name()));
+    ex.cacheFillWanted = false;
+    connection.forward(ex);
+  }
+}
