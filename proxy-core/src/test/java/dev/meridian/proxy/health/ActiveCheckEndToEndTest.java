@@ -106,7 +106,7 @@ class ActiveCheckEndToEndTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> !AdminBackends.of(proxy).available("b"));
     assertThat(transitions).containsExactly("down after fails=3");
     assertThat(AdminBackends.of(proxy).outReasons("b"))
-        .contains("active-check").contains("3 failed checks: status 500");
+        .hasEntrySatisfying("active-check", reason -> assertThat(reason).contains("3 failed checks: status 500"));
     assertThat(spread(20)).containsOnlyKeys("a");
 
     int passesBefore = passesB.get();
@@ -164,8 +164,8 @@ class ActiveCheckEndToEndTest {
     await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
         .until(() -> !AdminBackends.of(proxy).available("gone"));
     AdminBackends admin = AdminBackends.of(proxy);
-    assertThat(admin.backend("gone")).contains("\"last-reason\":\"connect:");
-    assertThat(admin.outReasons("gone")).contains("active-check");
+    assertThat(admin.backend("gone").at("/active-check/last-reason").textValue()).startsWith("connect:");
+    assertThat(admin.outReasons("gone")).containsKey("active-check");
     assertThat(admin.available("a")).isTrue();
     assertThat(spread(10)).containsOnlyKeys("a");
   }
@@ -180,7 +180,8 @@ class ActiveCheckEndToEndTest {
         "type = http, path = \"/healthz\", interval = 100ms, timeout = 300ms, rise = 2, fall = 3");
     await().atMost(Duration.ofSeconds(5)).until(() -> !AdminBackends.of(proxy).available("slow"));
     AdminBackends admin = AdminBackends.of(proxy);
-    assertThat(admin.outReasons("slow")).contains("3 failed checks: timeout after 300 ms");
+    assertThat(admin.outReasons("slow"))
+        .hasEntrySatisfying("active-check", reason -> assertThat(reason).contains("3 failed checks: timeout after 300 ms"));
     assertThat(spread(10)).containsOnlyKeys("a");
     // Each check gave up on its connection; the health requests did not pile up.
     await().atMost(Duration.ofSeconds(3)).until(() -> slow.openConnectionCount() <= 1);

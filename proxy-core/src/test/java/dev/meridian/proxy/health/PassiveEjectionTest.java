@@ -122,7 +122,7 @@ class PassiveEjectionTest {
     driveUntilEjected("w1");
     AdminBackends admin = AdminBackends.of(proxy);
     assertThat(admin.available("w1")).isFalse();
-    assertThat(admin.outReasons("w1")).contains("\"outlier\":\"" + failure.reason + ", ejected for 30s\"");
+    assertThat(admin.outReasons("w1")).containsEntry("outlier", failure.reason + ", ejected for 30s");
     assertThat(admin.available("w2")).isTrue();
     assertThat(admin.ejected("w2")).isFalse();
     // Exactly the threshold reached w1: the request that made the third failure ejected it at once.
