@@ -162,6 +162,21 @@ public final class RegionalSelector implements BackendSelector {
     dials.set(i, percent);
   }
 
+  /**
+   * The failover order a client of this region walks now (null: a client whose region is unknown),
+   * as configured or by latency; what the admin API and dashboard show.
+   */
+  public List<String> failoverOrder(String clientRegion) {
+    SelectionContext context = new SelectionContext().clientRegion(clientRegion);
+    int[] order = context.regionOrder(regions.length);
+    int n = failoverOrder.fill(context, order);
+    List<String> names = new java.util.ArrayList<>(n);
+    for (int k = 0; k < n; k++) {
+      names.add(regions[order[k]]);
+    }
+    return names;
+  }
+
   /** The current dial of each region (percent). */
   public Map<String, Integer> dials() {
     Map<String, Integer> out = new LinkedHashMap<>();

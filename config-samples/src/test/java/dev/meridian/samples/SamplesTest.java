@@ -49,6 +49,9 @@ class SamplesTest {
     assertThat(s.routes()).extracting(MeridianSettings.RouteSettings::name).containsExactly("api", "orders-grpc", "static",
         "shop", "legacy", "app");
     assertThat(s.routes().get(0).host()).contains("*.api.example.com");
+    assertThat(s.accessLog().enabled()).isTrue();
+    assertThat(s.accessLog().file()).isEmpty(); // standard output
+    assertThat(s.tracing().enabled()).isTrue();
     assertThat(s.backendGroups().get("orders-grpc").protocol()).isEqualTo(UpstreamProtocol.H2C);
     assertThat(s.backendGroups().get("app").protocol()).isEqualTo(UpstreamProtocol.HTTP1);
     assertThat(s.backendGroups().get("app").backends())

@@ -155,6 +155,16 @@ public final class ActiveHealthChecker implements AutoCloseable {
     }
   }
 
+  /** Checks of the backend that passed (or failed) since the checker started; 0 for a backend it does not check. */
+  public long checks(String backendId, boolean passed) {
+    for (Target t : targets) {
+      if (t.backend.id().equals(backendId)) {
+        return passed ? t.totalPasses : t.totalFailures;
+      }
+    }
+    return 0;
+  }
+
   /** Every backend's check state, in group order, for the admin API. */
   public List<CheckStatus> statuses() {
     long now = clock.nanoTime();
@@ -191,6 +201,9 @@ public final class ActiveHealthChecker implements AutoCloseable {
     volatile Result lastResult = Result.NONE;
     volatile int passes;
     volatile int failures;
+    /** Checks passed and failed since the checker started (written on the target's loop only). */
+    volatile long totalPasses;
+    volatile long totalFailures;
     volatile String lastReason = "not checked yet";
     volatile long lastCheckAt;
     volatile long lastCheckTook;
@@ -226,8 +239,10 @@ public final class ActiveHealthChecker implements AutoCloseable {
       lastCheckTook = now - attempt.startedAt;
       lastReason = reason;
       if (passed) {
+        totalPasses++;
         recordPass();
       } else {
+        totalFailures++;
         recordFailure(reason);
       }
       Duration base = up ? settings.interval() : settings.downInterval();

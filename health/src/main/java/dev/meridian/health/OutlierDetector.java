@@ -78,6 +78,8 @@ public final class OutlierDetector {
     volatile int consecutive5xx;
     volatile int consecutiveGatewayFailures;
     int ejections;
+    /** Every ejection since the detector started (ejections above decays; this never does). */
+    volatile long totalEjections;
     boolean ejected;
     long ejectedUntil;
     long lastReturnOrDecay;
@@ -239,6 +241,12 @@ public final class OutlierDetector {
     return s != null && s.ejected;
   }
 
+  /** How many times the backend was ejected since the detector started (0 for a backend it does not know). */
+  public long totalEjections(String backendId) {
+    State s = states.get(backendId);
+    return s == null ? 0 : s.totalEjections;
+  }
+
   /** Every backend's detector state, in group order, for the admin API. */
   public synchronized List<OutlierStatus> statuses() {
     long now = clock.nanoTime();
@@ -311,6 +319,7 @@ public final class OutlierDetector {
     }
     long now = clock.nanoTime();
     s.ejections++;
+    s.totalEjections++;
     long base = settings.baseEjectionTime().toNanos();
     long max = settings.maxEjectionTime().toNanos();
     long time = Math.min(max, base * Math.min(s.ejections, max / base + 1));

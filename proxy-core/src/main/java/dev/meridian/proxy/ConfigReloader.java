@@ -65,12 +65,20 @@ public final class ConfigReloader implements AutoCloseable {
     }
   }
 
+  /** What a reload did: put the file in force, or refused it for these problems ({@code file: line: key: ...}). */
+  public record Outcome(boolean applied, java.util.List<String> problems) {}
+
   /**
    * Loads the file and, when it is valid, puts it in force.
    *
    * @return whether the new configuration is now in force
    */
-  public synchronized boolean checkNow() {
+  public boolean checkNow() {
+    return reload().applied();
+  }
+
+  /** Loads the file and, when it is valid, puts it in force; says which, and why not. */
+  public synchronized Outcome reload() {
     remember();
     MeridianSettings next;
     try {
@@ -81,10 +89,10 @@ public final class ConfigReloader implements AutoCloseable {
       }
       log.error("{}: {} problem(s); the new configuration was refused and the one in force keeps serving",
           file, e.problems().size());
-      return false;
+      return new Outcome(false, e.problems().stream().map(Object::toString).toList());
     }
     instance.proxy().reload(next);
-    return true;
+    return new Outcome(true, java.util.List.of());
   }
 
   private void remember() {

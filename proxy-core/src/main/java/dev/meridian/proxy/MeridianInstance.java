@@ -18,8 +18,10 @@ import java.util.List;
 public final class MeridianInstance implements AutoCloseable {
   private final MeridianSettings settings;
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final dev.meridian.proxy.metrics.ProcessMeters processMeters = new dev.meridian.proxy.metrics.ProcessMeters(registry);
   private final ProxyServer proxy;
   private AdminServer admin;
+  private ConfigReloader reloader;
   private List<InetSocketAddress> listenerAddresses = List.of();
   private InetSocketAddress adminAddress;
   private boolean stopped;
@@ -51,13 +53,24 @@ public final class MeridianInstance implements AutoCloseable {
     try {
       listenerAddresses = proxy.start();
       if (settings.admin().enabled()) {
-        admin = new AdminServer(proxy, registry);
+        admin = new AdminServer(proxy, registry, settings.admin().token());
+        if (reloader != null) {
+          admin.reloadWith(reloader::reload);
+        }
         adminAddress = admin.start(settings.admin().address().host(), settings.admin().address().port());
       }
       return this;
     } catch (RuntimeException | InterruptedException e) {
       stop(Duration.ZERO);
       throw e;
+    }
+  }
+
+  /** Makes {@code POST /admin/api/reload} reload the configuration file through this reloader. */
+  public synchronized void reloadFrom(ConfigReloader reloader) {
+    this.reloader = reloader;
+    if (admin != null) {
+      admin.reloadWith(reloader::reload);
     }
   }
 
@@ -96,6 +109,7 @@ public final class MeridianInstance implements AutoCloseable {
     if (admin != null) {
       admin.close();
     }
+    processMeters.close();
     registry.close();
     return drained;
   }

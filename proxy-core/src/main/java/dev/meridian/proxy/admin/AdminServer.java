@@ -51,15 +51,35 @@ public final class AdminServer implements AutoCloseable {
   private final ProxyServer proxy;
   private final PrometheusMeterRegistry registry;
   private final OperatorEndpoints operations;
+  private final AdminAuth auth;
+  private volatile java.util.function.Supplier<dev.meridian.proxy.ConfigReloader.Outcome> reload;
   private final EventLoopGroup group =
       new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("meridian-admin"), NioIoHandler.newFactory());
+  private final RegionHistory history = new RegionHistory();
+  private final DashboardStream stream = new DashboardStream(group.next());
+  private final DashboardAssets assets = DashboardAssets.load();
   private Channel channel;
+  private java.util.concurrent.ScheduledFuture<?> ticker;
 
-  /** Creates the admin server for a proxy; nothing is bound until {@link #start}. */
+  /** Creates the admin server for a proxy, open to anyone who reaches it; nothing is bound until {@link #start}. */
   public AdminServer(ProxyServer proxy, PrometheusMeterRegistry registry) {
+    this(proxy, registry, java.util.Optional.empty());
+  }
+
+  /**
+   * Creates the admin server for a proxy; with a token, every call but {@code /healthz} and the
+   * dashboard's files must carry it. Nothing is bound until {@link #start}.
+   */
+  public AdminServer(ProxyServer proxy, PrometheusMeterRegistry registry, java.util.Optional<String> token) {
     this.proxy = proxy;
     this.registry = registry;
     this.operations = new OperatorEndpoints(proxy);
+    this.auth = new AdminAuth(token);
+  }
+
+  /** Makes {@code POST /admin/api/reload} call this (the configuration file's reloader). */
+  public void reloadWith(java.util.function.Supplier<dev.meridian.proxy.ConfigReloader.Outcome> reloader) {
+    this.reload = reloader;
   }
 
   /** Binds the admin listener and returns its address. */
@@ -77,11 +97,36 @@ public final class AdminServer implements AutoCloseable {
           }
         })
         .bind(host, port).sync().channel();
+    ticker = group.next().scheduleAtFixedRate(this::tick, 0, 1, TimeUnit.SECONDS);
     return (InetSocketAddress) channel.localAddress();
+  }
+
+  /**
+   * Once a second on the admin loop: samples the regions' counters and, while a dashboard is open,
+   * keeps recent decisions sampled and sends it the new snapshot.
+   */
+  private void tick() {
+    try {
+      history.sample(proxy, System.nanoTime());
+      if (stream.isWatched()) {
+        proxy.recentDecisions().watch(TimeUnit.SECONDS.toNanos(3));
+        stream.publish(snapshotJson());
+      }
+    } catch (RuntimeException e) {
+      log.warn("admin: dashboard tick failed: {}", e.toString());
+    }
+  }
+
+  private String snapshotJson() {
+    return Json.write(DashboardSnapshot.build(proxy, history, System.currentTimeMillis()));
   }
 
   @Override
   public void close() {
+    if (ticker != null) {
+      ticker.cancel(false);
+    }
+    stream.close();
     if (channel != null) {
       channel.close().awaitUninterruptibly();
     }
@@ -91,6 +136,21 @@ public final class AdminServer implements AutoCloseable {
   private final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+      if (auth.required() && !AdminAuth.isOpen(pathOf(request.uri())) && !auth.admits(request.headers())) {
+        log.warn("admin: {} {} from {} refused: missing or wrong token", request.method(),
+            pathOf(request.uri()), ctx.channel().remoteAddress());
+        FullHttpResponse refused = text(ctx, HttpResponseStatus.UNAUTHORIZED,
+            "this admin API needs its token: Authorization: Bearer <token>\n");
+        refused.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"meridian-admin\"");
+        write(ctx, request, refused);
+        return;
+      }
+      if (request.method().equals(HttpMethod.GET) && request.uri().startsWith("/admin/api/stream")
+          && request.decoderResult().isSuccess()) {
+        proxy.recentDecisions().watch(TimeUnit.SECONDS.toNanos(3));
+        stream.open(ctx, snapshotJson());
+        return;
+      }
       FullHttpResponse response;
       try {
         response = answer(ctx, request);
@@ -98,6 +158,11 @@ public final class AdminServer implements AutoCloseable {
         log.warn("admin: {} {} failed: {}", request.method(), request.uri(), e.toString());
         response = text(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e + "\n");
       }
+      write(ctx, request, response);
+    }
+
+    /** Writes the answer; the connection stays open when the client keeps it alive. */
+    private void write(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response) {
       boolean keepAlive = HttpUtil.isKeepAlive(request);
       HttpUtil.setKeepAlive(response, keepAlive);
       if (keepAlive) {
@@ -105,6 +170,11 @@ public final class AdminServer implements AutoCloseable {
       } else {
         ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
       }
+    }
+
+    private String pathOf(String uri) {
+      int end = uri.indexOf('?');
+      return end < 0 ? uri : uri.substring(0, end);
     }
 
     /** The answer to one admin request. */
@@ -121,6 +191,8 @@ public final class AdminServer implements AutoCloseable {
         response = text(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request target\n");
       } else if (!request.decoderResult().isSuccess()) {
         response = text(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request\n");
+      } else if (path.equals("/admin/api/reload")) {
+        response = reload(ctx, request.method());
       } else if (OperatorEndpoints.handles(request.method(), path)) {
         response = operate(ctx, request.method(), path, new QueryStringDecoder(request.uri()));
       } else if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
@@ -133,12 +205,22 @@ public final class AdminServer implements AutoCloseable {
           case "/admin/api/routes" -> response = respond(ctx, "application/json", Json.write(routes()));
           case "/admin/api/backends" -> response = respond(ctx, "application/json", Json.write(backends()));
           case "/admin/api/regions" -> response = respond(ctx, "application/json",
-              Json.write(RegionsDocument.build(proxy)));
+              Json.write(RegionsDocument.build(proxy, history)));
           case "/admin/api/cache" -> response = respond(ctx, "application/json", Json.write(cache()));
-          case "/", "/admin", "/admin/" -> response = text(ctx, HttpResponseStatus.OK,
-              "Meridian admin\n  /metrics\n  /healthz\n  /admin/api/routes\n  /admin/api/backends\n"
-                  + "  /admin/api/regions\n  /admin/api/cache\n" + OperatorEndpoints.USAGE);
-          default -> response = text(ctx, HttpResponseStatus.NOT_FOUND, "no such admin endpoint: " + path + "\n");
+          case "/admin/api/dashboard" -> response = respond(ctx, "application/json", snapshotJson());
+          case "/admin/api/config" -> response = respond(ctx, "text/plain; charset=utf-8", proxy.settings().source());
+          case "/admin", "/admin/" -> response = text(ctx, HttpResponseStatus.OK,
+              "Meridian admin\n  /            the dashboard\n  /metrics\n  /healthz\n  /admin/api/routes\n"
+                  + "  /admin/api/backends\n  /admin/api/regions\n  /admin/api/cache\n  /admin/api/dashboard\n"
+                  + "  /admin/api/stream   (Server-Sent Events, one snapshot a second)\n"
+                  + "  /admin/api/config   (the configuration in force, secrets redacted)\n"
+                  + "POST   /admin/api/reload   (reload the configuration file; answers its problems if refused)\n"
+                  + OperatorEndpoints.USAGE);
+          default -> {
+            DashboardAssets.Asset asset = assets.get(path);
+            response = asset != null ? asset.response(ctx.alloc())
+                : text(ctx, HttpResponseStatus.NOT_FOUND, "no such admin endpoint: " + path + "\n");
+          }
         }
       }
       return response;
@@ -245,6 +327,27 @@ public final class AdminServer implements AutoCloseable {
     return out;
   }
 
+  /** {@code POST /admin/api/reload}: 200 when the file is in force, 422 with its problems when refused. */
+  private FullHttpResponse reload(ChannelHandlerContext ctx, HttpMethod method) {
+    if (!method.equals(HttpMethod.POST)) {
+      return text(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "reload is POST /admin/api/reload\n");
+    }
+    java.util.function.Supplier<dev.meridian.proxy.ConfigReloader.Outcome> reloader = reload;
+    if (reloader == null) {
+      return text(ctx, HttpResponseStatus.CONFLICT,
+          "this instance was not started from a configuration file (meridian run -c FILE), so there is nothing to reload\n");
+    }
+    dev.meridian.proxy.ConfigReloader.Outcome outcome = reloader.get();
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("applied", outcome.applied());
+    body.put("problems", outcome.problems());
+    FullHttpResponse response = respond(ctx, "application/json", Json.write(body));
+    if (!outcome.applied()) {
+      response.setStatus(HttpResponseStatus.UNPROCESSABLE_ENTITY);
+    }
+    return response;
+  }
+
   /** Carries out one of the run-time controls (dial, eject, restore, fault, purge). */
   private FullHttpResponse operate(ChannelHandlerContext ctx, HttpMethod method, String path, QueryStringDecoder query) {
     OperatorEndpoints.Outcome outcome = operations.handle(method, path, query.parameters());
@@ -265,7 +368,7 @@ public final class AdminServer implements AutoCloseable {
     FullHttpResponse r = new DefaultFullHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
         HttpResponseStatus.OK, content);
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, type).set(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes())
-        .set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+        .set(HttpHeaderNames.CACHE_CONTROL, "no-store").set(HttpHeaderNames.DATE, dev.meridian.proxy.http.HttpDate.now());
     return r;
   }
 }

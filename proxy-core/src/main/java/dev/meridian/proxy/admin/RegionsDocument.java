@@ -18,25 +18,26 @@ import java.util.Map;
 /**
  * Builds {@code /admin/api/regions}: per group, the regions in order, their dials, which failover
  * orders are in panic, and per region its backends (available, operator-ejected), requests in flight,
- * injected fault, and the cumulative requests, errors by kind and latency histogram a drill reads.
+ * injected fault, the cumulative requests, errors by kind and latency histogram a drill reads, and
+ * the last minute's request rate, p50 and p99.
  */
 final class RegionsDocument {
   private RegionsDocument() {}
 
-  static Map<String, Object> build(ProxyServer proxy) {
+  static Map<String, Object> build(ProxyServer proxy, RegionHistory history) {
     Map<String, Object> out = new LinkedHashMap<>();
     Map<String, Long> overrides = proxy.operator().overrides().remainingMillis();
     proxy.selectors().forEach((group, selector) -> {
       // A reload between reading the selectors and the groups may remove a group: leave it out.
       if (proxy.groups().containsKey(group) && proxy.stats().containsKey(group)) {
-        out.put(group, group(proxy, group, selector, overrides));
+        out.put(group, group(proxy, history, group, selector, overrides));
       }
     });
     return out;
   }
 
-  private static Map<String, Object> group(ProxyServer proxy, String name, RegionalSelector selector,
-      Map<String, Long> overrides) {
+  private static Map<String, Object> group(ProxyServer proxy, RegionHistory history, String name,
+      RegionalSelector selector, Map<String, Long> overrides) {
     BackendGroup group = proxy.groups().get(name);
     GroupStats stats = proxy.stats().get(name);
     HealthRegistry health = proxy.health(name);
@@ -62,6 +63,12 @@ final class RegionsDocument {
       RegionFault fault = faults.get(region);
       r.put("fault", fault == null ? null : fault(fault));
       r.putAll(counters(traffic.get(region)));
+      RegionHistory.Rates minute = history.lastMinute(name, region);
+      Map<String, Object> lastMinute = new LinkedHashMap<>();
+      lastMinute.put("requests-per-second", Math.round(minute.requestsPerSecond() * 10) / 10.0);
+      lastMinute.put("p50-ms", minute.p50Millis());
+      lastMinute.put("p99-ms", minute.p99Millis());
+      r.put("last-minute", lastMinute);
       byRegion.put(region, r);
     }
     RegionCounters none = traffic.get(dev.meridian.proxy.regions.RegionTraffic.NO_REGION);

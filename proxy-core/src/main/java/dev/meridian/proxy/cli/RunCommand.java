@@ -34,6 +34,7 @@ final class RunCommand implements Callable<Integer> {
         ConfigReloader reloader = new ConfigReloader(config, instance)) {
       instance.start();
       reloader.start(ConfigReloader.DEFAULT_POLL_INTERVAL);
+      instance.reloadFrom(reloader);
       ShutdownSignal.onHangup(reloader::checkNow);
       System.out.printf("meridian running: %s%s%n", instance.listenerAddresses(),
           instance.adminAddress() == null ? "" : ", admin " + instance.adminAddress());

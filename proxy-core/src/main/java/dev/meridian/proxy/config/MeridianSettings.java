@@ -32,6 +32,10 @@ import java.util.Set;
  *                      process when absent (cookies then do not survive a restart or another instance)
  * @param sticky        where sticky sessions' signing keys come from ({@code meridian.sticky})
  * @param cache         the edge cache's bounds ({@code meridian.cache})
+ * @param accessLog     the access log ({@code meridian.access-log})
+ * @param tracing       W3C trace context propagation ({@code meridian.tracing})
+ * @param source        the configuration as written, as HOCON, with secrets (keys naming a secret,
+ *                      password or token) replaced by {@code <redacted>}: what the admin API shows
  */
 public record MeridianSettings(
     Optional<String> region,
@@ -48,7 +52,10 @@ public record MeridianSettings(
     boolean debugHeaders,
     Optional<String> cookieSecret,
     StickySettings sticky,
-    CacheSettings cache) {
+    CacheSettings cache,
+    dev.meridian.proxy.accesslog.AccessLogSettings accessLog,
+    TracingSettings tracing,
+    String source) {
 
   /**
    * A client-facing listener: {@code meridian.listeners[]}.
@@ -66,8 +73,18 @@ public record MeridianSettings(
     }
   }
 
-  /** The admin listener: {@code meridian.admin}; disabled when {@code enabled = false}. */
-  public record AdminSettings(boolean enabled, HostPort address) {}
+  /**
+   * The admin listener: {@code meridian.admin}; disabled when {@code enabled = false}.
+   *
+   * @param token the bearer token every admin call but {@code /healthz} must carry (read from
+   *              {@code token-file}), or empty for none
+   */
+  public record AdminSettings(boolean enabled, HostPort address, Optional<String> token) {
+    @Override
+    public String toString() {
+      return "AdminSettings[enabled=" + enabled + ", address=" + address + ", token=" + (token.isPresent() ? "<set>" : "none") + "]";
+    }
+  }
 
   /**
    * A named set of backends and how one is picked: {@code meridian.backend-groups.NAME}.
@@ -223,4 +240,12 @@ public record MeridianSettings(
    */
   public record UpstreamSettings(
       int maxIdlePerBackend, int connectAttempts, int writeBufferLow, int writeBufferHigh) {}
+
+  /**
+   * W3C trace context at this hop: {@code meridian.tracing}.
+   *
+   * @param enabled   pass {@code traceparent} on with a new span id, starting a trace when a request has none
+   * @param sampleNew a trace Meridian starts carries the sampled flag
+   */
+  public record TracingSettings(boolean enabled, boolean sampleNew) {}
 }

@@ -77,12 +77,13 @@ public final class SettingsLoader {
       throw problems.toException();
     }
     KnownKeys.check(meridianObject, reference.getObject("meridian"), problems);
-    MeridianSettings settings = readSections(new ObjectReader(meridianObject, "meridian", problems, reference));
+    MeridianSettings settings = readSections(new ObjectReader(meridianObject, "meridian", problems, reference),
+        RedactedConfig.render(user));
     problems.throwIfAny();
     return settings;
   }
 
-  private static MeridianSettings readSections(ObjectReader meridian) {
+  private static MeridianSettings readSections(ObjectReader meridian, String source) {
     Optional<String> region = meridian.optionalString("region");
     TopologyReader topology = new TopologyReader(meridian);
     List<ListenerSettings> listeners = topology.listeners();
@@ -95,7 +96,8 @@ public final class SettingsLoader {
         upstream, TuningReader.headers(meridian),
         SteeringReader.geo(meridian, knownRegions(region, groups)),
         meridian.bool("debug-headers", false), meridian.optionalString("cookie-secret"),
-        StickyReader.settings(meridian), CacheReader.settings(meridian));
+        StickyReader.settings(meridian), CacheReader.settings(meridian),
+        AccessLogReader.accessLog(meridian), AccessLogReader.tracing(meridian), source);
   }
 
   /** Every region the configuration names: this instance's and its backends'. */

@@ -60,6 +60,23 @@ final class TopologyReader {
     return out;
   }
 
+  /** The token in a token file: its first line, trimmed, at least 16 characters. */
+  private static Optional<String> readToken(ObjectReader admin, java.nio.file.Path file) {
+    String token;
+    try {
+      token = java.nio.file.Files.readAllLines(file).stream().findFirst().orElse("").trim();
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      admin.problem("token-file", "cannot read " + file + " (expected: a readable file whose first line is the token)");
+      return Optional.empty();
+    }
+    if (token.length() < 16 || !token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+      admin.problem("token-file", file + " holds no usable token (expected: at least 16 visible ASCII characters"
+          + " on the first line, such as the output of: openssl rand -hex 32)");
+      return Optional.empty();
+    }
+    return Optional.of(token);
+  }
+
   /** Reads {@code admin}; an enabled admin listener must not share an address with a listener. */
   AdminSettings admin(List<ListenerSettings> listeners) {
     ObjectReader admin = meridian.section("admin");
@@ -71,7 +88,8 @@ final class TopologyReader {
             + "' (expected: a separate address for admin, or admin.enabled = false)");
       }
     }
-    return new AdminSettings(enabled, address);
+    Optional<String> token = admin.optionalPath("token-file").flatMap(file -> readToken(admin, file));
+    return new AdminSettings(enabled, address, token);
   }
 
   /** Reads {@code backend-groups}: each with a known strategy and at least one backend. */

@@ -17,6 +17,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ProxyMetrics {
   private static final String[] STATUS_CLASSES = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+  /**
+   * Bucket bounds of the request duration histogram: fixed, so {@code histogram_quantile} can sum
+   * buckets across instances.
+   */
+  private static final Duration[] DURATION_BUCKETS = java.util.stream.LongStream.of(
+          1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000)
+      .mapToObj(Duration::ofMillis).toArray(Duration[]::new);
 
   private final MeterRegistry registry;
   private final AtomicInteger clientConnections = new AtomicInteger();
@@ -26,14 +33,110 @@ public final class ProxyMetrics {
   private final ConcurrentHashMap<String, Counter> failuresByBackendAndKind = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, StickyMeters> stickyByRoute = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CacheMeters> cacheByRoute = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, RetryMeters> retriesByRoute = new ConcurrentHashMap<>();
+  private final EdgeMeters edge;
+  /**
+   * What the region and backend meters read, by group and region or backend id, kept here:
+   * Micrometer holds what a gauge or function counter reads weakly.
+   */
+  private final ConcurrentHashMap<String, Object> keptReadings = new ConcurrentHashMap<>();
 
   /** Registers the proxy's gauges in the registry. */
   public ProxyMetrics(MeterRegistry registry) {
     this.registry = registry;
     Gauge.builder("meridian.client.connections", clientConnections, AtomicInteger::get)
-        .description("Open client connections").register(registry);
+        .description("Open client connections speaking HTTP/1 or HTTP/2 (an HTTP/2 connection counts once)")
+        .register(registry);
     Gauge.builder("meridian.requests.in.flight", inFlight, AtomicInteger::get)
         .description("Requests received whose response is not complete").register(registry);
+    this.edge = new EdgeMeters(registry);
+  }
+
+  /** The client edge's counters: connections accepted, TLS handshakes, HTTP/2 streams and resets. */
+  public EdgeMeters edge() {
+    return edge;
+  }
+
+  /** A route's retry counters (registered on first use). */
+  public RetryMeters retries(String route) {
+    RetryMeters meters = retriesByRoute.get(route);
+    return meters != null ? meters : retriesByRoute.computeIfAbsent(route, r -> new RetryMeters(registry, r));
+  }
+
+  /** What {@link #registerBackend} reads of a backend at each scrape (through the routing in force). */
+  public interface BackendReadings {
+    /** Its peak-EWMA latency cost in seconds; NaN before a sample or once it is gone. */
+    double ewmaSeconds();
+
+    /** Requests sent to it and not finished. */
+    double inFlight();
+
+    /** Times passive outlier detection ejected it. */
+    double ejections();
+
+    /** Active health checks of it that passed ({@code true}) or failed. */
+    double checks(boolean passed);
+  }
+
+  /**
+   * Registers a backend's meters, each tagged with group, backend and region:
+   * {@code meridian_backend_ewma_seconds}, {@code meridian_backend_in_flight},
+   * {@code meridian_backend_ejections_total} and {@code meridian_health_checks_total{result="pass"|"fail"}}.
+   */
+  public void registerBackend(String group, dev.meridian.balancer.Backend backend, BackendReadings readings) {
+    if (keptReadings.putIfAbsent(group + '/' + backend.id(), readings) != null) {
+      return; // registered before (a reload): those meters read the routing in force through the first readings
+    }
+    io.micrometer.core.instrument.Tags tags = io.micrometer.core.instrument.Tags.of(
+        "group", group, "backend", backend.id(), "region", backend.region());
+    Gauge.builder("meridian.backend.ewma.seconds", readings, BackendReadings::ewmaSeconds)
+        .description("The backend's peak-EWMA latency cost").tags(tags).register(registry);
+    Gauge.builder("meridian.backend.in.flight", readings, BackendReadings::inFlight)
+        .description("Requests sent to the backend and not finished").tags(tags).register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("meridian.backend.ejections", readings, BackendReadings::ejections)
+        .description("Times passive outlier detection ejected the backend").tags(tags).register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("meridian.health.checks", readings, r -> r.checks(true))
+        .description("Active health checks of the backend, by result").tags(tags).tag("result", "pass").register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("meridian.health.checks", readings, r -> r.checks(false))
+        .description("Active health checks of the backend, by result").tags(tags).tag("result", "fail").register(registry);
+  }
+
+  /** What {@link #registerRegion} reads of a region at each scrape. */
+  public interface RegionReadings {
+    /** The region's dial, percent (NaN once the group is gone). */
+    double dial();
+
+    /** 1 while health is ignored in the region (panic), else 0. */
+    double panic();
+
+    /** Requests the region's backends answered so far. */
+    double requests();
+
+    /** Of those, errors (5xx, resets, timeouts). */
+    double errors();
+  }
+
+  /**
+   * Registers a region's gauges and counters: {@code meridian_region_dial_percent},
+   * {@code meridian_region_panic}, {@code meridian_region_requests_total} and
+   * {@code meridian_region_errors_total}, each tagged with group and region.
+   */
+  public void registerRegion(String group, String region, RegionReadings readings) {
+    if (keptReadings.putIfAbsent(group + "/region/" + region, readings) != null) {
+      return; // registered before (a reload): those meters read the routing in force through the first readings
+    }
+    Gauge.builder("meridian.region.dial.percent", readings, RegionReadings::dial)
+        .description("Share of the region's healthy capacity it offers (100 normal, 0 drained)").strongReference(true)
+        .tag("group", group).tag("region", region).register(registry);
+    Gauge.builder("meridian.region.panic", readings, RegionReadings::panic)
+        .description("1 while health is ignored in the region (too few healthy backends along a failover order)").strongReference(true)
+        .tag("group", group).tag("region", region).register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("meridian.region.requests", readings, RegionReadings::requests)
+        .description("Requests the region's backends answered")
+        .tag("group", group).tag("region", region).register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("meridian.region.errors", readings, RegionReadings::errors)
+        .description("Requests to the region that ended in an error (5xx, reset, timeout)")
+        .tag("group", group).tag("region", region).register(registry);
   }
 
   /** Registers a group's panic-mode counter: picks made with health ignored. */
@@ -84,11 +187,27 @@ public final class ProxyMetrics {
         .description("Entries evicted to keep the edge cache within meridian.cache.max-size").register(registry);
   }
 
+  /**
+   * Registers the access log's counter, {@code meridian_access_log_lines_total}, by {@code result}:
+   * {@code written}, {@code dropped} (the writer was behind and its queue full) and
+   * {@code sampled_out}.
+   */
+  public void registerAccessLog(dev.meridian.proxy.accesslog.AccessLog accessLog) {
+    String description = "Access log lines by what became of them";
+    io.micrometer.core.instrument.FunctionCounter.builder("meridian.access.log.lines", accessLog, a -> a.written())
+        .description(description).tag("result", "written").register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("meridian.access.log.lines", accessLog, a -> a.dropped())
+        .description(description).tag("result", "dropped").register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("meridian.access.log.lines", accessLog, a -> a.sampledOut())
+        .description(description).tag("result", "sampled_out").register(registry);
+  }
+
   /** The registry the meters live in. */
   public MeterRegistry registry() {
     return registry;
   }
 
+  /** A client connection began speaking HTTP (counted among the open ones until it closes). */
   public void clientConnectionOpened() {
     clientConnections.incrementAndGet();
   }
@@ -101,10 +220,13 @@ public final class ProxyMetrics {
     inFlight.incrementAndGet();
   }
 
-  /** Records a finished request on its route's counters (from {@link #routeRequests}). */
-  public void requestFinished(RouteRequests route, int status) {
+  /**
+   * Records a finished request on its route's meters (from {@link #routeRequests}): its status, time
+   * from head to end, and body bytes received and sent.
+   */
+  public void requestFinished(RouteRequests route, int status, long nanos, long bytesIn, long bytesOut) {
     inFlight.decrementAndGet();
-    route.count(status);
+    route.record(status, nanos, bytesIn, bytesOut);
   }
 
   /**
@@ -123,7 +245,14 @@ public final class ProxyMetrics {
           .description("Requests answered, by route and status class")
           .tag("route", route).tag("status", STATUS_CLASSES[i]).register(registry);
     }
-    return new RouteRequests(route, counters);
+    Timer duration = Timer.builder("meridian.request.duration")
+        .description("Time from a request's head arriving to its response's end, by route")
+        .tag("route", route).serviceLevelObjectives(DURATION_BUCKETS).register(registry);
+    Counter bytesIn = Counter.builder("meridian.request.bytes").baseUnit("bytes")
+        .description("Request body bytes received, by route").tag("route", route).register(registry);
+    Counter bytesOut = Counter.builder("meridian.response.bytes").baseUnit("bytes")
+        .description("Response body bytes sent, by route").tag("route", route).register(registry);
+    return new RouteRequests(route, counters, duration, bytesIn, bytesOut);
   }
 
   /**
@@ -161,14 +290,20 @@ public final class ProxyMetrics {
     return inFlight.get();
   }
 
-  /** One route's counters of answered requests by status class. */
+  /** One route's meters: answered requests by status class, their durations and body bytes. */
   public static final class RouteRequests {
     private final String route;
     private final Counter[] byStatusClass;
+    private final Timer duration;
+    private final Counter bytesIn;
+    private final Counter bytesOut;
 
-    private RouteRequests(String route, Counter[] byStatusClass) {
+    private RouteRequests(String route, Counter[] byStatusClass, Timer duration, Counter bytesIn, Counter bytesOut) {
       this.route = route;
       this.byStatusClass = byStatusClass;
+      this.duration = duration;
+      this.bytesIn = bytesIn;
+      this.bytesOut = bytesOut;
     }
 
     /** The route's name. */
@@ -176,8 +311,15 @@ public final class ProxyMetrics {
       return route;
     }
 
-    private void count(int status) {
+    private void record(int status, long nanos, long in, long out) {
       byStatusClass[Math.min(Math.max(status / 100 - 1, 0), 4)].increment();
+      duration.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+      if (in > 0) {
+        bytesIn.increment(in);
+      }
+      if (out > 0) {
+        bytesOut.increment(out);
+      }
     }
   }
 }

@@ -22,6 +22,6 @@ public record RetrySettings(int attempts, Set<String> on, double budget, int min
 
   /** Whether a response with this status is retried. */
   public boolean retriesStatus(int status) {
-    return status >= 500 && status <= 599 && on.size() > 2 && on.contains(Integer.toString(status));
+    return status >= 500 && status <= 599 && on.contains(Integer.toString(status));
   }
 }

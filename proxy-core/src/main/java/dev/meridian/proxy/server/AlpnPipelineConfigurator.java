@@ -1,14 +1,16 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.proxy.metrics.EdgeMeters;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * After the TLS handshake, installs HTTP/2 or HTTP/1.1 according to what ALPN negotiated (HTTP/1.1
- * when the client offered nothing), then removes itself.
+ * when the client offered nothing), then removes itself. Counts each handshake's outcome.
  */
 final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandler {
   static final String NAME = "alpn";
@@ -16,11 +18,15 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
 
   private final Runnable installHttp1;
   private final Runnable installHttp2;
+  private final EdgeMeters meters;
+  /** This connection's failed handshake was counted (an event and the close may both report it). */
+  private boolean failureCounted;
 
-  AlpnPipelineConfigurator(Runnable installHttp1, Runnable installHttp2) {
+  AlpnPipelineConfigurator(Runnable installHttp1, Runnable installHttp2, EdgeMeters meters) {
     super(ApplicationProtocolNames.HTTP_1_1);
     this.installHttp1 = installHttp1;
     this.installHttp2 = installHttp2;
+    this.meters = meters;
   }
 
   @Override
@@ -37,8 +43,36 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
     ctx.read();
   }
 
+  /**
+   * Counts a failed handshake: Netty reports every one with this event (a client that sends an alert,
+   * sends something that is not TLS, or just closes), but calls {@link #handshakeFailure} only for
+   * some.
+   */
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt instanceof SslHandshakeCompletionEvent done && !done.isSuccess() && !failureCounted) {
+      failureCounted = true;
+      meters.handshakeFailed(done.cause());
+    }
+    super.userEventTriggered(ctx, evt);
+  }
+
+  /**
+   * The connection closed while this handler was still in place, so its handshake never completed
+   * (success removes it): counted as {@code closed} unless a failure was counted already.
+   */
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    if (!failureCounted) {
+      failureCounted = true;
+      meters.handshakeFailed(new java.nio.channels.ClosedChannelException());
+    }
+    super.channelInactive(ctx);
+  }
+
   @Override
   protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+    meters.handshakeSucceeded();
     if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
       installHttp2.run();
     } else {

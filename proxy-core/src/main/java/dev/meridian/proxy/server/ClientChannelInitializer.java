@@ -51,6 +51,7 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
   @Override
   protected void initChannel(Channel ch) {
     clients.add(ch);
+    context.metrics.edge().connectionAccepted();
     ch.pipeline().addLast("idle", new IdleTimeoutHandler(
         context.settings.timeouts().clientIdle().toMillis(), TimeUnit.MILLISECONDS));
     if (tls == null) {
@@ -60,7 +61,8 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
       ch.pipeline()
           .addLast("sni", new SniHandler(tls.mapping()))
           .addLast(AlpnPipelineConfigurator.NAME, new AlpnPipelineConfigurator(
-              () -> addHttp1(ch, "https"), () -> Http2Connection.install(ch.pipeline(), context, "https")));
+              () -> addHttp1(ch, "https"), () -> Http2Connection.install(ch.pipeline(), context, "https"),
+              context.metrics.edge()));
     }
   }
 

@@ -3,13 +3,18 @@ package dev.meridian.proxy.server;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SNIServerName;
+import javax.net.ssl.SSLSession;
 
 /**
  * What the requests of one client connection share, whichever HTTP/2 stream each comes on: the
- * client's address (read once per connection, not once per stream), the last Forwarded element and
- * the meters recorded on last. An HTTP/1.1 connection has one of its own; an HTTP/2 connection's
+ * client's address and TLS session facts (read once per connection, not once per stream), the last
+ * Forwarded element and the meters recorded on last. An HTTP/1.1 connection has one of its own; an HTTP/2 connection's
  * streams share the connection's.
  *
  * <p>Not thread-safe: used on the connection's event loop, which its streams share.
@@ -22,6 +27,10 @@ final class ConnectionMemo {
   private boolean identified;
   private InetAddress clientAddress;
   private String clientIp;
+  private Channel connection;
+  private boolean tlsRead;
+  private String tlsVersion;
+  private String serverName;
 
   ConnectionMemo(ProxyMetrics metrics) {
     this.meters = new MeterMemo(metrics);
@@ -33,6 +42,7 @@ final class ConnectionMemo {
       return;
     }
     identified = true;
+    this.connection = connection;
     clientAddress = connection.remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress() : null;
     clientIp = clientAddress == null ? "unknown" : clientAddress.getHostAddress();
   }
@@ -45,5 +55,42 @@ final class ConnectionMemo {
   /** The client's address for logs, or {@code unknown}. */
   String clientIp() {
     return clientIp;
+  }
+
+  /** The TLS version the connection negotiated ({@code TLSv1.3}), or null for cleartext. */
+  String tlsVersion() {
+    readTls();
+    return tlsVersion;
+  }
+
+  /** The server name the client asked for in TLS (SNI), or null. */
+  String serverName() {
+    readTls();
+    return serverName;
+  }
+
+  /** Reads the TLS session's version and requested server name once, the first time one is asked. */
+  private void readTls() {
+    if (tlsRead || connection == null) {
+      return;
+    }
+    tlsRead = true;
+    SslHandler ssl = connection.pipeline().get(SslHandler.class);
+    if (ssl == null) {
+      return;
+    }
+    SSLSession session = ssl.engine().getSession();
+    tlsVersion = session.getProtocol();
+    if (session instanceof ExtendedSSLSession extended) {
+      try {
+        for (SNIServerName name : extended.getRequestedServerNames()) {
+          if (name instanceof SNIHostName host) {
+            serverName = host.getAsciiName();
+          }
+        }
+      } catch (UnsupportedOperationException e) {
+        serverName = null;
+      }
+    }
   }
 }

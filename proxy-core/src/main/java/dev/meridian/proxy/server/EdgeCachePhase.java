@@ -372,6 +372,7 @@ final class EdgeCachePhase {
   /** Writes an entry as the answer (see {@link CachedAnswers}). */
   void serve(Exchange ex, CachedResponse entry, String result, long now) {
     ex.fromCache = true;
+    ex.cacheStatus = result;
     connection.completion.respondFromCache(ex,
         CachedAnswers.of(entry, ex.request.headers(), ex.method.equals("HEAD"), result, now));
   }

@@ -28,6 +28,11 @@ final class Exchange {
   final SelectionContext selection;
 
   String requestId;
+  /** The {@code traceparent} sent on (this hop's span; set at admission, before its checks), or null when tracing is off. */
+  String traceparent;
+  /** The request's Host (or absolute-form authority) and path, once admission read them; else null. */
+  String host;
+  String path;
   InetAddress clientAddress;
   /** The request arrived on an HTTP/2 stream (translated to HTTP/1.1 messages). */
   boolean http2;
@@ -53,6 +58,8 @@ final class Exchange {
   boolean cacheFillWanted;
   /** Whether the request carried Authorization or Cookie (its answer is stored only if public). */
   boolean cacheAuthenticated;
+  /** The dashboard's recent decisions keep this request (its selector explains its pick). */
+  boolean decisionSampled;
   /** Whether the edge cache answered (no backend, no region counted). */
   boolean fromCache;
   /** Why a sticky route's cookie was not used (ignored, or its backend gone), for the decision header. */
@@ -60,6 +67,8 @@ final class Exchange {
   /** Stats of the backend the request is in flight to, until it finishes. */
   BackendStats inFlightTo;
   long sentNanos;
+  /** From the request sent to the backend's response headers, or -1 while no backend answered. */
+  long upstreamNanos = -1;
   String upgrade;
   boolean clientKeepAlive;
   /** The request carries no body (no Content-Length above 0, not chunked). */

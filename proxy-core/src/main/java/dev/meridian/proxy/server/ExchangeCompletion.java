@@ -83,6 +83,7 @@ final class ExchangeCompletion {
     ex.response = ResponsePhase.LOCAL;
     ex.status = response.status().code();
     ex.closeAfter = !keepAlive;
+    ex.responseBytes += response.content().readableBytes();
     ctx.writeAndFlush(response);
     if (ex.closeAfter || ex.requestComplete) {
       finishExchange(ex);
@@ -116,7 +117,7 @@ final class ExchangeCompletion {
         upstream.close();
       }
     }
-    connection.meters.requestFinished(routeName(ex), ex.status);
+    RequestEnd.record(connection, ex, ex.status);
     recordRegionOutcome(ex, false);
     connection.exchange = null;
     if (ex.closeAfter || !ex.requestComplete || context.isDraining()

@@ -107,6 +107,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     this.forwardedMemo = memo.forwarded;
   }
 
+  /** The client connection's TLS version, or null for cleartext. */
+  String tlsVersion() {
+    return connectionMemo.tlsVersion();
+  }
+
+  /** The server name the client asked for in TLS, or null. */
+  String serverName() {
+    return connectionMemo.serverName();
+  }
+
   /** Whether the client's connection arrived over TLS. */
   boolean isTls() {
     return "https".equals(scheme);
@@ -239,7 +249,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
         ex.upstream.close();
       }
       // Not finished (finishExchange clears exchange): counted here, whatever answered it.
-      meters.requestFinished(ExchangeCompletion.routeName(ex), ex.status == 0 ? 499 : ex.status);
+      RequestEnd.record(this, ex, ex.status == 0 ? 499 : ex.status);
       ExchangeCompletion.recordRegionOutcome(ex, ex.responseStarted() && !ex.responseComplete());
     }
     if (countedConnection) {

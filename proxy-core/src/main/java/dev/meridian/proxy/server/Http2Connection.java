@@ -62,6 +62,7 @@ final class Http2Connection {
         .encoderEnforceMaxQueuedControlFrames(10_000)
         .gracefulShutdownTimeoutMillis(context.settings.server().drainTimeout().toMillis())
         .build();
+    codec.connection().addListener(new StreamMeters(context.metrics.edge()));
     LimitSettings limits = context.settings.limits();
     ConnectionMemo memo = new ConnectionMemo(context.metrics);
     pipeline.addLast("h2-flush", new FlushConsolidationHandler(
@@ -113,9 +114,30 @@ final class Http2Connection {
       ctx.channel().config().setAutoRead(false);
       ctx.pipeline()
           .addAfter(ctx.name(), "h2-http1", new Http2StreamCodec(limits.maxRequestLine(), limits.maxHeaderBytes(),
-              limits.maxHeaderCount()))
+              limits.maxHeaderCount(), context.metrics.edge()))
           .addAfter("h2-http1", FrontendHandler.NAME, new FrontendHandler(context, null, scheme, memo))
           .remove(this);
+    }
+  }
+
+  /** Counts the streams clients open and those Meridian resets. */
+  private static final class StreamMeters extends io.netty.handler.codec.http2.Http2ConnectionAdapter {
+    private final dev.meridian.proxy.metrics.EdgeMeters meters;
+
+    StreamMeters(dev.meridian.proxy.metrics.EdgeMeters meters) {
+      this.meters = meters;
+    }
+
+    @Override
+    public void onStreamAdded(io.netty.handler.codec.http2.Http2Stream stream) {
+      meters.http2StreamOpened();
+    }
+
+    @Override
+    public void onStreamClosed(io.netty.handler.codec.http2.Http2Stream stream) {
+      if (stream.isResetSent()) {
+        meters.http2ResetSent();
+      }
     }
   }
 

@@ -61,9 +61,14 @@ final class Http2StreamCodec extends ChannelDuplexHandler {
   /** The request's head was read: a further HEADERS frame carries its trailers. */
   private boolean headRead;
 
+  /** Counts the client's resets of this stream. */
+  private final dev.meridian.proxy.metrics.EdgeMeters meters;
+
   /** Creates the codec of one stream with the listener's request-head limits. */
-  Http2StreamCodec(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount) {
+  Http2StreamCodec(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount,
+      dev.meridian.proxy.metrics.EdgeMeters meters) {
     this.heads = new Http2RequestHeads(maxRequestLine, maxHeaderBytes, maxHeaderCount);
+    this.meters = meters;
   }
 
   // ---- client to proxy ---------------------------------------------------------------------
@@ -87,6 +92,15 @@ final class Http2StreamCodec extends ChannelDuplexHandler {
     } else {
       ctx.fireChannelRead(msg);
     }
+  }
+
+  /** A client's RST_STREAM arrives as an event on the stream (Netty's multiplexer): counted, then passed on. */
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt instanceof io.netty.handler.codec.http2.Http2ResetFrame) {
+      meters.http2ResetReceived();
+    }
+    super.userEventTriggered(ctx, evt);
   }
 
   private HttpRequest request(ChannelHandlerContext ctx, Http2HeadersFrame frame) {

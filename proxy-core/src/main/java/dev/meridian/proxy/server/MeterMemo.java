@@ -22,14 +22,17 @@ final class MeterMemo {
     this.metrics = metrics;
   }
 
-  /** Records a finished request of this route ({@code none} when unrouted) with its status. */
-  void requestFinished(String route, int status) {
+  /**
+   * Records a finished request of this route ({@code none} when unrouted): its status, time from head
+   * to end, and body bytes received and sent.
+   */
+  void requestFinished(String route, int status, long nanos, long bytesIn, long bytesOut) {
     RouteRequests requests = routeRequests;
     if (requests == null || !requests.route().equals(route)) {
       requests = metrics.routeRequests(route);
       routeRequests = requests;
     }
-    metrics.requestFinished(requests, status);
+    metrics.requestFinished(requests, status, nanos, bytesIn, bytesOut);
   }
 
   /** Records a backend's time from the request sent to its response headers. */

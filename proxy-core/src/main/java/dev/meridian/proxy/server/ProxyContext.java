@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.balancer.geo.ClientRegionResolver;
 import dev.meridian.balancer.geo.GeoSettings;
+import dev.meridian.proxy.accesslog.AccessLog;
 import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.SettingsLoader;
@@ -16,7 +17,8 @@ import java.time.Clock;
 
 /**
  * What every client connection's handlers share: the router, header rewriters, limits, pools,
- * metrics, the sticky-session keys and wall clock, the edge cache, and whether the server is draining.
+ * metrics, the sticky-session keys and wall clock, the edge cache, the access log, and whether the
+ * server is draining.
  */
 final class ProxyContext {
   final MeridianSettings settings;
@@ -31,11 +33,17 @@ final class ProxyContext {
   final EdgeCache cache;
   /** The sticky-session cookie codec in force (the keys file's keys). */
   final StickyKeys stickyKeys;
+  /** The access log, or null when it is off. */
+  final AccessLog accessLog;
+  /** The few recent routing decisions the dashboard shows. */
+  final RecentDecisions recentDecisions = new RecentDecisions(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(250));
+  /** Whether selectors record why they chose (debug headers, or the access log's decisions). */
+  final boolean explainDecisions;
   private final Clock wallClock;
   private volatile boolean draining;
 
   ProxyContext(MeridianSettings settings, Routing routing, UpstreamPools pools, ProxyMetrics metrics,
-      StickyKeys stickyKeys, Clock wallClock, EdgeCache cache) {
+      StickyKeys stickyKeys, Clock wallClock, EdgeCache cache, AccessLog accessLog) {
     this.settings = settings;
     this.routing = routing;
     this.readYourWrites = settings.cookieSecret()
@@ -53,11 +61,18 @@ final class ProxyContext {
     this.stickyKeys = stickyKeys;
     this.wallClock = wallClock;
     this.cache = cache;
+    this.accessLog = accessLog;
+    this.explainDecisions = settings.debugHeaders() || (accessLog != null && settings.accessLog().decisions());
+  }
+
+  /** The wall-clock time in epoch milliseconds (access log lines). */
+  long epochMillis() {
+    return wallClock.millis();
   }
 
   /** The wall-clock time in epoch seconds (sticky cookies' issue times). */
   long epochSeconds() {
-    return wallClock.millis() / 1000;
+    return epochMillis() / 1000;
   }
 
   /** The routes and groups in force now; a request keeps the snapshot it started with. */

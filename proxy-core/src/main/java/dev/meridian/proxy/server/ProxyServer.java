@@ -7,6 +7,7 @@ import dev.meridian.health.HealthRegistry;
 import dev.meridian.health.OutlierDetector;
 import dev.meridian.balancer.NanoClock;
 import dev.meridian.balancer.RegionalSelector;
+import dev.meridian.proxy.accesslog.AccessLog;
 import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.config.InvalidConfigException;
 import dev.meridian.proxy.config.MeridianSettings;
@@ -97,8 +98,12 @@ public final class ProxyServer implements AutoCloseable {
    * clock sticky-session cookies are dated by (tests pass manual ones; Netty's timers still run on real
    * time).
    */
+  /** The configuration in force: the one started with, then each reload's. */
+  private volatile MeridianSettings applied;
+
   public ProxyServer(MeridianSettings settings, MeterRegistry registry, NanoClock clock, java.time.Clock wallClock) {
     this.settings = settings;
+    this.applied = settings;
     this.transport = Transport.choose(settings.server().transport());
     int threads = settings.server().eventLoopThreads() > 0
         ? settings.server().eventLoopThreads() : NettyRuntime.availableProcessors();
@@ -118,8 +123,14 @@ public final class ProxyServer implements AutoCloseable {
     EdgeCache cache = new EdgeCache(settings.cache().maxSize(), settings.cache().maxObjectSize(), clock::nanoTime,
         settings.timeouts().responseHeaders().toNanos());
     metrics.registerCache(cache);
+    AccessLog accessLog = settings.accessLog().enabled() ? AccessLog.start(settings.accessLog()) : null;
+    if (accessLog != null) {
+      metrics.registerAccessLog(accessLog);
+      log.info("access log to {}{}", settings.accessLog().file().map(Object::toString).orElse("standard output"),
+          settings.accessLog().sample() < 1.0 ? " (sample " + settings.accessLog().sample() + ")" : "");
+    }
     this.context = new ProxyContext(settings, assembly.routing(), pools, metrics, loadStickyKeys(settings),
-        wallClock, cache);
+        wallClock, cache, accessLog);
     this.operator = new OperatorControls(context, assembler.healthByGroup(), assembler.faultsByGroup(),
         new OperatorOverrides(clock::nanoTime));
     registerMetrics(assembly.routing().groups());
@@ -142,7 +153,13 @@ public final class ProxyServer implements AutoCloseable {
     runtimes.forEach((name, runtime) -> {
       context.metrics.registerGroup(name, () -> context.routing().groups().containsKey(name)
           ? context.routing().groups().get(name).selector().panicPicks() : 0);
-      runtime.group().backends().forEach(b -> context.metrics.registerBackendHealth(name, b, health(name)));
+      runtime.group().backends().forEach(b -> {
+        context.metrics.registerBackendHealth(name, b, health(name));
+        context.metrics.registerBackend(name, b, new MeterReadings.OfBackend(context, name, b));
+      });
+      for (String region : runtime.selector().regions()) {
+        context.metrics.registerRegion(name, region, new MeterReadings.OfRegion(context, name, region));
+      }
     });
   }
 
@@ -218,7 +235,7 @@ public final class ProxyServer implements AutoCloseable {
    * protocol or TLS change applies to new upstream connections, which is logged.
    */
   public synchronized void reload(MeridianSettings next) {
-    MeridianSettings current = context.settings;
+    MeridianSettings current = applied;
     logNeedsRestart("listeners", current.listeners(), next.listeners());
     logNeedsRestart("admin", current.admin(), next.admin());
     logNeedsRestart("server", current.server(), next.server());
@@ -228,6 +245,8 @@ public final class ProxyServer implements AutoCloseable {
     logNeedsRestart("headers", current.headers(), next.headers());
     logNeedsRestart("sticky", current.sticky(), next.sticky());
     logNeedsRestart("cache", current.cache(), next.cache());
+    logNeedsRestart("access-log", current.accessLog(), next.accessLog());
+    logNeedsRestart("tracing", current.tracing(), next.tracing());
     Routing old = context.routing();
     RoutingAssembler.Assembly assembly = assembler.assemble(next, old.groups(), context.pools.links());
     Map<String, GroupRuntime> runtimes = assembly.routing().groups();
@@ -247,6 +266,7 @@ public final class ProxyServer implements AutoCloseable {
       r.group().backends().forEach(b -> health(r.group().name()).clear(b.id(), OutlierDetector.OWNER));
     });
     assembler.keepOnly(runtimes.keySet());
+    applied = next;
     log.info("configuration reloaded: {} route(s), {} backend group(s)", assembly.routing().router().routes().size(),
         runtimes.size());
   }
@@ -341,6 +361,16 @@ public final class ProxyServer implements AutoCloseable {
     return context.metrics;
   }
 
+  /** The configuration last put in force (at start or by a reload). */
+  public MeridianSettings settings() {
+    return applied;
+  }
+
+  /** The recent routing decisions the dashboard shows. */
+  public RecentDecisions recentDecisions() {
+    return context.recentDecisions;
+  }
+
   /** The upstream pools, for the admin API. */
   public UpstreamPools pools() {
     return context.pools;
@@ -384,6 +414,10 @@ public final class ProxyServer implements AutoCloseable {
     context.clientRegions.close();
     workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
     acceptGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+    if (context.accessLog != null) {
+      // After the event loops stopped: every connection's close has run, so every request's line is in the ring.
+      context.accessLog.close();
+    }
     return drained;
   }
 

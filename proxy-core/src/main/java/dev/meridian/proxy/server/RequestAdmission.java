@@ -2,6 +2,7 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.balancer.SelectionContext;
+import dev.meridian.proxy.http.TraceContext;
 import dev.meridian.proxy.http1.MalformedHeadException;
 import dev.meridian.proxy.http1.RawHeaders;
 import dev.meridian.proxy.http1.RawRequest;
@@ -61,6 +62,9 @@ final class RequestAdmission {
       ex.bodiless = !chunked && HttpUtil.getContentLength(request, 0L) == 0L;
     }
     ex.requestId = context.requestRewriter.assignRequestId(headers);
+    if (context.settings.tracing().enabled()) {
+      ex.traceparent = TraceContext.nextHop(headers, context.settings.tracing().sampleNew());
+    }
 
     Verdict bad = ex.http2 ? checkHttp2Headers(headers) : checkVersion(request);
     if (bad == null) {
@@ -89,6 +93,8 @@ final class RequestAdmission {
           "request target is not an acceptable path (dot segments, backslashes and fragments are refused)");
     }
     String host = target.authority() != null ? target.authority() : headers.get(HttpHeaderNames.HOST);
+    ex.host = host;
+    ex.path = target.path();
     if (target.authority() != null && !isValidHost(target.authority())) {
       ex.clientKeepAlive = false;
       return new Verdict(HttpResponseStatus.BAD_REQUEST, "malformed authority in the request target");
@@ -122,7 +128,8 @@ final class RequestAdmission {
     GroupRuntime group = routing.groups().get(ex.route.group().name());
     ex.group = group;
     SelectionContext selection = ex.selection;
-    selection.explain(context.settings.debugHeaders());
+    ex.decisionSampled = context.recentDecisions.sample();
+    selection.explain(context.explainDecisions || ex.decisionSampled);
     selection.write(ex.isWrite());
     selection.clientRegion(context.clientRegions.resolve(ex.clientAddress, headers));
     if (group.hashKey() != null) {

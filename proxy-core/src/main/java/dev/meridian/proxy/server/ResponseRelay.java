@@ -92,9 +92,10 @@ final class ResponseRelay {
     }
     long rtt = System.nanoTime() - ex.sentNanos + ex.injectedDelayNanos;
     connection.meters.upstreamResponded(ex.backend.id(), rtt);
+    ex.upstreamNanos = rtt;
     ex.group.outliers().onResponse(ex.backend, status.code());
     if (ex.route.retries().retriesStatus(status.code()) && ex.requestComplete && ex.isIdempotent()
-        && connection.attempts.mayRetry(ex, true)) {
+        && connection.attempts.mayRetry(ex, true, "status")) {
       log.info("{} {}: backend {} answered {}; retrying elsewhere", ex.requestId, connection.clientIp,
           ex.backend, status.code());
       ReferenceCountUtil.release(response);
@@ -240,7 +241,7 @@ final class ResponseRelay {
     Channel upstream = ex.upstream;
     BackendHandler.of(upstream).detach();
     connection.exchange = null;
-    connection.meters.requestFinished(ExchangeCompletion.routeName(ex), 101);
+    RequestEnd.record(connection, ex, 101);
     ExchangeCompletion.recordRegionOutcome(ex, false);
     connection.headTimer.cancel();
     connection.releaseInbound();

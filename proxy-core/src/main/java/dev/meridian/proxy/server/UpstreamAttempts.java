@@ -154,7 +154,7 @@ final class UpstreamAttempts {
   /** An injected abort: passive health and retries see it as the backend's own answer. */
   private void onInjectedAbort(Exchange ex, Backend backend, int status) {
     ex.group.outliers().onResponse(backend, status);
-    if (ex.route.retries().retriesStatus(status) && ex.isIdempotent() && mayRetry(ex, true)) {
+    if (ex.route.retries().retriesStatus(status) && ex.isIdempotent() && mayRetry(ex, true, "status")) {
       ex.lastFailure = "backend " + backend.id() + " answered " + status + " (injected)";
       ex.selection.exclude(backend);
       connectUpstream(ex);
@@ -181,7 +181,7 @@ final class UpstreamAttempts {
       ex.lastAttemptBusy = true;
       ex.endInFlight();
       ex.selection.exclude(backend);
-      if (mayRetry(ex, ex.route.retries().retriesOn("connect-failure"))) {
+      if (mayRetry(ex, ex.route.retries().retriesOn("connect-failure"), "no-stream")) {
         connectUpstream(ex);
       } else {
         connection.completion.respondLocally(ex, HttpResponseStatus.SERVICE_UNAVAILABLE,
@@ -307,7 +307,7 @@ final class UpstreamAttempts {
       ex.selection.exclude(ex.backend);
     }
     ex.upstream = null;
-    if (mayRetry(ex, ex.route.retries().retriesOn(condition))) {
+    if (mayRetry(ex, ex.route.retries().retriesOn(condition), condition)) {
       avoidRefusingBackends(ex);
       connectUpstream(ex);
     } else {
@@ -329,6 +329,7 @@ final class UpstreamAttempts {
     int connectTries = Math.max(context.settings.upstream().connectAttempts(), ex.route.retries().attempts() + 1);
     if (ex.route.retries().retriesOn("connect-failure") && ex.connectFailures < connectTries
         && ex.isReplayable() && !connection.closing) {
+      context.metrics.retries(ex.route.name()).retried("connect-failure");
       avoidRefusingBackends(ex);
       connectUpstream(ex);
     } else {
@@ -345,14 +346,19 @@ final class UpstreamAttempts {
   /**
    * Whether a request that reached a backend may be retried: the condition is retried, attempts remain
    * (connect failures do not count), the request can be sent again, and the route's budget allows it.
+   * A retry is counted by {@code reason}, a refusal by the budget as such.
    */
-  boolean mayRetry(Exchange ex, boolean conditionRetried) {
+  boolean mayRetry(Exchange ex, boolean conditionRetried, String reason) {
     boolean allowed = conditionRetried && ex.attempts - ex.connectFailures <= ex.route.retries().attempts()
         && ex.isReplayable() && !connection.closing;
     if (allowed && !ex.route.retryBudget().tryRetry()) {
       log.warn("{} {}: route {}: retry budget spent; not retrying", ex.requestId, connection.clientIp,
           ex.route.name());
+      context.metrics.retries(ex.route.name()).budgetExhausted();
       return false;
+    }
+    if (allowed) {
+      context.metrics.retries(ex.route.name()).retried(reason);
     }
     return allowed;
   }

@@ -45,7 +45,9 @@ import org.junit.jupiter.api.Test;
  * HTTP/2 forbids.
  */
 class Http2StreamCodecTest {
-  private final EmbeddedChannel stream = new EmbeddedChannel(new Http2StreamCodec(100, 4096, 10));
+  private static final dev.meridian.proxy.metrics.EdgeMeters METERS =
+      new dev.meridian.proxy.metrics.ProxyMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()).edge();
+  private final EmbeddedChannel stream = new EmbeddedChannel(new Http2StreamCodec(100, 4096, 10, METERS));
   private final List<Object> read = new ArrayList<>();
 
   @AfterEach
@@ -155,7 +157,7 @@ class Http2StreamCodecTest {
   }
 
   private Throwable refusal(Http2Headers headers) {
-    EmbeddedChannel fresh = new EmbeddedChannel(new Http2StreamCodec(100, 4096, 10));
+    EmbeddedChannel fresh = new EmbeddedChannel(new Http2StreamCodec(100, 4096, 10, METERS));
     fresh.writeInbound(new DefaultHttp2HeadersFrame(headers, true));
     HttpRequest refused = fresh.readInbound();
     assertThat((Object) fresh.readInbound()).as("the end of the refused request").isSameAs(LastHttpContent.EMPTY_LAST_CONTENT);

@@ -17,12 +17,12 @@ class MeterMemoTest {
   void requestsCountOnTheirOwnRouteAndStatusClassAsTheRouteChanges() {
     for (int status : new int[] {200, 204, 503}) {
       metrics.requestStarted();
-      memo.requestFinished("api", status);
+      memo.requestFinished("api", status, 1_000_000, 0, 10);
     }
     metrics.requestStarted();
-    memo.requestFinished(new String("static"), 404);
+    memo.requestFinished(new String("static"), 404, 1_000_000, 0, 10);
     metrics.requestStarted();
-    memo.requestFinished(new String("api"), 200); // an equal name from a reloaded route
+    memo.requestFinished(new String("api"), 200, 1_000_000, 0, 10); // an equal name from a reloaded route
 
     assertThat(count("api", "2xx")).isEqualTo(3);
     assertThat(count("api", "5xx")).isEqualTo(1);

@@ -1,0 +1,75 @@
+package dev.meridian.proxy.accesslog;
+
+/**
+ * One request's access log record: a pre-allocated slot of {@link AccessLog}'s ring, filled on an
+ * event loop and read by the writer thread.
+ *
+ * <p>Fields are plain and public because the slot is reused: an event loop sets every field of a
+ * claimed entry (null or 0 for what the request does not have) and publishes it; the writer formats
+ * it and clears its references. Strings are the request's own (immutable), never copied.
+ */
+public final class AccessLogEntry {
+  /** When the request head arrived, milliseconds since the epoch. */
+  public long startEpochMillis;
+  public String requestId;
+  /** The request's {@code traceparent} as forwarded (the trace id is taken from it), or null. */
+  public String traceparent;
+  public String client;
+  public String method;
+  public String host;
+  /** The request target's path, without the query. */
+  public String path;
+  /** {@code HTTP/1.0}, {@code HTTP/1.1} or {@code HTTP/2.0}. */
+  public String protocol;
+  /** The status sent; 499 when the client left before an answer. */
+  public int status;
+  public long bytesIn;
+  public long bytesOut;
+  /** From the head's arrival to the request's end, nanoseconds. */
+  public long durationNanos;
+  /** From the request sent to the backend's response headers, nanoseconds; -1 when no backend answered. */
+  public long upstreamNanos;
+  public String route;
+  public String group;
+  public String clientRegion;
+  /** The region of the backend that answered, or null. */
+  public String region;
+  public String backend;
+  /** Backends tried (0 when none was, such as a cache hit or a refusal). */
+  public int attempts;
+  /** What the edge cache did (HIT, MISS, ...) on a cached route, or null. */
+  public String cache;
+  /** What sticky sessions did (pinned, new, moved, ...) on a sticky route, or null. */
+  public String sticky;
+  /** Why the backend was chosen, when decisions are recorded, or null. */
+  public String decision;
+  /** The TLS version of the client connection, or null for cleartext. */
+  public String tls;
+  /** The server name the client asked for in TLS, or null. */
+  public String sni;
+  public String userAgent;
+  /** The ring sequence this entry was claimed at (set by {@link AccessLog#claim}). */
+  long sequence;
+
+  /** Drops the references so the slot keeps nothing of a finished request alive. */
+  void clear() {
+    requestId = null;
+    traceparent = null;
+    client = null;
+    method = null;
+    host = null;
+    path = null;
+    protocol = null;
+    route = null;
+    group = null;
+    clientRegion = null;
+    region = null;
+    backend = null;
+    cache = null;
+    sticky = null;
+    decision = null;
+    tls = null;
+    sni = null;
+    userAgent = null;
+  }
+}

@@ -1,0 +1,25 @@
+package dev.meridian.proxy.accesslog;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The access log's settings: {@code meridian.access-log}.
+ *
+ * @param enabled         whether requests are logged (default false)
+ * @param file            the file lines go to; empty for standard output
+ * @param sample          fraction of requests logged, 0 to 1 (default 1)
+ * @param alwaysLogErrors every 5xx and every request left without an answer is logged whatever the sample
+ * @param queueSize       lines that may wait for the writer, a power of two; beyond it lines are dropped
+ * @param maxFileSize     a file is rotated when it reaches this many bytes
+ * @param maxFiles        rotated files kept
+ * @param decisions       record why each backend was chosen (costs building that text per request)
+ */
+public record AccessLogSettings(boolean enabled, Optional<Path> file, double sample, boolean alwaysLogErrors,
+    int queueSize, long maxFileSize, int maxFiles, boolean decisions) {
+
+  /** The access log switched off. */
+  public static AccessLogSettings off() {
+    return new AccessLogSettings(false, Optional.empty(), 1.0, true, 16384, 100L << 20, 10, false);
+  }
+}

@@ -1,0 +1,61 @@
+package dev.meridian.proxy.admin;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.cookie.Cookie;
+import io.netty.handler.codec.http.cookie.ServerCookieDecoder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Optional;
+
+/**
+ * Who may use the admin API: with a token configured, a call must carry it as
+ * {@code Authorization: Bearer <token>} or in the dashboard's cookie ({@value #COOKIE}, which the
+ * page sets from its token prompt; {@code SameSite=Strict}, so another site cannot use it). Tokens
+ * are compared in constant time. {@code /healthz} and the dashboard's static files need no token:
+ * they tell nothing.
+ */
+final class AdminAuth {
+  /** The cookie the dashboard keeps the token in. */
+  static final String COOKIE = "meridian_admin_token";
+  private final byte[] token;
+
+  AdminAuth(Optional<String> token) {
+    this.token = token.map(t -> t.getBytes(StandardCharsets.US_ASCII)).orElse(null);
+  }
+
+  /** Whether a token is required at all. */
+  boolean required() {
+    return token != null;
+  }
+
+  /** Whether a request with these headers may use the admin API. */
+  boolean admits(HttpHeaders headers) {
+    if (token == null) {
+      return true;
+    }
+    String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);
+    if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return matches(authorization.substring(7).trim());
+    }
+    String cookies = headers.get(HttpHeaderNames.COOKIE);
+    if (cookies != null) {
+      for (Cookie c : ServerCookieDecoder.STRICT.decodeAll(cookies)) {
+        if (COOKIE.equals(c.name())) {
+          return matches(io.netty.handler.codec.http.QueryStringDecoder.decodeComponent(c.value()));
+        }
+      }
+    }
+    return false;
+  }
+
+  private boolean matches(String given) {
+    return MessageDigest.isEqual(token, given.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /** Whether a path is open to anyone: the instance's own health and the dashboard's static files. */
+  static boolean isOpen(String path) {
+    return path.equals("/healthz") || path.equals("/") || path.equals("/dashboard") || path.equals("/dashboard.js")
+        || path.equals("/dashboard.css") || path.equals("/favicon.svg");
+  }
+}

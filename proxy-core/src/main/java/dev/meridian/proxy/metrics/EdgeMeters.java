@@ -1,0 +1,88 @@
+package dev.meridian.proxy.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What happens at the client edge, per connection and per HTTP/2 stream rather than per request:
+ * <ul>
+ *   <li>{@code meridian_client_connections_accepted_total}: client connections accepted, whether or
+ *       not they went on to complete a TLS handshake or send a request;</li>
+ *   <li>{@code meridian_tls_handshakes_total{result}}: TLS handshakes, {@code ok} or why they failed:
+ *       {@code closed} (the client closed mid-handshake) or the failure's exception class, such as
+ *       {@code SSLHandshakeException} or {@code NotSslRecordException};</li>
+ *   <li>{@code meridian_http2_streams_total}: HTTP/2 streams clients opened;</li>
+ *   <li>{@code meridian_http2_resets_total{direction}}: streams reset by the client
+ *       ({@code received}) or by Meridian ({@code sent}).</li>
+ * </ul>
+ * Thread-safe.
+ */
+public final class EdgeMeters {
+  private final MeterRegistry registry;
+  private final Counter accepted;
+  private final Counter handshakesOk;
+  private final ConcurrentHashMap<String, Counter> handshakeFailures = new ConcurrentHashMap<>();
+  private final Counter streams;
+  private final Counter resetsReceived;
+  private final Counter resetsSent;
+
+  EdgeMeters(MeterRegistry registry) {
+    this.registry = registry;
+    this.accepted = Counter.builder("meridian.client.connections.accepted")
+        .description("Client connections accepted").register(registry);
+    this.handshakesOk = handshakes("ok");
+    this.streams = Counter.builder("meridian.http2.streams")
+        .description("HTTP/2 streams opened by clients").register(registry);
+    this.resetsReceived = resets("received");
+    this.resetsSent = resets("sent");
+  }
+
+  private Counter handshakes(String result) {
+    return Counter.builder("meridian.tls.handshakes").description("TLS handshakes with clients, by result")
+        .tag("result", result).register(registry);
+  }
+
+  private Counter resets(String direction) {
+    return Counter.builder("meridian.http2.resets").description("HTTP/2 streams reset, by who reset them")
+        .tag("direction", direction).register(registry);
+  }
+
+  /** A client connection was accepted. */
+  public void connectionAccepted() {
+    accepted.increment();
+  }
+
+  /** A TLS handshake completed. */
+  public void handshakeSucceeded() {
+    handshakesOk.increment();
+  }
+
+  /**
+   * A TLS handshake failed with this cause, counted by its class's simple name (a bounded set), or
+   * {@code closed} when the client closed the connection mid-handshake.
+   */
+  public void handshakeFailed(Throwable cause) {
+    Throwable root = cause;
+    while (root.getCause() != null && root.getCause() != root && root instanceof io.netty.handler.codec.DecoderException) {
+      root = root.getCause();
+    }
+    String result = root instanceof java.nio.channels.ClosedChannelException ? "closed" : root.getClass().getSimpleName();
+    handshakeFailures.computeIfAbsent(result, this::handshakes).increment();
+  }
+
+  /** A client opened an HTTP/2 stream. */
+  public void http2StreamOpened() {
+    streams.increment();
+  }
+
+  /** A client reset an HTTP/2 stream. */
+  public void http2ResetReceived() {
+    resetsReceived.increment();
+  }
+
+  /** Meridian reset an HTTP/2 stream. */
+  public void http2ResetSent() {
+    resetsSent.increment();
+  }
+}

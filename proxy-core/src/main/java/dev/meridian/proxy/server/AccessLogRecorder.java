@@ -1,0 +1,73 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.balancer.StickyPin;
+import dev.meridian.proxy.accesslog.AccessLog;
+import dev.meridian.proxy.accesslog.AccessLogEntry;
+import io.netty.handler.codec.http.HttpHeaderNames;
+
+/**
+ * Writes a finished request into the access log: claims an entry, fills it from the exchange and
+ * the connection, and publishes it. Everything put in the entry is a reference the request already
+ * holds; only the user agent is read from the headers for it.
+ */
+final class AccessLogRecorder {
+  private static final String HTTP_2 = "HTTP/2.0";
+  private static final String[] STICKY_LABELS = stickyLabels();
+
+  private AccessLogRecorder() {}
+
+  /**
+   * Logs the exchange, which ended with this status (499: the client left before an answer) this
+   * long after its head arrived.
+   */
+  static void record(ProxyContext context, FrontendHandler connection, Exchange ex, int status, long duration) {
+    AccessLog log = context.accessLog;
+    if (log == null) {
+      return;
+    }
+    AccessLogEntry e = log.claim(status);
+    if (e == null) {
+      return;
+    }
+    try {
+      e.startEpochMillis = context.epochMillis() - duration / 1_000_000;
+      e.durationNanos = duration;
+      e.upstreamNanos = ex.upstreamNanos;
+      e.status = status;
+      e.requestId = ex.requestId;
+      e.traceparent = ex.traceparent;
+      e.client = connection.clientIp;
+      e.method = ex.method;
+      e.host = ex.host;
+      e.path = ex.path;
+      e.protocol = ex.http2 ? HTTP_2 : ex.clientVersion.text();
+      e.bytesIn = ex.bodyBytesForwarded;
+      e.bytesOut = ex.responseBytes;
+      e.route = ex.route == null ? null : ex.route.name();
+      e.group = ex.group == null ? null : ex.group.group().name();
+      e.clientRegion = ex.selection.clientRegion();
+      e.region = ex.backend == null ? null : ex.backend.region();
+      e.backend = ex.backend == null ? null : ex.backend.id();
+      e.attempts = ex.attempts;
+      e.cache = ex.cacheStatus;
+      e.sticky = ex.route != null && ex.route.sticky() != null && !ex.fromCache
+          ? STICKY_LABELS[ex.selection.pinOutcome().ordinal()] : null;
+      e.decision = ex.selection.decision();
+      e.tls = connection.tlsVersion();
+      e.sni = connection.serverName();
+      e.userAgent = ex.request.headers().get(HttpHeaderNames.USER_AGENT);
+    } finally {
+      log.publish(e);
+    }
+  }
+
+  /** What sticky sessions did, by outcome: a request without a pin gets a new one. */
+  private static String[] stickyLabels() {
+    StickyPin.Outcome[] outcomes = StickyPin.Outcome.values();
+    String[] labels = new String[outcomes.length];
+    for (StickyPin.Outcome o : outcomes) {
+      labels[o.ordinal()] = o == StickyPin.Outcome.NONE ? "new" : o.name().toLowerCase(java.util.Locale.ROOT);
+    }
+    return labels;
+  }
+}

@@ -1,0 +1,32 @@
+package dev.meridian.proxy.server;
+
+/**
+ * What happens once per request when it ends, however it ended: it is counted on its route's meters,
+ * written to the access log, and kept among the dashboard's recent decisions when it was sampled.
+ */
+final class RequestEnd {
+  private RequestEnd() {}
+
+  /** Accounts for the exchange, which ended with this status (499: the client left before an answer). */
+  static void record(FrontendHandler connection, Exchange ex, int status) {
+    long nanos = System.nanoTime() - ex.startNanos;
+    connection.meters.requestFinished(ExchangeCompletion.routeName(ex), status, nanos, ex.bodyBytesForwarded,
+        ex.responseBytes);
+    AccessLogRecorder.record(connection.context, connection, ex, status, nanos);
+    if (ex.decisionSampled) {
+      connection.context.recentDecisions.record(new RecentDecisions.Decision(
+          connection.context.epochMillis(), ex.method, ex.path, ex.selection.clientRegion(),
+          ex.route == null ? null : ex.route.name(), ex.backend == null ? null : ex.backend.region(),
+          ex.backend == null ? null : ex.backend.id(), status, nanos / 1e6,
+          why(ex)));
+    }
+  }
+
+  private static String why(Exchange ex) {
+    if (ex.fromCache) {
+      return "edge cache " + ex.cacheStatus;
+    }
+    String decision = ex.selection.decision();
+    return decision != null ? decision : ex.stickyNote;
+  }
+}

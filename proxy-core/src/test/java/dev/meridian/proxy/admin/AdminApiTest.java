@@ -1,0 +1,162 @@
+package dev.meridian.proxy.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.meridian.proxy.ConfigReloader;
+import dev.meridian.proxy.MeridianInstance;
+import dev.meridian.proxy.config.InvalidConfigException;
+import dev.meridian.proxy.config.SettingsLoader;
+import dev.meridian.proxy.testing.TestBackend;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The admin API's access and configuration calls: the bearer token (and the dashboard's cookie),
+ * {@code /admin/api/config} with secrets redacted, and {@code POST /admin/api/reload} applying a
+ * valid file and answering a broken one's problems while the old configuration keeps serving.
+ */
+class AdminApiTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String TOKEN = "0123456789abcdef0123456789abcdef";
+  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private TestBackend backend;
+  private MeridianInstance proxy;
+  private ConfigReloader reloader;
+
+  @TempDir
+  Path dir;
+
+  @AfterEach
+  void stop() {
+    if (reloader != null) {
+      reloader.close();
+    }
+    if (proxy != null) {
+      proxy.stop(Duration.ZERO);
+    }
+    if (backend != null) {
+      backend.close();
+    }
+  }
+
+  private String config(String route, String adminExtras) {
+    return "meridian {\n"
+        + "  listeners = [ { name = \"web\", address = \"127.0.0.1:0\" } ]\n"
+        + "  admin { address = \"127.0.0.1:0\"" + adminExtras + " }\n"
+        + "  cookie-secret = \"do-not-show-this-secret-anywhere\"\n"
+        + "  backend-groups { app { backends = [ { id = \"a1\", address = \"127.0.0.1:" + backend.port() + "\" } ] } }\n"
+        + "  routes = [ { name = \"" + route + "\", path-prefix = \"/\", backend-group = \"app\" } ]\n"
+        + "}\n";
+  }
+
+  private Path start(String adminExtras) throws Exception {
+    backend = TestBackend.start(TestBackend.ok("hi"));
+    Path file = dir.resolve("meridian.conf");
+    Files.writeString(file, config("first", adminExtras));
+    proxy = new MeridianInstance(SettingsLoader.load(file)).start();
+    reloader = new ConfigReloader(file, proxy);
+    proxy.reloadFrom(reloader);
+    return file;
+  }
+
+  private HttpResponse<String> call(String method, String path, String... headers) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.adminAddress().getPort() + path))
+        .timeout(Duration.ofSeconds(10)).method(method, HttpRequest.BodyPublishers.noBody());
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void aTokenGuardsEverythingButHealthAndTheDashboardFiles() throws Exception {
+    Files.writeString(dir.resolve("admin.token"), TOKEN + "\n");
+    start(", token-file = \"admin.token\"");
+
+    assertThat(call("GET", "/healthz").statusCode()).isEqualTo(200);
+    assertThat(call("GET", "/").statusCode()).isEqualTo(200);
+    assertThat(call("GET", "/dashboard.js").statusCode()).isEqualTo(200);
+
+    HttpResponse<String> none = call("GET", "/metrics");
+    assertThat(none.statusCode()).isEqualTo(401);
+    assertThat(none.headers().firstValue("WWW-Authenticate")).hasValue("Bearer realm=\"meridian-admin\"");
+    assertThat(call("GET", "/admin/api/regions", "Authorization", "Bearer wrong-token-of-some-length").statusCode())
+        .isEqualTo(401);
+    assertThat(call("POST", "/admin/api/regions/app/default/dial?percent=0").statusCode()).isEqualTo(401);
+    assertThat(call("GET", "/admin/api/stream").statusCode()).isEqualTo(401);
+
+    assertThat(call("GET", "/metrics", "Authorization", "Bearer " + TOKEN).statusCode()).isEqualTo(200);
+    assertThat(call("GET", "/admin/api/backends", "Cookie", AdminAuth.COOKIE + "=" + TOKEN).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void withoutATokenFileTheApiIsOpen() throws Exception {
+    start("");
+    assertThat(call("GET", "/admin/api/routes").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void aTokenFileThatHoldsNoTokenIsRefusedWithItsKey() throws Exception {
+    backend = TestBackend.start(TestBackend.ok("hi"));
+    Files.writeString(dir.resolve("short.token"), "abc\n");
+    Path file = dir.resolve("meridian.conf");
+    Files.writeString(file, config("first", ", token-file = \"short.token\""));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> SettingsLoader.load(file))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("meridian.admin.token-file").hasMessageContaining("at least 16");
+  }
+
+  @Test
+  void theConfigurationInForceIsShownWithSecretsRedacted() throws Exception {
+    start("");
+    HttpResponse<String> shown = call("GET", "/admin/api/config");
+    assertThat(shown.statusCode()).isEqualTo(200);
+    assertThat(shown.body()).contains("cookie-secret").contains("<redacted>").contains("first")
+        .doesNotContain("do-not-show-this-secret-anywhere");
+  }
+
+  @Test
+  void reloadAppliesAValidFileAndAnswersABrokenOnesProblems() throws Exception {
+    Path file = start("");
+    Files.writeString(file, config("second", ""));
+    HttpResponse<String> applied = call("POST", "/admin/api/reload");
+    assertThat(applied.statusCode()).isEqualTo(200);
+    assertThat(JSON.readTree(applied.body()).get("applied").asBoolean()).isTrue();
+    JsonNode routes = JSON.readTree(call("GET", "/admin/api/routes").body());
+    assertThat(routes.get(0).get("name").asText()).isEqualTo("second");
+    assertThat(call("GET", "/admin/api/config").body()).contains("second");
+
+    Files.writeString(file, config("third", "").replace("backend-group = \"app\"", "backend-group = \"nope\""));
+    HttpResponse<String> refused = call("POST", "/admin/api/reload");
+    assertThat(refused.statusCode()).isEqualTo(422);
+    JsonNode body = JSON.readTree(refused.body());
+    assertThat(body.get("applied").asBoolean()).isFalse();
+    assertThat(body.get("problems").get(0).asText()).contains("meridian.conf").contains("backend-group").contains("nope");
+    assertThat(JSON.readTree(call("GET", "/admin/api/routes").body()).get(0).get("name").asText()).isEqualTo("second");
+    HttpResponse<String> proxied = client.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(proxied.body()).isEqualTo("hi");
+
+    assertThat(call("GET", "/admin/api/reload").statusCode()).isEqualTo(405);
+  }
+
+  @Test
+  void reloadWithoutAFileSaysSo() throws Exception {
+    backend = TestBackend.start(TestBackend.ok("hi"));
+    proxy = new MeridianInstance(SettingsLoader.parse(config("first", ""), "inline")).start();
+    HttpResponse<String> response = call("POST", "/admin/api/reload");
+    assertThat(response.statusCode()).isEqualTo(409);
+    assertThat(response.body()).contains("not started from a configuration file");
+  }
+}
