@@ -29,7 +29,9 @@
 #   CONF_A, CONF_B [meridian.conf]  each proxy's configuration template in bench/suite; give the same
 #                jar twice with two templates to measure a feature's cost (meridian-sticky.conf: the
 #                route has a sticky-session cookie, signed by a keys file made here;
-#                meridian-cache.conf: the route has an edge cache, so every request after the first is a hit)
+#                meridian-cache.conf: the route has an edge cache, so every request after the first is a hit;
+#                meridian-access-log.conf: the access log on, to a file in the run's temporary directory;
+#                meridian-no-tracing.conf: W3C trace context propagation off)
 #   COOKIE_FROM [none]  A or B: fetch the Set-Cookie of that proxy's first answer and send it with
 #                every request of both (a sticky client whose pin is honoured on every request)
 set -euo pipefail

@@ -24,12 +24,17 @@ public final class ProxyMetrics {
   private static final Duration[] DURATION_BUCKETS = java.util.stream.LongStream.of(
           1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000)
       .mapToObj(Duration::ofMillis).toArray(Duration[]::new);
+  /** Bucket bounds of the upstream connect time histogram. */
+  private static final Duration[] CONNECT_BUCKETS = java.util.stream.LongStream.of(
+          100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000, 3_000_000)
+      .mapToObj(Duration::ofNanos).map(d -> d.multipliedBy(1000)).toArray(Duration[]::new);
 
   private final MeterRegistry registry;
   private final AtomicInteger clientConnections = new AtomicInteger();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final ConcurrentHashMap<String, RouteRequests> requestsByRoute = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Timer> upstreamTimeByBackend = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Timer> connectTimeByBackend = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> failuresByBackendAndKind = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, StickyMeters> stickyByRoute = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CacheMeters> cacheByRoute = new ConcurrentHashMap<>();
@@ -267,6 +272,20 @@ public final class ProxyMetrics {
             .tag("backend", id).publishPercentileHistogram()
             .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
             .register(registry));
+  }
+
+  /**
+   * Records how long a new connection to a backend took to connect:
+   * {@code meridian_upstream_connect_seconds{backend}}, a histogram with fixed buckets.
+   */
+  public void upstreamConnected(String backendId, long nanos) {
+    Timer timer = connectTimeByBackend.get(backendId);
+    if (timer == null) {
+      timer = connectTimeByBackend.computeIfAbsent(backendId, id -> Timer.builder("meridian.upstream.connect")
+          .description("Time to connect a new connection to a backend (TCP, before any TLS)")
+          .tag("backend", id).serviceLevelObjectives(CONNECT_BUCKETS).register(registry));
+    }
+    timer.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   /**

@@ -120,6 +120,7 @@ public final class ProxyServer implements AutoCloseable {
         new NeverIndexedHeaders(settings.headers().requestIdHeader())));
     pools.links(assembly.links());
     ProxyMetrics metrics = new ProxyMetrics(registry);
+    pools.reportConnectTimes((backend, nanos) -> metrics.upstreamConnected(backend.id(), nanos));
     EdgeCache cache = new EdgeCache(settings.cache().maxSize(), settings.cache().maxObjectSize(), clock::nanoTime,
         settings.timeouts().responseHeaders().toNanos());
     metrics.registerCache(cache);

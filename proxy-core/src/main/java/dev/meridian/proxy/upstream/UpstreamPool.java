@@ -131,9 +131,11 @@ public final class UpstreamPool {
             .addLast(BackendHandler.NAME, handler);
       }
     });
+    long started = System.nanoTime();
     ChannelFuture connect = b.connect(new InetSocketAddress(backend.host(), backend.port()));
     connect.addListener(f -> {
       if (f.isSuccess()) {
+        links.connectTimes().connected(backend, System.nanoTime() - started);
         open++;
         everyConnection.add(connect.channel());
         handler.attach(listener);

@@ -17,6 +17,13 @@ public final class UpstreamPools {
   private final ChannelGroup everyConnection =
       new DefaultChannelGroup("upstream", GlobalEventExecutor.INSTANCE);
   private volatile Map<Backend, BackendLink> links = Map.of();
+  private volatile ConnectTimes connectTimes = (backend, nanos) -> { };
+
+  /** Told how long each new HTTP/1.1 connection to a backend took to connect (TCP, before any TLS). */
+  @FunctionalInterface
+  public interface ConnectTimes {
+    void connected(Backend backend, long nanos);
+  }
 
   /** Creates pools that open connections as the settings say. */
   public UpstreamPools(UpstreamSettings settings) {
@@ -35,6 +42,15 @@ public final class UpstreamPools {
    */
   public void links(Map<Backend, BackendLink> next) {
     this.links = Map.copyOf(next);
+  }
+
+  /** Reports each new connection's connect time to {@code observer} (the metrics). */
+  public void reportConnectTimes(ConnectTimes observer) {
+    this.connectTimes = observer;
+  }
+
+  ConnectTimes connectTimes() {
+    return connectTimes;
   }
 
   /** How each backend is spoken to now. */
