@@ -59,7 +59,7 @@ public final class AccessLog implements AutoCloseable {
   /** An access log as the settings say: to standard output or to a rotated file. */
   public static AccessLog start(AccessLogSettings settings) {
     AccessLogOutput output = settings.file()
-        .map(file -> AccessLogOutput.file(file, settings.maxFileSize(), settings.maxFiles()))
+        .map(file -> AccessLogOutput.file(file, settings.maxFileSize(), settings.maxFiles(), settings.compress()))
         .orElseGet(AccessLogOutput::stdout);
     return new AccessLog(output, settings.queueSize(), settings.sample(), settings.alwaysLogErrors());
   }

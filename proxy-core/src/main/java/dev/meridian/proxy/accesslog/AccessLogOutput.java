@@ -13,8 +13,9 @@ import org.apache.logging.log4j.core.config.builder.api.ConfigurationBuilderFact
 import org.apache.logging.log4j.core.config.builder.impl.BuiltConfiguration;
 
 /**
- * Where access log lines go: standard output, or a file that Log4j 2 rotates by size (the rotated
- * files gzip-compressed, {@code access.log.1.gz} the newest, at most {@code maxFiles} kept).
+ * Where access log lines go: standard output, or a file that Log4j 2 rotates by size
+ * ({@code access.log.1} the newest rotated file, at most {@code maxFiles} kept, optionally
+ * gzip-compressed).
  *
  * <p>The output has a Log4j 2 context of its own, so an operator's {@code log4j2.xml} (or its
  * reconfiguration) neither captures nor drops these lines. Lines are buffered and written when the
@@ -44,13 +45,13 @@ final class AccessLogOutput implements AutoCloseable {
 
   /**
    * Lines to a file, rotated when it reaches {@code maxFileBytes}; {@code maxFiles} rotated files are
-   * kept beside it, compressed.
+   * kept beside it ({@code access.log.1} the newest), gzip-compressed when {@code compress}.
    */
-  static AccessLogOutput file(Path file, long maxFileBytes, int maxFiles) {
+  static AccessLogOutput file(Path file, long maxFileBytes, int maxFiles, boolean compress) {
     ConfigurationBuilder<BuiltConfiguration> b = builder();
     String name = file.toAbsolutePath().toString();
     AppenderComponentBuilder rolling = b.newAppender(APPENDER, "RollingRandomAccessFile")
-        .addAttribute("fileName", name).addAttribute("filePattern", name + ".%i.gz")
+        .addAttribute("fileName", name).addAttribute("filePattern", name + ".%i" + (compress ? ".gz" : ""))
         .addAttribute("immediateFlush", false).addAttribute("append", true)
         .add(b.newLayout("PatternLayout").addAttribute("pattern", "%m%n"))
         .addComponent(b.newComponent("Policies").addComponent(

@@ -13,13 +13,14 @@ import java.util.Optional;
  * @param queueSize       lines that may wait for the writer, a power of two; beyond it lines are dropped
  * @param maxFileSize     a file is rotated when it reaches this many bytes
  * @param maxFiles        rotated files kept
+ * @param compress        gzip rotated files (costs CPU on the proxy's cores at each rotation)
  * @param decisions       record why each backend was chosen (costs building that text per request)
  */
 public record AccessLogSettings(boolean enabled, Optional<Path> file, double sample, boolean alwaysLogErrors,
-    int queueSize, long maxFileSize, int maxFiles, boolean decisions) {
+    int queueSize, long maxFileSize, int maxFiles, boolean compress, boolean decisions) {
 
   /** The access log switched off. */
   public static AccessLogSettings off() {
-    return new AccessLogSettings(false, Optional.empty(), 1.0, true, 16384, 100L << 20, 10, false);
+    return new AccessLogSettings(false, Optional.empty(), 1.0, true, 16384, 100L << 20, 10, false, false);
   }
 }

@@ -45,6 +45,7 @@ class AccessLogConfigTest {
     assertThat(a.maxFileSize()).isEqualTo(100L * 1024 * 1024);
     assertThat(a.maxFiles()).isEqualTo(10);
     assertThat(a.decisions()).isFalse();
+    assertThat(a.compress()).isFalse();
     assertThat(a).isEqualTo(AccessLogSettings.off());
     assertThat(s.tracing().enabled()).isTrue();
     assertThat(s.tracing().sampleNew()).isFalse();
@@ -55,7 +56,7 @@ class AccessLogConfigTest {
     Path file = dir.resolve("access.log");
     MeridianSettings s = SettingsLoader.parse(config("  access-log {\n"
         + "    enabled = true, output = \"" + file + "\", sample = 0.25, always-log-errors = false\n"
-        + "    queue-size = 1024, max-file-size = 2KiB, max-files = 3, decisions = true\n"
+        + "    queue-size = 1024, max-file-size = 2KiB, max-files = 3, decisions = true, compress = true\n"
         + "  }\n"
         + "  tracing { enabled = false, sample-new = true }\n"), "test.conf");
     AccessLogSettings a = s.accessLog();
@@ -67,6 +68,7 @@ class AccessLogConfigTest {
     assertThat(a.maxFileSize()).isEqualTo(2048);
     assertThat(a.maxFiles()).isEqualTo(3);
     assertThat(a.decisions()).isTrue();
+    assertThat(a.compress()).isTrue();
     assertThat(s.tracing().enabled()).isFalse();
     assertThat(s.tracing().sampleNew()).isTrue();
   }

@@ -387,7 +387,8 @@ class AccessLogTest {
     int requests = 60;
     String padding = "p".repeat(300);
     try (TestBackend backend = TestBackend.start(TestBackend.ok("rotating"));
-        ProxyFixture proxy = start(backend.port(), "meridian.access-log { max-file-size = 2KiB, max-files = 2 }\n")) {
+        ProxyFixture proxy = start(backend.port(),
+            "meridian.access-log { max-file-size = 2KiB, max-files = 2, compress = true }\n")) {
       for (int i = 0; i < requests; i++) {
         assertThat(get(proxy, "/rotate/" + i + "/" + padding).statusCode()).isEqualTo(200);
       }
