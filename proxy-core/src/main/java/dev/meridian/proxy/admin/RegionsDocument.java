@@ -19,7 +19,7 @@ import java.util.Map;
  * Builds {@code /admin/api/regions}: per group, the regions in order, their dials, which failover
  * orders are in panic, and per region its backends (available, operator-ejected), requests in flight,
  * injected fault, the cumulative requests, errors by kind and latency histogram a drill reads, and
- * the last minute's request rate, p50 and p99.
+ * the last minute's request rate, share of the group's requests, p50 and p99.
  */
 final class RegionsDocument {
   private RegionsDocument() {}
@@ -48,6 +48,10 @@ final class RegionsDocument {
     m.put("dials", selector.dials());
     m.put("panicking", selector.panicking());
     Map<String, Object> byRegion = new LinkedHashMap<>();
+    double groupRate = 0;
+    for (String region : selector.regions()) {
+      groupRate += history.lastMinute(name, region).requestsPerSecond();
+    }
     for (String region : selector.regions()) {
       Map<String, Object> r = new LinkedHashMap<>();
       List<Backend> members = group.backends().stream().filter(b -> b.region().equals(region)).toList();
@@ -66,6 +70,7 @@ final class RegionsDocument {
       RegionHistory.Rates minute = history.lastMinute(name, region);
       Map<String, Object> lastMinute = new LinkedHashMap<>();
       lastMinute.put("requests-per-second", Math.round(minute.requestsPerSecond() * 10) / 10.0);
+      lastMinute.put("share", groupRate == 0 ? 0.0 : Math.round(1000 * minute.requestsPerSecond() / groupRate) / 1000.0);
       lastMinute.put("p50-ms", minute.p50Millis());
       lastMinute.put("p99-ms", minute.p99Millis());
       r.put("last-minute", lastMinute);

@@ -152,6 +152,24 @@ class AdminApiTest {
   }
 
   @Test
+  void regionsSayWhatEachRegionDidInTheLastMinute() throws Exception {
+    start("");
+    for (int i = 0; i < 5; i++) {
+      assertThat(client.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/")).build(),
+          HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("hi");
+    }
+    // Sampled once a second: the minute's figures appear once two samples span the requests.
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      JsonNode minute = JSON.readTree(call("GET", "/admin/api/regions").body())
+          .at("/app/by-region/default/last-minute");
+      assertThat(minute.get("share").asDouble()).isEqualTo(1.0);
+      assertThat(minute.get("requests-per-second").asDouble()).isPositive();
+      assertThat(minute.get("p99-ms").isNumber()).isTrue();
+    });
+  }
+
+  @Test
   void reloadWithoutAFileSaysSo() throws Exception {
     backend = TestBackend.start(TestBackend.ok("hi"));
     proxy = new MeridianInstance(SettingsLoader.parse(config("first", ""), "inline")).start();
