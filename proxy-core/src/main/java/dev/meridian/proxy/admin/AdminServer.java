@@ -84,6 +84,18 @@ public final class AdminServer implements AutoCloseable {
 
   /** Binds the admin listener and returns its address. */
   public InetSocketAddress start(String host, int port) throws InterruptedException {
+    try {
+      bind(host, port);
+    } catch (InterruptedException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new dev.meridian.proxy.server.ListenerUnavailableException("admin listener", host + ":" + port, e);
+    }
+    ticker = group.next().scheduleAtFixedRate(this::tick, 0, 1, TimeUnit.SECONDS);
+    return (InetSocketAddress) channel.localAddress();
+  }
+
+  private void bind(String host, int port) throws InterruptedException {
     channel = new ServerBootstrap()
         .group(group)
         .channel(NioServerSocketChannel.class)
@@ -97,8 +109,6 @@ public final class AdminServer implements AutoCloseable {
           }
         })
         .bind(host, port).sync().channel();
-    ticker = group.next().scheduleAtFixedRate(this::tick, 0, 1, TimeUnit.SECONDS);
-    return (InetSocketAddress) channel.localAddress();
   }
 
   /**
@@ -118,7 +128,11 @@ public final class AdminServer implements AutoCloseable {
   }
 
   private String snapshotJson() {
-    return Json.write(DashboardSnapshot.build(proxy, history, System.currentTimeMillis()));
+    return snapshotJson(false);
+  }
+
+  private String snapshotJson(boolean withHistory) {
+    return Json.write(DashboardSnapshot.build(proxy, history, System.currentTimeMillis(), withHistory));
   }
 
   @Override
@@ -148,7 +162,7 @@ public final class AdminServer implements AutoCloseable {
       if (request.method().equals(HttpMethod.GET) && request.uri().startsWith("/admin/api/stream")
           && request.decoderResult().isSuccess()) {
         proxy.recentDecisions().watch(TimeUnit.SECONDS.toNanos(3));
-        stream.open(ctx, snapshotJson());
+        stream.open(ctx, snapshotJson(true));
         return;
       }
       FullHttpResponse response;
@@ -207,7 +221,7 @@ public final class AdminServer implements AutoCloseable {
           case "/admin/api/regions" -> response = respond(ctx, "application/json",
               Json.write(RegionsDocument.build(proxy, history)));
           case "/admin/api/cache" -> response = respond(ctx, "application/json", Json.write(cache()));
-          case "/admin/api/dashboard" -> response = respond(ctx, "application/json", snapshotJson());
+          case "/admin/api/dashboard" -> response = respond(ctx, "application/json", snapshotJson(true));
           case "/admin/api/config" -> response = respond(ctx, "text/plain; charset=utf-8", proxy.settings().source());
           case "/admin", "/admin/" -> response = text(ctx, HttpResponseStatus.OK,
               "Meridian admin\n  /            the dashboard\n  /metrics\n  /healthz\n  /admin/api/routes\n"

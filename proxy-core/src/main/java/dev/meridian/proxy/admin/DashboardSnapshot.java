@@ -17,13 +17,18 @@ import java.util.Map;
  * Builds what the dashboard shows each second ({@code /admin/api/dashboard}, and each event of
  * {@code /admin/api/stream}): per group, each region's card (backends available, dial, panic, share
  * of the group's requests, requests and errors per second, p50 and p99 over the last second and the
- * last minute, EWMA cost, in flight), the backends table, the failover order per client region; and
+ * last minute, EWMA cost, in flight), the backends table, the failover order per client region,
+ * optionally each region's share and p99 second by second over the last minute; and
  * the recent routing decisions.
  */
 final class DashboardSnapshot {
   private DashboardSnapshot() {}
 
-  static Map<String, Object> build(ProxyServer proxy, RegionHistory history, long epochMillis) {
+  /**
+   * The snapshot; {@code withHistory} adds each group's {@code history}: per region, its share and
+   * p99 in each second of the last minute (a page that just opened draws its charts from it).
+   */
+  static Map<String, Object> build(ProxyServer proxy, RegionHistory history, long epochMillis, boolean withHistory) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("time", epochMillis);
     Map<String, Object> groups = new LinkedHashMap<>();
@@ -31,7 +36,11 @@ final class DashboardSnapshot {
       BackendGroup group = proxy.groups().get(name);
       GroupStats stats = proxy.stats().get(name);
       if (group != null && stats != null) {
-        groups.put(name, group(proxy, history, group, selector, stats));
+        Map<String, Object> g = group(proxy, history, group, selector, stats);
+        if (withHistory) {
+          g.put("history", history(history, name, selector.regions()));
+        }
+        groups.put(name, g);
       }
     });
     out.put("groups", groups);
@@ -112,6 +121,33 @@ final class DashboardSnapshot {
     m.put("backends", backends);
     m.put("failover", failover);
     return m;
+  }
+
+  private static Map<String, Object> history(RegionHistory history, String group, List<String> regions) {
+    Map<String, List<RegionHistory.Rates>> byRegion = new LinkedHashMap<>();
+    for (String region : regions) {
+      byRegion.put(region, history.perSecond(group, region));
+    }
+    int seconds = byRegion.values().stream().mapToInt(List::size).min().orElse(0);
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (String region : regions) {
+      List<Double> share = new ArrayList<>(seconds);
+      List<Double> p99 = new ArrayList<>(seconds);
+      for (int i = 0; i < seconds; i++) {
+        double total = 0;
+        for (List<RegionHistory.Rates> series : byRegion.values()) {
+          total += series.get(i).requestsPerSecond();
+        }
+        RegionHistory.Rates rates = byRegion.get(region).get(i);
+        share.add(total == 0 ? 0.0 : round(rates.requestsPerSecond() / total, 3));
+        p99.add(round(rates.p99Millis(), 1));
+      }
+      Map<String, Object> series = new LinkedHashMap<>();
+      series.put("share", share);
+      series.put("p99-ms", p99);
+      out.put(region, series);
+    }
+    return out;
   }
 
   private static double round(double value, int decimals) {

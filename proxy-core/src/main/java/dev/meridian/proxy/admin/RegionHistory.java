@@ -79,6 +79,19 @@ final class RegionHistory {
     return delta / Math.max(1e-3, (last.nanos() - before.nanos()) / 1e9);
   }
 
+  /** A region's traffic in each second of the kept minute, oldest first (one entry per pair of samples). */
+  java.util.List<Rates> perSecond(String group, String region) {
+    java.util.List<Rates> out = new java.util.ArrayList<>(samples.size());
+    Sample previous = null;
+    for (Sample sample : samples) {
+      if (previous != null) {
+        out.add(between(previous, sample, group, region));
+      }
+      previous = sample;
+    }
+    return out;
+  }
+
   /** A region's traffic between the oldest and newest samples (up to the last minute). */
   Rates lastMinute(String group, String region) {
     if (samples.size() < 2) {

@@ -31,7 +31,15 @@ public final class MeridianCli implements Runnable {
 
   /** Runs the command line and returns its exit code (for tests and embedding). */
   public static int execute(String... args) {
-    return new CommandLine(new MeridianCli()).execute(args);
+    return new CommandLine(new MeridianCli())
+        .setExecutionExceptionHandler((e, command, parsed) -> {
+          if (e instanceof dev.meridian.proxy.server.ListenerUnavailableException unavailable) {
+            command.getErr().println("meridian: " + unavailable.getMessage());
+            return 1;
+          }
+          throw e;
+        })
+        .execute(args);
   }
 
   @Override

@@ -216,7 +216,14 @@ public final class ProxyServer implements AutoCloseable {
               settings.upstream().writeBufferLow(), settings.upstream().writeBufferHigh()))
           .childHandler(new ClientChannelInitializer(context, clients, tls));
       InetSocketAddress address = new InetSocketAddress(listener.address().host(), listener.address().port());
-      Channel channel = bootstrap.bind(address).sync().channel();
+      Channel channel;
+      try {
+        channel = bootstrap.bind(address).sync().channel();
+      } catch (InterruptedException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new ListenerUnavailableException("listener '" + listener.name() + "'", address, e);
+      }
       listeners.add(channel);
       InetSocketAddress local = (InetSocketAddress) channel.localAddress();
       bound.add(local);

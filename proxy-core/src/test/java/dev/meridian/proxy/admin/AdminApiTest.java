@@ -166,6 +166,11 @@ class AdminApiTest {
       assertThat(minute.get("share").asDouble()).isEqualTo(1.0);
       assertThat(minute.get("requests-per-second").asDouble()).isPositive();
       assertThat(minute.get("p99-ms").isNumber()).isTrue();
+      // The dashboard's first snapshot carries the same minute second by second, for its charts.
+      JsonNode history = JSON.readTree(call("GET", "/admin/api/dashboard").body()).at("/groups/app/history/default");
+      assertThat(history.get("share")).isNotEmpty().allSatisfy(v -> assertThat(v.asDouble()).isBetween(0.0, 1.0));
+      assertThat(history.get("share").toString()).contains("1.0");
+      assertThat(history.get("p99-ms").size()).isEqualTo(history.get("share").size());
     });
   }
 

@@ -129,6 +129,11 @@ function render(snapshot) {
 
   for (const r of group.regions) {
     const key = state.group + "/" + r.name;
+    if (!state.series[key] && group.history && group.history[r.name]) {
+      // A page that just opened starts from the server's last minute, second by second.
+      const past = group.history[r.name];
+      state.series[key] = { share: past.share.slice(0, -1), p99: past["p99-ms"].slice(0, -1) };
+    }
     const s = state.series[key] || (state.series[key] = { share: [], p99: [] });
     s.share.push(r.share);
     s.p99.push(r["p99-ms"]);
