@@ -27,7 +27,9 @@ import java.util.Locale;
  * few percent).
  *
  * <p>Run: {@code mvn -q -DskipTests package && java -cp bench/target/benchmarks.jar
- * dev.meridian.bench.AllocationPerRequest [requests] [connections]} (defaults 200000 and 8).
+ * dev.meridian.bench.AllocationPerRequest [requests] [connections]} (defaults 200000 and 8). Settings
+ * given as {@code -Dprobe.settings="tracing.enabled = false"} go inside {@code meridian { }}, to
+ * measure what a feature allocates.
  */
 public final class AllocationPerRequest {
   private static final byte[] RESPONSE = ("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n"
@@ -52,6 +54,7 @@ public final class AllocationPerRequest {
           + "  server { event-loop-threads = 1 }\n"
           + "  backend-groups { static { backends = [ { address = \"127.0.0.1:" + backend.getLocalPort() + "\" } ] } }\n"
           + "  routes = [ { backend-group = \"static\" } ]\n"
+          + System.getProperty("probe.settings", "") + "\n"
           + "}\n";
       MeridianInstance proxy = new MeridianInstance(SettingsLoader.parse(hocon, "allocation-probe")).start();
       try {

@@ -392,7 +392,7 @@ public final class RawHeaders extends HttpHeaders {
     CharSequence text = value instanceof CharSequence cs ? cs : String.valueOf(value);
     FieldSyntax.checkAddedField(name, text);
     if (added == null) {
-      added = new CharSequence[12];
+      added = new CharSequence[16]; // room for the 7-8 fields a proxied request gains (X-Forwarded-*, Via, request id, traceparent...)
     } else if (addedCount * 2 == added.length) {
       added = java.util.Arrays.copyOf(added, added.length * 2);
     }
