@@ -71,6 +71,11 @@ public final class EdgeMeters {
     handshakeFailures.computeIfAbsent(result, this::handshakes).increment();
   }
 
+  /** A client closed the connection before its TLS handshake completed. */
+  public void handshakeAbandoned() {
+    handshakeFailures.computeIfAbsent("closed", this::handshakes).increment();
+  }
+
   /** A client opened an HTTP/2 stream. */
   public void http2StreamOpened() {
     streams.increment();

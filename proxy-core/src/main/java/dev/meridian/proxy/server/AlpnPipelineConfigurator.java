@@ -65,7 +65,7 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     if (!failureCounted) {
       failureCounted = true;
-      meters.handshakeFailed(new java.nio.channels.ClosedChannelException());
+      meters.handshakeAbandoned();
     }
     super.channelInactive(ctx);
   }

@@ -41,8 +41,12 @@ public final class RecentDecisions {
       return false;
     }
     long now = System.nanoTime();
+    if (now - until >= 0) {
+      watchedUntilNanos = 0; // nobody watches any more: back to the one-read path (a racing watch() renews it)
+      return false;
+    }
     long next = nextSampleNanos.get();
-    return now - until < 0 && now - next >= 0 && nextSampleNanos.compareAndSet(next, now + intervalNanos);
+    return now - next >= 0 && nextSampleNanos.compareAndSet(next, now + intervalNanos);
   }
 
   /** Keeps a sampled request's outcome. */
