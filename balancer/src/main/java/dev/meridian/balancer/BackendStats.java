@@ -31,6 +31,8 @@ public final class BackendStats {
   private final NanoClock clock;
   private final double decayNanos;
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final java.util.concurrent.atomic.LongAdder pinnedRequests = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder newPins = new java.util.concurrent.atomic.LongAdder();
   private final StampedLock lock = new StampedLock();
   private double costNanos;
   private long stampNanos;
@@ -68,6 +70,24 @@ public final class BackendStats {
   /** Requests in flight now. */
   public int inFlight() {
     return inFlight.get();
+  }
+
+  /**
+   * A sticky route's request was answered here: on a session already pinned to this backend, or
+   * ({@code newPin}) on a session pinned to it by this answer.
+   */
+  public void stickyRequest(boolean newPin) {
+    (newPin ? newPins : pinnedRequests).increment();
+  }
+
+  /** Requests answered here on a session that was already pinned to this backend. */
+  public long pinnedRequests() {
+    return pinnedRequests.sum();
+  }
+
+  /** Sessions pinned to this backend by its answer (new sessions and sessions moved here). */
+  public long newPins() {
+    return newPins.sum();
   }
 
   /** Records a latency observation: the time from sending the request to its response headers. */

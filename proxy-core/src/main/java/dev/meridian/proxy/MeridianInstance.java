@@ -18,7 +18,7 @@ import java.util.List;
 public final class MeridianInstance implements AutoCloseable {
   private final MeridianSettings settings;
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-  private final dev.meridian.proxy.metrics.ProcessMeters processMeters = new dev.meridian.proxy.metrics.ProcessMeters(registry);
+  private final dev.meridian.proxy.metrics.ProcessMeters processMeters;
   private final ProxyServer proxy;
   private AdminServer admin;
   private ConfigReloader reloader;
@@ -45,6 +45,11 @@ public final class MeridianInstance implements AutoCloseable {
    */
   public MeridianInstance(MeridianSettings settings, NanoClock clock, java.time.Clock wallClock) {
     this.settings = settings;
+    if (!settings.admin().recordsMetrics()) {
+      // Every meter registered from here on is a no-op: recording one costs a call that does nothing.
+      registry.config().meterFilter(io.micrometer.core.instrument.config.MeterFilter.deny());
+    }
+    this.processMeters = new dev.meridian.proxy.metrics.ProcessMeters(registry);
     this.proxy = new ProxyServer(settings, registry, clock, wallClock);
   }
 

@@ -214,7 +214,9 @@ public final class AdminServer implements AutoCloseable {
             "only GET is supported here; the controls are:\n" + OperatorEndpoints.USAGE);
       } else {
         switch (path) {
-          case "/metrics" -> response = respond(ctx, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
+          case "/metrics" -> response = proxy.settings().admin().metrics()
+              ? respond(ctx, "text/plain; version=0.0.4; charset=utf-8", registry.scrape())
+              : text(ctx, HttpResponseStatus.NOT_FOUND, "metrics are off (meridian.admin.metrics = false)\n");
           case "/healthz" -> response = text(ctx, HttpResponseStatus.OK, "ok\n");
           case "/admin/api/routes" -> response = respond(ctx, "application/json", Json.write(routes()));
           case "/admin/api/backends" -> response = respond(ctx, "application/json", Json.write(backends()));
@@ -298,6 +300,7 @@ public final class AdminServer implements AutoCloseable {
         BackendStats stats = proxy.stats().get(g.name()).of(b);
         m.put("in-flight", stats.inFlight());
         m.put("latency-ewma-ms", stats.hasSample() ? Math.round(stats.costNanos() / 1e4) / 100.0 : null);
+        m.put("sticky", Map.of("pinned-requests", stats.pinnedRequests(), "new-pins", stats.newPins()));
         list.add(m);
       }
       groups.put(g.name(), list);

@@ -89,7 +89,7 @@ final class TopologyReader {
       }
     }
     Optional<String> token = admin.optionalPath("token-file").flatMap(file -> readToken(admin, file));
-    return new AdminSettings(enabled, address, token);
+    return new AdminSettings(enabled, address, token, admin.bool("metrics"));
   }
 
   /** Reads {@code backend-groups}: each with a known strategy and at least one backend. */

@@ -81,12 +81,19 @@ public final class ProxyMetrics {
 
     /** Active health checks of it that passed ({@code true}) or failed. */
     double checks(boolean passed);
+
+    /**
+     * Sticky routes' requests it answered on sessions pinned to it by that answer ({@code newPin}) or
+     * pinned to it before.
+     */
+    double stickyRequests(boolean newPin);
   }
 
   /**
    * Registers a backend's meters, each tagged with group, backend and region:
    * {@code meridian_backend_ewma_seconds}, {@code meridian_backend_in_flight},
-   * {@code meridian_backend_ejections_total} and {@code meridian_health_checks_total{result="pass"|"fail"}}.
+   * {@code meridian_backend_ejections_total}, {@code meridian_health_checks_total{result="pass"|"fail"}}
+   * and {@code meridian_backend_sticky_requests_total{pin="existing"|"new"}}.
    */
   public void registerBackend(String group, dev.meridian.balancer.Backend backend, BackendReadings readings) {
     if (keptReadings.putIfAbsent(group + '/' + backend.id(), readings) != null) {
@@ -104,6 +111,13 @@ public final class ProxyMetrics {
         .description("Active health checks of the backend, by result").tags(tags).tag("result", "pass").register(registry);
     io.micrometer.core.instrument.FunctionCounter.builder("meridian.health.checks", readings, r -> r.checks(false))
         .description("Active health checks of the backend, by result").tags(tags).tag("result", "fail").register(registry);
+    for (boolean newPin : new boolean[] {false, true}) {
+      io.micrometer.core.instrument.FunctionCounter.builder("meridian.backend.sticky.requests", readings,
+              r -> r.stickyRequests(newPin))
+          .description("Sticky routes' requests the backend answered, on a session pinned to it before"
+              + " (existing) or by this answer (new)")
+          .tags(tags).tag("pin", newPin ? "new" : "existing").register(registry);
+    }
   }
 
   /** What {@link #registerRegion} reads of a region at each scrape. */

@@ -58,6 +58,12 @@ final class MeterReadings {
       GroupRuntime runtime = runtime(context, group);
       return runtime == null || runtime.checker() == null ? 0 : runtime.checker().checks(backend.id(), passed);
     }
+
+    @Override
+    public double stickyRequests(boolean newPin) {
+      BackendStats stats = stats();
+      return stats == null ? 0 : newPin ? stats.newPins() : stats.pinnedRequests();
+    }
   }
 
   /** A region's dial, panic state and traffic. */

@@ -1,6 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.Backend;
+import dev.meridian.balancer.BackendStats;
 import dev.meridian.balancer.BackendSelector;
 import dev.meridian.balancer.SelectionContext;
 import dev.meridian.balancer.StickyCookie;
@@ -122,6 +123,10 @@ final class StickySessions {
       }
     }
     boolean issue = cookieMode && (outcome == StickyPin.Outcome.NONE || outcome == StickyPin.Outcome.REPINNED);
+    BackendStats stats = ex.group.stats().of(ex.backend);
+    if (stats != null && (issue || outcome == StickyPin.Outcome.HONOURED)) {
+      stats.stickyRequest(issue);
+    }
     if (issue) {
       String value = context.stickyKeys.codec().issue(ex.group.sticky().groupName(), ex.backend.id(),
           ex.backend.region(), context.epochSeconds());

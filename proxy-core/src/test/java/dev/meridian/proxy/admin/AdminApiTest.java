@@ -100,6 +100,23 @@ class AdminApiTest {
   }
 
   @Test
+  void withMetricsOffNothingIsRecordedAndMetricsIsNotFoundButTheApiStillCounts() throws Exception {
+    start(", metrics = false");
+    HttpResponse<String> proxied = client.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/x")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(proxied.statusCode()).isEqualTo(200);
+
+    HttpResponse<String> metrics = call("GET", "/metrics");
+    assertThat(metrics.statusCode()).isEqualTo(404);
+    assertThat(metrics.body()).contains("meridian.admin.metrics = false");
+    assertThat(proxy.proxy().metrics().registry().getMeters()).as("every meter was denied").isEmpty();
+    JsonNode regions = JSON.readTree(call("GET", "/admin/api/regions").body());
+    assertThat(regions.findValues("requests").stream().mapToLong(JsonNode::asLong).sum())
+        .as("the region counters do not depend on metrics").isGreaterThanOrEqualTo(1);
+  }
+
+  @Test
   void withoutATokenFileTheApiIsOpen() throws Exception {
     start("");
     assertThat(call("GET", "/admin/api/routes").statusCode()).isEqualTo(200);

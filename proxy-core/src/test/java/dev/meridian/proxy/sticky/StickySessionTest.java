@@ -180,6 +180,22 @@ class StickySessionTest {
     return r.statusCode();
   }
 
+  private static com.fasterxml.jackson.databind.JsonNode backendsDocument(MeridianInstance proxy) throws Exception {
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(adminGet(proxy, "/admin/api/backends"));
+  }
+
+  private static String scrape(MeridianInstance proxy) throws Exception {
+    return adminGet(proxy, "/metrics");
+  }
+
+  private static String adminGet(MeridianInstance proxy, String path) throws Exception {
+    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + proxy.adminAddress().getPort() + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(path).isEqualTo(200);
+    return r.body();
+  }
+
   @Test
   void aPinnedClientReachesOneBackendForAThousandRequestsAndUnpinnedOnesSpread() throws Exception {
     startBackends("us-east-1", "us-east-2", "us-east-3");
@@ -387,6 +403,16 @@ class StickySessionTest {
     for (int i = 0; i < 60; i++) {
       assertThat(get(proxy, null).backend()).as("a new session").isNotEqualTo("us-east-2");
     }
+    com.fasterxml.jackson.databind.JsonNode listed = backendsDocument(proxy).get(GROUP);
+    Map<String, long[]> sticky = new HashMap<>();
+    listed.forEach(b -> sticky.put(b.get("id").asText(), new long[] {
+        b.get("sticky").get("pinned-requests").asLong(), b.get("sticky").get("new-pins").asLong()}));
+    assertThat(sticky.get("us-east-2")).as("what an operator watches while a backend drains: its sessions")
+        .containsExactly(50, 0);
+    assertThat(sticky.get("us-east-1")[1] + sticky.get("us-east-3")[1]).as("new sessions went elsewhere")
+        .isEqualTo(60);
+    assertThat(scrape(proxy)).contains("meridian_backend_sticky_requests_total{backend=\"us-east-2\","
+        + "group=\"app\",pin=\"existing\",region=\"us-east\"} 50.0");
 
     clock.advance(Duration.ofMinutes(10).plusSeconds(1));
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
