@@ -59,7 +59,7 @@ import org.openjdk.jmh.infra.Blackhole;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = "-Dslf4j.provider=org.apache.logging.slf4j.SLF4JServiceProvider")
+@Fork(1)
 public class AccessLogBenchmark {
   private static final long PACING_TOKENS = 2000;
   private static final String TEMPLATE = "{\"time\":{},\"request_id\":\"{}\",\"traceparent\":\"{}\","
