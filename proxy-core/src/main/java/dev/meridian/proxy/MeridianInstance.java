@@ -45,7 +45,7 @@ public final class MeridianInstance implements AutoCloseable {
    */
   public MeridianInstance(MeridianSettings settings, NanoClock clock, java.time.Clock wallClock) {
     this.settings = settings;
-    if (!settings.admin().recordsMetrics()) {
+    if (!settings.admin().metrics()) {
       // Every meter registered from here on is a no-op: recording one costs a call that does nothing.
       registry.config().meterFilter(io.micrometer.core.instrument.config.MeterFilter.deny());
     }

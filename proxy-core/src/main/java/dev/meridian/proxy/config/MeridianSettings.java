@@ -78,15 +78,9 @@ public record MeridianSettings(
    *
    * @param token   the bearer token every admin call but {@code /healthz} must carry (read from
    *                {@code token-file}), or empty for none
-   * @param metrics whether meters are recorded and {@code /metrics} served ({@code admin.metrics});
-   *                never when the admin listener is disabled, since nothing could read them
+   * @param metrics whether meters are recorded and {@code /metrics} served ({@code admin.metrics})
    */
   public record AdminSettings(boolean enabled, HostPort address, Optional<String> token, boolean metrics) {
-    /** Whether the proxy records meters at all. */
-    public boolean recordsMetrics() {
-      return enabled && metrics;
-    }
-
     @Override
     public String toString() {
       return "AdminSettings[enabled=" + enabled + ", address=" + address + ", token="

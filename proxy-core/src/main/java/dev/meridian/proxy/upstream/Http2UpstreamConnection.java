@@ -149,6 +149,7 @@ final class Http2UpstreamConnection {
         ch.config().setAutoRead(true);
       }
     });
+    long started = System.nanoTime();
     ChannelFuture connect = b.connect(new InetSocketAddress(backend.host(), backend.port()));
     channel = connect.channel();
     connect.addListener(f -> {
@@ -156,7 +157,7 @@ final class Http2UpstreamConnection {
         fail(f.cause());
         return;
       }
-      owner.opened(channel);
+      owner.opened(channel, backend, System.nanoTime() - started);
       long timeout = settings.connectTimeout().toMillis();
       readyTimer = channel.eventLoop().schedule(() -> {
         if (state == State.CONNECTING) {

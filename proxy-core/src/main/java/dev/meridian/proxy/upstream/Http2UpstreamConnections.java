@@ -32,16 +32,18 @@ final class Http2UpstreamConnections {
   private final UpstreamSettings settings;
   private final Bootstrap bootstrap;
   private final ChannelGroup everyConnection;
+  private final UpstreamPools links;
   private final Map<Backend, List<Http2UpstreamConnection>> byBackend = new HashMap<>();
   private int open;
   private boolean closed;
 
   Http2UpstreamConnections(EventLoop loop, UpstreamSettings settings, Bootstrap bootstrap,
-      ChannelGroup everyConnection) {
+      ChannelGroup everyConnection, UpstreamPools links) {
     this.loop = loop;
     this.settings = settings;
     this.bootstrap = bootstrap;
     this.everyConnection = everyConnection;
+    this.links = links;
   }
 
   /**
@@ -105,8 +107,9 @@ final class Http2UpstreamConnections {
     opening.await(request);
   }
 
-  /** Counts a connection that opened. */
-  void opened(Channel channel) {
+  /** Counts a connection to the backend that connected (TCP) this long after it started. */
+  void opened(Channel channel, Backend backend, long connectNanos) {
+    links.connectTimes().connected(backend, connectNanos);
     open++;
     everyConnection.add(channel);
     channel.closeFuture().addListener(f -> open--);

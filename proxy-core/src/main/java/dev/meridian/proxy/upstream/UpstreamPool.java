@@ -58,7 +58,7 @@ public final class UpstreamPool {
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
             new WriteBufferWaterMark(settings.writeBufferLow(), settings.writeBufferHigh()));
-    this.http2 = new Http2UpstreamConnections(loop, settings, bootstrap, everyConnection);
+    this.http2 = new Http2UpstreamConnections(loop, settings, bootstrap, everyConnection, links);
   }
 
   /** The event loop that owns this pool. */

@@ -19,7 +19,7 @@ public final class UpstreamPools {
   private volatile Map<Backend, BackendLink> links = Map.of();
   private volatile ConnectTimes connectTimes = (backend, nanos) -> { };
 
-  /** Told how long each new HTTP/1.1 connection to a backend took to connect (TCP, before any TLS). */
+  /** Told how long each new connection to a backend (HTTP/1.1 or HTTP/2) took to connect (TCP, before any TLS). */
   @FunctionalInterface
   public interface ConnectTimes {
     void connected(Backend backend, long nanos);

@@ -85,6 +85,10 @@ class UpstreamHttp2Test {
       assertThat(String.valueOf(seen.headers().authority())).isEqualTo("127.0.0.1:" + proxy.port());
       assertThat(seen.headers().get("x-forwarded-for")).hasToString("127.0.0.1");
       assertThat(seen.headers().contains("connection")).isFalse();
+      io.micrometer.core.instrument.Timer connects = proxy.metrics().registry().find("meridian.upstream.connect")
+          .tag("backend", "127.0.0.1:" + backend.address().getPort()).timer();
+      assertThat(connects).as("HTTP/2 connections count in meridian_upstream_connect_seconds").isNotNull();
+      assertThat(connects.count()).isEqualTo(1);
     }
   }
 
