@@ -11,6 +11,8 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http2.DefaultHttp2Connection;
 import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -29,6 +31,8 @@ import io.netty.handler.timeout.IdleStateEvent;
  *                             leave as one write (one TLS record, one syscall) at the end of it
  *             --> [h2]        Http2FrameCodec: max 100 concurrent streams, 16KiB header list, rapid
  *                             reset, MadeYouReset, CONTINUATION and control-frame flood limits;
+ *                             HEADERS on closed or passed-over streams and header blocks left
+ *                             open past the request-head timeout refused (ClientFrameGuard);
  *                             credentials and request ids never HPACK-indexed (NeverIndexedHeaders);
  *                             response bytes shared evenly among streams (ServerCodecBuilder)
  *             --> [h2-mux]    Http2MultiplexHandler: a child channel per stream, set up by StreamSetup
@@ -48,7 +52,7 @@ final class Http2Connection {
 
   /** Adds the HTTP/2 handlers at the end of the pipeline. */
   static void install(ChannelPipeline pipeline, ProxyContext context, String scheme) {
-    Http2FrameCodec codec = new ServerCodecBuilder()
+    Http2FrameCodec codec = new ServerCodecBuilder(context.settings.limits().requestHeadTimeout().toNanos())
         .initialSettings(Http2Settings.defaultSettings()
             .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
             .maxHeaderListSize(MAX_HEADER_LIST_SIZE))
@@ -81,11 +85,21 @@ final class Http2Connection {
    * holds 0.8 KiB less).
    */
   private static final class ServerCodecBuilder extends Http2FrameCodecBuilder {
-    ServerCodecBuilder() {
+    private final long headerBlockTimeoutNanos;
+
+    ServerCodecBuilder(long headerBlockTimeoutNanos) {
+      this.headerBlockTimeoutNanos = headerBlockTimeoutNanos;
       DefaultHttp2Connection connection = new DefaultHttp2Connection(true);
       connection.remote().flowController(
           new DefaultHttp2RemoteFlowController(connection, new UniformStreamByteDistributor(connection)));
       connection(connection);
+    }
+
+    /** The decoder Netty built (with its flood limits), behind a {@link ClientFrameGuard}. */
+    @Override
+    protected Http2FrameCodec build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
+        Http2Settings initialSettings) {
+      return super.build(new ClientFrameGuard(decoder, headerBlockTimeoutNanos), encoder, initialSettings);
     }
   }
 

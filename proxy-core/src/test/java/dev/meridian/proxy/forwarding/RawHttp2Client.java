@@ -15,28 +15,39 @@ import java.util.function.Predicate;
 
 /**
  * An HTTP/2 client over a plain socket (prior knowledge) for tests that must decide every frame the
- * client sends, flow control above all: it sends the preface, empty SETTINGS, GET requests and the
- * WINDOW_UPDATEs the test asks for (never one of its own), acknowledges SETTINGS and PING, and counts
- * each stream's DATA bytes and whether the stream ended. A GOAWAY or RST_STREAM fails the test.
+ * client sends, flow control above all: it sends the preface, empty SETTINGS, GET requests, the
+ * WINDOW_UPDATEs the test asks for (never one of its own) and any frame or bytes a test builds,
+ * acknowledges SETTINGS and PING, and counts each stream's DATA bytes, its response status (decoded
+ * with Netty's HPACK decoder) and whether the stream ended. A GOAWAY or RST_STREAM fails the test,
+ * unless the client was made {@linkplain #lenient lenient}: then they are recorded.
  */
 final class RawHttp2Client implements AutoCloseable {
+  static final int CONTINUATION = 9;
   private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-  private static final int DATA = 0;
-  private static final int HEADERS = 1;
+  static final int DATA = 0;
+  static final int HEADERS = 1;
   private static final int RST_STREAM = 3;
   private static final int SETTINGS = 4;
   private static final int PING = 6;
   private static final int GOAWAY = 7;
   private static final int WINDOW_UPDATE = 8;
-  private static final int END_STREAM = 0x1;
+  static final int END_STREAM = 0x1;
   private static final int ACK = 0x1;
-  private static final int END_HEADERS = 0x4;
+  static final int END_HEADERS = 0x4;
 
   private final Socket socket;
   private final DataInputStream in;
   private final OutputStream out;
   private final Map<Integer, Integer> dataBytes = new HashMap<>();
   private final Set<Integer> ended = new HashSet<>();
+  private final Map<Integer, String> statuses = new HashMap<>();
+  private final Map<Integer, Long> resets = new HashMap<>();
+  private final io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder hpack =
+      new io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder(false);
+  private boolean lenient;
+  private Long goAwayError;
+  private boolean closed;
+  private boolean settingsReceived;
 
   /** Connects to 127.0.0.1:port and sends the preface and an empty SETTINGS frame. */
   RawHttp2Client(int port) throws IOException {
@@ -48,15 +59,88 @@ final class RawHttp2Client implements AutoCloseable {
     send(SETTINGS, 0, 0, new byte[0]);
   }
 
+  /** Records RST_STREAM, GOAWAY and the end of the connection instead of failing on them. */
+  RawHttp2Client lenient() {
+    lenient = true;
+    return this;
+  }
+
   /** Sends a GET for the path on the stream (HEADERS with END_STREAM; HPACK literals, no indexing). */
   void get(int stream, String path) throws IOException {
+    send(HEADERS, END_STREAM | END_HEADERS, stream, getBlock(path));
+  }
+
+  /** The header block of a GET for the path: static-table method and scheme, literal path and authority. */
+  static byte[] getBlock(String path) {
     byte[] pathBytes = path.getBytes(StandardCharsets.US_ASCII);
     byte[] authority = "localhost".getBytes(StandardCharsets.US_ASCII);
     ByteBuffer block = ByteBuffer.allocate(6 + pathBytes.length + authority.length);
     block.put((byte) 0x82).put((byte) 0x86); // :method GET, :scheme http (static table)
     block.put((byte) 0x04).put((byte) pathBytes.length).put(pathBytes); // :path, literal
     block.put((byte) 0x01).put((byte) authority.length).put(authority); // :authority, literal
-    send(HEADERS, END_STREAM | END_HEADERS, stream, block.array());
+    return block.array();
+  }
+
+  /** A header field as an HPACK literal added to the dynamic table (new name; lengths under 2^21). */
+  static byte[] literalIndexed(String name, String value) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.write(0x40);
+    for (String s : new String[] {name, value}) {
+      byte[] bytes = s.getBytes(StandardCharsets.US_ASCII);
+      int n = bytes.length;
+      if (n < 127) {
+        out.write(n);
+      } else {
+        out.write(127);
+        n -= 127;
+        while (n >= 128) {
+          out.write((n & 127) | 128);
+          n >>>= 7;
+        }
+        out.write(n);
+      }
+      out.writeBytes(bytes);
+    }
+    return out.toByteArray();
+  }
+
+  /** Sends bytes as they are (a frame cut anywhere, several frames at once). */
+  void sendRaw(byte[] bytes) throws IOException {
+    out.write(bytes);
+    out.flush();
+  }
+
+  /** A frame's bytes: its 9-byte header, then the payload. */
+  static byte[] frame(int type, int flags, int stream, byte[] payload) {
+    ByteBuffer frame = ByteBuffer.allocate(9 + payload.length);
+    frame.put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8)).put((byte) payload.length);
+    frame.put((byte) type).put((byte) flags).putInt(stream).put(payload);
+    return frame.array();
+  }
+
+  /** The response status on the stream, or null before its HEADERS. */
+  String status(int stream) {
+    return statuses.get(stream);
+  }
+
+  /** The error code of the RST_STREAM received on the stream, or null (lenient clients only). */
+  Long resetError(int stream) {
+    return resets.get(stream);
+  }
+
+  /** The error code of the GOAWAY received, or null (lenient clients only). */
+  Long goAwayError() {
+    return goAwayError;
+  }
+
+  /** Whether the server's SETTINGS arrived (and were acknowledged). */
+  boolean settingsReceived() {
+    return settingsReceived;
+  }
+
+  /** Whether the server closed the connection (lenient clients only). */
+  boolean closed() {
+    return closed;
   }
 
   /** Grants the peer more window on the stream (0: the connection). */
@@ -74,9 +158,12 @@ final class RawHttp2Client implements AutoCloseable {
     return ended.contains(stream);
   }
 
-  /** Reads frames until the condition holds (each read waits at most 10 s). */
+  /**
+   * Reads frames until the condition holds (each read waits at most 10 s); a lenient client also
+   * stops when the connection closes.
+   */
   void readUntil(Predicate<RawHttp2Client> done) throws IOException {
-    while (!done.test(this)) {
+    while (!done.test(this) && !closed) {
       readFrame();
     }
   }
@@ -89,7 +176,15 @@ final class RawHttp2Client implements AutoCloseable {
   }
 
   private void readFrame() throws IOException {
-    int length = in.readUnsignedShort() << 8 | in.readUnsignedByte();
+    int first = in.read();
+    if (first < 0 && lenient) {
+      closed = true;
+      return;
+    }
+    if (first < 0) {
+      throw new java.io.EOFException("the server closed the connection");
+    }
+    int length = first << 16 | in.readUnsignedShort();
     int type = in.readUnsignedByte();
     int flags = in.readUnsignedByte();
     int stream = in.readInt() & 0x7fff_ffff;
@@ -102,9 +197,13 @@ final class RawHttp2Client implements AutoCloseable {
         dataBytes.merge(stream, length, Integer::sum);
         endIf(flags, stream);
       }
-      case HEADERS -> endIf(flags, stream);
+      case HEADERS -> {
+        decodeStatus(stream, payload);
+        endIf(flags, stream);
+      }
       case SETTINGS -> {
         if ((flags & ACK) == 0) {
+          settingsReceived = true;
           send(SETTINGS, ACK, 0, new byte[0]);
         }
       }
@@ -113,9 +212,34 @@ final class RawHttp2Client implements AutoCloseable {
           send(PING, ACK, 0, payload);
         }
       }
-      case RST_STREAM -> throw new AssertionError("stream " + stream + " was reset");
-      case GOAWAY -> throw new AssertionError("GOAWAY from the server");
+      case RST_STREAM -> {
+        if (!lenient) {
+          throw new AssertionError("stream " + stream + " was reset");
+        }
+        resets.put(stream, ByteBuffer.wrap(payload).getInt() & 0xffff_ffffL);
+      }
+      case GOAWAY -> {
+        if (!lenient) {
+          throw new AssertionError("GOAWAY from the server");
+        }
+        goAwayError = ByteBuffer.wrap(payload, 4, 4).getInt() & 0xffff_ffffL;
+      }
       default -> { } // WINDOW_UPDATE and the rest need no answer
+    }
+  }
+
+  /** Decodes a response's header block (one frame, no padding or priority) for its :status. */
+  private void decodeStatus(int stream, byte[] block) throws IOException {
+    io.netty.buffer.ByteBuf buf = io.netty.buffer.Unpooled.wrappedBuffer(block);
+    try {
+      CharSequence status = hpack.decodeHeaders(stream, buf).status();
+      if (status != null) {
+        statuses.putIfAbsent(stream, status.toString());
+      }
+    } catch (io.netty.handler.codec.http2.Http2Exception e) {
+      throw new IOException("the server's header block does not decode", e);
+    } finally {
+      buf.release();
     }
   }
 
@@ -125,12 +249,9 @@ final class RawHttp2Client implements AutoCloseable {
     }
   }
 
-  private void send(int type, int flags, int stream, byte[] payload) throws IOException {
-    ByteBuffer frame = ByteBuffer.allocate(9 + payload.length);
-    frame.put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8)).put((byte) payload.length);
-    frame.put((byte) type).put((byte) flags).putInt(stream).put(payload);
-    out.write(frame.array());
-    out.flush();
+  /** Sends one frame. */
+  void send(int type, int flags, int stream, byte[] payload) throws IOException {
+    sendRaw(frame(type, flags, stream, payload));
   }
 
   @Override

@@ -1,0 +1,233 @@
+package dev.meridian.proxy.server;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http2.DecoratingHttp2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2LifecycleManager;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Checks what Netty's HTTP/2 decoder lets through from a client, frame by frame in the arriving
+ * bytes, before the frames are decoded:
+ * <ul>
+ *   <li>HEADERS on a stream that is closed (RFC 9113 section 5.1) is a connection error of type
+ *       {@code STREAM_CLOSED}, and HEADERS on a stream identifier lower than one already used that was
+ *       never opened (section 5.1.1) one of type {@code PROTOCOL_ERROR}. Netty cannot tell these from
+ *       a stream it reset, so it answers both with a {@code RST_STREAM} and the connection lives on.
+ *       Frames on a stream this side reset are still let through (and ignored by Netty), as the
+ *       client may have sent them before the reset reached it.</li>
+ *   <li>A header block (HEADERS and its CONTINUATION frames) must end within the request-head
+ *       timeout, as an HTTP/1.1 request head must; a client that leaves one open holds the whole
+ *       connection (no other frame may come between), so it gets a GOAWAY and the connection closes.</li>
+ * </ul>
+ *
+ * <p>It reads each frame header once, as its 9 bytes arrive, keeping its place in the connection's
+ * bytes by counting what the decoder consumed, so it costs reading 9 bytes per frame. When a HEADERS
+ * frame names a stream used before (trailers, or one of the cases above), the frames before it are
+ * decoded first, so that the stream's state is current.
+ *
+ * <p>One per connection, on its event loop.
+ */
+final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ClientFrameGuard.class);
+  private static final int FRAME_HEADER_LENGTH = 9;
+  private static final byte HEADERS = 0x1;
+  private static final byte CONTINUATION = 0x9;
+  private static final int END_HEADERS = 0x4;
+  /** Streams this side reset that are remembered, so that late frames on them are let through. */
+  private static final int RESETS_KEPT = 32;
+  /** Gaps in the stream identifiers a client used that are remembered (clients seldom leave any). */
+  private static final int GAPS_KEPT = 16;
+
+  private final Http2Connection connection;
+  private final long headerBlockTimeoutNanos;
+  /** Bytes of the connection (after the preface) the decoder consumed so far. */
+  private long consumed;
+  /** Where the next frame header not yet looked at starts, counted like {@link #consumed}. */
+  private long nextFrameAt;
+  private int highestStreamId;
+  /** Pairs (first, last) of odd stream identifiers skipped by the client, oldest first. */
+  private int[] gaps;
+  private int gapCount;
+  private int[] resets;
+  private int resetCount;
+  private boolean failed;
+  private Http2LifecycleManager lifecycle;
+  private ScheduledFuture<?> headerBlockDeadline;
+
+  ClientFrameGuard(Http2ConnectionDecoder delegate, long headerBlockTimeoutNanos) {
+    super(delegate);
+    this.connection = delegate.connection();
+    this.headerBlockTimeoutNanos = headerBlockTimeoutNanos;
+    connection.addListener(new Http2ConnectionAdapter() {
+      @Override
+      public void onStreamClosed(Http2Stream stream) {
+        if (stream.isResetSent()) {
+          rememberReset(stream.id());
+        }
+      }
+    });
+  }
+
+  @Override
+  public void lifecycleManager(Http2LifecycleManager lifecycleManager) {
+    this.lifecycle = lifecycleManager;
+    super.lifecycleManager(lifecycleManager);
+  }
+
+  @Override
+  public void decodeFrame(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Http2Exception {
+    while (!failed) {
+      long ahead = nextFrameAt - consumed;
+      if (ahead < 0) {
+        failed = true; // the reader skipped input after an error of its own: nothing more to check
+        break;
+      }
+      if (in.readableBytes() - ahead < FRAME_HEADER_LENGTH) {
+        break;
+      }
+      int at = in.readerIndex() + (int) ahead;
+      byte type = in.getByte(at + 3);
+      int flags = in.getUnsignedByte(at + 4);
+      int streamId = in.getInt(at + 5) & Integer.MAX_VALUE;
+      if (type == HEADERS) {
+        if (streamId <= highestStreamId && streamId != 0) {
+          decodeUpTo(ctx, in, at, out);
+          check(streamId);
+        } else if ((streamId & 1) == 1) {
+          opened(streamId);
+        }
+        headerBlock(ctx, (flags & END_HEADERS) != 0);
+      } else if (type == CONTINUATION && (flags & END_HEADERS) != 0) {
+        headerBlock(ctx, true);
+      }
+      nextFrameAt += FRAME_HEADER_LENGTH + in.getUnsignedMedium(at);
+    }
+    decode(ctx, in, out);
+  }
+
+  /** Lets the decoder read what it can, counting what it consumed. */
+  private void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Http2Exception {
+    int before = in.readerIndex();
+    try {
+      super.decodeFrame(ctx, in, out);
+    } finally {
+      consumed += in.readerIndex() - before;
+    }
+  }
+
+  /** Decodes the whole frames before {@code at}, so that the state of their streams is current. */
+  private void decodeUpTo(ChannelHandlerContext ctx, ByteBuf in, int at, List<Object> out) throws Http2Exception {
+    if (at == in.readerIndex()) {
+      return;
+    }
+    int end = in.writerIndex();
+    in.writerIndex(at);
+    try {
+      decode(ctx, in, out);
+    } finally {
+      in.writerIndex(end);
+    }
+  }
+
+  /** HEADERS on a stream identifier used (or passed over) before: fine on a stream still open or reset here. */
+  private void check(int streamId) throws Http2Exception {
+    if (connection.stream(streamId) != null || wasReset(streamId)) {
+      return;
+    }
+    failed = true;
+    cancelHeaderBlockDeadline();
+    if (skipped(streamId)) {
+      throw Http2Exception.connectionError(Http2Error.PROTOCOL_ERROR,
+          "HEADERS on stream %d, lower than stream %d already opened", streamId, highestStreamId);
+    }
+    throw Http2Exception.connectionError(Http2Error.STREAM_CLOSED, "HEADERS on closed stream %d", streamId);
+  }
+
+  /** A client opened a stream with a higher identifier than any before; remembers any it passed over. */
+  private void opened(int streamId) {
+    int expected = highestStreamId == 0 ? 1 : highestStreamId + 2;
+    if (streamId > expected) {
+      if (gaps == null) {
+        gaps = new int[GAPS_KEPT * 2];
+      }
+      if (gapCount == GAPS_KEPT) {
+        System.arraycopy(gaps, 2, gaps, 0, gaps.length - 2);
+        gapCount--;
+      }
+      gaps[gapCount * 2] = expected;
+      gaps[gapCount * 2 + 1] = streamId - 2;
+      gapCount++;
+    }
+    highestStreamId = streamId;
+  }
+
+  private boolean skipped(int streamId) {
+    for (int i = 0; i < gapCount; i++) {
+      if (streamId >= gaps[i * 2] && streamId <= gaps[i * 2 + 1]) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void rememberReset(int streamId) {
+    if (resets == null) {
+      resets = new int[RESETS_KEPT];
+    }
+    resets[resetCount++ % RESETS_KEPT] = streamId;
+  }
+
+  private boolean wasReset(int streamId) {
+    int n = Math.min(resetCount, RESETS_KEPT);
+    for (int i = 0; i < n; i++) {
+      if (resets[i] == streamId) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A header block started (or ended): arms (or disarms) its deadline. */
+  private void headerBlock(ChannelHandlerContext ctx, boolean ended) {
+    if (ended) {
+      cancelHeaderBlockDeadline();
+    } else if (headerBlockDeadline == null) {
+      headerBlockDeadline = ctx.executor().schedule(() -> headerBlockTimedOut(ctx), headerBlockTimeoutNanos,
+          TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void cancelHeaderBlockDeadline() {
+    if (headerBlockDeadline != null) {
+      headerBlockDeadline.cancel(false);
+      headerBlockDeadline = null;
+    }
+  }
+
+  private void headerBlockTimedOut(ChannelHandlerContext ctx) {
+    headerBlockDeadline = null;
+    if (!ctx.channel().isActive() || lifecycle == null) {
+      return;
+    }
+    failed = true;
+    log.info("{}: HTTP/2 header block not finished within {} ms; connection closed",
+        ctx.channel().remoteAddress(), TimeUnit.NANOSECONDS.toMillis(headerBlockTimeoutNanos));
+    lifecycle.onError(ctx, false, Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,
+        "header block not finished within %d ms", TimeUnit.NANOSECONDS.toMillis(headerBlockTimeoutNanos)));
+  }
+
+  @Override
+  public void close() {
+    cancelHeaderBlockDeadline();
+    super.close();
+  }
+}

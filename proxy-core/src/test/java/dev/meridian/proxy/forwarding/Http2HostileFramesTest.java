@@ -1,0 +1,180 @@
+package dev.meridian.proxy.forwarding;
+
+import static dev.meridian.proxy.forwarding.RawHttp2Client.CONTINUATION;
+import static dev.meridian.proxy.forwarding.RawHttp2Client.DATA;
+import static dev.meridian.proxy.forwarding.RawHttp2Client.END_HEADERS;
+import static dev.meridian.proxy.forwarding.RawHttp2Client.END_STREAM;
+import static dev.meridian.proxy.forwarding.RawHttp2Client.HEADERS;
+import static dev.meridian.proxy.forwarding.RawHttp2Client.frame;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.meridian.proxy.testing.TestBackend;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * HTTP/2 clients that send what no honest client sends, over h2c with prior knowledge: an HPACK
+ * bomb, HEADERS on closed and passed-over streams, a header block left open. Each is answered
+ * promptly (a 431, a RST_STREAM or a GOAWAY with the right error code), nothing of it reaches the
+ * backend, and what honest clients do that looks alike (trailers, frames cut anywhere, late frames on
+ * a stream Meridian reset) still works.
+ */
+class Http2HostileFramesTest {
+  private static final long PROTOCOL_ERROR = 0x1;
+  private static final long STREAM_CLOSED = 0x5;
+  private static final long ENHANCE_YOUR_CALM = 0xb;
+
+  private TestBackend backend;
+  private ForwardingProxy proxy;
+
+  @BeforeEach
+  void start() throws Exception {
+    backend = TestBackend.start(TestBackend.ok("fine"));
+    proxy = ForwardingProxy.to(backend.address()).set("limits.request-head-timeout = 500ms").start();
+  }
+
+  @AfterEach
+  void stop() {
+    proxy.close();
+    backend.close();
+  }
+
+  private RawHttp2Client client() throws Exception {
+    return new RawHttp2Client(proxy.port()).lenient();
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      out.writeBytes(p);
+    }
+    return out.toByteArray();
+  }
+
+  /** One 4000-byte field added to the dynamic table, then {@code references} one-byte references to it. */
+  private static byte[] bomb(int references) {
+    byte[] refs = new byte[references];
+    Arrays.fill(refs, (byte) (0x80 | 62)); // indexed: the newest dynamic-table entry
+    return concat(RawHttp2Client.getBlock("/bomb"), RawHttp2Client.literalIndexed("x-bomb", "a".repeat(4000)), refs);
+  }
+
+  @Test
+  void anHpackBombIsAnswered431AndResetPromptlyAndTheConnectionServesOn() throws Exception {
+    try (RawHttp2Client client = client()) {
+      byte[] block = bomb(2000); // 8 MB once decoded, 6 KB on the wire
+      client.sendRaw(concat(
+          frame(HEADERS, END_STREAM, 1, Arrays.copyOfRange(block, 0, 4000)),
+          frame(CONTINUATION, END_HEADERS, 1, Arrays.copyOfRange(block, 4000, block.length))));
+      long started = System.nanoTime();
+      client.readUntil(c -> c.resetError(1) != null);
+      assertThat((System.nanoTime() - started) / 1_000_000).as("answered within ms").isLessThan(2000);
+      assertThat(client.status(1)).isEqualTo("431");
+
+      client.get(3, "/after");
+      client.readUntil(c -> c.ended(3));
+      assertThat(client.status(3)).as("the bomb cost the client its stream, not the connection").isEqualTo("200");
+      assertThat(client.goAwayError()).isNull();
+    }
+    assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/after");
+  }
+
+  @Test
+  void headersOnAStreamClosedBothWaysIsAConnectionErrorStreamClosed() throws Exception {
+    try (RawHttp2Client client = client()) {
+      client.get(1, "/one");
+      client.readUntil(c -> c.ended(1));
+      client.get(1, "/again");
+      client.readUntil(c -> c.closed());
+      assertThat(client.goAwayError()).isEqualTo(STREAM_CLOSED);
+    }
+    assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/one");
+  }
+
+  @Test
+  void headersOnAStreamIdentifierLowerThanOneUsedIsAConnectionErrorProtocolError() throws Exception {
+    try (RawHttp2Client client = client()) {
+      client.get(5, "/five");
+      client.readUntil(c -> c.ended(5));
+      client.get(3, "/three");
+      client.readUntil(c -> c.closed());
+      assertThat(client.goAwayError()).isEqualTo(PROTOCOL_ERROR);
+    }
+    assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/five");
+  }
+
+  @Test
+  void aHeaderBlockLeftOpenPastTheRequestHeadTimeoutEndsTheConnection() throws Exception {
+    try (RawHttp2Client client = client()) {
+      // The SETTINGS acknowledged first: no other frame may come between HEADERS and CONTINUATION.
+      client.readUntil(RawHttp2Client::settingsReceived);
+      client.send(HEADERS, END_STREAM, 1, RawHttp2Client.getBlock("/slow")); // no END_HEADERS, ever
+      long started = System.nanoTime();
+      client.readUntil(c -> c.closed());
+      long ms = (System.nanoTime() - started) / 1_000_000;
+      assertThat(client.goAwayError()).isEqualTo(ENHANCE_YOUR_CALM);
+      assertThat(ms).as("closed after the 500 ms request-head timeout").isBetween(400L, 5000L);
+    }
+    assertThat(backend.requests()).isEmpty();
+  }
+
+  @Test
+  void aHeaderBlockFinishedInTimeAcrossContinuationsIsServed() throws Exception {
+    try (RawHttp2Client client = client()) {
+      client.readUntil(RawHttp2Client::settingsReceived);
+      byte[] block = concat(RawHttp2Client.getBlock("/split"), RawHttp2Client.literalIndexed("x-long", "b".repeat(3000)));
+      client.send(HEADERS, END_STREAM, 1, Arrays.copyOfRange(block, 0, 1500));
+      client.send(CONTINUATION, 0, 1, Arrays.copyOfRange(block, 1500, 3000));
+      client.send(CONTINUATION, END_HEADERS, 1, Arrays.copyOfRange(block, 3000, block.length));
+      client.readUntil(c -> c.ended(1));
+      assertThat(client.status(1)).isEqualTo("200");
+      // Long after the timeout: the deadline was disarmed when the block ended.
+      client.get(3, "/later");
+      client.readUntil(c -> c.ended(3));
+      assertThat(client.goAwayError()).isNull();
+    }
+    assertThat(backend.requests()).extracting(r -> r.header("x-long")).first().asString().hasSize(3000);
+  }
+
+  @Test
+  void trailersAndRequestsInOneWriteCutIntoSingleBytesAreServed() throws Exception {
+    byte[] trailers = concat(new byte[] {0x00}, "\u0003x-t".getBytes(StandardCharsets.US_ASCII),
+        "\u0001y".getBytes(StandardCharsets.US_ASCII)); // literal x-t: y, not indexed
+    byte[] post = concat(new byte[] {(byte) 0x83, (byte) 0x86}, // :method POST, :scheme http
+        concat(new byte[] {0x04, 0x05}, "/post".getBytes(StandardCharsets.US_ASCII)),
+        concat(new byte[] {0x01, 0x09}, "localhost".getBytes(StandardCharsets.US_ASCII)));
+    byte[] all = concat(
+        frame(HEADERS, END_HEADERS, 1, post),
+        frame(DATA, 0, 1, "hello".getBytes(StandardCharsets.US_ASCII)),
+        frame(HEADERS, END_HEADERS | END_STREAM, 1, trailers), // trailers: HEADERS again on stream 1
+        frame(HEADERS, END_HEADERS | END_STREAM, 3, RawHttp2Client.getBlock("/three")));
+    try (RawHttp2Client client = client()) {
+      for (byte b : all) {
+        client.sendRaw(new byte[] {b});
+      }
+      client.readUntil(c -> c.ended(1) && c.ended(3));
+      assertThat(client.status(1)).isEqualTo("200");
+      assertThat(client.status(3)).isEqualTo("200");
+      assertThat(client.goAwayError()).isNull();
+    }
+    assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactlyInAnyOrder("/post", "/three");
+  }
+
+  @Test
+  void lateHeadersOnAStreamMeridianResetAreIgnored() throws Exception {
+    try (RawHttp2Client client = client()) {
+      byte[] block = bomb(100);
+      client.send(HEADERS, END_HEADERS, 1, block); // no END_STREAM: the client would go on sending
+      client.readUntil(c -> c.resetError(1) != null);
+      // Trailers the client sent before the reset reached it: not a reason to end the connection.
+      client.send(HEADERS, END_HEADERS | END_STREAM, 1, new byte[] {0x00, 0x01, 'a', 0x01, 'b'});
+      client.get(3, "/after-reset");
+      client.readUntil(c -> c.ended(3));
+      assertThat(client.status(3)).isEqualTo("200");
+      assertThat(client.goAwayError()).isNull();
+    }
+  }
+}
