@@ -217,9 +217,21 @@ public record MeridianSettings(
    * @param maxHeaderBytes     largest header section in bytes (larger: 431)
    * @param maxHeaderCount     most header fields (more: 431)
    * @param requestHeadTimeout time to receive a whole request head (slower: 408)
+   * @param maxConnections     client connections each listener holds at once (beyond: accepting pauses)
+   * @param maxConnectionsPerClient client connections one address may hold on a listener (0: no limit;
+   *                           beyond: closed at once)
+   * @param clientRequestRate  requests a second one client address may make (0: no limit; beyond: 429)
+   * @param clientRequestBurst requests one client address may make at once above its rate
    */
   public record LimitSettings(
-      int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, Duration requestHeadTimeout) {}
+      int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, Duration requestHeadTimeout,
+      int maxConnections, int maxConnectionsPerClient, double clientRequestRate, int clientRequestBurst) {
+
+    /** The HTTP message limits alone, no connection or rate limits (tests). */
+    public LimitSettings(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, Duration requestHeadTimeout) {
+      this(maxRequestLine, maxHeaderBytes, maxHeaderCount, requestHeadTimeout, Integer.MAX_VALUE, 0, 0, 0);
+    }
+  }
 
   /**
    * Timeouts: {@code meridian.timeouts}.

@@ -33,8 +33,12 @@ final class TuningReader {
   /** Reads {@code meridian.limits}. */
   static LimitSettings limits(ObjectReader meridian) {
     ObjectReader l = meridian.section("limits");
+    double rate = l.decimal("client-request-rate", 0, 0, 1e9);
+    int burst = l.integer("client-request-burst", 0);
     return new LimitSettings(l.bytes("max-request-line"), l.bytes("max-header-bytes"),
-        l.integer("max-header-count", 1), l.duration("request-head-timeout"));
+        l.integer("max-header-count", 1), l.duration("request-head-timeout"),
+        l.integer("max-connections", 1), l.integer("max-connections-per-client", 0), rate,
+        burst == 0 ? (int) Math.max(1, Math.ceil(rate)) : burst);
   }
 
   /** Reads {@code meridian.timeouts}. */

@@ -14,7 +14,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *       {@code SSLHandshakeException} or {@code NotSslRecordException};</li>
  *   <li>{@code meridian_http2_streams_total}: HTTP/2 streams clients opened;</li>
  *   <li>{@code meridian_http2_resets_total{direction}}: streams reset by the client
- *       ({@code received}) or by Meridian ({@code sent}).</li>
+ *       ({@code received}) or by Meridian ({@code sent});</li>
+ *   <li>{@code meridian_requests_limited_total{reason="client-rate"}}: requests answered 429 because
+ *       their address was over {@code limits.client-request-rate}.</li>
  * </ul>
  * Thread-safe.
  */
@@ -26,6 +28,7 @@ public final class EdgeMeters {
   private final Counter streams;
   private final Counter resetsReceived;
   private final Counter resetsSent;
+  private final Counter limited;
 
   EdgeMeters(MeterRegistry registry) {
     this.registry = registry;
@@ -36,6 +39,14 @@ public final class EdgeMeters {
         .description("HTTP/2 streams opened by clients").register(registry);
     this.resetsReceived = resets("received");
     this.resetsSent = resets("sent");
+    this.limited = Counter.builder("meridian.requests.limited")
+        .description("Requests answered 429 because their client address was over its request rate")
+        .tag("reason", "client-rate").register(registry);
+  }
+
+  /** A request was answered 429: its address was over its request rate. */
+  public void requestLimited() {
+    limited.increment();
   }
 
   private Counter handshakes(String result) {

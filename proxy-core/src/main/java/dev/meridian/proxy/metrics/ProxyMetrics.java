@@ -62,6 +62,11 @@ public final class ProxyMetrics {
     return edge;
   }
 
+  /** The meters of a listener's connection limits (one set per listener name). */
+  public ListenerMeters listener(String name) {
+    return new ListenerMeters(registry, name);
+  }
+
   /** A route's retry counters (registered on first use). */
   public RetryMeters retries(String route) {
     RetryMeters meters = retriesByRoute.get(route);

@@ -53,6 +53,11 @@ final class ExchangeCompletion {
 
   /** Writes a response Meridian makes itself; the connection stays open only if nothing is left unread. */
   void respondLocally(Exchange ex, HttpResponseStatus status, String message) {
+    respondLocally(ex, status, message, 0);
+  }
+
+  /** Writes a response Meridian makes itself, with {@code Retry-After} when {@code retryAfterSeconds} > 0. */
+  void respondLocally(Exchange ex, HttpResponseStatus status, String message, long retryAfterSeconds) {
     if (status.code() >= 500 && ex.cacheStale != null && connection.cache.answerStale(ex)) {
       return; // the origin failed: a stale entry the route may serve on error answers instead
     }
@@ -63,6 +68,9 @@ final class ExchangeCompletion {
         keepAlive, context.requestRewriter.requestIdHeader(), ex.requestId);
     if (context.settings.debugHeaders() && ex.selection.decision() != null) {
       response.headers().set(ResponseRelay.DECISION_HEADER, ex.selection.decision());
+    }
+    if (retryAfterSeconds > 0) {
+      response.headers().set(io.netty.handler.codec.http.HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
     }
     writeLocal(ex, response, keepAlive);
   }

@@ -332,7 +332,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     RequestAdmission.Verdict verdict = RequestAdmission.admit(ex, context, clientIp);
     if (verdict != null) {
-      completion.respondLocally(ex, verdict.status(), verdict.message());
+      completion.respondLocally(ex, verdict.status(), verdict.message(), verdict.retryAfterSeconds());
       return;
     }
     // Admission checked the framing: a Content-Length here is a valid number.

@@ -1,5 +1,6 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.balancer.NanoClock;
 import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.balancer.geo.ClientRegionResolver;
 import dev.meridian.balancer.geo.GeoSettings;
@@ -37,13 +38,15 @@ final class ProxyContext {
   final AccessLog accessLog;
   /** The few recent routing decisions the dashboard shows. */
   final RecentDecisions recentDecisions = new RecentDecisions(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(250));
+  /** Requests a second per client address, or null for no limit. */
+  final ClientRateLimiter rateLimiter;
   /** Whether selectors record why they chose (debug headers, or the access log's decisions). */
   final boolean explainDecisions;
   private final Clock wallClock;
   private volatile boolean draining;
 
   ProxyContext(MeridianSettings settings, Routing routing, UpstreamPools pools, ProxyMetrics metrics,
-      StickyKeys stickyKeys, Clock wallClock, EdgeCache cache, AccessLog accessLog) {
+      StickyKeys stickyKeys, Clock wallClock, EdgeCache cache, AccessLog accessLog, NanoClock clock) {
     this.settings = settings;
     this.routing = routing;
     this.readYourWrites = settings.cookieSecret()
@@ -62,6 +65,8 @@ final class ProxyContext {
     this.wallClock = wallClock;
     this.cache = cache;
     this.accessLog = accessLog;
+    this.rateLimiter = ClientRateLimiter.of(settings.limits().clientRequestRate(),
+        settings.limits().clientRequestBurst(), clock);
     this.explainDecisions = settings.debugHeaders() || (accessLog != null && settings.accessLog().decisions());
   }
 

@@ -131,7 +131,7 @@ public final class ProxyServer implements AutoCloseable {
           settings.accessLog().sample() < 1.0 ? " (sample " + settings.accessLog().sample() + ")" : "");
     }
     this.context = new ProxyContext(settings, assembly.routing(), pools, metrics, loadStickyKeys(settings),
-        wallClock, cache, accessLog);
+        wallClock, cache, accessLog, clock);
     this.operator = new OperatorControls(context, assembler.healthByGroup(), assembler.faultsByGroup(),
         new OperatorOverrides(clock::nanoTime));
     registerMetrics(assembly.routing().groups());
@@ -209,6 +209,8 @@ public final class ProxyServer implements AutoCloseable {
           .channel(transport.serverChannel())
           .option(ChannelOption.SO_BACKLOG, 4096)
           .option(ChannelOption.SO_REUSEADDR, true)
+          .handler(new ListenerGate(listener.name(), settings.limits().maxConnections(),
+              settings.limits().maxConnectionsPerClient(), context.metrics.listener(listener.name())))
           .childOption(ChannelOption.AUTO_READ, false)
           .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
           .childOption(ChannelOption.TCP_NODELAY, true)

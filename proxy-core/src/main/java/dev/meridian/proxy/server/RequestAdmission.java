@@ -38,8 +38,15 @@ final class RequestAdmission {
   /** 414 with the RFC 9110 reason phrase (Netty's constant still says Request-URI Too Long). */
   static final HttpResponseStatus URI_TOO_LONG = new HttpResponseStatus(414, "URI Too Long");
 
-  /** Why a request is answered locally: the status and a one-line explanation. */
-  record Verdict(HttpResponseStatus status, String message) {}
+  /**
+   * Why a request is answered locally: the status, a one-line explanation, and the seconds the client
+   * should wait before trying again (a {@code Retry-After}; 0 for none).
+   */
+  record Verdict(HttpResponseStatus status, String message, long retryAfterSeconds) {
+    Verdict(HttpResponseStatus status, String message) {
+      this(status, message, 0);
+    }
+  }
 
   private RequestAdmission() {}
 
@@ -66,6 +73,16 @@ final class RequestAdmission {
       ex.traceparent = TraceContext.nextHop(headers, context.settings.tracing().sampleNew());
     }
 
+    if (context.rateLimiter != null) {
+      long wait = context.rateLimiter.acquire(clientIp);
+      if (wait > 0) {
+        context.metrics.edge().requestLimited();
+        long seconds = Math.max(1, (wait + 999_999_999L) / 1_000_000_000L);
+        log.debug("{} {}: over limits.client-request-rate; 429, retry after {} s", ex.requestId, clientIp, seconds);
+        return new Verdict(HttpResponseStatus.TOO_MANY_REQUESTS, "too many requests from this address (limits.client-request-rate)",
+            seconds);
+      }
+    }
     Verdict bad = ex.http2 ? checkHttp2Headers(headers) : checkVersion(request);
     if (bad == null) {
       bad = checkFraming(request, chunked);

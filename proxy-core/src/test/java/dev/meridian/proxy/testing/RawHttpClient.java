@@ -94,8 +94,20 @@ public final class RawHttpClient implements AutoCloseable {
 
   /** Connects to {@code address}, with {@code timeout} for connecting and for every read. */
   public static RawHttpClient connect(InetSocketAddress address, Duration timeout) throws IOException {
+    return connect(null, address, timeout);
+  }
+
+  /**
+   * Connects to {@code address} from the local address {@code from} (any port; null: the system's
+   * choice), such as 127.0.0.2 to be another client on the loopback network.
+   */
+  public static RawHttpClient connect(InetAddress from, InetSocketAddress address, Duration timeout)
+      throws IOException {
     Socket socket = new Socket();
     try {
+      if (from != null) {
+        socket.bind(new InetSocketAddress(from, 0));
+      }
       socket.setTcpNoDelay(true);
       socket.connect(address, (int) timeout.toMillis());
       socket.setSoTimeout((int) timeout.toMillis());

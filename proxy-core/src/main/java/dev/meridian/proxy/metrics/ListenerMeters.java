@@ -1,0 +1,51 @@
+package dev.meridian.proxy.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.function.IntSupplier;
+
+/**
+ * One listener's connection limits at work, each tagged with {@code listener}:
+ * <ul>
+ *   <li>{@code meridian_listener_connections}: client connections open on it;</li>
+ *   <li>{@code meridian_listener_accept_paused_total}: times it reached {@code limits.max-connections}
+ *       and stopped accepting (new connections waited in the kernel's queue);</li>
+ *   <li>{@code meridian_listener_connections_refused_total{reason}}: connections closed on arrival,
+ *       {@code per-client} for {@code limits.max-connections-per-client}.</li>
+ * </ul>
+ * Thread-safe.
+ */
+public final class ListenerMeters {
+  private final MeterRegistry registry;
+  private final String listener;
+  private final Counter paused;
+  private final Counter refusedPerClient;
+
+  ListenerMeters(MeterRegistry registry, String listener) {
+    this.registry = registry;
+    this.listener = listener;
+    this.paused = Counter.builder("meridian.listener.accept.paused")
+        .description("Times the listener reached its connection limit and stopped accepting")
+        .tag("listener", listener).register(registry);
+    this.refusedPerClient = Counter.builder("meridian.listener.connections.refused")
+        .description("Client connections closed on arrival, by the limit that refused them")
+        .tag("listener", listener).tag("reason", "per-client").register(registry);
+  }
+
+  /** Registers the gauge of the listener's open connections, read from {@code open}. */
+  public void openConnections(IntSupplier open) {
+    Gauge.builder("meridian.listener.connections", open, IntSupplier::getAsInt)
+        .description("Client connections open on the listener").tag("listener", listener).register(registry);
+  }
+
+  /** The listener stopped accepting at its limit. */
+  public void acceptPaused() {
+    paused.increment();
+  }
+
+  /** A connection was closed on arrival: its address held {@code limits.max-connections-per-client}. */
+  public void refusedPerClient() {
+    refusedPerClient.increment();
+  }
+}
