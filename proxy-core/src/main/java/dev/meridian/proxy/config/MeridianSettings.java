@@ -34,6 +34,7 @@ import java.util.Set;
  * @param cache         the edge cache's bounds ({@code meridian.cache})
  * @param accessLog     the access log ({@code meridian.access-log})
  * @param tracing       W3C trace context propagation ({@code meridian.tracing})
+ * @param paths         how request paths are normalized before routing ({@code meridian.paths})
  * @param source        the configuration as written, as HOCON, with secrets (keys naming a secret,
  *                      password or token) replaced by {@code <redacted>}: what the admin API shows
  */
@@ -55,6 +56,7 @@ public record MeridianSettings(
     CacheSettings cache,
     dev.meridian.proxy.accesslog.AccessLogSettings accessLog,
     TracingSettings tracing,
+    dev.meridian.proxy.routing.PathPolicy paths,
     String source) {
 
   /**
@@ -64,8 +66,16 @@ public record MeridianSettings(
    * @param address where it binds
    * @param tls     TLS termination (certificates by SNI, ALPN h2 and http/1.1), or empty for cleartext
    *                (HTTP/1.1 and HTTP/2 with prior knowledge)
+   * @param proxyProtocolFrom networks of the load balancers that open every connection with a PROXY
+   *                protocol header (v1 or v2) naming the client; empty: no PROXY protocol
    */
-  public record ListenerSettings(String name, HostPort address, Optional<dev.meridian.tls.ServerTlsSettings> tls) {
+  public record ListenerSettings(String name, HostPort address, Optional<dev.meridian.tls.ServerTlsSettings> tls,
+      List<String> proxyProtocolFrom) {
+
+    /** A listener without the PROXY protocol. */
+    public ListenerSettings(String name, HostPort address, Optional<dev.meridian.tls.ServerTlsSettings> tls) {
+      this(name, address, tls, List.of());
+    }
 
     /** A cleartext listener. */
     public ListenerSettings(String name, HostPort address) {

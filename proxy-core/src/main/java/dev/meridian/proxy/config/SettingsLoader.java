@@ -97,7 +97,8 @@ public final class SettingsLoader {
         SteeringReader.geo(meridian, knownRegions(region, groups)),
         meridian.bool("debug-headers", false), meridian.optionalString("cookie-secret"),
         StickyReader.settings(meridian), CacheReader.settings(meridian),
-        AccessLogReader.accessLog(meridian), AccessLogReader.tracing(meridian), source);
+        AccessLogReader.accessLog(meridian), AccessLogReader.tracing(meridian), TuningReader.paths(meridian),
+        source);
   }
 
   /** Every region the configuration names: this instance's and its backends'. */

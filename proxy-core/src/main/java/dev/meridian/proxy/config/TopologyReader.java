@@ -54,8 +54,14 @@ final class TopologyReader {
           e.problem("address", address + " is also " + clash + " (expected: unique listener addresses)");
         }
       }
+      List<String> proxyFrom = e.strings("proxy-protocol-from", List.of());
+      try {
+        dev.meridian.balancer.geo.TrustedProxies.of(proxyFrom);
+      } catch (IllegalArgumentException bad) {
+        e.problem("proxy-protocol-from", bad.getMessage() + " (expected: networks such as \"10.0.0.0/8\")");
+      }
       out.add(new ListenerSettings(name, address, e.has("tls") ? e.object("tls").flatMap(TlsReader::server)
-          : Optional.empty()));
+          : Optional.empty(), proxyFrom));
     }
     return out;
   }

@@ -5,6 +5,7 @@ import dev.meridian.proxy.config.MeridianSettings.LimitSettings;
 import dev.meridian.proxy.config.MeridianSettings.ServerSettings;
 import dev.meridian.proxy.config.MeridianSettings.TimeoutSettings;
 import dev.meridian.proxy.config.MeridianSettings.UpstreamSettings;
+import dev.meridian.proxy.routing.PathPolicy;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -39,6 +40,22 @@ final class TuningReader {
         l.integer("max-header-count", 1), l.duration("request-head-timeout"),
         l.integer("max-connections", 1), l.integer("max-connections-per-client", 0), rate,
         burst == 0 ? (int) Math.max(1, Math.ceil(rate)) : burst);
+  }
+
+  /** Reads {@code meridian.paths}: slashes merged or not, and what an encoded slash does. */
+  static PathPolicy paths(ObjectReader meridian) {
+    ObjectReader p = meridian.section("paths");
+    String slash = p.string("encoded-slash", "reject");
+    PathPolicy.EncodedSlash mode = switch (slash) {
+      case "reject" -> PathPolicy.EncodedSlash.REJECT;
+      case "keep" -> PathPolicy.EncodedSlash.KEEP;
+      case "decode" -> PathPolicy.EncodedSlash.DECODE;
+      default -> {
+        p.problem("encoded-slash", "'" + slash + "' is not a policy (expected: reject, keep or decode)");
+        yield PathPolicy.EncodedSlash.REJECT;
+      }
+    };
+    return new PathPolicy(p.bool("merge-slashes"), mode);
   }
 
   /** Reads {@code meridian.timeouts}. */

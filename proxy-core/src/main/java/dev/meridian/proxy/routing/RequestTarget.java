@@ -10,13 +10,20 @@ package dev.meridian.proxy.routing;
  */
 public record RequestTarget(String path, String authority, String originForm) {
 
+  /** Parses a request target under the default {@link PathPolicy}. */
+  public static RequestTarget parse(String uri, String method) {
+    return parse(uri, method, PathPolicy.DEFAULT);
+  }
+
   /**
-   * Parses a request target.
+   * Parses a request target and normalizes its path as {@code policy} says (merged slashes, encoded
+   * slashes decoded); the origin form to forward carries the normalized path.
    *
    * @return the target, or null when it is not acceptable (not origin- or absolute-form, a dot
-   *     segment, plain or with encoded dots, a backslash or a fragment)
+   *     segment, plain or with encoded dots, a backslash, a fragment, or an encoded slash the policy
+   *     refuses)
    */
-  public static RequestTarget parse(String uri, String method) {
+  public static RequestTarget parse(String uri, String method, PathPolicy policy) {
     String authority = null;
     String target = uri;
     if ("OPTIONS".equals(method) && "*".equals(uri)) {
@@ -38,10 +45,48 @@ public record RequestTarget(String path, String authority, String originForm) {
     }
     int q = target.indexOf('?');
     String path = q >= 0 ? target.substring(0, q) : target;
-    if (!isSafePath(path)) {
+    String normalized = normalize(path, policy);
+    if (normalized == null || !isSafePath(normalized)) {
       return null;
     }
-    return new RequestTarget(path, authority, target);
+    if (normalized != path) {
+      target = q >= 0 ? normalized + target.substring(q) : normalized;
+    }
+    return new RequestTarget(normalized, authority, target);
+  }
+
+  /**
+   * The path with encoded slashes and runs of slashes treated as the policy says; the same instance
+   * when nothing changed, null when the policy refuses it.
+   */
+  private static String normalize(String path, PathPolicy policy) {
+    String p = path;
+    if (policy.encodedSlash() != PathPolicy.EncodedSlash.KEEP && hasEncodedSlash(p)) {
+      if (policy.encodedSlash() == PathPolicy.EncodedSlash.REJECT) {
+        return null;
+      }
+      p = p.replace("%2F", "/").replace("%2f", "/");
+    }
+    if (policy.mergeSlashes() && p.contains("//")) {
+      StringBuilder merged = new StringBuilder(p.length());
+      for (int i = 0; i < p.length(); i++) {
+        char c = p.charAt(i);
+        if (c != '/' || merged.length() == 0 || merged.charAt(merged.length() - 1) != '/') {
+          merged.append(c);
+        }
+      }
+      p = merged.toString();
+    }
+    return p;
+  }
+
+  private static boolean hasEncodedSlash(String path) {
+    for (int i = path.indexOf('%'); i >= 0 && i + 2 < path.length(); i = path.indexOf('%', i + 1)) {
+      if (path.charAt(i + 1) == '2' && (path.charAt(i + 2) == 'F' || path.charAt(i + 2) == 'f')) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean isSafePath(String path) {

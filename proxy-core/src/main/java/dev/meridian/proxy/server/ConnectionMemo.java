@@ -1,5 +1,6 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.balancer.geo.TrustedProxies;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import io.netty.channel.Channel;
@@ -24,7 +25,9 @@ final class ConnectionMemo {
   final RequestHeadRewriter.ForwardedMemo forwarded = new RequestHeadRewriter.ForwardedMemo();
   /** The meters the connection recorded on last. */
   final MeterMemo meters;
+  private final TrustedProxies trustedProxies;
   private boolean identified;
+  private boolean peerTrusted;
   private InetAddress clientAddress;
   private String clientIp;
   private Channel connection;
@@ -32,19 +35,35 @@ final class ConnectionMemo {
   private String tlsVersion;
   private String serverName;
 
-  ConnectionMemo(ProxyMetrics metrics) {
+  ConnectionMemo(ProxyMetrics metrics, TrustedProxies trustedProxies) {
     this.meters = new MeterMemo(metrics);
+    this.trustedProxies = trustedProxies;
   }
 
-  /** Reads the client's address from the connection (not a stream) the first time it is asked. */
+  /**
+   * Reads the client's address from the connection (not a stream) the first time it is asked: the
+   * one its PROXY protocol header named, else its peer's.
+   */
   void identify(Channel connection) {
     if (identified) {
       return;
     }
     identified = true;
     this.connection = connection;
-    clientAddress = connection.remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress() : null;
+    InetSocketAddress proxied = connection.hasAttr(ProxyProtocolReader.CLIENT)
+        ? connection.attr(ProxyProtocolReader.CLIENT).get() : null;
+    if (proxied != null) {
+      clientAddress = proxied.getAddress();
+    } else {
+      clientAddress = connection.remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress() : null;
+    }
     clientIp = clientAddress == null ? "unknown" : clientAddress.getHostAddress();
+    peerTrusted = clientAddress != null && trustedProxies.isTrusted(clientAddress);
+  }
+
+  /** Whether the peer is a proxy Meridian trusts ({@code geo.trusted-proxies}): its forwarding headers stand. */
+  boolean peerTrusted() {
+    return peerTrusted;
   }
 
   /** The client's address, or null when the connection did not say. */
@@ -55,6 +74,11 @@ final class ConnectionMemo {
   /** The client's address for logs, or {@code unknown}. */
   String clientIp() {
     return clientIp;
+  }
+
+  /** The local port the connection came in on (which listener), or -1. */
+  int localPort() {
+    return connection != null && connection.localAddress() instanceof InetSocketAddress local ? local.getPort() : -1;
   }
 
   /** The TLS version the connection negotiated ({@code TLSv1.3}), or null for cleartext. */

@@ -84,6 +84,8 @@ final class Exchange {
   long injectedDelayNanos;
   /** The answer is a drill's injected abort: counted as the region's own 5xx, not Meridian's. */
   boolean injectedAbort;
+  /** Interim (1xx) responses the backend sent for this request so far. */
+  int interimResponses;
   /** The last attempt found its backend busy (no free HTTP/2 stream): a final answer is 503, not 502. */
   boolean lastAttemptBusy;
   /** Picks whose connect failed (nothing reached that backend); they spend no retry attempt. */

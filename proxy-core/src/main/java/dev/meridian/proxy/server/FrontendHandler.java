@@ -1,6 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.SelectionContext;
+import dev.meridian.proxy.http.ForwardingHeaders;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.http1.RawRequest;
 import dev.meridian.proxy.http1.ServerHttpCodec;
@@ -330,7 +331,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       rejectMalformed(ex, request.decoderResult().cause());
       return;
     }
-    RequestAdmission.Verdict verdict = RequestAdmission.admit(ex, context, clientIp);
+    if (!connectionMemo.peerTrusted()) {
+      ForwardingHeaders.stripUntrusted(request.headers());
+    }
+    RequestAdmission.Verdict verdict = RequestAdmission.admit(ex, context, clientIp, connectionMemo);
     if (verdict != null) {
       completion.respondLocally(ex, verdict.status(), verdict.message(), verdict.retryAfterSeconds());
       return;

@@ -68,7 +68,7 @@ final class Http2Connection {
         .build();
     codec.connection().addListener(new StreamMeters(context.metrics.edge()));
     LimitSettings limits = context.settings.limits();
-    ConnectionMemo memo = new ConnectionMemo(context.metrics);
+    ConnectionMemo memo = new ConnectionMemo(context.metrics, context.trustedProxies);
     pipeline.addLast("h2-flush", new FlushConsolidationHandler(
             FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
         .addLast("h2", codec)

@@ -38,6 +38,11 @@ final class ProxyContext {
   final AccessLog accessLog;
   /** The few recent routing decisions the dashboard shows. */
   final RecentDecisions recentDecisions = new RecentDecisions(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(250));
+  /** Each TLS listener's certificates by its bound port (filled in as the listeners bind). */
+  private final java.util.Map<Integer, io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext>> certificates =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  /** Proxies whose forwarding headers are kept ({@code geo.trusted-proxies}). */
+  final dev.meridian.balancer.geo.TrustedProxies trustedProxies;
   /** Requests a second per client address, or null for no limit. */
   final ClientRateLimiter rateLimiter;
   /** Whether selectors record why they chose (debug headers, or the access log's decisions). */
@@ -65,9 +70,29 @@ final class ProxyContext {
     this.wallClock = wallClock;
     this.cache = cache;
     this.accessLog = accessLog;
+    this.trustedProxies = trustedProxies(geo);
     this.rateLimiter = ClientRateLimiter.of(settings.limits().clientRequestRate(),
         settings.limits().clientRequestBurst(), clock);
     this.explainDecisions = settings.debugHeaders() || (accessLog != null && settings.accessLog().decisions());
+  }
+
+  /** Records the certificates of the TLS listener bound to {@code port}. */
+  void certificates(int port, io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext> mapping) {
+    certificates.put(port, mapping);
+  }
+
+  /** The certificates of the TLS listener bound to {@code port}, or null (cleartext, or unknown). */
+  io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext> certificates(int port) {
+    return certificates.get(port);
+  }
+
+  /** The trusted proxies; none when the list is invalid (the geo settings' validation names the entry). */
+  private static dev.meridian.balancer.geo.TrustedProxies trustedProxies(GeoSettings geo) {
+    try {
+      return dev.meridian.balancer.geo.TrustedProxies.of(geo.trustedProxies());
+    } catch (IllegalArgumentException e) {
+      return dev.meridian.balancer.geo.TrustedProxies.none();
+    }
   }
 
   /** The wall-clock time in epoch milliseconds (access log lines). */

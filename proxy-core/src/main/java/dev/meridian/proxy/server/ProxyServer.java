@@ -216,7 +216,8 @@ public final class ProxyServer implements AutoCloseable {
           .childOption(ChannelOption.TCP_NODELAY, true)
           .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
               settings.upstream().writeBufferLow(), settings.upstream().writeBufferHigh()))
-          .childHandler(new ClientChannelInitializer(context, clients, tls));
+          .childHandler(new ClientChannelInitializer(context, clients, tls, listener.proxyProtocolFrom().isEmpty()
+              ? null : dev.meridian.balancer.geo.TrustedProxies.of(listener.proxyProtocolFrom())));
       InetSocketAddress address = new InetSocketAddress(listener.address().host(), listener.address().port());
       Channel channel;
       try {
@@ -229,6 +230,9 @@ public final class ProxyServer implements AutoCloseable {
       listeners.add(channel);
       InetSocketAddress local = (InetSocketAddress) channel.localAddress();
       bound.add(local);
+      if (tls != null) {
+        context.certificates(local.getPort(), tls.mapping());
+      }
       log.info("listener '{}' on {}{}", listener.name(), local, tls == null ? "" : " (TLS: "
           + tls.current().hostNames() + ")");
     }

@@ -51,11 +51,12 @@ final class RequestAdmission {
   private RequestAdmission() {}
 
   /**
-   * Admits the exchange's request: fills in its route, request id, keep-alive and upgrade.
+   * Admits the exchange's request, which came on {@code connection}: fills in its route, request id,
+   * keep-alive and upgrade.
    *
    * @return null when the request goes to a backend, else the local answer
    */
-  static Verdict admit(Exchange ex, ProxyContext context, String clientIp) {
+  static Verdict admit(Exchange ex, ProxyContext context, String clientIp, ConnectionMemo connection) {
     HttpRequest request = ex.request;
     HttpHeaders headers = request.headers();
     ex.clientKeepAlive = HttpUtil.isKeepAlive(request) && !context.isDraining();
@@ -102,12 +103,13 @@ final class RequestAdmission {
     if (expect != null && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.trim())) {
       return new Verdict(HttpResponseStatus.EXPECTATION_FAILED, "only 'Expect: 100-continue' is supported");
     }
-    RequestTarget target = RequestTarget.parse(request.uri(), request.method().name());
+    RequestTarget target = RequestTarget.parse(request.uri(), request.method().name(), context.settings.paths());
     if (target == null) {
       ex.clientKeepAlive = false;
       log.info("{} {}: rejected request target '{}'", ex.requestId, clientIp, request.uri());
       return new Verdict(HttpResponseStatus.BAD_REQUEST,
-          "request target is not an acceptable path (dot segments, backslashes and fragments are refused)");
+          "request target is not an acceptable path (dot segments, backslashes, fragments and, unless"
+              + " paths.encoded-slash allows them, encoded slashes are refused)");
     }
     String host = target.authority() != null ? target.authority() : headers.get(HttpHeaderNames.HOST);
     ex.host = host;
@@ -120,9 +122,14 @@ final class RequestAdmission {
       headers.set(HttpHeaderNames.HOST, target.authority());
     }
     request.setUri(target.originForm());
+    String routedHost = host == null ? null : HostPattern.normalize(host);
+    Verdict misdirected = MisdirectedRequests.check(routedHost, connection, context);
+    if (misdirected != null) {
+      log.info("{} {}: {}; 421", ex.requestId, clientIp, misdirected.message());
+      return misdirected;
+    }
     Routing routing = context.routing();
-    Route route = routing.router().match(host == null ? null : HostPattern.normalize(host), target.path(),
-        request.method().name());
+    Route route = routing.router().match(routedHost, target.path(), request.method().name());
     if (route == null) {
       return new Verdict(HttpResponseStatus.NOT_FOUND,
           "no route for host '" + (host == null ? "" : host) + "' and path '" + target.path() + "'");

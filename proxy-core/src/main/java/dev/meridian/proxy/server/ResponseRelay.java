@@ -33,6 +33,9 @@ import org.slf4j.LoggerFactory;
  * response-headers timeout is kept here: one timer per connection, no task per request.
  */
 final class ResponseRelay {
+  /** Interim (1xx) responses relayed for one request; one more makes the response malformed (502). */
+  static final int MAX_INTERIM_RESPONSES = 16;
+
   static final String BACKEND_HEADER = "X-Meridian-Backend";
   static final String DECISION_HEADER = "X-Meridian-Decision";
   private static final Logger log = LoggerFactory.getLogger(ResponseRelay.class);
@@ -73,6 +76,17 @@ final class ResponseRelay {
       return;
     }
     HttpResponseStatus status = response.status();
+    if (status.code() != 101 && status.codeClass() == HttpStatusClass.INFORMATIONAL
+        && ++ex.interimResponses > MAX_INTERIM_RESPONSES) {
+      ReferenceCountUtil.release(response);
+      context.metrics.upstreamFailed(ex.backend.id(), "protocol");
+      log.warn("{} {}: backend {} sent more than {} interim (1xx) responses", ex.requestId, connection.clientIp,
+          ex.backend, MAX_INTERIM_RESPONSES);
+      completion.abandonUpstream(ex);
+      completion.failResponse(ex, HttpResponseStatus.BAD_GATEWAY,
+          "backend " + ex.backend.id() + " sent a malformed response (a flood of interim responses)");
+      return;
+    }
     if (status.code() != 101 && status.codeClass() == HttpStatusClass.INFORMATIONAL) {
       // An interim response is no answer yet: the response-headers timer keeps running. From an
       // HTTP/1.1 backend its empty end follows; from an HTTP/2 one it came whole.

@@ -2,6 +2,7 @@ package dev.meridian.proxy.forwarding;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.RawHttpClient;
 import dev.meridian.proxy.testing.TestBackend;
 import io.micrometer.core.instrument.Counter;

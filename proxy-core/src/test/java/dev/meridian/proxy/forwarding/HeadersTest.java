@@ -22,8 +22,16 @@ class HeadersTest {
 
   /** Sends {@code raw} through a fresh proxy to an echoHeaders backend; returns what the backend saw. */
   private static Exchange roundTrip(String raw, String... routeOptions) throws Exception {
+    return roundTripWith(null, raw, routeOptions);
+  }
+
+  /** As {@link #roundTrip}, with {@code meridianSetting} (when not null) added to the configuration. */
+  private static Exchange roundTripWith(String meridianSetting, String raw, String... routeOptions) throws Exception {
     try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders())) {
       ForwardingProxy config = ForwardingProxy.to(backend.address());
+      if (meridianSetting != null) {
+        config.set(meridianSetting);
+      }
       for (String option : routeOptions) {
         config.routeOption(option);
       }
@@ -103,6 +111,53 @@ class HeadersTest {
     assertThat(ex.seen().header("via")).isEqualTo("1.1 meridian");
   }
 
+  private static final String SPOOFED = "GET / HTTP/1.1\r\nHost: app.test\r\n"
+      + "X-Forwarded-For: 10.9.9.9\r\nX-Forwarded-Host: evil.test\r\nX-Forwarded-Proto: https\r\n"
+      + "X-Forwarded-Port: 443\r\nX-Forwarded-Prefix: /admin\r\nX-Real-IP: 10.9.9.9\r\n"
+      + "Forwarded: for=10.9.9.9;proto=https\r\n\r\n";
+
+  @Test
+  void aClientThatIsNoTrustedProxyCannotSayWhoTheClientIs() throws Exception {
+    Exchange ex = roundTrip(SPOOFED);
+    assertThat(ex.seen().header("x-forwarded-for")).isEqualTo("127.0.0.1");
+    assertThat(ex.seen().header("x-forwarded-host")).isEqualTo("app.test");
+    assertThat(ex.seen().header("x-forwarded-proto")).isEqualTo("http");
+    assertThat(ex.seen().headers().getAll("forwarded")).containsExactly("for=127.0.0.1;host=\"app.test\";proto=http");
+    for (String name : new String[] {"x-forwarded-port", "x-forwarded-prefix", "x-real-ip"}) {
+      assertThat(ex.seen().headers().contains(name)).as("backend saw %s", name).isFalse();
+    }
+  }
+
+  @Test
+  void aTrustedProxysForwardingHeadersAreKeptAndItsHopAdded() throws Exception {
+    Exchange ex = roundTripWith("geo.trusted-proxies = [\"127.0.0.0/8\"]", SPOOFED);
+    assertThat(ex.seen().header("x-forwarded-for")).isEqualTo("10.9.9.9, 127.0.0.1");
+    assertThat(ex.seen().header("x-real-ip")).isEqualTo("10.9.9.9");
+    assertThat(ex.seen().header("x-forwarded-prefix")).isEqualTo("/admin");
+    assertThat(ex.seen().headers().getAll("forwarded"))
+        .containsExactly("for=10.9.9.9;proto=https", "for=127.0.0.1;host=\"app.test\";proto=http");
+  }
+
+  @Test
+  void aPathIsRoutedAndForwardedWithItsSlashesMerged() throws Exception {
+    Exchange ex = roundTrip("GET //admin//users?x=1 HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    assertThat(ex.seen().uri()).isEqualTo("/admin/users?x=1");
+  }
+
+  @Test
+  void anEncodedSlashIsRefusedByDefaultAndDecodedWhenConfigured() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders());
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /admin%2Fsecret HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      assertThat(client.readResponse().status()).isEqualTo(400);
+      assertThat(backend.requests()).isEmpty();
+    }
+    Exchange decoded = roundTripWith("paths.encoded-slash = decode",
+        "GET /admin%2Fsecret HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    assertThat(decoded.seen().uri()).isEqualTo("/admin/secret");
+  }
+
   @Test
   void connectionCannotRemoveTheRequestId() throws Exception {
     Exchange ex = roundTrip("GET / HTTP/1.1\r\nHost: app.test\r\nConnection: X-Request-Id\r\n\r\n");
@@ -125,7 +180,7 @@ class HeadersTest {
 
   @Test
   void forwardingHeadersDescribeTheClientHop() throws Exception {
-    Exchange ex = roundTrip("GET /f HTTP/1.1\r\nHost: app.test:8080\r\n"
+    Exchange ex = roundTripWith("geo.trusted-proxies = [\"127.0.0.1\"]", "GET /f HTTP/1.1\r\nHost: app.test:8080\r\n"
         + "X-Forwarded-For: 203.0.113.7, 198.51.100.1\r\n\r\n");
 
     assertThat(ex.seen().header("x-forwarded-for")).isEqualTo("203.0.113.7, 198.51.100.1, 127.0.0.1");

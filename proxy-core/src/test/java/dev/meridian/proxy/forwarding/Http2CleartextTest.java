@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.TestBackend;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

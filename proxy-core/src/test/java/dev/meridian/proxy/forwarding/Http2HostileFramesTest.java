@@ -1,13 +1,14 @@
 package dev.meridian.proxy.forwarding;
 
-import static dev.meridian.proxy.forwarding.RawHttp2Client.CONTINUATION;
-import static dev.meridian.proxy.forwarding.RawHttp2Client.DATA;
-import static dev.meridian.proxy.forwarding.RawHttp2Client.END_HEADERS;
-import static dev.meridian.proxy.forwarding.RawHttp2Client.END_STREAM;
-import static dev.meridian.proxy.forwarding.RawHttp2Client.HEADERS;
-import static dev.meridian.proxy.forwarding.RawHttp2Client.frame;
+import static dev.meridian.proxy.testing.RawHttp2Client.CONTINUATION;
+import static dev.meridian.proxy.testing.RawHttp2Client.DATA;
+import static dev.meridian.proxy.testing.RawHttp2Client.END_HEADERS;
+import static dev.meridian.proxy.testing.RawHttp2Client.END_STREAM;
+import static dev.meridian.proxy.testing.RawHttp2Client.HEADERS;
+import static dev.meridian.proxy.testing.RawHttp2Client.frame;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.TestBackend;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

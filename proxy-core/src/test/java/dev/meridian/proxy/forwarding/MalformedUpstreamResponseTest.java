@@ -34,7 +34,16 @@ class MalformedUpstreamResponseTest {
             "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"),
         Arguments.of("obs-fold", "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n"),
         Arguments.of("bare LF line ending", "HTTP/1.1 200 OK\nContent-Length: 0\n\n"),
-        Arguments.of("a control byte in a value", "HTTP/1.1 200 OK\r\nX-A: a\u0001b\r\nContent-Length: 0\r\n\r\n"));
+        Arguments.of("a control byte in a value", "HTTP/1.1 200 OK\r\nX-A: a\u0001b\r\nContent-Length: 0\r\n\r\n"),
+        Arguments.of("NUL in a value", "HTTP/1.1 200 OK\r\nX-A: a\u0000b\r\nContent-Length: 0\r\n\r\n"),
+        Arguments.of("a bare CR in a value", "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n"),
+        Arguments.of("a status that is not three digits", "HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n"),
+        Arguments.of("no status line at all", "hello there\r\nContent-Length: 0\r\n\r\n"),
+        Arguments.of("a Content-Length that is not a number", "HTTP/1.1 200 OK\r\nContent-Length: 3x\r\n\r\nabc"),
+        Arguments.of("header fields over 64 KiB",
+            "HTTP/1.1 200 OK\r\n" + "X-Big: " + "b".repeat(70 * 1024) + "\r\nContent-Length: 0\r\n\r\n"),
+        Arguments.of("a flood of interim responses",
+            "HTTP/1.1 100 Continue\r\n\r\n".repeat(40) + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -45,8 +54,13 @@ class MalformedUpstreamResponseTest {
         RawHttpClient client = proxy.connect()) {
       client.send("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
       RawResponse answer = client.readResponse();
+      while (answer.status() == 100) { // interim responses relayed before the flood was refused
+        answer = client.readResponse();
+      }
       assertThat(answer.status()).as(shape).isEqualTo(502);
       assertThat(answer.bodyText()).as(shape).contains("malformed response");
+      assertThat(proxy.metrics().registry().find("meridian.upstream.failures").tag("kind", "protocol")
+          .counter().count()).as(shape + ": counted").isEqualTo(1);
     }
   }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.meridian.proxy.MeridianInstance;
 import dev.meridian.proxy.config.SettingsLoader;
+import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.RawHttpClient;
 import dev.meridian.proxy.testing.RawHttpClient.RawResponse;
 import dev.meridian.proxy.testing.RegionalBackends;
@@ -357,7 +358,7 @@ class ProxyMetricsEndToEndTest {
       assertThat(metrics.value("meridian_requests_total", "route", "all", "status", "2xx")).isEqualTo(3);
     });
 
-    try (H2Client h2 = new H2Client(port())) {
+    try (RawHttp2Client h2 = new RawHttp2Client(port()).lenient()) {
       int[] streams = {1, 3, 5, 7};
       for (int stream : streams) {
         h2.get(stream, "/held/" + stream);
@@ -370,7 +371,7 @@ class ProxyMetricsEndToEndTest {
       assertThat(holding.value("meridian_http2_streams_total")).isEqualTo(4);
 
       answer.get().complete(Reply.ok("held"));
-      h2.readUntil(c -> c.endedAll(streams));
+      h2.readUntil(c -> java.util.Arrays.stream(streams).allMatch(c::ended));
       for (int stream : streams) {
         assertThat(h2.dataBytes(stream)).as("stream %d", stream).isEqualTo("held".length());
       }
@@ -395,11 +396,11 @@ class ProxyMetricsEndToEndTest {
     TestBackend backend = backend(request -> Reply.when(never));
     start(listener() + group("app", backend)
         + "routes = [ { name = \"all\", path-prefix = \"/\", backend-group = \"app\" } ]\n");
-    try (H2Client h2 = new H2Client(port())) {
+    try (RawHttp2Client h2 = new RawHttp2Client(port()).lenient()) {
       h2.get(1, "/slow");
       await().atMost(WAIT).untilAsserted(() ->
           assertThat(scrape().value("meridian_requests_in_flight")).isEqualTo(1));
-      h2.reset(1, H2Client.CANCEL);
+      h2.reset(1, RawHttp2Client.CANCEL);
 
       // The request ends when its stream does: 499, the client left before an answer.
       await().atMost(WAIT).untilAsserted(() -> {
@@ -725,129 +726,6 @@ class ProxyMetricsEndToEndTest {
         labels.put(labelPairs[i], labelPairs[i + 1]);
       }
       return value(name, labels);
-    }
-  }
-
-  /**
-   * An HTTP/2 client with prior knowledge over a plain socket, so the test decides every frame: the
-   * preface and empty SETTINGS, GETs (HPACK literals, never indexed), RST_STREAM. It acknowledges
-   * SETTINGS and PING and records, per stream, DATA bytes, END_STREAM and resets from the server.
-   */
-  private static final class H2Client implements AutoCloseable {
-    static final int CANCEL = 0x8;
-    private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-    private static final int DATA = 0;
-    private static final int HEADERS = 1;
-    private static final int RST_STREAM = 3;
-    private static final int SETTINGS = 4;
-    private static final int PING = 6;
-    private static final int GOAWAY = 7;
-    private static final int END_STREAM = 0x1;
-    private static final int ACK = 0x1;
-    private static final int END_HEADERS = 0x4;
-
-    private final Socket socket;
-    private final DataInputStream in;
-    private final OutputStream out;
-    private final Map<Integer, Integer> dataBytes = new HashMap<>();
-    private final Set<Integer> ended = new HashSet<>();
-    private final Set<Integer> resets = new HashSet<>();
-
-    H2Client(int port) throws IOException {
-      socket = new Socket(InetAddress.getLoopbackAddress(), port);
-      socket.setSoTimeout(10_000);
-      in = new DataInputStream(socket.getInputStream());
-      out = socket.getOutputStream();
-      out.write(PREFACE);
-      send(SETTINGS, 0, 0, new byte[0]);
-    }
-
-    void get(int stream, String path) throws IOException {
-      byte[] pathBytes = path.getBytes(StandardCharsets.US_ASCII);
-      byte[] authority = "app.test".getBytes(StandardCharsets.US_ASCII);
-      ByteBuffer block = ByteBuffer.allocate(6 + pathBytes.length + authority.length);
-      block.put((byte) 0x82).put((byte) 0x86); // :method GET, :scheme http (static table)
-      block.put((byte) 0x04).put((byte) pathBytes.length).put(pathBytes); // :path, literal
-      block.put((byte) 0x01).put((byte) authority.length).put(authority); // :authority, literal
-      send(HEADERS, END_STREAM | END_HEADERS, stream, block.array());
-    }
-
-    void reset(int stream, int errorCode) throws IOException {
-      send(RST_STREAM, 0, stream, ByteBuffer.allocate(4).putInt(errorCode).array());
-    }
-
-    int dataBytes(int stream) {
-      return dataBytes.getOrDefault(stream, 0);
-    }
-
-    boolean endedAll(int... streams) {
-      for (int stream : streams) {
-        if (!ended.contains(stream)) {
-          return false;
-        }
-      }
-      return true;
-    }
-
-    Set<Integer> resetsReceived() {
-      return resets;
-    }
-
-    /** Reads frames until the condition holds (each read waits at most 10 s). */
-    void readUntil(Predicate<H2Client> done) throws IOException {
-      while (!done.test(this)) {
-        readFrame();
-      }
-    }
-
-    private void readFrame() throws IOException {
-      int length = in.readUnsignedShort() << 8 | in.readUnsignedByte();
-      int type = in.readUnsignedByte();
-      int flags = in.readUnsignedByte();
-      int stream = in.readInt() & 0x7fff_ffff;
-      byte[] payload = in.readNBytes(length);
-      if (payload.length < length) {
-        throw new IOException("the connection closed inside a frame");
-      }
-      switch (type) {
-        case DATA -> {
-          dataBytes.merge(stream, length, Integer::sum);
-          endIf(flags, stream);
-        }
-        case HEADERS -> endIf(flags, stream);
-        case SETTINGS -> {
-          if ((flags & ACK) == 0) {
-            send(SETTINGS, ACK, 0, new byte[0]);
-          }
-        }
-        case PING -> {
-          if ((flags & ACK) == 0) {
-            send(PING, ACK, 0, payload);
-          }
-        }
-        case RST_STREAM -> resets.add(stream);
-        case GOAWAY -> throw new IOException("GOAWAY from the server");
-        default -> { } // WINDOW_UPDATE and the rest need no answer
-      }
-    }
-
-    private void endIf(int flags, int stream) {
-      if ((flags & END_STREAM) != 0) {
-        ended.add(stream);
-      }
-    }
-
-    private void send(int type, int flags, int stream, byte[] payload) throws IOException {
-      ByteBuffer frame = ByteBuffer.allocate(9 + payload.length);
-      frame.put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8)).put((byte) payload.length);
-      frame.put((byte) type).put((byte) flags).putInt(stream).put(payload);
-      out.write(frame.array());
-      out.flush();
-    }
-
-    @Override
-    public void close() throws IOException {
-      socket.close();
     }
   }
 }

@@ -39,8 +39,34 @@ class RequestTargetTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"/", "/a/b", "/a..b/c", "/.well-known/x", "/a/%2F/b", "/a?x=/../y"})
+  @ValueSource(strings = {"/", "/a/b", "/a..b/c", "/.well-known/x", "/a?x=/../y", "/a%2Eb", "/a%20b"})
   void ordinaryPathsAreAccepted(String uri) {
     assertThat(RequestTarget.parse(uri, "GET")).isNotNull();
+  }
+
+  @Test
+  void runsOfSlashesAreMergedInWhatIsRoutedAndWhatIsForwarded() {
+    RequestTarget t = RequestTarget.parse("//admin///users//?next=//x", "GET");
+    assertThat(t.path()).isEqualTo("/admin/users/");
+    assertThat(t.originForm()).as("the query is left alone").isEqualTo("/admin/users/?next=//x");
+    RequestTarget kept = RequestTarget.parse("//admin", "GET", new PathPolicy(false, PathPolicy.EncodedSlash.REJECT));
+    assertThat(kept.path()).isEqualTo("//admin");
+    RequestTarget plain = RequestTarget.parse("/a/b?c", "GET");
+    assertThat(plain.originForm()).isEqualTo("/a/b?c");
+  }
+
+  @Test
+  void anEncodedSlashIsRefusedKeptOrDecodedAsThePolicySays() {
+    assertThat(RequestTarget.parse("/admin%2Fsecret", "GET")).as("refused by default").isNull();
+    assertThat(RequestTarget.parse("/public/a%2fb", "GET")).isNull();
+    RequestTarget kept = RequestTarget.parse("/files/a%2Fb", "GET", new PathPolicy(true, PathPolicy.EncodedSlash.KEEP));
+    assertThat(kept.path()).isEqualTo("/files/a%2Fb");
+    RequestTarget decoded = RequestTarget.parse("/%2fadmin%2F%2Fsecret?q=%2F", "GET",
+        new PathPolicy(true, PathPolicy.EncodedSlash.DECODE));
+    assertThat(decoded.path()).isEqualTo("/admin/secret");
+    assertThat(decoded.originForm()).isEqualTo("/admin/secret?q=%2F");
+    assertThat(RequestTarget.parse("/a%2F..%2Fadmin", "GET", new PathPolicy(true, PathPolicy.EncodedSlash.DECODE)))
+        .as("decoding cannot make a dot segment slip through").isNull();
+    assertThat(RequestTarget.parse("/a%2", "GET")).as("a cut-off escape is no slash").isNotNull();
   }
 }

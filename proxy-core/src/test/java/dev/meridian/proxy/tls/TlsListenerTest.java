@@ -41,11 +41,7 @@ class TlsListenerTest {
   }
 
   private static boolean curlInstalled() {
-    try {
-      return new ProcessBuilder("curl", "--version").start().waitFor(10, TimeUnit.SECONDS);
-    } catch (IOException | InterruptedException e) {
-      return false;
-    }
+    return TlsListenerTestSupport.curlInstalled();
   }
 
   @Test

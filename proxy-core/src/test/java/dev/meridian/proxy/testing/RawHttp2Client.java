@@ -1,4 +1,4 @@
-package dev.meridian.proxy.forwarding;
+package dev.meridian.proxy.testing;
 
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -21,19 +21,21 @@ import java.util.function.Predicate;
  * with Netty's HPACK decoder) and whether the stream ended. A GOAWAY or RST_STREAM fails the test,
  * unless the client was made {@linkplain #lenient lenient}: then they are recorded.
  */
-final class RawHttp2Client implements AutoCloseable {
-  static final int CONTINUATION = 9;
+public final class RawHttp2Client implements AutoCloseable {
+  public static final int CONTINUATION = 9;
+  /** The CANCEL error code, for {@link #reset}. */
+  public static final int CANCEL = 0x8;
   private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-  static final int DATA = 0;
-  static final int HEADERS = 1;
+  public static final int DATA = 0;
+  public static final int HEADERS = 1;
   private static final int RST_STREAM = 3;
   private static final int SETTINGS = 4;
   private static final int PING = 6;
   private static final int GOAWAY = 7;
   private static final int WINDOW_UPDATE = 8;
-  static final int END_STREAM = 0x1;
+  public static final int END_STREAM = 0x1;
   private static final int ACK = 0x1;
-  static final int END_HEADERS = 0x4;
+  public static final int END_HEADERS = 0x4;
 
   private final Socket socket;
   private final DataInputStream in;
@@ -50,7 +52,7 @@ final class RawHttp2Client implements AutoCloseable {
   private boolean settingsReceived;
 
   /** Connects to 127.0.0.1:port and sends the preface and an empty SETTINGS frame. */
-  RawHttp2Client(int port) throws IOException {
+  public RawHttp2Client(int port) throws IOException {
     socket = new Socket(InetAddress.getLoopbackAddress(), port);
     socket.setSoTimeout(10_000);
     in = new DataInputStream(socket.getInputStream());
@@ -60,18 +62,18 @@ final class RawHttp2Client implements AutoCloseable {
   }
 
   /** Records RST_STREAM, GOAWAY and the end of the connection instead of failing on them. */
-  RawHttp2Client lenient() {
+  public RawHttp2Client lenient() {
     lenient = true;
     return this;
   }
 
   /** Sends a GET for the path on the stream (HEADERS with END_STREAM; HPACK literals, no indexing). */
-  void get(int stream, String path) throws IOException {
+  public void get(int stream, String path) throws IOException {
     send(HEADERS, END_STREAM | END_HEADERS, stream, getBlock(path));
   }
 
   /** The header block of a GET for the path: static-table method and scheme, literal path and authority. */
-  static byte[] getBlock(String path) {
+  public static byte[] getBlock(String path) {
     byte[] pathBytes = path.getBytes(StandardCharsets.US_ASCII);
     byte[] authority = "localhost".getBytes(StandardCharsets.US_ASCII);
     ByteBuffer block = ByteBuffer.allocate(6 + pathBytes.length + authority.length);
@@ -82,7 +84,7 @@ final class RawHttp2Client implements AutoCloseable {
   }
 
   /** A header field as an HPACK literal added to the dynamic table (new name; lengths under 2^21). */
-  static byte[] literalIndexed(String name, String value) {
+  public static byte[] literalIndexed(String name, String value) {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
     out.write(0x40);
     for (String s : new String[] {name, value}) {
@@ -105,13 +107,13 @@ final class RawHttp2Client implements AutoCloseable {
   }
 
   /** Sends bytes as they are (a frame cut anywhere, several frames at once). */
-  void sendRaw(byte[] bytes) throws IOException {
+  public void sendRaw(byte[] bytes) throws IOException {
     out.write(bytes);
     out.flush();
   }
 
   /** A frame's bytes: its 9-byte header, then the payload. */
-  static byte[] frame(int type, int flags, int stream, byte[] payload) {
+  public static byte[] frame(int type, int flags, int stream, byte[] payload) {
     ByteBuffer frame = ByteBuffer.allocate(9 + payload.length);
     frame.put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8)).put((byte) payload.length);
     frame.put((byte) type).put((byte) flags).putInt(stream).put(payload);
@@ -119,42 +121,52 @@ final class RawHttp2Client implements AutoCloseable {
   }
 
   /** The response status on the stream, or null before its HEADERS. */
-  String status(int stream) {
+  public String status(int stream) {
     return statuses.get(stream);
   }
 
+  /** Resets the stream with the error code (such as {@link #CANCEL}). */
+  public void reset(int stream, int errorCode) throws IOException {
+    send(RST_STREAM, 0, stream, ByteBuffer.allocate(4).putInt(errorCode).array());
+  }
+
+  /** The streams the server reset (lenient clients only). */
+  public Set<Integer> resetsReceived() {
+    return resets.keySet();
+  }
+
   /** The error code of the RST_STREAM received on the stream, or null (lenient clients only). */
-  Long resetError(int stream) {
+  public Long resetError(int stream) {
     return resets.get(stream);
   }
 
   /** The error code of the GOAWAY received, or null (lenient clients only). */
-  Long goAwayError() {
+  public Long goAwayError() {
     return goAwayError;
   }
 
   /** Whether the server's SETTINGS arrived (and were acknowledged). */
-  boolean settingsReceived() {
+  public boolean settingsReceived() {
     return settingsReceived;
   }
 
   /** Whether the server closed the connection (lenient clients only). */
-  boolean closed() {
+  public boolean closed() {
     return closed;
   }
 
   /** Grants the peer more window on the stream (0: the connection). */
-  void windowUpdate(int stream, int increment) throws IOException {
+  public void windowUpdate(int stream, int increment) throws IOException {
     send(WINDOW_UPDATE, 0, stream, ByteBuffer.allocate(4).putInt(increment).array());
   }
 
   /** The DATA payload bytes received on the stream so far. */
-  int dataBytes(int stream) {
+  public int dataBytes(int stream) {
     return dataBytes.getOrDefault(stream, 0);
   }
 
   /** Whether the stream's response has ended (END_STREAM received). */
-  boolean ended(int stream) {
+  public boolean ended(int stream) {
     return ended.contains(stream);
   }
 
@@ -162,14 +174,14 @@ final class RawHttp2Client implements AutoCloseable {
    * Reads frames until the condition holds (each read waits at most 10 s); a lenient client also
    * stops when the connection closes.
    */
-  void readUntil(Predicate<RawHttp2Client> done) throws IOException {
+  public void readUntil(Predicate<RawHttp2Client> done) throws IOException {
     while (!done.test(this) && !closed) {
       readFrame();
     }
   }
 
   /** Reads the frames that have started to arrive, without waiting for more. */
-  void readAvailable() throws IOException {
+  public void readAvailable() throws IOException {
     while (in.available() > 0) {
       readFrame();
     }
@@ -250,7 +262,7 @@ final class RawHttp2Client implements AutoCloseable {
   }
 
   /** Sends one frame. */
-  void send(int type, int flags, int stream, byte[] payload) throws IOException {
+  public void send(int type, int flags, int stream, byte[] payload) throws IOException {
     sendRaw(frame(type, flags, stream, payload));
   }
 
