@@ -232,14 +232,17 @@ public record MeridianSettings(
    *                           beyond: closed at once)
    * @param clientRequestRate  requests a second one client address may make (0: no limit; beyond: 429)
    * @param clientRequestBurst requests one client address may make at once above its rate
+   * @param minRequestBodyRate bytes a second an HTTP/1.1 request body must average once it has had
+   *                           {@code requestHeadTimeout} to arrive (0: no minimum; slower: 408)
    */
   public record LimitSettings(
       int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, Duration requestHeadTimeout,
-      int maxConnections, int maxConnectionsPerClient, double clientRequestRate, int clientRequestBurst) {
+      int maxConnections, int maxConnectionsPerClient, double clientRequestRate, int clientRequestBurst,
+      int minRequestBodyRate) {
 
-    /** The HTTP message limits alone, no connection or rate limits (tests). */
+    /** The HTTP message limits alone, no connection, rate or body-rate limits (tests). */
     public LimitSettings(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, Duration requestHeadTimeout) {
-      this(maxRequestLine, maxHeaderBytes, maxHeaderCount, requestHeadTimeout, Integer.MAX_VALUE, 0, 0, 0);
+      this(maxRequestLine, maxHeaderBytes, maxHeaderCount, requestHeadTimeout, Integer.MAX_VALUE, 0, 0, 0, 0);
     }
   }
 

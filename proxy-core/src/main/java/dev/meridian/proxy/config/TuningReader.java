@@ -39,7 +39,7 @@ final class TuningReader {
     return new LimitSettings(l.bytes("max-request-line"), l.bytes("max-header-bytes"),
         l.integer("max-header-count", 1), l.duration("request-head-timeout"),
         l.integer("max-connections", 1), l.integer("max-connections-per-client", 0), rate,
-        burst == 0 ? (int) Math.max(1, Math.ceil(rate)) : burst);
+        burst == 0 ? (int) Math.max(1, Math.ceil(rate)) : burst, l.bytes("min-request-body-rate"));
   }
 
   /** Reads {@code meridian.paths}: slashes merged or not, and what an encoded slash does. */

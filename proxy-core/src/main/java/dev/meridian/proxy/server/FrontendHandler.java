@@ -223,13 +223,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       ctx.close();
     } else if (!ex.requestComplete && !ex.responseStarted() && !(ex.upstream == null && ex.injectedDelayNanos > 0)) {
       // (A request a drill's delay holds is waiting for its backend, not stalled by the client.)
-      log.info("{} {}: request body stalled for {}; 408", ex.requestId, clientIp,
-          context.settings.timeouts().clientIdle());
-      completion.abandonUpstream(ex);
-      ex.clientKeepAlive = false;
-      ex.bodiless = false;
-      completion.respondLocally(ex, HttpResponseStatus.REQUEST_TIMEOUT, "the request body stopped arriving");
+      refuseStalledBody(ex, "stopped arriving for " + context.settings.timeouts().clientIdle().toSeconds() + " s");
     }
+  }
+
+  /** Answers a request whose body comes too slowly 408 (its upstream dropped); the connection closes. */
+  void refuseStalledBody(Exchange ex, String why) {
+    log.info("{} {}: request body {}; 408", ex.requestId, clientIp, why);
+    completion.abandonUpstream(ex);
+    ex.clientKeepAlive = false;
+    ex.bodiless = false;
+    completion.respondLocally(ex, HttpResponseStatus.REQUEST_TIMEOUT, "the request body " + why);
   }
 
   @Override

@@ -14,8 +14,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The slowloris guard of an HTTP/1 connection: a request head must arrive whole within
- * {@code limits.request-head-timeout} of its first byte, else the client gets 408 and the connection
- * closes. One timer per connection, re-armed while requests are served (no task per request).
+ * {@code limits.request-head-timeout} of its first byte, and a request body must average
+ * {@code limits.min-request-body-rate} once it has had as long; else the client gets 408 and the
+ * connection closes. One timer per connection, re-armed while requests are served (no task per
+ * request).
  */
 final class RequestHeadTimer {
   private static final Logger log = LoggerFactory.getLogger(RequestHeadTimer.class);
@@ -48,6 +50,20 @@ final class RequestHeadTimer {
     return connection.context.settings.limits().requestHeadTimeout().toNanos();
   }
 
+  /**
+   * Whether the exchange's request body, still arriving, has averaged less than the minimum rate
+   * since its head, now that it has had {@code graceNanos} to arrive.
+   */
+  private boolean bodyTooSlow(Exchange ex, long graceNanos) {
+    int minRate = connection.context.settings.limits().minRequestBodyRate();
+    if (minRate <= 0 || ex.requestComplete || ex.bodiless || ex.responseStarted()
+        || (ex.upstream == null && ex.injectedDelayNanos > 0)) {
+      return false;
+    }
+    long elapsed = System.nanoTime() - ex.startNanos;
+    return elapsed >= graceNanos && ex.bodyBytesForwarded * 1_000_000_000.0 / elapsed < minRate;
+  }
+
   private void schedule(long delayNanos) {
     timer = connection.ctx.executor().schedule(onTimeout, delayNanos, TimeUnit.NANOSECONDS);
   }
@@ -58,7 +74,13 @@ final class RequestHeadTimer {
       return;
     }
     long timeout = timeoutNanos();
-    if (connection.exchange != null) {
+    Exchange ex = connection.exchange;
+    if (ex != null) {
+      if (bodyTooSlow(ex, timeout)) {
+        connection.refuseStalledBody(ex, "arrived slower than limits.min-request-body-rate ("
+            + connection.context.settings.limits().minRequestBodyRate() + " bytes/s)");
+        return;
+      }
       schedule(timeout);
       return;
     }

@@ -1,0 +1,81 @@
+package dev.meridian.proxy.forwarding;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.meridian.proxy.testing.RawHttpClient;
+import dev.meridian.proxy.testing.TestBackend;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A request body that trickles in (a slow-POST attack) is refused 408 once it has had the
+ * request-head timeout to arrive and averages less than {@code limits.min-request-body-rate}; a body
+ * at an honest pace, however long, is forwarded whole.
+ */
+class SlowRequestBodyTest {
+  private final ScheduledExecutorService pacer = Executors.newSingleThreadScheduledExecutor();
+  private TestBackend backend;
+  private ForwardingProxy proxy;
+
+  @BeforeEach
+  void start() throws Exception {
+    backend = TestBackend.start(TestBackend.echo());
+    proxy = ForwardingProxy.to(backend.address())
+        .set("limits { request-head-timeout = 300ms, min-request-body-rate = 2KiB }").start();
+  }
+
+  @AfterEach
+  void stop() {
+    pacer.shutdownNow();
+    proxy.close();
+    backend.close();
+  }
+
+  /** Sends a POST of {@code length} bytes, {@code chunk} bytes every 50 ms, and returns the client. */
+  private RawHttpClient trickle(int length, int chunk) throws Exception {
+    RawHttpClient client = proxy.connect();
+    client.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: " + length + "\r\n\r\n");
+    byte[] bytes = "x".repeat(chunk).getBytes(StandardCharsets.US_ASCII);
+    int[] sent = {0};
+    pacer.scheduleAtFixedRate(() -> {
+      try {
+        if (sent[0] < length) {
+          int n = Math.min(chunk, length - sent[0]);
+          client.output().write(bytes, 0, n);
+          client.output().flush();
+          sent[0] += n;
+        }
+      } catch (java.io.IOException closed) {
+        throw new IllegalStateException(closed); // ends the schedule: the proxy closed the connection
+      }
+    }, 0, 50, TimeUnit.MILLISECONDS);
+    return client;
+  }
+
+  @Test
+  void aBodyThatTricklesInIsRefused408AndTheConnectionCloses() throws Exception {
+    try (RawHttpClient client = trickle(100_000, 10)) { // 200 bytes a second
+      long started = System.nanoTime();
+      RawHttpClient.RawResponse answer = client.readResponse();
+      long ms = (System.nanoTime() - started) / 1_000_000;
+      assertThat(answer.status()).isEqualTo(408);
+      assertThat(answer.bodyText()).contains("min-request-body-rate");
+      assertThat(ms).as("refused between one and two request-head timeouts after the head").isBetween(250L, 3000L);
+      assertThat(client.isClosedByPeer(java.time.Duration.ofSeconds(5))).isTrue();
+    }
+  }
+
+  @Test
+  void aBodyAtAnHonestPaceIsForwardedWhole() throws Exception {
+    try (RawHttpClient client = trickle(40_000, 2_000)) { // 40 KB/s for a second, past two checks
+      RawHttpClient.RawResponse answer = client.readResponse();
+      assertThat(answer.status()).isEqualTo(200);
+      assertThat(answer.body()).hasSize(40_000);
+    }
+  }
+}
