@@ -135,7 +135,7 @@ final class ExchangeCompletion {
       if (reuse) {
         upstream.eventLoop().execute(() -> context.pools.forLoop(upstream.eventLoop()).release(upstream));
       }
-      closeAfterWrites();
+      closeAfterWrites(!ex.requestComplete);
       return;
     }
     // The pool gets the connection back, and the next pipelined request starts, only after the
@@ -163,12 +163,17 @@ final class ExchangeCompletion {
     connection.maybeReadClient();
   }
 
-  /** Closes once what was written is flushed; an HTTP/2 stream closes (or resets) its stream only. */
-  private void closeAfterWrites() {
+  /**
+   * Closes once what was written is flushed, lingering (see {@link LingeringClose}) when the client
+   * may still be sending; an HTTP/2 stream closes (or resets) its stream only.
+   */
+  private void closeAfterWrites(boolean clientMaySend) {
     ChannelHandlerContext ctx = connection.ctx;
     if (connection.http2Stream) {
       ctx.flush();
       ctx.close();
+    } else if (clientMaySend && !connection.inputClosed) {
+      LingeringClose.closeAfterWrites(ctx.channel());
     } else {
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }

@@ -63,6 +63,42 @@ class LimitsTest {
   }
 
   @Test
+  void aClientThatSendsItsWholeUploadBeforeReadingReadsTheRefusalRatherThanAReset() throws Exception {
+    try (RawTcpBackend backend = sink();
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      int length = 512 * 1024;
+      byte[] head = ("POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: " + length + "\r\nX-Big: "
+          + "b".repeat(33 * 1024) + "\r\n\r\n").getBytes(US_ASCII);
+      // As curl does: the whole upload is written before the answer is read. Meridian answered 431
+      // after the head; had it closed then, the bytes still arriving would have drawn a reset.
+      try {
+        client.output().write(head);
+        byte[] chunk = new byte[16 * 1024];
+        for (int sent = 0; sent < length; sent += chunk.length) {
+          client.output().write(chunk);
+        }
+        client.output().flush();
+      } catch (IOException reset) {
+        throw new AssertionError("the upload was cut off by a reset", reset);
+      }
+      RawResponse response = client.readResponse();
+      assertThat(response.status()).isEqualTo(431);
+      // The client, slower than this one, is still sending: Meridian goes on reading (and dropping)
+      // what comes instead of closing, which would answer each segment with a reset.
+      byte[] chunk = new byte[16 * 1024];
+      for (int i = 0; i < 10; i++) {
+        client.output().write(chunk);
+        client.output().flush();
+        Thread.sleep(50); // the pace of a slow uploader
+      }
+      client.socket().shutdownOutput();
+      assertThat(client.isClosedByPeer(Duration.ofSeconds(10))).as("closed once the client stopped").isTrue();
+      assertThat(backend.connectionCount()).isZero();
+    }
+  }
+
+  @Test
   void headerSectionOverTheLimitGets431() throws Exception {
     StringBuilder raw = new StringBuilder("GET / HTTP/1.1\r\nHost: app.test\r\n");
     for (int i = 0; i < 40; i++) {
