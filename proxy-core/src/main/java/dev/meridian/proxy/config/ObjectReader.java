@@ -161,7 +161,10 @@ final class ObjectReader {
     }
     object(key).ifPresent(o -> {
       for (String k : o.keysInFileOrder()) {
-        out.put(k, o.strings(k, null));
+        List<String> value = o.strings(k, null);
+        if (value != null) { // else not a list of strings: the problem is recorded, the entry left out
+          out.put(k, value);
+        }
       }
     });
     return out;

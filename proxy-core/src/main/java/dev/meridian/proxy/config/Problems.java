@@ -67,7 +67,9 @@ final class Problems {
   }
 
   private String fileOf(ConfigOrigin origin) {
-    return origin != null && origin.filename() != null ? origin.filename() : file;
+    // A default from reference.conf is a classpath resource, which has a file name too when the
+    // classes are a directory rather than a jar: the problem is still the user's file's.
+    return origin != null && origin.resource() == null && origin.filename() != null ? origin.filename() : file;
   }
 
   private static int lineOf(ConfigOrigin origin) {
