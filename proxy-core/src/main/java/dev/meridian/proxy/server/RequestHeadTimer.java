@@ -60,6 +60,9 @@ final class RequestHeadTimer {
         || (ex.upstream == null && ex.injectedDelayNanos > 0)) {
       return false;
     }
+    if (ex.upstream != null && !ex.upstream.isWritable()) {
+      return false; // the backend is what is slow: Meridian holds the client back, not the other way round
+    }
     long elapsed = System.nanoTime() - ex.startNanos;
     return elapsed >= graceNanos && ex.bodyBytesForwarded * 1_000_000_000.0 / elapsed < minRate;
   }
