@@ -19,7 +19,7 @@ import java.util.TreeSet;
  */
 final class KnownKeys {
   static final Map<String, List<String>> ELEMENT_KEYS = Map.ofEntries(
-      Map.entry("meridian.listeners[]", List.of("name", "address", "tls", "proxy-protocol-from")),
+      Map.entry("meridian.listeners[]", List.of("name", "address", "tls", "proxy-protocol-from", "max-connections")),
       Map.entry("meridian.listeners[].tls", List.of("certificates", "client-auth", "client-ca", "ocsp-response")),
       Map.entry("meridian.listeners[].tls.certificates[]", List.of("cert", "key")),
       Map.entry("meridian.backend-groups.*", List.of("strategy", "backends", "regions", "hash", "ewma-decay",

@@ -68,13 +68,15 @@ public record MeridianSettings(
    *                (HTTP/1.1 and HTTP/2 with prior knowledge)
    * @param proxyProtocolFrom networks of the load balancers that open every connection with a PROXY
    *                protocol header (v1 or v2) naming the client; empty: no PROXY protocol
+   * @param maxConnections client connections this listener holds at once, or empty for
+   *                {@code limits.max-connections}
    */
   public record ListenerSettings(String name, HostPort address, Optional<dev.meridian.tls.ServerTlsSettings> tls,
-      List<String> proxyProtocolFrom) {
+      List<String> proxyProtocolFrom, java.util.OptionalInt maxConnections) {
 
-    /** A listener without the PROXY protocol. */
+    /** A listener without the PROXY protocol, under the process-wide connection limit. */
     public ListenerSettings(String name, HostPort address, Optional<dev.meridian.tls.ServerTlsSettings> tls) {
-      this(name, address, tls, List.of());
+      this(name, address, tls, List.of(), java.util.OptionalInt.empty());
     }
 
     /** A cleartext listener. */

@@ -60,8 +60,10 @@ final class TopologyReader {
       } catch (IllegalArgumentException bad) {
         e.problem("proxy-protocol-from", bad.getMessage() + " (expected: networks such as \"10.0.0.0/8\")");
       }
+      java.util.OptionalInt maxConnections = e.has("max-connections")
+          ? java.util.OptionalInt.of(e.integer("max-connections", 1)) : java.util.OptionalInt.empty();
       out.add(new ListenerSettings(name, address, e.has("tls") ? e.object("tls").flatMap(TlsReader::server)
-          : Optional.empty(), proxyFrom));
+          : Optional.empty(), proxyFrom, maxConnections));
     }
     return out;
   }

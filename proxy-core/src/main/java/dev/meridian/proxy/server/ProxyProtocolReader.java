@@ -25,6 +25,8 @@ final class ProxyProtocolReader extends ChannelInboundHandlerAdapter {
   static final String DECODER = "proxy-protocol";
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProxyProtocolReader.class);
 
+  private boolean refused;
+
   private ProxyProtocolReader() {}
 
   /** Adds the decoder and this reader at the end of the connection's pipeline. */
@@ -59,9 +61,12 @@ final class ProxyProtocolReader extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (cause instanceof io.netty.handler.codec.DecoderException) {
-      log.info("{}: no valid PROXY protocol header ({}); connection closed", ctx.channel().remoteAddress(),
-          cause.getMessage());
-      ctx.close();
+      if (!refused) { // the decoder may fail on each line still buffered: one log line a connection
+        refused = true;
+        log.info("{}: no valid PROXY protocol header ({}); connection closed", ctx.channel().remoteAddress(),
+            cause.getMessage());
+        ctx.close();
+      }
       return;
     }
     ctx.fireExceptionCaught(cause);

@@ -209,7 +209,7 @@ public final class ProxyServer implements AutoCloseable {
           .channel(transport.serverChannel())
           .option(ChannelOption.SO_BACKLOG, 4096)
           .option(ChannelOption.SO_REUSEADDR, true)
-          .handler(new ListenerGate(listener.name(), settings.limits().maxConnections(),
+          .handler(new ListenerGate(listener.name(), listener.maxConnections().orElse(settings.limits().maxConnections()),
               settings.limits().maxConnectionsPerClient(), context.metrics.listener(listener.name())))
           .childOption(ChannelOption.AUTO_READ, false)
           .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)

@@ -82,6 +82,22 @@ class ConnectionAndRateLimitsTest {
   }
 
   @Test
+  void aListenersOwnLimitOverridesTheProcessWideOne() throws Exception {
+    proxy = ForwardingProxy.to(backend.address())
+        .set("listeners = [ { name = \"web\", address = \"127.0.0.1:0\", max-connections = 1 } ]")
+        .set("limits.max-connections = 100").start();
+    assertThat(client("127.0.0.1").send(GET).readResponse().status()).isEqualTo(200);
+    RawHttpClient second = client("127.0.0.1");
+    second.send(GET);
+    second.socket().setSoTimeout(700);
+    org.assertj.core.api.Assertions.assertThatThrownBy(second::readResponse)
+        .as("the listener holds one connection").isInstanceOf(SocketTimeoutException.class);
+    clients.get(0).close();
+    second.socket().setSoTimeout(10_000);
+    assertThat(second.readResponse().status()).isEqualTo(200);
+  }
+
+  @Test
   void anAddressHoldingItsShareOfConnectionsHasTheNextClosedAndOthersAreNotAffected() throws Exception {
     start("max-connections-per-client = 2");
     RawHttpClient first = client("127.0.0.1");
