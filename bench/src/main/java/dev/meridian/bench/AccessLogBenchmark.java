@@ -42,7 +42,7 @@ import org.openjdk.jmh.infra.Blackhole;
  *       on the calling thread, which formats the message there.</li>
  *   <li>{@code pacingOnly}: the work that spaces the lines out (about 4 µs: 250,000 lines a second,
  *       ten times what one core proxies, so that both writers keep up and no line is dropped, which
- *       the tear-down prints); subtract it from the other two.</li>
+ *       the tear-down logs); subtract it from the other two.</li>
  * </ul>
  *
  * <p>Measured on 2026-12-05 (2 cores, JDK 17, Logback 1.5.38): the ring costs the calling thread
@@ -61,6 +61,7 @@ import org.openjdk.jmh.infra.Blackhole;
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
 public class AccessLogBenchmark {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AccessLogBenchmark.class);
   private static final long PACING_TOKENS = 2000;
   private static final String TEMPLATE = "{\"time\":{},\"request_id\":\"{}\",\"traceparent\":\"{}\","
       + "\"client\":\"{}\",\"method\":\"{}\",\"host\":\"{}\",\"path\":\"{}\",\"protocol\":\"{}\","
@@ -121,7 +122,7 @@ public class AccessLogBenchmark {
   public void tearDown() throws IOException {
     ring.close();
     logback.stop();
-    System.out.printf("%nmeridian ring: %d written, %d dropped; logback: %d logged, %d written%n",
+    LOG.info("meridian ring: {} written, {} dropped; logback: {} logged, {} written",
         ring.written(), ring.dropped(), logged, logbackFile.lines);
     try (var files = Files.list(dir)) {
       for (Path f : files.toList()) {

@@ -21,6 +21,8 @@ final class ClientRateLimiter {
   private final double burst;
   private final NanoClock clock;
   private final Cache<String, Bucket> buckets;
+  /** Makes a full bucket for an address seen first (one function, not a capturing lambda per request). */
+  private final java.util.function.Function<String, Bucket> fullBucket;
 
   ClientRateLimiter(double perSecond, int burst, NanoClock clock) {
     this.tokensPerNano = perSecond / 1e9;
@@ -28,6 +30,7 @@ final class ClientRateLimiter {
     this.clock = clock;
     // Evictions run on the calling thread: nothing is handed to the common pool from an event loop.
     this.buckets = Caffeine.newBuilder().maximumSize(MAX_CLIENTS).executor(Runnable::run).build();
+    this.fullBucket = address -> new Bucket(this.burst, clock.nanoTime());
   }
 
   /** A limiter as the settings say, or null when there is no limit (rate 0). */
@@ -42,7 +45,7 @@ final class ClientRateLimiter {
    */
   long acquire(String address) {
     long now = clock.nanoTime();
-    return buckets.get(address, a -> new Bucket(burst, now)).take(now, tokensPerNano, burst);
+    return buckets.get(address, fullBucket).take(now, tokensPerNano, burst);
   }
 
   /** One address's tokens, refilled lazily when a request comes. */

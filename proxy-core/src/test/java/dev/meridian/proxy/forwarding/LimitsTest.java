@@ -87,10 +87,28 @@ class LimitsTest {
       // The client, slower than this one, is still sending: Meridian goes on reading (and dropping)
       // what comes instead of closing, which would answer each segment with a reset.
       byte[] chunk = new byte[16 * 1024];
-      for (int i = 0; i < 10; i++) {
-        client.output().write(chunk);
-        client.output().flush();
-        Thread.sleep(50); // the pace of a slow uploader
+      java.util.concurrent.ScheduledExecutorService uploader = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+      java.util.concurrent.CompletableFuture<Void> uploaded = new java.util.concurrent.CompletableFuture<>();
+      java.util.concurrent.atomic.AtomicInteger chunks = new java.util.concurrent.atomic.AtomicInteger();
+      try {
+        uploader.scheduleAtFixedRate(() -> { // a slow uploader's pace: 16 KiB every 50 ms
+          try {
+            client.output().write(chunk);
+            client.output().flush();
+            if (chunks.incrementAndGet() == 10) {
+              uploaded.complete(null);
+            }
+          } catch (IOException reset) {
+            uploaded.completeExceptionally(reset);
+          }
+          if (uploaded.isDone()) {
+            throw new java.util.concurrent.CancellationException("done"); // ends the schedule
+          }
+        }, 0, 50, java.util.concurrent.TimeUnit.MILLISECONDS);
+        assertThat(uploaded).as("the rest of the upload went without a reset")
+            .succeedsWithin(Duration.ofSeconds(10));
+      } finally {
+        uploader.shutdownNow();
       }
       client.socket().shutdownOutput();
       assertThat(client.isClosedByPeer(Duration.ofSeconds(10))).as("closed once the client stopped").isTrue();
