@@ -150,6 +150,17 @@ public final class SelectionContext {
     return avoid != null && avoid.test(backend);
   }
 
+  /**
+   * Forgets the backends {@link #exclude}d after the first {@code count}: they were passed over for a
+   * moment (full), not tried.
+   */
+  public void forgetExclusionsAfter(int count) {
+    for (int i = count; i < excludedCount; i++) {
+      excluded[i] = null;
+    }
+    excludedCount = Math.min(count, excludedCount);
+  }
+
   /** How many backends were excluded by {@link #exclude}. */
   public int excludedCount() {
     return excludedCount;

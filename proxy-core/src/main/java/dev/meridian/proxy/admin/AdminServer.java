@@ -301,6 +301,12 @@ public final class AdminServer implements AutoCloseable {
         m.put("in-flight", stats.inFlight());
         m.put("latency-ewma-ms", stats.hasSample() ? Math.round(stats.costNanos() / 1e4) / 100.0 : null);
         m.put("sticky", Map.of("pinned-requests", stats.pinnedRequests(), "new-pins", stats.newPins()));
+        var slots = proxy.backendSlots().get(g.name());
+        if (slots != null) {
+          var slot = slots.of(b.id());
+          m.put("limit", Map.of("max-connections", slots.maxPerBackend(), "busy", slot.busy(),
+              "queued", slot.waiting()));
+        }
         list.add(m);
       }
       groups.put(g.name(), list);

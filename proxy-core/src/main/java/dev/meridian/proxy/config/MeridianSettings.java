@@ -111,10 +111,31 @@ public record MeridianSettings(
    * @param ewmaDecay decay time of the latency EWMA (peak-ewma, latency ordering)
    * @param health    active checks, passive detection and slow start
    * @param tls       TLS to the group's backends (disabled by default)
+   * @param protocol  the HTTP version spoken to the backends
+   * @param limits    how many requests each backend is sent at once, and how the rest wait
    */
   public record BackendGroupSettings(String name, String strategy, List<BackendSettings> backends,
       RegionSettings regions, HashSettings hash, Duration ewmaDecay, HealthSettings health,
-      dev.meridian.tls.UpstreamTlsSettings tls, dev.meridian.proxy.upstream.UpstreamProtocol protocol) {}
+      dev.meridian.tls.UpstreamTlsSettings tls, dev.meridian.proxy.upstream.UpstreamProtocol protocol,
+      BackendLimitSettings limits) {}
+
+  /**
+   * A group's per-backend concurrency: {@code backend-groups.NAME.limits}.
+   *
+   * @param maxConnections requests each backend is sent at once (on HTTP/1.1, its connections in use);
+   *                       0 for no limit
+   * @param maxPending     requests of the group that may wait for a full backend at once; beyond, 503
+   * @param queueTimeout   how long one request waits; then 503
+   */
+  public record BackendLimitSettings(int maxConnections, int maxPending, Duration queueTimeout) {
+    /** No limit: the default. */
+    public static final BackendLimitSettings NONE = new BackendLimitSettings(0, 1024, Duration.ofSeconds(1));
+
+    /** Whether a limit is set. */
+    public boolean limited() {
+      return maxConnections > 0;
+    }
+  }
 
   /**
    * Health of a group's backends: {@code backend-groups.NAME.health}.

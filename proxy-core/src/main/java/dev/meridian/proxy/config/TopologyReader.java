@@ -3,6 +3,7 @@ package dev.meridian.proxy.config;
 import dev.meridian.balancer.Strategies;
 import dev.meridian.proxy.config.MeridianSettings.AdminSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
+import dev.meridian.proxy.config.MeridianSettings.BackendLimitSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
 import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
 import dev.meridian.proxy.upstream.UpstreamProtocol;
@@ -143,7 +144,19 @@ final class TopologyReader {
         .orElse(UpstreamTlsSettings.DISABLED) : UpstreamTlsSettings.DISABLED;
     return new BackendGroupSettings(name, strategy, backends, SteeringReader.regions(g, regions),
         SteeringReader.hash(g), g.has("ewma-decay") ? g.duration("ewma-decay") : Duration.ofSeconds(10),
-        HealthReader.health(g), tls, protocol(g, tls));
+        HealthReader.health(g), tls, protocol(g, tls), limits(g));
+  }
+
+  /** Reads {@code limits}: per-backend concurrency and the queue in front of full backends. */
+  private static BackendLimitSettings limits(ObjectReader g) {
+    if (!g.has("limits")) {
+      return BackendLimitSettings.NONE;
+    }
+    return g.object("limits").map(l -> new BackendLimitSettings(
+        l.integer("max-connections", BackendLimitSettings.NONE.maxConnections(), 0),
+        l.integer("max-pending", BackendLimitSettings.NONE.maxPending(), 0),
+        l.has("queue-timeout") ? l.duration("queue-timeout") : BackendLimitSettings.NONE.queueTimeout()))
+        .orElse(BackendLimitSettings.NONE);
   }
 
   /** Reads {@code protocol}: h2 needs TLS (ALPN), h2c must not have it. */

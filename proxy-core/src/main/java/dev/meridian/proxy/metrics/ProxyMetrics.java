@@ -40,6 +40,7 @@ public final class ProxyMetrics {
   private final ConcurrentHashMap<String, CacheMeters> cacheByRoute = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, RetryMeters> retriesByRoute = new ConcurrentHashMap<>();
   private final EdgeMeters edge;
+  private final BackendLimitMeters backendLimits;
   /**
    * What the region and backend meters read, by group and region or backend id, kept here:
    * Micrometer holds what a gauge or function counter reads weakly.
@@ -55,6 +56,7 @@ public final class ProxyMetrics {
     Gauge.builder("meridian.requests.in.flight", inFlight, AtomicInteger::get)
         .description("Requests received whose response is not complete").register(registry);
     this.edge = new EdgeMeters(registry);
+    this.backendLimits = new BackendLimitMeters(registry);
   }
 
   /** The client edge's counters: connections accepted, TLS handshakes, HTTP/2 streams and resets. */
@@ -161,6 +163,18 @@ public final class ProxyMetrics {
     io.micrometer.core.instrument.FunctionCounter.builder("meridian.region.errors", readings, RegionReadings::errors)
         .description("Requests to the region that ended in an error (5xx, reset, timeout)")
         .tag("group", group).tag("region", region).register(registry);
+  }
+
+  /** What groups' per-backend limits did to requests. */
+  public BackendLimitMeters backendLimits() {
+    return backendLimits;
+  }
+
+  /** Registers the gauge of a group's requests waiting for a full backend ({@code limits.max-pending}). */
+  public void registerBackendQueue(String group, java.util.function.IntSupplier queued) {
+    Gauge.builder("meridian.backend.queued", queued, java.util.function.IntSupplier::getAsInt)
+        .description("Requests waiting for a backend of the group at its limits.max-connections")
+        .tag("group", group).register(registry);
   }
 
   /** Registers a group's panic-mode counter: picks made with health ignored. */

@@ -5,6 +5,7 @@ import dev.meridian.balancer.BackendStats;
 import dev.meridian.balancer.SelectionContext;
 import dev.meridian.proxy.regions.RegionCounters;
 import dev.meridian.proxy.routing.Route;
+import dev.meridian.proxy.upstream.BackendSlots;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
@@ -82,6 +83,10 @@ final class Exchange {
   RegionCounters regionCounters;
   /** A drill's delay held this attempt before it was forwarded; it counts in the latency EWMA. */
   long injectedDelayNanos;
+  /** The slot of its backend this attempt holds (groups with {@code limits.max-connections}), or null. */
+  BackendSlots.Slot slot;
+  /** The request's place in the queue for a full backend's slot while it waits, else null. */
+  BackendSlots.Ticket slotTicket;
   /** The answer is a drill's injected abort: counted as the region's own 5xx, not Meridian's. */
   boolean injectedAbort;
   /** Interim (1xx) responses the backend sent for this request so far. */
@@ -242,12 +247,31 @@ final class Exchange {
     }
   }
 
-  /** Tells the backend's stats the request finished; once. */
+  /**
+   * Tells the backend's stats the attempt finished, gives its backend slot back (or leaves the queue
+   * for one); once.
+   */
   void endInFlight() {
     if (inFlightTo != null) {
       inFlightTo.requestFinished();
       inFlightTo = null;
     }
+    if (slotTicket != null) {
+      slotTicket.cancel(); // false when a slot was just granted: the grant then finds the exchange over
+      slotTicket = null;
+    }
+    if (slot != null) {
+      slot.release();
+      slot = null;
+    }
+  }
+
+  /**
+   * Whether the request waits before any upstream: held by a drill's delay, or queued for a full
+   * backend. The client is not slow then, Meridian is holding it.
+   */
+  boolean waitsForBackend() {
+    return upstream == null && (injectedDelayNanos > 0 || slotTicket != null);
   }
 
   /** Stops waiting for response headers (the connection's timer finds no deadline and stops). */

@@ -221,8 +221,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     if (ex == null) {
       log.debug("{}: client idle, closing", clientIp);
       ctx.close();
-    } else if (!ex.requestComplete && !ex.responseStarted() && !(ex.upstream == null && ex.injectedDelayNanos > 0)) {
-      // (A request a drill's delay holds is waiting for its backend, not stalled by the client.)
+    } else if (!ex.requestComplete && !ex.responseStarted() && !ex.waitsForBackend()) {
+      // (A request a drill's delay or a full backend holds is waiting for it, not stalled by the client.)
       refuseStalledBody(ex, "stopped arriving for " + context.settings.timeouts().clientIdle().toSeconds() + " s");
     }
   }

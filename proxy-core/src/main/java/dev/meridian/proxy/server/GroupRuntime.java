@@ -8,6 +8,7 @@ import dev.meridian.health.OutlierDetector;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
 import dev.meridian.proxy.regions.RegionFaults;
 import dev.meridian.proxy.regions.RegionTraffic;
+import dev.meridian.proxy.upstream.BackendSlots;
 import dev.meridian.proxy.upstream.UpstreamProtocol;
 import java.util.Optional;
 
@@ -29,19 +30,22 @@ import java.util.Optional;
  * @param traffic        requests and errors per region (kept across reloads)
  * @param faults         faults a drill injects per region (kept across reloads)
  * @param sticky         how sticky sessions name the group's backends and regions
+ * @param slots          requests each backend is sent at once and the queue for full ones, or null
+ *                       when the group sets no limit
+ * @param queueTimeoutNanos how long a request waits for a full backend's slot
  */
 record GroupRuntime(BackendGroup group, RegionalSelector selector, RegionalSelector readSelector,
     GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, String hashKey,
     Optional<String> writer, long readYourWritesMillis, UpstreamProtocol protocol, RegionTraffic traffic,
-    RegionFaults faults, StickyTargets sticky) {
+    RegionFaults faults, StickyTargets sticky, BackendSlots slots, long queueTimeoutNanos) {
 
   static GroupRuntime of(BackendGroup group, RegionalSelector selector, RegionalSelector readSelector,
       GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, BackendGroupSettings settings,
-      RegionTraffic traffic, RegionFaults faults, StickyTargets sticky) {
+      RegionTraffic traffic, RegionFaults faults, StickyTargets sticky, BackendSlots slots) {
     return new GroupRuntime(group, selector, readSelector, stats, outliers, checker,
         "consistent-hash".equals(settings.strategy()) ? settings.hash().key() : null,
         settings.regions().writer(), settings.regions().readYourWrites().toMillis(), settings.protocol(),
-        traffic, faults, sticky);
+        traffic, faults, sticky, slots, settings.limits().queueTimeout().toNanos());
   }
 
   /** The selector for a request: reads skip backends whose replication lag is over the limit. */

@@ -154,6 +154,12 @@ public final class ProxyServer implements AutoCloseable {
     runtimes.forEach((name, runtime) -> {
       context.metrics.registerGroup(name, () -> context.routing().groups().containsKey(name)
           ? context.routing().groups().get(name).selector().panicPicks() : 0);
+      if (runtime.slots() != null) {
+        context.metrics.registerBackendQueue(name, () -> {
+          GroupRuntime now = context.routing().groups().get(name);
+          return now != null && now.slots() != null ? now.slots().queued() : 0;
+        });
+      }
       runtime.group().backends().forEach(b -> {
         context.metrics.registerBackendHealth(name, b, health(name));
         context.metrics.registerBackend(name, b, new MeterReadings.OfBackend(context, name, b));
@@ -357,6 +363,17 @@ public final class ProxyServer implements AutoCloseable {
   public Map<String, GroupStats> stats() {
     Map<String, GroupStats> out = new LinkedHashMap<>();
     context.routing().groups().forEach((name, runtime) -> out.put(name, runtime.stats()));
+    return out;
+  }
+
+  /** Per-backend slots of each group with {@code limits.max-connections} (others are absent), for the admin API. */
+  public Map<String, dev.meridian.proxy.upstream.BackendSlots> backendSlots() {
+    Map<String, dev.meridian.proxy.upstream.BackendSlots> out = new LinkedHashMap<>();
+    context.routing().groups().forEach((name, runtime) -> {
+      if (runtime.slots() != null) {
+        out.put(name, runtime.slots());
+      }
+    });
     return out;
   }
 

@@ -57,7 +57,7 @@ final class RequestHeadTimer {
   private boolean bodyTooSlow(Exchange ex, long graceNanos) {
     int minRate = connection.context.settings.limits().minRequestBodyRate();
     if (minRate <= 0 || ex.requestComplete || ex.bodiless || ex.responseStarted()
-        || (ex.upstream == null && ex.injectedDelayNanos > 0)) {
+        || ex.waitsForBackend()) {
       return false;
     }
     if (ex.upstream != null && !ex.upstream.isWritable()) {

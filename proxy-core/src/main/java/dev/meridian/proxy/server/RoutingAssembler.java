@@ -38,6 +38,7 @@ import dev.meridian.proxy.upstream.UpstreamTls;
 import dev.meridian.tls.UpstreamTlsContexts;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.ApplicationProtocolNames;
+import dev.meridian.proxy.upstream.BackendSlots;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -75,6 +76,8 @@ final class RoutingAssembler {
   private final Map<String, RegionTraffic> trafficByGroup = new ConcurrentHashMap<>();
   /** Faults injected per region of each group (drills). */
   private final Map<String, RegionFaults> faultsByGroup = new ConcurrentHashMap<>();
+  /** Each limited group's backend slots, kept across reloads. */
+  private final Map<String, BackendSlots> slotsByGroup = new ConcurrentHashMap<>();
 
   RoutingAssembler(NanoClock clock, EventLoopGroup checkLoops, Transport transport) {
     this.clock = clock;
@@ -130,6 +133,7 @@ final class RoutingAssembler {
     healthByGroup.keySet().retainAll(groupNames);
     trafficByGroup.keySet().retainAll(groupNames);
     faultsByGroup.keySet().retainAll(groupNames);
+    slotsByGroup.keySet().retainAll(groupNames);
   }
 
   private static Map<String, BackendGroup> buildGroups(MeridianSettings settings) {
@@ -182,9 +186,26 @@ final class RoutingAssembler {
           trafficByGroup.computeIfAbsent(g.name(), n -> new RegionTraffic()),
           faultsByGroup.computeIfAbsent(g.name(), n -> new RegionFaults()),
           new StickyTargets(group, hashesAppCookies(settings, g.name())
-              ? appCookieSelector(group, health, stats, options) : null)));
+              ? appCookieSelector(group, health, stats, options) : null),
+          slots(g)));
     }
     return runtimes;
+  }
+
+  /**
+   * The group's per-backend slots, or null without a limit. Kept across reloads, so requests already
+   * holding a slot still count against the new limit.
+   */
+  private BackendSlots slots(BackendGroupSettings g) {
+    var limits = g.limits();
+    if (!limits.limited()) {
+      slotsByGroup.remove(g.name());
+      return null;
+    }
+    BackendSlots slots = slotsByGroup.computeIfAbsent(g.name(),
+        n -> new BackendSlots(limits.maxConnections(), limits.maxPending()));
+    slots.limits(limits.maxConnections(), limits.maxPending());
+    return slots;
   }
 
   private static boolean hashesAppCookies(MeridianSettings settings, String group) {
