@@ -19,8 +19,9 @@ import org.slf4j.LoggerFactory;
  * in force without dropping connections; a broken one is refused with every problem logged
  * ({@code file: line: key: ...}) and the configuration in force keeps serving.
  *
- * <p>Polls the file's modification time and size (default every 2 seconds); {@link #checkNow()} checks
- * at once (SIGHUP and tests).
+ * <p>Polls the file's modification time and size (default every 2 seconds); {@link #reloadSoon()}
+ * loads it at once on the reloader's thread (SIGHUP), {@link #checkNow()} on the caller's (tests, the
+ * admin API).
  */
 public final class ConfigReloader implements AutoCloseable {
   /** Default time between checks of the file. */
@@ -29,37 +30,60 @@ public final class ConfigReloader implements AutoCloseable {
 
   private final Path file;
   private final MeridianInstance instance;
-  private ScheduledExecutorService poller;
-  private FileTime lastModified;
-  private long lastSize;
+  private final ScheduledExecutorService worker;
+  /** The file's modification time and size when it was last loaded, or null to load at the next check. */
+  private volatile Stamp loaded;
+
+  /** A file's modification time and size: a change in either is a change of the file. */
+  private record Stamp(FileTime modified, long size) {}
 
   /** Creates a reloader for the instance started from {@code file}. */
   public ConfigReloader(Path file, MeridianInstance instance) {
     this.file = file;
     this.instance = instance;
-    remember();
-  }
-
-  /** Starts polling the file. */
-  public ConfigReloader start(Duration interval) {
-    poller = Executors.newSingleThreadScheduledExecutor(r -> {
+    // Checks, SIGHUP and the file watch run on this one thread, created here so that it has the
+    // application's context class loader (a signal handler's thread has none, and the config library
+    // needs one).
+    this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "meridian-config-watch");
       t.setDaemon(true);
       return t;
     });
-    poller.scheduleWithFixedDelay(this::checkIfChanged, interval.toMillis(), interval.toMillis(),
+    this.loaded = stamp();
+  }
+
+  /** Starts polling the file. */
+  public ConfigReloader start(Duration interval) {
+    worker.scheduleWithFixedDelay(this::checkIfChanged, interval.toMillis(), interval.toMillis(),
         TimeUnit.MILLISECONDS);
     return this;
   }
 
+  /**
+   * Reloads on the reloader's own thread, not the caller's (SIGHUP: a signal handler must not block,
+   * and its thread cannot load the file); the outcome is logged.
+   */
+  public void reloadSoon() {
+    worker.execute(() -> {
+      try {
+        Outcome outcome = reload();
+        if (outcome.applied()) {
+          log.info("{}: reloaded (SIGHUP)", file);
+        }
+      } catch (RuntimeException e) {
+        log.error("{}: reload failed; keeping the configuration in force", file, e);
+      }
+    });
+  }
+
   private void checkIfChanged() {
     try {
-      if (!Files.getLastModifiedTime(file).equals(lastModified) || Files.size(file) != lastSize) {
+      Stamp now = stamp();
+      if (now == null) {
+        log.warn("{}: cannot read the configuration file; keeping the configuration in force", file);
+      } else if (!now.equals(loaded)) {
         checkNow();
       }
-    } catch (IOException e) {
-      log.warn("{}: cannot read the configuration file ({}); keeping the configuration in force", file,
-          e.getMessage());
     } catch (RuntimeException e) {
       log.error("{}: reload failed; keeping the configuration in force", file, e);
     }
@@ -77,9 +101,14 @@ public final class ConfigReloader implements AutoCloseable {
     return reload().applied();
   }
 
-  /** Loads the file and, when it is valid, puts it in force; says which, and why not. */
+  /**
+   * Loads the file and, when it is valid, puts it in force; says which, and why not. A file refused
+   * for its problems is not loaded again until it changes; after any other failure (or when the file
+   * changed while it was read) the next check loads it again.
+   */
   public synchronized Outcome reload() {
-    remember();
+    Stamp before = stamp();
+    loaded = null; // until this load ends one way or the other: an error thrown leaves it to the next check
     MeridianSettings next;
     try {
       next = SettingsLoader.load(file);
@@ -89,26 +118,29 @@ public final class ConfigReloader implements AutoCloseable {
       }
       log.error("{}: {} problem(s); the new configuration was refused and the one in force keeps serving",
           file, e.problems().size());
+      loaded = settled(before);
       return new Outcome(false, e.problems().stream().map(Object::toString).toList());
     }
     instance.proxy().reload(next);
+    loaded = settled(before);
     return new Outcome(true, java.util.List.of());
   }
 
-  private void remember() {
+  /** The stamp to remember after loading: {@code before}, unless the file changed while it was read. */
+  private Stamp settled(Stamp before) {
+    return before != null && before.equals(stamp()) ? before : null;
+  }
+
+  private Stamp stamp() {
     try {
-      lastModified = Files.getLastModifiedTime(file);
-      lastSize = Files.size(file);
+      return new Stamp(Files.getLastModifiedTime(file), Files.size(file));
     } catch (IOException e) {
-      lastModified = null;
-      lastSize = -1;
+      return null;
     }
   }
 
   @Override
   public void close() {
-    if (poller != null) {
-      poller.shutdownNow();
-    }
+    worker.shutdownNow();
   }
 }

@@ -35,7 +35,7 @@ final class RunCommand implements Callable<Integer> {
       instance.start();
       reloader.start(ConfigReloader.DEFAULT_POLL_INTERVAL);
       instance.reloadFrom(reloader);
-      ShutdownSignal.onHangup(reloader::checkNow);
+      ShutdownSignal.onHangup(reloader::reloadSoon);
       System.out.printf("meridian running: %s%s%n", instance.listenerAddresses(),
           instance.adminAddress() == null ? "" : ", admin " + instance.adminAddress());
       signal.await();

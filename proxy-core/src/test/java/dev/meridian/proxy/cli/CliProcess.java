@@ -93,6 +93,19 @@ final class CliProcess implements AutoCloseable {
     return process.exitValue();
   }
 
+  /** Sends SIGHUP (a configuration reload), as {@code kill -HUP PID} would. */
+  void hangup() throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(process.pid())).inheritIO().start();
+    if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+      throw new AssertionError("kill -HUP " + process.pid() + " failed; " + this);
+    }
+  }
+
+  /** What the process wrote to standard error so far (its log). */
+  String stderr() throws IOException {
+    return Files.readString(stderr);
+  }
+
   /** Every stdout line so far. */
   List<String> stdout() {
     return List.copyOf(stdout);

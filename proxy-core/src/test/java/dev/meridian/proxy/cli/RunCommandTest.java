@@ -1,6 +1,7 @@
 package dev.meridian.proxy.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.meridian.proxy.testing.TestBackend;
 import java.net.URI;
@@ -9,6 +10,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -49,6 +51,72 @@ class RunCommandTest {
         assertThat(run.terminate(Duration.ofSeconds(15))).as("exit code; %s", run).isZero();
         assertThat(run.stdout()).anySatisfy(line -> assertThat(line).startsWith("meridian: SIGTERM received"))
             .contains("meridian: drained, bye");
+      }
+    }
+  }
+
+  private static String config(int backendPort) {
+    return """
+        meridian {
+          listeners = [ { name = "web", address = "127.0.0.1:0" } ]
+          admin { enabled = false }
+          server { event-loop-threads = 1, drain-timeout = 5s }
+          backend-groups { app { backends = [ { address = "127.0.0.1:%d" } ] } }
+          routes = [ { name = "all", path-prefix = "/", backend-group = "app" } ]
+        }
+        """.formatted(backendPort);
+  }
+
+  /**
+   * Rewrites the file so that its watch cannot tell (same size and modification time): only SIGHUP
+   * makes the process read it.
+   */
+  private static void rewriteUnseen(Path file, String text) throws Exception {
+    FileTime modified = Files.getLastModifiedTime(file);
+    long size = Files.size(file);
+    StringBuilder padded = new StringBuilder(text);
+    while (padded.length() < size) {
+      padded.append(' ');
+    }
+    assertThat((long) padded.length()).as("the same size").isEqualTo(size);
+    Files.writeString(file, padded);
+    Files.setLastModifiedTime(file, modified);
+  }
+
+  private static String body(HttpClient http, String port) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/"))
+        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  @Test
+  void sighupReloadsTheFileAndABrokenFileIsRefusedUntilItIsFixed() throws Exception {
+    try (TestBackend first = TestBackend.start(TestBackend.ok("first"));
+        TestBackend second = TestBackend.start(TestBackend.ok("second"))) {
+      String one = config(first.port());
+      String two = config(second.port());
+      String longest = one.length() >= two.length() ? one : two;
+      Path config = Files.writeString(dir.resolve("meridian.conf"), longest + " ".repeat(64));
+      rewriteUnseen(config, one);
+      try (CliProcess run = CliProcess.start(dir, "run", "-c", config.toString())) {
+        String port = run.awaitLine(RUNNING, Duration.ofSeconds(20)).group(1);
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        assertThat(body(http, port)).isEqualTo("first");
+
+        rewriteUnseen(config, two);
+        run.hangup();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(body(http, port)).isEqualTo("second"));
+        assertThat(run.stderr()).contains("reloaded (SIGHUP)").doesNotContain("class loader");
+
+        rewriteUnseen(config, one.replace("path-prefix", "path-prefx"));
+        run.hangup();
+        await().atMost(Duration.ofSeconds(10)).until(() -> run.stderr().contains("the new configuration was refused"));
+        assertThat(run.stderr()).contains("meridian.conf: 6: meridian.routes[0].path-prefx");
+        assertThat(body(http, port)).as("the configuration in force keeps serving").isEqualTo("second");
+
+        rewriteUnseen(config, one);
+        run.hangup();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(body(http, port)).isEqualTo("first"));
+        assertThat(run.terminate(Duration.ofSeconds(15))).as("exit code; %s", run).isZero();
       }
     }
   }
