@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.BiFunction;
 import java.util.function.DoubleSupplier;
@@ -38,7 +37,6 @@ public final class RegionalSelector implements BackendSelector {
   private final Map<String, Integer> regionIndex = new HashMap<>();
   private final Backend[][] backendsByRegion;
   private final BackendSelector[] healthySelectors;
-  private final BackendSelector[] panicSelectors;
   private final HealthView health;
   private final GroupStats stats;
   private final RegionPolicy policy;
@@ -47,14 +45,8 @@ public final class RegionalSelector implements BackendSelector {
   /** Per preferred region: 1 while traffic has left it for latency (hysteresis state). */
   private final AtomicIntegerArray leftForLatency;
   private final DoubleSupplier random;
-  private final LongAdder panicPicks = new LongAdder();
-  /**
-   * Per class of client (its region, or "unknown", times whether it reads inside a read-your-writes
-   * window): -1 while that class's failover order is not in panic, else the region health is
-   * ignored in. One slot per class, so two orders that share a first region cannot flip each other.
-   */
-  private final AtomicIntegerArray panicBySlot;
-  private volatile PanicListener panicListener = (panic, region, capacity) -> { };
+  private final PanicMode panic;
+  private final PinnedSelection pinnedSelection;
 
   /** Told when a class of client's failover order enters or leaves panic mode. */
   @FunctionalInterface
@@ -88,7 +80,7 @@ public final class RegionalSelector implements BackendSelector {
     this.regions = grouped.keySet().toArray(new String[0]);
     this.backendsByRegion = new Backend[regions.length][];
     this.healthySelectors = new BackendSelector[regions.length];
-    this.panicSelectors = new BackendSelector[regions.length];
+    BackendSelector[] panicSelectors = new BackendSelector[regions.length];
     for (int i = 0; i < regions.length; i++) {
       List<Backend> members = grouped.get(regions[i]);
       regionIndex.put(regions[i], i);
@@ -105,10 +97,9 @@ public final class RegionalSelector implements BackendSelector {
       dials.set(i, 100);
     }
     this.leftForLatency = new AtomicIntegerArray(regions.length);
-    this.panicBySlot = new AtomicIntegerArray(2 * (regions.length + 1));
-    for (int i = 0; i < panicBySlot.length(); i++) {
-      panicBySlot.set(i, -1);
-    }
+    this.panic = new PanicMode(regions, regionIndex, panicSelectors, dials, policy);
+    this.pinnedSelection = new PinnedSelection(regions, regionIndex, backendsByRegion, healthySelectors, dials,
+        health, policy);
     this.failoverOrder = new FailoverOrder(regions, regionIndex, policy, this::regionCost);
   }
 
@@ -120,24 +111,17 @@ public final class RegionalSelector implements BackendSelector {
 
   /** Sets who hears about panic transitions (the proxy logs them). */
   public void onPanicChange(PanicListener listener) {
-    this.panicListener = listener;
+    panic.onChange(listener);
   }
 
   /** The regions health is ignored in now (some client's failover order is in panic), for the admin API. */
   public List<String> panicking() {
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < panicBySlot.length(); i++) {
-      int region = panicBySlot.get(i);
-      if (region >= 0 && !out.contains(regions[region])) {
-        out.add(regions[region]);
-      }
-    }
-    return out;
+    return panic.regions();
   }
 
   /** How many picks were made in panic mode (health ignored), for metrics. */
   public long panicPicks() {
-    return panicPicks.sum();
+    return panic.picks();
   }
 
   /** The regions of the group, in the order their backends were first listed. */
@@ -191,7 +175,7 @@ public final class RegionalSelector implements BackendSelector {
     Set<String> allowed = context.allowedRegions();
     Backend pinned = context.pinned();
     if (pinned != null) {
-      Backend chosen = selectPinned(context, pinned, allowed);
+      Backend chosen = pinnedSelection.select(context, pinned, allowed);
       if (chosen != null || context.pinOutcome() == StickyPin.Outcome.REFUSED) {
         return chosen;
       }
@@ -204,7 +188,7 @@ public final class RegionalSelector implements BackendSelector {
     if (allowed != null) {
       n = failoverOrder.keepAllowed(order, n, allowed);
       if (n == 0) {
-        explain(context, "residency: no allowed region in this group");
+        context.explain("residency: no allowed region in this group");
         return null;
       }
     }
@@ -219,12 +203,12 @@ public final class RegionalSelector implements BackendSelector {
       // Envoy's priority model: the order's capacity is what its regions can take, overprovisioned.
       double orderCapacity = Math.min(1.0, total * policy.spillOver());
       if (orderCapacity < policy.panicThreshold()) {
-        return selectInPanic(context, order, n, capacity, orderCapacity);
+        return panic.select(context, order, n, capacity, orderCapacity);
       }
-      notePanic(context, -1, orderCapacity);
+      panic.note(context, -1, orderCapacity);
     }
     if (total == 0) {
-      explain(context, allowed != null ? "residency: no healthy backend in " + allowed : "no available region");
+      context.explain(allowed != null ? "residency: no healthy backend in " + allowed : "no available region");
       return null;
     }
     applyLatencyMargin(order, n, capacity);
@@ -242,90 +226,18 @@ public final class RegionalSelector implements BackendSelector {
         return picked;
       }
     }
-    explain(context, "no available backend in any allowed region");
+    context.explain("no available backend in any allowed region");
     return null;
-  }
-
-  /**
-   * A sticky pin: the pinned backend when it is usable (available or only draining, not failed in this
-   * request, its region allowed and not dialled to 0). Writes bound for the writer region and reads in
-   * a read-your-writes window take precedence over a pin elsewhere (overridden, the pin stands). A pin
-   * that cannot be honoured is refused when strict, else moved: to another backend of its region when
-   * one is usable, or (returning null) to the normal pick along the failover order from its region.
-   */
-  private Backend selectPinned(SelectionContext context, Backend pinned, Set<String> allowed) {
-    Integer index = regionIndex.get(pinned.region());
-    if (index == null || !isMember(index, pinned)) {
-      return movePin(context, StickyPin.Reason.GONE, -1, allowed);
-    }
-    int r = index;
-    String writer = policy.writer().orElse(null);
-    if (writer != null && !writer.equals(pinned.region())) {
-      if (context.isWrite()) {
-        context.pinOutcome(StickyPin.Outcome.OVERRIDDEN, StickyPin.Reason.WRITER);
-        return null;
-      }
-      if (context.isReadYourWrites()) {
-        context.pinOutcome(StickyPin.Outcome.OVERRIDDEN, StickyPin.Reason.READ_YOUR_WRITES);
-        return null;
-      }
-    }
-    StickyPin.Reason reason = null;
-    if (allowed != null && !allowed.contains(pinned.region())) {
-      reason = StickyPin.Reason.RESIDENCY;
-    } else if (context.isExcluded(pinned)) {
-      reason = StickyPin.Reason.FAILED;
-    } else if (dials.get(r) == 0) {
-      reason = StickyPin.Reason.DIALLED_OUT;
-    } else if (!health.isAvailableToPinned(pinned)) {
-      reason = StickyPin.Reason.UNAVAILABLE;
-    }
-    if (reason == null) {
-      context.pinOutcome(StickyPin.Outcome.HONOURED, null);
-      explain(context, "sticky " + pinned.id());
-      return pinned;
-    }
-    return movePin(context, reason, r, allowed);
-  }
-
-  private Backend movePin(SelectionContext context, StickyPin.Reason reason, int region, Set<String> allowed) {
-    if (context.isPinStrict()) {
-      context.pinOutcome(StickyPin.Outcome.REFUSED, reason);
-      explain(context, "sticky " + context.pinned().id() + ": " + reason.label() + ", strict");
-      return null;
-    }
-    context.pinOutcome(StickyPin.Outcome.REPINNED, reason);
-    if (region < 0 || (allowed != null && !allowed.contains(regions[region]))) {
-      return null;
-    }
-    context.failoverFrom(regions[region]);
-    if (dials.get(region) == 0) {
-      return null;
-    }
-    Backend picked = healthySelectors[region].select(context);
-    if (picked != null) {
-      explain(context, "region " + regions[region]);
-    }
-    return picked;
-  }
-
-  private boolean isMember(int region, Backend backend) {
-    for (Backend b : backendsByRegion[region]) {
-      if (b == backend || b.equals(backend)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private Backend selectWriter(SelectionContext context, String writer, Set<String> allowed) {
     Integer w = regionIndex.get(writer);
     if (w == null || (allowed != null && !allowed.contains(writer))) {
-      explain(context, "writer " + writer + ": not allowed for this request");
+      context.explain("writer " + writer + ": not allowed for this request");
       return null;
     }
     Backend picked = healthySelectors[w].select(context);
-    explain(context, picked == null ? "writer " + writer + ": no available backend" : "writer " + writer);
+    context.explain(picked == null ? "writer " + writer + ": no available backend" : "writer " + writer);
     return picked;
   }
 
@@ -353,59 +265,6 @@ public final class RegionalSelector implements BackendSelector {
       }
     }
     return members.length == 0 ? 0 : (double) up / members.length;
-  }
-
-  /**
-   * Records which region the context's class of client panics in (-1: none); tells the listener on a
-   * change. Slots: the region the order starts from (the client's, or a moved pin's; or unknown) x
-   * read-your-writes.
-   */
-  private void notePanic(SelectionContext context, int region, double orderCapacity) {
-    String client = context.orderRegion();
-    Integer c = client == null ? null : regionIndex.get(client);
-    int slot = (c == null ? regions.length : c) * 2 + (context.isReadYourWrites() ? 1 : 0);
-    int before = panicBySlot.get(slot);
-    if (before != region && panicBySlot.compareAndSet(slot, before, region)) {
-      boolean panic = region >= 0;
-      panicListener.panicChanged(panic, regions[panic ? region : before], orderCapacity);
-    }
-  }
-
-  /**
-   * Panic: the whole order cannot take the traffic, so health is ignored inside one region: the
-   * first of the order that still has capacity (healthy backends, dial above 0), as Envoy does; when
-   * no region has any, the first not dialled to 0. A retry that excluded every backend of that
-   * region goes on along the order.
-   */
-  private Backend selectInPanic(SelectionContext context, int[] order, int n, double[] capacity,
-      double orderCapacity) {
-    boolean anyCapacity = false;
-    for (int k = 0; k < n && !anyCapacity; k++) {
-      anyCapacity = capacity[k] > 0;
-    }
-    boolean noted = false;
-    for (int k = 0; k < n; k++) {
-      int r = order[k];
-      if (anyCapacity ? capacity[k] == 0 : dials.get(r) == 0) {
-        continue;
-      }
-      if (!noted) {
-        notePanic(context, r, orderCapacity);
-        noted = true;
-      }
-      Backend picked = panicSelectors[r].select(context);
-      if (picked != null) {
-        panicPicks.increment();
-        if (context.wantsExplanation()) {
-          context.decision("panic: " + Math.round(orderCapacity * 100) + "% capacity in the failover order"
-              + " (threshold " + Math.round(policy.panicThreshold() * 100) + "%), ignoring health in "
-              + regions[r]);
-        }
-        return picked;
-      }
-    }
-    explain(context, "panic: no region left to try");
-    return null;
   }
 
   /**
@@ -495,11 +354,5 @@ public final class RegionalSelector implements BackendSelector {
       why = "spill " + Math.round((1 - kept) * 100) + "%";
     }
     return prefix + "failover " + preferred + "->" + chosenRegion + ": " + why;
-  }
-
-  private static void explain(SelectionContext context, String why) {
-    if (context.wantsExplanation()) {
-      context.decision(why);
-    }
   }
 }

@@ -112,6 +112,13 @@ public final class SelectionContext {
     this.decision = why;
   }
 
+  /** Records why the pick went as it did, when an explanation is wanted (else does nothing). */
+  public void explain(String why) {
+    if (explain) {
+      decision = why;
+    }
+  }
+
   /** Why the backend was chosen, or null when no selector explained it. */
   public String decision() {
     return decision;
