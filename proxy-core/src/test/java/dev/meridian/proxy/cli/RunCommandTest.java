@@ -26,15 +26,7 @@ class RunCommandTest {
   @Test
   void runProxiesToTheConfiguredBackendAndExitsZeroOnSigterm() throws Exception {
     try (TestBackend backend = TestBackend.start(TestBackend.ok("from the backend"))) {
-      Path config = Files.writeString(dir.resolve("meridian.conf"), """
-          meridian {
-            listeners = [ { name = "web", address = "127.0.0.1:0" } ]
-            admin { enabled = false }
-            server { event-loop-threads = 1, drain-timeout = 5s }
-            backend-groups { app { backends = [ { address = "127.0.0.1:%d" } ] } }
-            routes = [ { name = "all", path-prefix = "/", backend-group = "app" } ]
-          }
-          """.formatted(backend.port()));
+      Path config = Files.writeString(dir.resolve("meridian.conf"), config(backend.port()));
 
       try (CliProcess run = CliProcess.start(dir, "run", "-c", config.toString())) {
         Matcher running = run.awaitLine(RUNNING, Duration.ofSeconds(20));
