@@ -345,6 +345,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     // Admission checked the framing: a Content-Length here is a valid number.
     ex.declaredLength = ex.http2 ? HttpUtil.getContentLength(request, -1L) : -1L;
+    if (http2Stream && !ex.bodiless) {
+      headTimer.start(); // an HTTP/2 upload is held to limits.min-request-body-rate too (a timer per upload only)
+    }
     if (ex.route.cache() != null && cache.answer(ex)) {
       return;
     }

@@ -2,6 +2,7 @@ package dev.meridian.proxy.forwarding;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.RawHttpClient;
 import dev.meridian.proxy.testing.TestBackend;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +19,9 @@ import org.junit.jupiter.api.Test;
  * at an honest pace, however long, is forwarded whole.
  */
 class SlowRequestBodyTest {
+  /** An HTTP/2 header block: POST /upload, host app.test (static-table method and scheme, literals). */
+  private static final byte[] POST_UPLOAD = {(byte) 0x83, (byte) 0x86, 0x04, 7, '/', 'u', 'p', 'l', 'o', 'a', 'd',
+      0x01, 8, 'a', 'p', 'p', '.', 't', 'e', 's', 't'};
   private final ScheduledExecutorService pacer = Executors.newSingleThreadScheduledExecutor();
   private TestBackend backend;
   private ForwardingProxy proxy;
@@ -76,6 +80,54 @@ class SlowRequestBodyTest {
       RawHttpClient.RawResponse answer = client.readResponse();
       assertThat(answer.status()).isEqualTo(200);
       assertThat(answer.body()).hasSize(40_000);
+    }
+  }
+
+  @Test
+  void anHttp2UploadThatTricklesInIsRefused408OnItsStreamAndTheConnectionGoesOn() throws Exception {
+    try (RawHttp2Client h2 = new RawHttp2Client(proxy.port()).lenient()) {
+      h2.send(RawHttp2Client.HEADERS, RawHttp2Client.END_HEADERS, 1, POST_UPLOAD);
+      byte[] ten = "x".repeat(10).getBytes(StandardCharsets.US_ASCII);
+      var trickle = pacer.scheduleAtFixedRate(() -> {
+        try {
+          h2.send(RawHttp2Client.DATA, 0, 1, ten); // 200 bytes a second
+        } catch (java.io.IOException closed) {
+          throw new IllegalStateException(closed);
+        }
+      }, 0, 50, TimeUnit.MILLISECONDS);
+      long started = System.nanoTime();
+      h2.readUntil(c -> c.status(1) != null);
+      long ms = (System.nanoTime() - started) / 1_000_000;
+      trickle.cancel(false);
+      assertThat(h2.status(1)).isEqualTo("408");
+      assertThat(ms).as("refused between one and two request-head timeouts after the head").isBetween(250L, 3000L);
+
+      h2.get(3, "/after");
+      h2.readUntil(c -> c.ended(3));
+      assertThat(h2.status(3)).as("the connection's other streams go on").isEqualTo("200");
+      assertThat(h2.goAwayError()).isNull();
+    }
+  }
+
+  @Test
+  void anHttp2UploadAtAnHonestPaceIsForwardedWhole() throws Exception {
+    try (RawHttp2Client h2 = new RawHttp2Client(proxy.port()).lenient()) {
+      h2.send(RawHttp2Client.HEADERS, RawHttp2Client.END_HEADERS, 1, POST_UPLOAD);
+      byte[] piece = "y".repeat(2_000).getBytes(StandardCharsets.US_ASCII);
+      int[] sent = {0};
+      pacer.scheduleAtFixedRate(() -> {
+        try {
+          if (sent[0] < 20) {
+            sent[0]++;
+            h2.send(RawHttp2Client.DATA, sent[0] == 20 ? RawHttp2Client.END_STREAM : 0, 1, piece); // 40 KB/s
+          }
+        } catch (java.io.IOException closed) {
+          throw new IllegalStateException(closed);
+        }
+      }, 0, 50, TimeUnit.MILLISECONDS);
+      h2.readUntil(c -> c.ended(1));
+      assertThat(h2.status(1)).isEqualTo("200");
+      assertThat(h2.dataBytes(1)).isEqualTo(40_000);
     }
   }
 }
