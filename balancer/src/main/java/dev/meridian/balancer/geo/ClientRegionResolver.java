@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>The client address is the peer's, unless the peer is a trusted proxy: then it is the right-most
  * address in {@code X-Forwarded-For} that is not itself a trusted proxy (entries are walked from the
- * right, as each proxy appends the address it saw). When every entry is trusted it is the left-most;
+ * right, as each proxy appends the address it saw); with trusted hops N, the N-th entry from the
+ * right, whatever it is (the left-most when there are fewer). When every entry is trusted it is the left-most;
  * without the header it is the peer's; when the walk reaches an entry that is not an address
  * ({@code unknown}) before an untrusted one, the client address is unknown and steps 3 and 4 are
  * skipped rather than guess with a proxy's address.
@@ -174,7 +175,7 @@ public final class ClientRegionResolver implements AutoCloseable {
           + (problems.size() == 1 ? "" : "s") + ":\n  " + String.join("\n  ", problems));
     }
     return new ClientRegionResolver(emptyToNull(settings.clientRegionHeader()),
-        emptyToNull(settings.countryHeader()), TrustedProxies.of(trusted), headerRegions,
+        emptyToNull(settings.countryHeader()), TrustedProxies.of(trusted, settings.trustedHops()), headerRegions,
         countryRegions, databaseRegions, networks, database);
   }
 
@@ -187,7 +188,7 @@ public final class ClientRegionResolver implements AutoCloseable {
   /** The client's region and the source that decided it (a shared instance), or null. */
   public Resolution resolveWithSource(InetAddress peer, HeaderLookup headers) {
     byte[] peerAddress = peer.getAddress();
-    boolean peerTrusted = trustedProxies.isTrusted(peerAddress);
+    boolean peerTrusted = trustedProxies.hops() > 0 || trustedProxies.isTrusted(peerAddress);
     if (peerTrusted) {
       Resolution resolution = fromHeaders(headers);
       if (resolution != null) {
@@ -257,6 +258,7 @@ public final class ClientRegionResolver implements AutoCloseable {
       return peerAddress;
     }
     byte[] leftmostTrusted = null;
+    int hopsLeft = trustedProxies.hops();
     int end = forwardedFor.length();
     while (end >= 0) {
       int comma = forwardedFor.lastIndexOf(',', end - 1);
@@ -266,7 +268,7 @@ public final class ClientRegionResolver implements AutoCloseable {
         if (address == null) {
           return null;
         }
-        if (!trustedProxies.isTrusted(address)) {
+        if (hopsLeft > 0 ? --hopsLeft == 0 : !trustedProxies.isTrusted(address)) {
           return address;
         }
         leftmostTrusted = address;

@@ -21,6 +21,10 @@ import java.util.Optional;
  * @param networks           client networks and their regions; the longest matching prefix wins
  * @param database           a MaxMind country database file (GeoLite2-Country.mmdb or compatible);
  *                           empty (the default): none
+ * @param trustedHops        proxies in front of Meridian whatever their addresses (a cloud load
+ *                           balancer's change): every peer's headers are believed and the client is
+ *                           this many entries from the right of {@code X-Forwarded-For}; 0 (the
+ *                           default): only {@code trustedProxies} are believed
  */
 public record GeoSettings(
     String clientRegionHeader,
@@ -28,11 +32,12 @@ public record GeoSettings(
     List<String> trustedProxies,
     Map<String, String> countries,
     List<Network> networks,
-    Optional<Path> database) {
+    Optional<Path> database,
+    int trustedHops) {
 
   /** Settings that resolve no client's region: no headers, tables or database. */
   public static final GeoSettings NONE =
-      new GeoSettings(null, null, List.of(), Map.of(), List.of(), Optional.empty());
+      new GeoSettings(null, null, List.of(), Map.of(), List.of(), Optional.empty(), 0);
 
   /** Copies the collections; nulls for them mean empty. */
   public GeoSettings {
@@ -40,6 +45,15 @@ public record GeoSettings(
     countries = countries == null ? Map.of() : Map.copyOf(countries);
     networks = networks == null ? List.of() : List.copyOf(networks);
     database = database == null ? Optional.empty() : database;
+    if (trustedHops < 0) {
+      throw new IllegalArgumentException("trustedHops " + trustedHops);
+    }
+  }
+
+  /** Settings with no trusted hops (only the trusted proxies' networks are believed). */
+  public GeoSettings(String clientRegionHeader, String countryHeader, List<String> trustedProxies,
+      Map<String, String> countries, List<Network> networks, Optional<Path> database) {
+    this(clientRegionHeader, countryHeader, trustedProxies, countries, networks, database, 0);
   }
 
   /**

@@ -131,6 +131,27 @@ class ClientRegionResolverTest {
         .isEqualTo(region);
   }
 
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      // two hops (a CDN, then a load balancer): the second entry from the right, whatever it is
+      // (10.0.0.7, in the trusted networks but in no region table, is the client here)
+      "198.51.100.1, 203.0.113.200, 10.0.0.7|eu-west",
+      "203.0.113.1, 10.0.0.7, 203.0.113.200|",
+      // a client cannot choose its region by prepending entries
+      "203.0.113.200, 203.0.113.1, 198.51.100.9|ap-south",
+      // fewer entries than hops: the left-most
+      "203.0.113.200|eu-west",
+      // not an address where the client should be: unknown
+      "203.0.113.1, unknown, 10.0.0.7|"})
+  void withTrustedHopsEveryPeerIsBelievedAndTheClientIsThatManyEntriesFromTheRight(String forwardedFor,
+      String region) throws Exception {
+    ClientRegionResolver twoHops = ClientRegionResolver.create(new GeoSettings("X-Client-Region", null,
+        List.of(), Map.of(), SETTINGS.networks(), Optional.empty(), 2), REGIONS);
+    assertThat(twoHops.resolve(ip(STRANGER), headers("X-Forwarded-For", forwardedFor))).isEqualTo(region);
+    assertThat(twoHops.resolve(ip(STRANGER), headers("X-Client-Region", "us-east")))
+        .as("the region header of any peer").isEqualTo("us-east");
+  }
+
   @Test
   void forwardedForFromAnUntrustedPeerIsIgnored() throws Exception {
     assertThat(resolver.resolve(ip(STRANGER), headers("X-Forwarded-For", "203.0.113.200")))

@@ -111,7 +111,7 @@ final class SteeringReader {
     }
     GeoSettings settings = new GeoSettings(geo.optionalString("client-region-header").orElse(null),
         geo.optionalString("country-header").orElse(null), trusted, geo.stringMap("countries"), networks,
-        geo.optionalPath("database"));
+        geo.optionalPath("database"), geo.integer("trusted-hops", 0, 0));
     try {
       ClientRegionResolver.create(settings, knownRegions).close();
     } catch (IllegalArgumentException e) {

@@ -58,10 +58,10 @@ final class ConnectionMemo {
       clientAddress = connection.remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress() : null;
     }
     clientIp = clientAddress == null ? "unknown" : clientAddress.getHostAddress();
-    peerTrusted = clientAddress != null && trustedProxies.isTrusted(clientAddress);
+    peerTrusted = clientAddress != null && trustedProxies.isTrustedPeer(clientAddress);
   }
 
-  /** Whether the peer is a proxy Meridian trusts ({@code geo.trusted-proxies}): its forwarding headers stand. */
+  /** Whether the peer is a proxy Meridian trusts ({@code geo.trusted-proxies} or {@code trusted-hops}): its forwarding headers stand. */
   boolean peerTrusted() {
     return peerTrusted;
   }

@@ -41,7 +41,7 @@ final class ProxyContext {
   /** Each TLS listener's certificates by its bound port (filled in as the listeners bind). */
   private final java.util.Map<Integer, io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext>> certificates =
       new java.util.concurrent.ConcurrentHashMap<>();
-  /** Proxies whose forwarding headers are kept ({@code geo.trusted-proxies}). */
+  /** Proxies whose forwarding headers are kept ({@code geo.trusted-proxies}, {@code geo.trusted-hops}). */
   final dev.meridian.balancer.geo.TrustedProxies trustedProxies;
   /** Requests a second per client address, or null for no limit. */
   final ClientRateLimiter rateLimiter;
@@ -89,7 +89,7 @@ final class ProxyContext {
   /** The trusted proxies; none when the list is invalid (the geo settings' validation names the entry). */
   private static dev.meridian.balancer.geo.TrustedProxies trustedProxies(GeoSettings geo) {
     try {
-      return dev.meridian.balancer.geo.TrustedProxies.of(geo.trustedProxies());
+      return dev.meridian.balancer.geo.TrustedProxies.of(geo.trustedProxies(), geo.trustedHops());
     } catch (IllegalArgumentException e) {
       return dev.meridian.balancer.geo.TrustedProxies.none();
     }

@@ -139,6 +139,13 @@ class HeadersTest {
   }
 
   @Test
+  void withTrustedHopsAnyPeersForwardingHeadersAreKept() throws Exception {
+    Exchange ex = roundTripWith("geo.trusted-hops = 1", SPOOFED);
+    assertThat(ex.seen().header("x-forwarded-for")).isEqualTo("10.9.9.9, 127.0.0.1");
+    assertThat(ex.seen().header("x-real-ip")).isEqualTo("10.9.9.9");
+  }
+
+  @Test
   void aPathIsRoutedAndForwardedWithItsSlashesMerged() throws Exception {
     Exchange ex = roundTrip("GET //admin//users?x=1 HTTP/1.1\r\nHost: app.test\r\n\r\n");
     assertThat(ex.seen().uri()).isEqualTo("/admin/users?x=1");
