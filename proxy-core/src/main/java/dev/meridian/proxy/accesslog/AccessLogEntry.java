@@ -11,9 +11,9 @@ package dev.meridian.proxy.accesslog;
 public final class AccessLogEntry {
   /** When the request head arrived, milliseconds since the epoch. */
   public long startEpochMillis;
-  public String requestId;
+  public CharSequence requestId;
   /** The request's {@code traceparent} as forwarded (the trace id is taken from it), or null. */
-  public String traceparent;
+  public CharSequence traceparent;
   public String client;
   public String method;
   public String host;

@@ -86,7 +86,7 @@ public final class AccessLogLine {
         .append((char) ('0' + fraction % 10));
   }
 
-  private void string(String name, String value, int max) {
+  private void string(String name, CharSequence value, int max) {
     if (value == null) {
       return;
     }

@@ -36,6 +36,14 @@ public final class HopByHopHeaders {
    * @param keepUpgrade keep {@code Upgrade} (the message negotiates a protocol switch)
    */
   static void strip(HttpHeaders headers, boolean keepUpgrade) {
+    strip(headers, keepUpgrade, null);
+  }
+
+  /**
+   * Removes hop-by-hop headers, except {@code keep} even when {@code Connection} names it (the
+   * request id, which Meridian forwards whatever the client says).
+   */
+  static void strip(HttpHeaders headers, boolean keepUpgrade, AsciiString keep) {
     if (!headers.contains(HttpHeaderNames.CONNECTION)) {
       removeFixed(headers, keepUpgrade);
       return;
@@ -44,7 +52,8 @@ public final class HopByHopHeaders {
     for (String value : connectionValues) {
       for (String token : value.split(",")) {
         String name = token.trim();
-        if (!name.isEmpty() && !isProtected(name) && !(keepUpgrade && isUpgrade(name))) {
+        if (!name.isEmpty() && !isProtected(name) && !(keepUpgrade && isUpgrade(name))
+            && (keep == null || !keep.contentEqualsIgnoreCase(name))) {
           headers.remove(name);
         }
       }

@@ -30,7 +30,7 @@ public final class LocalResponses {
    * @param requestId       the request id, or null when the request was never parsed
    */
   public static FullHttpResponse create(ByteBufAllocator alloc, HttpResponseStatus status, String message,
-      HttpVersion version, boolean keepAlive, AsciiString requestIdHeader, String requestId) {
+      HttpVersion version, boolean keepAlive, AsciiString requestIdHeader, CharSequence requestId) {
     String text = status.code() + " " + status.reasonPhrase() + ": " + message + "\n";
     ByteBuf body = ByteBufUtil.writeUtf8(alloc, text);
     FullHttpResponse response = new DefaultFullHttpResponse(version, status, body);

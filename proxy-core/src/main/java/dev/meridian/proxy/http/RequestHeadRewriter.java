@@ -40,12 +40,12 @@ public final class RequestHeadRewriter {
    * Returns the request id to use: the client's when well-formed, a new one otherwise; the header is
    * set to that id.
    */
-  public String assignRequestId(HttpHeaders headers) {
+  public CharSequence assignRequestId(HttpHeaders headers) {
     String given = headers.get(requestIdHeader);
     if (given != null && RequestIds.isWellFormed(given) && headers.getAll(requestIdHeader).size() == 1) {
       return given;
     }
-    String id = RequestIds.generate();
+    CharSequence id = RequestIds.generate();
     headers.set(requestIdHeader, id);
     return id;
   }
@@ -89,9 +89,8 @@ public final class RequestHeadRewriter {
     HttpVersion clientVersion = received;
     String clientHost = headers.get(HttpHeaderNames.HOST);
 
-    String requestId = headers.get(requestIdHeader);
     boolean acceptsTrailers = acceptsTrailers(headers);
-    HopByHopHeaders.strip(headers, upgrade != null);
+    HopByHopHeaders.strip(headers, upgrade != null, requestIdHeader); // a Connection header cannot drop the id
     if (acceptsTrailers) {
       // The client takes trailers and Meridian relays them, so the backend may send them (gRPC
       // servers require this). TE is hop-by-hop: HTTP/1.1 names it in Connection too.
@@ -99,9 +98,6 @@ public final class RequestHeadRewriter {
       if (upgrade == null) {
         headers.set(HttpHeaderNames.CONNECTION, HttpHeaderNames.TE);
       }
-    }
-    if (requestId != null) {
-      headers.set(requestIdHeader, requestId);
     }
     if (upgrade != null) {
       headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);

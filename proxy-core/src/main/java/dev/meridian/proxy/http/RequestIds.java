@@ -1,15 +1,11 @@
 package dev.meridian.proxy.http;
 
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** Decides whether a client's request id can be kept, and makes new ones. */
 public final class RequestIds {
   /** Longest request id kept as the client sent it, in characters. */
   static final int MAX_LENGTH = 128;
-  private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
-  /** Per thread: the digits of the id being made (the String copies them). */
-  private static final ThreadLocal<byte[]> DIGITS = ThreadLocal.withInitial(() -> new byte[32]);
 
   private RequestIds() {}
 
@@ -33,15 +29,32 @@ public final class RequestIds {
   }
 
   /** A new random id: 32 lower-case hex digits (128 random bits). */
-  public static String generate() {
+  public static CharSequence generate() {
     ThreadLocalRandom random = ThreadLocalRandom.current();
-    byte[] out = DIGITS.get();
-    long hi = random.nextLong();
-    long lo = random.nextLong();
-    for (int i = 0; i < 16; i++) {
-      out[i] = HEX[(int) (hi >>> (60 - 4 * i)) & 0xf];
-      out[16 + i] = HEX[(int) (lo >>> (60 - 4 * i)) & 0xf];
+    return new Generated(random.nextLong(), random.nextLong());
+  }
+
+  /** A generated id: its 128 bits, spelled when read. */
+  private static final class Generated extends HexDigits {
+    private final long high;
+    private final long low;
+
+    Generated(long high, long low) {
+      this.high = high;
+      this.low = low;
     }
-    return new String(out, StandardCharsets.ISO_8859_1);
+
+    @Override
+    public int length() {
+      return 32;
+    }
+
+    @Override
+    public char charAt(int index) {
+      if (index < 0 || index >= 32) {
+        throw new IndexOutOfBoundsException(index);
+      }
+      return digit(index < 16 ? high : low, index & 15);
+    }
   }
 }

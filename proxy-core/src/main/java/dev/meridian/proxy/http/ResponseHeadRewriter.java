@@ -35,7 +35,7 @@ public final class ResponseHeadRewriter {
    * @return whether the body must be delimited by closing the connection (HTTP/1.0 client, unknown
    *     length)
    */
-  public boolean rewrite(HttpResponse response, HttpVersion clientVersion, String requestId,
+  public boolean rewrite(HttpResponse response, HttpVersion clientVersion, CharSequence requestId,
       boolean keepAlive, boolean switching) {
     HttpHeaders headers = response.headers();
     boolean chunked = HttpUtil.isTransferEncodingChunked(response);

@@ -2,7 +2,6 @@ package dev.meridian.proxy.http;
 
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -22,9 +21,6 @@ public final class TraceContext {
   public static final AsciiString TRACESTATE = AsciiString.cached("tracestate");
   /** Length of a version-00 traceparent value: {@code 00-<32 hex>-<16 hex>-<2 hex>}. */
   static final int LENGTH = 55;
-  private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
-  /** Per thread: the characters of the value being made (the String copies them). */
-  private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[LENGTH]);
 
   private TraceContext() {}
 
@@ -34,9 +30,9 @@ public final class TraceContext {
    *
    * @param sampleNew whether a trace Meridian starts has the sampled flag set
    */
-  public static String nextHop(HttpHeaders headers, boolean sampleNew) {
+  public static CharSequence nextHop(HttpHeaders headers, boolean sampleNew) {
     String incoming = headers.get(TRACEPARENT);
-    String next;
+    CharSequence next;
     if (incoming != null && isValid(incoming) && headers.getAll(TRACEPARENT).size() == 1) {
       next = childOf(incoming);
     } else {
@@ -48,13 +44,13 @@ public final class TraceContext {
   }
 
   /** The trace id (32 hex digits) of a value {@link #nextHop} returned. */
-  public static String traceId(String traceparent) {
-    return traceparent.substring(3, 35);
+  public static String traceId(CharSequence traceparent) {
+    return traceparent.subSequence(3, 35).toString();
   }
 
   /** The span id (16 hex digits) of a value {@link #nextHop} returned: Meridian's hop. */
-  public static String spanId(String traceparent) {
-    return traceparent.substring(36, 52);
+  public static String spanId(CharSequence traceparent) {
+    return traceparent.subSequence(36, 52).toString();
   }
 
   /**
@@ -98,34 +94,26 @@ public final class TraceContext {
   }
 
   /** Version 00 with the incoming trace id and flags and a new parent id. */
-  private static String childOf(String incoming) {
-    byte[] out = SCRATCH.get();
-    out[0] = '0';
-    out[1] = '0';
-    out[2] = '-';
-    for (int i = 3; i < 36; i++) {
-      out[i] = (byte) incoming.charAt(i);
-    }
-    writeHex(out, 36, nonZeroRandom());
-    out[52] = '-';
-    out[53] = (byte) incoming.charAt(53);
-    out[54] = (byte) incoming.charAt(54);
-    return new String(out, 0, LENGTH, StandardCharsets.ISO_8859_1);
+  private static CharSequence childOf(String incoming) {
+    return new Value(hex(incoming, 3), hex(incoming, 19), nonZeroRandom(), (int) hex(incoming, 53, 2));
   }
 
-  private static String newTrace(boolean sampled) {
-    byte[] out = SCRATCH.get();
-    out[0] = '0';
-    out[1] = '0';
-    out[2] = '-';
-    writeHex(out, 3, nonZeroRandom());
-    writeHex(out, 19, ThreadLocalRandom.current().nextLong());
-    out[35] = '-';
-    writeHex(out, 36, nonZeroRandom());
-    out[52] = '-';
-    out[53] = '0';
-    out[54] = sampled ? (byte) '1' : (byte) '0';
-    return new String(out, 0, LENGTH, StandardCharsets.ISO_8859_1);
+  private static CharSequence newTrace(boolean sampled) {
+    return new Value(nonZeroRandom(), ThreadLocalRandom.current().nextLong(), nonZeroRandom(), sampled ? 1 : 0);
+  }
+
+  /** The 16 hex digits of a valid value from {@code at}, as a number. */
+  private static long hex(CharSequence value, int at) {
+    return hex(value, at, 16);
+  }
+
+  private static long hex(CharSequence value, int at, int digits) {
+    long n = 0;
+    for (int i = at; i < at + digits; i++) {
+      char c = value.charAt(i);
+      n = n << 4 | (c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    return n;
   }
 
   private static long nonZeroRandom() {
@@ -136,9 +124,42 @@ public final class TraceContext {
     return value;
   }
 
-  private static void writeHex(byte[] out, int at, long value) {
-    for (int i = 0; i < 16; i++) {
-      out[at + i] = HEX[(int) (value >>> (60 - 4 * i)) & 0xf];
+  /** A version-00 traceparent Meridian made: its numbers, spelled when read. */
+  private static final class Value extends HexDigits {
+    private final long traceHigh;
+    private final long traceLow;
+    private final long span;
+    private final int flags;
+
+    Value(long traceHigh, long traceLow, long span, int flags) {
+      this.traceHigh = traceHigh;
+      this.traceLow = traceLow;
+      this.span = span;
+      this.flags = flags;
+    }
+
+    @Override
+    public int length() {
+      return LENGTH;
+    }
+
+    @Override
+    public char charAt(int index) {
+      if (index < 0 || index >= LENGTH) {
+        throw new IndexOutOfBoundsException(index);
+      }
+      if (index < 2) {
+        return '0'; // version 00
+      } else if (index == 2 || index == 35 || index == 52) {
+        return '-';
+      } else if (index < 19) {
+        return digit(traceHigh, index - 3);
+      } else if (index < 35) {
+        return digit(traceLow, index - 19);
+      } else if (index < 52) {
+        return digit(span, index - 36);
+      }
+      return digit(flags, index - 53 + 14); // the low byte's two digits
     }
   }
 }

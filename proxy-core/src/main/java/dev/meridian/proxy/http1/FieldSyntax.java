@@ -237,7 +237,8 @@ final class FieldSyntax {
   /** Whether the text holds no CR, LF or NUL, which would let it end a line and start another. */
   static boolean hasNoLineBreak(CharSequence text) {
     return text instanceof String string ? hasNoLineBreak(string)
-        : text instanceof AsciiString ascii ? hasNoLineBreak(ascii) : hasNoLineBreak(text.toString());
+        : text instanceof AsciiString ascii ? hasNoLineBreak(ascii)
+        : text instanceof dev.meridian.proxy.http.HexDigits || hasNoLineBreak(text.toString());
   }
 
   private static boolean isToken(AsciiString name) {

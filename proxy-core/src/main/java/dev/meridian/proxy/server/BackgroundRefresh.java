@@ -49,11 +49,11 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
   private final EdgeCachePhase.Target target;
   private final CachedResponse stale;
   private final MissCoalescer.Fill fill;
-  private final String requestId;
+  private final CharSequence requestId;
   private boolean done;
 
   private BackgroundRefresh(EdgeCachePhase phase, EdgeCachePhase.Target target, CachedResponse stale,
-      MissCoalescer.Fill fill, String requestId) {
+      MissCoalescer.Fill fill, CharSequence requestId) {
     this.phase = phase;
     this.target = target;
     this.stale = stale;

@@ -28,9 +28,9 @@ final class Exchange {
   /** The connection's selection context, reset for this request (see {@link FrontendHandler}). */
   final SelectionContext selection;
 
-  String requestId;
+  CharSequence requestId;
   /** The {@code traceparent} sent on (this hop's span; set at admission, before its checks), or null when tracing is off. */
-  String traceparent;
+  CharSequence traceparent;
   /** The request's Host (or absolute-form authority) and path, once admission read them; else null. */
   String host;
   String path;
