@@ -255,16 +255,16 @@ final class RoutingAssembler {
   }
 
   /**
-   * How each backend is spoken to: its group's protocol and, where the group enables TLS, a client
-   * context (built once per group) whose ALPN offers just that protocol. A link that did not change
-   * since {@code previous} is kept, so its pooled connections stay in use.
+   * How each backend is spoken to: its group's protocol, its PROXY protocol header and, where the
+   * group enables TLS, a client context (built once per group) whose ALPN offers just that protocol. A
+   * link that did not change since {@code previous} is kept, so its pooled connections stay in use.
    */
   private static Map<Backend, BackendLink> backendLinks(MeridianSettings settings,
       Map<String, BackendGroup> groups, Map<Backend, BackendLink> previous) {
     Map<Backend, BackendLink> out = new HashMap<>();
     for (BackendGroupSettings g : settings.backendGroups().values()) {
       BackendLink kept = groups.get(g.name()).backends().stream().map(previous::get)
-          .filter(l -> l != null && l.protocol() == g.protocol()
+          .filter(l -> l != null && l.protocol() == g.protocol() && l.proxyProtocol() == g.proxyProtocol()
               && (l.tls() == null ? !g.tls().enabled() : l.tls().settings().equals(g.tls())))
           .findFirst().orElse(null);
       if (kept != null) {
@@ -277,7 +277,7 @@ final class RoutingAssembler {
             ? ApplicationProtocolNames.HTTP_2 : ApplicationProtocolNames.HTTP_1_1;
         tls = new UpstreamTls(UpstreamTlsContexts.client(g.tls(), List.of(alpn)), g.tls());
       }
-      BackendLink link = new BackendLink(g.protocol(), tls);
+      BackendLink link = new BackendLink(g.protocol(), tls, g.proxyProtocol());
       groups.get(g.name()).backends().forEach(b -> out.put(b, link));
     }
     return out;
