@@ -29,7 +29,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * A backend group with {@code proxy-protocol = v1 | v2}: each connection to a backend opens with a
  * PROXY header naming the client and the address it connected to, before the request; a connection
  * only ever carries the requests of the client connection it names, and closes with it; a client that
- * came through PROXY protocol itself is named as its own header said.
+ * came through PROXY protocol itself is named as its own header said; health checks say LOCAL/UNKNOWN.
  *
  * <p>The backend reads the header byte by byte as the specification lays it out (not with Netty's
  * decoder), then answers each request with the number of the connection it came on.
@@ -196,6 +196,19 @@ class ProxyProtocolOutTest {
       assertThat(upstream(ipv6).header).isEqualTo(new Header("v2", "PROXY", "TCP6",
           InetAddress.getByName("2001:db8::7"), InetAddress.getByName("2001:db8::1"), 40001, 443));
     }
+    assertThat(backend.errors()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"v1", "v2"})
+  void healthChecksSendAHeaderOfTheirOwn(String version) throws Exception {
+    start(ForwardingProxy.to(backend.address()).groupOption("proxy-protocol = " + version)
+        .groupOption("health { active { path = \"/healthz\", interval = 100ms } }"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> upstreams.stream().anyMatch(u -> u.paths.contains("/healthz")));
+    Upstream check = upstreams.stream().filter(u -> u.paths.contains("/healthz")).findFirst().orElseThrow();
+    assertThat(check.header).isEqualTo(version.equals("v1")
+        ? new Header("v1", "PROXY", "UNKNOWN", null, null, 0, 0)
+        : new Header("v2", "LOCAL", "UNSPEC", null, null, 0, 0));
     assertThat(backend.errors()).isEmpty();
   }
 
