@@ -27,6 +27,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.DoubleSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +55,9 @@ import org.slf4j.LoggerFactory;
  * allowed) is stored with {@link HealthRegistry#setReplicationLag}; a missing or unreadable value
  * makes the lag unknown, which reads treat as caught up. Build the read view with {@link
  * HealthRegistry#readView(Duration)} and {@link ActiveCheckSettings#maxReplicationLag()}.
+ *
+ * <p>A check connection's pipeline can be prepared before the check's own handlers (the proxy adds
+ * a PROXY protocol header writer there for a group whose backends expect one).
  *
  * <p>{@link #start()} begins, {@link #close()} stops and withdraws this checker's marks and lags.
  */
@@ -89,6 +93,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
   private final Class<? extends SocketChannel> channelClass;
   private final NanoClock clock;
   private final DoubleSupplier random;
+  private final Consumer<Channel> connectionSetup;
   private final List<Target> targets = new ArrayList<>();
   private volatile boolean started;
   private volatile boolean closed;
@@ -101,11 +106,14 @@ public final class ActiveHealthChecker implements AutoCloseable {
    * @param channelClass the socket channel class matching {@code loops}' transport
    * @param clock        the clock check timings are reported on
    * @param random       uniform numbers in [0, 1) for jitter
+   * @param connectionSetup called with each check connection while its pipeline is built, before the
+   *                     check's own handlers are added
    */
   public ActiveHealthChecker(BackendGroup group, ActiveCheckSettings settings, HealthRegistry registry,
       OutlierDetector outliers, EventLoopGroup loops, Class<? extends SocketChannel> channelClass,
-      NanoClock clock, DoubleSupplier random) {
+      NanoClock clock, DoubleSupplier random, Consumer<Channel> connectionSetup) {
     this.registry = registry;
+    this.connectionSetup = connectionSetup;
     this.groupName = group.name();
     this.settings = settings;
     this.outliers = outliers;
@@ -117,10 +125,28 @@ public final class ActiveHealthChecker implements AutoCloseable {
     }
   }
 
+  /** Creates a checker with nothing to set up on check connections. */
+  public ActiveHealthChecker(BackendGroup group, ActiveCheckSettings settings, HealthRegistry registry,
+      OutlierDetector outliers, EventLoopGroup loops, Class<? extends SocketChannel> channelClass,
+      NanoClock clock, DoubleSupplier random) {
+    this(group, settings, registry, outliers, loops, channelClass, clock, random, ch -> { });
+  }
+
   /** Creates a checker on the system clock with a random jitter source. */
   public ActiveHealthChecker(BackendGroup group, ActiveCheckSettings settings, HealthRegistry registry,
       OutlierDetector outliers, EventLoopGroup loops, Class<? extends SocketChannel> channelClass) {
-    this(group, settings, registry, outliers, loops, channelClass, NanoClock.SYSTEM, new Random()::nextDouble);
+    this(group, settings, registry, outliers, loops, channelClass, ch -> { });
+  }
+
+  /**
+   * Creates a checker on the system clock with a random jitter source, calling {@code connectionSetup}
+   * with each check connection before the check's handlers are added.
+   */
+  public ActiveHealthChecker(BackendGroup group, ActiveCheckSettings settings, HealthRegistry registry,
+      OutlierDetector outliers, EventLoopGroup loops, Class<? extends SocketChannel> channelClass,
+      Consumer<Channel> connectionSetup) {
+    this(group, settings, registry, outliers, loops, channelClass, NanoClock.SYSTEM, new Random()::nextDouble,
+        connectionSetup);
   }
 
   /** Marks backends out if they start unavailable, and schedules every backend's first check. */
@@ -311,6 +337,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
           .handler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
+              connectionSetup.accept(ch);
               if (settings.isHttp()) {
                 ch.pipeline().addLast("http-codec", new HttpClientCodec());
                 ch.pipeline().addLast(HttpCheckHandler.NAME, new HttpCheckHandler(CheckAttempt.this, settings));

@@ -23,7 +23,7 @@ final class KnownKeys {
       Map.entry("meridian.listeners[].tls", List.of("certificates", "client-auth", "client-ca", "ocsp-response")),
       Map.entry("meridian.listeners[].tls.certificates[]", List.of("cert", "key")),
       Map.entry("meridian.backend-groups.*", List.of("strategy", "backends", "regions", "hash", "ewma-decay",
-          "health", "tls", "protocol", "limits")),
+          "health", "tls", "protocol", "limits", "proxy-protocol")),
       Map.entry("meridian.backend-groups.*.limits", List.of("max-connections", "max-pending", "queue-timeout")),
       Map.entry("meridian.backend-groups.*.tls", List.of(
           "enabled", "trust", "server-name", "verify-hostname", "client-cert", "client-key")),

@@ -113,11 +113,13 @@ public record MeridianSettings(
    * @param tls       TLS to the group's backends (disabled by default)
    * @param protocol  the HTTP version spoken to the backends
    * @param limits    how many requests each backend is sent at once, and how the rest wait
+   * @param proxyProtocol the PROXY protocol header each connection to a backend opens with (none by
+   *                  default); such a connection serves one client connection only
    */
   public record BackendGroupSettings(String name, String strategy, List<BackendSettings> backends,
       RegionSettings regions, HashSettings hash, Duration ewmaDecay, HealthSettings health,
       dev.meridian.tls.UpstreamTlsSettings tls, dev.meridian.proxy.upstream.UpstreamProtocol protocol,
-      BackendLimitSettings limits) {}
+      BackendLimitSettings limits, dev.meridian.proxy.upstream.UpstreamProxyProtocol proxyProtocol) {}
 
   /**
    * A group's per-backend concurrency: {@code backend-groups.NAME.limits}.

@@ -7,6 +7,7 @@ import dev.meridian.proxy.config.MeridianSettings.BackendLimitSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
 import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
 import dev.meridian.proxy.upstream.UpstreamProtocol;
+import dev.meridian.proxy.upstream.UpstreamProxyProtocol;
 import dev.meridian.tls.UpstreamTlsSettings;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -142,9 +143,30 @@ final class TopologyReader {
     backends.forEach(b -> regions.add(b.region()));
     UpstreamTlsSettings tls = g.has("tls") ? g.object("tls").map(TlsReader::upstream)
         .orElse(UpstreamTlsSettings.DISABLED) : UpstreamTlsSettings.DISABLED;
+    UpstreamProtocol protocol = protocol(g, tls);
     return new BackendGroupSettings(name, strategy, backends, SteeringReader.regions(g, regions),
         SteeringReader.hash(g), g.has("ewma-decay") ? g.duration("ewma-decay") : Duration.ofSeconds(10),
-        HealthReader.health(g), tls, protocol(g, tls), limits(g));
+        HealthReader.health(g), tls, protocol, limits(g), proxyProtocol(g, protocol));
+  }
+
+  /**
+   * Reads {@code proxy-protocol}: none, v1 or v2. Refused with HTTP/2, whose connections carry many
+   * clients' requests while a PROXY header names one client per connection.
+   */
+  private static UpstreamProxyProtocol proxyProtocol(ObjectReader g, UpstreamProtocol protocol) {
+    String name = g.string("proxy-protocol", UpstreamProxyProtocol.NONE.configName());
+    UpstreamProxyProtocol version = UpstreamProxyProtocol.fromConfig(name);
+    if (version == null) {
+      g.problem("proxy-protocol", "unknown PROXY protocol version '" + name + "' (expected: none, v1 or v2)");
+      return UpstreamProxyProtocol.NONE;
+    }
+    if (version.sends() && protocol.isHttp2()) {
+      g.problem("proxy-protocol", "a PROXY protocol header names one client per connection, but protocol "
+          + protocol.configName() + " carries many clients' requests on each connection (expected: protocol = "
+          + "http1 with proxy-protocol, or proxy-protocol = none)");
+      return UpstreamProxyProtocol.NONE;
+    }
+    return version;
   }
 
   /** Reads {@code limits}: per-backend concurrency and the queue in front of full backends. */

@@ -7,6 +7,8 @@ import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.cache.MissCoalescer;
 import dev.meridian.proxy.transport.Transport;
 import dev.meridian.proxy.upstream.BackendLink;
+import dev.meridian.proxy.upstream.ClientConnection;
+import dev.meridian.proxy.upstream.ProxyHeaderWriter;
 import dev.meridian.proxy.upstream.UpstreamProtocol;
 import dev.meridian.tls.UpstreamTlsContexts;
 import io.netty.bootstrap.Bootstrap;
@@ -39,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * after). It goes to a backend of the route's group picked as for the client, carries the client's
  * end-to-end headers (never Cookie or Authorization) and the entry's validators; a 304 refreshes the
  * entry, a storable answer replaces it, anything else leaves it stale. One refresh per key at a time
- * (the key's fill in {@link MissCoalescer}). HTTP/1.1 groups only: for an HTTP/2 group the stale entry
+ * (the key's fill in {@link MissCoalescer}). A group that sends the PROXY protocol gets the header of
+ * the client whose request started the refresh. HTTP/1.1 groups only: for an HTTP/2 group the stale entry
  * is revalidated by the request itself, as without stale-while-revalidate.
  */
 final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpResponse> {
@@ -88,6 +91,7 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
     }
     FullHttpRequest request = request(ex, stale, backend);
     BackendLink link = context.pools.links().getOrDefault(backend, BackendLink.HTTP1_CLEARTEXT);
+    ClientConnection client = connection.upstreamClient();
     long timeoutMillis = context.settings.timeouts().responseHeaders().toMillis();
     new Bootstrap()
         .group(connection.ctx.channel().eventLoop())
@@ -96,6 +100,9 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
+            if (link.proxyProtocol().sends()) {
+              ProxyHeaderWriter.install(ch.pipeline(), link.proxyProtocol(), client);
+            }
             if (link.tls() != null) {
               ch.pipeline().addLast(UpstreamTlsContexts.newHandler(link.tls().context(), link.tls().settings(),
                   ch.alloc(), backend.host(), backend.port()));

@@ -17,7 +17,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  *  socket --> [proxy-protocol] listeners with proxy-protocol-from: the PROXY header (v1/v2) read,
- *                         its client recorded (ProxyProtocolReader); then both leave the pipeline
+ *                         its client and destination recorded (ProxyProtocolReader); then both
+ *                         leave the pipeline
  *         --> [idle]      IdleTimeoutHandler: client idle timeout
  *         --> [detect]    cleartext: ProtocolDetector: HTTP/2 preface or HTTP/1.x, or
  *             [sni][alpn] TLS: SniHandler picks the certificate, ALPN picks h2 or http/1.1;

@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import dev.meridian.balancer.geo.TrustedProxies;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.metrics.ProxyMetrics;
+import dev.meridian.proxy.upstream.ClientConnection;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetAddress;
@@ -31,6 +32,8 @@ final class ConnectionMemo {
   private InetAddress clientAddress;
   private String clientIp;
   private Channel connection;
+  /** The client as upstream connections that send the PROXY protocol name it; built when first asked. */
+  private ClientConnection upstreamClient;
   private boolean tlsRead;
   private String tlsVersion;
   private String serverName;
@@ -69,6 +72,30 @@ final class ConnectionMemo {
   /** The client's address, or null when the connection did not say. */
   InetAddress clientAddress() {
     return clientAddress;
+  }
+
+  /**
+   * The client connection as upstream connections of a group that sends the PROXY protocol name it
+   * and are reserved for: the client address and port Meridian takes as the client's (the one the
+   * connection's own PROXY header named, else the peer's) and the address it connected to (that
+   * header's destination, else the listener's local address). A trusted proxy's X-Forwarded-For is
+   * not used: it is per request, while a PROXY header speaks for the whole connection.
+   */
+  ClientConnection upstreamClient() {
+    if (upstreamClient == null && connection != null) {
+      InetSocketAddress source = null;
+      InetSocketAddress destination = null;
+      if (connection.hasAttr(ProxyProtocolReader.CLIENT)) {
+        source = connection.attr(ProxyProtocolReader.CLIENT).get();
+        destination = connection.attr(ProxyProtocolReader.DESTINATION).get();
+      }
+      if (source == null) {
+        source = connection.remoteAddress() instanceof InetSocketAddress remote ? remote : null;
+        destination = connection.localAddress() instanceof InetSocketAddress local ? local : null;
+      }
+      upstreamClient = new ClientConnection(connection, source, destination);
+    }
+    return upstreamClient;
   }
 
   /** The client's address for logs, or {@code unknown}. */

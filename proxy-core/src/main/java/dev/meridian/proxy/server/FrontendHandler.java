@@ -6,6 +6,7 @@ import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.http1.RawRequest;
 import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
+import dev.meridian.proxy.upstream.ClientConnection;
 import dev.meridian.proxy.upstream.UpstreamListener;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -116,6 +117,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** The server name the client asked for in TLS, or null. */
   String serverName() {
     return connectionMemo.serverName();
+  }
+
+  /** The client connection as upstream connections that send the PROXY protocol name it. */
+  ClientConnection upstreamClient() {
+    return connectionMemo.upstreamClient();
   }
 
   /** Whether the client's connection arrived over TLS. */

@@ -14,14 +14,18 @@ import java.net.UnknownHostException;
 
 /**
  * Reads the PROXY protocol header (v1 or v2) a trusted load balancer opens a connection with, and
- * records the client address it names as the connection's client ({@link #CLIENT}), then leaves the
- * pipeline with Netty's decoder. A header that is not valid closes the connection; a {@code LOCAL}
- * one (the balancer's own health check) or one for an unknown protocol leaves the balancer as the
- * client.
+ * records the client address it names as the connection's client ({@link #CLIENT}) and the address
+ * the client connected to ({@link #DESTINATION}, which a backend group's own PROXY header passes on),
+ * then leaves the pipeline with Netty's decoder. A header that is not valid closes the connection; a
+ * {@code LOCAL} one (the balancer's own health check) or one for an unknown protocol leaves the
+ * balancer as the client.
  */
 final class ProxyProtocolReader extends ChannelInboundHandlerAdapter {
   /** The client a PROXY protocol header named, on the connection it came on. */
   static final AttributeKey<InetSocketAddress> CLIENT = AttributeKey.valueOf("meridian.proxy-protocol.client");
+  /** The address the client connected to, as the PROXY protocol header named it. */
+  static final AttributeKey<InetSocketAddress> DESTINATION =
+      AttributeKey.valueOf("meridian.proxy-protocol.destination");
   static final String DECODER = "proxy-protocol";
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProxyProtocolReader.class);
 
@@ -45,7 +49,9 @@ final class ProxyProtocolReader extends ChannelInboundHandlerAdapter {
       if (header.command() == HAProxyCommand.PROXY && header.proxiedProtocol() != HAProxyProxiedProtocol.UNKNOWN
           && header.sourceAddress() != null) {
         InetAddress address = InetAddress.getByName(header.sourceAddress());
+        InetAddress destination = InetAddress.getByName(header.destinationAddress());
         ctx.channel().attr(CLIENT).set(new InetSocketAddress(address, header.sourcePort()));
+        ctx.channel().attr(DESTINATION).set(new InetSocketAddress(destination, header.destinationPort()));
       }
     } catch (UnknownHostException | IllegalArgumentException e) {
       log.info("{}: PROXY header names no usable client address ({}); connection closed",

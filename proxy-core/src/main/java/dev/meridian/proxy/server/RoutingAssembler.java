@@ -33,9 +33,12 @@ import dev.meridian.proxy.routing.Router;
 import dev.meridian.proxy.routing.StickyPolicy;
 import dev.meridian.proxy.transport.Transport;
 import dev.meridian.proxy.upstream.BackendLink;
+import dev.meridian.proxy.upstream.ProxyHeaderWriter;
 import dev.meridian.proxy.upstream.UpstreamProtocol;
+import dev.meridian.proxy.upstream.UpstreamProxyProtocol;
 import dev.meridian.proxy.upstream.UpstreamTls;
 import dev.meridian.tls.UpstreamTlsContexts;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import dev.meridian.proxy.upstream.BackendSlots;
@@ -47,6 +50,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -181,7 +185,7 @@ final class RoutingAssembler {
       OutlierDetector outliers = new OutlierDetector(group, health, h.passive(),
           h.passive().latencyOutliersEnabled() ? stats : null, clock);
       ActiveHealthChecker checker = h.active().map(a -> new ActiveHealthChecker(group, a, health, outliers,
-          checkLoops, transport.socketChannel())).orElse(null);
+          checkLoops, transport.socketChannel(), checkConnectionSetup(g))).orElse(null);
       runtimes.put(g.name(), GroupRuntime.of(group, selector, readSelector, stats, outliers, checker, g,
           trafficByGroup.computeIfAbsent(g.name(), n -> new RegionTraffic()),
           faultsByGroup.computeIfAbsent(g.name(), n -> new RegionFaults()),
@@ -190,6 +194,16 @@ final class RoutingAssembler {
           slots(g)));
     }
     return runtimes;
+  }
+
+  /**
+   * What each active check connection of the group starts with: for a group whose backends expect the
+   * PROXY protocol, a header of Meridian's own (v2 {@code LOCAL}, v1 {@code UNKNOWN}: the backend takes
+   * the connection's addresses), as HAProxy's {@code check-send-proxy} does; else nothing.
+   */
+  private static Consumer<Channel> checkConnectionSetup(BackendGroupSettings g) {
+    UpstreamProxyProtocol proxyProtocol = g.proxyProtocol();
+    return proxyProtocol.sends() ? ch -> ProxyHeaderWriter.install(ch.pipeline(), proxyProtocol, null) : ch -> { };
   }
 
   /**
@@ -255,16 +269,16 @@ final class RoutingAssembler {
   }
 
   /**
-   * How each backend is spoken to: its group's protocol and, where the group enables TLS, a client
-   * context (built once per group) whose ALPN offers just that protocol. A link that did not change
-   * since {@code previous} is kept, so its pooled connections stay in use.
+   * How each backend is spoken to: its group's protocol, its PROXY protocol header and, where the
+   * group enables TLS, a client context (built once per group) whose ALPN offers just that protocol. A
+   * link that did not change since {@code previous} is kept, so its pooled connections stay in use.
    */
   private static Map<Backend, BackendLink> backendLinks(MeridianSettings settings,
       Map<String, BackendGroup> groups, Map<Backend, BackendLink> previous) {
     Map<Backend, BackendLink> out = new HashMap<>();
     for (BackendGroupSettings g : settings.backendGroups().values()) {
       BackendLink kept = groups.get(g.name()).backends().stream().map(previous::get)
-          .filter(l -> l != null && l.protocol() == g.protocol()
+          .filter(l -> l != null && l.protocol() == g.protocol() && l.proxyProtocol() == g.proxyProtocol()
               && (l.tls() == null ? !g.tls().enabled() : l.tls().settings().equals(g.tls())))
           .findFirst().orElse(null);
       if (kept != null) {
@@ -277,7 +291,7 @@ final class RoutingAssembler {
             ? ApplicationProtocolNames.HTTP_2 : ApplicationProtocolNames.HTTP_1_1;
         tls = new UpstreamTls(UpstreamTlsContexts.client(g.tls(), List.of(alpn)), g.tls());
       }
-      BackendLink link = new BackendLink(g.protocol(), tls);
+      BackendLink link = new BackendLink(g.protocol(), tls, g.proxyProtocol());
       groups.get(g.name()).backends().forEach(b -> out.put(b, link));
     }
     return out;

@@ -8,6 +8,7 @@ import dev.meridian.proxy.http1.WholeRequest;
 import dev.meridian.proxy.regions.RegionFault;
 import dev.meridian.proxy.upstream.BackendHandler;
 import dev.meridian.proxy.upstream.BackendSlots;
+import dev.meridian.proxy.upstream.ClientConnection;
 import dev.meridian.proxy.upstream.StreamUnavailableException;
 import dev.meridian.proxy.upstream.UnprocessedRequestException;
 import dev.meridian.proxy.upstream.UpstreamPool;
@@ -193,13 +194,14 @@ final class UpstreamAttempts {
     UpstreamPool pool = context.pools.forLoop(connection.ctx.channel().eventLoop());
     boolean fresh = ex.freshConnection;
     ex.freshConnection = false;
-    Channel pooled = fresh ? null : pool.takeIdle(backend, connection);
+    ClientConnection client = connection.upstreamClient();
+    Channel pooled = fresh ? null : pool.takeIdle(backend, connection, client);
     if (pooled != null) {
       sendHead(ex, backend, pooled);
       return;
     }
     // The idle pool was tried: a new connection, or a stream on an HTTP/2 one.
-    Future<Channel> acquired = pool.acquire(backend, connection, true);
+    Future<Channel> acquired = pool.acquire(backend, connection, client, true);
     if (acquired.isDone()) {
       onUpstreamAcquired(ex, backend, acquired); // done at once: no listener to allocate
     } else {

@@ -33,6 +33,8 @@ public final class BackendHandler extends ChannelInboundHandlerAdapter {
 
   private final Backend backend;
   private final BackendLink link;
+  /** The client connection this one is reserved for (it carries that client's PROXY header), or null. */
+  private final Channel owner;
   private final Consumer<Channel> onClose;
   private UpstreamListener listener;
   private int uses;
@@ -44,12 +46,15 @@ public final class BackendHandler extends ChannelInboundHandlerAdapter {
    *
    * @param backend        where the connection goes
    * @param link           how it is spoken to
+   * @param owner          the client connection it is reserved for, or null when any request may use it
    * @param onClose        called once when the channel closes
    * @param reusedTransport the stream rides a connection that carried earlier requests
    */
-  BackendHandler(Backend backend, BackendLink link, Consumer<Channel> onClose, boolean reusedTransport) {
+  BackendHandler(Backend backend, BackendLink link, Channel owner, Consumer<Channel> onClose,
+      boolean reusedTransport) {
     this.backend = backend;
     this.link = link;
+    this.owner = owner;
     this.onClose = onClose;
     this.uses = reusedTransport ? 1 : 0;
   }
@@ -77,6 +82,14 @@ public final class BackendHandler extends ChannelInboundHandlerAdapter {
   /** How the connection speaks to its backend. */
   BackendLink link() {
     return link;
+  }
+
+  /**
+   * The client connection this one is reserved for, or null: a connection whose PROXY protocol header
+   * named a client serves only that client's requests.
+   */
+  Channel owner() {
+    return owner;
   }
 
   /** Whether this connection served a request before the current one (was reused from the pool). */

@@ -177,7 +177,7 @@ final class Http2UpstreamConnection {
   void openStream(StreamRequest request) {
     streams++;
     boolean reused = served++ > 0;
-    BackendHandler handler = new BackendHandler(backend, link, ch -> streamClosed(), reused);
+    BackendHandler handler = new BackendHandler(backend, link, null, ch -> streamClosed(), reused);
     Future<Http2StreamChannel> open = new Http2StreamChannelBootstrap(channel)
         .handler(new ChannelInitializer<Http2StreamChannel>() {
           @Override

@@ -30,12 +30,21 @@ import java.util.concurrent.TimeUnit;
  * close) while it waits, and is checked again when taken. Idle connections close after the
  * configured idle time; at most {@code maxIdlePerBackend} wait per backend.
  *
+ * <p>A connection to a group that sends the PROXY protocol ({@link BackendLink#proxyProtocol()}) told
+ * its backend, once and for all, which client it is for. It is therefore reserved for the client
+ * connection it was opened for: kept idle apart from the shared connections, handed only to that
+ * client connection's next requests (its keep-alive requests, or the other streams of its HTTP/2
+ * connection), and closed when that client connection closes. Without a client (none given), such a
+ * connection serves one request and is closed.
+ *
  * <p>Not thread-safe: every method runs on the pool's event loop.
  */
 public final class UpstreamPool {
   private final EventLoop loop;
   private final UpstreamSettings settings;
   private final Map<Backend, ArrayDeque<Channel>> idle = new HashMap<>();
+  /** Idle connections that carry a client's PROXY header, by that client's connection. */
+  private final Map<Channel, Map<Backend, ArrayDeque<Channel>>> reserved = new HashMap<>();
   private final Bootstrap bootstrap;
   private final ChannelGroup everyConnection;
   private final UpstreamPools links;
@@ -70,36 +79,50 @@ public final class UpstreamPool {
    * Takes a connection to the backend for one request: an idle one if any is still open, else a new
    * one; for an HTTP/2 backend, a new stream on a shared connection. The returned channel's events go
    * to the listener.
+   *
+   * @param client the client connection the request came on: a group that sends the PROXY protocol
+   *               names it in the header and reserves the connection for it; may be null (then such a
+   *               connection says {@code UNKNOWN}/{@code LOCAL} and serves this request only)
    */
-  public Future<Channel> acquire(Backend backend, UpstreamListener listener) {
-    return acquire(backend, listener, false);
+  public Future<Channel> acquire(Backend backend, UpstreamListener listener, ClientConnection client) {
+    return acquire(backend, listener, client, false);
   }
 
   /**
    * Takes a connection to the backend; with {@code fresh}, always a new one (after a pooled
    * connection turned out closed, the others may be too).
    */
-  public Future<Channel> acquire(Backend backend, UpstreamListener listener, boolean fresh) {
+  public Future<Channel> acquire(Backend backend, UpstreamListener listener, ClientConnection client,
+      boolean fresh) {
     BackendLink link = links.linkOf(backend);
     if (link.protocol().isHttp2()) {
       return http2.acquire(backend, link, listener);
     }
-    Channel pooled = fresh ? null : takeIdle(backend, link, listener);
-    return pooled != null ? loop.newSucceededFuture(pooled) : connect(backend, link, listener);
+    Channel pooled = fresh ? null : takeIdle(idleOf(backend, link, client), link, listener);
+    return pooled != null ? loop.newSucceededFuture(pooled) : connect(backend, link, listener, client);
   }
 
   /**
-   * An idle HTTP/1.1 connection to the backend from the pool, handed to the listener, or null when
-   * none is (or the backend speaks HTTP/2): the caller then {@linkplain #acquire acquires} one. The
-   * request path's common case, without a future to allocate.
+   * An idle HTTP/1.1 connection to the backend from the pool (for a group that sends the PROXY
+   * protocol, one reserved for {@code client}), handed to the listener, or null when none is (or the
+   * backend speaks HTTP/2): the caller then {@linkplain #acquire acquires} one. The request path's
+   * common case, without a future to allocate.
    */
-  public Channel takeIdle(Backend backend, UpstreamListener listener) {
+  public Channel takeIdle(Backend backend, UpstreamListener listener, ClientConnection client) {
     BackendLink link = links.linkOf(backend);
-    return link.protocol().isHttp2() ? null : takeIdle(backend, link, listener);
+    return link.protocol().isHttp2() ? null : takeIdle(idleOf(backend, link, client), link, listener);
   }
 
-  private Channel takeIdle(Backend backend, BackendLink link, UpstreamListener listener) {
-    ArrayDeque<Channel> waiting = idle.get(backend);
+  /** The idle connections a request of {@code client} may take, or null when there are none. */
+  private ArrayDeque<Channel> idleOf(Backend backend, BackendLink link, ClientConnection client) {
+    if (!link.carriesClient()) {
+      return idle.get(backend);
+    }
+    Map<Backend, ArrayDeque<Channel>> own = client == null ? null : reserved.get(client.connection());
+    return own == null ? null : own.get(backend);
+  }
+
+  private static Channel takeIdle(ArrayDeque<Channel> waiting, BackendLink link, UpstreamListener listener) {
     if (waiting == null) {
       return null;
     }
@@ -115,12 +138,17 @@ public final class UpstreamPool {
     return null;
   }
 
-  private Future<Channel> connect(Backend backend, BackendLink link, UpstreamListener listener) {
+  private Future<Channel> connect(Backend backend, BackendLink link, UpstreamListener listener,
+      ClientConnection client) {
     Promise<Channel> promise = loop.newPromise();
-    BackendHandler handler = new BackendHandler(backend, link, ch -> forget(ch, backend), false);
+    Channel owner = link.carriesClient() && client != null ? client.connection() : null;
+    BackendHandler handler = new BackendHandler(backend, link, owner, ch -> forget(ch, backend, owner), false);
     Bootstrap b = bootstrap.clone().handler(new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
+        if (link.carriesClient()) {
+          ProxyHeaderWriter.install(ch.pipeline(), link.proxyProtocol(), client);
+        }
         UpstreamTls tls = link.tls();
         if (tls != null) {
           ch.pipeline().addLast("tls", tls.newHandler(ch, backend.host(), backend.port()));
@@ -149,7 +177,8 @@ public final class UpstreamPool {
 
   /**
    * Gives back a connection whose request and response both completed; it waits for the next request
-   * to the same backend, or is closed when the pool for that backend is full.
+   * to the same backend (for a connection reserved for a client connection, the next request of that
+   * client connection), or is closed when the pool for that backend is full.
    */
   public void release(Channel channel) {
     BackendHandler handler = BackendHandler.of(channel);
@@ -159,8 +188,10 @@ public final class UpstreamPool {
       channel.close();
       return;
     }
-    ArrayDeque<Channel> waiting = idle.computeIfAbsent(handler.backend(), b -> new ArrayDeque<>());
-    if (waiting.size() >= settings.maxIdlePerBackend()) {
+    ArrayDeque<Channel> waiting = handler.link().carriesClient()
+        ? reservedFor(handler.owner(), handler.backend())
+        : idle.computeIfAbsent(handler.backend(), b -> new ArrayDeque<>());
+    if (waiting == null || waiting.size() >= settings.maxIdlePerBackend()) {
       channel.close();
       return;
     }
@@ -168,10 +199,39 @@ public final class UpstreamPool {
     channel.config().setAutoRead(true);
   }
 
+  /**
+   * Where a connection reserved for {@code owner} waits, or null when it cannot wait: no owner, or
+   * one already closed. The first connection kept for an owner arranges for all of the owner's to
+   * close when the owner does (the owner runs on this pool's event loop).
+   */
+  private ArrayDeque<Channel> reservedFor(Channel owner, Backend backend) {
+    if (owner == null || !owner.isActive()) {
+      return null;
+    }
+    Map<Backend, ArrayDeque<Channel>> own = reserved.get(owner);
+    if (own == null) {
+      own = new HashMap<>();
+      reserved.put(owner, own);
+      owner.closeFuture().addListener(f -> closeReserved(owner));
+    }
+    return own.computeIfAbsent(backend, b -> new ArrayDeque<>());
+  }
+
+  /** Closes the idle connections reserved for a client connection that closed. */
+  private void closeReserved(Channel owner) {
+    Map<Backend, ArrayDeque<Channel>> own = reserved.remove(owner);
+    if (own != null) {
+      List<Channel> all = new ArrayList<>();
+      own.values().forEach(all::addAll);
+      all.forEach(Channel::close);
+    }
+  }
+
   /** Forgets a connection that closed (called by its handler). */
-  void forget(Channel channel, Backend backend) {
+  void forget(Channel channel, Backend backend, Channel owner) {
     open--;
-    ArrayDeque<Channel> waiting = idle.get(backend);
+    Map<Backend, ArrayDeque<Channel>> pool = owner == null ? idle : reserved.get(owner);
+    ArrayDeque<Channel> waiting = pool == null ? null : pool.get(backend);
     if (waiting != null) {
       waiting.remove(channel);
     }
@@ -187,10 +247,12 @@ public final class UpstreamPool {
     return http2.streamCounts();
   }
 
-  /** Idle connections per backend id, for the admin API. */
+  /** Idle connections per backend id (shared and reserved for a client connection), for the admin API. */
   public Map<String, Integer> idleCounts() {
     Map<String, Integer> counts = new HashMap<>();
     idle.forEach((backend, channels) -> counts.put(backend.id(), channels.size()));
+    reserved.values().forEach(own -> own.forEach((backend, channels) ->
+        counts.merge(backend.id(), channels.size(), Integer::sum)));
     return counts;
   }
 
@@ -200,6 +262,8 @@ public final class UpstreamPool {
     List<Channel> all = new ArrayList<>();
     idle.values().forEach(all::addAll);
     idle.clear();
+    reserved.values().forEach(own -> own.values().forEach(all::addAll));
+    reserved.clear();
     all.forEach(Channel::close);
     http2.close();
   }
