@@ -1,5 +1,6 @@
 package dev.meridian.proxy.http;
 
+import dev.meridian.proxy.http1.HexDigits;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** Decides whether a client's request id can be kept, and makes new ones. */

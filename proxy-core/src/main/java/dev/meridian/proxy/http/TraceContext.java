@@ -1,5 +1,6 @@
 package dev.meridian.proxy.http;
 
+import dev.meridian.proxy.http1.HexDigits;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import java.util.concurrent.ThreadLocalRandom;

@@ -238,7 +238,7 @@ final class FieldSyntax {
   static boolean hasNoLineBreak(CharSequence text) {
     return text instanceof String string ? hasNoLineBreak(string)
         : text instanceof AsciiString ascii ? hasNoLineBreak(ascii)
-        : text instanceof dev.meridian.proxy.http.HexDigits || hasNoLineBreak(text.toString());
+        : text instanceof HexDigits || hasNoLineBreak(text.toString());
   }
 
   private static boolean isToken(AsciiString name) {

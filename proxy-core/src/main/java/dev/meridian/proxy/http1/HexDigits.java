@@ -1,4 +1,4 @@
-package dev.meridian.proxy.http;
+package dev.meridian.proxy.http1;
 
 /**
  * Text made of random bits that Meridian keeps as numbers and spells in lower-case hex only when it is
@@ -7,12 +7,12 @@ package dev.meridian.proxy.http;
  * as it is. Immutable; {@link #toString} makes the String when one is needed.
  */
 public abstract class HexDigits implements CharSequence {
-  HexDigits() {}
+  protected HexDigits() {}
 
   private static final char[] HEX = "0123456789abcdef".toCharArray();
 
   /** The hex digit of bits {@code 60 - 4 * index} to {@code 63 - 4 * index} of {@code value} (0 the highest). */
-  static char digit(long value, int index) {
+  protected static char digit(long value, int index) {
     return HEX[(int) (value >>> (60 - 4 * index)) & 0xf];
   }
 
