@@ -100,8 +100,8 @@ final class ExchangeCompletion {
     // Otherwise the (empty) rest of the request is discarded, then finishExchange runs. It may
     // already wait in the inbound queue (a connect failure answered from a pool callback): nothing
     // else would look at it, and the client's next request would never be read.
-    connection.drainInbound();
-    connection.maybeReadClient();
+    connection.inbound.drain();
+    connection.inbound.maybeRead();
   }
 
   private static HttpVersion responseVersion(Exchange ex) {
@@ -129,9 +129,9 @@ final class ExchangeCompletion {
     recordRegionOutcome(ex, false);
     connection.exchange = null;
     if (ex.closeAfter || !ex.requestComplete || context.isDraining()
-        || connection.inputClosed && connection.inboundIsEmpty()) {
+        || connection.inputClosed && connection.inbound.isEmpty()) {
       connection.closing = true;
-      connection.releaseInbound();
+      connection.inbound.release();
       if (reuse) {
         upstream.eventLoop().execute(() -> context.pools.forLoop(upstream.eventLoop()).release(upstream));
       }
@@ -158,9 +158,9 @@ final class ExchangeCompletion {
       return;
     }
     connection.headTimer.start();
-    connection.drainInbound();
+    connection.inbound.drain();
     connection.flushUpstream();
-    connection.maybeReadClient();
+    connection.inbound.maybeRead();
   }
 
   /**

@@ -3,20 +3,14 @@ package dev.meridian.proxy.server;
 import dev.meridian.balancer.SelectionContext;
 import dev.meridian.proxy.http.ForwardingHeaders;
 import dev.meridian.proxy.http.RequestHeadRewriter;
-import dev.meridian.proxy.http1.RawRequest;
 import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
 import dev.meridian.proxy.upstream.ClientConnection;
 import dev.meridian.proxy.upstream.UpstreamListener;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -29,7 +23,6 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
-import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,12 +57,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** The edge cache phase of requests on routes with a cache. */
   final EdgeCachePhase cache;
   final RequestHeadTimer headTimer;
+  /** The client's messages waiting their turn, and when to read more. */
+  final ClientInbound inbound = new ClientInbound(this);
   /** The connection's last Forwarded element (an HTTP/2 connection's streams share it). */
   final RequestHeadRewriter.ForwardedMemo forwardedMemo;
   /** The meters this connection recorded on last (an HTTP/2 connection's streams share them). */
   final MeterMemo meters;
   private final ConnectionMemo connectionMemo;
-  private final ArrayDeque<Object> inbound = new ArrayDeque<>();
   ChannelHandlerContext ctx;
   /** The request being served, or null between requests. */
   Exchange exchange;
@@ -173,13 +167,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       requestEnded = true;
     }
     inbound.add(msg);
-    drainInbound();
   }
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
     flushUpstream();
-    maybeReadClient();
+    inbound.maybeRead();
   }
 
   @Override
@@ -247,7 +240,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     closing = true;
     headTimer.cancel();
     response.stopTimer();
-    releaseInbound();
+    inbound.release();
     Exchange ex = exchange;
     exchange = null;
     if (ex != null) {
@@ -291,46 +284,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
 
   // ---- sequencing the connection's exchanges -----------------------------------------------
 
-  /** Handles queued client messages as far as the current request's state allows. */
-  void drainInbound() {
-    while (!closing && !inbound.isEmpty()) {
-      Object msg = inbound.peek();
-      if (msg instanceof HttpRequest) {
-        if (exchange != null || settling) {
-          return;
-        }
-        inbound.poll();
-        if (msg instanceof FullHttpRequest full) {
-          // An HTTP/2 request whose HEADERS ended the stream (or a request the decoder refused):
-          // the head starts the exchange and its end follows as the body, so it completes like any.
-          HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(),
-              full.headers());
-          head.setDecoderResult(full.decoderResult());
-          inbound.addFirst(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
-          startRequest(head);
-        } else {
-          startRequest((HttpRequest) msg);
-        }
-      } else if (msg instanceof HttpContent) {
-        Exchange ex = exchange;
-        if (ex != null && !ex.isLocal() && ex.upstream == null) {
-          return;
-        }
-        inbound.poll();
-        if (ex == null || ex.isLocal()) {
-          requestBody.discard(ex, (HttpContent) msg);
-        } else {
-          requestBody.forward(ex, (HttpContent) msg);
-        }
-      } else {
-        inbound.poll();
-        ReferenceCountUtil.release(msg);
-      }
-    }
-  }
-
   /** Phase 1: a request head arrived; admission validates and routes it, then a backend is chosen. */
-  private void startRequest(HttpRequest request) {
+  void startRequest(HttpRequest request) {
     context.metrics.requestStarted();
     selection.reset();
     Exchange ex = new Exchange(request, selection);
@@ -382,61 +337,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
   }
 
-  /**
-   * Asks the client for more bytes when the current state can take them; otherwise stops reading
-   * when bytes are already waiting or the current request's body would be next (see {@link ReadDemand}:
-   * a keep-alive connection waiting for its response keeps reading, since its client sends nothing).
-   */
-  void maybeReadClient() {
-    if (closing || inputClosed) {
-      return;
-    }
-    if (canTakeClientBytes()) {
-      ReadDemand.resume(ctx.channel());
-    } else if (!inbound.isEmpty() || (exchange != null && !exchange.requestComplete)) {
-      ReadDemand.pause(ctx.channel());
-    }
-  }
-
-  private boolean canTakeClientBytes() {
-    if (!inbound.isEmpty()) {
-      return false;
-    }
-    Exchange ex = exchange;
-    if (ex == null) {
-      return !settling;
-    } else if (ex.isLocal()) {
-      return !ex.requestComplete && ex.bodiless;
-    }
-    return !ex.requestComplete && ex.upstream != null && ex.upstream.isWritable();
-  }
-
-  boolean inboundIsEmpty() {
-    return inbound.isEmpty();
-  }
-
-  /**
-   * Takes the decoder's empty end of the current request from the queue when it can go upstream with
-   * the head: an HTTP/1.1 request without a body, to an HTTP/1.1 backend, sent for the first time
-   * (a retry sends the end kept for replay, after the head).
-   */
-  boolean takeEndOfBodilessRequest(Exchange ex, Channel upstream) {
-    if (http2Stream || !ex.bodiless || !(ex.request instanceof RawRequest) || upstream instanceof Http2StreamChannel
-        || ex.replay != null || ex.replayEndsEmpty || ex.heldBack != null
-        || inbound.peek() != LastHttpContent.EMPTY_LAST_CONTENT) {
-      return false;
-    }
-    inbound.poll();
-    return true;
-  }
-
-  void releaseInbound() {
-    Object msg;
-    while ((msg = inbound.poll()) != null) {
-      ReferenceCountUtil.release(msg);
-    }
-  }
-
   // ---- upstream events (this is the listener of the exchange's upstream connection) ---------
 
   @Override
@@ -468,7 +368,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   @Override
   public void onUpstreamWritabilityChanged(boolean writable) {
     if (writable) {
-      maybeReadClient();
+      inbound.maybeRead();
     }
   }
 

@@ -258,7 +258,7 @@ final class ResponseRelay {
     RequestEnd.record(connection, ex, 101);
     ExchangeCompletion.recordRegionOutcome(ex, false);
     connection.headTimer.cancel();
-    connection.releaseInbound();
+    connection.inbound.release();
     TunnelHandler.splice(connection.ctx.channel(), upstream);
   }
 

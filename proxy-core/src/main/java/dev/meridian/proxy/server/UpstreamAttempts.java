@@ -7,7 +7,6 @@ import dev.meridian.proxy.http1.RawRequest;
 import dev.meridian.proxy.http1.WholeRequest;
 import dev.meridian.proxy.regions.RegionFault;
 import dev.meridian.proxy.upstream.BackendHandler;
-import dev.meridian.proxy.upstream.BackendSlots;
 import dev.meridian.proxy.upstream.ClientConnection;
 import dev.meridian.proxy.upstream.StreamUnavailableException;
 import dev.meridian.proxy.upstream.UnprocessedRequestException;
@@ -36,6 +35,8 @@ final class UpstreamAttempts {
 
   private final FrontendHandler connection;
   private final ProxyContext context;
+  /** Where requests wait for a full backend (groups with limits.max-connections). */
+  private final BackendSlotWait slotWait;
   /**
    * Marks the current exchange's head as written to its upstream, or closes an upstream whose write
    * failed. One listener per connection: a head's write completes before its response can arrive, so
@@ -53,6 +54,7 @@ final class UpstreamAttempts {
   UpstreamAttempts(FrontendHandler connection) {
     this.connection = connection;
     this.context = connection.context;
+    this.slotWait = new BackendSlotWait(connection, this);
   }
 
   private Exchange currentExchange() {
@@ -61,7 +63,7 @@ final class UpstreamAttempts {
 
   /** Chooses the next backend for the exchange and sends the request there, or answers 502/503. */
   void connectUpstream(Exchange ex) {
-    if (ex.slot != null) { // a new pick: the last attempt's slot goes back (an injected abort's retry keeps it)
+    if (ex.slot != null) { // a new pick: the last attempt's slot goes back (paths that retry without endInFlight)
       ex.slot.release();
       ex.slot = null;
     }
@@ -93,7 +95,7 @@ final class UpstreamAttempts {
       return;
     }
     if (ex.group.slots() != null) {
-      backend = takeSlot(ex, backend);
+      backend = slotWait.takeSlot(ex, backend);
       if (backend == null) {
         return; // waiting for a slot, or answered 503
       }
@@ -101,79 +103,8 @@ final class UpstreamAttempts {
     sendTo(ex, backend);
   }
 
-  /**
-   * Takes a slot of the chosen backend, its group limiting requests per backend: a full backend is
-   * passed over for another the selector allows (not for a sticky session's); when every one is full,
-   * the request waits for the first choice's next free slot, up to the group's queue timeout, or is
-   * answered 503 when the group's queue is full. Returns the backend to send to now, or null.
-   */
-  private Backend takeSlot(Exchange ex, Backend first) {
-    BackendSlots slots = ex.group.slots();
-    BackendSlots.Slot slot = slots.of(first.id());
-    if (slot.tryTake()) {
-      ex.slot = slot;
-      return first;
-    }
-    if (ex.selection.pinned() == null) {
-      int exclusions = ex.selection.excludedCount();
-      Backend other = first;
-      do {
-        ex.selection.exclude(other);
-        other = ex.group.selectorFor(ex.selection.isWrite()).select(ex.selection);
-      } while (other != null && !(slot = slots.of(other.id())).tryTake());
-      ex.selection.forgetExclusionsAfter(exclusions); // full is not failed: a retry may go there
-      if (other != null) {
-        context.metrics.backendLimits().outcome(ex.group.group().name(), "spilled");
-        ex.slot = slot;
-        return other;
-      }
-      slot = slots.of(first.id());
-    }
-    waitForSlot(ex, first, slot);
-    return null;
-  }
-
-  private void waitForSlot(Exchange ex, Backend backend, BackendSlots.Slot slot) {
-    String group = ex.group.group().name();
-    BackendSlots.Ticket ticket = slot.enqueue(connection.ctx.executor(), ex.group.queueTimeoutNanos(),
-        () -> onSlotGranted(ex, backend, slot), () -> onQueueTimeout(ex, backend));
-    if (ticket == null) {
-      context.metrics.backendLimits().outcome(group, "queue-full");
-      log.warn("{} {}: backend {} at limits.max-connections ({}) and group {}'s queue full; 503", ex.requestId,
-          connection.clientIp, backend, ex.group.slots().maxPerBackend(), group);
-      connection.completion.respondLocally(ex, HttpResponseStatus.SERVICE_UNAVAILABLE, "backend " + backend.id()
-          + " is at its connection limit and the queue for it is full; try again later", 1);
-      return;
-    }
-    ex.slotTicket = ticket;
-  }
-
-  private void onSlotGranted(Exchange ex, Backend backend, BackendSlots.Slot slot) {
-    if (connection.exchange != ex || connection.closing || ex.slotTicket == null) {
-      slot.release(); // the request ended while the grant was on its way
-      return;
-    }
-    ex.slotTicket = null;
-    ex.slot = slot;
-    context.metrics.backendLimits().outcome(ex.group.group().name(), "waited");
-    sendTo(ex, backend);
-  }
-
-  private void onQueueTimeout(Exchange ex, Backend backend) {
-    if (connection.exchange != ex || connection.closing || ex.slotTicket == null) {
-      return;
-    }
-    ex.slotTicket = null;
-    long waited = TimeUnit.NANOSECONDS.toMillis(ex.group.queueTimeoutNanos());
-    context.metrics.backendLimits().outcome(ex.group.group().name(), "queue-timeout");
-    log.warn("{} {}: no connection to backend {} came free within {} ms (limits.queue-timeout); 503", ex.requestId,
-        connection.clientIp, backend, waited);
-    connection.completion.respondLocally(ex, HttpResponseStatus.SERVICE_UNAVAILABLE, "backend " + backend.id()
-        + " is at its connection limit; no connection came free within " + waited + " ms; try again later", 1);
-  }
-
   /** Sends the exchange to the chosen backend (its slot taken, if its group limits them). */
-  private void sendTo(Exchange ex, Backend backend) {
+  void sendTo(Exchange ex, Backend backend) {
     if (ex.attempts > 0 && ex.selection.wantsExplanation() && ex.selection.decision() != null) {
       ex.selection.decision("retry " + ex.attempts + " (" + ex.lastFailure + "); " + ex.selection.decision());
     }
@@ -310,7 +241,7 @@ final class UpstreamAttempts {
     }
     // A failed write closes the upstream channel, which onUpstreamClosed handles.
     ex.headWritten = false;
-    if (connection.takeEndOfBodilessRequest(ex, upstream)) {
+    if (connection.inbound.takeEndOfBodilessRequest(ex, upstream)) {
       // A request without a body, sent for the first time: head and end go as one message.
       upstream.write(new WholeRequest((RawRequest) ex.request)).addListener(onHeadWritten);
       connection.requestBody.endedWithHead(ex);
@@ -319,10 +250,10 @@ final class UpstreamAttempts {
       connection.requestBody.replay(ex);
     }
     connection.upstreamNeedsFlush = true;
-    connection.drainInbound();
+    connection.inbound.drain();
     connection.flushUpstream();
     ReadDemand.resume(upstream);
-    connection.maybeReadClient();
+    connection.inbound.maybeRead();
   }
 
   /**

@@ -9,16 +9,19 @@
  *    |  stream, whose Http2StreamCodec makes the same in-place request heads from HTTP/2 frames)
  *    v
  *  FrontendHandler ........ one per connection (or HTTP/2 stream): sequences exchanges in order,
- *    |                      owns the connection's state and back-pressure; Exchange = one request
+ *    |                      owns the connection's state and back-pressure; Exchange = one request;
+ *    |                      ClientInbound queues what the client sent until its turn, reads on demand
  *    |  1. RequestAdmission     validate (framing, Host, limits), route, residency, selection context
  *    |  2. UpstreamAttempts     choose a backend, take a pooled connection, send the rewritten head;
- *    |                          connect failures, resets and retries; drill faults
+ *    |                          connect failures, resets and retries; drill faults;
+ *    |     BackendSlotWait      a group's per-backend limit: a full backend's request waits its turn
  *    |  3. RequestBodyRelay     the body, part by part, kept for replay while retryable
  *    |       ~~~ backend ~~~    (upstream.BackendHandler reports back through UpstreamListener)
  *    |  4. ResponseRelay        the response head checked, retried or rewritten; the body streamed;
  *    |                          1xx, 101 (TunnelHandler), response-headers timeout
  *    |  5. ExchangeCompletion   local answers (4xx/5xx), upstream pooled or closed, next request
- *    |  RequestHeadTimer        (beside them) the slowloris guard for heads that never complete
+ *    |  RequestHeadTimer        (beside them) the slowloris guard: heads that never complete, bodies
+ *    |                          slower than limits.min-request-body-rate
  *    v
  *  client socket
  * </pre>

@@ -1,0 +1,131 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.http1.RawRequest;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+
+/**
+ * A client connection's decoded messages waiting their turn, and whether to read more: a head starts
+ * its exchange only when the one before has finished (pipelined requests wait here), body parts go
+ * upstream once the exchange has an upstream connection (or are dropped under a local answer), and
+ * the client is read only while its next bytes have somewhere to go.
+ *
+ * <p>Runs on the connection's event loop, like the {@link FrontendHandler} it belongs to.
+ */
+final class ClientInbound {
+  private final FrontendHandler connection;
+  private final ArrayDeque<Object> queue = new ArrayDeque<>();
+
+  ClientInbound(FrontendHandler connection) {
+    this.connection = connection;
+  }
+
+  /** Queues a message from the client's decoder and handles what can be handled now. */
+  void add(Object msg) {
+    queue.add(msg);
+    drain();
+  }
+
+  /** Handles queued client messages as far as the current request's state allows. */
+  void drain() {
+    while (!connection.closing && !queue.isEmpty()) {
+      Object msg = queue.peek();
+      if (msg instanceof HttpRequest) {
+        if (connection.exchange != null || connection.settling) {
+          return;
+        }
+        queue.poll();
+        if (msg instanceof FullHttpRequest full) {
+          // An HTTP/2 request whose HEADERS ended the stream (or a request the decoder refused):
+          // the head starts the exchange and its end follows as the body, so it completes like any.
+          HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(),
+              full.headers());
+          head.setDecoderResult(full.decoderResult());
+          queue.addFirst(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
+          connection.startRequest(head);
+        } else {
+          connection.startRequest((HttpRequest) msg);
+        }
+      } else if (msg instanceof HttpContent) {
+        Exchange ex = connection.exchange;
+        if (ex != null && !ex.isLocal() && ex.upstream == null) {
+          return;
+        }
+        queue.poll();
+        if (ex == null || ex.isLocal()) {
+          connection.requestBody.discard(ex, (HttpContent) msg);
+        } else {
+          connection.requestBody.forward(ex, (HttpContent) msg);
+        }
+      } else {
+        queue.poll();
+        ReferenceCountUtil.release(msg);
+      }
+    }
+  }
+
+  /**
+   * Asks the client for more bytes when the current state can take them; otherwise stops reading
+   * when bytes are already waiting or the current request's body would be next (see {@link ReadDemand}:
+   * a keep-alive connection waiting for its response keeps reading, since its client sends nothing).
+   */
+  void maybeRead() {
+    if (connection.closing || connection.inputClosed) {
+      return;
+    }
+    if (canTakeClientBytes()) {
+      ReadDemand.resume(connection.ctx.channel());
+    } else if (!queue.isEmpty() || (connection.exchange != null && !connection.exchange.requestComplete)) {
+      ReadDemand.pause(connection.ctx.channel());
+    }
+  }
+
+  private boolean canTakeClientBytes() {
+    if (!queue.isEmpty()) {
+      return false;
+    }
+    Exchange ex = connection.exchange;
+    if (ex == null) {
+      return !connection.settling;
+    } else if (ex.isLocal()) {
+      return !ex.requestComplete && ex.bodiless;
+    }
+    return !ex.requestComplete && ex.upstream != null && ex.upstream.isWritable();
+  }
+
+  /** Whether no client message waits. */
+  boolean isEmpty() {
+    return queue.isEmpty();
+  }
+
+  /**
+   * Takes the decoder's empty end of the current request from the queue when it can go upstream with
+   * the head: an HTTP/1.1 request without a body, to an HTTP/1.1 backend, sent for the first time
+   * (a retry sends the end kept for replay, after the head).
+   */
+  boolean takeEndOfBodilessRequest(Exchange ex, Channel upstream) {
+    if (connection.http2Stream || !ex.bodiless || !(ex.request instanceof RawRequest) || upstream instanceof Http2StreamChannel
+        || ex.replay != null || ex.replayEndsEmpty || ex.heldBack != null
+        || queue.peek() != LastHttpContent.EMPTY_LAST_CONTENT) {
+      return false;
+    }
+    queue.poll();
+    return true;
+  }
+
+  /** Releases every message still waiting (the connection closed). */
+  void release() {
+    Object msg;
+    while ((msg = queue.poll()) != null) {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+}
