@@ -113,4 +113,29 @@ final class MeterReadings {
       return counters == null ? 0 : counters.errors();
     }
   }
+
+  /**
+   * Registers the meters of each group, its backends and regions; they read the routing in force
+   * when scraped (a reload's groups replace these).
+   */
+  static void register(ProxyContext context, java.util.Map<String, GroupRuntime> runtimes,
+      java.util.function.Function<String, dev.meridian.health.HealthRegistry> health) {
+    runtimes.forEach((name, runtime) -> {
+      context.metrics.registerGroup(name, () -> context.routing().groups().containsKey(name)
+          ? context.routing().groups().get(name).selector().panicPicks() : 0);
+      if (runtime.slots() != null) {
+        context.metrics.registerBackendQueue(name, () -> {
+          GroupRuntime now = context.routing().groups().get(name);
+          return now != null && now.slots() != null ? now.slots().queued() : 0;
+        });
+      }
+      runtime.group().backends().forEach(b -> {
+        context.metrics.registerBackendHealth(name, b, health.apply(name));
+        context.metrics.registerBackend(name, b, new MeterReadings.OfBackend(context, name, b));
+      });
+      for (String region : runtime.selector().regions()) {
+        context.metrics.registerRegion(name, region, new MeterReadings.OfRegion(context, name, region));
+      }
+    });
+  }
 }

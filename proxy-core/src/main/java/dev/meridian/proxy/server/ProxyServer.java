@@ -22,16 +22,9 @@ import dev.meridian.proxy.sticky.StickyKeys;
 import dev.meridian.proxy.transport.Transport;
 import dev.meridian.proxy.upstream.UpstreamPools;
 import dev.meridian.proxy.upstream.UpstreamSettings;
-import dev.meridian.tls.OcspStapler;
-import dev.meridian.tls.CertificateReloader;
-import dev.meridian.tls.SessionTicketKeys;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.NettyRuntime;
@@ -66,8 +59,6 @@ public final class ProxyServer implements AutoCloseable {
   /** Operators' run-time changes and their time limits, swept with the outlier ticks. */
   private final OperatorControls operator;
   private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
-  private final List<Channel> listeners = new ArrayList<>();
-  private final List<CertificateReloader> reloaders = new ArrayList<>();
   /**
    * Blocking work kept off the event loops: fetching OCSP responses for certificates that name a
    * responder, and checking the sticky keys file.
@@ -75,6 +66,8 @@ public final class ProxyServer implements AutoCloseable {
   private final java.util.concurrent.ScheduledExecutorService blockingTasks =
       java.util.concurrent.Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("meridian-blocking", true));
   private io.netty.util.concurrent.ScheduledFuture<?> healthTicker;
+  /** The client listeners, bound at start. */
+  private final ClientListeners listeners;
 
   /**
    * Builds the server from validated settings; nothing is bound until {@link #start()}.
@@ -134,7 +127,8 @@ public final class ProxyServer implements AutoCloseable {
         wallClock, cache, accessLog, clock);
     this.operator = new OperatorControls(context, assembler.healthByGroup(), assembler.faultsByGroup(),
         new OperatorOverrides(clock::nanoTime));
-    registerMetrics(assembly.routing().groups());
+    MeterReadings.register(context, assembly.routing().groups(), assembler::health);
+    this.listeners = new ClientListeners(settings, context, transport, acceptGroup, workerGroup, clients, blockingTasks);
   }
 
   private static StickyKeys loadStickyKeys(MeridianSettings settings) {
@@ -148,41 +142,6 @@ public final class ProxyServer implements AutoCloseable {
     } catch (InvalidConfigException e) {
       throw new IllegalArgumentException("sticky keys file: " + e.getMessage(), e);
     }
-  }
-
-  private void registerMetrics(Map<String, GroupRuntime> runtimes) {
-    runtimes.forEach((name, runtime) -> {
-      context.metrics.registerGroup(name, () -> context.routing().groups().containsKey(name)
-          ? context.routing().groups().get(name).selector().panicPicks() : 0);
-      if (runtime.slots() != null) {
-        context.metrics.registerBackendQueue(name, () -> {
-          GroupRuntime now = context.routing().groups().get(name);
-          return now != null && now.slots() != null ? now.slots().queued() : 0;
-        });
-      }
-      runtime.group().backends().forEach(b -> {
-        context.metrics.registerBackendHealth(name, b, health(name));
-        context.metrics.registerBackend(name, b, new MeterReadings.OfBackend(context, name, b));
-      });
-      for (String region : runtime.selector().regions()) {
-        context.metrics.registerRegion(name, region, new MeterReadings.OfRegion(context, name, region));
-      }
-    });
-  }
-
-  /** Keeps the listener's certificates' OCSP responses fresh when they name a responder. */
-  private void startStapling(CertificateReloader reloader) {
-    OcspStapler stapler = new OcspStapler(reloader::current, java.time.Clock.systemUTC(), Duration.ofSeconds(5));
-    long every = OcspStapler.CHECK_INTERVAL.toMillis();
-    blockingTasks.scheduleWithFixedDelay(() -> {
-      try {
-        stapler.refresh();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (RuntimeException e) {
-        log.warn("OCSP stapling: {}", e.toString());
-      }
-    }, 0, every, TimeUnit.MILLISECONDS);
   }
 
   /** Binds every listener; returns the bound addresses in listener order (port 0 resolved). */
@@ -202,45 +161,7 @@ public final class ProxyServer implements AutoCloseable {
     }, 1, 1, TimeUnit.SECONDS);
     List<InetSocketAddress> bound = new ArrayList<>();
     for (ListenerSettings listener : settings.listeners()) {
-      CertificateReloader tls = listener.tls().map(t -> {
-        CertificateReloader reloader = new CertificateReloader(t);
-        reloader.start(workerGroup.next(), CertificateReloader.DEFAULT_POLL_INTERVAL,
-            SessionTicketKeys.DEFAULT_ROTATION);
-        reloaders.add(reloader);
-        startStapling(reloader);
-        return reloader;
-      }).orElse(null);
-      ServerBootstrap bootstrap = new ServerBootstrap()
-          .group(acceptGroup, workerGroup)
-          .channel(transport.serverChannel())
-          .option(ChannelOption.SO_BACKLOG, 4096)
-          .option(ChannelOption.SO_REUSEADDR, true)
-          .handler(new ListenerGate(listener.name(), listener.maxConnections().orElse(settings.limits().maxConnections()),
-              settings.limits().maxConnectionsPerClient(), context.metrics.listener(listener.name())))
-          .childOption(ChannelOption.AUTO_READ, false)
-          .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-          .childOption(ChannelOption.TCP_NODELAY, true)
-          .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
-              settings.upstream().writeBufferLow(), settings.upstream().writeBufferHigh()))
-          .childHandler(new ClientChannelInitializer(context, clients, tls, listener.proxyProtocolFrom().isEmpty()
-              ? null : dev.meridian.balancer.geo.TrustedProxies.of(listener.proxyProtocolFrom())));
-      InetSocketAddress address = new InetSocketAddress(listener.address().host(), listener.address().port());
-      Channel channel;
-      try {
-        channel = bootstrap.bind(address).sync().channel();
-      } catch (InterruptedException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new ListenerUnavailableException("listener '" + listener.name() + "'", address, e);
-      }
-      listeners.add(channel);
-      InetSocketAddress local = (InetSocketAddress) channel.localAddress();
-      bound.add(local);
-      if (tls != null) {
-        context.certificates(local.getPort(), tls.mapping());
-      }
-      log.info("listener '{}' on {}{}", listener.name(), local, tls == null ? "" : " (TLS: "
-          + tls.current().hostNames() + ")");
+      bound.add(listeners.bind(listener));
     }
     String why = transport.whyNotBetter();
     log.info("transport {} with {} event loop(s){}", transport.configName(), workerGroup.executorCount(),
@@ -277,7 +198,7 @@ public final class ProxyServer implements AutoCloseable {
       }
     });
     context.swap(assembly.routing());
-    registerMetrics(runtimes);
+    MeterReadings.register(context, runtimes, assembler::health);
     old.groups().values().forEach(r -> {
       if (r.checker() != null) {
         r.checker().close();
@@ -314,16 +235,12 @@ public final class ProxyServer implements AutoCloseable {
 
   /** The backend groups by name, for the admin API. */
   public Map<String, BackendGroup> groups() {
-    Map<String, BackendGroup> out = new LinkedHashMap<>();
-    context.routing().groups().forEach((name, runtime) -> out.put(name, runtime.group()));
-    return out;
+    return perGroup(GroupRuntime::group);
   }
 
   /** The regional selector of each group, for the admin API (dials, region order). */
   public Map<String, RegionalSelector> selectors() {
-    Map<String, RegionalSelector> out = new LinkedHashMap<>();
-    context.routing().groups().forEach((name, runtime) -> out.put(name, runtime.selector()));
-    return out;
+    return perGroup(GroupRuntime::selector);
   }
 
   /** Operators' run-time changes: dials, ejections, injected faults, with their time limits. */
@@ -343,35 +260,31 @@ public final class ProxyServer implements AutoCloseable {
 
   /** Passive outlier state per group, for the admin API. */
   public Map<String, OutlierDetector> outlierDetectors() {
-    Map<String, OutlierDetector> out = new LinkedHashMap<>();
-    context.routing().groups().forEach((name, runtime) -> out.put(name, runtime.outliers()));
-    return out;
+    return perGroup(GroupRuntime::outliers);
   }
 
   /** Active check state per group (groups without active checks are absent), for the admin API. */
   public Map<String, ActiveHealthChecker> healthCheckers() {
-    Map<String, ActiveHealthChecker> out = new LinkedHashMap<>();
-    context.routing().groups().forEach((name, runtime) -> {
-      if (runtime.checker() != null) {
-        out.put(name, runtime.checker());
-      }
-    });
-    return out;
+    return perGroup(GroupRuntime::checker);
   }
 
   /** The latency and load statistics of each group, for the admin API. */
   public Map<String, GroupStats> stats() {
-    Map<String, GroupStats> out = new LinkedHashMap<>();
-    context.routing().groups().forEach((name, runtime) -> out.put(name, runtime.stats()));
-    return out;
+    return perGroup(GroupRuntime::stats);
   }
 
   /** Per-backend slots of each group with {@code limits.max-connections} (others are absent), for the admin API. */
   public Map<String, dev.meridian.proxy.upstream.BackendSlots> backendSlots() {
-    Map<String, dev.meridian.proxy.upstream.BackendSlots> out = new LinkedHashMap<>();
+    return perGroup(GroupRuntime::slots);
+  }
+
+  /** One part of each group in force, by group name in configuration order; groups without it (null) left out. */
+  private <T> Map<String, T> perGroup(java.util.function.Function<GroupRuntime, T> part) {
+    Map<String, T> out = new LinkedHashMap<>();
     context.routing().groups().forEach((name, runtime) -> {
-      if (runtime.slots() != null) {
-        out.put(name, runtime.slots());
+      T value = part.apply(runtime);
+      if (value != null) {
+        out.put(name, value);
       }
     });
     return out;
@@ -415,9 +328,7 @@ public final class ProxyServer implements AutoCloseable {
    */
   public boolean shutdown(Duration drainTimeout) {
     context.startDraining();
-    for (Channel listener : listeners) {
-      listener.close().awaitUninterruptibly();
-    }
+    listeners.closeListeners();
     clients.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.INSTANCE));
     long deadline = System.nanoTime() + drainTimeout.toNanos();
     boolean drained = true;
@@ -439,7 +350,7 @@ public final class ProxyServer implements AutoCloseable {
         r.checker().close();
       }
     });
-    reloaders.forEach(CertificateReloader::close);
+    listeners.closeCertificateReloaders();
     blockingTasks.shutdownNow();
     context.pools.closeAll();
     context.clientRegions.close();
