@@ -16,7 +16,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code meridian_http2_resets_total{direction}}: streams reset by the client
  *       ({@code received}) or by Meridian ({@code sent});</li>
  *   <li>{@code meridian_requests_limited_total{reason="client-rate"}}: requests answered 429 because
- *       their address was over {@code limits.client-request-rate}.</li>
+ *       their address was over {@code limits.client-request-rate};</li>
+ *   <li>{@code meridian_client_send_timeouts_total}: responses cut off because their client read
+ *       nothing of them for {@code timeouts.client-idle} (a slow reader).</li>
  * </ul>
  * Thread-safe.
  */
@@ -29,6 +31,7 @@ public final class EdgeMeters {
   private final Counter resetsReceived;
   private final Counter resetsSent;
   private final Counter limited;
+  private final Counter sendTimeouts;
 
   EdgeMeters(MeterRegistry registry) {
     this.registry = registry;
@@ -42,6 +45,14 @@ public final class EdgeMeters {
     this.limited = Counter.builder("meridian.requests.limited")
         .description("Requests answered 429 because their client address was over its request rate")
         .tag("reason", "client-rate").register(registry);
+    this.sendTimeouts = Counter.builder("meridian.client.send.timeouts")
+        .description("Responses cut off because the client read nothing of them for timeouts.client-idle")
+        .register(registry);
+  }
+
+  /** A response was cut off: its client stopped reading it. */
+  public void sendTimedOut() {
+    sendTimeouts.increment();
   }
 
   /** A request was answered 429: its address was over its request rate. */

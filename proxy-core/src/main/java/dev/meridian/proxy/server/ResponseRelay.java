@@ -227,6 +227,11 @@ final class ResponseRelay {
     if (!ex.responseStarted() || ex.responseComplete()) {
       return;
     }
+    if (connection.isStoppedReader(ex)) {
+      // Meridian stopped reading the backend because the client stopped reading: not the backend's fault.
+      connection.cutOffStoppedReader(ex);
+      return;
+    }
     log.warn("{} {}: backend {} sent nothing for {} mid-response; cutting the client's response off",
         ex.requestId, connection.clientIp, ex.backend, context.settings.timeouts().upstreamIdle());
     context.metrics.upstreamFailed(ex.backend.id(), "timeout");
