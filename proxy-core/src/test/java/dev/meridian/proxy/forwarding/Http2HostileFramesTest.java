@@ -1,5 +1,6 @@
 package dev.meridian.proxy.forwarding;
 
+import static dev.meridian.proxy.testing.Bytes.concat;
 import static dev.meridian.proxy.testing.RawHttp2Client.CONTINUATION;
 import static dev.meridian.proxy.testing.RawHttp2Client.DATA;
 import static dev.meridian.proxy.testing.RawHttp2Client.END_HEADERS;
@@ -10,7 +11,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.TestBackend;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.junit.jupiter.api.AfterEach;
@@ -46,14 +46,6 @@ class Http2HostileFramesTest {
 
   private RawHttp2Client client() throws Exception {
     return new RawHttp2Client(proxy.port()).lenient();
-  }
-
-  private static byte[] concat(byte[]... parts) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] p : parts) {
-      out.writeBytes(p);
-    }
-    return out.toByteArray();
   }
 
   /** One 4000-byte field added to the dynamic table, then {@code references} one-byte references to it. */

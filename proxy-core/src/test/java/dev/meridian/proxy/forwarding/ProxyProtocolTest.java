@@ -1,10 +1,10 @@
 package dev.meridian.proxy.forwarding;
 
+import static dev.meridian.proxy.testing.Bytes.concat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.meridian.proxy.testing.RawHttpClient;
 import dev.meridian.proxy.testing.TestBackend;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -40,14 +40,6 @@ class ProxyProtocolTest {
     proxy = ForwardingProxy.to(backend.address())
         .set("listeners = [ { name = \"web\", address = \"127.0.0.1:0\", proxy-protocol-from = [" + from + "] } ]")
         .start();
-  }
-
-  private static byte[] concat(byte[]... parts) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] p : parts) {
-      out.writeBytes(p);
-    }
-    return out.toByteArray();
   }
 
   /** A v2 header: PROXY (or LOCAL) over TCP/IPv4 from {@code source}:40000 to 192.0.2.1:80. */

@@ -1,5 +1,6 @@
 package dev.meridian.proxy.http1;
 
+import static dev.meridian.proxy.testing.Bytes.concat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
@@ -110,19 +111,5 @@ class UpstreamHttpCodecTest {
 
   private static byte[] startOf(byte[] bytes, int length) {
     return java.util.Arrays.copyOf(bytes, Math.min(length, bytes.length));
-  }
-
-  private static byte[] concat(byte[]... parts) {
-    int length = 0;
-    for (byte[] part : parts) {
-      length += part.length;
-    }
-    byte[] all = new byte[length];
-    int at = 0;
-    for (byte[] part : parts) {
-      System.arraycopy(part, 0, all, at, part.length);
-      at += part.length;
-    }
-    return all;
   }
 }
