@@ -25,7 +25,9 @@ import java.util.Map;
  * refused), the {@code cookie} fields are joined into one with {@code "; "}, and a body without a
  * {@code content-length} goes upstream chunked. HPACK can carry any bytes: a name that is not a
  * token, or a value, path or authority with CR, LF or NUL, is refused before it is written (it could
- * otherwise make lines of its own); everything else the parser checks as it does on HTTP/1.1.
+ * otherwise make lines of its own), and so is a {@code :path} that is not an absolute path or
+ * {@code *} (an absolute URI would name another host than {@code :authority}); everything else the
+ * parser checks as it does on HTTP/1.1.
  *
  * <p>One instance serves one stream (its parser keeps state) and is not thread-safe.
  */
@@ -67,9 +69,13 @@ public final class Http2RequestHeads {
   public RawRequest read(Http2Headers headers, boolean bodyFollows, ByteBufAllocator alloc) {
     CharSequence method = headers.method();
     CharSequence authority = headers.authority();
-    CharSequence target = HttpMethod.CONNECT.asciiName().contentEquals(method) ? authority : headers.path();
+    boolean connect = HttpMethod.CONNECT.asciiName().contentEquals(method);
+    CharSequence target = connect ? authority : headers.path();
     if (method == null || target == null) {
       throw new MalformedHeadException("the request has no :method or no :path");
+    }
+    if (!connect && !isPathOrAsterisk(target)) {
+      throw new MalformedHeadException("the :path is not an absolute path or '*'");
     }
     ByteBuf head = alloc.heapBuffer(256);
     try {
@@ -144,6 +150,16 @@ public final class Http2RequestHeads {
       last.trailingHeaders().add(name, field.getValue());
     }
     return last;
+  }
+
+  /**
+   * Whether {@code :path} is what RFC 9113 section 8.3.1 allows: an absolute path (with its query) or
+   * {@code *}. An absolute URI there would become an absolute-form HTTP/1.1 target, whose authority
+   * overrides Host (RFC 9112 section 3.2.2): the request would be routed, and reach the backend, as a
+   * host other than its {@code :authority}.
+   */
+  private static boolean isPathOrAsterisk(CharSequence path) {
+    return path.length() > 0 && (path.charAt(0) == '/' || (path.length() == 1 && path.charAt(0) == '*'));
   }
 
   /** One Cookie line joining every {@code cookie} field in order (RFC 9113 section 8.2.3). */

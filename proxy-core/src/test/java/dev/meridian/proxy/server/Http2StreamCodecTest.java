@@ -151,6 +151,18 @@ class Http2StreamCodecTest {
   }
 
   @Test
+  void aPathThatIsNotAnAbsolutePathIsRefusedRatherThanRoutedByTheHostItNames() {
+    // As an HTTP/1.1 absolute-form target, its authority would replace :authority as the Host.
+    assertThat(refusal(request("GET", "http://admin.internal/secret")))
+        .isInstanceOf(MalformedHeadException.class).hasMessageContaining(":path");
+    assertThat(refusal(request("GET", "admin.internal:80"))).isInstanceOf(MalformedHeadException.class);
+    assertThat(refusal(unchecked("GET", ""))).isInstanceOf(MalformedHeadException.class);
+
+    receive(new DefaultHttp2HeadersFrame(request("OPTIONS", "*"), true));
+    assertThat(((RawRequest) read.get(0)).uri()).isEqualTo("*");
+  }
+
+  @Test
   void aHostThatMatchesTheAuthorityIsKeptOnce() {
     receive(new DefaultHttp2HeadersFrame(request("GET", "/").add("host", "shop.example:8443"), true));
     assertThat(((RawRequest) read.get(0)).headers().getAll("host")).containsExactly("shop.example:8443");
