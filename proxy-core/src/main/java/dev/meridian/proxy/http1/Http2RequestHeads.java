@@ -25,9 +25,10 @@ import java.util.Map;
  * refused), the {@code cookie} fields are joined into one with {@code "; "}, and a body without a
  * {@code content-length} goes upstream chunked. HPACK can carry any bytes: a name that is not a
  * token, or a value, path or authority with CR, LF or NUL, is refused before it is written (it could
- * otherwise make lines of its own), and so is a {@code :path} that is not an absolute path or
- * {@code *} (an absolute URI would name another host than {@code :authority}); everything else the
- * parser checks as it does on HTTP/1.1.
+ * otherwise make lines of its own), so is one that starts or ends with whitespace (malformed in
+ * HTTP/2, though HTTP/1.1 would read it trimmed), and so is a {@code :path} that is not an absolute
+ * path or {@code *} (an absolute URI would name another host than {@code :authority}); everything
+ * else the parser checks as it does on HTTP/1.1.
  *
  * <p>One instance serves one stream (its parser keeps state) and is not thread-safe.
  */
@@ -135,7 +136,7 @@ public final class Http2RequestHeads {
    * end, with the rules the head's fields have.
    *
    * @throws MalformedHeadException for a pseudo-header field, a name that is not a token, or a
-   *     value with CR, LF or NUL
+   *     value with CR, LF or NUL or that starts or ends with whitespace
    */
   public LastHttpContent trailers(Http2Headers trailers) {
     LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, false);
@@ -144,9 +145,7 @@ public final class Http2RequestHeads {
       if (!FieldSyntax.isToken(name)) {
         throw new MalformedHeadException("a trailer's name is not a token (or is a pseudo-header field)");
       }
-      if (!FieldSyntax.hasNoLineBreak(field.getValue())) {
-        throw new MalformedHeadException("trailer '" + name + "' has a CR, LF or NUL in its value");
-      }
+      checkValue(field.getValue(), "trailer " + name);
       last.trailingHeaders().add(name, field.getValue());
     }
     return last;
@@ -189,13 +188,27 @@ public final class Http2RequestHeads {
 
   /**
    * Writes a value (or the path or authority): one without CR, LF or NUL, or the head is refused,
-   * since those would end the line early and let the rest be read as fields of its own.
+   * since those would end the line early and let the rest be read as fields of its own; and one that
+   * neither starts nor ends with a space or tab, which makes an HTTP/2 request malformed (RFC 9113
+   * section 8.2.1: a proxy must not forward it, not even trimmed as HTTP/1.1 would read it).
    */
   private static void writeValue(ByteBuf out, CharSequence value, CharSequence what) {
+    checkValue(value, what);
+    writeText(out, value);
+  }
+
+  private static void checkValue(CharSequence value, CharSequence what) {
     if (!FieldSyntax.hasNoLineBreak(value)) {
       throw new MalformedHeadException("'" + what + "' has a CR, LF or NUL in its value");
     }
-    writeText(out, value);
+    int last = value.length() - 1;
+    if (last >= 0 && (isSpaceOrTab(value.charAt(0)) || isSpaceOrTab(value.charAt(last)))) {
+      throw new MalformedHeadException("'" + what + "' has a value that starts or ends with whitespace");
+    }
+  }
+
+  private static boolean isSpaceOrTab(char c) {
+    return c == ' ' || c == '\t';
   }
 
   private static void writeText(ByteBuf out, CharSequence text) {
