@@ -78,6 +78,10 @@ public final class Http2RequestHeads {
     if (!connect && !isPathOrAsterisk(target)) {
       throw new MalformedHeadException("the :path is not an absolute path or '*'");
     }
+    if (headers.scheme() != null) {
+      // Not written upstream, but a malformed value makes the request malformed all the same.
+      checkValue(headers.scheme(), ":scheme");
+    }
     ByteBuf head = alloc.heapBuffer(256);
     try {
       writeName(head, method);

@@ -171,6 +171,9 @@ class Http2StreamCodecTest {
     assertThat(refusal(unchecked("GET", "/").add("cookie", "a=1 "))).isInstanceOf(MalformedHeadException.class);
     assertThat(refusal(new DefaultHttp2Headers(false).method("GET").path("/").scheme("http").authority("shop.example ")))
         .isInstanceOf(MalformedHeadException.class);
+    // :scheme is not written upstream, but a request with a malformed one is malformed.
+    assertThat(refusal(new DefaultHttp2Headers(false).method("GET").path("/").scheme("http ").authority("shop.example")))
+        .isInstanceOf(MalformedHeadException.class).hasMessageContaining(":scheme");
 
     receive(new DefaultHttp2HeadersFrame(request("POST", "/grpc"), false));
     assertThatThrownBy(() -> stream.writeInbound(
