@@ -25,7 +25,10 @@ import java.util.Map;
  * refused), the {@code cookie} fields are joined into one with {@code "; "}, and a body without a
  * {@code content-length} goes upstream chunked. HPACK can carry any bytes: a name that is not a
  * token, or a value, path or authority with CR, LF or NUL, is refused before it is written (it could
- * otherwise make lines of its own); everything else the parser checks as it does on HTTP/1.1.
+ * otherwise make lines of its own), so is one that starts or ends with whitespace (malformed in
+ * HTTP/2, though HTTP/1.1 would read it trimmed), and so is a {@code :path} that is not an absolute
+ * path or {@code *} (an absolute URI would name another host than {@code :authority}); everything
+ * else the parser checks as it does on HTTP/1.1.
  *
  * <p>One instance serves one stream (its parser keeps state) and is not thread-safe.
  */
@@ -67,9 +70,17 @@ public final class Http2RequestHeads {
   public RawRequest read(Http2Headers headers, boolean bodyFollows, ByteBufAllocator alloc) {
     CharSequence method = headers.method();
     CharSequence authority = headers.authority();
-    CharSequence target = HttpMethod.CONNECT.asciiName().contentEquals(method) ? authority : headers.path();
+    boolean connect = HttpMethod.CONNECT.asciiName().contentEquals(method);
+    CharSequence target = connect ? authority : headers.path();
     if (method == null || target == null) {
       throw new MalformedHeadException("the request has no :method or no :path");
+    }
+    if (!connect && !isPathOrAsterisk(target)) {
+      throw new MalformedHeadException("the :path is not an absolute path or '*'");
+    }
+    if (headers.scheme() != null) {
+      // Not written upstream, but a malformed value makes the request malformed all the same.
+      checkValue(headers.scheme(), ":scheme");
     }
     ByteBuf head = alloc.heapBuffer(256);
     try {
@@ -129,7 +140,7 @@ public final class Http2RequestHeads {
    * end, with the rules the head's fields have.
    *
    * @throws MalformedHeadException for a pseudo-header field, a name that is not a token, or a
-   *     value with CR, LF or NUL
+   *     value with CR, LF or NUL or that starts or ends with whitespace
    */
   public LastHttpContent trailers(Http2Headers trailers) {
     LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, false);
@@ -138,12 +149,20 @@ public final class Http2RequestHeads {
       if (!FieldSyntax.isToken(name)) {
         throw new MalformedHeadException("a trailer's name is not a token (or is a pseudo-header field)");
       }
-      if (!FieldSyntax.hasNoLineBreak(field.getValue())) {
-        throw new MalformedHeadException("trailer '" + name + "' has a CR, LF or NUL in its value");
-      }
+      checkValue(field.getValue(), "trailer " + name);
       last.trailingHeaders().add(name, field.getValue());
     }
     return last;
+  }
+
+  /**
+   * Whether {@code :path} is what RFC 9113 section 8.3.1 allows: an absolute path (with its query) or
+   * {@code *}. An absolute URI there would become an absolute-form HTTP/1.1 target, whose authority
+   * overrides Host (RFC 9112 section 3.2.2): the request would be routed, and reach the backend, as a
+   * host other than its {@code :authority}.
+   */
+  private static boolean isPathOrAsterisk(CharSequence path) {
+    return path.length() > 0 && (path.charAt(0) == '/' || (path.length() == 1 && path.charAt(0) == '*'));
   }
 
   /** One Cookie line joining every {@code cookie} field in order (RFC 9113 section 8.2.3). */
@@ -173,13 +192,27 @@ public final class Http2RequestHeads {
 
   /**
    * Writes a value (or the path or authority): one without CR, LF or NUL, or the head is refused,
-   * since those would end the line early and let the rest be read as fields of its own.
+   * since those would end the line early and let the rest be read as fields of its own; and one that
+   * neither starts nor ends with a space or tab, which makes an HTTP/2 request malformed (RFC 9113
+   * section 8.2.1: a proxy must not forward it, not even trimmed as HTTP/1.1 would read it).
    */
   private static void writeValue(ByteBuf out, CharSequence value, CharSequence what) {
+    checkValue(value, what);
+    writeText(out, value);
+  }
+
+  private static void checkValue(CharSequence value, CharSequence what) {
     if (!FieldSyntax.hasNoLineBreak(value)) {
       throw new MalformedHeadException("'" + what + "' has a CR, LF or NUL in its value");
     }
-    writeText(out, value);
+    int last = value.length() - 1;
+    if (last >= 0 && (isSpaceOrTab(value.charAt(0)) || isSpaceOrTab(value.charAt(last)))) {
+      throw new MalformedHeadException("'" + what + "' has a value that starts or ends with whitespace");
+    }
+  }
+
+  private static boolean isSpaceOrTab(char c) {
+    return c == ' ' || c == '\t';
   }
 
   private static void writeText(ByteBuf out, CharSequence text) {

@@ -1,9 +1,11 @@
 package dev.meridian.proxy.http1;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
 
 /**
  * A client's HTTP/1.1 request head kept as the bytes that arrived (see {@link RawMessage}): the request
@@ -11,6 +13,7 @@ import io.netty.handler.codec.http.HttpVersion;
  * rewrites it like any, and {@link UpstreamHttpCodec} writes its kept field lines as they came.
  */
 public final class RawRequest extends RawMessage implements HttpRequest {
+  private static final short CRLF = ('\r' << 8) | '\n';
   private final long contentLength;
   private final boolean chunked;
   /** The head's bytes; the request line, with its CR LF, is the first {@code lineBytes} of them. */
@@ -33,16 +36,23 @@ public final class RawRequest extends RawMessage implements HttpRequest {
   }
 
   /**
-   * Writes the request line as it arrived, with its CR LF, when method, target and version are as
-   * they came; returns false, writing nothing, when one was changed. The target's bytes go on
-   * exactly as the client sent them (a {@code String} would re-encode bytes above 0x7f).
+   * Writes the request line, with its CR LF: as it arrived when method, target and version are as
+   * they came, else from them. Either way a target's bytes above 0x7f go on as the client sent them:
+   * the target was read one char per byte (ISO-8859-1), and a changed one (a normalized path) is
+   * written back so, where an encoder writing it as UTF-8 would turn each such byte into two, and
+   * the backend would read another path than the one routed.
    */
-  boolean writeLineIfUnchanged(ByteBuf out) {
-    if (lineEdited) {
-      return false;
+  void writeLine(ByteBuf out) {
+    if (!lineEdited) {
+      out.writeBytes(head, 0, lineBytes);
+      return;
     }
-    out.writeBytes(head, 0, lineBytes);
-    return true;
+    ByteBufUtil.copy(method.asciiName(), out);
+    out.writeByte(' ');
+    out.writeCharSequence(uri, StandardCharsets.ISO_8859_1);
+    out.writeByte(' ');
+    out.writeCharSequence(protocolVersion().text(), StandardCharsets.US_ASCII);
+    out.writeShort(CRLF);
   }
 
   /** The body's length from Content-Length, or -1 when there is none. */

@@ -9,8 +9,9 @@ import io.netty.handler.codec.http.HttpRequestEncoder;
 import java.util.List;
 
 /**
- * The backend-facing HTTP/1.1 codec: requests out, responses in. A {@link RawRequest}'s kept field
- * lines are written as the bytes that arrived (see {@link RawHeaders#writeTo}), and a
+ * The backend-facing HTTP/1.1 codec: requests out, responses in. A {@link RawRequest}'s request
+ * line and kept field lines are written as the bytes that arrived (see {@link RawRequest#writeLine}
+ * and {@link RawHeaders#writeTo}), and a
  * {@link WholeRequest} as one buffer; any other request is encoded from its headers. Responses are
  * read in place by {@link Http1ResponseDecoder}, which learns from the requests written which
  * responses answer HEAD.
@@ -53,7 +54,9 @@ public final class UpstreamHttpCodec extends CombinedChannelDuplexHandler<Http1R
     protected void encodeInitialLine(ByteBuf buf, HttpRequest request) throws Exception {
       RawRequest raw = request instanceof WholeRequest whole ? whole.head()
           : request instanceof RawRequest head ? head : null;
-      if (raw == null || !raw.writeLineIfUnchanged(buf)) {
+      if (raw != null) {
+        raw.writeLine(buf);
+      } else {
         super.encodeInitialLine(buf, request);
       }
     }

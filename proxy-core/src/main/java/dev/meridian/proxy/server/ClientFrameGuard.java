@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
  *       {@code STREAM_CLOSED}, and HEADERS on a stream identifier lower than one already used that was
  *       never opened (section 5.1.1) one of type {@code PROTOCOL_ERROR}. Netty cannot tell these from
  *       a stream it reset, so it answers both with a {@code RST_STREAM} and the connection lives on.
+ *       Nothing from the refused frame on is decoded.
  *       Frames on a stream this side reset are still let through (and ignored by Netty), as the
  *       client may have sent them before the reset reached it.</li>
  *   <li>A header block (HEADERS and its CONTINUATION frames) must end within the request-head
@@ -60,6 +61,13 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   private int[] resets;
   private int resetCount;
   private boolean failed;
+  /**
+   * This guard ended the connection (a connection error of its own): the refused frame and the bytes
+   * after it are dropped, as Netty's reader drops what follows an error of its own. The decoder still
+   * holds them, and decoded they would be acted on before the connection is gone: HEADERS on a stream
+   * Netty reset as it decoded its header block (so never saw opened) would open it as a new request.
+   */
+  private boolean refused;
   private Http2LifecycleManager lifecycle;
   private ScheduledFuture<?> headerBlockDeadline;
 
@@ -85,6 +93,10 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
 
   @Override
   public void decodeFrame(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Http2Exception {
+    if (refused) {
+      in.skipBytes(in.readableBytes());
+      return;
+    }
     while (!failed) {
       long ahead = nextFrameAt - consumed;
       if (ahead < 0) {
@@ -144,6 +156,7 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
       return;
     }
     failed = true;
+    refused = true;
     cancelHeaderBlockDeadline();
     if (skipped(streamId)) {
       throw Http2Exception.connectionError(Http2Error.PROTOCOL_ERROR,
@@ -219,6 +232,7 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
       return;
     }
     failed = true;
+    refused = true;
     log.info("{}: HTTP/2 header block not finished within {} ms; connection closed",
         ctx.channel().remoteAddress(), TimeUnit.NANOSECONDS.toMillis(headerBlockTimeoutNanos));
     lifecycle.onError(ctx, false, Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,

@@ -8,10 +8,13 @@ import static dev.meridian.proxy.testing.RawHttp2Client.END_STREAM;
 import static dev.meridian.proxy.testing.RawHttp2Client.HEADERS;
 import static dev.meridian.proxy.testing.RawHttp2Client.frame;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.TestBackend;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -154,6 +157,29 @@ class Http2HostileFramesTest {
       assertThat(client.goAwayError()).isNull();
     }
     assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactlyInAnyOrder("/post", "/three");
+  }
+
+  @Test
+  void aStreamResetAsItsHeaderBlockWasReadIsNotOpenedByTheNextHeadersNotEvenAsTheConnectionCloses()
+      throws Exception {
+    // A regular field before the pseudo-header fields: Netty resets stream 1 as it decodes the block,
+    // before the stream exists, so it would take the next HEADERS on stream 1 for a new request.
+    // Meridian ends the connection there, and the frames from the refused one on are never decoded
+    // (they were, and the request they make reached the backend).
+    byte[] malformed = concat(RawHttp2Client.literalIndexed("x-a", "1"), RawHttp2Client.getBlock("/refused"));
+    try (RawHttp2Client client = client()) {
+      client.sendRaw(concat(frame(HEADERS, END_HEADERS, 1, malformed),
+          frame(HEADERS, END_HEADERS, 1, RawHttp2Client.getBlock("/smuggled")),
+          frame(HEADERS, END_HEADERS | END_STREAM, 1, new byte[0])));
+      try {
+        client.readUntil(c -> c.closed());
+      } catch (SocketException e) {
+        // The proxy closed with the client's last frame unread: a TCP reset after the GOAWAY.
+      }
+      assertThat(client.resetError(1)).isEqualTo(PROTOCOL_ERROR);
+      assertThat(client.goAwayError()).isEqualTo(STREAM_CLOSED);
+    }
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(3)).until(() -> backend.requests().isEmpty());
   }
 
   @Test

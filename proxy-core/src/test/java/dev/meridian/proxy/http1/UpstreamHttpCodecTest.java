@@ -47,6 +47,18 @@ class UpstreamHttpCodecTest {
   }
 
   @Test
+  void anEditedTargetKeepsItsBytesAboveAscii() {
+    // Admission writes a normalized target back (e.g. "//" merged): a byte above 0x7f in it must
+    // reach the backend as itself, not as the two bytes of its UTF-8 encoding.
+    RawRequest request = decode();
+    request.setUri(request.uri() + "&x");
+    byte[] expected = concat("GET /caf".getBytes(StandardCharsets.US_ASCII), new byte[] {(byte) 0xC3, (byte) 0xA9},
+        "?q=".getBytes(StandardCharsets.US_ASCII), new byte[] {(byte) 0xFF},
+        "&x HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII));
+    assertThat(startOf(encode(request), expected.length)).isEqualTo(expected);
+  }
+
+  @Test
   void aWholeRequestIsOneBufferWithTheLineAsItCame() {
     EmbeddedChannel upstream = new EmbeddedChannel(new UpstreamHttpCodec(8192, 65536));
     upstream.writeOutbound(new WholeRequest(decode()), new WholeRequest(decode()));

@@ -151,6 +151,37 @@ class Http2StreamCodecTest {
   }
 
   @Test
+  void aPathThatIsNotAnAbsolutePathIsRefusedRatherThanRoutedByTheHostItNames() {
+    // As an HTTP/1.1 absolute-form target, its authority would replace :authority as the Host.
+    assertThat(refusal(request("GET", "http://admin.internal/secret")))
+        .isInstanceOf(MalformedHeadException.class).hasMessageContaining(":path");
+    assertThat(refusal(request("GET", "admin.internal:80"))).isInstanceOf(MalformedHeadException.class);
+    assertThat(refusal(unchecked("GET", ""))).isInstanceOf(MalformedHeadException.class);
+
+    receive(new DefaultHttp2HeadersFrame(request("OPTIONS", "*"), true));
+    assertThat(((RawRequest) read.get(0)).uri()).isEqualTo("*");
+  }
+
+  @Test
+  void aValueThatStartsOrEndsWithWhitespaceIsRefusedNotForwardedTrimmed() {
+    // RFC 9113 section 8.2.1: the request is malformed; HTTP/1.1 would read the value trimmed.
+    assertThat(refusal(unchecked("GET", "/").add("x-a", " padded"))).isInstanceOf(MalformedHeadException.class)
+        .hasMessageContaining("whitespace");
+    assertThat(refusal(unchecked("GET", "/").add("x-a", "padded\t"))).isInstanceOf(MalformedHeadException.class);
+    assertThat(refusal(unchecked("GET", "/").add("cookie", "a=1 "))).isInstanceOf(MalformedHeadException.class);
+    assertThat(refusal(new DefaultHttp2Headers(false).method("GET").path("/").scheme("http").authority("shop.example ")))
+        .isInstanceOf(MalformedHeadException.class);
+    // :scheme is not written upstream, but a request with a malformed one is malformed.
+    assertThat(refusal(new DefaultHttp2Headers(false).method("GET").path("/").scheme("http ").authority("shop.example")))
+        .isInstanceOf(MalformedHeadException.class).hasMessageContaining(":scheme");
+
+    receive(new DefaultHttp2HeadersFrame(request("POST", "/grpc"), false));
+    assertThatThrownBy(() -> stream.writeInbound(
+        new DefaultHttp2HeadersFrame(new DefaultHttp2Headers(false).add("grpc-message", "done "), true)))
+        .isInstanceOfSatisfying(Http2Exception.class, e -> assertThat(e.error()).isEqualTo(Http2Error.PROTOCOL_ERROR));
+  }
+
+  @Test
   void aHostThatMatchesTheAuthorityIsKeptOnce() {
     receive(new DefaultHttp2HeadersFrame(request("GET", "/").add("host", "shop.example:8443"), true));
     assertThat(((RawRequest) read.get(0)).headers().getAll("host")).containsExactly("shop.example:8443");
