@@ -62,6 +62,19 @@ final class ProxyProtocolReader extends ChannelInboundHandlerAdapter {
       header.release();
     }
     ctx.pipeline().remove(this);
+    // Reads are on demand: the request may come in a later packet than the header, and what reads
+    // next (protocol detection, TLS) has not asked yet; bytes that came with the header are passed on
+    // as the decoder leaves.
+    ctx.read();
+  }
+
+  /** The header is not complete yet (it came in pieces): more is read. */
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    ctx.fireChannelReadComplete();
+    if (!refused) {
+      ctx.read();
+    }
   }
 
   @Override
