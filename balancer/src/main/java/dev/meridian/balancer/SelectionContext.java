@@ -144,6 +144,11 @@ public final class SelectionContext {
     return this;
   }
 
+  /** The filter set by {@link #avoid}, or null. */
+  public java.util.function.Predicate<Backend> avoided() {
+    return avoid;
+  }
+
   /** Whether the backend was excluded by {@link #exclude} or is avoided by the {@link #avoid} filter. */
   public boolean isExcluded(Backend backend) {
     if (excludedCount == 0 && avoid == null) {

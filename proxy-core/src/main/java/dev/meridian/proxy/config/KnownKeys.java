@@ -42,7 +42,8 @@ final class KnownKeys {
       Map.entry("meridian.backend-groups.*.hash", List.of("key", "algorithm", "bounded-load")),
       Map.entry("meridian.routes[]", List.of(
           "name", "host", "path-prefix", "methods", "backend-group", "rewrite-host", "upgrades", "residency",
-          "retries", "sticky", "cache")),
+          "retries", "sticky", "cache", "hedge")),
+      Map.entry("meridian.routes[].hedge", List.of("after", "max", "to")),
       Map.entry("meridian.routes[].cache", List.of("ttl", "honor-origin", "stale-if-error", "stale-while-revalidate", "key-headers",
           "key-query", "authenticated", "cacheable-status")),
       Map.entry("meridian.routes[].sticky", List.of("mode", "cookie", "ttl", "secure", "http-only", "same-site",

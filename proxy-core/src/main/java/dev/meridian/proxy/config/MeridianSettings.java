@@ -205,6 +205,7 @@ public record MeridianSettings(
    * @param retries      when and how often a failed request is tried again
    * @param sticky       the route's sticky sessions, if any
    * @param cache        the route's edge cache, if any
+   * @param hedge        the route's hedged requests, if any
    */
   public record RouteSettings(
       String name,
@@ -217,7 +218,8 @@ public record MeridianSettings(
       Optional<ResidencySettings> residency,
       RetrySettings retries,
       Optional<dev.meridian.proxy.routing.StickyPolicy> sticky,
-      Optional<dev.meridian.proxy.routing.CachePolicy> cache) {}
+      Optional<dev.meridian.proxy.routing.CachePolicy> cache,
+      Optional<dev.meridian.proxy.routing.HedgePolicy> hedge) {}
 
   /**
    * The edge cache's bounds: {@code meridian.cache}.

@@ -16,6 +16,7 @@ public final class RetryMeters {
   private final MeterRegistry registry;
   private final String route;
   private final ConcurrentHashMap<String, Counter> byReason = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Counter> byHedgeOutcome = new ConcurrentHashMap<>();
   private final Counter budgetExhausted;
 
   RetryMeters(MeterRegistry registry, String route) {
@@ -33,6 +34,22 @@ public final class RetryMeters {
       counter = byReason.computeIfAbsent(reason, r -> Counter.builder("meridian.retries")
           .description("Requests sent again to another backend, by the condition that allowed it")
           .tag("route", route).tag("reason", r).register(registry));
+    }
+    counter.increment();
+  }
+
+  /**
+   * A hedged request's event, {@code meridian_hedges_total{route, outcome}}: {@code sent}, {@code won}
+   * (it answered first), {@code failed} (it could not connect, or its connection closed before an
+   * answer), and hedges not sent: {@code budget} (the retry budget was spent), {@code no-backend} (none
+   * other in the target region), {@code backend-full} (its backend's limit was reached).
+   */
+  public void hedged(String outcome) {
+    Counter counter = byHedgeOutcome.get(outcome);
+    if (counter == null) {
+      counter = byHedgeOutcome.computeIfAbsent(outcome, o -> Counter.builder("meridian.hedges")
+          .description("Hedged requests: sent, won, failed, or not sent (budget, no-backend, backend-full)")
+          .tag("route", route).tag("outcome", o).register(registry));
     }
     counter.increment();
   }

@@ -24,6 +24,7 @@ import java.util.Set;
  * @param retryBudget the budget the route's retries draw from
  * @param sticky      the route's sticky sessions, or null for none
  * @param cache       the route's edge cache, or null for none
+ * @param hedge       the route's hedged requests (policy and delay), or null for none
  */
 public record Route(
     String name,
@@ -38,7 +39,8 @@ public record Route(
     RetrySettings retries,
     RetryBudget retryBudget,
     StickyPolicy sticky,
-    CachePolicy cache) {
+    CachePolicy cache,
+    HedgeDelay hedge) {
 
   /** Copies the collections. */
   public Route {

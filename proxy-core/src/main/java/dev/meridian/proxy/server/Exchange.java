@@ -137,6 +137,8 @@ final class Exchange {
   int status;
   /** When the backend's response headers are due (System.nanoTime), or 0 when nothing is awaited. */
   long responseDeadlineNanos;
+  /** The request's hedges on a route that hedges (the next one's timer, those sent), or null. */
+  Hedging.Race race;
 
   Exchange(HttpRequest request, SelectionContext selection) {
     this.request = request;

@@ -32,6 +32,9 @@ final class ExchangeCompletion {
 
   /** Closes the exchange's upstream connection without reporting the close back to it. */
   void abandonUpstream(Exchange ex) {
+    if (ex.race != null) {
+      connection.hedging().cancel(ex);
+    }
     ex.cancelResponseTimer();
     ex.endInFlight();
     Channel upstream = ex.upstream;
@@ -111,6 +114,9 @@ final class ExchangeCompletion {
   /** Ends the exchange: the upstream connection goes back to the pool or closes; the next request runs. */
   void finishExchange(Exchange ex) {
     EdgeCachePhase.finishLead(ex, null);
+    if (ex.race != null) {
+      connection.hedging().cancel(ex);
+    }
     ex.endInFlight();
     ex.releaseReplay();
     Channel upstream = ex.upstream;

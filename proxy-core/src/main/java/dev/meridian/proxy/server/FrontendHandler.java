@@ -83,6 +83,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** On an HTTP/2 stream: the client ended its request (END_STREAM arrived). */
   private boolean requestEnded;
   private InetAddress clientAddress;
+  /** Hedged requests of this connection, made when a request on a hedged route first needs it. */
+  private Hedging hedging;
 
   /**
    * Creates the handler of an HTTP/1 connection (with its codec) or of an HTTP/2 stream (codec null).
@@ -101,6 +103,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     this.connectionMemo = memo;
     this.meters = memo.meters;
     this.forwardedMemo = memo.forwarded;
+  }
+
+  /** The hedging of this connection's requests (routes with {@code hedge}). */
+  Hedging hedging() {
+    if (hedging == null) {
+      hedging = new Hedging(this);
+    }
+    return hedging;
   }
 
   /** The client connection's TLS version, or null for cleartext. */
@@ -262,6 +272,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     exchange = null;
     if (ex != null) {
       EdgeCachePhase.finishLead(ex, null);
+      if (ex.race != null) {
+        hedging().cancel(ex);
+      }
       ex.cancelResponseTimer();
       ex.endInFlight();
       ex.releaseReplay();

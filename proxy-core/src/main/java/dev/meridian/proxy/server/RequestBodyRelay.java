@@ -87,6 +87,9 @@ final class RequestBodyRelay {
     ex.requestComplete = true;
     ex.trailersForwarded = withTrailers;
     connection.response.startTimer(ex);
+    if (ex.route.hedge() != null) {
+      connection.hedging().arm(ex);
+    }
   }
 
   private void send(Exchange ex, HttpContent content) {

@@ -108,8 +108,14 @@ final class ResponseRelay {
     connection.meters.upstreamResponded(ex.backend.id(), rtt);
     ex.upstreamNanos = rtt;
     ex.group.outliers().onResponse(ex.backend, status.code());
-    if (ex.route.retries().retriesStatus(status.code()) && ex.requestComplete && ex.isIdempotent()
-        && connection.attempts.mayRetry(ex, true, "status")) {
+    boolean retried = ex.route.retries().retriesStatus(status.code()) && ex.requestComplete && ex.isIdempotent();
+    if (retried && ex.race != null && connection.hedging().takeOver(ex)) {
+      log.info("{} {}: backend {} answered {}; its hedge races on", ex.requestId, connection.clientIp,
+          ex.backend, status.code());
+      ReferenceCountUtil.release(response);
+      return;
+    }
+    if (retried && connection.attempts.mayRetry(ex, true, "status")) {
       log.info("{} {}: backend {} answered {}; retrying elsewhere", ex.requestId, connection.clientIp,
           ex.backend, status.code());
       ReferenceCountUtil.release(response);
@@ -124,6 +130,12 @@ final class ResponseRelay {
     }
     if (ex.inFlightTo != null) {
       ex.inFlightTo.observe(rtt);
+    }
+    if (ex.route.hedge() != null) {
+      ex.route.hedge().record(rtt);
+      if (ex.race != null) {
+        connection.hedging().cancel(ex); // this answer won: the hedges still racing are cancelled
+      }
     }
     if (ex.route.cache() != null && connection.cache.onResponseHead(ex, response)) {
       return;

@@ -10,6 +10,7 @@ import dev.meridian.balancer.NanoClock;
 import dev.meridian.balancer.RegionPolicy;
 import dev.meridian.balancer.RegionalSelector;
 import dev.meridian.balancer.RetryBudget;
+import dev.meridian.proxy.routing.HedgeDelay;
 import dev.meridian.balancer.Strategies;
 import dev.meridian.balancer.StrategyOptions;
 import dev.meridian.health.ActiveHealthChecker;
@@ -263,7 +264,7 @@ final class RoutingAssembler {
           Set.copyOf(r.methods()), target.group(), target.selector(), r.rewriteHost(),
           Set.copyOf(r.upgrades()), residency, r.retries(),
           new RetryBudget(r.retries().budget(), r.retries().minPerSecond(), clock), r.sticky().orElse(null),
-          r.cache().orElse(null)));
+          r.cache().orElse(null), r.hedge().map(h -> new HedgeDelay(h, clock)).orElse(null)));
     }
     return routes;
   }

@@ -263,6 +263,14 @@ final class UpstreamAttempts {
    * when idempotent), or, mid-response, the client's response is cut off.
    */
   void onUpstreamClosed(Exchange ex, Throwable cause) {
+    Backend failed = ex.backend;
+    if (ex.race != null && !ex.responseStarted() && connection.hedging().takeOver(ex)) {
+      log.warn("{} {}: backend {} closed the connection before responding; its hedge races on", ex.requestId,
+          connection.clientIp, failed);
+      context.metrics.upstreamFailed(failed.id(), "reset");
+      ex.group.outliers().onGatewayFailure(failed, "reset");
+      return;
+    }
     ex.cancelResponseTimer();
     Backend backend = ex.backend;
     boolean reused = BackendHandler.of(ex.upstream) != null && BackendHandler.of(ex.upstream).isReused();

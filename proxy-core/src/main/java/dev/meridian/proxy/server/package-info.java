@@ -15,6 +15,8 @@
  *    |  2. UpstreamAttempts     choose a backend, take a pooled connection, send the rewritten head;
  *    |                          connect failures, resets and retries; drill faults;
  *    |     BackendSlotWait      a group's per-backend limit: a full backend's request waits its turn
+ *    |     Hedging              a route's hedges: no response headers within the delay, the request
+ *    |                          goes to another backend too (HedgedAttempt); the first answer wins
  *    |  3. RequestBodyRelay     the body, part by part, kept for replay while retryable
  *    |       ~~~ backend ~~~    (upstream.BackendHandler reports back through UpstreamListener)
  *    |  4. ResponseRelay        the response head checked, retried or rewritten; the body streamed;

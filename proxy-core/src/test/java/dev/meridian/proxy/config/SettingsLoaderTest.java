@@ -63,9 +63,9 @@ class SettingsLoaderTest {
 
     assertThat(s.routes()).containsExactly(
         new RouteSettings("api", Optional.of("*.example.com"), "/api/", List.of("GET", "POST"), "app",
-            false, List.of("websocket"), Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty()),
+            false, List.of("websocket"), Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(), Optional.empty()),
         new RouteSettings("default", Optional.empty(), "/", List.of(), "app", false, List.of("websocket"),
-            Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty()));
+            Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(), Optional.empty()));
   }
 
   @Test
@@ -114,7 +114,7 @@ class SettingsLoaderTest {
     assertThatThrownBy(() -> SettingsLoader.load(file))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessage(file + ": 16: meridian.routes[1].path-prefx: unknown key (expected: one of "
-            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, residency, retries, sticky, cache)");
+            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, residency, retries, sticky, cache, hedge)");
   }
 
   @Test

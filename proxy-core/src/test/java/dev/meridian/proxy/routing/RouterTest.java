@@ -13,7 +13,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class RouterTest {
   private static Route route(String name, String host, String prefix, Set<String> methods) {
     return new Route(name, host == null ? null : HostPattern.parse(host), prefix, methods,
-        new BackendGroup("g", List.of()), context -> null, false, Set.of("websocket"), null, null, null, null, null);
+        new BackendGroup("g", List.of()), context -> null, false, Set.of("websocket"), null, null, null, null, null, null);
   }
 
   private final Router router = new Router(List.of(
