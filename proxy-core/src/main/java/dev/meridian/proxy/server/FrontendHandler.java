@@ -198,7 +198,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof IdleStateEvent) {
-      onClientIdle();
+      ClientStalls.onIdle(this);
       return;
     }
     if (evt instanceof ChannelInputShutdownEvent) {
@@ -218,48 +218,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       return;
     }
     ctx.fireUserEventTriggered(evt);
-  }
-
-  /**
-   * Nothing moved on the client connection for {@code timeouts.client-idle}: an idle keep-alive
-   * connection closes; a request whose body stalled gets 408 (a slow-body attack must not hold the
-   * connection and its upstream forever); a response the client stopped reading is cut off (a slow
-   * reader holds its upstream too); a response the backend is slow to send is left to its pace.
-   */
-  private void onClientIdle() {
-    Exchange ex = exchange;
-    if (ex == null) {
-      log.debug("{}: client idle, closing", clientIp);
-      ctx.close();
-    } else if (!ex.requestComplete && !ex.responseStarted() && !ex.waitsForBackend()) {
-      // (A request a drill's delay or a full backend holds is waiting for it, not stalled by the client.)
-      refuseStalledBody(ex, "stopped arriving for " + context.settings.timeouts().clientIdle().toSeconds() + " s");
-    } else if (isStoppedReader(ex)) {
-      cutOffStoppedReader(ex);
-    }
-  }
-
-  /** Whether the client has stopped reading the exchange's response: its connection holds unsent bytes. */
-  boolean isStoppedReader(Exchange ex) {
-    return ex.responseStarted() && !ex.responseComplete() && !ctx.channel().isWritable();
-  }
-
-  /** Cuts off a response the client stopped reading (nothing sent for an idle timeout); its upstream is dropped. */
-  void cutOffStoppedReader(Exchange ex) {
-    log.info("{} {}: the client stopped reading its response; cutting it off after {} bytes", ex.requestId,
-        clientIp, ex.responseBytes);
-    context.metrics.edge().sendTimedOut();
-    completion.abandonUpstream(ex);
-    ctx.close();
-  }
-
-  /** Answers a request whose body comes too slowly 408 (its upstream dropped); the connection closes. */
-  void refuseStalledBody(Exchange ex, String why) {
-    log.info("{} {}: request body {}; 408", ex.requestId, clientIp, why);
-    completion.abandonUpstream(ex);
-    ex.clientKeepAlive = false;
-    ex.bodiless = false;
-    completion.respondLocally(ex, HttpResponseStatus.REQUEST_TIMEOUT, "the request body " + why);
   }
 
   @Override

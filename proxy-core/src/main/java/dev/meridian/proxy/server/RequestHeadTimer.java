@@ -80,7 +80,7 @@ final class RequestHeadTimer {
     Exchange ex = connection.exchange;
     if (ex != null) {
       if (bodyTooSlow(ex, timeout)) {
-        connection.refuseStalledBody(ex, "arrived slower than limits.min-request-body-rate ("
+        ClientStalls.refuseStalledBody(connection, ex, "arrived slower than limits.min-request-body-rate ("
             + connection.context.settings.limits().minRequestBodyRate() + " bytes/s)");
         return;
       }

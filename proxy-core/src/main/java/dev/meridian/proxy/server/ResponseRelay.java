@@ -239,9 +239,9 @@ final class ResponseRelay {
     if (!ex.responseStarted() || ex.responseComplete()) {
       return;
     }
-    if (connection.isStoppedReader(ex)) {
+    if (ClientStalls.isStoppedReader(connection, ex)) {
       // Meridian stopped reading the backend because the client stopped reading: not the backend's fault.
-      connection.cutOffStoppedReader(ex);
+      ClientStalls.cutOffStoppedReader(connection, ex);
       return;
     }
     log.warn("{} {}: backend {} sent nothing for {} mid-response; cutting the client's response off",

@@ -24,6 +24,8 @@
  *    |  5. ExchangeCompletion   local answers (4xx/5xx), upstream pooled or closed, next request
  *    |  RequestHeadTimer        (beside them) the slowloris guard: heads that never complete, bodies
  *    |                          slower than limits.min-request-body-rate
+ *    |  ClientStalls            idle keep-alive connections closed, stalled bodies 408, responses the
+ *    |                          client stopped reading cut off (each frees the upstream it held)
  *    v
  *  client socket
  * </pre>

@@ -1,0 +1,61 @@
+package dev.meridian.proxy.server;
+
+import io.netty.handler.codec.http.HttpResponseStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What happens when a client stalls a connection: an idle keep-alive connection closes, a request
+ * body that stopped arriving (or arrives slower than {@code limits.min-request-body-rate}) is answered
+ * 408, and a response the client stopped reading is cut off. Each frees the upstream the client held,
+ * so a slow client cannot keep a backend connection for ever. {@link RequestHeadTimer} guards the
+ * request head the same way.
+ */
+final class ClientStalls {
+  private static final Logger log = LoggerFactory.getLogger(ClientStalls.class);
+
+  private ClientStalls() {}
+
+  /**
+   * Nothing moved on the client connection for {@code timeouts.client-idle}: an idle keep-alive
+   * connection closes; a request whose body stalled gets 408 (a slow-body attack must not hold the
+   * connection and its upstream forever); a response the client stopped reading is cut off (a slow
+   * reader holds its upstream too); a response the backend is slow to send is left to its pace.
+   */
+  static void onIdle(FrontendHandler connection) {
+    Exchange ex = connection.exchange;
+    if (ex == null) {
+      log.debug("{}: client idle, closing", connection.clientIp);
+      connection.ctx.close();
+    } else if (!ex.requestComplete && !ex.responseStarted() && !ex.waitsForBackend()) {
+      // (A request a drill's delay or a full backend holds is waiting for it, not stalled by the client.)
+      refuseStalledBody(connection, ex, "stopped arriving for "
+          + connection.context.settings.timeouts().clientIdle().toSeconds() + " s");
+    } else if (isStoppedReader(connection, ex)) {
+      cutOffStoppedReader(connection, ex);
+    }
+  }
+
+  /** Whether the client has stopped reading the exchange's response: its connection holds unsent bytes. */
+  static boolean isStoppedReader(FrontendHandler connection, Exchange ex) {
+    return ex.responseStarted() && !ex.responseComplete() && !connection.ctx.channel().isWritable();
+  }
+
+  /** Cuts off a response the client stopped reading (nothing sent for an idle timeout); its upstream is dropped. */
+  static void cutOffStoppedReader(FrontendHandler connection, Exchange ex) {
+    log.info("{} {}: the client stopped reading its response; cutting it off after {} bytes", ex.requestId,
+        connection.clientIp, ex.responseBytes);
+    connection.context.metrics.edge().sendTimedOut();
+    connection.completion.abandonUpstream(ex);
+    connection.ctx.close();
+  }
+
+  /** Answers a request whose body comes too slowly 408 (its upstream dropped); the connection closes. */
+  static void refuseStalledBody(FrontendHandler connection, Exchange ex, String why) {
+    log.info("{} {}: request body {}; 408", ex.requestId, connection.clientIp, why);
+    connection.completion.abandonUpstream(ex);
+    ex.clientKeepAlive = false;
+    ex.bodiless = false;
+    connection.completion.respondLocally(ex, HttpResponseStatus.REQUEST_TIMEOUT, "the request body " + why);
+  }
+}
