@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.meridian.proxy.MeridianInstance;
 import dev.meridian.proxy.config.InvalidConfigException;
 import dev.meridian.proxy.config.SettingsLoader;
+import dev.meridian.proxy.testing.Http2TestBackend;
 import dev.meridian.proxy.testing.RegionalBackends;
 import dev.meridian.proxy.testing.TestBackend;
 import dev.meridian.proxy.testing.TestBackend.Reply;
@@ -176,6 +177,31 @@ class HedgingTest {
     assertThat(hedges("won")).isEqualTo(4);
     assertThat(backends.get("us-east").requests()).hasSize(4);
     await().atMost(Duration.ofSeconds(2)).until(() -> backends.get("eu-west").openConnectionCount() == 0);
+  }
+
+  @Test
+  void aHedgeToAnHttp2BackendResetsTheLosingStreamAndKeepsItsConnection() throws Exception {
+    try (Http2TestBackend stalled = Http2TestBackend.start(null, 100).stalling();
+        Http2TestBackend fast = Http2TestBackend.start(null, 100)) {
+      String hocon = "meridian {\n"
+          + "  listeners = [ { name = \"web\", address = \"127.0.0.1:0\" } ]\n"
+          + "  geo { client-region-header = \"X-Client-Region\", trusted-proxies = [\"127.0.0.1/32\"] }\n"
+          + "  backend-groups { app { protocol = h2c, backends = [\n"
+          + "    { id = \"eu-1\", address = \"127.0.0.1:" + stalled.address().getPort() + "\", region = eu-west }\n"
+          + "    { id = \"us-1\", address = \"127.0.0.1:" + fast.address().getPort() + "\", region = us-east } ]\n"
+          + "    regions { failover { eu-west = [eu-west, us-east] } } } }\n"
+          + "  routes = [ { name = \"all\", backend-group = \"app\", hedge { after = 50ms } } ]\n"
+          + "}\n";
+      proxy = new MeridianInstance(SettingsLoader.parse(hocon, "hedging-h2-test")).start();
+      for (int i = 0; i < 3; i++) {
+        HttpResponse<String> response = client.send(request("GET", null), HttpResponse.BodyHandlers.ofString());
+        assertThat(response.body()).isEqualTo("hello h2");
+      }
+      // Each slow attempt was a stream on one connection: the stream is reset, the connection kept.
+      await().atMost(Duration.ofSeconds(5)).until(() -> stalled.resetsReceived() == 3);
+      assertThat(stalled.connections()).isEqualTo(1);
+      assertThat(hedges("won")).isEqualTo(3);
+    }
   }
 
   @Test

@@ -65,6 +65,8 @@ public final class Http2TestBackend implements AutoCloseable {
   private final AtomicInteger maxConcurrentPerConnection = new AtomicInteger();
   private final AtomicInteger refusals = new AtomicInteger();
   private final AtomicInteger goAways = new AtomicInteger();
+  private final AtomicInteger resetsReceived = new AtomicInteger();
+  private volatile boolean stallsEverything;
   private Channel server;
 
   private Http2TestBackend() {}
@@ -114,6 +116,17 @@ public final class Http2TestBackend implements AutoCloseable {
     return refusals.get() + goAways.get();
   }
 
+  /** Makes the backend leave every request unanswered from now on, its stream open (as {@code /stall} does). */
+  public Http2TestBackend stalling() {
+    stallsEverything = true;
+    return this;
+  }
+
+  /** RST_STREAM frames the client sent so far (streams it cancelled). */
+  public int resetsReceived() {
+    return resetsReceived.get();
+  }
+
   /** Closes the listening socket, then every connection (see {@link TestBackend#close()}), and stops the loop. */
   @Override
   public void close() {
@@ -140,6 +153,8 @@ public final class Http2TestBackend implements AutoCloseable {
           onHeaders(ctx, headers);
         } else if (msg instanceof Http2DataFrame data) {
           onData(ctx, data);
+        } else if (msg instanceof io.netty.handler.codec.http2.Http2ResetFrame) {
+          resetsReceived.incrementAndGet();
         }
       } finally {
         ReferenceCountUtil.release(msg);
@@ -198,7 +213,7 @@ public final class Http2TestBackend implements AutoCloseable {
         }
         ctx.flush();
       };
-      if (path.startsWith("/stall")) {
+      if (path.startsWith("/stall") || stallsEverything) {
         return; // never answered: the stream stays open
       }
       if (path.startsWith("/slow")) {
