@@ -144,13 +144,15 @@ class KubernetesManifestsTest {
   }
 
   /**
-   * Starts Meridian on the ConfigMap's configuration (its addresses moved to loopback port 0) and
-   * asks every probe's path on the admin listener: each must answer 200, without a token.
+   * Starts Meridian on the ConfigMap's configuration (its listeners moved to loopback port 0, its
+   * backends to a loopback port nobody listens on, so that nothing is resolved or dialled outside)
+   * and asks every probe's path on the admin listener: each must answer 200, without a token.
    */
   @Test
   void probePathsAnswer200OnARunningMeridian() throws Exception {
     String local = configText() + "\nmeridian.listeners = [ { name = \"web\", address = \"127.0.0.1:0\" } ]\n"
-        + "meridian.admin.address = \"127.0.0.1:0\"\n";
+        + "meridian.admin.address = \"127.0.0.1:0\"\n"
+        + "meridian.backend-groups.app.backends = [ { id = \"local\", address = \"127.0.0.1:1\" } ]\n";
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     try (MeridianInstance meridian = new MeridianInstance(SettingsLoader.parse(local, "configmap.yaml"))) {
       meridian.start();
