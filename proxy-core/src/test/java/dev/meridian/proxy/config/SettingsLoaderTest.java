@@ -43,6 +43,25 @@ class SettingsLoaderTest {
 
   @TempDir Path dir;
 
+  /** Environment variables fill a config in (a container's region, say); an unset optional one leaves its key out. */
+  @Test
+  void environmentVariablesAreSubstitutedAndAnUnsetOptionalOneLeavesTheKeyOut() throws Exception {
+    String path = System.getenv("PATH");
+    org.junit.jupiter.api.Assumptions.assumeTrue(path != null && !path.isEmpty());
+    MeridianSettings s = SettingsLoader.load(write("env.conf", """
+        meridian {
+          region = ${?MERIDIAN_TEST_VARIABLE_THAT_IS_NEVER_SET}
+          cookie-secret = ${PATH}
+          listeners = [ { name = "web", address = "127.0.0.1:8080" } ]
+          backend-groups { app { backends = [ { address = "127.0.0.1:9001" } ] } }
+          routes = [ { backend-group = "app" } ]
+        }
+        """));
+    assertThat(s.region()).isEmpty();
+    assertThat(s.cookieSecret()).contains(path);
+    assertThat(s.source()).contains("cookie-secret").contains(RedactedConfig.REDACTED).doesNotContain(path);
+  }
+
   @Test
   void loadsTheDocumentedExample() throws Exception {
     MeridianSettings s = SettingsLoader.load(write("my.conf", EXAMPLE));
