@@ -136,11 +136,14 @@ class KubernetesManifestsTest {
   }
 
   @Test
-  void probesAskTheAdminListenersHealthz() {
+  void probesAskTheAdminListenerHealthzAndReadinessReadyz() {
     for (Probe probe : List.of(container.getStartupProbe(), container.getReadinessProbe(), container.getLivenessProbe())) {
-      assertThat(probe.getHttpGet().getPath()).isEqualTo("/healthz");
       assertThat(port(probe.getHttpGet().getPort())).isEqualTo(settings.admin().address().port());
     }
+    assertThat(container.getStartupProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+    assertThat(container.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+    // Readiness fails once the drain starts: the pod leaves the Service's endpoints while it drains.
+    assertThat(container.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/readyz");
   }
 
   /**

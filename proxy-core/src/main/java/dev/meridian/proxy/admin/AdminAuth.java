@@ -12,7 +12,7 @@ import java.util.Optional;
  * Who may use the admin API: with a token configured, a call must carry it as
  * {@code Authorization: Bearer <token>} or in the dashboard's cookie ({@value #COOKIE}, which the
  * page sets from its token prompt; {@code SameSite=Strict}, so another site cannot use it). Tokens
- * are compared in constant time. {@code /healthz} and the dashboard's static files need no token:
+ * are compared in constant time. {@code /healthz}, {@code /readyz} and the dashboard's static files need no token:
  * they tell nothing.
  */
 final class AdminAuth {
@@ -55,7 +55,7 @@ final class AdminAuth {
 
   /** Whether a path is open to anyone: the instance's own health and the dashboard's static files. */
   static boolean isOpen(String path) {
-    return path.equals("/healthz") || path.equals("/") || path.equals("/dashboard") || path.equals("/dashboard.js")
+    return path.equals("/healthz") || path.equals("/readyz") || path.equals("/") || path.equals("/dashboard") || path.equals("/dashboard.js")
         || path.equals("/dashboard.css") || path.equals("/favicon.svg");
   }
 }

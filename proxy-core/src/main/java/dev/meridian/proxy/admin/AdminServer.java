@@ -218,6 +218,9 @@ public final class AdminServer implements AutoCloseable {
               ? respond(ctx, "text/plain; version=0.0.4; charset=utf-8", registry.scrape())
               : text(ctx, HttpResponseStatus.NOT_FOUND, "metrics are off (meridian.admin.metrics = false)\n");
           case "/healthz" -> response = text(ctx, HttpResponseStatus.OK, "ok\n");
+          case "/readyz" -> response = proxy.isDraining()
+              ? text(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "draining\n")
+              : text(ctx, HttpResponseStatus.OK, "ready\n");
           case "/admin/api/routes" -> response = respond(ctx, "application/json", Json.write(routes()));
           case "/admin/api/backends" -> response = respond(ctx, "application/json", Json.write(backends()));
           case "/admin/api/regions" -> response = respond(ctx, "application/json",
@@ -226,7 +229,7 @@ public final class AdminServer implements AutoCloseable {
           case "/admin/api/dashboard" -> response = respond(ctx, "application/json", snapshotJson(true));
           case "/admin/api/config" -> response = respond(ctx, "text/plain; charset=utf-8", proxy.settings().source());
           case "/admin", "/admin/" -> response = text(ctx, HttpResponseStatus.OK,
-              "Meridian admin\n  /            the dashboard\n  /metrics\n  /healthz\n  /admin/api/routes\n"
+              "Meridian admin\n  /            the dashboard\n  /metrics\n  /healthz\n  /readyz      (503 once the drain started)\n  /admin/api/routes\n"
                   + "  /admin/api/backends\n  /admin/api/regions\n  /admin/api/cache\n  /admin/api/dashboard\n"
                   + "  /admin/api/stream   (Server-Sent Events, one snapshot a second)\n"
                   + "  /admin/api/config   (the configuration in force, secrets redacted)\n"

@@ -1,6 +1,7 @@
 package dev.meridian.proxy.config;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigList;
 import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigRenderOptions;
@@ -25,7 +26,39 @@ final class RedactedConfig {
 
   /** The configuration as written, without comments or origins, secrets redacted. */
   static String render(Config config) {
-    ConfigValue redacted = redact(config.root(), null);
+    return render(config.root());
+  }
+
+  /**
+   * The keys the user wrote, with the values they resolved to in {@code resolved} (substitutions such
+   * as {@code ${?ENV_VAR}} filled in; a key whose optional substitution found nothing left out),
+   * without comments or origins, secrets redacted.
+   */
+  static String render(Config written, Config resolved) {
+    return render(pick(written.root(), resolved.root()));
+  }
+
+  private static ConfigObject pick(ConfigObject written, ConfigObject resolved) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (String key : written.keySet()) {
+      ConfigValue value = resolved.get(key);
+      if (value == null) {
+        continue;
+      }
+      if (written.get(key) instanceof ConfigObject w && value instanceof ConfigObject r) {
+        try {
+          value = pick(w, r);
+        } catch (ConfigException.NotResolved e) {
+          // An object merged from substitutions: shown whole, as resolved.
+        }
+      }
+      out.put(key, value);
+    }
+    return ConfigValueFactory.fromMap(out);
+  }
+
+  private static String render(ConfigValue root) {
+    ConfigValue redacted = redact(root, null);
     return redacted.render(ConfigRenderOptions.defaults().setOriginComments(false).setComments(false)
         .setJson(false).setFormatted(true));
   }

@@ -77,10 +77,10 @@ public final class SettingsLoader {
       throw problems.toException();
     }
     KnownKeys.check(meridianObject, reference.getObject("meridian"), problems);
-    // The file as written, its substitutions (${?ENV_VAR}, references to other keys) filled in: an
-    // unresolved config cannot be rendered.
+    // The file as written, its substitutions (${?ENV_VAR}, references to other keys) filled in from
+    // the resolved config: an unresolved one cannot be rendered.
     MeridianSettings settings = readSections(new ObjectReader(meridianObject, "meridian", problems, reference),
-        RedactedConfig.render(user.resolveWith(merged)));
+        RedactedConfig.render(user, merged));
     problems.throwIfAny();
     return settings;
   }

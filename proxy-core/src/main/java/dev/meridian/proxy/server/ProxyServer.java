@@ -320,6 +320,11 @@ public final class ProxyServer implements AutoCloseable {
     return context.pools;
   }
 
+  /** Whether the drain has started (a SIGTERM, or a stop): the instance is no longer ready for new traffic. */
+  public boolean isDraining() {
+    return context.isDraining();
+  }
+
   /**
    * Stops accepting, lets requests in flight finish for up to {@code drainTimeout} (their responses
    * carry {@code Connection: close}; idle connections close at once), then closes everything.

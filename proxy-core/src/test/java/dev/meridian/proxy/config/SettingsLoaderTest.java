@@ -51,6 +51,8 @@ class SettingsLoaderTest {
     MeridianSettings s = SettingsLoader.load(write("env.conf", """
         meridian {
           region = ${?MERIDIAN_TEST_VARIABLE_THAT_IS_NEVER_SET}
+          debug-headers = true
+          debug-headers = ${?MERIDIAN_TEST_VARIABLE_THAT_IS_NEVER_SET}
           cookie-secret = ${PATH}
           listeners = [ { name = "web", address = "127.0.0.1:8080" } ]
           backend-groups { app { backends = [ { address = "127.0.0.1:9001" } ] } }
@@ -58,6 +60,7 @@ class SettingsLoaderTest {
         }
         """));
     assertThat(s.region()).isEmpty();
+    assertThat(s.debugHeaders()).as("a default overridden by an unset variable keeps the default").isTrue();
     assertThat(s.cookieSecret()).contains(path);
     assertThat(s.source()).contains("cookie-secret").contains(RedactedConfig.REDACTED).doesNotContain(path);
   }
