@@ -55,7 +55,7 @@ final class FileBackendSource implements BackendSource {
     try {
       listener.found(BackendFile.load(entry.file(), entry.defaultRegion()));
     } catch (InvalidConfigException e) {
-      listener.failed("refused:\n" + e.getMessage());
+      listener.failed("refused: " + e.getMessage().replace("\n", "; "));
     }
   }
 
