@@ -225,8 +225,10 @@ public final class ProxyServer implements AutoCloseable {
       if (r.checker() != null) {
         r.checker().close();
       }
-      // The old detector no longer ticks: its ejections would never end.
-      r.group().backends().forEach(b -> health(r.group().name()).clear(b.id(), OutlierDetector.OWNER));
+      // The old detector no longer ticks: the ejections of backends the new one did not take over would never end.
+      GroupRuntime next = runtimes.get(r.group().name());
+      r.group().backends().stream().filter(b -> next == null || next.group().find(b.id()) == null)
+          .forEach(b -> health(r.group().name()).clear(b.id(), OutlierDetector.OWNER));
     });
     assembler.keepOnly(runtimes.keySet());
     inForce = effective;

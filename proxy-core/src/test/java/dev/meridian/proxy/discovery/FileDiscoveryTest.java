@@ -101,6 +101,46 @@ class FileDiscoveryTest {
   }
 
   @Test
+  void theBackendsThatStayKeepTheirHealthWhenTheFileChanges() throws Exception {
+    try (TestBackend sick = TestBackend.start(r -> r.uri().startsWith("/healthz")
+        ? TestBackend.Reply.status(503) : TestBackend.Reply.ok("sick"))) {
+      Path file = dir.resolve("backends.json");
+      Files.writeString(file, entries(one.port(), sick.port()));
+      Path conf = dir.resolve("meridian.conf");
+      Files.writeString(conf, """
+          meridian {
+            listeners = [ { name = "web", address = "127.0.0.1:0" } ]
+            admin { enabled = false }
+            server { event-loop-threads = 1 }
+            discovery.file.interval = 100ms
+            backend-groups { app {
+              backends-file = "backends.json"
+              health.active { interval = 10s, initial = unavailable, rise = 1, fall = 1 }
+              regions.panic-threshold = 0.0
+            } }
+            routes = [ { path-prefix = "/", backend-group = "app" } ]
+          }
+          """);
+      meridian = new MeridianInstance(SettingsLoader.load(conf)).start();
+      Backend sickBackend = meridian.proxy().groups().get("app").find("127.0.0.1:" + sick.port());
+      Backend oneBackend = meridian.proxy().groups().get("app").find("127.0.0.1:" + one.port());
+      await().atMost(Duration.ofSeconds(5)).until(() -> meridian.health("app").isAvailable(oneBackend)
+          && sick.requests().stream().anyMatch(r -> r.uri().startsWith("/healthz")));
+      assertThat(meridian.health("app").isAvailable(sickBackend)).isFalse();
+
+      Files.writeString(file, entries(one.port(), sick.port(), two.port()));
+      await().atMost(Duration.ofSeconds(5)).until(() -> backendIds().size() == 3);
+
+      assertThat(meridian.health("app").isAvailable(sickBackend)).as("the failing backend stays out").isFalse();
+      assertThat(meridian.health("app").isAvailable(oneBackend)).as("the passing backend stays in").isTrue();
+      for (int i = 0; i < 6; i++) {
+        assertThat(get()).isIn("one", "two");
+      }
+      assertThat(sick.requests()).allSatisfy(r -> assertThat(r.uri()).startsWith("/healthz"));
+    }
+  }
+
+  @Test
   void aBrokenFileIsReportedWithFileLineAndKey() throws Exception {
     Path file = dir.resolve("backends.conf");
     Files.writeString(file, "backends = [\n  { address = \"127.0.0.1:" + one.port() + "\" }\n]\n");
