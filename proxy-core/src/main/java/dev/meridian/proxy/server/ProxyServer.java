@@ -227,8 +227,12 @@ public final class ProxyServer implements AutoCloseable {
       }
       // The old detector no longer ticks: the ejections of backends the new one did not take over would never end.
       GroupRuntime next = runtimes.get(r.group().name());
-      r.group().backends().stream().filter(b -> next == null || next.group().find(b.id()) == null)
-          .forEach(b -> health(r.group().name()).clear(b.id(), OutlierDetector.OWNER));
+      r.group().backends().stream().filter(b -> next == null || next.group().find(b.id()) == null).forEach(b -> {
+        health(r.group().name()).clear(b.id(), OutlierDetector.OWNER);
+        if (next != null) {
+          context.metrics.forgetBackend(r.group().name(), b.id());
+        }
+      });
     });
     assembler.keepOnly(runtimes.keySet());
     inForce = effective;

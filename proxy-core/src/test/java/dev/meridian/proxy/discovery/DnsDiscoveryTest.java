@@ -122,6 +122,10 @@ class DnsDiscoveryTest {
     assertThat(v6.connectionCount()).as("the pooled connection to the backend that stayed").isEqualTo(1);
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
         assertThat(v4.openConnectionCount()).as("the removed backend's idle connection is closed").isZero());
+    assertThat(meridian.proxy().metrics().registry().getMeters()).as("the removed backend's meters")
+        .noneMatch(m -> ("127.0.0.1:" + v4.port()).equals(m.getId().getTag("backend"))
+            && "app".equals(m.getId().getTag("group")))
+        .anyMatch(m -> ("[::1]:" + v4.port()).equals(m.getId().getTag("backend")));
   }
 
   @Test
@@ -146,6 +150,19 @@ class DnsDiscoveryTest {
     double beforeStop = failures();
     await().atMost(Duration.ofSeconds(10)).until(() -> failures() >= beforeStop + 1);
     assertThat(backendIds()).as("a resolver timeout keeps the last good answer").containsExactly("127.0.0.1:" + v4.port());
+    assertThat(get()).isEqualTo("v4");
+  }
+
+  @Test
+  void aNameWithNoAnswerAtStartLeavesTheGroupEmptyUntilItHasOne() throws Exception {
+    startMeridian("{ dns = \"app.test:" + v4.port() + "\" }", "");
+    assertThat(backendIds()).isEmpty();
+    URI uri = URI.create("http://127.0.0.1:" + meridian.listenerAddresses().get(0).getPort() + "/");
+    HttpResponse<String> none = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(none.statusCode()).isEqualTo(503);
+
+    dns.addresses("app.test", 1, "127.0.0.1");
+    await().atMost(Duration.ofSeconds(5)).until(() -> backendIds().size() == 1);
     assertThat(get()).isEqualTo("v4");
   }
 
