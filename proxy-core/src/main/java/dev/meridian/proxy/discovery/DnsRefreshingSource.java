@@ -4,7 +4,6 @@ import dev.meridian.proxy.config.DiscoverySettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.UnknownHostException;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -64,14 +63,14 @@ abstract class DnsRefreshingSource implements BackendSource {
     return Math.max(settings.minTtl().toNanos(), Math.min(settings.maxTtl().toNanos(), ttl));
   }
 
-  /** A failure as one line: NXDOMAIN and "no records" as such, other errors with their message. */
+  /** A failure as one line: the resolver's message, and the root cause's (a timeout, SERVFAIL) when there is one. */
   static String describe(Throwable cause) {
     Throwable root = cause;
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
     String message = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
-    return cause instanceof UnknownHostException || root == cause ? message : message + " (" + root + ")";
+    return root == cause ? message : message + " (" + (root.getMessage() != null ? root.getMessage() : root) + ")";
   }
 
   /** A future completing with {@code convert} of {@code answer}'s value, or with its failure. */

@@ -203,6 +203,9 @@ public final class ProxyMetrics {
    */
   public void registerBackendHealth(String group, dev.meridian.balancer.Backend backend,
       dev.meridian.health.HealthRegistry health) {
+    if (registry.find("meridian.backend.available").tags("group", group, "backend", backend.id()).gauge() != null) {
+      return; // registered before (a reload, a discovery update): it reads the group's registry, which is kept
+    }
     Gauge.builder("meridian.backend.available", health, h -> h.isAvailable(backend) ? 1 : 0)
         .description("Whether the backend may receive requests (1) or is out (0)")
         .tag("group", group).tag("backend", backend.id()).tag("region", backend.region()).register(registry);
