@@ -51,6 +51,25 @@ class FileDiscoveryTest {
     return sb.append("] }\n").toString();
   }
 
+  /** Starts Meridian with group "app" reading backends.json (checked every 100ms) and {@code groupExtra}. */
+  private void startMeridian(String groupExtra) throws Exception {
+    Path conf = dir.resolve("meridian.conf");
+    Files.writeString(conf, """
+        meridian {
+          listeners = [ { name = "web", address = "127.0.0.1:0" } ]
+          admin { enabled = false }
+          server { event-loop-threads = 1 }
+          discovery.file.interval = 100ms
+          backend-groups { app {
+            backends-file = "backends.json"
+            %s
+          } }
+          routes = [ { path-prefix = "/", backend-group = "app" } ]
+        }
+        """.formatted(groupExtra));
+    meridian = new MeridianInstance(SettingsLoader.load(conf)).start();
+  }
+
   private String get() throws Exception {
     URI uri = URI.create("http://127.0.0.1:" + meridian.listenerAddresses().get(0).getPort() + "/");
     return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
@@ -70,18 +89,7 @@ class FileDiscoveryTest {
   void aChangedFileChangesTheBackendsAndABrokenOneIsRefused() throws Exception {
     Path file = dir.resolve("backends.json");
     Files.writeString(file, entries(one.port()));
-    Path conf = dir.resolve("meridian.conf");
-    Files.writeString(conf, """
-        meridian {
-          listeners = [ { name = "web", address = "127.0.0.1:0" } ]
-          admin { enabled = false }
-          server { event-loop-threads = 1 }
-          discovery.file.interval = 100ms
-          backend-groups { app { backends-file = "backends.json" } }
-          routes = [ { path-prefix = "/", backend-group = "app" } ]
-        }
-        """);
-    meridian = new MeridianInstance(SettingsLoader.load(conf)).start();
+    startMeridian("");
     assertThat(backendIds()).containsExactly("127.0.0.1:" + one.port());
     assertThat(get()).isEqualTo("one");
 
@@ -106,22 +114,10 @@ class FileDiscoveryTest {
         ? TestBackend.Reply.status(503) : TestBackend.Reply.ok("sick"))) {
       Path file = dir.resolve("backends.json");
       Files.writeString(file, entries(one.port(), sick.port()));
-      Path conf = dir.resolve("meridian.conf");
-      Files.writeString(conf, """
-          meridian {
-            listeners = [ { name = "web", address = "127.0.0.1:0" } ]
-            admin { enabled = false }
-            server { event-loop-threads = 1 }
-            discovery.file.interval = 100ms
-            backend-groups { app {
-              backends-file = "backends.json"
-              health.active { interval = 10s, initial = unavailable, rise = 1, fall = 1 }
-              regions.panic-threshold = 0.0
-            } }
-            routes = [ { path-prefix = "/", backend-group = "app" } ]
-          }
+      startMeridian("""
+          health.active { interval = 10s, initial = unavailable, rise = 1, fall = 1 }
+          regions.panic-threshold = 0.0
           """);
-      meridian = new MeridianInstance(SettingsLoader.load(conf)).start();
       Backend sickBackend = meridian.proxy().groups().get("app").find("127.0.0.1:" + sick.port());
       Backend oneBackend = meridian.proxy().groups().get("app").find("127.0.0.1:" + one.port());
       await().atMost(Duration.ofSeconds(5)).until(() -> meridian.health("app").isAvailable(oneBackend)
