@@ -256,7 +256,10 @@ public final class UpstreamPool {
     return counts;
   }
 
-  /** Closes the idle connections (shared and reserved) to these backends, which are no longer configured. */
+  /**
+   * Closes the idle HTTP/1.1 connections (shared and reserved) to these backends, which are no longer
+   * configured, and drains their HTTP/2 connections.
+   */
   void closeIdle(java.util.Set<Backend> backends) {
     List<Channel> all = new ArrayList<>();
     backends.forEach(b -> {
@@ -272,6 +275,7 @@ public final class UpstreamPool {
       }
     }));
     all.forEach(Channel::close);
+    http2.retire(backends);
   }
 
   /** Closes every idle connection and refuses to keep connections from now on. */

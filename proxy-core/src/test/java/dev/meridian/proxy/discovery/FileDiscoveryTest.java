@@ -8,6 +8,7 @@ import dev.meridian.proxy.MeridianInstance;
 import dev.meridian.proxy.config.BackendSourceSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
 import dev.meridian.proxy.config.SettingsLoader;
+import dev.meridian.proxy.testing.Http2TestBackend;
 import dev.meridian.proxy.testing.TestBackend;
 import io.micrometer.core.instrument.Counter;
 import java.net.URI;
@@ -134,6 +135,38 @@ class FileDiscoveryTest {
       }
       assertThat(sick.requests()).allSatisfy(r -> assertThat(r.uri()).startsWith("/healthz"));
     }
+  }
+
+  @Test
+  void aRemovedHttp2BackendsConnectionIsClosedAndTheOtherKept() throws Exception {
+    try (Http2TestBackend first = Http2TestBackend.start(null, 100);
+        Http2TestBackend second = Http2TestBackend.start(null, 100)) {
+      Path file = dir.resolve("backends.json");
+      Files.writeString(file, entries(first.address().getPort()));
+      startMeridian("protocol = h2c");
+      assertThat(status()).isEqualTo(200);
+
+      Files.writeString(file, entries(first.address().getPort(), second.address().getPort()));
+      await().atMost(Duration.ofSeconds(5)).until(() -> backendIds().size() == 2);
+      await().atMost(Duration.ofSeconds(5)).until(() -> {
+        status();
+        return second.openConnections() == 1;
+      });
+      assertThat(first.connections()).as("the backend that stayed keeps its connection").isEqualTo(1);
+
+      Files.writeString(file, entries(second.address().getPort()));
+      await().atMost(Duration.ofSeconds(5)).until(() -> backendIds().size() == 1);
+      assertThat(status()).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+          assertThat(first.openConnections()).as("the removed backend's HTTP/2 connection is closed").isZero());
+      assertThat(second.connections()).isEqualTo(1);
+    }
+  }
+
+  private int status() throws Exception {
+    URI uri = URI.create("http://127.0.0.1:" + meridian.listenerAddresses().get(0).getPort() + "/");
+    return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
+        HttpResponse.BodyHandlers.discarding()).statusCode();
   }
 
   @Test
