@@ -116,6 +116,7 @@ final class GroupDiscovery implements AutoCloseable {
 
   private void failed(int index, String reason) {
     failures.increment();
+    int kept;
     synchronized (this) {
       if (closed) {
         return;
@@ -126,10 +127,10 @@ final class GroupDiscovery implements AutoCloseable {
         return;
       }
       failing[index] = true;
+      kept = lastGood.get(index) == null ? 0 : lastGood.get(index).size();
     }
-    List<BackendSettings> kept = lastGood.get(index);
     log.warn("group '{}': {} failed, keeping the last good list ({} backend(s)): {}", group,
-        sources.get(index).describe(), kept == null ? 0 : kept.size(), reason);
+        sources.get(index).describe(), kept, reason);
   }
 
   private void markReported(int index) {

@@ -89,6 +89,14 @@ class DiscoveryConfigTest {
   }
 
   @Test
+  void aMisspeltDiscoveryKeyIsRefused() {
+    assertThat(problems("backends = [ { dns = \"app.internal:80\" } ]",
+        "discovery { dns.server = [ \"127.0.0.1:53\" ], file.intervall = 1s }"))
+        .contains("meridian.discovery.dns.server: unknown key")
+        .contains("meridian.discovery.file.intervall: unknown key");
+  }
+
+  @Test
   void aBackendsFileIsReadWithTheConfigurationAndItsProblemsNameItsLines() throws Exception {
     Path file = dir.resolve("backends.json");
     Files.writeString(file, """
