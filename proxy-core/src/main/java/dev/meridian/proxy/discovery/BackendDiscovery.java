@@ -4,6 +4,7 @@ import dev.meridian.proxy.config.BackendSourceSettings;
 import dev.meridian.proxy.config.DiscoverySettings;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
+import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.DatagramChannel;
@@ -20,7 +21,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the discovery sources of every backend group and says what each group's backends are now:
  * {@link #configure} starts the sources a configuration names (keeping those that did not change
- * across a reload, with their last answers, and stopping those gone), {@link #effective} returns the
+ * across a reload, with their last answers, and stopping those gone; a group whose entries changed
+ * keeps the backends found before until its new sources answered), {@link #effective} returns the
  * configuration with each group's discovered backends added to its written ones, and
  * {@code onChange} is told (from a source's thread) whenever a group's discovered list changed.
  *
@@ -68,12 +70,14 @@ public final class BackendDiscovery implements AutoCloseable {
         next.put(g.name(), current);
         continue;
       }
+      List<BackendSettings> carried = List.of();
       if (current != null) {
+        carried = current.discovery().merge(List.of());
         current.discovery().close();
       }
       List<BackendSource> sources = new ArrayList<>();
       g.sources().forEach(s -> sources.add(factory.create(s, settings.discovery())));
-      GroupDiscovery discovery = new GroupDiscovery(g.name(), sources, registry, onChange);
+      GroupDiscovery discovery = new GroupDiscovery(g.name(), sources, carried, registry, onChange);
       next.put(g.name(), new Running(g.sources(), settings.discovery(), discovery));
       log.info("group '{}': discovering backends from {}", g.name(),
           sources.stream().map(BackendSource::describe).toList());

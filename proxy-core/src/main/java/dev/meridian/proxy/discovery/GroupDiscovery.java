@@ -37,10 +37,21 @@ final class GroupDiscovery implements AutoCloseable {
   private final boolean[] failing;
   private final CountDownLatch firstReports;
   private final boolean[] reported;
+  /**
+   * What the group's previous sources had found (a reload changed its entries), kept in the merged
+   * list until every new source reported once, so the group does not stand empty meanwhile.
+   */
+  private List<BackendSettings> carried;
   private boolean closed;
 
-  GroupDiscovery(String group, List<BackendSource> sources, MeterRegistry registry, Runnable onChange) {
+  /**
+   * Creates the discovery of {@code group} over {@code sources} (not started); {@code carried} are
+   * the backends its previous sources found, served until the new ones answered (empty at start).
+   */
+  GroupDiscovery(String group, List<BackendSource> sources, List<BackendSettings> carried, MeterRegistry registry,
+      Runnable onChange) {
     this.group = group;
+    this.carried = List.copyOf(carried);
     this.sources = List.copyOf(sources);
     this.onChange = onChange;
     this.failures = Counter.builder("meridian.discovery.failures").tag("group", group)
@@ -78,8 +89,9 @@ final class GroupDiscovery implements AutoCloseable {
   }
 
   /**
-   * The discovered backends after the written ones: each source's last good list in source order, a
-   * backend whose id is already taken (written, or found by an earlier source) left out.
+   * The written backends, then the discovered ones: each source's last good list in source order (and,
+   * until every source reported once, what the previous sources had found), a backend whose id is
+   * already taken (written, or found by an earlier source) left out.
    */
   synchronized List<BackendSettings> merge(List<BackendSettings> written) {
     Map<String, BackendSettings> byId = new LinkedHashMap<>();
@@ -88,6 +100,9 @@ final class GroupDiscovery implements AutoCloseable {
       if (list != null) {
         list.forEach(b -> byId.putIfAbsent(b.id(), b));
       }
+    }
+    if (firstReports.getCount() > 0) {
+      carried.forEach(b -> byId.putIfAbsent(b.id(), b));
     }
     return List.copyOf(byId.values());
   }
@@ -117,11 +132,12 @@ final class GroupDiscovery implements AutoCloseable {
   private void failed(int index, String reason) {
     failures.increment();
     int kept;
+    boolean carriedDropped;
     synchronized (this) {
       if (closed) {
         return;
       }
-      markReported(index);
+      carriedDropped = markReported(index) && !carried.isEmpty();
       if (failing[index]) {
         log.debug("group '{}': {} still failing: {}", group, sources.get(index).describe(), reason);
         return;
@@ -131,13 +147,19 @@ final class GroupDiscovery implements AutoCloseable {
     }
     log.warn("group '{}': {} failed, keeping the last good list ({} backend(s)): {}", group,
         sources.get(index).describe(), kept, reason);
+    if (carriedDropped) {
+      onChange.run(); // the previous sources' backends no longer count
+    }
   }
 
-  private void markReported(int index) {
-    if (!reported[index]) {
-      reported[index] = true;
-      firstReports.countDown();
+  /** Notes a source's report; returns whether it was the last source's first one. */
+  private boolean markReported(int index) {
+    if (reported[index]) {
+      return false;
     }
+    reported[index] = true;
+    firstReports.countDown();
+    return firstReports.getCount() == 0;
   }
 
   private void logChange(String source, List<BackendSettings> before, List<BackendSettings> after) {

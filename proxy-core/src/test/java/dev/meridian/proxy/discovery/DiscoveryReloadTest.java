@@ -81,6 +81,8 @@ class DiscoveryReloadTest {
 
     meridian.proxy().reload(settings("{ dns = \"six.test:" + v4.port() + "\" }",
         "other { backends = [ { dns = \"four.test:" + v4.port() + "\", region = \"eu\" } ] }"));
+    assertThat(ids("app")).as("a group whose entries changed keeps its backends until the new ones answer")
+        .isNotEmpty();
     await().atMost(Duration.ofSeconds(5)).until(() -> ids("app").equals(List.of("[::1]:" + v4.port()))
         && ids("other").equals(List.of("127.0.0.1:" + v4.port())));
     assertThat(get("/", meridian.listenerAddresses().get(0).getPort())).isEqualTo("v6");
