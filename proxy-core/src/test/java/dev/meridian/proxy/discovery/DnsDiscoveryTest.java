@@ -129,6 +129,33 @@ class DnsDiscoveryTest {
   }
 
   @Test
+  void aStickySessionStaysOnItsBackendWhenTheNameGainsAnAddress() throws Exception {
+    dns.addresses("app.test", 1, "127.0.0.1");
+    String hocon = """
+        meridian {
+          listeners = [ { name = "web", address = "127.0.0.1:0" } ]
+          admin { enabled = false }
+          discovery.dns { servers = [ "%s" ], min-ttl = 100ms }
+          backend-groups { app { backends = [ { dns = "app.test:%d" } ] } }
+          routes = [ { path-prefix = "/", backend-group = "app", sticky { mode = cookie } } ]
+        }
+        """.formatted(dns.address(), v4.port());
+    meridian = new MeridianInstance(SettingsLoader.parse(hocon, "DnsDiscoveryTest")).start();
+    URI uri = URI.create("http://127.0.0.1:" + meridian.listenerAddresses().get(0).getPort() + "/");
+    HttpResponse<String> first = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(first.body()).isEqualTo("v4");
+    String cookie = first.headers().firstValue("set-cookie").orElseThrow().split(";")[0];
+
+    dns.addresses("app.test", 1, "127.0.0.1", "::1");
+    await().atMost(Duration.ofSeconds(10)).until(() -> backendIds().size() == 2);
+    for (int i = 0; i < 6; i++) {
+      assertThat(client.send(HttpRequest.newBuilder(uri).header("Cookie", cookie).build(),
+          HttpResponse.BodyHandlers.ofString()).body()).as("the pinned backend").isEqualTo("v4");
+    }
+    assertThat(get()).as("a new session may go to the new address").isIn("v4", "v6");
+  }
+
+  @Test
   void aFailingResolverKeepsTheLastGoodAnswer() throws Exception {
     dns.addresses("app.test", 1, "127.0.0.1");
     startMeridian("{ dns = \"app.test:" + v4.port() + "\" }", "");
