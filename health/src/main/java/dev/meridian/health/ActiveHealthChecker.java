@@ -149,6 +149,24 @@ public final class ActiveHealthChecker implements AutoCloseable {
         connectionSetup);
   }
 
+  /**
+   * Takes over, before {@link #start}, the check state of the backends {@code previous} checks too (by
+   * id): up or down, the pass and fail streaks and totals, the last result. Their marks in the registry
+   * stay as they are, and {@code previous}, when closed, leaves them alone. A group rebuilt by a reload
+   * or a change of its discovered backends thus keeps its backends' health instead of starting over.
+   */
+  public synchronized void takeOver(ActiveHealthChecker previous) {
+    synchronized (previous) {
+      for (Target t : targets) {
+        for (Target p : previous.targets) {
+          if (p.backend.id().equals(t.backend.id())) {
+            t.inherit(p);
+          }
+        }
+      }
+    }
+  }
+
   /** Marks backends out if they start unavailable, and schedules every backend's first check. */
   public synchronized void start() {
     if (started || closed) {
@@ -157,7 +175,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
     started = true;
     double spread = settings.initiallyAvailable() ? 1.0 : 0.1;
     for (Target t : targets) {
-      if (!settings.initiallyAvailable()) {
+      if (!settings.initiallyAvailable() && !t.inherited) {
         registry.markOut(t.backend.id(), OWNER, "waiting for the first passing check");
       }
       long delay = (long) (random.getAsDouble() * spread * settings.interval().toNanos());
@@ -235,10 +253,30 @@ public final class ActiveHealthChecker implements AutoCloseable {
     volatile long lastCheckTook;
     ScheduledFuture<?> next;
     CheckAttempt current;
+    /** Whether this target's state came from a previous checker's ({@link #takeOver}). */
+    boolean inherited;
+    /** Whether a later checker took this target's state over: then stopping leaves its marks alone. */
+    volatile boolean handedOver;
 
     Target(Backend backend, EventLoop loop) {
       this.backend = backend;
       this.loop = loop;
+    }
+
+    /** Copies the state of {@code previous}, which checked the same backend, and marks it handed over. */
+    void inherit(Target previous) {
+      up = previous.up;
+      awaitingFirstPass = previous.awaitingFirstPass;
+      lastResult = previous.lastResult;
+      passes = previous.passes;
+      failures = previous.failures;
+      totalPasses = previous.totalPasses;
+      totalFailures = previous.totalFailures;
+      lastReason = previous.lastReason;
+      lastCheckAt = previous.lastCheckAt;
+      lastCheckTook = previous.lastCheckTook;
+      inherited = true;
+      previous.handedOver = true;
     }
 
     void scheduleNext(long delayNanos) {
@@ -308,6 +346,9 @@ public final class ActiveHealthChecker implements AutoCloseable {
       }
       if (current != null) {
         current.abandon();
+      }
+      if (handedOver) {
+        return;
       }
       registry.clear(backend.id(), OWNER);
       if (settings.replicationLagHeader().isPresent()) {

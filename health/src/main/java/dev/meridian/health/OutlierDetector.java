@@ -123,6 +123,37 @@ public final class OutlierDetector {
   }
 
   /**
+   * Takes over {@code previous}'s state of the backends both watch (by id): ejections and when they
+   * end, streaks, totals. {@code previous} stops being used; the caller leaves those backends'
+   * {@link #OWNER} marks in the registry, which this detector's {@link #tick} now ends in time.
+   */
+  public void takeOver(OutlierDetector previous) {
+    if (previous == this) {
+      return;
+    }
+    synchronized (previous) {
+      synchronized (this) {
+        previous.states.forEach((id, old) -> {
+          State s = states.get(id);
+          if (s != null) {
+            s.consecutive5xx = old.consecutive5xx;
+            s.consecutiveGatewayFailures = old.consecutiveGatewayFailures;
+            s.ejections = old.ejections;
+            s.totalEjections = old.totalEjections;
+            s.ejected = old.ejected;
+            s.ejectedUntil = old.ejectedUntil;
+            s.lastReturnOrDecay = old.lastReturnOrDecay;
+            s.slowSince = old.slowSince;
+            s.refusedAt = old.refusedAt;
+            s.refusedRecently = old.refusedRecently;
+            s.lastReason = old.lastReason;
+          }
+        });
+      }
+    }
+  }
+
+  /**
    * A response with this status came from the backend. The common case, a success while no failure
    * is being counted, changes nothing and takes no lock (every event loop reports every response):
    * at worst, a success racing a failure on another loop leaves that failure counted.

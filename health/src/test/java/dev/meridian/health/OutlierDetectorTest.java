@@ -50,6 +50,30 @@ class OutlierDetectorTest {
   }
 
   @Test
+  void aRebuiltGroupsDetectorTakesOverTheEjectionsOfTheBackendsThatStay() {
+    BackendGroup before = group(4);
+    Backend b1 = before.backends().get(0);
+    OutlierDetector old = new OutlierDetector(before, registry, PassiveSettings.DEFAULTS, null, clock);
+    fail5xx(old, b1, 5);
+    old.onResponse(before.backends().get(1), 503);
+
+    List<Backend> grown = new ArrayList<>(before.backends());
+    grown.add(new Backend("b9", "127.0.0.1", 9009, "us-east", 1));
+    OutlierDetector next = new OutlierDetector(new BackendGroup("app", grown), registry, PassiveSettings.DEFAULTS,
+        null, clock);
+    next.takeOver(old);
+
+    assertThat(next.isEjected(b1)).isTrue();
+    assertThat(next.totalEjections("b1")).isEqualTo(1);
+    assertThat(next.statuses()).filteredOn(s -> s.backendId().equals("b2")).singleElement()
+        .satisfies(s -> assertThat(s.consecutive5xx()).isEqualTo(1));
+    clock.advance(Duration.ofSeconds(31));
+    next.tick();
+    assertThat(next.isEjected(b1)).as("the new detector ends the ejection in time").isFalse();
+    assertThat(registry.isAvailable(b1)).isTrue();
+  }
+
+  @Test
   void threeGatewayFailuresEject() {
     BackendGroup g = group(4);
     Backend b1 = g.backends().get(0);

@@ -23,7 +23,7 @@ final class KnownKeys {
       Map.entry("meridian.listeners[].tls", List.of("certificates", "client-auth", "client-ca", "ocsp-response")),
       Map.entry("meridian.listeners[].tls.certificates[]", List.of("cert", "key")),
       Map.entry("meridian.backend-groups.*", List.of("strategy", "backends", "regions", "hash", "ewma-decay",
-          "health", "tls", "protocol", "limits", "proxy-protocol")),
+          "health", "tls", "protocol", "limits", "proxy-protocol", "backends-file")),
       Map.entry("meridian.backend-groups.*.limits", List.of("max-connections", "max-pending", "queue-timeout")),
       Map.entry("meridian.backend-groups.*.tls", List.of(
           "enabled", "trust", "server-name", "verify-hostname", "client-cert", "client-key")),
@@ -36,7 +36,8 @@ final class KnownKeys {
           "eject-on-connect-refused")),
       Map.entry("meridian.backend-groups.*.health.latency-outlier", List.of("factor", "window")),
       Map.entry("meridian.backend-groups.*.health.replication-lag", List.of("header", "max")),
-      Map.entry("meridian.backend-groups.*.backends[]", List.of("id", "address", "region", "zone", "weight")),
+      Map.entry("meridian.backend-groups.*.backends[]", List.of("id", "address", "dns", "srv", "region", "zone",
+          "weight")),
       Map.entry("meridian.backend-groups.*.regions", List.of(
           "failover", "spill-over", "latency-margin", "writer", "read-your-writes", "panic-threshold")),
       Map.entry("meridian.backend-groups.*.hash", List.of("key", "algorithm", "bounded-load")),

@@ -37,6 +37,7 @@ import java.util.Set;
  * @param paths         how request paths are normalized before routing ({@code meridian.paths})
  * @param source        the configuration as written, as HOCON, with secrets (keys naming a secret,
  *                      password or token) replaced by {@code <redacted>}: what the admin API shows
+ * @param discovery     how discovered backends are found and refreshed ({@code meridian.discovery})
  */
 public record MeridianSettings(
     Optional<String> region,
@@ -57,7 +58,14 @@ public record MeridianSettings(
     dev.meridian.proxy.accesslog.AccessLogSettings accessLog,
     TracingSettings tracing,
     dev.meridian.proxy.routing.PathPolicy paths,
-    String source) {
+    String source,
+    DiscoverySettings discovery) {
+
+  /** These settings with other backend groups (a discovery update: the same groups, other backends). */
+  public MeridianSettings withBackendGroups(Map<String, BackendGroupSettings> groups) {
+    return new MeridianSettings(region, listeners, admin, groups, routes, server, limits, timeouts, upstream,
+        headers, geo, debugHeaders, cookieSecret, sticky, cache, accessLog, tracing, paths, source, discovery);
+  }
 
   /**
    * A client-facing listener: {@code meridian.listeners[]}.
@@ -115,11 +123,21 @@ public record MeridianSettings(
    * @param limits    how many requests each backend is sent at once, and how the rest wait
    * @param proxyProtocol the PROXY protocol header each connection to a backend opens with (none by
    *                  default); such a connection serves one client connection only
+   * @param sources   where more backends are discovered (DNS, SRV, a file), in configuration order;
+   *                  empty when every backend is in {@code backends}
    */
   public record BackendGroupSettings(String name, String strategy, List<BackendSettings> backends,
       RegionSettings regions, HashSettings hash, Duration ewmaDecay, HealthSettings health,
       dev.meridian.tls.UpstreamTlsSettings tls, dev.meridian.proxy.upstream.UpstreamProtocol protocol,
-      BackendLimitSettings limits, dev.meridian.proxy.upstream.UpstreamProxyProtocol proxyProtocol) {}
+      BackendLimitSettings limits, dev.meridian.proxy.upstream.UpstreamProxyProtocol proxyProtocol,
+      List<BackendSourceSettings> sources) {
+
+    /** This group with another backend list (its written backends and those discovered). */
+    public BackendGroupSettings withBackends(List<BackendSettings> next) {
+      return new BackendGroupSettings(name, strategy, List.copyOf(next), regions, hash, ewmaDecay, health, tls,
+          protocol, limits, proxyProtocol, sources);
+    }
+  }
 
   /**
    * A group's per-backend concurrency: {@code backend-groups.NAME.limits}.

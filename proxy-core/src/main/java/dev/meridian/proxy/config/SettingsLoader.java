@@ -100,7 +100,7 @@ public final class SettingsLoader {
         meridian.bool("debug-headers", false), meridian.optionalString("cookie-secret"),
         StickyReader.settings(meridian), CacheReader.settings(meridian),
         AccessLogReader.accessLog(meridian), AccessLogReader.tracing(meridian), TuningReader.paths(meridian),
-        source);
+        source, DiscoveryReader.settings(meridian));
   }
 
   /** Every region the configuration names: this instance's and its backends'. */
@@ -108,6 +108,15 @@ public final class SettingsLoader {
     java.util.Set<String> regions = new java.util.TreeSet<>();
     region.ifPresent(regions::add);
     groups.values().forEach(g -> g.backends().forEach(b -> regions.add(b.region())));
+    groups.values().forEach(g -> g.sources().forEach(s -> {
+      if (s instanceof BackendSourceSettings.Dns dns) {
+        regions.add(dns.region());
+      } else if (s instanceof BackendSourceSettings.Srv srv) {
+        regions.add(srv.region());
+      } else if (s instanceof BackendSourceSettings.File file) {
+        regions.add(file.defaultRegion());
+      }
+    }));
     return regions;
   }
 }

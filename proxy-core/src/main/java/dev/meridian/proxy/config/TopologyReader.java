@@ -102,7 +102,7 @@ final class TopologyReader {
     return new AdminSettings(enabled, address, token, admin.bool("metrics"));
   }
 
-  /** Reads {@code backend-groups}: each with a known strategy and at least one backend. */
+  /** Reads {@code backend-groups}: each with a known strategy and at least one backend entry. */
   Map<String, BackendGroupSettings> backendGroups(Optional<String> region) {
     Map<String, BackendGroupSettings> out = new LinkedHashMap<>();
     Optional<ObjectReader> groups = meridian.object("backend-groups");
@@ -121,32 +121,13 @@ final class TopologyReader {
       g.problem("strategy", "unknown strategy '" + strategy + "' (expected: one of "
           + String.join(", ", new TreeSet<>(Strategies.NAMES)) + ")");
     }
-    List<ObjectReader> elements = g.elements("backends", "{ address, ... } objects");
-    if (elements.isEmpty() && g.isListOrAbsent("backends")) {
-      g.problem("backends", "no backends (expected: at least one, "
-          + "e.g. backends = [ { address = \"10.0.0.1:8080\" } ])");
-    }
-    List<BackendSettings> backends = new ArrayList<>();
-    Map<String, String> ids = new HashMap<>();
-    for (ObjectReader b : elements) {
-      HostPort address = address(b, "address", 1);
-      String id = b.string("id", address.toString());
-      String clash = ids.putIfAbsent(id, b.pathOf("id"));
-      if (clash != null) {
-        b.problem(b.has("id") ? "id" : "address", "backend id '" + id + "' is also used by " + clash
-            + " (expected: unique ids in a group; the id defaults to the address)");
-      }
-      backends.add(new BackendSettings(id, address, b.string("region", defaultRegion),
-          b.string("zone", ""), b.integer("weight", 1, 1)));
-    }
-    java.util.Set<String> regions = new java.util.LinkedHashSet<>();
-    backends.forEach(b -> regions.add(b.region()));
+    BackendEntries entries = BackendEntries.read(g, defaultRegion);
     UpstreamTlsSettings tls = g.has("tls") ? g.object("tls").map(TlsReader::upstream)
         .orElse(UpstreamTlsSettings.DISABLED) : UpstreamTlsSettings.DISABLED;
     UpstreamProtocol protocol = protocol(g, tls);
-    return new BackendGroupSettings(name, strategy, backends, SteeringReader.regions(g, regions),
+    return new BackendGroupSettings(name, strategy, entries.backends(), SteeringReader.regions(g, entries.regions()),
         SteeringReader.hash(g), g.has("ewma-decay") ? g.duration("ewma-decay") : Duration.ofSeconds(10),
-        HealthReader.health(g), tls, protocol, limits(g), proxyProtocol(g, protocol));
+        HealthReader.health(g), tls, protocol, limits(g), proxyProtocol(g, protocol), entries.sources());
   }
 
   /**

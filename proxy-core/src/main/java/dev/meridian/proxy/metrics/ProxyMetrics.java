@@ -127,6 +127,18 @@ public final class ProxyMetrics {
     }
   }
 
+  /**
+   * Removes the meters {@link #registerBackend} and {@link #registerBackendHealth} registered for a
+   * backend that left its group (a reload or a discovery update), so a group whose backends come and
+   * go does not grow the scrape without bound. Its upstream timers and failure counters, tagged by
+   * backend only, stay.
+   */
+  public void forgetBackend(String group, String backendId) {
+    keptReadings.remove(group + '/' + backendId);
+    registry.getMeters().stream().filter(m -> group.equals(m.getId().getTag("group"))
+        && backendId.equals(m.getId().getTag("backend"))).toList().forEach(registry::remove);
+  }
+
   /** What {@link #registerRegion} reads of a region at each scrape. */
   public interface RegionReadings {
     /** The region's dial, percent (NaN once the group is gone). */
@@ -191,6 +203,9 @@ public final class ProxyMetrics {
    */
   public void registerBackendHealth(String group, dev.meridian.balancer.Backend backend,
       dev.meridian.health.HealthRegistry health) {
+    if (registry.find("meridian.backend.available").tags("group", group, "backend", backend.id()).gauge() != null) {
+      return; // registered before (a reload, a discovery update): it reads the group's registry, which is kept
+    }
     Gauge.builder("meridian.backend.available", health, h -> h.isAvailable(backend) ? 1 : 0)
         .description("Whether the backend may receive requests (1) or is out (0)")
         .tag("group", group).tag("backend", backend.id()).tag("region", backend.region()).register(registry);

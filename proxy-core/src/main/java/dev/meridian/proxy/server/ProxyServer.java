@@ -12,6 +12,7 @@ import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.config.InvalidConfigException;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
+import dev.meridian.proxy.discovery.BackendDiscovery;
 import dev.meridian.proxy.http.NeverIndexedHeaders;
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import dev.meridian.proxy.regions.OperatorOverrides;
@@ -68,6 +69,10 @@ public final class ProxyServer implements AutoCloseable {
   private io.netty.util.concurrent.ScheduledFuture<?> healthTicker;
   /** The client listeners, bound at start. */
   private final ClientListeners listeners;
+  /** Finds the backends of groups with dns, srv or backends-file entries. */
+  private final BackendDiscovery discovery;
+  /** The settings the routing in force was built from: {@link #applied} with the discovered backends. */
+  private MeridianSettings inForce;
 
   /**
    * Builds the server from validated settings; nothing is bound until {@link #start()}.
@@ -129,6 +134,9 @@ public final class ProxyServer implements AutoCloseable {
         new OperatorOverrides(clock::nanoTime));
     MeterReadings.register(context, assembly.routing().groups(), assembler::health);
     this.listeners = new ClientListeners(settings, context, transport, acceptGroup, workerGroup, clients, blockingTasks);
+    this.discovery = new BackendDiscovery(workerGroup, transport.datagramChannel(), blockingTasks, registry,
+        this::discoveredBackendsChanged);
+    this.inForce = settings;
   }
 
   private static StickyKeys loadStickyKeys(MeridianSettings settings) {
@@ -146,6 +154,7 @@ public final class ProxyServer implements AutoCloseable {
 
   /** Binds every listener; returns the bound addresses in listener order (port 0 resolved). */
   public List<InetSocketAddress> start() throws InterruptedException {
+    startDiscovery();
     context.routing().groups().values().forEach(r -> {
       if (r.checker() != null) {
         r.checker().start();
@@ -188,8 +197,21 @@ public final class ProxyServer implements AutoCloseable {
     logNeedsRestart("cache", current.cache(), next.cache());
     logNeedsRestart("access-log", current.accessLog(), next.accessLog());
     logNeedsRestart("tracing", current.tracing(), next.tracing());
+    discovery.configure(next);
+    Routing routing = swapRouting(discovery.effective(next));
+    applied = next;
+    log.info("configuration reloaded: {} route(s), {} backend group(s)", routing.router().routes().size(),
+        routing.groups().size());
+  }
+
+  /**
+   * Builds the routing of {@code effective} (a configuration with its discovered backends) beside the
+   * running one and puts it in force: statistics, health marks and pooled connections of the backends
+   * that stay are kept, checks start for the new groups' backends and stop for the old ones.
+   */
+  private Routing swapRouting(MeridianSettings effective) {
     Routing old = context.routing();
-    RoutingAssembler.Assembly assembly = assembler.assemble(next, old.groups(), context.pools.links());
+    RoutingAssembler.Assembly assembly = assembler.assemble(effective, old.groups(), context.pools.links());
     Map<String, GroupRuntime> runtimes = assembly.routing().groups();
     context.pools.links(assembly.links());
     runtimes.values().forEach(r -> {
@@ -203,13 +225,52 @@ public final class ProxyServer implements AutoCloseable {
       if (r.checker() != null) {
         r.checker().close();
       }
-      // The old detector no longer ticks: its ejections would never end.
-      r.group().backends().forEach(b -> health(r.group().name()).clear(b.id(), OutlierDetector.OWNER));
+      // The old detector no longer ticks: the ejections of backends the new one did not take over would never end.
+      GroupRuntime next = runtimes.get(r.group().name());
+      r.group().backends().stream().filter(b -> next == null || next.group().find(b.id()) == null).forEach(b -> {
+        health(r.group().name()).clear(b.id(), OutlierDetector.OWNER);
+        if (next != null) {
+          context.metrics.forgetBackend(r.group().name(), b.id());
+        }
+      });
     });
     assembler.keepOnly(runtimes.keySet());
-    applied = next;
-    log.info("configuration reloaded: {} route(s), {} backend group(s)", assembly.routing().router().routes().size(),
-        runtimes.size());
+    inForce = effective;
+    return assembly.routing();
+  }
+
+  /**
+   * Starts the discovery sources and waits (at most 3 x {@code discovery.dns.query-timeout}) for their
+   * first answers, so traffic starts with the discovered backends in place.
+   */
+  private void startDiscovery() throws InterruptedException {
+    discovery.configure(settings);
+    if (!discovery.awaitFirstAnswers(settings.discovery().queryTimeout().multipliedBy(3))) {
+      log.warn("discovery: not every source answered in time; starting with the backends found so far");
+    }
+    applyDiscoveredBackends();
+  }
+
+  /** Told by discovery that a group's backends changed: applied off the event loops. */
+  private void discoveredBackendsChanged() {
+    try {
+      blockingTasks.execute(this::applyDiscoveredBackends);
+    } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+      // Shutting down: nothing to apply.
+    }
+  }
+
+  /** Rebuilds the groups with the backends discovery found now, if they differ from those in force. */
+  private synchronized void applyDiscoveredBackends() {
+    MeridianSettings effective = discovery.effective(applied);
+    if (effective.backendGroups().equals(inForce.backendGroups())) {
+      return;
+    }
+    try {
+      swapRouting(effective);
+    } catch (RuntimeException e) {
+      log.error("discovery: cannot put the discovered backends in force; the previous ones stay", e);
+    }
   }
 
   private static void logNeedsRestart(String section, Object current, Object next) {
@@ -332,6 +393,7 @@ public final class ProxyServer implements AutoCloseable {
    * @return whether every request finished within the drain timeout
    */
   public boolean shutdown(Duration drainTimeout) {
+    discovery.close();
     context.startDraining();
     listeners.closeListeners();
     clients.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.INSTANCE));

@@ -187,6 +187,14 @@ final class RoutingAssembler {
           h.passive().latencyOutliersEnabled() ? stats : null, clock);
       ActiveHealthChecker checker = h.active().map(a -> new ActiveHealthChecker(group, a, health, outliers,
           checkLoops, transport.socketChannel(), checkConnectionSetup(g))).orElse(null);
+      GroupRuntime before = previous.get(g.name());
+      if (before != null) {
+        // The backends that stay keep their ejections and check state (a reload, a discovery update).
+        outliers.takeOver(before.outliers());
+        if (checker != null && before.checker() != null) {
+          checker.takeOver(before.checker());
+        }
+      }
       runtimes.put(g.name(), GroupRuntime.of(group, selector, readSelector, stats, outliers, checker, g,
           trafficByGroup.computeIfAbsent(g.name(), n -> new RegionTraffic()),
           faultsByGroup.computeIfAbsent(g.name(), n -> new RegionFaults()),

@@ -3,14 +3,18 @@ package dev.meridian.proxy.transport;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringDatagramChannel;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
@@ -116,6 +120,18 @@ public enum Transport {
         return EpollSocketChannel.class;
       default:
         return NioSocketChannel.class;
+    }
+  }
+
+  /** The UDP channel class of this transport (DNS discovery). */
+  public Class<? extends DatagramChannel> datagramChannel() {
+    switch (this) {
+      case IO_URING:
+        return IoUringDatagramChannel.class;
+      case EPOLL:
+        return EpollDatagramChannel.class;
+      default:
+        return NioDatagramChannel.class;
     }
   }
 }

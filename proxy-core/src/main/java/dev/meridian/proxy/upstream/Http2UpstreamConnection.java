@@ -207,6 +207,17 @@ final class Http2UpstreamConnection {
     });
   }
 
+  /**
+   * Its backend left the configuration: as after a GOAWAY, no new stream opens on it, and it closes
+   * once its open streams end (at once when it has none). A connection still being set up is left to
+   * serve the requests waiting for it.
+   */
+  void retire() {
+    if (state == State.READY) {
+      drain();
+    }
+  }
+
   private void streamClosed() {
     streams--;
     if (state == State.READY) {

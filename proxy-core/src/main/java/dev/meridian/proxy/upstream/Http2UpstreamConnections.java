@@ -123,6 +123,13 @@ final class Http2UpstreamConnections {
     }
   }
 
+  /** Drains the connections to backends no longer configured: no new streams, closed once their streams end. */
+  void retire(java.util.Set<Backend> backends) {
+    List<Http2UpstreamConnection> all = new ArrayList<>();
+    backends.forEach(b -> all.addAll(byBackend.getOrDefault(b, List.of())));
+    all.forEach(Http2UpstreamConnection::retire);
+  }
+
   /** Open HTTP/2 connections, with or without streams. */
   int openConnections() {
     return open;

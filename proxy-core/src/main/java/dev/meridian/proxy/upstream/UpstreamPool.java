@@ -183,7 +183,7 @@ public final class UpstreamPool {
   public void release(Channel channel) {
     BackendHandler handler = BackendHandler.of(channel);
     handler.detach();
-    if (!channel.isActive() || closed || handler.link().protocol().isHttp2()) {
+    if (!channel.isActive() || closed || handler.link().protocol().isHttp2() || links.isRetired(handler.backend())) {
       // An HTTP/2 stream serves one request; its connection stays with the other streams.
       channel.close();
       return;
@@ -254,6 +254,28 @@ public final class UpstreamPool {
     reserved.values().forEach(own -> own.forEach((backend, channels) ->
         counts.merge(backend.id(), channels.size(), Integer::sum)));
     return counts;
+  }
+
+  /**
+   * Closes the idle HTTP/1.1 connections (shared and reserved) to these backends, which are no longer
+   * configured, and drains their HTTP/2 connections.
+   */
+  void closeIdle(java.util.Set<Backend> backends) {
+    List<Channel> all = new ArrayList<>();
+    backends.forEach(b -> {
+      ArrayDeque<Channel> waiting = idle.remove(b);
+      if (waiting != null) {
+        all.addAll(waiting);
+      }
+    });
+    reserved.values().forEach(own -> backends.forEach(b -> {
+      ArrayDeque<Channel> waiting = own.remove(b);
+      if (waiting != null) {
+        all.addAll(waiting);
+      }
+    }));
+    all.forEach(Channel::close);
+    http2.retire(backends);
   }
 
   /** Closes every idle connection and refuses to keep connections from now on. */

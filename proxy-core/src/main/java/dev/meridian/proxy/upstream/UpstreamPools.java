@@ -17,6 +17,8 @@ public final class UpstreamPools {
   private final ChannelGroup everyConnection =
       new DefaultChannelGroup("upstream", GlobalEventExecutor.INSTANCE);
   private volatile Map<Backend, BackendLink> links = Map.of();
+  /** Backends a links update removed (and none re-added since): their connections close once idle. */
+  private final java.util.Set<Backend> retired = ConcurrentHashMap.newKeySet();
   private volatile ConnectTimes connectTimes = (backend, nanos) -> { };
 
   /** Told how long each new connection to a backend (HTTP/1.1 or HTTP/2) took to connect (TCP, before any TLS). */
@@ -38,10 +40,30 @@ public final class UpstreamPools {
 
   /**
    * Sets how each backend is spoken to (protocol and TLS); backends not named speak HTTP/1.1 in
-   * cleartext. Connections opened under an earlier setting are not reused for new requests.
+   * cleartext. Connections opened under an earlier setting are not reused for new requests. A backend
+   * the previous setting named and this one does not is retired: its idle connections close now, and
+   * those still carrying a request close when it ends (so its requests drain).
    */
   public void links(Map<Backend, BackendLink> next) {
+    Map<Backend, BackendLink> previous = this.links;
     this.links = Map.copyOf(next);
+    retired.removeAll(next.keySet());
+    java.util.Set<Backend> gone = new java.util.HashSet<>(previous.keySet());
+    gone.removeAll(next.keySet());
+    if (gone.isEmpty()) {
+      return;
+    }
+    retired.addAll(gone);
+    pools.values().forEach(p -> {
+      if (!p.eventLoop().isShuttingDown()) {
+        p.eventLoop().execute(() -> p.closeIdle(gone));
+      }
+    });
+  }
+
+  /** Whether the backend was removed by the last links update: its connections are not kept. */
+  boolean isRetired(Backend backend) {
+    return !retired.isEmpty() && retired.contains(backend);
   }
 
   /** Reports each new connection's connect time to {@code observer} (the metrics). */

@@ -148,7 +148,7 @@ class SettingsLoaderTest {
         "t.conf: 2: meridian.timeouts.conect: unknown key (expected: one of "
             + "client-idle, connect, response-headers, upstream-idle)",
         "t.conf: 4: meridian.backend-groups.app.backends[0].wieght: unknown key (expected: one of "
-            + "id, address, region, zone, weight)");
+            + "id, address, dns, srv, region, zone, weight)");
   }
 
   @Test
@@ -237,7 +237,8 @@ class SettingsLoaderTest {
             + "e.g. listeners = [ { name = \"web\", address = \"0.0.0.0:8080\" } ])",
         "t.conf: 4: meridian.backend-groups.app.strategy: unknown strategy 'random' (expected: one of consistent-hash, least-request, peak-ewma, round-robin, weighted)",
         "t.conf: 4: meridian.backend-groups.app.backends: no backends (expected: at least one, "
-            + "e.g. backends = [ { address = \"10.0.0.1:8080\" } ])",
+            + "e.g. backends = [ { address = \"10.0.0.1:8080\" } ], [ { dns = \"app.internal:8080\" } ], "
+            + "or backends-file = \"backends.json\")",
         "t.conf: 5: meridian.backend-groups.web.backends[1].id: backend id 'x' is also used by "
             + "meridian.backend-groups.web.backends[0].id (expected: unique ids in a group; the id defaults to the address)",
         "t.conf: 7: meridian.routes[0].host: 'a.*' is not a host pattern (expected: an exact name such as "

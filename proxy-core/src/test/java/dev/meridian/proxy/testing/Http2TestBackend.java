@@ -106,6 +106,11 @@ public final class Http2TestBackend implements AutoCloseable {
     return connections.get();
   }
 
+  /** Connections open now. */
+  public int openConnections() {
+    return children.size();
+  }
+
   /** The most streams one connection had open at once. */
   public int maxConcurrentPerConnection() {
     return maxConcurrentPerConnection.get();

@@ -227,12 +227,17 @@ public final class TestBackend implements AutoCloseable {
 
   /** Starts a backend on {@code 127.0.0.1:port} (0 picks a free port), answering with {@code responder}. */
   public static TestBackend start(Responder responder, int port) {
+    return start(responder, "127.0.0.1", port);
+  }
+
+  /** Starts a backend on {@code host:port} ({@code 127.0.0.1} or {@code ::1}; 0 picks a free port). */
+  public static TestBackend start(Responder responder, String host, int port) {
     TestBackend backend = new TestBackend(responder);
-    backend.bind(port);
+    backend.bind(host, port);
     return backend;
   }
 
-  private void bind(int port) {
+  private void bind(String host, int port) {
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(group)
         .channel(NioServerSocketChannel.class)
@@ -250,7 +255,7 @@ public final class TestBackend implements AutoCloseable {
           }
         });
     try {
-      server = bootstrap.bind("127.0.0.1", port).sync().channel();
+      server = bootstrap.bind(host, port).sync().channel();
       address = (InetSocketAddress) server.localAddress();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

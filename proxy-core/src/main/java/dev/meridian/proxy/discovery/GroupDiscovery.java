@@ -1,0 +1,188 @@
+package dev.meridian.proxy.discovery;
+
+import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The discovered part of one backend group: the last good list of each of its sources, merged into
+ * one list of distinct ids after the group's written backends. Logs what each report adds and
+ * removes, counts failed refreshes in {@code meridian_discovery_failures_total{group}} and tells
+ * {@code onChange} when the merged list changed.
+ *
+ * <p>Thread-safe: sources report from their own threads.
+ */
+final class GroupDiscovery implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(GroupDiscovery.class);
+
+  private final String group;
+  private final List<BackendSource> sources;
+  private final Runnable onChange;
+  private final Counter failures;
+  private final Counter updates;
+  /** Each source's last good list, null until it found one. */
+  private final List<List<BackendSettings>> lastGood;
+  /** Whether each source is failing now, so a failure is logged once and its recovery once. */
+  private final boolean[] failing;
+  private final CountDownLatch firstReports;
+  private final boolean[] reported;
+  /**
+   * What the group's previous sources had found (a reload changed its entries), kept in the merged
+   * list until every new source reported once, so the group does not stand empty meanwhile.
+   */
+  private List<BackendSettings> carried;
+  private boolean closed;
+
+  /**
+   * Creates the discovery of {@code group} over {@code sources} (not started); {@code carried} are
+   * the backends its previous sources found, served until the new ones answered (empty at start).
+   */
+  GroupDiscovery(String group, List<BackendSource> sources, List<BackendSettings> carried, MeterRegistry registry,
+      Runnable onChange) {
+    this.group = group;
+    this.carried = List.copyOf(carried);
+    this.sources = List.copyOf(sources);
+    this.onChange = onChange;
+    this.failures = Counter.builder("meridian.discovery.failures").tag("group", group)
+        .description("Refreshes of discovered backends that failed (the last good list stayed)").register(registry);
+    this.updates = Counter.builder("meridian.discovery.updates").tag("group", group)
+        .description("Changes of a group's discovered backends").register(registry);
+    this.lastGood = new ArrayList<>();
+    this.sources.forEach(s -> lastGood.add(null));
+    this.failing = new boolean[this.sources.size()];
+    this.reported = new boolean[this.sources.size()];
+    this.firstReports = new CountDownLatch(this.sources.size());
+  }
+
+  /** Starts every source. */
+  void start() {
+    for (int i = 0; i < sources.size(); i++) {
+      int index = i;
+      sources.get(i).start(new BackendSource.Listener() {
+        @Override
+        public void found(List<BackendSettings> backends) {
+          GroupDiscovery.this.found(index, backends);
+        }
+
+        @Override
+        public void failed(String reason) {
+          GroupDiscovery.this.failed(index, reason);
+        }
+      });
+    }
+  }
+
+  /** Waits until every source reported once (found or failed), at most {@code timeout}. */
+  boolean awaitFirstReports(Duration timeout) throws InterruptedException {
+    return firstReports.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * The written backends, then the discovered ones: each source's last good list in source order (and,
+   * until every source reported once, what the previous sources had found), a backend whose id is
+   * already taken (written, or found by an earlier source) left out.
+   */
+  synchronized List<BackendSettings> merge(List<BackendSettings> written) {
+    Map<String, BackendSettings> byId = new LinkedHashMap<>();
+    written.forEach(b -> byId.put(b.id(), b));
+    for (List<BackendSettings> list : lastGood) {
+      if (list != null) {
+        list.forEach(b -> byId.putIfAbsent(b.id(), b));
+      }
+    }
+    if (firstReports.getCount() > 0) {
+      carried.forEach(b -> byId.putIfAbsent(b.id(), b));
+    }
+    return List.copyOf(byId.values());
+  }
+
+  private void found(int index, List<BackendSettings> backends) {
+    List<BackendSettings> previous;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      markReported(index);
+      if (failing[index]) {
+        failing[index] = false;
+        log.info("group '{}': {} answers again", group, sources.get(index).describe());
+      }
+      previous = lastGood.get(index);
+      if (backends.equals(previous)) {
+        return;
+      }
+      lastGood.set(index, List.copyOf(backends));
+    }
+    updates.increment();
+    logChange(sources.get(index).describe(), previous == null ? List.of() : previous, backends);
+    onChange.run();
+  }
+
+  private void failed(int index, String reason) {
+    failures.increment();
+    int kept;
+    boolean carriedDropped;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      carriedDropped = markReported(index) && !carried.isEmpty();
+      if (failing[index]) {
+        log.debug("group '{}': {} still failing: {}", group, sources.get(index).describe(), reason);
+        return;
+      }
+      failing[index] = true;
+      kept = lastGood.get(index) == null ? 0 : lastGood.get(index).size();
+    }
+    log.warn("group '{}': {} failed, keeping the last good list ({} backend(s)): {}", group,
+        sources.get(index).describe(), kept, reason);
+    if (carriedDropped) {
+      onChange.run(); // the previous sources' backends no longer count
+    }
+  }
+
+  /** Notes a source's report; returns whether it was the last source's first one. */
+  private boolean markReported(int index) {
+    if (reported[index]) {
+      return false;
+    }
+    reported[index] = true;
+    firstReports.countDown();
+    return firstReports.getCount() == 0;
+  }
+
+  private void logChange(String source, List<BackendSettings> before, List<BackendSettings> after) {
+    Set<String> old = ids(before);
+    Set<String> now = ids(after);
+    List<String> added = after.stream().map(BackendSettings::id).filter(id -> !old.contains(id)).toList();
+    List<String> removed = before.stream().map(BackendSettings::id).filter(id -> !now.contains(id)).toList();
+    log.info("group '{}': {} found {} backend(s){}{}", group, source, after.size(),
+        added.isEmpty() ? "" : ", added " + added, removed.isEmpty() ? "" : ", removed " + removed);
+  }
+
+  private static Set<String> ids(List<BackendSettings> list) {
+    Set<String> ids = new HashSet<>();
+    list.forEach(b -> ids.add(b.id()));
+    return ids;
+  }
+
+  /** Stops every source; later reports are ignored. */
+  @Override
+  public void close() {
+    synchronized (this) {
+      closed = true;
+    }
+    sources.forEach(BackendSource::close);
+  }
+}
