@@ -223,7 +223,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       ctx.close();
     } else if (!ex.requestComplete && !ex.responseStarted() && !ex.waitsForBackend()) {
       // (A request a drill's delay or a full backend holds is waiting for it, not stalled by the client.)
-      refuseStalledBody(ex, "stopped arriving for " + context.settings.timeouts().clientIdle().toSeconds() + " s");
+      refuseStalledBody(ex, "stopped arriving for " + ex.policies.settings.timeouts().clientIdle().toSeconds() + " s");
     } else if (isStoppedReader(ex)) {
       cutOffStoppedReader(ex);
     }
@@ -305,7 +305,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   void startRequest(HttpRequest request) {
     context.metrics.requestStarted();
     selection.reset();
-    Exchange ex = new Exchange(request, selection);
+    ProxyContext.InForce now = context.inForce();
+    Exchange ex = new Exchange(request, selection, now.policies());
     ex.clientAddress = clientAddress;
     ex.http2 = http2Stream;
     exchange = ex;
@@ -316,7 +317,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     if (!connectionMemo.peerTrusted()) {
       ForwardingHeaders.stripUntrusted(request.headers());
     }
-    RequestAdmission.Verdict verdict = RequestAdmission.admit(ex, context, clientIp, connectionMemo);
+    RequestAdmission.Verdict verdict = RequestAdmission.admit(ex, context, now.routing(), clientIp, connectionMemo);
     if (verdict != null) {
       completion.respondLocally(ex, verdict.status(), verdict.message(), verdict.retryAfterSeconds());
       return;

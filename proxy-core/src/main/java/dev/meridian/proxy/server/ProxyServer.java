@@ -50,6 +50,8 @@ public final class ProxyServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
   private final MeridianSettings settings;
+  /** The monotonic clock of balancing and rate limits. */
+  private final NanoClock clock;
   private final Transport transport;
   private final EventLoopGroup acceptGroup;
   private final MultiThreadIoEventLoopGroup workerGroup;
@@ -96,6 +98,7 @@ public final class ProxyServer implements AutoCloseable {
 
   public ProxyServer(MeridianSettings settings, MeterRegistry registry, NanoClock clock, java.time.Clock wallClock) {
     this.settings = settings;
+    this.clock = clock;
     this.applied = settings;
     this.transport = Transport.choose(settings.server().transport());
     int threads = settings.server().eventLoopThreads() > 0
@@ -170,26 +173,38 @@ public final class ProxyServer implements AutoCloseable {
   }
 
   /**
-   * Puts a new configuration's routes and backend groups (strategies, regions, health, retries) in
-   * force without closing a connection: requests already started finish on the old ones. Listener,
-   * admin, server, limits, timeouts and header changes need a restart; a backend group's
-   * protocol or TLS change applies to new upstream connections, which is logged.
+   * Puts a new configuration in force without closing a connection that stays valid: listeners added
+   * are bound, removed ones (or whose address changed) stop accepting and their connections drain,
+   * kept ones take new certificates, PROXY protocol and connection limits for new connections; routes
+   * and backend groups (strategies, regions, health, retries), limits, timeouts and headers apply to
+   * requests that start from now on, while requests already started finish on the old ones. A backend
+   * group's protocol or TLS change applies to new upstream connections. What still needs a restart
+   * ({@link RestartOnlySettings}) is logged.
+   *
+   * @throws ReloadRefusedException when a new listener cannot be bound or its certificates do not load;
+   *     nothing changed then
    */
   public synchronized void reload(MeridianSettings next) {
     MeridianSettings current = applied;
-    logNeedsRestart("listeners", current.listeners(), next.listeners());
-    logNeedsRestart("admin", current.admin(), next.admin());
-    logNeedsRestart("server", current.server(), next.server());
-    logNeedsRestart("limits", current.limits(), next.limits());
-    logNeedsRestart("timeouts", current.timeouts(), next.timeouts());
-    logNeedsRestart("upstream", current.upstream(), next.upstream());
-    logNeedsRestart("headers", current.headers(), next.headers());
-    logNeedsRestart("sticky", current.sticky(), next.sticky());
-    logNeedsRestart("cache", current.cache(), next.cache());
-    logNeedsRestart("access-log", current.accessLog(), next.accessLog());
-    logNeedsRestart("tracing", current.tracing(), next.tracing());
+    ClientListeners.Pending pendingListeners;
+    try {
+      pendingListeners = listeners.prepare(next);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ReloadRefusedException(e);
+    } catch (RuntimeException e) {
+      throw new ReloadRefusedException(e);
+    }
     Routing old = context.routing();
-    RoutingAssembler.Assembly assembly = assembler.assemble(next, old.groups(), context.pools.links());
+    RoutingAssembler.Assembly assembly;
+    try {
+      assembly = assembler.assemble(next, old.groups(), context.pools.links());
+    } catch (RuntimeException e) {
+      pendingListeners.abandon();
+      throw e;
+    }
+    RestartOnlySettings.logChanges(current, next);
+    pendingListeners.commit();
     Map<String, GroupRuntime> runtimes = assembly.routing().groups();
     context.pools.links(assembly.links());
     runtimes.values().forEach(r -> {
@@ -197,7 +212,7 @@ public final class ProxyServer implements AutoCloseable {
         r.checker().start();
       }
     });
-    context.swap(assembly.routing());
+    context.swap(assembly.routing(), context.policies().next(next, clock));
     MeterReadings.register(context, runtimes, assembler::health);
     old.groups().values().forEach(r -> {
       if (r.checker() != null) {
@@ -208,14 +223,13 @@ public final class ProxyServer implements AutoCloseable {
     });
     assembler.keepOnly(runtimes.keySet());
     applied = next;
-    log.info("configuration reloaded: {} route(s), {} backend group(s)", assembly.routing().router().routes().size(),
-        runtimes.size());
+    log.info("configuration reloaded: {} listener(s), {} route(s), {} backend group(s)", next.listeners().size(),
+        assembly.routing().router().routes().size(), runtimes.size());
   }
 
-  private static void logNeedsRestart(String section, Object current, Object next) {
-    if (!current.equals(next)) {
-      log.warn("configuration reload: meridian.{} changed; that part takes effect after a restart", section);
-    }
+  /** The bound client listeners' addresses by listener name, in configuration order (port 0 resolved). */
+  public Map<String, InetSocketAddress> listenerAddresses() {
+    return listeners.addresses();
   }
 
   /** Logs an operator's cache purge (what was asked, how many entries went). */

@@ -138,7 +138,7 @@ final class ResponseRelay {
     if (ex.upstream instanceof Http2StreamChannel) {
       response.setProtocolVersion(ViaHeader.HTTP_2); // for Via: the stream's response says 1.1
     }
-    boolean closeDelimited = context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId,
+    boolean closeDelimited = ex.policies.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId,
         keepAlive, false);
     ex.closeAfter = !keepAlive || closeDelimited;
     addSteeringHeaders(ex, response);
@@ -233,7 +233,7 @@ final class ResponseRelay {
       return;
     }
     log.warn("{} {}: backend {} sent nothing for {} mid-response; cutting the client's response off",
-        ex.requestId, connection.clientIp, ex.backend, context.settings.timeouts().upstreamIdle());
+        ex.requestId, connection.clientIp, ex.backend, ex.policies.settings.timeouts().upstreamIdle());
     context.metrics.upstreamFailed(ex.backend.id(), "timeout");
     connection.completion.abandonUpstream(ex);
     connection.ctx.close();
@@ -252,7 +252,7 @@ final class ResponseRelay {
     ex.status = 101;
     ex.endInFlight();
     ex.releaseReplay();
-    context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, true, true);
+    ex.policies.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, true, true);
     if (ex.route.sticky() != null) {
       StickySessions.onResponse(ex, context, response, connection.isTls());
     }
@@ -272,7 +272,7 @@ final class ResponseRelay {
     if (ex.route.sticky() != null) {
       StickySessions.onResponse(ex, context, response, connection.isTls());
     }
-    if (context.settings.debugHeaders()) {
+    if (ex.policies.settings.debugHeaders()) {
       response.headers().set(BACKEND_HEADER, ex.backend.id());
       String decision = ex.selection.decision();
       if (decision != null) {
@@ -282,7 +282,7 @@ final class ResponseRelay {
     GroupRuntime group = ex.group;
     if (ex.selection.isWrite() && group.readYourWritesMillis() > 0 && group.writer().isPresent()) {
       long window = group.readYourWritesMillis();
-      String value = context.readYourWrites.issue(System.currentTimeMillis() + window);
+      String value = ex.policies.readYourWrites.issue(System.currentTimeMillis() + window);
       response.headers().add(HttpHeaderNames.SET_COOKIE, ReadYourWritesCookie.NAME + "=" + value
           + "; Max-Age=" + Math.max(1, window / 1000) + "; Path=/; HttpOnly; SameSite=Lax");
     }
@@ -295,7 +295,7 @@ final class ResponseRelay {
    */
   void startTimer(Exchange ex) {
     // An injected delay stands for the backend's own slowness: it counts toward the timeout.
-    long timeout = context.settings.timeouts().responseHeaders().toNanos() - ex.injectedDelayNanos;
+    long timeout = ex.policies.settings.timeouts().responseHeaders().toNanos() - ex.injectedDelayNanos;
     ex.responseDeadlineNanos = System.nanoTime() + timeout;
     if (timer == null) {
       timer = connection.ctx.executor().schedule(onTimer, Math.max(0, timeout), TimeUnit.NANOSECONDS);
@@ -323,7 +323,7 @@ final class ResponseRelay {
     }
     ex.responseDeadlineNanos = 0;
     log.warn("{} {}: backend {} sent no response headers within {} ms", ex.requestId, connection.clientIp,
-        ex.backend, context.settings.timeouts().responseHeaders().toMillis());
+        ex.backend, ex.policies.settings.timeouts().responseHeaders().toMillis());
     context.metrics.upstreamFailed(ex.backend.id(), "timeout");
     ex.group.outliers().onGatewayFailure(ex.backend, "timeout");
     connection.completion.abandonUpstream(ex);
