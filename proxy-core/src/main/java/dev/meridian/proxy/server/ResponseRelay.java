@@ -291,12 +291,18 @@ final class ResponseRelay {
   /**
    * Gives the backend {@code timeouts.response-headers} from now to answer. One timer per connection
    * serves every request on it: it is armed when none is, and when it fires it either times the
-   * current request out or waits again until that request's own deadline (no task per request).
+   * current request out or waits again until that request's own deadline (no task per request). A
+   * request due before the timer fires (a reload shortened the timeout, a drill's delay used part of
+   * it) re-arms it.
    */
   void startTimer(Exchange ex) {
     // An injected delay stands for the backend's own slowness: it counts toward the timeout.
     long timeout = ex.policies.settings.timeouts().responseHeaders().toNanos() - ex.injectedDelayNanos;
     ex.responseDeadlineNanos = System.nanoTime() + timeout;
+    if (timer != null && timer.getDelay(TimeUnit.NANOSECONDS) > timeout) {
+      timer.cancel(false);
+      timer = null;
+    }
     if (timer == null) {
       timer = connection.ctx.executor().schedule(onTimer, Math.max(0, timeout), TimeUnit.NANOSECONDS);
     }
