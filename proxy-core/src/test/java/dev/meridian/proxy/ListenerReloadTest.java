@@ -101,6 +101,28 @@ class ListenerReloadTest {
   }
 
   @Test
+  void aListenerMovedToAnotherAddressIsBoundThereAndItsMetersFollow() throws Exception {
+    start(config(listener("web", 0)));
+    InetSocketAddress before = address("web");
+    int port;
+    try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort();
+    }
+
+    assertThat(reload(config(listener("web", port))).applied()).isTrue();
+
+    assertThat(address("web").getPort()).isEqualTo(port);
+    assertThatThrownBy(() -> RawHttpClient.connect(before).close()).isInstanceOf(ConnectException.class);
+    try (RawHttpClient client = RawHttpClient.connect(address("web"))) {
+      assertThat(client.send("GET /moved HTTP/1.1\r\nHost: app.test\r\n\r\n").readResponse().bodyText())
+          .isEqualTo("ok /moved");
+      var open = instance.proxy().metrics().registry().find("meridian.listener.connections").tag("listener", "web");
+      await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(open.gauge().value())
+          .as("the gauge reads the listener bound now").isEqualTo(1.0));
+    }
+  }
+
+  @Test
   void aListenerRemovedStopsAcceptingWhileItsSlowRequestFinishes() throws Exception {
     start(config(listener("web", 0) + ", " + listener("second", 0)));
     InetSocketAddress second = address("second");

@@ -89,6 +89,7 @@ final class BoundListener {
   void drain(Duration drainTimeout) {
     InetSocketAddress address = address();
     channel.close().awaitUninterruptibly();
+    gate.closeMeters();
     if (tls != null) {
       tls.close();
     }
@@ -104,6 +105,11 @@ final class BoundListener {
         }
       }, drainTimeout.toMillis(), TimeUnit.MILLISECONDS);
     }
+  }
+
+  /** Reports the listener's open connections in the metrics (once it is in force). */
+  void openMeters() {
+    gate.openMeters();
   }
 
   /** Stops accepting (shutdown: the server drains every connection itself). */

@@ -72,6 +72,7 @@ final class ClientListeners {
     try {
       BoundListener bound = bind(listener, tls, settings);
       listeners.put(listener.name(), bound);
+      bound.openMeters();
       return bound.address();
     } catch (RuntimeException | InterruptedException e) {
       if (tls != null) {
@@ -221,6 +222,7 @@ final class ClientListeners {
           context.certificates(listener.address().getPort(), null);
           listener.drain(next.server().drainTimeout());
         }
+        bound.values().forEach(BoundListener::openMeters);
       }
     }
 

@@ -50,7 +50,6 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
     this.max = max;
     this.maxPerClient = maxPerClient;
     this.meters = meters;
-    meters.openConnections(open::get);
   }
 
   @Override
@@ -75,6 +74,19 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
         }
       });
     }
+  }
+
+  /**
+   * Reports this listener's open connections, once it is in force (a listener a reload binds in place
+   * of one of the same name reports after the old one stopped).
+   */
+  void openMeters() {
+    meters.openConnections(open::get);
+  }
+
+  /** Stops reporting this listener's open connections (it was closed by a reload). */
+  void closeMeters() {
+    meters.closeGauge();
   }
 
   /** Client connections open now. */
