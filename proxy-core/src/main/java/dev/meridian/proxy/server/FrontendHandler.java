@@ -78,6 +78,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** An exchange just finished; its upstream connection goes back to the pool in a moment. */
   boolean settling;
   String clientIp;
+  /** The connection is asked to close once the requests it has sent are answered (its listener drains). */
+  private boolean drainRequested;
   /** This handler counted its HTTP/1 connection in the open-connections gauge. */
   private boolean countedConnection;
   /** On an HTTP/2 stream: the client ended its request (END_STREAM arrived). */
@@ -200,11 +202,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       return;
     }
     if (evt == DrainEvent.INSTANCE) {
-      if (exchange == null) {
+      drainRequested = true;
+      if (exchange == null && inbound.isEmpty()) {
         ctx.close();
-      } else {
+      } else if (exchange != null) {
         exchange.clientKeepAlive = false;
-      }
+      } // else a request waits for the last one to settle: it is answered, then the connection closes
       return;
     }
     ctx.fireUserEventTriggered(evt);
@@ -318,6 +321,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       ForwardingHeaders.stripUntrusted(request.headers());
     }
     RequestAdmission.Verdict verdict = RequestAdmission.admit(ex, context, now.routing(), clientIp, connectionMemo);
+    if (drainRequested) {
+      ex.clientKeepAlive = false;
+    }
     if (verdict != null) {
       completion.respondLocally(ex, verdict.status(), verdict.message(), verdict.retryAfterSeconds());
       return;
