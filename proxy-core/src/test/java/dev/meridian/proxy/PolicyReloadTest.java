@@ -33,6 +33,16 @@ class PolicyReloadTest {
     return client.send("GET " + path + " HTTP/1.1\r\nHost: app.test\r\n\r\n").readResponse();
   }
 
+  private static String pooled(int backendPort, String upstreamIdle) {
+    return "meridian {\n"
+        + "  listeners = [ { name = \"web\", address = \"127.0.0.1:0\" } ]\n"
+        + "  admin { enabled = false }\n"
+        + "  timeouts { upstream-idle = " + upstreamIdle + " }\n"
+        + "  backend-groups { app { backends = [ { address = \"127.0.0.1:" + backendPort + "\" } ] } }\n"
+        + "  routes = [ { name = \"all\", path-prefix = \"/\", backend-group = \"app\" } ]\n"
+        + "}\n";
+  }
+
   /** A request with {@code count} header fields in all (Host among them). */
   private static String manyHeaders(int count) {
     StringBuilder request = new StringBuilder("GET /many HTTP/1.1\r\nHost: app.test\r\n");
@@ -40,6 +50,35 @@ class PolicyReloadTest {
       request.append("X-Field-").append(i).append(": ").append(i).append("\r\n");
     }
     return request.append("\r\n").toString();
+  }
+
+  /**
+   * Upstream pooling settings apply to upstream connections opened after the reload: one opened
+   * under the new 300 ms upstream-idle is closed when idle, while the one opened before keeps 60 s.
+   */
+  @Test
+  void upstreamIdleTimeoutAppliesToNewUpstreamConnections(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("meridian.conf");
+    try (TestBackend before = TestBackend.start(TestBackend.ok("before"));
+        TestBackend after = TestBackend.start(TestBackend.ok("after"))) {
+      Files.writeString(file, pooled(before.port(), "60s"));
+      MeridianInstance instance = new MeridianInstance(SettingsLoader.load(file)).start();
+      try (ConfigReloader reloader = new ConfigReloader(file, instance);
+          RawHttpClient client = RawHttpClient.connect(instance.listenerAddresses().get(0))) {
+        assertThat(get(client, "/").bodyText()).isEqualTo("before");
+
+        Files.writeString(file, pooled(after.port(), "300ms"));
+        assertThat(reloader.reload().applied()).isTrue();
+
+        assertThat(get(client, "/").bodyText()).isEqualTo("after");
+        assertThat(after.connectionCount()).isEqualTo(1);
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+            .until(() -> after.openConnectionCount() == 0);
+        assertThat(before.openConnectionCount()).as("opened before the reload: idle for up to 60 s").isEqualTo(1);
+      } finally {
+        instance.stop(Duration.ZERO);
+      }
+    }
   }
 
   @Test

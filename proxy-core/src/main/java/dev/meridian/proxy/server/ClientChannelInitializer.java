@@ -97,6 +97,7 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
       ProxyProtocolReader.install(ch);
     }
     RequestPolicies policies = context.policies();
+    ch.config().setWriteBufferWaterMark(policies.clientWaterMark);
     ch.pipeline().addLast("idle", new IdleTimeoutHandler(
         policies.settings.timeouts().clientIdle().toMillis(), TimeUnit.MILLISECONDS));
     if (tls == null) {

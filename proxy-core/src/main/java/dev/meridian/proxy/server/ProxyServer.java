@@ -109,11 +109,7 @@ public final class ProxyServer implements AutoCloseable {
         transport.ioHandlerFactory());
     this.assembler = new RoutingAssembler(clock, workerGroup, transport);
     RoutingAssembler.Assembly assembly = assembler.assemble(settings, Map.of(), Map.of());
-    UpstreamPools pools = new UpstreamPools(new UpstreamSettings(transport,
-        settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
-        settings.upstream().maxIdlePerBackend(), settings.upstream().writeBufferLow(),
-        settings.upstream().writeBufferHigh(), 8192, 64 * 1024,
-        new NeverIndexedHeaders(settings.headers().requestIdHeader())));
+    UpstreamPools pools = new UpstreamPools(upstreamSettings(settings, transport));
     pools.links(assembly.links());
     ProxyMetrics metrics = new ProxyMetrics(registry);
     pools.reportConnectTimes((backend, nanos) -> metrics.upstreamConnected(backend.id(), nanos));
@@ -132,6 +128,14 @@ public final class ProxyServer implements AutoCloseable {
         new OperatorOverrides(clock::nanoTime));
     MeterReadings.register(context, assembly.routing().groups(), assembler::health);
     this.listeners = new ClientListeners(settings, context, transport, acceptGroup, workerGroup, clients, blockingTasks);
+  }
+
+  /** How upstream connections are opened and kept under {@code settings}. */
+  private static UpstreamSettings upstreamSettings(MeridianSettings settings, Transport transport) {
+    return new UpstreamSettings(transport, settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
+        settings.upstream().maxIdlePerBackend(), settings.upstream().writeBufferLow(),
+        settings.upstream().writeBufferHigh(), 8192, 64 * 1024,
+        new NeverIndexedHeaders(settings.headers().requestIdHeader()));
   }
 
   private static StickyKeys loadStickyKeys(MeridianSettings settings) {
@@ -178,7 +182,8 @@ public final class ProxyServer implements AutoCloseable {
    * kept ones take new certificates, PROXY protocol and connection limits for new connections; routes
    * and backend groups (strategies, regions, health, retries), limits, timeouts and headers apply to
    * requests that start from now on, while requests already started finish on the old ones. A backend
-   * group's protocol or TLS change applies to new upstream connections. What still needs a restart
+   * group's protocol or TLS change, and upstream pooling, apply to new upstream connections. What
+   * still needs a restart
    * ({@link RestartOnlySettings}) is logged.
    *
    * @throws ReloadRefusedException when a new listener cannot be bound or its certificates do not load;
@@ -212,6 +217,7 @@ public final class ProxyServer implements AutoCloseable {
         r.checker().start();
       }
     });
+    context.pools.settings(upstreamSettings(next, transport));
     context.swap(assembly.routing(), context.policies().next(next, clock));
     MeterReadings.register(context, runtimes, assembler::health);
     old.groups().values().forEach(r -> {

@@ -6,6 +6,7 @@ import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.MeridianSettings.LimitSettings;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.http.ResponseHeadRewriter;
+import io.netty.channel.WriteBufferWaterMark;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
@@ -29,6 +30,8 @@ final class RequestPolicies {
   final ReadYourWritesCookie readYourWrites;
   /** Whether selectors record why they chose (debug headers, or the access log's decisions). */
   final boolean explainDecisions;
+  /** The write watermarks of client connections ({@code upstream.write-buffer-low/high}). */
+  final WriteBufferWaterMark clientWaterMark;
   /** Whether the access log records decisions: it is started once, with the server, so it stays. */
   private final boolean accessLogDecisions;
 
@@ -40,6 +43,8 @@ final class RequestPolicies {
     this.rateLimiter = rateLimiter;
     this.readYourWrites = readYourWrites;
     this.accessLogDecisions = accessLogDecisions;
+    this.clientWaterMark = new WriteBufferWaterMark(settings.upstream().writeBufferLow(),
+        settings.upstream().writeBufferHigh());
     this.explainDecisions = settings.debugHeaders() || accessLogDecisions;
   }
 

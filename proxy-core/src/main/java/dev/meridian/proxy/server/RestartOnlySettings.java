@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The settings a reload cannot put in force, and the warning a reload logs when one of them changed:
  * they size or start what lives as long as the process (event loops, the admin listener, the edge
- * cache, the access log, upstream pools, the sticky keys' watch, the geo resolver). The list is the
+ * cache, the access log, the sticky keys' watch, the geo resolver). The list is the
  * one reference.conf gives near its top.
  */
 final class RestartOnlySettings {
@@ -24,11 +24,6 @@ final class RestartOnlySettings {
       new Key("admin", MeridianSettings::admin),
       new Key("server.transport", s -> s.server().transport()),
       new Key("server.event-loop-threads", s -> s.server().eventLoopThreads()),
-      new Key("timeouts.connect", s -> s.timeouts().connect()),
-      new Key("timeouts.upstream-idle", s -> s.timeouts().upstreamIdle()),
-      new Key("upstream.max-idle-per-backend", s -> s.upstream().maxIdlePerBackend()),
-      new Key("upstream.write-buffer-low", s -> s.upstream().writeBufferLow()),
-      new Key("upstream.write-buffer-high", s -> s.upstream().writeBufferHigh()),
       new Key("sticky", MeridianSettings::sticky),
       new Key("cache", MeridianSettings::cache),
       new Key("access-log", MeridianSettings::accessLog),
