@@ -145,6 +145,20 @@ class ListenerReloadTest {
   }
 
   @Test
+  void aRemovedListenersConnectionStillBusyAfterTheDrainTimeoutIsClosed() throws Exception {
+    String drainFast = "  server { drain-timeout = 300ms }\n  admin {";
+    start(config(listener("web", 0) + ", " + listener("second", 0)).replace("  admin {", drainFast));
+    try (RawHttpClient client = RawHttpClient.connect(address("second"))) {
+      client.send("GET /slow HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests().size() == 1);
+
+      assertThat(reload(config(listener("web", 0)).replace("  admin {", drainFast)).applied()).isTrue();
+
+      assertThat(client.isClosedByPeer(Duration.ofSeconds(5))).as("closed once the drain timeout passed").isTrue();
+    }
+  }
+
+  @Test
   void anHttp2ConnectionOnARemovedListenerGetsGoawayAndItsStreamFinishes() throws Exception {
     start(config(listener("web", 0) + ", " + listener("second", 0)));
     try (RawHttp2Client client = new RawHttp2Client(address("second").getPort()).lenient()) {

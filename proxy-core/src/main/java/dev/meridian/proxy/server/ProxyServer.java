@@ -186,8 +186,8 @@ public final class ProxyServer implements AutoCloseable {
    * still needs a restart
    * ({@link RestartOnlySettings}) is logged.
    *
-   * @throws ReloadRefusedException when a new listener cannot be bound or its certificates do not load;
-   *     nothing changed then
+   * @throws ReloadRefusedException when a new listener cannot be bound or its certificates do not load,
+   *     or a backend group's TLS context cannot be built; nothing changed then
    */
   public synchronized void reload(MeridianSettings next) {
     MeridianSettings current = applied;
@@ -206,7 +206,7 @@ public final class ProxyServer implements AutoCloseable {
       assembly = assembler.assemble(next, old.groups(), context.pools.links());
     } catch (RuntimeException e) {
       pendingListeners.abandon();
-      throw e;
+      throw new ReloadRefusedException(e);
     }
     RestartOnlySettings.logChanges(current, next);
     pendingListeners.commit();

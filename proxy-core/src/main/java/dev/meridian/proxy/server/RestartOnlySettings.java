@@ -31,7 +31,7 @@ final class RestartOnlySettings {
 
   private RestartOnlySettings() {}
 
-  /** The restart-only keys whose value differs between the two configurations, in a fixed order. */
+  /** The restart-only keys whose value differs between the two configurations, in a fixed order (tests). */
   static List<String> changed(MeridianSettings current, MeridianSettings next) {
     List<String> out = new ArrayList<>();
     for (Key key : KEYS) {
