@@ -203,6 +203,43 @@ class ListenerReloadTest {
   }
 
   @Test
+  void aRaisedConnectionLimitLetsTheWaitingConnectionIn() throws Exception {
+    start(config("{ name = \"web\", address = \"127.0.0.1:0\", max-connections = 1 }"));
+    try (RawHttpClient first = RawHttpClient.connect(address("web"));
+        RawHttpClient second = RawHttpClient.connect(address("web"))) {
+      assertThat(first.send("GET /first HTTP/1.1\r\nHost: app.test\r\n\r\n").readResponse().status()).isEqualTo(200);
+      second.send("GET /second HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      second.socket().setSoTimeout(500);
+      assertThatThrownBy(second::readResponse).as("the listener holds one connection")
+          .isInstanceOf(java.net.SocketTimeoutException.class);
+
+      assertThat(reload(config("{ name = \"web\", address = \"127.0.0.1:0\", max-connections = 2 }")).applied())
+          .isTrue();
+
+      second.socket().setSoTimeout(10_000);
+      assertThat(second.readResponse().bodyText()).as("let in without the first closing").isEqualTo("ok /second");
+    }
+  }
+
+  @Test
+  void aListenerThatTakesThePROXYProtocolAfterAReloadRefusesNewConnectionsWithoutIt() throws Exception {
+    start(config(listener("web", 0)));
+    try (RawHttpClient open = RawHttpClient.connect(address("web"))) {
+      assertThat(open.send("GET /a HTTP/1.1\r\nHost: app.test\r\n\r\n").readResponse().status()).isEqualTo(200);
+
+      assertThat(reload(config("{ name = \"web\", address = \"127.0.0.1:0\", proxy-protocol-from = [ \"10.0.0.0/8\" ] }"))
+          .applied()).isTrue();
+
+      try (RawHttpClient fresh = RawHttpClient.connect(address("web"))) {
+        assertThat(fresh.isClosedByPeer(Duration.ofSeconds(5))).as("127.0.0.1 is not a load balancer of the list")
+            .isTrue();
+      }
+      assertThat(open.send("GET /b HTTP/1.1\r\nHost: app.test\r\n\r\n").readResponse().bodyText())
+          .as("the connection opened before continues").isEqualTo("ok /b");
+    }
+  }
+
+  @Test
   void newCertificatesServeNewConnectionsWhileOpenOnesContinue() throws Exception {
     CertificatePair a = SelfSignedCertificates.generate(Files.createDirectory(dir.resolve("a")), "a.test");
     CertificatePair b = SelfSignedCertificates.generate(Files.createDirectory(dir.resolve("b")), "b.test");
