@@ -90,15 +90,15 @@ class ReloadUnderLoadTest {
       ConfigReloader reloader = new ConfigReloader(file, instance);
       instance.reloadFrom(reloader);
       instance.start();
+      InetSocketAddress web = instance.listenersByName().get("web");
+      URI url = URI.create("http://127.0.0.1:" + web.getPort() + "/");
+      H2Load h2 = new H2Load(url.toString(), stop);
       try {
-        InetSocketAddress web = instance.listenersByName().get("web");
-        URI url = URI.create("http://127.0.0.1:" + web.getPort() + "/");
         Http1Load http1 = new Http1Load(url, stop);
         List<Future<?>> clients = new ArrayList<>();
         for (int i = 0; i < HTTP1_CLIENTS; i++) {
           clients.add(load.submit(http1::run));
         }
-        H2Load h2 = new H2Load(url.toString(), stop);
         Future<?> h2Runs = load.submit(h2::run);
         Probe probe = new Probe(url, instance);
         probe.expect(Config.A);
@@ -146,6 +146,7 @@ class ReloadUnderLoadTest {
         assertThat(h2.succeeded.get()).isGreaterThan(0);
       } finally {
         stop.set(true);
+        h2.destroy();
         load.shutdownNow();
         reloader.close();
         instance.stop(Duration.ZERO);
@@ -247,6 +248,8 @@ class ReloadUnderLoadTest {
     final AtomicLong runs = new AtomicLong();
     final AtomicLong succeeded = new AtomicLong();
     final ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
+    /** The h2load process running now, if any. */
+    private volatile Process running;
 
     H2Load(String url, AtomicBoolean stop) {
       this.url = url;
@@ -279,9 +282,21 @@ class ReloadUnderLoadTest {
       }
     }
 
+    /** Ends the run in progress (the test failed: no report is read). */
+    void destroy() {
+      Process process = running;
+      if (process != null) {
+        process.destroy();
+      }
+    }
+
     private String runOnce() throws IOException, InterruptedException {
       Process process = new ProcessBuilder("h2load", "-n", "600", "-c", "2", "-m", "10", url)
           .redirectErrorStream(true).start();
+      running = process;
+      if (stop.get()) {
+        process.destroy(); // the test ended (or failed) while it started
+      }
       byte[] out = process.getInputStream().readAllBytes();
       if (!process.waitFor(30, TimeUnit.SECONDS)) {
         process.destroyForcibly();

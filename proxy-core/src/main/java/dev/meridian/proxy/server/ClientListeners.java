@@ -208,6 +208,10 @@ final class ClientListeners {
         settings = next;
         List<BoundListener> removed = new ArrayList<>(listeners.values());
         removed.removeAll(kept.values());
+        for (BoundListener listener : removed) {
+          context.certificates(listener.address().getPort(), null);
+          listener.drain(next.server().drainTimeout());
+        }
         listeners.clear();
         for (ListenerSettings listener : next.listeners()) {
           BoundListener b = kept.get(listener.name());
@@ -215,14 +219,13 @@ final class ClientListeners {
             retune(b, listener, tls.getOrDefault(listener.name(), listener.tls().isPresent() ? b.tls() : null));
           } else {
             b = bound.get(listener.name());
+            b.openMeters();
+            if (b.tls() != null) { // again: a removed listener on the same port of another host forgot it
+              context.certificates(b.address().getPort(), b.tls().reloader().mapping());
+            }
           }
           listeners.put(listener.name(), b);
         }
-        for (BoundListener listener : removed) {
-          context.certificates(listener.address().getPort(), null);
-          listener.drain(next.server().drainTimeout());
-        }
-        bound.values().forEach(BoundListener::openMeters);
       }
     }
 

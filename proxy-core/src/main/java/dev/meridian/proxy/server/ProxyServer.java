@@ -183,8 +183,7 @@ public final class ProxyServer implements AutoCloseable {
    * and backend groups (strategies, regions, health, retries), limits, timeouts and headers apply to
    * requests that start from now on, while requests already started finish on the old ones. A backend
    * group's protocol or TLS change, and upstream pooling, apply to new upstream connections. What
-   * still needs a restart
-   * ({@link RestartOnlySettings}) is logged.
+   * still needs a restart ({@link RestartOnlySettings}) is logged.
    *
    * @throws ReloadRefusedException when a new listener cannot be bound or its certificates do not load,
    *     or a backend group's TLS context cannot be built; nothing changed then
