@@ -103,7 +103,8 @@ public final class ConfigReloader implements AutoCloseable {
 
   /**
    * Loads the file and, when it is valid, puts it in force; says which, and why not. A file refused
-   * for its problems is not loaded again until it changes; after any other failure (or when the file
+   * for its problems, or because it could not be put in force (a new listener's address is taken),
+   * is not loaded again until it changes; after any other failure (or when the file
    * changed while it was read) the next check loads it again.
    */
   public synchronized Outcome reload() {
@@ -121,7 +122,16 @@ public final class ConfigReloader implements AutoCloseable {
       loaded = settled(before);
       return new Outcome(false, e.problems().stream().map(Object::toString).toList());
     }
-    instance.proxy().reload(next);
+    try {
+      instance.proxy().reload(next);
+    } catch (dev.meridian.proxy.server.ReloadRefusedException e) {
+      // Valid, but it cannot be put in force (a new listener's port is taken): like a file with
+      // problems, it is not tried again until it changes (SIGHUP and the admin API try at once).
+      log.error("{}: {}; the new configuration was refused and the one in force keeps serving", file,
+          e.getMessage());
+      loaded = settled(before);
+      return new Outcome(false, java.util.List.of(file + ": " + e.getMessage()));
+    }
     loaded = settled(before);
     return new Outcome(true, java.util.List.of());
   }

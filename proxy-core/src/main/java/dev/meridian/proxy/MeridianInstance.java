@@ -79,9 +79,14 @@ public final class MeridianInstance implements AutoCloseable {
     }
   }
 
-  /** The bound listener addresses, in configuration order. */
+  /** The bound listener addresses at start, in configuration order. */
   public List<InetSocketAddress> listenerAddresses() {
     return listenerAddresses;
+  }
+
+  /** The bound listener addresses in force now (after reloads) by listener name, in configuration order. */
+  public java.util.Map<String, InetSocketAddress> listenersByName() {
+    return proxy.listenerAddresses();
   }
 
   /** The bound admin address, or null when the admin listener is disabled. */
@@ -121,6 +126,6 @@ public final class MeridianInstance implements AutoCloseable {
 
   @Override
   public void close() {
-    stop(settings.server().drainTimeout());
+    stop(proxy.settings().server().drainTimeout());
   }
 }

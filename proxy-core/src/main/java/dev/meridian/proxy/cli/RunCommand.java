@@ -39,9 +39,9 @@ final class RunCommand implements Callable<Integer> {
       System.out.printf("meridian running: %s%s%n", instance.listenerAddresses(),
           instance.adminAddress() == null ? "" : ", admin " + instance.adminAddress());
       signal.await();
-      System.out.printf("meridian: %s received, draining for up to %s%n", signal.name(),
-          settings.server().drainTimeout());
-      boolean drained = instance.stop(settings.server().drainTimeout());
+      java.time.Duration drainTimeout = instance.proxy().settings().server().drainTimeout(); // a reload may change it
+      System.out.printf("meridian: %s received, draining for up to %s%n", signal.name(), drainTimeout);
+      boolean drained = instance.stop(drainTimeout);
       System.out.println(drained ? "meridian: drained, bye" : "meridian: drain timeout passed, closed the rest");
       return 0;
     }

@@ -25,9 +25,31 @@ final class ShutdownSignal {
     return signal;
   }
 
-  /** Runs {@code action} on every SIGHUP (configuration reload). */
+  /**
+   * Runs {@code action} on every SIGHUP (configuration reload). A process started with SIGHUP ignored
+   * (under nohup) never gets one: the JVM leaves an ignored signal alone, so this is logged.
+   */
   static void onHangup(Runnable action) {
     Signal.handle(new Signal("HUP"), s -> action.run());
+    if (hangupIgnored()) {
+      org.slf4j.LoggerFactory.getLogger(ShutdownSignal.class).warn("SIGHUP is ignored by this process (started"
+          + " under nohup?), so it cannot reload the configuration: the file watch and POST /admin/api/reload"
+          + " still do");
+    }
+  }
+
+  /** Whether this process ignores SIGHUP, as Linux's /proc/self/status says (false elsewhere). */
+  private static boolean hangupIgnored() {
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+        if (line.startsWith("SigIgn:")) {
+          return (Long.parseUnsignedLong(line.substring("SigIgn:".length()).trim(), 16) & 1L) != 0; // bit 0: SIGHUP
+        }
+      }
+    } catch (java.io.IOException | NumberFormatException e) {
+      return false;
+    }
+    return false;
   }
 
   /** Blocks until a signal arrives. */

@@ -21,6 +21,7 @@ public final class ListenerMeters {
   private final String listener;
   private final Counter paused;
   private final Counter refusedPerClient;
+  private Gauge open;
 
   ListenerMeters(MeterRegistry registry, String listener) {
     this.registry = registry;
@@ -33,10 +34,25 @@ public final class ListenerMeters {
         .tag("listener", listener).tag("reason", "per-client").register(registry);
   }
 
-  /** Registers the gauge of the listener's open connections, read from {@code open}. */
-  public void openConnections(IntSupplier open) {
-    Gauge.builder("meridian.listener.connections", open, IntSupplier::getAsInt)
-        .description("Client connections open on the listener").tag("listener", listener).register(registry);
+  /**
+   * Registers the gauge of the listener's open connections, read from {@code open} (held strongly,
+   * until {@link #closeGauge()}).
+   */
+  public synchronized void openConnections(IntSupplier open) {
+    this.open = Gauge.builder("meridian.listener.connections", open, IntSupplier::getAsInt)
+        .description("Client connections open on the listener").tag("listener", listener)
+        .strongReference(true).register(registry);
+  }
+
+  /**
+   * Removes the open-connections gauge: the listener was closed by a reload, and one bound again
+   * under its name registers its own.
+   */
+  public synchronized void closeGauge() {
+    if (open != null) {
+      registry.remove(open);
+      open = null;
+    }
   }
 
   /** The listener stopped accepting at its limit. */

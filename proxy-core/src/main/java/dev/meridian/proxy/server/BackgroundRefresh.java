@@ -92,11 +92,11 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
     FullHttpRequest request = request(ex, stale, backend);
     BackendLink link = context.pools.links().getOrDefault(backend, BackendLink.HTTP1_CLEARTEXT);
     ClientConnection client = connection.upstreamClient();
-    long timeoutMillis = context.settings.timeouts().responseHeaders().toMillis();
+    long timeoutMillis = ex.policies.settings.timeouts().responseHeaders().toMillis();
     new Bootstrap()
         .group(connection.ctx.channel().eventLoop())
-        .channel(Transport.choose(context.settings.server().transport()).socketChannel())
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) context.settings.timeouts().connect().toMillis())
+        .channel(context.transport.socketChannel())
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) ex.policies.settings.timeouts().connect().toMillis())
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {

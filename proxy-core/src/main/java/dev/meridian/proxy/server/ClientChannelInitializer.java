@@ -40,28 +40,53 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ClientChannelInitializer.class);
   private final ProxyContext context;
   private final ChannelGroup clients;
-
-  private final CertificateReloader tls;
-  private final TrustedProxies proxyProtocolFrom;
+  private final ChannelGroup listenerClients;
+  /** How new connections are set up; a reload may replace it (connections already set up keep theirs). */
+  private volatile Setup setup;
 
   /**
-   * Creates the initializer of one listener.
+   * What a connection of the listener starts with.
    *
    * @param tls               the listener's certificates, or null for a cleartext listener
    * @param proxyProtocolFrom the load balancers that open each connection with a PROXY protocol
    *                          header, or null when the listener takes no such header
    */
-  ClientChannelInitializer(ProxyContext context, ChannelGroup clients, CertificateReloader tls,
-      TrustedProxies proxyProtocolFrom) {
+  private record Setup(CertificateReloader tls, TrustedProxies proxyProtocolFrom) {}
+
+  /**
+   * Creates the initializer of one listener.
+   *
+   * @param clients           every client connection of the server (shutdown drains them)
+   * @param listenerClients   this listener's client connections (closing the listener drains them)
+   * @param tls               the listener's certificates, or null for a cleartext listener
+   * @param proxyProtocolFrom the load balancers that open each connection with a PROXY protocol
+   *                          header, or null when the listener takes no such header
+   */
+  ClientChannelInitializer(ProxyContext context, ChannelGroup clients, ChannelGroup listenerClients,
+      CertificateReloader tls, TrustedProxies proxyProtocolFrom) {
     this.context = context;
     this.clients = clients;
-    this.tls = tls;
-    this.proxyProtocolFrom = proxyProtocolFrom;
+    this.listenerClients = listenerClients;
+    this.setup = new Setup(tls, proxyProtocolFrom);
+  }
+
+  /** The load balancers a listener takes the PROXY protocol from, or null when it takes none. */
+  static TrustedProxies proxyProtocolFrom(dev.meridian.proxy.config.MeridianSettings.ListenerSettings listener) {
+    return listener.proxyProtocolFrom().isEmpty() ? null : TrustedProxies.of(listener.proxyProtocolFrom());
+  }
+
+  /** Sets up connections accepted from now on with these certificates and PROXY protocol senders. */
+  void retune(CertificateReloader tls, TrustedProxies proxyProtocolFrom) {
+    this.setup = new Setup(tls, proxyProtocolFrom);
   }
 
   @Override
   protected void initChannel(Channel ch) {
     clients.add(ch);
+    listenerClients.add(ch);
+    Setup setup = this.setup;
+    CertificateReloader tls = setup.tls();
+    TrustedProxies proxyProtocolFrom = setup.proxyProtocolFrom();
     context.metrics.edge().connectionAccepted();
     if (proxyProtocolFrom != null) {
       if (!(ch.remoteAddress() instanceof InetSocketAddress peer) || !proxyProtocolFrom.isTrusted(peer.getAddress())) {
@@ -71,22 +96,24 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
       }
       ProxyProtocolReader.install(ch);
     }
+    RequestPolicies policies = context.policies();
+    ch.config().setWriteBufferWaterMark(policies.clientWaterMark);
     ch.pipeline().addLast("idle", new IdleTimeoutHandler(
-        context.settings.timeouts().clientIdle().toMillis(), TimeUnit.MILLISECONDS));
+        policies.settings.timeouts().clientIdle().toMillis(), TimeUnit.MILLISECONDS));
     if (tls == null) {
       ch.pipeline().addLast(ProtocolDetector.NAME, new ProtocolDetector(
-          () -> addHttp1(ch, "http"), () -> Http2Connection.install(ch.pipeline(), context, "http")));
+          () -> addHttp1(ch, "http", policies), () -> Http2Connection.install(ch.pipeline(), context, "http")));
     } else {
       ch.pipeline()
           .addLast("sni", new SniHandler(tls.mapping()))
           .addLast(AlpnPipelineConfigurator.NAME, new AlpnPipelineConfigurator(
-              () -> addHttp1(ch, "https"), () -> Http2Connection.install(ch.pipeline(), context, "https"),
+              () -> addHttp1(ch, "https", policies), () -> Http2Connection.install(ch.pipeline(), context, "https"),
               context.metrics.edge()));
     }
   }
 
-  private void addHttp1(Channel ch, String scheme) {
-    LimitSettings limits = context.settings.limits();
+  private void addHttp1(Channel ch, String scheme, RequestPolicies policies) {
+    LimitSettings limits = policies.settings.limits();
     ServerHttpCodec codec = new ServerHttpCodec(limits.maxRequestLine(), limits.maxHeaderBytes(),
         limits.maxHeaderCount());
     ch.pipeline()

@@ -30,7 +30,7 @@ final class ClientStalls {
     } else if (!ex.requestComplete && !ex.responseStarted() && !ex.waitsForBackend()) {
       // (A request a drill's delay or a full backend holds is waiting for it, not stalled by the client.)
       refuseStalledBody(connection, ex, "stopped arriving for "
-          + connection.context.settings.timeouts().clientIdle().toSeconds() + " s");
+          + ex.policies.settings.timeouts().clientIdle().toSeconds() + " s");
     } else if (isStoppedReader(connection, ex)) {
       cutOffStoppedReader(connection, ex);
     }

@@ -26,7 +26,7 @@ final class CoalescedMiss implements MissCoalescer.Waiter {
       if (fill.leave(this)) {
         settle(null);
       }
-    }, connection.context.settings.timeouts().responseHeaders().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    }, ex.policies.settings.timeouts().responseHeaders().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   @Override

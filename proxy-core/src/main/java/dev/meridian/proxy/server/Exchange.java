@@ -27,6 +27,8 @@ final class Exchange {
   final long startNanos = System.nanoTime();
   /** The connection's selection context, reset for this request (see {@link FrontendHandler}). */
   final SelectionContext selection;
+  /** The limits, timeouts and header rewriters in force when the request's head arrived. */
+  final RequestPolicies policies;
 
   CharSequence requestId;
   /** The {@code traceparent} sent on (this hop's span; set at admission, before its checks), or null when tracing is off. */
@@ -140,9 +142,10 @@ final class Exchange {
   /** The request's hedges on a route that hedges (the next one's timer, those sent), or null. */
   Hedging.Race race;
 
-  Exchange(HttpRequest request, SelectionContext selection) {
+  Exchange(HttpRequest request, SelectionContext selection, RequestPolicies policies) {
     this.request = request;
     this.selection = selection;
+    this.policies = policies;
     this.clientVersion = request.protocolVersion();
     this.method = request.method().name();
   }

@@ -68,8 +68,8 @@ final class ExchangeCompletion {
     ChannelHandlerContext ctx = connection.ctx;
     boolean keepAlive = localKeepAlive(ex);
     FullHttpResponse response = LocalResponses.create(ctx.alloc(), status, message, responseVersion(ex),
-        keepAlive, context.requestRewriter.requestIdHeader(), ex.requestId);
-    if (context.settings.debugHeaders() && ex.selection.decision() != null) {
+        keepAlive, ex.policies.requestRewriter.requestIdHeader(), ex.requestId);
+    if (ex.policies.settings.debugHeaders() && ex.selection.decision() != null) {
       response.headers().set(ResponseRelay.DECISION_HEADER, ex.selection.decision());
     }
     if (retryAfterSeconds > 0) {
@@ -81,7 +81,7 @@ final class ExchangeCompletion {
   /** Writes an answer from the edge cache, its head made ready for this client like a backend's. */
   void respondFromCache(Exchange ex, FullHttpResponse response) {
     boolean keepAlive = localKeepAlive(ex);
-    context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, keepAlive, false);
+    ex.policies.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, keepAlive, false);
     writeLocal(ex, response, keepAlive);
   }
 

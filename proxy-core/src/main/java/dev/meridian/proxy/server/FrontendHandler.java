@@ -78,6 +78,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** An exchange just finished; its upstream connection goes back to the pool in a moment. */
   boolean settling;
   String clientIp;
+  /** The connection is asked to close once the requests it has sent are answered (its listener drains). */
+  private boolean drainRequested;
   /** This handler counted its HTTP/1 connection in the open-connections gauge. */
   private boolean countedConnection;
   /** On an HTTP/2 stream: the client ended its request (END_STREAM arrived). */
@@ -210,11 +212,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       return;
     }
     if (evt == DrainEvent.INSTANCE) {
-      if (exchange == null) {
+      drainRequested = true;
+      if (exchange == null && inbound.isEmpty()) {
         ctx.close();
-      } else {
+      } else if (exchange != null) {
         exchange.clientKeepAlive = false;
-      }
+      } // else a request waits for the last one to settle: it is answered, then the connection closes
       return;
     }
     ctx.fireUserEventTriggered(evt);
@@ -276,7 +279,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   void startRequest(HttpRequest request) {
     context.metrics.requestStarted();
     selection.reset();
-    Exchange ex = new Exchange(request, selection);
+    ProxyContext.InForce now = context.inForce();
+    Exchange ex = new Exchange(request, selection, now.policies());
     ex.clientAddress = clientAddress;
     ex.http2 = http2Stream;
     exchange = ex;
@@ -287,7 +291,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     if (!connectionMemo.peerTrusted()) {
       ForwardingHeaders.stripUntrusted(request.headers());
     }
-    RequestAdmission.Verdict verdict = RequestAdmission.admit(ex, context, clientIp, connectionMemo);
+    RequestAdmission.Verdict verdict = RequestAdmission.admit(ex, context, now.routing(), clientIp, connectionMemo);
+    if (drainRequested) {
+      ex.clientKeepAlive = false;
+    }
     if (verdict != null) {
       completion.respondLocally(ex, verdict.status(), verdict.message(), verdict.retryAfterSeconds());
       return;

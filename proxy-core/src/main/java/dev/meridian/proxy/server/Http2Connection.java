@@ -52,22 +52,23 @@ final class Http2Connection {
 
   /** Adds the HTTP/2 handlers at the end of the pipeline. */
   static void install(ChannelPipeline pipeline, ProxyContext context, String scheme) {
-    Http2FrameCodec codec = new ServerCodecBuilder(context.settings.limits().requestHeadTimeout().toNanos())
+    RequestPolicies policies = context.policies();
+    Http2FrameCodec codec = new ServerCodecBuilder(policies.settings.limits().requestHeadTimeout().toNanos())
         .initialSettings(Http2Settings.defaultSettings()
             .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
             .maxHeaderListSize(MAX_HEADER_LIST_SIZE))
         .validateHeaders(true)
         .validateRequiredPseudoHeaders(true)
-        .headerSensitivityDetector(new NeverIndexedHeaders(context.requestRewriter.requestIdHeader()))
+        .headerSensitivityDetector(new NeverIndexedHeaders(policies.requestRewriter.requestIdHeader()))
         .decoderEnforceMaxRstFramesPerWindow(200, 30)
         .encoderEnforceMaxRstFramesPerWindow(200, 30)
         .decoderEnforceMaxConsecutiveEmptyDataFrames(2)
         .decoderEnforceMaxSmallContinuationFrames(16)
         .encoderEnforceMaxQueuedControlFrames(10_000)
-        .gracefulShutdownTimeoutMillis(context.settings.server().drainTimeout().toMillis())
+        .gracefulShutdownTimeoutMillis(policies.settings.server().drainTimeout().toMillis())
         .build();
     codec.connection().addListener(new StreamMeters(context.metrics.edge()));
-    LimitSettings limits = context.settings.limits();
+    LimitSettings limits = policies.settings.limits();
     ConnectionMemo memo = new ConnectionMemo(context.metrics, context.trustedProxies);
     pipeline.addLast("h2-flush", new FlushConsolidationHandler(
             FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))

@@ -26,15 +26,22 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ListenerGate.class);
 
   private final String listener;
-  private final int max;
-  private final int maxPerClient;
+  /** The limits; a reload may change them (volatile: connections close on any event loop). */
+  private volatile int max;
+  private volatile int maxPerClient;
   private final ListenerMeters meters;
   private final AtomicInteger open = new AtomicInteger();
-  /** Open connections by client address, with no entry at zero (atomic per address). */
-  private final ConcurrentHashMap<InetAddress, Integer> perClient;
+  /**
+   * Open connections by client address, with no entry at zero (atomic per address); only connections
+   * accepted while a per-client limit was set are counted.
+   */
+  private final ConcurrentHashMap<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
   /** Accepted beyond the limit, waiting to be passed on (accept loop only). */
-  private final ArrayDeque<Channel> waiting = new ArrayDeque<>();
+  private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
   private ChannelHandlerContext server;
+
+  /** A connection accepted beyond the limit, and its client's address when it was counted per client. */
+  private record Waiting(Channel child, InetAddress counted) {}
   /** Written on the accept loop; read on close by any loop, so that only a paused listener is woken. */
   private volatile boolean paused;
 
@@ -43,13 +50,43 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
     this.max = max;
     this.maxPerClient = maxPerClient;
     this.meters = meters;
-    this.perClient = maxPerClient > 0 ? new ConcurrentHashMap<>() : null;
-    meters.openConnections(open::get);
   }
 
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     server = ctx;
+  }
+
+  /**
+   * Holds connections accepted from now on to new limits (a reload). Connections open stay; when
+   * more than {@code max} are, accepting pauses until enough close.
+   */
+  void limits(int max, int maxPerClient) {
+    this.max = max;
+    this.maxPerClient = maxPerClient;
+    ChannelHandlerContext ctx = server;
+    if (ctx != null) {
+      ctx.executor().execute(() -> {
+        if (open.get() >= this.max) {
+          pause(ctx);
+        } else if (paused) {
+          resume(ctx);
+        }
+      });
+    }
+  }
+
+  /**
+   * Reports this listener's open connections, once it is in force (a listener a reload binds in place
+   * of one of the same name reports after the old one stopped).
+   */
+  void openMeters() {
+    meters.openConnections(open::get);
+  }
+
+  /** Stops reporting this listener's open connections (it was closed by a reload). */
+  void closeMeters() {
+    meters.closeGauge();
   }
 
   /** Client connections open now. */
@@ -60,15 +97,16 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     Channel child = (Channel) msg;
-    InetAddress address = addressOf(child);
-    if (perClient != null && address != null && !admitClient(address)) {
+    int maxPerClient = this.maxPerClient;
+    InetAddress address = maxPerClient > 0 ? addressOf(child) : null;
+    if (address != null && !admitClient(address, maxPerClient)) {
       meters.refusedPerClient();
       log.debug("listener '{}': {} already holds {} connections; closed", listener, address, maxPerClient);
       child.unsafe().closeForcibly();
       return;
     }
     if (open.get() >= max) {
-      waiting.add(child);
+      waiting.add(new Waiting(child, address));
       pause(ctx);
       return;
     }
@@ -83,7 +121,7 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
     ctx.fireChannelRead(child);
   }
 
-  private boolean admitClient(InetAddress address) {
+  private boolean admitClient(InetAddress address, int maxPerClient) {
     if (perClient.merge(address, 1, Integer::sum) > maxPerClient) {
       releaseClient(address);
       return false;
@@ -95,8 +133,9 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
     perClient.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1);
   }
 
+  /** A connection closed; {@code address} is its client's when it was counted per client, else null. */
   private void released(InetAddress address) {
-    if (perClient != null && address != null) {
+    if (address != null) {
       releaseClient(address);
     }
     if (open.decrementAndGet() < max && paused) {
@@ -113,7 +152,11 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
   public void channelInactive(ChannelHandlerContext ctx) {
     // The listener closed: connections still waiting for a turn are closed with it.
     while (!waiting.isEmpty()) {
-      waiting.poll().unsafe().closeForcibly();
+      Waiting next = waiting.poll();
+      if (next.counted() != null) {
+        releaseClient(next.counted());
+      }
+      next.child().unsafe().closeForcibly();
     }
     ctx.fireChannelInactive();
   }
@@ -133,8 +176,8 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
 
   private void resume(ChannelHandlerContext ctx) {
     while (!waiting.isEmpty() && open.get() < max) {
-      Channel child = waiting.poll();
-      pass(ctx, child, addressOf(child));
+      Waiting next = waiting.poll();
+      pass(ctx, next.child(), next.counted());
     }
     if (paused && open.get() < max) {
       paused = false;

@@ -1,34 +1,29 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.NanoClock;
-import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.balancer.geo.ClientRegionResolver;
 import dev.meridian.balancer.geo.GeoSettings;
 import dev.meridian.proxy.accesslog.AccessLog;
 import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.SettingsLoader;
-import dev.meridian.proxy.http.RequestHeadRewriter;
-import dev.meridian.proxy.http.ResponseHeadRewriter;
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import dev.meridian.proxy.sticky.StickyKeys;
 import dev.meridian.proxy.upstream.UpstreamPools;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 
 /**
- * What every client connection's handlers share: the router, header rewriters, limits, pools,
- * metrics, the sticky-session keys and wall clock, the edge cache, the access log, and whether the
- * server is draining.
+ * What every client connection's handlers share: the routes, groups and request policies in force
+ * (header rewriters, limits, timeouts; swapped whole by a reload), pools, metrics, the sticky-session
+ * keys and wall clock, the edge cache, the access log, and whether the server is draining.
  */
 final class ProxyContext {
-  final MeridianSettings settings;
-  private volatile Routing routing;
-  final ReadYourWritesCookie readYourWrites;
+  /** The routes, groups and request policies in force; a reload replaces it whole. */
+  private volatile InForce inForce;
   final ClientRegions clientRegions;
-  final RequestHeadRewriter requestRewriter;
-  final ResponseHeadRewriter responseRewriter;
   final UpstreamPools pools;
+  /** The socket transport the server started with (a reload keeps it). */
+  final dev.meridian.proxy.transport.Transport transport;
   final ProxyMetrics metrics;
   /** The edge cache shared by every route with {@code cache}. */
   final EdgeCache cache;
@@ -43,27 +38,19 @@ final class ProxyContext {
       new java.util.concurrent.ConcurrentHashMap<>();
   /** Proxies whose forwarding headers are kept ({@code geo.trusted-proxies}, {@code geo.trusted-hops}). */
   final dev.meridian.balancer.geo.TrustedProxies trustedProxies;
-  /** Requests a second per client address, or null for no limit. */
-  final ClientRateLimiter rateLimiter;
-  /** Whether selectors record why they chose (debug headers, or the access log's decisions). */
-  final boolean explainDecisions;
   private final Clock wallClock;
   private volatile boolean draining;
 
   ProxyContext(MeridianSettings settings, Routing routing, UpstreamPools pools, ProxyMetrics metrics,
       StickyKeys stickyKeys, Clock wallClock, EdgeCache cache, AccessLog accessLog, NanoClock clock) {
-    this.settings = settings;
-    this.routing = routing;
-    this.readYourWrites = settings.cookieSecret()
-        .map(secret -> new ReadYourWritesCookie(secret.getBytes(StandardCharsets.UTF_8)))
-        .orElseGet(ReadYourWritesCookie::withRandomSecret);
+    this.transport = dev.meridian.proxy.transport.Transport.choose(settings.server().transport());
+    this.inForce = new InForce(routing, RequestPolicies.initial(settings,
+        accessLog != null && settings.accessLog().decisions(), clock));
     GeoSettings geo = settings.geo();
     boolean geoConfigured = geo.clientRegionHeader() != null || geo.countryHeader() != null
         || !geo.networks().isEmpty() || geo.database().isPresent();
     this.clientRegions = new ClientRegions(ClientRegionResolver.create(geo,
         SettingsLoader.knownRegions(settings.region(), settings.backendGroups())), geoConfigured);
-    this.requestRewriter = new RequestHeadRewriter(settings.headers());
-    this.responseRewriter = new ResponseHeadRewriter(settings.headers());
     this.pools = pools;
     this.metrics = metrics;
     this.stickyKeys = stickyKeys;
@@ -71,14 +58,15 @@ final class ProxyContext {
     this.cache = cache;
     this.accessLog = accessLog;
     this.trustedProxies = trustedProxies(geo);
-    this.rateLimiter = ClientRateLimiter.of(settings.limits().clientRequestRate(),
-        settings.limits().clientRequestBurst(), clock);
-    this.explainDecisions = settings.debugHeaders() || (accessLog != null && settings.accessLog().decisions());
   }
 
-  /** Records the certificates of the TLS listener bound to {@code port}. */
+  /** Records the certificates of the TLS listener bound to {@code port}; null forgets them (cleartext, or closed). */
   void certificates(int port, io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext> mapping) {
-    certificates.put(port, mapping);
+    if (mapping == null) {
+      certificates.remove(port);
+    } else {
+      certificates.put(port, mapping);
+    }
   }
 
   /** The certificates of the TLS listener bound to {@code port}, or null (cleartext, or unknown). */
@@ -105,14 +93,35 @@ final class ProxyContext {
     return epochMillis() / 1000;
   }
 
+  /**
+   * What a request is served with, read once when its head arrives (one volatile read) and kept to its
+   * end: the routes and groups, and the request policies.
+   */
+  record InForce(Routing routing, RequestPolicies policies) {}
+
+  /** The routes, groups and policies in force now. */
+  InForce inForce() {
+    return inForce;
+  }
+
   /** The routes and groups in force now; a request keeps the snapshot it started with. */
   Routing routing() {
-    return routing;
+    return inForce.routing();
+  }
+
+  /** The request policies in force now; a connection or request keeps the one it started with. */
+  RequestPolicies policies() {
+    return inForce.policies();
   }
 
   /** Puts a reloaded configuration's routes and groups in force for requests that start from now on. */
-  void swap(Routing next) {
-    this.routing = next;
+  synchronized void swap(Routing next) {
+    inForce = new InForce(next, inForce.policies());
+  }
+
+  /** Puts new routes, groups and policies in force at once, for requests that start from now on. */
+  synchronized void swap(Routing next, RequestPolicies policies) {
+    inForce = new InForce(next, policies);
   }
 
   /** Whether shutdown has begun: no new keep-alive, responses carry Connection: close. */

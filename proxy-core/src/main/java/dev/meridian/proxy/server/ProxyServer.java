@@ -51,6 +51,8 @@ public final class ProxyServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
   private final MeridianSettings settings;
+  /** The monotonic clock of balancing and rate limits. */
+  private final NanoClock clock;
   private final Transport transport;
   private final EventLoopGroup acceptGroup;
   private final MultiThreadIoEventLoopGroup workerGroup;
@@ -101,6 +103,7 @@ public final class ProxyServer implements AutoCloseable {
 
   public ProxyServer(MeridianSettings settings, MeterRegistry registry, NanoClock clock, java.time.Clock wallClock) {
     this.settings = settings;
+    this.clock = clock;
     this.applied = settings;
     this.transport = Transport.choose(settings.server().transport());
     int threads = settings.server().eventLoopThreads() > 0
@@ -111,11 +114,7 @@ public final class ProxyServer implements AutoCloseable {
         transport.ioHandlerFactory());
     this.assembler = new RoutingAssembler(clock, workerGroup, transport);
     RoutingAssembler.Assembly assembly = assembler.assemble(settings, Map.of(), Map.of());
-    UpstreamPools pools = new UpstreamPools(new UpstreamSettings(transport,
-        settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
-        settings.upstream().maxIdlePerBackend(), settings.upstream().writeBufferLow(),
-        settings.upstream().writeBufferHigh(), 8192, 64 * 1024,
-        new NeverIndexedHeaders(settings.headers().requestIdHeader())));
+    UpstreamPools pools = new UpstreamPools(upstreamSettings(settings, transport));
     pools.links(assembly.links());
     ProxyMetrics metrics = new ProxyMetrics(registry);
     pools.reportConnectTimes((backend, nanos) -> metrics.upstreamConnected(backend.id(), nanos));
@@ -137,6 +136,14 @@ public final class ProxyServer implements AutoCloseable {
     this.discovery = new BackendDiscovery(workerGroup, transport.datagramChannel(), blockingTasks, registry,
         this::discoveredBackendsChanged);
     this.inForce = settings;
+  }
+
+  /** How upstream connections are opened and kept under {@code settings}. */
+  private static UpstreamSettings upstreamSettings(MeridianSettings settings, Transport transport) {
+    return new UpstreamSettings(transport, settings.timeouts().connect(), settings.timeouts().upstreamIdle(),
+        settings.upstream().maxIdlePerBackend(), settings.upstream().writeBufferLow(),
+        settings.upstream().writeBufferHigh(), 8192, 64 * 1024,
+        new NeverIndexedHeaders(settings.headers().requestIdHeader()));
   }
 
   private static StickyKeys loadStickyKeys(MeridianSettings settings) {
@@ -179,39 +186,65 @@ public final class ProxyServer implements AutoCloseable {
   }
 
   /**
-   * Puts a new configuration's routes and backend groups (strategies, regions, health, retries) in
-   * force without closing a connection: requests already started finish on the old ones. Listener,
-   * admin, server, limits, timeouts and header changes need a restart; a backend group's
-   * protocol or TLS change applies to new upstream connections, which is logged.
+   * Puts a new configuration in force without closing a connection that stays valid: listeners added
+   * are bound, removed ones (or whose address changed) stop accepting and their connections drain,
+   * kept ones take new certificates, PROXY protocol and connection limits for new connections; routes
+   * and backend groups (strategies, regions, health, retries), limits, timeouts and headers apply to
+   * requests that start from now on, while requests already started finish on the old ones. A backend
+   * group's protocol or TLS change, and upstream pooling, apply to new upstream connections. What
+   * still needs a restart ({@link RestartOnlySettings}) is logged.
+   *
+   * @throws ReloadRefusedException when a new listener cannot be bound or its certificates do not load,
+   *     or a backend group's TLS context cannot be built; nothing changed then
    */
   public synchronized void reload(MeridianSettings next) {
     MeridianSettings current = applied;
-    logNeedsRestart("listeners", current.listeners(), next.listeners());
-    logNeedsRestart("admin", current.admin(), next.admin());
-    logNeedsRestart("server", current.server(), next.server());
-    logNeedsRestart("limits", current.limits(), next.limits());
-    logNeedsRestart("timeouts", current.timeouts(), next.timeouts());
-    logNeedsRestart("upstream", current.upstream(), next.upstream());
-    logNeedsRestart("headers", current.headers(), next.headers());
-    logNeedsRestart("sticky", current.sticky(), next.sticky());
-    logNeedsRestart("cache", current.cache(), next.cache());
-    logNeedsRestart("access-log", current.accessLog(), next.accessLog());
-    logNeedsRestart("tracing", current.tracing(), next.tracing());
+    ClientListeners.Pending pendingListeners;
+    try {
+      pendingListeners = listeners.prepare(next);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ReloadRefusedException(e);
+    } catch (RuntimeException e) {
+      throw new ReloadRefusedException(e);
+    }
     discovery.configure(next);
-    Routing routing = swapRouting(discovery.effective(next));
+    MeridianSettings effective = discovery.effective(next);
+    RoutingAssembler.Assembly assembly;
+    try {
+      assembly = assembler.assemble(effective, context.routing().groups(), context.pools.links());
+    } catch (RuntimeException e) {
+      pendingListeners.abandon();
+      discovery.configure(current);
+      throw new ReloadRefusedException(e);
+    }
+    RestartOnlySettings.logChanges(current, next);
+    pendingListeners.commit();
+    context.pools.settings(upstreamSettings(next, transport));
+    Routing routing = putInForce(assembly, effective, context.policies().next(next, clock));
     applied = next;
-    log.info("configuration reloaded: {} route(s), {} backend group(s)", routing.router().routes().size(),
-        routing.groups().size());
+    log.info("configuration reloaded: {} listener(s), {} route(s), {} backend group(s)", next.listeners().size(),
+        routing.router().routes().size(), routing.groups().size());
   }
 
   /**
    * Builds the routing of {@code effective} (a configuration with its discovered backends) beside the
-   * running one and puts it in force: statistics, health marks and pooled connections of the backends
-   * that stay are kept, checks start for the new groups' backends and stop for the old ones.
+   * running one and puts it in force with the policies in force.
    */
   private Routing swapRouting(MeridianSettings effective) {
+    RoutingAssembler.Assembly assembly = assembler.assemble(effective, context.routing().groups(),
+        context.pools.links());
+    return putInForce(assembly, effective, context.policies());
+  }
+
+  /**
+   * Puts an assembled routing and the policies in force: statistics, health marks and pooled
+   * connections of the backends that stay are kept, checks start for the new groups' backends and
+   * stop for the old ones.
+   */
+  private Routing putInForce(RoutingAssembler.Assembly assembly, MeridianSettings effective,
+      RequestPolicies policies) {
     Routing old = context.routing();
-    RoutingAssembler.Assembly assembly = assembler.assemble(effective, old.groups(), context.pools.links());
     Map<String, GroupRuntime> runtimes = assembly.routing().groups();
     context.pools.links(assembly.links());
     runtimes.values().forEach(r -> {
@@ -219,7 +252,7 @@ public final class ProxyServer implements AutoCloseable {
         r.checker().start();
       }
     });
-    context.swap(assembly.routing());
+    context.swap(assembly.routing(), policies);
     MeterReadings.register(context, runtimes, assembler::health);
     old.groups().values().forEach(r -> {
       if (r.checker() != null) {
@@ -273,10 +306,9 @@ public final class ProxyServer implements AutoCloseable {
     }
   }
 
-  private static void logNeedsRestart(String section, Object current, Object next) {
-    if (!current.equals(next)) {
-      log.warn("configuration reload: meridian.{} changed; that part takes effect after a restart", section);
-    }
+  /** The bound client listeners' addresses by listener name, in configuration order (port 0 resolved). */
+  public Map<String, InetSocketAddress> listenerAddresses() {
+    return listeners.addresses();
   }
 
   /** Logs an operator's cache purge (what was asked, how many entries went). */

@@ -56,7 +56,8 @@ final class RequestAdmission {
    *
    * @return null when the request goes to a backend, else the local answer
    */
-  static Verdict admit(Exchange ex, ProxyContext context, String clientIp, ConnectionMemo connection) {
+  static Verdict admit(Exchange ex, ProxyContext context, Routing routing, String clientIp,
+      ConnectionMemo connection) {
     HttpRequest request = ex.request;
     HttpHeaders headers = request.headers();
     ex.clientKeepAlive = HttpUtil.isKeepAlive(request) && !context.isDraining();
@@ -69,13 +70,14 @@ final class RequestAdmission {
       chunked = HttpUtil.isTransferEncodingChunked(request);
       ex.bodiless = !chunked && HttpUtil.getContentLength(request, 0L) == 0L;
     }
-    ex.requestId = context.requestRewriter.assignRequestId(headers);
-    if (context.settings.tracing().enabled()) {
-      ex.traceparent = TraceContext.nextHop(headers, context.settings.tracing().sampleNew());
+    RequestPolicies policies = ex.policies;
+    ex.requestId = policies.requestRewriter.assignRequestId(headers);
+    if (policies.settings.tracing().enabled()) {
+      ex.traceparent = TraceContext.nextHop(headers, policies.settings.tracing().sampleNew());
     }
 
-    if (context.rateLimiter != null) {
-      long wait = context.rateLimiter.acquire(clientIp);
+    if (policies.rateLimiter != null) {
+      long wait = policies.rateLimiter.acquire(clientIp);
       if (wait > 0) {
         context.metrics.edge().requestLimited();
         long seconds = Math.max(1, (wait + 999_999_999L) / 1_000_000_000L);
@@ -103,7 +105,7 @@ final class RequestAdmission {
     if (expect != null && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.trim())) {
       return new Verdict(HttpResponseStatus.EXPECTATION_FAILED, "only 'Expect: 100-continue' is supported");
     }
-    RequestTarget target = RequestTarget.parse(request.uri(), request.method().name(), context.settings.paths());
+    RequestTarget target = RequestTarget.parse(request.uri(), request.method().name(), policies.settings.paths());
     if (target == null) {
       ex.clientKeepAlive = false;
       log.info("{} {}: rejected request target '{}'", ex.requestId, clientIp, request.uri());
@@ -128,7 +130,6 @@ final class RequestAdmission {
       log.info("{} {}: {}; 421", ex.requestId, clientIp, misdirected.message());
       return misdirected;
     }
-    Routing routing = context.routing();
     Route route = routing.router().match(routedHost, target.path(), request.method().name());
     if (route == null) {
       return new Verdict(HttpResponseStatus.NOT_FOUND,
@@ -153,7 +154,7 @@ final class RequestAdmission {
     ex.group = group;
     SelectionContext selection = ex.selection;
     ex.decisionSampled = context.recentDecisions.sample();
-    selection.explain(context.explainDecisions || ex.decisionSampled);
+    selection.explain(ex.policies.explainDecisions || ex.decisionSampled);
     selection.write(ex.isWrite());
     selection.clientRegion(context.clientRegions.resolve(ex.clientAddress, headers));
     if (group.hashKey() != null) {
@@ -177,7 +178,7 @@ final class RequestAdmission {
     }
     if (group.readYourWritesMillis() > 0 && !selection.isWrite()) {
       String cookie = HashKeys.cookie(headers, ReadYourWritesCookie.NAME);
-      if (cookie != null && context.readYourWrites.isValid(cookie, System.currentTimeMillis())) {
+      if (cookie != null && ex.policies.readYourWrites.isValid(cookie, System.currentTimeMillis())) {
         selection.readYourWrites(true);
       }
     }

@@ -47,7 +47,7 @@ final class RequestHeadTimer {
   }
 
   private long timeoutNanos() {
-    return connection.context.settings.limits().requestHeadTimeout().toNanos();
+    return connection.context.policies().settings.limits().requestHeadTimeout().toNanos();
   }
 
   /**
@@ -55,7 +55,7 @@ final class RequestHeadTimer {
    * since its head, now that it has had {@code graceNanos} to arrive.
    */
   private boolean bodyTooSlow(Exchange ex, long graceNanos) {
-    int minRate = connection.context.settings.limits().minRequestBodyRate();
+    int minRate = ex.policies.settings.limits().minRequestBodyRate();
     if (minRate <= 0 || ex.requestComplete || ex.bodiless || ex.responseStarted()
         || ex.waitsForBackend()) {
       return false;
@@ -81,7 +81,7 @@ final class RequestHeadTimer {
     if (ex != null) {
       if (bodyTooSlow(ex, timeout)) {
         ClientStalls.refuseStalledBody(connection, ex, "arrived slower than limits.min-request-body-rate ("
-            + connection.context.settings.limits().minRequestBodyRate() + " bytes/s)");
+            + ex.policies.settings.limits().minRequestBodyRate() + " bytes/s)");
         return;
       }
       schedule(timeout);
@@ -97,13 +97,13 @@ final class RequestHeadTimer {
     }
     if (codec != null && codec.hasPartialHead()) {
       ChannelHandlerContext ctx = connection.ctx;
-      ProxyContext context = connection.context;
+      RequestPolicies policies = connection.context.policies();
       log.info("{}: request head not complete within {}; 408", connection.clientIp,
-          context.settings.limits().requestHeadTimeout());
+          policies.settings.limits().requestHeadTimeout());
       connection.closing = true;
       FullHttpResponse response = LocalResponses.create(ctx.alloc(), HttpResponseStatus.REQUEST_TIMEOUT,
           "the request head did not arrive in time", HttpVersion.HTTP_1_1, false,
-          context.requestRewriter.requestIdHeader(), null);
+          policies.requestRewriter.requestIdHeader(), null);
       ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
     }
   }

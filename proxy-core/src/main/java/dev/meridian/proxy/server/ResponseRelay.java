@@ -150,7 +150,7 @@ final class ResponseRelay {
     if (ex.upstream instanceof Http2StreamChannel) {
       response.setProtocolVersion(ViaHeader.HTTP_2); // for Via: the stream's response says 1.1
     }
-    boolean closeDelimited = context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId,
+    boolean closeDelimited = ex.policies.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId,
         keepAlive, false);
     ex.closeAfter = !keepAlive || closeDelimited;
     addSteeringHeaders(ex, response);
@@ -245,7 +245,7 @@ final class ResponseRelay {
       return;
     }
     log.warn("{} {}: backend {} sent nothing for {} mid-response; cutting the client's response off",
-        ex.requestId, connection.clientIp, ex.backend, context.settings.timeouts().upstreamIdle());
+        ex.requestId, connection.clientIp, ex.backend, ex.policies.settings.timeouts().upstreamIdle());
     context.metrics.upstreamFailed(ex.backend.id(), "timeout");
     connection.completion.abandonUpstream(ex);
     connection.ctx.close();
@@ -264,7 +264,7 @@ final class ResponseRelay {
     ex.status = 101;
     ex.endInFlight();
     ex.releaseReplay();
-    context.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, true, true);
+    ex.policies.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, true, true);
     if (ex.route.sticky() != null) {
       StickySessions.onResponse(ex, context, response, connection.isTls());
     }
@@ -284,7 +284,7 @@ final class ResponseRelay {
     if (ex.route.sticky() != null) {
       StickySessions.onResponse(ex, context, response, connection.isTls());
     }
-    if (context.settings.debugHeaders()) {
+    if (ex.policies.settings.debugHeaders()) {
       response.headers().set(BACKEND_HEADER, ex.backend.id());
       String decision = ex.selection.decision();
       if (decision != null) {
@@ -294,7 +294,7 @@ final class ResponseRelay {
     GroupRuntime group = ex.group;
     if (ex.selection.isWrite() && group.readYourWritesMillis() > 0 && group.writer().isPresent()) {
       long window = group.readYourWritesMillis();
-      String value = context.readYourWrites.issue(System.currentTimeMillis() + window);
+      String value = ex.policies.readYourWrites.issue(System.currentTimeMillis() + window);
       response.headers().add(HttpHeaderNames.SET_COOKIE, ReadYourWritesCookie.NAME + "=" + value
           + "; Max-Age=" + Math.max(1, window / 1000) + "; Path=/; HttpOnly; SameSite=Lax");
     }
@@ -303,12 +303,18 @@ final class ResponseRelay {
   /**
    * Gives the backend {@code timeouts.response-headers} from now to answer. One timer per connection
    * serves every request on it: it is armed when none is, and when it fires it either times the
-   * current request out or waits again until that request's own deadline (no task per request).
+   * current request out or waits again until that request's own deadline (no task per request). A
+   * request due before the timer fires (a reload shortened the timeout, a drill's delay used part of
+   * it) re-arms it.
    */
   void startTimer(Exchange ex) {
     // An injected delay stands for the backend's own slowness: it counts toward the timeout.
-    long timeout = context.settings.timeouts().responseHeaders().toNanos() - ex.injectedDelayNanos;
+    long timeout = ex.policies.settings.timeouts().responseHeaders().toNanos() - ex.injectedDelayNanos;
     ex.responseDeadlineNanos = System.nanoTime() + timeout;
+    if (timer != null && timer.getDelay(TimeUnit.NANOSECONDS) > timeout) {
+      timer.cancel(false);
+      timer = null;
+    }
     if (timer == null) {
       timer = connection.ctx.executor().schedule(onTimer, Math.max(0, timeout), TimeUnit.NANOSECONDS);
     }
@@ -335,7 +341,7 @@ final class ResponseRelay {
     }
     ex.responseDeadlineNanos = 0;
     log.warn("{} {}: backend {} sent no response headers within {} ms", ex.requestId, connection.clientIp,
-        ex.backend, context.settings.timeouts().responseHeaders().toMillis());
+        ex.backend, ex.policies.settings.timeouts().responseHeaders().toMillis());
     context.metrics.upstreamFailed(ex.backend.id(), "timeout");
     ex.group.outliers().onGatewayFailure(ex.backend, "timeout");
     connection.completion.abandonUpstream(ex);

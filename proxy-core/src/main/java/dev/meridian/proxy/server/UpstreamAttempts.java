@@ -232,7 +232,7 @@ final class UpstreamAttempts {
     }
     ex.sentNanos = System.nanoTime();
     if (!ex.headersRewritten) {
-      context.requestRewriter.rewrite(ex.request, connection.clientIp, connection.scheme,
+      ex.policies.requestRewriter.rewrite(ex.request, connection.clientIp, connection.scheme,
           backend.authority(), ex.route.rewriteHost(), ex.upgrade, connection.forwardedMemo,
           ex.http2 ? ViaHeader.HTTP_2 : ex.clientVersion);
       ex.headersRewritten = true;
@@ -354,7 +354,7 @@ final class UpstreamAttempts {
     ex.endInFlight();
     ex.selection.exclude(ex.backend);
     ex.upstream = null;
-    int connectTries = Math.max(context.settings.upstream().connectAttempts(), ex.route.retries().attempts() + 1);
+    int connectTries = Math.max(ex.policies.settings.upstream().connectAttempts(), ex.route.retries().attempts() + 1);
     if (ex.route.retries().retriesOn("connect-failure") && ex.connectFailures < connectTries
         && ex.isReplayable() && !connection.closing) {
       context.metrics.retries(ex.route.name()).retried("connect-failure");

@@ -29,7 +29,7 @@ final class Http2UpstreamConnections {
   static final int MAX_CONNECTIONS_PER_BACKEND = 4;
 
   private final EventLoop loop;
-  private final UpstreamSettings settings;
+  private UpstreamSettings settings;
   private final Bootstrap bootstrap;
   private final ChannelGroup everyConnection;
   private final UpstreamPools links;
@@ -99,6 +99,11 @@ final class Http2UpstreamConnections {
       if (closed) {
         request.promise().tryFailure(new ClosedChannelException());
         return;
+      }
+      UpstreamSettings now = links.settings();
+      if (now != settings) { // a reload changed them: connections opened from now on take them
+        settings = now;
+        UpstreamPool.configure(bootstrap, now);
       }
       opening = new Http2UpstreamConnection(backend, link, this, settings);
       connections.add(opening);

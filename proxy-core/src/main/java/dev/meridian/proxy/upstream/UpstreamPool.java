@@ -41,7 +41,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class UpstreamPool {
   private final EventLoop loop;
-  private final UpstreamSettings settings;
+  private UpstreamSettings settings;
   private final Map<Backend, ArrayDeque<Channel>> idle = new HashMap<>();
   /** Idle connections that carry a client's PROXY header, by that client's connection. */
   private final Map<Channel, Map<Backend, ArrayDeque<Channel>>> reserved = new HashMap<>();
@@ -63,11 +63,28 @@ public final class UpstreamPool {
         // Left reading while in use and while idle: see server.ReadDemand.
         .option(ChannelOption.AUTO_READ, true)
         .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.SO_KEEPALIVE, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
+        .option(ChannelOption.SO_KEEPALIVE, true);
+    configure(bootstrap, settings);
+    this.http2 = new Http2UpstreamConnections(loop, settings, bootstrap, everyConnection, links);
+  }
+
+  /** Sets the options of the connections {@code bootstrap} opens that come from the settings. */
+  static void configure(Bootstrap bootstrap, UpstreamSettings settings) {
+    bootstrap.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
             new WriteBufferWaterMark(settings.writeBufferLow(), settings.writeBufferHigh()));
-    this.http2 = new Http2UpstreamConnections(loop, settings, bootstrap, everyConnection, links);
+  }
+
+  /**
+   * Takes the pools' settings if a reload changed them, before a new connection is opened (one
+   * volatile read per new connection, none per pooled request); connections open keep theirs.
+   */
+  private void refreshSettings() {
+    UpstreamSettings now = links.settings();
+    if (now != settings) {
+      settings = now;
+      configure(bootstrap, now);
+    }
   }
 
   /** The event loop that owns this pool. */
@@ -140,6 +157,7 @@ public final class UpstreamPool {
 
   private Future<Channel> connect(Backend backend, BackendLink link, UpstreamListener listener,
       ClientConnection client) {
+    refreshSettings();
     Promise<Channel> promise = loop.newPromise();
     Channel owner = link.carriesClient() && client != null ? client.connection() : null;
     BackendHandler handler = new BackendHandler(backend, link, owner, ch -> forget(ch, backend, owner), false);

@@ -12,7 +12,8 @@ import java.util.concurrent.TimeUnit;
 
 /** The upstream pool of each event loop, created the first time a loop needs one. */
 public final class UpstreamPools {
-  private final UpstreamSettings settings;
+  /** The settings new pools start with; a reload may replace them. */
+  private volatile UpstreamSettings settings;
   private final ConcurrentHashMap<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
   private final ChannelGroup everyConnection =
       new DefaultChannelGroup("upstream", GlobalEventExecutor.INSTANCE);
@@ -36,6 +37,20 @@ public final class UpstreamPools {
   public UpstreamPool forLoop(EventLoop loop) {
     UpstreamPool pool = pools.get(loop);
     return pool != null ? pool : pools.computeIfAbsent(loop, l -> new UpstreamPool(l, settings, everyConnection, this));
+  }
+
+  /**
+   * Opens connections from now on as {@code next} says (connect timeout, idle timeout, idle
+   * connections kept, write watermarks): each pool takes them when it next opens a connection.
+   * Connections open keep what they were opened with. The transport stays the one pools started with.
+   */
+  public void settings(UpstreamSettings next) {
+    this.settings = next;
+  }
+
+  /** The settings connections are opened with now. */
+  UpstreamSettings settings() {
+    return settings;
   }
 
   /**

@@ -118,6 +118,11 @@ public final class RawHttpClient implements AutoCloseable {
     }
   }
 
+  /** Speaks over a socket already connected (a TLS socket, say), its read timeout as set. */
+  public static RawHttpClient over(Socket socket) throws IOException {
+    return new RawHttpClient(socket);
+  }
+
   /** Writes {@code raw} as UTF-8 and flushes. */
   public RawHttpClient send(String raw) throws IOException {
     return send(raw.getBytes(StandardCharsets.UTF_8));

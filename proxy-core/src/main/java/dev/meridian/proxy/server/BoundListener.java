@@ -1,0 +1,119 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
+import dev.meridian.tls.CertificateReloader;
+import io.netty.channel.Channel;
+import io.netty.channel.group.ChannelGroup;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One bound client listener and what belongs to it: its server channel, connection gate, pipeline
+ * initializer, certificates (with their OCSP stapling task) and the client connections it accepted.
+ * A reload retunes it in place (certificates, PROXY protocol, connection limits: new connections see
+ * them, open ones keep theirs) or drains it: it stops accepting, and its connections finish their
+ * requests in flight and close (HTTP/2 with GOAWAY).
+ *
+ * <p>Retuned and drained by one thread at a time (the {@link ClientListeners} lock).
+ */
+final class BoundListener {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BoundListener.class);
+
+  private ListenerSettings settings;
+  private final Channel channel;
+  private final ListenerGate gate;
+  private final ClientChannelInitializer initializer;
+  /** The client connections this listener accepted, still open. */
+  private final ChannelGroup connections;
+  private ListenerTls tls;
+
+  /**
+   * The certificates of a TLS listener and the task keeping their OCSP responses fresh.
+   *
+   * @param reloader the certificates, watched for changes
+   * @param stapling the OCSP task, cancelled with the certificates
+   */
+  record ListenerTls(CertificateReloader reloader, Future<?> stapling) {
+    void close() {
+      stapling.cancel(false);
+      reloader.close();
+    }
+  }
+
+  BoundListener(ListenerSettings settings, Channel channel, ListenerGate gate, ClientChannelInitializer initializer,
+      ChannelGroup connections, ListenerTls tls) {
+    this.settings = settings;
+    this.channel = channel;
+    this.gate = gate;
+    this.initializer = initializer;
+    this.connections = connections;
+    this.tls = tls;
+  }
+
+  ListenerSettings settings() {
+    return settings;
+  }
+
+  /** The bound address (port 0 resolved). */
+  InetSocketAddress address() {
+    return (InetSocketAddress) channel.localAddress();
+  }
+
+  /** The listener's certificates, or null for cleartext. */
+  ListenerTls tls() {
+    return tls;
+  }
+
+  /**
+   * Puts new settings in force for connections accepted from now on: the certificates {@code nextTls}
+   * (already built and watched; null for cleartext), the PROXY protocol's load balancers and the
+   * connection limits. Certificates replaced stop being watched; connections that use them continue.
+   */
+  void retune(ListenerSettings next, ListenerTls nextTls, int maxConnections, int maxPerClient) {
+    initializer.retune(nextTls == null ? null : nextTls.reloader(), ClientChannelInitializer.proxyProtocolFrom(next));
+    gate.limits(maxConnections, maxPerClient);
+    if (tls != null && tls != nextTls) {
+      tls.close();
+    }
+    tls = nextTls;
+    settings = next;
+  }
+
+  /**
+   * Stops accepting, and asks every connection to close once its requests in flight are answered
+   * (idle ones close at once, HTTP/2 ones send GOAWAY); those still open after {@code drainTimeout}
+   * are closed.
+   */
+  void drain(Duration drainTimeout) {
+    InetSocketAddress address = address();
+    channel.close().awaitUninterruptibly();
+    gate.closeMeters();
+    if (tls != null) {
+      tls.close();
+    }
+    connections.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.INSTANCE));
+    int open = connections.size();
+    log.info("listener '{}' on {} closed; {} connection(s) drain", settings.name(), address, open);
+    if (open > 0) {
+      channel.eventLoop().schedule(() -> {
+        if (!connections.isEmpty()) {
+          log.warn("listener '{}': {} connection(s) still open {} after it closed; closing them", settings.name(),
+              connections.size(), drainTimeout);
+          connections.close();
+        }
+      }, drainTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Reports the listener's open connections in the metrics (once it is in force). */
+  void openMeters() {
+    gate.openMeters();
+  }
+
+  /** Stops accepting (shutdown: the server drains every connection itself). */
+  void close() {
+    channel.close().awaitUninterruptibly();
+  }
+}
