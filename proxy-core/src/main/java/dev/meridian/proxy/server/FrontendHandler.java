@@ -200,10 +200,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       return;
     }
     if (evt == DrainEvent.INSTANCE) {
-      if (exchange == null) {
-        ctx.close();
-      } else {
+      // Between requests the connection stays open (and read) for the drain's grace: a request the
+      // client already sent is answered with Connection: close rather than lost in a reset.
+      if (exchange != null) {
         exchange.clientKeepAlive = false;
+      }
+      return;
+    }
+    if (evt == DrainEvent.GRACE_OVER) {
+      if (exchange == null && inbound.isEmpty()) {
+        ctx.close();
       }
       return;
     }
@@ -397,8 +403,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
   }
 
-  /** Sent through every client pipeline when shutdown starts. */
+  /** Sent through every client pipeline when shutdown drains the connections. */
   enum DrainEvent {
-    INSTANCE
+    /**
+     * The drain started (the listeners are closed): requests in flight are answered with
+     * Connection: close, HTTP/2 connections send GOAWAY.
+     */
+    INSTANCE,
+    /**
+     * {@link ProxyServer#DRAIN_GRACE} after {@link #INSTANCE}: connections still between requests, or
+     * that never sent a byte, close.
+     */
+    GRACE_OVER
   }
 }

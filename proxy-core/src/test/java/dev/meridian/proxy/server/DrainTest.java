@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link dev.meridian.proxy.MeridianInstance#stop(Duration)} stops accepting at once, lets the request in
- * flight finish with {@code Connection: close}, and closes idle client connections.
+ * flight finish with {@code Connection: close}, and closes idle client connections after a short grace.
  *
  * <p>The backend's answer is held back until the test has seen the listener refuse connections, so no
  * step depends on timing.
@@ -44,7 +44,7 @@ class DrainTest {
 
       await().atMost(Duration.ofSeconds(5)).until(() -> refusesConnections(proxy.address()));
       assertThat(idle.isClosedByPeer(Duration.ofSeconds(5)))
-          .as("an idle keep-alive client connection is closed when the drain starts").isTrue();
+          .as("an idle keep-alive client connection is closed once the drain's grace is over").isTrue();
       assertThat(stopped).as("stop() waits for the request in flight").isNotDone();
 
       release.complete(TestBackend.Reply.ok("slow answer"));
@@ -55,6 +55,46 @@ class DrainTest {
       assertThat(response.header("connection")).isEqualToIgnoringCase("close");
       assertThat(busy.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
       assertThat(stopped.get(10, TimeUnit.SECONDS)).as("drained within the drain timeout").isTrue();
+    } finally {
+      release.complete(TestBackend.Reply.status(503));
+      stopper.shutdownNow();
+    }
+  }
+
+  /**
+   * A keep-alive client that sends its next request just as the drain starts (the listener already
+   * closed) gets it answered, with {@code Connection: close}, rather than a reset: between requests a
+   * connection is kept for the drain's grace, and only then closed if it stays idle.
+   */
+  @Test
+  void aRequestSentOnAnIdleConnectionAsTheDrainStartsIsAnsweredWithConnectionClose() throws Exception {
+    CompletableFuture<TestBackend.Reply> release = new CompletableFuture<>();
+    ExecutorService stopper = Executors.newSingleThreadExecutor();
+    try (TestBackend backend = TestBackend.start(request -> request.uri().equals("/slow")
+            ? TestBackend.Reply.when(release) : TestBackend.Reply.ok("quick"));
+        ProxyFixture proxy = ProxyFixture.start(backend.port());
+        RawHttpClient busy = RawHttpClient.connect(proxy.port());
+        RawHttpClient keepAlive = RawHttpClient.connect(proxy.port());
+        RawHttpClient silent = RawHttpClient.connect(proxy.port())) {
+      keepAlive.send("GET /quick HTTP/1.1\r\nHost: test\r\n\r\n");
+      assertThat(keepAlive.readResponse().status()).isEqualTo(200);
+      busy.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n");
+      await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests().size() == 2);
+
+      CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
+          () -> proxy.instance().stop(Duration.ofSeconds(10)), stopper);
+      await().atMost(Duration.ofSeconds(5)).until(() -> refusesConnections(proxy.address()));
+      RawHttpClient.RawResponse next = keepAlive.send("GET /quick HTTP/1.1\r\nHost: test\r\n\r\n").readResponse();
+
+      assertThat(next.status()).isEqualTo(200);
+      assertThat(next.header("connection")).isEqualToIgnoringCase("close");
+      assertThat(keepAlive.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
+      assertThat(silent.isClosedByPeer(Duration.ofSeconds(5)))
+          .as("a connection that never sent a request is closed after the grace").isTrue();
+      assertThat(stopped).as("stop() still waits for the request in flight").isNotDone();
+      release.complete(TestBackend.Reply.ok("slow answer"));
+      assertThat(busy.readResponse().header("connection")).isEqualToIgnoringCase("close");
+      assertThat(stopped.get(10, TimeUnit.SECONDS)).isTrue();
     } finally {
       release.complete(TestBackend.Reply.status(503));
       stopper.shutdownNow();
