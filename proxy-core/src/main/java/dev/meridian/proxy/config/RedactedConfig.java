@@ -25,7 +25,32 @@ final class RedactedConfig {
 
   /** The configuration as written, without comments or origins, secrets redacted. */
   static String render(Config config) {
-    ConfigValue redacted = redact(config.root(), null);
+    return render(config.root());
+  }
+
+  /**
+   * The keys of the configuration as written, each with the value it resolved to (a substitution such
+   * as {@code ${?ADMIN_ADDRESS}} shows its value), without comments or origins, secrets redacted.
+   */
+  static String render(Config written, Config resolved) {
+    return render(resolvedAsWritten(written.root(), resolved.root()));
+  }
+
+  private static ConfigObject resolvedAsWritten(ConfigObject written, ConfigObject resolved) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (String key : written.keySet()) {
+      ConfigValue value = resolved.get(key);
+      if (value == null) {
+        continue; // an optional substitution that resolved to nothing
+      }
+      out.put(key, written.get(key) instanceof ConfigObject w && value instanceof ConfigObject r
+          ? resolvedAsWritten(w, r) : value);
+    }
+    return ConfigValueFactory.fromMap(out);
+  }
+
+  private static String render(ConfigObject root) {
+    ConfigValue redacted = redact(root, null);
     return redacted.render(ConfigRenderOptions.defaults().setOriginComments(false).setComments(false)
         .setJson(false).setFormatted(true));
   }

@@ -78,7 +78,7 @@ public final class SettingsLoader {
     }
     KnownKeys.check(meridianObject, reference.getObject("meridian"), problems);
     MeridianSettings settings = readSections(new ObjectReader(meridianObject, "meridian", problems, reference),
-        RedactedConfig.render(user));
+        RedactedConfig.render(user, merged));
     problems.throwIfAny();
     return settings;
   }
