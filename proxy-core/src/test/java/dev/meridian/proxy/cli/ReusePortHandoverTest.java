@@ -41,15 +41,14 @@ class ReusePortHandoverTest {
   @Test
   void aSecondProcessTakesOverThePortWhileTheFirstDrainsAndNoRequestIsLost() throws Exception {
     try (TestBackend backend = TestBackend.start(TestBackend.ok("served"))) {
-      Path first = Files.writeString(dir.resolve("first.conf"), config(0, backend.port(), true));
-      try (CliProcess one = CliProcess.start(dir, "run", "-c", first.toString())) {
-        int port = Integer.parseInt(one.awaitLine(RUNNING, Duration.ofSeconds(30)).group(1));
+      try (CliProcess one = startFirst(backend, true)) {
+        int port = portOf(one);
         try (Load load = Load.start(port)) {
           await().atMost(Duration.ofSeconds(20)).until(() -> load.succeeded() >= 200);
 
           Path second = Files.writeString(dir.resolve("second.conf"), config(port, backend.port(), true));
           try (CliProcess two = CliProcess.start(dir, "run", "-c", second.toString())) {
-            two.awaitLine(RUNNING, Duration.ofSeconds(30));
+            assertThat(portOf(two)).isEqualTo(port);
             await("the kernel hands the second process connections too").atMost(Duration.ofSeconds(20))
                 .until(() -> served(two) >= 20);
 
@@ -74,9 +73,8 @@ class ReusePortHandoverTest {
   @Test
   void withoutReusePortTheSecondProcessIsRefusedThePort() throws Exception {
     try (TestBackend backend = TestBackend.start(TestBackend.ok("served"))) {
-      Path first = Files.writeString(dir.resolve("first.conf"), config(0, backend.port(), false));
-      try (CliProcess one = CliProcess.start(dir, "run", "-c", first.toString())) {
-        int port = Integer.parseInt(one.awaitLine(RUNNING, Duration.ofSeconds(30)).group(1));
+      try (CliProcess one = startFirst(backend, false)) {
+        int port = portOf(one);
         Path second = Files.writeString(dir.resolve("second.conf"), config(port, backend.port(), false));
         try (CliProcess two = CliProcess.start(dir, "run", "-c", second.toString())) {
           assertThat(two.awaitExit(Duration.ofSeconds(30))).as("exit code; %s", two).isEqualTo(1);
@@ -89,6 +87,17 @@ class ReusePortHandoverTest {
         assertThat(one.terminate(Duration.ofSeconds(30))).isZero();
       }
     }
+  }
+
+  /** Starts the first Meridian, on a free port. */
+  private CliProcess startFirst(TestBackend backend, boolean reusePort) throws IOException {
+    Path first = Files.writeString(dir.resolve("first.conf"), config(0, backend.port(), reusePort));
+    return CliProcess.start(dir, "run", "-c", first.toString());
+  }
+
+  /** The port a process says it listens on, once it runs. */
+  private static int portOf(CliProcess process) {
+    return Integer.parseInt(process.awaitLine(RUNNING, Duration.ofSeconds(30)).group(1));
   }
 
   /** Requests one process's access log shows. */

@@ -27,37 +27,21 @@ class DrainTest {
 
   @Test
   void requestInFlightFinishesWithConnectionCloseWhileNewConnectionsAreRefused() throws Exception {
-    CompletableFuture<TestBackend.Reply> release = new CompletableFuture<>();
-    ExecutorService stopper = Executors.newSingleThreadExecutor();
-    try (TestBackend backend = TestBackend.start(request -> request.uri().equals("/slow")
-            ? TestBackend.Reply.when(release) : TestBackend.Reply.ok("quick"));
-        ProxyFixture proxy = ProxyFixture.start(backend.port());
-        RawHttpClient busy = RawHttpClient.connect(proxy.port());
-        RawHttpClient idle = RawHttpClient.connect(proxy.port())) {
-      idle.send("GET /quick HTTP/1.1\r\nHost: test\r\n\r\n");
-      assertThat(idle.readResponse().status()).isEqualTo(200);
-      busy.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n");
-      await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests().size() == 2);
+    try (Draining scene = new Draining()) {
+      CompletableFuture<Boolean> stopped = scene.stop();
 
-      CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
-          () -> proxy.instance().stop(Duration.ofSeconds(10)), stopper);
-
-      await().atMost(Duration.ofSeconds(5)).until(() -> refusesConnections(proxy.address()));
-      assertThat(idle.isClosedByPeer(Duration.ofSeconds(5)))
+      assertThat(scene.idle.isClosedByPeer(Duration.ofSeconds(5)))
           .as("an idle keep-alive client connection is closed once the drain's grace is over").isTrue();
       assertThat(stopped).as("stop() waits for the request in flight").isNotDone();
 
-      release.complete(TestBackend.Reply.ok("slow answer"));
-      RawHttpClient.RawResponse response = busy.readResponse();
+      scene.release.complete(TestBackend.Reply.ok("slow answer"));
+      RawHttpClient.RawResponse response = scene.busy.readResponse();
 
       assertThat(response.status()).isEqualTo(200);
       assertThat(response.bodyText()).isEqualTo("slow answer");
       assertThat(response.header("connection")).isEqualToIgnoringCase("close");
-      assertThat(busy.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
+      assertThat(scene.busy.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
       assertThat(stopped.get(10, TimeUnit.SECONDS)).as("drained within the drain timeout").isTrue();
-    } finally {
-      release.complete(TestBackend.Reply.status(503));
-      stopper.shutdownNow();
     }
   }
 
@@ -68,36 +52,71 @@ class DrainTest {
    */
   @Test
   void aRequestSentOnAnIdleConnectionAsTheDrainStartsIsAnsweredWithConnectionClose() throws Exception {
-    CompletableFuture<TestBackend.Reply> release = new CompletableFuture<>();
-    ExecutorService stopper = Executors.newSingleThreadExecutor();
-    try (TestBackend backend = TestBackend.start(request -> request.uri().equals("/slow")
-            ? TestBackend.Reply.when(release) : TestBackend.Reply.ok("quick"));
-        ProxyFixture proxy = ProxyFixture.start(backend.port());
-        RawHttpClient busy = RawHttpClient.connect(proxy.port());
-        RawHttpClient keepAlive = RawHttpClient.connect(proxy.port());
-        RawHttpClient silent = RawHttpClient.connect(proxy.port())) {
-      keepAlive.send("GET /quick HTTP/1.1\r\nHost: test\r\n\r\n");
-      assertThat(keepAlive.readResponse().status()).isEqualTo(200);
-      busy.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n");
-      await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests().size() == 2);
-
-      CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
-          () -> proxy.instance().stop(Duration.ofSeconds(10)), stopper);
-      await().atMost(Duration.ofSeconds(5)).until(() -> refusesConnections(proxy.address()));
-      RawHttpClient.RawResponse next = keepAlive.send("GET /quick HTTP/1.1\r\nHost: test\r\n\r\n").readResponse();
+    try (Draining scene = new Draining();
+        RawHttpClient silent = RawHttpClient.connect(scene.proxy.port())) {
+      CompletableFuture<Boolean> stopped = scene.stop();
+      RawHttpClient.RawResponse next = scene.idle.send("GET /quick HTTP/1.1\r\nHost: test\r\n\r\n").readResponse();
 
       assertThat(next.status()).isEqualTo(200);
       assertThat(next.header("connection")).isEqualToIgnoringCase("close");
-      assertThat(keepAlive.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
+      assertThat(scene.idle.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
       assertThat(silent.isClosedByPeer(Duration.ofSeconds(5)))
           .as("a connection that never sent a request is closed after the grace").isTrue();
       assertThat(stopped).as("stop() still waits for the request in flight").isNotDone();
-      release.complete(TestBackend.Reply.ok("slow answer"));
-      assertThat(busy.readResponse().header("connection")).isEqualToIgnoringCase("close");
+      scene.release.complete(TestBackend.Reply.ok("slow answer"));
+      assertThat(scene.busy.readResponse().header("connection")).isEqualToIgnoringCase("close");
       assertThat(stopped.get(10, TimeUnit.SECONDS)).isTrue();
-    } finally {
+    }
+  }
+
+  /**
+   * A proxy with two client connections: {@code idle} was answered and waits between requests,
+   * {@code busy} waits for {@code /slow}, which the backend holds until {@link #release} completes.
+   */
+  private static final class Draining implements AutoCloseable {
+    final CompletableFuture<TestBackend.Reply> release = new CompletableFuture<>();
+    final TestBackend backend = TestBackend.start(request -> request.uri().equals("/slow")
+        ? TestBackend.Reply.when(release) : TestBackend.Reply.ok("quick"));
+    final ProxyFixture proxy;
+    final RawHttpClient busy;
+    final RawHttpClient idle;
+    private final ExecutorService stopper = Executors.newSingleThreadExecutor();
+
+    Draining() throws Exception {
+      proxy = ProxyFixture.start(backend.port());
+      busy = RawHttpClient.connect(proxy.port());
+      idle = RawHttpClient.connect(proxy.port());
+      try {
+        start();
+      } catch (Exception | AssertionError e) {
+        close();
+        throw e;
+      }
+    }
+
+    private void start() throws Exception {
+      idle.send("GET /quick HTTP/1.1\r\nHost: test\r\n\r\n");
+      assertThat(idle.readResponse().status()).isEqualTo(200);
+      busy.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n");
+      await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests().size() == 2);
+    }
+
+    /** Starts the drain (10 s timeout) on another thread; returns once the listener refuses connections. */
+    CompletableFuture<Boolean> stop() {
+      CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
+          () -> proxy.instance().stop(Duration.ofSeconds(10)), stopper);
+      await().atMost(Duration.ofSeconds(5)).until(() -> refusesConnections(proxy.address()));
+      return stopped;
+    }
+
+    @Override
+    public void close() throws Exception {
       release.complete(TestBackend.Reply.status(503));
       stopper.shutdownNow();
+      idle.close();
+      busy.close();
+      proxy.close();
+      backend.close();
     }
   }
 
