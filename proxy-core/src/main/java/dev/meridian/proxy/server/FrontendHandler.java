@@ -411,7 +411,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
      */
     INSTANCE,
     /**
-     * {@link ProxyServer#DRAIN_GRACE} after {@link #INSTANCE}: connections still between requests, or
+     * {@link ClientDrain#GRACE} after {@link #INSTANCE}: connections still between requests, or
      * that never sent a byte, close.
      */
     GRACE_OVER

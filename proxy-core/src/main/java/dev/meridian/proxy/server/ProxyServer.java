@@ -48,12 +48,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
-  /**
-   * How long a drain keeps a client connection that is between requests (or has sent nothing yet)
-   * before closing it: long enough for a request its client already sent to arrive and be answered
-   * with Connection: close. Capped by the drain timeout.
-   */
-  static final Duration DRAIN_GRACE = Duration.ofSeconds(1);
 
   private final MeridianSettings settings;
   private final Transport transport;
@@ -327,8 +321,9 @@ public final class ProxyServer implements AutoCloseable {
   }
 
   /**
-   * Stops accepting, lets requests in flight finish for up to {@code drainTimeout} (their responses
-   * carry {@code Connection: close}; idle connections close at once), then closes everything.
+   * Stops accepting (the listeners close first), lets requests in flight finish for up to
+   * {@code drainTimeout} (their responses carry {@code Connection: close}; idle connections close after
+   * {@link ClientDrain#GRACE}), then closes everything.
    *
    * @return whether every request finished within the drain timeout
    */
@@ -338,7 +333,7 @@ public final class ProxyServer implements AutoCloseable {
     // from here on can be dropped below.
     listeners.closeListeners();
     context.startDraining();
-    boolean drained = awaitClients(drainTimeout);
+    boolean drained = new ClientDrain(clients, context.metrics).await(drainTimeout);
     clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     if (healthTicker != null) {
       healthTicker.cancel(false);
@@ -359,39 +354,6 @@ public final class ProxyServer implements AutoCloseable {
       context.accessLog.close();
     }
     return drained;
-  }
-
-  /**
-   * Lets the client connections finish: requests in flight are answered with Connection: close; a
-   * connection between requests is kept (and read) for {@link #DRAIN_GRACE}, so that a request its
-   * client sent meanwhile is answered rather than reset, then closed. Returns once no request is in
-   * flight after the grace, or at the drain timeout.
-   *
-   * @return whether every request finished within the drain timeout
-   */
-  private boolean awaitClients(Duration drainTimeout) {
-    clients.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.INSTANCE));
-    long start = System.nanoTime();
-    long deadline = start + drainTimeout.toNanos();
-    long graceOver = start + Math.min(DRAIN_GRACE.toNanos(), drainTimeout.toNanos());
-    boolean idleClosed = false;
-    while (!clients.isEmpty()) {
-      long now = System.nanoTime();
-      if (!idleClosed && now - graceOver >= 0) {
-        idleClosed = true;
-        clients.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.GRACE_OVER));
-      }
-      if (idleClosed && context.metrics.inFlight() == 0) {
-        break;
-      }
-      if (now - deadline > 0) {
-        log.warn("drain timeout {} passed with {} request(s) in flight; closing them", drainTimeout,
-            context.metrics.inFlight());
-        return false;
-      }
-      clients.newCloseFuture().awaitUninterruptibly(50, TimeUnit.MILLISECONDS);
-    }
-    return true;
   }
 
   @Override

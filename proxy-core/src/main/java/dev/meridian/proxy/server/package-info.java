@@ -27,7 +27,8 @@
  * </pre>
  *
  * <p>Everything for one connection runs on its event loop, which also owns its upstream connections;
- * ProxyServer runs the listeners and the lifecycle (start, reload, drain), RoutingAssembler builds the
- * routes and groups from the settings (at start and on each reload), and ProxyContext hands them over.
+ * ProxyServer runs the listeners and the lifecycle (start, reload, drain: ClientDrain lets the client
+ * connections finish), RoutingAssembler builds the routes and groups from the settings (at start and on
+ * each reload), and ProxyContext hands them over.
  */
 package dev.meridian.proxy.server;
