@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.RawHttpClient;
 import dev.meridian.proxy.testing.TestBackend;
 import java.io.IOException;
@@ -65,6 +66,34 @@ class DrainTest {
       assertThat(stopped).as("stop() still waits for the request in flight").isNotDone();
       scene.release.complete(TestBackend.Reply.ok("slow answer"));
       assertThat(scene.busy.readResponse().header("connection")).isEqualToIgnoringCase("close");
+      assertThat(stopped.get(10, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
+  /**
+   * An HTTP/2 connection is drained in two GOAWAYs (RFC 9113 6.8): the first names the highest stream
+   * id, so a stream the client opens as the drain starts is still served; the second, after the grace,
+   * names the last stream served, and the connection closes.
+   */
+  @Test
+  void anHttp2StreamOpenedAsTheDrainStartsIsServedBetweenTwoGoAways() throws Exception {
+    try (Draining scene = new Draining();
+        RawHttp2Client h2 = new RawHttp2Client(scene.proxy.port()).lenient()) {
+      h2.get(1, "/quick");
+      h2.readUntil(c -> c.ended(1));
+      assertThat(h2.status(1)).isEqualTo("200");
+
+      CompletableFuture<Boolean> stopped = scene.stop();
+      h2.readUntil(c -> !c.goAwayLastStreams().isEmpty());
+      assertThat(h2.goAwayLastStreams()).containsExactly(Integer.MAX_VALUE);
+      h2.get(3, "/quick");
+      h2.readUntil(c -> c.ended(3));
+      assertThat(h2.status(3)).as("a stream opened after the first GOAWAY").isEqualTo("200");
+
+      h2.readUntil(RawHttp2Client::closed);
+      assertThat(h2.goAwayLastStreams()).containsExactly(Integer.MAX_VALUE, 3);
+      assertThat(h2.goAwayError()).isZero();
+      scene.release.complete(TestBackend.Reply.ok("slow answer"));
       assertThat(stopped.get(10, TimeUnit.SECONDS)).isTrue();
     }
   }
