@@ -262,8 +262,10 @@ public record MeridianSettings(
    * @param transport        io_uring, epoll, nio, or auto (epoll, else io_uring, else nio)
    * @param eventLoopThreads event loop threads, 0 meaning one per available processor
    * @param drainTimeout     how long in-flight requests may finish after SIGTERM
+   * @param reusePort        whether client listeners bind with SO_REUSEPORT, so that a new process can
+   *                         bind the same addresses while this one drains (default false)
    */
-  public record ServerSettings(String transport, int eventLoopThreads, Duration drainTimeout) {}
+  public record ServerSettings(String transport, int eventLoopThreads, Duration drainTimeout, boolean reusePort) {}
 
   /**
    * Limits on what a client may send: {@code meridian.limits}.

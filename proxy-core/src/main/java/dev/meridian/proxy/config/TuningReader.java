@@ -28,7 +28,8 @@ final class TuningReader {
       s.problem("transport", "unknown transport '" + transport + "' (expected: one of "
           + String.join(", ", TRANSPORTS) + ")");
     }
-    return new ServerSettings(transport, s.integer("event-loop-threads", 0), s.duration("drain-timeout"));
+    return new ServerSettings(transport, s.integer("event-loop-threads", 0), s.duration("drain-timeout"),
+        s.bool("reuse-port"));
   }
 
   /** Reads {@code meridian.limits}. */

@@ -54,6 +54,10 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
       failureCounted = true;
       meters.handshakeFailed(done.cause());
     }
+    if (evt == FrontendHandler.DrainEvent.GRACE_OVER) {
+      ctx.close(); // still no protocol after the drain's grace: nothing asked of this connection
+      return;
+    }
     super.userEventTriggered(ctx, evt);
   }
 

@@ -83,8 +83,8 @@ final class BoundListener {
 
   /**
    * Stops accepting, and asks every connection to close once its requests in flight are answered
-   * (idle ones close at once, HTTP/2 ones send GOAWAY); those still open after {@code drainTimeout}
-   * are closed.
+   * (idle ones after the drain's grace, in which a request already sent is still answered; HTTP/2
+   * ones send GOAWAY); those still open after {@code drainTimeout} are closed.
    */
   void drain(Duration drainTimeout) {
     InetSocketAddress address = address();
@@ -94,6 +94,9 @@ final class BoundListener {
       tls.close();
     }
     connections.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.INSTANCE));
+    channel.eventLoop().schedule(() -> connections.forEach(
+            ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.GRACE_OVER)),
+        Math.min(ClientDrain.GRACE.toMillis(), drainTimeout.toMillis()), TimeUnit.MILLISECONDS);
     int open = connections.size();
     log.info("listener '{}' on {} closed; {} connection(s) drain", settings.name(), address, open);
     if (open > 0) {

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Future;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -102,6 +103,9 @@ final class ClientListeners {
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
             settings.upstream().writeBufferLow(), settings.upstream().writeBufferHigh()))
         .childHandler(initializer);
+    Optional<ChannelOption<Boolean>> reusePort = settings.server().reusePort()
+        ? transport.reusePortOption() : Optional.empty();
+    reusePort.ifPresent(option -> bootstrap.option(option, true));
     InetSocketAddress address = new InetSocketAddress(listener.address().host(), listener.address().port());
     Channel channel;
     try {
@@ -116,8 +120,14 @@ final class ClientListeners {
     if (tls != null) {
       context.certificates(local.getPort(), tls.mapping());
     }
-    log.info("listener '{}' on {}{}", listener.name(), local, tls == null ? "" : " (TLS: "
-        + tls.current().hostNames() + ")");
+    boolean shared = reusePort.isPresent() && Boolean.TRUE.equals(channel.config().getOption(reusePort.get()));
+    log.info("listener '{}' on {}{}{}", listener.name(), local, tls == null ? "" : " (TLS: "
+        + tls.current().hostNames() + ")", shared ? " (SO_REUSEPORT)" : "");
+    if (settings.server().reusePort() && !shared) {
+      log.warn("listener '{}': server.reuse-port is on but the {} transport cannot set SO_REUSEPORT here: bound"
+          + " without it, so a new process cannot bind {} until this one exits", listener.name(),
+          transport.configName(), local);
+    }
     return bound;
   }
 

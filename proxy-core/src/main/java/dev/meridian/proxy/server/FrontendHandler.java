@@ -213,11 +213,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     if (evt == DrainEvent.INSTANCE) {
       drainRequested = true;
-      if (exchange == null && inbound.isEmpty()) {
-        ctx.close();
-      } else if (exchange != null) {
+      // Between requests the connection stays open (and read) for the drain's grace: a request the
+      // client already sent is answered with Connection: close rather than lost in a reset.
+      if (exchange != null) {
         exchange.clientKeepAlive = false;
       } // else a request waits for the last one to settle: it is answered, then the connection closes
+      return;
+    }
+    if (evt == DrainEvent.GRACE_OVER) {
+      if (exchange == null && inbound.isEmpty()) {
+        ctx.close();
+      }
       return;
     }
     ctx.fireUserEventTriggered(evt);
@@ -375,8 +381,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
   }
 
-  /** Sent through every client pipeline when shutdown starts. */
+  /** Sent through every client pipeline when shutdown drains the connections. */
   enum DrainEvent {
-    INSTANCE
+    /**
+     * The drain started (the listeners are closed): requests in flight are answered with
+     * Connection: close, HTTP/2 connections send GOAWAY.
+     */
+    INSTANCE,
+    /**
+     * {@link ClientDrain#GRACE} after {@link #INSTANCE}: connections still between requests, or
+     * that never sent a byte, close.
+     */
+    GRACE_OVER
   }
 }

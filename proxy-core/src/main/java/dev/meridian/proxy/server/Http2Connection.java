@@ -10,8 +10,10 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
 import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -184,6 +186,14 @@ final class Http2Connection {
         return;
       }
       if (evt == FrontendHandler.DrainEvent.INSTANCE) {
+        // RFC 9113 6.8, in two steps: first a GOAWAY naming the highest stream id, so that the
+        // client opens no new stream and the ones it is sending right now are still served...
+        ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR).setExtraStreamIds(Integer.MAX_VALUE));
+        return;
+      }
+      if (evt == FrontendHandler.DrainEvent.GRACE_OVER) {
+        // ...then, once they have arrived, the last stream served, and close when it is answered.
+        ctx.write(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
         ctx.close();
         return;
       }

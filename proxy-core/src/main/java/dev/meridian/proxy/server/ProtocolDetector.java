@@ -38,6 +38,16 @@ final class ProtocolDetector extends ByteToMessageDecoder {
     ctx.read();
   }
 
+  /** Closes a connection that sent nothing during the drain's grace (it has asked for nothing). */
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt == FrontendHandler.DrainEvent.GRACE_OVER && actualReadableBytes() == 0) {
+      ctx.close();
+      return;
+    }
+    super.userEventTriggered(ctx, evt);
+  }
+
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
     int available = Math.min(in.readableBytes(), PREFACE.length);

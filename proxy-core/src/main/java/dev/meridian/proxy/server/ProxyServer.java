@@ -419,27 +419,20 @@ public final class ProxyServer implements AutoCloseable {
   }
 
   /**
-   * Stops accepting, lets requests in flight finish for up to {@code drainTimeout} (their responses
-   * carry {@code Connection: close}; idle connections close at once), then closes everything.
+   * Stops accepting (the listeners close first), lets requests in flight finish for up to
+   * {@code drainTimeout} (their responses carry {@code Connection: close}; idle connections close after
+   * {@link ClientDrain#GRACE}), then closes everything.
    *
    * @return whether every request finished within the drain timeout
    */
   public boolean shutdown(Duration drainTimeout) {
+    // Listeners first: once closed, the kernel hands this process no new connection (with
+    // server.reuse-port it hands them to the other process on the port), and nothing accepted
+    // from here on can be dropped below.
+    listeners.closeListeners();
     discovery.close();
     context.startDraining();
-    listeners.closeListeners();
-    clients.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.INSTANCE));
-    long deadline = System.nanoTime() + drainTimeout.toNanos();
-    boolean drained = true;
-    while (!clients.isEmpty() && context.metrics.inFlight() > 0) {
-      if (System.nanoTime() > deadline) {
-        drained = false;
-        log.warn("drain timeout {} passed with {} request(s) in flight; closing them", drainTimeout,
-            context.metrics.inFlight());
-        break;
-      }
-      clients.newCloseFuture().awaitUninterruptibly(50, TimeUnit.MILLISECONDS);
-    }
+    boolean drained = new ClientDrain(clients, context.metrics).await(drainTimeout);
     clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     if (healthTicker != null) {
       healthTicker.cancel(false);

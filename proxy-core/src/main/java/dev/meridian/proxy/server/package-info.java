@@ -31,10 +31,10 @@
  * </pre>
  *
  * <p>Everything for one connection runs on its event loop, which also owns its upstream connections;
- * ProxyServer runs the lifecycle (start, reload, drain), ClientListeners the listeners (each a
- * BoundListener: bound, retuned or drained by a reload), RoutingAssembler builds the routes and groups
- * from the settings (at start and on each reload), RequestPolicies the limits, timeouts and header
- * rewriters, and ProxyContext hands them over: a request reads routes, groups and policies once, as one
- * snapshot, when its head arrives.
+ * ProxyServer runs the lifecycle (start, reload, drain: ClientDrain lets the client connections
+ * finish), ClientListeners the listeners (each a BoundListener: bound, retuned or drained by a
+ * reload), RoutingAssembler builds the routes and groups from the settings (at start and on each
+ * reload), RequestPolicies the limits, timeouts and header rewriters, and ProxyContext hands them
+ * over: a request reads routes, groups and policies once, as one snapshot, when its head arrives.
  */
 package dev.meridian.proxy.server;

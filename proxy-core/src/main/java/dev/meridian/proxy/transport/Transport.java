@@ -1,5 +1,6 @@
 package dev.meridian.proxy.transport;
 
+import io.netty.channel.ChannelOption;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
@@ -9,6 +10,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -18,7 +20,12 @@ import io.netty.channel.uring.IoUringDatagramChannel;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
+import io.netty.channel.unix.UnixChannelOption;
+import java.io.IOException;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The I/O transport Meridian's event loops run on: epoll on Linux, else io_uring where the kernel
@@ -132,6 +139,22 @@ public enum Transport {
         return EpollDatagramChannel.class;
       default:
         return NioDatagramChannel.class;
+    }
+  }
+
+  /**
+   * The server channel option that sets SO_REUSEPORT on this transport: the native one on epoll and
+   * io_uring, the JDK's on nio where the JDK supports it here; empty when neither can.
+   */
+  public Optional<ChannelOption<Boolean>> reusePortOption() {
+    if (this != NIO) {
+      return Optional.of(UnixChannelOption.SO_REUSEPORT);
+    }
+    try (ServerSocketChannel probe = ServerSocketChannel.open()) {
+      return probe.supportedOptions().contains(StandardSocketOptions.SO_REUSEPORT)
+          ? Optional.of(NioChannelOption.of(StandardSocketOptions.SO_REUSEPORT)) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
     }
   }
 }

@@ -93,6 +93,15 @@ final class CliProcess implements AutoCloseable {
     return process.exitValue();
   }
 
+  /** Waits up to {@code within} for the process to exit by itself (and its output to be read); returns its exit code. */
+  int awaitExit(Duration within) throws InterruptedException {
+    if (!process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new AssertionError("no exit within " + within + "; " + this);
+    }
+    reader.join(5_000);
+    return process.exitValue();
+  }
+
   /** Sends SIGHUP (a configuration reload), as {@code kill -HUP PID} would. */
   void hangup() throws IOException, InterruptedException {
     Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(process.pid())).inheritIO().start();

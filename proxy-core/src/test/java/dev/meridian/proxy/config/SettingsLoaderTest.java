@@ -123,6 +123,22 @@ class SettingsLoaderTest {
     assertThat(s.backendGroups().get("app").backends().get(0).region()).isEqualTo("ap-south");
   }
 
+  /**
+   * An optional substitution of an environment variable (how a second process of a restart without loss
+   * gets its own admin address) loads: unset, the value before it stays; reuse-port is read, off by default.
+   */
+  @Test
+  void anEnvironmentSubstitutionLoadsAndReusePortIsRead() throws Exception {
+    MeridianSettings s = SettingsLoader.parse(minimal(
+        "admin { address = \"127.0.0.1:9911\", address = ${?MERIDIAN_TEST_VARIABLE_NEVER_SET} }\n"
+        + "server.reuse-port = true"), "t.conf");
+
+    assertThat(s.admin().address()).isEqualTo(new HostPort("127.0.0.1", 9911));
+    assertThat(s.server().reusePort()).isTrue();
+    assertThat(s.source()).contains("9911");
+    assertThat(SettingsLoader.parse(minimal(""), "t.conf").server().reusePort()).isFalse();
+  }
+
   @Test
   void ignoresKeysOutsideMeridian() throws Exception {
     assertThat(SettingsLoader.parse("akka.loglevel = DEBUG\n" + minimal(""), "t.conf").listeners()).hasSize(1);

@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.RawHttpClient;
 import dev.meridian.proxy.testing.TestBackend;
 import java.io.IOException;
@@ -18,7 +19,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link dev.meridian.proxy.MeridianInstance#stop(Duration)} stops accepting at once, lets the request in
- * flight finish with {@code Connection: close}, and closes idle client connections.
+ * flight finish with {@code Connection: close}, and closes idle client connections after a short grace.
  *
  * <p>The backend's answer is held back until the test has seen the listener refuse connections, so no
  * step depends on timing.
@@ -27,37 +28,124 @@ class DrainTest {
 
   @Test
   void requestInFlightFinishesWithConnectionCloseWhileNewConnectionsAreRefused() throws Exception {
-    CompletableFuture<TestBackend.Reply> release = new CompletableFuture<>();
-    ExecutorService stopper = Executors.newSingleThreadExecutor();
-    try (TestBackend backend = TestBackend.start(request -> request.uri().equals("/slow")
-            ? TestBackend.Reply.when(release) : TestBackend.Reply.ok("quick"));
-        ProxyFixture proxy = ProxyFixture.start(backend.port());
-        RawHttpClient busy = RawHttpClient.connect(proxy.port());
-        RawHttpClient idle = RawHttpClient.connect(proxy.port())) {
-      idle.send("GET /quick HTTP/1.1\r\nHost: test\r\n\r\n");
-      assertThat(idle.readResponse().status()).isEqualTo(200);
-      busy.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n");
-      await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests().size() == 2);
+    try (Draining scene = new Draining()) {
+      CompletableFuture<Boolean> stopped = scene.stop();
 
-      CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
-          () -> proxy.instance().stop(Duration.ofSeconds(10)), stopper);
-
-      await().atMost(Duration.ofSeconds(5)).until(() -> refusesConnections(proxy.address()));
-      assertThat(idle.isClosedByPeer(Duration.ofSeconds(5)))
-          .as("an idle keep-alive client connection is closed when the drain starts").isTrue();
+      assertThat(scene.idle.isClosedByPeer(Duration.ofSeconds(5)))
+          .as("an idle keep-alive client connection is closed once the drain's grace is over").isTrue();
       assertThat(stopped).as("stop() waits for the request in flight").isNotDone();
 
-      release.complete(TestBackend.Reply.ok("slow answer"));
-      RawHttpClient.RawResponse response = busy.readResponse();
+      scene.release.complete(TestBackend.Reply.ok("slow answer"));
+      RawHttpClient.RawResponse response = scene.busy.readResponse();
 
       assertThat(response.status()).isEqualTo(200);
       assertThat(response.bodyText()).isEqualTo("slow answer");
       assertThat(response.header("connection")).isEqualToIgnoringCase("close");
-      assertThat(busy.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
+      assertThat(scene.busy.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
       assertThat(stopped.get(10, TimeUnit.SECONDS)).as("drained within the drain timeout").isTrue();
-    } finally {
+    }
+  }
+
+  /**
+   * A keep-alive client that sends its next request just as the drain starts (the listener already
+   * closed) gets it answered, with {@code Connection: close}, rather than a reset: between requests a
+   * connection is kept for the drain's grace, and only then closed if it stays idle.
+   */
+  @Test
+  void aRequestSentOnAnIdleConnectionAsTheDrainStartsIsAnsweredWithConnectionClose() throws Exception {
+    try (Draining scene = new Draining();
+        RawHttpClient silent = RawHttpClient.connect(scene.proxy.port())) {
+      CompletableFuture<Boolean> stopped = scene.stop();
+      RawHttpClient.RawResponse next = scene.idle.send("GET /quick HTTP/1.1\r\nHost: test\r\n\r\n").readResponse();
+
+      assertThat(next.status()).isEqualTo(200);
+      assertThat(next.header("connection")).isEqualToIgnoringCase("close");
+      assertThat(scene.idle.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
+      assertThat(silent.isClosedByPeer(Duration.ofSeconds(5)))
+          .as("a connection that never sent a request is closed after the grace").isTrue();
+      assertThat(stopped).as("stop() still waits for the request in flight").isNotDone();
+      scene.release.complete(TestBackend.Reply.ok("slow answer"));
+      assertThat(scene.busy.readResponse().header("connection")).isEqualToIgnoringCase("close");
+      assertThat(stopped.get(10, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
+  /**
+   * An HTTP/2 connection is drained in two GOAWAYs (RFC 9113 6.8): the first names the highest stream
+   * id, so a stream the client opens as the drain starts is still served; the second, after the grace,
+   * names the last stream served, and the connection closes.
+   */
+  @Test
+  void anHttp2StreamOpenedAsTheDrainStartsIsServedBetweenTwoGoAways() throws Exception {
+    try (Draining scene = new Draining();
+        RawHttp2Client h2 = new RawHttp2Client(scene.proxy.port()).lenient()) {
+      h2.get(1, "/quick");
+      h2.readUntil(c -> c.ended(1));
+      assertThat(h2.status(1)).isEqualTo("200");
+
+      CompletableFuture<Boolean> stopped = scene.stop();
+      h2.readUntil(c -> !c.goAwayLastStreams().isEmpty());
+      assertThat(h2.goAwayLastStreams()).containsExactly(Integer.MAX_VALUE);
+      h2.get(3, "/quick");
+      h2.readUntil(c -> c.ended(3));
+      assertThat(h2.status(3)).as("a stream opened after the first GOAWAY").isEqualTo("200");
+
+      h2.readUntil(RawHttp2Client::closed);
+      assertThat(h2.goAwayLastStreams()).containsExactly(Integer.MAX_VALUE, 3);
+      assertThat(h2.goAwayError()).isZero();
+      scene.release.complete(TestBackend.Reply.ok("slow answer"));
+      assertThat(stopped.get(10, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
+  /**
+   * A proxy with two client connections: {@code idle} was answered and waits between requests,
+   * {@code busy} waits for {@code /slow}, which the backend holds until {@link #release} completes.
+   */
+  private static final class Draining implements AutoCloseable {
+    final CompletableFuture<TestBackend.Reply> release = new CompletableFuture<>();
+    final TestBackend backend = TestBackend.start(request -> request.uri().equals("/slow")
+        ? TestBackend.Reply.when(release) : TestBackend.Reply.ok("quick"));
+    final ProxyFixture proxy;
+    final RawHttpClient busy;
+    final RawHttpClient idle;
+    private final ExecutorService stopper = Executors.newSingleThreadExecutor();
+
+    Draining() throws Exception {
+      proxy = ProxyFixture.start(backend.port());
+      busy = RawHttpClient.connect(proxy.port());
+      idle = RawHttpClient.connect(proxy.port());
+      try {
+        start();
+      } catch (Exception | AssertionError e) {
+        close();
+        throw e;
+      }
+    }
+
+    private void start() throws Exception {
+      idle.send("GET /quick HTTP/1.1\r\nHost: test\r\n\r\n");
+      assertThat(idle.readResponse().status()).isEqualTo(200);
+      busy.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n");
+      await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests().size() == 2);
+    }
+
+    /** Starts the drain (10 s timeout) on another thread; returns once the listener refuses connections. */
+    CompletableFuture<Boolean> stop() {
+      CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
+          () -> proxy.instance().stop(Duration.ofSeconds(10)), stopper);
+      await().atMost(Duration.ofSeconds(5)).until(() -> refusesConnections(proxy.address()));
+      return stopped;
+    }
+
+    @Override
+    public void close() throws Exception {
       release.complete(TestBackend.Reply.status(503));
       stopper.shutdownNow();
+      idle.close();
+      busy.close();
+      proxy.close();
+      backend.close();
     }
   }
 

@@ -48,6 +48,7 @@ public final class RawHttp2Client implements AutoCloseable {
       new io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder(false);
   private boolean lenient;
   private Long goAwayError;
+  private final java.util.List<Integer> goAwayLastStreams = new java.util.ArrayList<>();
   private boolean closed;
   private boolean settingsReceived;
 
@@ -145,6 +146,11 @@ public final class RawHttp2Client implements AutoCloseable {
     return goAwayError;
   }
 
+  /** The last stream id of each GOAWAY received, in order (lenient clients only). */
+  public java.util.List<Integer> goAwayLastStreams() {
+    return java.util.List.copyOf(goAwayLastStreams);
+  }
+
   /** Whether the server's SETTINGS arrived (and were acknowledged). */
   public boolean settingsReceived() {
     return settingsReceived;
@@ -235,6 +241,7 @@ public final class RawHttp2Client implements AutoCloseable {
           throw new AssertionError("GOAWAY from the server");
         }
         goAwayError = ByteBuffer.wrap(payload, 4, 4).getInt() & 0xffff_ffffL;
+        goAwayLastStreams.add(ByteBuffer.wrap(payload, 0, 4).getInt() & 0x7fff_ffff);
       }
       default -> { } // WINDOW_UPDATE and the rest need no answer
     }

@@ -1,0 +1,65 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.metrics.ProxyMetrics;
+import io.netty.channel.group.ChannelGroup;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lets the client connections of a stopping server finish, once its listeners are closed: requests in
+ * flight are answered with Connection: close (HTTP/2: GOAWAY); a connection between requests, or that
+ * has sent nothing yet, is kept (and read) for {@link #GRACE}, so that a request its client sent
+ * meanwhile is answered rather than lost in a reset, and then closed.
+ *
+ * <p>Runs on the thread that stops the server; the connections hear of it through
+ * {@link FrontendHandler.DrainEvent}s on their own event loops.
+ */
+final class ClientDrain {
+  private static final Logger log = LoggerFactory.getLogger(ClientDrain.class);
+  /**
+   * How long a connection between requests (or that has sent nothing yet) is kept: long enough for a
+   * request its client already sent to arrive. Capped by the drain timeout.
+   */
+  static final Duration GRACE = Duration.ofSeconds(1);
+
+  private final ChannelGroup clients;
+  private final ProxyMetrics metrics;
+
+  ClientDrain(ChannelGroup clients, ProxyMetrics metrics) {
+    this.clients = clients;
+    this.metrics = metrics;
+  }
+
+  /**
+   * Starts the drain and waits until, after the grace, no request is in flight (or no connection is
+   * left), or until {@code drainTimeout}; the caller closes what remains.
+   *
+   * @return whether every request finished within the drain timeout
+   */
+  boolean await(Duration drainTimeout) {
+    clients.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.INSTANCE));
+    long start = System.nanoTime();
+    long deadline = start + drainTimeout.toNanos();
+    long graceOver = start + Math.min(GRACE.toNanos(), drainTimeout.toNanos());
+    boolean idleClosed = false;
+    while (!clients.isEmpty()) {
+      long now = System.nanoTime();
+      if (!idleClosed && now - graceOver >= 0) {
+        idleClosed = true;
+        clients.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.GRACE_OVER));
+      }
+      if (idleClosed && metrics.inFlight() == 0) {
+        break;
+      }
+      if (now - deadline > 0) {
+        log.warn("drain timeout {} passed with {} request(s) in flight; closing them", drainTimeout,
+            metrics.inFlight());
+        return false;
+      }
+      clients.newCloseFuture().awaitUninterruptibly(50, TimeUnit.MILLISECONDS);
+    }
+    return true;
+  }
+}
