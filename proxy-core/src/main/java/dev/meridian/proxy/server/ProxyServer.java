@@ -75,6 +75,8 @@ public final class ProxyServer implements AutoCloseable {
   private final BackendDiscovery discovery;
   /** The settings the routing in force was built from: {@link #applied} with the discovered backends. */
   private MeridianSettings inForce;
+  /** The configuration in force: the one started with, then each reload's. */
+  private volatile MeridianSettings applied;
 
   /**
    * Builds the server from validated settings; nothing is bound until {@link #start()}.
@@ -98,9 +100,6 @@ public final class ProxyServer implements AutoCloseable {
    * clock sticky-session cookies are dated by (tests pass manual ones; Netty's timers still run on real
    * time).
    */
-  /** The configuration in force: the one started with, then each reload's. */
-  private volatile MeridianSettings applied;
-
   public ProxyServer(MeridianSettings settings, MeterRegistry registry, NanoClock clock, java.time.Clock wallClock) {
     this.settings = settings;
     this.clock = clock;
@@ -237,39 +236,11 @@ public final class ProxyServer implements AutoCloseable {
     return putInForce(assembly, effective, context.policies());
   }
 
-  /**
-   * Puts an assembled routing and the policies in force: statistics, health marks and pooled
-   * connections of the backends that stay are kept, checks start for the new groups' backends and
-   * stop for the old ones.
-   */
   private Routing putInForce(RoutingAssembler.Assembly assembly, MeridianSettings effective,
       RequestPolicies policies) {
-    Routing old = context.routing();
-    Map<String, GroupRuntime> runtimes = assembly.routing().groups();
-    context.pools.links(assembly.links());
-    runtimes.values().forEach(r -> {
-      if (r.checker() != null) {
-        r.checker().start();
-      }
-    });
-    context.swap(assembly.routing(), policies);
-    MeterReadings.register(context, runtimes, assembler::health);
-    old.groups().values().forEach(r -> {
-      if (r.checker() != null) {
-        r.checker().close();
-      }
-      // The old detector no longer ticks: the ejections of backends the new one did not take over would never end.
-      GroupRuntime next = runtimes.get(r.group().name());
-      r.group().backends().stream().filter(b -> next == null || next.group().find(b.id()) == null).forEach(b -> {
-        health(r.group().name()).clear(b.id(), OutlierDetector.OWNER);
-        if (next != null) {
-          context.metrics.forgetBackend(r.group().name(), b.id());
-        }
-      });
-    });
-    assembler.keepOnly(runtimes.keySet());
+    Routing routing = RoutingSwitch.putInForce(context, assembler, assembly, policies);
     inForce = effective;
-    return assembly.routing();
+    return routing;
   }
 
   /**
