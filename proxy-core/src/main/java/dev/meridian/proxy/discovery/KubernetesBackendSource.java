@@ -21,11 +21,12 @@ import java.util.concurrent.TimeUnit;
  * {@code kubernetes.io/service-name}) and then watches them; every change reports the complete list
  * ({@link EndpointSliceBackends}).
  *
- * <p>Failures: a list that fails (at start, or when the informer lists again) is reported as failed
- * and retried by the informer with back-off. A watch that drops while the API server is unreachable
- * is retried by the client on its own and says nothing, so the watch is checked every
- * {@code discovery.kubernetes.watch-check}: a watch found not connected twice in a row is reported
- * as failed (once per loss) and, once it is back, the list is reported again. The last good list stays in force meanwhile.
+ * <p>Failures: a list the API refuses (at start, or when the informer lists again) is reported as
+ * failed and retried by the informer with back-off. An API server that does not answer is retried
+ * by the client on its own and says nothing, so the watch is checked every
+ * {@code discovery.kubernetes.watch-check}: a watch found not connected (or the first list not done)
+ * twice in a row is reported as failed, once per loss, and once it is back the list is reported
+ * again. The last good list stays in force meanwhile.
  */
 final class KubernetesBackendSource implements BackendSource {
   /** The label that ties an EndpointSlice to its Service. */
@@ -125,13 +126,14 @@ final class KubernetesBackendSource implements BackendSource {
 
   /**
    * Reports a lost watch once, and the list again once the watch is back. The watch counts as lost
-   * when two checks in a row, after the first list, found it not connected (the first may fall
-   * between the list and the watch it starts).
+   * when two checks in a row found it not connected, the first list not done counting as not
+   * connected (the client retries an unanswered list for minutes without a word; a single check may
+   * fall between the list and the watch it starts).
    */
   private void checkWatch() {
     boolean watching = informer.hasSynced() && informer.isWatching();
     synchronized (this) {
-      if (closed || !informer.hasSynced()) {
+      if (closed) {
         return;
       }
       notWatching = watching ? 0 : notWatching + 1;
@@ -141,7 +143,8 @@ final class KubernetesBackendSource implements BackendSource {
       }
       lost = nowLost;
       if (lost) {
-        listener.failed("the watch of EndpointSlices of " + describe() + " is lost; reconnecting");
+        listener.failed((informer.hasSynced() ? "the watch of EndpointSlices is lost" : "EndpointSlices not listed yet")
+            + "; the Kubernetes API at " + client.getMasterUrl() + " does not answer (retrying)");
         return;
       }
     }

@@ -49,9 +49,13 @@ class KubernetesDiscoveryTest {
 
   @BeforeEach
   void startApiServer() throws Exception {
+    startApiServer(0);
+  }
+
+  private void startApiServer(int port) throws Exception {
     server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
         new KubernetesCrudDispatcher(), false);
-    server.init(InetAddress.getByName("127.0.0.1"), 0);
+    server.init(InetAddress.getByName("127.0.0.1"), port);
     api = server.createClient();
   }
 
@@ -182,5 +186,20 @@ class KubernetesDiscoveryTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> failures() >= 1);
     assertThat(backendIds()).as("the last good list").containsExactlyInAnyOrder(id(one), id(two));
     assertThat(answersOf(6)).containsExactlyInAnyOrder("one", "two");
+  }
+
+  @Test
+  void anApiServerThatAnswersLateIsAFailureUntilItsFirstList() throws Exception {
+    int port = server.getPort();
+    api.close();
+    server.destroy();
+    start("");
+    await().atMost(Duration.ofSeconds(10)).until(() -> failures() >= 1);
+    assertThat(backendIds()).isEmpty();
+
+    startApiServer(port);
+    put(slice("app-1", "app", one.port(), "eu-west-1a", true, null));
+    await().atMost(Duration.ofSeconds(30)).until(() -> backendIds().equals(List.of(id(one))));
+    assertThat(get()).isEqualTo("one");
   }
 }
