@@ -39,7 +39,7 @@ final class DiscoveryReader {
         discovery.section("file").duration("interval"), kubernetes(discovery.section("kubernetes")));
   }
 
-  /** Reads {@code discovery.kubernetes}, except its zones. */
+  /** Reads {@code discovery.kubernetes}. */
   private static DiscoverySettings.Kubernetes kubernetes(ObjectReader k) {
     String masterUrl = k.string("master-url", "");
     if (!masterUrl.isEmpty()) {
@@ -56,12 +56,8 @@ final class DiscoveryReader {
         .map(k.problems()::resolve);
     kubeconfig.filter(p -> !Files.isReadable(p)).ifPresent(p -> k.problem("kubeconfig",
         "cannot read " + p + " (expected: a readable kubeconfig file)"));
-    return new DiscoverySettings.Kubernetes(masterUrl, kubeconfig, k.duration("watch-check"));
-  }
-
-  /** {@code discovery.kubernetes.zones}: zone to region, for the endpoints of Kubernetes entries. */
-  static Map<String, String> zones(ObjectReader meridian) {
-    return meridian.section("discovery").section("kubernetes").stringMap("zones");
+    return new DiscoverySettings.Kubernetes(masterUrl, kubeconfig, k.duration("watch-check"),
+        Map.copyOf(k.stringMap("zones")));
   }
 
   /** A duration as configured: {@code 10s}, {@code 500ms}. */

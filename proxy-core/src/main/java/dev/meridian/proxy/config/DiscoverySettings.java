@@ -31,10 +31,14 @@ public record DiscoverySettings(List<HostPort> dnsServers, Duration minTtl, Dura
    * @param kubeconfig a kubeconfig file to read (its current context); empty: automatic
    * @param watchCheck how often a watch is checked to be connected; a lost watch counts as a
    *                   failure once per loss (default 2s)
+   * @param zones      zone to region for the endpoints of kubernetes entries (default none); each
+   *                   entry carries a copy ({@link BackendSourceSettings.Kubernetes#zones})
    */
-  public record Kubernetes(String masterUrl, java.util.Optional<java.nio.file.Path> kubeconfig, Duration watchCheck) {
+  public record Kubernetes(String masterUrl, java.util.Optional<java.nio.file.Path> kubeconfig, Duration watchCheck,
+      java.util.Map<String, String> zones) {
 
     /** The defaults of {@code reference.conf}. */
-    public static final Kubernetes DEFAULTS = new Kubernetes("", java.util.Optional.empty(), Duration.ofSeconds(2));
+    public static final Kubernetes DEFAULTS = new Kubernetes("", java.util.Optional.empty(), Duration.ofSeconds(2),
+        java.util.Map.of());
   }
 }

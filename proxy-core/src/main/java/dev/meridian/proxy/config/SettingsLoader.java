@@ -89,7 +89,7 @@ public final class SettingsLoader {
     List<ListenerSettings> listeners = topology.listeners();
     AdminSettings admin = topology.admin(listeners);
     DiscoverySettings discovery = DiscoveryReader.settings(meridian);
-    Map<String, BackendGroupSettings> groups = topology.backendGroups(region, DiscoveryReader.zones(meridian));
+    Map<String, BackendGroupSettings> groups = topology.backendGroups(region, discovery.kubernetes().zones());
     MeridianSettings.UpstreamSettings upstream = TuningReader.upstream(meridian);
     return new MeridianSettings(region, listeners, admin, groups,
         RouteReader.routes(meridian, groups.keySet(), upstream.connectAttempts()), TuningReader.server(meridian),

@@ -52,7 +52,8 @@ class KubernetesConfigTest {
             "http", 0, zones, "", "eu-west", 2),
         new BackendSourceSettings.Kubernetes("meridian.backend-groups.app.backends[1].kubernetes", "", "api",
             "", 8443, zones, "us-east", "eu-west", 1));
-    assertThat(s.discovery().kubernetes()).isEqualTo(DiscoverySettings.Kubernetes.DEFAULTS);
+    assertThat(s.discovery().kubernetes()).isEqualTo(new DiscoverySettings.Kubernetes("", Optional.empty(),
+        Duration.ofSeconds(2), zones));
     assertThat(SettingsLoader.knownRegions(s.region(), s.backendGroups())).containsExactly("eu-west", "us-east");
   }
 
@@ -80,7 +81,13 @@ class KubernetesConfigTest {
         "discovery.kubernetes { master-url = \"https://127.0.0.1:6443\", kubeconfig = \"kubeconfig\", watch-check = 5s }"));
 
     assertThat(SettingsLoader.load(conf).discovery().kubernetes()).isEqualTo(new DiscoverySettings.Kubernetes(
-        "https://127.0.0.1:6443", Optional.of(kubeconfig), Duration.ofSeconds(5)));
+        "https://127.0.0.1:6443", Optional.of(kubeconfig), Duration.ofSeconds(5), Map.of()));
+  }
+
+  @Test
+  void aDiscoverySectionThatIsNotAnObjectIsReportedOnce() {
+    String p = problems("{ kubernetes { service = \"app\", port = \"http\" } }", "discovery = 5");
+    assertThat(p.lines().filter(l -> l.contains("meridian.discovery:"))).hasSize(1);
   }
 
   @Test
