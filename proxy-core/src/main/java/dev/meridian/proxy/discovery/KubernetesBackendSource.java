@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -21,12 +22,11 @@ import java.util.concurrent.TimeUnit;
  * {@code kubernetes.io/service-name}) and then watches them; every change reports the complete list
  * ({@link EndpointSliceBackends}).
  *
- * <p>Failures: a list the API refuses (at start, or when the informer lists again) is reported as
- * failed and retried by the informer with back-off. An API server that does not answer is retried
- * by the client on its own and says nothing, so the watch is checked every
- * {@code discovery.kubernetes.watch-check}: a watch found not connected (or the first list not done)
- * twice in a row is reported as failed, once per loss, and once it is back the list is reported
- * again. The last good list stays in force meanwhile.
+ * <p>Failures: a list that fails (at start, or when the informer lists again) is reported as failed
+ * and retried by the informer with back-off. A watch that drops is reconnected by the client on its
+ * own and says nothing, so the watch is checked every {@code discovery.kubernetes.watch-check}: a
+ * watch found not connected twice in a row is reported as failed, once per loss, and once it is back
+ * the list is reported again. The last good list stays in force meanwhile.
  */
 final class KubernetesBackendSource implements BackendSource {
   /** The label that ties an EndpointSlice to its Service. */
@@ -65,7 +65,9 @@ final class KubernetesBackendSource implements BackendSource {
     informer = client.discovery().v1().endpointSlices().inNamespace(namespace == null ? "default" : namespace)
         .withLabel(SERVICE_LABEL, entry.service()).runnableInformer(0);
     informer.exceptionHandler((started, error) -> {
-      listener.failed("listing EndpointSlices failed: " + error);
+      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      listener.failed("listing EndpointSlices from the Kubernetes API at " + client.getMasterUrl()
+          + " failed (retrying): " + cause);
       return true;
     });
     informer.addEventHandler(new ResourceEventHandler<EndpointSlice>() {
@@ -98,12 +100,16 @@ final class KubernetesBackendSource implements BackendSource {
     watchCheck = checks.scheduleWithFixedDelay(this::checkWatch, every, every, TimeUnit.NANOSECONDS);
   }
 
-  /** The client configuration: a kubeconfig file, else automatic, with the master URL if given. */
+  /**
+   * The client configuration: a kubeconfig file, else automatic, with the master URL if given. A
+   * request is not retried by the client itself (it would retry a list for minutes without a word):
+   * the informer retries, with back-off, after reporting the failure.
+   */
   static Config config(DiscoverySettings.Kubernetes settings) throws IOException {
     Config base = settings.kubeconfig().isPresent()
         ? Config.fromKubeconfig(null, Files.readString(settings.kubeconfig().get()), null)
         : Config.autoConfigure(null);
-    ConfigBuilder builder = new ConfigBuilder(base);
+    ConfigBuilder builder = new ConfigBuilder(base).withRequestRetryBackoffLimit(0);
     if (!settings.masterUrl().isEmpty()) {
       builder.withMasterUrl(settings.masterUrl());
     }
@@ -126,14 +132,13 @@ final class KubernetesBackendSource implements BackendSource {
 
   /**
    * Reports a lost watch once, and the list again once the watch is back. The watch counts as lost
-   * when two checks in a row found it not connected, the first list not done counting as not
-   * connected (the client retries an unanswered list for minutes without a word; a single check may
-   * fall between the list and the watch it starts).
+   * when two checks in a row, after the first list, found it not connected (a single check may fall
+   * between a list and the watch it starts).
    */
   private void checkWatch() {
-    boolean watching = informer.hasSynced() && informer.isWatching();
+    boolean watching = informer.isWatching();
     synchronized (this) {
-      if (closed) {
+      if (closed || !informer.hasSynced()) {
         return;
       }
       notWatching = watching ? 0 : notWatching + 1;
@@ -143,8 +148,8 @@ final class KubernetesBackendSource implements BackendSource {
       }
       lost = nowLost;
       if (lost) {
-        listener.failed((informer.hasSynced() ? "the watch of EndpointSlices is lost" : "EndpointSlices not listed yet")
-            + "; the Kubernetes API at " + client.getMasterUrl() + " does not answer (retrying)");
+        listener.failed("the watch of EndpointSlices is lost; the Kubernetes API at " + client.getMasterUrl()
+            + " does not answer (reconnecting)");
         return;
       }
     }

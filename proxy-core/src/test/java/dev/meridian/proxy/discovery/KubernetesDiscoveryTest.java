@@ -91,6 +91,16 @@ class KubernetesDiscoveryTest {
   }
 
   private void start(String extra) throws Exception {
+    start("master-url = \"http://127.0.0.1:" + server.getPort() + "\"", "http", extra);
+  }
+
+  /** Starts Meridian with {@code client} keys in discovery.kubernetes and the entry's {@code port}. */
+  private void start(String client, String port, String extra) throws Exception {
+    meridian = new MeridianInstance(settings(client, port, extra)).start();
+  }
+
+  private dev.meridian.proxy.config.MeridianSettings settings(String client, String port, String extra)
+      throws Exception {
     Path conf = dir.resolve("meridian.conf");
     Files.writeString(conf, """
         meridian {
@@ -99,16 +109,16 @@ class KubernetesDiscoveryTest {
           admin { enabled = false }
           server { event-loop-threads = 1 }
           discovery.kubernetes {
-            master-url = "http://127.0.0.1:%d"
+            %s
             watch-check = 100ms
             zones { "eu-west-1a" = "eu-west", "eu-west-1b" = "eu-west", "us-east-1a" = "us-east" }
           }
-          backend-groups { app { backends = [ { kubernetes { namespace = "shop", service = "app", port = "http" } } ] } }
+          backend-groups { app { backends = [ { kubernetes { namespace = "shop", service = "app", port = "%s" } } ] } }
           routes = [ { path-prefix = "/", backend-group = "app" } ]
           %s
         }
-        """.formatted(server.getPort(), extra));
-    meridian = new MeridianInstance(SettingsLoader.load(conf)).start();
+        """.formatted(client, port, extra));
+    return SettingsLoader.load(conf);
   }
 
   private String get() throws Exception {
@@ -186,6 +196,46 @@ class KubernetesDiscoveryTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> failures() >= 1);
     assertThat(backendIds()).as("the last good list").containsExactlyInAnyOrder(id(one), id(two));
     assertThat(answersOf(6)).containsExactlyInAnyOrder("one", "two");
+  }
+
+  @Test
+  void aKubeconfigNamesTheApiServerAndTheNamespace() throws Exception {
+    put(slice("app-1", "app", one.port(), "eu-west-1a", true, null));
+    Files.writeString(dir.resolve("kubeconfig.yaml"), """
+        apiVersion: v1
+        kind: Config
+        clusters:
+          - name: mock
+            cluster: { server: "http://127.0.0.1:%d" }
+        contexts:
+          - name: mock
+            context: { cluster: mock, user: tester, namespace: shop }
+        users:
+          - name: tester
+            user: { token: "t0ken" }
+        current-context: mock
+        """.formatted(server.getPort()));
+    start("kubeconfig = \"kubeconfig.yaml\"", "http", "");
+    assertThat(backendIds()).containsExactly(id(one));
+    assertThat(get()).isEqualTo("one");
+  }
+
+  @Test
+  void aReloadKeepsAnUnchangedWatchAndRestartsAChangedOne() throws Exception {
+    put(slice("app-1", "app", one.port(), "eu-west-1a", true, null));
+    String client = "master-url = \"http://127.0.0.1:" + server.getPort() + "\"";
+    start(client, "http", "");
+    assertThat(backendIds()).containsExactly(id(one));
+
+    meridian.proxy().reload(settings(client, "http", ""));
+    assertThat(backendIds()).as("an unchanged entry keeps its list through a reload").containsExactly(id(one));
+
+    meridian.proxy().reload(settings(client, Integer.toString(one.port()), ""));
+    await().atMost(Duration.ofSeconds(10)).until(() -> backendIds().equals(List.of(id(one))));
+    put(slice("app-2", "app", two.port(), "eu-west-1a", true, null));
+    put(slice("app-1", "app", one.port(), "eu-west-1a", false, null));
+    await("the port by number matches no port of the second slice").atMost(Duration.ofSeconds(10))
+        .until(() -> backendIds().isEmpty());
   }
 
   @Test
