@@ -41,7 +41,7 @@ final class KubernetesBackendSource implements BackendSource {
   private ScheduledFuture<?> watchCheck;
   /** How many checks in a row found the watch not connected. */
   private int notWatching;
-  /** Whether the last check saw the watch lost (after it was established). */
+  /** Whether the watch counts as lost (two checks in a row after the first list found it down). */
   private boolean lost;
   private boolean closed;
 
