@@ -90,23 +90,34 @@ class KubernetesManifestsTest {
   @ParameterizedTest
   @MethodSource("manifests")
   void everyManifestParsesWithNoUnknownField(String name) throws Exception {
-    HasMetadata object = manifest(name, HasMetadata.class);
-
-    assertThat(object.getMetadata().getName()).as(name + ": metadata.name").isNotBlank();
-    assertThat(object.getMetadata().getLabels()).as(name + ": labels").containsEntry("app.kubernetes.io/name", "meridian");
-    assertNoUnknownField(object, name);
+    for (HasMetadata object : objects(name)) {
+      String where = name + " " + object.getKind();
+      assertThat(object.getMetadata().getName()).as(where + ": metadata.name").isNotBlank();
+      assertThat(object.getMetadata().getLabels()).as(where + ": labels").containsEntry("app.kubernetes.io/name", "meridian");
+      assertNoUnknownField(object, where);
+    }
   }
 
   @Test
   void theExpectedKindsAreThere() throws Exception {
-    assertThat(manifests().map(n -> {
+    assertThat(manifests().flatMap(n -> {
       try {
-        return manifest(n, HasMetadata.class).getKind();
+        return objects(n).stream().map(HasMetadata::getKind);
       } catch (IOException e) {
         throw new IllegalStateException(e);
       }
     })).containsExactlyInAnyOrder("ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
-        "PodDisruptionBudget", "Service");
+        "PodDisruptionBudget", "Service", "ServiceAccount", "Role", "RoleBinding");
+  }
+
+  /** The pod runs as the ServiceAccount rbac.yaml binds (Kubernetes discovery reads EndpointSlices with its token). */
+  @Test
+  void thePodRunsAsTheServiceAccountRbacBinds() throws Exception {
+    HasMetadata account = objects("rbac.yaml").stream().filter(o -> o.getKind().equals("ServiceAccount"))
+        .findFirst().orElseThrow();
+    assertThat(deployment.getSpec().getTemplate().getSpec().getServiceAccountName())
+        .isEqualTo(account.getMetadata().getName());
+    assertThat(deployment.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken()).isNotEqualTo(Boolean.FALSE);
   }
 
   @Test
@@ -277,6 +288,16 @@ class KubernetesManifestsTest {
     String text = configMap.getData().get("meridian.conf");
     assertThat(text).as("configmap.yaml data meridian.conf").isNotBlank();
     return text;
+  }
+
+  /** Every object of a manifest file (one, or several separated by ---). */
+  private static List<HasMetadata> objects(String name) throws IOException {
+    try (InputStream in = Files.newInputStream(MANIFESTS.resolve(name))) {
+      Object parsed = KUBE.unmarshal(in);
+      List<?> all = parsed instanceof List<?> list ? list : List.of(parsed);
+      assertThat(all).as(name).isNotEmpty().allSatisfy(o -> assertThat(o).isInstanceOf(HasMetadata.class));
+      return all.stream().map(HasMetadata.class::cast).toList();
+    }
   }
 
   private static <T> T manifest(String name, Class<T> type) throws IOException {

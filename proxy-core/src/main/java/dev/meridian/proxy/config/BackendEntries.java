@@ -11,7 +11,8 @@ import java.util.Set;
 
 /**
  * Reads a backend group's backend entries: written ones ({@code address}), DNS names ({@code dns}),
- * SRV names ({@code srv}), and the group's {@code backends-file}. The same entry syntax is read from
+ * SRV names ({@code srv}), Kubernetes Services ({@code kubernetes}), and the group's
+ * {@code backends-file}. The same entry syntax is read from
  * the configuration and from a backends file.
  *
  * @param backends the written backends, with distinct ids
@@ -19,11 +20,14 @@ import java.util.Set;
  * @param regions  every region the entries name (those of a backends file included)
  */
 record BackendEntries(List<BackendSettings> backends, List<BackendSourceSettings> sources, Set<String> regions) {
-  private static final List<String> KINDS = List.of("address", "dns", "srv");
+  private static final List<String> KINDS = List.of("address", "dns", "srv", "kubernetes");
 
-  /** Reads {@code backends} and {@code backends-file} of the group object {@code g}. */
-  static BackendEntries read(ObjectReader g, String defaultRegion) {
-    List<ObjectReader> elements = g.elements("backends", "{ address | dns | srv, ... } objects");
+  /**
+   * Reads {@code backends} and {@code backends-file} of the group object {@code g}; {@code zones}
+   * ({@code discovery.kubernetes.zones}) maps Kubernetes zones to regions.
+   */
+  static BackendEntries read(ObjectReader g, String defaultRegion, Map<String, String> zones) {
+    List<ObjectReader> elements = g.elements("backends", "{ address | dns | srv | kubernetes, ... } objects");
     Optional<java.nio.file.Path> file = g.optionalPath("backends-file");
     if (elements.isEmpty() && file.isEmpty() && g.isListOrAbsent("backends")) {
       g.problem("backends", "no backends (expected: at least one, e.g. backends = [ { address = \"10.0.0.1:8080\" } ],"
@@ -38,7 +42,7 @@ record BackendEntries(List<BackendSettings> backends, List<BackendSourceSettings
       if (kinds.size() != 1) {
         b.problem(kinds.isEmpty() ? "address" : kinds.get(1), (kinds.isEmpty() ? "missing" : "both "
             + String.join(" and ", kinds) + " given") + " (expected: exactly one of address = \"HOST:PORT\","
-            + " dns = \"NAME:PORT\" or srv = \"_SERVICE._PROTO.NAME\")");
+            + " dns = \"NAME:PORT\", srv = \"_SERVICE._PROTO.NAME\" or kubernetes { service, port })");
         continue;
       }
       String region = b.string("region", defaultRegion);
@@ -46,6 +50,10 @@ record BackendEntries(List<BackendSettings> backends, List<BackendSourceSettings
       switch (kinds.get(0)) {
         case "dns" -> sources.add(dns(b, region));
         case "srv" -> sources.add(srv(b, region));
+        case "kubernetes" -> {
+          regions.addAll(zones.values());
+          sources.add(KubernetesEntry.read(b, defaultRegion, zones));
+        }
         default -> backends.add(written(b, defaultRegion, ids));
       }
     }
@@ -102,7 +110,7 @@ record BackendEntries(List<BackendSettings> backends, List<BackendSourceSettings
   }
 
   /** Refuses an {@code id} on a discovered entry: each backend it yields is named by its address. */
-  private static void noId(ObjectReader b, String kind) {
+  static void noId(ObjectReader b, String kind) {
     if (b.has("id")) {
       b.problem("id", "a " + kind + " entry yields one backend per address, each named by its address"
           + " (expected: no id here)");

@@ -1,8 +1,14 @@
 package dev.meridian.proxy.config;
 
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /** Reads {@code meridian.discovery}: the DNS servers and bounds of discovered backends' refreshes. */
 final class DiscoveryReader {
@@ -30,7 +36,28 @@ final class DiscoveryReader {
       dns.problem("min-ttl", text(minTtl) + " is above max-ttl " + text(maxTtl) + " (expected: min-ttl <= max-ttl)");
     }
     return new DiscoverySettings(List.copyOf(servers), minTtl, maxTtl, dns.duration("query-timeout"),
-        discovery.section("file").duration("interval"));
+        discovery.section("file").duration("interval"), kubernetes(discovery.section("kubernetes")));
+  }
+
+  /** Reads {@code discovery.kubernetes}. */
+  private static DiscoverySettings.Kubernetes kubernetes(ObjectReader k) {
+    String masterUrl = k.string("master-url", "");
+    if (!masterUrl.isEmpty()) {
+      try {
+        URI uri = new URI(masterUrl);
+        if (!"https".equals(uri.getScheme()) && !"http".equals(uri.getScheme()) || uri.getHost() == null) {
+          k.problem("master-url", "'" + masterUrl + "' is not an API server URL (expected: https://HOST:PORT)");
+        }
+      } catch (URISyntaxException e) {
+        k.problem("master-url", "'" + masterUrl + "' is not a URL: " + e.getReason() + " (expected: https://HOST:PORT)");
+      }
+    }
+    Optional<Path> kubeconfig = k.optionalString("kubeconfig").filter(s -> !s.isEmpty())
+        .map(k.problems()::resolve);
+    kubeconfig.filter(p -> !Files.isReadable(p)).ifPresent(p -> k.problem("kubeconfig",
+        "cannot read " + p + " (expected: a readable kubeconfig file)"));
+    return new DiscoverySettings.Kubernetes(masterUrl, kubeconfig, k.duration("watch-check"),
+        Map.copyOf(k.stringMap("zones")));
   }
 
   /** A duration as configured: {@code 10s}, {@code 500ms}. */

@@ -36,8 +36,10 @@ final class KnownKeys {
           "eject-on-connect-refused")),
       Map.entry("meridian.backend-groups.*.health.latency-outlier", List.of("factor", "window")),
       Map.entry("meridian.backend-groups.*.health.replication-lag", List.of("header", "max")),
-      Map.entry("meridian.backend-groups.*.backends[]", List.of("id", "address", "dns", "srv", "region", "zone",
-          "weight")),
+      Map.entry("meridian.backend-groups.*.backends[]", List.of("id", "address", "dns", "srv", "kubernetes", "region",
+          "zone", "weight")),
+      Map.entry("meridian.backend-groups.*.backends[].kubernetes", List.of("namespace", "service", "port")),
+      Map.entry("meridian.discovery.kubernetes.zones.*", List.of()),
       Map.entry("meridian.backend-groups.*.regions", List.of(
           "failover", "spill-over", "latency-margin", "writer", "read-your-writes", "panic-threshold")),
       Map.entry("meridian.backend-groups.*.hash", List.of("key", "algorithm", "bounded-load")),

@@ -90,7 +90,8 @@ public final class SettingsLoader {
     TopologyReader topology = new TopologyReader(meridian);
     List<ListenerSettings> listeners = topology.listeners();
     AdminSettings admin = topology.admin(listeners);
-    Map<String, BackendGroupSettings> groups = topology.backendGroups(region);
+    DiscoverySettings discovery = DiscoveryReader.settings(meridian);
+    Map<String, BackendGroupSettings> groups = topology.backendGroups(region, discovery.kubernetes().zones());
     MeridianSettings.UpstreamSettings upstream = TuningReader.upstream(meridian);
     return new MeridianSettings(region, listeners, admin, groups,
         RouteReader.routes(meridian, groups.keySet(), upstream.connectAttempts()), TuningReader.server(meridian),
@@ -100,7 +101,7 @@ public final class SettingsLoader {
         meridian.bool("debug-headers", false), meridian.optionalString("cookie-secret"),
         StickyReader.settings(meridian), CacheReader.settings(meridian),
         AccessLogReader.accessLog(meridian), AccessLogReader.tracing(meridian), TuningReader.paths(meridian),
-        source, DiscoveryReader.settings(meridian));
+        source, discovery);
   }
 
   /** Every region the configuration names: this instance's and its backends'. */
@@ -115,6 +116,9 @@ public final class SettingsLoader {
         regions.add(srv.region());
       } else if (s instanceof BackendSourceSettings.File file) {
         regions.add(file.defaultRegion());
+      } else if (s instanceof BackendSourceSettings.Kubernetes k) {
+        regions.add(k.region().isEmpty() ? k.defaultRegion() : k.region());
+        regions.addAll(k.zones().values());
       }
     }));
     return regions;

@@ -102,26 +102,30 @@ final class TopologyReader {
     return new AdminSettings(enabled, address, token, admin.bool("metrics"));
   }
 
-  /** Reads {@code backend-groups}: each with a known strategy and at least one backend entry. */
-  Map<String, BackendGroupSettings> backendGroups(Optional<String> region) {
+  /**
+   * Reads {@code backend-groups}: each with a known strategy and at least one backend entry;
+   * {@code zones} maps the zones of Kubernetes endpoints to regions.
+   */
+  Map<String, BackendGroupSettings> backendGroups(Optional<String> region, Map<String, String> zones) {
     Map<String, BackendGroupSettings> out = new LinkedHashMap<>();
     Optional<ObjectReader> groups = meridian.object("backend-groups");
     if (groups.isEmpty()) {
       return out;
     }
     for (String name : groups.get().keysInFileOrder()) {
-      groups.get().object(name).ifPresent(g -> out.put(name, group(name, g, region.orElse("default"))));
+      groups.get().object(name).ifPresent(g -> out.put(name, group(name, g, region.orElse("default"), zones)));
     }
     return out;
   }
 
-  private static BackendGroupSettings group(String name, ObjectReader g, String defaultRegion) {
+  private static BackendGroupSettings group(String name, ObjectReader g, String defaultRegion,
+      Map<String, String> zones) {
     String strategy = g.string("strategy", "round-robin");
     if (!Strategies.NAMES.contains(strategy)) {
       g.problem("strategy", "unknown strategy '" + strategy + "' (expected: one of "
           + String.join(", ", new TreeSet<>(Strategies.NAMES)) + ")");
     }
-    BackendEntries entries = BackendEntries.read(g, defaultRegion);
+    BackendEntries entries = BackendEntries.read(g, defaultRegion, zones);
     UpstreamTlsSettings tls = g.has("tls") ? g.object("tls").map(TlsReader::upstream)
         .orElse(UpstreamTlsSettings.DISABLED) : UpstreamTlsSettings.DISABLED;
     UpstreamProtocol protocol = protocol(g, tls);

@@ -4,8 +4,8 @@ import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
 import java.util.List;
 
 /**
- * Finds a backend group's backends somewhere other than the configuration file (DNS, SRV, a file, and
- * later a Kubernetes Service) and hands each new complete list to a {@link Listener}: the one seam
+ * Finds a backend group's backends somewhere other than the configuration file (DNS, SRV, a file, a
+ * Kubernetes Service) and hands each new complete list to a {@link Listener}: the one seam
  * between a discovery mechanism and the running group.
  *
  * <p>A source only finds and reports; it never touches the group. The {@link GroupDiscovery} it

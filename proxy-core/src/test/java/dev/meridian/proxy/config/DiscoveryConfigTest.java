@@ -53,7 +53,7 @@ class DiscoveryConfigTest {
             "us", ""));
     assertThat(s.discovery()).isEqualTo(new DiscoverySettings(
         List.of(new HostPort("127.0.0.1", 5353), new HostPort("10.0.0.2", 53)), Duration.ofSeconds(2),
-        Duration.ofSeconds(60), Duration.ofSeconds(2), Duration.ofSeconds(2)));
+        Duration.ofSeconds(60), Duration.ofSeconds(2), Duration.ofSeconds(2), DiscoverySettings.Kubernetes.DEFAULTS));
   }
 
   @Test

@@ -164,7 +164,7 @@ class SettingsLoaderTest {
         "t.conf: 2: meridian.timeouts.conect: unknown key (expected: one of "
             + "client-idle, connect, response-headers, upstream-idle)",
         "t.conf: 4: meridian.backend-groups.app.backends[0].wieght: unknown key (expected: one of "
-            + "id, address, dns, srv, region, zone, weight)");
+            + "id, address, dns, srv, kubernetes, region, zone, weight)");
   }
 
   @Test
