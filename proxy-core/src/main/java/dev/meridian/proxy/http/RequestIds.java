@@ -57,5 +57,11 @@ public final class RequestIds {
       }
       return digit(index < 16 ? high : low, index & 15);
     }
+
+    @Override
+    public void writeTo(io.netty.buffer.ByteBuf out) {
+      writeDigits(out, high);
+      writeDigits(out, low);
+    }
   }
 }

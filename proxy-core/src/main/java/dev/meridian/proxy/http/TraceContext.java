@@ -162,5 +162,16 @@ public final class TraceContext {
       }
       return digit(flags, index - 53 + 14); // the low byte's two digits
     }
+
+    @Override
+    public void writeTo(io.netty.buffer.ByteBuf out) {
+      out.writeMedium('0' << 16 | '0' << 8 | '-');
+      writeDigits(out, traceHigh);
+      writeDigits(out, traceLow);
+      out.writeByte('-');
+      writeDigits(out, span);
+      out.writeByte('-');
+      writeByteDigits(out, flags);
+    }
   }
 }

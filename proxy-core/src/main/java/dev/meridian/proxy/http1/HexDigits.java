@@ -10,10 +10,37 @@ public abstract class HexDigits implements CharSequence {
   protected HexDigits() {}
 
   private static final char[] HEX = "0123456789abcdef".toCharArray();
+  private static final byte[] HEX_BYTES = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   /** The hex digit of bits {@code 60 - 4 * index} to {@code 63 - 4 * index} of {@code value} (0 the highest). */
   protected static char digit(long value, int index) {
     return HEX[(int) (value >>> (60 - 4 * index)) & 0xf];
+  }
+
+  /**
+   * Writes the text into {@code out} as ASCII bytes (what {@link #charAt} spells, without a call per
+   * character: a head writer's hot path).
+   */
+  public abstract void writeTo(io.netty.buffer.ByteBuf out);
+
+  /** Writes the 16 hex digits of {@code value}, highest first, as two 8-byte words. */
+  protected static void writeDigits(io.netty.buffer.ByteBuf out, long value) {
+    out.writeLong(eightDigits((int) (value >>> 32)));
+    out.writeLong(eightDigits((int) value));
+  }
+
+  /** Writes the 2 hex digits of the low byte of {@code value}. */
+  protected static void writeByteDigits(io.netty.buffer.ByteBuf out, int value) {
+    out.writeShort(HEX_BYTES[(value >>> 4) & 0xf] << 8 | HEX_BYTES[value & 0xf]);
+  }
+
+  /** The 8 hex digits of {@code bits} as the bytes of a long, the first digit in the highest byte. */
+  private static long eightDigits(int bits) {
+    long word = 0;
+    for (int shift = 28; shift >= 0; shift -= 4) {
+      word = word << 8 | HEX_BYTES[(bits >>> shift) & 0xf];
+    }
+    return word;
   }
 
   @Override

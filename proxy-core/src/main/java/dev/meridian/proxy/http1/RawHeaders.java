@@ -45,6 +45,16 @@ public final class RawHeaders extends HttpHeaders {
    */
   private final long nameLengths;
   private String[] valueStrings;
+  /** Longest added String value copied through the scratch array; longer ones go character by character. */
+  private static final int SCRATCH_BYTES = 1024;
+  /** Each event loop's scratch for {@link #writeAscii}: values are copied out of it at once. */
+  private static final io.netty.util.concurrent.FastThreadLocal<byte[]> SCRATCH =
+      new io.netty.util.concurrent.FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+          return new byte[SCRATCH_BYTES];
+        }
+      };
   private CharSequence[] added;
   private int addedCount;
   private int removedCount;
@@ -213,9 +223,26 @@ public final class RawHeaders extends HttpHeaders {
   private static void writeAscii(ByteBuf out, CharSequence text) {
     if (text instanceof AsciiString ascii) {
       ByteBufUtil.copy(ascii, out);
+    } else if (text instanceof String string && string.length() <= SCRATCH_BYTES) {
+      // One bulk copy: the general path asks the text for each character through the CharSequence
+      // interface, which showed as 6% of the proxy's CPU under S1 (six added fields per request).
+      byte[] scratch = SCRATCH.get();
+      latin1(string, scratch);
+      out.writeBytes(scratch, 0, string.length());
+    } else if (text instanceof HexDigits hex) {
+      hex.writeTo(out);
     } else {
       out.writeCharSequence(text, StandardCharsets.ISO_8859_1);
     }
+  }
+
+  /**
+   * The ISO-8859-1 bytes of a header value into {@code into}: a value holds Latin-1 text (a head read
+   * as ISO-8859-1, names and addresses), so each character's low byte is its byte.
+   */
+  @SuppressWarnings("deprecation") // getBytes(int, int, byte[], int): the low byte of each char, copied in bulk
+  private static void latin1(String string, byte[] into) {
+    string.getBytes(0, string.length(), into, 0);
   }
 
   // ---- HttpHeaders: reading ----------------------------------------------------------------
