@@ -1,6 +1,7 @@
 package dev.meridian.proxy.http;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import java.util.AbstractMap;
@@ -44,21 +45,64 @@ public final class HopByHopHeaders {
    * request id, which Meridian forwards whatever the client says).
    */
   static void strip(HttpHeaders headers, boolean keepUpgrade, AsciiString keep) {
-    if (!headers.contains(HttpHeaderNames.CONNECTION)) {
-      removeFixed(headers, keepUpgrade);
-      return;
-    }
-    List<String> connectionValues = headers.getAll(HttpHeaderNames.CONNECTION);
-    for (String value : connectionValues) {
-      for (String token : value.split(",")) {
-        String name = token.trim();
-        if (!name.isEmpty() && !isProtected(name) && !(keepUpgrade && isUpgrade(name))
-            && (keep == null || !keep.contentEqualsIgnoreCase(name))) {
-          headers.remove(name);
-        }
+    if (headers.contains(HttpHeaderNames.CONNECTION)) {
+      List<String> connectionValues = headers.getAll(HttpHeaderNames.CONNECTION);
+      for (int v = 0; v < connectionValues.size(); v++) {
+        removeNamed(headers, connectionValues.get(v), keep);
       }
     }
     removeFixed(headers, keepUpgrade);
+  }
+
+  /**
+   * Removes the headers one Connection value names ({@code "keep-alive, X-Foo"}): its
+   * comma-separated tokens, whitespace around them ignored, read in place. The names of the fixed set
+   * are left to {@link #removeFixed}, so the common values ({@code close}, {@code keep-alive},
+   * {@code Upgrade}) make no {@code String}.
+   */
+  private static void removeNamed(HttpHeaders headers, String value, AsciiString keep) {
+    int length = value.length();
+    int index = 0;
+    while (index < length) {
+      int start = index;
+      int comma = value.indexOf(',', start);
+      int end = comma < 0 ? length : comma;
+      index = end + 1;
+      while (start < end && isOws(value.charAt(start))) {
+        start++;
+      }
+      while (end > start && isOws(value.charAt(end - 1))) {
+        end--;
+      }
+      if (is(HttpHeaderValues.CLOSE, value, start, end)) {
+        headers.remove(HttpHeaderValues.CLOSE); // the option, and a field of that name if one came
+        continue;
+      }
+      if (start == end || isFixed(value, start, end)
+          || is(HttpHeaderNames.CONTENT_LENGTH, value, start, end) || is(HttpHeaderNames.HOST, value, start, end)
+          || (keep != null && is(keep, value, start, end))) {
+        continue; // fixed names go anyway; framing, Host and keep stay
+      }
+      headers.remove(value.substring(start, end));
+    }
+  }
+
+  private static boolean isFixed(String value, int start, int end) {
+    for (int i = 0; i < FIXED.size(); i++) {
+      if (is(FIXED.get(i), value, start, end)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether the text between the indexes is the name, ignoring case. */
+  private static boolean is(AsciiString name, String value, int start, int end) {
+    return end - start == name.length() && value.regionMatches(true, start, name.toString(), 0, end - start);
+  }
+
+  private static boolean isOws(char c) {
+    return c == ' ' || c == '\t';
   }
 
   /**
@@ -92,10 +136,6 @@ public final class HopByHopHeaders {
         headers.remove(name);
       }
     }
-  }
-
-  private static boolean isUpgrade(String name) {
-    return HttpHeaderNames.UPGRADE.contentEqualsIgnoreCase(name);
   }
 
   private static boolean isProtected(String name) {

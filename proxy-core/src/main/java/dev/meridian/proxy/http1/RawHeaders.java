@@ -45,6 +45,8 @@ public final class RawHeaders extends HttpHeaders {
   private final long nameLengths;
   private String[] valueStrings;
   private CharSequence[] added;
+  /** As {@link #nameLengths}, for the added fields (a bit may stay set after its field went). */
+  private long addedNameLengths;
   private int addedCount;
   private int removedCount;
 
@@ -63,6 +65,11 @@ public final class RawHeaders extends HttpHeaders {
   /** Whether a raw field may have this name (false: certainly none has). */
   private boolean mayHaveRaw(CharSequence name) {
     return (nameLengths & (1L << name.length())) != 0;
+  }
+
+  /** The number of added fields that may have this name: all of them, or 0 when certainly none. */
+  private int addedToSearch(CharSequence name) {
+    return (addedNameLengths & (1L << name.length())) != 0 ? addedCount : 0;
   }
 
   // ---- in-place access ---------------------------------------------------------------------
@@ -112,7 +119,8 @@ public final class RawHeaders extends HttpHeaders {
   }
 
   private int firstAdded(CharSequence name) {
-    for (int i = 0; i < addedCount; i++) {
+    int candidates = addedToSearch(name);
+    for (int i = 0; i < candidates; i++) {
       if (AsciiString.contentEqualsIgnoreCase(added[i * 2], name)) {
         return i;
       }
@@ -132,7 +140,8 @@ public final class RawHeaders extends HttpHeaders {
         return true;
       }
     }
-    for (int i = 0; i < addedCount; i++) {
+    int candidates = addedToSearch(name);
+    for (int i = 0; i < candidates; i++) {
       if (AsciiString.contentEqualsIgnoreCase(added[i * 2], name)
           && FieldText.listContains(added[i * 2 + 1], token, ignoreCase)) {
         return true;
@@ -241,7 +250,8 @@ public final class RawHeaders extends HttpHeaders {
         values.add(value(i));
       }
     }
-    for (int i = 0; i < addedCount; i++) {
+    int candidates = addedToSearch(name);
+    for (int i = 0; i < candidates; i++) {
       if (AsciiString.contentEqualsIgnoreCase(added[i * 2], name)) {
         values = values == null ? new ArrayList<>(2) : values;
         values.add(added[i * 2 + 1].toString());
@@ -269,7 +279,8 @@ public final class RawHeaders extends HttpHeaders {
         return true;
       }
     }
-    for (int i = 0; i < addedCount; i++) {
+    int candidates = addedToSearch(name);
+    for (int i = 0; i < candidates; i++) {
       if (AsciiString.contentEqualsIgnoreCase(added[i * 2], name)
           && (ignoreCase ? AsciiString.contentEqualsIgnoreCase(added[i * 2 + 1], value)
               : AsciiString.contentEquals(added[i * 2 + 1], value))) {
@@ -390,6 +401,7 @@ public final class RawHeaders extends HttpHeaders {
     added[addedCount * 2] = name;
     added[addedCount * 2 + 1] = text;
     addedCount++;
+    addedNameLengths |= 1L << name.length();
     return this;
   }
 
@@ -451,6 +463,9 @@ public final class RawHeaders extends HttpHeaders {
         fields[i * 4] = ~fields[i * 4];
         removedCount++;
       }
+    }
+    if (addedToSearch(name) == 0) {
+      return this;
     }
     int kept = 0;
     for (int i = 0; i < addedCount; i++) {
