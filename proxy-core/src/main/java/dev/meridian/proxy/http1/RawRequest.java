@@ -65,6 +65,14 @@ public final class RawRequest extends RawMessage implements HttpRequest {
     return chunked;
   }
 
+  /**
+   * Whether the request has no body, so that the decoder hands on its empty end right after the head,
+   * from the same read (a refused head has no end).
+   */
+  public boolean endsWithHead() {
+    return !chunked && contentLength <= 0 && decoderResult().isSuccess();
+  }
+
   @Override
   public HttpMethod method() {
     return method;

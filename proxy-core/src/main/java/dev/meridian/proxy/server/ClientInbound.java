@@ -39,8 +39,9 @@ final class ClientInbound {
     while (!connection.closing && !queue.isEmpty()) {
       Object msg = queue.peek();
       if (msg instanceof HttpRequest) {
-        if (connection.exchange != null || connection.settling) {
-          return;
+        if (connection.exchange != null || connection.settling
+            || (msg instanceof RawRequest raw && raw.endsWithHead() && queue.size() == 1)) {
+          return; // (a request without a body waits the moment its end takes to follow: they go as one)
         }
         queue.poll();
         if (msg instanceof FullHttpRequest full) {
