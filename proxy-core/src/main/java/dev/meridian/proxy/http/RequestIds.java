@@ -59,9 +59,8 @@ public final class RequestIds {
     }
 
     @Override
-    public void writeTo(io.netty.buffer.ByteBuf out) {
-      writeDigits(out, high);
-      writeDigits(out, low);
+    public int writeTo(byte[] into, int at) {
+      return writeDigits(into, writeDigits(into, at, high), low);
     }
   }
 }

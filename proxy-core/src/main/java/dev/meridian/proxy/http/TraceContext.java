@@ -164,14 +164,16 @@ public final class TraceContext {
     }
 
     @Override
-    public void writeTo(io.netty.buffer.ByteBuf out) {
-      out.writeMedium('0' << 16 | '0' << 8 | '-');
-      writeDigits(out, traceHigh);
-      writeDigits(out, traceLow);
-      out.writeByte('-');
-      writeDigits(out, span);
-      out.writeByte('-');
-      writeByteDigits(out, flags);
+    public int writeTo(byte[] into, int at) {
+      into[at] = '0';
+      into[at + 1] = '0';
+      into[at + 2] = '-';
+      at = writeDigits(into, at + 3, traceHigh);
+      at = writeDigits(into, at, traceLow);
+      into[at] = '-';
+      at = writeDigits(into, at + 1, span);
+      into[at] = '-';
+      return writeByteDigits(into, at + 1, flags);
     }
   }
 }

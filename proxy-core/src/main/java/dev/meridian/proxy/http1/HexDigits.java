@@ -1,5 +1,9 @@
 package dev.meridian.proxy.http1;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
 /**
  * Text made of random bits that Meridian keeps as numbers and spells in lower-case hex only when it is
  * read (written into a head, logged): a request id or a traceparent costs one small object, not a
@@ -11,6 +15,8 @@ public abstract class HexDigits implements CharSequence {
 
   private static final char[] HEX = "0123456789abcdef".toCharArray();
   private static final byte[] HEX_BYTES = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  /** A byte array's 8 bytes from an index as one long, the first byte the highest. */
+  private static final VarHandle WORDS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
   /** The hex digit of bits {@code 60 - 4 * index} to {@code 63 - 4 * index} of {@code value} (0 the highest). */
   protected static char digit(long value, int index) {
@@ -18,20 +24,24 @@ public abstract class HexDigits implements CharSequence {
   }
 
   /**
-   * Writes the text into {@code out} as ASCII bytes (what {@link #charAt} spells, without a call per
-   * character: a head writer's hot path).
+   * Writes the text as ASCII bytes into {@code into} from index {@code at} (what {@link #charAt}
+   * spells, without a call per character: a head writer's hot path) and returns the index after it.
+   * The array has room for {@link #length} bytes from {@code at}.
    */
-  public abstract void writeTo(io.netty.buffer.ByteBuf out);
+  public abstract int writeTo(byte[] into, int at);
 
-  /** Writes the 16 hex digits of {@code value}, highest first, as two 8-byte words. */
-  protected static void writeDigits(io.netty.buffer.ByteBuf out, long value) {
-    out.writeLong(eightDigits((int) (value >>> 32)));
-    out.writeLong(eightDigits((int) value));
+  /** Writes the 16 hex digits of {@code value}, highest first, as two 8-byte words; returns the index after. */
+  protected static int writeDigits(byte[] into, int at, long value) {
+    WORDS.set(into, at, eightDigits((int) (value >>> 32)));
+    WORDS.set(into, at + 8, eightDigits((int) value));
+    return at + 16;
   }
 
-  /** Writes the 2 hex digits of the low byte of {@code value}. */
-  protected static void writeByteDigits(io.netty.buffer.ByteBuf out, int value) {
-    out.writeShort(HEX_BYTES[(value >>> 4) & 0xf] << 8 | HEX_BYTES[value & 0xf]);
+  /** Writes the 2 hex digits of the low byte of {@code value}; returns the index after. */
+  protected static int writeByteDigits(byte[] into, int at, int value) {
+    into[at] = HEX_BYTES[(value >>> 4) & 0xf];
+    into[at + 1] = HEX_BYTES[value & 0xf];
+    return at + 2;
   }
 
   /** The 8 hex digits of {@code bits} as the bytes of a long, the first digit in the highest byte. */

@@ -29,7 +29,6 @@ import java.util.Set;
  */
 public final class RawHeaders extends HttpHeaders {
   private static final int[] NO_FIELDS = new int[0];
-  private static final byte[] COLON_SPACE = {':', ' '};
 
   private final byte[] head;
   /** Per field: name start, name end, value start, value end; a removed field's name start is ~start. */
@@ -173,11 +172,8 @@ public final class RawHeaders extends HttpHeaders {
     if (runStart >= 0) {
       out.writeBytes(head, runStart, fieldsEnd - runStart);
     }
-    for (int i = 0; i < addedCount; i++) {
-      AsciiWriter.write(out, added[i * 2]);
-      out.writeBytes(COLON_SPACE);
-      AsciiWriter.write(out, added[i * 2 + 1]);
-      out.writeShort(('\r' << 8) | '\n');
+    if (addedCount > 0) {
+      AsciiWriter.writeFields(out, added, addedCount);
     }
   }
 

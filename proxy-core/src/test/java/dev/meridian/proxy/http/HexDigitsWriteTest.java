@@ -3,8 +3,6 @@ package dev.meridian.proxy.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.meridian.proxy.http1.HexDigits;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.RepeatedTest;
@@ -16,14 +14,13 @@ import org.junit.jupiter.api.RepeatedTest;
 class HexDigitsWriteTest {
 
   private static String written(CharSequence text) {
-    ByteBuf out = Unpooled.buffer();
-    try {
-      out.writeByte('>'); // not at index 0: the write appends
-      ((HexDigits) text).writeTo(out);
-      return out.toString(1, out.readableBytes() - 1, StandardCharsets.US_ASCII);
-    } finally {
-      out.release();
-    }
+    byte[] into = new byte[text.length() + 2];
+    into[0] = '>'; // not at index 0: the write goes where it is told
+    into[into.length - 1] = '<';
+    int end = ((HexDigits) text).writeTo(into, 1);
+    assertThat(end).isEqualTo(1 + text.length());
+    assertThat(into[into.length - 1]).as("the byte after the text").isEqualTo((byte) '<');
+    return new String(into, 1, text.length(), StandardCharsets.US_ASCII);
   }
 
   @RepeatedTest(50)
