@@ -264,15 +264,15 @@ final class RequestAdmission {
    * an optional port 0-65535. An empty Host is allowed (RFC 9112: a target without authority).
    */
   static boolean isValidHost(String host) {
-    if (host.isEmpty()) {
+    int length = host.length();
+    if (length == 0) {
       return true;
     }
-    if (host.length() > 255) {
+    if (length > 255) {
       return false;
     }
-    String name = host;
-    String port = null;
-    if (host.startsWith("[")) {
+    int portStart; // where the port's digits start (after the colon), or length when there is none
+    if (host.charAt(0) == '[') {
       int close = host.indexOf(']');
       if (close < 0) {
         return false;
@@ -283,47 +283,47 @@ final class RequestAdmission {
           return false;
         }
       }
-      if (close + 1 < host.length()) {
-        if (host.charAt(close + 1) != ':') {
-          return false;
-        }
-        port = host.substring(close + 2);
-      }
-      name = null;
-    } else {
-      int colon = host.indexOf(':');
-      if (colon >= 0) {
-        port = host.substring(colon + 1);
-        name = host.substring(0, colon);
-      }
-    }
-    if (name != null) {
-      if (name.isEmpty()) {
+      if (close + 1 < length && host.charAt(close + 1) != ':') {
         return false;
       }
-      for (int i = 0; i < name.length(); i++) {
-        char c = name.charAt(i);
+      portStart = close + 1 < length ? close + 2 : length;
+    } else {
+      int colon = host.indexOf(':');
+      int nameEnd = colon >= 0 ? colon : length;
+      if (nameEnd == 0) {
+        return false;
+      }
+      for (int i = 0; i < nameEnd; i++) {
+        char c = host.charAt(i);
         boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
             || c == '.' || c == '-' || c == '_';
         if (!ok) {
           return false;
         }
       }
+      portStart = colon >= 0 ? colon + 1 : length;
     }
-    if (port != null) {
-      if (port.isEmpty() || port.length() > 5) {
+    if (portStart == length) {
+      return host.charAt(length - 1) != ':'; // no port, or a colon with none after it
+    }
+    return isPort(host, portStart);
+  }
+
+  /** Whether the text from {@code from} to its end is a port: 1-5 digits, at most 65535. */
+  private static boolean isPort(String host, int from) {
+    int digits = host.length() - from;
+    if (digits < 1 || digits > 5) {
+      return false;
+    }
+    int port = 0;
+    for (int i = from; i < host.length(); i++) {
+      char c = host.charAt(i);
+      if (c < '0' || c > '9') {
         return false;
       }
-      for (int i = 0; i < port.length(); i++) {
-        if (port.charAt(i) < '0' || port.charAt(i) > '9') {
-          return false;
-        }
-      }
-      if (Integer.parseInt(port) > 65535) {
-        return false;
-      }
+      port = port * 10 + (c - '0');
     }
-    return true;
+    return port <= 65535;
   }
 
   /** The Upgrade protocol when the client asks for one through Connection and the route allows it. */
