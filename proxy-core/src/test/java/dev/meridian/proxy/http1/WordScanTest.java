@@ -1,0 +1,119 @@
+package dev.meridian.proxy.http1;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The eight-bytes-at-a-time scans against their byte-by-byte definitions: a byte planted at each
+ * position of a range (each of the 8 in a word, in a last part word, near the array's end where no
+ * whole word can be read) among bytes that must not count (the same bytes outside the range), and
+ * random mixes of the bytes the word tricks could confuse.
+ */
+class WordScanTest {
+  /** Bytes next to the ones looked for, and those a borrow or carry between bytes could confuse. */
+  private static final byte[] TRICKY = {0x00, 0x01, 0x08, 0x09, 0x0a, 0x0b, 0x0d, 0x1f, 0x20, 0x21, 0x7e, 0x7f,
+      (byte) 0x80, (byte) 0x8a, (byte) 0x9f, (byte) 0xa0, (byte) 0xff, 'a'};
+
+  private static int firstLineFeed(byte[] bytes, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (bytes[i] == '\n') {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private static boolean isControl(int b) {
+    return (b < 0x20 && b != '\t') || b == 0x7f;
+  }
+
+  private static boolean anyControl(byte[] bytes, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (isControl(bytes[i] & 0xff)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Test
+  void findsALineFeedAtEachPositionAndNoneOutsideTheRange() {
+    for (byte background : new byte[] {'a', '\n', 0x0b, 0x00, (byte) 0x8a}) {
+      for (int from = 0; from <= 9; from++) {
+        for (int to = from; to <= 26; to++) {
+          byte[] bytes = new byte[26];
+          Arrays.fill(bytes, background);
+          Arrays.fill(bytes, from, to, (byte) 'x');
+          assertThat(WordScan.indexOfLineFeed(bytes, from, to)).as("none in %d-%d", from, to).isEqualTo(-1);
+          for (int at = from; at < to; at++) {
+            bytes[at] = '\n';
+            // A byte one above LF right after it (a borrow could flag it) and an LF later change nothing.
+            if (at + 1 < to) {
+              bytes[at + 1] = 0x0b;
+            }
+            assertThat(WordScan.indexOfLineFeed(bytes, from, to)).as("LF at %d in %d-%d", at, from, to)
+                .isEqualTo(at);
+            Arrays.fill(bytes, from, to, (byte) 'x');
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void findsEachControlByteAtEachPositionAndAllowsTheOthers() {
+    for (byte background : new byte[] {'a', 0x00, 0x7f, (byte) 0xff}) {
+      for (int from = 0; from <= 9; from++) {
+        for (int to = from; to <= 26; to++) {
+          for (int value = 0; value < 256; value++) {
+            byte[] bytes = new byte[26];
+            Arrays.fill(bytes, background);
+            Arrays.fill(bytes, from, to, (byte) 'x');
+            for (int at = from; at < to; at++) {
+              bytes[at] = (byte) value;
+              assertThat(WordScan.hasControlByte(bytes, from, to)).as("0x%02x at %d in %d-%d", value, at, from, to)
+                  .isEqualTo(isControl(value));
+              bytes[at] = 'x';
+            }
+            assertThat(WordScan.hasControlByte(bytes, from, to)).isFalse();
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void namedBytesAreJudgedAsTheGrammarSays() {
+    byte[] word = "abcdefgh".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    for (int value : new int[] {0x00, 0x1f, 0x7f, '\r', '\n'}) {
+      for (int at = 0; at < 8; at++) {
+        byte[] bytes = word.clone();
+        bytes[at] = (byte) value;
+        assertThat(WordScan.hasControlByte(bytes, 0, 8)).as("0x%02x at %d", value, at).isTrue();
+      }
+    }
+    for (int value : new int[] {'\t', ' ', 0x7e, 0x80, 0xff}) {
+      byte[] bytes = new byte[8];
+      Arrays.fill(bytes, (byte) value);
+      assertThat(WordScan.hasControlByte(bytes, 0, 8)).as("0x%02x", value).isFalse();
+    }
+  }
+
+  @Test
+  void randomMixesOfTrickyBytesScanAsByteByByte() {
+    Random random = new Random(20261205);
+    for (int round = 0; round < 200_000; round++) {
+      byte[] bytes = new byte[1 + random.nextInt(40)];
+      for (int i = 0; i < bytes.length; i++) {
+        bytes[i] = TRICKY[random.nextInt(TRICKY.length)];
+      }
+      int from = random.nextInt(bytes.length + 1);
+      int to = from + random.nextInt(bytes.length - from + 1);
+      assertThat(WordScan.indexOfLineFeed(bytes, from, to)).isEqualTo(firstLineFeed(bytes, from, to));
+      assertThat(WordScan.hasControlByte(bytes, from, to)).isEqualTo(anyControl(bytes, from, to));
+    }
+  }
+}
