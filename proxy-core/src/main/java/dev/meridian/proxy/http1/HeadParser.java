@@ -5,6 +5,7 @@ import static dev.meridian.proxy.http1.FieldSyntax.fieldNameEnd;
 import static dev.meridian.proxy.http1.FieldSyntax.nameIs;
 import static dev.meridian.proxy.http1.FieldSyntax.skipOws;
 import static dev.meridian.proxy.http1.FieldSyntax.trimEnd;
+import static dev.meridian.proxy.http1.WordScan.indexOfCtl;
 import static dev.meridian.proxy.http1.WordScan.indexOfLineFeed;
 
 import io.netty.buffer.ByteBuf;
@@ -34,8 +35,9 @@ import java.util.Arrays;
  * complete line is read when it arrives, and a partial line waits for the next read.
  *
  * <p>The head's bytes are copied into an array of the thread's in chunks of at most {@value #CHUNK}
- * bytes (a body may follow the head in the same buffer) and read there: line ends found eight bytes
- * at a time, then each line checked. The finished head is copied into an array of its own. Only a
+ * bytes (a body may follow the head in the same buffer) and read there: each line's first control
+ * byte is found eight bytes at a time, and when that is the CR of its CR LF the line holds no other
+ * (its value needs no check of its own); then each line is checked. The finished head is copied into an array of its own. Only a
  * head that is still incomplete when a read ends keeps a private copy of its complete lines until the
  * rest arrives (its partial line is read again from the buffer then), so an idle keep-alive
  * connection holds no head buffer. A partial line is copied no further once it is past the limits:
@@ -80,6 +82,12 @@ abstract class HeadParser<H> {
   private byte[] pending;
 
   private int scanned;
+
+  // While a read is parsed: where the search for the LF of the line being read goes on, and whether
+  // that line holds a CTL byte before its CR LF (else it ends at its first CTL byte).
+  private int searched;
+
+  private boolean lineHasCtl;
 
   private int startLineEnd = -1;
 
@@ -169,15 +177,14 @@ abstract class HeadParser<H> {
     byte[] lines = resumed ? pending : SCRATCH.get();
     pending = null;
     int base = in.readerIndex();
-    // The head's bytes that arrived (from its first), those of them copied into lines, and those
-    // searched for the next LF.
+    // The head's bytes that arrived (from its first), and those of them copied into lines.
     int available = in.writerIndex() - base;
     int copied = scanned;
-    int searched = scanned;
+    searched = scanned;
+    lineHasCtl = false;
     while (true) {
-      int lf = indexOfLineFeed(lines, searched, copied);
+      int lf = lineFeed(lines, copied);
       if (lf < 0) {
-        searched = copied;
         if (copied == available) {
           checkPartialLine(available - scanned);
           if (scanned > 0) {
@@ -201,8 +208,10 @@ abstract class HeadParser<H> {
         continue;
       }
       int lineStart = scanned;
+      boolean mayHoldCtl = lineHasCtl;
       scanned = lf + 1;
       searched = scanned;
+      lineHasCtl = false;
       if (lf == lineStart || lines[lf - 1] != CR) {
         throw notCrLf();
       }
@@ -227,8 +236,40 @@ abstract class HeadParser<H> {
         reset();
         return done;
       }
-      parseField(lines, lineStart, lineEnd);
+      parseField(lines, lineStart, lineEnd, mayHoldCtl);
     }
+  }
+
+  /**
+   * The index of the LF that ends the line being read, in the head's bytes copied so far, or -1.
+   * Looks for the line's first CTL byte: when that is the CR of its CR LF, the line holds no other
+   * (so its value needs no check); else the LF is looked for from there.
+   */
+  private int lineFeed(byte[] lines, int copied) {
+    if (!lineHasCtl) {
+      int ctl = indexOfCtl(lines, searched, copied);
+      if (ctl < 0) {
+        searched = copied;
+        return -1;
+      }
+      if (lines[ctl] == CR) {
+        if (ctl + 1 == copied) {
+          // Its LF may be the next byte to arrive.
+          searched = ctl;
+          return -1;
+        }
+        if (lines[ctl + 1] == LF) {
+          return ctl + 1;
+        }
+      }
+      lineHasCtl = true;
+      searched = ctl;
+    }
+    int lf = indexOfLineFeed(lines, searched, copied);
+    if (lf < 0) {
+      searched = copied;
+    }
+    return lf;
   }
 
   /** Whether a line of which {@code partial} bytes arrived (with no LF) is already past the limits. */
@@ -279,11 +320,14 @@ abstract class HeadParser<H> {
     return fields[field * 4 + 3];
   }
 
-  private void parseField(byte[] in, int from, int lineEnd) {
+  /** Reads a field line; its value is checked for control bytes only when the line may hold one. */
+  private void parseField(byte[] in, int from, int lineEnd, boolean mayHoldCtl) {
     int colon = fieldNameEnd(in, from, lineEnd);
     int valueStart = skipOws(in, colon + 1, lineEnd);
     int valueEnd = trimEnd(in, valueStart, lineEnd);
-    checkValue(in, valueStart, valueEnd);
+    if (mayHoldCtl) {
+      checkValue(in, valueStart, valueEnd);
+    }
     if (fieldCount == maxHeaderCount) {
       throw new TooManyHeadersException(maxHeaderCount);
     }

@@ -6,8 +6,8 @@ import java.nio.ByteOrder;
 
 /**
  * Scans a head's bytes eight at a time (SWAR: each byte array word read as a little-endian long, so
- * the lowest bits hold the lowest index): the next line feed, and whether a field value holds a
- * control byte. A range that does not fill a last word is read as a whole word when the array has
+ * the lowest bits hold the lowest index): the next line feed or CTL byte, and whether a field value
+ * holds a control byte. A range that does not fill a last word is read as a whole word when the array has
  * the bytes, its flags past the range masked off, else byte by byte.
  */
 final class WordScan {
@@ -23,6 +23,8 @@ final class WordScan {
 
   private static final long TABS = ONES * '\t';
 
+  private static final long SPACES = ONES * ' ';
+
   private static final long DELETES = ONES * 0x7f;
 
   /** Added to a byte's low seven bits, sets its high bit exactly when they are {@code >= 0x20}. */
@@ -30,22 +32,40 @@ final class WordScan {
 
   /**
    * The index of the first LF from {@code from} (inclusive) to {@code to} (exclusive), or -1.
-   * (A byte flagged by the borrowing zero test is exact for the lowest flagged byte, the one used.)
    */
   static int indexOfLineFeed(byte[] bytes, int from, int to) {
+    return indexOf(bytes, from, to, false);
+  }
+
+  /**
+   * The index of the first CTL byte (RFC 5234: 0x00-0x1F, HTAB, CR and LF among them, or 0x7F) from
+   * {@code from} (inclusive) to {@code to} (exclusive), or -1.
+   */
+  static int indexOfCtl(byte[] bytes, int from, int to) {
+    return indexOf(bytes, from, to, true);
+  }
+
+  /**
+   * The first LF, or CTL byte, in the range. The word tests flag the lowest such byte exactly (a
+   * borrow may flag bytes above it falsely, never one below), which is the one used.
+   */
+  private static int indexOf(byte[] bytes, int from, int to, boolean ctl) {
     int index = from;
     for (; index <= to - Long.BYTES; index += Long.BYTES) {
-      long found = lineFeeds((long) WORDS.get(bytes, index));
+      long word = (long) WORDS.get(bytes, index);
+      long found = ctl ? ctls(word) : lineFeeds(word);
       if (found != 0) {
         return index + (Long.numberOfTrailingZeros(found) >>> 3);
       }
     }
     if (index < to && index <= bytes.length - Long.BYTES) {
-      long found = lineFeeds((long) WORDS.get(bytes, index)) & lowBytes(to - index);
+      long word = (long) WORDS.get(bytes, index);
+      long found = (ctl ? ctls(word) : lineFeeds(word)) & lowBytes(to - index);
       return found == 0 ? -1 : index + (Long.numberOfTrailingZeros(found) >>> 3);
     }
     for (; index < to; index++) {
-      if (bytes[index] == '\n') {
+      int b = bytes[index] & 0xff;
+      if (ctl ? b < ' ' || b == 0x7f : b == '\n') {
         return index;
       }
     }
@@ -79,6 +99,12 @@ final class WordScan {
   private static long lineFeeds(long word) {
     long x = word ^ LINE_FEEDS;
     return (x - ONES) & ~x & HIGH_BITS;
+  }
+
+  /** The high bit of the lowest CTL byte set (higher bytes may be flagged falsely by the borrow). */
+  private static long ctls(long word) {
+    long deletes = word ^ DELETES;
+    return (((word - SPACES) & ~word) | ((deletes - ONES) & ~deletes)) & HIGH_BITS;
   }
 
   /** The high bit of every control byte set, and of no other: each byte is tested alone, no carry crosses. */

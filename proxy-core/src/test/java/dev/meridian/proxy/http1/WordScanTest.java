@@ -7,7 +7,8 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The eight-bytes-at-a-time scans against their byte-by-byte definitions: a byte planted at each
+ * The eight-bytes-at-a-time scans (LF, the first CTL byte, a value's control bytes) against their
+ * byte-by-byte definitions: a byte planted at each
  * position of a range (each of the 8 in a word, in a last part word, near the array's end where no
  * whole word can be read) among bytes that must not count (the same bytes outside the range), and
  * random mixes of the bytes the word tricks could confuse.
@@ -57,6 +58,42 @@ class WordScanTest {
             assertThat(WordScan.indexOfLineFeed(bytes, from, to)).as("LF at %d in %d-%d", at, from, to)
                 .isEqualTo(at);
             Arrays.fill(bytes, from, to, (byte) 'x');
+          }
+        }
+      }
+    }
+  }
+
+  private static int firstCtl(byte[] bytes, int from, int to) {
+    for (int i = from; i < to; i++) {
+      int b = bytes[i] & 0xff;
+      if (b < 0x20 || b == 0x7f) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  @Test
+  void findsTheFirstCtlByteOfEachValueAtEachPosition() {
+    for (byte background : new byte[] {'a', '\r', 0x7f, (byte) 0xff}) {
+      for (int from = 0; from <= 9; from++) {
+        for (int to = from; to <= 26; to++) {
+          for (int value = 0; value < 256; value++) {
+            byte[] bytes = new byte[26];
+            Arrays.fill(bytes, background);
+            Arrays.fill(bytes, from, to, (byte) 'x');
+            for (int at = from; at < to; at++) {
+              bytes[at] = (byte) value;
+              // A CTL byte after it does not count, nor one a borrow could flag next to it.
+              if (at + 1 < to) {
+                bytes[at + 1] = value == 0 ? (byte) 0x01 : 0x0a;
+              }
+              assertThat(WordScan.indexOfCtl(bytes, from, to)).as("0x%02x at %d in %d-%d", value, at, from, to)
+                  .isEqualTo(value < 0x20 || value == 0x7f ? at : firstCtl(bytes, from, to));
+              Arrays.fill(bytes, from, to, (byte) 'x');
+            }
+            assertThat(WordScan.indexOfCtl(bytes, from, to)).isEqualTo(-1);
           }
         }
       }
@@ -114,6 +151,7 @@ class WordScanTest {
       int to = from + random.nextInt(bytes.length - from + 1);
       assertThat(WordScan.indexOfLineFeed(bytes, from, to)).isEqualTo(firstLineFeed(bytes, from, to));
       assertThat(WordScan.hasControlByte(bytes, from, to)).isEqualTo(anyControl(bytes, from, to));
+      assertThat(WordScan.indexOfCtl(bytes, from, to)).isEqualTo(firstCtl(bytes, from, to));
     }
   }
 }
