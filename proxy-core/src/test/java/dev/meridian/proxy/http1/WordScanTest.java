@@ -40,28 +40,53 @@ class WordScanTest {
     return false;
   }
 
-  @Test
-  void findsALineFeedAtEachPositionAndNoneOutsideTheRange() {
-    for (byte background : new byte[] {'a', '\n', 0x0b, 0x00, (byte) 0x8a}) {
+  /** A check of one scan on one array: {@code at} is where the value was planted, -1 for none. */
+  private interface Placement {
+    void check(byte[] bytes, int from, int to, int at, int value);
+  }
+
+  /**
+   * Runs the check on each range of a 26-byte array that starts in its first nine bytes (so ranges end
+   * in each position of a word, in a part word and where no whole word is left), the background
+   * outside the range and 'x' inside: with none of the values, then with each value at each position.
+   */
+  private static void forEachPlacement(byte[] backgrounds, int[] values, Placement placement) {
+    byte[] bytes = new byte[26];
+    for (byte background : backgrounds) {
       for (int from = 0; from <= 9; from++) {
-        for (int to = from; to <= 26; to++) {
-          byte[] bytes = new byte[26];
+        for (int to = from; to <= bytes.length; to++) {
           Arrays.fill(bytes, background);
           Arrays.fill(bytes, from, to, (byte) 'x');
-          assertThat(WordScan.indexOfLineFeed(bytes, from, to)).as("none in %d-%d", from, to).isEqualTo(-1);
-          for (int at = from; at < to; at++) {
-            bytes[at] = '\n';
-            // A byte one above LF right after it (a borrow could flag it) and an LF later change nothing.
-            if (at + 1 < to) {
-              bytes[at + 1] = 0x0b;
+          placement.check(bytes, from, to, -1, -1);
+          for (int value : values) {
+            for (int at = from; at < to; at++) {
+              bytes[at] = (byte) value;
+              placement.check(bytes, from, to, at, value);
+              Arrays.fill(bytes, from, to, (byte) 'x');
             }
-            assertThat(WordScan.indexOfLineFeed(bytes, from, to)).as("LF at %d in %d-%d", at, from, to)
-                .isEqualTo(at);
-            Arrays.fill(bytes, from, to, (byte) 'x');
           }
         }
       }
     }
+  }
+
+  private static int[] allByteValues() {
+    int[] values = new int[256];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = i;
+    }
+    return values;
+  }
+
+  @Test
+  void findsALineFeedAtEachPositionAndNoneOutsideTheRange() {
+    forEachPlacement(new byte[] {'a', '\n', 0x0b, 0x00, (byte) 0x8a}, new int[] {'\n'}, (bytes, from, to, at, value) -> {
+      // A byte one above LF right after it (a borrow could flag it) changes nothing.
+      if (at >= 0 && at + 1 < to) {
+        bytes[at + 1] = 0x0b;
+      }
+      assertThat(WordScan.indexOfLineFeed(bytes, from, to)).as("LF at %d in %d-%d", at, from, to).isEqualTo(at);
+    });
   }
 
   private static int firstCtl(byte[] bytes, int from, int to) {
@@ -76,50 +101,22 @@ class WordScanTest {
 
   @Test
   void findsTheFirstCtlByteOfEachValueAtEachPosition() {
-    for (byte background : new byte[] {'a', '\r', 0x7f, (byte) 0xff}) {
-      for (int from = 0; from <= 9; from++) {
-        for (int to = from; to <= 26; to++) {
-          for (int value = 0; value < 256; value++) {
-            byte[] bytes = new byte[26];
-            Arrays.fill(bytes, background);
-            Arrays.fill(bytes, from, to, (byte) 'x');
-            for (int at = from; at < to; at++) {
-              bytes[at] = (byte) value;
-              // A CTL byte after it does not count, nor one a borrow could flag next to it.
-              if (at + 1 < to) {
-                bytes[at + 1] = value == 0 ? (byte) 0x01 : 0x0a;
-              }
-              assertThat(WordScan.indexOfCtl(bytes, from, to)).as("0x%02x at %d in %d-%d", value, at, from, to)
-                  .isEqualTo(value < 0x20 || value == 0x7f ? at : firstCtl(bytes, from, to));
-              Arrays.fill(bytes, from, to, (byte) 'x');
-            }
-            assertThat(WordScan.indexOfCtl(bytes, from, to)).isEqualTo(-1);
-          }
-        }
+    forEachPlacement(new byte[] {'a', '\r', 0x7f, (byte) 0xff}, allByteValues(), (bytes, from, to, at, value) -> {
+      // A CTL byte after it does not count, nor one a borrow could flag next to it.
+      if (at >= 0 && at + 1 < to) {
+        bytes[at + 1] = value == 0 ? (byte) 0x01 : 0x0a;
       }
-    }
+      int expected = at >= 0 && (value < 0x20 || value == 0x7f) ? at : firstCtl(bytes, from, to);
+      assertThat(WordScan.indexOfCtl(bytes, from, to)).as("0x%02x at %d in %d-%d", value, at, from, to)
+          .isEqualTo(expected);
+    });
   }
 
   @Test
   void findsEachControlByteAtEachPositionAndAllowsTheOthers() {
-    for (byte background : new byte[] {'a', 0x00, 0x7f, (byte) 0xff}) {
-      for (int from = 0; from <= 9; from++) {
-        for (int to = from; to <= 26; to++) {
-          for (int value = 0; value < 256; value++) {
-            byte[] bytes = new byte[26];
-            Arrays.fill(bytes, background);
-            Arrays.fill(bytes, from, to, (byte) 'x');
-            for (int at = from; at < to; at++) {
-              bytes[at] = (byte) value;
-              assertThat(WordScan.hasControlByte(bytes, from, to)).as("0x%02x at %d in %d-%d", value, at, from, to)
-                  .isEqualTo(isControl(value));
-              bytes[at] = 'x';
-            }
-            assertThat(WordScan.hasControlByte(bytes, from, to)).isFalse();
-          }
-        }
-      }
-    }
+    forEachPlacement(new byte[] {'a', 0x00, 0x7f, (byte) 0xff}, allByteValues(), (bytes, from, to, at, value) ->
+        assertThat(WordScan.hasControlByte(bytes, from, to)).as("0x%02x at %d in %d-%d", value, at, from, to)
+            .isEqualTo(at >= 0 && isControl(value)));
   }
 
   @Test
