@@ -31,17 +31,18 @@ import java.util.Arrays;
  *       bytes ({@link TooLongHttpHeaderException}) and the number of fields
  *       ({@link TooManyHeadersException}).
  * </ul>
- * Everything else is a {@link MalformedHeadException} naming the rule. A head is scanned once: each
- * complete line is read when it arrives, and a partial line waits for the next read.
+ * Everything else is a {@link MalformedHeadException} naming the rule. Each complete line is read
+ * once, when it arrives; a partial line is read again, whole, at the next read.
  *
- * <p>The head's bytes are copied into an array of the thread's in chunks of at most {@value #CHUNK}
- * bytes (a body may follow the head in the same buffer) and read there: each line's first control
- * byte is found eight bytes at a time, and when that is the CR of its CR LF the line holds no other
- * (its value needs no check of its own); then each line is checked. The finished head is copied into an array of its own. Only a
- * head that is still incomplete when a read ends keeps a private copy of its complete lines until the
- * rest arrives (its partial line is read again from the buffer then), so an idle keep-alive
- * connection holds no head buffer. A partial line is copied no further once it is past the limits:
- * it is refused as it would be complete.
+ * <p>The head's bytes are copied into an array of the thread's in chunks of at most 1 KiB
+ * (a body may follow the head in the same buffer) and read there. A line is found by its first
+ * control byte, looked for eight bytes at a time ({@link WordScan}): when that is the CR of its
+ * CR LF, the line holds no other and its value needs no check of its own; else its LF is looked for
+ * from there and its value checked. The finished head is copied into an array of its own. Only a
+ * head that is still incomplete when a read ends keeps a private copy of its complete lines until
+ * the rest arrives, so an idle keep-alive connection holds no head buffer. A partial line is copied
+ * no further once it is past the limits: the rest of the buffer is searched for its LF in place,
+ * and it is refused as it would be once complete.
  *
  * <p>One parser serves one connection and is not thread-safe.
  *
