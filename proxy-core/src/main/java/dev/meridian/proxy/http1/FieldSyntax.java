@@ -74,12 +74,10 @@ final class FieldSyntax {
     return index;
   }
 
+  /** Refuses a value holding a control byte: below 0x20 but HTAB, or 0x7F. */
   static void checkValue(byte[] in, int from, int end) {
-    for (int i = from; i < end; i++) {
-      int b = in[i] & 0xff;
-      if ((b < ' ' && b != '\t') || b == 0x7f) {
-        throw new MalformedHeadException("a header value with a control character");
-      }
+    if (WordScan.hasControlByte(in, from, end)) {
+      throw new MalformedHeadException("a header value with a control character");
     }
   }
 

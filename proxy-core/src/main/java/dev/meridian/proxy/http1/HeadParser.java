@@ -5,6 +5,8 @@ import static dev.meridian.proxy.http1.FieldSyntax.fieldNameEnd;
 import static dev.meridian.proxy.http1.FieldSyntax.nameIs;
 import static dev.meridian.proxy.http1.FieldSyntax.skipOws;
 import static dev.meridian.proxy.http1.FieldSyntax.trimEnd;
+import static dev.meridian.proxy.http1.WordScan.indexOfCtl;
+import static dev.meridian.proxy.http1.WordScan.indexOfLineFeed;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.DecoderException;
@@ -29,12 +31,18 @@ import java.util.Arrays;
  *       bytes ({@link TooLongHttpHeaderException}) and the number of fields
  *       ({@link TooManyHeadersException}).
  * </ul>
- * Everything else is a {@link MalformedHeadException} naming the rule. A head is scanned once: each
- * complete line is read when it arrives, and a partial line waits for the next read.
+ * Everything else is a {@link MalformedHeadException} naming the rule. Each complete line is read
+ * once, when it arrives; a partial line is read again, whole, at the next read.
  *
- * <p>The lines are copied into an array of the thread's while they are read, and the finished head
- * into an array of its own. Only a head that is still incomplete when a read ends keeps a private
- * copy of its lines until the rest arrives, so an idle keep-alive connection holds no head buffer.
+ * <p>The head's bytes are copied into an array of the thread's in chunks of at most 1 KiB
+ * (a body may follow the head in the same buffer) and read there. A line is found by its first
+ * control byte, looked for eight bytes at a time ({@link WordScan}): when that is the CR of its
+ * CR LF, the line holds no other and its value needs no check of its own; else its LF is looked for
+ * from there and its value checked. The finished head is copied into an array of its own. Only a
+ * head that is still incomplete when a read ends keeps a private copy of its complete lines until
+ * the rest arrives, so an idle keep-alive connection holds no head buffer. A partial line is copied
+ * no further once it is past the limits: the rest of the buffer is searched for its LF in place,
+ * and it is refused as it would be once complete.
  *
  * <p>One parser serves one connection and is not thread-safe.
  *
@@ -44,6 +52,9 @@ abstract class HeadParser<H> {
   private static final byte CR = '\r';
 
   private static final byte LF = '\n';
+
+  /** The most bytes copied from the buffer at a time: a body may follow the head in it. */
+  private static final int CHUNK = 1024;
 
   private final String what;
 
@@ -72,6 +83,12 @@ abstract class HeadParser<H> {
   private byte[] pending;
 
   private int scanned;
+
+  // While a read is parsed: where the search for the LF of the line being read goes on, and whether
+  // that line holds a CTL byte before its CR LF (else it ends at its first CTL byte).
+  private int searched;
+
+  private boolean lineHasCtl;
 
   private int startLineEnd = -1;
 
@@ -140,7 +157,7 @@ abstract class HeadParser<H> {
     }
   }
 
-  /** Reads the start line, from {@code from} to {@code end} (before its CR LF); offsets count from {@code base}. */
+  /** Reads the start line, from {@code from} to {@code end} (before its CR LF) in the head's bytes. */
   abstract void parseStartLine(byte[] b, int from, int end);
 
   /** Checks the framing fields of a complete head (its bytes from index 0) before it is taken. */
@@ -161,33 +178,45 @@ abstract class HeadParser<H> {
     byte[] lines = resumed ? pending : SCRATCH.get();
     pending = null;
     int base = in.readerIndex();
-    int end = in.writerIndex();
+    // The head's bytes that arrived (from its first), and those of them copied into lines.
+    int available = in.writerIndex() - base;
+    int copied = scanned;
+    searched = scanned;
+    lineHasCtl = false;
     while (true) {
-      int from = base + scanned;
-      int lf = in.indexOf(from, end, LF);
+      int lf = lineFeed(lines, copied);
       if (lf < 0) {
-        checkPartialLine(end - from);
-        if (scanned > 0) {
-          // The lines so far outlive this read: they move out of the thread's array.
-          pending = resumed ? lines : Arrays.copyOf(lines, Math.max(256, scanned * 2));
+        if (copied == available) {
+          checkPartialLine(available - scanned);
+          if (scanned > 0) {
+            // The lines so far outlive this read: they move out of the thread's array.
+            pending = resumed ? lines : Arrays.copyOf(lines, Math.max(256, scanned * 2));
+          }
+          return null;
         }
-        return null;
-      }
-      // Each complete line is copied once into the head's bytes and read there.
-      int lineLength = lf + 1 - from;
-      if (lines.length < scanned + lineLength) {
-        lines = Arrays.copyOf(lines, Math.max(lines.length * 2, scanned + lineLength));
-        if (!resumed) {
-          SCRATCH.set(lines);
+        if (exceedsLimit(copied - scanned)) {
+          refuseLongLine(in, base + copied, base + available);
         }
+        if (copied == lines.length) {
+          lines = Arrays.copyOf(lines, lines.length * 2);
+          if (!resumed) {
+            SCRATCH.set(lines);
+          }
+        }
+        int count = Math.min(available - copied, Math.min(CHUNK, lines.length - copied));
+        in.getBytes(base + copied, lines, copied, count);
+        copied += count;
+        continue;
       }
-      in.getBytes(from, lines, scanned, lineLength);
       int lineStart = scanned;
-      scanned += lineLength;
-      if (lineLength == 1 || lines[scanned - 2] != CR) {
-        throw new MalformedHeadException("a line of the " + what + " head does not end with CR LF");
+      boolean mayHoldCtl = lineHasCtl;
+      scanned = lf + 1;
+      searched = scanned;
+      lineHasCtl = false;
+      if (lf == lineStart || lines[lf - 1] != CR) {
+        throw notCrLf();
       }
-      int lineEnd = scanned - 2;
+      int lineEnd = lf - 1;
       if (startLineEnd < 0) {
         if (lineEnd - lineStart > maxStartLine) {
           throw tooLongStartLine();
@@ -208,17 +237,70 @@ abstract class HeadParser<H> {
         reset();
         return done;
       }
-      parseField(lines, lineStart, lineEnd);
+      parseField(lines, lineStart, lineEnd, mayHoldCtl);
     }
   }
 
+  /**
+   * The index of the LF that ends the line being read, in the head's bytes copied so far, or -1.
+   * Looks for the line's first CTL byte: when that is the CR of its CR LF, the line holds no other
+   * (so its value needs no check); else the LF is looked for from there.
+   */
+  private int lineFeed(byte[] lines, int copied) {
+    if (!lineHasCtl) {
+      int ctl = indexOfCtl(lines, searched, copied);
+      if (ctl < 0) {
+        searched = copied;
+        return -1;
+      }
+      if (lines[ctl] == CR) {
+        if (ctl + 1 == copied) {
+          // Its LF may be the next byte to arrive.
+          searched = ctl;
+          return -1;
+        }
+        if (lines[ctl + 1] == LF) {
+          return ctl + 1;
+        }
+      }
+      lineHasCtl = true;
+      searched = ctl;
+    }
+    int lf = indexOfLineFeed(lines, searched, copied);
+    if (lf < 0) {
+      searched = copied;
+    }
+    return lf;
+  }
+
+  /** Whether a line of which {@code partial} bytes arrived (with no LF) is already past the limits. */
+  private boolean exceedsLimit(int partial) {
+    return startLineEnd < 0 ? partial > maxStartLine + 1 : scanned - startLineEnd + partial > maxHeaderBytes;
+  }
+
   private void checkPartialLine(int partial) {
-    if (startLineEnd < 0 && partial > maxStartLine + 1) {
-      throw tooLongStartLine();
+    if (exceedsLimit(partial)) {
+      throw startLineEnd < 0 ? tooLongStartLine() : tooLongHeader();
     }
-    if (startLineEnd >= 0 && scanned - startLineEnd + partial > maxHeaderBytes) {
-      throw tooLongHeader();
+  }
+
+  /**
+   * Refuses a line already past the limits as it would be refused once complete, without copying
+   * the rest of it: a line that ends without CR LF is malformed, any other is too long.
+   *
+   * @param from where the bytes not searched for its LF start in the buffer
+   * @param end  where the bytes that arrived end
+   */
+  private void refuseLongLine(ByteBuf in, int from, int end) {
+    int lf = in.indexOf(from, end, LF);
+    if (lf >= 0 && in.getByte(lf - 1) != CR) {
+      throw notCrLf();
     }
+    throw startLineEnd < 0 ? tooLongStartLine() : tooLongHeader();
+  }
+
+  private MalformedHeadException notCrLf() {
+    return new MalformedHeadException("a line of the " + what + " head does not end with CR LF");
   }
 
   private TooLongHttpLineException tooLongStartLine() {
@@ -239,11 +321,14 @@ abstract class HeadParser<H> {
     return fields[field * 4 + 3];
   }
 
-  private void parseField(byte[] in, int from, int lineEnd) {
+  /** Reads a field line; its value is checked for control bytes only when the line may hold one. */
+  private void parseField(byte[] in, int from, int lineEnd, boolean mayHoldCtl) {
     int colon = fieldNameEnd(in, from, lineEnd);
     int valueStart = skipOws(in, colon + 1, lineEnd);
     int valueEnd = trimEnd(in, valueStart, lineEnd);
-    checkValue(in, valueStart, valueEnd);
+    if (mayHoldCtl) {
+      checkValue(in, valueStart, valueEnd);
+    }
     if (fieldCount == maxHeaderCount) {
       throw new TooManyHeadersException(maxHeaderCount);
     }

@@ -182,11 +182,14 @@ public final class ProxyMetrics {
     return backendLimits;
   }
 
-  /** Registers the gauge of a group's requests waiting for a full backend ({@code limits.max-pending}). */
+  /**
+   * Registers the gauge of a group's requests waiting for a full backend ({@code limits.max-pending}).
+   * The gauge holds the supplier strongly: nothing else does, and a collected one reads NaN.
+   */
   public void registerBackendQueue(String group, java.util.function.IntSupplier queued) {
     Gauge.builder("meridian.backend.queued", queued, java.util.function.IntSupplier::getAsInt)
         .description("Requests waiting for a backend of the group at its limits.max-connections")
-        .tag("group", group).register(registry);
+        .tag("group", group).strongReference(true).register(registry);
   }
 
   /** Registers a group's panic-mode counter: picks made with health ignored. */
