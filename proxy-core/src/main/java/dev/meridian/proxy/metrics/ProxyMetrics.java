@@ -194,6 +194,10 @@ public final class ProxyMetrics {
 
   /** Registers a group's panic-mode counter: picks made with health ignored. */
   public void registerGroup(String group, java.util.function.LongSupplier panicPicks) {
+    // Micrometer holds a function counter's object weakly, and nothing else holds this supplier.
+    if (keptReadings.putIfAbsent(group + "/panic-picks", panicPicks) != null) {
+      return; // registered before (a reload): the first supplier reads the routing in force
+    }
     io.micrometer.core.instrument.FunctionCounter.builder("meridian.balancer.panic.picks", panicPicks,
             s -> s.getAsLong())
         .description("Backend picks made in panic mode (too few healthy backends; health ignored)")
