@@ -163,7 +163,9 @@ final class ExchangeCompletion {
     if (connection.closing || connection.exchange != null) {
       return;
     }
-    connection.headTimer.start();
+    if (!connection.http2Stream) {
+      connection.headTimer.start(); // an HTTP/2 stream carries one request: no next head to time
+    }
     connection.inbound.drain();
     connection.flushUpstream();
     connection.inbound.maybeRead();
