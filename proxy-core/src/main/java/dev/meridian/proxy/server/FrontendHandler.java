@@ -137,6 +137,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
 
   // ---- client connection events ------------------------------------------------------------
 
+  /**
+   * Not sharable (one per connection or stream), answered without Netty's per-thread lookup of the
+   * class's annotation, which showed under S4: one is added to each HTTP/2 stream's pipeline.
+   */
+  @Override
+  public boolean isSharable() {
+    return false;
+  }
+
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     if (ctx.channel().isActive()) {

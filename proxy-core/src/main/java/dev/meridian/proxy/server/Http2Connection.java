@@ -126,6 +126,12 @@ final class Http2Connection {
       this.memo = memo;
     }
 
+    /** Sharable (see the annotation), answered without Netty's per-thread lookup, once per stream. */
+    @Override
+    public boolean isSharable() {
+      return true;
+    }
+
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
       ctx.channel().config().setAutoRead(false);

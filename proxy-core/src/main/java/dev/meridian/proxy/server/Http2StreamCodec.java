@@ -73,6 +73,15 @@ final class Http2StreamCodec extends ChannelDuplexHandler {
 
   // ---- client to proxy ---------------------------------------------------------------------
 
+  /**
+   * Not sharable (one per stream), answered without Netty's per-thread lookup of the class's
+   * annotation, which showed under S4: one is added to each stream's pipeline.
+   */
+  @Override
+  public boolean isSharable() {
+    return false;
+  }
+
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) throws Http2Exception {
     if (msg instanceof Http2HeadersFrame frame) {
