@@ -129,6 +129,9 @@ public final class Http2RequestHeads {
       if (request == null) {
         throw new MalformedHeadException("the request's header block does not make a complete head");
       }
+      if (bodyFollows) {
+        request.bodyFollows();
+      }
       return request;
     } finally {
       head.release();

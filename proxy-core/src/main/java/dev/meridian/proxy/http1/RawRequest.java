@@ -23,6 +23,8 @@ public final class RawRequest extends RawMessage implements HttpRequest {
   private String uri;
   /** Method, target or version was changed since the head arrived. */
   private boolean lineEdited;
+  /** An HTTP/2 request whose HEADERS frame did not end its stream: a body (maybe empty) follows. */
+  private boolean bodyFollows;
 
   RawRequest(HttpMethod method, String uri, HttpVersion version, RawHeaders headers,
       long contentLength, boolean chunked, byte[] head, int lineBytes) {
@@ -66,11 +68,17 @@ public final class RawRequest extends RawMessage implements HttpRequest {
   }
 
   /**
-   * Whether the request has no body, so that the decoder hands on its empty end right after the head,
-   * from the same read (a refused head has no end).
+   * Whether the request has no body, so that its empty end is handed on right after the head, from
+   * the same read (a refused head has no end; an HTTP/2 request whose HEADERS did not end the stream
+   * waits for a DATA frame, even with {@code content-length: 0}).
    */
   public boolean endsWithHead() {
-    return !chunked && contentLength <= 0 && decoderResult().isSuccess();
+    return !chunked && !bodyFollows && contentLength <= 0 && decoderResult().isSuccess();
+  }
+
+  /** Notes that a body follows the head (an HTTP/2 HEADERS frame that did not end its stream). */
+  void bodyFollows() {
+    bodyFollows = true;
   }
 
   @Override

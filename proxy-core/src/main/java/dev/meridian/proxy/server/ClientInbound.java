@@ -109,11 +109,12 @@ final class ClientInbound {
 
   /**
    * Takes the decoder's empty end of the current request from the queue when it can go upstream with
-   * the head: an HTTP/1.1 request without a body, to an HTTP/1.1 backend, sent for the first time
-   * (a retry sends the end kept for replay, after the head).
+   * the head: a request without a body (HTTP/1.1, or an HTTP/2 stream's whose HEADERS ended it), to
+   * an HTTP/1.1 backend, sent for the first time (a retry sends the end kept for replay, after the
+   * head).
    */
   boolean takeEndOfBodilessRequest(Exchange ex, Channel upstream) {
-    if (connection.http2Stream || !ex.bodiless || !(ex.request instanceof RawRequest) || upstream instanceof Http2StreamChannel
+    if (!ex.bodiless || !(ex.request instanceof RawRequest) || upstream instanceof Http2StreamChannel
         || ex.replay != null || ex.replayEndsEmpty || ex.heldBack != null
         || queue.peek() != LastHttpContent.EMPTY_LAST_CONTENT) {
       return false;

@@ -160,6 +160,24 @@ class Http2HostileFramesTest {
   }
 
   @Test
+  void aHeadersFrameWithContentLengthZeroThatLeavesTheStreamOpenGoesUpstreamBeforeItsEnd() throws Exception {
+    // content-length: 0 (static table name 28) and no END_STREAM: the end comes in a later DATA frame.
+    byte[] post = concat(new byte[] {(byte) 0x83, (byte) 0x86}, // :method POST, :scheme http
+        concat(new byte[] {0x04, 0x05}, "/zero".getBytes(StandardCharsets.US_ASCII)),
+        concat(new byte[] {0x01, 0x09}, "localhost".getBytes(StandardCharsets.US_ASCII)),
+        new byte[] {0x0f, 0x0d, 0x01, '0'});
+    try (RawHttp2Client client = client()) {
+      client.sendRaw(frame(HEADERS, END_HEADERS, 1, post));
+      // Forwarded at once, not held back for the end a request without a body usually brings along.
+      await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests().size() == 1);
+      client.sendRaw(frame(DATA, END_STREAM, 1, new byte[0]));
+      client.readUntil(c -> c.ended(1));
+      assertThat(client.status(1)).isEqualTo("200");
+    }
+    assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/zero");
+  }
+
+  @Test
   void aStreamResetAsItsHeaderBlockWasReadIsNotOpenedByTheNextHeadersNotEvenAsTheConnectionCloses()
       throws Exception {
     // A regular field before the pseudo-header fields: Netty resets stream 1 as it decodes the block,
