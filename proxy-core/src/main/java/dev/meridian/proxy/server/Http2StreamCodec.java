@@ -235,7 +235,7 @@ final class Http2StreamCodec extends ChannelDuplexHandler {
   }
 
   private static void addField(Http2Headers out, AsciiString name, AsciiString value) {
-    AsciiString lower = name.toLowerCase();
+    AsciiString lower = LowerCaseFieldNames.of(name);
     if (isConnectionSpecific(lower, value)) {
       return;
     }
