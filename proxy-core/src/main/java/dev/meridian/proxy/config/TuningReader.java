@@ -17,6 +17,8 @@ import java.util.regex.Pattern;
 final class TuningReader {
   private static final List<String> TRANSPORTS = List.of("auto", "io_uring", "epoll", "nio");
   private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+  /** RFC 9110 section 7.6.3: received-by is a pseudonym (a token) with an optional port. */
+  private static final Pattern VIA_PSEUDONYM = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+(:[0-9]{1,5})?");
 
   private TuningReader() {}
 
@@ -85,7 +87,11 @@ final class TuningReader {
     if (!HEADER_NAME.matcher(requestId).matches()) {
       h.problem("request-id-header", "'" + requestId + "' is not a header name (expected: a token such as X-Request-Id)");
     }
-    return new HeaderSettings(h.requiredString("via").orElse(""), h.bool("x-forwarded"),
-        h.bool("forwarded"), requestId);
+    String via = h.requiredString("via").orElse("");
+    if (!via.isEmpty() && !VIA_PSEUDONYM.matcher(via).matches()) {
+      h.problem("via", "'" + via + "' is not a Via pseudonym (expected: a token such as meridian or edge-1,"
+          + " optionally with :port; \"\" for no Via)");
+    }
+    return new HeaderSettings(via, h.bool("x-forwarded"), h.bool("forwarded"), requestId);
   }
 }

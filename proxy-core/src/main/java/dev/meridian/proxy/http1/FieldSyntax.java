@@ -220,7 +220,7 @@ final class FieldSyntax {
       throw new IllegalArgumentException("header name '" + name + "' is not a token");
     }
     if (!hasNoLineBreak(value)) {
-      throw new IllegalArgumentException("header '" + name + "' value with CR, LF or NUL");
+      throw new IllegalArgumentException("header '" + name + "' value with CR, LF, NUL or a character past Latin-1");
     }
   }
 
@@ -232,7 +232,10 @@ final class FieldSyntax {
     return text instanceof AsciiString ascii ? isToken(ascii) : isToken(text.toString());
   }
 
-  /** Whether the text holds no CR, LF or NUL, which would let it end a line and start another. */
+  /**
+   * Whether the text holds no CR, LF or NUL, which would let it end a line and start another, and (a
+   * String) no character past Latin-1, which would be written as its low byte.
+   */
   static boolean hasNoLineBreak(CharSequence text) {
     return text instanceof String string ? hasNoLineBreak(string)
         : text instanceof AsciiString ascii ? hasNoLineBreak(ascii)
@@ -263,8 +266,8 @@ final class FieldSyntax {
   private static boolean hasNoLineBreak(String value) {
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
-      if (c == '\r' || c == '\n' || c == 0) {
-        return false;
+      if (c == '\r' || c == '\n' || c == 0 || c > 0xff) {
+        return false; // (a character past Latin-1 would go out as its low byte: U+010A as LF)
       }
     }
     return true;

@@ -196,6 +196,18 @@ class SettingsLoaderTest {
   }
 
   @Test
+  void reportsAViaPseudonymThatIsNotAToken() throws InvalidConfigException {
+    assertThat(problems(minimal("headers { via = \"edge one\" }"))).singleElement().asString()
+        .startsWith("t.conf: 2: meridian.headers.via: 'edge one' is not a Via pseudonym");
+    // A character past Latin-1 would reach the wire as its low byte: U+010A as a line feed.
+    assertThat(problems(minimal("headers { via = \"edge\u010a\" }"))).singleElement().asString()
+        .contains("meridian.headers.via");
+    assertThat(SettingsLoader.parse(minimal("headers { via = \"edge-1:8080\" }"), "t.conf").headers().via())
+        .isEqualTo("edge-1:8080");
+    assertThat(SettingsLoader.parse(minimal("headers { via = \"\" }"), "t.conf").headers().via()).isEmpty();
+  }
+
+  @Test
   void reportsBadAddresses() {
     String text = minimal("")
         .replace("127.0.0.1:0", "127.0.0.1")

@@ -1,6 +1,7 @@
 package dev.meridian.proxy.http1;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -74,5 +75,15 @@ class AsciiWriterTest {
       }
       assertThat(written(fields)).as("values about %d bytes", width).isEqualTo(expected(fields));
     }
+  }
+
+  @Test
+  void anAddedValuePastLatin1IsRefusedBeforeItCouldBeWrittenAsItsLowByte() {
+    RawHeaders headers = new RawHeaders(new byte[0], null, 0, 0);
+    // U+010A would go out as 0x0A, a line feed: a header injected into the head.
+    assertThatThrownBy(() -> headers.add("X-Team", "a\u010aX-Injected: 1"))
+        .isInstanceOf(IllegalArgumentException.class);
+    headers.add("X-Team", "caf\u00e9");
+    assertThat(headers.get("X-Team")).isEqualTo("caf\u00e9");
   }
 }
