@@ -38,6 +38,8 @@ final class ProxyContext {
       new java.util.concurrent.ConcurrentHashMap<>();
   /** Proxies whose forwarding headers are kept ({@code geo.trusted-proxies}, {@code geo.trusted-hops}). */
   final dev.meridian.balancer.geo.TrustedProxies trustedProxies;
+  /** Which request failures reach the application log (one per backend and kind a second). */
+  final FailureLogLimit failureLog;
   private final Clock wallClock;
   private volatile boolean draining;
 
@@ -58,6 +60,7 @@ final class ProxyContext {
     this.cache = cache;
     this.accessLog = accessLog;
     this.trustedProxies = trustedProxies(geo);
+    this.failureLog = new FailureLogLimit(clock, java.util.concurrent.TimeUnit.SECONDS.toNanos(1));
   }
 
   /** Records the certificates of the TLS listener bound to {@code port}; null forgets them (cleartext, or closed). */

@@ -84,8 +84,11 @@ final class UpstreamAttempts {
     }
     if (backend == null) {
       boolean none = ex.attempts == 0;
-      log.warn("{} {}: route {}: {}", ex.requestId, connection.clientIp, ex.route.name(),
-          none ? "no available backend" : "no backend left to try");
+      String line = context.failureLog.admittedLine(ex.route, none ? "none" : "none-left");
+      if (line != null) {
+        log.warn("{} {}: route {}: {}{}", ex.requestId, connection.clientIp, ex.route.name(),
+            none ? "no available backend" : "no backend left to try", line);
+      }
       connection.completion.respondLocally(ex,
           none || ex.lastAttemptBusy ? HttpResponseStatus.SERVICE_UNAVAILABLE : HttpResponseStatus.BAD_GATEWAY,
           none
@@ -214,8 +217,10 @@ final class UpstreamAttempts {
       boolean refused = cause instanceof ConnectException && !(cause instanceof ConnectTimeoutException);
       context.metrics.upstreamFailed(backend.id(), refused ? "connect-refused" : "connect");
       ex.group.outliers().onConnectFailure(backend, refused);
-      log.warn("{} {}: connect to backend {} failed: {}", ex.requestId, connection.clientIp, backend,
-          cause.toString());
+      String line = context.failureLog.admittedLine(backend, "connect");
+      if (line != null) {
+        log.warn("{} {}: connect to backend {} failed: {}{}", ex.requestId, connection.clientIp, backend, cause, line);
+      }
       ex.connectFailures++;
       retryAfterConnectFailure(ex, "could not connect to backend " + backend.id());
       return;
@@ -311,7 +316,10 @@ final class UpstreamAttempts {
       connection.ctx.close();
       return;
     }
-    log.warn("{} {}: backend {} {} before responding", ex.requestId, clientIp, backend, why);
+    String line = context.failureLog.admittedLine(backend, "closed");
+    if (line != null) {
+      log.warn("{} {}: backend {} {} before responding{}", ex.requestId, clientIp, backend, why, line);
+    }
     // Never written (the head's write failed, e.g. a pooled connection the backend had closed): any
     // method may go elsewhere. Written: only idempotent ones; a POST whose bytes reached a backend is
     // never sent twice.

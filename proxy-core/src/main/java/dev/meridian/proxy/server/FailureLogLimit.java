@@ -1,0 +1,71 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.balancer.NanoClock;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Decides whether a failure seen on a request goes to the application log: the first of its kind
+ * (one backend's refused connections, one route's "no backend") does, then at most one per interval,
+ * which says how many like it were left out since. A backend that dies under load fails every request
+ * sent to it at once; a log line each (tens of thousands a second, written on the event loops) would
+ * bury the log and slow the proxy just as it is needed. The metrics still count every failure.
+ *
+ * <p>Thread-safe: the event loops share it.
+ */
+final class FailureLogLimit {
+  private final NanoClock clock;
+  private final long intervalNanos;
+  private final ConcurrentHashMap<Kind, Window> windows = new ConcurrentHashMap<>();
+
+  /** A kind of failure: what failed (a backend, a route) and how. */
+  private record Kind(Object subject, String how) {}
+
+  /** One kind's last logged line and what was left out since. Guarded by itself. */
+  private static final class Window {
+    private boolean logged;
+    private long loggedNanos;
+    private long leftOut;
+  }
+
+  FailureLogLimit(NanoClock clock, long intervalNanos) {
+    this.clock = clock;
+    this.intervalNanos = intervalNanos;
+  }
+
+  /**
+   * Whether this failure is logged: -1 when it is left out, else the number of its kind left out
+   * since the last one logged (0 for the first).
+   *
+   * @param subject what failed (a backend, a route name)
+   * @param how     how it failed ("connect", "closed")
+   */
+  long admit(Object subject, String how) {
+    Window window = windows.computeIfAbsent(new Kind(subject, how), kind -> new Window());
+    long now = clock.nanoTime();
+    synchronized (window) {
+      if (window.logged && now - window.loggedNanos < intervalNanos) {
+        window.leftOut++;
+        return -1;
+      }
+      long leftOut = window.leftOut;
+      window.logged = true;
+      window.loggedNanos = now;
+      window.leftOut = 0;
+      return leftOut;
+    }
+  }
+
+  /**
+   * Whether this failure's line is logged, and how it ends: null when it is left out, else the
+   * number of its kind left out since the last one logged, as a suffix ("" when none).
+   */
+  String admittedLine(Object subject, String how) {
+    long leftOut = admit(subject, how);
+    return leftOut < 0 ? null : leftOut(leftOut);
+  }
+
+  /** The suffix a logged line gets for the lines left out before it ("" when none were). */
+  static String leftOut(long count) {
+    return count > 0 ? " (and " + count + " more like it since the last logged)" : "";
+  }
+}
