@@ -51,7 +51,7 @@ if [[ -z "$LIB" ]]; then
   LIB="$CACHE/async-profiler-4.1/linux-x64/libasyncProfiler.so"
   if [[ ! -f "$LIB" ]]; then
     mkdir -p "$CACHE"
-    mvn -B -ntp -q dependency:copy -Dartifact=tools.profiler:async-profiler:4.1 -DoutputDirectory="$CACHE" \
+    mvn -B -ntp -q dependency:copy -Dartifact=tools.profiler:async-profiler:4.1 -DoutputDirectory="$CACHE" >/dev/null \
       || die "could not fetch tools.profiler:async-profiler:4.1 (give ASYNC_PROFILER=/path/to/libasyncProfiler.so)"
     mkdir -p "$CACHE/async-profiler-4.1"
     (cd "$CACHE/async-profiler-4.1" && python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("linux-x64/libasyncProfiler.so")' \
