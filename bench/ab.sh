@@ -41,6 +41,8 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TEMPLATES="$SCRIPT_DIR/suite"
+# shellcheck source=site.sh
+source "$SCRIPT_DIR/site.sh"
 H2=0
 if [[ "${1:-}" == "--h2" ]]; then H2=1; shift; fi
 (( $# == 2 )) || { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2; }
@@ -92,19 +94,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -r BACKEND_PORT PORT_A TLS_A PORT_B TLS_B <<<"$(python3 -c '
-import socket
-s = [socket.socket() for _ in range(5)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')"
+read -r BACKEND_PORT PORT_A TLS_A PORT_B TLS_B <<<"$(free_ports 5)"
 
-mkdir -p "$TMP/www" "$TMP/tls" "$TMP/backend-tmp"
-python3 -c 'import sys; t = "hello from the meridian bench suite backend " * 3; print(t[:99])' > "$TMP/www/hello.txt"
-chmod 755 "$TMP" "$TMP/www"; chmod 644 "$TMP/www/hello.txt"   # nginx's workers run as another user
+make_site "$TMP"
 python3 -c 'import base64, os; print("[{\"id\": \"bench\", \"secret\": \"" + base64.b64encode(os.urandom(32)).decode() + "\"}]")' \
   > "$TMP/sticky-keys.json"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TMP/tls/site.key" -out "$TMP/tls/site.crt" 2>/dev/null
 render() {  # render TEMPLATE OUT PORT TLS_PORT
   sed -e "s|@DIR@|$TMP|g" -e "s|@PORT@|$3|g" -e "s|@TLS_PORT@|$4|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" \
     "$TEMPLATES/$1" > "$2"
