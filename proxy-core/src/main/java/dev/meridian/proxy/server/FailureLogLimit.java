@@ -15,6 +15,10 @@ import java.util.concurrent.ConcurrentHashMap;
 final class FailureLogLimit {
   private final NanoClock clock;
   private final long intervalNanos;
+  /** Kinds kept before quiet ones are dropped. */
+  private static final int MAX_KINDS = 1024;
+  /** How long a kind must have been quiet to be dropped. */
+  private static final long QUIET_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
   private final ConcurrentHashMap<Kind, Window> windows = new ConcurrentHashMap<>();
 
   /** A kind of failure: what failed (a backend, a route) and how. */
@@ -36,12 +40,19 @@ final class FailureLogLimit {
    * Whether this failure is logged: -1 when it is left out, else the number of its kind left out
    * since the last one logged (0 for the first).
    *
-   * @param subject what failed (a backend, a route name)
+   * @param subject what failed (a backend, a route)
    * @param how     how it failed ("connect", "closed")
    */
   long admit(Object subject, String how) {
-    Window window = windows.computeIfAbsent(new Kind(subject, how), kind -> new Window());
     long now = clock.nanoTime();
+    Window window = windows.get(new Kind(subject, how));
+    if (window == null) {
+      if (windows.size() >= MAX_KINDS) {
+        // Backends come and go (discovery): windows quiet for a while are dropped, not kept forever.
+        windows.values().removeIf(quiet -> now - quiet.loggedNanos > QUIET_NANOS);
+      }
+      window = windows.computeIfAbsent(new Kind(subject, how), kind -> new Window());
+    }
     synchronized (window) {
       if (window.logged && now - window.loggedNanos < intervalNanos) {
         window.leftOut++;
@@ -67,5 +78,10 @@ final class FailureLogLimit {
   /** The suffix a logged line gets for the lines left out before it ("" when none were). */
   static String leftOut(long count) {
     return count > 0 ? " (and " + count + " more like it since the last logged)" : "";
+  }
+
+  /** The number of kinds of failure it keeps a window for (tests). */
+  int kinds() {
+    return windows.size();
   }
 }

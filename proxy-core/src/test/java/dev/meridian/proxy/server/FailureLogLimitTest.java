@@ -45,4 +45,14 @@ class FailureLogLimitTest {
     now.addAndGet(TimeUnit.SECONDS.toNanos(1));
     assertThat(limit.admittedLine("b1", "connect")).isEqualTo(" (and 2 more like it since the last logged)");
   }
+
+  @Test
+  void kindsQuietForAMinuteAreDroppedOnceThereAreMany() {
+    for (int backend = 0; backend < 1024; backend++) {
+      limit.admit("gone-" + backend, "connect");
+    }
+    now.addAndGet(TimeUnit.MINUTES.toNanos(2));
+    assertThat(limit.admit("new", "connect")).isZero();
+    assertThat(limit.kinds()).isEqualTo(1);
+  }
 }
