@@ -35,7 +35,7 @@
 #                meridian-no-metrics.conf: admin.metrics = false, no meter recorded;
 #                meridian-limits.conf: per-address connection and request-rate limits on, never reached;
 #                meridian-backend-limits.conf: the group's per-backend limit on, never reached;
-#                meridian-epoll.conf: the epoll transport instead of auto's io_uring)
+#                meridian-io-uring.conf: the io_uring transport instead of auto's epoll)
 #   COOKIE_FROM [none]  A or B: fetch the Set-Cookie of that proxy's first answer and send it with
 #                every request of both (a sticky client whose pin is honoured on every request)
 set -euo pipefail

@@ -28,9 +28,8 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The I/O transport Meridian's event loops run on: io_uring where the kernel has it (and no seccomp
- * profile refuses it), else epoll, else Java NIO ({@code meridian.server.transport = auto}); or one
- * named explicitly.
+ * The I/O transport Meridian's event loops run on: epoll on Linux, else io_uring where the kernel
+ * allows it, else Java NIO ({@code meridian.server.transport = auto}); or one named explicitly.
  */
 public enum Transport {
   IO_URING("io_uring"),
@@ -58,14 +57,14 @@ public enum Transport {
     String name = configured.toLowerCase(Locale.ROOT);
     switch (name) {
       case "auto":
-        // io_uring first: under S1's load (small keep-alive GETs, one event loop) it took 7% less
-        // CPU per request than epoll (x1.074 req/s, bench/ab.sh, 2026-12-05), and memory per idle
-        // connection measured the same (S7-h1 3.2 against 3.5 KiB). epoll where io_uring is missing
-        // or refused (older kernels, a container's seccomp profile).
-        if (IoUring.isAvailable()) {
-          return IO_URING;
+        // epoll first. io_uring (measured 2026-12-05, bench/results/suite-20261205-173500) did 11%
+        // more small keep-alive requests (S1) but 32% fewer 1 MiB GETs (S3) and 21% fewer 1 MiB
+        // POSTs (S8); with a ring of 64 KiB receive buffers S3 came out 20% ahead and S8 still 15-20%
+        // behind. Memory per idle connection measured the same (S7-h1).
+        if (Epoll.isAvailable()) {
+          return EPOLL;
         }
-        return Epoll.isAvailable() ? EPOLL : NIO;
+        return IoUring.isAvailable() ? IO_URING : NIO;
       case "io_uring":
         requireAvailable(IO_URING, IoUring.isAvailable(), IoUring.unavailabilityCause());
         return IO_URING;
@@ -80,16 +79,13 @@ public enum Transport {
     }
   }
 
-  /**
-   * Why the preferred transports are not in use, for the start-up log line: empty on io_uring, or
-   * where io_uring could run (a transport named in the configuration).
-   */
+  /** Why the preferred transports are not in use, for the start-up log line; empty when epoll or io_uring is. */
   public String whyNotBetter() {
-    if (this == IO_URING || IoUring.isAvailable()) {
+    if (this != NIO) {
       return "";
     }
-    String uring = "io_uring unavailable: " + IoUring.unavailabilityCause();
-    return this == EPOLL ? uring : "epoll unavailable: " + Epoll.unavailabilityCause() + "; " + uring;
+    return "epoll unavailable: " + Epoll.unavailabilityCause() + "; io_uring unavailable: "
+        + IoUring.unavailabilityCause();
   }
 
   private static void requireAvailable(Transport t, boolean available, Throwable cause) {
