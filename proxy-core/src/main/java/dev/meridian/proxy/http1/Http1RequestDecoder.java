@@ -61,9 +61,6 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
       if (!in.isReadable() || (in.readableBytes() == 1 && in.getByte(in.readerIndex()) == '\r')) {
         return false;
       }
-      if (headStartNanos == 0) {
-        headStartNanos = System.nanoTime();
-      }
     }
     RawRequest request;
     try {
@@ -73,6 +70,10 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
       return false;
     }
     if (request == null) {
+      // Part of a head: its first bytes came in this read (a head whole in one read needs no time).
+      if (headStartNanos == 0) {
+        headStartNanos = System.nanoTime();
+      }
       return false;
     }
     headStartNanos = 0;

@@ -1,7 +1,6 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.http.LocalResponses;
-import dev.meridian.proxy.regions.RegionCounters;
 import dev.meridian.proxy.server.Exchange.ResponsePhase;
 import dev.meridian.proxy.upstream.BackendHandler;
 import io.netty.buffer.Unpooled;
@@ -131,8 +130,7 @@ final class ExchangeCompletion {
         upstream.close();
       }
     }
-    RequestEnd.record(connection, ex, ex.status);
-    recordRegionOutcome(ex, false);
+    RequestEnd.record(connection, ex, ex.status, false);
     connection.exchange = null;
     if (ex.closeAfter || !ex.requestComplete || context.isDraining()
         || connection.inputClosed && connection.inbound.isEmpty()) {
@@ -184,14 +182,6 @@ final class ExchangeCompletion {
       LingeringClose.closeAfterWrites(ctx.channel());
     } else {
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-    }
-  }
-
-  /** Counts the finished request in its group's region (for the admin API and drills). */
-  static void recordRegionOutcome(Exchange ex, boolean cutOff) {
-    if (ex.group != null && !ex.fromCache) {
-      RegionCounters counters = ex.regionCounters != null ? ex.regionCounters : ex.group.traffic().of(null);
-      counters.record(ex.status, ex.isLocal() && !ex.injectedAbort, cutOff, System.nanoTime() - ex.startNanos);
     }
   }
 

@@ -259,8 +259,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
         ex.upstream.close();
       }
       // Not finished (finishExchange clears exchange): counted here, whatever answered it.
-      RequestEnd.record(this, ex, ex.status == 0 ? 499 : ex.status);
-      ExchangeCompletion.recordRegionOutcome(ex, ex.responseStarted() && !ex.responseComplete());
+      RequestEnd.record(this, ex, ex.status == 0 ? 499 : ex.status, ex.responseStarted() && !ex.responseComplete());
     }
     if (countedConnection) {
       context.metrics.clientConnectionClosed();

@@ -1,15 +1,26 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.proxy.regions.RegionCounters;
+
 /**
- * What happens once per request when it ends, however it ended: it is counted on its route's meters,
- * written to the access log, and kept among the dashboard's recent decisions when it was sampled.
+ * What happens once per request when it ends, however it ended: it is counted on its route's meters
+ * and in its group's region, written to the access log, and kept among the dashboard's recent
+ * decisions when it was sampled.
  */
 final class RequestEnd {
   private RequestEnd() {}
 
-  /** Accounts for the exchange, which ended with this status (499: the client left before an answer). */
-  static void record(FrontendHandler connection, Exchange ex, int status) {
+  /**
+   * Accounts for the exchange, which ended with this status (499: the client left before an answer).
+   *
+   * @param cutOff whether its response had started and did not end (the region counts it as failed)
+   */
+  static void record(FrontendHandler connection, Exchange ex, int status, boolean cutOff) {
     long nanos = System.nanoTime() - ex.startNanos;
+    if (ex.group != null && !ex.fromCache) {
+      RegionCounters counters = ex.regionCounters != null ? ex.regionCounters : ex.group.traffic().of(null);
+      counters.record(ex.status, ex.isLocal() && !ex.injectedAbort, cutOff, nanos);
+    }
     connection.meters.requestFinished(ExchangeCompletion.routeName(ex), status, nanos, ex.bodyBytesForwarded,
         ex.responseBytes);
     AccessLogRecorder.record(connection.context, connection, ex, status, nanos);

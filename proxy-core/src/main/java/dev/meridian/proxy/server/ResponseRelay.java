@@ -45,6 +45,8 @@ final class ResponseRelay {
   private final Runnable onTimer = this::onTimer;
   /** The connection's response-headers timer (see {@link #startTimer}), or null. */
   private ScheduledFuture<?> timer;
+  /** When {@link #timer} fires (System.nanoTime), kept so that arming it reads the clock once. */
+  private long timerDueNanos;
 
   ResponseRelay(FrontendHandler connection) {
     this.connection = connection;
@@ -272,8 +274,7 @@ final class ResponseRelay {
     Channel upstream = ex.upstream;
     BackendHandler.of(upstream).detach();
     connection.exchange = null;
-    RequestEnd.record(connection, ex, 101);
-    ExchangeCompletion.recordRegionOutcome(ex, false);
+    RequestEnd.record(connection, ex, 101, false);
     connection.headTimer.cancel();
     connection.inbound.release();
     TunnelHandler.splice(connection.ctx.channel(), upstream);
@@ -310,13 +311,15 @@ final class ResponseRelay {
   void startTimer(Exchange ex) {
     // An injected delay stands for the backend's own slowness: it counts toward the timeout.
     long timeout = ex.policies.settings.timeouts().responseHeaders().toNanos() - ex.injectedDelayNanos;
-    ex.responseDeadlineNanos = System.nanoTime() + timeout;
-    if (timer != null && timer.getDelay(TimeUnit.NANOSECONDS) > timeout) {
+    long now = System.nanoTime();
+    ex.responseDeadlineNanos = now + timeout;
+    if (timer != null && timerDueNanos - ex.responseDeadlineNanos > 0) {
       timer.cancel(false);
       timer = null;
     }
     if (timer == null) {
       timer = connection.ctx.executor().schedule(onTimer, Math.max(0, timeout), TimeUnit.NANOSECONDS);
+      timerDueNanos = now + Math.max(0, timeout);
     }
   }
 
@@ -337,6 +340,7 @@ final class ResponseRelay {
     long left = ex.responseDeadlineNanos - System.nanoTime();
     if (left > 0) {
       timer = connection.ctx.executor().schedule(onTimer, left, TimeUnit.NANOSECONDS);
+      timerDueNanos = ex.responseDeadlineNanos;
       return;
     }
     ex.responseDeadlineNanos = 0;
