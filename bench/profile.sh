@@ -4,9 +4,10 @@
 # path's costs are found; a ratio against the peers still comes from suite.sh, a comparison of two
 # builds from ab.sh.
 #
-# usage: bench/profile.sh [--h2] JAR [OUT_DIR]
+# usage: bench/profile.sh [--h2 | --post] JAR [OUT_DIR]
 #   default   S1's load: wrk -t1 -c50, small GET over HTTP/1.1, to the nginx backend
 #   --h2      S4's load: h2load -c10 -m10, HTTP/2 over TLS
+#   --post    S8's load: wrk -t1 -c8, a 1 MiB POST each (bench/suite/post.lua)
 #
 # The proxy runs alone on PROXY_CPU with one event loop (as in the suite); the load tool and the nginx
 # backend share LOAD_CPU. After WARMUP seconds of load (in 10 s runs: a run's end closes its
@@ -29,8 +30,8 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TEMPLATES="$SCRIPT_DIR/suite"
 # shellcheck source=site.sh
 source "$SCRIPT_DIR/site.sh"
-H2=0
-if [[ "${1:-}" == "--h2" ]]; then H2=1; shift; fi
+H2=0; POST=0
+if [[ "${1:-}" == "--h2" ]]; then H2=1; shift; elif [[ "${1:-}" == "--post" ]]; then POST=1; shift; fi
 (( $# == 1 || $# == 2 )) || { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2; }
 JAR="$(realpath "$1")"
 OUT="${2:-$(mktemp -d /tmp/meridian-profile.XXXXXX)}"
@@ -97,6 +98,8 @@ done
 
 load() {  # load SECONDS OUT_FILE
   if (( H2 )); then taskset -c "$LOAD_CPU" h2load -c10 -m10 -D "$1" "https://127.0.0.1:$TLS_PORT/hello.txt" >"$2" 2>&1
+  elif (( POST )); then taskset -c "$LOAD_CPU" wrk -t1 -c8 -d"$1"s --latency -s "$TEMPLATES/post.lua" \
+    "http://127.0.0.1:$PORT/upload" >"$2" 2>&1
   else taskset -c "$LOAD_CPU" wrk -t1 -c50 -d"$1"s --latency "http://127.0.0.1:$PORT/hello.txt" >"$2" 2>&1; fi
 }
 agent() { jcmd "$PID" JVMTI.agent_load "$LIB" "\"$1\"" >/dev/null; }
