@@ -73,14 +73,15 @@ final class DnsLookup implements AutoCloseable {
   /** Every A and AAAA address of {@code name}; fails when the name has none (or DNS fails for both). */
   Future<Answer<InetAddress>> addresses(String name) {
     Promise<Answer<InetAddress>> promise = loop.newPromise();
-    Future<List<DnsRecord>> v4 = resolver.resolveAll(new DefaultDnsQuestion(name, DnsRecordType.A));
-    Future<List<DnsRecord>> v6 = resolver.resolveAll(new DefaultDnsQuestion(name, DnsRecordType.AAAA));
+    Future<Answer<InetAddress>> v4 = addressesOf(name, DnsRecordType.A);
+    Future<Answer<InetAddress>> v6 = addressesOf(name, DnsRecordType.AAAA);
     v4.addListener(f4 -> v6.addListener(f6 -> {
       List<InetAddress> addresses = new ArrayList<>();
       long ttl = Long.MAX_VALUE;
-      for (Future<List<DnsRecord>> answer : List.of(v4, v6)) {
+      for (Future<Answer<InetAddress>> answer : List.of(v4, v6)) {
         if (answer.isSuccess()) {
-          ttl = Math.min(ttl, readAddresses(name, answer.getNow(), addresses));
+          addresses.addAll(answer.getNow().values());
+          ttl = Math.min(ttl, answer.getNow().ttlSeconds());
         }
       }
       if (!addresses.isEmpty()) {
@@ -90,6 +91,27 @@ final class DnsLookup implements AutoCloseable {
         promise.setFailure(cause != null ? cause : new UnknownHostException(name + ": no A or AAAA records"));
       }
     }));
+    return promise;
+  }
+
+  /**
+   * The addresses of {@code name}'s records of one type (A or AAAA), possibly none. The records are
+   * read and released as soon as they arrive: one type's answer may wait long for the other's (a
+   * stalled name server), and if the lookup stops meanwhile, held records would never be released.
+   */
+  private Future<Answer<InetAddress>> addressesOf(String name, DnsRecordType type) {
+    Promise<Answer<InetAddress>> promise = loop.newPromise();
+    resolver.resolveAll(new DefaultDnsQuestion(name, type)).addListener(f -> {
+      if (!f.isSuccess()) {
+        promise.setFailure(f.cause());
+        return;
+      }
+      @SuppressWarnings("unchecked")
+      List<DnsRecord> records = (List<DnsRecord>) f.getNow();
+      List<InetAddress> addresses = new ArrayList<>();
+      long ttl = readAddresses(name, records, addresses);
+      promise.setSuccess(new Answer<>(addresses, ttl));
+    });
     return promise;
   }
 

@@ -37,7 +37,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A small authoritative DNS server for tests, on UDP {@code 127.0.0.1}, port 0, built on Netty's DNS
  * codec: it answers A, AAAA and SRV questions from records the test sets and changes while it runs
  * (NXDOMAIN for a name it has nothing for, an empty answer for a type it lacks), can answer SERVFAIL
- * to everything, and counts the questions it was asked.
+ * to everything or nothing to a type, and counts the questions it was asked.
  */
 public final class TestDnsServer implements AutoCloseable {
   /** One record's data and TTL. */
@@ -47,6 +47,7 @@ public final class TestDnsServer implements AutoCloseable {
   private final Map<String, List<Rr>> records = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> questions = new ConcurrentHashMap<>();
   private volatile boolean serverFailure;
+  private final java.util.Set<String> unanswered = ConcurrentHashMap.newKeySet();
   private final Channel channel;
 
   private TestDnsServer() throws InterruptedException {
@@ -112,6 +113,12 @@ public final class TestDnsServer implements AutoCloseable {
     this.serverFailure = failing;
   }
 
+  /** Leaves every question of {@code type} (e.g. {@code "AAAA"}) unanswered, as a stalled name server does. */
+  public TestDnsServer unanswered(String type) {
+    unanswered.add(type);
+    return this;
+  }
+
   /** Questions asked so far for the name and type, e.g. {@code questions("app.test", "A")}. */
   public int questions(String name, String type) {
     AtomicInteger n = questions.get(key(name) + "/" + type);
@@ -152,6 +159,9 @@ public final class TestDnsServer implements AutoCloseable {
       DnsQuestion question = query.recordAt(DnsSection.QUESTION);
       String name = key(question.name());
       questions.computeIfAbsent(name + "/" + question.type().name(), k -> new AtomicInteger()).incrementAndGet();
+      if (unanswered.contains(question.type().name())) {
+        return;
+      }
       DatagramDnsResponse response = new DatagramDnsResponse(query.recipient(), query.sender(), query.id());
       response.setAuthoritativeAnswer(true).setRecursionAvailable(true);
       response.addRecord(DnsSection.QUESTION, new DefaultDnsQuestion(question.name(), question.type()));
