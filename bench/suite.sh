@@ -32,6 +32,9 @@
 #   TLS_WARMUP* [45]     seconds of S4's load (HTTP/2 over TLS) added to those rounds when S4 or S5 is
 #                        measured: the JIT compiles the TLS and HTTP/2 paths apart from S1's, and
 #                        Meridian's HTTP/2 path reaches its steady rate only after 30-40 s of its load
+#   BULK_WARMUP* [30]    seconds of S3's and S8's loads (1 MiB GET and POST, half each) added to those
+#                        rounds when S3, S5 or S8 is measured: the body path is compiled apart from
+#                        S1's, and Meridian's 1 MiB POST reaches its steady rate after 30-40 s of its load
 #   W_SECONDS* [30]      one-second slices of load in W
 #   SCENARIO_WARMUP* [3] seconds of the same load before each measured scenario
 #   CONNECTIONS [50]     wrk -c for S1 and the connections of S2    BULK_CONNECTIONS [8]  S3, S5, S8
@@ -70,11 +73,12 @@ done
 if (( QUICK )); then
   REPEAT="${REPEAT:-1}"; DURATION="${DURATION:-2}"; WARMUP="${WARMUP:-2}"; WARMUP_ROUNDS="${WARMUP_ROUNDS:-1}"
   SCENARIO_WARMUP="${SCENARIO_WARMUP:-1}"; IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-200}"; S2_WARMUP="${S2_WARMUP:-1}"
-  TLS_WARMUP="${TLS_WARMUP:-2}"; W_SECONDS="${W_SECONDS:-3}"
+  TLS_WARMUP="${TLS_WARMUP:-2}"; BULK_WARMUP="${BULK_WARMUP:-2}"; W_SECONDS="${W_SECONDS:-3}"
 fi
 SCENARIOS="${SCENARIOS:-S1 S2 S3 S4 S5 S6 S7 S8 S9 W}"
 REPEAT="${REPEAT:-3}"; DURATION="${DURATION:-10}"; WARMUP="${WARMUP:-30}"; WARMUP_ROUNDS="${WARMUP_ROUNDS:-3}"
-SCENARIO_WARMUP="${SCENARIO_WARMUP:-3}"; TLS_WARMUP="${TLS_WARMUP:-45}"; W_SECONDS="${W_SECONDS:-30}"
+SCENARIO_WARMUP="${SCENARIO_WARMUP:-3}"; TLS_WARMUP="${TLS_WARMUP:-45}"; BULK_WARMUP="${BULK_WARMUP:-30}"
+W_SECONDS="${W_SECONDS:-30}"
 CONNECTIONS="${CONNECTIONS:-50}"; BULK_CONNECTIONS="${BULK_CONNECTIONS:-8}"
 H2_CLIENTS="${H2_CLIENTS:-10}"; H2_STREAMS="${H2_STREAMS:-10}"; HANDSHAKE_CONNECTIONS="${HANDSHAKE_CONNECTIONS:-16}"
 S2_WARMUP="${S2_WARMUP:-6}"
@@ -97,7 +101,7 @@ KEEP_TMP="${KEEP_TMP:-0}"; NO_INSTALL="${NO_INSTALL:-0}"
 log() { printf '[suite] %s\n' "$*" >&2; }
 die() { printf '[suite] ERROR: %s\n' "$*" >&2; exit 1; }
 
-for n in REPEAT DURATION WARMUP WARMUP_ROUNDS SCENARIO_WARMUP TLS_WARMUP W_SECONDS CONNECTIONS BULK_CONNECTIONS H2_CLIENTS H2_STREAMS \
+for n in REPEAT DURATION WARMUP WARMUP_ROUNDS SCENARIO_WARMUP TLS_WARMUP BULK_WARMUP W_SECONDS CONNECTIONS BULK_CONNECTIONS H2_CLIENTS H2_STREAMS \
     HANDSHAKE_CONNECTIONS IDLE_CONNECTIONS BODY_BYTES; do
   [[ "${!n}" =~ ^[0-9]+$ ]] || die "$n must be a whole number (is '${!n}')"
 done
@@ -636,6 +640,11 @@ for (( REP = 1; REP <= REPEAT; REP++ )); do
           on_load "$TMP/warmup-tls.txt" h2load -c"$H2_CLIENTS" -m"$H2_STREAMS" \
             -D "$(( (TLS_WARMUP + WARMUP_ROUNDS - 1) / WARMUP_ROUNDS ))" "https://127.0.0.1:$TARGET_TLS/hello.txt"
         fi
+        if (( BULK_WARMUP > 0 )) && { has_scenario S3 || has_scenario S5 || has_scenario S8; }; then
+          bulk=$(( (BULK_WARMUP + 2 * WARMUP_ROUNDS - 1) / (2 * WARMUP_ROUNDS) ))
+          wrk_run "$TMP/warmup-bulk.txt" "$bulk" "$BULK_CONNECTIONS" "http://127.0.0.1:$TARGET_PORT/1m.bin"
+          wrk_run "$TMP/warmup-bulk.txt" "$bulk" "$BULK_CONNECTIONS" "http://127.0.0.1:$TARGET_PORT/upload" "$TMP/post.lua"
+        fi
       done
     fi
     for s in $ORDERED; do
@@ -661,7 +670,7 @@ export RUN_JSON_DATE="$(date -Is)" RUN_JSON_HOST="$(uname -srm)" RUN_JSON_CPUS="
   RUN_JSON_MERIDIAN_TLS="BoringSSL from netty-tcnative-boringssl-static ${tcnative_version:-?}" \
   RUN_JSON_TOOLS="$(wrk -v 2>&1 | head -1 | awk '{print $1 " " $2}'), $(h2load --version 2>&1 | head -1), $(curl --version | head -1 | awk '{print $1 " " $2}'), python $(python3 -c 'import ssl, platform; print(platform.python_version(), ssl.OPENSSL_VERSION)')" \
   RUN_JSON_PLACEMENT="proxy on cpu $PROXY_CPU alone; load tools on cpu $LOAD_CPU, backend (nginx, 1 worker) on cpu $BACKEND_CPU" \
-  RUN_JSON_SETTINGS="repeat $REPEAT, ${DURATION}s measured, ${WARMUP}s warm-up (+${TLS_WARMUP}s HTTP/2 over TLS when S4 or S5 runs) in $WARMUP_ROUNDS round(s) at start, ${SCENARIO_WARMUP}s before each scenario$( (( QUICK )) && echo ', --quick' || true)${S2_BASE:+; S2 base rate $S2_BASE req/s}" \
+  RUN_JSON_SETTINGS="repeat $REPEAT, ${DURATION}s measured, ${WARMUP}s warm-up (+${TLS_WARMUP}s HTTP/2 over TLS when S4 or S5 runs, +${BULK_WARMUP}s of 1 MiB GETs and POSTs when S3, S5 or S8 runs) in $WARMUP_ROUNDS round(s) at start, ${SCENARIO_WARMUP}s before each scenario$( (( QUICK )) && echo ', --quick' || true)${S2_BASE:+; S2 base rate $S2_BASE req/s}" \
   RUN_JSON_LOADAVG_START="$LOADAVG_START" RUN_JSON_LOADAVG_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$RUN_DIR/run.json" <<'PY'
 import json, os, sys
