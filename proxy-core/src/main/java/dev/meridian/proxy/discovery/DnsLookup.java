@@ -94,13 +94,29 @@ final class DnsLookup implements AutoCloseable {
     return promise;
   }
 
-  /**
-   * The addresses of {@code name}'s records of one type (A or AAAA), possibly none. The records are
-   * read and released as soon as they arrive: one type's answer may wait long for the other's (a
-   * stalled name server), and if the lookup stops meanwhile, held records would never be released.
-   */
+  /** The addresses of {@code name}'s records of one type (A or AAAA), possibly none. */
   private Future<Answer<InetAddress>> addressesOf(String name, DnsRecordType type) {
-    Promise<Answer<InetAddress>> promise = loop.newPromise();
+    return ask(name, type, DnsLookup::readAddresses, false);
+  }
+
+  /** The SRV records of {@code name}; fails when it has none. */
+  Future<Answer<SrvRecord>> srv(String name) {
+    return ask(name, DnsRecordType.SRV, DnsLookup::readSrv, true);
+  }
+
+  /** Reads what it can use of answer records into a list, releases every record, returns their smallest TTL. */
+  private interface RecordReader<T> {
+    long read(String name, List<DnsRecord> records, List<T> out);
+  }
+
+  /**
+   * Asks for {@code name}'s records of {@code type} and completes with what {@code reader} makes of
+   * them; with {@code noneFails}, an answer without a usable record is a failure. The records are read
+   * and released as soon as they arrive: an A answer may wait long for its AAAA (a stalled name
+   * server), and if the lookup stops meanwhile, records held for a combined answer are never released.
+   */
+  private <T> Future<Answer<T>> ask(String name, DnsRecordType type, RecordReader<T> reader, boolean noneFails) {
+    Promise<Answer<T>> promise = loop.newPromise();
     resolver.resolveAll(new DefaultDnsQuestion(name, type)).addListener(f -> {
       if (!f.isSuccess()) {
         promise.setFailure(f.cause());
@@ -108,46 +124,35 @@ final class DnsLookup implements AutoCloseable {
       }
       @SuppressWarnings("unchecked")
       List<DnsRecord> records = (List<DnsRecord>) f.getNow();
-      List<InetAddress> addresses = new ArrayList<>();
-      long ttl = readAddresses(name, records, addresses);
-      promise.setSuccess(new Answer<>(addresses, ttl));
-    });
-    return promise;
-  }
-
-  /** The SRV records of {@code name}; fails when it has none. */
-  Future<Answer<SrvRecord>> srv(String name) {
-    Promise<Answer<SrvRecord>> promise = loop.newPromise();
-    resolver.resolveAll(new DefaultDnsQuestion(name, DnsRecordType.SRV)).addListener(f -> {
-      if (!f.isSuccess()) {
-        promise.setFailure(f.cause());
-        return;
-      }
-      @SuppressWarnings("unchecked")
-      List<DnsRecord> records = (List<DnsRecord>) f.getNow();
-      List<SrvRecord> out = new ArrayList<>();
-      long ttl = Long.MAX_VALUE;
-      for (DnsRecord record : records) {
-        try {
-          if (record.type() == DnsRecordType.SRV && record instanceof DnsRawRecord raw
-              && raw.content().readableBytes() > 6) {
-            ByteBuf data = raw.content().duplicate();
-            int at = data.readerIndex();
-            out.add(new SrvRecord(data.getUnsignedShort(at), data.getUnsignedShort(at + 2),
-                data.getUnsignedShort(at + 4), DefaultDnsRecordDecoder.decodeName(data.readerIndex(at + 6))));
-            ttl = Math.min(ttl, record.timeToLive());
-          }
-        } finally {
-          ReferenceCountUtil.release(record);
-        }
-      }
-      if (out.isEmpty()) {
-        promise.setFailure(new UnknownHostException(name + ": no SRV records"));
+      List<T> out = new ArrayList<>();
+      long ttl = reader.read(name, records, out);
+      if (noneFails && out.isEmpty()) {
+        promise.setFailure(new UnknownHostException(name + ": no " + type.name() + " records"));
       } else {
         promise.setSuccess(new Answer<>(List.copyOf(out), ttl));
       }
     });
     return promise;
+  }
+
+  /** Adds the SRV records' data to {@code out}, releases every record, returns their smallest TTL. */
+  private static long readSrv(String name, List<DnsRecord> records, List<SrvRecord> out) {
+    long ttl = Long.MAX_VALUE;
+    for (DnsRecord record : records) {
+      try {
+        if (record.type() == DnsRecordType.SRV && record instanceof DnsRawRecord raw
+            && raw.content().readableBytes() > 6) {
+          ByteBuf data = raw.content().duplicate();
+          int at = data.readerIndex();
+          out.add(new SrvRecord(data.getUnsignedShort(at), data.getUnsignedShort(at + 2),
+              data.getUnsignedShort(at + 4), DefaultDnsRecordDecoder.decodeName(data.readerIndex(at + 6))));
+          ttl = Math.min(ttl, record.timeToLive());
+        }
+      } finally {
+        ReferenceCountUtil.release(record);
+      }
+    }
+    return ttl;
   }
 
   /** Adds the addresses of A/AAAA records to {@code out}, releases every record, returns their smallest TTL. */
