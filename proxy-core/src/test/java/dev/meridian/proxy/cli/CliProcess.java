@@ -24,6 +24,13 @@ import org.awaitility.core.TerminalFailureException;
  * by line (standard error goes to a file), so a test can wait for a line, signal it and read its exit code.
  */
 final class CliProcess implements AutoCloseable {
+  /**
+   * What the command starts with so that the child gets SIGHUP's default disposition: a test run
+   * started under nohup hands SIGHUP on ignored, and the JVM then never sees a hangup (GNU env's
+   * {@code --default-signal}; nothing where it is missing).
+   */
+  private static final List<String> HANGUP_RESET = hangupReset();
+
   private final Process process;
   private final List<String> stdout = new CopyOnWriteArrayList<>();
   private final Path stderr;
@@ -39,7 +46,8 @@ final class CliProcess implements AutoCloseable {
 
   /** Starts {@code java -cp <test class path> dev.meridian.proxy.cli.MeridianCli args...}. */
   static CliProcess start(Path workDir, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(
+    List<String> command = new ArrayList<>(HANGUP_RESET);
+    command.addAll(List.of(
         Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"),
         MeridianCli.class.getName()));
@@ -49,6 +57,19 @@ final class CliProcess implements AutoCloseable {
         .redirectError(stderr.toFile())
         .start();
     return new CliProcess(process, stderr);
+  }
+
+  private static List<String> hangupReset() {
+    List<String> reset = List.of("env", "--default-signal=HUP");
+    try {
+      Process probe = new ProcessBuilder("env", "--default-signal=HUP", "true").start();
+      return probe.waitFor(10, TimeUnit.SECONDS) && probe.exitValue() == 0 ? reset : List.of();
+    } catch (IOException e) {
+      return List.of();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return List.of();
+    }
   }
 
   private void collectStdout() {
