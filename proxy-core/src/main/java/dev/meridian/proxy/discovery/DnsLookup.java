@@ -5,6 +5,7 @@ import dev.meridian.proxy.config.HostPort;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DatagramChannel;
+import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.dns.DefaultDnsQuestion;
 import io.netty.handler.codec.dns.DefaultDnsRecordDecoder;
 import io.netty.handler.codec.dns.DnsRawRecord;
@@ -125,7 +126,14 @@ final class DnsLookup implements AutoCloseable {
       @SuppressWarnings("unchecked")
       List<DnsRecord> records = (List<DnsRecord>) f.getNow();
       List<T> out = new ArrayList<>();
-      long ttl = reader.read(name, records, out);
+      long ttl;
+      try {
+        ttl = reader.read(name, records, out);
+      } catch (RuntimeException e) {
+        // A reader skips what it cannot decode; anything else still ends the lookup (and the refresh goes on).
+        promise.setFailure(e);
+        return;
+      }
       if (noneFails && out.isEmpty()) {
         promise.setFailure(new UnknownHostException(name + ": no " + type.name() + " records"));
       } else {
@@ -135,7 +143,10 @@ final class DnsLookup implements AutoCloseable {
     return promise;
   }
 
-  /** Adds the SRV records' data to {@code out}, releases every record, returns their smallest TTL. */
+  /**
+   * Adds the SRV records' data to {@code out}, skipping one whose target name does not decode,
+   * releases every record, returns their smallest TTL.
+   */
   private static long readSrv(String name, List<DnsRecord> records, List<SrvRecord> out) {
     long ttl = Long.MAX_VALUE;
     for (DnsRecord record : records) {
@@ -148,6 +159,8 @@ final class DnsLookup implements AutoCloseable {
               data.getUnsignedShort(at + 4), DefaultDnsRecordDecoder.decodeName(data.readerIndex(at + 6))));
           ttl = Math.min(ttl, record.timeToLive());
         }
+      } catch (CorruptedFrameException | IndexOutOfBoundsException malformed) {
+        // A target name that does not decode: the record is skipped, the others still count.
       } finally {
         ReferenceCountUtil.release(record);
       }

@@ -58,6 +58,21 @@ class DnsLookupTest {
     assertThat(six.ttlSeconds()).isEqualTo(30);
   }
 
+  @Test
+  void anSrvRecordWhoseTargetDoesNotDecodeIsSkippedAndTheOthersCount() throws Exception {
+    // priority 10, weight 1, port 8080, then a label that claims 63 bytes and has one
+    byte[] truncated = {0, 10, 0, 1, 0x1f, (byte) 0x90, 0x3f, 'x'};
+    dns.srv("_http._tcp.app.test", 60, "10 1 8080 good.app.test").srvData("_http._tcp.app.test", 60, truncated);
+    dns.srvData("_http._tcp.bad.test", 60, truncated);
+
+    DnsLookup.Answer<DnsLookup.SrvRecord> answer = lookup.srv("_http._tcp.app.test").get(5, TimeUnit.SECONDS);
+    assertThat(answer.values()).extracting(DnsLookup.SrvRecord::target).singleElement().asString()
+        .startsWith("good.app.test");
+    Future<DnsLookup.Answer<DnsLookup.SrvRecord>> none = lookup.srv("_http._tcp.bad.test");
+    assertThat(none.await(5, TimeUnit.SECONDS)).as("the lookup ends (so the refresh goes on)").isTrue();
+    assertThat(none.cause()).isInstanceOf(java.net.UnknownHostException.class).hasMessageContaining("no SRV records");
+  }
+
   /**
    * The A answer arrives, the AAAA question is never answered, and the lookup stops (a reload drops
    * the source, the proxy shuts down): the A answer's records were read and released as they came,

@@ -102,6 +102,14 @@ public final class TestDnsServer implements AutoCloseable {
     return this;
   }
 
+  /** Adds an SRV record of the name with these bytes as its data, as they are (e.g. a target name that does not decode). */
+  public TestDnsServer srvData(String name, long ttl, byte[] data) {
+    List<Rr> list = new ArrayList<>(records.getOrDefault(key(name), List.of()));
+    list.add(new Rr(DnsRecordType.SRV, ttl, data.clone()));
+    records.put(key(name), list);
+    return this;
+  }
+
   /** Forgets every record of the name: it is answered NXDOMAIN. */
   public TestDnsServer remove(String name) {
     records.remove(key(name));
