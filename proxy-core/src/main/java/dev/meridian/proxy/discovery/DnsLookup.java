@@ -130,7 +130,13 @@ final class DnsLookup implements AutoCloseable {
       try {
         ttl = reader.read(name, records, out);
       } catch (RuntimeException e) {
-        // A reader skips what it cannot decode; anything else still ends the lookup (and the refresh goes on).
+        // A reader skips what it cannot decode; anything else still ends the lookup (so the refresh
+        // goes on), and the records the reader did not reach are released here.
+        for (DnsRecord record : records) {
+          if (ReferenceCountUtil.refCnt(record) > 0) {
+            ReferenceCountUtil.release(record);
+          }
+        }
         promise.setFailure(e);
         return;
       }

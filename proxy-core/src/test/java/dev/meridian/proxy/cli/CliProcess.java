@@ -61,8 +61,10 @@ final class CliProcess implements AutoCloseable {
 
   private static List<String> hangupReset() {
     List<String> reset = List.of("env", "--default-signal=HUP");
+    List<String> probeCommand = new ArrayList<>(reset);
+    probeCommand.add("true");
     try {
-      Process probe = new ProcessBuilder("env", "--default-signal=HUP", "true").start();
+      Process probe = new ProcessBuilder(probeCommand).start();
       return probe.waitFor(10, TimeUnit.SECONDS) && probe.exitValue() == 0 ? reset : List.of();
     } catch (IOException e) {
       return List.of();

@@ -30,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -47,7 +48,7 @@ public final class TestDnsServer implements AutoCloseable {
   private final Map<String, List<Rr>> records = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> questions = new ConcurrentHashMap<>();
   private volatile boolean serverFailure;
-  private final java.util.Set<String> unanswered = ConcurrentHashMap.newKeySet();
+  private final Set<String> unanswered = ConcurrentHashMap.newKeySet();
   private final Channel channel;
 
   private TestDnsServer() throws InterruptedException {
