@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
  * Lets the client connections of a stopping server finish, once its listeners are closed: requests in
  * flight are answered with Connection: close (HTTP/2: GOAWAY); a connection between requests, or that
  * has sent nothing yet, is kept (and read) for {@link #GRACE}, so that a request its client sent
- * meanwhile is answered rather than lost in a reset, and then closed.
+ * meanwhile is answered rather than lost in a reset, and then closed. So is one whose response in
+ * flight had already left without Connection: close when the drain started.
  *
  * <p>Runs on the thread that stops the server; the connections hear of it through
  * {@link FrontendHandler.DrainEvent}s on their own event loops.
@@ -49,8 +50,8 @@ final class ClientDrain {
       if (!idleClosed && now - graceOver >= 0) {
         idleClosed = true;
         clients.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.GRACE_OVER));
-      }
-      if (idleClosed && metrics.inFlight() == 0) {
+      } else if (idleClosed && metrics.inFlight() == 0) {
+        // Looked at from the poll after the one that ended the grace, once the connections had it.
         break;
       }
       if (now - deadline > 0) {

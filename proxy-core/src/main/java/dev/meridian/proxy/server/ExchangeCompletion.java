@@ -132,7 +132,10 @@ final class ExchangeCompletion {
     }
     RequestEnd.record(connection, ex, ex.status, false);
     connection.exchange = null;
-    if (ex.closeAfter || !ex.requestComplete || context.isDraining()
+    // A drained HTTP/1 connection whose response did not say Connection: close is kept until the
+    // drain's grace is over: its client may already be sending the next request (answered with close).
+    if (ex.closeAfter || !ex.requestComplete || connection.graceOver
+        || context.isDraining() && connection.http2Stream
         || connection.inputClosed && connection.inbound.isEmpty()) {
       connection.closing = true;
       connection.inbound.release();

@@ -80,6 +80,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   String clientIp;
   /** The connection is asked to close once the requests it has sent are answered (its listener drains). */
   private boolean drainRequested;
+  /**
+   * The drain's grace is over: the connection closes as soon as it is between requests. Until then a
+   * drained connection is kept between requests, even after a response that left without
+   * {@code Connection: close}, so a request its client sends meanwhile is answered.
+   */
+  boolean graceOver;
   /** This handler counted its HTTP/1 connection in the open-connections gauge. */
   private boolean countedConnection;
   /** On an HTTP/2 stream: the client ended its request (END_STREAM arrived). */
@@ -230,6 +236,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       return;
     }
     if (evt == DrainEvent.GRACE_OVER) {
+      graceOver = true;
       if (exchange == null && inbound.isEmpty()) {
         ctx.close();
       }

@@ -1,12 +1,16 @@
 package dev.meridian.proxy.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.awaitility.Awaitility.await;
 
 import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.RawHttpClient;
+import dev.meridian.proxy.testing.RawTcpBackend;
 import dev.meridian.proxy.testing.TestBackend;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -15,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -67,6 +72,64 @@ class DrainTest {
       scene.release.complete(TestBackend.Reply.ok("slow answer"));
       assertThat(scene.busy.readResponse().header("connection")).isEqualToIgnoringCase("close");
       assertThat(stopped.get(10, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
+  /**
+   * A response whose head left before the drain started (so without {@code Connection: close}) and
+   * whose end came after it: its client may send the next request as soon as it has read it, so the
+   * connection is kept for the drain's grace like any idle one and that request is answered, with
+   * {@code Connection: close}. Before, the connection closed right after that response and the next
+   * request met a closed connection.
+   */
+  @Test
+  void aKeepAliveResponseThatEndsDuringTheDrainLeavesTheConnectionOpenForTheNextRequest() throws Exception {
+    CompletableFuture<Void> headSent = new CompletableFuture<>();
+    CompletableFuture<Void> rest = new CompletableFuture<>();
+    AtomicInteger requests = new AtomicInteger();
+    ExecutorService stopper = Executors.newSingleThreadExecutor();
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+          InputStream in = socket.getInputStream();
+          OutputStream out = socket.getOutputStream();
+          while (true) {
+            RawTcpBackend.readHead(in);
+            if (requests.incrementAndGet() == 1) {
+              out.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nfirst".getBytes(US_ASCII));
+              out.flush();
+              headSent.complete(null);
+              rest.get(10, TimeUnit.SECONDS);
+              out.write("-half".getBytes(US_ASCII));
+            } else {
+              out.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext".getBytes(US_ASCII));
+            }
+            out.flush();
+          }
+        });
+        ProxyFixture proxy = ProxyFixture.start(backend.port());
+        RawHttpClient client = RawHttpClient.connect(proxy.port())) {
+      client.send("GET /first HTTP/1.1\r\nHost: test\r\n\r\n");
+      headSent.get(5, TimeUnit.SECONDS);
+      await("the response head reached the client").atMost(Duration.ofSeconds(5))
+          .until(() -> client.input().available() > 0);
+
+      CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
+          () -> proxy.instance().stop(Duration.ofSeconds(10)), stopper);
+      await().atMost(Duration.ofSeconds(5)).until(() -> proxy.instance().proxy().isDraining());
+      rest.complete(null);
+      RawHttpClient.RawResponse first = client.readResponse();
+      assertThat(first.bodyText()).isEqualTo("first-half");
+      assertThat(first.header("connection")).as("its head left before the drain").isNull();
+
+      RawHttpClient.RawResponse next = client.send("GET /next HTTP/1.1\r\nHost: test\r\n\r\n").readResponse();
+
+      assertThat(next.status()).isEqualTo(200);
+      assertThat(next.bodyText()).isEqualTo("next");
+      assertThat(next.header("connection")).isEqualToIgnoringCase("close");
+      assertThat(client.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
+      assertThat(stopped.get(10, TimeUnit.SECONDS)).isTrue();
+    } finally {
+      rest.complete(null);
+      stopper.shutdownNow();
     }
   }
 
