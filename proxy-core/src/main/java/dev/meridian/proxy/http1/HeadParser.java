@@ -92,9 +92,13 @@ abstract class HeadParser<H> {
 
   private int startLineEnd = -1;
 
+  /** Per field: where its line starts and where its name ends (its colon). */
   private int[] fields;
 
   private int fieldCount;
+
+  /** Once the head is complete: where its empty line starts, after the last field's line. */
+  private int fieldsEnd;
 
   /** Fields in the last head on this connection: the next head's array is made that size. */
   private int expectedFields = 8;
@@ -167,7 +171,7 @@ abstract class HeadParser<H> {
    * Makes the head from its bytes and its fields.
    *
    * @param head      the whole head, its first byte at index 0; owned by the result
-   * @param fields    per field: name start, name end, value start, value end (null when none)
+   * @param fields    per field: line start, name end (null when none)
    * @param count     the number of fields
    * @param fieldsEnd where the empty line that ends the head starts
    */
@@ -229,6 +233,7 @@ abstract class HeadParser<H> {
         throw tooLongHeader();
       }
       if (lineEnd == lineStart) {
+        fieldsEnd = lineStart;
         checkFraming(lines);
         byte[] head = Arrays.copyOf(lines, scanned);
         in.skipBytes(scanned);
@@ -311,37 +316,39 @@ abstract class HeadParser<H> {
     return new TooLongHttpHeaderException("the header section is larger than " + maxHeaderBytes + " bytes");
   }
 
-  /** The start of a field's value in the head's bytes. */
-  int valueStart(int field) {
-    return fields[field * 4 + 2];
+  /** The start of a field's value in the complete head's bytes. */
+  int valueStart(byte[] head, int field) {
+    return skipOws(head, fields[field * 2 + 1] + 1, lineEnd(field));
   }
 
-  /** The end of a field's value in the head's bytes. */
-  int valueEnd(int field) {
-    return fields[field * 4 + 3];
+  /** The end of a field's value in the complete head's bytes. */
+  int valueEnd(byte[] head, int field) {
+    return trimEnd(head, valueStart(head, field), lineEnd(field));
+  }
+
+  /** Where a field's line ends (its CR) in the complete head: before the next line. */
+  private int lineEnd(int field) {
+    return (field + 1 < fieldCount ? fields[(field + 1) * 2] : fieldsEnd) - 2;
   }
 
   /** Reads a field line; its value is checked for control bytes only when the line may hold one. */
   private void parseField(byte[] in, int from, int lineEnd, boolean mayHoldCtl) {
     int colon = fieldNameEnd(in, from, lineEnd);
-    int valueStart = skipOws(in, colon + 1, lineEnd);
-    int valueEnd = trimEnd(in, valueStart, lineEnd);
     if (mayHoldCtl) {
-      checkValue(in, valueStart, valueEnd);
+      int valueStart = skipOws(in, colon + 1, lineEnd);
+      checkValue(in, valueStart, trimEnd(in, valueStart, lineEnd));
     }
     if (fieldCount == maxHeaderCount) {
       throw new TooManyHeadersException(maxHeaderCount);
     }
     if (fields == null) {
-      fields = new int[expectedFields * 4];
-    } else if (fieldCount * 4 == fields.length) {
+      fields = new int[expectedFields * 2];
+    } else if (fieldCount * 2 == fields.length) {
       fields = Arrays.copyOf(fields, fields.length * 2);
     }
     int field = fieldCount++;
-    fields[field * 4] = from;
-    fields[field * 4 + 1] = colon;
-    fields[field * 4 + 2] = valueStart;
-    fields[field * 4 + 3] = valueEnd;
+    fields[field * 2] = from;
+    fields[field * 2 + 1] = colon;
     noteFraming(in, from, colon - from, field);
   }
 

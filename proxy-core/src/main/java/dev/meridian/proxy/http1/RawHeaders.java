@@ -16,13 +16,13 @@ import java.util.Map.Entry;
 import java.util.Set;
 
 /**
- * The header fields of a head as it arrived, read in place: each field is four offsets into
+ * The header fields of a head as it arrived, read in place: each field is two offsets into
  * the head's bytes (one array per head, no per-field object), with the edits the proxy makes kept beside them (fields
  * removed, fields added). {@link #writeTo} emits the kept field lines byte for byte, in runs, followed
  * by the added ones, so a head is never decoded into objects and encoded again.
  *
  * <p>Lookups compare bytes case-insensitively; a value becomes a {@code String} only when asked for
- * (and is then kept for the next ask). Field names were checked to be tokens and values to hold no
+ * (the last one made is kept for the next ask). Field names were checked to be tokens and values to hold no
  * control character by {@link HeadParser}, so the bytes written are the bytes validated.
  *
  * <p>Not thread-safe.
@@ -31,7 +31,10 @@ public final class RawHeaders extends HttpHeaders {
   private static final int[] NO_FIELDS = new int[0];
 
   private final byte[] head;
-  /** Per field: name start, name end, value start, value end; a removed field's name start is ~start. */
+  /**
+   * Per field: where its line starts and where its name ends (its colon); a removed field's line start
+   * is ~start. A value's bounds are found from the colon and the next line's start when asked for.
+   */
   private final int[] fields;
   private final int fieldCount;
   /** Where the line after the last field starts (the empty line ending the head). */
@@ -42,21 +45,38 @@ public final class RawHeaders extends HttpHeaders {
    * them without a scan.
    */
   private final long nameLengths;
-  private String[] valueStrings;
+  /**
+   * The raw field whose value was last made a {@code String} (or -1), and that string: a proxied
+   * request asks for one value (Host) several times, and rarely for another.
+   */
+  private int stringField = -1;
+  private String stringValue;
+  /** Fields the first added one makes room for. */
+  private final int addedRoom;
   private CharSequence[] added;
   /** As {@link #nameLengths}, for the added fields (a bit may stay set after its field went). */
   private long addedNameLengths;
   private int addedCount;
   private int removedCount;
 
-  RawHeaders(byte[] head, int[] fields, int fieldCount, int fieldsEnd) {
+  /**
+   * Reads the fields of a head in place.
+   *
+   * @param head       the head's bytes, its first at index 0
+   * @param fields     per field: line start, name end (null when none)
+   * @param fieldCount the number of fields
+   * @param fieldsEnd  where the empty line ending the head starts
+   * @param addedRoom  how many added fields the first addition makes room for (more still fit)
+   */
+  RawHeaders(byte[] head, int[] fields, int fieldCount, int fieldsEnd, int addedRoom) {
     this.head = head;
     this.fields = fields == null ? NO_FIELDS : fields;
     this.fieldCount = fieldCount;
     this.fieldsEnd = fieldsEnd;
+    this.addedRoom = Math.max(1, addedRoom);
     long lengths = 0;
     for (int i = 0; i < fieldCount; i++) {
-      lengths |= 1L << (this.fields[i * 4 + 1] - this.fields[i * 4]);
+      lengths |= 1L << (this.fields[i * 2 + 1] - this.fields[i * 2]);
     }
     this.nameLengths = lengths;
   }
@@ -74,35 +94,46 @@ public final class RawHeaders extends HttpHeaders {
   // ---- in-place access ---------------------------------------------------------------------
 
   private boolean isRemoved(int field) {
-    return fields[field * 4] < 0;
+    return fields[field * 2] < 0;
   }
 
   private int lineStart(int field) {
-    int start = fields[field * 4];
+    int start = fields[field * 2];
     return start < 0 ? ~start : start;
   }
 
   private boolean nameEquals(int field, CharSequence name) {
-    int start = fields[field * 4];
-    return FieldText.equalsIgnoreCase(head, start, fields[field * 4 + 1], name);
+    int start = fields[field * 2];
+    return FieldText.equalsIgnoreCase(head, start, fields[field * 2 + 1], name);
+  }
+
+  /** Where a field's line ends (its CR): before the next line. */
+  private int lineEnd(int field) {
+    return (field + 1 < fieldCount ? lineStart(field + 1) : fieldsEnd) - 2;
+  }
+
+  private int valueStart(int field) {
+    return FieldSyntax.skipOws(head, fields[field * 2 + 1] + 1, lineEnd(field));
+  }
+
+  private int valueEnd(int field, int valueStart) {
+    return FieldSyntax.trimEnd(head, valueStart, lineEnd(field));
   }
 
   private String value(int field) {
-    if (valueStrings == null) {
-      valueStrings = new String[fieldCount];
+    if (field == stringField) {
+      return stringValue;
     }
-    String value = valueStrings[field];
-    if (value == null) {
-      int start = fields[field * 4 + 2];
-      value = new String(head, start, fields[field * 4 + 3] - start, StandardCharsets.ISO_8859_1);
-      valueStrings[field] = value;
-    }
+    int start = valueStart(field);
+    String value = new String(head, start, valueEnd(field, start) - start, StandardCharsets.ISO_8859_1);
+    stringField = field;
+    stringValue = value;
     return value;
   }
 
   private String name(int field) {
-    int start = fields[field * 4];
-    return new String(head, start, fields[field * 4 + 1] - start, StandardCharsets.ISO_8859_1);
+    int start = fields[field * 2];
+    return new String(head, start, fields[field * 2 + 1] - start, StandardCharsets.ISO_8859_1);
   }
 
   private int firstField(CharSequence name) {
@@ -150,7 +181,8 @@ public final class RawHeaders extends HttpHeaders {
   }
 
   private boolean listContains(int field, CharSequence token, boolean ignoreCase) {
-    return FieldText.listContains(head, fields[field * 4 + 2], fields[field * 4 + 3], token, ignoreCase);
+    int start = valueStart(field);
+    return FieldText.listContains(head, start, valueEnd(field, start), token, ignoreCase);
   }
 
   /**
@@ -191,10 +223,10 @@ public final class RawHeaders extends HttpHeaders {
   public void forEachField(FieldVisitor visitor) {
     for (int i = 0; i < fieldCount; i++) {
       if (!isRemoved(i)) {
-        int name = fields[i * 4];
-        int value = fields[i * 4 + 2];
-        visitor.field(new AsciiString(head, name, fields[i * 4 + 1] - name, false),
-            new AsciiString(head, value, fields[i * 4 + 3] - value, false));
+        int name = fields[i * 2];
+        int value = valueStart(i);
+        visitor.field(new AsciiString(head, name, fields[i * 2 + 1] - name, false),
+            new AsciiString(head, value, valueEnd(i, value) - value, false));
       }
     }
     for (int i = 0; i < addedCount; i++) {
@@ -271,7 +303,7 @@ public final class RawHeaders extends HttpHeaders {
     int rawFields = mayHaveRaw(name) ? fieldCount : 0;
     for (int i = 0; i < rawFields; i++) {
       if (!isRemoved(i) && nameEquals(i, name)
-          && FieldText.regionEquals(head, fields[i * 4 + 2], fields[i * 4 + 3], value, ignoreCase)) {
+          && FieldText.regionEquals(head, valueStart(i), valueEnd(i, valueStart(i)), value, ignoreCase)) {
         return true;
       }
     }
@@ -390,7 +422,7 @@ public final class RawHeaders extends HttpHeaders {
     CharSequence text = value instanceof CharSequence cs ? cs : String.valueOf(value);
     FieldSyntax.checkAddedField(name, text);
     if (added == null) {
-      added = new CharSequence[16]; // room for the 7-8 fields a proxied request gains (X-Forwarded-*, Via, request id, traceparent...)
+      added = new CharSequence[addedRoom * 2];
     } else if (addedCount * 2 == added.length) {
       added = java.util.Arrays.copyOf(added, added.length * 2);
     }
@@ -456,7 +488,7 @@ public final class RawHeaders extends HttpHeaders {
     int rawFields = mayHaveRaw(name) ? fieldCount : 0;
     for (int i = 0; i < rawFields; i++) {
       if (!isRemoved(i) && nameEquals(i, name)) {
-        fields[i * 4] = ~fields[i * 4];
+        fields[i * 2] = ~fields[i * 2];
         removedCount++;
       }
     }
@@ -483,7 +515,7 @@ public final class RawHeaders extends HttpHeaders {
   public HttpHeaders clear() {
     for (int i = 0; i < fieldCount; i++) {
       if (!isRemoved(i)) {
-        fields[i * 4] = ~fields[i * 4];
+        fields[i * 2] = ~fields[i * 2];
         removedCount++;
       }
     }

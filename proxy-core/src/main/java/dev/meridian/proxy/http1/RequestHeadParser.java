@@ -17,6 +17,9 @@ import java.nio.charset.StandardCharsets;
  * {@code chunked} (other codings are not relayed, as a backend might apply them differently).
  */
 final class RequestHeadParser extends HeadParser<RawRequest> {
+  /** Room for the fields a proxied request gains (request id, X-Forwarded-*, Forwarded, Via, traceparent). */
+  private static final int ADDED_FIELDS = 8;
+
   private static final HttpMethod[] KNOWN_METHODS = {
     HttpMethod.GET, HttpMethod.POST, HttpMethod.HEAD, HttpMethod.PUT, HttpMethod.DELETE,
     HttpMethod.OPTIONS, HttpMethod.PATCH, HttpMethod.TRACE, HttpMethod.CONNECT,
@@ -76,14 +79,14 @@ final class RequestHeadParser extends HeadParser<RawRequest> {
       throw new MalformedHeadException("both Content-Length and Transfer-Encoding");
     }
     if (contentLengthField >= 0) {
-      contentLength = parseContentLength(in, valueStart(contentLengthField), valueEnd(contentLengthField));
+      contentLength = parseContentLength(in, valueStart(in, contentLengthField), valueEnd(in, contentLengthField));
     }
     if (transferEncodingField >= 0) {
       if (version != HttpVersion.HTTP_1_1) {
         throw new MalformedHeadException("Transfer-Encoding in a request older than HTTP/1.1");
       }
-      int value = valueStart(transferEncodingField);
-      chunked = valueEnd(transferEncodingField) - value == 7 && nameIs(in, value, "chunked");
+      int value = valueStart(in, transferEncodingField);
+      chunked = valueEnd(in, transferEncodingField) - value == 7 && nameIs(in, value, "chunked");
       if (!chunked) {
         throw new MalformedHeadException("Transfer-Encoding other than exactly 'chunked'");
       }
@@ -94,7 +97,7 @@ final class RequestHeadParser extends HeadParser<RawRequest> {
   RawRequest complete(byte[] head, int[] fields, int count, int fieldsEnd) {
     HttpMethod method = method(head, methodEnd);
     String uri = new String(head, targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
-    RawHeaders headers = new RawHeaders(head, fields, count, fieldsEnd);
+    RawHeaders headers = new RawHeaders(head, fields, count, fieldsEnd, ADDED_FIELDS);
     return new RawRequest(method, uri, version, headers, contentLength, chunked, head, startLineBytes);
   }
 

@@ -20,6 +20,9 @@ import java.nio.charset.StandardCharsets;
  * depends on the request's method).
  */
 final class ResponseHeadParser extends HeadParser<RawResponse> {
+  /** Room for the fields a relayed response gains (Via, a request id, a sticky cookie...). */
+  private static final int ADDED_FIELDS = 4;
+
   private HttpVersion version;
   private HttpResponseStatus status;
   private long contentLength;
@@ -82,23 +85,23 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
       // RFC 9112 section 6.1: such framing is faulty; it is not guessed at.
       throw new MalformedHeadException("Transfer-Encoding in a response older than HTTP/1.1");
     }
-    if (transferEncodingField >= 0 && chunkedElements(in, valueStart(transferEncodingField),
-        valueEnd(transferEncodingField)) > (endsWithChunked(in, valueStart(transferEncodingField),
-            valueEnd(transferEncodingField)) ? 1 : 0)) {
+    if (transferEncodingField >= 0 && chunkedElements(in, valueStart(in, transferEncodingField),
+        valueEnd(in, transferEncodingField)) > (endsWithChunked(in, valueStart(in, transferEncodingField),
+            valueEnd(in, transferEncodingField)) ? 1 : 0)) {
       // Chunked is applied once and last (RFC 9112 section 7), or the framing is faulty.
       throw new MalformedHeadException("chunked that is not the last transfer coding, or more than once");
     }
     contentLength = contentLengthField < 0 ? -1
-        : parseContentLength(in, valueStart(contentLengthField), valueEnd(contentLengthField));
+        : parseContentLength(in, valueStart(in, contentLengthField), valueEnd(in, contentLengthField));
   }
 
   @Override
   RawResponse complete(byte[] head, int[] fields, int count, int fieldsEnd) {
-    RawHeaders headers = new RawHeaders(head, fields, count, fieldsEnd);
+    RawHeaders headers = new RawHeaders(head, fields, count, fieldsEnd, ADDED_FIELDS);
     boolean chunked = false;
     boolean transferCoded = transferEncodingField >= 0;
     if (transferCoded) {
-      chunked = endsWithChunked(head, fields[transferEncodingField * 4 + 2], fields[transferEncodingField * 4 + 3]);
+      chunked = endsWithChunked(head, valueStart(head, transferEncodingField), valueEnd(head, transferEncodingField));
     }
     return new RawResponse(version, status, headers, contentLength, transferCoded, chunked);
   }

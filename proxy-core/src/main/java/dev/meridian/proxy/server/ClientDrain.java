@@ -55,6 +55,9 @@ final class ClientDrain {
         break;
       }
       if (now - deadline > 0) {
+        if (metrics.inFlight() == 0) {
+          break;
+        }
         log.warn("drain timeout {} passed with {} request(s) in flight; closing them", drainTimeout,
             metrics.inFlight());
         return false;

@@ -79,7 +79,7 @@ class AsciiWriterTest {
 
   @Test
   void anAddedValuePastLatin1IsRefusedBeforeItCouldBeWrittenAsItsLowByte() {
-    RawHeaders headers = new RawHeaders(new byte[0], null, 0, 0);
+    RawHeaders headers = new RawHeaders(new byte[0], null, 0, 0, 2);
     // U+010A would go out as 0x0A, a line feed: a header injected into the head.
     assertThatThrownBy(() -> headers.add("X-Team", "a\u010aX-Injected: 1"))
         .isInstanceOf(IllegalArgumentException.class);
