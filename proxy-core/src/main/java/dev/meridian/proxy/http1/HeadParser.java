@@ -92,7 +92,7 @@ abstract class HeadParser<H> {
 
   private int startLineEnd = -1;
 
-  /** Per field: where its line starts and where its name ends (its colon). */
+  /** Per field: where its line starts, where its name ends (its colon) and where its value starts. */
   private int[] fields;
 
   private int fieldCount;
@@ -171,7 +171,7 @@ abstract class HeadParser<H> {
    * Makes the head from its bytes and its fields.
    *
    * @param head      the whole head, its first byte at index 0; owned by the result
-   * @param fields    per field: line start, name end (null when none)
+   * @param fields    per field: line start, name end, value start (null when none)
    * @param count     the number of fields
    * @param fieldsEnd where the empty line that ends the head starts
    */
@@ -317,38 +317,39 @@ abstract class HeadParser<H> {
   }
 
   /** The start of a field's value in the complete head's bytes. */
-  int valueStart(byte[] head, int field) {
-    return skipOws(head, fields[field * 2 + 1] + 1, lineEnd(field));
+  int valueStart(int field) {
+    return fields[field * RawHeaders.STRIDE + 2];
   }
 
   /** The end of a field's value in the complete head's bytes. */
   int valueEnd(byte[] head, int field) {
-    return trimEnd(head, valueStart(head, field), lineEnd(field));
+    return trimEnd(head, valueStart(field), lineEnd(field));
   }
 
   /** Where a field's line ends (its CR) in the complete head: before the next line. */
   private int lineEnd(int field) {
-    return (field + 1 < fieldCount ? fields[(field + 1) * 2] : fieldsEnd) - 2;
+    return (field + 1 < fieldCount ? fields[(field + 1) * RawHeaders.STRIDE] : fieldsEnd) - 2;
   }
 
   /** Reads a field line; its value is checked for control bytes only when the line may hold one. */
   private void parseField(byte[] in, int from, int lineEnd, boolean mayHoldCtl) {
     int colon = fieldNameEnd(in, from, lineEnd);
+    int valueStart = skipOws(in, colon + 1, lineEnd);
     if (mayHoldCtl) {
-      int valueStart = skipOws(in, colon + 1, lineEnd);
       checkValue(in, valueStart, trimEnd(in, valueStart, lineEnd));
     }
     if (fieldCount == maxHeaderCount) {
       throw new TooManyHeadersException(maxHeaderCount);
     }
     if (fields == null) {
-      fields = new int[expectedFields * 2];
-    } else if (fieldCount * 2 == fields.length) {
+      fields = new int[expectedFields * RawHeaders.STRIDE];
+    } else if (fieldCount * RawHeaders.STRIDE == fields.length) {
       fields = Arrays.copyOf(fields, fields.length * 2);
     }
     int field = fieldCount++;
-    fields[field * 2] = from;
-    fields[field * 2 + 1] = colon;
+    fields[field * RawHeaders.STRIDE] = from;
+    fields[field * RawHeaders.STRIDE + 1] = colon;
+    fields[field * RawHeaders.STRIDE + 2] = valueStart;
     noteFraming(in, from, colon - from, field);
   }
 

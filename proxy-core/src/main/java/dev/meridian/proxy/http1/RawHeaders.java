@@ -16,7 +16,7 @@ import java.util.Map.Entry;
 import java.util.Set;
 
 /**
- * The header fields of a head as it arrived, read in place: each field is two offsets into
+ * The header fields of a head as it arrived, read in place: each field is three offsets into
  * the head's bytes (one array per head, no per-field object), with the edits the proxy makes kept beside them (fields
  * removed, fields added). {@link #writeTo} emits the kept field lines byte for byte, in runs, followed
  * by the added ones, so a head is never decoded into objects and encoded again.
@@ -28,12 +28,16 @@ import java.util.Set;
  * <p>Not thread-safe.
  */
 public final class RawHeaders extends HttpHeaders {
+  /** Ints per field in the offsets array: line start, name end (its colon), value start. */
+  static final int STRIDE = 3;
+
   private static final int[] NO_FIELDS = new int[0];
 
   private final byte[] head;
   /**
-   * Per field: where its line starts and where its name ends (its colon); a removed field's line start
-   * is ~start. A value's bounds are found from the colon and the next line's start when asked for.
+   * Per field ({@link #STRIDE} ints): where its line starts, where its name ends (its colon) and where
+   * its value starts; a removed field's line start is ~start. A value ends where trailing whitespace
+   * before the next line starts, found when asked for.
    */
   private final int[] fields;
   private final int fieldCount;
@@ -63,7 +67,7 @@ public final class RawHeaders extends HttpHeaders {
    * Reads the fields of a head in place.
    *
    * @param head       the head's bytes, its first at index 0
-   * @param fields     per field: line start, name end (null when none)
+   * @param fields     per field: line start, name end, value start (null when none)
    * @param fieldCount the number of fields
    * @param fieldsEnd  where the empty line ending the head starts
    * @param addedRoom  how many added fields the first addition makes room for (more still fit)
@@ -76,7 +80,7 @@ public final class RawHeaders extends HttpHeaders {
     this.addedRoom = Math.max(1, addedRoom);
     long lengths = 0;
     for (int i = 0; i < fieldCount; i++) {
-      lengths |= 1L << (this.fields[i * 2 + 1] - this.fields[i * 2]);
+      lengths |= 1L << (this.fields[i * STRIDE + 1] - this.fields[i * STRIDE]);
     }
     this.nameLengths = lengths;
   }
@@ -94,17 +98,17 @@ public final class RawHeaders extends HttpHeaders {
   // ---- in-place access ---------------------------------------------------------------------
 
   private boolean isRemoved(int field) {
-    return fields[field * 2] < 0;
+    return fields[field * STRIDE] < 0;
   }
 
   private int lineStart(int field) {
-    int start = fields[field * 2];
+    int start = fields[field * STRIDE];
     return start < 0 ? ~start : start;
   }
 
   private boolean nameEquals(int field, CharSequence name) {
-    int start = fields[field * 2];
-    return FieldText.equalsIgnoreCase(head, start, fields[field * 2 + 1], name);
+    int start = fields[field * STRIDE];
+    return FieldText.equalsIgnoreCase(head, start, fields[field * STRIDE + 1], name);
   }
 
   /** Where a field's line ends (its CR): before the next line. */
@@ -113,7 +117,7 @@ public final class RawHeaders extends HttpHeaders {
   }
 
   private int valueStart(int field) {
-    return FieldSyntax.skipOws(head, fields[field * 2 + 1] + 1, lineEnd(field));
+    return fields[field * STRIDE + 2];
   }
 
   private int valueEnd(int field, int valueStart) {
@@ -132,8 +136,8 @@ public final class RawHeaders extends HttpHeaders {
   }
 
   private String name(int field) {
-    int start = fields[field * 2];
-    return new String(head, start, fields[field * 2 + 1] - start, StandardCharsets.ISO_8859_1);
+    int start = fields[field * STRIDE];
+    return new String(head, start, fields[field * STRIDE + 1] - start, StandardCharsets.ISO_8859_1);
   }
 
   private int firstField(CharSequence name) {
@@ -223,9 +227,9 @@ public final class RawHeaders extends HttpHeaders {
   public void forEachField(FieldVisitor visitor) {
     for (int i = 0; i < fieldCount; i++) {
       if (!isRemoved(i)) {
-        int name = fields[i * 2];
+        int name = fields[i * STRIDE];
         int value = valueStart(i);
-        visitor.field(new AsciiString(head, name, fields[i * 2 + 1] - name, false),
+        visitor.field(new AsciiString(head, name, fields[i * STRIDE + 1] - name, false),
             new AsciiString(head, value, valueEnd(i, value) - value, false));
       }
     }
@@ -488,7 +492,7 @@ public final class RawHeaders extends HttpHeaders {
     int rawFields = mayHaveRaw(name) ? fieldCount : 0;
     for (int i = 0; i < rawFields; i++) {
       if (!isRemoved(i) && nameEquals(i, name)) {
-        fields[i * 2] = ~fields[i * 2];
+        fields[i * STRIDE] = ~fields[i * STRIDE];
         removedCount++;
       }
     }
@@ -515,7 +519,7 @@ public final class RawHeaders extends HttpHeaders {
   public HttpHeaders clear() {
     for (int i = 0; i < fieldCount; i++) {
       if (!isRemoved(i)) {
-        fields[i * 2] = ~fields[i * 2];
+        fields[i * STRIDE] = ~fields[i * STRIDE];
         removedCount++;
       }
     }

@@ -79,13 +79,13 @@ final class RequestHeadParser extends HeadParser<RawRequest> {
       throw new MalformedHeadException("both Content-Length and Transfer-Encoding");
     }
     if (contentLengthField >= 0) {
-      contentLength = parseContentLength(in, valueStart(in, contentLengthField), valueEnd(in, contentLengthField));
+      contentLength = parseContentLength(in, valueStart(contentLengthField), valueEnd(in, contentLengthField));
     }
     if (transferEncodingField >= 0) {
       if (version != HttpVersion.HTTP_1_1) {
         throw new MalformedHeadException("Transfer-Encoding in a request older than HTTP/1.1");
       }
-      int value = valueStart(in, transferEncodingField);
+      int value = valueStart(transferEncodingField);
       chunked = valueEnd(in, transferEncodingField) - value == 7 && nameIs(in, value, "chunked");
       if (!chunked) {
         throw new MalformedHeadException("Transfer-Encoding other than exactly 'chunked'");

@@ -85,14 +85,14 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
       // RFC 9112 section 6.1: such framing is faulty; it is not guessed at.
       throw new MalformedHeadException("Transfer-Encoding in a response older than HTTP/1.1");
     }
-    if (transferEncodingField >= 0 && chunkedElements(in, valueStart(in, transferEncodingField),
-        valueEnd(in, transferEncodingField)) > (endsWithChunked(in, valueStart(in, transferEncodingField),
+    if (transferEncodingField >= 0 && chunkedElements(in, valueStart(transferEncodingField),
+        valueEnd(in, transferEncodingField)) > (endsWithChunked(in, valueStart(transferEncodingField),
             valueEnd(in, transferEncodingField)) ? 1 : 0)) {
       // Chunked is applied once and last (RFC 9112 section 7), or the framing is faulty.
       throw new MalformedHeadException("chunked that is not the last transfer coding, or more than once");
     }
     contentLength = contentLengthField < 0 ? -1
-        : parseContentLength(in, valueStart(in, contentLengthField), valueEnd(in, contentLengthField));
+        : parseContentLength(in, valueStart(contentLengthField), valueEnd(in, contentLengthField));
   }
 
   @Override
@@ -101,7 +101,7 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
     boolean chunked = false;
     boolean transferCoded = transferEncodingField >= 0;
     if (transferCoded) {
-      chunked = endsWithChunked(head, valueStart(head, transferEncodingField), valueEnd(head, transferEncodingField));
+      chunked = endsWithChunked(head, valueStart(transferEncodingField), valueEnd(head, transferEncodingField));
     }
     return new RawResponse(version, status, headers, contentLength, transferCoded, chunked);
   }
