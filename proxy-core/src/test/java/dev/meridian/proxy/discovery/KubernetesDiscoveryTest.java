@@ -59,13 +59,19 @@ class KubernetesDiscoveryTest {
     api = server.createClient();
   }
 
+  /**
+   * Stops the API server before Meridian: when the client closes a watch, the mock server's
+   * {@code WatchEventsListener.onClosed} can wait on its event loop for a close it queued to run on
+   * that same loop, and its shutdown then times out ("Unable to close MockWebServer"). Closed from the
+   * server's side, a watch ends without that wait; Meridian's close afterwards stops its reconnects.
+   */
   @AfterEach
   void stopAll() {
+    api.close();
+    server.destroy();
     if (meridian != null) {
       meridian.close();
     }
-    api.close();
-    server.destroy();
     one.close();
     two.close();
     three.close();
