@@ -1,5 +1,7 @@
 package dev.meridian.proxy.http;
 
+import dev.meridian.proxy.http1.FieldNames;
+import dev.meridian.proxy.http1.RawHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -28,6 +30,12 @@ public final class HopByHopHeaders {
       HttpHeaderNames.TRANSFER_ENCODING,
       HttpHeaderNames.UPGRADE);
 
+  /** The fixed set, for a head read in place: removed in one pass over its fields. */
+  private static final FieldNames FIXED_NAMES = new FieldNames(FIXED);
+  /** The fixed set but Upgrade, for a message that switches protocols. */
+  private static final FieldNames FIXED_BUT_UPGRADE =
+      new FieldNames(FIXED.stream().filter(name -> name != HttpHeaderNames.UPGRADE).toList());
+
   private HopByHopHeaders() {}
 
   /**
@@ -45,6 +53,12 @@ public final class HopByHopHeaders {
    * request id, which Meridian forwards whatever the client says).
    */
   static void strip(HttpHeaders headers, boolean keepUpgrade, AsciiString keep) {
+    if (headers instanceof RawHeaders raw && raw.listElementsAllIn(HttpHeaderNames.CONNECTION, FIXED_NAMES)) {
+      // The usual case (no Connection, or one naming only fixed names such as keep-alive): one pass
+      // over the fields, and no String made of the Connection value.
+      raw.removeAll(keepUpgrade ? FIXED_BUT_UPGRADE : FIXED_NAMES);
+      return;
+    }
     if (headers.contains(HttpHeaderNames.CONNECTION)) {
       List<String> connectionValues = headers.getAll(HttpHeaderNames.CONNECTION);
       for (int v = 0; v < connectionValues.size(); v++) {

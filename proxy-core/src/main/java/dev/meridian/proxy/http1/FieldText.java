@@ -77,6 +77,33 @@ final class FieldText {
     return false;
   }
 
+  /**
+   * Whether every element of the comma-separated list in {@code b[start, end)} is one of the names
+   * (empty elements, as in {@code "a, ,b"}, are skipped).
+   */
+  static boolean listElementsIn(byte[] b, int start, int end, FieldNames names) {
+    int index = start;
+    while (index <= end) {
+      int comma = index;
+      while (comma < end && b[comma] != ',') {
+        comma++;
+      }
+      int from = index;
+      while (from < comma && isOws(b[from])) {
+        from++;
+      }
+      int to = comma;
+      while (to > from && isOws(b[to - 1])) {
+        to--;
+      }
+      if (from < to && !names.contains(b, from, to)) {
+        return false;
+      }
+      index = comma + 1;
+    }
+    return true;
+  }
+
   /** Whether the comma-separated list {@code value} has an element equal to the token. */
   static boolean listContains(CharSequence value, CharSequence token, boolean ignoreCase) {
     int index = 0;

@@ -184,6 +184,27 @@ public final class RawHeaders extends HttpHeaders {
     return false;
   }
 
+  /**
+   * Whether every element of every field of this name is one of the names (true when there is no
+   * such field): {@code Connection: keep-alive} names nothing but the hop-by-hop set. An added field
+   * of this name answers false, so the caller takes its general path.
+   */
+  public boolean listElementsAllIn(CharSequence name, FieldNames names) {
+    if (addedToSearch(name) > 0 && firstAdded(name) >= 0) {
+      return false;
+    }
+    int rawFields = mayHaveRaw(name) ? fieldCount : 0;
+    for (int i = 0; i < rawFields; i++) {
+      if (!isRemoved(i) && nameEquals(i, name)) {
+        int start = valueStart(i);
+        if (!FieldText.listElementsIn(head, start, valueEnd(i, start), names)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
   private boolean listContains(int field, CharSequence token, boolean ignoreCase) {
     int start = valueStart(field);
     return FieldText.listContains(head, start, valueEnd(field, start), token, ignoreCase);
@@ -496,8 +517,13 @@ public final class RawHeaders extends HttpHeaders {
         removedCount++;
       }
     }
+    removeAdded(name);
+    return this;
+  }
+
+  private void removeAdded(CharSequence name) {
     if (addedToSearch(name) == 0) {
-      return this;
+      return;
     }
     int kept = 0;
     for (int i = 0; i < addedCount; i++) {
@@ -512,7 +538,27 @@ public final class RawHeaders extends HttpHeaders {
       added[i * 2 + 1] = null;
     }
     addedCount = kept;
-    return this;
+  }
+
+  /**
+   * Removes every field whose name is in the set, in one pass over the raw fields (rather than one
+   * scan per name, as {@link #remove} for each would be), and the added ones of those names.
+   */
+  public void removeAll(FieldNames names) {
+    if ((nameLengths & names.lengths()) != 0) {
+      for (int i = 0; i < fieldCount; i++) {
+        int start = fields[i * STRIDE];
+        if (start >= 0 && names.contains(head, start, fields[i * STRIDE + 1])) {
+          fields[i * STRIDE] = ~start;
+          removedCount++;
+        }
+      }
+    }
+    if ((addedNameLengths & names.lengths()) != 0) {
+      for (int n = 0; n < names.size(); n++) {
+        removeAdded(names.name(n));
+      }
+    }
   }
 
   @Override

@@ -80,4 +80,23 @@ class HopByHopHeadersTest {
     HopByHopHeaders.strip(removed, false);
     assertThat(names(removed)).isEqualTo("host");
   }
+  @ParameterizedTest(name = "read in place: {0}")
+  @ValueSource(booleans = {true, false})
+  void hopByHopFieldsGoWhetherTheyArrivedOrWereAdded(boolean raw) {
+    HttpHeaders headers = headers(raw, "Connection: keep-alive, TE", "TE: trailers", "Trailer: X-Sum",
+        "X-Kept: 1", "Keep-Alive: timeout=5");
+    headers.add("Upgrade", "h2c");
+    headers.add("X-Added", "2");
+    HopByHopHeaders.strip(headers, false);
+    assertThat(names(headers)).isEqualTo("host,x-added,x-kept");
+  }
+
+  @ParameterizedTest(name = "read in place: {0}")
+  @ValueSource(booleans = {true, false})
+  void anAddedConnectionHeaderNamesFieldsToo(boolean raw) {
+    HttpHeaders headers = headers(raw, "Connection: keep-alive", "X-Named: 1", "X-Kept: 2");
+    headers.add("Connection", "X-Named");
+    HopByHopHeaders.strip(headers, false);
+    assertThat(names(headers)).isEqualTo("host,x-kept");
+  }
 }
