@@ -1,19 +1,14 @@
 package dev.meridian.proxy.http1;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.AbstractMap.SimpleImmutableEntry;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Date;
-import java.util.Iterator;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map.Entry;
-import java.util.Set;
 
 /**
  * The header fields of a head as it arrived, read in place: each field is three offsets into
@@ -25,9 +20,12 @@ import java.util.Set;
  * (the last one made is kept for the next ask). Field names were checked to be tokens and values to hold no
  * control character by {@link HeadParser}, so the bytes written are the bytes validated.
  *
+ * <p>This class holds the fields and their lookups and edits; the rest of Netty's {@code HttpHeaders}
+ * (typed getters, {@code set}, iteration) follows from those in {@link DerivedHttpHeaders}.
+ *
  * <p>Not thread-safe.
  */
-public final class RawHeaders extends HttpHeaders {
+public final class RawHeaders extends DerivedHttpHeaders {
   /** Ints per field in the offsets array: line start, name end (its colon), value start. */
   static final int STRIDE = 3;
 
@@ -274,11 +272,6 @@ public final class RawHeaders extends HttpHeaders {
   // ---- HttpHeaders: reading ----------------------------------------------------------------
 
   @Override
-  public String get(String name) {
-    return get((CharSequence) name);
-  }
-
-  @Override
   public String get(CharSequence name) {
     int field = firstField(name);
     if (field >= 0) {
@@ -286,11 +279,6 @@ public final class RawHeaders extends HttpHeaders {
     }
     int extra = firstAdded(name);
     return extra < 0 ? null : added[extra * 2 + 1].toString();
-  }
-
-  @Override
-  public List<String> getAll(String name) {
-    return getAll((CharSequence) name);
   }
 
   @Override
@@ -311,11 +299,6 @@ public final class RawHeaders extends HttpHeaders {
       }
     }
     return values == null ? Collections.emptyList() : values;
-  }
-
-  @Override
-  public boolean contains(String name) {
-    return contains((CharSequence) name);
   }
 
   @Override
@@ -344,51 +327,6 @@ public final class RawHeaders extends HttpHeaders {
   }
 
   @Override
-  public Integer getInt(CharSequence name) {
-    String value = get(name);
-    try {
-      return value == null ? null : Integer.valueOf(value.trim());
-    } catch (NumberFormatException e) {
-      return null;
-    }
-  }
-
-  @Override
-  public int getInt(CharSequence name, int defaultValue) {
-    Integer value = getInt(name);
-    return value == null ? defaultValue : value;
-  }
-
-  @Override
-  public Short getShort(CharSequence name) {
-    String value = get(name);
-    try {
-      return value == null ? null : Short.valueOf(value.trim());
-    } catch (NumberFormatException e) {
-      return null;
-    }
-  }
-
-  @Override
-  public short getShort(CharSequence name, short defaultValue) {
-    Short value = getShort(name);
-    return value == null ? defaultValue : value;
-  }
-
-  @Override
-  public Long getTimeMillis(CharSequence name) {
-    String value = get(name);
-    Date date = value == null ? null : DateFormatter.parseHttpDate(value);
-    return date == null ? null : date.getTime();
-  }
-
-  @Override
-  public long getTimeMillis(CharSequence name, long defaultValue) {
-    Long value = getTimeMillis(name);
-    return value == null ? defaultValue : value;
-  }
-
-  @Override
   public List<Entry<String, String>> entries() {
     List<Entry<String, String>> entries = new ArrayList<>(size());
     for (int i = 0; i < fieldCount; i++) {
@@ -403,44 +341,11 @@ public final class RawHeaders extends HttpHeaders {
   }
 
   @Override
-  public Iterator<Entry<String, String>> iterator() {
-    return entries().iterator();
-  }
-
-  @Override
-  public Iterator<Entry<CharSequence, CharSequence>> iteratorCharSequence() {
-    List<Entry<CharSequence, CharSequence>> entries = new ArrayList<>(size());
-    for (Entry<String, String> entry : entries()) {
-      entries.add(new SimpleImmutableEntry<>(entry.getKey(), entry.getValue()));
-    }
-    return entries.iterator();
-  }
-
-  @Override
-  public boolean isEmpty() {
-    return size() == 0;
-  }
-
-  @Override
   public int size() {
     return fieldCount - removedCount + addedCount;
   }
 
-  @Override
-  public Set<String> names() {
-    Set<String> names = new LinkedHashSet<>();
-    for (Entry<String, String> entry : entries()) {
-      names.add(entry.getKey());
-    }
-    return names;
-  }
-
   // ---- HttpHeaders: editing (kept beside the raw fields) -----------------------------------
-
-  @Override
-  public HttpHeaders add(String name, Object value) {
-    return add((CharSequence) name, value);
-  }
 
   @Override
   public HttpHeaders add(CharSequence name, Object value) {
@@ -456,56 +361,6 @@ public final class RawHeaders extends HttpHeaders {
     addedCount++;
     addedNameLengths |= 1L << name.length();
     return this;
-  }
-
-  @Override
-  public HttpHeaders add(String name, Iterable<?> values) {
-    for (Object value : values) {
-      add(name, value);
-    }
-    return this;
-  }
-
-  @Override
-  public HttpHeaders addInt(CharSequence name, int value) {
-    return add(name, Integer.toString(value));
-  }
-
-  @Override
-  public HttpHeaders addShort(CharSequence name, short value) {
-    return add(name, Short.toString(value));
-  }
-
-  @Override
-  public HttpHeaders set(String name, Object value) {
-    return set((CharSequence) name, value);
-  }
-
-  @Override
-  public HttpHeaders set(CharSequence name, Object value) {
-    remove(name);
-    return add(name, value);
-  }
-
-  @Override
-  public HttpHeaders set(String name, Iterable<?> values) {
-    remove(name);
-    return add(name, values);
-  }
-
-  @Override
-  public HttpHeaders setInt(CharSequence name, int value) {
-    return set(name, Integer.toString(value));
-  }
-
-  @Override
-  public HttpHeaders setShort(CharSequence name, short value) {
-    return set(name, Short.toString(value));
-  }
-
-  @Override
-  public HttpHeaders remove(String name) {
-    return remove((CharSequence) name);
   }
 
   @Override
