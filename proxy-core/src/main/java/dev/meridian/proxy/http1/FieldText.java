@@ -55,26 +55,7 @@ final class FieldText {
 
   /** Whether the comma-separated list in {@code b[start, end)} has an element equal to the token. */
   static boolean listContains(byte[] b, int start, int end, CharSequence token, boolean ignoreCase) {
-    int index = start;
-    while (index <= end) {
-      int comma = index;
-      while (comma < end && b[comma] != ',') {
-        comma++;
-      }
-      int from = index;
-      while (from < comma && isOws(b[from])) {
-        from++;
-      }
-      int to = comma;
-      while (to > from && isOws(b[to - 1])) {
-        to--;
-      }
-      if (regionEquals(b, from, to, token, ignoreCase)) {
-        return true;
-      }
-      index = comma + 1;
-    }
-    return false;
+    return hasElement(b, start, end, token, ignoreCase, null);
   }
 
   /**
@@ -82,6 +63,16 @@ final class FieldText {
    * (empty elements, as in {@code "a, ,b"}, are skipped).
    */
   static boolean listElementsIn(byte[] b, int start, int end, FieldNames names) {
+    return !hasElement(b, start, end, null, false, names);
+  }
+
+  /**
+   * Whether the comma-separated list in {@code b[start, end)} has an element, whitespace around it
+   * trimmed, that equals {@code token}; or, when {@code outside} is given, a non-empty element that
+   * is not one of those names.
+   */
+  private static boolean hasElement(byte[] b, int start, int end, CharSequence token, boolean ignoreCase,
+      FieldNames outside) {
     int index = start;
     while (index <= end) {
       int comma = index;
@@ -96,12 +87,13 @@ final class FieldText {
       while (to > from && isOws(b[to - 1])) {
         to--;
       }
-      if (from < to && !names.contains(b, from, to)) {
-        return false;
+      if (outside != null ? from < to && !outside.contains(b, from, to)
+          : regionEquals(b, from, to, token, ignoreCase)) {
+        return true;
       }
       index = comma + 1;
     }
-    return true;
+    return false;
   }
 
   /** Whether the comma-separated list {@code value} has an element equal to the token. */
