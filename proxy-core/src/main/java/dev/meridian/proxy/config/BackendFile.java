@@ -5,8 +5,10 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigList;
 import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigSyntax;
 import com.typesafe.config.ConfigValue;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,9 +40,38 @@ public final class BackendFile {
       problems.add(e, "cannot read " + file, "a readable JSON or HOCON file of backends");
       throw problems.toException();
     } catch (ConfigException e) {
-      problems.add(e, "syntax error", "JSON or HOCON: { \"backends\": [ { \"address\": \"HOST:PORT\" } ] }");
-      throw problems.toException();
+      throw syntaxError(problems, e);
     }
+    return backends(root, problems, defaultRegion);
+  }
+
+  /**
+   * Checks the backends in bytes already read from the file (as {@link #load(Path, String)} does,
+   * messages naming the file and line): a poller that compared those bytes with the last ones it saw
+   * then reports on exactly them, not on what the file holds a moment later (half of a rewrite).
+   */
+  public static List<BackendSettings> load(Path file, byte[] bytes, String defaultRegion)
+      throws InvalidConfigException {
+    Problems problems = new Problems(file.toString());
+    ConfigObject root;
+    try {
+      String name = file.getFileName() == null ? "" : file.getFileName().toString();
+      ConfigParseOptions options = ConfigParseOptions.defaults().setOriginDescription(file.toString())
+          .setSyntax(name.endsWith(".json") ? ConfigSyntax.JSON : ConfigSyntax.CONF);
+      root = ConfigFactory.parseString(new String(bytes, StandardCharsets.UTF_8), options).root();
+    } catch (ConfigException e) {
+      throw syntaxError(problems, e);
+    }
+    return backends(root, problems, defaultRegion);
+  }
+
+  private static InvalidConfigException syntaxError(Problems problems, ConfigException e) {
+    problems.add(e, "syntax error", "JSON or HOCON: { \"backends\": [ { \"address\": \"HOST:PORT\" } ] }");
+    return problems.toException();
+  }
+
+  private static List<BackendSettings> backends(ConfigObject root, Problems problems, String defaultRegion)
+      throws InvalidConfigException {
     List<BackendSettings> out = new ArrayList<>();
     for (String key : root.keySet()) {
       if (!key.equals("backends")) {

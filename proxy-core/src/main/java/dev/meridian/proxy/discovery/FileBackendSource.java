@@ -15,7 +15,10 @@ import java.util.concurrent.TimeUnit;
  * Backends from a JSON or HOCON file ({@code backend-groups.NAME.backends-file}), read at start and
  * again whenever its bytes change (checked every {@code discovery.file.interval}). A file that cannot
  * be read or is broken is reported as a failure naming {@code file: line: key} of each problem; the
- * last good list stays, and the same broken bytes are not reported twice.
+ * last good list stays, and the same broken bytes are not reported twice. What is reported is always
+ * the bytes compared: a file caught half rewritten is refused, and its finished bytes are read at the
+ * next check (were the file parsed again, a report could describe other bytes than those remembered,
+ * and a finished file could go unread until its next change).
  */
 final class FileBackendSource implements BackendSource {
   private final BackendSourceSettings.File entry;
@@ -53,7 +56,7 @@ final class FileBackendSource implements BackendSource {
     }
     lastSeen = bytes;
     try {
-      listener.found(BackendFile.load(entry.file(), entry.defaultRegion()));
+      listener.found(BackendFile.load(entry.file(), bytes, entry.defaultRegion()));
     } catch (InvalidConfigException e) {
       listener.failed("refused: " + e.getMessage().replace("\n", "; "));
     }

@@ -124,6 +124,27 @@ class DiscoveryConfigTest {
   }
 
   @Test
+  void bytesReadFromABackendsFileAreCheckedAsTheFileWouldBe() throws Exception {
+    Path file = dir.resolve("backends.json");
+    // What the file holds now (half of a rewrite) is not what the poller read a moment before.
+    Files.writeString(file, "{ \"backends\": [");
+    byte[] read = """
+        { "backends": [
+          { "address": "127.0.0.1:9001", "region": "eu" },
+          { "address": "127.0.0.1:9002", "weight": -1 } ] }
+        """.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    assertThatThrownBy(() -> BackendFile.load(file, read, "us")).isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining(file + ": 3: backends[1].weight:")
+        .hasMessageNotContaining("syntax error");
+
+    byte[] good = "{ \"backends\": [ { \"address\": \"127.0.0.1:9001\" } ] }".getBytes(
+        java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(BackendFile.load(file, good, "us")).extracting(BackendSettings::region).containsExactly("us");
+    assertThatThrownBy(() -> BackendFile.load(file, "us")).as("the file itself is cut short")
+        .hasMessageContaining(file + ": ").hasMessageContaining("syntax error");
+  }
+
+  @Test
   void aMissingBackendsFileIsRefused() throws Exception {
     Path conf = dir.resolve("meridian.conf");
     Files.writeString(conf, config("backends-file = \"nowhere.json\"", ""));

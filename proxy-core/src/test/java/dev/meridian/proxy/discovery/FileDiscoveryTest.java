@@ -17,6 +17,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -163,6 +164,12 @@ class FileDiscoveryTest {
     }
   }
 
+  /** Writes the content beside the file, then moves it over the file in one step. */
+  private static void replace(Path file, String content) throws Exception {
+    Path next = Files.writeString(file.resolveSibling(file.getFileName() + ".next"), content);
+    Files.move(next, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
   private int status() throws Exception {
     URI uri = URI.create("http://127.0.0.1:" + meridian.listenerAddresses().get(0).getPort() + "/");
     return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
@@ -190,7 +197,9 @@ class FileDiscoveryTest {
         }
       });
       await().atMost(Duration.ofSeconds(5)).until(() -> reports.size() == 1);
-      Files.writeString(file, "backends = [\n  { address = \"127.0.0.1:" + one.port() + "\",\n    weight = -1 }\n]\n");
+      // Replaced whole (as a deployment tool does), so no poll reads it half written: a truncated
+      // file is a broken one too, and would be one more report.
+      replace(file, "backends = [\n  { address = \"127.0.0.1:" + one.port() + "\",\n    weight = -1 }\n]\n");
       await().atMost(Duration.ofSeconds(5)).until(() -> reports.size() == 2);
 
       assertThat(reports.get(0)).isEqualTo("found [127.0.0.1:" + one.port() + "]");
