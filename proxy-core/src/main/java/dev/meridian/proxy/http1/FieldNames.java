@@ -52,17 +52,4 @@ public final class FieldNames {
     }
     return false;
   }
-
-  /** Whether the text is one of the names. */
-  boolean contains(CharSequence text) {
-    if ((lengths & (1L << text.length())) == 0) {
-      return false;
-    }
-    for (AsciiString name : names) {
-      if (name.contentEqualsIgnoreCase(text)) {
-        return true;
-      }
-    }
-    return false;
-  }
 }
