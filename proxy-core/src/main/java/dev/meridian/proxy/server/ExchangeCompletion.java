@@ -89,12 +89,11 @@ final class ExchangeCompletion {
   }
 
   private void writeLocal(Exchange ex, FullHttpResponse response, boolean keepAlive) {
-    ChannelHandlerContext ctx = connection.ctx;
     ex.response = ResponsePhase.LOCAL;
     ex.status = response.status().code();
     ex.closeAfter = !keepAlive;
     ex.responseBytes += response.content().readableBytes();
-    ctx.writeAndFlush(response);
+    connection.writeAndFlush(response);
     if (ex.closeAfter || ex.requestComplete) {
       finishExchange(ex);
       return;

@@ -7,9 +7,11 @@ import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
 import dev.meridian.proxy.upstream.ClientConnection;
 import dev.meridian.proxy.upstream.UpstreamListener;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -19,6 +21,7 @@ import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -41,7 +44,8 @@ import org.slf4j.LoggerFactory;
  * <p>The phases share this connection's state through its package-private fields. Thread safety:
  * everything runs on the client channel's event loop, which also owns the upstream connection.
  */
-final class FrontendHandler extends ChannelInboundHandlerAdapter implements UpstreamListener {
+final class FrontendHandler extends ChannelInboundHandlerAdapter
+    implements UpstreamListener, Http2StreamCodec.Receiver {
   /** The handler's name in the client pipeline. */
   static final String NAME = "frontend";
   private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
@@ -64,6 +68,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   /** The meters this connection recorded on last (an HTTP/2 connection's streams share them). */
   final MeterMemo meters;
   private final ConnectionMemo connectionMemo;
+  /** On an HTTP/2 stream, what translates its frames to and from HTTP/1.1 messages; null on HTTP/1. */
+  private final Http2StreamCodec streamCodec;
   ChannelHandlerContext ctx;
   /** The request being served, or null between requests. */
   Exchange exchange;
@@ -95,12 +101,30 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   private Hedging hedging;
 
   /**
-   * Creates the handler of an HTTP/1 connection (with its codec) or of an HTTP/2 stream (codec null).
+   * Creates the handler of an HTTP/1 connection, whose pipeline decodes and encodes its messages with
+   * {@code codec}.
    *
-   * @param memo what the connection's requests share: its own for HTTP/1, the connection's for a stream
+   * @param memo what the connection's requests share (its own)
    */
   FrontendHandler(ProxyContext context, ServerHttpCodec codec, String scheme, ConnectionMemo memo) {
+    this(context, codec, null, scheme, memo);
+  }
+
+  /**
+   * Creates the handler of an HTTP/2 stream, which translates the stream's frames itself with
+   * {@code streamCodec}.
+   *
+   * @param memo what the requests of the stream's connection share
+   */
+  static FrontendHandler forStream(ProxyContext context, Http2StreamCodec streamCodec, String scheme,
+      ConnectionMemo memo) {
+    return new FrontendHandler(context, null, streamCodec, scheme, memo);
+  }
+
+  private FrontendHandler(ProxyContext context, ServerHttpCodec codec, Http2StreamCodec streamCodec, String scheme,
+      ConnectionMemo memo) {
     this.context = context;
+    this.streamCodec = streamCodec;
     this.scheme = scheme;
     this.attempts = new UpstreamAttempts(this);
     this.requestBody = new RequestBodyRelay(this);
@@ -185,7 +209,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
   }
 
   @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Http2Exception {
+    if (streamCodec != null) {
+      streamCodec.read(msg, ctx.alloc(), this);
+    } else {
+      receive(msg);
+    }
+  }
+
+  /** Takes a message from the client: a request head, a body part or the request's end. */
+  @Override
+  public void receive(Object msg) {
     if (closing) {
       ReferenceCountUtil.release(msg);
       return;
@@ -235,7 +269,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
       } // else a request waits for the last one to settle: it is answered, then the connection closes
       return;
     }
-    if (evt == DrainEvent.GRACE_OVER) {
+    if (evt instanceof Http2ResetFrame) {
+      // The client reset the stream (Netty's multiplexer tells the stream by this event); its closing follows.
+      context.metrics.edge().http2ResetReceived();
+    } else if (evt == DrainEvent.GRACE_OVER) {
       graceOver = true;
       if (exchange == null && inbound.isEmpty()) {
         ctx.close();
@@ -292,6 +329,28 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
     }
     log.debug("{}: client connection error: {}", clientIp, cause.toString());
     ctx.close();
+  }
+
+  // ---- writing to the client ---------------------------------------------------------------
+
+  /** Writes a message to the client (on an HTTP/2 stream, as the frames it becomes), unflushed, without a promise. */
+  void write(Object msg) {
+    if (streamCodec == null) {
+      ctx.write(msg, ctx.voidPromise());
+    } else {
+      streamCodec.write(ctx, msg, ctx.voidPromise());
+    }
+  }
+
+  /** Writes a message to the client (on an HTTP/2 stream, as the frames it becomes) and flushes. */
+  ChannelFuture writeAndFlush(Object msg) {
+    if (streamCodec == null) {
+      return ctx.writeAndFlush(msg);
+    }
+    ChannelPromise promise = ctx.newPromise();
+    streamCodec.write(ctx, msg, promise);
+    ctx.flush();
+    return promise;
   }
 
   // ---- sequencing the connection's exchanges -----------------------------------------------

@@ -39,8 +39,9 @@ import io.netty.handler.timeout.IdleStateEvent;
  *                             response bytes shared evenly among streams (ServerCodecBuilder)
  *             --> [h2-mux]    Http2MultiplexHandler: a child channel per stream, set up by StreamSetup
  *             --> [h2-conn]   closes an idle connection, GOAWAY on drain
- *  stream     --> [h2-http1]  Http2StreamCodec: frames to and from the HTTP/1.1 forms
- *             --> [frontend]  FrontendHandler (auto-read off: HTTP/2 flow control is per-stream back-pressure)
+ *  stream     --> [frontend]  FrontendHandler (auto-read off: HTTP/2 flow control is per-stream
+ *                             back-pressure), its Http2StreamCodec translating frames to and from the
+ *                             HTTP/1.1 forms
  * </pre>
  */
 final class Http2Connection {
@@ -107,8 +108,8 @@ final class Http2Connection {
   }
 
   /**
-   * Sets up each stream's child channel (the translating codec and a {@link FrontendHandler}), then
-   * removes itself. One instance serves every stream of a connection. Not a
+   * Sets up each stream's child channel: replaces itself with the stream's {@link FrontendHandler},
+   * which translates the stream's frames with its own {@link Http2StreamCodec}. One instance serves every stream of a connection. Not a
    * {@code ChannelInitializer}, which keeps a concurrent map per instance for as long as the
    * connection lives.
    */
@@ -135,11 +136,9 @@ final class Http2Connection {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
       ctx.channel().config().setAutoRead(false);
-      ctx.pipeline()
-          .addAfter(ctx.name(), "h2-http1", new Http2StreamCodec(limits.maxRequestLine(), limits.maxHeaderBytes(),
-              limits.maxHeaderCount(), context.metrics.edge()))
-          .addAfter("h2-http1", FrontendHandler.NAME, new FrontendHandler(context, null, scheme, memo))
-          .remove(this);
+      Http2StreamCodec codec = new Http2StreamCodec(limits.maxRequestLine(), limits.maxHeaderBytes(),
+          limits.maxHeaderCount());
+      ctx.pipeline().replace(this, FrontendHandler.NAME, FrontendHandler.forStream(context, codec, scheme, memo));
     }
   }
 

@@ -3,7 +3,7 @@ package dev.meridian.proxy.server;
 import dev.meridian.proxy.http1.Http2RequestHeads;
 import dev.meridian.proxy.http1.MalformedHeadException;
 import dev.meridian.proxy.http1.RawHeaders;
-import io.netty.channel.ChannelDuplexHandler;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
@@ -51,9 +51,12 @@ import java.util.Map;
  * </ul>
  * Frames that are not HEADERS or DATA pass through both ways.
  *
- * <p>One instance per stream, used on its event loop.
+ * <p>Not a handler of its own: the stream's {@link FrontendHandler} hands it each frame it reads and
+ * each message it writes to the client, so a stream's pipeline holds one handler, not two (a context
+ * fewer to add per stream, a hop fewer per frame each way). One instance per stream, used on its
+ * event loop.
  */
-final class Http2StreamCodec extends ChannelDuplexHandler {
+final class Http2StreamCodec {
   private static final AsciiString TRAILERS = AsciiString.cached("trailers");
   private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
 
@@ -61,61 +64,50 @@ final class Http2StreamCodec extends ChannelDuplexHandler {
   /** The request's head was read: a further HEADERS frame carries its trailers. */
   private boolean headRead;
 
-  /** Counts the client's resets of this stream. */
-  private final dev.meridian.proxy.metrics.EdgeMeters meters;
+  /** Where the messages a stream's frames become go: the stream's {@link FrontendHandler}. */
+  interface Receiver {
+    /** Takes one message read from the stream (the receiver owns it). */
+    void receive(Object msg);
+  }
 
   /** Creates the codec of one stream with the listener's request-head limits. */
-  Http2StreamCodec(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount,
-      dev.meridian.proxy.metrics.EdgeMeters meters) {
+  Http2StreamCodec(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount) {
     this.heads = new Http2RequestHeads(maxRequestLine, maxHeaderBytes, maxHeaderCount);
-    this.meters = meters;
   }
 
   // ---- client to proxy ---------------------------------------------------------------------
 
   /**
-   * Not sharable (one per stream), answered without Netty's per-thread lookup of the class's
-   * annotation, which showed under S4: one is added to each stream's pipeline.
+   * Translates a frame read on the stream and hands the result on: a request head (followed by the
+   * request's end when the frame ended the stream), a body part, the request's trailers, or any other
+   * frame as it is.
+   *
+   * @throws Http2Exception a stream error, for trailers that break the rules
    */
-  @Override
-  public boolean isSharable() {
-    return false;
-  }
-
-  @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Http2Exception {
+  void read(Object msg, ByteBufAllocator alloc, Receiver to) throws Http2Exception {
     if (msg instanceof Http2HeadersFrame frame) {
       if (headRead) {
-        ctx.fireChannelRead(trailers(frame));
+        to.receive(trailers(frame));
         return;
       }
       headRead = true;
-      ctx.fireChannelRead(request(ctx, frame));
+      to.receive(request(frame, alloc));
       if (frame.isEndStream()) {
-        ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
+        to.receive(LastHttpContent.EMPTY_LAST_CONTENT);
       }
     } else if (msg instanceof Http2DataFrame data) {
-      ctx.fireChannelRead(data.isEndStream()
+      to.receive(data.isEndStream()
           ? new DefaultLastHttpContent(data.content(), false)
           : new DefaultHttpContent(data.content()));
     } else {
-      ctx.fireChannelRead(msg);
+      to.receive(msg);
     }
   }
 
-  /** A client's RST_STREAM arrives as an event on the stream (Netty's multiplexer): counted, then passed on. */
-  @Override
-  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-    if (evt instanceof io.netty.handler.codec.http2.Http2ResetFrame) {
-      meters.http2ResetReceived();
-    }
-    super.userEventTriggered(ctx, evt);
-  }
-
-  private HttpRequest request(ChannelHandlerContext ctx, Http2HeadersFrame frame) {
+  private HttpRequest request(Http2HeadersFrame frame, ByteBufAllocator alloc) {
     Http2Headers headers = frame.headers();
     try {
-      return heads.read(headers, !frame.isEndStream(), ctx.alloc());
+      return heads.read(headers, !frame.isEndStream(), alloc);
     } catch (DecoderException e) {
       HttpMethod method = HttpMethod.HEAD.asciiName().contentEquals(headers.method())
           ? HttpMethod.HEAD : HttpMethod.GET;
@@ -141,8 +133,11 @@ final class Http2StreamCodec extends ChannelDuplexHandler {
 
   // ---- proxy to client ---------------------------------------------------------------------
 
-  @Override
-  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+  /**
+   * Writes a message for the client through the stream's context as the frames it becomes; anything
+   * but an HTTP message (a RST_STREAM, say) is written as it is.
+   */
+  void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
     if (!(msg instanceof HttpObject)) {
       ctx.write(msg, promise);
       return;

@@ -96,7 +96,7 @@ final class ResponseRelay {
       ReferenceCountUtil.release(response);
       if (!ex.clientVersion.equals(HttpVersion.HTTP_1_0)) {
         // A full (bodiless) message, so the encoder knows the interim response ended.
-        ctx.writeAndFlush(new DefaultFullHttpResponse(ex.clientVersion, status))
+        connection.writeAndFlush(new DefaultFullHttpResponse(ex.clientVersion, status))
             .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
       }
       return;
@@ -165,12 +165,12 @@ final class ResponseRelay {
       // on whole, in one write (an HTTP/2 client sees one HEADERS frame that ends the stream).
       ex.responseBytes += full.content().readableBytes();
       ex.response = ResponsePhase.RELAYED;
-      ctx.write(full, ctx.voidPromise());
+      connection.write(full);
       ctx.flush();
       completion.finishExchange(ex);
       return;
     }
-    ctx.write(response, ctx.voidPromise());
+    connection.write(response);
   }
 
   private void onContent(Exchange ex, HttpContent content) {
@@ -206,14 +206,14 @@ final class ResponseRelay {
       ex.response = ResponsePhase.RELAYED;
       if (ex.clientVersion.equals(HttpVersion.HTTP_1_0) && !last.trailingHeaders().isEmpty()) {
         last.release();
-        ctx.write(LastHttpContent.EMPTY_LAST_CONTENT, ctx.voidPromise());
+        connection.write(LastHttpContent.EMPTY_LAST_CONTENT);
       } else {
-        ctx.write(last, ctx.voidPromise());
+        connection.write(last);
       }
       ctx.flush();
       connection.completion.finishExchange(ex);
     } else {
-      ctx.write(content, ctx.voidPromise());
+      connection.write(content);
     }
   }
 
@@ -270,7 +270,7 @@ final class ResponseRelay {
     if (ex.route.sticky() != null) {
       StickySessions.onResponse(ex, context, response, connection.isTls());
     }
-    connection.ctx.writeAndFlush(response);
+    connection.writeAndFlush(response);
     Channel upstream = ex.upstream;
     BackendHandler.of(upstream).detach();
     connection.exchange = null;

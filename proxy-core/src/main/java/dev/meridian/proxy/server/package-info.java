@@ -6,7 +6,8 @@
  *  client socket
  *    |  ClientChannelInitializer: idle timeout, TLS + ALPN or cleartext protocol detection
  *    |  http1.ServerHttpCodec (HTTP/1.1, head read in place)  or  Http2Connection (one child per
- *    |  stream, whose Http2StreamCodec makes the same in-place request heads from HTTP/2 frames)
+ *    |  stream, whose FrontendHandler's Http2StreamCodec makes the same in-place request heads from
+ *    |  HTTP/2 frames, and frames of the responses)
  *    v
  *  FrontendHandler ........ one per connection (or HTTP/2 stream): sequences exchanges in order,
  *    |                      owns the connection's state and back-pressure; Exchange = one request;

@@ -11,6 +11,9 @@ import dev.meridian.proxy.http1.UpstreamHttpCodec;
 import dev.meridian.proxy.http1.WholeResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -45,10 +48,38 @@ import org.junit.jupiter.api.Test;
  * HTTP/2 forbids.
  */
 class Http2StreamCodecTest {
-  private static final dev.meridian.proxy.metrics.EdgeMeters METERS =
-      new dev.meridian.proxy.metrics.ProxyMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()).edge();
-  private final EmbeddedChannel stream = new EmbeddedChannel(new Http2StreamCodec(100, 4096, 10, METERS));
+  private final EmbeddedChannel stream = new EmbeddedChannel(new CodecHandler());
   private final List<Object> read = new ArrayList<>();
+
+  /**
+   * The codec between the test's frames and messages as a stream's {@link FrontendHandler} uses it:
+   * each frame read goes through {@link Http2StreamCodec#read}, each message written through
+   * {@link Http2StreamCodec#write}; what the codec hands on is read back from the channel.
+   */
+  private static final class CodecHandler extends ChannelDuplexHandler implements Http2StreamCodec.Receiver {
+    private final Http2StreamCodec codec = new Http2StreamCodec(100, 4096, 10);
+    private ChannelHandlerContext ctx;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      this.ctx = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Http2Exception {
+      codec.read(msg, ctx.alloc(), this);
+    }
+
+    @Override
+    public void receive(Object msg) {
+      ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+      codec.write(ctx, msg, promise);
+    }
+  }
 
   @AfterEach
   void release() {
@@ -188,7 +219,7 @@ class Http2StreamCodecTest {
   }
 
   private Throwable refusal(Http2Headers headers) {
-    EmbeddedChannel fresh = new EmbeddedChannel(new Http2StreamCodec(100, 4096, 10, METERS));
+    EmbeddedChannel fresh = new EmbeddedChannel(new CodecHandler());
     fresh.writeInbound(new DefaultHttp2HeadersFrame(headers, true));
     HttpRequest refused = fresh.readInbound();
     assertThat((Object) fresh.readInbound()).as("the end of the refused request").isSameAs(LastHttpContent.EMPTY_LAST_CONTENT);
