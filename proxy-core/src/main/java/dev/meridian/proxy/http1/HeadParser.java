@@ -140,6 +140,12 @@ abstract class HeadParser<H> {
     transferEncodingField = -1;
   }
 
+  /** Forgets a head begun and not finished, so the next {@link #parse} starts a new one. */
+  void discardPartial() {
+    pending = null;
+    reset();
+  }
+
   /** Whether part of a head was read and the rest has not arrived. */
   boolean inProgress() {
     return scanned > 0;

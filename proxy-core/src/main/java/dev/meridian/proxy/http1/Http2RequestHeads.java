@@ -30,7 +30,8 @@ import java.util.Map;
  * path or {@code *} (an absolute URI would name another host than {@code :authority}); everything
  * else the parser checks as it does on HTTP/1.1.
  *
- * <p>One instance serves one stream (its parser keeps state) and is not thread-safe.
+ * <p>Not thread-safe: one instance serves the streams of one connection, on its event loop, one
+ * header block at a time (each is read whole; nothing is kept from one to the next).
  */
 public final class Http2RequestHeads {
   private static final byte[] VERSION_LINE_END = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -44,7 +45,7 @@ public final class Http2RequestHeads {
   private final RequestHeadParser parser;
 
   /**
-   * Creates the reader of one stream's request with the listener's HTTP/1.1 limits.
+   * Creates the reader of one connection's requests with the listener's HTTP/1.1 limits.
    *
    * @param maxRequestLine longest request line in bytes (method, path and version)
    * @param maxHeaderBytes largest header section in bytes, as HTTP/1.1 lines
@@ -127,6 +128,7 @@ public final class Http2RequestHeads {
       head.writeShort(CRLF);
       RawRequest request = parser.parse(head);
       if (request == null) {
+        parser.discardPartial();
         throw new MalformedHeadException("the request's header block does not make a complete head");
       }
       if (bodyFollows) {

@@ -22,7 +22,11 @@ import java.util.ArrayDeque;
  */
 final class ClientInbound {
   private final FrontendHandler connection;
-  private final ArrayDeque<Object> queue = new ArrayDeque<>();
+  /**
+   * Room for a head, a body part and an end before it grows (the default's 16 would be 88 bytes per
+   * connection and per HTTP/2 stream, idle ones included).
+   */
+  private final ArrayDeque<Object> queue = new ArrayDeque<>(3);
 
   ClientInbound(FrontendHandler connection) {
     this.connection = connection;

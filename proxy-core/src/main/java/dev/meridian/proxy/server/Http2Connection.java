@@ -2,6 +2,7 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.config.MeridianSettings.LimitSettings;
 import dev.meridian.proxy.http.NeverIndexedHeaders;
+import dev.meridian.proxy.http1.Http2RequestHeads;
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandler;
@@ -116,13 +117,14 @@ final class Http2Connection {
   @ChannelHandler.Sharable
   private static final class StreamSetup extends ChannelHandlerAdapter {
     private final ProxyContext context;
-    private final LimitSettings limits;
+    /** Reads the streams' request heads with the listener's limits (one at a time, on the connection's loop). */
+    private final Http2RequestHeads heads;
     private final String scheme;
     private final ConnectionMemo memo;
 
     StreamSetup(ProxyContext context, LimitSettings limits, String scheme, ConnectionMemo memo) {
       this.context = context;
-      this.limits = limits;
+      this.heads = new Http2RequestHeads(limits.maxRequestLine(), limits.maxHeaderBytes(), limits.maxHeaderCount());
       this.scheme = scheme;
       this.memo = memo;
     }
@@ -136,8 +138,7 @@ final class Http2Connection {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
       ctx.channel().config().setAutoRead(false);
-      Http2StreamCodec codec = new Http2StreamCodec(limits.maxRequestLine(), limits.maxHeaderBytes(),
-          limits.maxHeaderCount());
+      Http2StreamCodec codec = new Http2StreamCodec(heads);
       ctx.pipeline().replace(this, FrontendHandler.NAME, FrontendHandler.forStream(context, codec, scheme, memo));
     }
   }

@@ -70,9 +70,13 @@ final class Http2StreamCodec {
     void receive(Object msg);
   }
 
-  /** Creates the codec of one stream with the listener's request-head limits. */
-  Http2StreamCodec(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount) {
-    this.heads = new Http2RequestHeads(maxRequestLine, maxHeaderBytes, maxHeaderCount);
+  /**
+   * Creates the codec of one stream.
+   *
+   * @param heads the reader of the connection's request heads, which its streams share
+   */
+  Http2StreamCodec(Http2RequestHeads heads) {
+    this.heads = heads;
   }
 
   // ---- client to proxy ---------------------------------------------------------------------

@@ -22,6 +22,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.AsciiString;
 import java.util.List;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -34,6 +35,10 @@ import org.slf4j.LoggerFactory;
  */
 final class RequestAdmission {
   private static final Logger log = LoggerFactory.getLogger(RequestAdmission.class);
+  /** The names of Netty's HTTP/2 conversion fields, once ({@code values()} copies its array per call). */
+  private static final AsciiString[] EXTENSION_HEADER_NAMES =
+      java.util.Arrays.stream(HttpConversionUtil.ExtensionHeaderNames.values())
+          .map(HttpConversionUtil.ExtensionHeaderNames::text).toArray(AsciiString[]::new);
 
   /** 414 with the RFC 9110 reason phrase (Netty's constant still says Request-URI Too Long). */
   static final HttpResponseStatus URI_TOO_LONG = new HttpResponseStatus(414, "URI Too Long");
@@ -195,8 +200,8 @@ final class RequestAdmission {
    * {@link Http2StreamCodec}) had its values checked when it was read.
    */
   private static Verdict checkHttp2Headers(HttpHeaders headers) {
-    for (HttpConversionUtil.ExtensionHeaderNames name : HttpConversionUtil.ExtensionHeaderNames.values()) {
-      headers.remove(name.text());
+    for (AsciiString name : EXTENSION_HEADER_NAMES) {
+      headers.remove(name);
     }
     if (headers instanceof RawHeaders) {
       return null;

@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.meridian.proxy.http1.Http2RequestHeads;
 import dev.meridian.proxy.http1.MalformedHeadException;
 import dev.meridian.proxy.http1.RawRequest;
 import dev.meridian.proxy.http1.RawResponse;
@@ -11,6 +12,7 @@ import dev.meridian.proxy.http1.UpstreamHttpCodec;
 import dev.meridian.proxy.http1.WholeResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
@@ -57,7 +59,7 @@ class Http2StreamCodecTest {
    * {@link Http2StreamCodec#write}; what the codec hands on is read back from the channel.
    */
   private static final class CodecHandler extends ChannelDuplexHandler implements Http2StreamCodec.Receiver {
-    private final Http2StreamCodec codec = new Http2StreamCodec(100, 4096, 10);
+    private final Http2StreamCodec codec = new Http2StreamCodec(new Http2RequestHeads(100, 4096, 10));
     private ChannelHandlerContext ctx;
 
     @Override
@@ -226,6 +228,22 @@ class Http2StreamCodecTest {
     fresh.finishAndReleaseAll();
     assertThat(refused.decoderResult().isFailure()).isTrue();
     return refused.decoderResult().cause();
+  }
+
+  @Test
+  void theStreamsOfAConnectionShareOneHeadReaderAndARefusedHeadLeavesNothingForTheNext() {
+    Http2RequestHeads shared = new Http2RequestHeads(100, 4096, 10);
+    Http2Headers tooMany = request("GET", "/refused");
+    for (int i = 0; i < 12; i++) {
+      tooMany.add("x-field-" + i, "v");
+    }
+    assertThatThrownBy(() -> shared.read(tooMany, false, UnpooledByteBufAllocator.DEFAULT))
+        .isInstanceOf(TooManyHeadersException.class);
+    RawRequest next = shared.read(request("GET", "/next").add("x-next", "1"), false, UnpooledByteBufAllocator.DEFAULT);
+    read.add(next);
+    assertThat(next.uri()).isEqualTo("/next");
+    assertThat(next.headers().names()).containsExactlyInAnyOrder("x-next", "host");
+    assertThat(next.headers().get("host")).isEqualTo("shop.example:8443");
   }
 
   @Test
