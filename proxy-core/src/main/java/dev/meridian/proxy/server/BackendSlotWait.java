@@ -60,7 +60,7 @@ final class BackendSlotWait {
 
   private void waitForSlot(Exchange ex, Backend backend, BackendSlots.Slot slot) {
     String group = ex.group.group().name();
-    BackendSlots.Ticket ticket = slot.enqueue(connection.ctx.executor(), ex.group.queueTimeoutNanos(),
+    BackendSlots.Ticket ticket = slot.enqueue(connection.client.eventLoop(), ex.group.queueTimeoutNanos(),
         () -> onSlotGranted(ex, backend, slot), () -> onQueueTimeout(ex, backend));
     if (ticket == null) {
       context.metrics.backendLimits().outcome(group, "queue-full");

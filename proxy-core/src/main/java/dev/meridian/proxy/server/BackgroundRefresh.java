@@ -5,7 +5,6 @@ import dev.meridian.balancer.SelectionContext;
 import dev.meridian.proxy.cache.CachedResponse;
 import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.cache.MissCoalescer;
-import dev.meridian.proxy.transport.Transport;
 import dev.meridian.proxy.upstream.BackendLink;
 import dev.meridian.proxy.upstream.ClientConnection;
 import dev.meridian.proxy.upstream.ProxyHeaderWriter;
@@ -94,7 +93,7 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
     ClientConnection client = connection.upstreamClient();
     long timeoutMillis = ex.policies.settings.timeouts().responseHeaders().toMillis();
     new Bootstrap()
-        .group(connection.ctx.channel().eventLoop())
+        .group(connection.client.eventLoop())
         .channel(context.transport.socketChannel())
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) ex.policies.settings.timeouts().connect().toMillis())
         .handler(new ChannelInitializer<Channel>() {

@@ -87,9 +87,9 @@ final class ClientInbound {
       return;
     }
     if (canTakeClientBytes()) {
-      ReadDemand.resume(connection.ctx.channel());
+      connection.client.resumeReading();
     } else if (!queue.isEmpty() || (connection.exchange != null && !connection.exchange.requestComplete)) {
-      ReadDemand.pause(connection.ctx.channel());
+      connection.client.pauseReading();
     }
   }
 

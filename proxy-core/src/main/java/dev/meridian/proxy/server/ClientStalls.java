@@ -26,7 +26,7 @@ final class ClientStalls {
     Exchange ex = connection.exchange;
     if (ex == null) {
       log.debug("{}: client idle, closing", connection.clientIp);
-      connection.ctx.close();
+      connection.client.close();
     } else if (!ex.requestComplete && !ex.responseStarted() && !ex.waitsForBackend()) {
       // (A request a drill's delay or a full backend holds is waiting for it, not stalled by the client.)
       refuseStalledBody(connection, ex, "stopped arriving for "
@@ -38,7 +38,7 @@ final class ClientStalls {
 
   /** Whether the client has stopped reading the exchange's response: its connection holds unsent bytes. */
   static boolean isStoppedReader(FrontendHandler connection, Exchange ex) {
-    return ex.responseStarted() && !ex.responseComplete() && !connection.ctx.channel().isWritable();
+    return ex.responseStarted() && !ex.responseComplete() && !connection.client.isWritable();
   }
 
   /** Cuts off a response the client stopped reading (nothing sent for an idle timeout); its upstream is dropped. */
@@ -47,7 +47,7 @@ final class ClientStalls {
         connection.clientIp, ex.responseBytes);
     connection.context.metrics.edge().sendTimedOut();
     connection.completion.abandonUpstream(ex);
-    connection.ctx.close();
+    connection.client.close();
   }
 
   /** Answers a request whose body comes too slowly 408 (its upstream dropped); the connection closes. */

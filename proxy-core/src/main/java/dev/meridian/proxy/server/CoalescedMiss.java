@@ -22,7 +22,7 @@ final class CoalescedMiss implements MissCoalescer.Waiter {
     this.phase = phase;
     this.ex = ex;
     this.fill = fill;
-    this.timer = connection.ctx.executor().schedule(() -> {
+    this.timer = connection.client.eventLoop().schedule(() -> {
       if (fill.leave(this)) {
         settle(null);
       }
@@ -31,12 +31,12 @@ final class CoalescedMiss implements MissCoalescer.Waiter {
 
   @Override
   public void filled(CachedResponse entry) {
-    connection.ctx.executor().execute(() -> settle(entry));
+    connection.client.eventLoop().execute(() -> settle(entry));
   }
 
   @Override
   public void failed() {
-    connection.ctx.executor().execute(() -> settle(null));
+    connection.client.eventLoop().execute(() -> settle(null));
   }
 
   private void settle(CachedResponse entry) {

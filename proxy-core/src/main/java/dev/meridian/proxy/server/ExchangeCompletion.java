@@ -3,10 +3,7 @@ package dev.meridian.proxy.server;
 import dev.meridian.proxy.http.LocalResponses;
 import dev.meridian.proxy.server.Exchange.ResponsePhase;
 import dev.meridian.proxy.upstream.BackendHandler;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
@@ -47,7 +44,7 @@ final class ExchangeCompletion {
   /** Ends a request that reached a backend with a local error, or cuts the response off. */
   void failResponse(Exchange ex, HttpResponseStatus status, String message) {
     if (ex.responseStarted()) {
-      connection.ctx.close();
+      connection.client.close();
     } else {
       respondLocally(ex, status, message);
     }
@@ -64,9 +61,8 @@ final class ExchangeCompletion {
       return; // the origin failed: a stale entry the route may serve on error answers instead
     }
     abandonUpstream(ex);
-    ChannelHandlerContext ctx = connection.ctx;
     boolean keepAlive = localKeepAlive(ex);
-    FullHttpResponse response = LocalResponses.create(ctx.alloc(), status, message, responseVersion(ex),
+    FullHttpResponse response = LocalResponses.create(connection.client.alloc(), status, message, responseVersion(ex),
         keepAlive, ex.policies.requestRewriter.requestIdHeader(), ex.requestId);
     if (ex.policies.settings.debugHeaders() && ex.selection.decision() != null) {
       response.headers().set(ResponseRelay.DECISION_HEADER, ex.selection.decision());
@@ -93,7 +89,7 @@ final class ExchangeCompletion {
     ex.status = response.status().code();
     ex.closeAfter = !keepAlive;
     ex.responseBytes += response.content().readableBytes();
-    connection.writeAndFlush(response);
+    connection.client.writeAndFlush(response);
     if (ex.closeAfter || ex.requestComplete) {
       finishExchange(ex);
       return;
@@ -149,7 +145,7 @@ final class ExchangeCompletion {
     // bytes of the previous response may still be in its decoder.
     connection.settling = true;
     settlingUpstream = reuse ? upstream : null;
-    connection.ctx.executor().execute(onSettled);
+    connection.client.eventLoop().execute(onSettled);
   }
 
   /** After an exchange finished and the backend's read was decoded: pool the upstream, start the next. */
@@ -176,15 +172,7 @@ final class ExchangeCompletion {
    * may still be sending; an HTTP/2 stream closes (or resets) its stream only.
    */
   private void closeAfterWrites(boolean clientMaySend) {
-    ChannelHandlerContext ctx = connection.ctx;
-    if (connection.http2Stream) {
-      ctx.flush();
-      ctx.close();
-    } else if (clientMaySend && !connection.inputClosed) {
-      LingeringClose.closeAfterWrites(ctx.channel());
-    } else {
-      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-    }
+    connection.client.closeWhenWritten(clientMaySend && !connection.inputClosed);
   }
 
   static String routeName(Exchange ex) {

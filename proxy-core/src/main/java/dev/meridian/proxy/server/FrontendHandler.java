@@ -7,22 +7,16 @@ import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
 import dev.meridian.proxy.upstream.ClientConnection;
 import dev.meridian.proxy.upstream.UpstreamListener;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
-import io.netty.handler.codec.http2.Http2ResetFrame;
-import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
@@ -30,19 +24,21 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves one client connection (or one HTTP/2 stream): it sequences the connection's exchanges, one
+ * Serves one client HTTP/1 connection (as the last handler of its pipeline) or one HTTP/2 stream
+ * (started and fed by its {@link Http2ClientStream}, in no pipeline): it sequences the connection's exchanges, one
  * request at a time and in order (pipelined requests wait their turn), and hands each step of a
  * request to its phase (see the package documentation for the whole path):
  * {@link RequestAdmission} (validate, route), {@link UpstreamAttempts} (backend, connection, retries),
  * {@link RequestBodyRelay} (request body), {@link ResponseRelay} (response back) and
  * {@link ExchangeCompletion} (local answers, connection reuse).
  *
- * <p>Back-pressure: both channels run with auto-read off. The client is read only while the current
+ * <p>Back-pressure: the client is read (an HTTP/2 stream's window credited) only while the current
  * request's body can be written upstream (writable), the backend only while the client is writable.
+ * The phases reach the client through {@link ClientSide}, whichever it is.
  * Memory per connection is bounded by the write watermarks plus one read.
  *
  * <p>The phases share this connection's state through its package-private fields. Thread safety:
- * everything runs on the client channel's event loop, which also owns the upstream connection.
+ * everything runs on the client connection's event loop, which also owns the upstream connection.
  */
 final class FrontendHandler extends ChannelInboundHandlerAdapter
     implements UpstreamListener, Http2StreamCodec.Receiver {
@@ -68,9 +64,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
   /** The meters this connection recorded on last (an HTTP/2 connection's streams share them). */
   final MeterMemo meters;
   private final ConnectionMemo connectionMemo;
-  /** On an HTTP/2 stream, what translates its frames to and from HTTP/1.1 messages; null on HTTP/1. */
-  private final Http2StreamCodec streamCodec;
-  ChannelHandlerContext ctx;
+  /** What the phases do to the client (write, flush, close, read on); set once the handler starts. */
+  ClientSide client;
   /** The request being served, or null between requests. */
   Exchange exchange;
   /** The connection is closing: nothing more is read or started. */
@@ -79,8 +74,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
   boolean upstreamNeedsFlush;
   /** The client half-closed: what it sent is answered, then the connection closes. */
   boolean inputClosed;
-  /** This handler serves one HTTP/2 stream (a child channel) rather than an HTTP/1 connection. */
-  boolean http2Stream;
+  /** This handler serves one HTTP/2 stream rather than an HTTP/1 connection. */
+  final boolean http2Stream;
   /** An exchange just finished; its upstream connection goes back to the pool in a moment. */
   boolean settling;
   String clientIp;
@@ -107,24 +102,23 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
    * @param memo what the connection's requests share (its own)
    */
   FrontendHandler(ProxyContext context, ServerHttpCodec codec, String scheme, ConnectionMemo memo) {
-    this(context, codec, null, scheme, memo);
+    this(context, codec, false, scheme, memo);
   }
 
   /**
-   * Creates the handler of an HTTP/2 stream, which translates the stream's frames itself with
-   * {@code streamCodec}.
+   * Creates the handler of an HTTP/2 stream, not in any pipeline: its {@link Http2ClientStream} hands
+   * it the stream's messages and events ({@link #startOn} first).
    *
    * @param memo what the requests of the stream's connection share
    */
-  static FrontendHandler forStream(ProxyContext context, Http2StreamCodec streamCodec, String scheme,
-      ConnectionMemo memo) {
-    return new FrontendHandler(context, null, streamCodec, scheme, memo);
+  static FrontendHandler forStream(ProxyContext context, String scheme, ConnectionMemo memo) {
+    return new FrontendHandler(context, null, true, scheme, memo);
   }
 
-  private FrontendHandler(ProxyContext context, ServerHttpCodec codec, Http2StreamCodec streamCodec, String scheme,
+  private FrontendHandler(ProxyContext context, ServerHttpCodec codec, boolean http2Stream, String scheme,
       ConnectionMemo memo) {
     this.context = context;
-    this.streamCodec = streamCodec;
+    this.http2Stream = http2Stream;
     this.scheme = scheme;
     this.attempts = new UpstreamAttempts(this);
     this.requestBody = new RequestBodyRelay(this);
@@ -179,24 +173,25 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     if (ctx.channel().isActive()) {
-      start(ctx);
+      startOn(ClientSide.ofConnection(ctx));
     }
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    start(ctx);
+    startOn(ClientSide.ofConnection(ctx));
   }
 
-  /** Starts serving the connection (or HTTP/2 stream) once it is active and this handler is in place. */
-  private void start(ChannelHandlerContext ctx) {
-    if (this.ctx != null) {
+  /**
+   * Starts serving the client (an HTTP/1 connection once it is active and this handler is in place,
+   * or an HTTP/2 stream once opened); only the first call counts.
+   */
+  void startOn(ClientSide client) {
+    if (this.client != null) {
       return;
     }
-    this.ctx = ctx;
-    this.http2Stream = ctx.channel() instanceof Http2StreamChannel;
-
-    connectionMemo.identify(http2Stream ? ctx.channel().parent() : ctx.channel());
+    this.client = client;
+    connectionMemo.identify(client.socket());
     this.clientAddress = connectionMemo.clientAddress();
     this.clientIp = connectionMemo.clientIp();
     if (!http2Stream) {
@@ -205,16 +200,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       countedConnection = true;
       headTimer.start();
     }
-    ReadDemand.resume(ctx.channel());
+    client.resumeReading();
   }
 
   @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Http2Exception {
-    if (streamCodec != null) {
-      streamCodec.read(msg, ctx.alloc(), this);
-    } else {
-      receive(msg);
-    }
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    receive(msg);
   }
 
   /** Takes a message from the client: a request head, a body part or the request's end. */
@@ -232,18 +223,28 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
+    clientReadComplete();
+  }
+
+  /** The client's bytes read so far were handed on: flush them upstream, and read on if they can be taken. */
+  void clientReadComplete() {
     flushUpstream();
     inbound.maybeRead();
   }
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    clientWritabilityChanged();
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  /** The client may take more response bytes (or fewer): the backend is read again once it can. */
+  void clientWritabilityChanged() {
     Exchange ex = exchange;
-    if (ctx.channel().isWritable() && ex != null && ex.upstream != null && ex.responseStarted()
+    if (client.isWritable() && ex != null && ex.upstream != null && ex.responseStarted()
         && !ex.responseComplete()) {
       ReadDemand.resume(ex.upstream);
     }
-    ctx.fireChannelWritabilityChanged();
   }
 
   @Override
@@ -269,10 +270,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       } // else a request waits for the last one to settle: it is answered, then the connection closes
       return;
     }
-    if (evt instanceof Http2ResetFrame) {
-      // The client reset the stream (Netty's multiplexer tells the stream by this event); its closing follows.
-      context.metrics.edge().http2ResetReceived();
-    } else if (evt == DrainEvent.GRACE_OVER) {
+    if (evt == DrainEvent.GRACE_OVER) {
       graceOver = true;
       if (exchange == null && inbound.isEmpty()) {
         ctx.close();
@@ -284,6 +282,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    clientClosed();
+  }
+
+  /** The client is gone (its connection closed, or its stream ended or was reset): what it held is freed. */
+  void clientClosed() {
     closing = true;
     headTimer.cancel();
     response.stopTimer();
@@ -312,6 +315,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (client == null) {
+      log.debug("{}: client connection error: {}", ctx.channel().remoteAddress(), cause.toString());
+      ctx.close();
+      return;
+    }
+    clientFailed(cause);
+  }
+
+  /** The client's connection failed, or an HTTP/2 stream broke a rule: the stream is reset, a connection closed. */
+  void clientFailed(Throwable cause) {
     Http2Error streamError = cause instanceof Http2FrameStreamException e ? e.error()
         : cause instanceof Http2Exception.StreamException e ? e.error() : null;
     if (streamError == Http2Error.PROTOCOL_ERROR && requestEnded) {
@@ -320,37 +333,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       streamError = Http2Error.STREAM_CLOSED;
     }
     if (streamError != null) {
-      // An HTTP/2 stream error (the multiplexer hands the child the codec's StreamException): reset
-      // the stream with the error's own code; the multiplexer's forced close would say CANCEL, or
-      // nothing once the request had ended.
+      // An HTTP/2 stream error (the codec's, or broken trailers): reset the stream with the error's
+      // own code, not the CANCEL a plain close would send (or nothing, once the request had ended).
       log.debug("{}: HTTP/2 stream error: {}", clientIp, cause.toString());
-      ctx.writeAndFlush(new DefaultHttp2ResetFrame(streamError)).addListener(ChannelFutureListener.CLOSE);
+      client.reset(streamError);
       return;
     }
     log.debug("{}: client connection error: {}", clientIp, cause.toString());
-    ctx.close();
-  }
-
-  // ---- writing to the client ---------------------------------------------------------------
-
-  /** Writes a message to the client (on an HTTP/2 stream, as the frames it becomes), unflushed, without a promise. */
-  void write(Object msg) {
-    if (streamCodec == null) {
-      ctx.write(msg, ctx.voidPromise());
-    } else {
-      streamCodec.write(ctx, msg, ctx.voidPromise());
-    }
-  }
-
-  /** Writes a message to the client (on an HTTP/2 stream, as the frames it becomes) and flushes. */
-  ChannelFuture writeAndFlush(Object msg) {
-    if (streamCodec == null) {
-      return ctx.writeAndFlush(msg);
-    }
-    ChannelPromise promise = ctx.newPromise();
-    streamCodec.write(ctx, msg, promise);
-    ctx.flush();
-    return promise;
+    client.close();
   }
 
   // ---- sequencing the connection's exchanges -----------------------------------------------

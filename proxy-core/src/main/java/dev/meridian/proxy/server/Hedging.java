@@ -69,7 +69,7 @@ final class Hedging {
     if (ex.race == null) {
       ex.race = new Race();
     }
-    ex.race.timer = connection.ctx.executor().schedule(() -> onTimer(ex), delay, TimeUnit.NANOSECONDS);
+    ex.race.timer = connection.client.eventLoop().schedule(() -> onTimer(ex), delay, TimeUnit.NANOSECONDS);
   }
 
   private static boolean mayHedge(Exchange ex) {
@@ -149,7 +149,7 @@ final class Hedging {
       ex.selection.decision((decision == null ? "" : decision + "; ") + "hedged to " + backend.id()
           + " after " + (System.nanoTime() - ex.sentNanos) / 1_000_000 + "ms");
     }
-    UpstreamPool pool = context.pools.forLoop(connection.ctx.channel().eventLoop());
+    UpstreamPool pool = context.pools.forLoop(connection.client.eventLoop());
     Channel pooled = pool.takeIdle(backend, hedge, connection.upstreamClient());
     if (pooled != null) {
       send(hedge, pooled);

@@ -5,8 +5,6 @@ import dev.meridian.proxy.http.NeverIndexedHeaders;
 import dev.meridian.proxy.http1.Http2RequestHeads;
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import io.netty.channel.ChannelDuplexHandler;
-import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelHandlerAdapter;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -18,16 +16,15 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 
 /**
- * Installs HTTP/2 on a client connection: the frame codec with safe limits and one child channel per
- * stream, each translated to HTTP/1.1 messages and handled by the same {@link FrontendHandler} as an
- * HTTP/1.1 connection (translate at the edges, not a second proxy).
+ * Installs HTTP/2 on a client connection: the frame codec with safe limits, and for each stream a
+ * {@link FrontendHandler}, the same as an HTTP/1.1 connection's, to which the stream's frames are
+ * translated as HTTP/1.1 messages (translate at the edges, not a second proxy).
  *
  * <pre>
  *  connection --> [h2-flush]  FlushConsolidationHandler: the streams' flushes in one event-loop turn
@@ -38,11 +35,11 @@ import io.netty.handler.timeout.IdleStateEvent;
  *                             open past the request-head timeout refused (ClientFrameGuard);
  *                             credentials and request ids never HPACK-indexed (NeverIndexedHeaders);
  *                             response bytes shared evenly among streams (ServerCodecBuilder)
- *             --> [h2-mux]    Http2MultiplexHandler: a child channel per stream, set up by StreamSetup
+ *             --> [h2-streams] Http2Streams: per stream an Http2ClientStream (no channel of its
+ *                             own) and a FrontendHandler; the stream's Http2StreamCodec translates
+ *                             its frames to and from the HTTP/1.1 forms, and the client's window is
+ *                             credited as the handler takes its body (per-stream back-pressure)
  *             --> [h2-conn]   closes an idle connection, GOAWAY on drain
- *  stream     --> [frontend]  FrontendHandler (auto-read off: HTTP/2 flow control is per-stream
- *                             back-pressure), its Http2StreamCodec translating frames to and from the
- *                             HTTP/1.1 forms
  * </pre>
  */
 final class Http2Connection {
@@ -77,7 +74,8 @@ final class Http2Connection {
     pipeline.addLast("h2-flush", new FlushConsolidationHandler(
             FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
         .addLast("h2", codec)
-        .addLast("h2-mux", new Http2MultiplexHandler(new StreamSetup(context, limits, scheme, memo)))
+        .addLast("h2-streams", new Http2Streams(codec.connection(), context, scheme, memo,
+            new Http2RequestHeads(limits.maxRequestLine(), limits.maxHeaderBytes(), limits.maxHeaderCount())))
         .addLast("h2-conn", new ConnectionEvents(codec, context.metrics));
     pipeline.channel().config().setAutoRead(true);
   }
@@ -86,7 +84,7 @@ final class Http2Connection {
    * Builds the connection's frame codec with a {@link UniformStreamByteDistributor}: response bytes
    * are shared evenly among the streams that have some to send. Netty's default, the weighted fair
    * queue, serves the priority tree RFC 9113 deprecated, and keeps two maps, two priority queues and
-   * their states on every connection, idle ones included (with {@link StreamSetup}, an idle connection
+   * their states on every connection, idle ones included (with the stream setup of the time, an idle connection
    * holds 0.8 KiB less).
    */
   private static final class ServerCodecBuilder extends Http2FrameCodecBuilder {
@@ -105,41 +103,6 @@ final class Http2Connection {
     protected Http2FrameCodec build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
         Http2Settings initialSettings) {
       return super.build(new ClientFrameGuard(decoder, headerBlockTimeoutNanos), encoder, initialSettings);
-    }
-  }
-
-  /**
-   * Sets up each stream's child channel: replaces itself with the stream's {@link FrontendHandler},
-   * which translates the stream's frames with its own {@link Http2StreamCodec}. One instance serves every stream of a connection. Not a
-   * {@code ChannelInitializer}, which keeps a concurrent map per instance for as long as the
-   * connection lives.
-   */
-  @ChannelHandler.Sharable
-  private static final class StreamSetup extends ChannelHandlerAdapter {
-    private final ProxyContext context;
-    /** Reads the streams' request heads with the listener's limits (one at a time, on the connection's loop). */
-    private final Http2RequestHeads heads;
-    private final String scheme;
-    private final ConnectionMemo memo;
-
-    StreamSetup(ProxyContext context, LimitSettings limits, String scheme, ConnectionMemo memo) {
-      this.context = context;
-      this.heads = new Http2RequestHeads(limits.maxRequestLine(), limits.maxHeaderBytes(), limits.maxHeaderCount());
-      this.scheme = scheme;
-      this.memo = memo;
-    }
-
-    /** Sharable (see the annotation), answered without Netty's per-thread lookup, once per stream. */
-    @Override
-    public boolean isSharable() {
-      return true;
-    }
-
-    @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-      ctx.channel().config().setAutoRead(false);
-      Http2StreamCodec codec = new Http2StreamCodec(heads);
-      ctx.pipeline().replace(this, FrontendHandler.NAME, FrontendHandler.forStream(context, codec, scheme, memo));
     }
   }
 

@@ -30,7 +30,9 @@ import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.PromiseCombiner;
 import java.util.Iterator;
@@ -51,18 +53,21 @@ import java.util.Map;
  * </ul>
  * Frames that are not HEADERS or DATA pass through both ways.
  *
- * <p>Not a handler of its own: the stream's {@link FrontendHandler} hands it each frame it reads and
- * each message it writes to the client, so a stream's pipeline holds one handler, not two (a context
- * fewer to add per stream, a hop fewer per frame each way). One instance per stream, used on its
- * event loop.
+ * <p>Not a handler: the stream's {@link Http2ClientStream} hands it each frame that arrives and each
+ * message written to the client, whose frames go to the connection's frame codec as frames of the
+ * stream. One instance per stream, used on its connection's event loop.
  */
 final class Http2StreamCodec {
   private static final AsciiString TRAILERS = AsciiString.cached("trailers");
   private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
 
   private final Http2RequestHeads heads;
+  /** The stream the frames written belong to (null: left to the channel they are written to). */
+  private final Http2FrameStream stream;
   /** The request's head was read: a further HEADERS frame carries its trailers. */
   private boolean headRead;
+  /** A frame that ends the stream was written. */
+  private boolean endSent;
 
   /** Where the messages a stream's frames become go: the stream's {@link FrontendHandler}. */
   interface Receiver {
@@ -73,10 +78,17 @@ final class Http2StreamCodec {
   /**
    * Creates the codec of one stream.
    *
-   * @param heads the reader of the connection's request heads, which its streams share
+   * @param heads  the reader of the connection's request heads, which its streams share
+   * @param stream the stream, which each frame written names (null leaves that to the channel written to)
    */
-  Http2StreamCodec(Http2RequestHeads heads) {
+  Http2StreamCodec(Http2RequestHeads heads, Http2FrameStream stream) {
     this.heads = heads;
+    this.stream = stream;
+  }
+
+  /** Whether a frame that ends the stream (END_STREAM) was written. */
+  boolean endSent() {
+    return endSent;
   }
 
   // ---- client to proxy ---------------------------------------------------------------------
@@ -143,6 +155,9 @@ final class Http2StreamCodec {
    */
   void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
     if (!(msg instanceof HttpObject)) {
+      if (msg instanceof Http2StreamFrame frame && frame.stream() == null && stream != null) {
+        frame.stream(stream);
+      }
       ctx.write(msg, promise);
       return;
     }
@@ -151,7 +166,7 @@ final class Http2StreamCodec {
     } else if (msg instanceof LastHttpContent last) {
       writeEnd(ctx, last, promise);
     } else if (msg instanceof HttpContent content) {
-      ctx.write(new DefaultHttp2DataFrame(content.content(), false), promise);
+      send(ctx, new DefaultHttp2DataFrame(content.content(), false), promise);
     } else {
       ctx.write(msg, promise);
     }
@@ -160,23 +175,23 @@ final class Http2StreamCodec {
   private void writeResponse(ChannelHandlerContext ctx, HttpResponse response, ChannelPromise promise) {
     Http2Headers headers = responseHeaders(response);
     if (!(response instanceof FullHttpMessage full)) {
-      ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
+      send(ctx, new DefaultHttp2HeadersFrame(headers, false), promise);
       return;
     }
     boolean informational = response.status().codeClass() == HttpStatusClass.INFORMATIONAL;
     if (informational || (!full.content().isReadable() && full.trailingHeaders().isEmpty())) {
       // A 100 Continue leaves the stream open for the final response; an empty response ends it.
       full.release();
-      ctx.write(new DefaultHttp2HeadersFrame(headers, !informational), promise);
+      send(ctx, new DefaultHttp2HeadersFrame(headers, !informational), promise);
       return;
     }
     if (promise.isVoid()) {
-      ctx.write(new DefaultHttp2HeadersFrame(headers, false), promise);
+      send(ctx, new DefaultHttp2HeadersFrame(headers, false), promise);
       writeEnd(ctx, full, promise);
       return;
     }
     PromiseCombiner all = new PromiseCombiner(ctx.executor());
-    all.add(ctx.write(new DefaultHttp2HeadersFrame(headers, false)));
+    all.add(send(ctx, new DefaultHttp2HeadersFrame(headers, false), ctx.newPromise()));
     all.add(writeEnd(ctx, full, ctx.newPromise()));
     all.finish(promise);
   }
@@ -189,23 +204,34 @@ final class Http2StreamCodec {
   private ChannelFuture writeEnd(ChannelHandlerContext ctx, LastHttpContent last, ChannelPromise promise) {
     boolean hasTrailers = !last.trailingHeaders().isEmpty();
     if (!hasTrailers) {
-      return ctx.write(new DefaultHttp2DataFrame(last.content(), true), promise);
+      return send(ctx, new DefaultHttp2DataFrame(last.content(), true), promise);
     }
     Http2Headers trailers = new DefaultHttp2Headers(false);
     addFields(trailers, last.trailingHeaders());
     if (!last.content().isReadable()) {
       last.release();
-      return ctx.write(new DefaultHttp2HeadersFrame(trailers, true), promise);
+      return send(ctx, new DefaultHttp2HeadersFrame(trailers, true), promise);
     }
     if (promise.isVoid()) {
-      ctx.write(new DefaultHttp2DataFrame(last.content(), false), promise);
-      return ctx.write(new DefaultHttp2HeadersFrame(trailers, true), promise);
+      send(ctx, new DefaultHttp2DataFrame(last.content(), false), promise);
+      return send(ctx, new DefaultHttp2HeadersFrame(trailers, true), promise);
     }
     PromiseCombiner both = new PromiseCombiner(ctx.executor());
-    both.add(ctx.write(new DefaultHttp2DataFrame(last.content(), false)));
-    both.add(ctx.write(new DefaultHttp2HeadersFrame(trailers, true)));
+    both.add(send(ctx, new DefaultHttp2DataFrame(last.content(), false), ctx.newPromise()));
+    both.add(send(ctx, new DefaultHttp2HeadersFrame(trailers, true), ctx.newPromise()));
     both.finish(promise);
     return promise;
+  }
+
+  /** Writes a frame of the stream, noting whether it ends the stream. */
+  private ChannelFuture send(ChannelHandlerContext ctx, Http2StreamFrame frame, ChannelPromise promise) {
+    if (stream != null) {
+      frame.stream(stream);
+    }
+    if (frame instanceof Http2DataFrame data ? data.isEndStream() : ((Http2HeadersFrame) frame).isEndStream()) {
+      endSent = true;
+    }
+    return ctx.write(frame, promise);
   }
 
   private static Http2Headers responseHeaders(HttpResponse response) {

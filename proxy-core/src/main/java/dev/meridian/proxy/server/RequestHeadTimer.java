@@ -3,7 +3,6 @@ package dev.meridian.proxy.server;
 import dev.meridian.proxy.http.LocalResponses;
 import dev.meridian.proxy.http1.ServerHttpCodec;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
@@ -68,7 +67,7 @@ final class RequestHeadTimer {
   }
 
   private void schedule(long delayNanos) {
-    timer = connection.ctx.executor().schedule(onTimeout, delayNanos, TimeUnit.NANOSECONDS);
+    timer = connection.client.eventLoop().schedule(onTimeout, delayNanos, TimeUnit.NANOSECONDS);
   }
 
   private void onTimeout() {
@@ -96,15 +95,14 @@ final class RequestHeadTimer {
       return;
     }
     if (codec != null && codec.hasPartialHead()) {
-      ChannelHandlerContext ctx = connection.ctx;
       RequestPolicies policies = connection.context.policies();
       log.info("{}: request head not complete within {}; 408", connection.clientIp,
           policies.settings.limits().requestHeadTimeout());
       connection.closing = true;
-      FullHttpResponse response = LocalResponses.create(ctx.alloc(), HttpResponseStatus.REQUEST_TIMEOUT,
+      FullHttpResponse response = LocalResponses.create(connection.client.alloc(), HttpResponseStatus.REQUEST_TIMEOUT,
           "the request head did not arrive in time", HttpVersion.HTTP_1_1, false,
           policies.requestRewriter.requestIdHeader(), null);
-      ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+      connection.client.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
     }
   }
 }

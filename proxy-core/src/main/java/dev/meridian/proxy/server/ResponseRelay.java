@@ -6,7 +6,6 @@ import dev.meridian.proxy.server.Exchange.ResponsePhase;
 import dev.meridian.proxy.upstream.BackendHandler;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -65,7 +64,7 @@ final class ResponseRelay {
   }
 
   private void onHead(Exchange ex, HttpResponse response) {
-    ChannelHandlerContext ctx = connection.ctx;
+    ClientSide client = connection.client;
     ExchangeCompletion completion = connection.completion;
     if (response.decoderResult().isFailure()) {
       ReferenceCountUtil.release(response);
@@ -96,7 +95,7 @@ final class ResponseRelay {
       ReferenceCountUtil.release(response);
       if (!ex.clientVersion.equals(HttpVersion.HTTP_1_0)) {
         // A full (bodiless) message, so the encoder knows the interim response ended.
-        connection.writeAndFlush(new DefaultFullHttpResponse(ex.clientVersion, status))
+        connection.client.writeAndFlush(new DefaultFullHttpResponse(ex.clientVersion, status))
             .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
       }
       return;
@@ -165,16 +164,16 @@ final class ResponseRelay {
       // on whole, in one write (an HTTP/2 client sees one HEADERS frame that ends the stream).
       ex.responseBytes += full.content().readableBytes();
       ex.response = ResponsePhase.RELAYED;
-      connection.write(full);
-      ctx.flush();
+      connection.client.write(full);
+      client.flush();
       completion.finishExchange(ex);
       return;
     }
-    connection.write(response);
+    connection.client.write(response);
   }
 
   private void onContent(Exchange ex, HttpContent content) {
-    ChannelHandlerContext ctx = connection.ctx;
+    ClientSide client = connection.client;
     if (ex.response == ResponsePhase.INTERIM) {
       // The empty end of a 1xx response: the final response follows on the same connection.
       ex.response = ResponsePhase.AWAITED;
@@ -194,8 +193,8 @@ final class ResponseRelay {
       content.release();
       context.metrics.upstreamFailed(ex.backend.id(), "protocol");
       connection.completion.abandonUpstream(ex);
-      ctx.flush();
-      ctx.close();
+      client.flush();
+      client.close();
       return;
     }
     ex.responseBytes += content.content().readableBytes();
@@ -206,14 +205,14 @@ final class ResponseRelay {
       ex.response = ResponsePhase.RELAYED;
       if (ex.clientVersion.equals(HttpVersion.HTTP_1_0) && !last.trailingHeaders().isEmpty()) {
         last.release();
-        connection.write(LastHttpContent.EMPTY_LAST_CONTENT);
+        connection.client.write(LastHttpContent.EMPTY_LAST_CONTENT);
       } else {
-        connection.write(last);
+        connection.client.write(last);
       }
-      ctx.flush();
+      client.flush();
       connection.completion.finishExchange(ex);
     } else {
-      connection.write(content);
+      connection.client.write(content);
     }
   }
 
@@ -225,11 +224,11 @@ final class ResponseRelay {
 
   /** The backend's bytes read so far were handed on: flush them, and read on while the client keeps up. */
   void onReadComplete(Exchange ex) {
-    connection.ctx.flush();
+    connection.client.flush();
     if (ex.responseComplete()) {
       return;
     }
-    if (!connection.ctx.channel().isWritable()) {
+    if (!connection.client.isWritable()) {
       ReadDemand.pause(ex.upstream);
     } else if (ReadDemand.readsOneAtATime(ex.upstream)) {
       ReadDemand.resume(ex.upstream);
@@ -250,7 +249,7 @@ final class ResponseRelay {
         ex.requestId, connection.clientIp, ex.backend, ex.policies.settings.timeouts().upstreamIdle());
     context.metrics.upstreamFailed(ex.backend.id(), "timeout");
     connection.completion.abandonUpstream(ex);
-    connection.ctx.close();
+    connection.client.close();
   }
 
   private void onSwitchingProtocols(Exchange ex, HttpResponse response) {
@@ -270,14 +269,14 @@ final class ResponseRelay {
     if (ex.route.sticky() != null) {
       StickySessions.onResponse(ex, context, response, connection.isTls());
     }
-    connection.writeAndFlush(response);
+    connection.client.writeAndFlush(response);
     Channel upstream = ex.upstream;
     BackendHandler.of(upstream).detach();
     connection.exchange = null;
     RequestEnd.record(connection, ex, 101, false);
     connection.headTimer.cancel();
     connection.inbound.release();
-    TunnelHandler.splice(connection.ctx.channel(), upstream);
+    TunnelHandler.splice(connection.client.socket(), upstream); // HTTP/1 only: HTTP/2 has no Upgrade
   }
 
   /** The sticky-session cookie, debug headers (which backend, why) and the read-your-writes cookie after a write. */
@@ -318,7 +317,7 @@ final class ResponseRelay {
       timer = null;
     }
     if (timer == null) {
-      timer = connection.ctx.executor().schedule(onTimer, Math.max(0, timeout), TimeUnit.NANOSECONDS);
+      timer = connection.client.eventLoop().schedule(onTimer, Math.max(0, timeout), TimeUnit.NANOSECONDS);
       timerDueNanos = now + Math.max(0, timeout);
     }
   }
@@ -339,7 +338,7 @@ final class ResponseRelay {
     }
     long left = ex.responseDeadlineNanos - System.nanoTime();
     if (left > 0) {
-      timer = connection.ctx.executor().schedule(onTimer, left, TimeUnit.NANOSECONDS);
+      timer = connection.client.eventLoop().schedule(onTimer, left, TimeUnit.NANOSECONDS);
       timerDueNanos = ex.responseDeadlineNanos;
       return;
     }

@@ -125,7 +125,7 @@ final class UpstreamAttempts {
   }
 
   private void acquireUpstream(Exchange ex, Backend backend) {
-    UpstreamPool pool = context.pools.forLoop(connection.ctx.channel().eventLoop());
+    UpstreamPool pool = context.pools.forLoop(connection.client.eventLoop());
     boolean fresh = ex.freshConnection;
     ex.freshConnection = false;
     ClientConnection client = connection.upstreamClient();
@@ -159,7 +159,7 @@ final class UpstreamAttempts {
     }
     noteFault(ex, "delay " + fault.delayNanos() / 1_000_000 + "ms");
     ex.injectedDelayNanos = fault.delayNanos();
-    connection.ctx.executor().schedule(() -> {
+    connection.client.eventLoop().schedule(() -> {
       if (connection.exchange == ex && !connection.closing && ex.backend == backend && ex.upstream == null) {
         acquireUpstream(ex, backend);
       }
@@ -312,8 +312,8 @@ final class UpstreamAttempts {
     if (ex.responseStarted()) {
       log.warn("{} {}: backend {} {} mid-response after {} bytes; cutting the client's response off",
           ex.requestId, clientIp, backend, why, ex.responseBytes);
-      connection.ctx.flush();
-      connection.ctx.close();
+      connection.client.flush();
+      connection.client.close();
       return;
     }
     String line = context.failureLog.admittedLine(backend, "closed");

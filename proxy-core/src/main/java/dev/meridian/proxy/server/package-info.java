@@ -11,7 +11,9 @@
  *    v
  *  FrontendHandler ........ one per connection (or HTTP/2 stream): sequences exchanges in order,
  *    |                      owns the connection's state and back-pressure; Exchange = one request;
- *    |                      ClientInbound queues what the client sent until its turn, reads on demand
+ *    |                      ClientInbound queues what the client sent until its turn, reads on demand;
+ *    |                      the phases write, flush, close and read on through ClientSide (an HTTP/1
+ *    |                      connection or an HTTP/2 stream), never through a pipeline context
  *    |  1. RequestAdmission     validate (framing, Host, limits), route, residency, selection context
  *    |  2. UpstreamAttempts     choose a backend, take a pooled connection, send the rewritten head;
  *    |                          connect failures, resets and retries; drill faults;

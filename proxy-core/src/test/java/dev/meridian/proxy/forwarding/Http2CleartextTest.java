@@ -7,16 +7,23 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.TestBackend;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -180,6 +187,90 @@ class Http2CleartextTest {
       client.windowUpdate(1, bigLength - 65_535);
       client.readUntil(frames -> frames.ended(1));
       assertThat(client.dataBytes(1)).isEqualTo(bigLength);
+    }
+  }
+
+  /**
+   * An upload to a backend that stops reading holds the client to its flow-control window: Meridian
+   * gives a stream's bytes back to the client's window only as it can pass them on, so a 64 MiB body
+   * stops well short (the loopback socket buffers fill, then nothing more is credited) and nothing
+   * piles up in the proxy; once the backend reads again, the rest flows and the upload completes
+   * whole. Raw frames, so the test sees every WINDOW_UPDATE the proxy sends.
+   */
+  @Test
+  void anUploadToABackendThatStopsReadingIsHeldToTheClientsWindowThenCompletes() throws Exception {
+    long total = 64L << 20;
+    CountDownLatch readAgain = new CountDownLatch(1);
+    try (ServerSocket backend = new ServerSocket()) {
+      backend.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      CompletableFuture<Long> received = CompletableFuture.supplyAsync(() -> stallThenRead(backend, readAgain, total));
+      try (ForwardingProxy proxy = ForwardingProxy.to((InetSocketAddress) backend.getLocalSocketAddress()).start();
+          RawHttp2Client client = new RawHttp2Client(proxy.port())) {
+        client.send(RawHttp2Client.HEADERS, RawHttp2Client.END_HEADERS, 1, RawHttp2Client.postBlock("/upload", total));
+        long[] sent = {0};
+        // Blocked: nothing left to send in the window, and no more granted for a second (the client
+        // sends what each grant allows as soon as it arrives: polled every millisecond).
+        await().pollInterval(Duration.ofMillis(1)).during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(30))
+            .until(() -> sendWhatTheWindowAllows(client, sent, total) == 0 && sent[0] < total);
+        assertThat(sent[0]).as("bytes the client could send while the backend read nothing").isLessThan(total / 2);
+
+        readAgain.countDown();
+        await().pollInterval(Duration.ofMillis(1)).atMost(Duration.ofSeconds(60)).until(() -> {
+          sendWhatTheWindowAllows(client, sent, total);
+          return client.ended(1);
+        });
+        assertThat(client.status(1)).isEqualTo("200");
+        assertThat(received.get(10, TimeUnit.SECONDS)).isEqualTo(total);
+      }
+    }
+  }
+
+  /** Sends DATA on stream 1 as far as both windows allow (END_STREAM on the last), after reading what arrived; returns the bytes sent. */
+  private static long sendWhatTheWindowAllows(RawHttp2Client client, long[] sent, long total) throws IOException {
+    client.readAvailable();
+    long window = Math.min(65_535 + client.windowGranted(1), 65_535 + client.windowGranted(0)) - sent[0];
+    long now = 0;
+    byte[] chunk = new byte[16_384];
+    while (window > 0 && sent[0] < total) {
+      int n = (int) Math.min(chunk.length, Math.min(window, total - sent[0]));
+      sent[0] += n;
+      window -= n;
+      now += n;
+      client.send(RawHttp2Client.DATA, sent[0] == total ? RawHttp2Client.END_STREAM : 0, 1,
+          n == chunk.length ? chunk : Arrays.copyOf(chunk, n));
+    }
+    return now;
+  }
+
+  /** A backend that accepts one request, reads nothing until told, then reads its body whole and answers 200. */
+  private static long stallThenRead(ServerSocket server, CountDownLatch readAgain, long bodyLength) {
+    try (Socket socket = server.accept()) {
+      if (!readAgain.await(60, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("never told to read");
+      }
+      InputStream in = socket.getInputStream();
+      int matched = 0;
+      while (matched < 4) { // the head, up to its empty line
+        int b = in.read();
+        if (b < 0) {
+          throw new IOException("the request ended inside its head");
+        }
+        matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
+      }
+      long read = 0;
+      byte[] buffer = new byte[65_536];
+      while (read < bodyLength) {
+        int n = in.read(buffer, 0, (int) Math.min(buffer.length, bodyLength - read));
+        if (n < 0) {
+          break;
+        }
+        read += n;
+      }
+      socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      return read;
+    } catch (IOException | InterruptedException e) {
+      throw new IllegalStateException(e);
     }
   }
 

@@ -59,7 +59,7 @@ class Http2StreamCodecTest {
    * {@link Http2StreamCodec#write}; what the codec hands on is read back from the channel.
    */
   private static final class CodecHandler extends ChannelDuplexHandler implements Http2StreamCodec.Receiver {
-    private final Http2StreamCodec codec = new Http2StreamCodec(new Http2RequestHeads(100, 4096, 10));
+    private final Http2StreamCodec codec = new Http2StreamCodec(new Http2RequestHeads(100, 4096, 10), null);
     private ChannelHandlerContext ctx;
 
     @Override

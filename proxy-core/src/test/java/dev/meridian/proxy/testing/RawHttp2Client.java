@@ -17,7 +17,7 @@ import java.util.function.Predicate;
  * An HTTP/2 client over a plain socket (prior knowledge) for tests that must decide every frame the
  * client sends, flow control above all: it sends the preface, empty SETTINGS, GET requests, the
  * WINDOW_UPDATEs the test asks for (never one of its own) and any frame or bytes a test builds,
- * acknowledges SETTINGS and PING, and counts each stream's DATA bytes, its response status (decoded
+ * acknowledges SETTINGS and PING, and counts each stream's DATA bytes, the window the server grants, its response status (decoded
  * with Netty's HPACK decoder) and whether the stream ended. A GOAWAY or RST_STREAM fails the test,
  * unless the client was made {@linkplain #lenient lenient}: then they are recorded.
  */
@@ -44,6 +44,7 @@ public final class RawHttp2Client implements AutoCloseable {
   private final Set<Integer> ended = new HashSet<>();
   private final Map<Integer, String> statuses = new HashMap<>();
   private final Map<Integer, Long> resets = new HashMap<>();
+  private final Map<Integer, Long> windowGranted = new HashMap<>();
   private final io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder hpack =
       new io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder(false);
   private boolean lenient;
@@ -56,6 +57,7 @@ public final class RawHttp2Client implements AutoCloseable {
   public RawHttp2Client(int port) throws IOException {
     socket = new Socket(InetAddress.getLoopbackAddress(), port);
     socket.setSoTimeout(10_000);
+    socket.setTcpNoDelay(true); // as HTTP/2 clients do: each frame leaves when sent, not after the last one's ACK
     in = new DataInputStream(socket.getInputStream());
     out = socket.getOutputStream();
     out.write(PREFACE);
@@ -82,6 +84,16 @@ public final class RawHttp2Client implements AutoCloseable {
     block.put((byte) 0x04).put((byte) pathBytes.length).put(pathBytes); // :path, literal
     block.put((byte) 0x01).put((byte) authority.length).put(authority); // :authority, literal
     return block.array();
+  }
+
+  /** The header block of a POST of {@code contentLength} bytes to the path (its DATA frames are the test's to send). */
+  public static byte[] postBlock(String path, long contentLength) {
+    byte[] get = getBlock(path);
+    get[0] = (byte) 0x83; // :method POST (static table)
+    byte[] length = literalIndexed("content-length", Long.toString(contentLength));
+    byte[] block = java.util.Arrays.copyOf(get, get.length + length.length);
+    System.arraycopy(length, 0, block, get.length, length.length);
+    return block;
   }
 
   /** A header field as an HPACK literal added to the dynamic table (new name; lengths under 2^21). */
@@ -166,6 +178,11 @@ public final class RawHttp2Client implements AutoCloseable {
     send(WINDOW_UPDATE, 0, stream, ByteBuffer.allocate(4).putInt(increment).array());
   }
 
+  /** The window the server granted on the stream (0: the connection) by WINDOW_UPDATE so far. */
+  public long windowGranted(int stream) {
+    return windowGranted.getOrDefault(stream, 0L);
+  }
+
   /** The DATA payload bytes received on the stream so far. */
   public int dataBytes(int stream) {
     return dataBytes.getOrDefault(stream, 0);
@@ -243,7 +260,8 @@ public final class RawHttp2Client implements AutoCloseable {
         goAwayError = ByteBuffer.wrap(payload, 4, 4).getInt() & 0xffff_ffffL;
         goAwayLastStreams.add(ByteBuffer.wrap(payload, 0, 4).getInt() & 0x7fff_ffff);
       }
-      default -> { } // WINDOW_UPDATE and the rest need no answer
+      case WINDOW_UPDATE -> windowGranted.merge(stream, ByteBuffer.wrap(payload).getInt() & 0x7fff_ffffL, Long::sum);
+      default -> { } // the rest need no answer
     }
   }
 

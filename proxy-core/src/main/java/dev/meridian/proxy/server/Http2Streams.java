@@ -1,0 +1,208 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.http1.Http2RequestHeads;
+import dev.meridian.proxy.metrics.EdgeMeters;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2FrameStream;
+import io.netty.handler.codec.http2.Http2FrameStreamEvent;
+import io.netty.handler.codec.http2.Http2FrameStreamException;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.codec.http2.Http2StreamFrame;
+import io.netty.handler.codec.http2.Http2WindowUpdateFrame;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.collection.IntObjectHashMap;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+
+/**
+ * Serves the streams of one client HTTP/2 connection, after its frame codec: each stream the client
+ * opens gets an {@link Http2ClientStream} and a {@link FrontendHandler}, and its frames, its
+ * writability and its end are handed to them. Frames of the connection itself (SETTINGS, PING,
+ * GOAWAY) and every other event pass on.
+ *
+ * <p>Each stream that read a frame hears of the read's end once, after the whole read (a handler
+ * flushes upstream and asks for more then), and the connection is flushed once for all of them.
+ * Used on the connection's event loop only.
+ */
+final class Http2Streams extends ChannelDuplexHandler {
+  private final io.netty.handler.codec.http2.Http2Connection connection;
+  private final ProxyContext context;
+  private final String scheme;
+  private final ConnectionMemo memo;
+  private final Http2RequestHeads heads;
+  private final EdgeMeters meters;
+  private final IntObjectHashMap<Http2ClientStream> streams = new IntObjectHashMap<>(8);
+  /** Streams that read a frame in the current read, in the order they did. */
+  private final ArrayDeque<Http2ClientStream> readComplete = new ArrayDeque<>(4);
+  private ChannelHandlerContext ctx;
+  private boolean inRead;
+
+  /**
+   * Creates the streams handler of a connection.
+   *
+   * @param connection the frame codec's connection (for each stream's flow-control window)
+   * @param heads      reads the streams' request heads with the listener's limits
+   */
+  Http2Streams(io.netty.handler.codec.http2.Http2Connection connection, ProxyContext context, String scheme, ConnectionMemo memo,
+      Http2RequestHeads heads) {
+    this.connection = connection;
+    this.context = context;
+    this.scheme = scheme;
+    this.memo = memo;
+    this.heads = heads;
+    this.meters = context.metrics.edge();
+  }
+
+  /** One per connection; answered without Netty's per-thread lookup of the class's annotation. */
+  @Override
+  public boolean isSharable() {
+    return false;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  /** Whether the connection is in a read (the streams' window updates are flushed at its end). */
+  boolean inRead() {
+    return inRead;
+  }
+
+  /** Whether the client's window for the stream has room for response bytes. */
+  boolean isWritable(Http2FrameStream frameStream) {
+    Http2Stream stream = connection.stream(frameStream.id());
+    return stream != null && connection.remote().flowController().isWritable(stream);
+  }
+
+  void readCompleteLater(Http2ClientStream stream) {
+    if (!stream.readCompletePending) {
+      stream.readCompletePending = true;
+      readComplete.add(stream);
+    }
+  }
+
+  void remove(Http2ClientStream stream) {
+    streams.remove(stream.id());
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof Http2StreamFrame frame)) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    inRead = true;
+    if (msg instanceof Http2WindowUpdateFrame) {
+      return; // the writability it brings comes as an event
+    }
+    if (msg instanceof Http2ResetFrame) {
+      meters.http2ResetReceived(); // the stream's close follows, as an event
+      return;
+    }
+    Http2ClientStream stream = frame.stream() == null ? null : streams.get(frame.stream().id());
+    if (stream != null) {
+      stream.onFrame(frame);
+      return;
+    }
+    if (msg instanceof Http2DataFrame data && frame.stream() != null) {
+      // A stream already closed here: its bytes count against the connection's window too.
+      ctx.write(new DefaultHttp2WindowUpdateFrame(data.initialFlowControlledBytes()).stream(frame.stream()),
+          ctx.voidPromise());
+    }
+    ReferenceCountUtil.release(msg);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    boolean any = !readComplete.isEmpty();
+    try {
+      Http2ClientStream stream;
+      while ((stream = readComplete.poll()) != null) {
+        stream.readCompletePending = false;
+        stream.onReadComplete();
+      }
+    } finally {
+      inRead = false;
+    }
+    if (any) {
+      ctx.flush();
+    }
+    ctx.fireChannelReadComplete();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (!(evt instanceof Http2FrameStreamEvent event)) {
+      ctx.fireUserEventTriggered(evt);
+      return;
+    }
+    Http2FrameStream frameStream = event.stream();
+    Http2ClientStream stream = streams.get(frameStream.id());
+    if (event.type() == Http2FrameStreamEvent.Type.Writability) {
+      if (stream != null) {
+        stream.onWritabilityChanged();
+      }
+      return;
+    }
+    switch (frameStream.state()) {
+      case OPEN, HALF_CLOSED_REMOTE -> {
+        if (stream == null && connection.remote().isValidStreamId(frameStream.id())) {
+          open(frameStream);
+        }
+      }
+      case CLOSED -> {
+        if (stream != null) {
+          stream.onStreamClosed();
+        }
+      }
+      default -> { }
+    }
+  }
+
+  /** A stream the client opened: its handler starts (and asks for the stream's frames). */
+  private void open(Http2FrameStream frameStream) {
+    FrontendHandler handler = FrontendHandler.forStream(context, scheme, memo);
+    Http2ClientStream stream = new Http2ClientStream(ctx, frameStream, new Http2StreamCodec(heads, frameStream), this, handler);
+    streams.put(frameStream.id(), stream);
+    handler.startOn(stream);
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable()) {
+      for (Http2ClientStream stream : new ArrayList<>(streams.values())) {
+        stream.onWritabilityChanged();
+      }
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  /** A stream error goes to its stream, whose handler resets it; other errors pass on. */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (cause instanceof Http2FrameStreamException error) {
+      Http2ClientStream stream = streams.get(error.stream().id());
+      if (stream != null) {
+        stream.onError(error);
+      } else {
+        ctx.writeAndFlush(new DefaultHttp2ResetFrame(error.error()).stream(error.stream()));
+      }
+      return;
+    }
+    ctx.fireExceptionCaught(cause);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    for (Http2ClientStream stream : new ArrayList<>(streams.values())) {
+      stream.onStreamClosed();
+    }
+    ctx.fireChannelInactive();
+  }
+}
