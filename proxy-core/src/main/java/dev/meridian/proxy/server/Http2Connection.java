@@ -2,7 +2,6 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.config.MeridianSettings.LimitSettings;
 import dev.meridian.proxy.http.NeverIndexedHeaders;
-import dev.meridian.proxy.http1.Http2RequestHeads;
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -74,8 +73,7 @@ final class Http2Connection {
     pipeline.addLast("h2-flush", new FlushConsolidationHandler(
             FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
         .addLast("h2", codec)
-        .addLast("h2-streams", new Http2Streams(codec.connection(), context, scheme, memo,
-            new Http2RequestHeads(limits.maxRequestLine(), limits.maxHeaderBytes(), limits.maxHeaderCount())))
+        .addLast("h2-streams", new Http2Streams(codec.connection(), context, scheme, memo, limits))
         .addLast("h2-conn", new ConnectionEvents(codec, context.metrics));
     pipeline.channel().config().setAutoRead(true);
   }

@@ -1,5 +1,6 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.proxy.config.MeridianSettings.LimitSettings;
 import dev.meridian.proxy.http1.Http2RequestHeads;
 import dev.meridian.proxy.metrics.EdgeMeters;
 import io.netty.channel.ChannelDuplexHandler;
@@ -10,6 +11,7 @@ import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2FrameStreamEvent;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
+import io.netty.handler.codec.http2.Http2PriorityFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamFrame;
@@ -34,11 +36,14 @@ final class Http2Streams extends ChannelDuplexHandler {
   private final ProxyContext context;
   private final String scheme;
   private final ConnectionMemo memo;
-  private final Http2RequestHeads heads;
+  private final LimitSettings limits;
   private final EdgeMeters meters;
-  private final IntObjectHashMap<Http2ClientStream> streams = new IntObjectHashMap<>(8);
+  /** The open streams by id (sized small: an idle connection holds it too). */
+  private final IntObjectHashMap<Http2ClientStream> streams = new IntObjectHashMap<>(4);
   /** Streams that read a frame in the current read, in the order they did. */
-  private final ArrayDeque<Http2ClientStream> readComplete = new ArrayDeque<>(4);
+  private final ArrayDeque<Http2ClientStream> readComplete = new ArrayDeque<>(2);
+  /** Reads the streams' request heads; made when the first stream opens. */
+  private Http2RequestHeads heads;
   private ChannelHandlerContext ctx;
   private boolean inRead;
 
@@ -46,15 +51,15 @@ final class Http2Streams extends ChannelDuplexHandler {
    * Creates the streams handler of a connection.
    *
    * @param connection the frame codec's connection (for each stream's flow-control window)
-   * @param heads      reads the streams' request heads with the listener's limits
+   * @param limits     the listener's limits, which the streams' request heads are read with
    */
-  Http2Streams(io.netty.handler.codec.http2.Http2Connection connection, ProxyContext context, String scheme, ConnectionMemo memo,
-      Http2RequestHeads heads) {
+  Http2Streams(io.netty.handler.codec.http2.Http2Connection connection, ProxyContext context, String scheme,
+      ConnectionMemo memo, LimitSettings limits) {
     this.connection = connection;
     this.context = context;
     this.scheme = scheme;
     this.memo = memo;
-    this.heads = heads;
+    this.limits = limits;
     this.meters = context.metrics.edge();
   }
 
@@ -98,8 +103,8 @@ final class Http2Streams extends ChannelDuplexHandler {
       return;
     }
     inRead = true;
-    if (msg instanceof Http2WindowUpdateFrame) {
-      return; // the writability it brings comes as an event
+    if (msg instanceof Http2WindowUpdateFrame || msg instanceof Http2PriorityFrame) {
+      return; // a window's writability comes as an event; priorities are not followed (RFC 9113 deprecates them)
     }
     if (msg instanceof Http2ResetFrame) {
       meters.http2ResetReceived(); // the stream's close follows, as an event
@@ -167,6 +172,9 @@ final class Http2Streams extends ChannelDuplexHandler {
 
   /** A stream the client opened: its handler starts (and asks for the stream's frames). */
   private void open(Http2FrameStream frameStream) {
+    if (heads == null) {
+      heads = new Http2RequestHeads(limits.maxRequestLine(), limits.maxHeaderBytes(), limits.maxHeaderCount());
+    }
     FrontendHandler handler = FrontendHandler.forStream(context, scheme, memo);
     Http2ClientStream stream = new Http2ClientStream(ctx, frameStream, new Http2StreamCodec(heads, frameStream), this, handler);
     streams.put(frameStream.id(), stream);

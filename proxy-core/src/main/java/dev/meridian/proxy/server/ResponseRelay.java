@@ -95,7 +95,7 @@ final class ResponseRelay {
       ReferenceCountUtil.release(response);
       if (!ex.clientVersion.equals(HttpVersion.HTTP_1_0)) {
         // A full (bodiless) message, so the encoder knows the interim response ended.
-        connection.client.writeAndFlush(new DefaultFullHttpResponse(ex.clientVersion, status))
+        client.writeAndFlush(new DefaultFullHttpResponse(ex.clientVersion, status))
             .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
       }
       return;
@@ -164,12 +164,12 @@ final class ResponseRelay {
       // on whole, in one write (an HTTP/2 client sees one HEADERS frame that ends the stream).
       ex.responseBytes += full.content().readableBytes();
       ex.response = ResponsePhase.RELAYED;
-      connection.client.write(full);
+      client.write(full);
       client.flush();
       completion.finishExchange(ex);
       return;
     }
-    connection.client.write(response);
+    client.write(response);
   }
 
   private void onContent(Exchange ex, HttpContent content) {
@@ -205,14 +205,14 @@ final class ResponseRelay {
       ex.response = ResponsePhase.RELAYED;
       if (ex.clientVersion.equals(HttpVersion.HTTP_1_0) && !last.trailingHeaders().isEmpty()) {
         last.release();
-        connection.client.write(LastHttpContent.EMPTY_LAST_CONTENT);
+        client.write(LastHttpContent.EMPTY_LAST_CONTENT);
       } else {
-        connection.client.write(last);
+        client.write(last);
       }
       client.flush();
       connection.completion.finishExchange(ex);
     } else {
-      connection.client.write(content);
+      client.write(content);
     }
   }
 
