@@ -20,22 +20,40 @@ import io.netty.handler.codec.http2.Http2Error;
  * Used on the client's event loop only.
  */
 abstract class ClientSide {
+  /**
+   * The context writes go through: the {@link FrontendHandler}'s in an HTTP/1 connection's pipeline,
+   * {@link Http2Streams}' in an HTTP/2 connection's.
+   */
+  final ChannelHandlerContext ctx;
+
+  ClientSide(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
   /** The client of an HTTP/1 connection: its pipeline's codec encodes what is written. */
   static ClientSide ofConnection(ChannelHandlerContext ctx) {
     return new Http1Connection(ctx);
   }
 
   /** The event loop the client runs on (and its requests' upstream connections with it). */
-  abstract EventLoop eventLoop();
+  final EventLoop eventLoop() {
+    return ctx.channel().eventLoop();
+  }
 
   /** The allocator of the client's buffers. */
-  abstract ByteBufAllocator alloc();
+  final ByteBufAllocator alloc() {
+    return ctx.alloc();
+  }
 
   /** The client's TCP connection (for a stream, the connection that carries it). */
-  abstract Channel socket();
+  final Channel socket() {
+    return ctx.channel();
+  }
 
   /** Sends what was written. */
-  abstract void flush();
+  final void flush() {
+    ctx.flush();
+  }
 
   /** Whether the client takes more response bytes now (its connection's, or its stream's, window). */
   abstract boolean isWritable();
@@ -67,31 +85,8 @@ abstract class ClientSide {
 
   /** An HTTP/1 connection. */
   private static final class Http1Connection extends ClientSide {
-    /** The {@link FrontendHandler}'s context in the connection's pipeline. */
-    private final ChannelHandlerContext ctx;
-
     Http1Connection(ChannelHandlerContext ctx) {
-      this.ctx = ctx;
-    }
-
-    @Override
-    EventLoop eventLoop() {
-      return ctx.channel().eventLoop();
-    }
-
-    @Override
-    ByteBufAllocator alloc() {
-      return ctx.alloc();
-    }
-
-    @Override
-    Channel socket() {
-      return ctx.channel();
-    }
-
-    @Override
-    void flush() {
-      ctx.flush();
+      super(ctx);
     }
 
     @Override

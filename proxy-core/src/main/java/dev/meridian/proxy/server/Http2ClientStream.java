@@ -1,11 +1,8 @@
 package dev.meridian.proxy.server;
 
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
@@ -38,8 +35,6 @@ import java.nio.channels.ClosedChannelException;
  * Used on the connection's event loop only.
  */
 final class Http2ClientStream extends ClientSide {
-  /** The {@link Http2Streams} handler's context on the connection's pipeline. */
-  private final ChannelHandlerContext ctx;
   private final Http2FrameStream stream;
   private final Http2StreamCodec codec;
   private final Http2Streams streams;
@@ -55,7 +50,7 @@ final class Http2ClientStream extends ClientSide {
 
   Http2ClientStream(ChannelHandlerContext ctx, Http2FrameStream stream, Http2StreamCodec codec, Http2Streams streams,
       FrontendHandler handler) {
-    this.ctx = ctx;
+    super(ctx);
     this.stream = stream;
     this.codec = codec;
     this.streams = streams;
@@ -68,26 +63,6 @@ final class Http2ClientStream extends ClientSide {
   }
 
   // ---- ClientSide --------------------------------------------------------------------------
-
-  @Override
-  EventLoop eventLoop() {
-    return ctx.channel().eventLoop();
-  }
-
-  @Override
-  ByteBufAllocator alloc() {
-    return ctx.alloc();
-  }
-
-  @Override
-  Channel socket() {
-    return ctx.channel();
-  }
-
-  @Override
-  void flush() {
-    ctx.flush();
-  }
 
   @Override
   boolean isWritable() {
