@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2FrameStreamEvent;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
@@ -17,9 +18,9 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.handler.codec.http2.Http2WindowUpdateFrame;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.collection.IntObjectHashMap;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Serves the streams of one client HTTP/2 connection, after its frame codec: each stream the client
@@ -38,8 +39,11 @@ final class Http2Streams extends ChannelDuplexHandler {
   private final ConnectionMemo memo;
   private final LimitSettings limits;
   private final EdgeMeters meters;
-  /** The open streams by id (sized small: an idle connection holds it too). */
-  private final IntObjectHashMap<Http2ClientStream> streams = new IntObjectHashMap<>(4);
+  /**
+   * Each open stream's {@link Http2ClientStream}, kept as a property of Netty's stream (one slot in
+   * an array it has anyway, where a map of our own held 0.2 KiB per idle connection).
+   */
+  private final io.netty.handler.codec.http2.Http2Connection.PropertyKey streamKey;
   /** Streams that read a frame in the current read, in the order they did. */
   private final ArrayDeque<Http2ClientStream> readComplete = new ArrayDeque<>(2);
   /** Reads the streams' request heads; made when the first stream opens. */
@@ -56,6 +60,7 @@ final class Http2Streams extends ChannelDuplexHandler {
   Http2Streams(io.netty.handler.codec.http2.Http2Connection connection, ProxyContext context, String scheme,
       ConnectionMemo memo, LimitSettings limits) {
     this.connection = connection;
+    this.streamKey = connection.newKey();
     this.context = context;
     this.scheme = scheme;
     this.memo = memo;
@@ -93,7 +98,33 @@ final class Http2Streams extends ChannelDuplexHandler {
   }
 
   void remove(Http2ClientStream stream) {
-    streams.remove(stream.id());
+    Http2Stream http2Stream = connection.stream(stream.id());
+    if (http2Stream != null) {
+      http2Stream.removeProperty(streamKey);
+    }
+  }
+
+  /** The open stream of that id, or null. */
+  private Http2ClientStream stream(int id) {
+    Http2Stream http2Stream = connection.stream(id);
+    return http2Stream == null ? null : http2Stream.getProperty(streamKey);
+  }
+
+  /** The open streams, in a list of their own (closing one changes what is open). */
+  private List<Http2ClientStream> openStreams() {
+    List<Http2ClientStream> open = new ArrayList<>(connection.numActiveStreams());
+    try {
+      connection.forEachActiveStream(http2Stream -> {
+        Http2ClientStream stream = http2Stream.getProperty(streamKey);
+        if (stream != null) {
+          open.add(stream);
+        }
+        return true;
+      });
+    } catch (Http2Exception e) {
+      throw new IllegalStateException(e); // the visitor throws nothing
+    }
+    return open;
   }
 
   @Override
@@ -110,7 +141,7 @@ final class Http2Streams extends ChannelDuplexHandler {
       meters.http2ResetReceived(); // the stream's close follows, as an event
       return;
     }
-    Http2ClientStream stream = frame.stream() == null ? null : streams.get(frame.stream().id());
+    Http2ClientStream stream = frame.stream() == null ? null : stream(frame.stream().id());
     if (stream != null) {
       stream.onFrame(frame);
       return;
@@ -148,7 +179,7 @@ final class Http2Streams extends ChannelDuplexHandler {
       return;
     }
     Http2FrameStream frameStream = event.stream();
-    Http2ClientStream stream = streams.get(frameStream.id());
+    Http2ClientStream stream = stream(frameStream.id());
     if (event.type() == Http2FrameStreamEvent.Type.Writability) {
       if (stream != null) {
         stream.onWritabilityChanged();
@@ -177,14 +208,18 @@ final class Http2Streams extends ChannelDuplexHandler {
     }
     FrontendHandler handler = FrontendHandler.forStream(context, scheme, memo);
     Http2ClientStream stream = new Http2ClientStream(ctx, frameStream, new Http2StreamCodec(heads, frameStream), this, handler);
-    streams.put(frameStream.id(), stream);
+    Http2Stream http2Stream = connection.stream(frameStream.id());
+    if (http2Stream == null) {
+      return; // closed already (its close event follows, or came): nothing to serve
+    }
+    http2Stream.setProperty(streamKey, stream);
     handler.startOn(stream);
   }
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     if (ctx.channel().isWritable()) {
-      for (Http2ClientStream stream : new ArrayList<>(streams.values())) {
+      for (Http2ClientStream stream : openStreams()) {
         stream.onWritabilityChanged();
       }
     }
@@ -195,7 +230,7 @@ final class Http2Streams extends ChannelDuplexHandler {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (cause instanceof Http2FrameStreamException error) {
-      Http2ClientStream stream = streams.get(error.stream().id());
+      Http2ClientStream stream = stream(error.stream().id());
       if (stream != null) {
         stream.onError(error);
       } else {
@@ -208,7 +243,7 @@ final class Http2Streams extends ChannelDuplexHandler {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    for (Http2ClientStream stream : new ArrayList<>(streams.values())) {
+    for (Http2ClientStream stream : openStreams()) {
       stream.onStreamClosed();
     }
     ctx.fireChannelInactive();
