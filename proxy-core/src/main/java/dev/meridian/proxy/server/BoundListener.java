@@ -82,6 +82,27 @@ final class BoundListener {
   }
 
   /**
+   * Tells each connection the drain started, and waits (up to a second) until each has heard: a
+   * request in flight then answers with {@code Connection: close} whenever its response comes, even
+   * if the response is read in the same event-loop turn as the reload's call (the event, fired from
+   * another thread, would otherwise be queued behind that read).
+   */
+  private static void tellDraining(ChannelGroup connections) {
+    java.util.List<io.netty.util.concurrent.Future<?>> told = new java.util.ArrayList<>();
+    for (Channel ch : connections) {
+      if (ch.eventLoop().inEventLoop()) {
+        ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.INSTANCE);
+      } else {
+        told.add(ch.eventLoop().submit(() -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.INSTANCE)));
+      }
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+    for (io.netty.util.concurrent.Future<?> f : told) {
+      f.awaitUninterruptibly(Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+    }
+  }
+
+  /**
    * Stops accepting, and asks every connection to close once its requests in flight are answered
    * (idle ones after the drain's grace, in which a request already sent is still answered; HTTP/2
    * ones send GOAWAY); those still open after {@code drainTimeout} are closed.
@@ -93,7 +114,7 @@ final class BoundListener {
     if (tls != null) {
       tls.close();
     }
-    connections.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.INSTANCE));
+    tellDraining(connections);
     channel.eventLoop().schedule(() -> connections.forEach(
             ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.GRACE_OVER)),
         Math.min(ClientDrain.GRACE.toMillis(), drainTimeout.toMillis()), TimeUnit.MILLISECONDS);
