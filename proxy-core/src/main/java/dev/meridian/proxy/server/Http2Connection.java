@@ -82,8 +82,8 @@ final class Http2Connection {
    * Builds the connection's frame codec with a {@link UniformStreamByteDistributor}: response bytes
    * are shared evenly among the streams that have some to send. Netty's default, the weighted fair
    * queue, serves the priority tree RFC 9113 deprecated, and keeps two maps, two priority queues and
-   * their states on every connection, idle ones included (with the stream setup of the time, an idle connection
-   * holds 0.8 KiB less).
+   * their states on every connection, idle ones included (measured on 2026-12-04: 0.8 KiB less per
+   * idle connection, together with a lighter stream setup).
    */
   private static final class ServerCodecBuilder extends Http2FrameCodecBuilder {
     private final long headerBlockTimeoutNanos;

@@ -5,9 +5,9 @@
  * <pre>
  *  client socket
  *    |  ClientChannelInitializer: idle timeout, TLS + ALPN or cleartext protocol detection
- *    |  http1.ServerHttpCodec (HTTP/1.1, head read in place)  or  Http2Connection (one child per
- *    |  stream, whose FrontendHandler's Http2StreamCodec makes the same in-place request heads from
- *    |  HTTP/2 frames, and frames of the responses)
+ *    |  http1.ServerHttpCodec (HTTP/1.1, head read in place)  or  Http2Connection (Http2Streams:
+ *    |  per stream an Http2ClientStream, no channel of its own, whose Http2StreamCodec makes the same
+ *    |  in-place request heads from HTTP/2 frames, and frames of the responses)
  *    v
  *  FrontendHandler ........ one per connection (or HTTP/2 stream): sequences exchanges in order,
  *    |                      owns the connection's state and back-pressure; Exchange = one request;
