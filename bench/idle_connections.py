@@ -71,6 +71,18 @@ def open_idle(port, count, path):
     return sockets
 
 
+def skip_table_size_updates(block):
+    """The header block after the dynamic table size updates it may start with (RFC 7541 6.3)."""
+    while block and block[0] & 0xE0 == 0x20:
+        i = 1
+        if block[0] & 0x1F == 0x1F:   # the size goes on in 7-bit groups
+            while block[i] & 0x80:
+                i += 1
+            i += 1
+        block = block[i:]
+    return block
+
+
 def h2_frame(kind, flags, stream, payload=b""):
     return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
 
@@ -106,7 +118,7 @@ def h2_read_answer(s):
         elif kind == 7:
             raise SystemExit(f"GOAWAY from the server: {payload!r}")
         elif kind == 1 and stream == 1 and status_ok is None:
-            status_ok = payload[:1] == b"\x88"   # indexed :status 200
+            status_ok = skip_table_size_updates(payload)[:1] == b"\x88"   # indexed :status 200
             if not status_ok:
                 raise SystemExit(f"unexpected HTTP/2 answer: {payload[:40].hex()}")
         if stream == 1 and kind in (0, 1) and flags & 1:

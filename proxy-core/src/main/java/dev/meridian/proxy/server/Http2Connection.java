@@ -14,8 +14,10 @@ import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -38,7 +40,8 @@ import io.netty.handler.timeout.IdleStateEvent;
  *                             own) and a FrontendHandler; the stream's Http2StreamCodec translates
  *                             its frames to and from the HTTP/1.1 forms, and the client's window is
  *                             credited as the handler takes its body (per-stream back-pressure)
- *             --> [h2-conn]   closes an idle connection, GOAWAY on drain
+ *             --> [h2-conn]   closes an idle connection, GOAWAY on drain; keeps HPACK's dynamic
+ *                             table for response headers at size 0 (ConnectionEvents)
  * </pre>
  */
 final class Http2Connection {
@@ -126,8 +129,9 @@ final class Http2Connection {
   }
 
   /**
-   * Counts the connection (once, whatever its streams) among the open client connections, and
-   * closes it (GOAWAY, then waits for open streams) when idle, draining, or closed by the client.
+   * Counts the connection (once, whatever its streams) among the open client connections, closes
+   * it (GOAWAY, then waits for open streams) when idle, draining, or closed by the client, and keeps
+   * response headers out of HPACK's dynamic table.
    */
   private static final class ConnectionEvents extends ChannelDuplexHandler {
     private final Http2FrameCodec codec;
@@ -142,6 +146,29 @@ final class Http2Connection {
     public void handlerAdded(ChannelHandlerContext ctx) {
       metrics.clientConnectionOpened();
       ctx.channel().closeFuture().addListener(closed -> metrics.clientConnectionClosed());
+    }
+
+    /**
+     * After each SETTINGS from the client (which has just set the encoder's table to the size the
+     * client allows), takes the response headers' HPACK dynamic table back to size 0: every response
+     * field is then sent from the static table or as a literal without indexing, as nginx and HAProxy
+     * send theirs. Indexing kept each connection's recent response fields (and the response heads
+     * their values are views of) for as long as the connection lived, about 1 KiB per idle HTTP/2
+     * connection, and cost a hash lookup and often an insertion and eviction per field, for fields
+     * that mostly change from response to response (date, etag, length) or are a few bytes long. The
+     * client hears of the size as RFC 7541 section 4.2 says: an update at the start of the next
+     * header block (two when a SETTINGS changed it in between: the client's size, then 0).
+     */
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof Http2SettingsFrame) {
+        try {
+          codec.encoder().configuration().headersConfiguration().maxHeaderTableSize(0);
+        } catch (Http2Exception e) {
+          throw new IllegalStateException(e); // 0 is always a valid size
+        }
+      }
+      ctx.fireChannelRead(msg);
     }
 
     @Override

@@ -191,6 +191,41 @@ class Http2CleartextTest {
   }
 
   /**
+   * Response fields never enter HPACK's dynamic table, as nginx's and HAProxy's do not: each response
+   * header block is static-table references and literals without indexing, after one table size
+   * update to 0 at the start of the connection's first block, also when the client allows a larger
+   * table (browsers ask for 64 KiB), so the connection keeps no response fields between requests.
+   * The client's own HPACK decoder reads every block (its table size updates included).
+   */
+  @Test
+  void responseHeaderFieldsAreNeverAddedToHpacksDynamicTable() throws Exception {
+    byte[] noSettings = new byte[0];
+    byte[] browserTable = RawHttp2Client.setting(0x1, 65_536); // SETTINGS_HEADER_TABLE_SIZE
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("hello"));
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start()) {
+      for (byte[] settings : List.of(noSettings, browserTable)) {
+        try (RawHttp2Client client = new RawHttp2Client(proxy.port(), settings)) {
+          for (int stream = 1; stream <= 5; stream += 2) {
+            int id = stream;
+            client.get(id, "/same");
+            client.readUntil(frames -> frames.ended(id));
+            assertThat(client.status(id)).isEqualTo("200");
+          }
+          List<String> first = RawHttp2Client.hpackRepresentations(client.headerBlock(1));
+          assertThat(first.get(0)).isEqualTo("table-size 0");
+          List<String> fields = first.subList(1, first.size());
+          assertThat(fields).hasSizeGreaterThan(4).doesNotContain("incremental")
+              .allMatch(kind -> !kind.startsWith("table-size"))
+              .allMatch(kind -> !kind.startsWith("indexed ") || Integer.parseInt(kind.substring(8)) <= 61);
+          // The later responses are encoded alike: nothing of the first one is referred to.
+          assertThat(RawHttp2Client.hpackRepresentations(client.headerBlock(3))).isEqualTo(fields);
+          assertThat(RawHttp2Client.hpackRepresentations(client.headerBlock(5))).isEqualTo(fields);
+        }
+      }
+    }
+  }
+
+  /**
    * An upload to a backend that stops reading holds the client to its flow-control window: Meridian
    * gives a stream's bytes back to the client's window only as it can pass them on, so a 64 MiB body
    * stops well short (the loopback socket buffers fill, then nothing more is credited) and nothing

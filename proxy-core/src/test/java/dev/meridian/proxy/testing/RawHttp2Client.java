@@ -18,7 +18,8 @@ import java.util.function.Predicate;
  * client sends, flow control above all: it sends the preface, empty SETTINGS, GET requests, the
  * WINDOW_UPDATEs the test asks for (never one of its own) and any frame or bytes a test builds,
  * acknowledges SETTINGS and PING, and counts each stream's DATA bytes, the window the server grants, its response status (decoded
- * with Netty's HPACK decoder) and whether the stream ended. A GOAWAY or RST_STREAM fails the test,
+ * with Netty's HPACK decoder, which keeps the dynamic table across the connection's header blocks),
+ * its first header block as it arrived, and whether the stream ended. A GOAWAY or RST_STREAM fails the test,
  * unless the client was made {@linkplain #lenient lenient}: then they are recorded.
  */
 public final class RawHttp2Client implements AutoCloseable {
@@ -45,6 +46,7 @@ public final class RawHttp2Client implements AutoCloseable {
   private final Map<Integer, String> statuses = new HashMap<>();
   private final Map<Integer, Long> resets = new HashMap<>();
   private final Map<Integer, Long> windowGranted = new HashMap<>();
+  private final Map<Integer, byte[]> headerBlocks = new HashMap<>();
   private final io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder hpack =
       new io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder(false);
   private boolean lenient;
@@ -55,13 +57,26 @@ public final class RawHttp2Client implements AutoCloseable {
 
   /** Connects to 127.0.0.1:port and sends the preface and an empty SETTINGS frame. */
   public RawHttp2Client(int port) throws IOException {
+    this(port, new byte[0]);
+  }
+
+  /**
+   * Connects to 127.0.0.1:port and sends the preface and a SETTINGS frame with this payload (see
+   * {@link #setting}).
+   */
+  public RawHttp2Client(int port, byte[] settings) throws IOException {
     socket = new Socket(InetAddress.getLoopbackAddress(), port);
     socket.setSoTimeout(10_000);
     socket.setTcpNoDelay(true); // as HTTP/2 clients do: each frame leaves when sent, not after the last one's ACK
     in = new DataInputStream(socket.getInputStream());
     out = socket.getOutputStream();
     out.write(PREFACE);
-    send(SETTINGS, 0, 0, new byte[0]);
+    send(SETTINGS, 0, 0, settings);
+  }
+
+  /** One setting of a SETTINGS frame's payload (RFC 9113 section 6.5.1). */
+  public static byte[] setting(int identifier, long value) {
+    return ByteBuffer.allocate(6).putShort((short) identifier).putInt((int) value).array();
   }
 
   /** Records RST_STREAM, GOAWAY and the end of the connection instead of failing on them. */
@@ -131,6 +146,60 @@ public final class RawHttp2Client implements AutoCloseable {
     frame.put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8)).put((byte) payload.length);
     frame.put((byte) type).put((byte) flags).putInt(stream).put(payload);
     return frame.array();
+  }
+
+  /** The first header block received on the stream (one frame, no padding or priority), or null. */
+  public byte[] headerBlock(int stream) {
+    return headerBlocks.get(stream);
+  }
+
+  /**
+   * The representations a header block is made of (RFC 7541 section 6), in order: {@code "indexed N"}
+   * (a field of the static table when N <= 61, else of the dynamic table), {@code "incremental"} (a
+   * literal the decoder adds to its dynamic table), {@code "literal"} (without indexing),
+   * {@code "never-indexed"} and {@code "table-size N"} (a dynamic table size update).
+   */
+  public static java.util.List<String> hpackRepresentations(byte[] block) {
+    java.util.List<String> kinds = new java.util.ArrayList<>();
+    int[] at = {0};
+    while (at[0] < block.length) {
+      int first = block[at[0]] & 0xff;
+      if ((first & 0x80) != 0) {
+        kinds.add("indexed " + hpackInteger(block, at, 7));
+      } else if ((first & 0xe0) == 0x20) {
+        kinds.add("table-size " + hpackInteger(block, at, 5));
+      } else {
+        boolean incremental = (first & 0x40) != 0;
+        kinds.add(incremental ? "incremental" : (first & 0x10) != 0 ? "never-indexed" : "literal");
+        if (hpackInteger(block, at, incremental ? 6 : 4) == 0) {
+          skipHpackString(block, at); // the name, when not an index
+        }
+        skipHpackString(block, at);
+      }
+    }
+    return kinds;
+  }
+
+  /** Reads an HPACK integer with an N-bit prefix (RFC 7541 section 5.1) at at[0], moving past it. */
+  private static long hpackInteger(byte[] block, int[] at, int prefixBits) {
+    int max = (1 << prefixBits) - 1;
+    long value = block[at[0]++] & max;
+    if (value < max) {
+      return value;
+    }
+    int shift = 0;
+    int b;
+    do {
+      b = block[at[0]++] & 0xff;
+      value += (long) (b & 0x7f) << shift;
+      shift += 7;
+    } while ((b & 0x80) != 0);
+    return value;
+  }
+
+  private static void skipHpackString(byte[] block, int[] at) {
+    long length = hpackInteger(block, at, 7); // the Huffman bit is above the 7-bit prefix
+    at[0] += (int) length;
   }
 
   /** The response status on the stream, or null before its HEADERS. */
@@ -233,6 +302,7 @@ public final class RawHttp2Client implements AutoCloseable {
         endIf(flags, stream);
       }
       case HEADERS -> {
+        headerBlocks.putIfAbsent(stream, payload);
         decodeStatus(stream, payload);
         endIf(flags, stream);
       }
