@@ -47,6 +47,8 @@ final class Http2ClientStream extends ClientSide {
   private boolean closed;
   /** Waits for the read-complete of the connection's current read (see {@link Http2Streams}). */
   boolean readCompletePending;
+  /** The next stream whose handler hears of its close in the same task (see {@link Http2Streams}). */
+  Http2ClientStream nextClosed;
 
   Http2ClientStream(ChannelHandlerContext ctx, Http2FrameStream stream, Http2StreamCodec codec, Http2Streams streams,
       FrontendHandler handler) {
@@ -140,7 +142,7 @@ final class Http2ClientStream extends ClientSide {
       ctx.flush();
     }
     streams.remove(this);
-    eventLoop().execute(handler::clientClosed);
+    streams.tellClosedLater(this);
   }
 
   // ---- from the connection -----------------------------------------------------------------
@@ -193,7 +195,7 @@ final class Http2ClientStream extends ClientSide {
     }
     closed = true;
     streams.remove(this);
-    eventLoop().execute(handler::clientClosed);
+    streams.tellClosedLater(this);
   }
 
   /** A stream error (the codec's, or a broken trailer): the handler resets the stream with its code. */

@@ -24,7 +24,6 @@ import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
-import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
@@ -33,8 +32,10 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2StreamFrame;
+import io.netty.handler.codec.http2.ReadOnlyHttp2Headers;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.PromiseCombiner;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -206,8 +207,7 @@ final class Http2StreamCodec {
     if (!hasTrailers) {
       return send(ctx, new DefaultHttp2DataFrame(last.content(), true), promise);
     }
-    Http2Headers trailers = new DefaultHttp2Headers(false);
-    addFields(trailers, last.trailingHeaders());
+    Http2Headers trailers = ReadOnlyHttp2Headers.trailers(false, flatFields(last.trailingHeaders()));
     if (!last.content().isReadable()) {
       last.release();
       return send(ctx, new DefaultHttp2HeadersFrame(trailers, true), promise);
@@ -234,37 +234,59 @@ final class Http2StreamCodec {
     return ctx.write(frame, promise);
   }
 
+  /**
+   * A response head's header block: its status and fields in a flat, read-only block, which the
+   * HPACK encoder only ever iterates (a {@code DefaultHttp2Headers} hashed and linked an entry per
+   * field, and checked each name, for that one pass).
+   */
   private static Http2Headers responseHeaders(HttpResponse response) {
-    HttpHeaders fields = response.headers();
-    Http2Headers headers = new DefaultHttp2Headers(false, fields.size() + 1);
-    headers.status(response.status().codeAsText());
-    addFields(headers, fields);
-    return headers;
+    return ReadOnlyHttp2Headers.serverHeaders(false, response.status().codeAsText(), flatFields(response.headers()));
   }
 
   /**
-   * Adds the fields to an HTTP/2 header block, names lower-cased, without the connection-specific
+   * The fields as name, value, name, value..., names lower-cased, without the connection-specific
    * ones HTTP/2 forbids (RFC 9113 section 8.2.2). A response's own hop-by-hop fields (those its
    * Connection names included) were already taken out by {@link dev.meridian.proxy.http.ResponseHeadRewriter}.
    */
-  private static void addFields(Http2Headers out, HttpHeaders fields) {
+  private static AsciiString[] flatFields(HttpHeaders fields) {
+    FlatFields flat = new FlatFields(fields.size());
     if (fields instanceof RawHeaders raw) {
-      raw.forEachField((name, value) -> addField(out, name, value));
-      return;
+      raw.forEachField(flat);
+    } else {
+      Iterator<Map.Entry<CharSequence, CharSequence>> it = fields.iteratorCharSequence();
+      while (it.hasNext()) {
+        Map.Entry<CharSequence, CharSequence> field = it.next();
+        flat.field(AsciiString.of(field.getKey()), AsciiString.of(field.getValue()));
+      }
     }
-    Iterator<Map.Entry<CharSequence, CharSequence>> it = fields.iteratorCharSequence();
-    while (it.hasNext()) {
-      Map.Entry<CharSequence, CharSequence> field = it.next();
-      addField(out, AsciiString.of(field.getKey()), AsciiString.of(field.getValue()));
-    }
+    return flat.toArray();
   }
 
-  private static void addField(Http2Headers out, AsciiString name, AsciiString value) {
-    AsciiString lower = LowerCaseFieldNames.of(name);
-    if (isConnectionSpecific(lower, value)) {
-      return;
+  /** Collects fields into a name, value, ... array, leaving the connection-specific ones out. */
+  private static final class FlatFields implements RawHeaders.FieldVisitor {
+    private AsciiString[] pairs;
+    private int length;
+
+    FlatFields(int fields) {
+      pairs = new AsciiString[fields * 2];
     }
-    out.add(lower, value);
+
+    @Override
+    public void field(AsciiString name, AsciiString value) {
+      AsciiString lower = LowerCaseFieldNames.of(name);
+      if (isConnectionSpecific(lower, value)) {
+        return;
+      }
+      if (length == pairs.length) {
+        pairs = Arrays.copyOf(pairs, Math.max(4, length * 2));
+      }
+      pairs[length++] = lower;
+      pairs[length++] = value;
+    }
+
+    AsciiString[] toArray() {
+      return length == pairs.length ? pairs : Arrays.copyOf(pairs, length);
+    }
   }
 
   private static boolean isConnectionSpecific(AsciiString name, AsciiString value) {

@@ -33,6 +33,7 @@ import java.util.List;
  * Used on the connection's event loop only.
  */
 final class Http2Streams extends ChannelDuplexHandler {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Http2Streams.class);
   private final io.netty.handler.codec.http2.Http2Connection connection;
   private final ProxyContext context;
   private final String scheme;
@@ -46,6 +47,15 @@ final class Http2Streams extends ChannelDuplexHandler {
   private final io.netty.handler.codec.http2.Http2Connection.PropertyKey streamKey;
   /** Streams that read a frame in the current read, in the order they did. */
   private final ArrayDeque<Http2ClientStream> readComplete = new ArrayDeque<>(2);
+  /**
+   * Streams closed since the last {@link #tellClosed} ran, first and last (linked through
+   * {@link Http2ClientStream#nextClosed}): their handlers hear of it in one task on the event loop's
+   * next turn, where a task per stream cost a queue insertion and an object each.
+   */
+  private Http2ClientStream firstClosed;
+  private Http2ClientStream lastClosed;
+  /** Runs {@link #tellClosed}; made when the first stream closes. */
+  private Runnable tellClosedTask;
   /** Reads the streams' request heads; made when the first stream opens. */
   private Http2RequestHeads heads;
   private ChannelHandlerContext ctx;
@@ -101,6 +111,41 @@ final class Http2Streams extends ChannelDuplexHandler {
     Http2Stream http2Stream = connection.stream(stream.id());
     if (http2Stream != null) {
       http2Stream.removeProperty(streamKey);
+    }
+  }
+
+  /**
+   * The stream's handler hears of its close on the event loop's next turn, never from inside the
+   * call that closed it (as a channel's inactive event came).
+   */
+  void tellClosedLater(Http2ClientStream stream) {
+    if (firstClosed == null) {
+      if (tellClosedTask == null) {
+        tellClosedTask = this::tellClosed;
+      }
+      ctx.channel().eventLoop().execute(tellClosedTask);
+      firstClosed = stream;
+    } else {
+      lastClosed.nextClosed = stream;
+    }
+    lastClosed = stream;
+  }
+
+  /** Tells the handlers of the streams closed since the last run, in the order they closed. */
+  private void tellClosed() {
+    while (firstClosed != null) {
+      Http2ClientStream stream = firstClosed;
+      firstClosed = stream.nextClosed;
+      stream.nextClosed = null;
+      if (firstClosed == null) {
+        lastClosed = null;
+      }
+      try {
+        stream.handler.clientClosed();
+      } catch (RuntimeException e) {
+        // As the event loop would have for a task of its own: the streams after it still hear.
+        log.warn("stream {}: its handler failed on the stream's close", stream.id(), e);
+      }
     }
   }
 
