@@ -194,8 +194,9 @@ class Http2CleartextTest {
    * Response fields never enter HPACK's dynamic table, as nginx's and HAProxy's do not: each response
    * header block is static-table references and literals without indexing, after one table size
    * update to 0 at the start of the connection's first block, also when the client allows a larger
-   * table (browsers ask for 64 KiB), so the connection keeps no response fields between requests.
-   * The client's own HPACK decoder reads every block (its table size updates included).
+   * table (browsers ask for 64 KiB), so the connection keeps no response fields between requests; a
+   * later SETTINGS that changes the size is answered by two updates (that size, then 0). The
+   * client's own HPACK decoder reads every block (its table size updates included).
    */
   @Test
   void responseHeaderFieldsAreNeverAddedToHpacksDynamicTable() throws Exception {
@@ -220,6 +221,13 @@ class Http2CleartextTest {
           // The later responses are encoded alike: nothing of the first one is referred to.
           assertThat(RawHttp2Client.hpackRepresentations(client.headerBlock(3))).isEqualTo(fields);
           assertThat(RawHttp2Client.hpackRepresentations(client.headerBlock(5))).isEqualTo(fields);
+          // A later SETTINGS that changes the size: the next block says so, then goes back to 0.
+          client.send(RawHttp2Client.SETTINGS, 0, 0, RawHttp2Client.setting(0x1, 2048));
+          client.get(7, "/same");
+          client.readUntil(frames -> frames.ended(7));
+          List<String> afterSettings = RawHttp2Client.hpackRepresentations(client.headerBlock(7));
+          assertThat(afterSettings.subList(0, 2)).containsExactly("table-size 2048", "table-size 0");
+          assertThat(afterSettings.subList(2, afterSettings.size())).isEqualTo(fields);
         }
       }
     }

@@ -30,7 +30,7 @@ public final class RawHttp2Client implements AutoCloseable {
   public static final int DATA = 0;
   public static final int HEADERS = 1;
   private static final int RST_STREAM = 3;
-  private static final int SETTINGS = 4;
+  public static final int SETTINGS = 4;
   private static final int PING = 6;
   private static final int GOAWAY = 7;
   private static final int WINDOW_UPDATE = 8;
