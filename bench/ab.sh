@@ -9,8 +9,10 @@
 #   default   S1's load: wrk -t1 -c50, small GET over HTTP/1.1
 #   --h2      S4's load: h2load -c10 -m10, HTTP/2 over TLS
 #
-# Prints, per round, requests/s and microseconds of proxy CPU (user + system) per request, then the
-# medians and the median of the B/A ratios of the pairs. CPU per request is the steadier of the two.
+# Prints, per round, requests/s and microseconds of proxy CPU (user + system) per request (and, on
+# S1's load, the round's p99 and p99.9 latency in ms, from wrk's histogram), then the medians and the
+# median of the B/A ratios of the pairs. CPU per request is the steadiest of them; a tail ratio needs
+# all 16 rounds (a 5 s round's p99.9 rests on about a hundred requests).
 #
 # Both orders (the default): the whole comparison runs twice, the second time with the jars (and
 # their JAVA_* settings) swapped, and the last line gives B/A with the position cancelled, the
@@ -78,6 +80,10 @@ def ratios(text):
 (r1, c1), (r2, c2) = ratios(sys.argv[1]), ratios(sys.argv[2])
 print(f"B/A both orders  req/s x{math.sqrt(r1 / r2):.3f}, CPU per request x{math.sqrt(c1 / c2):.3f}"
       f" (position effect of B: req/s x{math.sqrt(r1 * r2):.3f}, CPU x{math.sqrt(c1 * c2):.3f})")
+tails = [re.search(r"B/A  p99 x([\d.]+), p99.9 x([\d.]+)", t) for t in sys.argv[1:3]]
+if all(tails):
+    (p1, q1), (p2, q2) = [(float(t.group(1)), float(t.group(2))) for t in tails]
+    print(f"B/A both orders  p99 x{math.sqrt(p1 / p2):.3f}, p99.9 x{math.sqrt(q1 / q2):.3f}")
 PY
   exit 0
 fi
@@ -140,10 +146,11 @@ load() {  # load PORT TLS_PORT SECONDS: runs the scenario's load tool, prints it
   if (( H2 )); then
     taskset -c "$LOAD_CPU" h2load -c10 -m10 -D "$3" "${HEADER[@]}" "https://127.0.0.1:$2/hello.txt" 2>&1
   else
-    taskset -c "$LOAD_CPU" wrk -t1 -c50 -d"$3"s "${HEADER[@]}" "http://127.0.0.1:$1/hello.txt" 2>&1
+    taskset -c "$LOAD_CPU" wrk -t1 -c50 -d"$3"s -s "$TEMPLATES/latency.lua" "${HEADER[@]}" \
+      "http://127.0.0.1:$1/hello.txt" 2>&1
   fi
 }
-round() {  # round NAME: prints "rps cpu_us_per_request failures"
+round() {  # round NAME: prints "rps cpu_us_per_request failures p99_ms p99.9_ms" (latency "-" on HTTP/2)
   local pid_var="PID_$1" port_var="PORT_$1" tls_var="TLS_$1" before after
   before="$(awk '{print $14 + $15}' "/proc/${!pid_var}/stat")"
   load "${!port_var}" "${!tls_var}" "$ROUND_SECONDS" > "$TMP/round.txt"
@@ -161,7 +168,10 @@ else:
     done = int(re.search(r"(\d+) requests in", out).group(1))
     failed = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     failed += int((re.search(r"Non-2xx or 3xx responses: (\d+)", out) or [0, 0])[1])
-print(f"{rps:.0f} {(after - before) * 1e6 / tck / max(done, 1):.2f} {failed}")
+# wrk's latency (bench/suite/latency.lua); h2load gives no percentiles.
+latency = re.search(r'LATENCY_JSON \{.*"99":([\d.]+),"99.9":([\d.]+)', out)
+tail = f"{latency.group(1)} {latency.group(2)}" if latency else "- -"
+print(f"{rps:.0f} {(after - before) * 1e6 / tck / max(done, 1):.2f} {failed} {tail}")
 PY
 }
 
@@ -181,11 +191,21 @@ done
 
 python3 - "$TMP/rounds.txt" <<'PY'
 import statistics as st, sys
+# round N  A rps cpu failed p99 p99.9  B rps cpu failed p99 p99.9
 rows = [line.split() for line in open(sys.argv[1])]
 ra, ca, fa = [float(r[3]) for r in rows], [float(r[4]) for r in rows], sum(int(r[5]) for r in rows)
-rb, cb, fb = [float(r[7]) for r in rows], [float(r[8]) for r in rows], sum(int(r[9]) for r in rows)
-print(f"A  median {st.median(ra):.0f} req/s, {st.median(ca):.2f} us CPU/request, {fa} failed")
-print(f"B  median {st.median(rb):.0f} req/s, {st.median(cb):.2f} us CPU/request, {fb} failed")
+rb, cb, fb = [float(r[9]) for r in rows], [float(r[10]) for r in rows], sum(int(r[11]) for r in rows)
+tails = rows[0][6] != "-"
+def tail_text(r, at):
+    return f", p99 {st.median(float(x[at]) for x in r):.2f} ms, p99.9 {st.median(float(x[at + 1]) for x in r):.2f} ms"
+print(f"A  median {st.median(ra):.0f} req/s, {st.median(ca):.2f} us CPU/request, {fa} failed"
+      + (tail_text(rows, 6) if tails else ""))
+print(f"B  median {st.median(rb):.0f} req/s, {st.median(cb):.2f} us CPU/request, {fb} failed"
+      + (tail_text(rows, 12) if tails else ""))
 print(f"B/A  req/s x{st.median(b / a for a, b in zip(ra, rb)):.3f}, "
       f"CPU per request x{st.median(b / a for a, b in zip(ca, cb)):.3f} (medians of the round pairs)")
+if tails:
+    def ratio(at):
+        return st.median(float(r[at + 6]) / float(r[at]) for r in rows)
+    print(f"B/A  p99 x{ratio(6):.3f}, p99.9 x{ratio(7):.3f} (medians of the round pairs)")
 PY
