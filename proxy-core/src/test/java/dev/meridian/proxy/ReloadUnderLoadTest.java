@@ -260,6 +260,9 @@ class ReloadUnderLoadTest {
       while (!stop.get()) {
         try {
           String report = runOnce();
+          if (report == null) {
+            return; // stopped as the run started: it was ended, not measured
+          }
           Matcher requests = H2LOAD_REQUESTS.matcher(report);
           Matcher status = H2LOAD_STATUS.matcher(report);
           if (!requests.find() || !status.find()) {
@@ -275,7 +278,9 @@ class ReloadUnderLoadTest {
           succeeded.addAndGet(ok);
           runs.incrementAndGet();
         } catch (IOException e) {
-          problems.add(e.toString());
+          if (!stop.get()) {
+            problems.add(e.toString()); // once stopped, destroy() closed the streams being read
+          }
         } catch (InterruptedException e) {
           return;
         }
@@ -290,12 +295,14 @@ class ReloadUnderLoadTest {
       }
     }
 
+    /** Runs h2load once and returns its report, or null when the test stopped as it started. */
     private String runOnce() throws IOException, InterruptedException {
       Process process = new ProcessBuilder("h2load", "-n", "600", "-c", "2", "-m", "10", url)
           .redirectErrorStream(true).start();
       running = process;
       if (stop.get()) {
         process.destroy(); // the test ended (or failed) while it started
+        return null;
       }
       byte[] out = process.getInputStream().readAllBytes();
       if (!process.waitFor(30, TimeUnit.SECONDS)) {
