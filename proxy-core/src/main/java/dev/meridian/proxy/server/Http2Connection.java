@@ -154,10 +154,11 @@ final class Http2Connection {
      * field is then sent from the static table or as a literal without indexing, as nginx and HAProxy
      * send theirs. Indexing kept each connection's recent response fields (and the response heads
      * their values are views of) for as long as the connection lived, about 0.5 KiB of live heap
-     * per idle HTTP/2 connection (measured 2026-12-06), and cost a hash lookup and often an insertion and eviction per field, for fields
-     * that mostly change from response to response (date, etag, length) or are a few bytes long. The
-     * client hears of the size as RFC 7541 section 4.2 says: an update at the start of the next
-     * header block (two when a SETTINGS changed it in between: the client's size, then 0).
+     * per idle HTTP/2 connection (measured 2026-12-06), and cost a hash lookup and often an
+     * insertion and eviction per field, for fields that mostly change from response to response
+     * (date, etag, length) or are a few bytes long. The client hears of the size as RFC 7541
+     * section 4.2 says: an update at the start of the next header block (two when a SETTINGS
+     * changed it in between: the client's size, then 0).
      */
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {

@@ -240,7 +240,8 @@ final class Http2StreamCodec {
    * field, and checked each name, for that one pass).
    */
   private static Http2Headers responseHeaders(HttpResponse response) {
-    return ReadOnlyHttp2Headers.serverHeaders(false, response.status().codeAsText(), flatFields(response.headers()));
+    return ReadOnlyHttp2Headers.serverHeaders(false, response.status().codeAsText(),
+        flatFields(response.headers()));
   }
 
   /**
