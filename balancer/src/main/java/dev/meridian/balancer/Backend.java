@@ -96,7 +96,7 @@ public final class Backend {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Backend other && id.equals(other.id);
+    return o == this || o instanceof Backend other && id.equals(other.id);
   }
 
   @Override

@@ -55,6 +55,14 @@ abstract class ClientSide {
     ctx.flush();
   }
 
+  /**
+   * The timer an HTTP/2 stream's response-headers deadline is kept by, shared by its connection's
+   * streams; null for an HTTP/1 connection, whose {@link ResponseRelay} keeps a timer of its own.
+   */
+  StreamResponseDeadlines responseDeadlines() {
+    return null;
+  }
+
   /** Whether the client takes more response bytes now (its connection's, or its stream's, window). */
   abstract boolean isWritable();
 

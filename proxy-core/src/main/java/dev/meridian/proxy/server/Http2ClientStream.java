@@ -67,6 +67,11 @@ final class Http2ClientStream extends ClientSide {
   // ---- ClientSide --------------------------------------------------------------------------
 
   @Override
+  StreamResponseDeadlines responseDeadlines() {
+    return streams.responseDeadlines();
+  }
+
+  @Override
   boolean isWritable() {
     return !closed && ctx.channel().isWritable() && streams.isWritable(stream);
   }

@@ -56,6 +56,8 @@ final class Http2Streams extends ChannelDuplexHandler {
   private Http2ClientStream lastClosed;
   /** Runs {@link #tellClosed}; made when the first stream closes. */
   private Runnable tellClosedTask;
+  /** The streams' response-headers deadlines; made when the first stream asks. */
+  private StreamResponseDeadlines responseDeadlines;
   /** Reads the streams' request heads; made when the first stream opens. */
   private Http2RequestHeads heads;
   private ChannelHandlerContext ctx;
@@ -98,6 +100,14 @@ final class Http2Streams extends ChannelDuplexHandler {
   boolean isWritable(Http2FrameStream frameStream) {
     Http2Stream stream = connection.stream(frameStream.id());
     return stream != null && connection.remote().flowController().isWritable(stream);
+  }
+
+  /** The one timer of the connection's streams' response-headers deadlines. */
+  StreamResponseDeadlines responseDeadlines() {
+    if (responseDeadlines == null) {
+      responseDeadlines = new StreamResponseDeadlines(this);
+    }
+    return responseDeadlines;
   }
 
   void readCompleteLater(Http2ClientStream stream) {
@@ -147,6 +157,9 @@ final class Http2Streams extends ChannelDuplexHandler {
         log.warn("stream {}: its handler failed on the stream's close", stream.id(), e);
       }
     }
+    if (responseDeadlines != null && connection.numActiveStreams() == 0) {
+      responseDeadlines.stop(); // nothing waits: an idle connection keeps no task queued
+    }
   }
 
   /** The open stream of that id, or null. */
@@ -156,7 +169,7 @@ final class Http2Streams extends ChannelDuplexHandler {
   }
 
   /** The open streams, in a list of their own (closing one changes what is open). */
-  private List<Http2ClientStream> openStreams() {
+  List<Http2ClientStream> openStreams() {
     List<Http2ClientStream> open = new ArrayList<>(connection.numActiveStreams());
     try {
       connection.forEachActiveStream(http2Stream -> {
@@ -288,6 +301,9 @@ final class Http2Streams extends ChannelDuplexHandler {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (responseDeadlines != null) {
+      responseDeadlines.stop();
+    }
     for (Http2ClientStream stream : openStreams()) {
       stream.onStreamClosed();
     }

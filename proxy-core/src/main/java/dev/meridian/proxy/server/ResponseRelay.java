@@ -305,13 +305,19 @@ final class ResponseRelay {
    * serves every request on it: it is armed when none is, and when it fires it either times the
    * current request out or waits again until that request's own deadline (no task per request). A
    * request due before the timer fires (a reload shortened the timeout, a drill's delay used part of
-   * it) re-arms it.
+   * it) re-arms it. An HTTP/2 stream notes its deadline with its connection's
+   * {@link StreamResponseDeadlines} instead, one timer for all the connection's streams.
    */
   void startTimer(Exchange ex) {
     // An injected delay stands for the backend's own slowness: it counts toward the timeout.
     long timeout = ex.policies.settings.timeouts().responseHeaders().toNanos() - ex.injectedDelayNanos;
     long now = System.nanoTime();
     ex.responseDeadlineNanos = now + timeout;
+    StreamResponseDeadlines shared = connection.client.responseDeadlines();
+    if (shared != null) {
+      shared.arm(connection.client.eventLoop(), ex.responseDeadlineNanos, now);
+      return;
+    }
     if (timer != null && timerDueNanos - ex.responseDeadlineNanos > 0) {
       timer.cancel(false);
       timer = null;
@@ -332,15 +338,27 @@ final class ResponseRelay {
 
   private void onTimer() {
     timer = null;
+    long now = System.nanoTime();
+    long deadline = checkDeadline(now);
+    if (deadline != 0) {
+      timer = connection.client.eventLoop().schedule(onTimer, deadline - now, TimeUnit.NANOSECONDS);
+      timerDueNanos = deadline;
+    }
+  }
+
+  /**
+   * Answers the current exchange 504 when its response-headers deadline has passed by {@code nowNanos}
+   * (System.nanoTime) with no response begun.
+   *
+   * @return the exchange's deadline when it still waits for one before it, else 0
+   */
+  long checkDeadline(long nowNanos) {
     Exchange ex = connection.exchange;
     if (connection.closing || ex == null || ex.responseDeadlineNanos == 0 || ex.responseStarted()) {
-      return;
+      return 0;
     }
-    long left = ex.responseDeadlineNanos - System.nanoTime();
-    if (left > 0) {
-      timer = connection.client.eventLoop().schedule(onTimer, left, TimeUnit.NANOSECONDS);
-      timerDueNanos = ex.responseDeadlineNanos;
-      return;
+    if (ex.responseDeadlineNanos - nowNanos > 0) {
+      return ex.responseDeadlineNanos;
     }
     ex.responseDeadlineNanos = 0;
     log.warn("{} {}: backend {} sent no response headers within {} ms", ex.requestId, connection.clientIp,
@@ -350,5 +368,6 @@ final class ResponseRelay {
     connection.completion.abandonUpstream(ex);
     connection.completion.failResponse(ex, HttpResponseStatus.GATEWAY_TIMEOUT,
         "backend " + ex.backend.id() + " did not answer in time");
+    return 0;
   }
 }
