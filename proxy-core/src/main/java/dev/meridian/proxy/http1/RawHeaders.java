@@ -281,6 +281,32 @@ public final class RawHeaders extends DerivedHttpHeaders {
     return extra < 0 ? null : added[extra * 2 + 1].toString();
   }
 
+  /**
+   * As {@link #get(CharSequence)}, but when the first raw field of this name holds exactly the
+   * characters of {@code candidate}, returns {@code candidate} itself instead of a new
+   * {@code String} (and later asks for the field get it too): a connection's requests mostly repeat
+   * the value its last one had, Host above all.
+   */
+  public String getReusing(CharSequence name, String candidate) {
+    int field = firstField(name);
+    if (field < 0 || candidate == null || field == stringField) {
+      return get(name);
+    }
+    int start = valueStart(field);
+    int end = valueEnd(field, start);
+    if (end - start != candidate.length()) {
+      return value(field);
+    }
+    for (int i = start; i < end; i++) {
+      if ((head[i] & 0xff) != candidate.charAt(i - start)) {
+        return value(field);
+      }
+    }
+    stringField = field;
+    stringValue = candidate;
+    return candidate;
+  }
+
   @Override
   public List<String> getAll(CharSequence name) {
     List<String> values = null;

@@ -2,9 +2,12 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.geo.TrustedProxies;
 import dev.meridian.proxy.http.RequestHeadRewriter;
+import dev.meridian.proxy.http1.RawHeaders;
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import dev.meridian.proxy.upstream.ClientConnection;
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -34,9 +37,30 @@ final class ConnectionMemo {
   private Channel connection;
   /** The client as upstream connections that send the PROXY protocol name it; built when first asked. */
   private ClientConnection upstreamClient;
+  /** The Host of the connection's last request that passed the checks, or null. */
+  private String checkedHost;
   private boolean tlsRead;
   private String tlsVersion;
   private String serverName;
+
+  /**
+   * The request's Host value, or null: the very string of the connection's last checked Host when
+   * the bytes are the same (a connection's requests mostly repeat it), else a new one.
+   */
+  String host(HttpHeaders headers) {
+    return headers instanceof RawHeaders raw
+        ? raw.getReusing(HttpHeaderNames.HOST, checkedHost) : headers.get(HttpHeaderNames.HOST);
+  }
+
+  /** Whether {@code host} is the connection's last checked Host (the same string, checked already). */
+  boolean isCheckedHost(String host) {
+    return host != null && host == checkedHost;
+  }
+
+  /** Notes a Host value that passed the checks, for the connection's next requests. */
+  void hostChecked(String host) {
+    checkedHost = host;
+  }
 
   ConnectionMemo(ProxyMetrics metrics, TrustedProxies trustedProxies) {
     this.meters = new MeterMemo(metrics);

@@ -96,7 +96,7 @@ final class RequestAdmission {
       bad = checkFraming(request, chunked);
     }
     if (bad == null) {
-      bad = checkHost(request, ex.http2);
+      bad = checkHost(request, ex.http2, connection);
     }
     if (bad != null) {
       log.info("{} {}: rejected request: {}", ex.requestId, clientIp, bad.message());
@@ -248,8 +248,8 @@ final class RequestAdmission {
     return null;
   }
 
-  private static Verdict checkHost(HttpRequest request, boolean http2) {
-    String host = request.headers().get(HttpHeaderNames.HOST);
+  private static Verdict checkHost(HttpRequest request, boolean http2, ConnectionMemo connection) {
+    String host = connection.host(request.headers());
     // HTTP/1 heads with two Host fields never get here (the decoder refuses them); HTTP/2 ones may.
     if (host != null && http2 && request.headers().getAll(HttpHeaderNames.HOST).size() > 1) {
       return new Verdict(HttpResponseStatus.BAD_REQUEST, "more than one Host header");
@@ -258,8 +258,11 @@ final class RequestAdmission {
         && !request.uri().regionMatches(true, 0, "http", 0, 4)) {
       return new Verdict(HttpResponseStatus.BAD_REQUEST, "HTTP/1.1 request without a Host header");
     }
-    if (host != null && !isValidHost(host)) {
-      return new Verdict(HttpResponseStatus.BAD_REQUEST, "malformed Host header");
+    if (host != null && !connection.isCheckedHost(host)) {
+      if (!isValidHost(host)) {
+        return new Verdict(HttpResponseStatus.BAD_REQUEST, "malformed Host header");
+      }
+      connection.hostChecked(host);
     }
     return null;
   }

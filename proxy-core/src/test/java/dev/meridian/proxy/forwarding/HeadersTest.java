@@ -47,6 +47,32 @@ class HeadersTest {
 
   private record Exchange(Request seen, RawResponse response, int backendPort) {}
 
+  /**
+   * A connection's requests reuse its last checked Host when the bytes are the same: each request
+   * still goes out with its own Host, and a malformed one is refused after good ones.
+   */
+  @Test
+  void eachRequestOnAConnectionKeepsItsOwnHostAndAMalformedOneIsRefused() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders());
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      for (String host : new String[] {"a.test", "a.test", "b.test", "a.test", "a.tesT", "a.test:80"}) {
+        client.send("GET /h HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+        assertThat(client.readResponse().status()).isEqualTo(200);
+      }
+      client.send("GET /h HTTP/1.1\r\nHost: a.test/x\r\n\r\n");
+      RawResponse refused = client.readResponse();
+
+      assertThat(refused.status()).isEqualTo(400);
+      assertThat(refused.bodyText()).contains("malformed Host");
+      assertThat(backend.requests()).extracting(request -> request.header("host"))
+          .containsExactly("a.test", "a.test", "b.test", "a.test", "a.tesT", "a.test:80");
+      // The Host string the proxy kept, not only the field's bytes passed on, is each request's own.
+      assertThat(backend.requests()).extracting(request -> request.header("x-forwarded-host"))
+          .containsExactly("a.test", "a.test", "b.test", "a.test", "a.tesT", "a.test:80");
+    }
+  }
+
   @Test
   void hopByHopHeadersAndThoseNamedInConnectionAreStripped() throws Exception {
     Exchange ex = roundTrip("GET /h HTTP/1.1\r\nHost: app.test\r\n"

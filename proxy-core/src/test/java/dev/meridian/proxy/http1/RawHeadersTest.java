@@ -80,6 +80,22 @@ class RawHeadersTest {
     assertThat(headers.getAll("x-last")).containsExactly("replaced");
   }
 
+  @Test
+  void aValueEqualToTheCandidateIsTheCandidateItselfAndAnyOtherANewString() {
+    String previous = new String("example.test".toCharArray());
+    RawHeaders same = parse();
+    assertThat(same.getReusing("host", previous)).isSameAs(previous);
+    assertThat(same.get("HOST")).as("later asks get the same string").isSameAs(previous);
+
+    RawHeaders other = parse();
+    for (String candidate : new String[] {"example.tesT", "example.tes", "example.test2", "xample.test"}) {
+      assertThat(other.getReusing("host", candidate)).isEqualTo("example.test").isNotSameAs(candidate);
+    }
+    assertThat(other.getReusing("x-padded", "one two")).isEqualTo("one two");
+    assertThat(other.getReusing("x-missing", "anything")).isNull();
+    assertThat(other.getReusing("host", null)).isEqualTo("example.test");
+  }
+
   private static RawHeaders parse() {
     ByteBuf in = Unpooled.copiedBuffer(HEAD, StandardCharsets.ISO_8859_1);
     try {
