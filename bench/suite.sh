@@ -25,7 +25,9 @@
 #             correctly, asserts no ratio (what .ci/run runs); exit status 1 when a target fails
 #
 # Environment (defaults in brackets; --quick changes the ones marked *):
-#   SCENARIOS ["S1 S2 S3 S4 S5 S6 S7 S8 S9 W"]  TARGETS ["direct nginx haproxy meridian"] (+ baseline)
+#   SCENARIOS ["S1 S2 S3 S4 S5 S6 S7 S8 S9 W"]  TARGETS ["direct nginx haproxy meridian meridian-matched"]
+#                        (+ baseline); meridian-matched is the same jar with the headers it adds matched to
+#                        the peers' configs (MATCHED_CONF_EXTRA), in S1, S3, S4, S5, S8 and S9
 #   REPEAT* [3]          repetitions; figures are medians      DURATION* [10]  measured seconds
 #   WARMUP* [30]         S1 warm-up seconds when a target starts, in WARMUP_ROUNDS* [3] wrk runs (after
 #                        one long run the first connection close deoptimizes the JIT's hot I/O path)
@@ -49,6 +51,10 @@
 #                      (the options README recommends)
 #   MERIDIAN_JAVA [java]  the java launcher (e.g. /usr/lib/jvm/temurin-25-jdk-amd64/bin/java)
 #   MERIDIAN_CONF_EXTRA []  HOCON appended to Meridian's generated config
+#   MATCHED_CONF_EXTRA ["meridian.headers.via = \"\", meridian.headers.forwarded = false,
+#                        meridian.tracing.enabled = false"]  appended for meridian-matched (after
+#                        MERIDIAN_CONF_EXTRA): no Via either way, no Forwarded, no trace context, as
+#                        nginx and HAProxy send none; X-Forwarded-For/-Proto/-Host and the request id stay
 #   BASELINE_JAR []      a second Meridian jar (e.g. the commit before a change): adds the target
 #                        "baseline", and the report gives meridian / baseline, measured in one run
 #   BASELINE_JAVA_OPTS [=MERIDIAN_JAVA_OPTS], BASELINE_JAVA [=MERIDIAN_JAVA], BASELINE_CONF_EXTRA []
@@ -93,8 +99,9 @@ BASELINE_JAR="${BASELINE_JAR:-}"
 BASELINE_JAVA_OPTS="${BASELINE_JAVA_OPTS-$MERIDIAN_JAVA_OPTS}"
 MERIDIAN_JAVA="${MERIDIAN_JAVA:-java}"; BASELINE_JAVA="${BASELINE_JAVA:-$MERIDIAN_JAVA}"
 BASELINE_CONF_EXTRA="${BASELINE_CONF_EXTRA:-}"
-if [[ -n "$BASELINE_JAR" ]]; then TARGETS="${TARGETS:-direct nginx haproxy baseline meridian}"; fi
-TARGETS="${TARGETS:-direct nginx haproxy meridian}"
+MATCHED_CONF_EXTRA="${MATCHED_CONF_EXTRA-meridian.headers.via = \"\", meridian.headers.forwarded = false, meridian.tracing.enabled = false}"
+if [[ -n "$BASELINE_JAR" ]]; then TARGETS="${TARGETS:-direct nginx haproxy baseline meridian meridian-matched}"; fi
+TARGETS="${TARGETS:-direct nginx haproxy meridian meridian-matched}"
 RESULTS_DIR="${RESULTS_DIR:-$ROOT/bench/results}"
 KEEP_TMP="${KEEP_TMP:-0}"; NO_INSTALL="${NO_INSTALL:-0}"
 
@@ -110,7 +117,7 @@ for s in $SCENARIOS; do [[ "$s" =~ ^(S[1-9]|W)$ ]] || die "unknown scenario '$s'
 (( W_SECONDS >= 5 )) || ! [[ " $SCENARIOS " == *" W "* ]] || (( QUICK )) || die "W needs W_SECONDS of at least 5"
 for t in $TARGETS; do
   case "$t" in
-    direct|nginx|haproxy|meridian) ;;
+    direct|nginx|haproxy|meridian|meridian-matched) ;;
     baseline) [[ -f "$BASELINE_JAR" ]] || die "target baseline needs BASELINE_JAR (not found: '$BASELINE_JAR')" ;;
     *) die "unknown target '$t' in TARGETS" ;;
   esac
@@ -119,7 +126,7 @@ has_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------- prerequisites
-if has_target meridian; then
+if has_target meridian || has_target meridian-matched; then
   [[ -f "$MERIDIAN_JAR" ]] || die "Meridian jar not found at $MERIDIAN_JAR - build first: mvn -q -DskipTests package"
 fi
 [[ -f "$BENCH_JAR" ]] || die "bench jar not found at $BENCH_JAR - build first: mvn -q -DskipTests package"
@@ -269,7 +276,7 @@ cat "$TMP/tls/site.crt" "$TMP/tls/site.key" > "$TMP/tls/site.pem"
 cat "$TEMPLATES/post.lua" "$TEMPLATES/latency.lua" > "$TMP/post.lua"
 
 read -r BACKEND_PORT NGINX_PORT NGINX_TLS HAPROXY_PORT HAPROXY_TLS MERIDIAN_PORT MERIDIAN_TLS BASELINE_PORT BASELINE_TLS \
-  <<<"$(free_ports 9)"
+  MATCHED_PORT MATCHED_TLS <<<"$(free_ports 11)"
 render backend-nginx.conf "$TMP/backend-nginx.conf" 0 0
 "$NGINX" -t -q -p "$TMP" -c "$TMP/backend-nginx.conf" 2>"$TMP/backend-nginx.check" \
   || { cat "$TMP/backend-nginx.check" >&2; die "backend nginx config rejected"; }
@@ -317,6 +324,10 @@ start_target() {  # start_target NAME: sets TARGET_PID, TARGET_PORT, TARGET_TLS;
     baseline)
       TARGET_PORT="$BASELINE_PORT"; TARGET_TLS="$BASELINE_TLS"
       start_meridian baseline "$BASELINE_JAR" "$BASELINE_JAVA_OPTS" "$BASELINE_CONF_EXTRA" "$BASELINE_JAVA" ;;
+    meridian-matched)
+      TARGET_PORT="$MATCHED_PORT"; TARGET_TLS="$MATCHED_TLS"
+      start_meridian meridian-matched "$MERIDIAN_JAR" "$MERIDIAN_JAVA_OPTS" \
+        "${MERIDIAN_CONF_EXTRA:+$MERIDIAN_CONF_EXTRA$'\n'}$MATCHED_CONF_EXTRA" "$MERIDIAN_JAVA" ;;
   esac
   PIDS+=("$TARGET_PID")
   if ! wait_port "$TARGET_PORT" "$TARGET_PID" 30 || { [[ -n "$TARGET_TLS" ]] && ! wait_port "$TARGET_TLS" "$TARGET_PID" 10; }; then
@@ -436,8 +447,11 @@ record_failed() {  # record_failed SCENARIO TITLE METRIC BETTER NOTE
   VALUE=null; CPU_PCT=null; OTHER_PCT=null; NOTE="$5"; record "$1" "$2" "$3" "$4"
 }
 
-# The scenarios a target takes part in: the backend itself has no TLS, and its memory is not a proxy's.
+# The scenarios a target takes part in: the backend itself has no TLS, and its memory is not a proxy's;
+# meridian-matched only where each request's headers are work (not S2's fixed rates, handshakes, idle
+# memory or warm-up).
 applies() {  # applies TARGET SCENARIO
+  if [[ "$1" == meridian-matched ]]; then [[ " S1 S3 S4 S5 S8 S9 " == *" $2 "* ]]; return; fi
   if [[ "$2" == W ]]; then [[ "$1" == meridian || "$1" == baseline ]]; return; fi
   [[ "$1" != direct ]] || [[ " S1 S2 S3 S8 " == *" $2 "* ]]
 }
@@ -651,7 +665,7 @@ for (( REP = 1; REP <= REPEAT; REP++ )); do
       applies "$CURRENT" "$s" || continue
       run_scenario "$s"
     done
-    if [[ "$CURRENT" == meridian || "$CURRENT" == baseline ]]; then cp "$TMP/$CURRENT.log" "$RUN_DIR/raw/rep$REP-$CURRENT.log"; fi
+    if [[ "$CURRENT" == meridian* || "$CURRENT" == baseline ]]; then cp "$TMP/$CURRENT.log" "$RUN_DIR/raw/rep$REP-$CURRENT.log"; fi
     [[ "$CURRENT" == direct ]] || stop_pid "$TARGET_PID"
     kill -0 "$BACKEND_PID" 2>/dev/null || die "the static backend exited (see $TMP/backend-nginx.error.log)"
   done
@@ -664,6 +678,7 @@ export RUN_JSON_DATE="$(date -Is)" RUN_JSON_HOST="$(uname -srm)" RUN_JSON_CPUS="
   RUN_JSON_GIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (+local changes)')" \
   RUN_JSON_JDK="$("$MERIDIAN_JAVA" -version 2>&1 | head -1)$( [[ -z "$BASELINE_JAR" || "$BASELINE_JAVA" == "$MERIDIAN_JAVA" ]] || echo "; baseline: $("$BASELINE_JAVA" -version 2>&1 | head -1)")" \
   RUN_JSON_MERIDIAN="java -XX:ActiveProcessorCount=1 $MERIDIAN_JAVA_OPTS, one event loop${MERIDIAN_CONF_EXTRA:+; config added: $MERIDIAN_CONF_EXTRA}" \
+  RUN_JSON_MERIDIAN_MATCHED="$(has_target meridian-matched && echo "the same jar and options; config added: $MATCHED_CONF_EXTRA")" \
   RUN_JSON_BASELINE="$( [[ -z "$BASELINE_JAR" ]] || echo "$(basename "$BASELINE_JAR"): java -XX:ActiveProcessorCount=1 $BASELINE_JAVA_OPTS${BASELINE_CONF_EXTRA:+; config added: $BASELINE_CONF_EXTRA}")" \
   RUN_JSON_NGINX="$("$NGINX" -V 2>&1 | sed -n 's/^nginx version: //p'), $("$NGINX" -V 2>&1 | sed -n 's/^built with //p' | head -1), 1 worker" \
   RUN_JSON_HAPROXY="$([[ -z "$HAPROXY" ]] || echo "$("$HAPROXY" -v 2>/dev/null | head -1 | awk '{print "HAProxy " $3}'), $("$HAPROXY" -vv 2>/dev/null | sed -n 's/^Running on //p' | head -1), nbthread 1")" \

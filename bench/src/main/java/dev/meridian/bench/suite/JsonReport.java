@@ -13,7 +13,8 @@ import java.util.List;
  * lines) and {@code scenarios}, each with its title, metric, {@code better}, per target the median,
  * the repetitions' values and statuses, the median per latency percentile, errors, CPU figures and the
  * worst status, and {@code ratios}: "meridian/nginx", "meridian/haproxy", "meridian/best",
- * "best_peer", "meridian/baseline" (when measured) and the same with a "p99 " prefix. Numbers are
+ * "best_peer", "meridian/baseline" (when measured), "meridian-matched/nginx", "-/haproxy" and
+ * "-/best" (when measured) and the same with a "p99 " prefix. Numbers are
  * unrounded; a missing one is null.
  */
 final class JsonReport {
@@ -36,8 +37,8 @@ final class JsonReport {
       ObjectNode ratios = scenario.putObject("ratios");
       ratios.put("best_peer", s.bestPeer());
       for (ScenarioSummary.Comparison c : s.comparisons()) {
-        ratios.put("meridian/" + c.key(), c.value());
-        ratios.put("p99 meridian/" + c.key(), c.p99());
+        ratios.put(c.subject() + "/" + c.key(), c.value());
+        ratios.put("p99 " + c.subject() + "/" + c.key(), c.p99());
       }
     }
     JSON.writeValue(file.toFile(), root);

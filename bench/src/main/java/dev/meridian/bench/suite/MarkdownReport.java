@@ -101,7 +101,7 @@ final class MarkdownReport {
     md.append("\nMeridian's ratios (meridian / peer, medians):\n\n");
     for (ScenarioSummary.Comparison c : s.comparisons()) {
       String peer = !c.key().equals("best") ? c.peer() : c.peer() == null ? "best peer" : "best peer (" + c.peer() + ")";
-      md.append("- meridian / ").append(peer).append(": ").append(ratio(c.value()));
+      md.append("- ").append(c.subject()).append(" / ").append(peer).append(": ").append(ratio(c.value()));
       md.append(c.value() == null ? "" : " (" + direction + ")");
       if (s.hasLatency()) {
         md.append("; p99 ").append(ratio(c.p99())).append(c.p99() == null ? "" : " (lower is better)");
@@ -116,13 +116,14 @@ final class MarkdownReport {
     for (ScenarioSummary s : scenarios) {
       TargetSummary meridian = s.targets().get(ScenarioSummary.MERIDIAN);
       ScenarioSummary.Comparison best = s.comparison("best");
+      ScenarioSummary.Comparison matched = s.comparison(ScenarioSummary.MATCHED, "best");
       rows.add(List.of(s.scenario(), s.title() == null ? "" : s.title(), metric(s), direction(s),
           number(meridian == null ? null : meridian.median()), s.bestPeer() == null ? NA : s.bestPeer(),
           number(s.bestPeer() == null ? null : s.targets().get(s.bestPeer()).median()), ratio(best.value()),
-          s.hasLatency() ? ratio(best.p99()) : NA));
+          s.hasLatency() ? ratio(best.p99()) : NA, matched == null ? NA : ratio(matched.value())));
     }
     table(List.of("scenario", "title", "metric", "better", "meridian", "best peer", "best peer median",
-        "meridian / best", "p99 meridian / best"), rows, md);
+        "meridian / best", "p99 meridian / best", "matched / best"), rows, md);
   }
 
   private static void table(List<String> header, List<List<String>> rows, StringBuilder md) {

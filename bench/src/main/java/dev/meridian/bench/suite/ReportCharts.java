@@ -37,7 +37,8 @@ final class ReportCharts {
   static final int HEIGHT = 500;
   /** A target keeps its colour in every chart; other targets take XChart's defaults. */
   private static final Map<String, Color> COLORS = Map.of("direct", Color.GRAY, "nginx", new Color(0x2e7d32),
-      "haproxy", new Color(0x1565c0), "baseline", new Color(0xef6c00), "meridian", new Color(0x8e24aa));
+      "haproxy", new Color(0x1565c0), "baseline", new Color(0xef6c00), "meridian", new Color(0x8e24aa),
+      "meridian-matched", new Color(0xce93d8));
 
   private ReportCharts() {}
 

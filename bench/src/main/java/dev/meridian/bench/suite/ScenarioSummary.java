@@ -12,26 +12,31 @@ import java.util.stream.Collectors;
 /**
  * One scenario of a run: each target's {@link TargetSummary} in display order, and Meridian's ratios
  * to nginx, HAProxy, the better of the two (the "best peer", by the scenario's {@code better}) and,
- * when measured, the baseline. A ratio is always meridian / peer, for the value and for the p99; it is
- * null when either side has no median. Each distinct {@code scenario} string ("S2@50%", "S7-h1") is
+ * when measured, the baseline; when {@code meridian-matched} (the same build with the headers it adds
+ * matched to the peers') was measured, its ratios to nginx, HAProxy and the best peer too. A ratio is
+ * always subject / peer, for the value and for the p99; it is null when either side has no median. Each distinct {@code scenario} string ("S2@50%", "S7-h1") is
  * its own scenario.
  */
 record ScenarioSummary(String scenario, String title, String metric, boolean lowerIsBetter,
     Map<String, TargetSummary> targets, String bestPeer, List<Comparison> comparisons) {
 
   /** Targets in the order they are shown; others follow in order of first appearance. */
-  static final List<String> DISPLAY_ORDER = List.of("direct", "nginx", "haproxy", "baseline", "meridian");
+  static final List<String> DISPLAY_ORDER = List.of("direct", "nginx", "haproxy", "baseline", "meridian",
+      "meridian-matched");
   static final String MERIDIAN = "meridian";
+  /** Meridian with the headers it adds matched to the peers' configurations. */
+  static final String MATCHED = "meridian-matched";
   static final List<String> PEERS = List.of("nginx", "haproxy");
   static final String P99 = "99";
 
   /**
-   * Meridian compared with one target.
+   * A Meridian target compared with one other.
    *
-   * @param key "nginx", "haproxy", "best" or "baseline" (the JSON keys are "meridian/" + key)
+   * @param subject {@link #MERIDIAN} or {@link #MATCHED} (the JSON keys are subject + "/" + key)
+   * @param key "nginx", "haproxy", "best" or "baseline"
    * @param peer the compared target's name (for "best", the best peer's; null when there is none)
    */
-  record Comparison(String key, String peer, Double value, Double p99) {}
+  record Comparison(String subject, String key, String peer, Double value, Double p99) {}
 
   /** Groups the measurements by scenario (in order of first appearance) and summarizes each. */
   static List<ScenarioSummary> summarize(List<Measurement> measurements) {
@@ -51,10 +56,14 @@ record ScenarioSummary(String scenario, String title, String metric, boolean low
         .reduce(null, (best, p) -> best == null || isBetter(targets.get(p).median(), targets.get(best).median(),
             lowerIsBetter) ? p : best);
     List<Comparison> comparisons = new ArrayList<>();
-    PEERS.forEach(p -> comparisons.add(compare(p, p, targets)));
-    comparisons.add(compare("best", bestPeer, targets));
+    PEERS.forEach(p -> comparisons.add(compare(MERIDIAN, p, p, targets)));
+    comparisons.add(compare(MERIDIAN, "best", bestPeer, targets));
     if (targets.containsKey("baseline")) {
-      comparisons.add(compare("baseline", "baseline", targets));
+      comparisons.add(compare(MERIDIAN, "baseline", "baseline", targets));
+    }
+    if (targets.containsKey(MATCHED)) {
+      PEERS.forEach(p -> comparisons.add(compare(MATCHED, p, p, targets)));
+      comparisons.add(compare(MATCHED, "best", bestPeer, targets));
     }
     return new ScenarioSummary(scenario, first(measurements, Measurement::title),
         first(measurements, Measurement::metric), lowerIsBetter, targets, bestPeer, List.copyOf(comparisons));
@@ -72,19 +81,25 @@ record ScenarioSummary(String scenario, String title, String metric, boolean low
     return lowerIsBetter ? ratio(best, own) : ratio(own, best);
   }
 
-  /** The comparison with the given key ("best", "nginx", ...), or null. */
+  /** Meridian's comparison with the given key ("best", "nginx", ...), or null. */
   Comparison comparison(String key) {
-    return comparisons.stream().filter(c -> c.key().equals(key)).findFirst().orElse(null);
+    return comparison(MERIDIAN, key);
   }
 
-  private static Comparison compare(String key, String peer, Map<String, TargetSummary> targets) {
-    TargetSummary meridian = targets.get(MERIDIAN);
+  /** The subject's comparison with the given key, or null (none for a subject not measured). */
+  Comparison comparison(String subject, String key) {
+    return comparisons.stream().filter(c -> c.subject().equals(subject) && c.key().equals(key))
+        .findFirst().orElse(null);
+  }
+
+  private static Comparison compare(String subject, String key, String peer, Map<String, TargetSummary> targets) {
+    TargetSummary own = targets.get(subject);
     TargetSummary other = peer == null ? null : targets.get(peer);
-    if (meridian == null || other == null) {
-      return new Comparison(key, peer, null, null);
+    if (own == null || other == null) {
+      return new Comparison(subject, key, peer, null, null);
     }
-    return new Comparison(key, peer, ratio(meridian.median(), other.median()),
-        ratio(meridian.latency(P99), other.latency(P99)));
+    return new Comparison(subject, key, peer, ratio(own.median(), other.median()),
+        ratio(own.latency(P99), other.latency(P99)));
   }
 
   private static Double ratio(Double numerator, Double denominator) {

@@ -117,10 +117,37 @@ class BenchReportTest {
         .contains("| haproxy | 21.0 | 0 | n/a | n/a | n/a | failed | 20.0 | 22.0 | n/a (failed) |\n")
         .contains("- meridian / best peer (nginx): x1.95 (lower is better)\n")
         .contains("- meridian / haproxy: x0.39 (lower is better)\n")
-        .contains("| S1 | small GET, keep-alive, wrk -c50 | req/s | higher is better | 14500 | haproxy | 12500 | x1.16 | x0.50 |\n")
-        .contains("| S7-h1 | idle connections, memory | KiB/conn | lower is better | 8.20 | nginx | 4.20 | x1.95 | n/a |\n")
+        .contains("| S1 | small GET, keep-alive, wrk -c50 | req/s | higher is better | 14500 | haproxy | 12500 | x1.16 | x0.50 | n/a |\n")
+        .contains("| S7-h1 | idle connections, memory | KiB/conn | lower is better | 8.20 | nginx | 4.20 | x1.95 | n/a | n/a |\n")
         .contains("](latency-S1.png)", "](ratios.png)")
         .doesNotContain("latency-S7-h1.png");
+  }
+
+  /** meridian-matched (headers matched to the peers') gets its own row and ratios, after meridian. */
+  @Test
+  void theMatchedVariantIsComparedWithThePeersBesideMeridian() throws IOException {
+    writeRun(RESULTS + """
+        {"scenario":"S1","title":"small GET, keep-alive, wrk -c50","target":"meridian-matched","rep":1,"metric":"req/s","value":16000,"better":"higher","latency_ms":{"50":0.6,"99":1.0},"errors":0,"status":"ok","note":""}
+        {"scenario":"S1","title":"small GET, keep-alive, wrk -c50","target":"meridian-matched","rep":2,"metric":"req/s","value":15000,"better":"higher","latency_ms":{"50":0.6,"99":1.2},"errors":0,"status":"ok","note":""}
+        """);
+    BenchReport.write(runDir);
+
+    JsonNode report = new ObjectMapper().readTree(runDir.resolve("report.json").toFile());
+    JsonNode s1 = report.at("/scenarios/0");
+    assertThat(names(s1.get("targets"))).containsExactly("direct", "nginx", "haproxy", "meridian", "meridian-matched");
+    JsonNode ratios = s1.get("ratios");
+    assertThat(ratios.get("meridian-matched/best").asDouble()).isCloseTo(15500.0 / 12500, within(1e-9));
+    assertThat(ratios.get("meridian-matched/nginx").asDouble()).isCloseTo(15500.0 / 11000, within(1e-9));
+    assertThat(ratios.get("p99 meridian-matched/best").asDouble()).isCloseTo(1.1 / 2.2, within(1e-9));
+    assertThat(ratios.get("meridian/best").asDouble()).as("meridian's own ratio unchanged")
+        .isCloseTo(14500.0 / 12500, within(1e-9));
+    assertThat(report.at("/scenarios/1/ratios").has("meridian-matched/best")).as("S7 without it").isFalse();
+
+    String md = Files.readString(runDir.resolve("report.md"));
+    assertThat(md)
+        .contains("- meridian-matched / best peer (haproxy): x1.24 (higher is better); p99 x0.50 (lower is better)\n")
+        .contains("| S1 | small GET, keep-alive, wrk -c50 | req/s | higher is better | 14500 | haproxy | 12500 | x1.16 | x0.50 | x1.24 |\n")
+        .contains("| S7-h1 | idle connections, memory | KiB/conn | lower is better | 8.20 | nginx | 4.20 | x1.95 | n/a | n/a |\n");
   }
 
   @Test
@@ -164,7 +191,7 @@ class BenchReportTest {
     assertThat(md)
         .contains("| meridian | n/a | n/a | n/a | n/a | n/a | n/a | failed | n/a (failed) |\n")
         .contains("- meridian / nginx: n/a; p99 n/a\n")
-        .contains("| S3 | big bodies | MiB/s | higher is better | n/a | n/a | n/a | n/a | n/a |\n")
+        .contains("| S3 | big bodies | MiB/s | higher is better | n/a | n/a | n/a | n/a | n/a | n/a |\n")
         .contains("- results.jsonl line 5: not JSON");
     JsonNode report = new ObjectMapper().readTree(runDir.resolve("report.json").toFile());
     assertThat(report.at("/scenarios/0/ratios/best_peer").asText()).isEqualTo("nginx");
