@@ -68,8 +68,8 @@ final class StreamResponseDeadlines {
         waiting = true;
       }
     }
-    if (waiting && timer == null) {
-      schedule(soonest, now);
+    if (waiting) {
+      arm(loop, soonest, now); // a stream may have armed it meanwhile (a retry): the sooner one counts
     }
   }
 }
