@@ -14,8 +14,8 @@ import java.util.stream.Collectors;
  * to nginx, HAProxy, the better of the two (the "best peer", by the scenario's {@code better}) and,
  * when measured, the baseline; when {@code meridian-matched} (the same build with the headers it adds
  * matched to the peers') was measured, its ratios to nginx, HAProxy and the best peer too. A ratio is
- * always subject / peer, for the value and for the p99; it is null when either side has no median. Each distinct {@code scenario} string ("S2@50%", "S7-h1") is
- * its own scenario.
+ * always subject / peer, for the value and for the p99; it is null when either side has no median.
+ * Each distinct {@code scenario} string ("S2@50%", "S7-h1") is its own scenario.
  */
 record ScenarioSummary(String scenario, String title, String metric, boolean lowerIsBetter,
     Map<String, TargetSummary> targets, String bestPeer, List<Comparison> comparisons) {

@@ -105,7 +105,7 @@ final class Http2Streams extends ChannelDuplexHandler {
   /** The one timer of the connection's streams' response-headers deadlines. */
   StreamResponseDeadlines responseDeadlines() {
     if (responseDeadlines == null) {
-      responseDeadlines = new StreamResponseDeadlines(this);
+      responseDeadlines = new StreamResponseDeadlines(this, ctx.channel().eventLoop());
     }
     return responseDeadlines;
   }

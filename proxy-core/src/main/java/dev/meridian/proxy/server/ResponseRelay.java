@@ -315,7 +315,7 @@ final class ResponseRelay {
     ex.responseDeadlineNanos = now + timeout;
     StreamResponseDeadlines shared = connection.client.responseDeadlines();
     if (shared != null) {
-      shared.arm(connection.client.eventLoop(), ex.responseDeadlineNanos, now);
+      shared.arm(ex.responseDeadlineNanos, now);
       return;
     }
     if (timer != null && timerDueNanos - ex.responseDeadlineNanos > 0) {

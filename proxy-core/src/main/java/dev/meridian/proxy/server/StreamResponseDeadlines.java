@@ -18,22 +18,23 @@ import java.util.concurrent.TimeUnit;
  */
 final class StreamResponseDeadlines {
   private final Http2Streams streams;
+  private final EventLoop loop;
   private final Runnable onTimer = this::onTimer;
-  private EventLoop loop;
   private ScheduledFuture<?> timer;
   /** When {@link #timer} fires (System.nanoTime). */
   private long timerDueNanos;
 
-  StreamResponseDeadlines(Http2Streams streams) {
+  /** Creates the deadlines of the streams of one connection, served by its event loop. */
+  StreamResponseDeadlines(Http2Streams streams, EventLoop loop) {
     this.streams = streams;
+    this.loop = loop;
   }
 
   /**
    * Makes sure the timer fires no later than {@code deadlineNanos} (System.nanoTime), when the
    * stream that asks checks its exchange.
    */
-  void arm(EventLoop loop, long deadlineNanos, long nowNanos) {
-    this.loop = loop;
+  void arm(long deadlineNanos, long nowNanos) {
     if (timer != null && timerDueNanos - deadlineNanos <= 0) {
       return;
     }
@@ -69,7 +70,7 @@ final class StreamResponseDeadlines {
       }
     }
     if (waiting) {
-      arm(loop, soonest, now); // a stream may have armed it meanwhile (a retry): the sooner one counts
+      arm(soonest, now); // a stream may have armed it meanwhile (a retry): the sooner one counts
     }
   }
 }
