@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -22,14 +23,18 @@ import java.util.function.Supplier;
  * whole with its head is handed on with it as one {@link WholeResponse}.
  *
  * <p>A head that breaks a rule is handed on as a response whose {@link DecoderResult} failed; a body
- * that does, as a failed {@link LastHttpContent}. The rest of the input is then discarded.
+ * that does, as a failed {@link LastHttpContent}. The rest of the input is then discarded. So is a
+ * byte that arrives while no request awaits a response (after a response's end, or on an idle
+ * connection): what a backend sends unasked must never be read as the start of the next request's
+ * response, not even as a partial line kept for later.
  */
 public final class Http1ResponseDecoder extends Http1MessageDecoder {
   private final ResponseHeadParser parser;
   private final Supplier<HttpMethod> requestMethods;
+  private final BooleanSupplier awaitingResponse;
 
   /**
-   * Creates the decoder of one upstream connection.
+   * Creates a decoder that takes every response as awaited (for a decoder fed on its own).
    *
    * @param maxStatusLine  longest status line in bytes
    * @param maxHeaderBytes largest header section (and trailer section) in bytes
@@ -38,22 +43,36 @@ public final class Http1ResponseDecoder extends Http1MessageDecoder {
    */
   public Http1ResponseDecoder(int maxStatusLine, int maxHeaderBytes, int maxHeaderCount,
       Supplier<HttpMethod> requestMethods) {
+    this(maxStatusLine, maxHeaderBytes, maxHeaderCount, requestMethods, () -> true);
+  }
+
+  /**
+   * Creates the decoder of one upstream connection.
+   *
+   * @param maxStatusLine    longest status line in bytes
+   * @param maxHeaderBytes   largest header section (and trailer section) in bytes
+   * @param maxHeaderCount   most header fields in one head
+   * @param requestMethods   gives the method of the request each final response answers, in order
+   * @param awaitingResponse whether a request was sent whose final response has not begun
+   */
+  public Http1ResponseDecoder(int maxStatusLine, int maxHeaderBytes, int maxHeaderCount,
+      Supplier<HttpMethod> requestMethods, BooleanSupplier awaitingResponse) {
     super(maxHeaderBytes);
     this.parser = new ResponseHeadParser(maxStatusLine, maxHeaderBytes, maxHeaderCount);
     this.requestMethods = requestMethods;
+    this.awaitingResponse = awaitingResponse;
   }
 
   @Override
   boolean decodeHead(ByteBuf in, List<Object> out) {
+    if (!parser.inProgress() && !awaitingResponse.getAsBoolean()) {
+      return refuse(in, out, new MalformedHeadException("bytes from the backend while no request awaits a response"));
+    }
     RawResponse response;
     try {
       response = parser.parse(in);
     } catch (DecoderException e) {
-      discardInput(in);
-      DefaultFullHttpResponse failed = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.BAD_GATEWAY);
-      failed.setDecoderResult(DecoderResult.failure(e));
-      out.add(failed);
-      return false;
+      return refuse(in, out, e);
     }
     if (response == null) {
       return false;
@@ -92,5 +111,14 @@ public final class Http1ResponseDecoder extends Http1MessageDecoder {
       startBody(out, false, response.contentLength(), response.contentLength() < 0);
     }
     return true;
+  }
+
+  /** Discards the rest of the input and hands on a failed response (502) saying why. */
+  private boolean refuse(ByteBuf in, List<Object> out, DecoderException cause) {
+    discardInput(in);
+    DefaultFullHttpResponse failed = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.BAD_GATEWAY);
+    failed.setDecoderResult(DecoderResult.failure(cause));
+    out.add(failed);
+    return false;
   }
 }

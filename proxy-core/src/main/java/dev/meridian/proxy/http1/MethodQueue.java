@@ -16,6 +16,11 @@ final class MethodQueue {
     methods.add(method);
   }
 
+  /** Whether no method is waiting: every request written has had its final response begin. */
+  boolean isEmpty() {
+    return methods.isEmpty();
+  }
+
   /** Removes and returns the oldest method, or null when none is waiting. */
   HttpMethod poll() {
     return methods.poll();

@@ -14,7 +14,8 @@ import java.util.List;
  * and {@link RawHeaders#writeTo}), and a
  * {@link WholeRequest} as one buffer; any other request is encoded from its headers. Responses are
  * read in place by {@link Http1ResponseDecoder}, which learns from the requests written which
- * responses answer HEAD.
+ * responses answer HEAD, and that a byte arriving when every request written has its response is
+ * the backend speaking unasked (the connection is then unusable).
  *
  * <p>Used on one upstream connection's event loop.
  */
@@ -30,7 +31,8 @@ public final class UpstreamHttpCodec extends CombinedChannelDuplexHandler<Http1R
    */
   public UpstreamHttpCodec(int maxStatusLine, int maxHeaderBytes) {
     MethodQueue methods = new MethodQueue();
-    init(new Http1ResponseDecoder(maxStatusLine, maxHeaderBytes, MAX_RESPONSE_FIELDS, methods::poll),
+    init(new Http1ResponseDecoder(maxStatusLine, maxHeaderBytes, MAX_RESPONSE_FIELDS, methods::poll,
+            () -> !methods.isEmpty()),
         new RequestEncoder(methods));
   }
 

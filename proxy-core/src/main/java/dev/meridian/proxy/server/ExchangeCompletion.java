@@ -116,7 +116,8 @@ final class ExchangeCompletion {
     Channel upstream = ex.upstream;
     ex.upstream = null;
     ex.cancelResponseTimer();
-    boolean reuse = upstream != null && ex.requestComplete && ex.backendKeepAlive;
+    // A body the backend's close delimited ended with that close: the connection is gone.
+    boolean reuse = upstream != null && upstream.isActive() && ex.requestComplete && ex.backendKeepAlive;
     if (upstream != null) {
       // Detach now: any byte the backend sent after the response's end (a body on a 204 or HEAD
       // response, say) arrives while no request owns the connection, and so closes it.
@@ -153,9 +154,17 @@ final class ExchangeCompletion {
     connection.settling = false;
     Channel upstream = settlingUpstream;
     settlingUpstream = null;
-    if (upstream != null) {
-      context.pools.forLoop(upstream.eventLoop()).release(upstream);
+    try {
+      if (upstream != null) {
+        context.pools.forLoop(upstream.eventLoop()).release(upstream);
+      }
+    } finally {
+      startNext();
     }
+  }
+
+  /** Starts the connection's next request (if one waits) once the last one settled. */
+  private void startNext() {
     if (connection.closing || connection.exchange != null) {
       return;
     }

@@ -200,6 +200,10 @@ public final class UpstreamPool {
    */
   public void release(Channel channel) {
     BackendHandler handler = BackendHandler.of(channel);
+    if (handler == null) {
+      channel.close(); // closed already (its handler let go of the channel): nothing to pool
+      return;
+    }
     handler.detach();
     if (!channel.isActive() || closed || handler.link().protocol().isHttp2() || links.isRetired(handler.backend())) {
       // An HTTP/2 stream serves one request; its connection stays with the other streams.

@@ -8,8 +8,10 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -86,6 +88,33 @@ class UpstreamHttpCodecTest {
         StandardCharsets.ISO_8859_1));
     assertThat((Object) upstream.readInbound()).isInstanceOf(RawResponse.class);
     assertThat((Object) upstream.readInbound()).isInstanceOf(LastHttpContent.class);
+    assertThat(upstream.finishAndReleaseAll()).isFalse();
+  }
+
+  /**
+   * A byte the backend sends when every request has its response, even a partial line, is refused at
+   * once (a failed response, the rest discarded) rather than kept for the next request's response.
+   */
+  @Test
+  void bytesNoRequestAwaitsAreRefusedNotKept() {
+    EmbeddedChannel upstream = new EmbeddedChannel(new UpstreamHttpCodec(8192, 65536));
+    upstream.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 302 Fou", StandardCharsets.ISO_8859_1));
+    HttpResponse unasked = upstream.readInbound();
+    assertThat(unasked.decoderResult().isFailure()).isTrue();
+    assertThat(unasked.decoderResult().cause()).hasMessageContaining("no request awaits");
+    ReferenceCountUtil.release(unasked);
+
+    upstream = new EmbeddedChannel(new UpstreamHttpCodec(8192, 65536));
+    upstream.writeOutbound(new WholeRequest(decode()));
+    ((ByteBuf) upstream.readOutbound()).release();
+    upstream.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 302",
+        StandardCharsets.ISO_8859_1));
+    WholeResponse answered = upstream.readInbound();
+    assertThat(answered.content().toString(StandardCharsets.ISO_8859_1)).isEqualTo("ok");
+    answered.release();
+    HttpResponse after = upstream.readInbound();
+    assertThat(after.decoderResult().isFailure()).isTrue();
+    ReferenceCountUtil.release(after);
     assertThat(upstream.finishAndReleaseAll()).isFalse();
   }
 
