@@ -40,9 +40,13 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
     this.methods = methods;
   }
 
-  /** Whether bytes of a request head have arrived whose head is not complete yet. */
+  /**
+   * Whether bytes of a request head have arrived whose head is not complete yet (empty lines before
+   * a request line count: they start the head's time as its first byte would).
+   */
   public boolean hasPartialHead() {
-    return state() == State.HEAD && (parser.inProgress() || internalBuffer().isReadable());
+    return state() == State.HEAD
+        && (parser.inProgress() || internalBuffer().isReadable() || headStartNanos != 0);
   }
 
   /** When the first byte of the head now being received arrived (System.nanoTime), or 0 when none is. */
@@ -53,12 +57,20 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
   @Override
   boolean decodeHead(ByteBuf in, List<Object> out) {
     if (!parser.inProgress()) {
-      // RFC 9112 section 2.2: empty lines before a request line are ignored.
+      // RFC 9112 section 2.2: empty lines before a request line are ignored. They count as the
+      // head's start, though: else a client sending one now and then would hold the connection open
+      // past both the head's deadline (no head begun) and the idle timeout (bytes keep coming).
       while (in.readableBytes() >= 2 && in.getByte(in.readerIndex()) == '\r'
           && in.getByte(in.readerIndex() + 1) == '\n') {
         in.skipBytes(2);
+        if (headStartNanos == 0) {
+          headStartNanos = System.nanoTime();
+        }
       }
       if (!in.isReadable() || (in.readableBytes() == 1 && in.getByte(in.readerIndex()) == '\r')) {
+        if (in.isReadable() && headStartNanos == 0) {
+          headStartNanos = System.nanoTime();
+        }
         return false;
       }
     }

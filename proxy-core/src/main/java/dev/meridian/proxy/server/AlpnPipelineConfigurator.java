@@ -5,12 +5,16 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * After the TLS handshake, installs HTTP/2 or HTTP/1.1 according to what ALPN negotiated (HTTP/1.1
- * when the client offered nothing), then removes itself. Counts each handshake's outcome.
+ * when the client offered nothing), then removes itself. Counts each handshake's outcome. A
+ * connection whose handshake has not completed when its {@link OpeningDeadline} passes (a client that
+ * never sends its ClientHello, or stalls in the handshake), or whose client closes or idles first, is
+ * closed.
  */
 final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandler {
   static final String NAME = "alpn";
@@ -21,24 +25,34 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
   private final EdgeMeters meters;
   /** This connection's failed handshake was counted (an event and the close may both report it). */
   private boolean failureCounted;
+  private final OpeningDeadline deadline;
 
-  AlpnPipelineConfigurator(Runnable installHttp1, Runnable installHttp2, EdgeMeters meters) {
+  AlpnPipelineConfigurator(Runnable installHttp1, Runnable installHttp2, EdgeMeters meters, Duration deadline) {
     super(ApplicationProtocolNames.HTTP_1_1);
     this.installHttp1 = installHttp1;
     this.installHttp2 = installHttp2;
     this.meters = meters;
+    this.deadline = new OpeningDeadline(deadline);
   }
 
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
     super.handlerAdded(ctx);
     if (ctx.channel().isActive()) {
+      deadline.start(ctx);
       ctx.read(); // auto-read is off: the handshake needs the client's bytes
     }
   }
 
   @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
+    deadline.cancel();
+    super.handlerRemoved(ctx);
+  }
+
+  @Override
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    deadline.start(ctx);
     super.channelActive(ctx);
     ctx.read();
   }
@@ -58,6 +72,9 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
       ctx.close(); // still no protocol after the drain's grace: nothing asked of this connection
       return;
     }
+    if (deadline.closesOn(ctx, evt)) {
+      return;
+    }
     super.userEventTriggered(ctx, evt);
   }
 
@@ -67,6 +84,7 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
    */
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    deadline.cancel();
     if (!failureCounted) {
       failureCounted = true;
       meters.handshakeAbandoned();

@@ -10,6 +10,7 @@ import dev.meridian.tls.CertificateReloader;
 import io.netty.handler.ssl.SniHandler;
 import dev.meridian.proxy.transport.IdleTimeoutHandler;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -100,15 +101,18 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
     ch.config().setWriteBufferWaterMark(policies.clientWaterMark);
     ch.pipeline().addLast("idle", new IdleTimeoutHandler(
         policies.settings.timeouts().clientIdle().toMillis(), TimeUnit.MILLISECONDS));
+    // Until a protocol is settled no request exists to time: the head's deadline applies from accept.
+    Duration opening = policies.settings.limits().requestHeadTimeout();
     if (tls == null) {
       ch.pipeline().addLast(ProtocolDetector.NAME, new ProtocolDetector(
-          () -> addHttp1(ch, "http", policies), () -> Http2Connection.install(ch.pipeline(), context, "http")));
+          () -> addHttp1(ch, "http", policies), () -> Http2Connection.install(ch.pipeline(), context, "http"),
+          opening));
     } else {
       ch.pipeline()
           .addLast("sni", new SniHandler(tls.mapping()))
           .addLast(AlpnPipelineConfigurator.NAME, new AlpnPipelineConfigurator(
               () -> addHttp1(ch, "https", policies), () -> Http2Connection.install(ch.pipeline(), context, "https"),
-              context.metrics.edge()));
+              context.metrics.edge(), opening));
     }
   }
 

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -13,6 +14,9 @@ import java.util.List;
  *
  * <p>There is no h2c Upgrade from HTTP/1.1: it is a request smuggling vector, and clients that speak
  * cleartext HTTP/2 send the preface directly.
+ *
+ * <p>A connection still undecided when its {@link OpeningDeadline} passes (nothing sent, or part of
+ * the preface), or whose client closes or idles first, is closed.
  */
 final class ProtocolDetector extends ByteToMessageDecoder {
   static final String NAME = "detect";
@@ -20,29 +24,50 @@ final class ProtocolDetector extends ByteToMessageDecoder {
 
   private final Runnable installHttp1;
   private final Runnable installHttp2;
+  private final OpeningDeadline deadline;
 
   /**
    * Creates the detector.
    *
    * @param installHttp1 adds the HTTP/1.1 handlers after this one
    * @param installHttp2 adds the HTTP/2 handlers after this one
+   * @param deadline     how long the connection may take to show its protocol
    */
-  ProtocolDetector(Runnable installHttp1, Runnable installHttp2) {
+  ProtocolDetector(Runnable installHttp1, Runnable installHttp2, Duration deadline) {
     this.installHttp1 = installHttp1;
     this.installHttp2 = installHttp2;
+    this.deadline = new OpeningDeadline(deadline);
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    deadline.start(ctx);
     super.channelActive(ctx);
     ctx.read();
   }
 
-  /** Closes a connection that sent nothing during the drain's grace (it has asked for nothing). */
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    deadline.cancel();
+    super.channelInactive(ctx);
+  }
+
+  @Override
+  protected void handlerRemoved0(ChannelHandlerContext ctx) {
+    deadline.cancel();
+  }
+
+  /**
+   * Closes a connection that sent nothing during the drain's grace (it has asked for nothing), and
+   * one that its client closed, or that idled, before it showed its protocol.
+   */
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
     if (evt == FrontendHandler.DrainEvent.GRACE_OVER && actualReadableBytes() == 0) {
       ctx.close();
+      return;
+    }
+    if (deadline.closesOn(ctx, evt)) {
       return;
     }
     super.userEventTriggered(ctx, evt);
