@@ -17,8 +17,9 @@ import java.util.function.Supplier;
  * Decodes a backend's responses on one upstream connection: each head in place into a
  * {@link RawResponse} (see {@link ResponseHeadParser}), then its body as the buffers that arrived,
  * framed as RFC 9112 section 6.3 says: none for a HEAD request's response, a 1xx, 204 or 304; chunked
- * when the last transfer coding is chunked; up to the Content-Length; otherwise until the backend
- * closes. (A head with both a Transfer-Encoding and a Content-Length is refused.) After a 101 the bytes that follow are
+ * with Transfer-Encoding: chunked; up to the Content-Length; otherwise until the backend closes. (A
+ * head with both a Transfer-Encoding and a Content-Length, or a coding other than chunked, is
+ * refused.) After a 101 the bytes that follow are
  * handed on as they are. A Content-Length body of up to {@value #MAX_BODY_PART} bytes that arrived
  * whole with its head is handed on with it as one {@link WholeResponse}.
  *

@@ -15,8 +15,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * Reads a backend's response head in place into a {@link RawResponse}, with the rules of
  * {@link HeadParser} and this status line: {@code HTTP/d.d SP 3DIGIT [SP reason]}, the reason free of
- * control bytes but HTAB; a Transfer-Encoding only in HTTP/1.1, never with a Content-Length, and with
- * chunked at most once and only last. Framing is the decoder's business (it
+ * control bytes but HTAB; a Transfer-Encoding only in HTTP/1.1, never with a Content-Length, and
+ * exactly {@code chunked}. Framing is the decoder's business (it
  * depends on the request's method).
  */
 final class ResponseHeadParser extends HeadParser<RawResponse> {
@@ -85,11 +85,12 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
       // RFC 9112 section 6.1: such framing is faulty; it is not guessed at.
       throw new MalformedHeadException("Transfer-Encoding in a response older than HTTP/1.1");
     }
-    if (transferEncodingField >= 0 && chunkedElements(in, valueStart(transferEncodingField),
-        valueEnd(in, transferEncodingField)) > (endsWithChunked(in, valueStart(transferEncodingField),
-            valueEnd(in, transferEncodingField)) ? 1 : 0)) {
-      // Chunked is applied once and last (RFC 9112 section 7), or the framing is faulty.
-      throw new MalformedHeadException("chunked that is not the last transfer coding, or more than once");
+    if (transferEncodingField >= 0 && !isExactlyChunked(in, valueStart(transferEncodingField),
+        valueEnd(in, transferEncodingField))) {
+      // Another coding (gzip, say) would have to reach the client as it came, with the body's end
+      // at the backend's close; passed on re-chunked without it, the client would take the coded
+      // bytes for the content. Refused as nginx and HAProxy refuse it.
+      throw new MalformedHeadException("a Transfer-Encoding other than chunked");
     }
     contentLength = contentLengthField < 0 ? -1
         : parseContentLength(in, valueStart(contentLengthField), valueEnd(in, contentLengthField));
@@ -98,49 +99,14 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
   @Override
   RawResponse complete(byte[] head, int[] fields, int count, int fieldsEnd) {
     RawHeaders headers = new RawHeaders(head, fields, count, fieldsEnd, ADDED_FIELDS);
-    boolean chunked = false;
-    boolean transferCoded = transferEncodingField >= 0;
-    if (transferCoded) {
-      chunked = endsWithChunked(head, valueStart(transferEncodingField), valueEnd(head, transferEncodingField));
-    }
-    return new RawResponse(version, status, headers, contentLength, transferCoded, chunked);
+    boolean chunked = transferEncodingField >= 0; // checkFraming let only chunked through
+    return new RawResponse(version, status, headers, contentLength, chunked, chunked);
   }
 
-  /** How many elements of a Transfer-Encoding list are {@code chunked}. */
-  private static int chunkedElements(byte[] in, int from, int end) {
-    int count = 0;
-    int start = from;
-    for (int i = from; i <= end; i++) {
-      if (i == end || in[i] == ',') {
-        int first = skipOws(in, start, i);
-        int last = trimEnd(in, first, i);
-        if (last - first == 7 && nameIs(in, first, "chunked")) {
-          count++;
-        }
-        start = i + 1;
-      }
-    }
-    return count;
-  }
-
-  /**
-   * Whether the last coding of a Transfer-Encoding list is {@code chunked}; empty list elements (as in
-   * {@code chunked,}) are ignored, as RFC 9110 section 5.6.1 asks of recipients.
-   */
-  private static boolean endsWithChunked(byte[] in, int from, int end) {
-    int stop = end;
-    while (true) {
-      stop = trimEnd(in, from, stop);
-      if (stop == from || in[stop - 1] != ',') {
-        break;
-      }
-      stop--;
-    }
-    int start = stop;
-    while (start > from && in[start - 1] != ',') {
-      start--;
-    }
-    start = skipOws(in, start, stop);
+  /** Whether a Transfer-Encoding value is {@code chunked} alone (any case, surrounding whitespace trimmed). */
+  private static boolean isExactlyChunked(byte[] in, int from, int end) {
+    int start = skipOws(in, from, end);
+    int stop = trimEnd(in, start, end);
     return stop - start == 7 && nameIs(in, start, "chunked");
   }
 }

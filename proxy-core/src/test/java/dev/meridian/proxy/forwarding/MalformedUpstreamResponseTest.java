@@ -28,6 +28,12 @@ class MalformedUpstreamResponseTest {
     return Stream.of(
         Arguments.of("Content-Length with Transfer-Encoding",
             "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+        Arguments.of("a transfer coding other than chunked (its coding would be lost)",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nnot gzip at all"),
+        Arguments.of("gzip before chunked",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+        Arguments.of("chunked twice",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
         Arguments.of("Transfer-Encoding in an HTTP/1.0 response",
             "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
         Arguments.of("two Content-Length headers",

@@ -80,7 +80,8 @@ class ResponseDecoderDifferentialTest {
       case 0, 3 -> head.append("Content-Length: ").append(kind == 3 ? 0 : body.length()).append("\r\n\r\n")
           .append(kind == 3 ? "" : body);
       case 1 -> head.append("Transfer-Encoding: chunked\r\n\r\n").append(chunked(random, body));
-      case 2 -> head.append("Transfer-Encoding: gzip, chunked\r\n\r\n").append(chunked(random, body));
+      // Another coding before chunked is refused (MalformedUpstreamResponseTest); case does not matter.
+      case 2 -> head.append("Transfer-Encoding: Chunked\r\n\r\n").append(chunked(random, body));
       case 4 -> head.append("Content-Length: 0\r\n\r\n");
       default -> head.append("\r\n").append(body); // until the backend closes
     }
