@@ -21,6 +21,7 @@ import java.util.TreeSet;
  * client's {@code Connection: Content-Length} must not change how a backend reads the body.
  */
 public final class HopByHopHeaders {
+  private static final AsciiString[] NONE = {};
   private static final List<AsciiString> FIXED = List.of(
       HttpHeaderNames.CONNECTION,
       HttpHeaderNames.KEEP_ALIVE,
@@ -45,14 +46,14 @@ public final class HopByHopHeaders {
    * @param keepUpgrade keep {@code Upgrade} (the message negotiates a protocol switch)
    */
   static void strip(HttpHeaders headers, boolean keepUpgrade) {
-    strip(headers, keepUpgrade, null);
+    strip(headers, keepUpgrade, NONE);
   }
 
   /**
-   * Removes hop-by-hop headers, except {@code keep} even when {@code Connection} names it (the
-   * request id, which Meridian forwards whatever the client says).
+   * Removes hop-by-hop headers, except those named in {@code keep} even when {@code Connection} names
+   * them (the request id and trace context, which Meridian sets and forwards whatever the client says).
    */
-  static void strip(HttpHeaders headers, boolean keepUpgrade, AsciiString keep) {
+  static void strip(HttpHeaders headers, boolean keepUpgrade, AsciiString[] keep) {
     if (headers instanceof RawHeaders raw && raw.listElementsAllIn(HttpHeaderNames.CONNECTION, FIXED_NAMES)) {
       // The usual case (no Connection, or one naming only fixed names such as keep-alive): one pass
       // over the fields, and no String made of the Connection value.
@@ -74,7 +75,7 @@ public final class HopByHopHeaders {
    * are left to {@link #removeFixed}, so the common values ({@code close}, {@code keep-alive},
    * {@code Upgrade}) make no {@code String}.
    */
-  private static void removeNamed(HttpHeaders headers, String value, AsciiString keep) {
+  private static void removeNamed(HttpHeaders headers, String value, AsciiString[] keep) {
     int length = value.length();
     int index = 0;
     while (index < length) {
@@ -94,7 +95,7 @@ public final class HopByHopHeaders {
       }
       if (start == end || isFixed(value, start, end)
           || is(HttpHeaderNames.CONTENT_LENGTH, value, start, end) || is(HttpHeaderNames.HOST, value, start, end)
-          || (keep != null && is(keep, value, start, end))) {
+          || isAny(keep, value, start, end)) {
         continue; // fixed names go anyway; framing, Host and keep stay
       }
       headers.remove(value.substring(start, end));
@@ -104,6 +105,15 @@ public final class HopByHopHeaders {
   private static boolean isFixed(String value, int start, int end) {
     for (int i = 0; i < FIXED.size(); i++) {
       if (is(FIXED.get(i), value, start, end)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean isAny(AsciiString[] names, String value, int start, int end) {
+    for (AsciiString name : names) {
+      if (is(name, value, start, end)) {
         return true;
       }
     }

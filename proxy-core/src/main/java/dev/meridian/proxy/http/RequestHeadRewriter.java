@@ -24,11 +24,14 @@ public final class RequestHeadRewriter {
 
   private final HeaderSettings settings;
   private final AsciiString requestIdHeader;
+  /** The fields Meridian sets on a request before this rewrite, which no Connection header removes. */
+  private final AsciiString[] setHere;
 
   /** Creates a rewriter adding the headers the settings ask for. */
   public RequestHeadRewriter(HeaderSettings settings) {
     this.settings = settings;
     this.requestIdHeader = AsciiString.of(settings.requestIdHeader());
+    this.setHere = new AsciiString[] {requestIdHeader, TraceContext.TRACEPARENT};
   }
 
   /** The name of the request id header, as configured. */
@@ -90,7 +93,7 @@ public final class RequestHeadRewriter {
     String clientHost = headers.get(HttpHeaderNames.HOST);
 
     boolean acceptsTrailers = acceptsTrailers(headers);
-    HopByHopHeaders.strip(headers, upgrade != null, requestIdHeader); // a Connection header cannot drop the id
+    HopByHopHeaders.strip(headers, upgrade != null, setHere); // a Connection header cannot drop them
     if (acceptsTrailers) {
       // The client takes trailers and Meridian relays them, so the backend may send them (gRPC
       // servers require this). TE is hop-by-hop: HTTP/1.1 names it in Connection too.

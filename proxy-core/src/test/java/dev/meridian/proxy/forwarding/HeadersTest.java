@@ -96,6 +96,14 @@ class HeadersTest {
         .doesNotContain("x-secret").doesNotContain("keep-alive:").doesNotContain("te:");
   }
 
+  /** What Meridian sets before the rewrite (trace context, request id) stays whatever Connection names. */
+  @Test
+  void connectionCannotStripTheTraceContextOrTheRequestIdMeridianSets() throws Exception {
+    Exchange ex = roundTrip("GET /h HTTP/1.1\r\nHost: app.test\r\nConnection: traceparent, X-Request-Id\r\n\r\n");
+    assertThat(ex.seen().header("traceparent")).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]");
+    assertThat(ex.seen().header("x-request-id")).isNotBlank();
+  }
+
   @Test
   void teTrailersIsForwardedBecauseMeridianRelaysTrailers() throws Exception {
     Exchange ex = roundTrip("GET /h HTTP/1.1\r\nHost: app.test\r\nTE: deflate, trailers;q=1\r\n\r\n");
