@@ -16,12 +16,13 @@ public record RequestTarget(String path, String authority, String originForm) {
   }
 
   /**
-   * Parses a request target and normalizes its path as {@code policy} says (merged slashes, encoded
-   * slashes decoded); the origin form to forward carries the normalized path.
+   * Parses a request target and normalizes its path: encoded unreserved characters decoded, and as
+   * {@code policy} says (merged slashes, encoded slashes decoded); the origin form to forward carries
+   * the normalized path.
    *
    * @return the target, or null when it is not acceptable (not origin- or absolute-form, a dot
-   *     segment, plain or with encoded dots, a backslash, a fragment, or an encoded slash the policy
-   *     refuses)
+   *     segment, plain or with encoded dots or with path parameters, a backslash, plain or encoded, a
+   *     fragment, or an encoded slash the policy refuses)
    */
   public static RequestTarget parse(String uri, String method, PathPolicy policy) {
     String authority = null;
@@ -60,7 +61,7 @@ public record RequestTarget(String path, String authority, String originForm) {
    * when nothing changed, null when the policy refuses it.
    */
   private static String normalize(String path, PathPolicy policy) {
-    String p = path;
+    String p = path.indexOf('%') >= 0 ? decodeUnreserved(path) : path;
     if (policy.encodedSlash() != PathPolicy.EncodedSlash.KEEP && hasEncodedSlash(p)) {
       if (policy.encodedSlash() == PathPolicy.EncodedSlash.REJECT) {
         return null;
@@ -80,6 +81,36 @@ public record RequestTarget(String path, String authority, String originForm) {
     return p;
   }
 
+  /**
+   * The path with percent-encoded unreserved characters (letters, digits, {@code - . _ ~}) decoded,
+   * as RFC 3986 section 6.2.2.2 says equivalent URIs are normalized: {@code /%61dmin} is
+   * {@code /admin}, to the router and to most backends alike, so it is routed (and forwarded) as
+   * {@code /admin}. Other escapes stay as they came. The same instance when nothing changed.
+   */
+  static String decodeUnreserved(String path) {
+    StringBuilder decoded = null;
+    int copied = 0;
+    for (int i = path.indexOf('%'); i >= 0 && i + 2 < path.length(); i = path.indexOf('%', i + 1)) {
+      int high = Character.digit(path.charAt(i + 1), 16);
+      int low = Character.digit(path.charAt(i + 2), 16);
+      if (high < 0 || low < 0 || !isUnreserved((char) (high * 16 + low))) {
+        continue;
+      }
+      if (decoded == null) {
+        decoded = new StringBuilder(path.length());
+      }
+      decoded.append(path, copied, i).append((char) (high * 16 + low));
+      copied = i + 3;
+      i += 2;
+    }
+    return decoded == null ? path : decoded.append(path, copied, path.length()).toString();
+  }
+
+  private static boolean isUnreserved(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+        || c == '-' || c == '.' || c == '_' || c == '~';
+  }
+
   private static boolean hasEncodedSlash(String path) {
     for (int i = path.indexOf('%'); i >= 0 && i + 2 < path.length(); i = path.indexOf('%', i + 1)) {
       if (path.charAt(i + 1) == '2' && (path.charAt(i + 2) == 'F' || path.charAt(i + 2) == 'f')) {
@@ -90,7 +121,7 @@ public record RequestTarget(String path, String authority, String originForm) {
   }
 
   private static boolean isSafePath(String path) {
-    if (path.indexOf('\\') >= 0 || path.indexOf('#') >= 0) {
+    if (path.indexOf('\\') >= 0 || path.indexOf('#') >= 0 || hasEncodedBackslash(path)) {
       return false;
     }
     // Walk the segments without copying them: a segment of one or two dots, each written as '.' or
@@ -112,11 +143,27 @@ public record RequestTarget(String path, String authority, String originForm) {
     return true;
   }
 
-  /** The number of dots when {@code path[start, end)} is only dots ({@code .} or {@code %2e}), else -1. */
+  private static boolean hasEncodedBackslash(String path) {
+    for (int i = path.indexOf('%'); i >= 0 && i + 2 < path.length(); i = path.indexOf('%', i + 1)) {
+      if (path.charAt(i + 1) == '5' && (path.charAt(i + 2) == 'C' || path.charAt(i + 2) == 'c')) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The number of dots when {@code path[start, end)} is only dots ({@code .} or {@code %2e}), else
+   * -1. Path parameters after the dots count for nothing: {@code ..;x} is a dot segment to servers
+   * that drop a segment's parameters before resolving it (Tomcat, Jetty).
+   */
   private static int dotsIfOnlyDots(String path, int start, int end) {
     int dots = 0;
     int j = start;
     while (j < end) {
+      if (path.charAt(j) == ';' && dots > 0) {
+        return dots;
+      }
       if (path.charAt(j) == '.') {
         j++;
       } else if (j + 2 < end && path.charAt(j) == '%' && path.charAt(j + 1) == '2'

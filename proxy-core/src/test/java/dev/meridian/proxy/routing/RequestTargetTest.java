@@ -33,15 +33,31 @@ class RequestTargetTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"/a/../admin", "/..", "/a/./b", "/a/%2e%2e/admin", "/a/%2E./b", "/a\\b",
-      "/a#frag", "relative", "http://user@host/", ""})
+      "/a#frag", "relative", "http://user@host/", "", "/a%5cb", "/a%5C..%5Cadmin", "/public/..;/admin",
+      "/a/.;x/b", "/a/%2e%2e;jsessionid=1/admin"})
   void shapesThatCouldEscapeARouteAreRefused(String uri) {
     assertThat(RequestTarget.parse(uri, "GET")).isNull();
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"/", "/a/b", "/a..b/c", "/.well-known/x", "/a?x=/../y", "/a%2Eb", "/a%20b"})
+  @ValueSource(strings = {"/", "/a/b", "/a..b/c", "/.well-known/x", "/a?x=/../y", "/a%2Eb", "/a%20b", "/a;v=1/b",
+      "/..a;b/c"})
   void ordinaryPathsAreAccepted(String uri) {
     assertThat(RequestTarget.parse(uri, "GET")).isNotNull();
+  }
+
+  /** RFC 3986 section 6.2.2.2: an encoded unreserved character is the character, to routes and backends. */
+  @Test
+  void encodedUnreservedCharactersAreDecodedInWhatIsRoutedAndWhatIsForwarded() {
+    RequestTarget t = RequestTarget.parse("/%61dmin/%7Euser/x%2D1?q=%61", "GET");
+    assertThat(t.path()).isEqualTo("/admin/~user/x-1");
+    assertThat(t.originForm()).as("the query is left alone").isEqualTo("/admin/~user/x-1?q=%61");
+    // Reserved and non-ASCII escapes stay as they came; an encoded '%' stays encoded, so what
+    // follows it is never read as an escape of its own (no double decoding).
+    assertThat(RequestTarget.parse("/a%20b/%25%36%31/caf%C3%A9/%3F", "GET").path())
+        .isEqualTo("/a%20b/%2561/caf%C3%A9/%3F");
+    RequestTarget plain = RequestTarget.parse("/a%2Gb", "GET");
+    assertThat(plain.path()).as("not an escape").isEqualTo("/a%2Gb");
   }
 
   @Test
