@@ -190,7 +190,7 @@ final class FieldSyntax {
 
   /**
    * Reads one trailer field line (a chunked body's trailer section) into the headers, with the
-   * rules of a head's field line; framing fields in trailers are dropped.
+   * rules of a head's field line; the fields {@link TrailerFields} names are dropped.
    */
   static void parseTrailer(byte[] in, int from, int lineEnd, HttpHeaders trailers) {
     int colon = fieldNameEnd(in, from, lineEnd);
@@ -198,10 +198,7 @@ final class FieldSyntax {
     int valueEnd = trimEnd(in, valueStart, lineEnd);
     checkValue(in, valueStart, valueEnd);
     int length = colon - from;
-    if ((length == 14 && nameIs(in, from, "content-length"))
-        || (length == 17 && nameIs(in, from, "transfer-encoding"))
-        || (length == 7 && nameIs(in, from, "trailer"))
-        || (length == 4 && nameIs(in, from, "host"))) {
+    if (TrailerFields.isDropped(in, from, colon)) {
       return;
     }
     trailers.add(new String(in, from, length, StandardCharsets.US_ASCII),

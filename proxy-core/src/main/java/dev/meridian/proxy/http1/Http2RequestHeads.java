@@ -141,8 +141,8 @@ public final class Http2RequestHeads {
   }
 
   /**
-   * The request's trailers, from the HEADERS frame that ended its body: every field, as the body's
-   * end, with the rules the head's fields have.
+   * The request's trailers, from the HEADERS frame that ended its body: every field but those
+   * {@link TrailerFields} drops, as the body's end, with the rules the head's fields have.
    *
    * @throws MalformedHeadException for a pseudo-header field, a name that is not a token, or a
    *     value with CR, LF or NUL or that starts or ends with whitespace
@@ -155,7 +155,9 @@ public final class Http2RequestHeads {
         throw new MalformedHeadException("a trailer's name is not a token (or is a pseudo-header field)");
       }
       checkValue(field.getValue(), "trailer " + name);
-      last.trailingHeaders().add(name, field.getValue());
+      if (!TrailerFields.isDropped(name)) {
+        last.trailingHeaders().add(name, field.getValue());
+      }
     }
     return last;
   }

@@ -160,18 +160,24 @@ final class Http2RequestRules {
         .map(f -> f.nameText() + ": " + f.valueText()).toList();
   }
 
+  /** What Meridian drops from a request's trailer section. */
+  private static final Set<String> NEVER_IN_TRAILERS = Set.of("host", "content-length", "transfer-encoding",
+      "trailer", "connection", "keep-alive", "proxy-connection", "te", "upgrade", "authorization",
+      "proxy-authorization", "proxy-authenticate", "cookie", "set-cookie", "x-forwarded-for", "x-forwarded-proto",
+      "x-forwarded-host", "forwarded", "via", "x-real-ip", "traceparent", "tracestate", "x-request-id");
+
   /** The forwarded fields ("name: value", names in lower case) but those the proxy owns, in order. */
   static List<String> endToEnd(List<String> forwarded) {
     return forwarded.stream().filter(f -> !PROXY_OWNED.contains(f.substring(0, f.indexOf(':')))).toList();
   }
 
   /**
-   * The trailer fields a backend reads, "name: value": all but Host (Meridian's decoder drops it) and
-   * the framing fields (Netty's drops them), which a trailer section cannot change.
+   * The trailer fields a backend reads, "name: value": all but the framing, routing, hop-by-hop,
+   * credential and forwarding fields, which a trailer section cannot change (RFC 9110 section 6.5.1).
    */
   static List<String> trailerFields(List<Field> trailers) {
     return trailers.stream()
-        .filter(f -> !Set.of("host", "content-length", "transfer-encoding", "trailer").contains(f.nameText()))
+        .filter(f -> !NEVER_IN_TRAILERS.contains(f.nameText()))
         .map(f -> f.nameText() + ": " + f.valueText()).toList();
   }
 

@@ -59,6 +59,33 @@ class ProtocolTest {
     }
   }
 
+  /**
+   * A request's trailer section cannot say what only its header section may (RFC 9110 section
+   * 6.5.1): forwarding, credentials and hop-by-hop fields in it are dropped, a checksum goes on.
+   */
+  @Test
+  void requestTrailersCarryNoForwardingCredentialOrHopByHopFields() throws Exception {
+    java.util.concurrent.CompletableFuture<String> seen = new java.util.concurrent.CompletableFuture<>();
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+          java.io.InputStream in = socket.getInputStream();
+          RawTcpBackend.readHead(in); // the request head
+          seen.complete(RawTcpBackend.readHead(in)); // "3\r\nabc\r\n0\r\n" and the trailer section
+          socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(US_ASCII));
+          socket.getOutputStream().flush();
+        });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "3\r\nabc\r\n0\r\nX-Checksum: c1\r\nX-Forwarded-For: 10.9.9.9\r\nX-Real-IP: 10.9.9.9\r\n"
+          + "Authorization: Bearer forged\r\nConnection: close\r\nX-Request-Id: forged\r\nVia: 1.1 forged\r\n\r\n");
+      assertThat(client.readResponse().status()).isEqualTo(200);
+      String trailers = seen.get(10, java.util.concurrent.TimeUnit.SECONDS).toLowerCase(java.util.Locale.ROOT);
+      assertThat(trailers).contains("x-checksum: c1\r\n")
+          .doesNotContain("x-forwarded-for").doesNotContain("x-real-ip").doesNotContain("authorization")
+          .doesNotContain("connection").doesNotContain("x-request-id").doesNotContain("via");
+    }
+  }
+
   @Test
   void chunkedResponseWithTrailersReachesTheClientWithTrailers() throws Exception {
     try (RawTcpBackend backend = RawTcpBackend.start(socket -> {

@@ -1,0 +1,40 @@
+package dev.meridian.proxy.http1;
+
+import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The field names a trailer section never passes on (RFC 9110 section 6.5.1: fields that frame,
+ * route, authenticate or control a message are only read in its header section): framing
+ * (Content-Length, Transfer-Encoding, Trailer), Host, the hop-by-hop names, the credentials, and the
+ * fields a proxy sets or a backend trusts about the client (X-Forwarded-*, Forwarded, Via, X-Real-IP,
+ * trace context, the request id). A backend that merges trailers into the header section would
+ * otherwise take a client's trailer for what Meridian says. Such trailer fields are dropped; the rest
+ * (checksums, gRPC's status) go on.
+ */
+final class TrailerFields {
+  private static final FieldNames NEVER = new FieldNames(List.of(
+      AsciiString.cached("content-length"), AsciiString.cached("transfer-encoding"), AsciiString.cached("trailer"),
+      AsciiString.cached("host"), AsciiString.cached("connection"), AsciiString.cached("keep-alive"),
+      AsciiString.cached("proxy-connection"), AsciiString.cached("te"), AsciiString.cached("upgrade"),
+      AsciiString.cached("authorization"), AsciiString.cached("proxy-authorization"),
+      AsciiString.cached("proxy-authenticate"), AsciiString.cached("cookie"), AsciiString.cached("set-cookie"),
+      AsciiString.cached("x-forwarded-for"), AsciiString.cached("x-forwarded-proto"),
+      AsciiString.cached("x-forwarded-host"), AsciiString.cached("forwarded"), AsciiString.cached("via"),
+      AsciiString.cached("x-real-ip"), AsciiString.cached("traceparent"), AsciiString.cached("tracestate"),
+      AsciiString.cached("x-request-id")));
+
+  private TrailerFields() {}
+
+  /** Whether a trailer field named {@code b[start, end)} is dropped. */
+  static boolean isDropped(byte[] b, int start, int end) {
+    return NEVER.contains(b, start, end);
+  }
+
+  /** Whether a trailer field of this name is dropped. */
+  static boolean isDropped(CharSequence name) {
+    byte[] bytes = name.toString().getBytes(StandardCharsets.ISO_8859_1);
+    return NEVER.contains(bytes, 0, bytes.length);
+  }
+}
