@@ -88,7 +88,7 @@ final class RequestHeadParser extends HeadParser<RawRequest> {
       int value = valueStart(transferEncodingField);
       chunked = valueEnd(in, transferEncodingField) - value == 7 && nameIs(in, value, "chunked");
       if (!chunked) {
-        throw new MalformedHeadException("Transfer-Encoding other than exactly 'chunked'");
+        throw new UnsupportedTransferCodingException("a Transfer-Encoding other than exactly 'chunked'");
       }
     }
   }

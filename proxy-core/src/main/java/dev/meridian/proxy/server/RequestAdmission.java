@@ -7,6 +7,7 @@ import dev.meridian.proxy.http1.MalformedHeadException;
 import dev.meridian.proxy.http1.RawHeaders;
 import dev.meridian.proxy.http1.RawRequest;
 import dev.meridian.proxy.http1.TooManyHeadersException;
+import dev.meridian.proxy.http1.UnsupportedTransferCodingException;
 import dev.meridian.proxy.routing.HostPattern;
 import dev.meridian.proxy.routing.RequestTarget;
 import dev.meridian.proxy.routing.Residency;
@@ -344,10 +345,13 @@ final class RequestAdmission {
     return route.allowsUpgrade(upgrade) ? upgrade : null;
   }
 
-  /** The status for a request the decoder could not accept: 414, 431 or 400. */
+  /** The status for a request the decoder could not accept: 414, 431, 501 or 400. */
   static HttpResponseStatus statusForDecoderFailure(Throwable cause) {
     if (cause instanceof TooLongHttpLineException) {
       return URI_TOO_LONG;
+    }
+    if (cause instanceof UnsupportedTransferCodingException) {
+      return HttpResponseStatus.NOT_IMPLEMENTED;
     }
     if (cause instanceof TooLongHttpHeaderException || cause instanceof TooManyHeadersException) {
       return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
@@ -367,6 +371,9 @@ final class RequestAdmission {
     }
     if (cause instanceof MalformedHeadException) {
       return "malformed request: " + cause.getMessage();
+    }
+    if (cause instanceof UnsupportedTransferCodingException) {
+      return "not implemented: " + cause.getMessage();
     }
     return "malformed request";
   }
