@@ -147,7 +147,9 @@ final class ResponseRelay {
     // and bytes arriving after the pool reused the connection would answer the next request.
     boolean bodyOn204 = status.code() == 204 && announcesBody(response.headers());
     ex.backendKeepAlive = HttpUtil.isKeepAlive(response) && !bodyOn204;
-    boolean keepAlive = ex.clientKeepAlive && !context.isDraining();
+    // An answer before the request's body ended (a 413, a final status instead of 100 Continue)
+    // closes the connection after it, as finishExchange does: the response says so.
+    boolean keepAlive = ex.clientKeepAlive && !context.isDraining() && (ex.requestComplete || ex.bodiless);
     if (ex.upstream instanceof Http2StreamChannel) {
       response.setProtocolVersion(ViaHeader.HTTP_2); // for Via: the stream's response says 1.1
     }

@@ -145,6 +145,31 @@ class ProtocolTest {
     }
   }
 
+  /**
+   * A backend that answers before the body came (here a final status instead of 100 Continue): the
+   * answer reaches the client saying Connection: close, and the connection then closes, as it says.
+   */
+  @Test
+  void anAnswerBeforeTheBodySaysTheConnectionCloses() throws Exception {
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+          RawTcpBackend.readHead(socket.getInputStream());
+          socket.getOutputStream().write("HTTP/1.1 417 Expectation Failed\r\nContent-Length: 2\r\n\r\nno"
+              .getBytes(US_ASCII));
+          socket.getOutputStream().flush();
+          socket.getInputStream().read();
+        });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 11\r\n"
+          + "Expect: 100-continue\r\n\r\n");
+      RawResponse response = client.readResponse();
+
+      assertThat(response.status()).isEqualTo(417);
+      assertThat(response.header("Connection")).isEqualToIgnoringCase("close");
+      assertThat(client.isClosedByPeer(java.time.Duration.ofSeconds(5))).isTrue();
+    }
+  }
+
   @Test
   void curlUploadsAChunkedBodyWithExpectContinue() throws Exception {
     byte[] body = randomBytes(2 * 1024 * 1024 + 17);
