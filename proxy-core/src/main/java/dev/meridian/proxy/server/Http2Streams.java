@@ -58,6 +58,8 @@ final class Http2Streams extends ChannelDuplexHandler {
   private Runnable tellClosedTask;
   /** The streams' response-headers deadlines; made when the first stream asks. */
   private StreamResponseDeadlines responseDeadlines;
+  /** Closes the connection when its client stops reading; made when the first stream opens. */
+  private Http2SendTimeout sendTimeout;
   /** Reads the streams' request heads; made when the first stream opens. */
   private Http2RequestHeads heads;
   private ChannelHandlerContext ctx;
@@ -192,8 +194,14 @@ final class Http2Streams extends ChannelDuplexHandler {
       return;
     }
     inRead = true;
-    if (msg instanceof Http2WindowUpdateFrame || msg instanceof Http2PriorityFrame) {
-      return; // a window's writability comes as an event; priorities are not followed (RFC 9113 deprecates them)
+    if (msg instanceof Http2WindowUpdateFrame) {
+      if (sendTimeout != null) {
+        sendTimeout.windowOpened();
+      }
+      return; // a window's writability comes as an event
+    }
+    if (msg instanceof Http2PriorityFrame) {
+      return; // priorities are not followed (RFC 9113 deprecates them)
     }
     if (msg instanceof Http2ResetFrame) {
       meters.http2ResetReceived(); // the stream's close follows, as an event
@@ -263,7 +271,10 @@ final class Http2Streams extends ChannelDuplexHandler {
   private void open(Http2FrameStream frameStream) {
     if (heads == null) {
       heads = new Http2RequestHeads(limits.maxRequestLine(), limits.maxHeaderBytes(), limits.maxHeaderCount());
+      sendTimeout = new Http2SendTimeout(ctx, connection,
+          context.policies().settings.timeouts().clientIdle().toNanos(), meters);
     }
+    sendTimeout.streamOpened();
     FrontendHandler handler = FrontendHandler.forStream(context, scheme, memo);
     Http2ClientStream stream = new Http2ClientStream(ctx, frameStream, new Http2StreamCodec(heads, frameStream), this, handler);
     Http2Stream http2Stream = connection.stream(frameStream.id());
@@ -303,6 +314,9 @@ final class Http2Streams extends ChannelDuplexHandler {
   public void channelInactive(ChannelHandlerContext ctx) {
     if (responseDeadlines != null) {
       responseDeadlines.stop();
+    }
+    if (sendTimeout != null) {
+      sendTimeout.stop();
     }
     for (Http2ClientStream stream : openStreams()) {
       stream.onStreamClosed();

@@ -1,0 +1,122 @@
+package dev.meridian.proxy.server;
+
+import dev.meridian.proxy.metrics.EdgeMeters;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2RemoteFlowController;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The send timeout of an HTTP/2 client connection: response bytes that wait for the client's
+ * flow-control window (or for its socket) with no progress for {@code timeouts.client-idle} mean
+ * the client stopped reading, and the connection closes (GOAWAY ENHANCE_YOUR_CALM), counted in
+ * {@code meridian_client_send_timeouts_total}. Progress is a WINDOW_UPDATE from the client or bytes
+ * leaving the connection's send buffer; PINGs and other frames are not, so a client cannot hold
+ * finished responses in Meridian's memory by keeping a zero window open with them. (The idle
+ * timeout does not see this: the connection has open streams, and may even be busy reading.)
+ *
+ * <p>One timer per connection, running only while it has open streams: it looks every quarter of the
+ * timeout, so a stalled connection closes between 1 and 1.25 timeouts after its last progress. Used on
+ * the connection's event loop.
+ */
+final class Http2SendTimeout {
+  private static final Logger log = LoggerFactory.getLogger(Http2SendTimeout.class);
+  /** Checks per timeout. */
+  private static final int CHECKS = 4;
+
+  private final ChannelHandlerContext ctx;
+  private final Http2Connection connection;
+  private final long timeoutNanos;
+  private final EdgeMeters meters;
+  private final Runnable onCheck = this::check;
+  private ScheduledFuture<?> timer;
+  /** A WINDOW_UPDATE arrived since the last check. */
+  private boolean windowOpened;
+  /** Checks in a row that found response bytes waiting and no progress. */
+  private int stalledChecks;
+  private long lastPendingBytes = -1;
+
+  Http2SendTimeout(ChannelHandlerContext ctx, Http2Connection connection, long timeoutNanos, EdgeMeters meters) {
+    this.ctx = ctx;
+    this.connection = connection;
+    this.timeoutNanos = timeoutNanos;
+    this.meters = meters;
+  }
+
+  /** A stream opened: the checks run (once started they go on while streams are open). */
+  void streamOpened() {
+    if (timer == null && timeoutNanos > 0) {
+      stalledChecks = 0;
+      schedule();
+    }
+  }
+
+  /** The client opened a window: it reads. */
+  void windowOpened() {
+    windowOpened = true;
+  }
+
+  /** Stops the checks (the connection closed). */
+  void stop() {
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+  }
+
+  private void schedule() {
+    timer = ctx.executor().schedule(onCheck, Math.max(1, timeoutNanos / CHECKS), TimeUnit.NANOSECONDS);
+  }
+
+  private void check() {
+    timer = null;
+    if (!ctx.channel().isActive() || connection.numActiveStreams() == 0) {
+      stalledChecks = 0;
+      return; // re-armed by the next stream
+    }
+    boolean progressed = windowOpened | outputProgressed();
+    windowOpened = false;
+    if (!responseBytesWait() || progressed) {
+      stalledChecks = 0;
+    } else if (++stalledChecks >= CHECKS) {
+      log.info("{}: HTTP/2 client read nothing of its responses for {} ms (window closed); closing the connection",
+          ctx.channel().remoteAddress(), TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
+      meters.sendTimedOut();
+      ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.ENHANCE_YOUR_CALM));
+      ctx.close();
+      return;
+    }
+    schedule();
+  }
+
+  /** Whether some open stream has response frames the flow controller holds back. */
+  private boolean responseBytesWait() {
+    Http2RemoteFlowController flow = connection.remote().flowController();
+    boolean[] waiting = {false};
+    try {
+      connection.forEachActiveStream(stream -> {
+        waiting[0] = flow.hasFlowControlled(stream);
+        return !waiting[0];
+      });
+    } catch (Http2Exception e) {
+      throw new IllegalStateException(e); // the visitor throws nothing
+    }
+    return waiting[0];
+  }
+
+  /** Bytes queued in the connection's send buffer changed since the last check: the socket drains. */
+  private boolean outputProgressed() {
+    ChannelOutboundBuffer buffer = ctx.channel().unsafe().outboundBuffer();
+    long pending = buffer == null ? 0 : buffer.totalPendingWriteBytes();
+    boolean progressed = pending != lastPendingBytes && lastPendingBytes > 0;
+    lastPendingBytes = pending;
+    return progressed;
+  }
+}
