@@ -77,7 +77,7 @@ final class Http2Connection {
             FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
         .addLast("h2", codec)
         .addLast("h2-streams", new Http2Streams(codec.connection(), context, scheme, memo, limits))
-        .addLast("h2-conn", new ConnectionEvents(codec, context.metrics));
+        .addLast("h2-conn", new ConnectionEvents(codec, context.metrics, context.failureLog));
     pipeline.channel().config().setAutoRead(true);
   }
 
@@ -136,10 +136,12 @@ final class Http2Connection {
   private static final class ConnectionEvents extends ChannelDuplexHandler {
     private final Http2FrameCodec codec;
     private final ProxyMetrics metrics;
+    private final FailureLogLimit failureLog;
 
-    ConnectionEvents(Http2FrameCodec codec, ProxyMetrics metrics) {
+    ConnectionEvents(Http2FrameCodec codec, ProxyMetrics metrics, FailureLogLimit failureLog) {
       this.codec = codec;
       this.metrics = metrics;
+      this.failureLog = failureLog;
     }
 
     @Override
@@ -202,11 +204,24 @@ final class Http2Connection {
       super.userEventTriggered(ctx, evt);
     }
 
+    /**
+     * Logs a connection error (answered with GOAWAY by the codec, which also closes) at INFO, so an
+     * operator sees a flood (rapid reset, CONTINUATION, SETTINGS) and where it came from: the first
+     * of each kind, then at most one a second with how many were left out (a flood from many
+     * connections must not bury the log). A reset or broken socket is only the client leaving: DEBUG.
+     */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      // Connection errors are answered with GOAWAY by the codec, which also closes; a reset or
-      // broken connection is the client's business. Only keep it out of the WARN log.
-      log.debug("{}: HTTP/2 connection error: {}", ctx.channel().remoteAddress(), cause.toString());
+      if (!(cause instanceof io.netty.handler.codec.http2.Http2Exception)) {
+        log.debug("{}: HTTP/2 connection: {}", ctx.channel().remoteAddress(), cause.toString());
+        return;
+      }
+      String leftOut = failureLog.admittedLine("http2-connection-error",
+          ((io.netty.handler.codec.http2.Http2Exception) cause).error().name());
+      if (leftOut != null) {
+        log.info("{}: HTTP/2 connection error, GOAWAY: {}{}", ctx.channel().remoteAddress(), cause.getMessage(),
+            leftOut);
+      }
     }
   }
 }
