@@ -125,19 +125,27 @@ class UpstreamAndTimeoutAttackTest {
   }
 
   /**
-   * A client that waits past request-head-timeout before its first byte and then trickles its head
-   * (one byte per interval shorter than client-idle) still gets 408: the deadline counts from the
-   * head's first byte.
+   * A keep-alive client that waits past request-head-timeout before its next head's first byte and
+   * then trickles the head (one byte per interval shorter than client-idle) still gets 408: the
+   * deadline counts from the head's first byte. (A new connection has request-head-timeout from its
+   * accept to send anything: ConnectionOpeningTest.)
    */
   @Test
   void headThatStartsLateAndTricklesStillGets408() throws Exception {
-    try (RawTcpBackend backend = RawTcpBackend.start(socket -> RawTcpBackend.readHead(socket.getInputStream()));
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+          RawTcpBackend.readHead(socket.getInputStream());
+          socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".getBytes(US_ASCII));
+          socket.getOutputStream().flush();
+          RawTcpBackend.readHead(socket.getInputStream());
+        });
         ForwardingProxy proxy = ForwardingProxy.to(backend.address())
             .set("limits.request-head-timeout = 500ms")
             .set("timeouts.client-idle = 2s").start();
         RawHttpClient client = proxy.connect()) {
-      // The attacker's pacing doubles as a check: an idle connection with no head begun is neither
-      // answered nor closed past the head timeout (that is the idle timeout's business).
+      client.send("GET /first HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      assertThat(client.readResponse().status()).isEqualTo(200);
+      // The attacker's pacing doubles as a check: an idle keep-alive connection with no head begun is
+      // neither answered nor closed past the head timeout (that is the idle timeout's business).
       assertThat(client.isClosedByPeer(Duration.ofMillis(700))).isFalse();
       assertThat(client.input().available()).isZero();
       byte[] head = "GET / HTTP/1.1\r\nHost: app.test\r\nX-Slow: ".getBytes(US_ASCII);
