@@ -1,8 +1,8 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.metrics.EdgeMeters;
+import dev.meridian.proxy.transport.OutputProgress;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2Error;
@@ -41,7 +41,7 @@ final class Http2SendTimeout {
   private boolean windowOpened;
   /** Checks in a row that found response bytes waiting and no progress. */
   private int stalledChecks;
-  private long lastPendingBytes = -1;
+  private final OutputProgress output = new OutputProgress();
 
   Http2SendTimeout(ChannelHandlerContext ctx, Http2Connection connection, long timeoutNanos, EdgeMeters meters) {
     this.ctx = ctx;
@@ -81,7 +81,7 @@ final class Http2SendTimeout {
       stalledChecks = 0;
       return; // re-armed by the next stream
     }
-    boolean progressed = windowOpened | outputProgressed();
+    boolean progressed = windowOpened | output.progressed(ctx.channel());
     windowOpened = false;
     if (!responseBytesWait() || progressed) {
       stalledChecks = 0;
@@ -109,14 +109,5 @@ final class Http2SendTimeout {
       throw new IllegalStateException(e); // the visitor throws nothing
     }
     return waiting[0];
-  }
-
-  /** Bytes queued in the connection's send buffer changed since the last check: the socket drains. */
-  private boolean outputProgressed() {
-    ChannelOutboundBuffer buffer = ctx.channel().unsafe().outboundBuffer();
-    long pending = buffer == null ? 0 : buffer.totalPendingWriteBytes();
-    boolean progressed = pending != lastPendingBytes && lastPendingBytes > 0;
-    lastPendingBytes = pending;
-    return progressed;
   }
 }

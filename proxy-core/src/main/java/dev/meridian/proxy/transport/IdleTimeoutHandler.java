@@ -2,7 +2,6 @@ package dev.meridian.proxy.transport;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.concurrent.Future;
@@ -31,7 +30,7 @@ public final class IdleTimeoutHandler extends ChannelDuplexHandler {
   /** Something was read or written since the last check. */
   private boolean active;
   private long lastActiveNanos;
-  private long lastPendingBytes = -1;
+  private final OutputProgress output = new OutputProgress();
 
   /**
    * Creates a handler that declares the connection idle after {@code timeout} without activity; a
@@ -99,7 +98,7 @@ public final class IdleTimeoutHandler extends ChannelDuplexHandler {
       return;
     }
     long now = ctx.executor().ticker().nanoTime();
-    if (active || outputProgressed()) {
+    if (active || output.progressed(ctx.channel())) {
       active = false;
       lastActiveNanos = now;
     } else if (now - lastActiveNanos >= timeoutNanos) {
@@ -109,14 +108,5 @@ public final class IdleTimeoutHandler extends ChannelDuplexHandler {
     if (timer != null && ctx.channel().isOpen()) {
       timer = ctx.executor().schedule(check, checkEveryNanos, TimeUnit.NANOSECONDS);
     }
-  }
-
-  /** Bytes queued for sending changed since the last check: a slow peer is still reading. */
-  private boolean outputProgressed() {
-    ChannelOutboundBuffer buffer = ctx.channel().unsafe().outboundBuffer();
-    long pending = buffer == null ? 0 : buffer.totalPendingWriteBytes();
-    boolean progressed = pending != lastPendingBytes && lastPendingBytes > 0;
-    lastPendingBytes = pending;
-    return progressed;
   }
 }
