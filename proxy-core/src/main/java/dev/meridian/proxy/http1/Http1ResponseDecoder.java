@@ -82,14 +82,14 @@ public final class Http1ResponseDecoder extends Http1MessageDecoder {
     HttpMethod method = code < 200 ? null : requestMethods.get();
     boolean bodiless = code < 200 || code == 204 || code == 304 || HttpMethod.HEAD.equals(method);
     long length = response.contentLength();
-    if (!bodiless && !response.isTransferCoded() && length > 0 && length <= MAX_BODY_PART
+    if (!bodiless && !response.isChunked() && length > 0 && length <= MAX_BODY_PART
         && in.readableBytes() >= length) {
       // The whole body came with the head: one message, relayed with one write.
       out.add(new WholeResponse(response, in.readRetainedSlice((int) length)));
       return true;
     }
     out.add(response);
-    if (bodiless && response.isTransferCoded()) {
+    if (bodiless && response.isChunked()) {
       // No body follows whatever the head says; a coding named for it must not reach the client.
       response.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
     }
@@ -106,11 +106,8 @@ public final class Http1ResponseDecoder extends Http1MessageDecoder {
       out.add(LastHttpContent.EMPTY_LAST_CONTENT);
       return true;
     }
-    if (response.isTransferCoded()) {
-      startBody(out, response.isChunked(), -1, !response.isChunked());
-    } else {
-      startBody(out, false, response.contentLength(), response.contentLength() < 0);
-    }
+    startBody(out, response.isChunked(), response.contentLength(),
+        !response.isChunked() && response.contentLength() < 0);
     return true;
   }
 

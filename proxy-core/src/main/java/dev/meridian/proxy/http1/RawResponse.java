@@ -11,16 +11,14 @@ import io.netty.handler.codec.http.HttpVersion;
  */
 public final class RawResponse extends RawMessage implements HttpResponse {
   private final long contentLength;
-  private final boolean transferCoded;
   private final boolean chunked;
   private HttpResponseStatus status;
 
   RawResponse(HttpVersion version, HttpResponseStatus status, RawHeaders headers,
-      long contentLength, boolean transferCoded, boolean chunked) {
+      long contentLength, boolean chunked) {
     super(version, headers);
     this.status = status;
     this.contentLength = contentLength;
-    this.transferCoded = transferCoded;
     this.chunked = chunked;
   }
 
@@ -29,12 +27,10 @@ public final class RawResponse extends RawMessage implements HttpResponse {
     return contentLength;
   }
 
-  /** Whether the response names a Transfer-Encoding (which overrides any Content-Length). */
-  boolean isTransferCoded() {
-    return transferCoded;
-  }
-
-  /** Whether the body is chunked (the last transfer coding is chunked). */
+  /**
+   * Whether the body is chunked: the response has a Transfer-Encoding, which the parser lets through
+   * only as exactly {@code chunked} (and never with a Content-Length).
+   */
   boolean isChunked() {
     return chunked;
   }

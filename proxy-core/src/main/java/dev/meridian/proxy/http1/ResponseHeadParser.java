@@ -99,8 +99,8 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
   @Override
   RawResponse complete(byte[] head, int[] fields, int count, int fieldsEnd) {
     RawHeaders headers = new RawHeaders(head, fields, count, fieldsEnd, ADDED_FIELDS);
-    boolean chunked = transferEncodingField >= 0; // checkFraming let only chunked through
-    return new RawResponse(version, status, headers, contentLength, chunked, chunked);
+    // checkFraming let a Transfer-Encoding through only as exactly chunked.
+    return new RawResponse(version, status, headers, contentLength, transferEncodingField >= 0);
   }
 
   /** Whether a Transfer-Encoding value is {@code chunked} alone (any case, surrounding whitespace trimmed). */
