@@ -215,6 +215,10 @@ final class ResponseRelay {
       connection.completion.finishExchange(ex);
     } else {
       client.write(content);
+      if (!client.isWritable()) {
+        // Stop at this read, not at the end of the read loop (up to 16 reads of 64 KiB).
+        ReadDemand.pause(ex.upstream);
+      }
     }
   }
 
