@@ -281,15 +281,18 @@ public record MeridianSettings(
    * @param clientRequestBurst requests one client address may make at once above its rate
    * @param minRequestBodyRate bytes a second an HTTP/1.1 request body must average once it has had
    *                           {@code requestHeadTimeout} to arrive (0: no minimum; slower: 408)
+   * @param http2ConnectionBuffer response bytes one HTTP/2 client connection may hold back for its
+   *                           client (windows closed, socket full) before its backends stop being read
    */
   public record LimitSettings(
       int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, Duration requestHeadTimeout,
       int maxConnections, int maxConnectionsPerClient, double clientRequestRate, int clientRequestBurst,
-      int minRequestBodyRate) {
+      int minRequestBodyRate, int http2ConnectionBuffer) {
 
-    /** The HTTP message limits alone, no connection, rate or body-rate limits (tests). */
+    /** The HTTP message limits alone, no connection, rate or body-rate limits, 1 MiB per HTTP/2 connection (tests). */
     public LimitSettings(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, Duration requestHeadTimeout) {
-      this(maxRequestLine, maxHeaderBytes, maxHeaderCount, requestHeadTimeout, Integer.MAX_VALUE, 0, 0, 0, 0);
+      this(maxRequestLine, maxHeaderBytes, maxHeaderCount, requestHeadTimeout, Integer.MAX_VALUE, 0, 0, 0, 0,
+          1 << 20);
     }
   }
 

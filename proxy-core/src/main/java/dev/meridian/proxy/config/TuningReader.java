@@ -16,6 +16,8 @@ import java.util.regex.Pattern;
  */
 final class TuningReader {
   private static final List<String> TRANSPORTS = List.of("auto", "io_uring", "epoll", "nio");
+  /** The smallest HTTP/2 connection buffer: one backend read (64 KiB at most) must fit. */
+  private static final int MIN_HTTP2_CONNECTION_BUFFER = 64 * 1024;
   private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
   /** RFC 9110 section 7.6.3: received-by is a pseudonym (a token) with an optional port. */
   private static final Pattern VIA_PSEUDONYM = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+(:[0-9]{1,5})?");
@@ -39,10 +41,15 @@ final class TuningReader {
     ObjectReader l = meridian.section("limits");
     double rate = l.decimal("client-request-rate", 0, 0, 1e9);
     int burst = l.integer("client-request-burst", 0);
+    int http2Buffer = l.bytes("http2-connection-buffer");
+    if (http2Buffer < MIN_HTTP2_CONNECTION_BUFFER) {
+      l.problem("http2-connection-buffer", http2Buffer + " bytes is too small (expected: at least 64KiB, one"
+          + " backend read)");
+    }
     return new LimitSettings(l.bytes("max-request-line"), l.bytes("max-header-bytes"),
         l.integer("max-header-count", 1), l.duration("request-head-timeout"),
         l.integer("max-connections", 1), l.integer("max-connections-per-client", 0), rate,
-        burst == 0 ? (int) Math.max(1, Math.ceil(rate)) : burst, l.bytes("min-request-body-rate"));
+        burst == 0 ? (int) Math.max(1, Math.ceil(rate)) : burst, l.bytes("min-request-body-rate"), http2Buffer);
   }
 
   /** Reads {@code meridian.paths}: slashes merged or not, and what an encoded slash does. */

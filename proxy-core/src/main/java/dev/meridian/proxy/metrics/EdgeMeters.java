@@ -18,7 +18,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code meridian_requests_limited_total{reason="client-rate"}}: requests answered 429 because
  *       their address was over {@code limits.client-request-rate};</li>
  *   <li>{@code meridian_client_send_timeouts_total}: responses cut off because their client read
- *       nothing of them for {@code timeouts.client-idle} (a slow reader).</li>
+ *       nothing of them for {@code timeouts.client-idle} (a slow reader);</li>
+ *   <li>{@code meridian_http2_connection_buffer_full_total}: times an HTTP/2 client connection held
+ *       back {@code limits.http2-connection-buffer} of response bytes for its client, and its
+ *       streams' backends stopped being read until the client took some.</li>
  * </ul>
  * Thread-safe.
  */
@@ -32,6 +35,7 @@ public final class EdgeMeters {
   private final Counter resetsSent;
   private final Counter limited;
   private final Counter sendTimeouts;
+  private final Counter http2BufferFull;
 
   EdgeMeters(MeterRegistry registry) {
     this.registry = registry;
@@ -48,6 +52,14 @@ public final class EdgeMeters {
     this.sendTimeouts = Counter.builder("meridian.client.send.timeouts")
         .description("Responses cut off because the client read nothing of them for timeouts.client-idle")
         .register(registry);
+    this.http2BufferFull = Counter.builder("meridian.http2.connection.buffer.full")
+        .description("Times an HTTP/2 client connection held back limits.http2-connection-buffer of response bytes")
+        .register(registry);
+  }
+
+  /** An HTTP/2 client connection held back its budget of response bytes: its backends wait. */
+  public void http2BufferFull() {
+    http2BufferFull.increment();
   }
 
   /** A response was cut off: its client stopped reading it. */

@@ -238,12 +238,20 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     ctx.fireChannelWritabilityChanged();
   }
 
-  /** The client may take more response bytes (or fewer): the backend is read again once it can. */
+  /**
+   * The client may take more response bytes, or fewer: the backend is read while it can, a response
+   * under way while the client takes its bytes, one still awaited while a new one may be read (an
+   * HTTP/2 connection under its budget of held-back bytes); otherwise it waits.
+   */
   void clientWritabilityChanged() {
     Exchange ex = exchange;
-    if (client.isWritable() && ex != null && ex.upstream != null && ex.responseStarted()
-        && !ex.responseComplete()) {
+    if (ex == null || ex.upstream == null || ex.responseComplete()) {
+      return;
+    }
+    if (ex.responseStarted() ? client.isWritable() : client.takesNewResponse()) {
       ReadDemand.resume(ex.upstream);
+    } else {
+      ReadDemand.pause(ex.upstream);
     }
   }
 

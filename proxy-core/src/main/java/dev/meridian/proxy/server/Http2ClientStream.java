@@ -77,6 +77,11 @@ final class Http2ClientStream extends ClientSide {
   }
 
   @Override
+  boolean takesNewResponse() {
+    return !closed && streams.takesNewResponse();
+  }
+
+  @Override
   void write(Object msg) {
     if (closed) {
       ReferenceCountUtil.release(msg);

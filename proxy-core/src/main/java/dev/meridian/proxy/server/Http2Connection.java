@@ -35,11 +35,13 @@ import io.netty.handler.timeout.IdleStateEvent;
  *                             HEADERS on closed or passed-over streams and header blocks left
  *                             open past the request-head timeout refused (ClientFrameGuard);
  *                             credentials and request ids never HPACK-indexed (NeverIndexedHeaders);
- *                             response bytes shared evenly among streams (ServerCodecBuilder)
+ *                             response bytes shared evenly among streams (ServerCodecBuilder),
+ *                             those held back for the client counted (HeldResponseBytes)
  *             --> [h2-streams] Http2Streams: per stream an Http2ClientStream (no channel of its
  *                             own) and a FrontendHandler; the stream's Http2StreamCodec translates
  *                             its frames to and from the HTTP/1.1 forms, and the client's window is
- *                             credited as the handler takes its body (per-stream back-pressure)
+ *                             credited as the handler takes its body (per-stream back-pressure);
+ *                             streams are unwritable while the held-back bytes are over budget
  *             --> [h2-conn]   closes an idle connection, GOAWAY on drain; keeps HPACK's dynamic
  *                             table for response headers at size 0 (ConnectionEvents)
  * </pre>
@@ -56,7 +58,10 @@ final class Http2Connection {
   /** Adds the HTTP/2 handlers at the end of the pipeline. */
   static void install(ChannelPipeline pipeline, ProxyContext context, String scheme) {
     RequestPolicies policies = context.policies();
-    Http2FrameCodec codec = new ServerCodecBuilder(policies.settings.limits().requestHeadTimeout().toNanos())
+    LimitSettings limits = policies.settings.limits();
+    ServerCodecBuilder builder = new ServerCodecBuilder(limits.requestHeadTimeout().toNanos(),
+        limits.http2ConnectionBuffer());
+    Http2FrameCodec codec = builder
         .initialSettings(Http2Settings.defaultSettings()
             .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
             .maxHeaderListSize(MAX_HEADER_LIST_SIZE))
@@ -71,12 +76,11 @@ final class Http2Connection {
         .gracefulShutdownTimeoutMillis(policies.settings.server().drainTimeout().toMillis())
         .build();
     codec.connection().addListener(new StreamMeters(context.metrics.edge()));
-    LimitSettings limits = policies.settings.limits();
     ConnectionMemo memo = new ConnectionMemo(context.metrics, context.trustedProxies);
     pipeline.addLast("h2-flush", new FlushConsolidationHandler(
             FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
         .addLast("h2", codec)
-        .addLast("h2-streams", new Http2Streams(codec.connection(), context, scheme, memo, limits))
+        .addLast("h2-streams", new Http2Streams(codec.connection(), builder.held, context, scheme, memo, limits))
         .addLast("h2-conn", new ConnectionEvents(codec, context.metrics, context.failureLog));
     pipeline.channel().config().setAutoRead(true);
   }
@@ -86,16 +90,18 @@ final class Http2Connection {
    * are shared evenly among the streams that have some to send. Netty's default, the weighted fair
    * queue, serves the priority tree RFC 9113 deprecated, and keeps two maps, two priority queues and
    * their states on every connection, idle ones included (measured on 2026-12-04: 0.8 KiB less per
-   * idle connection, together with a lighter stream setup).
+   * idle connection, together with a lighter stream setup). The distributor is seen through
+   * {@link HeldResponseBytes}, which counts the response bytes held back for the client.
    */
   private static final class ServerCodecBuilder extends Http2FrameCodecBuilder {
     private final long headerBlockTimeoutNanos;
+    final HeldResponseBytes held;
 
-    ServerCodecBuilder(long headerBlockTimeoutNanos) {
+    ServerCodecBuilder(long headerBlockTimeoutNanos, long heldBytesBudget) {
       this.headerBlockTimeoutNanos = headerBlockTimeoutNanos;
       DefaultHttp2Connection connection = new DefaultHttp2Connection(true);
-      connection.remote().flowController(
-          new DefaultHttp2RemoteFlowController(connection, new UniformStreamByteDistributor(connection)));
+      held = new HeldResponseBytes(connection, new UniformStreamByteDistributor(connection), heldBytesBudget);
+      connection.remote().flowController(new DefaultHttp2RemoteFlowController(connection, held));
       connection(connection);
     }
 

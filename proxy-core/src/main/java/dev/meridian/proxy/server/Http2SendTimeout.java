@@ -6,8 +6,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.Http2Exception;
-import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -33,6 +31,7 @@ final class Http2SendTimeout {
 
   private final ChannelHandlerContext ctx;
   private final Http2Connection connection;
+  private final HeldResponseBytes held;
   private final long timeoutNanos;
   private final EdgeMeters meters;
   private final Runnable onCheck = this::check;
@@ -43,9 +42,11 @@ final class Http2SendTimeout {
   private int stalledChecks;
   private final OutputProgress output = new OutputProgress();
 
-  Http2SendTimeout(ChannelHandlerContext ctx, Http2Connection connection, long timeoutNanos, EdgeMeters meters) {
+  Http2SendTimeout(ChannelHandlerContext ctx, Http2Connection connection, HeldResponseBytes held, long timeoutNanos,
+      EdgeMeters meters) {
     this.ctx = ctx;
     this.connection = connection;
+    this.held = held;
     this.timeoutNanos = timeoutNanos;
     this.meters = meters;
   }
@@ -83,7 +84,7 @@ final class Http2SendTimeout {
     }
     boolean progressed = windowOpened | output.progressed(ctx.channel());
     windowOpened = false;
-    if (!responseBytesWait() || progressed) {
+    if (held.bytes() == 0 || progressed) {
       stalledChecks = 0;
     } else if (++stalledChecks >= CHECKS) {
       log.info("{}: HTTP/2 client read nothing of its responses for {} ms (window closed); closing the connection",
@@ -94,20 +95,5 @@ final class Http2SendTimeout {
       return;
     }
     schedule();
-  }
-
-  /** Whether some open stream has response frames the flow controller holds back. */
-  private boolean responseBytesWait() {
-    Http2RemoteFlowController flow = connection.remote().flowController();
-    boolean[] waiting = {false};
-    try {
-      connection.forEachActiveStream(stream -> {
-        waiting[0] = flow.hasFlowControlled(stream);
-        return !waiting[0];
-      });
-    } catch (Http2Exception e) {
-      throw new IllegalStateException(e); // the visitor throws nothing
-    }
-    return waiting[0];
   }
 }

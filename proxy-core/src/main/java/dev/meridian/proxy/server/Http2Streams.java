@@ -35,6 +35,8 @@ import java.util.List;
 final class Http2Streams extends ChannelDuplexHandler {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Http2Streams.class);
   private final io.netty.handler.codec.http2.Http2Connection connection;
+  /** The response bytes held back for the client; over its budget, no stream takes more. */
+  private final HeldResponseBytes held;
   private final ProxyContext context;
   private final String scheme;
   private final ConnectionMemo memo;
@@ -64,16 +66,20 @@ final class Http2Streams extends ChannelDuplexHandler {
   private Http2RequestHeads heads;
   private ChannelHandlerContext ctx;
   private boolean inRead;
+  /** A task to tell the streams of a budget crossing is queued. */
+  private boolean budgetCrossedPending;
 
   /**
    * Creates the streams handler of a connection.
    *
    * @param connection the frame codec's connection (for each stream's flow-control window)
+   * @param held       counts the response bytes the connection's flow controller holds back
    * @param limits     the listener's limits, which the streams' request heads are read with
    */
-  Http2Streams(io.netty.handler.codec.http2.Http2Connection connection, ProxyContext context, String scheme,
-      ConnectionMemo memo, LimitSettings limits) {
+  Http2Streams(io.netty.handler.codec.http2.Http2Connection connection, HeldResponseBytes held, ProxyContext context,
+      String scheme, ConnectionMemo memo, LimitSettings limits) {
     this.connection = connection;
+    this.held = held;
     this.streamKey = connection.newKey();
     this.context = context;
     this.scheme = scheme;
@@ -91,6 +97,32 @@ final class Http2Streams extends ChannelDuplexHandler {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    // Told after the flow controller's work that moved the bytes, never from inside it (a relay
+    // that reads on may write into it).
+    held.onBudgetCrossed(() -> {
+      if (!held.underBudget()) {
+        meters.http2BufferFull();
+      }
+      if (!budgetCrossedPending) {
+        budgetCrossedPending = true;
+        ctx.executor().execute(this::budgetCrossed);
+      }
+    });
+  }
+
+  /**
+   * The held-back bytes reached the budget, or fell under it: every open stream's handler hears,
+   * and stops reading its backend (a response not yet begun included) or reads on.
+   */
+  private void budgetCrossed() {
+    budgetCrossedPending = false;
+    tellWritabilityChanged();
+  }
+
+  private void tellWritabilityChanged() {
+    for (Http2ClientStream stream : openStreams()) {
+      stream.onWritabilityChanged();
+    }
   }
 
   /** Whether the connection is in a read (the streams' window updates are flushed at its end). */
@@ -98,10 +130,21 @@ final class Http2Streams extends ChannelDuplexHandler {
     return inRead;
   }
 
-  /** Whether the client's window for the stream has room for response bytes. */
+  /**
+   * Whether the client's window for the stream has room for response bytes, and the connection
+   * holds back less than its budget of them.
+   */
   boolean isWritable(Http2FrameStream frameStream) {
+    if (!held.underBudget()) {
+      return false;
+    }
     Http2Stream stream = connection.stream(frameStream.id());
     return stream != null && connection.remote().flowController().isWritable(stream);
+  }
+
+  /** Whether the connection holds back less than its budget of response bytes. */
+  boolean takesNewResponse() {
+    return held.underBudget();
   }
 
   /** The one timer of the connection's streams' response-headers deadlines. */
@@ -271,7 +314,7 @@ final class Http2Streams extends ChannelDuplexHandler {
   private void open(Http2FrameStream frameStream) {
     if (heads == null) {
       heads = new Http2RequestHeads(limits.maxRequestLine(), limits.maxHeaderBytes(), limits.maxHeaderCount());
-      sendTimeout = new Http2SendTimeout(ctx, connection,
+      sendTimeout = new Http2SendTimeout(ctx, connection, held,
           context.policies().settings.timeouts().clientIdle().toNanos(), meters);
     }
     sendTimeout.streamOpened();
@@ -288,9 +331,7 @@ final class Http2Streams extends ChannelDuplexHandler {
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     if (ctx.channel().isWritable()) {
-      for (Http2ClientStream stream : openStreams()) {
-        stream.onWritabilityChanged();
-      }
+      tellWritabilityChanged();
     }
     ctx.fireChannelWritabilityChanged();
   }

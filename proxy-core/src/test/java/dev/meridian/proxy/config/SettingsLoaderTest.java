@@ -182,6 +182,16 @@ class SettingsLoaderTest {
   }
 
   @Test
+  void reportsAnHttp2ConnectionBufferSmallerThanOneBackendRead() throws InvalidConfigException {
+    assertThat(problems(minimal("limits.http2-connection-buffer = 16KiB"))).containsExactly(
+        "t.conf: 2: meridian.limits.http2-connection-buffer: 16384 bytes is too small (expected: at least 64KiB,"
+            + " one backend read)");
+    assertThat(SettingsLoader.parse(minimal("limits.http2-connection-buffer = 4MiB"), "t.conf").limits()
+        .http2ConnectionBuffer()).isEqualTo(4 << 20);
+    assertThat(SettingsLoader.parse(minimal(""), "t.conf").limits().http2ConnectionBuffer()).isEqualTo(1 << 20);
+  }
+
+  @Test
   void reportsARouteToAMissingGroup() {
     assertThat(problems(minimal("").replace("backend-group = app", "backend-group = ap")))
         .containsExactly("t.conf: 5: meridian.routes[0].backend-group: no backend group 'ap' (expected: one of app)");

@@ -1,0 +1,98 @@
+package dev.meridian.proxy.server;
+
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.codec.http2.StreamByteDistributor;
+
+/**
+ * Counts the response bytes an HTTP/2 client connection holds back for its client, and says when
+ * they reach the connection's budget ({@code limits.http2-connection-buffer}). Bytes are held back
+ * while a stream's flow-control window is closed or the connection's socket is full; Netty's flow
+ * controller bounds them by the client's connection window only, which the client sets (a client
+ * that opens that window wide and keeps every stream window at 0 could make each of its 100 streams
+ * hold a backend read, megabytes per connection). Over budget, {@link Http2Streams} reports every
+ * stream unwritable, so the relays stop reading their backends until the client takes some bytes.
+ *
+ * <p>It sits between the flow controller and the {@link StreamByteDistributor} that shares the
+ * connection's window among its streams, which hears of every change to a stream's queued bytes;
+ * each stream's last count is kept on the stream (a property, made when it first queues bytes).
+ * Used on the connection's event loop only.
+ */
+final class HeldResponseBytes implements StreamByteDistributor {
+  private final StreamByteDistributor distributor;
+  private final Http2Connection.PropertyKey lastCountKey;
+  private final long budget;
+  private long held;
+  /** Runs when the held bytes reach the budget, and when they fall back under it. */
+  private Runnable budgetCrossed;
+
+  /** One stream's bytes as last counted. */
+  private static final class Count {
+    long bytes;
+  }
+
+  /**
+   * @param connection  the client connection whose streams are counted
+   * @param distributor shares the connection's window among its streams
+   * @param budget      bytes the connection may hold back before its streams are reported unwritable
+   */
+  HeldResponseBytes(Http2Connection connection, StreamByteDistributor distributor, long budget) {
+    this.distributor = distributor;
+    this.lastCountKey = connection.newKey();
+    this.budget = budget;
+  }
+
+  /**
+   * Sets what runs when the held bytes reach the budget and when they fall back under it; it runs
+   * inside the flow controller's work, so it should only arrange for what follows.
+   */
+  void onBudgetCrossed(Runnable task) {
+    this.budgetCrossed = task;
+  }
+
+  /** Response bytes the connection holds back now. */
+  long bytes() {
+    return held;
+  }
+
+  /** Whether the connection holds back less than its budget (its streams may take more). */
+  boolean underBudget() {
+    return held < budget;
+  }
+
+  @Override
+  public void updateStreamableBytes(StreamState state) {
+    distributor.updateStreamableBytes(state);
+    long pending = state.pendingBytes();
+    Http2Stream stream = state.stream();
+    Count last = stream.getProperty(lastCountKey);
+    if (last == null) {
+      if (pending == 0) {
+        return;
+      }
+      last = new Count();
+      stream.setProperty(lastCountKey, last);
+    }
+    long change = pending - last.bytes;
+    if (change == 0) {
+      return;
+    }
+    last.bytes = pending;
+    boolean wasOver = held >= budget;
+    held += change;
+    if (wasOver != held >= budget && budgetCrossed != null) {
+      budgetCrossed.run();
+    }
+  }
+
+  @Override
+  public void updateDependencyTree(int childStreamId, int parentStreamId, short weight, boolean exclusive) {
+    distributor.updateDependencyTree(childStreamId, parentStreamId, weight, exclusive);
+  }
+
+  @Override
+  public boolean distribute(int maxBytes, Writer writer) throws Http2Exception {
+    return distributor.distribute(maxBytes, writer);
+  }
+}
