@@ -1,7 +1,12 @@
 package dev.meridian.proxy.http;
 
+import dev.meridian.proxy.http1.FieldNames;
+import dev.meridian.proxy.http1.RawHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The request headers by which proxies tell backends who the client is and how it connected. A
@@ -10,21 +15,35 @@ import io.netty.util.AsciiString;
  * ({@link RequestHeadRewriter}), and a backend never takes a client's claim for a proxy's.
  */
 public final class ForwardingHeaders {
-  private static final AsciiString[] NAMES = {
+  /** The names, also matched with {@code _} for {@code -} (X_Forwarded_For: see {@link FieldNames#eitherSeparator}). */
+  private static final FieldNames NAMES = FieldNames.eitherSeparator(List.of(
       AsciiString.cached("x-forwarded-for"),
       AsciiString.cached("x-forwarded-host"),
       AsciiString.cached("x-forwarded-proto"),
       AsciiString.cached("x-forwarded-port"),
       AsciiString.cached("x-forwarded-prefix"),
       AsciiString.cached("x-real-ip"),
-      AsciiString.cached("forwarded"),
-  };
+      AsciiString.cached("forwarded")));
 
   private ForwardingHeaders() {}
 
-  /** Removes every forwarding header from a request that came from a client Meridian does not trust. */
+  /**
+   * Removes every forwarding header from a request that came from a client Meridian does not
+   * trust, in either spelling: a backend that reads {@code X_Forwarded_For} as
+   * {@code X-Forwarded-For} (CGI, WSGI, Rack) must not find a client's claim there.
+   */
   public static void stripUntrusted(HttpHeaders headers) {
-    for (AsciiString name : NAMES) {
+    if (headers instanceof RawHeaders raw) {
+      raw.removeAll(NAMES); // one pass over the fields, usually none of these lengths
+      return;
+    }
+    List<String> found = new ArrayList<>();
+    for (Map.Entry<String, String> field : headers) {
+      if (NAMES.containsEitherSeparator(field.getKey())) {
+        found.add(field.getKey());
+      }
+    }
+    for (String name : found) {
       headers.remove(name);
     }
   }

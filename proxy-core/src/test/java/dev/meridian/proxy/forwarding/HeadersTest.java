@@ -162,6 +162,21 @@ class HeadersTest {
     }
   }
 
+  /**
+   * CGI, WSGI and Rack backends give X_Forwarded_For and X-Forwarded-For the same variable
+   * (HTTP_X_FORWARDED_FOR): a client's underscore spelling must not stand in for the proxy's.
+   */
+  @Test
+  void forwardingHeadersSpelledWithUnderscoresAreDroppedToo() throws Exception {
+    Exchange ex = roundTrip("GET / HTTP/1.1\r\nHost: app.test\r\nX_Forwarded_For: 10.9.9.9\r\n"
+        + "x_real_ip: 10.9.9.9\r\nX-Forwarded_Proto: https\r\nX_Request_Kind: kept\r\n\r\n");
+    assertThat(ex.seen().header("x-forwarded-for")).isEqualTo("127.0.0.1");
+    for (String name : new String[] {"X_Forwarded_For", "x_real_ip", "X-Forwarded_Proto"}) {
+      assertThat(ex.seen().headers().contains(name)).as("backend saw %s", name).isFalse();
+    }
+    assertThat(ex.seen().header("X_Request_Kind")).as("other names with underscores pass").isEqualTo("kept");
+  }
+
   @Test
   void aTrustedProxysForwardingHeadersAreKeptAndItsHopAdded() throws Exception {
     Exchange ex = roundTripWith("geo.trusted-proxies = [\"127.0.0.0/8\"]", SPOOFED);
