@@ -33,10 +33,23 @@ public final class MeridianCli implements Runnable {
    */
   public static final String ALLOCATOR_LOW_MEMORY = "false";
 
+  /**
+   * Lets Netty make direct buffers without the JDK's cleaner and count them itself (with the jar's
+   * {@code Add-Opens: java.base/java.nio}, which the constructor it needs requires). Otherwise every
+   * direct allocation goes through {@code ByteBuffer.allocateDirect}, which, once direct memory is
+   * full, runs a full collection and sleeps up to about a second before failing: on an event loop,
+   * each failing read then stalls every connection of the loop, and a proxy whose memory a burst of
+   * slow clients filled took hours to work off the requests queued meanwhile, SIGTERM included
+   * (reproduced 2026-12-06). With Netty's count an allocation over the limit fails at once, the
+   * connection that asked is closed, and the proxy serves again as soon as memory is freed.
+   */
+  public static final String TRY_REFLECTION_SET_ACCESSIBLE = "true";
+
   /** Runs the command line and exits with the command's exit code. */
   public static void main(String[] args) {
     defaultProperty("io.netty.leakDetection.samplingInterval", LEAK_SAMPLING_INTERVAL);
     defaultProperty("io.netty.allocator.lowMemory", ALLOCATOR_LOW_MEMORY);
+    defaultProperty("io.netty.tryReflectionSetAccessible", TRY_REFLECTION_SET_ACCESSIBLE);
     System.exit(execute(args));
   }
 

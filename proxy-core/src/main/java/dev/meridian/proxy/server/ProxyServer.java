@@ -20,6 +20,7 @@ import dev.meridian.proxy.regions.RegionCounters;
 import dev.meridian.proxy.regions.RegionFault;
 import dev.meridian.proxy.routing.Route;
 import dev.meridian.proxy.sticky.StickyKeys;
+import dev.meridian.proxy.transport.DirectMemory;
 import dev.meridian.proxy.transport.Transport;
 import dev.meridian.proxy.upstream.UpstreamPools;
 import dev.meridian.proxy.upstream.UpstreamSettings;
@@ -181,6 +182,11 @@ public final class ProxyServer implements AutoCloseable {
     String why = transport.whyNotBetter();
     log.info("transport {} with {} event loop(s){}", transport.configName(), workerGroup.executorCount(),
         why.isEmpty() ? "" : " (" + why + ")");
+    if (DirectMemory.countedByNetty()) {
+      log.info(DirectMemory.describe());
+    } else {
+      log.warn(DirectMemory.describe());
+    }
     return bound;
   }
 

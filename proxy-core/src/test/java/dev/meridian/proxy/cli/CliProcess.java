@@ -44,11 +44,16 @@ final class CliProcess implements AutoCloseable {
     reader.start();
   }
 
-  /** Starts {@code java -cp <test class path> dev.meridian.proxy.cli.MeridianCli args...}. */
+  /**
+   * Starts {@code java -cp <test class path> dev.meridian.proxy.cli.MeridianCli args...}, with the
+   * packages opened that the jar's manifest opens.
+   */
   static CliProcess start(Path workDir, String... args) throws IOException {
     List<String> command = new ArrayList<>(HANGUP_RESET);
     command.addAll(List.of(
         Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+        // What the jar's manifest opens (Add-Opens), for Netty's own count of direct buffers.
+        "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/jdk.internal.misc=ALL-UNNAMED",
         "-cp", System.getProperty("java.class.path"),
         MeridianCli.class.getName()));
     command.addAll(List.of(args));

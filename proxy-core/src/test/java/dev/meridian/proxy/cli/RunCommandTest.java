@@ -43,6 +43,9 @@ class RunCommandTest {
         assertThat(run.terminate(Duration.ofSeconds(15))).as("exit code; %s", run).isZero();
         assertThat(run.stdout()).anySatisfy(line -> assertThat(line).startsWith("meridian: SIGTERM received"))
             .contains("meridian: drained, bye");
+        // As the jar runs: Netty counts its direct buffers, so a full direct memory fails an
+        // allocation at once rather than stalling the event loop (MeridianCli sets the property).
+        assertThat(run.stderr()).contains("counted by Netty (an allocation over it fails at once)");
       }
     }
   }
