@@ -1,8 +1,7 @@
 package dev.meridian.proxy.http;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -11,10 +10,14 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Builds the responses Meridian writes itself (404 no route, 502, 504, 4xx for bad requests): a short
- * plain-text body that says what happened and what to do.
+ * plain-text body that says what happened and what to do. The body is on the heap, not in the
+ * direct memory the connections read into: a 502 must still be made when a flood of slow clients
+ * has filled that (the write may then fail, and the client is closed instead; see
+ * {@code ExchangeCompletion}).
  */
 public final class LocalResponses {
   private LocalResponses() {}
@@ -29,10 +32,10 @@ public final class LocalResponses {
    * @param requestIdHeader the request id header's name
    * @param requestId       the request id, or null when the request was never parsed
    */
-  public static FullHttpResponse create(ByteBufAllocator alloc, HttpResponseStatus status, String message,
+  public static FullHttpResponse create(HttpResponseStatus status, String message,
       HttpVersion version, boolean keepAlive, AsciiString requestIdHeader, CharSequence requestId) {
     String text = status.code() + " " + status.reasonPhrase() + ": " + message + "\n";
-    ByteBuf body = ByteBufUtil.writeUtf8(alloc, text);
+    ByteBuf body = Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8));
     FullHttpResponse response = new DefaultFullHttpResponse(version, status, body);
     response.headers()
         .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN + "; charset=utf-8")

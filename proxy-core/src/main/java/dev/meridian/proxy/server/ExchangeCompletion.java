@@ -4,6 +4,7 @@ import dev.meridian.proxy.http.LocalResponses;
 import dev.meridian.proxy.server.Exchange.ResponsePhase;
 import dev.meridian.proxy.upstream.BackendHandler;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
@@ -50,6 +51,19 @@ final class ExchangeCompletion {
     }
   }
 
+  /**
+   * Closes the client (an HTTP/2 stream: resets it) when a response Meridian made could not be
+   * written, its head encoded or its bytes copied out (direct memory full): the client must not wait
+   * for an answer that will never come.
+   */
+  private final ChannelFutureListener closeClientOnFailure = this::closeClientIfFailed;
+
+  private void closeClientIfFailed(io.netty.channel.ChannelFuture written) {
+    if (!written.isSuccess()) {
+      connection.client.close();
+    }
+  }
+
   /** Writes a response Meridian makes itself; the connection stays open only if nothing is left unread. */
   void respondLocally(Exchange ex, HttpResponseStatus status, String message) {
     respondLocally(ex, status, message, 0);
@@ -62,7 +76,7 @@ final class ExchangeCompletion {
     }
     abandonUpstream(ex);
     boolean keepAlive = localKeepAlive(ex);
-    FullHttpResponse response = LocalResponses.create(connection.client.alloc(), status, message, responseVersion(ex),
+    FullHttpResponse response = LocalResponses.create(status, message, responseVersion(ex),
         keepAlive, ex.policies.requestRewriter.requestIdHeader(), ex.requestId);
     if (ex.policies.settings.debugHeaders() && ex.selection.decision() != null) {
       response.headers().set(ResponseRelay.DECISION_HEADER, ex.selection.decision());
@@ -89,7 +103,7 @@ final class ExchangeCompletion {
     ex.status = response.status().code();
     ex.closeAfter = !keepAlive;
     ex.responseBytes += response.content().readableBytes();
-    connection.client.writeAndFlush(response);
+    connection.client.writeAndFlush(response).addListener(closeClientOnFailure);
     if (ex.closeAfter || ex.requestComplete) {
       finishExchange(ex);
       return;

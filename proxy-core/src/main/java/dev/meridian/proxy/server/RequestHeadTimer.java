@@ -96,10 +96,10 @@ final class RequestHeadTimer {
     }
     if (codec != null && codec.hasPartialHead()) {
       RequestPolicies policies = connection.context.policies();
-      log.info("{}: request head not complete within {}; 408", connection.clientIp,
-          policies.settings.limits().requestHeadTimeout());
+      log.info("{}: request head not complete within {} ms; 408", connection.clientIp,
+          policies.settings.limits().requestHeadTimeout().toMillis());
       connection.closing = true;
-      FullHttpResponse response = LocalResponses.create(connection.client.alloc(), HttpResponseStatus.REQUEST_TIMEOUT,
+      FullHttpResponse response = LocalResponses.create(HttpResponseStatus.REQUEST_TIMEOUT,
           "the request head did not arrive in time", HttpVersion.HTTP_1_1, false,
           policies.requestRewriter.requestIdHeader(), null);
       connection.client.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);

@@ -251,8 +251,8 @@ final class ResponseRelay {
       ClientStalls.cutOffStoppedReader(connection, ex);
       return;
     }
-    log.warn("{} {}: backend {} sent nothing for {} mid-response; cutting the client's response off",
-        ex.requestId, connection.clientIp, ex.backend, ex.policies.settings.timeouts().upstreamIdle());
+    log.warn("{} {}: backend {} sent nothing for {} ms mid-response; cutting the client's response off",
+        ex.requestId, connection.clientIp, ex.backend, ex.policies.settings.timeouts().upstreamIdle().toMillis());
     context.metrics.upstreamFailed(ex.backend.id(), "timeout");
     connection.completion.abandonUpstream(ex);
     connection.client.close();

@@ -176,11 +176,14 @@ public final class BackendHandler extends ChannelInboundHandlerAdapter {
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     UpstreamListener current = listener;
     listener = null;
-    if (current != null) {
-      // A backend that said it did not process the stream (GOAWAY) and then closed: its word counts,
-      // not the failed write that followed.
-      current.onUpstreamClosed(streamEnded != null ? streamEnded : cause);
+    try {
+      if (current != null) {
+        // A backend that said it did not process the stream (GOAWAY) and then closed: its word
+        // counts, not the failed write that followed.
+        current.onUpstreamClosed(streamEnded != null ? streamEnded : cause);
+      }
+    } finally {
+      ctx.close(); // even when answering the client failed (direct memory full, say)
     }
-    ctx.close();
   }
 }

@@ -2,7 +2,6 @@ package dev.meridian.proxy.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -27,7 +26,7 @@ class HttpDateTest {
 
   @Test
   void localResponsesCarryADate() {
-    FullHttpResponse response = LocalResponses.create(UnpooledByteBufAllocator.DEFAULT, HttpResponseStatus.NOT_FOUND,
+    FullHttpResponse response = LocalResponses.create(HttpResponseStatus.NOT_FOUND,
         "no route", HttpVersion.HTTP_1_1, true, AsciiString.of("x-request-id"), "r1");
     try {
       assertThat(response.headers().get(HttpHeaderNames.DATE)).matches("[A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT");
