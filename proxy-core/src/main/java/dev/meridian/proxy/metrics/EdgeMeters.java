@@ -21,7 +21,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *       nothing of them for {@code timeouts.client-idle} (a slow reader);</li>
  *   <li>{@code meridian_http2_connection_buffer_full_total}: times an HTTP/2 client connection held
  *       back {@code limits.http2-connection-buffer} of response bytes for its client, and its
- *       streams' backends stopped being read until the client took some.</li>
+ *       streams' backends stopped being read until the client took some (each time: a large
+ *       download from a backend faster than its client counts often; a steady rise with few bytes
+ *       sent is a client holding its windows shut).</li>
  * </ul>
  * Thread-safe.
  */
