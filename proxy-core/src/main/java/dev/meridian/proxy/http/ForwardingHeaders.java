@@ -15,15 +15,18 @@ import java.util.Map;
  * ({@link RequestHeadRewriter}), and a backend never takes a client's claim for a proxy's.
  */
 public final class ForwardingHeaders {
-  /** The names, also matched with {@code _} for {@code -} (X_Forwarded_For: see {@link FieldNames#eitherSeparator}). */
-  private static final FieldNames NAMES = FieldNames.eitherSeparator(List.of(
+  private static final List<AsciiString> LOWER_CASE_NAMES = List.of(
       AsciiString.cached("x-forwarded-for"),
       AsciiString.cached("x-forwarded-host"),
       AsciiString.cached("x-forwarded-proto"),
       AsciiString.cached("x-forwarded-port"),
       AsciiString.cached("x-forwarded-prefix"),
       AsciiString.cached("x-real-ip"),
-      AsciiString.cached("forwarded")));
+      AsciiString.cached("forwarded"));
+  /** The names, also matched with {@code _} for {@code -} (X_Forwarded_For: see {@link FieldNames#eitherSeparator}). */
+  private static final FieldNames NAMES = FieldNames.eitherSeparator(LOWER_CASE_NAMES);
+  /** Only their spellings with {@code _}, which no proxy sends. */
+  private static final FieldNames UNDERSCORE_SPELLINGS = FieldNames.underscoreSpellings(LOWER_CASE_NAMES);
 
   private ForwardingHeaders() {}
 
@@ -33,13 +36,26 @@ public final class ForwardingHeaders {
    * {@code X-Forwarded-For} (CGI, WSGI, Rack) must not find a client's claim there.
    */
   public static void stripUntrusted(HttpHeaders headers) {
+    strip(headers, NAMES);
+  }
+
+  /**
+   * Removes the forwarding headers spelled with {@code _} from a request that came from a trusted
+   * proxy, whose dash spellings are kept: no proxy sends {@code X_Forwarded_For}, so one there is a
+   * client's, passed on by a proxy that does not know a backend reads it as {@code X-Forwarded-For}.
+   */
+  public static void stripUnderscoreSpellings(HttpHeaders headers) {
+    strip(headers, UNDERSCORE_SPELLINGS);
+  }
+
+  private static void strip(HttpHeaders headers, FieldNames names) {
     if (headers instanceof RawHeaders raw) {
-      raw.removeAll(NAMES); // one pass over the fields, usually none of these lengths
+      raw.removeAll(names); // one pass over the fields, usually none of these lengths
       return;
     }
     List<String> found = new ArrayList<>();
     for (Map.Entry<String, String> field : headers) {
-      if (NAMES.containsEitherSeparator(field.getKey())) {
+      if (names.containsEitherSeparator(field.getKey())) {
         found.add(field.getKey());
       }
     }

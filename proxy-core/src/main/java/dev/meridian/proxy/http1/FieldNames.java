@@ -17,10 +17,12 @@ public final class FieldNames {
   private final long lengths;
   /** An {@code _} in a field's name matches a {@code -} in the set's. */
   private final boolean underscoreForDash;
+  /** Only a spelling with at least one {@code _} matches (the dash spelling does not). */
+  private final boolean underscoreRequired;
 
   /** A set of these names (tokens, in any case). */
   public FieldNames(List<AsciiString> names) {
-    this(names, false);
+    this(names, false, false);
   }
 
   /**
@@ -30,11 +32,20 @@ public final class FieldNames {
    * proxy removes must go in either spelling, or a client's would stand in for the proxy's.
    */
   public static FieldNames eitherSeparator(List<AsciiString> names) {
-    return new FieldNames(names, true);
+    return new FieldNames(names, true, false);
   }
 
-  private FieldNames(List<AsciiString> names, boolean underscoreForDash) {
+  /**
+   * A set that matches these names (lower-case tokens) only as spelled with at least one {@code _}
+   * for {@code -}: the spellings to drop even where the dash spellings are kept.
+   */
+  public static FieldNames underscoreSpellings(List<AsciiString> names) {
+    return new FieldNames(names, true, true);
+  }
+
+  private FieldNames(List<AsciiString> names, boolean underscoreForDash, boolean underscoreRequired) {
     this.underscoreForDash = underscoreForDash;
+    this.underscoreRequired = underscoreRequired;
     this.names = names.toArray(new AsciiString[0]);
     long bits = 0;
     for (AsciiString name : this.names) {
@@ -66,6 +77,7 @@ public final class FieldNames {
     for (AsciiString name : names) {
       if (underscoreForDash
           ? end - start == name.length() && equalsEitherSeparator(b, start, name)
+              && (!underscoreRequired || hasUnderscore(b, start, end))
           : FieldText.equalsIgnoreCase(b, start, end, name)) {
         return true;
       }
@@ -83,6 +95,15 @@ public final class FieldNames {
     return true;
   }
 
+  private static boolean hasUnderscore(byte[] b, int start, int end) {
+    for (int i = start; i < end; i++) {
+      if (b[i] == '_') {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** A name character in lower case, and {@code _} as {@code -}. */
   private static int foldEitherSeparator(int c) {
     return c >= 'A' && c <= 'Z' ? c + 32 : c == '_' ? '-' : c;
@@ -97,7 +118,8 @@ public final class FieldNames {
       return false;
     }
     for (AsciiString candidate : names) {
-      if (candidate.length() == name.length() && matchesEitherSeparator(name, candidate)) {
+      if (candidate.length() == name.length() && matchesEitherSeparator(name, candidate)
+          && (!underscoreRequired || name.toString().indexOf('_') >= 0)) {
         return true;
       }
     }

@@ -66,17 +66,6 @@ abstract class ClientSide {
   /** Whether the client takes more response bytes now (its connection's, or its stream's, window). */
   abstract boolean isWritable();
 
-  /**
-   * Whether a response not yet begun may be read from its backend now. Over HTTP/1.1 always (one
-   * response at a time; {@link #isWritable} governs its body). An HTTP/2 stream's backend waits
-   * while its connection holds back its budget of response bytes for the client; the stream's own
-   * window does not count (a response head is not flow-controlled, and a client may keep a
-   * stream's window closed until it has seen the head).
-   */
-  boolean takesNewResponse() {
-    return true;
-  }
-
   /** Writes a message (a response head, a body part, its end), unflushed, without a promise. */
   abstract void write(Object msg);
 

@@ -239,16 +239,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
   }
 
   /**
-   * The client may take more response bytes, or fewer: the backend is read while it can, a response
-   * under way while the client takes its bytes, one still awaited while a new one may be read (an
-   * HTTP/2 connection under its budget of held-back bytes); otherwise it waits.
+   * The client may take more response bytes, or fewer: the backend is read while the client takes
+   * them, and waits otherwise. A response not yet begun is always read: its head is not held back by
+   * flow control, a client may keep a stream's window shut until it has seen the head, and a backend
+   * held back from answering would be blamed for the response-headers timeout.
    */
   void clientWritabilityChanged() {
     Exchange ex = exchange;
     if (ex == null || ex.upstream == null || ex.responseComplete()) {
       return;
     }
-    if (ex.responseStarted() ? client.isWritable() : client.takesNewResponse()) {
+    if (!ex.responseStarted() || client.isWritable()) {
       ReadDemand.resume(ex.upstream);
     } else {
       ReadDemand.pause(ex.upstream);
@@ -368,6 +369,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     }
     if (!connectionMemo.peerTrusted()) {
       ForwardingHeaders.stripUntrusted(request.headers());
+    } else {
+      ForwardingHeaders.stripUnderscoreSpellings(request.headers());
     }
     RequestAdmission.Verdict verdict = RequestAdmission.admit(ex, context, now.routing(), clientIp, connectionMemo);
     if (drainRequested) {

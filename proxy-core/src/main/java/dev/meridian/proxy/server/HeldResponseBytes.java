@@ -12,7 +12,9 @@ import io.netty.handler.codec.http2.StreamByteDistributor;
  * controller bounds them by the client's connection window only, which the client sets (a client
  * that opens that window wide and keeps every stream window at 0 could make each of its 100 streams
  * hold a backend read, megabytes per connection). Over budget, {@link Http2Streams} reports every
- * stream unwritable, so the relays stop reading their backends until the client takes some bytes.
+ * stream unwritable, so the relays stop reading their backends until the client takes some bytes
+ * (a response not yet begun is still read once, for its head: see
+ * {@code FrontendHandler.clientWritabilityChanged}).
  *
  * <p>It sits between the flow controller and the {@link StreamByteDistributor} that shares the
  * connection's window among its streams, which hears of every change to a stream's queued bytes;

@@ -77,11 +77,6 @@ final class Http2ClientStream extends ClientSide {
   }
 
   @Override
-  boolean takesNewResponse() {
-    return !closed && streams.takesNewResponse();
-  }
-
-  @Override
   void write(Object msg) {
     if (closed) {
       ReferenceCountUtil.release(msg);

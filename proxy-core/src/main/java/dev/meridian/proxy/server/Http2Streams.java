@@ -104,15 +104,15 @@ final class Http2Streams extends ChannelDuplexHandler {
         meters.http2BufferFull();
       }
       if (!budgetCrossedPending) {
-        budgetCrossedPending = true;
         ctx.executor().execute(this::budgetCrossed);
+        budgetCrossedPending = true; // after: a refused task (the loop shutting down) leaves it clear
       }
     });
   }
 
   /**
    * The held-back bytes reached the budget, or fell under it: every open stream's handler hears,
-   * and stops reading its backend (a response not yet begun included) or reads on.
+   * and stops reading its backend or reads on (a response not yet begun is read either way).
    */
   private void budgetCrossed() {
     budgetCrossedPending = false;
@@ -140,11 +140,6 @@ final class Http2Streams extends ChannelDuplexHandler {
     }
     Http2Stream stream = connection.stream(frameStream.id());
     return stream != null && connection.remote().flowController().isWritable(stream);
-  }
-
-  /** Whether the connection holds back less than its budget of response bytes. */
-  boolean takesNewResponse() {
-    return held.underBudget();
   }
 
   /** The one timer of the connection's streams' response-headers deadlines. */

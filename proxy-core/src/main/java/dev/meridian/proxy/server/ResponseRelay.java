@@ -234,8 +234,8 @@ final class ResponseRelay {
     if (ex.responseComplete()) {
       return;
     }
-    if (!connection.client.isWritable()) {
-      ReadDemand.pause(ex.upstream);
+    if (ex.responseStarted() && !connection.client.isWritable()) {
+      ReadDemand.pause(ex.upstream); // a head still to come (1xx, or split over reads) is read on
     } else if (ReadDemand.readsOneAtATime(ex.upstream)) {
       ReadDemand.resume(ex.upstream);
     }

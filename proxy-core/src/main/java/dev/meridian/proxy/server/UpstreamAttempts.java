@@ -257,13 +257,7 @@ final class UpstreamAttempts {
     connection.upstreamNeedsFlush = true;
     connection.inbound.drain();
     connection.flushUpstream();
-    if (connection.client.takesNewResponse()) {
-      ReadDemand.resume(upstream);
-    } else {
-      // An HTTP/2 connection over its budget of held-back response bytes: the backend is read when
-      // the client has taken some (clientWritabilityChanged).
-      ReadDemand.pause(upstream);
-    }
+    ReadDemand.resume(upstream);
     connection.inbound.maybeRead();
   }
 

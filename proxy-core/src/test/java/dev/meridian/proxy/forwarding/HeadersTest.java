@@ -187,6 +187,16 @@ class HeadersTest {
         .containsExactly("for=10.9.9.9;proto=https", "for=127.0.0.1;host=\"app.test\";proto=http");
   }
 
+  /** No proxy sends X_Forwarded_For: one that a trusted proxy passes on is its client's, and goes. */
+  @Test
+  void aTrustedProxysUnderscoreSpellingsAreDropped() throws Exception {
+    Exchange ex = roundTripWith("geo.trusted-proxies = [\"127.0.0.0/8\"]", "GET / HTTP/1.1\r\nHost: app.test\r\n"
+        + "X-Forwarded-For: 10.9.9.9\r\nX_Forwarded_For: 6.6.6.6\r\nX_Real_IP: 6.6.6.6\r\n\r\n");
+    assertThat(ex.seen().header("x-forwarded-for")).isEqualTo("10.9.9.9, 127.0.0.1");
+    assertThat(ex.seen().headers().contains("X_Forwarded_For")).isFalse();
+    assertThat(ex.seen().headers().contains("X_Real_IP")).isFalse();
+  }
+
   @Test
   void withTrustedHopsAnyPeersForwardingHeadersAreKept() throws Exception {
     Exchange ex = roundTripWith("geo.trusted-hops = 1", SPOOFED);
