@@ -19,6 +19,9 @@ import io.netty.handler.codec.http2.StreamByteDistributor;
  * <p>It sits between the flow controller and the {@link StreamByteDistributor} that shares the
  * connection's window among its streams, which hears of every change to a stream's queued bytes;
  * each stream's last count is kept on the stream (a property, made when it first queues bytes).
+ * Once the budget is reached the connection stays "full" until half of it has left, as a channel's
+ * write-buffer watermarks do: a client reading slowly at the budget would otherwise flip it at
+ * every frame, and every flip tells every open stream.
  * Used on the connection's event loop only.
  */
 final class HeldResponseBytes implements StreamByteDistributor {
@@ -26,7 +29,9 @@ final class HeldResponseBytes implements StreamByteDistributor {
   private final Http2Connection.PropertyKey lastCountKey;
   private final long budget;
   private long held;
-  /** Runs when the held bytes reach the budget, and when they fall back under it. */
+  /** The budget was reached and half of it has not left yet. */
+  private boolean full;
+  /** Runs when the connection becomes full, and when it stops being full. */
   private Runnable budgetCrossed;
 
   /** One stream's bytes as last counted. */
@@ -46,8 +51,8 @@ final class HeldResponseBytes implements StreamByteDistributor {
   }
 
   /**
-   * Sets what runs when the held bytes reach the budget and when they fall back under it; it runs
-   * inside the flow controller's work, so it should only arrange for what follows.
+   * Sets what runs when the held bytes reach the budget and when they fall back under half of it;
+   * it runs inside the flow controller's work, so it should only arrange for what follows.
    */
   void onBudgetCrossed(Runnable task) {
     this.budgetCrossed = task;
@@ -58,9 +63,9 @@ final class HeldResponseBytes implements StreamByteDistributor {
     return held;
   }
 
-  /** Whether the connection holds back less than its budget (its streams may take more). */
+  /** Whether the connection may hold back more: not full (see the class's description). */
   boolean underBudget() {
-    return held < budget;
+    return !full;
   }
 
   @Override
@@ -81,10 +86,12 @@ final class HeldResponseBytes implements StreamByteDistributor {
       return;
     }
     last.bytes = pending;
-    boolean wasOver = held >= budget;
     held += change;
-    if (wasOver != held >= budget && budgetCrossed != null) {
-      budgetCrossed.run();
+    if (full ? held < budget / 2 : held >= budget) {
+      full = !full;
+      if (budgetCrossed != null) {
+        budgetCrossed.run();
+      }
     }
   }
 

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  * {@link HeldResponseBytes} under Netty's own flow controller and frame codec: it counts what the
  * controller holds back for a client whose stream windows are closed, follows every way those
  * bytes leave (a window opened, a stream reset by the client, the connection closed), and says
- * when the budget is reached and when it is left.
+ * when the budget is reached and when half of it has left again.
  */
 class HeldResponseBytesTest {
   private static final int BUDGET = 10_000;
@@ -129,6 +129,14 @@ class HeldResponseBytesTest {
 
     fromClient(frame(WINDOW_UPDATE, 0, 3, increment(1_000)));
     assertThat(held.bytes()).isEqualTo(9_500);
+    assertThat(held.underBudget()).as("full until half the budget has left").isFalse();
+    assertThat(crossings).isEqualTo(1);
+
+    fromClient(frame(WINDOW_UPDATE, 0, 1, increment(3_500)));
+    assertThat(held.bytes()).isEqualTo(6_000);
+    assertThat(held.underBudget()).isFalse();
+    fromClient(frame(WINDOW_UPDATE, 0, 3, increment(1_500)));
+    assertThat(held.bytes()).isEqualTo(4_500);
     assertThat(held.underBudget()).isTrue();
     assertThat(crossings).as("and left").isEqualTo(2);
   }
@@ -142,6 +150,10 @@ class HeldResponseBytesTest {
 
     fromClient(frame(RST_STREAM, 0, 3, increment(0x8))); // CANCEL
     assertThat(held.bytes()).isEqualTo(6_000);
+    assertThat(crossings).as("still over half the budget").isEqualTo(1);
+    fromClient(frame(RST_STREAM, 0, 1, increment(0x8)));
+    assertThat(held.bytes()).isZero();
+    assertThat(held.underBudget()).isTrue();
     assertThat(crossings).isEqualTo(2);
   }
 
