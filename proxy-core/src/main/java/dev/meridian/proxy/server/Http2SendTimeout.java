@@ -21,13 +21,16 @@ import org.slf4j.LoggerFactory;
  * timeout does not see this: the connection has open streams, and may even be busy reading.)
  *
  * <p>One timer per connection, running only while it has open streams: it looks every quarter of the
- * timeout, so a stalled connection closes between 1 and 1.25 timeouts after its last progress. Used on
+ * timeout, so a stalled connection closes between 1 and 1.25 timeouts after its last progress (and
+ * at most a second more for its GOAWAY), not after the graceful close's wait for open streams. Used on
  * the connection's event loop.
  */
 final class Http2SendTimeout {
   private static final Logger log = LoggerFactory.getLogger(Http2SendTimeout.class);
   /** Checks per timeout. */
   private static final int CHECKS = 4;
+  /** How long the closing GOAWAY may wait for the socket before the connection closes anyway. */
+  private static final long GOAWAY_GRACE_MILLIS = 1000;
 
   private final ChannelHandlerContext ctx;
   private final Http2Connection connection;
@@ -90,8 +93,15 @@ final class Http2SendTimeout {
       log.info("{}: HTTP/2 client read nothing of its responses for {} ms (window closed); closing the connection",
           ctx.channel().remoteAddress(), TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
       meters.sendTimedOut();
-      ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.ENHANCE_YOUR_CALM));
-      ctx.close();
+      // Closed once the GOAWAY is sent, or after a second if the full socket does not take it,
+      // from the pipeline's first handler: the frame codec's own close would wait
+      // server.drain-timeout for the streams this client is not reading, holding their backends.
+      Runnable closeNow = () -> {
+        ChannelHandlerContext first = ctx.pipeline().firstContext();
+        (first != null ? first : ctx).close();
+      };
+      ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.ENHANCE_YOUR_CALM)).addListener(sent -> closeNow.run());
+      ctx.executor().schedule(closeNow, GOAWAY_GRACE_MILLIS, TimeUnit.MILLISECONDS);
       return;
     }
     schedule();

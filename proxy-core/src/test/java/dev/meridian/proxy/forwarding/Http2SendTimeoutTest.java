@@ -27,7 +27,8 @@ class Http2SendTimeoutTest {
   @BeforeEach
   void start() throws Exception {
     backend = TestBackend.start(request -> TestBackend.Reply.ok("x".repeat(20_000)));
-    proxy = ForwardingProxy.to(backend.address()).set("timeouts.client-idle = 1s").start();
+    proxy = ForwardingProxy.to(backend.address()).set("timeouts.client-idle = 1s")
+        .set("server.drain-timeout = 30s").start();
   }
 
   @AfterEach
@@ -57,8 +58,37 @@ class Http2SendTimeoutTest {
       assertThat(client.goAwayError()).isEqualTo(ENHANCE_YOUR_CALM);
       assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
       assertThat(client.dataBytes(1)).as("nothing went past the closed window").isZero();
+
     }
     assertThat(sendTimeouts()).isEqualTo(1);
+  }
+
+  /**
+   * A client that opens its windows wide and then reads nothing from its socket: the send timeout
+   * closes the connection at once, not after the graceful close's wait for its streams
+   * (server.drain-timeout, 30 s here), which the stalled streams and a GOAWAY the full socket does not
+   * take would make it wait out.
+   */
+  @Test
+  void aClientThatStopsReadingItsSocketIsClosedAtOnce() throws Exception {
+    try (TestBackend big = TestBackend.start(request -> TestBackend.Reply.ok("x".repeat(4_000_000)));
+        ForwardingProxy bigProxy = ForwardingProxy.to(big.address()).set("timeouts.client-idle = 1s")
+            .set("server.drain-timeout = 30s").start();
+        RawHttp2Client client = new RawHttp2Client(bigProxy.port(), setting(SETTINGS_INITIAL_WINDOW_SIZE, 0x7fff_ffff))
+            .lenient()) {
+      client.windowUpdate(0, 0x7fff_0000);
+      long started = System.nanoTime();
+      for (int stream = 1; stream <= 19; stream += 2) {
+        client.get(stream, "/big"); // 40 MB: more than the sockets hold
+      }
+      // Reads nothing: the proxy's side must be gone within the timeout, its checks and the GOAWAY's
+      // grace (2.25 s), not after the drain timeout.
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(8))
+          .until(() -> bigProxy.metrics().registry().find("meridian.client.connections").gauge().value() == 1);
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(8))
+          .until(() -> bigProxy.metrics().registry().find("meridian.client.connections").gauge().value() == 0);
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
+    }
   }
 
   @Test
