@@ -1,6 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.config.MeridianSettings.ListenerSettings;
+import dev.meridian.proxy.transport.SocketClose;
 import dev.meridian.tls.CertificateReloader;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
@@ -123,9 +124,12 @@ final class BoundListener {
     if (open > 0) {
       channel.eventLoop().schedule(() -> {
         if (!connections.isEmpty()) {
-          log.warn("listener '{}': {} connection(s) still open {} after it closed; closing them", settings.name(),
-              connections.size(), drainTimeout);
+          log.warn("listener '{}': {} connection(s) still open {} ms after it closed; closing them", settings.name(),
+              connections.size(), drainTimeout.toMillis());
           connections.close();
+          // As at shutdown: one whose orderly close a peer that reads nothing holds goes at its socket.
+          channel.eventLoop().schedule(() -> connections.forEach(SocketClose::now),
+              ClientDrain.CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
         }
       }, drainTimeout.toMillis(), TimeUnit.MILLISECONDS);
     }

@@ -1,6 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.metrics.ProxyMetrics;
+import dev.meridian.proxy.transport.SocketClose;
 import io.netty.channel.group.ChannelGroup;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +25,11 @@ final class ClientDrain {
    * request its client already sent to arrive. Capped by the drain timeout.
    */
   static final Duration GRACE = Duration.ofSeconds(1);
+  /**
+   * How long the connections left after the drain get for their orderly close (GOAWAY, close_notify)
+   * before they are closed at the socket.
+   */
+  static final Duration CLOSE_GRACE = Duration.ofSeconds(1);
 
   private final ChannelGroup clients;
   private final ProxyMetrics metrics;
@@ -58,12 +64,33 @@ final class ClientDrain {
         if (metrics.inFlight() == 0) {
           break;
         }
-        log.warn("drain timeout {} passed with {} request(s) in flight; closing them", drainTimeout,
-            metrics.inFlight());
+        log.warn("drain timeout of {} ms passed with {} request(s) in flight; closing them",
+            drainTimeout.toMillis(), metrics.inFlight());
         return false;
       }
       clients.newCloseFuture().awaitUninterruptibly(50, TimeUnit.MILLISECONDS);
     }
     return true;
+  }
+
+  /**
+   * Closes the connections left once {@link #await} returned. Each gets its orderly close, and one
+   * still open after {@link #CLOSE_GRACE} is closed at its socket: an HTTP/2 client that keeps its
+   * windows shut holds the codec's close (which waits for its open streams) and its GOAWAY, and a
+   * TLS client that reads nothing holds its close_notify, so that the process would otherwise wait
+   * for them past the drain timeout it was given.
+   */
+  void closeRemaining() {
+    if (clients.close().awaitUninterruptibly(CLOSE_GRACE.toMillis())) {
+      return;
+    }
+    int left = clients.size();
+    clients.forEach(SocketClose::now);
+    if (!clients.newCloseFuture().awaitUninterruptibly(CLOSE_GRACE.toMillis())) {
+      log.warn("{} client connection(s) still open after their close at the socket", clients.size());
+    } else if (left > 0) {
+      log.info("closed {} client connection(s) that did not finish their orderly close within {} ms", left,
+          CLOSE_GRACE.toMillis());
+    }
   }
 }

@@ -2,6 +2,7 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.metrics.EdgeMeters;
 import dev.meridian.proxy.transport.OutputProgress;
+import dev.meridian.proxy.transport.SocketClose;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2Connection;
@@ -96,10 +97,7 @@ final class Http2SendTimeout {
       // Closed once the GOAWAY is sent, or after a second if the full socket does not take it,
       // from the pipeline's first handler: the frame codec's own close would wait
       // server.drain-timeout for the streams this client is not reading, holding their backends.
-      Runnable closeNow = () -> {
-        ChannelHandlerContext first = ctx.pipeline().firstContext();
-        (first != null ? first : ctx).close();
-      };
+      Runnable closeNow = () -> SocketClose.now(ctx.channel());
       ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.ENHANCE_YOUR_CALM)).addListener(sent -> closeNow.run());
       ctx.executor().schedule(closeNow, GOAWAY_GRACE_MILLIS, TimeUnit.MILLISECONDS);
       return;

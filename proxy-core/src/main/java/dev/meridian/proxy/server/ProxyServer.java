@@ -409,8 +409,9 @@ public final class ProxyServer implements AutoCloseable {
     listeners.closeListeners();
     discovery.close();
     context.startDraining();
-    boolean drained = new ClientDrain(clients, context.metrics).await(drainTimeout);
-    clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    ClientDrain drain = new ClientDrain(clients, context.metrics);
+    boolean drained = drain.await(drainTimeout);
+    drain.closeRemaining();
     if (healthTicker != null) {
       healthTicker.cancel(false);
     }

@@ -212,6 +212,28 @@ class DrainTest {
     }
   }
 
+  /**
+   * An HTTP/2 client that keeps its stream windows shut holds a response the drain cannot finish:
+   * once the drain timeout passed, its connection is closed within a second, not after the codec's
+   * graceful close has waited for the stalled stream (and then 5 s more, before this was fixed).
+   */
+  @Test
+  void aStalledHttp2ClientIsClosedSoonAfterTheDrainTimeout() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("x".repeat(200_000)));
+        ProxyFixture proxy = ProxyFixture.start(backend.port());
+        RawHttp2Client h2 = new RawHttp2Client(proxy.port(), RawHttp2Client.setting(0x4, 0)).lenient()) {
+      h2.get(1, "/big");
+      h2.readUntil(c -> c.status(1) != null);
+      long start = System.nanoTime();
+
+      assertThat(proxy.instance().stop(Duration.ofMillis(300))).as("the stalled stream did not finish").isFalse();
+
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+      h2.readUntil(RawHttp2Client::closed);
+      assertThat(h2.dataBytes(1)).as("nothing went past the shut window").isZero();
+    }
+  }
+
   @Test
   void stopWithNothingInFlightReturnsAtOnce() throws Exception {
     try (TestBackend backend = TestBackend.start(TestBackend.ok("hi"));
