@@ -22,7 +22,15 @@ public final class ForwardingHeaders {
       AsciiString.cached("x-forwarded-port"),
       AsciiString.cached("x-forwarded-prefix"),
       AsciiString.cached("x-real-ip"),
-      AsciiString.cached("forwarded"));
+      AsciiString.cached("forwarded"),
+      // Not sent by Meridian, but read for the client's address by many frameworks and CMSs
+      // (Rails' remote_ip reads Client-IP, PHP code HTTP_CLIENT_IP, HTTP_TRUE_CLIENT_IP...): a client
+      // must not set them either.
+      AsciiString.cached("client-ip"),
+      AsciiString.cached("x-client-ip"),
+      AsciiString.cached("true-client-ip"),
+      AsciiString.cached("x-cluster-client-ip"),
+      AsciiString.cached("x-forwarded-server"));
   /** The names, also matched with {@code _} for {@code -} (X_Forwarded_For: see {@link FieldNames#eitherSeparator}). */
   private static final FieldNames NAMES = FieldNames.eitherSeparator(LOWER_CASE_NAMES);
   /** Only their spellings with {@code _}, which no proxy sends. */

@@ -22,6 +22,9 @@ final class TrailerFields {
       AsciiString.cached("proxy-authenticate"), AsciiString.cached("cookie"), AsciiString.cached("set-cookie"),
       AsciiString.cached("x-forwarded-for"), AsciiString.cached("x-forwarded-proto"),
       AsciiString.cached("x-forwarded-host"), AsciiString.cached("forwarded"), AsciiString.cached("via"),
+      AsciiString.cached("x-forwarded-port"), AsciiString.cached("x-forwarded-prefix"),
+      AsciiString.cached("x-forwarded-server"), AsciiString.cached("client-ip"), AsciiString.cached("x-client-ip"),
+      AsciiString.cached("true-client-ip"), AsciiString.cached("x-cluster-client-ip"),
       AsciiString.cached("x-real-ip"), AsciiString.cached("traceparent"), AsciiString.cached("tracestate"),
       AsciiString.cached("x-request-id")));
 

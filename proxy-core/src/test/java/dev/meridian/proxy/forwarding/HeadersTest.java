@@ -148,7 +148,8 @@ class HeadersTest {
   private static final String SPOOFED = "GET / HTTP/1.1\r\nHost: app.test\r\n"
       + "X-Forwarded-For: 10.9.9.9\r\nX-Forwarded-Host: evil.test\r\nX-Forwarded-Proto: https\r\n"
       + "X-Forwarded-Port: 443\r\nX-Forwarded-Prefix: /admin\r\nX-Real-IP: 10.9.9.9\r\n"
-      + "Forwarded: for=10.9.9.9;proto=https\r\n\r\n";
+      + "Forwarded: for=10.9.9.9;proto=https\r\nClient-IP: 10.9.9.9\r\nX-Client-IP: 10.9.9.9\r\n"
+      + "True-Client-IP: 10.9.9.9\r\nX-Cluster-Client-IP: 10.9.9.9\r\nX-Forwarded-Server: evil.test\r\n\r\n";
 
   @Test
   void aClientThatIsNoTrustedProxyCannotSayWhoTheClientIs() throws Exception {
@@ -157,7 +158,8 @@ class HeadersTest {
     assertThat(ex.seen().header("x-forwarded-host")).isEqualTo("app.test");
     assertThat(ex.seen().header("x-forwarded-proto")).isEqualTo("http");
     assertThat(ex.seen().headers().getAll("forwarded")).containsExactly("for=127.0.0.1;host=\"app.test\";proto=http");
-    for (String name : new String[] {"x-forwarded-port", "x-forwarded-prefix", "x-real-ip"}) {
+    for (String name : new String[] {"x-forwarded-port", "x-forwarded-prefix", "x-real-ip", "client-ip",
+        "x-client-ip", "true-client-ip", "x-cluster-client-ip", "x-forwarded-server"}) {
       assertThat(ex.seen().headers().contains(name)).as("backend saw %s", name).isFalse();
     }
   }
@@ -183,6 +185,7 @@ class HeadersTest {
     assertThat(ex.seen().header("x-forwarded-for")).isEqualTo("10.9.9.9, 127.0.0.1");
     assertThat(ex.seen().header("x-real-ip")).isEqualTo("10.9.9.9");
     assertThat(ex.seen().header("x-forwarded-prefix")).isEqualTo("/admin");
+    assertThat(ex.seen().header("true-client-ip")).isEqualTo("10.9.9.9");
     assertThat(ex.seen().headers().getAll("forwarded"))
         .containsExactly("for=10.9.9.9;proto=https", "for=127.0.0.1;host=\"app.test\";proto=http");
   }

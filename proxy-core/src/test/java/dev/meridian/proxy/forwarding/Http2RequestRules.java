@@ -26,7 +26,8 @@ final class Http2RequestRules {
    */
   private static final Set<String> PROXY_OWNED = Set.of("te", "trailer", "connection", "transfer-encoding",
       "content-length", "host", "cookie", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
-      "x-forwarded-port", "x-forwarded-prefix", "x-real-ip", "forwarded", "via", "x-request-id",
+      "x-forwarded-port", "x-forwarded-prefix", "x-real-ip", "forwarded", "client-ip", "x-client-ip",
+      "true-client-ip", "x-cluster-client-ip", "x-forwarded-server", "via", "x-request-id",
       "traceparent", "tracestate", "x-http2-scheme", "x-http2-stream-id", "x-http2-stream-promise-id",
       "x-http2-stream-dependency-id", "x-http2-stream-weight", "x-http2-path");
   private static final Pattern PLAIN_NAME = Pattern.compile("[a-z][a-z0-9-]{0,30}");
@@ -164,7 +165,9 @@ final class Http2RequestRules {
   private static final Set<String> NEVER_IN_TRAILERS = Set.of("host", "content-length", "transfer-encoding",
       "trailer", "connection", "keep-alive", "proxy-connection", "te", "upgrade", "authorization",
       "proxy-authorization", "proxy-authenticate", "cookie", "set-cookie", "x-forwarded-for", "x-forwarded-proto",
-      "x-forwarded-host", "forwarded", "via", "x-real-ip", "traceparent", "tracestate", "x-request-id");
+      "x-forwarded-host", "forwarded", "via", "x-real-ip", "traceparent", "tracestate", "x-request-id",
+      "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-server", "client-ip", "x-client-ip", "true-client-ip",
+      "x-cluster-client-ip");
 
   /** The forwarded fields ("name: value", names in lower case) but those the proxy owns, in order. */
   static List<String> endToEnd(List<String> forwarded) {
