@@ -336,9 +336,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
   void clientFailed(Throwable cause) {
     Http2Error streamError = cause instanceof Http2FrameStreamException e ? e.error()
         : cause instanceof Http2Exception.StreamException e ? e.error() : null;
-    if (streamError == Http2Error.PROTOCOL_ERROR && requestEnded) {
+    if (streamError == Http2Error.PROTOCOL_ERROR && requestEnded && isExtraHeaders(cause)) {
       // RFC 9113 section 5.1: HEADERS on a stream the client already ended (Netty's decoder calls it
-      // a protocol error: too many headers) is a STREAM_CLOSED error.
+      // a protocol error: too many headers) is a STREAM_CLOSED error. Other protocol errors on such a
+      // stream (a WINDOW_UPDATE of 0, a PRIORITY on itself) stay what they are.
       streamError = Http2Error.STREAM_CLOSED;
     }
     if (streamError != null) {
@@ -350,6 +351,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     }
     log.debug("{}: client connection error: {}", clientIp, cause.toString());
     client.close();
+  }
+
+  /** Whether the error is Netty's decoder refusing a HEADERS frame after the stream's last one. */
+  private static boolean isExtraHeaders(Throwable cause) {
+    String message = cause.getMessage();
+    return message != null && message.contains("too many headers"); // DefaultHttp2ConnectionDecoder's words
   }
 
   // ---- sequencing the connection's exchanges -----------------------------------------------

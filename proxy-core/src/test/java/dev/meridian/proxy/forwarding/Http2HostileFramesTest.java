@@ -200,6 +200,31 @@ class Http2HostileFramesTest {
     await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(3)).until(() -> backend.requests().isEmpty());
   }
 
+  /**
+   * RFC 9113 section 6.9: a WINDOW_UPDATE of 0 on a stream is a stream error PROTOCOL_ERROR, also on a
+   * stream the client already ended (half-closed), where HEADERS would be STREAM_CLOSED.
+   */
+  @Test
+  void aZeroWindowUpdateOnAHalfClosedStreamIsAStreamErrorProtocolError() throws Exception {
+    java.util.concurrent.CompletableFuture<TestBackend.Reply> held = new java.util.concurrent.CompletableFuture<>();
+    try (TestBackend holding = TestBackend.start(request -> request.uri().equals("/held")
+            ? TestBackend.Reply.when(held) : TestBackend.Reply.ok("fine"));
+        ForwardingProxy holdingProxy = ForwardingProxy.to(holding.address()).start();
+        RawHttp2Client client = new RawHttp2Client(holdingProxy.port()).lenient()) {
+      client.get(1, "/held");
+      await().atMost(Duration.ofSeconds(5)).until(() -> holding.requests().size() == 1);
+      client.windowUpdate(1, 0);
+      client.readUntil(c -> c.resetError(1) != null);
+      assertThat(client.resetError(1)).isEqualTo(PROTOCOL_ERROR);
+      client.get(3, "/after");
+      client.readUntil(c -> c.ended(3));
+      assertThat(client.status(3)).isEqualTo("200");
+      assertThat(client.goAwayError()).isNull();
+    } finally {
+      held.complete(TestBackend.Reply.status(503));
+    }
+  }
+
   @Test
   void lateHeadersOnAStreamMeridianResetAreIgnored() throws Exception {
     try (RawHttp2Client client = client()) {
