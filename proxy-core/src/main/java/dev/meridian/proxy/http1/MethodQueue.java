@@ -10,7 +10,11 @@ import java.util.ArrayDeque;
  * <p>Used only on the connection's event loop.
  */
 final class MethodQueue {
-  private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>();
+  /**
+   * Room for the usual one request in flight and one pipelined behind it (a deque's default room is
+   * 16, held by every connection, idle ones included); it grows for a client that pipelines more.
+   */
+  private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(2);
 
   void add(HttpMethod method) {
     methods.add(method);
