@@ -40,7 +40,8 @@ final class RunCommand implements Callable<Integer> {
           instance.adminAddress() == null ? "" : ", admin " + instance.adminAddress());
       signal.await();
       java.time.Duration drainTimeout = instance.proxy().settings().server().drainTimeout(); // a reload may change it
-      System.out.printf("meridian: %s received, draining for up to %s%n", signal.name(), drainTimeout);
+      System.out.printf("meridian: %s received, draining for up to %d ms%n", signal.name(),
+          drainTimeout.toMillis());
       boolean drained = instance.stop(drainTimeout);
       System.out.println(drained ? "meridian: drained, bye" : "meridian: drain timeout passed, closed the rest");
       return 0;
