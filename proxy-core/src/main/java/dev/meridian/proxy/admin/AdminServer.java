@@ -58,6 +58,7 @@ public final class AdminServer implements AutoCloseable {
   private final RegionHistory history = new RegionHistory();
   private final DashboardStream stream = new DashboardStream(group.next());
   private final DashboardAssets assets = DashboardAssets.load();
+  private final AdminRequestGuard guard;
   private Channel channel;
   private java.util.concurrent.ScheduledFuture<?> ticker;
 
@@ -75,6 +76,7 @@ public final class AdminServer implements AutoCloseable {
     this.registry = registry;
     this.operations = new OperatorEndpoints(proxy);
     this.auth = new AdminAuth(token);
+    this.guard = new AdminRequestGuard(proxy.settings().admin().allowedHosts());
   }
 
   /** Makes {@code POST /admin/api/reload} call this (the configuration file's reloader). */
@@ -150,6 +152,13 @@ public final class AdminServer implements AutoCloseable {
   private final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+      String refusal = guard.refusal(request, pathOf(request.uri()));
+      if (refusal != null) {
+        log.warn("admin: {} {} from {} refused: {}", request.method(), pathOf(request.uri()),
+            ctx.channel().remoteAddress(), refusal);
+        write(ctx, request, text(ctx, HttpResponseStatus.FORBIDDEN, "refused: " + refusal + "\n"));
+        return;
+      }
       if (auth.required() && !AdminAuth.isOpen(pathOf(request.uri())) && !auth.admits(request.headers())) {
         log.warn("admin: {} {} from {} refused: missing or wrong token", request.method(),
             pathOf(request.uri()), ctx.channel().remoteAddress());

@@ -100,11 +100,12 @@ public record MeridianSettings(
    *                {@code token-file}), or empty for none
    * @param metrics whether meters are recorded and {@code /metrics} served ({@code admin.metrics})
    */
-  public record AdminSettings(boolean enabled, HostPort address, Optional<String> token, boolean metrics) {
+  public record AdminSettings(boolean enabled, HostPort address, Optional<String> token, boolean metrics,
+      List<String> allowedHosts) {
     @Override
     public String toString() {
       return "AdminSettings[enabled=" + enabled + ", address=" + address + ", token="
-          + (token.isPresent() ? "<set>" : "none") + ", metrics=" + metrics + "]";
+          + (token.isPresent() ? "<set>" : "none") + ", metrics=" + metrics + ", allowedHosts=" + allowedHosts + "]";
     }
   }
 

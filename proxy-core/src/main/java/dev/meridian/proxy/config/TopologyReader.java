@@ -87,6 +87,18 @@ final class TopologyReader {
     return Optional.of(token);
   }
 
+  /** The names the admin API may be called by besides IP addresses, localhost and names without a dot. */
+  private static List<String> allowedHosts(ObjectReader admin) {
+    List<String> names = admin.strings("allowed-hosts", List.of());
+    for (String name : names) {
+      if (name.isBlank() || name.contains(":") || name.contains("/") || name.contains(" ")) {
+        admin.problem("allowed-hosts", "'" + name + "' is not a host name (expected: names such as"
+            + " \"admin.example.internal\", without port or scheme)");
+      }
+    }
+    return names.stream().map(n -> n.toLowerCase(java.util.Locale.ROOT)).toList();
+  }
+
   /** Reads {@code admin}; an enabled admin listener must not share an address with a listener. */
   AdminSettings admin(List<ListenerSettings> listeners) {
     ObjectReader admin = meridian.section("admin");
@@ -99,7 +111,7 @@ final class TopologyReader {
       }
     }
     Optional<String> token = admin.optionalPath("token-file").flatMap(file -> readToken(admin, file));
-    return new AdminSettings(enabled, address, token, admin.bool("metrics"));
+    return new AdminSettings(enabled, address, token, admin.bool("metrics"), allowedHosts(admin));
   }
 
   /**

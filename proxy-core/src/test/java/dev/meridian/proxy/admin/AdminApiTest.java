@@ -116,6 +116,37 @@ class AdminApiTest {
         .as("the region counters do not depend on metrics").isGreaterThanOrEqualTo(1);
   }
 
+  /**
+   * A web page cannot use an operator's browser against the API: a POST from another origin (a
+   * form, a fetch) is refused, and so is any call under a dotted name the listener was not given
+   * (a name an attacker re-pointed at the admin address), but for the health checks.
+   */
+  @Test
+  void webPagesOfOtherSitesAndForeignHostNamesAreRefused() throws Exception {
+    start(", allowed-hosts = [\"admin.example.internal\"]");
+    String self = "http://127.0.0.1:" + proxy.adminAddress().getPort();
+
+    assertThat(call("POST", "/admin/api/reload", "Origin", "http://evil.example").statusCode()).isEqualTo(403);
+    assertThat(call("POST", "/admin/api/reload", "Sec-Fetch-Site", "cross-site").statusCode()).isEqualTo(403);
+    assertThat(call("POST", "/admin/api/reload", "Origin", self).statusCode()).as("the dashboard's own page")
+        .isEqualTo(200);
+    assertThat(call("POST", "/admin/api/reload").statusCode()).as("curl, a script").isEqualTo(200);
+
+    assertThat(rawGet("/admin/api/config", "evil.example:" + proxy.adminAddress().getPort()).status()).isEqualTo(403);
+    assertThat(rawGet("/healthz", "evil.example").status()).isEqualTo(200);
+    assertThat(rawGet("/admin/api/config", "ADMIN.example.internal:9901").status()).as("listed").isEqualTo(200);
+    assertThat(rawGet("/admin/api/config", "meridian:9901").status()).as("a Compose service's name").isEqualTo(200);
+    assertThat(rawGet("/admin/api/config", "[::1]:9901").status()).isEqualTo(200);
+  }
+
+  private dev.meridian.proxy.testing.RawHttpClient.RawResponse rawGet(String path, String host) throws Exception {
+    try (dev.meridian.proxy.testing.RawHttpClient raw =
+        dev.meridian.proxy.testing.RawHttpClient.connect(proxy.adminAddress().getPort())) {
+      raw.send("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+      return raw.readResponse();
+    }
+  }
+
   @Test
   void withoutATokenFileTheApiIsOpen() throws Exception {
     start("");
