@@ -56,7 +56,8 @@ public final class ForwardingHeaders {
     strip(headers, UNDERSCORE_SPELLINGS);
   }
 
-  private static void strip(HttpHeaders headers, FieldNames names) {
+  /** Removes the fields whose names are in the set (one pass over a head read in place). */
+  static void strip(HttpHeaders headers, FieldNames names) {
     if (headers instanceof RawHeaders raw) {
       raw.removeAll(names); // one pass over the fields, usually none of these lengths
       return;

@@ -2,6 +2,7 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.SelectionContext;
 import dev.meridian.proxy.http.ForwardingHeaders;
+import dev.meridian.proxy.http.FramingLookalikes;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
@@ -379,6 +380,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     } else {
       ForwardingHeaders.stripUnderscoreSpellings(request.headers());
     }
+    FramingLookalikes.strip(request.headers());
     RequestAdmission.Verdict verdict = RequestAdmission.admit(ex, context, now.routing(), clientIp, connectionMemo);
     if (drainRequested) {
       ex.clientKeepAlive = false;
