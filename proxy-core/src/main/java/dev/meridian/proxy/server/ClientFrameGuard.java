@@ -25,6 +25,11 @@ import java.util.concurrent.TimeUnit;
  *       Nothing from the refused frame on is decoded.
  *       Frames on a stream this side reset are still let through (and ignored by Netty), as the
  *       client may have sent them before the reset reached it.</li>
+ *   <li>DATA, WINDOW_UPDATE and RST_STREAM on a stream whose header block Netty refused as it read
+ *       it (and so reset before the stream existed) are dropped here, as frames on a stream this side
+ *       reset are (section 5.1; a DATA frame's bytes still count against the connection's window):
+ *       Netty would take them for frames on a stream never opened and end the connection, with
+ *       every other stream on it.</li>
  *   <li>A header block (HEADERS and its CONTINUATION frames) must end within the request-head
  *       timeout, as an HTTP/1.1 request head must; a client that leaves one open holds the whole
  *       connection (no other frame may come between), so it gets a GOAWAY and the connection closes.</li>
@@ -42,6 +47,9 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   private static final int FRAME_HEADER_LENGTH = 9;
   private static final byte HEADERS = 0x1;
   private static final byte CONTINUATION = 0x9;
+  private static final byte DATA = 0x0;
+  private static final byte RST_STREAM = 0x3;
+  private static final byte WINDOW_UPDATE = 0x8;
   private static final int END_HEADERS = 0x4;
   /** Streams this side reset that are remembered, so that late frames on them are let through. */
   private static final int RESETS_KEPT = 32;
@@ -55,6 +63,8 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   /** Where the next frame header not yet looked at starts, counted like {@link #consumed}. */
   private long nextFrameAt;
   private int highestStreamId;
+  /** A HEADERS frame without END_HEADERS was looked at, and no CONTINUATION with it yet. */
+  private boolean inHeaderBlock;
   /** Pairs (first, last) of odd stream identifiers skipped by the client, oldest first. */
   private int[] gaps;
   private int gapCount;
@@ -120,10 +130,50 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
         headerBlock(ctx, (flags & END_HEADERS) != 0);
       } else if (type == CONTINUATION && (flags & END_HEADERS) != 0) {
         headerBlock(ctx, true);
+      } else if (isStreamFrame(type) && !inHeaderBlock && (streamId & 1) == 1 && streamId <= highestStreamId
+          && connection.stream(streamId) == null) {
+        decodeUpTo(ctx, in, at, out);
+        if (in.readerIndex() == at && refusedBeforeOpened(streamId)) {
+          int frameLength = FRAME_HEADER_LENGTH + in.getUnsignedMedium(at);
+          if (in.readableBytes() < frameLength) {
+            break; // dropped once it is all here
+          }
+          drop(in, type, streamId, frameLength);
+          continue;
+        }
       }
       nextFrameAt += FRAME_HEADER_LENGTH + in.getUnsignedMedium(at);
     }
     decode(ctx, in, out);
+  }
+
+  private static boolean isStreamFrame(byte type) {
+    return type == DATA || type == RST_STREAM || type == WINDOW_UPDATE;
+  }
+
+  /**
+   * Whether the client opened the stream (its HEADERS came) but Netty never made it: the decoder
+   * refused the header block as it read it (a field HTTP/2 forbids) and reset the stream before it
+   * existed. RFC 9113 section 5.1 has frames the client sent on it after that ignored; Netty, not
+   * knowing the stream, would take them for frames on a stream never opened and end the connection.
+   */
+  private boolean refusedBeforeOpened(int streamId) {
+    return connection.stream(streamId) == null && !connection.streamMayHaveExisted(streamId) && !skipped(streamId);
+  }
+
+  /**
+   * Drops a whole frame on a stream {@link #refusedBeforeOpened}; a DATA frame's bytes still count
+   * against the connection's flow-control window, and are given back at once.
+   */
+  private void drop(ByteBuf in, byte type, int streamId, int frameLength) throws Http2Exception {
+    if (type == DATA) {
+      connection.local().flowController().receiveFlowControlledFrame(null,
+          in.slice(in.readerIndex() + FRAME_HEADER_LENGTH, frameLength - FRAME_HEADER_LENGTH), 0, false);
+    }
+    log.debug("ignoring a frame of type {} on stream {}, reset as its header block was read", type, streamId);
+    in.skipBytes(frameLength);
+    consumed += frameLength;
+    nextFrameAt += frameLength;
   }
 
   /** Lets the decoder read what it can, counting what it consumed. */
@@ -211,6 +261,7 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
 
   /** A header block started (or ended): arms (or disarms) its deadline. */
   private void headerBlock(ChannelHandlerContext ctx, boolean ended) {
+    inHeaderBlock = !ended;
     if (ended) {
       cancelHeaderBlockDeadline();
     } else if (headerBlockDeadline == null) {

@@ -225,6 +225,37 @@ class Http2HostileFramesTest {
     }
   }
 
+  /**
+   * A header block Netty refuses as it decodes it (an upper-case name) resets that stream before it
+   * exists; the DATA, WINDOW_UPDATE and RST_STREAM the client sent after it on that stream are
+   * ignored (RFC 9113 section 5.1), not taken for frames on a stream that was never opened, which
+   * would end the connection and every other client's stream on it.
+   */
+  @Test
+  void framesAfterAHeaderBlockRefusedAsItWasDecodedAreIgnoredAndOtherStreamsGoOn() throws Exception {
+    try (RawHttp2Client client = client()) {
+      client.send(HEADERS, END_HEADERS, 1, RawHttp2Client.postBlock("/upload", 4));
+      client.send(DATA, 0, 1, "ab".getBytes(StandardCharsets.US_ASCII));
+      byte[] refused = concat(RawHttp2Client.postBlock("/refused", 2), RawHttp2Client.literalIndexed("X-Upper", "1"));
+      client.sendRaw(concat(frame(HEADERS, END_HEADERS, 3, refused),
+          frame(DATA, 0, 3, "xy".getBytes(StandardCharsets.US_ASCII)),
+          frame(0x8, 0, 3, new byte[] {0, 0, 0x10, 0}), // WINDOW_UPDATE
+          frame(DATA, END_STREAM, 3, new byte[0]),
+          frame(0x3, 0, 3, new byte[] {0, 0, 0, 0x8}))); // RST_STREAM CANCEL
+      client.readUntil(c -> c.resetError(3) != null);
+      assertThat(client.resetError(3)).isEqualTo(PROTOCOL_ERROR);
+
+      client.send(DATA, END_STREAM, 1, "cd".getBytes(StandardCharsets.US_ASCII));
+      client.readUntil(c -> c.ended(1) || c.closed());
+      assertThat(client.goAwayError()).isNull();
+      assertThat(client.status(1)).isEqualTo("200");
+      client.get(5, "/after");
+      client.readUntil(c -> c.ended(5) || c.closed());
+      assertThat(client.status(5)).isEqualTo("200");
+    }
+    assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/upload", "/after");
+  }
+
   @Test
   void lateHeadersOnAStreamMeridianResetAreIgnored() throws Exception {
     try (RawHttp2Client client = client()) {
