@@ -198,11 +198,19 @@ final class ObjectReader {
 
   /** A required positive size in bytes such as {@code 32KiB}, below 2 GiB. */
   int bytes(String key) {
-    String expected = "a positive size such as 8KiB or 1MiB, below 2GiB";
-    long n = get(key, "a size", expected, null, 1L, c -> c.getBytes(quoted(key)));
-    if (n <= 0 || n > Integer.MAX_VALUE) {
+    return bytes(key, 1, "a positive size such as 8KiB or 1MiB, below 2GiB");
+  }
+
+  /** A required size in bytes of 0 or more (0 meaning none, as the key's documentation says), below 2 GiB. */
+  int bytesOrZero(String key) {
+    return bytes(key, 0, "a size such as 8KiB or 1MiB (0: none), below 2GiB");
+  }
+
+  private int bytes(String key, int min, String expected) {
+    long n = get(key, "a size", expected, null, (long) min, c -> c.getBytes(quoted(key)));
+    if (n < min || n > Integer.MAX_VALUE) {
       problem(key, render(object.get(key)) + " is out of range (expected: " + expected + ")");
-      return 1;
+      return min;
     }
     return (int) n;
   }

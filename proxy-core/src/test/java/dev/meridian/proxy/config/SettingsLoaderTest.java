@@ -191,6 +191,15 @@ class SettingsLoaderTest {
     assertThat(SettingsLoader.parse(minimal(""), "t.conf").limits().http2ConnectionBuffer()).isEqualTo(1 << 20);
   }
 
+  /** reference.conf documents 0 as "no minimum" for the request body rate; a negative size is refused. */
+  @Test
+  void aMinimumRequestBodyRateOfZeroMeansNone() throws InvalidConfigException {
+    assertThat(SettingsLoader.parse(minimal("limits.min-request-body-rate = 0"), "t.conf").limits()
+        .minRequestBodyRate()).isZero();
+    assertThat(problems(minimal("limits.min-request-body-rate = -1"))).singleElement().asString()
+        .contains("meridian.limits.min-request-body-rate");
+  }
+
   @Test
   void reportsARouteToAMissingGroup() {
     assertThat(problems(minimal("").replace("backend-group = app", "backend-group = ap")))
