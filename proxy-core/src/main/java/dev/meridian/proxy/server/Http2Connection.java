@@ -81,7 +81,8 @@ final class Http2Connection {
             FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
         .addLast("h2", codec)
         .addLast("h2-streams", new Http2Streams(codec.connection(), builder.held, context, scheme, memo, limits))
-        .addLast("h2-conn", new ConnectionEvents(codec, context.metrics, context.failureLog));
+        .addLast("h2-conn", new ConnectionEvents(codec, context.metrics, context.failureLog,
+            policies.settings.timeouts().clientIdle().toNanos()));
     pipeline.channel().config().setAutoRead(true);
   }
 
@@ -136,24 +137,33 @@ final class Http2Connection {
 
   /**
    * Counts the connection (once, whatever its streams) among the open client connections, closes
-   * it (GOAWAY, then waits for open streams) when idle, draining, or closed by the client, and keeps
+   * it (GOAWAY, then waits for open streams) when idle (no bytes moving, or no stream open for
+   * client-idle: {@link Http2IdleConnection}), draining, or closed by the client, and keeps
    * response headers out of HPACK's dynamic table.
    */
   private static final class ConnectionEvents extends ChannelDuplexHandler {
     private final Http2FrameCodec codec;
     private final ProxyMetrics metrics;
     private final FailureLogLimit failureLog;
+    private final long idleTimeoutNanos;
+    private Http2IdleConnection idle;
 
-    ConnectionEvents(Http2FrameCodec codec, ProxyMetrics metrics, FailureLogLimit failureLog) {
+    ConnectionEvents(Http2FrameCodec codec, ProxyMetrics metrics, FailureLogLimit failureLog, long idleTimeoutNanos) {
       this.codec = codec;
       this.metrics = metrics;
       this.failureLog = failureLog;
+      this.idleTimeoutNanos = idleTimeoutNanos;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
       metrics.clientConnectionOpened();
-      ctx.channel().closeFuture().addListener(closed -> metrics.clientConnectionClosed());
+      idle = new Http2IdleConnection(ctx, codec.connection(), idleTimeoutNanos);
+      idle.start();
+      ctx.channel().closeFuture().addListener(closed -> {
+        metrics.clientConnectionClosed();
+        idle.stop();
+      });
     }
 
     /**
