@@ -48,6 +48,12 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     return state;
   }
 
+  /** Whether a message's body is being read: its head came, its end has not. */
+  public final boolean inBody() {
+    return state == State.FIXED_BODY || state == State.CHUNK_SIZE || state == State.CHUNK_DATA
+        || state == State.CHUNK_DATA_END || state == State.TRAILERS;
+  }
+
   /**
    * Reads a head from the buffer, adds it (and, through {@link #startBody}, how its body is framed) to
    * the output; returns false when more bytes are needed or the head was refused.

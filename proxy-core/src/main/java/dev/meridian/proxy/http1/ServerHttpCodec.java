@@ -40,6 +40,11 @@ public final class ServerHttpCodec
     return decoder.hasPartialHead();
   }
 
+  /** Whether a request body is being read: its head came, its end has not. */
+  public boolean inRequestBody() {
+    return decoder.inBody();
+  }
+
   /**
    * When the first byte of the request head now arriving came (System.nanoTime), or 0 when no head
    * is partly received: the 408 deadline counts from there.

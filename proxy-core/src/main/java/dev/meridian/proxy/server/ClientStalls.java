@@ -50,6 +50,25 @@ final class ClientStalls {
     connection.client.close();
   }
 
+  /**
+   * The client shut its sending side (TCP FIN) in the middle of the current request's body: the body
+   * can never end, so its upstream (which holds a half-received request) is dropped at once rather
+   * than after a stall timeout, and the client, which may still read, is answered 400. A response
+   * already on its way is left to finish.
+   */
+  static void onInputClosedMidBody(FrontendHandler connection, Exchange ex) {
+    if (ex.requestComplete || ex.responseStarted()) {
+      return;
+    }
+    log.info("{} {}: the client closed its side before the request body ended; 400", ex.requestId,
+        connection.clientIp);
+    connection.completion.abandonUpstream(ex);
+    ex.clientKeepAlive = false;
+    ex.bodiless = false;
+    connection.completion.respondLocally(ex, HttpResponseStatus.BAD_REQUEST,
+        "the connection was shut before the request body ended");
+  }
+
   /** Answers a request whose body comes too slowly 408 (its upstream dropped); the connection closes. */
   static void refuseStalledBody(FrontendHandler connection, Exchange ex, String why) {
     log.info("{} {}: request body {}; 408", ex.requestId, connection.clientIp, why);

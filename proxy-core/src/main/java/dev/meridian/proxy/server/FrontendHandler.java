@@ -90,6 +90,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
   boolean graceOver;
   /** This handler counted its HTTP/1 connection in the open-connections gauge. */
   private boolean countedConnection;
+  /** The HTTP/1 connection's codec (null on an HTTP/2 stream). */
+  private final ServerHttpCodec codec;
   /** On an HTTP/2 stream: the client ended its request (END_STREAM arrived). */
   private boolean requestEnded;
   private InetAddress clientAddress;
@@ -127,6 +129,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     this.completion = new ExchangeCompletion(this);
     this.cache = new EdgeCachePhase(this);
     this.headTimer = new RequestHeadTimer(this, codec);
+    this.codec = codec;
     this.connectionMemo = memo;
     this.meters = memo.meters;
     this.forwardedMemo = memo.forwarded;
@@ -268,6 +271,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       inputClosed = true;
       if (exchange == null && inbound.isEmpty()) {
         ctx.close();
+      } else if (exchange != null && inbound.isEmpty() && codec != null && codec.inRequestBody()) {
+        ClientStalls.onInputClosedMidBody(this, exchange);
       }
       return;
     }

@@ -88,6 +88,37 @@ class ProtocolTest {
     }
   }
 
+  /**
+   * A client that shuts its sending side in the middle of a request body (chunked or with a
+   * Content-Length) gets 400 at once, and the backend connection holding the half-received request
+   * is closed then, not after a stall timeout (client-idle is 60 s here).
+   */
+  @Test
+  void aClientThatShutsItsSideMidBodyGets400AndTheBackendConnectionCloses() throws Exception {
+    for (String head : new String[] {"Transfer-Encoding: chunked\r\n\r\n64\r\n" + "x".repeat(50),
+        "Content-Length: 100\r\n\r\n" + "x".repeat(50)}) {
+      java.util.concurrent.CompletableFuture<Long> backendSawClose = new java.util.concurrent.CompletableFuture<>();
+      try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+            java.io.InputStream in = socket.getInputStream();
+            RawTcpBackend.readHead(in);
+            while (in.read() >= 0) {
+              // the body's first bytes, then the proxy's close
+            }
+            backendSawClose.complete(System.nanoTime());
+          });
+          ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+          RawHttpClient client = proxy.connect()) {
+        client.send("POST /upload HTTP/1.1\r\nHost: app.test\r\n" + head);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> backend.bytesReceived() > 0);
+        long shut = System.nanoTime();
+        client.socket().shutdownOutput();
+        assertThat(client.readResponse().status()).as(head).isEqualTo(400);
+        long closedAfter = backendSawClose.get(10, java.util.concurrent.TimeUnit.SECONDS) - shut;
+        assertThat(java.time.Duration.ofNanos(closedAfter)).as(head).isLessThan(java.time.Duration.ofSeconds(3));
+      }
+    }
+  }
+
   @Test
   void chunkedResponseWithTrailersReachesTheClientWithTrailers() throws Exception {
     try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
