@@ -45,6 +45,9 @@ public record RequestTarget(String path, String authority, String originForm) {
       return null;
     }
     int q = target.indexOf('?');
+    if (q >= 0 && target.indexOf('#', q) >= 0) {
+      return null; // a fragment is never sent (RFC 9112 section 3.2); '#' is no query character either
+    }
     String path = q >= 0 ? target.substring(0, q) : target;
     String normalized = normalize(path, policy);
     if (normalized == null || !isSafePath(normalized)) {

@@ -33,7 +33,7 @@ class RequestTargetTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"/a/../admin", "/..", "/a/./b", "/a/%2e%2e/admin", "/a/%2E./b", "/a\\b",
-      "/a#frag", "relative", "http://user@host/", "", "/a%5cb", "/a%5C..%5Cadmin", "/public/..;/admin",
+      "/a#frag", "/a?b#frag", "/a?#", "relative", "http://user@host/", "", "/a%5cb", "/a%5C..%5Cadmin", "/public/..;/admin",
       "/a/.;x/b", "/a/%2e%2e;jsessionid=1/admin"})
   void shapesThatCouldEscapeARouteAreRefused(String uri) {
     assertThat(RequestTarget.parse(uri, "GET")).isNull();
