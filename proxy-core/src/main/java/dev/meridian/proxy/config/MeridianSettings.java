@@ -284,16 +284,17 @@ public record MeridianSettings(
    *                           {@code requestHeadTimeout} to arrive (0: no minimum; slower: 408)
    * @param http2ConnectionBuffer response bytes one HTTP/2 client connection may hold back for its
    *                           client (windows closed, socket full) before its backends stop being read
+   * @param maxRequestBody     largest request body in bytes (0: no limit; larger: 413)
    */
   public record LimitSettings(
       int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, Duration requestHeadTimeout,
       int maxConnections, int maxConnectionsPerClient, double clientRequestRate, int clientRequestBurst,
-      int minRequestBodyRate, int http2ConnectionBuffer) {
+      int minRequestBodyRate, int http2ConnectionBuffer, long maxRequestBody) {
 
-    /** The HTTP message limits alone, no connection, rate or body-rate limits, 1 MiB per HTTP/2 connection (tests). */
+    /** The HTTP message limits alone, no connection, rate, body-rate or body-size limits, 1 MiB per HTTP/2 connection (tests). */
     public LimitSettings(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, Duration requestHeadTimeout) {
       this(maxRequestLine, maxHeaderBytes, maxHeaderCount, requestHeadTimeout, Integer.MAX_VALUE, 0, 0, 0, 0,
-          1 << 20);
+          1 << 20, 0);
     }
   }
 

@@ -226,6 +226,17 @@ final class ObjectReader {
     return n;
   }
 
+  /** A required size in bytes of 0 or more (0 meaning none), without the 2 GiB cap of {@link #bytes}. */
+  long largeBytesOrZero(String key) {
+    String expected = "a size such as 10MiB or 4GiB (0: none)";
+    long n = get(key, "a size", expected, null, 0L, c -> c.getBytes(quoted(key)));
+    if (n < 0) {
+      problem(key, render(object.get(key)) + " is out of range (expected: " + expected + ")");
+      return 0;
+    }
+    return n;
+  }
+
   /** A nested object that exists in {@code reference.conf}; its defaults are used if it is malformed. */
   ObjectReader section(String key) {
     return object(key).orElseGet(() -> new ObjectReader(

@@ -107,6 +107,16 @@ final class RequestAdmission {
     if (request.method().equals(HttpMethod.CONNECT)) {
       return new Verdict(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not supported by this proxy");
     }
+    long maxBody = policies.settings.limits().maxRequestBody();
+    if (maxBody > 0 && !ex.bodiless) {
+      long declared = request instanceof RawRequest raw ? raw.contentLength() : HttpUtil.getContentLength(request, -1L);
+      if (declared > maxBody) {
+        ex.clientKeepAlive = false; // the body that follows is not read as a next request
+        log.info("{} {}: request body of {} bytes over limits.max-request-body; 413", ex.requestId, clientIp, declared);
+        return new Verdict(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+            "the request body is larger than " + maxBody + " bytes (limits.max-request-body)");
+      }
+    }
     String expect = headers.get(HttpHeaderNames.EXPECT);
     if (expect != null && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.trim())) {
       return new Verdict(HttpResponseStatus.EXPECTATION_FAILED, "only 'Expect: 100-continue' is supported");

@@ -97,6 +97,11 @@ final class RequestBodyRelay {
       rejectMalformed(ex, content);
       return;
     }
+    long maxBody = ex.policies.settings.limits().maxRequestBody();
+    if (maxBody > 0 && ex.bodyBytesForwarded + content.content().readableBytes() > maxBody) {
+      refuseTooLarge(ex, content, maxBody);
+      return;
+    }
     ex.bodyBytesForwarded += content.content().readableBytes();
     ex.keepForReplay(content, ex.route.retries().maxReplayBody());
     if (content instanceof LastHttpContent last) {
@@ -121,6 +126,23 @@ final class RequestBodyRelay {
     ex.clientKeepAlive = false;
     ex.bodiless = false;
     completion.failResponse(ex, HttpResponseStatus.BAD_REQUEST, "malformed request body");
+  }
+
+  /**
+   * A body without a declared length (chunked, HTTP/2 DATA) grew past {@code limits.max-request-body}:
+   * like a malformed one, the backend must never see it end, so its connection is closed
+   * mid-request, and the client gets 413 (or loses its connection once its response began).
+   */
+  private void refuseTooLarge(Exchange ex, HttpContent content, long maxBody) {
+    content.release();
+    log.info("{} {}: request body over limits.max-request-body ({} bytes); 413", ex.requestId,
+        connection.clientIp, maxBody);
+    ExchangeCompletion completion = connection.completion;
+    completion.abandonUpstream(ex);
+    ex.clientKeepAlive = false;
+    ex.bodiless = false;
+    completion.failResponse(ex, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+        "the request body is larger than " + maxBody + " bytes (limits.max-request-body)");
   }
 
   /** Drops a body part nobody will read (the request was answered locally); its end may finish the exchange. */

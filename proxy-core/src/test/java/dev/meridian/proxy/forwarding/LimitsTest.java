@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.meridian.proxy.testing.RawHttpClient;
 import dev.meridian.proxy.testing.RawHttpClient.RawResponse;
 import dev.meridian.proxy.testing.RawTcpBackend;
+import dev.meridian.proxy.testing.TestBackend;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -45,6 +46,68 @@ class LimitsTest {
         assertThat(backend.bytesReceived()).as("bytes the backend received").isZero();
         return response;
       }
+    }
+  }
+
+  @Test
+  void aBodyDeclaredLargerThanTheLimitGets413BeforeAnyBackendSeesIt() throws Exception {
+    RawResponse response = rejected("POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 2000\r\n\r\n"
+        + "x".repeat(2000), "limits.max-request-body = 1000");
+    assertThat(response.status()).isEqualTo(413);
+    assertThat(response.bodyText()).contains("limits.max-request-body");
+
+    RawResponse expecting = rejected("POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 2000\r\n"
+        + "Expect: 100-continue\r\n\r\n", "limits.max-request-body = 1000");
+    assertThat(expecting.status()).as("413, not 100 Continue").isEqualTo(413);
+  }
+
+  /**
+   * A chunked body that grows past the limit: the backend never sees it end (its connection closes
+   * before the last chunk) and the client gets 413; a body within the limit goes through.
+   */
+  @Test
+  void aChunkedBodyThatGrowsPastTheLimitIsCutOffWith413() throws Exception {
+    java.util.concurrent.CompletableFuture<String> seen = new java.util.concurrent.CompletableFuture<>();
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+          byte[] all = socket.getInputStream().readAllBytes(); // until the proxy closes
+          seen.complete(new String(all, java.nio.charset.StandardCharsets.ISO_8859_1));
+        });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).set("limits.max-request-body = 1000").start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "258\r\n" + "a".repeat(600) + "\r\n");
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> backend.bytesReceived() > 600);
+      client.send("258\r\n" + "b".repeat(600) + "\r\n0\r\n\r\n");
+      assertThat(client.readResponse().status()).isEqualTo(413);
+      String forwarded = seen.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(forwarded).contains("a".repeat(600)).doesNotContain("bbb").doesNotContain("0\r\n\r\n");
+    }
+    try (TestBackend ok = TestBackend.start(TestBackend.ok("stored"));
+        ForwardingProxy proxy = ForwardingProxy.to(ok.address()).set("limits.max-request-body = 1000").start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "3e8\r\n" + "c".repeat(1000) + "\r\n0\r\n\r\n");
+      assertThat(client.readResponse().status()).as("exactly the limit").isEqualTo(200);
+    }
+  }
+
+  @Test
+  void anHttp2BodyThatGrowsPastTheLimitGets413OnItsStreamAndTheConnectionGoesOn() throws Exception {
+    try (TestBackend ok = TestBackend.start(TestBackend.ok("stored"));
+        ForwardingProxy proxy = ForwardingProxy.to(ok.address()).set("limits.max-request-body = 1000").start();
+        dev.meridian.proxy.testing.RawHttp2Client client =
+            new dev.meridian.proxy.testing.RawHttp2Client(proxy.port()).lenient()) {
+      byte[] post = dev.meridian.proxy.testing.RawHttp2Client.getBlock("/upload");
+      post[0] = (byte) 0x83; // :method POST, no content-length
+      client.send(dev.meridian.proxy.testing.RawHttp2Client.HEADERS, dev.meridian.proxy.testing.RawHttp2Client.END_HEADERS,
+          1, post);
+      client.send(dev.meridian.proxy.testing.RawHttp2Client.DATA, 0, 1, new byte[800]);
+      client.send(dev.meridian.proxy.testing.RawHttp2Client.DATA, 0, 1, new byte[800]);
+      client.readUntil(c -> c.status(1) != null || c.resetError(1) != null);
+      assertThat(client.status(1)).isEqualTo("413");
+      client.get(3, "/after");
+      client.readUntil(c -> c.ended(3));
+      assertThat(client.status(3)).isEqualTo("200");
     }
   }
 
