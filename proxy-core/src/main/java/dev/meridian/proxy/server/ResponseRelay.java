@@ -1,6 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.ReadYourWritesCookie;
+import dev.meridian.proxy.http.HopByHopHeaders;
 import dev.meridian.proxy.http.ViaHeader;
 import dev.meridian.proxy.server.Exchange.ResponsePhase;
 import dev.meridian.proxy.upstream.BackendHandler;
@@ -32,6 +33,22 @@ import org.slf4j.LoggerFactory;
  * response-headers timeout is kept here: one timer per connection, no task per request.
  */
 final class ResponseRelay {
+  /**
+   * The interim response to relay: its status, and but for 100 Continue its end-to-end fields (103
+   * Early Hints is its Link fields; hop-by-hop and framing fields stay behind).
+   */
+  private static FullHttpResponse interim(HttpVersion version, HttpResponse response) {
+    DefaultFullHttpResponse interim = new DefaultFullHttpResponse(version, response.status());
+    if (response.status().code() != 100) {
+      for (java.util.Map.Entry<String, String> field : HopByHopHeaders.endToEnd(response.headers())) {
+        if (!HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(field.getKey())) {
+          interim.headers().add(field.getKey(), field.getValue());
+        }
+      }
+    }
+    return interim;
+  }
+
   /** Interim (1xx) responses relayed for one request; one more makes the response malformed (502). */
   static final int MAX_INTERIM_RESPONSES = 16;
 
@@ -92,12 +109,12 @@ final class ResponseRelay {
       // An interim response is no answer yet: the response-headers timer keeps running. From an
       // HTTP/1.1 backend its empty end follows; from an HTTP/2 one it came whole.
       ex.response = response instanceof FullHttpResponse ? ResponsePhase.AWAITED : ResponsePhase.INTERIM;
-      ReferenceCountUtil.release(response);
       if (!ex.clientVersion.equals(HttpVersion.HTTP_1_0)) {
         // A full (bodiless) message, so the encoder knows the interim response ended.
-        client.writeAndFlush(new DefaultFullHttpResponse(ex.clientVersion, status))
+        client.writeAndFlush(interim(ex.clientVersion, response))
             .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
       }
+      ReferenceCountUtil.release(response);
       return;
     }
     ex.cancelResponseTimer();

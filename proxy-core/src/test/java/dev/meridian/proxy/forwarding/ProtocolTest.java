@@ -119,6 +119,32 @@ class ProtocolTest {
     }
   }
 
+  /** 103 Early Hints reaches the client with its Link fields (its hop-by-hop ones stay behind), then the answer. */
+  @Test
+  void earlyHintsReachTheClientWithTheirLinks() throws Exception {
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+      RawTcpBackend.readHead(socket.getInputStream());
+      OutputStream out = socket.getOutputStream();
+      out.write(("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n"
+          + "Link: </app.js>; rel=preload; as=script\r\nConnection: x-hint\r\nX-Hint: hop\r\n\r\n"
+          + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").getBytes(US_ASCII));
+      out.flush();
+      socket.getInputStream().read(); // hold the connection until the proxy lets go
+    });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /page HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      RawResponse hints = client.readResponse();
+      assertThat(hints.status()).isEqualTo(103);
+      assertThat(hints.headerValues("link"))
+          .containsExactly("</style.css>; rel=preload; as=style", "</app.js>; rel=preload; as=script");
+      assertThat(hints.header("x-hint")).isNull();
+      RawResponse answer = client.readResponse();
+      assertThat(answer.status()).isEqualTo(200);
+      assertThat(answer.bodyText()).isEqualTo("ok");
+    }
+  }
+
   @Test
   void chunkedResponseWithTrailersReachesTheClientWithTrailers() throws Exception {
     try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
