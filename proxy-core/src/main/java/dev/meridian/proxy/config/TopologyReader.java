@@ -210,7 +210,8 @@ final class TopologyReader {
       }
       return address;
     } catch (IllegalArgumentException e) {
-      r.problem(key, e.getMessage());
+      // HostPort knows ports 0-65535; here the range is minPort-65535 (a backend's port is never 0).
+      r.problem(key, e.getMessage().replace("expected: 0-65535", "expected: port " + minPort + "-65535"));
       return INVALID;
     }
   }

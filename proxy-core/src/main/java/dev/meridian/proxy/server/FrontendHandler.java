@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import dev.meridian.balancer.SelectionContext;
 import dev.meridian.proxy.http.ForwardingHeaders;
 import dev.meridian.proxy.http.FramingLookalikes;
+import dev.meridian.proxy.http.MethodOverrides;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
@@ -393,6 +394,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     if (verdict != null) {
       completion.respondLocally(ex, verdict.status(), verdict.message(), verdict.retryAfterSeconds());
       return;
+    }
+    if (!ex.route.methods().isEmpty()) {
+      MethodOverrides.strip(request.headers()); // the route's method list must hold for the backend too
     }
     // Admission checked the framing: a Content-Length here is a valid number.
     ex.declaredLength = ex.http2 ? HttpUtil.getContentLength(request, -1L) : -1L;

@@ -196,6 +196,19 @@ class HeadersTest {
     }
   }
 
+  /** On a route that allows only some methods, a method override cannot turn a POST into a DELETE. */
+  @Test
+  void methodOverridesAreDroppedOnARouteWithAMethodList() throws Exception {
+    String post = "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: 0\r\nX-HTTP-Method-Override: DELETE\r\n"
+        + "X-HTTP-Method: DELETE\r\nx_method_override: DELETE\r\n\r\n";
+    Exchange restricted = roundTrip(post, "methods = [GET, POST]");
+    for (String name : new String[] {"X-HTTP-Method-Override", "X-HTTP-Method", "x_method_override"}) {
+      assertThat(restricted.seen().headers().contains(name)).as("backend saw %s", name).isFalse();
+    }
+    assertThat(roundTrip(post).seen().header("X-HTTP-Method-Override")).as("a route open to any method")
+        .isEqualTo("DELETE");
+  }
+
   @Test
   void aTrustedProxysForwardingHeadersAreKeptAndItsHopAdded() throws Exception {
     Exchange ex = roundTripWith("geo.trusted-proxies = [\"127.0.0.0/8\"]", SPOOFED);
