@@ -3,6 +3,7 @@ package dev.meridian.proxy.server;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.DecoratingHttp2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
@@ -50,6 +51,9 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   private static final byte DATA = 0x0;
   private static final byte RST_STREAM = 0x3;
   private static final byte WINDOW_UPDATE = 0x8;
+  private static final int PADDED = 0x8;
+  /** Frames dropped on one connection before it is ended with ENHANCE_YOUR_CALM (16 MiB of DATA). */
+  private static final int MAX_DROPPED_FRAMES = 1024;
   private static final int END_HEADERS = 0x4;
   /** Streams this side reset that are remembered, so that late frames on them are let through. */
   private static final int RESETS_KEPT = 32;
@@ -65,6 +69,12 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   private int highestStreamId;
   /** A HEADERS frame without END_HEADERS was looked at, and no CONTINUATION with it yet. */
   private boolean inHeaderBlock;
+  /** Bytes of a frame being dropped still to come (see {@link #refusedBeforeOpened}), its header's among them. */
+  private int dropRemaining;
+  private int dropHeaderLeft;
+  private boolean dropData;
+  /** Frames dropped on the connection so far: a flood of them is ended like the decoder's floods. */
+  private int droppedFrames;
   /** Pairs (first, last) of odd stream identifiers skipped by the client, oldest first. */
   private int[] gaps;
   private int gapCount;
@@ -107,6 +117,12 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
       in.skipBytes(in.readableBytes());
       return;
     }
+    if (dropRemaining > 0) {
+      dropAvailable(in); // the rest of a frame being dropped, as it arrives
+      if (dropRemaining > 0) {
+        return;
+      }
+    }
     while (!failed) {
       long ahead = nextFrameAt - consumed;
       if (ahead < 0) {
@@ -134,12 +150,21 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
           && connection.stream(streamId) == null) {
         decodeUpTo(ctx, in, at, out);
         if (in.readerIndex() == at && refusedBeforeOpened(streamId)) {
-          int frameLength = FRAME_HEADER_LENGTH + in.getUnsignedMedium(at);
-          if (in.readableBytes() < frameLength) {
-            break; // dropped once it is all here
+          int payload = in.getUnsignedMedium(at);
+          if (type == DATA && (flags & PADDED) != 0 && payload > 0 && in.readableBytes() == FRAME_HEADER_LENGTH) {
+            // Its pad length, the payload's first byte, decides whether it is well formed. Nothing of
+            // it goes to the decoder meanwhile (the frames before it were decoded).
+            return;
           }
-          drop(in, type, streamId, frameLength);
-          continue;
+          if (isWellFormed(in, at, type, flags, payload)) {
+            startDrop(type, streamId);
+            dropRemaining = FRAME_HEADER_LENGTH + payload;
+            dropData = type == DATA;
+            dropHeaderLeft = FRAME_HEADER_LENGTH;
+            dropAvailable(in);
+            continue;
+          }
+          // Malformed: the decoder answers it as it answers any such frame.
         }
       }
       nextFrameAt += FRAME_HEADER_LENGTH + in.getUnsignedMedium(at);
@@ -165,15 +190,48 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
    * Drops a whole frame on a stream {@link #refusedBeforeOpened}; a DATA frame's bytes still count
    * against the connection's flow-control window, and are given back at once.
    */
-  private void drop(ByteBuf in, byte type, int streamId, int frameLength) throws Http2Exception {
-    if (type == DATA) {
-      connection.local().flowController().receiveFlowControlledFrame(null,
-          in.slice(in.readerIndex() + FRAME_HEADER_LENGTH, frameLength - FRAME_HEADER_LENGTH), 0, false);
+  private void startDrop(byte type, int streamId) throws Http2Exception {
+    if (++droppedFrames > MAX_DROPPED_FRAMES) {
+      throw Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,
+          "more than %d frames on streams reset as their header blocks were read", MAX_DROPPED_FRAMES);
     }
     log.debug("ignoring a frame of type {} on stream {}, reset as its header block was read", type, streamId);
-    in.skipBytes(frameLength);
-    consumed += frameLength;
-    nextFrameAt += frameLength;
+  }
+
+  /**
+   * Skips what arrived of the frame being dropped (it may come over several reads, never handed to
+   * the decoder); a DATA frame's payload still counts against the connection's flow-control window,
+   * and is given back at once.
+   */
+  private void dropAvailable(ByteBuf in) throws Http2Exception {
+    int taken = Math.min(dropRemaining, in.readableBytes());
+    int header = Math.min(dropHeaderLeft, taken);
+    int payload = taken - header;
+    if (dropData && payload > 0) {
+      connection.local().flowController().receiveFlowControlledFrame(null,
+          in.slice(in.readerIndex() + header, payload), 0, false);
+    }
+    in.skipBytes(taken);
+    dropHeaderLeft -= header;
+    dropRemaining -= taken;
+    consumed += taken;
+    nextFrameAt += taken;
+  }
+
+  /**
+   * Whether a frame on a stream {@link #refusedBeforeOpened} is one the decoder would accept on a
+   * stream it reset: within the frame size, a WINDOW_UPDATE or RST_STREAM of 4 bytes, a padded DATA
+   * frame's padding within its payload. Any other is left to the decoder, which refuses it.
+   */
+  private boolean isWellFormed(ByteBuf in, int at, byte type, int flags, int payload) {
+    Integer maxFrameSize = localSettings().maxFrameSize();
+    if (payload > (maxFrameSize == null ? Http2CodecUtil.DEFAULT_MAX_FRAME_SIZE : maxFrameSize)) {
+      return false;
+    }
+    if (type != DATA) {
+      return payload == 4;
+    }
+    return (flags & PADDED) == 0 || (payload > 0 && in.getUnsignedByte(at + FRAME_HEADER_LENGTH) < payload);
   }
 
   /** Lets the decoder read what it can, counting what it consumed. */

@@ -256,6 +256,40 @@ class Http2HostileFramesTest {
     assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/upload", "/after");
   }
 
+  /**
+   * The same with DATA frames that arrive in pieces over several reads, and more of them than the
+   * connection's initial window: each is dropped as it arrives, its bytes are given back to the
+   * client's connection window, and the connection goes on.
+   */
+  @Test
+  void dataFramesSplitOverReadsOnARefusedStreamAreDroppedAndTheirWindowGivenBack() throws Exception {
+    try (RawHttp2Client client = client()) {
+      byte[] refused = concat(RawHttp2Client.postBlock("/refused", 80_000), RawHttp2Client.literalIndexed("X-Upper", "1"));
+      client.sendRaw(frame(HEADERS, END_HEADERS, 3, refused));
+      client.readUntil(c -> c.resetError(3) != null);
+      for (int i = 0; i < 5; i++) {
+        byte[] data = frame(DATA, i == 4 ? END_STREAM : 0, 3, new byte[16_000]);
+        client.sendRaw(Arrays.copyOfRange(data, 0, 5)); // part of the frame header
+        pace();
+        client.sendRaw(Arrays.copyOfRange(data, 5, 7000));
+        pace();
+        client.sendRaw(Arrays.copyOfRange(data, 7000, data.length));
+      }
+      client.readUntil(c -> c.windowGranted(0) >= 80_000 || c.closed());
+      assertThat(client.windowGranted(0)).as("connection window given back").isGreaterThanOrEqualTo(80_000);
+      client.get(5, "/after");
+      client.readUntil(c -> c.ended(5) || c.closed());
+      assertThat(client.goAwayError()).isNull();
+      assertThat(client.status(5)).isEqualTo("200");
+    }
+    assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/after");
+  }
+
+  /** Paces the client's writes so the proxy reads each piece apart (what is tested is the split, not a time). */
+  private static void pace() {
+    java.util.concurrent.locks.LockSupport.parkNanos(java.time.Duration.ofMillis(30).toNanos());
+  }
+
   @Test
   void lateHeadersOnAStreamMeridianResetAreIgnored() throws Exception {
     try (RawHttp2Client client = client()) {
