@@ -275,8 +275,10 @@ class Http2HostileFramesTest {
         pace();
         client.sendRaw(Arrays.copyOfRange(data, 7000, data.length));
       }
-      client.readUntil(c -> c.windowGranted(0) >= 80_000 || c.closed());
-      assertThat(client.windowGranted(0)).as("connection window given back").isGreaterThanOrEqualTo(80_000);
+      // Netty gives a connection's window back in steps of half its size (32 KiB here): at least 64
+      // KiB of the 80 KB came back, more than the initial window the client had spent.
+      client.readUntil(c -> c.windowGranted(0) >= 64_000 || c.closed());
+      assertThat(client.windowGranted(0)).as("connection window given back").isGreaterThanOrEqualTo(64_000);
       client.get(5, "/after");
       client.readUntil(c -> c.ended(5) || c.closed());
       assertThat(client.goAwayError()).isNull();
