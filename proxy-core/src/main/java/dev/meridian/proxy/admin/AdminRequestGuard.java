@@ -16,9 +16,9 @@ import java.util.stream.Collectors;
  * whose name an attacker re-points at the admin address read the answers (DNS rebinding). So:
  * <ul>
  *   <li>a call that changes something (any method but GET, HEAD and OPTIONS) is refused when its
- *       {@code Origin} is not the address it was sent to, or, without an {@code Origin}, when the
- *       browser marks it {@code Sec-Fetch-Site: cross-site} or {@code same-site}; tools such as curl send
- *       neither and pass;</li>
+ *       {@code Origin} is neither the address it was sent to nor a name in {@code admin.allowed-hosts},
+ *       or, without an {@code Origin}, when the browser marks it {@code Sec-Fetch-Site} other than
+ *       {@code same-origin} or {@code none}; tools such as curl send neither and pass;</li>
  *   <li>any call but {@code /healthz} and {@code /readyz} is refused when its {@code Host} names the
  *       listener by a dotted name nobody listed in {@code admin.allowed-hosts}: an IP address,
  *       {@code localhost} and a name without a dot (a container's or a Compose service's) pass.</li>
@@ -30,7 +30,7 @@ final class AdminRequestGuard {
 
   /** A guard that also lets these host names through (any case, no port). */
   AdminRequestGuard(List<String> allowedHosts) {
-    this.allowedHosts = allowedHosts.stream().map(h -> h.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
+    this.allowedHosts = allowedHosts.stream().map(AdminRequestGuard::hostName).collect(Collectors.toSet());
   }
 
   /** Why the request must be refused (403), or null when it may go on. */
@@ -42,7 +42,7 @@ final class AdminRequestGuard {
     }
     if (changesState(request.method())) {
       String origin = request.headers().get(HttpHeaderNames.ORIGIN);
-      if (origin != null && !sameAuthority(origin, host)) {
+      if (origin != null && !sameAuthority(origin, host) && !isListedOrigin(origin)) {
         return "a call from the web page at " + origin + " (a guard against cross-site request forgery)";
       }
       String site = request.headers().get("sec-fetch-site");
@@ -75,7 +75,20 @@ final class AdminRequestGuard {
     return h.endsWith(".") ? h.substring(0, h.length() - 1) : h;
   }
 
-  /** Whether an Origin ("scheme://host[:port]") names the same host and port as the Host value. */
+  /** Whether an Origin's host is one of admin.allowed-hosts (a page served under the admin's own name). */
+  private boolean isListedOrigin(String origin) {
+    try {
+      String originHost = new URI(origin.trim()).getHost();
+      return originHost != null && allowedHosts.contains(hostName(originHost));
+    } catch (java.net.URISyntaxException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Whether an Origin ("scheme://host[:port]") names the same host as the Host value, and the same
+   * port when the Host names one (without, a proxy in front may have taken the port off).
+   */
   private static boolean sameAuthority(String origin, String host) {
     if (host == null) {
       return false;
@@ -89,7 +102,7 @@ final class AdminRequestGuard {
       String originHost = hostName(uri.getHost());
       String h = host.trim();
       int hostPort = portOf(h);
-      return originHost.equals(hostName(h)) && port == (hostPort >= 0 ? hostPort : 80);
+      return originHost.equals(hostName(h)) && (hostPort < 0 || port == hostPort);
     } catch (java.net.URISyntaxException e) {
       return false;
     }

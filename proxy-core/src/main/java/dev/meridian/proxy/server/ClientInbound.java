@@ -75,6 +75,7 @@ final class ClientInbound {
         ReferenceCountUtil.release(msg);
       }
     }
+    connection.checkInputClosedMidBody();
   }
 
   /**

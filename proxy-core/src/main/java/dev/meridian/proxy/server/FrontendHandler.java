@@ -272,8 +272,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       inputClosed = true;
       if (exchange == null && inbound.isEmpty()) {
         ctx.close();
-      } else if (exchange != null && inbound.isEmpty() && codec != null && codec.inRequestBody()) {
-        ClientStalls.onInputClosedMidBody(this, exchange);
+      } else {
+        checkInputClosedMidBody();
       }
       return;
     }
@@ -294,6 +294,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       return;
     }
     ctx.fireUserEventTriggered(evt);
+  }
+
+  /**
+   * The client shut its side while the current request's body was being read, and every part of it
+   * that came was handed on: the body can never end (see {@link ClientStalls#onInputClosedMidBody}).
+   * Looked at when the shutdown arrives and whenever the queue of what arrived empties.
+   */
+  void checkInputClosedMidBody() {
+    if (!closing && inputClosed && exchange != null && inbound.isEmpty() && codec != null && codec.inRequestBody()) {
+      ClientStalls.onInputClosedMidBody(this, exchange);
+    }
   }
 
   @Override

@@ -1,7 +1,6 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.ReadYourWritesCookie;
-import dev.meridian.proxy.http.HopByHopHeaders;
 import dev.meridian.proxy.http.ViaHeader;
 import dev.meridian.proxy.server.Exchange.ResponsePhase;
 import dev.meridian.proxy.upstream.BackendHandler;
@@ -34,20 +33,19 @@ import org.slf4j.LoggerFactory;
  */
 final class ResponseRelay {
   /**
-   * The interim response to relay: its status, and but for 100 Continue its end-to-end fields (103
-   * Early Hints is its Link fields; hop-by-hop and framing fields stay behind).
+   * The interim response to relay: its status, and its Link fields (what 103 Early Hints is for; the
+   * route's response-header rules are not applied to an interim response, so nothing else of it,
+   * such as a Set-Cookie, goes on).
    */
   private static FullHttpResponse interim(HttpVersion version, HttpResponse response) {
     DefaultFullHttpResponse interim = new DefaultFullHttpResponse(version, response.status());
-    if (response.status().code() != 100) {
-      for (java.util.Map.Entry<String, String> field : HopByHopHeaders.endToEnd(response.headers())) {
-        if (!HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(field.getKey())) {
-          interim.headers().add(field.getKey(), field.getValue());
-        }
-      }
+    for (String link : response.headers().getAll(LINK)) {
+      interim.headers().add(LINK, link);
     }
     return interim;
   }
+
+  private static final io.netty.util.AsciiString LINK = io.netty.util.AsciiString.cached("link");
 
   /** Interim (1xx) responses relayed for one request; one more makes the response malformed (502). */
   static final int MAX_INTERIM_RESPONSES = 16;

@@ -123,7 +123,7 @@ class AdminApiTest {
    */
   @Test
   void webPagesOfOtherSitesAndForeignHostNamesAreRefused() throws Exception {
-    start(", allowed-hosts = [\"admin.example.internal\"]");
+    start(", allowed-hosts = [\"admin.example.internal.\"]");
     String self = "http://127.0.0.1:" + proxy.adminAddress().getPort();
 
     assertThat(call("POST", "/admin/api/reload", "Origin", "http://evil.example").statusCode()).isEqualTo(403);
@@ -131,6 +131,8 @@ class AdminApiTest {
     assertThat(call("POST", "/admin/api/reload", "Origin", self).statusCode()).as("the dashboard's own page")
         .isEqualTo(200);
     assertThat(call("POST", "/admin/api/reload").statusCode()).as("curl, a script").isEqualTo(200);
+    assertThat(call("POST", "/admin/api/reload", "Origin", "https://admin.example.internal").statusCode())
+        .as("the dashboard served under its listed name, behind a TLS proxy").isEqualTo(200);
 
     assertThat(rawGet("/admin/api/config", "evil.example:" + proxy.adminAddress().getPort()).status()).isEqualTo(403);
     assertThat(rawGet("/healthz", "evil.example").status()).isEqualTo(200);

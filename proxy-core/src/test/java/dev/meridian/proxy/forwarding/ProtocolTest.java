@@ -119,14 +119,15 @@ class ProtocolTest {
     }
   }
 
-  /** 103 Early Hints reaches the client with its Link fields (its hop-by-hop ones stay behind), then the answer. */
+  /** 103 Early Hints reaches the client with its Link fields (nothing else of it), then the answer. */
   @Test
   void earlyHintsReachTheClientWithTheirLinks() throws Exception {
     try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
       RawTcpBackend.readHead(socket.getInputStream());
       OutputStream out = socket.getOutputStream();
       out.write(("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n"
-          + "Link: </app.js>; rel=preload; as=script\r\nConnection: x-hint\r\nX-Hint: hop\r\n\r\n"
+          + "Link: </app.js>; rel=preload; as=script\r\nConnection: x-hint\r\nX-Hint: hop\r\n"
+          + "Set-Cookie: early=1\r\n\r\n"
           + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").getBytes(US_ASCII));
       out.flush();
       socket.getInputStream().read(); // hold the connection until the proxy lets go
@@ -139,6 +140,7 @@ class ProtocolTest {
       assertThat(hints.headerValues("link"))
           .containsExactly("</style.css>; rel=preload; as=style", "</app.js>; rel=preload; as=script");
       assertThat(hints.header("x-hint")).isNull();
+      assertThat(hints.header("set-cookie")).as("only Link goes on in an interim response").isNull();
       RawResponse answer = client.readResponse();
       assertThat(answer.status()).isEqualTo(200);
       assertThat(answer.bodyText()).isEqualTo("ok");
