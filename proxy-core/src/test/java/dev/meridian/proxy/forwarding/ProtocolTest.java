@@ -119,19 +119,24 @@ class ProtocolTest {
     }
   }
 
+  /** A backend that reads one request head, answers these bytes, and holds the connection until the proxy lets go. */
+  private static RawTcpBackend answering(String response) throws java.io.IOException {
+    return RawTcpBackend.start(socket -> {
+      RawTcpBackend.readHead(socket.getInputStream());
+      OutputStream out = socket.getOutputStream();
+      out.write(response.getBytes(US_ASCII));
+      out.flush();
+      socket.getInputStream().read();
+    });
+  }
+
   /** 103 Early Hints reaches the client with its Link fields (nothing else of it), then the answer. */
   @Test
   void earlyHintsReachTheClientWithTheirLinks() throws Exception {
-    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
-      RawTcpBackend.readHead(socket.getInputStream());
-      OutputStream out = socket.getOutputStream();
-      out.write(("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n"
+    try (RawTcpBackend backend = answering("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n"
           + "Link: </app.js>; rel=preload; as=script\r\nConnection: x-hint\r\nX-Hint: hop\r\n"
           + "Set-Cookie: early=1\r\n\r\n"
-          + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").getBytes(US_ASCII));
-      out.flush();
-      socket.getInputStream().read(); // hold the connection until the proxy lets go
-    });
+          + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
         RawHttpClient client = proxy.connect()) {
       client.send("GET /page HTTP/1.1\r\nHost: app.test\r\n\r\n");
@@ -149,15 +154,9 @@ class ProtocolTest {
 
   @Test
   void chunkedResponseWithTrailersReachesTheClientWithTrailers() throws Exception {
-    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
-      RawTcpBackend.readHead(socket.getInputStream());
-      OutputStream out = socket.getOutputStream();
-      out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+    try (RawTcpBackend backend = answering("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
           + "Trailer: X-Checksum\r\n\r\n"
-          + "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Checksum: abc123\r\n\r\n").getBytes(US_ASCII));
-      out.flush();
-      socket.getInputStream().read(); // hold the connection until the proxy lets go
-    });
+          + "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Checksum: abc123\r\n\r\n");
         ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
         RawHttpClient client = proxy.connect()) {
       client.send("GET /chunked HTTP/1.1\r\nHost: app.test\r\n\r\n");
