@@ -75,7 +75,7 @@ final class ClientInbound {
         ReferenceCountUtil.release(msg);
       }
     }
-    connection.checkInputClosedMidBody();
+    ClientStalls.checkInputClosedMidBody(connection);
   }
 
   /**

@@ -51,6 +51,19 @@ final class ClientStalls {
   }
 
   /**
+   * Acts on a client that shut its side while the current request's body was being read, once every
+   * part of it that came was handed on (the queue of what arrived is empty): see
+   * {@link #onInputClosedMidBody}. Looked at when the shutdown arrives and whenever that queue empties.
+   */
+  static void checkInputClosedMidBody(FrontendHandler connection) {
+    Exchange ex = connection.exchange;
+    if (!connection.closing && connection.inputClosed && ex != null && connection.inbound.isEmpty()
+        && connection.codec != null && connection.codec.inRequestBody()) {
+      onInputClosedMidBody(connection, ex);
+    }
+  }
+
+  /**
    * The client shut its sending side (TCP FIN) in the middle of the current request's body: the body
    * can never end, so its upstream (which holds a half-received request) is dropped at once rather
    * than after a stall timeout, and the client, which may still read, is answered 400. A response

@@ -1,9 +1,6 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.SelectionContext;
-import dev.meridian.proxy.http.ForwardingHeaders;
-import dev.meridian.proxy.http.FramingLookalikes;
-import dev.meridian.proxy.http.MethodOverrides;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
@@ -92,7 +89,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
   /** This handler counted its HTTP/1 connection in the open-connections gauge. */
   private boolean countedConnection;
   /** The HTTP/1 connection's codec (null on an HTTP/2 stream). */
-  private final ServerHttpCodec codec;
+  final ServerHttpCodec codec;
   /** On an HTTP/2 stream: the client ended its request (END_STREAM arrived). */
   private boolean requestEnded;
   private InetAddress clientAddress;
@@ -273,7 +270,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       if (exchange == null && inbound.isEmpty()) {
         ctx.close();
       } else {
-        checkInputClosedMidBody();
+        ClientStalls.checkInputClosedMidBody(this);
       }
       return;
     }
@@ -294,17 +291,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       return;
     }
     ctx.fireUserEventTriggered(evt);
-  }
-
-  /**
-   * The client shut its side while the current request's body was being read, and every part of it
-   * that came was handed on: the body can never end (see {@link ClientStalls#onInputClosedMidBody}).
-   * Looked at when the shutdown arrives and whenever the queue of what arrived empties.
-   */
-  void checkInputClosedMidBody() {
-    if (!closing && inputClosed && exchange != null && inbound.isEmpty() && codec != null && codec.inRequestBody()) {
-      ClientStalls.onInputClosedMidBody(this, exchange);
-    }
   }
 
   @Override
@@ -392,12 +378,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       rejectMalformed(ex, request.decoderResult().cause());
       return;
     }
-    if (!connectionMemo.peerTrusted()) {
-      ForwardingHeaders.stripUntrusted(request.headers());
-    } else {
-      ForwardingHeaders.stripUnderscoreSpellings(request.headers());
-    }
-    FramingLookalikes.strip(request.headers());
     RequestAdmission.Verdict verdict = RequestAdmission.admit(ex, context, now.routing(), clientIp, connectionMemo);
     if (drainRequested) {
       ex.clientKeepAlive = false;
@@ -405,9 +385,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     if (verdict != null) {
       completion.respondLocally(ex, verdict.status(), verdict.message(), verdict.retryAfterSeconds());
       return;
-    }
-    if (!ex.route.methods().isEmpty()) {
-      MethodOverrides.strip(request.headers()); // the route's method list must hold for the backend too
     }
     // Admission checked the framing: a Content-Length here is a valid number.
     ex.declaredLength = ex.http2 ? HttpUtil.getContentLength(request, -1L) : -1L;

@@ -2,6 +2,9 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.balancer.SelectionContext;
+import dev.meridian.proxy.http.ForwardingHeaders;
+import dev.meridian.proxy.http.FramingLookalikes;
+import dev.meridian.proxy.http.MethodOverrides;
 import dev.meridian.proxy.http.TraceContext;
 import dev.meridian.proxy.http1.MalformedHeadException;
 import dev.meridian.proxy.http1.RawHeaders;
@@ -57,8 +60,8 @@ final class RequestAdmission {
   private RequestAdmission() {}
 
   /**
-   * Admits the exchange's request, which came on {@code connection}: fills in its route, request id,
-   * keep-alive and upgrade.
+   * Admits the exchange's request, which came on {@code connection}: drops what its client may not
+   * claim (see {@link #stripClientClaims}), fills in its route, request id, keep-alive and upgrade.
    *
    * @return null when the request goes to a backend, else the local answer
    */
@@ -66,6 +69,7 @@ final class RequestAdmission {
       ConnectionMemo connection) {
     HttpRequest request = ex.request;
     HttpHeaders headers = request.headers();
+    stripClientClaims(headers, connection.peerTrusted());
     ex.clientKeepAlive = HttpUtil.isKeepAlive(request) && !context.isDraining();
     boolean chunked;
     if (request instanceof RawRequest raw) {
@@ -152,11 +156,28 @@ final class RequestAdmission {
           "no route for host '" + (host == null ? "" : host) + "' and path '" + target.path() + "'");
     }
     ex.route = route;
+    if (!route.methods().isEmpty()) {
+      MethodOverrides.strip(headers); // the route's method list must hold for the backend too
+    }
     // HTTP/2 has no Upgrade: towards an HTTP/2 group the request goes as a plain one (its Upgrade
     // header is dropped as hop-by-hop) and the backend answers it without switching.
     GroupRuntime group = routing.groups().get(route.group().name());
     ex.upgrade = group.protocol().isHttp2() ? null : allowedUpgrade(request, route);
     return prepareSelection(ex, context, routing, clientIp);
+  }
+
+  /**
+   * Drops the fields a client may not set for the backend: the forwarding headers unless it is a
+   * trusted proxy (their underscore spellings even then), and the underscore spellings of the framing
+   * fields from anyone.
+   */
+  private static void stripClientClaims(HttpHeaders headers, boolean peerTrusted) {
+    if (!peerTrusted) {
+      ForwardingHeaders.stripUntrusted(headers);
+    } else {
+      ForwardingHeaders.stripUnderscoreSpellings(headers);
+    }
+    FramingLookalikes.strip(headers);
   }
 
   /**
