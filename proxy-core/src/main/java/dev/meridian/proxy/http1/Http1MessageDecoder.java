@@ -35,6 +35,10 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
 
   private final int maxTrailerBytes;
   private State state = State.HEAD;
+  /** The message just decoded waits for its answer before the next head is read (see {@link #holdNextHead}). */
+  private boolean holdingNextHead;
+  /** The context {@link #decode} last ran in: where {@link #releaseNextHead} decodes what was held. */
+  private ChannelHandlerContext context;
   private long remaining;
   private HttpHeaders trailers;
   private int trailerBytes;
@@ -79,6 +83,40 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     state = State.RAW;
   }
 
+  /**
+   * Once the current message ends, reads no further head until {@link #releaseNextHead}: the bytes
+   * after it stay in the decoder, undecoded. A request asking to switch protocols waits so: if the
+   * answer is 101, those bytes are the new protocol's and are handed on as they came (when the codec is
+   * removed); otherwise they are read as the next request.
+   */
+  final void holdNextHead() {
+    holdingNextHead = true;
+  }
+
+  /** Whether bytes after the current message are held undecoded (see {@link #holdNextHead}). */
+  public final boolean holdsBytes() {
+    return holdingNextHead && state == State.HEAD && internalBuffer().isReadable();
+  }
+
+  /** Whether the next head waits for {@link #releaseNextHead}. */
+  final boolean isHoldingNextHead() {
+    return holdingNextHead;
+  }
+
+  /**
+   * Reads heads again after {@link #holdNextHead}, and decodes at once the bytes held meanwhile
+   * (its messages are handed on before this returns). Call it on the channel's event loop.
+   */
+  public final void releaseNextHead() throws Exception {
+    if (!holdingNextHead) {
+      return;
+    }
+    holdingNextHead = false;
+    if (context != null && !context.isRemoved() && internalBuffer().isReadable()) {
+      channelRead(context, Unpooled.EMPTY_BUFFER);
+    }
+  }
+
   /** Discards the rest of the connection's input (after a refused head). */
   final void discardInput(ByteBuf in) {
     in.skipBytes(in.readableBytes());
@@ -87,9 +125,10 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
 
   @Override
   protected final void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    context = ctx;
     while (in.isReadable()) {
       boolean progressed = switch (state) {
-        case HEAD -> decodeHead(in, out);
+        case HEAD -> !holdingNextHead && decodeHead(in, out);
         case FIXED_BODY -> decodeFixedBody(in, out);
         case CHUNK_SIZE -> decodeChunkSize(in, out);
         case CHUNK_DATA -> decodeChunkData(in, out);

@@ -4,6 +4,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -45,7 +47,7 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
    * a request line count: they start the head's time as its first byte would).
    */
   public boolean hasPartialHead() {
-    return state() == State.HEAD
+    return state() == State.HEAD && !isHoldingNextHead()
         && (parser.inProgress() || internalBuffer().isReadable() || headStartNanos != 0);
   }
 
@@ -90,9 +92,23 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
     }
     headStartNanos = 0;
     methods.accept(request.method());
+    if (asksToSwitchProtocols(request)) {
+      holdNextHead();
+    }
     out.add(request);
     startBody(out, request.isChunked(), request.contentLength(), false);
     return true;
+  }
+
+  /**
+   * Whether the request asks to switch protocols (RFC 9110 section 7.8: an HTTP/1.1 request with
+   * Upgrade, named in Connection). What the client sends after it is the new protocol's if the answer
+   * is 101 and the next request otherwise, so it is not read until the answer is known.
+   */
+  private static boolean asksToSwitchProtocols(RawRequest request) {
+    return request.headers().contains(HttpHeaderNames.UPGRADE)
+        && request.protocolVersion().equals(HttpVersion.HTTP_1_1)
+        && request.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true);
   }
 
   private void rejectHead(ByteBuf in, List<Object> out, DecoderException cause) {

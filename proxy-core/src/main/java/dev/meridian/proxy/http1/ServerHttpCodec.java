@@ -46,6 +46,23 @@ public final class ServerHttpCodec
   }
 
   /**
+   * Whether bytes that followed a request asking to switch protocols wait, undecoded, for its answer
+   * (the client should not be read further until it comes).
+   */
+  public boolean holdsBytesAfterUpgradeRequest() {
+    return decoder.holdsBytes();
+  }
+
+  /**
+   * The answer to a request asking to switch protocols was not 101: reads what followed it as HTTP/1.1
+   * again, handing on at once the requests already received. (On a 101 the codec is removed instead,
+   * and what followed goes on as bytes.)
+   */
+  public void readOnAfterUpgradeRefused() throws Exception {
+    decoder.releaseNextHead();
+  }
+
+  /**
    * When the first byte of the request head now arriving came (System.nanoTime), or 0 when no head
    * is partly received: the 408 deadline counts from there.
    */

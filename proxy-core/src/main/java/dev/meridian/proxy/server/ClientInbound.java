@@ -87,9 +87,12 @@ final class ClientInbound {
     if (connection.closing || connection.inputClosed) {
       return;
     }
-    if (canTakeClientBytes()) {
+    // Bytes after a request asking to switch protocols wait in the decoder for its answer: no more.
+    boolean heldInDecoder = connection.codec != null && connection.codec.holdsBytesAfterUpgradeRequest();
+    if (!heldInDecoder && canTakeClientBytes()) {
       connection.client.resumeReading();
-    } else if (!queue.isEmpty() || (connection.exchange != null && !connection.exchange.requestComplete)) {
+    } else if (heldInDecoder || !queue.isEmpty()
+        || (connection.exchange != null && !connection.exchange.requestComplete)) {
       connection.client.pauseReading();
     }
   }

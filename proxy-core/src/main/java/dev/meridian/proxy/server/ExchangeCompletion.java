@@ -1,6 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.http.LocalResponses;
+import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.server.Exchange.ResponsePhase;
 import dev.meridian.proxy.upstream.BackendHandler;
 import io.netty.channel.Channel;
@@ -185,9 +186,26 @@ final class ExchangeCompletion {
     if (!connection.http2Stream) {
       connection.headTimer.start(); // an HTTP/2 stream carries one request: no next head to time
     }
+    readOnAfterRefusedUpgrade();
     connection.inbound.drain();
     connection.flushUpstream();
     connection.inbound.maybeRead();
+  }
+
+  /**
+   * The decoder holds what followed a request asking to switch protocols until its answer (see
+   * {@link ServerHttpCodec#readOnAfterUpgradeRefused}); with no request left waiting, the exchange
+   * that just finished was that request's, answered without a switch: read what followed as requests.
+   */
+  private void readOnAfterRefusedUpgrade() {
+    if (connection.codec == null || !connection.inbound.isEmpty()) {
+      return;
+    }
+    try {
+      connection.codec.readOnAfterUpgradeRefused();
+    } catch (Exception e) {
+      connection.clientFailed(e);
+    }
   }
 
   /**

@@ -9,12 +9,15 @@ import dev.meridian.proxy.testing.RawTcpBackend;
 import dev.meridian.proxy.testing.TestBackend;
 import dev.meridian.proxy.testing.TestBackend.Reply;
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -420,6 +423,95 @@ class ProtocolTest {
 
       client.socket().shutdownOutput();
       assertThat(client.isClosedByPeer()).as("the backend's close reaches the client").isTrue();
+      assertThat(backend.errors()).isEmpty();
+    }
+  }
+
+  /**
+   * A backend for the upgrade tests: answers a request asking for WebSocket with 101 and then echoes
+   * what it receives; any other request with 200 and "ok".
+   */
+  private static RawTcpBackend switchingBackend() throws IOException {
+    return RawTcpBackend.start(socket -> {
+      InputStream in = socket.getInputStream();
+      OutputStream out = socket.getOutputStream();
+      while (true) {
+        String head;
+        try {
+          head = RawTcpBackend.readHead(in);
+        } catch (EOFException closedBetweenRequests) {
+          return;
+        }
+        if (!head.toLowerCase(Locale.ROOT).contains("upgrade: websocket")) {
+          out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(US_ASCII));
+          out.flush();
+          continue;
+        }
+        out.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            .getBytes(US_ASCII));
+        out.flush();
+        in.transferTo(out);
+        return;
+      }
+    });
+  }
+
+  private static final String WEBSOCKET_REQUEST = "GET /chat HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\n"
+      + "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+  /**
+   * What a client sends right behind its upgrade request, before the 101 came back, is the new
+   * protocol's: it reaches the backend after the switch as it was sent, even when it looks like HTTP.
+   */
+  @Test
+  void bytesSentRightBehindAnUpgradeRequestGoThroughTheTunnel() throws Exception {
+    try (RawTcpBackend backend = switchingBackend();
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      String early = "GET /not-http HTTP/1.1\r\nHost: x\r\n\r\n\u0000\u0001frame";
+      client.send(WEBSOCKET_REQUEST + early);
+
+      assertThat(client.readResponse().status()).isEqualTo(101);
+      assertThat(new String(client.readBytes(early.length()), US_ASCII)).as("echoed by the backend").isEqualTo(early);
+      client.send("after");
+      assertThat(new String(client.readBytes(5), US_ASCII)).isEqualTo("after");
+      assertThat(backend.errors()).isEmpty();
+    }
+  }
+
+  /** A pipelined request behind an upgrade request the backend does not switch for is answered as HTTP. */
+  @Test
+  void aRequestPipelinedBehindARefusedUpgradeIsAnswered() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders());
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send(WEBSOCKET_REQUEST + "GET /next HTTP/1.1\r\nHost: app.test\r\n\r\n");
+
+      assertThat(client.readResponse().status()).as("no switch: a plain answer").isEqualTo(200);
+      assertThat(client.readResponse().status()).as("the pipelined request").isEqualTo(200);
+      assertThat(backend.requests()).extracting(r -> r.uri()).containsExactly("/chat", "/next");
+      client.send("GET /third HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      assertThat(client.readResponse().status()).isEqualTo(200);
+    }
+  }
+
+  /**
+   * An upgrade request pipelined behind another request waits its turn, and what follows it is kept
+   * for the tunnel until its own answer: the earlier request's answer does not let it be read as HTTP.
+   */
+  @Test
+  void anUpgradeRequestPipelinedBehindAnotherKeepsItsFollowingBytesForTheTunnel() throws Exception {
+    try (RawTcpBackend backend = switchingBackend();
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      String early = "GET /frame HTTP/1.1\r\n\r\n";
+      client.send("GET /first HTTP/1.1\r\nHost: app.test\r\n\r\n" + WEBSOCKET_REQUEST + early);
+
+      RawResponse first = client.readResponse();
+      assertThat(first.status()).isEqualTo(200);
+      assertThat(first.bodyText()).isEqualTo("ok");
+      assertThat(client.readResponse().status()).isEqualTo(101);
+      assertThat(new String(client.readBytes(early.length()), US_ASCII)).as("echoed by the backend").isEqualTo(early);
       assertThat(backend.errors()).isEmpty();
     }
   }

@@ -53,6 +53,58 @@ class ServerHttpCodecTest {
     }
   }
 
+  private static List<String> uris(List<Object> decoded) {
+    List<String> uris = new ArrayList<>();
+    for (Object o : decoded) {
+      if (o instanceof HttpRequest r) {
+        uris.add(r.uri());
+      }
+      ReferenceCountUtil.release(o);
+    }
+    return uris;
+  }
+
+  private static final String UPGRADE_REQUEST =
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n";
+
+  /** What follows a request asking to switch protocols waits, undecoded, until the codec is told to read on. */
+  @Test
+  void bytesAfterAnUpgradeRequestWaitUntilItsAnswerIsKnown() throws Exception {
+    ServerHttpCodec codec = channel.pipeline().get(ServerHttpCodec.class);
+    assertThat(uris(feed(UPGRADE_REQUEST + "GET /next HTTP/1.1\r\nHost: a\r\n\r\n"))).containsExactly("/ws");
+    assertThat(uris(feed("GET /third HTTP/1.1\r\nHost: a\r\n\r\n"))).isEmpty();
+    assertThat(codec.holdsBytesAfterUpgradeRequest()).isTrue();
+    assertThat(codec.hasPartialHead()).as("held bytes are no head in progress (no 408)").isFalse();
+
+    codec.readOnAfterUpgradeRefused();
+
+    assertThat(codec.holdsBytesAfterUpgradeRequest()).isFalse();
+    assertThat(uris(feed())).containsExactly("/next", "/third");
+    assertThat(uris(feed("GET /fourth HTTP/1.1\r\nHost: a\r\n\r\n"))).containsExactly("/fourth");
+  }
+
+  /** On a switch the codec is removed, and the bytes it held go on as they came. */
+  @Test
+  void bytesHeldAfterAnUpgradeRequestGoOnAsBytesWhenTheCodecIsRemoved() {
+    assertThat(uris(feed(UPGRADE_REQUEST + "\u0081\u0005hello"))).containsExactly("/ws");
+    channel.pipeline().remove(ServerHttpCodec.class);
+    ByteBuf passed = channel.readInbound();
+    try {
+      assertThat(passed.toString(StandardCharsets.ISO_8859_1)).isEqualTo("\u0081\u0005hello");
+    } finally {
+      passed.release();
+    }
+  }
+
+  /** HTTP/1.0 has no Upgrade (RFC 9110 section 7.8), and Upgrade not named in Connection asks for nothing. */
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "GET /ws HTTP/1.0\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+      "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n"})
+  void requestsThatDoNotAskToSwitchLeaveThePipelineFlowing(String head) {
+    assertThat(uris(feed(head + "GET /next HTTP/1.1\r\nHost: a\r\n\r\n"))).containsExactly("/ws", "/next");
+  }
+
   /**
    * Connections of one thread read their heads in the thread's array in turn: a head left incomplete
    * on one connection keeps its lines while another connection's heads, larger ones included, are
