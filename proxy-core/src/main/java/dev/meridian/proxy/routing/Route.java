@@ -14,7 +14,7 @@ import java.util.Set;
  * @param name        the route's name, for logs and metrics
  * @param host        the host pattern, or null for any host
  * @param pathPrefix  the path prefix the request path must start with
- * @param methods     the allowed methods in upper case; empty for any
+ * @param methods     the allowed methods in upper case (GET allows HEAD too); empty for any
  * @param group       the backend group
  * @param selector    picks a backend of the group
  * @param rewriteHost send the backend's authority as Host
@@ -50,9 +50,17 @@ public record Route(
 
   /** Whether the request matches this route. */
   public boolean matches(String requestHost, String path, String method) {
-    return (host == null || host.matches(requestHost))
-        && path.startsWith(pathPrefix)
-        && (methods.isEmpty() || methods.contains(method));
+    return matchesTarget(requestHost, path) && allowsMethod(method);
+  }
+
+  /** Whether a request for this host and path matches the route's host and path prefix. */
+  public boolean matchesTarget(String requestHost, String path) {
+    return (host == null || host.matches(requestHost)) && path.startsWith(pathPrefix);
+  }
+
+  /** Whether the route takes the method: any without a method list, HEAD wherever GET is listed. */
+  public boolean allowsMethod(String method) {
+    return methods.isEmpty() || methods.contains(method) || "HEAD".equals(method) && methods.contains("GET");
   }
 
   /** Whether a client may switch to this protocol (an Upgrade header value) through this route. */

@@ -1,10 +1,11 @@
 package dev.meridian.proxy.routing;
 
 import java.util.List;
+import java.util.TreeSet;
 
 /**
  * Finds the route for a request: routes are tried in configuration order and the first whose host,
- * path prefix and method match wins. Immutable; a config reload builds a new router.
+ * path prefix and method match wins (a route listing GET takes HEAD too). Immutable; a config reload builds a new router.
  */
 public final class Router {
   private final Route[] routes;
@@ -28,6 +29,30 @@ public final class Router {
       }
     }
     return null;
+  }
+
+  /**
+   * The methods the routes for this host and path take, for the {@code Allow} field of a 405, when
+   * routes match the host and path but none the method; null when no route matches the host and path,
+   * or one takes any method.
+   *
+   * @param host the request's host, may be null
+   * @param path the request path without the query
+   */
+  public String allowedMethods(String host, String path) {
+    TreeSet<String> allowed = new TreeSet<>();
+    for (Route route : routes) {
+      if (route.matchesTarget(host, path)) {
+        if (route.methods().isEmpty()) {
+          return null;
+        }
+        allowed.addAll(route.methods());
+        if (route.methods().contains("GET")) {
+          allowed.add("HEAD");
+        }
+      }
+    }
+    return allowed.isEmpty() ? null : String.join(", ", allowed);
   }
 
   /** The routes in match order. */

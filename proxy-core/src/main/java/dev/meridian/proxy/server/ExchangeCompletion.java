@@ -7,6 +7,7 @@ import dev.meridian.proxy.upstream.BackendHandler;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 
@@ -70,8 +71,18 @@ final class ExchangeCompletion {
     respondLocally(ex, status, message, 0);
   }
 
+  /** Answers as admission decided: its status and message, with {@code Retry-After} or {@code Allow} when it set them. */
+  void respondLocally(Exchange ex, RequestAdmission.Verdict verdict) {
+    respondLocally(ex, verdict.status(), verdict.message(), verdict.retryAfterSeconds(), verdict.allow());
+  }
+
   /** Writes a response Meridian makes itself, with {@code Retry-After} when {@code retryAfterSeconds} > 0. */
   void respondLocally(Exchange ex, HttpResponseStatus status, String message, long retryAfterSeconds) {
+    respondLocally(ex, status, message, retryAfterSeconds, null);
+  }
+
+  private void respondLocally(Exchange ex, HttpResponseStatus status, String message, long retryAfterSeconds,
+      String allow) {
     if (status.code() >= 500 && ex.cacheStale != null && connection.cache.answerStale(ex)) {
       return; // the origin failed: a stale entry the route may serve on error answers instead
     }
@@ -83,7 +94,10 @@ final class ExchangeCompletion {
       response.headers().set(ResponseRelay.DECISION_HEADER, ex.selection.decision());
     }
     if (retryAfterSeconds > 0) {
-      response.headers().set(io.netty.handler.codec.http.HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+      response.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+    }
+    if (allow != null) {
+      response.headers().set(HttpHeaderNames.ALLOW, allow);
     }
     writeLocal(ex, response, keepAlive);
   }

@@ -383,7 +383,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       ex.clientKeepAlive = false;
     }
     if (verdict != null) {
-      completion.respondLocally(ex, verdict.status(), verdict.message(), verdict.retryAfterSeconds());
+      completion.respondLocally(ex, verdict);
       return;
     }
     // Admission checked the framing: a Content-Length here is a valid number.

@@ -51,7 +51,11 @@ final class RequestAdmission {
    * Why a request is answered locally: the status, a one-line explanation, and the seconds the client
    * should wait before trying again (a {@code Retry-After}; 0 for none).
    */
-  record Verdict(HttpResponseStatus status, String message, long retryAfterSeconds) {
+  record Verdict(HttpResponseStatus status, String message, long retryAfterSeconds, String allow) {
+    Verdict(HttpResponseStatus status, String message, long retryAfterSeconds) {
+      this(status, message, retryAfterSeconds, null);
+    }
+
     Verdict(HttpResponseStatus status, String message) {
       this(status, message, 0);
     }
@@ -152,6 +156,11 @@ final class RequestAdmission {
     }
     Route route = routing.router().match(routedHost, target.path(), request.method().name());
     if (route == null) {
+      String allow = routing.router().allowedMethods(routedHost, target.path());
+      if (allow != null) {
+        return new Verdict(HttpResponseStatus.METHOD_NOT_ALLOWED, "the routes for host '" + (host == null ? "" : host)
+            + "' and path '" + target.path() + "' take " + allow, 0, allow);
+      }
       return new Verdict(HttpResponseStatus.NOT_FOUND,
           "no route for host '" + (host == null ? "" : host) + "' and path '" + target.path() + "'");
     }

@@ -428,6 +428,26 @@ class ProtocolTest {
   }
 
   /**
+   * A method no route for the target takes is answered 405 with the methods they take (RFC 9110
+   * section 15.5.6), not 404; a route listing GET takes HEAD.
+   */
+  @Test
+  void aMethodTheRoutesForATargetDoNotTakeIs405WithAllow() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders());
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).routeOption("methods = [GET, PUT]").start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("DELETE /form HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      RawResponse refused = client.readResponse();
+      assertThat(refused.status()).isEqualTo(405);
+      assertThat(refused.header("allow")).isEqualTo("GET, HEAD, PUT");
+
+      client.send("HEAD /form HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      assertThat(client.readResponse(true).status()).as("HEAD goes where GET does").isEqualTo(200);
+      assertThat(backend.requests()).extracting(r -> r.method()).containsExactly("HEAD");
+    }
+  }
+
+  /**
    * A backend for the upgrade tests: answers a request asking for WebSocket with 101 and then echoes
    * what it receives; any other request with 200 and "ok".
    */

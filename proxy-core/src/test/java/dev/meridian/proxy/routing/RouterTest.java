@@ -43,6 +43,25 @@ class RouterTest {
   }
 
   @Test
+  void aRouteListingGetTakesHeadToo() {
+    Router reads = new Router(List.of(route("reads", null, "/", Set.of("GET"))));
+    assertThat(reads.match("a", "/x", "HEAD")).isNotNull();
+    assertThat(reads.match("a", "/x", "POST")).isNull();
+  }
+
+  @Test
+  void theMethodsOfTheRoutesForAHostAndPathAreListedForAllow() {
+    Router methodsOnly = new Router(List.of(
+        route("reads", "a.example.com", "/", Set.of("GET")),
+        route("writes", "a.example.com", "/api/", Set.of("POST", "PUT")),
+        route("other", "b.example.com", "/", Set.of("DELETE"))));
+    assertThat(methodsOnly.allowedMethods("a.example.com", "/api/x")).isEqualTo("GET, HEAD, POST, PUT");
+    assertThat(methodsOnly.allowedMethods("a.example.com", "/x")).isEqualTo("GET, HEAD");
+    assertThat(methodsOnly.allowedMethods("c.example.com", "/x")).as("no route for the target").isNull();
+    assertThat(router.allowedMethods("a.example.com", "/api/x")).as("a route takes any method").isNull();
+  }
+
+  @Test
   void hostPatternsRefuseMisplacedWildcards() {
     assertThatThrownBy(() -> HostPattern.parse("a.*.com")).hasMessageContaining("expected");
     assertThatThrownBy(() -> HostPattern.parse("*")).hasMessageContaining("expected");
