@@ -39,7 +39,12 @@ public final class SettingsLoader {
     try {
       return read(ConfigFactory.parseFile(file.toFile(), STRICT), problems);
     } catch (ConfigException.IO e) {
-      problems.add(e, "cannot read", "a readable HOCON file");
+      ConfigProblem include = MissingInclude.locate(file, e);
+      if (include != null) {
+        problems.add(include);
+      } else {
+        problems.add(e, "cannot read", "a readable HOCON file");
+      }
     } catch (ConfigException e) {
       problems.add(e, "syntax error", "valid HOCON");
     }

@@ -265,6 +265,17 @@ class SettingsLoaderTest {
   }
 
   @Test
+  void reportsTheLineOfARequiredIncludeThatIsMissing() throws IOException {
+    Path file = write("main.conf", "meridian {\n  listeners = [ { address = \"127.0.0.1:0\" } ]\n"
+        + "  include required(\"routes.conf\")\n}\n");
+
+    assertThatThrownBy(() -> SettingsLoader.load(file))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageStartingWith(file + ": 3: include: 'routes.conf' was not found (looked for "
+            + dir.toAbsolutePath().resolve("routes.conf"));
+  }
+
+  @Test
   void reportsManyProblemsAtOnce() {
     String text = """
         meridian {
