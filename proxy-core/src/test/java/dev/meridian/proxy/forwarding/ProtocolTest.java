@@ -122,6 +122,67 @@ class ProtocolTest {
     }
   }
 
+  /**
+   * A client that sends part of a body and shuts its side while its request waits for a backend slot
+   * (the body's parts wait with it) is answered 400 once the slot comes, and no backend connection is
+   * left holding half the request until the body-rate check gives up.
+   */
+  @Test
+  void aClientThatShutsItsSideWhileWaitingForABackendSlotGets400() throws Exception {
+    java.util.concurrent.CountDownLatch releaseFirst = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CompletableFuture<Long> uploadClosed = new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicBoolean uploadSeen = new java.util.concurrent.atomic.AtomicBoolean();
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+          InputStream in = socket.getInputStream();
+          while (true) {
+            String head;
+            try {
+              head = RawTcpBackend.readHead(in);
+            } catch (EOFException closed) {
+              return;
+            }
+            if (head.startsWith("GET /slow")) {
+              releaseFirst.await();
+              socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(US_ASCII));
+              socket.getOutputStream().flush();
+              continue;
+            }
+            uploadSeen.set(true);
+            while (in.read() >= 0) {
+              // the upload's first bytes, then the proxy's close
+            }
+            uploadClosed.complete(System.nanoTime());
+            return;
+          }
+        });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address())
+            .groupOption("limits { max-connections = 1, max-pending = 10, queue-timeout = 20s }").start();
+        RawHttpClient first = proxy.connect();
+        RawHttpClient upload = proxy.connect()) {
+      first.send("GET /slow HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> backend.bytesReceived() > 0);
+      upload.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 100\r\n\r\n" + "x".repeat(50));
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> queued(proxy) == 1);
+      upload.socket().shutdownOutput();
+      long shut = System.nanoTime();
+
+      releaseFirst.countDown();
+
+      assertThat(first.readResponse().bodyText()).isEqualTo("ok");
+      assertThat(upload.readResponse().status()).isEqualTo(400);
+      assertThat(Duration.ofNanos(System.nanoTime() - shut)).isLessThan(Duration.ofSeconds(3));
+      // The upload may have reached the backend before the shutdown was read; then its connection closes.
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(3))
+          .until(() -> !uploadSeen.get() || uploadClosed.isDone());
+    }
+  }
+
+  private static double queued(ForwardingProxy proxy) {
+    io.micrometer.core.instrument.Gauge gauge =
+        proxy.metrics().registry().find("meridian.backend.queued").gauge();
+    return gauge == null ? 0 : gauge.value();
+  }
+
   /** A backend that reads one request head, answers these bytes, and holds the connection until the proxy lets go. */
   private static RawTcpBackend answering(String response) throws java.io.IOException {
     return RawTcpBackend.start(socket -> {
