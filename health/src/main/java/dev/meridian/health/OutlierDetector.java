@@ -32,8 +32,8 @@ import java.util.Optional;
  *       check ends an ejection early.</li>
  * </ul>
  *
- * <p>Ejection: {@code consecutive5xx} 5xx or {@code consecutiveGatewayFailures} gateway failures in a
- * row mark the backend out in the {@link HealthRegistry} (owner {@code outlier}) for {@code
+ * <p>Ejection: {@code consecutive5xx} 5xx (when counted: off by default) or
+ * {@code consecutiveGatewayFailures} gateway failures in a row mark the backend out in the {@link HealthRegistry} (owner {@code outlier}) for {@code
  * baseEjectionTime x n}, n the number of times it has been ejected, capped at {@code
  * maxEjectionTime}. n goes down by one for every {@code maxEjectionTime} the backend then spends
  * without an ejection, so an old incident is slowly forgiven. An ejection is refused (the streak is
@@ -160,7 +160,8 @@ public final class OutlierDetector {
    */
   public void onResponse(Backend backend, int status) {
     State s = states.get(backend.id()); // the map is filled once, in the constructor
-    if (status < 500 && (s == null || s.consecutive5xx == 0 && s.consecutiveGatewayFailures == 0)) {
+    if ((status < 500 || !settings.counts5xx())
+        && (s == null || s.consecutive5xx == 0 && s.consecutiveGatewayFailures == 0)) {
       return;
     }
     recordResponse(s, status);
@@ -171,7 +172,7 @@ public final class OutlierDetector {
       return;
     }
     s.consecutiveGatewayFailures = 0;
-    if (status < 500) {
+    if (status < 500 || !settings.counts5xx()) {
       s.consecutive5xx = 0;
       return;
     }
@@ -195,7 +196,7 @@ public final class OutlierDetector {
     s.consecutiveGatewayFailures++;
     if (s.consecutiveGatewayFailures >= settings.consecutiveGatewayFailures()) {
       eject(s, s.consecutiveGatewayFailures + " consecutive gateway failures (last " + kind + ")");
-    } else if (s.consecutive5xx >= settings.consecutive5xx()) {
+    } else if (settings.counts5xx() && s.consecutive5xx >= settings.consecutive5xx()) {
       eject(s, s.consecutive5xx + " consecutive 5xx responses (last " + kind + ")");
     }
   }

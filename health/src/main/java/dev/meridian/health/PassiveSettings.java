@@ -7,8 +7,9 @@ import java.util.Objects;
  * When passive outlier detection ejects a backend of a group, and for how long. Built by the proxy's
  * config reader; validated here. Passive detection is on by default ({@link #DEFAULTS}).
  *
- * @param consecutive5xx             5xx responses in a row that eject, default 5 (a gateway failure
- *                                   counts as a 5xx too)
+ * @param consecutive5xx             5xx responses in a row that eject (a gateway failure counts as a
+ *                                   5xx too); 0, the default, counts none: a 5xx is often the answer to
+ *                                   one URL, and any client could eject healthy backends by asking for it
  * @param consecutiveGatewayFailures gateway failures in a row (connect refused, reset, timeout) that
  *                                   eject, default 3
  * @param baseEjectionTime           ejection time for the first ejection, default 30 s; the n-th
@@ -34,15 +35,16 @@ public record PassiveSettings(
     boolean ejectOnConnectRefused) {
 
   /**
-   * 5 x 5xx or 3 gateway failures eject for 30 s x n (max 300 s), at most 50%; a refused connection
-   * ejects at once; latency outliers off.
+   * 3 gateway failures eject for 30 s x n (max 300 s), at most 50%; a refused connection ejects at
+   * once; 5xx responses and latency outliers are not counted.
    */
-  public static final PassiveSettings DEFAULTS = new PassiveSettings(5, 3, Duration.ofSeconds(30),
+  public static final PassiveSettings DEFAULTS = new PassiveSettings(0, 3, Duration.ofSeconds(30),
       Duration.ofSeconds(300), 50, 0, Duration.ofSeconds(30), true);
 
   /** Checks every value. */
   public PassiveSettings {
-    ActiveCheckSettings.check(consecutive5xx >= 1, "consecutive-5xx: %s (expected: >= 1)", consecutive5xx);
+    ActiveCheckSettings.check(consecutive5xx >= 0, "consecutive-5xx: %s (expected: 0 = off, or >= 1)",
+        consecutive5xx);
     ActiveCheckSettings.check(consecutiveGatewayFailures >= 1,
         "consecutive-gateway-failures: %s (expected: >= 1)", consecutiveGatewayFailures);
     Objects.requireNonNull(baseEjectionTime, "baseEjectionTime");
@@ -58,6 +60,11 @@ public record PassiveSettings(
         "latency-outlier.factor: %s (expected: 0 = off, or > 1)", latencyFactor);
     ActiveCheckSettings.check(!latencyWindow.isNegative(), "latency-outlier.window: %s (expected: >= 0)",
         latencyWindow);
+  }
+
+  /** Whether 5xx responses are counted toward an ejection. */
+  public boolean counts5xx() {
+    return consecutive5xx > 0;
   }
 
   /** Whether latency outliers are detected. */

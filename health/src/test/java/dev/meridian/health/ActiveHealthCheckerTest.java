@@ -255,7 +255,9 @@ class ActiveHealthCheckerTest {
     Backend b1 = server.backend("b1");
     Backend b2 = new Backend("b2", "127.0.0.1", 1, "us-east", 1);
     BackendGroup group = new BackendGroup("app", List.of(b1, b2));
-    OutlierDetector outliers = new OutlierDetector(group, registry, PassiveSettings.DEFAULTS, null, NanoClock.SYSTEM);
+    OutlierDetector outliers = new OutlierDetector(group, registry,
+        new PassiveSettings(5, 3, Duration.ofSeconds(30), Duration.ofSeconds(300), 50, 0, Duration.ofSeconds(30), true),
+        null, NanoClock.SYSTEM);
     for (int i = 0; i < 5; i++) {
       outliers.onResponse(b1, 503);
     }

@@ -22,6 +22,10 @@ class OutlierDetectorTest {
     return new BackendGroup("app", backends);
   }
 
+  /** The defaults, with 5xx responses counted (5 in a row eject). */
+  private static final PassiveSettings COUNTING_5XX =
+      new PassiveSettings(5, 3, Duration.ofSeconds(30), Duration.ofSeconds(300), 50, 0, Duration.ofSeconds(30), true);
+
   private static PassiveSettings settings(Duration base, Duration max, int maxPercent) {
     return new PassiveSettings(5, 3, base, max, maxPercent, 0, Duration.ofSeconds(30), true);
   }
@@ -32,11 +36,33 @@ class OutlierDetectorTest {
     }
   }
 
+  /** By default a 5xx is not counted (any client could ask for a URL that fails); gateway failures are. */
+  @Test
+  void byDefaultOnlyGatewayFailuresEject() {
+    BackendGroup g = group(4);
+    Backend b1 = g.backends().get(0);
+    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+
+    fail5xx(detector, b1, 50);
+    assertThat(registry.isAvailable(b1)).as("5xx responses are the application's answers").isTrue();
+
+    detector.onGatewayFailure(b1, "reset");
+    detector.onGatewayFailure(b1, "timeout");
+    fail5xx(detector, b1, 1);
+    detector.onGatewayFailure(b1, "reset");
+    assertThat(registry.isAvailable(b1)).as("a response ends the gateway-failure streak").isTrue();
+    detector.onGatewayFailure(b1, "reset");
+    detector.onGatewayFailure(b1, "timeout");
+    assertThat(registry.isAvailable(b1)).isFalse();
+    assertThat(registry.reasons("b1").get(OutlierDetector.OWNER))
+        .startsWith("3 consecutive gateway failures (last timeout)");
+  }
+
   @Test
   void fiveConsecutive5xxEject() {
     BackendGroup g = group(4);
     Backend b1 = g.backends().get(0);
-    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
 
     fail5xx(detector, b1, 4);
     detector.onResponse(b1, 200);
@@ -53,13 +79,13 @@ class OutlierDetectorTest {
   void aRebuiltGroupsDetectorTakesOverTheEjectionsOfTheBackendsThatStay() {
     BackendGroup before = group(4);
     Backend b1 = before.backends().get(0);
-    OutlierDetector old = new OutlierDetector(before, registry, PassiveSettings.DEFAULTS, null, clock);
+    OutlierDetector old = new OutlierDetector(before, registry, COUNTING_5XX, null, clock);
     fail5xx(old, b1, 5);
     old.onResponse(before.backends().get(1), 503);
 
     List<Backend> grown = new ArrayList<>(before.backends());
     grown.add(new Backend("b9", "127.0.0.1", 9009, "us-east", 1));
-    OutlierDetector next = new OutlierDetector(new BackendGroup("app", grown), registry, PassiveSettings.DEFAULTS,
+    OutlierDetector next = new OutlierDetector(new BackendGroup("app", grown), registry, COUNTING_5XX,
         null, clock);
     next.takeOver(old);
 
@@ -77,7 +103,7 @@ class OutlierDetectorTest {
   void threeGatewayFailuresEject() {
     BackendGroup g = group(4);
     Backend b1 = g.backends().get(0);
-    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
 
     detector.onGatewayFailure(b1, "connect-refused");
     detector.onGatewayFailure(b1, "reset");
@@ -95,7 +121,7 @@ class OutlierDetectorTest {
   void tickReturnsBackendWhenItsTimeIsUp() {
     BackendGroup g = group(4);
     Backend b1 = g.backends().get(0);
-    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
     fail5xx(detector, b1, 5);
 
     clock.advance(Duration.ofSeconds(29));
@@ -136,7 +162,7 @@ class OutlierDetectorTest {
   void oldEjectionsAreForgivenAfterAMaxEjectionTimeWithoutOne() {
     BackendGroup g = group(4);
     Backend b1 = g.backends().get(0);
-    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
     fail5xx(detector, b1, 5);
     clock.advance(Duration.ofSeconds(30));
     detector.tick();
@@ -151,7 +177,7 @@ class OutlierDetectorTest {
   @Test
   void maxEjectionPercentHolds() {
     BackendGroup g = group(4);
-    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
     for (Backend b : g.backends()) {
       fail5xx(detector, b, 5);
     }
@@ -185,7 +211,7 @@ class OutlierDetectorTest {
   void passingActiveCheckReturnsEjectedBackendEarly() {
     BackendGroup g = group(4);
     Backend b1 = g.backends().get(0);
-    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
     fail5xx(detector, b1, 5);
     clock.advance(Duration.ofSeconds(2));
 
@@ -199,7 +225,7 @@ class OutlierDetectorTest {
   void outcomesWhileEjectedAreIgnored() {
     BackendGroup g = group(4);
     Backend b1 = g.backends().get(0);
-    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
     fail5xx(detector, b1, 5);
     fail5xx(detector, b1, 50);
     assertThat(detector.statuses().get(0).timesEjected()).isEqualTo(1);
@@ -239,7 +265,7 @@ class OutlierDetectorTest {
     BackendGroup g = group(4);
     Backend slow = g.backends().get(3);
     GroupStats stats = new GroupStats(g.backends(), clock, Duration.ofSeconds(1).toNanos());
-    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, stats, clock);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, stats, clock);
     for (int second = 0; second < 120; second++) {
       oneSecondOfTraffic(g, stats, slow, 1000);
       detector.tick();
@@ -258,7 +284,7 @@ class OutlierDetectorTest {
   @Test
   void aRefusedConnectEjectsAtOnceBeyondTheEjectionCapButNeverTheLastBackend() {
     BackendGroup g = group(3);
-    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
 
     detector.onConnectFailure(g.backends().get(0), true);
     assertThat(registry.isAvailable("b1")).isFalse();
@@ -275,7 +301,7 @@ class OutlierDetectorTest {
   void aTimedOutConnectIsAGatewayFailureAndRefusalsCanBeTreatedSoToo() {
     BackendGroup g = group(4);
     Backend b1 = g.backends().get(0);
-    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
     detector.onConnectFailure(b1, false);
     detector.onConnectFailure(b1, false);
     assertThat(registry.isAvailable(b1)).isTrue();
@@ -297,7 +323,7 @@ class OutlierDetectorTest {
     BackendGroup g = group(4);
     Backend b1 = g.backends().get(0);
     Backend b2 = g.backends().get(1);
-    OutlierDetector detector = new OutlierDetector(g, registry, PassiveSettings.DEFAULTS, null, clock);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
     assertThat(detector.recentlyRefused(b1)).isFalse();
     detector.onConnectFailure(b1, true);
     detector.onConnectFailure(b2, true);

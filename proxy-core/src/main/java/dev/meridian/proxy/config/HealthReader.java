@@ -91,7 +91,7 @@ final class HealthReader {
     Duration latencyWindow = window;
     return health.object("passive").map(p -> {
       try {
-        return new PassiveSettings(p.integer("consecutive-5xx", d.consecutive5xx(), 1),
+        return new PassiveSettings(p.integer("consecutive-5xx", d.consecutive5xx(), 0),
             p.integer("consecutive-gateway-failures", d.consecutiveGatewayFailures(), 1),
             p.has("base-ejection-time") ? p.duration("base-ejection-time") : d.baseEjectionTime(),
             p.has("max-ejection-time") ? p.duration("max-ejection-time") : d.maxEjectionTime(),
