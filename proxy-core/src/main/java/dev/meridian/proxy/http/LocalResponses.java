@@ -14,13 +14,30 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Builds the responses Meridian writes itself (404 no route, 502, 504, 4xx for bad requests): a short
- * plain-text body that says what happened and what to do. The body is on the heap, not in the
+ * plain-text body that says what happened and what to do (for a 5xx without naming the backends:
+ * see {@link #publicReason}). The body is on the heap, not in the
  * direct memory the connections read into: a 502 must still be made when a flood of slow clients
  * has filled that (the write may then fail, and the client is closed instead; see
  * {@code ExchangeCompletion}).
  */
 public final class LocalResponses {
+  private static final AsciiString X_CONTENT_TYPE_OPTIONS = AsciiString.cached("x-content-type-options");
+  private static final AsciiString NOSNIFF = AsciiString.cached("nosniff");
   private LocalResponses() {}
+
+  /**
+   * What a client is told of a failure of the proxy or its backends (a 5xx): the kind of failure, not
+   * which group, backend or region failed, which are the operator's to see (in the log, or in the
+   * body with {@code debug-headers}).
+   */
+  public static String publicReason(HttpResponseStatus status) {
+    return switch (status.code()) {
+      case 502 -> "no backend gave an answer; try again later";
+      case 503 -> "no backend can take the request now; try again later";
+      case 504 -> "the backend did not answer in time";
+      default -> "the request could not be handled";
+    };
+  }
 
   /**
    * Creates a complete response.
@@ -41,6 +58,7 @@ public final class LocalResponses {
         .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN + "; charset=utf-8")
         .set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
         .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE)
+        .set(X_CONTENT_TYPE_OPTIONS, NOSNIFF)
         .set(HttpHeaderNames.DATE, HttpDate.now());
     if (requestId != null) {
       response.headers().set(requestIdHeader, requestId);

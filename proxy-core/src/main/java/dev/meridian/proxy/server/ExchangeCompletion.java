@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.HttpVersion;
  * closes once what was written is flushed.
  */
 final class ExchangeCompletion {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ExchangeCompletion.class);
   private final FrontendHandler connection;
   private final ProxyContext context;
   private final Runnable onSettled = this::onSettled;
@@ -88,6 +89,11 @@ final class ExchangeCompletion {
     }
     abandonUpstream(ex);
     boolean keepAlive = localKeepAlive(ex);
+    if (status.code() >= 500 && !ex.policies.settings.debugHeaders()) {
+      // Which group, backend or region failed is the operator's to know (the failure was logged).
+      log.debug("{} {}: {}: {}", ex.requestId, connection.clientIp, status.code(), message);
+      message = LocalResponses.publicReason(status);
+    }
     FullHttpResponse response = LocalResponses.create(status, message, responseVersion(ex),
         keepAlive, ex.policies.requestRewriter.requestIdHeader(), ex.requestId);
     if (ex.policies.settings.debugHeaders() && ex.selection.decision() != null) {

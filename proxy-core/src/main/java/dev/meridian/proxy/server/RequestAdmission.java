@@ -156,13 +156,13 @@ final class RequestAdmission {
     }
     Route route = routing.router().match(routedHost, target.path(), request.method().name());
     if (route == null) {
+      // (The client's host and path are not echoed: the log and the access log have them.)
       String allow = routing.router().allowedMethods(routedHost, target.path());
       if (allow != null) {
-        return new Verdict(HttpResponseStatus.METHOD_NOT_ALLOWED, "the routes for host '" + (host == null ? "" : host)
-            + "' and path '" + target.path() + "' take " + allow, 0, allow);
+        return new Verdict(HttpResponseStatus.METHOD_NOT_ALLOWED,
+            "the routes for this host and path take only " + allow, 0, allow);
       }
-      return new Verdict(HttpResponseStatus.NOT_FOUND,
-          "no route for host '" + (host == null ? "" : host) + "' and path '" + target.path() + "'");
+      return new Verdict(HttpResponseStatus.NOT_FOUND, "no route for this host and path");
     }
     ex.route = route;
     if (!route.methods().isEmpty()) {
