@@ -12,6 +12,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 
 /**
  * The access log's hand-off from the event loops to its writer thread: a ring of pre-allocated
@@ -40,12 +41,13 @@ public final class AccessLog implements AutoCloseable {
   /**
    * Starts the writer thread.
    *
-   * @param output          where lines go; closed by {@link #close}
+   * @param output          opens where lines go: at start, and again at each {@link #reopen}; the
+   *                        output open last is closed by {@link #close}
    * @param queueSize       slots in the ring, a power of two
    * @param sample          fraction of requests logged, 0 to 1
    * @param alwaysLogErrors log every 5xx and every request left without an answer, whatever {@code sample} says
    */
-  AccessLog(AccessLogOutput output, int queueSize, double sample, boolean alwaysLogErrors) {
+  AccessLog(Supplier<AccessLogOutput> output, int queueSize, double sample, boolean alwaysLogErrors) {
     this.sample = sample;
     this.alwaysLogErrors = alwaysLogErrors;
     this.writer = new Writer(output);
@@ -58,10 +60,30 @@ public final class AccessLog implements AutoCloseable {
 
   /** An access log as the settings say: to standard output or to a rotated file. */
   public static AccessLog start(AccessLogSettings settings) {
-    AccessLogOutput output = settings.file()
-        .map(file -> AccessLogOutput.file(file, settings.maxFileSize(), settings.maxFiles(), settings.compress()))
-        .orElseGet(AccessLogOutput::stdout);
+    Supplier<AccessLogOutput> output = settings.file()
+        .<Supplier<AccessLogOutput>>map(file -> () -> AccessLogOutput.file(file, settings.maxFileSize(),
+            settings.maxFiles(), settings.compress()))
+        .orElse(AccessLogOutput::stdout);
     return new AccessLog(output, settings.queueSize(), settings.sample(), settings.alwaysLogErrors());
+  }
+
+  /**
+   * Closes the output and opens it again, so that lines from now on go to a new file at its path
+   * (after logrotate or an operator moved the file away; the moved file gets every line before). The
+   * writer thread does it, in turn with the lines waiting before it.
+   */
+  public void reopen() {
+    long sequence;
+    try {
+      sequence = ring.tryNext();
+    } catch (InsufficientCapacityException full) {
+      writer.reopenRequested = true; // done before the next line
+      return;
+    }
+    AccessLogEntry entry = ring.get(sequence);
+    entry.sequence = sequence;
+    entry.reopensOutput = true;
+    ring.publish(sequence);
   }
 
   /**
@@ -125,25 +147,41 @@ public final class AccessLog implements AutoCloseable {
 
   /** The writer thread's part: formats each entry, writes it, and flushes at the end of each batch. */
   private static final class Writer implements EventHandler<AccessLogEntry> {
-    private final AccessLogOutput output;
+    private final Supplier<AccessLogOutput> opener;
+    private AccessLogOutput output;
     private final AccessLogLine line = new AccessLogLine();
     private volatile long written;
+    /** A reopen that found the ring full: done before the next line. */
+    volatile boolean reopenRequested;
 
-    Writer(AccessLogOutput output) {
-      this.output = output;
+    Writer(Supplier<AccessLogOutput> opener) {
+      this.opener = opener;
+      this.output = opener.get();
     }
 
     @Override
     public void onEvent(AccessLogEntry entry, long sequence, boolean endOfBatch) {
       try {
-        output.write(line.format(entry));
-        written++;
+        if (entry.reopensOutput || reopenRequested) {
+          reopenRequested = false;
+          reopenOutput();
+        }
+        if (!entry.reopensOutput) {
+          output.write(line.format(entry));
+          written++;
+        }
       } finally {
         entry.clear();
         if (endOfBatch) {
           output.flush();
         }
       }
+    }
+
+    private void reopenOutput() {
+      output.close();
+      output = opener.get();
+      log.info("access log reopened");
     }
   }
 

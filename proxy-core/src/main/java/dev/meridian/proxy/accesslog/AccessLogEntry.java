@@ -50,9 +50,12 @@ public final class AccessLogEntry {
   public String userAgent;
   /** The ring sequence this entry was claimed at (set by {@link AccessLog#claim}). */
   long sequence;
+  /** Not a request: the writer reopens its output here ({@link AccessLog#reopen}). */
+  boolean reopensOutput;
 
   /** Drops the references so the slot keeps nothing of a finished request alive. */
   void clear() {
+    reopensOutput = false;
     requestId = null;
     traceparent = null;
     client = null;

@@ -36,6 +36,7 @@ final class RunCommand implements Callable<Integer> {
       reloader.start(ConfigReloader.DEFAULT_POLL_INTERVAL);
       instance.reloadFrom(reloader);
       ShutdownSignal.onHangup(reloader::reloadSoon);
+      ShutdownSignal.onUserSignal1(() -> LogFiles.reopen(instance.proxy()));
       System.out.printf("meridian running: %s%s%n", instance.listenerAddresses(),
           instance.adminAddress() == null ? "" : ", admin " + instance.adminAddress());
       signal.await();

@@ -38,6 +38,14 @@ final class ShutdownSignal {
     }
   }
 
+  /**
+   * Runs {@code action} on every SIGUSR1, which logrotate and nginx operators send to have log files
+   * reopened (without a handler the JVM would die of it, undrained).
+   */
+  static void onUserSignal1(Runnable action) {
+    Signal.handle(new Signal("USR1"), s -> action.run());
+  }
+
   /** Whether this process ignores SIGHUP, as Linux's /proc/self/status says (false elsewhere). */
   private static boolean hangupIgnored() {
     try {

@@ -433,6 +433,16 @@ public final class ProxyServer implements AutoCloseable {
     return drained;
   }
 
+  /**
+   * Reopens the access log's file (SIGUSR1, after logrotate moved it away), so new lines go to a new
+   * file at its path; nothing when the access log is off or goes to standard output.
+   */
+  public void reopenAccessLog() {
+    if (context.accessLog != null && settings().accessLog().file().isPresent()) {
+      context.accessLog.reopen();
+    }
+  }
+
   @Override
   public void close() {
     shutdown(Duration.ZERO);

@@ -65,7 +65,7 @@ class AccessLogTest {
   @Test
   void aFullRingDropsAndCountsWithoutWaitingAndLosesNothingClaimed() throws Exception {
     Path file = dir.resolve("access.log");
-    AccessLog log = new AccessLog(AccessLogOutput.file(file, 1L << 20, 2, false), 64, 1.0, true);
+    AccessLog log = new AccessLog(() -> AccessLogOutput.file(file, 1L << 20, 2, false), 64, 1.0, true);
     List<AccessLogEntry> claimed = new ArrayList<>();
     try {
       for (int i = 0; i < 64; i++) {
@@ -97,7 +97,7 @@ class AccessLogTest {
   @Test
   void slotsAreReusedOnceWritten() throws Exception {
     Path file = dir.resolve("access.log");
-    AccessLog log = new AccessLog(AccessLogOutput.file(file, 1L << 20, 2, false), 64, 1.0, true);
+    AccessLog log = new AccessLog(() -> AccessLogOutput.file(file, 1L << 20, 2, false), 64, 1.0, true);
     try {
       for (int i = 0; i < 1000; i++) {
         int n = i;
@@ -119,7 +119,7 @@ class AccessLogTest {
   @Test
   void closeWritesEveryPublishedLine() throws Exception {
     Path file = dir.resolve("access.log");
-    AccessLog log = new AccessLog(AccessLogOutput.file(file, 1L << 20, 2, false), 1024, 1.0, true);
+    AccessLog log = new AccessLog(() -> AccessLogOutput.file(file, 1L << 20, 2, false), 1024, 1.0, true);
     publish(log, 200, "/first");
     awaitWritten(log, 1);
     for (int i = 0; i < 500; i++) {
@@ -139,7 +139,7 @@ class AccessLogTest {
   void closeRightAfterStartWritesWhatWasPublished() throws Exception {
     for (int round = 0; round < 20; round++) {
       Path file = dir.resolve("quick-" + round + ".log");
-      AccessLog log = new AccessLog(AccessLogOutput.file(file, 1L << 20, 2, false), 64, 1.0, true);
+      AccessLog log = new AccessLog(() -> AccessLogOutput.file(file, 1L << 20, 2, false), 64, 1.0, true);
       publish(log, 200, "/quick/" + round);
       log.close();
       assertThat(log.written()).as("lines written in round %d", round).isEqualTo(1);
@@ -150,7 +150,7 @@ class AccessLogTest {
   @Test
   void linesReachTheFileWithoutClosing() throws Exception {
     Path file = dir.resolve("access.log");
-    AccessLog log = new AccessLog(AccessLogOutput.file(file, 1L << 20, 2, false), 64, 1.0, true);
+    AccessLog log = new AccessLog(() -> AccessLogOutput.file(file, 1L << 20, 2, false), 64, 1.0, true);
     try {
       AccessLogEntry e = log.claim(200);
       fill(e, 200, "/flushed");
@@ -167,7 +167,7 @@ class AccessLogTest {
 
   @Test
   void sampleZeroLogsOnlyErrorsWhenAlwaysLogErrorsIsOn() throws Exception {
-    AccessLog log = new AccessLog(AccessLogOutput.file(dir.resolve("a.log"), 1L << 20, 2, false), 64, 0.0, true);
+    AccessLog log = new AccessLog(() -> AccessLogOutput.file(dir.resolve("a.log"), 1L << 20, 2, false), 64, 0.0, true);
     try {
       for (int status : new int[] {200, 204, 301, 404, 429}) {
         assertThat(log.claim(status)).as("status %d", status).isNull();
@@ -190,7 +190,7 @@ class AccessLogTest {
 
   @Test
   void sampleZeroWithoutAlwaysLogErrorsLogsNothing() {
-    AccessLog log = new AccessLog(AccessLogOutput.file(dir.resolve("a.log"), 1L << 20, 2, false), 64, 0.0, false);
+    AccessLog log = new AccessLog(() -> AccessLogOutput.file(dir.resolve("a.log"), 1L << 20, 2, false), 64, 0.0, false);
     try {
       for (int status : new int[] {200, 499, 500, 503}) {
         assertThat(log.claim(status)).as("status %d", status).isNull();
@@ -203,7 +203,7 @@ class AccessLogTest {
 
   @Test
   void sampleOneLogsEverything() {
-    AccessLog log = new AccessLog(AccessLogOutput.file(dir.resolve("a.log"), 1L << 20, 2, false), 64, 1.0, false);
+    AccessLog log = new AccessLog(() -> AccessLogOutput.file(dir.resolve("a.log"), 1L << 20, 2, false), 64, 1.0, false);
     try {
       for (int i = 0; i < 200; i++) {
         AccessLogEntry e = claimWaiting(log);
@@ -220,7 +220,7 @@ class AccessLogTest {
 
   @Test
   void aSampleLogsAboutThatFraction() {
-    AccessLog log = new AccessLog(AccessLogOutput.file(dir.resolve("a.log"), 1L << 20, 2, false), 16384, 0.25, true);
+    AccessLog log = new AccessLog(() -> AccessLogOutput.file(dir.resolve("a.log"), 1L << 20, 2, false), 16384, 0.25, true);
     int logged = 0;
     try {
       for (int i = 0; i < 8000; i++) {
@@ -245,7 +245,7 @@ class AccessLogTest {
   @Test
   void aFileIsRotatedIntoAtMostMaxFilesCompressedFiles() throws Exception {
     Path file = dir.resolve("access.log");
-    AccessLog log = new AccessLog(AccessLogOutput.file(file, 2048, 2, true), 64, 1.0, true);
+    AccessLog log = new AccessLog(() -> AccessLogOutput.file(file, 2048, 2, true), 64, 1.0, true);
     try {
       for (int i = 0; i < 400; i++) {
         AccessLogEntry e = claimWaiting(log);

@@ -132,9 +132,14 @@ final class CliProcess implements AutoCloseable {
 
   /** Sends SIGHUP (a configuration reload), as {@code kill -HUP PID} would. */
   void hangup() throws IOException, InterruptedException {
-    Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(process.pid())).inheritIO().start();
+    signal("HUP");
+  }
+
+  /** Sends the signal ({@code HUP}, {@code USR1}, ...) as {@code kill -NAME PID} would. */
+  void signal(String name) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
     if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-      throw new AssertionError("kill -HUP " + process.pid() + " failed; " + this);
+      throw new AssertionError("kill -" + name + " " + process.pid() + " failed; " + this);
     }
   }
 

@@ -50,6 +50,43 @@ class RunCommandTest {
     }
   }
 
+  /**
+   * SIGUSR1, as logrotate sends it to nginx, reopens the access log: after the file was moved away,
+   * new lines go to a new file at its path, and the process goes on serving.
+   */
+  @Test
+  void sigusr1ReopensTheAccessLogAfterItWasMoved() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("ok"))) {
+      Path accessLog = dir.resolve("access.log");
+      Path config = Files.writeString(dir.resolve("meridian.conf"), config(backend.port()).replace(
+          "  admin { enabled = false }", "  admin { enabled = false }\n  access-log { enabled = true, output = \"access.log\" }"));
+      try (CliProcess run = CliProcess.start(dir, "run", "-c", config.toString())) {
+        String port = run.awaitLine(RUNNING, Duration.ofSeconds(20)).group(1);
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        get(http, port, "/before");
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(accessLog)
+            && Files.readString(accessLog).contains("/before"));
+        Path rotated = Files.move(accessLog, dir.resolve("access.log.1"));
+
+        run.signal("USR1");
+        await().atMost(Duration.ofSeconds(10)).until(() -> run.stderr().contains("log files reopened"));
+        get(http, port, "/after");
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(accessLog)
+            && Files.readString(accessLog).contains("/after"));
+        assertThat(Files.readString(accessLog)).doesNotContain("/before");
+        assertThat(Files.readString(rotated)).contains("/before").doesNotContain("/after");
+        assertThat(run.terminate(Duration.ofSeconds(15))).as("exit code; %s", run).isZero();
+      }
+    }
+  }
+
+  private static void get(HttpClient http, String port, String path) throws Exception {
+    HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).isEqualTo(200);
+  }
+
   private static String config(int backendPort) {
     return """
         meridian {
