@@ -48,6 +48,10 @@ public final class AccessLogEntry {
   /** The server name the client asked for in TLS, or null. */
   public String sni;
   public String userAgent;
+  /** The request target's query, without the '?', or null (none, or access-log.query off). */
+  public String query;
+  /** The Referer field, or null. */
+  public String referer;
   /** The ring sequence this entry was claimed at (set by {@link AccessLog#claim}). */
   long sequence;
   /** Not a request: the writer reopens its output here ({@link AccessLog#reopen}). */
@@ -74,5 +78,7 @@ public final class AccessLogEntry {
     tls = null;
     sni = null;
     userAgent = null;
+    query = null;
+    referer = null;
   }
 }

@@ -9,11 +9,12 @@ import java.time.format.DateTimeFormatter;
  *
  * <p>Fields, in order: {@code time} (the head's arrival, RFC 3339 UTC with milliseconds),
  * {@code request_id}, {@code trace_id}, {@code client}, {@code method}, {@code host}, {@code path},
- * {@code protocol}, {@code status}, {@code bytes_in}, {@code bytes_out}, {@code duration_ms},
+ * {@code query}, {@code protocol}, {@code status}, {@code bytes_in}, {@code bytes_out}, {@code duration_ms},
  * {@code upstream_ms}, {@code route}, {@code group}, {@code client_region}, {@code region},
  * {@code backend}, {@code attempts}, {@code cache}, {@code sticky}, {@code decision}, {@code tls},
- * {@code sni}, {@code user_agent}. A field the request does not have is left out. Strings are
- * escaped as JSON requires; text from the client (host, path, user agent) is cut at 2048 characters.
+ * {@code sni}, {@code referer}, {@code user_agent}. A field the request does not have is left out. Strings
+ * are escaped as JSON requires; text from the client (host, path, query, referer, user agent) is cut at
+ * 2048 characters.
  *
  * <p>Not thread-safe: the writer thread owns one.
  */
@@ -41,6 +42,7 @@ public final class AccessLogLine {
     string("method", e.method, MAX_CLIENT_TEXT);
     string("host", e.host, MAX_CLIENT_TEXT);
     string("path", e.path, MAX_CLIENT_TEXT);
+    string("query", e.query, MAX_CLIENT_TEXT);
     string("protocol", e.protocol, Integer.MAX_VALUE);
     out.append(",\"status\":").append(e.status);
     out.append(",\"bytes_in\":").append(e.bytesIn);
@@ -60,6 +62,7 @@ public final class AccessLogLine {
     string("decision", e.decision, Integer.MAX_VALUE);
     string("tls", e.tls, Integer.MAX_VALUE);
     string("sni", e.sni, MAX_CLIENT_TEXT);
+    string("referer", e.referer, MAX_CLIENT_TEXT);
     string("user_agent", e.userAgent, MAX_CLIENT_TEXT);
     out.append('}');
     return out;

@@ -15,12 +15,13 @@ import java.util.Optional;
  * @param maxFiles        rotated files kept
  * @param compress        gzip rotated files (costs CPU on the proxy's cores at each rotation)
  * @param decisions       record why each backend was chosen (costs building that text per request)
+ * @param query           record the request's query string (default true; off where queries carry secrets)
  */
 public record AccessLogSettings(boolean enabled, Optional<Path> file, double sample, boolean alwaysLogErrors,
-    int queueSize, long maxFileSize, int maxFiles, boolean compress, boolean decisions) {
+    int queueSize, long maxFileSize, int maxFiles, boolean compress, boolean decisions, boolean query) {
 
   /** The access log switched off. */
   public static AccessLogSettings off() {
-    return new AccessLogSettings(false, Optional.empty(), 1.0, true, 16384, 100L << 20, 10, false, false);
+    return new AccessLogSettings(false, Optional.empty(), 1.0, true, 16384, 100L << 20, 10, false, false, true);
   }
 }

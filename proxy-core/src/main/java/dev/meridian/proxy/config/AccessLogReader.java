@@ -29,7 +29,8 @@ final class AccessLogReader {
       queueSize = Integer.highestOneBit(queueSize);
     }
     return new AccessLogSettings(enabled, file, sample, a.bool("always-log-errors"), queueSize,
-        a.largeBytes("max-file-size"), a.integer("max-files", 10, 1), a.bool("compress"), a.bool("decisions"));
+        a.largeBytes("max-file-size"), a.integer("max-files", 10, 1), a.bool("compress"), a.bool("decisions"),
+        a.bool("query"));
   }
 
   /** A file output's directory must exist and the file be writable, when the log is on. */

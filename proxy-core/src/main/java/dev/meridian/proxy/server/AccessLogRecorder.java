@@ -52,10 +52,13 @@ final class AccessLogRecorder {
       e.cache = ex.cacheStatus;
       e.sticky = ex.route != null && ex.route.sticky() != null && !ex.fromCache
           ? STICKY_LABELS[ex.selection.pinOutcome().ordinal()] : null;
-      e.decision = ex.selection.decision();
+      // Only with access-log.decisions: debug-headers alone also makes selectors explain themselves.
+      e.decision = ex.policies.accessLogDecisions ? ex.selection.decision() : null;
       e.tls = connection.tlsVersion();
       e.sni = connection.serverName();
       e.userAgent = ex.request.headers().get(HttpHeaderNames.USER_AGENT);
+      e.referer = ex.request.headers().get(HttpHeaderNames.REFERER);
+      e.query = ex.policies.settings.accessLog().query() ? queryOf(ex.request.uri()) : null;
     } finally {
       log.publish(e);
     }
@@ -69,5 +72,11 @@ final class AccessLogRecorder {
       labels[o.ordinal()] = o == StickyPin.Outcome.NONE ? "new" : o.name().toLowerCase(java.util.Locale.ROOT);
     }
     return labels;
+  }
+
+  /** The query of a request target, without its '?', or null when it has none. */
+  private static String queryOf(String uri) {
+    int mark = uri == null ? -1 : uri.indexOf('?');
+    return mark < 0 ? null : uri.substring(mark + 1);
   }
 }

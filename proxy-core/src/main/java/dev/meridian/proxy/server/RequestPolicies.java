@@ -33,7 +33,7 @@ final class RequestPolicies {
   /** The write watermarks of client connections ({@code upstream.write-buffer-low/high}). */
   final WriteBufferWaterMark clientWaterMark;
   /** Whether the access log records decisions: it is started once, with the server, so it stays. */
-  private final boolean accessLogDecisions;
+  final boolean accessLogDecisions;
 
   private RequestPolicies(MeridianSettings settings, ClientRateLimiter rateLimiter,
       ReadYourWritesCookie readYourWrites, boolean accessLogDecisions) {

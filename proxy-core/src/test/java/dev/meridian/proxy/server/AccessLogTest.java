@@ -189,6 +189,7 @@ class AccessLogTest {
       assertThat(line.get("status").asInt()).isEqualTo(200);
       assertThat(line.get("method").asText()).isEqualTo("GET");
       assertThat(line.get("path").asText()).isEqualTo("/h2/path");
+      assertThat(line.get("query").asText()).isEqualTo("q=1");
       assertThat(line.get("host").asText()).isEqualTo("127.0.0.1:" + proxy.port());
       assertThat(line.get("bytes_out").asLong()).isEqualTo("over h2".length());
       assertThat(line.get("backend").asText()).isEqualTo("b1");
@@ -518,6 +519,31 @@ class AccessLogTest {
       assertThat(response.headers().firstValue("x-meridian-decision")).as("debug headers stay off").isEmpty();
       JsonNode line = awaitLines(1).get(0);
       assertThat(line.get("decision").asText()).isNotBlank();
+    }
+  }
+
+  @Test
+  void theQueryAndTheRefererAreLoggedAndTheQueryCanBeLeftOut() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("q"));
+        ProxyFixture proxy = start(backend.port(), "")) {
+      HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/search?q=a%20b&page=2"))
+          .header("Referer", "https://example.com/from").timeout(Duration.ofSeconds(10)).build();
+      assertThat(HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      JsonNode line = awaitLines(1).get(0);
+      assertThat(line.get("path").asText()).isEqualTo("/search");
+      assertThat(line.get("query").asText()).isEqualTo("q=a%20b&page=2");
+      assertThat(line.get("referer").asText()).isEqualTo("https://example.com/from");
+    }
+  }
+
+  @Test
+  void debugHeadersAloneLeaveDecisionsOutOfTheLog() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("decided"));
+        ProxyFixture proxy = start(backend.port(), "meridian.debug-headers = true\n")) {
+      HttpResponse<String> response = get(proxy, "/decide");
+      assertThat(response.headers().firstValue("x-meridian-decision")).as("the debug header is on").isPresent();
+      JsonNode line = awaitLines(1).get(0);
+      assertThat(line.has("decision")).as("access-log.decisions is off").isFalse();
     }
   }
 
