@@ -346,7 +346,7 @@ public final class ProxyMetrics {
   /**
    * Counts an upstream failure.
    *
-   * @param kind {@code connect}, {@code reset}, {@code timeout} or {@code protocol}
+   * @param kind {@code connect}, {@code reset}, {@code tls}, {@code timeout} or {@code protocol}
    */
   public void upstreamFailed(String backendId, String kind) {
     failuresByBackendAndKind.computeIfAbsent(backendId + '\0' + kind, k -> Counter.builder("meridian.upstream.failures")

@@ -306,8 +306,9 @@ final class UpstreamAttempts {
       connectUpstream(ex);
       return;
     }
-    String why = cause == null ? "closed the connection" : "failed: " + cause;
-    context.metrics.upstreamFailed(backend.id(), "reset");
+    String tlsFailure = dev.meridian.proxy.upstream.TlsFailures.describe(cause);
+    String why = cause == null ? "closed the connection" : tlsFailure != null ? tlsFailure : "failed: " + cause;
+    context.metrics.upstreamFailed(backend.id(), tlsFailure != null ? "tls" : "reset");
     ex.group.outliers().onGatewayFailure(backend, "reset");
     if (ex.responseStarted()) {
       log.warn("{} {}: backend {} {} mid-response after {} bytes; cutting the client's response off",
@@ -317,13 +318,16 @@ final class UpstreamAttempts {
       return;
     }
     String line = context.failureLog.admittedLine(backend, "closed");
-    if (line != null) {
+    if (line != null && tlsFailure != null) {
+      log.warn("{} {}: backend {}: {}{}", ex.requestId, clientIp, backend, tlsFailure, line);
+    } else if (line != null) {
       log.warn("{} {}: backend {} {} before responding{}", ex.requestId, clientIp, backend, why, line);
     }
     // Never written (the head's write failed, e.g. a pooled connection the backend had closed): any
     // method may go elsewhere. Written: only idempotent ones; a POST whose bytes reached a backend is
     // never sent twice.
-    String reason = "backend " + backend.id() + " closed the connection before responding";
+    String reason = "backend " + backend.id() + (tlsFailure != null ? ": " + tlsFailure
+        : " closed the connection before responding");
     if (!ex.headWritten || ex.isIdempotent()) {
       retryOrFail(ex, "reset-before-response", reason);
     } else {

@@ -67,7 +67,12 @@ class UpstreamTlsTest {
   }
 
   private static MeridianInstance proxy(InetSocketAddress backend, Path trust, String serverName) throws Exception {
-    String hocon = "meridian {\n"
+    return proxy(backend, trust, serverName, "");
+  }
+
+  private static MeridianInstance proxy(InetSocketAddress backend, Path trust, String serverName, String extra)
+      throws Exception {
+    String hocon = "meridian {\n" + extra
         + "  listeners = [ { name = \"web\", address = \"127.0.0.1:0\" } ]\n"
         + "  admin { enabled = false }\n"
         + "  upstream { connect-attempts = 1 }\n"
@@ -94,6 +99,25 @@ class UpstreamTlsTest {
       RawHttpClient.RawResponse response = get(proxy);
       assertThat(response.status()).isEqualTo(200);
       assertThat(response.bodyText()).isEqualTo("secure backend");
+    } finally {
+      proxy.stop(Duration.ZERO);
+    }
+  }
+
+  /** A certificate the trust store refuses is named as such (with debug-headers, to the client too), not as a close. */
+  @Test
+  void anUntrustedCertificateIsReportedAsOne(@TempDir Path dir) throws Exception {
+    CertificatePair cert = SelfSignedCertificates.generate(dir.resolve("backend"), "localhost");
+    CertificatePair other = SelfSignedCertificates.generate(dir.resolve("other"), "localhost");
+    InetSocketAddress backend = startTlsBackend(cert);
+    MeridianInstance proxy = proxy(backend, other.cert(), "localhost", "  debug-headers = true\n");
+    try {
+      RawHttpClient.RawResponse response = get(proxy);
+      assertThat(response.status()).isEqualTo(502);
+      assertThat(response.bodyText()).contains("TLS handshake failed: certificate not trusted")
+          .doesNotContain("closed the connection");
+      assertThat(proxy.proxy().metrics().registry().find("meridian.upstream.failures").tag("kind", "tls").counter())
+          .isNotNull().extracting(c -> c.count()).isEqualTo(1.0);
     } finally {
       proxy.stop(Duration.ZERO);
     }
