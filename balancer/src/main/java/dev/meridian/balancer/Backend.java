@@ -7,8 +7,10 @@ import java.util.Objects;
  * One backend server a group can send requests to: where it listens, the region and zone it runs in,
  * and its relative weight.
  *
- * <p>Immutable; identity is the {@link #id()}, which is stable across config reloads so health and
- * latency state can follow a backend from one config to the next.
+ * <p>Immutable; identity is the {@link #id()} and the address: the id is stable across config reloads
+ * so health and latency state can follow a backend from one config to the next, and the address keeps
+ * apart what must not be mixed up: two groups' backends that share an id (unique in a group only) but
+ * not a server, and a backend whose address a reload changed (its pooled connections go to the old one).
  */
 public final class Backend {
   private final String id;
@@ -96,12 +98,13 @@ public final class Backend {
 
   @Override
   public boolean equals(Object o) {
-    return o == this || o instanceof Backend other && id.equals(other.id);
+    return o == this || o instanceof Backend other && id.equals(other.id) && port == other.port
+        && host.equals(other.host);
   }
 
   @Override
   public int hashCode() {
-    return id.hashCode();
+    return id.hashCode() * 31 + port;
   }
 
   @Override

@@ -124,10 +124,38 @@ final class TopologyReader {
     if (groups.isEmpty()) {
       return out;
     }
+    Map<String, BackendGroupSettings> byId = new HashMap<>();
     for (String name : groups.get().keysInFileOrder()) {
-      groups.get().object(name).ifPresent(g -> out.put(name, group(name, g, region.orElse("default"), zones)));
+      groups.get().object(name).ifPresent(g -> {
+        BackendGroupSettings group = group(name, g, region.orElse("default"), zones);
+        out.put(name, group);
+        checkSharedIds(g, group, byId);
+      });
     }
     return out;
+  }
+
+  /**
+   * A backend id written in two groups names one server, spoken to one way (connections to it are
+   * pooled by id and address): refused when the groups send it with other protocol, TLS or PROXY
+   * protocol settings. {@code byId} holds the group each id was first seen in.
+   */
+  private static void checkSharedIds(ObjectReader g, BackendGroupSettings group,
+      Map<String, BackendGroupSettings> byId) {
+    for (BackendSettings b : group.backends()) {
+      BackendGroupSettings first = byId.putIfAbsent(b.id(), group);
+      if (first == null) {
+        continue;
+      }
+      boolean sameServer = first.backends().stream()
+          .anyMatch(o -> o.id().equals(b.id()) && o.address().equals(b.address()));
+      if (sameServer && (first.protocol() != group.protocol() || first.proxyProtocol() != group.proxyProtocol()
+          || !first.tls().equals(group.tls()))) {
+        g.problem("backends", "backend '" + b.id() + "' is also in group '" + first.name() + "', which speaks to it"
+            + " with other protocol, tls or proxy-protocol settings (expected: the same settings, or an id of"
+            + " its own in each group: id = \"...\")");
+      }
+    }
   }
 
   private static BackendGroupSettings group(String name, ObjectReader g, String defaultRegion,

@@ -276,6 +276,24 @@ class SettingsLoaderTest {
   }
 
   @Test
+  void aBackendInTwoGroupsIsSpokenToOneWay() {
+    String text = """
+        meridian {
+          listeners = [ { address = "127.0.0.1:0" } ]
+          backend-groups {
+            plain { backends = [ { address = "127.0.0.1:8443" }, { id = "x", address = "127.0.0.1:9000" } ] }
+            also { backends = [ { address = "127.0.0.1:8443" }, { id = "x", address = "127.0.0.1:9001" } ] }
+            secure { backends = [ { address = "127.0.0.1:8443" } ], tls { enabled = true } }
+          }
+          routes = [ { backend-group = plain } ]
+        }
+        """;
+    assertThat(problems(text)).containsExactly("t.conf: 6: meridian.backend-groups.secure.backends: backend"
+        + " '127.0.0.1:8443' is also in group 'plain', which speaks to it with other protocol, tls or proxy-protocol"
+        + " settings (expected: the same settings, or an id of its own in each group: id = \"...\")");
+  }
+
+  @Test
   void reportsManyProblemsAtOnce() {
     String text = """
         meridian {
