@@ -236,7 +236,7 @@ public final class AdminServer implements AutoCloseable {
               Json.write(RegionsDocument.build(proxy, history)));
           case "/admin/api/cache" -> response = respond(ctx, "application/json", Json.write(cache()));
           case "/admin/api/dashboard" -> response = respond(ctx, "application/json", snapshotJson(true));
-          case "/admin/api/config" -> response = respond(ctx, "text/plain; charset=utf-8", proxy.settings().source());
+          case "/admin/api/config" -> response = respond(ctx, "text/plain; charset=utf-8", configInForce());
           case "/admin", "/admin/" -> response = text(ctx, HttpResponseStatus.OK,
               "Meridian admin\n  /            the dashboard\n  /metrics\n  /healthz\n  /readyz      (503 once the drain started)\n  /admin/api/routes\n"
                   + "  /admin/api/backends\n  /admin/api/regions\n  /admin/api/cache\n  /admin/api/dashboard\n"
@@ -246,8 +246,15 @@ public final class AdminServer implements AutoCloseable {
                   + OperatorEndpoints.USAGE);
           default -> {
             DashboardAssets.Asset asset = assets.get(path);
-            response = asset != null ? asset.response(ctx.alloc())
-                : text(ctx, HttpResponseStatus.NOT_FOUND, "no such admin endpoint: " + path + "\n");
+            if (asset != null) {
+              response = asset.response(ctx.alloc());
+            } else if (OperatorEndpoints.handles(HttpMethod.POST, path)) {
+              response = text(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED,
+                  "the controls are called with POST (DELETE to clear a fault):\n" + OperatorEndpoints.USAGE);
+              response.headers().set(HttpHeaderNames.ALLOW, "POST, DELETE");
+            } else {
+              response = text(ctx, HttpResponseStatus.NOT_FOUND, "no such admin endpoint: " + path + "\n");
+            }
           }
         }
       }
@@ -363,9 +370,22 @@ public final class AdminServer implements AutoCloseable {
   }
 
   /** {@code POST /admin/api/reload}: 200 when the file is in force, 422 with its problems when refused. */
+  /**
+   * The configuration applied last, secrets redacted, headed by the restart-only keys it changed
+   * that still have the values the process started with.
+   */
+  private String configInForce() {
+    List<String> pending = proxy.awaitingRestart();
+    String source = proxy.settings().source();
+    return pending.isEmpty() ? source : "# Not in force until a restart (the values the process started with apply): "
+        + String.join(", ", pending) + "\n" + source;
+  }
+
   private FullHttpResponse reload(ChannelHandlerContext ctx, HttpMethod method) {
     if (!method.equals(HttpMethod.POST)) {
-      return text(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "reload is POST /admin/api/reload\n");
+      FullHttpResponse refused = text(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "reload is POST /admin/api/reload\n");
+      refused.headers().set(HttpHeaderNames.ALLOW, "POST");
+      return refused;
     }
     java.util.function.Supplier<dev.meridian.proxy.ConfigReloader.Outcome> reloader = reload;
     if (reloader == null) {

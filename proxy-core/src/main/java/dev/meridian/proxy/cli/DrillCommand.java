@@ -23,8 +23,9 @@ import picocli.CommandLine.Option;
  * and reports what clients saw. Exit status 0 when every SLO holds, 1 when one is broken, 2 on bad use.
  */
 @Command(name = "drill", sortOptions = false,
-    description = {"Rehearse a region failure against a running Meridian: record a baseline, apply the action to",
-        "the region, hold, restore, and watch traffic fail back. With --target the drill sends its own",
+    description = {"Rehearse a region failure against a running Meridian.",
+        "It records a baseline, applies the action to the region, holds, restores, and watches traffic",
+        "fail back. With --target the drill sends its own",
         "open-loop load; without it, it watches live traffic through the admin API's per-region counters.",
         "Exit status: 0 when every SLO holds, 1 when one is broken, 2 on bad use."})
 final class DrillCommand implements Callable<Integer> {

@@ -25,17 +25,23 @@ public final class LocalResponses {
   private static final AsciiString NOSNIFF = AsciiString.cached("nosniff");
   private LocalResponses() {}
 
+  /** Whether the explanation of this status is about the backends (502, 503, 504): not for clients. */
+  public static boolean namesBackends(HttpResponseStatus status) {
+    int code = status.code();
+    return code == 502 || code == 503 || code == 504;
+  }
+
   /**
-   * What a client is told of a failure of the proxy or its backends (a 5xx): the kind of failure, not
-   * which group, backend or region failed, which are the operator's to see (in the log, or in the
-   * body with {@code debug-headers}).
+   * What a client is told of a failure of the backends (see {@link #namesBackends}): the kind of
+   * failure, not which group, backend or region failed, which are the operator's to see (in the log,
+   * or in the body with {@code debug-headers}).
    */
   public static String publicReason(HttpResponseStatus status) {
     return switch (status.code()) {
       case 502 -> "no backend gave an answer; try again later";
       case 503 -> "no backend can take the request now; try again later";
       case 504 -> "the backend did not answer in time";
-      default -> "the request could not be handled";
+      default -> status.reasonPhrase();
     };
   }
 

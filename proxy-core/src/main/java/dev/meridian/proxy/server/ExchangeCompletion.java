@@ -89,7 +89,7 @@ final class ExchangeCompletion {
     }
     abandonUpstream(ex);
     boolean keepAlive = localKeepAlive(ex);
-    if (status.code() >= 500 && !ex.policies.settings.debugHeaders()) {
+    if (LocalResponses.namesBackends(status) && !ex.policies.settings.debugHeaders()) {
       // Which group, backend or region failed is the operator's to know (the failure was logged).
       log.debug("{} {}: {}: {}", ex.requestId, connection.clientIp, status.code(), message);
       message = LocalResponses.publicReason(status);

@@ -223,7 +223,7 @@ public final class ProxyServer implements AutoCloseable {
       discovery.configure(current);
       throw new ReloadRefusedException(e);
     }
-    RestartOnlySettings.logChanges(current, next);
+    RestartOnlySettings.logChanges(settings, current, next);
     pendingListeners.commit();
     context.pools.settings(upstreamSettings(next, transport));
     Routing routing = putInForce(assembly, effective, context.policies().next(next, clock));
@@ -373,6 +373,14 @@ public final class ProxyServer implements AutoCloseable {
   /** The proxy's metrics. */
   public ProxyMetrics metrics() {
     return context.metrics;
+  }
+
+  /**
+   * The restart-only keys (see {@link RestartOnlySettings}) whose value in the configuration applied
+   * last differs from the one the process started with, which stays in force until a restart.
+   */
+  public List<String> awaitingRestart() {
+    return RestartOnlySettings.changed(settings, applied);
   }
 
   /** The configuration last put in force (at start or by a reload). */

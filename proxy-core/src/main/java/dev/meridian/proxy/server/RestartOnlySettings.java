@@ -42,12 +42,21 @@ final class RestartOnlySettings {
     return out;
   }
 
-  /** Logs a warning naming each restart-only key that changed. */
-  static void logChanges(MeridianSettings current, MeridianSettings next) {
-    List<String> changed = changed(current, next);
+  /**
+   * Logs a warning naming each restart-only key the reload to {@code next} changed, against the last
+   * configuration applied, that differs from what the process started with ({@code started}, what is in
+   * force for these keys); a key set back to its value in force is said to be so.
+   */
+  static void logChanges(MeridianSettings started, MeridianSettings current, MeridianSettings next) {
+    List<String> pending = changed(started, next);
+    List<String> changed = changed(current, next).stream().filter(pending::contains).toList();
     if (!changed.isEmpty()) {
       log.warn("configuration reload: {} changed; {} effect after a restart only", String.join(", ", changed),
           changed.size() == 1 ? "that takes" : "those take");
+    }
+    List<String> back = changed(current, next).stream().filter(k -> !pending.contains(k)).toList();
+    if (!back.isEmpty()) {
+      log.info("configuration reload: {} back to the value in force (no restart needed)", String.join(", ", back));
     }
   }
 }

@@ -175,6 +175,23 @@ class AdminApiTest {
         .doesNotContain("do-not-show-this-secret-anywhere");
   }
 
+  /** A restart-only key a reload changed is named at the top of the configuration shown: it is not in force yet. */
+  @Test
+  void theConfigurationShownSaysWhichOfItsKeysWaitForARestart() throws Exception {
+    Path file = start("");
+    assertThat(call("GET", "/admin/api/config").body()).doesNotStartWith("#");
+    Files.writeString(file, config("first", "").replace("  cookie-secret", "  server { event-loop-threads = 3 }\n  cookie-secret"));
+    assertThat(call("POST", "/admin/api/reload").statusCode()).isEqualTo(200);
+
+    assertThat(call("GET", "/admin/api/config").body())
+        .startsWith("# Not in force until a restart (the values the process started with apply): "
+            + "meridian.server.event-loop-threads\n");
+
+    Files.writeString(file, config("first", ""));
+    assertThat(call("POST", "/admin/api/reload").statusCode()).isEqualTo(200);
+    assertThat(call("GET", "/admin/api/config").body()).as("set back").doesNotStartWith("#");
+  }
+
   @Test
   void reloadAppliesAValidFileAndAnswersABrokenOnesProblems() throws Exception {
     Path file = start("");
@@ -198,7 +215,13 @@ class AdminApiTest {
         HttpResponse.BodyHandlers.ofString());
     assertThat(proxied.body()).isEqualTo("hi");
 
-    assertThat(call("GET", "/admin/api/reload").statusCode()).isEqualTo(405);
+    HttpResponse<String> getReload = call("GET", "/admin/api/reload");
+    assertThat(getReload.statusCode()).isEqualTo(405);
+    assertThat(getReload.headers().firstValue("allow")).hasValue("POST");
+    HttpResponse<String> getEject = call("GET", "/admin/api/backends/app/b1/eject");
+    assertThat(getEject.statusCode()).as("a control called with GET").isEqualTo(405);
+    assertThat(getEject.headers().firstValue("allow")).hasValue("POST, DELETE");
+    assertThat(call("GET", "/admin/api/nothing-here").statusCode()).isEqualTo(404);
   }
 
   @Test

@@ -93,7 +93,9 @@ class BackendLimitsTest {
       addresses[i] = to[i].address();
     }
     proxy = ForwardingProxy.to(addresses).groupOption("limits { " + limits + " }")
-        .set("admin { enabled = true, address = \"127.0.0.1:0\" }").start();
+        .set("admin { enabled = true, address = \"127.0.0.1:0\" }")
+        .set("debug-headers = true") // the 503s say which limit refused them
+        .start();
   }
 
   private RawHttpClient send() throws Exception {

@@ -56,7 +56,7 @@ class MalformedUpstreamResponseTest {
   @MethodSource("malformedHeads")
   void malformedResponseHeadIs502(String shape, String response) throws Exception {
     try (RawTcpBackend backend = RawTcpBackend.start(socket -> answer(socket, response));
-        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).set("debug-headers = true").start();
         RawHttpClient client = proxy.connect()) {
       client.send("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
       RawResponse answer = client.readResponse();

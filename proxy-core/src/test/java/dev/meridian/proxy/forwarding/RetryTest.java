@@ -149,7 +149,7 @@ class RetryTest {
             ForwardingProxy.closedPort(), ForwardingProxy.closedPort())
         .set("upstream.connect-attempts = 2")
         .set("backend-groups.app.health.passive.eject-on-connect-refused = false")
-        .routeOption("retries { attempts = 0 }").start()) {
+        .routeOption("retries { attempts = 0 }").set("debug-headers = true").start()) {
       RawResponse get = send(proxy, "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
       assertThat(get.status()).isEqualTo(502);
       assertThat(get.bodyText()).contains("could not connect to backend");

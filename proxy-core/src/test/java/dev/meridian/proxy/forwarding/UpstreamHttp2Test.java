@@ -127,7 +127,7 @@ class UpstreamHttp2Test {
   void aRequestWaitsForAStreamNoLongerThanTheConnectTimeout() throws Exception {
     try (Http2TestBackend backend = Http2TestBackend.start(null, 1);
         ForwardingProxy proxy = ForwardingProxy.to(backend.address()).groupOption("protocol = h2c")
-            .set("timeouts { connect = 500ms, response-headers = 20s }").start()) {
+            .set("timeouts { connect = 500ms, response-headers = 20s }").set("debug-headers = true").start()) {
       List<CompletableFuture<HttpResponse<String>>> stalled = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
         stalled.add(http1.sendAsync(HttpRequest.newBuilder(URI.create(proxy.url("/stall/" + i))).build(),
