@@ -108,7 +108,7 @@ final class DashboardSnapshot {
       m.put("out-reasons", new ArrayList<>(health.reasons(b.id()).keySet()));
       m.put("ewma-ms", s == null || !s.hasSample() ? null : round(s.costNanos() / 1e6, 1));
       m.put("in-flight", s == null ? 0 : s.inFlight());
-      m.put("rps", round(history.backendResponsesPerSecond(b.id()), 1));
+      m.put("rps", round(history.backendResponsesPerSecond(name, b.id()), 1));
       backends.add(m);
     }
     Map<String, Object> failover = new LinkedHashMap<>();

@@ -40,8 +40,8 @@ final class RegionHistory {
       counts.put(group, byRegion);
     }
     Map<String, Long> responses = new HashMap<>();
-    proxy.groups().values().forEach(g -> g.backends().forEach(b ->
-        responses.put(b.id(), proxy.metrics().upstreamResponseTime(b.id()).count())));
+    proxy.groups().forEach((name, g) -> g.backends().forEach(b ->
+        responses.put(name + '\0' + b.id(), proxy.metrics().upstreamResponseTime(name, b.id()).count())));
     samples.addLast(new Sample(nanos, counts, responses));
     while (samples.size() > KEPT) {
       samples.removeFirst();
@@ -67,15 +67,16 @@ final class RegionHistory {
     return between(newest.next(), last, group, region);
   }
 
-  /** A backend's responses per second between the last two samples (about the last second). */
-  double backendResponsesPerSecond(String backendId) {
+  /** A group's backend's responses per second between the last two samples (about the last second). */
+  double backendResponsesPerSecond(String group, String backendId) {
+    String key = group + '\0' + backendId;
     if (samples.size() < 2) {
       return 0;
     }
     Iterator<Sample> newest = samples.descendingIterator();
     Sample last = newest.next();
     Sample before = newest.next();
-    long delta = last.responses().getOrDefault(backendId, 0L) - before.responses().getOrDefault(backendId, 0L);
+    long delta = last.responses().getOrDefault(key, 0L) - before.responses().getOrDefault(key, 0L);
     return delta / Math.max(1e-3, (last.nanos() - before.nanos()) / 1e9);
   }
 

@@ -317,14 +317,16 @@ public final class ProxyMetrics {
 
   /**
    * The timer of a backend's time from sending a request to its response headers, for a caller that
-   * keeps it between requests.
+   * keeps it between requests: {@code meridian_upstream_response_time_seconds{group,backend}} (a
+   * backend id is unique in its group only).
    */
-  public Timer upstreamResponseTime(String backendId) {
-    Timer timer = upstreamTimeByBackend.get(backendId);
-    return timer != null ? timer : upstreamTimeByBackend.computeIfAbsent(backendId,
-        id -> Timer.builder("meridian.upstream.response.time")
+  public Timer upstreamResponseTime(String group, String backendId) {
+    String key = group + '\0' + backendId;
+    Timer timer = upstreamTimeByBackend.get(key);
+    return timer != null ? timer : upstreamTimeByBackend.computeIfAbsent(key,
+        k -> Timer.builder("meridian.upstream.response.time")
             .description("Time to response headers from a backend")
-            .tag("backend", id).publishPercentileHistogram()
+            .tag("group", group).tag("backend", backendId).publishPercentileHistogram()
             .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
             .register(registry));
   }
@@ -344,14 +346,16 @@ public final class ProxyMetrics {
   }
 
   /**
-   * Counts an upstream failure.
+   * Counts an upstream failure: {@code meridian_upstream_failures_total{group,backend,kind}}.
    *
-   * @param kind {@code connect}, {@code reset}, {@code tls}, {@code timeout} or {@code protocol}
+   * @param kind {@code connect}, {@code connect-refused}, {@code reset}, {@code tls}, {@code timeout},
+   *     {@code protocol} or {@code no-stream}
    */
-  public void upstreamFailed(String backendId, String kind) {
-    failuresByBackendAndKind.computeIfAbsent(backendId + '\0' + kind, k -> Counter.builder("meridian.upstream.failures")
-        .description("Upstream failures by backend and kind")
-        .tag("backend", backendId).tag("kind", kind).register(registry)).increment();
+  public void upstreamFailed(String group, String backendId, String kind) {
+    failuresByBackendAndKind.computeIfAbsent(group + '\0' + backendId + '\0' + kind,
+        k -> Counter.builder("meridian.upstream.failures")
+            .description("Upstream failures by group, backend and kind")
+            .tag("group", group).tag("backend", backendId).tag("kind", kind).register(registry)).increment();
   }
 
   /** Open client connections now. */

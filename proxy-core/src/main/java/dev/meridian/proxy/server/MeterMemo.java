@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 final class MeterMemo {
   private final ProxyMetrics metrics;
   private RouteRequests routeRequests;
+  private String groupName;
   private String backendId;
   private Timer upstreamResponseTime;
 
@@ -36,12 +37,13 @@ final class MeterMemo {
   }
 
   /** Records a backend's time from the request sent to its response headers. */
-  void upstreamResponded(String backend, long nanos) {
+  void upstreamResponded(String group, String backend, long nanos) {
     Timer timer = upstreamResponseTime;
-    if (timer == null || !backend.equals(backendId)) {
-      timer = metrics.upstreamResponseTime(backend);
+    if (timer == null || !backend.equals(backendId) || !group.equals(groupName)) {
+      timer = metrics.upstreamResponseTime(group, backend);
       upstreamResponseTime = timer;
       backendId = backend;
+      groupName = group;
     }
     timer.record(nanos, TimeUnit.NANOSECONDS);
   }

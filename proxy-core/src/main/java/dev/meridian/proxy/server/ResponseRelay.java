@@ -83,7 +83,7 @@ final class ResponseRelay {
     ExchangeCompletion completion = connection.completion;
     if (response.decoderResult().isFailure()) {
       ReferenceCountUtil.release(response);
-      context.metrics.upstreamFailed(ex.backend.id(), "protocol");
+      context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "protocol");
       log.warn("{} {}: backend {} sent a malformed response: {}", ex.requestId, connection.clientIp,
           ex.backend, response.decoderResult().cause().toString());
       completion.abandonUpstream(ex);
@@ -95,7 +95,7 @@ final class ResponseRelay {
     if (status.code() != 101 && status.codeClass() == HttpStatusClass.INFORMATIONAL
         && ++ex.interimResponses > MAX_INTERIM_RESPONSES) {
       ReferenceCountUtil.release(response);
-      context.metrics.upstreamFailed(ex.backend.id(), "protocol");
+      context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "protocol");
       log.warn("{} {}: backend {} sent more than {} interim (1xx) responses", ex.requestId, connection.clientIp,
           ex.backend, MAX_INTERIM_RESPONSES);
       completion.abandonUpstream(ex);
@@ -121,7 +121,7 @@ final class ResponseRelay {
       return;
     }
     long rtt = System.nanoTime() - ex.sentNanos + ex.injectedDelayNanos;
-    connection.meters.upstreamResponded(ex.backend.id(), rtt);
+    connection.meters.upstreamResponded(ex.group.group().name(), ex.backend.id(), rtt);
     ex.upstreamNanos = rtt;
     ex.group.outliers().onResponse(ex.backend, status.code());
     boolean retried = ex.route.retries().retriesStatus(status.code()) && ex.requestComplete && ex.isIdempotent();
@@ -208,7 +208,7 @@ final class ResponseRelay {
           + " response off", ex.requestId, connection.clientIp, ex.backend, ex.responseBytes,
           content.decoderResult().cause().toString());
       content.release();
-      context.metrics.upstreamFailed(ex.backend.id(), "protocol");
+      context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "protocol");
       connection.completion.abandonUpstream(ex);
       client.flush();
       client.close();
@@ -268,7 +268,7 @@ final class ResponseRelay {
     }
     log.warn("{} {}: backend {} sent nothing for {} ms mid-response; cutting the client's response off",
         ex.requestId, connection.clientIp, ex.backend, ex.policies.settings.timeouts().upstreamIdle().toMillis());
-    context.metrics.upstreamFailed(ex.backend.id(), "timeout");
+    context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "timeout");
     connection.completion.abandonUpstream(ex);
     connection.client.close();
   }
@@ -384,7 +384,7 @@ final class ResponseRelay {
     ex.responseDeadlineNanos = 0;
     log.warn("{} {}: backend {} sent no response headers within {} ms", ex.requestId, connection.clientIp,
         ex.backend, ex.policies.settings.timeouts().responseHeaders().toMillis());
-    context.metrics.upstreamFailed(ex.backend.id(), "timeout");
+    context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "timeout");
     ex.group.outliers().onGatewayFailure(ex.backend, "timeout");
     connection.completion.abandonUpstream(ex);
     connection.completion.failResponse(ex, HttpResponseStatus.GATEWAY_TIMEOUT,

@@ -198,7 +198,7 @@ final class UpstreamAttempts {
     }
     if (!future.isSuccess() && future.cause() instanceof StreamUnavailableException busy) {
       // The backend is busy, not failing: no outlier report; a retry spends the budget like any.
-      context.metrics.upstreamFailed(backend.id(), "no-stream");
+      context.metrics.upstreamFailed(ex.group.group().name(), backend.id(), "no-stream");
       log.warn("{} {}: {}", ex.requestId, connection.clientIp, busy.getMessage());
       ex.lastFailure = "backend " + backend.id() + " has no free HTTP/2 stream";
       ex.lastAttemptBusy = true;
@@ -215,7 +215,7 @@ final class UpstreamAttempts {
     if (!future.isSuccess()) {
       Throwable cause = future.cause();
       boolean refused = cause instanceof ConnectException && !(cause instanceof ConnectTimeoutException);
-      context.metrics.upstreamFailed(backend.id(), refused ? "connect-refused" : "connect");
+      context.metrics.upstreamFailed(ex.group.group().name(), backend.id(), refused ? "connect-refused" : "connect");
       ex.group.outliers().onConnectFailure(backend, refused);
       String line = context.failureLog.admittedLine(backend, "connect");
       if (line != null) {
@@ -272,7 +272,7 @@ final class UpstreamAttempts {
     if (ex.race != null && !ex.responseStarted() && connection.hedging().takeOver(ex)) {
       log.warn("{} {}: backend {} closed the connection before responding; its hedge races on", ex.requestId,
           connection.clientIp, failed);
-      context.metrics.upstreamFailed(failed.id(), "reset");
+      context.metrics.upstreamFailed(ex.group.group().name(), failed.id(), "reset");
       ex.group.outliers().onGatewayFailure(failed, "reset");
       return;
     }
@@ -308,7 +308,7 @@ final class UpstreamAttempts {
     }
     String tlsFailure = dev.meridian.proxy.upstream.TlsFailures.describe(cause);
     String why = cause == null ? "closed the connection" : tlsFailure != null ? tlsFailure : "failed: " + cause;
-    context.metrics.upstreamFailed(backend.id(), tlsFailure != null ? "tls" : "reset");
+    context.metrics.upstreamFailed(ex.group.group().name(), backend.id(), tlsFailure != null ? "tls" : "reset");
     ex.group.outliers().onGatewayFailure(backend, "reset");
     if (ex.responseStarted()) {
       log.warn("{} {}: backend {} {} mid-response after {} bytes; cutting the client's response off",

@@ -183,7 +183,7 @@ class ProxyMetricsEndToEndTest {
       assertThat(metrics.value("meridian_requests_total", "route", "retrying", "status", "2xx")).isEqualTo(2);
     });
     Scrape metrics = scrape();
-    assertThat(metrics.value("meridian_upstream_failures_total", "backend", "refusing", "kind", "connect-refused"))
+    assertThat(metrics.value("meridian_upstream_failures_total", "group", "app", "backend", "refusing", "kind", "connect-refused"))
         .isEqualTo(1);
     assertThat(metrics.value("meridian_retry_budget_exhausted_total", "route", "retrying")).isZero();
     assertThat(metrics.samples("meridian_retries_total")).extracting(s -> s.labels().get("reason"))

@@ -33,14 +33,16 @@ class MeterMemoTest {
 
   @Test
   void upstreamTimesGoToTheBackendThatAnswered() {
-    memo.upstreamResponded("b1", TimeUnit.MILLISECONDS.toNanos(5));
-    memo.upstreamResponded("b2", TimeUnit.MILLISECONDS.toNanos(7));
-    memo.upstreamResponded("b2", TimeUnit.MILLISECONDS.toNanos(9));
-    memo.upstreamResponded("b1", TimeUnit.MILLISECONDS.toNanos(11));
+    memo.upstreamResponded("app", "b1", TimeUnit.MILLISECONDS.toNanos(5));
+    memo.upstreamResponded("app", "b2", TimeUnit.MILLISECONDS.toNanos(7));
+    memo.upstreamResponded("app", "b2", TimeUnit.MILLISECONDS.toNanos(9));
+    memo.upstreamResponded("app", "b1", TimeUnit.MILLISECONDS.toNanos(11));
+    memo.upstreamResponded("other", "b1", TimeUnit.MILLISECONDS.toNanos(13));
 
-    assertThat(timerCount("b1")).isEqualTo(2);
-    assertThat(timerCount("b2")).isEqualTo(2);
-    assertThat(registry.get("meridian.upstream.response.time").tag("backend", "b1").timer()
+    assertThat(timerCount("app", "b1")).isEqualTo(2);
+    assertThat(timerCount("app", "b2")).isEqualTo(2);
+    assertThat(timerCount("other", "b1")).as("an id is unique in its group only").isEqualTo(1);
+    assertThat(registry.get("meridian.upstream.response.time").tag("group", "app").tag("backend", "b1").timer()
         .totalTime(TimeUnit.MILLISECONDS)).isEqualTo(16.0);
   }
 
@@ -48,7 +50,8 @@ class MeterMemoTest {
     return registry.get("meridian.requests").tag("route", route).tag("status", statusClass).counter().count();
   }
 
-  private long timerCount(String backend) {
-    return registry.get("meridian.upstream.response.time").tag("backend", backend).timer().count();
+  private long timerCount(String group, String backend) {
+    return registry.get("meridian.upstream.response.time").tag("group", group).tag("backend", backend).timer()
+        .count();
   }
 }
