@@ -235,7 +235,11 @@ public final class AdminServer implements AutoCloseable {
           case "/admin/api/regions" -> response = respond(ctx, "application/json",
               Json.write(RegionsDocument.build(proxy, history)));
           case "/admin/api/cache" -> response = respond(ctx, "application/json", Json.write(cache()));
-          case "/admin/api/dashboard" -> response = respond(ctx, "application/json", snapshotJson(true));
+          case "/admin/api/dashboard" -> {
+            // A poller of this JSON watches too: requests from now on are sampled for its next call.
+            proxy.recentDecisions().watch(TimeUnit.SECONDS.toNanos(3));
+            response = respond(ctx, "application/json", snapshotJson(true));
+          }
           case "/admin/api/config" -> response = respond(ctx, "text/plain; charset=utf-8", configInForce());
           case "/admin", "/admin/" -> response = text(ctx, HttpResponseStatus.OK,
               "Meridian admin\n  /            the dashboard\n  /metrics\n  /healthz\n  /readyz      (503 once the drain started)\n  /admin/api/routes\n"

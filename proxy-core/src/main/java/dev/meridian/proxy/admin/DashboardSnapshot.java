@@ -52,6 +52,7 @@ final class DashboardSnapshot {
       m.put("path", d.path());
       m.put("client-region", d.clientRegion());
       m.put("route", d.route());
+      m.put("group", d.group());
       m.put("region", d.region());
       m.put("backend", d.backend());
       m.put("status", d.status());

@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class RecentDecisions {
   /** One routed request, as the dashboard lists it. */
   public record Decision(long epochMillis, String method, String path, String clientRegion, String route,
-      String region, String backend, int status, double millis, String why) {}
+      String group, String region, String backend, int status, double millis, String why) {}
 
   private static final int CAPACITY = 20;
   private final Decision[] ring = new Decision[CAPACITY];

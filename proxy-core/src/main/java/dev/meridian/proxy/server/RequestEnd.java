@@ -27,7 +27,8 @@ final class RequestEnd {
     if (ex.decisionSampled) {
       connection.context.recentDecisions.record(new RecentDecisions.Decision(
           connection.context.epochMillis(), ex.method, ex.path, ex.selection.clientRegion(),
-          ex.route == null ? null : ex.route.name(), ex.backend == null ? null : ex.backend.region(),
+          ex.route == null ? null : ex.route.name(), ex.group == null ? null : ex.group.group().name(),
+          ex.backend == null ? null : ex.backend.region(),
           ex.backend == null ? null : ex.backend.id(), status, nanos / 1e6,
           why(ex)));
     }

@@ -247,6 +247,21 @@ class AdminApiTest {
     });
   }
 
+  /** A sampled decision names its group, so the dashboard lists the selected group's only. */
+  @Test
+  void recentDecisionsNameTheirGroup() throws Exception {
+    start("");
+    call("GET", "/admin/api/dashboard"); // a dashboard watches: requests are sampled
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(client.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/")).build(),
+          HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("hi");
+      JsonNode decisions = JSON.readTree(call("GET", "/admin/api/dashboard").body()).get("decisions");
+      assertThat(decisions).isNotEmpty();
+      assertThat(decisions.get(0).get("group").asText()).isEqualTo("app");
+    });
+  }
+
   @Test
   void reloadWithoutAFileSaysSo() throws Exception {
     backend = TestBackend.start(TestBackend.ok("hi"));

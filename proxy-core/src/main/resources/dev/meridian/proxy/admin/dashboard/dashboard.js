@@ -122,7 +122,9 @@ function render(snapshot) {
     el("td", { class: b.available ? "in" : "out" }, b.available ? "available" : "out: " + b["out-reasons"].join(", ")),
     el("td", { class: "num", "data-field": "rps" }, fmt(b.rps, 1)),
     el("td", { class: "num" }, fmt(b["ewma-ms"], 1)), el("td", { class: "num" }, b["in-flight"]))));
-  fillTable("decisions", snapshot.decisions.map((d) => el("tr", {},
+  // The group shown, and requests no group served (no route, a local answer).
+  const decisions = snapshot.decisions.filter((d) => !d.group || d.group === state.group);
+  fillTable("decisions", decisions.map((d) => el("tr", {},
     el("td", {}, new Date(d.time).toLocaleTimeString()), el("td", {}, `${d.method || ""} ${d.path || ""}`),
     el("td", {}, d["client-region"] || "unknown"), el("td", {}, d.backend ? `${d.backend} (${d.region})` : "–"),
     el("td", { class: "num" }, d.status), el("td", { class: "num" }, fmt(d.ms, 1)), el("td", {}, d.why || ""))));
