@@ -16,9 +16,11 @@ import org.slf4j.LoggerFactory;
  * The send timeout of an HTTP/2 client connection: response bytes that wait for the client's
  * flow-control window (or for its socket) with no progress for {@code timeouts.client-idle} mean
  * the client stopped reading, and the connection closes (GOAWAY ENHANCE_YOUR_CALM), counted in
- * {@code meridian_client_send_timeouts_total}. Progress is a WINDOW_UPDATE from the client or bytes
- * leaving the connection's send buffer; PINGs and other frames are not, so a client cannot hold
- * finished responses in Meridian's memory by keeping a zero window open with them. (The idle
+ * {@code meridian_client_send_timeouts_total}. Progress is WINDOW_UPDATEs from the client granting
+ * at least {@value #MIN_GRANTED_PER_CHECK} bytes between two checks, or bytes leaving the
+ * connection's send buffer; PINGs and other frames are not, nor are windows opened a byte at a
+ * time, so a client cannot hold finished responses in Meridian's memory by keeping a (nearly) shut
+ * window open with them. (The idle
  * timeout does not see this: the connection has open streams, and may even be busy reading.)
  *
  * <p>One timer per connection, running only while it has open streams: it looks every quarter of the
@@ -30,6 +32,11 @@ final class Http2SendTimeout {
   private static final Logger log = LoggerFactory.getLogger(Http2SendTimeout.class);
   /** Checks per timeout. */
   private static final int CHECKS = 4;
+  /**
+   * Window a client must grant between two checks for it to count as reading: a quarter of the
+   * timeout (15 s by default) for 1 KiB is a rate no reading client falls under (68 bytes/s).
+   */
+  static final int MIN_GRANTED_PER_CHECK = 1024;
   /** How long the closing GOAWAY may wait for the socket before the connection closes anyway. */
   private static final long GOAWAY_GRACE_MILLIS = 1000;
 
@@ -40,8 +47,8 @@ final class Http2SendTimeout {
   private final EdgeMeters meters;
   private final Runnable onCheck = this::check;
   private ScheduledFuture<?> timer;
-  /** A WINDOW_UPDATE arrived since the last check. */
-  private boolean windowOpened;
+  /** Window granted by WINDOW_UPDATEs since the last check, in bytes (capped: it only compares to a minimum). */
+  private int grantedSinceCheck;
   /** Checks in a row that found response bytes waiting and no progress. */
   private int stalledChecks;
   private final OutputProgress output = new OutputProgress();
@@ -63,9 +70,9 @@ final class Http2SendTimeout {
     }
   }
 
-  /** The client opened a window: it reads. */
-  void windowOpened() {
-    windowOpened = true;
+  /** The client opened a window by {@code increment} bytes: it reads, if it grants enough. */
+  void windowOpened(int increment) {
+    grantedSinceCheck = (int) Math.min(Integer.MAX_VALUE, (long) grantedSinceCheck + increment);
   }
 
   /** Stops the checks (the connection closed). */
@@ -86,8 +93,8 @@ final class Http2SendTimeout {
       stalledChecks = 0;
       return; // re-armed by the next stream
     }
-    boolean progressed = windowOpened | output.progressed(ctx.channel());
-    windowOpened = false;
+    boolean progressed = grantedSinceCheck >= MIN_GRANTED_PER_CHECK | output.progressed(ctx.channel());
+    grantedSinceCheck = 0;
     if (held.bytes() == 0 || progressed) {
       stalledChecks = 0;
     } else if (++stalledChecks >= CHECKS) {

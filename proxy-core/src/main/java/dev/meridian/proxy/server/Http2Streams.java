@@ -232,9 +232,9 @@ final class Http2Streams extends ChannelDuplexHandler {
       return;
     }
     inRead = true;
-    if (msg instanceof Http2WindowUpdateFrame) {
+    if (msg instanceof Http2WindowUpdateFrame update) {
       if (sendTimeout != null) {
-        sendTimeout.windowOpened();
+        sendTimeout.windowOpened(update.windowSizeIncrement());
       }
       return; // a window's writability comes as an event
     }

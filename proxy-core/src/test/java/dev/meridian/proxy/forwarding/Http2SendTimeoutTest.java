@@ -64,6 +64,29 @@ class Http2SendTimeoutTest {
   }
 
   /**
+   * A client that opens its window a byte at a time reads, in name only: 2.5 bytes a second with the
+   * 1 s timeout here (the check wants 1 KiB granted per quarter timeout), so it is closed like one
+   * that reads nothing.
+   */
+  @Test
+  void aClientThatOpensItsWindowAByteAtATimeIsClosed() throws Exception {
+    try (RawHttp2Client client = new RawHttp2Client(proxy.port(), setting(SETTINGS_INITIAL_WINDOW_SIZE, 0))
+        .lenient()) {
+      client.get(1, "/big");
+      long started = System.nanoTime();
+      long deadline = started + Duration.ofSeconds(10).toNanos();
+      while (!client.closed() && client.goAwayError() == null && System.nanoTime() < deadline) {
+        client.windowUpdate(1, 1);
+        pace();
+        client.readAvailable();
+      }
+      assertThat(client.goAwayError()).isEqualTo(ENHANCE_YOUR_CALM);
+      assertThat(client.dataBytes(1)).as("a byte per update").isLessThan(30);
+    }
+    assertThat(sendTimeouts()).isEqualTo(1);
+  }
+
+  /**
    * A client that opens its windows wide and then reads nothing from its socket: the send timeout
    * closes the connection at once, not after the graceful close's wait for its streams
    * (server.drain-timeout, 30 s here), which the stalled streams and a GOAWAY the full socket does not
