@@ -52,6 +52,7 @@ final class OperatorEndpoints {
       """;
 
   private static final String CACHE_PURGE = "/admin/api/cache/purge";
+  private static final java.util.Set<String> PURGE_PARAMETERS = java.util.Set.of("url", "prefix", "tag", "all");
 
   private final ProxyServer proxy;
 
@@ -164,6 +165,14 @@ final class OperatorEndpoints {
   private Outcome purge(HttpMethod method, Map<String, List<String>> query) {
     if (!method.equals(HttpMethod.POST)) {
       return Outcome.error(405, "use POST for purge\n" + USAGE);
+    }
+    List<String> unknown = query.keySet().stream().filter(k -> !PURGE_PARAMETERS.contains(k)).sorted().toList();
+    if (!unknown.isEmpty()) {
+      // Most often the rest of a url= whose query was not percent-encoded: purging the cut URL would
+      // purge nothing and say so quietly.
+      return Outcome.error(400, "purge takes url=, prefix=, tag= or all=true, not " + String.join(", ", unknown)
+          + " (a URL with a query goes percent-encoded: ?a=1&b=2 as %3Fa%3D1%26b%3D2,"
+          + " e.g. curl -X POST -G --data-urlencode url=...)\n");
     }
     dev.meridian.proxy.cache.EdgeCache cache = proxy.cache();
     Map<String, Object> out = new LinkedHashMap<>();

@@ -517,6 +517,13 @@ class EdgeCacheTest {
     JsonNode status = adminGet("/admin/api/cache");
     assertThat(status.path("entries").longValue()).as("%s", status).isEqualTo(1);
     assertThat(status.has("hit-ratio")).as("%s", status).isTrue();
+
+    // A URL with a query, not percent-encoded: refused, not a quiet purge of the cut URL.
+    HttpResponse<String> cut = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + proxy.adminAddress().getPort() + "/admin/api/cache/purge?url=" + base + "/q/3?a=1&b=2"))
+        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(cut.statusCode()).isEqualTo(400);
+    assertThat(cut.body()).contains("not b").contains("percent-encoded");
   }
 
   /** Purges through the admin API and returns its JSON answer ({@code purged}: how many entries went). */
