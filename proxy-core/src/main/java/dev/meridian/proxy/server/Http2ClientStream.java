@@ -132,9 +132,11 @@ final class Http2ClientStream extends ClientSide {
   }
 
   /**
-   * Closes the stream: a RST_STREAM with {@code error} (or CANCEL when {@code error} is null and the
-   * stream has not ended both ways) unless the stream is closed already; the handler hears of it on
-   * the event loop's next turn.
+   * Closes the stream: a RST_STREAM with {@code error} unless the stream is closed already; when
+   * {@code error} is null and the stream has not ended both ways, NO_ERROR after a complete response
+   * (the client may stop sending its request and keeps the response: RFC 9113 section 8.1, a 413
+   * before the upload ended, say) and CANCEL otherwise. The handler hears of it on the event loop's
+   * next turn.
    */
   private void close(Http2Error error) {
     if (closed) {
@@ -143,7 +145,8 @@ final class Http2ClientStream extends ClientSide {
     closed = true;
     if (ctx.channel().isActive() && stream.state() != Http2Stream.State.CLOSED
         && (error != null || !(endStreamReceived && codec.endSent()))) {
-      ctx.write(new DefaultHttp2ResetFrame(error == null ? Http2Error.CANCEL : error).stream(stream), ctx.voidPromise());
+      Http2Error code = error != null ? error : codec.endSent() ? Http2Error.NO_ERROR : Http2Error.CANCEL;
+      ctx.write(new DefaultHttp2ResetFrame(code).stream(stream), ctx.voidPromise());
       ctx.flush();
     }
     streams.remove(this);

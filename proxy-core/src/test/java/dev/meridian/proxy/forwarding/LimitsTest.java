@@ -13,6 +13,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
@@ -108,6 +109,9 @@ class LimitsTest {
       client.send(dev.meridian.proxy.testing.RawHttp2Client.DATA, 0, 1, new byte[800]);
       client.readUntil(c -> c.status(1) != null || c.resetError(1) != null);
       assertThat(client.status(1)).isEqualTo("413");
+      // The answer is whole: the client is asked to stop sending without error (RFC 9113 section 8.1).
+      client.readUntil(c -> c.resetError(1) != null);
+      assertThat(client.resetError(1)).as("NO_ERROR").isZero();
       client.get(3, "/after");
       client.readUntil(c -> c.ended(3));
       assertThat(client.status(3)).isEqualTo("200");
