@@ -131,7 +131,7 @@ final class ResponseRelay {
       ReferenceCountUtil.release(response);
       return;
     }
-    if (retried && connection.attempts.mayRetry(ex, true, "status")) {
+    if (retried && anotherBackendToTry(ex) && connection.attempts.mayRetry(ex, true, "status")) {
       log.info("{} {}: backend {} answered {}; retrying elsewhere", ex.requestId, connection.clientIp,
           ex.backend, status.code());
       ReferenceCountUtil.release(response);
@@ -140,7 +140,6 @@ final class ResponseRelay {
         ex.inFlightTo.observe(rtt);
       }
       completion.abandonUpstream(ex);
-      ex.selection.exclude(ex.backend);
       connection.attempts.connectUpstream(ex);
       return;
     }
@@ -271,6 +270,17 @@ final class ResponseRelay {
     context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "timeout");
     connection.completion.abandonUpstream(ex);
     connection.client.close();
+  }
+
+  /**
+   * Whether a backend other than the one that answered could take the request: a retry on the
+   * answer's status is sent only then, else the answer itself goes to the client (a 503 with its
+   * Retry-After and body, not a 502 of Meridian's for want of a backend). Leaves the answering
+   * backend excluded from the request's selection.
+   */
+  private static boolean anotherBackendToTry(Exchange ex) {
+    ex.selection.exclude(ex.backend);
+    return ex.group.selectorFor(ex.selection.isWrite()).select(ex.selection) != null;
   }
 
   private void onSwitchingProtocols(Exchange ex, HttpResponse response) {

@@ -113,6 +113,32 @@ class RetryTest {
     }
   }
 
+  /**
+   * When every backend answered a retried status, the client gets the last answer (its status, body
+   * and Retry-After), not a 502 of Meridian's; a backend is not asked twice.
+   */
+  @Test
+  void aRetriedStatusFromEveryBackendReachesTheClientAsAnswered() throws Exception {
+    java.util.function.Function<String, TestBackend.Responder> maintenance = name -> request ->
+        TestBackend.Reply.status(503).header("Retry-After", "120").body("down for maintenance " + name);
+    try (TestBackend first = TestBackend.start(maintenance.apply("a"));
+        TestBackend second = TestBackend.start(maintenance.apply("b"))) {
+      for (java.net.InetSocketAddress[] group : new java.net.InetSocketAddress[][] {
+          {first.address()}, {first.address(), second.address()}}) {
+        try (ForwardingProxy proxy = ForwardingProxy.to(group)
+            .routeOption("retries { attempts = 2, on = [connect-failure, reset-before-response, 503] }").start()) {
+          int before = first.requests().size() + second.requests().size();
+          RawResponse get = send(proxy, "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+          assertThat(get.status()).as("%d backend(s)", group.length).isEqualTo(503);
+          assertThat(get.header("retry-after")).isEqualTo("120");
+          assertThat(get.bodyText()).startsWith("down for maintenance");
+          assertThat(first.requests().size() + second.requests().size() - before)
+              .as("each backend asked once").isEqualTo(group.length);
+        }
+      }
+    }
+  }
+
   @Test
   void anEmptyBudgetStopsRetries() throws Exception {
     try (RawTcpBackend resetter = resetAfterReadingTheBody();
