@@ -32,6 +32,7 @@ public final class ProxyMetrics {
   private final MeterRegistry registry;
   private final AtomicInteger clientConnections = new AtomicInteger();
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final AtomicInteger tunnels = new AtomicInteger();
   private final ConcurrentHashMap<String, RouteRequests> requestsByRoute = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Timer> upstreamTimeByBackend = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Timer> connectTimeByBackend = new ConcurrentHashMap<>();
@@ -55,6 +56,8 @@ public final class ProxyMetrics {
         .register(registry);
     Gauge.builder("meridian.requests.in.flight", inFlight, AtomicInteger::get)
         .description("Requests received whose response is not complete").register(registry);
+    Gauge.builder("meridian.tunnels.open", tunnels, AtomicInteger::get)
+        .description("Connections switched to another protocol (WebSocket, ...) and relayed as bytes").register(registry);
     this.edge = new EdgeMeters(registry);
     this.backendLimits = new BackendLimitMeters(registry);
   }
@@ -366,6 +369,21 @@ public final class ProxyMetrics {
   /** Requests in flight now. */
   public int inFlight() {
     return inFlight.get();
+  }
+
+  /** A connection switched protocols (101) and is relayed as bytes until it closes. */
+  public void tunnelOpened() {
+    tunnels.incrementAndGet();
+  }
+
+  /** A tunnel closed. */
+  public void tunnelClosed() {
+    tunnels.decrementAndGet();
+  }
+
+  /** Tunnels open now (a drain waits for them, up to its timeout). */
+  public int openTunnels() {
+    return tunnels.get();
   }
 
   /** One route's meters: answered requests by status class, their durations and body bytes. */

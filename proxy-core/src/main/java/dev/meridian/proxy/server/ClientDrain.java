@@ -13,7 +13,9 @@ import org.slf4j.LoggerFactory;
  * flight are answered with Connection: close (HTTP/2: GOAWAY); a connection between requests, or that
  * has sent nothing yet, is kept (and read) for {@link #GRACE}, so that a request its client sent
  * meanwhile is answered rather than lost in a reset, and then closed. So is one whose response in
- * flight had already left without Connection: close when the drain started.
+ * flight had already left without Connection: close when the drain started. A tunnel (a WebSocket
+ * after its 101) runs on until it closes or the drain timeout ends it: Meridian does not speak its
+ * protocol, so cannot ask it to end sooner.
  *
  * <p>Runs on the thread that stops the server; the connections hear of it through
  * {@link FrontendHandler.DrainEvent}s on their own event loops.
@@ -56,16 +58,16 @@ final class ClientDrain {
       if (!idleClosed && now - graceOver >= 0) {
         idleClosed = true;
         clients.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.GRACE_OVER));
-      } else if (idleClosed && metrics.inFlight() == 0) {
+      } else if (idleClosed && metrics.inFlight() == 0 && metrics.openTunnels() == 0) {
         // Looked at from the poll after the one that ended the grace, once the connections had it.
         break;
       }
       if (now - deadline > 0) {
-        if (metrics.inFlight() == 0) {
+        if (metrics.inFlight() == 0 && metrics.openTunnels() == 0) {
           break;
         }
-        log.warn("drain timeout of {} ms passed with {} request(s) in flight; closing them",
-            drainTimeout.toMillis(), metrics.inFlight());
+        log.warn("drain timeout of {} ms passed with {} request(s) in flight and {} tunnel(s) (WebSocket, ...)"
+            + " open; closing them", drainTimeout.toMillis(), metrics.inFlight(), metrics.openTunnels());
         return false;
       }
       clients.newCloseFuture().awaitUninterruptibly(50, TimeUnit.MILLISECONDS);

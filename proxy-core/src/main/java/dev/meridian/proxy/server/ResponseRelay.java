@@ -308,6 +308,8 @@ final class ResponseRelay {
     connection.headTimer.cancel();
     connection.inbound.release();
     TunnelHandler.splice(connection.client.socket(), upstream); // HTTP/1 only: HTTP/2 has no Upgrade
+    context.metrics.tunnelOpened();
+    connection.client.socket().closeFuture().addListener(closed -> context.metrics.tunnelClosed());
   }
 
   /** The sticky-session cookie, debug headers (which backend, why) and the read-your-writes cookie after a write. */

@@ -234,6 +234,42 @@ class DrainTest {
     }
   }
 
+  /**
+   * A WebSocket open when the drain starts is relayed on (Meridian cannot ask it to end: it does not
+   * speak its protocol) until its client closes it; the drain ends then, well within its timeout.
+   */
+  @Test
+  void anOpenTunnelIsRelayedUntilItClosesWithinTheDrainTimeout() throws Exception {
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+          InputStream in = socket.getInputStream();
+          RawTcpBackend.readHead(in);
+          OutputStream out = socket.getOutputStream();
+          out.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+              .getBytes(US_ASCII));
+          out.flush();
+          in.transferTo(out);
+        });
+        ProxyFixture proxy = ProxyFixture.start(backend.address().getPort());
+        RawHttpClient ws = RawHttpClient.connect(proxy.port())) {
+      ws.send("GET /chat HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+      assertThat(ws.readResponse().status()).isEqualTo(101);
+      ExecutorService stopper = Executors.newSingleThreadExecutor();
+      try {
+        CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
+            () -> proxy.instance().stop(Duration.ofSeconds(20)), stopper);
+        // Past the drain's grace for idle connections, the tunnel still carries bytes both ways.
+        await().during(Duration.ofMillis(1_500)).atMost(Duration.ofSeconds(3)).until(() -> !stopped.isDone());
+        ws.send("still here");
+        assertThat(new String(ws.readBytes(10), US_ASCII)).isEqualTo("still here");
+
+        ws.socket().close();
+        assertThat(stopped.get(10, TimeUnit.SECONDS)).as("drained once the tunnel closed").isTrue();
+      } finally {
+        stopper.shutdownNow();
+      }
+    }
+  }
+
   @Test
   void stopWithNothingInFlightReturnsAtOnce() throws Exception {
     try (TestBackend backend = TestBackend.start(TestBackend.ok("hi"));
