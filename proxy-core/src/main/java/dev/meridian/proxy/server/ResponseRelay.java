@@ -304,12 +304,17 @@ final class ResponseRelay {
     Channel upstream = ex.upstream;
     BackendHandler.of(upstream).detach();
     connection.exchange = null;
-    RequestEnd.record(connection, ex, 101, false);
+    RequestEnd.record(connection, ex, 101, false, false); // its access log line when the tunnel closes
     connection.headTimer.cancel();
     connection.inbound.release();
-    TunnelHandler.splice(connection.client.socket(), upstream); // HTTP/1 only: HTTP/2 has no Upgrade
+    TunnelHandler.Tunnel tunnel = TunnelHandler.splice(connection.client.socket(), upstream); // HTTP/1 only
     context.metrics.tunnelOpened();
-    connection.client.socket().closeFuture().addListener(closed -> context.metrics.tunnelClosed());
+    connection.client.socket().closeFuture().addListener(closed -> {
+      context.metrics.tunnelClosed();
+      ex.bodyBytesForwarded += tunnel.bytesToBackend();
+      ex.responseBytes += tunnel.bytesToClient();
+      AccessLogRecorder.record(context, connection, ex, 101, System.nanoTime() - ex.startNanos);
+    });
   }
 
   /** The sticky-session cookie, debug headers (which backend, why) and the read-your-writes cookie after a write. */

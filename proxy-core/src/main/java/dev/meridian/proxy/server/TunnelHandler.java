@@ -1,5 +1,6 @@
 package dev.meridian.proxy.server;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -23,22 +24,39 @@ final class TunnelHandler extends ChannelInboundHandlerAdapter {
 
   private final Channel peer;
   private List<Object> held = new ArrayList<>();
+  /** Bytes passed on to the peer (read on the event loop both channels share). */
+  private long relayed;
 
   private TunnelHandler(Channel peer) {
     this.peer = peer;
   }
 
+  /** The two directions of a tunnel, for its access log line. */
+  record Tunnel(TunnelHandler toBackend, TunnelHandler toClient) {
+    /** Bytes the client sent through the tunnel so far. */
+    long bytesToBackend() {
+      return toBackend.relayed;
+    }
+
+    /** Bytes the backend sent through the tunnel so far. */
+    long bytesToClient() {
+      return toClient.relayed;
+    }
+  }
+
   /**
    * Turns both HTTP connections into a byte relay: HTTP handlers are removed, and bytes their decoders
-   * had already read are passed on, after the switch, in order.
+   * had already read are passed on, after the switch, in order. The two connections run on one event
+   * loop (an upstream connection is taken from its client's loop's pool).
    */
-  static void splice(Channel client, Channel upstream) {
+  static Tunnel splice(Channel client, Channel upstream) {
     TunnelHandler toUpstream = new TunnelHandler(upstream);
     TunnelHandler toClient = new TunnelHandler(client);
     install(client.pipeline(), toUpstream, FrontendHandler.NAME);
     install(upstream.pipeline(), toClient, dev.meridian.proxy.upstream.BackendHandler.NAME);
     toUpstream.start(client);
     toClient.start(upstream);
+    return new Tunnel(toUpstream, toClient);
   }
 
   private static void install(ChannelPipeline pipeline, TunnelHandler tunnel, String httpHandler) {
@@ -51,7 +69,7 @@ final class TunnelHandler extends ChannelInboundHandlerAdapter {
     List<Object> pending = held;
     held = null;
     for (Object msg : pending) {
-      peer.write(msg);
+      relay(msg);
     }
     peer.flush();
     self.config().setAutoRead(false);
@@ -63,10 +81,17 @@ final class TunnelHandler extends ChannelInboundHandlerAdapter {
     if (held != null) {
       held.add(msg);
     } else if (peer.isActive()) {
-      peer.write(msg);
+      relay(msg);
     } else {
       ReferenceCountUtil.release(msg);
     }
+  }
+
+  private void relay(Object msg) {
+    if (msg instanceof ByteBuf bytes) {
+      relayed += bytes.readableBytes();
+    }
+    peer.write(msg);
   }
 
   @Override

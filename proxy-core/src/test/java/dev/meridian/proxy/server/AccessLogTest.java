@@ -536,6 +536,36 @@ class AccessLogTest {
     }
   }
 
+  /** A WebSocket's line is written when it closes: 101, the bytes each way, the time it was open. */
+  @Test
+  void aTunnelIsLoggedWhenItClosesWithItsBytesEachWay() throws Exception {
+    try (dev.meridian.proxy.testing.RawTcpBackend backend = dev.meridian.proxy.testing.RawTcpBackend.start(socket -> {
+          InputStream in = socket.getInputStream();
+          dev.meridian.proxy.testing.RawTcpBackend.readHead(in);
+          OutputStream out = socket.getOutputStream();
+          out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+              + "hello").getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          in.transferTo(out);
+        });
+        ProxyFixture proxy = start(backend.address().getPort(), "");
+        RawHttpClient ws = RawHttpClient.connect(proxy.port())) {
+      ws.send("GET /chat HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+      assertThat(ws.readResponse().status()).isEqualTo(101);
+      assertThat(new String(ws.readBytes(5), StandardCharsets.US_ASCII)).isEqualTo("hello");
+      ws.send("ping-12345");
+      assertThat(new String(ws.readBytes(10), StandardCharsets.US_ASCII)).isEqualTo("ping-12345");
+      assertThat(lines(logFile())).as("nothing logged while the tunnel is open").isEmpty();
+
+      ws.socket().close();
+      JsonNode line = awaitLines(1).get(0);
+      assertThat(line.get("status").asInt()).isEqualTo(101);
+      assertThat(line.get("bytes_in").asLong()).isEqualTo(10);
+      assertThat(line.get("bytes_out").asLong()).isEqualTo(15);
+      assertThat(line.get("path").asText()).isEqualTo("/chat");
+    }
+  }
+
   @Test
   void debugHeadersAloneLeaveDecisionsOutOfTheLog() throws Exception {
     try (TestBackend backend = TestBackend.start(TestBackend.ok("decided"));
