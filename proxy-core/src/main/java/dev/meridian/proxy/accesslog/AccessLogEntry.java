@@ -52,6 +52,8 @@ public final class AccessLogEntry {
   public String query;
   /** The Referer field, or null. */
   public String referer;
+  /** The response had started and did not end (the backend or the client went away mid-response). */
+  public boolean cutOff;
   /** The ring sequence this entry was claimed at (set by {@link AccessLog#claim}). */
   long sequence;
   /** Not a request: the writer reopens its output here ({@link AccessLog#reopen}). */
@@ -80,5 +82,6 @@ public final class AccessLogEntry {
     userAgent = null;
     query = null;
     referer = null;
+    cutOff = false;
   }
 }

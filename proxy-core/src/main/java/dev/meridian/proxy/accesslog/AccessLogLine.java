@@ -9,7 +9,8 @@ import java.time.format.DateTimeFormatter;
  *
  * <p>Fields, in order: {@code time} (the head's arrival, RFC 3339 UTC with milliseconds),
  * {@code request_id}, {@code trace_id}, {@code client}, {@code method}, {@code host}, {@code path},
- * {@code query}, {@code protocol}, {@code status}, {@code bytes_in}, {@code bytes_out}, {@code duration_ms},
+ * {@code query}, {@code protocol}, {@code status}, {@code bytes_in}, {@code bytes_out}, {@code cut_off}
+ * (only when true), {@code duration_ms},
  * {@code upstream_ms}, {@code route}, {@code group}, {@code client_region}, {@code region},
  * {@code backend}, {@code attempts}, {@code cache}, {@code sticky}, {@code decision}, {@code tls},
  * {@code sni}, {@code referer}, {@code user_agent}. A field the request does not have is left out. Strings
@@ -47,6 +48,9 @@ public final class AccessLogLine {
     out.append(",\"status\":").append(e.status);
     out.append(",\"bytes_in\":").append(e.bytesIn);
     out.append(",\"bytes_out\":").append(e.bytesOut);
+    if (e.cutOff) {
+      out.append(",\"cut_off\":true");
+    }
     millis("duration_ms", e.durationNanos);
     if (e.upstreamNanos >= 0) {
       millis("upstream_ms", e.upstreamNanos);

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code meridian check -c FILE}: validates a configuration without starting anything. */
-@Command(name = "check", description = "Validate a configuration file and exit: 0 when valid, 1 with every problem listed.")
+@Command(name = "check", mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class, description = "Validate a configuration file and exit: 0 when valid, 1 with every problem listed.")
 final class CheckCommand implements Callable<Integer> {
   @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "the HOCON configuration file")
   Path config;

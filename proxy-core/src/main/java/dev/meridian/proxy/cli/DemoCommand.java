@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
  * region failover, and a small client load from each region so the dashboard moves; prints what to
  * try, and runs until Ctrl-C.
  */
-@Command(name = "demo", description = "Start three simulated regions, Meridian in front of them, and a small client load from each region.")
+@Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class, description = "Start three simulated regions, Meridian in front of them, and a small client load from each region.")
 final class DemoCommand implements Callable<Integer> {
   /** A simulated app server: its id, region and added latency. */
   private record DemoBackend(String id, String region, long latencyMs) {}

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
  * {@code meridian drill}: rehearses a region failure against a running Meridian through its admin API
  * and reports what clients saw. Exit status 0 when every SLO holds, 1 when one is broken, 2 on bad use.
  */
-@Command(name = "drill", sortOptions = false,
+@Command(name = "drill", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class,
     description = {"Rehearse a region failure against a running Meridian.",
         "It records a baseline, applies the action to the region, holds, restores, and watches traffic",
         "fail back. With --target the drill sends its own",

@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
  * {@code meridian run -c FILE}: runs the proxy until SIGTERM or Ctrl-C, then drains and exits 0. The
  * file is watched (and SIGHUP reloads it): routes and backend groups change without a restart.
  */
-@Command(name = "run", description = "Run Meridian with a configuration file until SIGTERM or Ctrl-C (drains, then exits 0).")
+@Command(name = "run", mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class, description = "Run Meridian with a configuration file until SIGTERM or Ctrl-C (drains, then exits 0).")
 final class RunCommand implements Callable<Integer> {
   @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "the HOCON configuration file")
   Path config;

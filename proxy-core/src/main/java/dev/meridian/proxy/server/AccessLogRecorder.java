@@ -18,9 +18,10 @@ final class AccessLogRecorder {
 
   /**
    * Logs the exchange, which ended with this status (499: the client left before an answer) this
-   * long after its head arrived.
+   * long after its head arrived; {@code cutOff} when its response had started and did not end.
    */
-  static void record(ProxyContext context, FrontendHandler connection, Exchange ex, int status, long duration) {
+  static void record(ProxyContext context, FrontendHandler connection, Exchange ex, int status, long duration,
+      boolean cutOff) {
     AccessLog log = context.accessLog;
     if (log == null) {
       return;
@@ -34,6 +35,7 @@ final class AccessLogRecorder {
       e.durationNanos = duration;
       e.upstreamNanos = ex.upstreamNanos;
       e.status = status;
+      e.cutOff = cutOff;
       e.requestId = ex.requestId;
       e.traceparent = ex.traceparent;
       e.client = connection.clientIp;

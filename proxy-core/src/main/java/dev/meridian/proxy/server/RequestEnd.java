@@ -32,7 +32,7 @@ final class RequestEnd {
     connection.meters.requestFinished(ExchangeCompletion.routeName(ex), status, nanos, ex.bodyBytesForwarded,
         ex.responseBytes);
     if (accessLog) {
-      AccessLogRecorder.record(connection.context, connection, ex, status, nanos);
+      AccessLogRecorder.record(connection.context, connection, ex, status, nanos, cutOff);
     }
     if (ex.decisionSampled) {
       connection.context.recentDecisions.record(new RecentDecisions.Decision(

@@ -313,7 +313,7 @@ final class ResponseRelay {
       context.metrics.tunnelClosed();
       ex.bodyBytesForwarded += tunnel.bytesToBackend();
       ex.responseBytes += tunnel.bytesToClient();
-      AccessLogRecorder.record(context, connection, ex, 101, System.nanoTime() - ex.startNanos);
+      AccessLogRecorder.record(context, connection, ex, 101, System.nanoTime() - ex.startNanos, false);
     });
   }
 

@@ -536,6 +536,32 @@ class AccessLogTest {
     }
   }
 
+  /** A response the backend cut off is logged with its status, the bytes that went, and cut_off. */
+  @Test
+  void aResponseCutOffMidBodyIsMarkedSo() throws Exception {
+    try (dev.meridian.proxy.testing.RawTcpBackend backend = dev.meridian.proxy.testing.RawTcpBackend.start(socket -> {
+          dev.meridian.proxy.testing.RawTcpBackend.readHead(socket.getInputStream());
+          socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"
+              .getBytes(StandardCharsets.US_ASCII));
+          socket.getOutputStream().flush();
+        });
+        ProxyFixture proxy = start(backend.address().getPort(), "");
+        RawHttpClient client = RawHttpClient.connect(proxy.port())) {
+      client.send("GET /cut HTTP/1.1\r\nHost: test\r\n\r\n");
+      org.assertj.core.api.Assertions.assertThatThrownBy(client::readResponse).as("the body never ends")
+          .isInstanceOf(IOException.class);
+      JsonNode line = awaitLines(1).get(0);
+      assertThat(line.get("status").asInt()).isEqualTo(200);
+      assertThat(line.get("bytes_out").asLong()).isEqualTo(10);
+      assertThat(line.get("cut_off").asBoolean()).isTrue();
+    }
+    try (TestBackend whole = TestBackend.start(TestBackend.ok("whole"));
+        ProxyFixture proxy = start(whole.port(), "")) {
+      get(proxy, "/whole");
+      assertThat(awaitLines(2).get(1).has("cut_off")).as("a whole response has no cut_off").isFalse();
+    }
+  }
+
   /** A WebSocket's line is written when it closes: 101, the bytes each way, the time it was open. */
   @Test
   void aTunnelIsLoggedWhenItClosesWithItsBytesEachWay() throws Exception {
