@@ -34,6 +34,8 @@ public final class AccessLog implements AutoCloseable {
   private final RingBuffer<AccessLogEntry> ring;
   private final double sample;
   private final boolean alwaysLogErrors;
+  /** access-log.query as the log started (its keys take effect at a restart only). */
+  private boolean recordsQuery = true;
   private final LongAdder dropped = new LongAdder();
   private final LongAdder sampledOut = new LongAdder();
   private final Writer writer;
@@ -64,7 +66,14 @@ public final class AccessLog implements AutoCloseable {
         .<Supplier<AccessLogOutput>>map(file -> () -> AccessLogOutput.file(file, settings.maxFileSize(),
             settings.maxFiles(), settings.compress()))
         .orElse(AccessLogOutput::stdout);
-    return new AccessLog(output, settings.queueSize(), settings.sample(), settings.alwaysLogErrors());
+    AccessLog log = new AccessLog(output, settings.queueSize(), settings.sample(), settings.alwaysLogErrors());
+    log.recordsQuery = settings.query();
+    return log;
+  }
+
+  /** Whether lines carry the request's query ({@code access-log.query}, as the log started). */
+  public boolean recordsQuery() {
+    return recordsQuery;
   }
 
   /**

@@ -138,18 +138,13 @@ final class TopologyReader {
   /**
    * A backend id written in two groups names one server, spoken to one way (connections to it are
    * pooled by id and address): refused when the groups send it with other protocol, TLS or PROXY
-   * protocol settings. {@code byId} holds the group each id was first seen in.
+   * protocol settings. {@code byId} holds the group each id and address was first seen in.
    */
   private static void checkSharedIds(ObjectReader g, BackendGroupSettings group,
       Map<String, BackendGroupSettings> byId) {
     for (BackendSettings b : group.backends()) {
-      BackendGroupSettings first = byId.putIfAbsent(b.id(), group);
-      if (first == null) {
-        continue;
-      }
-      boolean sameServer = first.backends().stream()
-          .anyMatch(o -> o.id().equals(b.id()) && o.address().equals(b.address()));
-      if (sameServer && (first.protocol() != group.protocol() || first.proxyProtocol() != group.proxyProtocol()
+      BackendGroupSettings first = byId.putIfAbsent(b.id() + '\0' + b.address(), group);
+      if (first != null && (first.protocol() != group.protocol() || first.proxyProtocol() != group.proxyProtocol()
           || !first.tls().equals(group.tls()))) {
         g.problem("backends", "backend '" + b.id() + "' is also in group '" + first.name() + "', which speaks to it"
             + " with other protocol, tls or proxy-protocol settings (expected: the same settings, or an id of"

@@ -155,6 +155,10 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
 
   @Override
   protected final void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+    // The client ended its input: Netty's decoder drops what it holds once this returns, so what
+    // followed an upgrade request is read as requests now (a client that ends its input cannot use
+    // a tunnel; its pipelined requests are still answered, or dropped on a 101 as before the hold).
+    holdingNextHead = false;
     super.decodeLast(ctx, in, out);
     if (state == State.UNTIL_CLOSE) {
       // A body delimited by the connection's close is complete now.

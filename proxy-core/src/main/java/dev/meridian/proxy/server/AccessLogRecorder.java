@@ -60,7 +60,7 @@ final class AccessLogRecorder {
       e.sni = connection.serverName();
       e.userAgent = ex.request.headers().get(HttpHeaderNames.USER_AGENT);
       e.referer = ex.request.headers().get(HttpHeaderNames.REFERER);
-      e.query = ex.policies.settings.accessLog().query() ? queryOf(ex.request.uri()) : null;
+      e.query = log.recordsQuery() ? queryOf(ex.request.uri()) : null;
     } finally {
       log.publish(e);
     }

@@ -134,8 +134,9 @@ final class Http2ClientStream extends ClientSide {
   /**
    * Closes the stream: a RST_STREAM with {@code error} unless the stream is closed already; when
    * {@code error} is null and the stream has not ended both ways, NO_ERROR after a complete response
-   * (the client may stop sending its request and keeps the response: RFC 9113 section 8.1, a 413
-   * before the upload ended, say) and CANCEL otherwise. The handler hears of it on the event loop's
+   * that has left flow control (the client may stop sending its request and keeps the response: RFC
+   * 9113 section 8.1, a 413 before the upload ended, say) and CANCEL otherwise (the reset drops what
+   * still waits for the client's window, so the client must not take the response as whole). The handler hears of it on the event loop's
    * next turn.
    */
   private void close(Http2Error error) {
@@ -145,7 +146,8 @@ final class Http2ClientStream extends ClientSide {
     closed = true;
     if (ctx.channel().isActive() && stream.state() != Http2Stream.State.CLOSED
         && (error != null || !(endStreamReceived && codec.endSent()))) {
-      Http2Error code = error != null ? error : codec.endSent() ? Http2Error.NO_ERROR : Http2Error.CANCEL;
+      Http2Error code = error != null ? error
+          : codec.endSent() && !streams.holdsUnsent(stream.id()) ? Http2Error.NO_ERROR : Http2Error.CANCEL;
       ctx.write(new DefaultHttp2ResetFrame(code).stream(stream), ctx.voidPromise());
       ctx.flush();
     }

@@ -305,6 +305,12 @@ final class Http2Streams extends ChannelDuplexHandler {
     }
   }
 
+  /** Whether response bytes of the stream still wait in flow control for the client's window. */
+  boolean holdsUnsent(int streamId) {
+    Http2Stream stream = connection.stream(streamId);
+    return stream != null && connection.remote().flowController().hasFlowControlled(stream);
+  }
+
   /** A stream the client opened: its handler starts (and asks for the stream's frames). */
   private void open(Http2FrameStream frameStream) {
     if (heads == null) {

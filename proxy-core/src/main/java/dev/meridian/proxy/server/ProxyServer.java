@@ -446,7 +446,7 @@ public final class ProxyServer implements AutoCloseable {
    * file at its path; nothing when the access log is off or goes to standard output.
    */
   public void reopenAccessLog() {
-    if (context.accessLog != null && settings().accessLog().file().isPresent()) {
+    if (context.accessLog != null && settings.accessLog().file().isPresent()) { // restart-only: as started
       context.accessLog.reopen();
     }
   }

@@ -131,7 +131,8 @@ final class ResponseRelay {
       ReferenceCountUtil.release(response);
       return;
     }
-    if (retried && anotherBackendToTry(ex) && connection.attempts.mayRetry(ex, true, "status")) {
+    if (retried && connection.attempts.couldRetry(ex) && anotherBackendToTry(ex)
+        && connection.attempts.mayRetry(ex, true, "status")) {
       log.info("{} {}: backend {} answered {}; retrying elsewhere", ex.requestId, connection.clientIp,
           ex.backend, status.code());
       ReferenceCountUtil.release(response);
@@ -280,7 +281,13 @@ final class ResponseRelay {
    */
   private static boolean anotherBackendToTry(Exchange ex) {
     ex.selection.exclude(ex.backend);
-    return ex.group.selectorFor(ex.selection.isWrite()).select(ex.selection) != null;
+    String decision = ex.selection.decision();
+    dev.meridian.balancer.StickyPin.Outcome pin = ex.selection.pinOutcome();
+    dev.meridian.balancer.StickyPin.Reason pinReason = ex.selection.pinReason();
+    boolean another = ex.group.selectorFor(ex.selection.isWrite()).select(ex.selection) != null;
+    ex.selection.decision(decision); // the peek's choice is no decision: the answer may still go out
+    ex.selection.pinOutcome(pin, pinReason);
+    return another;
   }
 
   private void onSwitchingProtocols(Exchange ex, HttpResponse response) {
@@ -311,6 +318,7 @@ final class ResponseRelay {
     context.metrics.tunnelOpened();
     connection.client.socket().closeFuture().addListener(closed -> {
       context.metrics.tunnelClosed();
+      connection.clientClosed(); // the handler left the pipeline: its close would not run
       ex.bodyBytesForwarded += tunnel.bytesToBackend();
       ex.responseBytes += tunnel.bytesToClient();
       AccessLogRecorder.record(context, connection, ex, 101, System.nanoTime() - ex.startNanos, false);

@@ -26,6 +26,13 @@ final class RoutingSwitch {
       }
     });
     context.swap(assembly.routing(), policies);
+    // A backend whose address the reload changed is another backend (its stats start anew): its
+    // meters, which read the old one, are made again for the new one.
+    old.groups().values().forEach(r -> {
+      GroupRuntime next = runtimes.get(r.group().name());
+      r.group().backends().stream().filter(b -> next != null && next.group().find(b.id()) != null
+          && !next.group().find(b.id()).equals(b)).forEach(b -> context.metrics.forgetBackend(r.group().name(), b.id()));
+    });
     MeterReadings.register(context, runtimes, assembler::health);
     old.groups().values().forEach(r -> {
       if (r.checker() != null) {

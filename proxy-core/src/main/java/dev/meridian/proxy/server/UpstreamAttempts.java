@@ -383,14 +383,19 @@ final class UpstreamAttempts {
     ex.selection.avoid(outliers::recentlyRefused);
   }
 
+  /** Whether attempts are left and the request can be sent again (the retry budget aside). */
+  boolean couldRetry(Exchange ex) {
+    return ex.attempts - ex.connectFailures <= ex.route.retries().attempts() && ex.isReplayable()
+        && !connection.closing;
+  }
+
   /**
    * Whether a request that reached a backend may be retried: the condition is retried, attempts remain
    * (connect failures do not count), the request can be sent again, and the route's budget allows it.
    * A retry is counted by {@code reason}, a refusal by the budget as such.
    */
   boolean mayRetry(Exchange ex, boolean conditionRetried, String reason) {
-    boolean allowed = conditionRetried && ex.attempts - ex.connectFailures <= ex.route.retries().attempts()
-        && ex.isReplayable() && !connection.closing;
+    boolean allowed = conditionRetried && couldRetry(ex);
     if (allowed && !ex.route.retryBudget().tryRetry()) {
       log.warn("{} {}: route {}: retry budget spent; not retrying", ex.requestId, connection.clientIp,
           ex.route.name());

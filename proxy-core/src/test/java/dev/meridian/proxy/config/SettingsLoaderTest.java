@@ -283,14 +283,18 @@ class SettingsLoaderTest {
           backend-groups {
             plain { backends = [ { address = "127.0.0.1:8443" }, { id = "x", address = "127.0.0.1:9000" } ] }
             also { backends = [ { address = "127.0.0.1:8443" }, { id = "x", address = "127.0.0.1:9001" } ] }
-            secure { backends = [ { address = "127.0.0.1:8443" } ], tls { enabled = true } }
+            secure { backends = [ { address = "127.0.0.1:8443" }, { id = "x", address = "127.0.0.1:9001" } ],
+              tls { enabled = true } }
           }
           routes = [ { backend-group = plain } ]
         }
         """;
-    assertThat(problems(text)).containsExactly("t.conf: 6: meridian.backend-groups.secure.backends: backend"
-        + " '127.0.0.1:8443' is also in group 'plain', which speaks to it with other protocol, tls or proxy-protocol"
-        + " settings (expected: the same settings, or an id of its own in each group: id = \"...\")");
+    String expected = " settings (expected: the same settings, or an id of its own in each group: id = \"...\")";
+    assertThat(problems(text)).containsExactly(
+        "t.conf: 6: meridian.backend-groups.secure.backends: backend '127.0.0.1:8443' is also in group 'plain',"
+            + " which speaks to it with other protocol, tls or proxy-protocol" + expected,
+        "t.conf: 6: meridian.backend-groups.secure.backends: backend 'x' is also in group 'also',"
+            + " which speaks to it with other protocol, tls or proxy-protocol" + expected);
   }
 
   @Test

@@ -72,6 +72,9 @@ class BackendIdAcrossGroupsTest {
         for (int i = 0; i < 3; i++) {
           assertThat(get(client, "/")).isEqualTo("y");
         }
+        // Its meters read the new backend: its latency, not NaN from the old one's missing stats.
+        assertThat(proxy.proxy().metrics().registry().find("meridian.backend.ewma.seconds")
+            .tags("group", "g", "backend", "a1").gauge().value()).isPositive();
       } finally {
         proxy.stop(Duration.ZERO);
       }

@@ -83,6 +83,14 @@ class ServerHttpCodecTest {
     assertThat(uris(feed("GET /fourth HTTP/1.1\r\nHost: a\r\n\r\n"))).containsExactly("/fourth");
   }
 
+  /** A client that ends its input behind an upgrade request has what it sent read as requests: no tunnel can follow. */
+  @Test
+  void bytesHeldAfterAnUpgradeRequestAreReadAsRequestsWhenTheInputEnds() {
+    assertThat(uris(feed(UPGRADE_REQUEST + "GET /next HTTP/1.1\r\nHost: a\r\n\r\n"))).containsExactly("/ws");
+    channel.pipeline().fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+    assertThat(uris(feed())).containsExactly("/next");
+  }
+
   /** On a switch the codec is removed, and the bytes it held go on as they came. */
   @Test
   void bytesHeldAfterAnUpgradeRequestGoOnAsBytesWhenTheCodecIsRemoved() {

@@ -585,6 +585,8 @@ class AccessLogTest {
 
       ws.socket().close();
       JsonNode line = awaitLines(1).get(0);
+      await().atMost(Duration.ofSeconds(5)).until(() -> proxy.instance().proxy().metrics().clientConnections() == 0
+          && proxy.instance().proxy().metrics().openTunnels() == 0);
       assertThat(line.get("status").asInt()).isEqualTo(101);
       assertThat(line.get("bytes_in").asLong()).isEqualTo(10);
       assertThat(line.get("bytes_out").asLong()).isEqualTo(15);
