@@ -169,9 +169,10 @@ final class RequestAdmission {
       MethodOverrides.strip(headers); // the route's method list must hold for the backend too
     }
     // HTTP/2 has no Upgrade: towards an HTTP/2 group the request goes as a plain one (its Upgrade
-    // header is dropped as hop-by-hop) and the backend answers it without switching.
+    // header is dropped as hop-by-hop) and the backend answers it without switching. Nor does a
+    // draining server open a tunnel its drain would then wait for: the client may retry elsewhere.
     GroupRuntime group = routing.groups().get(route.group().name());
-    ex.upgrade = group.protocol().isHttp2() ? null : allowedUpgrade(request, route);
+    ex.upgrade = group.protocol().isHttp2() || context.isDraining() ? null : allowedUpgrade(request, route);
     return prepareSelection(ex, context, routing, clientIp);
   }
 

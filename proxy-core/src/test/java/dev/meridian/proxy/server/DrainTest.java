@@ -270,6 +270,30 @@ class DrainTest {
     }
   }
 
+  /** Once the drain started, an upgrade goes to the backend as a plain request: no tunnel for the drain to wait on. */
+  @Test
+  void anUpgradeAskedForDuringTheDrainIsNotSwitched() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders());
+        ProxyFixture proxy = ProxyFixture.start(backend.port());
+        RawHttpClient client = RawHttpClient.connect(proxy.port())) {
+      client.send("GET /first HTTP/1.1\r\nHost: test\r\n\r\n");
+      assertThat(client.readResponse().status()).isEqualTo(200);
+      ExecutorService stopper = Executors.newSingleThreadExecutor();
+      try {
+        CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
+            () -> proxy.instance().stop(Duration.ofSeconds(10)), stopper);
+        await().atMost(Duration.ofSeconds(5)).until(() -> refusesConnections(new InetSocketAddress("127.0.0.1", proxy.port())));
+        client.send("GET /chat HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+        RawHttpClient.RawResponse answer = client.readResponse();
+        assertThat(answer.status()).isEqualTo(200);
+        assertThat(answer.bodyText()).doesNotContainIgnoringCase("upgrade: websocket");
+        assertThat(stopped.get(10, TimeUnit.SECONDS)).isTrue();
+      } finally {
+        stopper.shutdownNow();
+      }
+    }
+  }
+
   @Test
   void stopWithNothingInFlightReturnsAtOnce() throws Exception {
     try (TestBackend backend = TestBackend.start(TestBackend.ok("hi"));
