@@ -40,8 +40,8 @@ final class MissingInclude {
     Path directory = file.toAbsolutePath().getParent();
     Path resolved = directory == null ? Path.of(name) : directory.resolve(name);
     for (int i = 0; i < lines.size(); i++) {
-      String line = lines.get(i);
-      if (line.contains("include") && line.contains(name)) {
+      String line = lines.get(i).strip();
+      if (!line.startsWith("#") && !line.startsWith("//") && line.contains("include") && line.contains(name)) {
         return new ConfigProblem(file.toString(), i + 1, "include",
             "'" + name + "' was not found (looked for " + resolved + "; expected: a readable HOCON file, or"
                 + " include without required(...) when the file may be absent)");

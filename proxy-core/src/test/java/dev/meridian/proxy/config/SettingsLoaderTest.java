@@ -266,8 +266,8 @@ class SettingsLoaderTest {
 
   @Test
   void reportsTheLineOfARequiredIncludeThatIsMissing() throws IOException {
-    Path file = write("main.conf", "meridian {\n  listeners = [ { address = \"127.0.0.1:0\" } ]\n"
-        + "  include required(\"routes.conf\")\n}\n");
+    Path file = write("main.conf", "meridian {\n  # the include of routes.conf follows\n"
+        + "  include required(\"routes.conf\")\n  listeners = [ { address = \"127.0.0.1:0\" } ]\n}\n");
 
     assertThatThrownBy(() -> SettingsLoader.load(file))
         .isInstanceOf(InvalidConfigException.class)
