@@ -150,17 +150,21 @@ public final class ActiveHealthChecker implements AutoCloseable {
   }
 
   /**
-   * Takes over, before {@link #start}, the check state of the backends {@code previous} checks too (by
-   * id): up or down, the pass and fail streaks and totals, the last result. Their marks in the registry
-   * stay as they are, and {@code previous}, when closed, leaves them alone. A group rebuilt by a reload
-   * or a change of its discovered backends thus keeps its backends' health instead of starting over.
+   * Takes over, before {@link #start}, the check state of the backends {@code previous} checks too
+   * (the same id at the same address): up or down, the pass and fail streaks and totals, the last
+   * result. Their marks in the registry stay as they are, and {@code previous}, when closed, leaves them
+   * alone. A group rebuilt by a reload or a change of its discovered backends thus keeps its backends'
+   * health instead of starting over. A backend whose id moved to another address starts over: what was
+   * known of the old address says nothing of the new one, and {@link #start} replaces its marks.
    */
   public synchronized void takeOver(ActiveHealthChecker previous) {
     synchronized (previous) {
       for (Target t : targets) {
         for (Target p : previous.targets) {
-          if (p.backend.id().equals(t.backend.id())) {
+          if (p.backend.equals(t.backend)) {
             t.inherit(p);
+          } else if (p.backend.id().equals(t.backend.id())) {
+            t.replaces(p);
           }
         }
       }
@@ -177,6 +181,11 @@ public final class ActiveHealthChecker implements AutoCloseable {
     for (Target t : targets) {
       if (!settings.initiallyAvailable() && !t.inherited) {
         registry.markOut(t.backend.id(), OWNER, "waiting for the first passing check");
+      } else if (t.replacedMoved) {
+        registry.clear(t.backend.id(), OWNER); // the old address's mark: the new one is known by its own checks
+      }
+      if (t.replacedMoved) {
+        registry.setReplicationLag(t.backend.id(), null);
       }
       long delay = (long) (random.getAsDouble() * spread * settings.interval().toNanos());
       t.loop.execute(() -> t.scheduleNext(delay));
@@ -255,6 +264,8 @@ public final class ActiveHealthChecker implements AutoCloseable {
     CheckAttempt current;
     /** Whether this target's state came from a previous checker's ({@link #takeOver}). */
     boolean inherited;
+    /** Whether this target's id was checked at another address by a previous checker, whose marks it replaces. */
+    boolean replacedMoved;
     /** Whether a later checker took this target's state over: then stopping leaves its marks alone. */
     volatile boolean handedOver;
 
@@ -276,6 +287,15 @@ public final class ActiveHealthChecker implements AutoCloseable {
       lastCheckAt = previous.lastCheckAt;
       lastCheckTook = previous.lastCheckTook;
       inherited = true;
+      previous.handedOver = true;
+    }
+
+    /**
+     * Starts over where {@code previous} checked the same id at another address: this target's marks
+     * replace its, so {@code previous}, when stopped, leaves them alone.
+     */
+    void replaces(Target previous) {
+      replacedMoved = true;
       previous.handedOver = true;
     }
 

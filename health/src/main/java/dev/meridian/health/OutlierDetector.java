@@ -68,6 +68,11 @@ public final class OutlierDetector {
   private final NanoClock clock;
   /** Filled in the constructor and never changed after: read without the lock. */
   private final Map<String, State> states = new LinkedHashMap<>();
+  /**
+   * The detector that took this one's place ({@link #takeOver}), or null while this one is in use:
+   * what this one is told then goes there. Set under both detectors' locks.
+   */
+  private volatile OutlierDetector successor;
 
   /**
    * Per-backend counters; written under the detector's lock. The two consecutive-failure counts are
@@ -123,9 +128,13 @@ public final class OutlierDetector {
   }
 
   /**
-   * Takes over {@code previous}'s state of the backends both watch (by id): ejections and when they
-   * end, streaks, totals. {@code previous} stops being used; the caller leaves those backends'
-   * {@link #OWNER} marks in the registry, which this detector's {@link #tick} now ends in time.
+   * Takes over {@code previous}'s state of the backends both watch (the same id at the same address):
+   * ejections and when they end, streaks, totals; from now on what {@code previous} is told goes to
+   * this detector. Call it when this detector's group is about to replace {@code previous}'s: requests
+   * still in flight on the old group then count here, and a failure they meet cannot leave a mark in
+   * the registry that no running detector would ever end. The caller leaves the {@link #OWNER} marks
+   * of the backends taken over, which this detector's {@link #tick} now ends in time. A backend whose id
+   * moved to another address is another backend: its ejection (of the old address) is ended here.
    */
   public void takeOver(OutlierDetector previous) {
     if (previous == this) {
@@ -135,7 +144,7 @@ public final class OutlierDetector {
       synchronized (this) {
         previous.states.forEach((id, old) -> {
           State s = states.get(id);
-          if (s != null) {
+          if (s != null && s.backend.equals(old.backend)) {
             s.consecutive5xx = old.consecutive5xx;
             s.consecutiveGatewayFailures = old.consecutiveGatewayFailures;
             s.ejections = old.ejections;
@@ -147,10 +156,24 @@ public final class OutlierDetector {
             s.refusedAt = old.refusedAt;
             s.refusedRecently = old.refusedRecently;
             s.lastReason = old.lastReason;
+          } else if (s != null && old.ejected) {
+            log.info("group '{}': backend {} moved to {}: its ejection at the old address ends", groupName,
+                id, s.backend.authority());
+            registry.clear(id, OWNER);
           }
         });
+        previous.successor = this;
       }
     }
+  }
+
+  /**
+   * The state of this backend: of its id, when that id is at the backend's address (a request still
+   * in flight to an address a reload moved the id from reports on another backend); else null.
+   */
+  private State stateOf(Backend backend) {
+    State s = states.get(backend.id()); // the map is filled once, in the constructor
+    return s != null && s.backend.equals(backend) ? s : null;
   }
 
   /**
@@ -159,15 +182,32 @@ public final class OutlierDetector {
    * at worst, a success racing a failure on another loop leaves that failure counted.
    */
   public void onResponse(Backend backend, int status) {
-    State s = states.get(backend.id()); // the map is filled once, in the constructor
+    OutlierDetector next = successor;
+    if (next != null) {
+      next.onResponse(backend, status);
+      return;
+    }
+    State s = stateOf(backend);
     if ((status < 500 || !settings.counts5xx())
         && (s == null || s.consecutive5xx == 0 && s.consecutiveGatewayFailures == 0)) {
       return;
     }
-    recordResponse(s, status);
+    recordResponse(backend, s, status);
   }
 
-  private synchronized void recordResponse(State s, int status) {
+  private void recordResponse(Backend backend, State s, int status) {
+    OutlierDetector next;
+    synchronized (this) {
+      next = successor;
+      if (next == null) {
+        recordResponseLocked(s, status);
+        return;
+      }
+    }
+    next.onResponse(backend, status);
+  }
+
+  private void recordResponseLocked(State s, int status) {
     if (s == null || s.ejected) {
       return;
     }
@@ -187,8 +227,19 @@ public final class OutlierDetector {
    *
    * @param kind what happened, for the reason text: {@code connect-refused}, {@code reset}, {@code timeout}
    */
-  public synchronized void onGatewayFailure(Backend backend, String kind) {
-    State s = states.get(backend.id());
+  public void onGatewayFailure(Backend backend, String kind) {
+    OutlierDetector next;
+    synchronized (this) {
+      next = successor;
+      if (next == null) {
+        recordGatewayFailure(stateOf(backend), kind);
+        return;
+      }
+    }
+    next.onGatewayFailure(backend, kind);
+  }
+
+  private void recordGatewayFailure(State s, String kind) {
     if (s == null || s.ejected) {
       return;
     }
@@ -208,8 +259,19 @@ public final class OutlierDetector {
    * region), though never the group's last available backend. Otherwise, and for a connect timeout,
    * it counts as a gateway failure.
    */
-  public synchronized void onConnectFailure(Backend backend, boolean refused) {
-    State s = states.get(backend.id());
+  public void onConnectFailure(Backend backend, boolean refused) {
+    OutlierDetector next;
+    synchronized (this) {
+      next = successor;
+      if (next == null) {
+        recordConnectFailure(stateOf(backend), refused);
+        return;
+      }
+    }
+    next.onConnectFailure(backend, refused);
+  }
+
+  private void recordConnectFailure(State s, boolean refused) {
     if (s == null) {
       return;
     }
@@ -225,7 +287,7 @@ public final class OutlierDetector {
       eject(s, "connection refused", true);
       return;
     }
-    onGatewayFailure(backend, refused ? "connect-refused" : "connect-timeout");
+    recordGatewayFailure(s, refused ? "connect-refused" : "connect-timeout");
   }
 
   /**
@@ -233,14 +295,18 @@ public final class OutlierDetector {
    * does not go there. Lock-free; called on retries from any event loop.
    */
   public boolean recentlyRefused(Backend backend) {
-    State s = states.get(backend.id());
+    OutlierDetector next = successor;
+    if (next != null) {
+      return next.recentlyRefused(backend);
+    }
+    State s = stateOf(backend);
     return s != null && s.refusedRecently
         && clock.nanoTime() - s.refusedAt < settings.baseEjectionTime().toNanos();
   }
 
   /** An active check of the backend passed: an ejected backend returns now, and it accepts connections. */
   public synchronized void activeCheckPassed(Backend backend) {
-    State s = states.get(backend.id());
+    State s = stateOf(backend);
     if (s == null) {
       return;
     }
@@ -269,7 +335,7 @@ public final class OutlierDetector {
 
   /** Whether the detector has the backend ejected now. */
   public synchronized boolean isEjected(Backend backend) {
-    State s = states.get(backend.id());
+    State s = stateOf(backend);
     return s != null && s.ejected;
   }
 

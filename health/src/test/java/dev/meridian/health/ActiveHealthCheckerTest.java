@@ -284,6 +284,35 @@ class ActiveHealthCheckerTest {
   }
 
   @Test
+  void aCheckerTakesOverItsBackendsAtTheSameAddressAndStartsOverForAnIdThatMoved() throws Exception {
+    HealthServer failing = new HealthServer();
+    failing.status.set(500);
+    HealthServer healthy = new HealthServer();
+    Backend stays = failing.backend("stays");
+    Backend moves = failing.backend("moves");
+    ActiveHealthChecker before = start(new BackendGroup("app", List.of(stays, moves)), http(2, 1), null);
+    await().atMost(WAIT).until(() -> !registry.isAvailable(stays) && !registry.isAvailable(moves));
+
+    // A reload: "stays" keeps its address, "moves" now points at a healthy server.
+    Backend moved = healthy.backend("moves");
+    ActiveHealthChecker after = new ActiveHealthChecker(new BackendGroup("app", List.of(failing.backend("stays"),
+        moved)), http(2, 1), registry, null, loops, NioSocketChannel.class);
+    toClose.add(0, after);
+    after.takeOver(before);
+    after.start();
+    assertThat(registry.isAvailable(moved)).as("the old address's down mark is not the new one's").isTrue();
+    assertThat(registry.isAvailable(stays)).as("a backend that stays keeps its state").isFalse();
+    before.close();
+
+    int served = healthy.served.get();
+    await().atMost(WAIT).until(() -> healthy.served.get() >= served + 3);
+    assertThat(registry.isAvailable(moved)).isTrue();
+    assertThat(registry.isAvailable(stays)).as("the old checker, closed, left the marks it handed over").isFalse();
+    assertThat(after.statuses()).filteredOn(c -> c.backendId().equals("moves")).singleElement()
+        .satisfies(c -> assertThat(c.lastResult()).isEqualTo(ActiveHealthChecker.Result.PASS));
+  }
+
+  @Test
   void parsesReplicationLagSeconds() {
     assertThat(ActiveHealthChecker.parseLag("2")).isEqualTo(Duration.ofSeconds(2));
     assertThat(ActiveHealthChecker.parseLag(" 0.350 ")).isEqualTo(Duration.ofMillis(350));

@@ -100,6 +100,47 @@ class OutlierDetectorTest {
   }
 
   @Test
+  void whatTheReplacedDetectorIsToldCountsInTheOneThatTookItsPlace() {
+    BackendGroup before = group(4);
+    Backend b1 = before.backends().get(0);
+    OutlierDetector old = new OutlierDetector(before, registry, COUNTING_5XX, null, clock);
+    OutlierDetector next = new OutlierDetector(group(4), registry, COUNTING_5XX, null, clock);
+    next.takeOver(old);
+
+    // A request still in flight on the old group meets a refused connection after the reload.
+    old.onConnectFailure(b1, true);
+    assertThat(registry.isAvailable(b1)).isFalse();
+    assertThat(next.isEjected(b1)).as("the ejection is the running detector's").isTrue();
+    assertThat(old.recentlyRefused(b1)).isTrue();
+    clock.advance(Duration.ofSeconds(31));
+    next.tick();
+    assertThat(registry.isAvailable(b1)).as("so it ends in time, not never").isTrue();
+  }
+
+  @Test
+  void anIdMovedToAnotherAddressStartsOverInTheDetectorThatTookOver() {
+    BackendGroup before = group(4);
+    Backend atOldAddress = before.backends().get(0);
+    OutlierDetector old = new OutlierDetector(before, registry, COUNTING_5XX, null, clock);
+    old.onConnectFailure(atOldAddress, true);
+    assertThat(registry.isAvailable(atOldAddress)).isFalse();
+
+    List<Backend> moved = new ArrayList<>(before.backends());
+    Backend atNewAddress = new Backend("b1", "127.0.0.1", 9101, "us-east", 1);
+    moved.set(0, atNewAddress);
+    OutlierDetector next = new OutlierDetector(new BackendGroup("app", moved), registry, COUNTING_5XX, null, clock);
+    next.takeOver(old);
+
+    assertThat(next.isEjected(atNewAddress)).isFalse();
+    assertThat(registry.isAvailable(atNewAddress)).as("the old address's ejection ends").isTrue();
+    assertThat(next.recentlyRefused(atNewAddress)).isFalse();
+    old.onConnectFailure(atOldAddress, true);
+    next.onGatewayFailure(atOldAddress, "reset");
+    assertThat(registry.isAvailable(atNewAddress)).as("failures at the old address are not the new one's").isTrue();
+    assertThat(next.totalEjections("b1")).isZero();
+  }
+
+  @Test
   void threeGatewayFailuresEject() {
     BackendGroup g = group(4);
     Backend b1 = g.backends().get(0);

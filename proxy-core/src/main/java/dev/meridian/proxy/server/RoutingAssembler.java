@@ -188,12 +188,10 @@ final class RoutingAssembler {
       ActiveHealthChecker checker = h.active().map(a -> new ActiveHealthChecker(group, a, health, outliers,
           checkLoops, transport.socketChannel(), checkConnectionSetup(g))).orElse(null);
       GroupRuntime before = previous.get(g.name());
-      if (before != null) {
-        // The backends that stay keep their ejections and check state (a reload, a discovery update).
-        outliers.takeOver(before.outliers());
-        if (checker != null && before.checker() != null) {
-          checker.takeOver(before.checker());
-        }
+      if (checker != null && before != null && before.checker() != null) {
+        // The backends that stay keep their check state (a reload, a discovery update); their
+        // ejections are taken over when the groups are swapped (RoutingSwitch).
+        checker.takeOver(before.checker());
       }
       runtimes.put(g.name(), GroupRuntime.of(group, selector, readSelector, stats, outliers, checker, g,
           trafficByGroup.computeIfAbsent(g.name(), n -> new RegionTraffic()),

@@ -25,6 +25,14 @@ final class RoutingSwitch {
         r.checker().start();
       }
     });
+    // The backends that stay keep their ejections; what the old groups' requests still in flight
+    // meet counts in the new detectors from here on.
+    runtimes.values().forEach(r -> {
+      GroupRuntime before = old.groups().get(r.group().name());
+      if (before != null) {
+        r.outliers().takeOver(before.outliers());
+      }
+    });
     context.swap(assembly.routing(), policies);
     // A backend whose address the reload changed is another backend (its stats start anew): its
     // meters, which read the old one, are made again for the new one.
