@@ -220,6 +220,8 @@ public record MeridianSettings(
    * @param backendGroup the backend group that serves it
    * @param rewriteHost  send the backend's authority as Host instead of the client's
    * @param upgrades     protocols a client may switch to through this route (lower case), e.g. websocket
+   * @param tunnelIdle   how long a tunnel of this route may pass nothing before it is closed; empty:
+   *                     {@code timeouts.tunnel-idle}
    * @param residency    where requests of each residency class may go, if the route restricts it
    * @param retries      when and how often a failed request is tried again
    * @param sticky       the route's sticky sessions, if any
@@ -234,6 +236,7 @@ public record MeridianSettings(
       String backendGroup,
       boolean rewriteHost,
       List<String> upgrades,
+      Optional<Duration> tunnelIdle,
       Optional<ResidencySettings> residency,
       RetrySettings retries,
       Optional<dev.meridian.proxy.routing.StickyPolicy> sticky,
@@ -305,9 +308,11 @@ public record MeridianSettings(
    * @param responseHeaders from the request being sent to the backend's response headers
    * @param clientIdle      a client connection with no request in flight
    * @param upstreamIdle    an upstream connection idle in the pool
+   * @param tunnelIdle      a tunnel (a connection after a protocol switch) through which nothing
+   *                        passed either way, unless its route says otherwise
    */
   public record TimeoutSettings(
-      Duration connect, Duration responseHeaders, Duration clientIdle, Duration upstreamIdle) {}
+      Duration connect, Duration responseHeaders, Duration clientIdle, Duration upstreamIdle, Duration tunnelIdle) {}
 
   /**
    * Upstream connections: {@code meridian.upstream}.

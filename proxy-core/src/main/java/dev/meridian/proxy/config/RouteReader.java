@@ -37,7 +37,8 @@ final class RouteReader {
       }
       out.add(new RouteSettings(name, host(r), pathPrefix(r), tokens(r, "methods", List.of(), true),
           backendGroup(r, groups), r.bool("rewrite-host", false),
-          tokens(r, "upgrades", List.of("websocket"), false), SteeringReader.residency(r),
+          tokens(r, "upgrades", List.of("websocket"), false),
+          r.has("tunnel-idle") ? Optional.of(r.duration("tunnel-idle")) : Optional.empty(), SteeringReader.residency(r),
           retries(r, connectAttempts), StickyReader.policy(r), CacheReader.policy(r),
           HedgeReader.policy(r)));
     }

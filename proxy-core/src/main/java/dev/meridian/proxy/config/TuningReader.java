@@ -73,7 +73,7 @@ final class TuningReader {
   static TimeoutSettings timeouts(ObjectReader meridian) {
     ObjectReader t = meridian.section("timeouts");
     return new TimeoutSettings(t.duration("connect"), t.duration("response-headers"),
-        t.duration("client-idle"), t.duration("upstream-idle"));
+        t.duration("client-idle"), t.duration("upstream-idle"), t.duration("tunnel-idle"));
   }
 
   /** Reads {@code meridian.upstream}; the low watermark must not exceed the high one. */

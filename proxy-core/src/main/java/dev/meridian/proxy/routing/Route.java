@@ -3,6 +3,7 @@ package dev.meridian.proxy.routing;
 import dev.meridian.balancer.BackendGroup;
 import dev.meridian.balancer.BackendSelector;
 import dev.meridian.balancer.RetryBudget;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -19,6 +20,8 @@ import java.util.Set;
  * @param selector    picks a backend of the group
  * @param rewriteHost send the backend's authority as Host
  * @param upgrades    protocols (lower case) a client may switch to through this route
+ * @param tunnelIdle  how long a tunnel of this route (a connection after a protocol switch) may pass
+ *                    nothing either way before it is closed
  * @param residency   the route's data residency rule, or null
  * @param retries     when and how often a failed request is tried again
  * @param retryBudget the budget the route's retries draw from
@@ -35,6 +38,7 @@ public record Route(
     BackendSelector selector,
     boolean rewriteHost,
     Set<String> upgrades,
+    Duration tunnelIdle,
     Residency residency,
     RetrySettings retries,
     RetryBudget retryBudget,

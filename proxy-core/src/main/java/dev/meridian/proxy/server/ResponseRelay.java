@@ -314,7 +314,8 @@ final class ResponseRelay {
     RequestEnd.record(connection, ex, 101, false, false); // its access log line when the tunnel closes
     connection.headTimer.cancel();
     connection.inbound.release();
-    TunnelHandler.Tunnel tunnel = TunnelHandler.splice(connection.client.socket(), upstream); // HTTP/1 only
+    TunnelHandler.Tunnel tunnel = TunnelHandler.splice(connection.client.socket(), upstream, // HTTP/1 only
+        ex.route.tunnelIdle());
     context.metrics.tunnelOpened();
     connection.client.socket().closeFuture().addListener(closed -> {
       context.metrics.tunnelClosed();

@@ -1,5 +1,6 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.proxy.transport.IdleTimeoutHandler;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -11,16 +12,21 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Relays raw bytes between a client and a backend after a protocol switch (WebSocket and any other
  * Upgrade the route allows): what one side sends is written to the other, reading one side only
- * while the other can take more, and closing both when either closes or idles.
+ * while the other can take more, and closing both when either closes or idles (the route's tunnel
+ * idle timeout, which replaces both connections' own idle timeouts at the switch).
  */
 final class TunnelHandler extends ChannelInboundHandlerAdapter {
   static final String NAME = "tunnel";
+  /** The idle timeout's name in both connections' pipelines. */
+  private static final String IDLE = "idle";
 
   private final Channel peer;
   private List<Object> held = new ArrayList<>();
@@ -46,20 +52,27 @@ final class TunnelHandler extends ChannelInboundHandlerAdapter {
 
   /**
    * Turns both HTTP connections into a byte relay: HTTP handlers are removed, and bytes their decoders
-   * had already read are passed on, after the switch, in order. The two connections run on one event
-   * loop (an upstream connection is taken from its client's loop's pool).
+   * had already read are passed on, after the switch, in order. Each connection is then closed (and
+   * with it the other) once nothing passed through it either way for {@code idle}. The two
+   * connections run on one event loop (an upstream connection is taken from its client's loop's pool).
    */
-  static Tunnel splice(Channel client, Channel upstream) {
+  static Tunnel splice(Channel client, Channel upstream, Duration idle) {
     TunnelHandler toUpstream = new TunnelHandler(upstream);
     TunnelHandler toClient = new TunnelHandler(client);
-    install(client.pipeline(), toUpstream, FrontendHandler.NAME);
-    install(upstream.pipeline(), toClient, dev.meridian.proxy.upstream.BackendHandler.NAME);
+    install(client.pipeline(), toUpstream, FrontendHandler.NAME, idle);
+    install(upstream.pipeline(), toClient, dev.meridian.proxy.upstream.BackendHandler.NAME, idle);
     toUpstream.start(client);
     toClient.start(upstream);
     return new Tunnel(toUpstream, toClient);
   }
 
-  private static void install(ChannelPipeline pipeline, TunnelHandler tunnel, String httpHandler) {
+  private static void install(ChannelPipeline pipeline, TunnelHandler tunnel, String httpHandler, Duration idle) {
+    IdleTimeoutHandler timeout = new IdleTimeoutHandler(idle.toNanos(), TimeUnit.NANOSECONDS);
+    if (pipeline.get(IDLE) != null) {
+      pipeline.replace(IDLE, IDLE, timeout);
+    } else {
+      pipeline.addFirst(IDLE, timeout);
+    }
     pipeline.addLast(NAME, tunnel);
     pipeline.remove(httpHandler);
     pipeline.remove("codec");

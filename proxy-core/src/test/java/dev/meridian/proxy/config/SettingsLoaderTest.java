@@ -85,9 +85,9 @@ class SettingsLoaderTest {
 
     assertThat(s.routes()).containsExactly(
         new RouteSettings("api", Optional.of("*.example.com"), "/api/", List.of("GET", "POST"), "app",
-            false, List.of("websocket"), Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(), Optional.empty()),
+            false, List.of("websocket"), Optional.empty(), Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(), Optional.empty()),
         new RouteSettings("default", Optional.empty(), "/", List.of(), "app", false, List.of("websocket"),
-            Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(), Optional.empty()));
+            Optional.empty(), Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(), Optional.empty()));
   }
 
   @Test
@@ -152,7 +152,7 @@ class SettingsLoaderTest {
     assertThatThrownBy(() -> SettingsLoader.load(file))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessage(file + ": 16: meridian.routes[1].path-prefx: unknown key (expected: one of "
-            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, residency, retries, sticky, cache, hedge)");
+            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, tunnel-idle, residency, retries, sticky, cache, hedge)");
   }
 
   @Test
@@ -162,7 +162,7 @@ class SettingsLoaderTest {
 
     assertThat(problems(text)).containsExactlyInAnyOrder(
         "t.conf: 2: meridian.timeouts.conect: unknown key (expected: one of "
-            + "client-idle, connect, response-headers, upstream-idle)",
+            + "client-idle, connect, response-headers, tunnel-idle, upstream-idle)",
         "t.conf: 4: meridian.backend-groups.app.backends[0].wieght: unknown key (expected: one of "
             + "id, address, dns, srv, kubernetes, region, zone, weight)");
   }
@@ -204,6 +204,19 @@ class SettingsLoaderTest {
   void reportsARouteToAMissingGroup() {
     assertThat(problems(minimal("").replace("backend-group = app", "backend-group = ap")))
         .containsExactly("t.conf: 5: meridian.routes[0].backend-group: no backend group 'ap' (expected: one of app)");
+  }
+
+  @Test
+  void readsTheTunnelIdleTimeoutOfTheServerAndOfARoute() throws InvalidConfigException {
+    MeridianSettings settings = SettingsLoader.parse(minimal("timeouts { tunnel-idle = 10m }")
+        .replace("backend-group = app", "backend-group = app, tunnel-idle = 1h"), "t.conf");
+    assertThat(settings.timeouts().tunnelIdle()).isEqualTo(Duration.ofMinutes(10));
+    assertThat(settings.routes().get(0).tunnelIdle()).contains(Duration.ofHours(1));
+    assertThat(SettingsLoader.parse(minimal(""), "t.conf").routes().get(0).tunnelIdle()).isEmpty();
+    assertThat(SettingsLoader.parse(minimal(""), "t.conf").timeouts().tunnelIdle()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(problems(minimal("").replace("backend-group = app", "backend-group = app, tunnel-idle = 0s")))
+        .singleElement().asString()
+        .startsWith("t.conf: 5: meridian.routes[0].tunnel-idle: \"0s\" is not positive");
   }
 
   @Test

@@ -597,30 +597,52 @@ class ProtocolTest {
     }
   }
 
-  /**
-   * A tunnel keeps the client idle timeout the HTTP/1.1 codec watched before the switch: a silent
-   * WebSocket is closed after it, both ways.
-   */
-  @Test
-  void aSilentTunnelIsClosedAfterTheIdleTimeout() throws Exception {
-    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+  /** A backend that switches protocols for the first request, then stays silent until the proxy closes. */
+  private static RawTcpBackend silentSwitchingBackend() throws IOException {
+    return RawTcpBackend.start(socket -> {
       InputStream in = socket.getInputStream();
       RawTcpBackend.readHead(in);
       socket.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
           + "Connection: Upgrade\r\n\r\n").getBytes(US_ASCII));
       socket.getOutputStream().flush();
-      while (in.read() >= 0) {
-        // silent until the proxy closes the tunnel
+      int b;
+      while ((b = in.read()) >= 0) {
+        socket.getOutputStream().write(b); // echoes what comes, else silent
+        socket.getOutputStream().flush();
       }
     });
-        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).set("timeouts.client-idle = 1s").start();
+  }
+
+  /** A silent tunnel is closed after its route's tunnel-idle, both ways, though client-idle is longer. */
+  @Test
+  void aSilentTunnelIsClosedAfterItsRoutesTunnelIdle() throws Exception {
+    try (RawTcpBackend backend = silentSwitchingBackend();
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).routeOption("tunnel-idle = 1s").start();
         RawHttpClient client = proxy.connect()) {
-      client.send("GET /chat HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      client.send(WEBSOCKET_REQUEST);
       assertThat(client.readResponse().status()).isEqualTo(101);
       long switched = System.nanoTime();
       assertThat(client.isClosedByPeer(Duration.ofSeconds(10))).as("the idle tunnel is closed").isTrue();
       assertThat(Duration.ofNanos(System.nanoTime() - switched)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
+      assertThat(backend.errors()).isEmpty();
+    }
+  }
+
+  /**
+   * A quiet WebSocket outlives the client and upstream idle timeouts, which watch HTTP connections:
+   * its tunnel is timed by timeouts.tunnel-idle alone.
+   */
+  @Test
+  void aTunnelOutlivesTheHttpIdleTimeouts() throws Exception {
+    try (RawTcpBackend backend = silentSwitchingBackend();
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).set("timeouts.client-idle = 1s")
+            .set("timeouts.upstream-idle = 1s").set("timeouts.tunnel-idle = 1h").start();
+        RawHttpClient client = proxy.connect()) {
+      client.send(WEBSOCKET_REQUEST);
+      assertThat(client.readResponse().status()).isEqualTo(101);
+      assertThat(client.isClosedByPeer(Duration.ofMillis(3500))).as("open past both idle timeouts").isFalse();
+      client.send("still here");
+      assertThat(new String(client.readBytes(10), US_ASCII)).as("echoed through the tunnel").isEqualTo("still here");
       assertThat(backend.errors()).isEmpty();
     }
   }

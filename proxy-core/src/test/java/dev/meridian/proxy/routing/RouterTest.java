@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.meridian.balancer.BackendGroup;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -13,7 +14,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 class RouterTest {
   private static Route route(String name, String host, String prefix, Set<String> methods) {
     return new Route(name, host == null ? null : HostPattern.parse(host), prefix, methods,
-        new BackendGroup("g", List.of()), context -> null, false, Set.of("websocket"), null, null, null, null, null, null);
+        new BackendGroup("g", List.of()), context -> null, false, Set.of("websocket"),
+        Duration.ofSeconds(60), null, null, null, null, null, null);
   }
 
   private final Router router = new Router(List.of(
