@@ -89,7 +89,7 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
       return true;
     }
     FullHttpRequest request = request(ex, stale, backend);
-    BackendLink link = context.pools.links().getOrDefault(backend, BackendLink.HTTP1_CLEARTEXT);
+    BackendLink link = ex.group.link();
     ClientConnection client = connection.upstreamClient();
     long timeoutMillis = ex.policies.settings.timeouts().responseHeaders().toMillis();
     new Bootstrap()

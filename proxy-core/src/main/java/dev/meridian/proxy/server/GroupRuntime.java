@@ -8,6 +8,7 @@ import dev.meridian.health.OutlierDetector;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
 import dev.meridian.proxy.regions.RegionFaults;
 import dev.meridian.proxy.regions.RegionTraffic;
+import dev.meridian.proxy.upstream.BackendLink;
 import dev.meridian.proxy.upstream.BackendSlots;
 import dev.meridian.proxy.upstream.UpstreamProtocol;
 import java.util.Optional;
@@ -33,19 +34,22 @@ import java.util.Optional;
  * @param slots          requests each backend is sent at once and the queue for full ones, or null
  *                       when the group sets no limit
  * @param queueTimeoutNanos how long a request waits for a full backend's slot
+ * @param link           how the group's backends are spoken to (protocol, TLS, PROXY protocol), kept
+ *                       with the group so that its requests in flight across a reload that removed
+ *                       it still reach its backends as before
  */
 record GroupRuntime(BackendGroup group, RegionalSelector selector, RegionalSelector readSelector,
     GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, String hashKey,
     Optional<String> writer, long readYourWritesMillis, UpstreamProtocol protocol, RegionTraffic traffic,
-    RegionFaults faults, StickyTargets sticky, BackendSlots slots, long queueTimeoutNanos) {
+    RegionFaults faults, StickyTargets sticky, BackendSlots slots, long queueTimeoutNanos, BackendLink link) {
 
   static GroupRuntime of(BackendGroup group, RegionalSelector selector, RegionalSelector readSelector,
       GroupStats stats, OutlierDetector outliers, ActiveHealthChecker checker, BackendGroupSettings settings,
-      RegionTraffic traffic, RegionFaults faults, StickyTargets sticky, BackendSlots slots) {
+      RegionTraffic traffic, RegionFaults faults, StickyTargets sticky, BackendSlots slots, BackendLink link) {
     return new GroupRuntime(group, selector, readSelector, stats, outliers, checker,
         "consistent-hash".equals(settings.strategy()) ? settings.hash().key() : null,
         settings.regions().writer(), settings.regions().readYourWrites().toMillis(), settings.protocol(),
-        traffic, faults, sticky, slots, settings.limits().queueTimeout().toNanos());
+        traffic, faults, sticky, slots, settings.limits().queueTimeout().toNanos(), link);
   }
 
   /** The selector for a request: reads skip backends whose replication lag is over the limit. */

@@ -150,12 +150,12 @@ final class Hedging {
           + " after " + (System.nanoTime() - ex.sentNanos) / 1_000_000 + "ms");
     }
     UpstreamPool pool = context.pools.forLoop(connection.client.eventLoop());
-    Channel pooled = pool.takeIdle(backend, hedge, connection.upstreamClient());
+    Channel pooled = pool.takeIdle(backend, ex.group.link(), hedge, connection.upstreamClient());
     if (pooled != null) {
       send(hedge, pooled);
       return;
     }
-    Future<Channel> acquired = pool.acquire(backend, hedge, connection.upstreamClient(), false);
+    Future<Channel> acquired = pool.acquire(backend, ex.group.link(), hedge, connection.upstreamClient(), false);
     if (acquired.isDone()) {
       onAcquired(hedge, acquired);
     } else {

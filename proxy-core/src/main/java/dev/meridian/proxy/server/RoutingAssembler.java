@@ -101,9 +101,12 @@ final class RoutingAssembler {
   Assembly assemble(MeridianSettings settings, Map<String, GroupRuntime> previous,
       Map<Backend, BackendLink> previousLinks) {
     Map<String, BackendGroup> groups = buildGroups(settings);
-    Map<String, GroupRuntime> runtimes = buildRuntimes(settings, groups, previous);
+    Map<String, BackendLink> links = groupLinks(settings, groups, previousLinks);
+    Map<String, GroupRuntime> runtimes = buildRuntimes(settings, groups, links, previous);
     Router router = new Router(buildRoutes(settings, runtimes));
-    return new Assembly(new Routing(router, Map.copyOf(runtimes)), backendLinks(settings, groups, previousLinks));
+    Map<Backend, BackendLink> byBackend = new HashMap<>();
+    groups.forEach((name, group) -> group.backends().forEach(b -> byBackend.put(b, links.get(name))));
+    return new Assembly(new Routing(router, Map.copyOf(runtimes)), byBackend);
   }
 
   /** The health marks of a group's backends (an empty registry for a group not configured). */
@@ -155,7 +158,7 @@ final class RoutingAssembler {
   }
 
   private Map<String, GroupRuntime> buildRuntimes(MeridianSettings settings, Map<String, BackendGroup> groups,
-      Map<String, GroupRuntime> previous) {
+      Map<String, BackendLink> links, Map<String, GroupRuntime> previous) {
     Map<String, GroupRuntime> runtimes = new LinkedHashMap<>();
     for (BackendGroupSettings g : settings.backendGroups().values()) {
       BackendGroup group = groups.get(g.name());
@@ -198,7 +201,7 @@ final class RoutingAssembler {
           faultsByGroup.computeIfAbsent(g.name(), n -> new RegionFaults()),
           new StickyTargets(group, hashesAppCookies(settings, g.name())
               ? appCookieSelector(group, health, stats, options) : null),
-          slots(g)));
+          slots(g), links.get(g.name())));
     }
     return runtimes;
   }
@@ -276,20 +279,20 @@ final class RoutingAssembler {
   }
 
   /**
-   * How each backend is spoken to: its group's protocol, its PROXY protocol header and, where the
+   * How each group's backends are spoken to: its protocol, its PROXY protocol header and, where the
    * group enables TLS, a client context (built once per group) whose ALPN offers just that protocol. A
    * link that did not change since {@code previous} is kept, so its pooled connections stay in use.
    */
-  private static Map<Backend, BackendLink> backendLinks(MeridianSettings settings,
+  private static Map<String, BackendLink> groupLinks(MeridianSettings settings,
       Map<String, BackendGroup> groups, Map<Backend, BackendLink> previous) {
-    Map<Backend, BackendLink> out = new HashMap<>();
+    Map<String, BackendLink> out = new HashMap<>();
     for (BackendGroupSettings g : settings.backendGroups().values()) {
       BackendLink kept = groups.get(g.name()).backends().stream().map(previous::get)
           .filter(l -> l != null && l.protocol() == g.protocol() && l.proxyProtocol() == g.proxyProtocol()
               && (l.tls() == null ? !g.tls().enabled() : l.tls().settings().equals(g.tls())))
           .findFirst().orElse(null);
       if (kept != null) {
-        groups.get(g.name()).backends().forEach(b -> out.put(b, kept));
+        out.put(g.name(), kept);
         continue;
       }
       UpstreamTls tls = null;
@@ -298,8 +301,7 @@ final class RoutingAssembler {
             ? ApplicationProtocolNames.HTTP_2 : ApplicationProtocolNames.HTTP_1_1;
         tls = new UpstreamTls(UpstreamTlsContexts.client(g.tls(), List.of(alpn)), g.tls());
       }
-      BackendLink link = new BackendLink(g.protocol(), tls, g.proxyProtocol());
-      groups.get(g.name()).backends().forEach(b -> out.put(b, link));
+      out.put(g.name(), new BackendLink(g.protocol(), tls, g.proxyProtocol()));
     }
     return out;
   }

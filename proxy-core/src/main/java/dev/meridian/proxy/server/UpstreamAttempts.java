@@ -129,13 +129,13 @@ final class UpstreamAttempts {
     boolean fresh = ex.freshConnection;
     ex.freshConnection = false;
     ClientConnection client = connection.upstreamClient();
-    Channel pooled = fresh ? null : pool.takeIdle(backend, connection, client);
+    Channel pooled = fresh ? null : pool.takeIdle(backend, ex.group.link(), connection, client);
     if (pooled != null) {
       sendHead(ex, backend, pooled);
       return;
     }
     // The idle pool was tried: a new connection, or a stream on an HTTP/2 one.
-    Future<Channel> acquired = pool.acquire(backend, connection, client, true);
+    Future<Channel> acquired = pool.acquire(backend, ex.group.link(), connection, client, true);
     if (acquired.isDone()) {
       onUpstreamAcquired(ex, backend, acquired); // done at once: no listener to allocate
     } else {

@@ -101,17 +101,21 @@ public final class UpstreamPool {
    *               names it in the header and reserves the connection for it; may be null (then such a
    *               connection says {@code UNKNOWN}/{@code LOCAL} and serves this request only)
    */
-  public Future<Channel> acquire(Backend backend, UpstreamListener listener, ClientConnection client) {
-    return acquire(backend, listener, client, false);
+  public Future<Channel> acquire(Backend backend, BackendLink link, UpstreamListener listener,
+      ClientConnection client) {
+    return acquire(backend, link, listener, client, false);
   }
 
   /**
    * Takes a connection to the backend; with {@code fresh}, always a new one (after a pooled
    * connection turned out closed, the others may be too).
+   *
+   * @param link how the backend is spoken to: its group's, in the routing the request was admitted
+   *             under (a backend a reload removed is still spoken to as it was, never in cleartext
+   *             for want of a link)
    */
-  public Future<Channel> acquire(Backend backend, UpstreamListener listener, ClientConnection client,
-      boolean fresh) {
-    BackendLink link = links.linkOf(backend);
+  public Future<Channel> acquire(Backend backend, BackendLink link, UpstreamListener listener,
+      ClientConnection client, boolean fresh) {
     if (link.protocol().isHttp2()) {
       return http2.acquire(backend, link, listener);
     }
@@ -125,8 +129,7 @@ public final class UpstreamPool {
    * backend speaks HTTP/2): the caller then {@linkplain #acquire acquires} one. The request path's
    * common case, without a future to allocate.
    */
-  public Channel takeIdle(Backend backend, UpstreamListener listener, ClientConnection client) {
-    BackendLink link = links.linkOf(backend);
+  public Channel takeIdle(Backend backend, BackendLink link, UpstreamListener listener, ClientConnection client) {
     return link.protocol().isHttp2() ? null : takeIdle(idleOf(backend, link, client), link, listener);
   }
 

@@ -54,8 +54,8 @@ public final class UpstreamPools {
   }
 
   /**
-   * Sets how each backend is spoken to (protocol and TLS); backends not named speak HTTP/1.1 in
-   * cleartext. Connections opened under an earlier setting are not reused for new requests. A backend
+   * Sets how each backend is spoken to (protocol and TLS), as the routing in force says (a request
+   * names its group's link when it asks for a connection). Connections opened under an earlier setting are not reused for new requests. A backend
    * the previous setting named and this one does not is retired: its idle connections close now, and
    * those still carrying a request close when it ends (so its requests drain).
    */
@@ -93,11 +93,6 @@ public final class UpstreamPools {
   /** How each backend is spoken to now. */
   public Map<Backend, BackendLink> links() {
     return links;
-  }
-
-  /** How the backend is spoken to. */
-  BackendLink linkOf(Backend backend) {
-    return links.getOrDefault(backend, BackendLink.HTTP1_CLEARTEXT);
   }
 
   /** Every pool created so far. */

@@ -1,10 +1,13 @@
 package dev.meridian.proxy.tls;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import dev.meridian.proxy.ConfigReloader;
 import dev.meridian.proxy.MeridianInstance;
 import dev.meridian.proxy.config.SettingsLoader;
 import dev.meridian.proxy.testing.RawHttpClient;
+import dev.meridian.proxy.testing.TestBackend;
 import dev.meridian.tls.CertificatePair;
 import dev.meridian.tls.SelfSignedCertificates;
 import dev.meridian.tls.ServerTlsContexts;
@@ -27,9 +30,15 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -132,6 +141,56 @@ class UpstreamTlsTest {
       assertThat(get(proxy).status()).isEqualTo(502);
     } finally {
       proxy.stop(Duration.ZERO);
+    }
+  }
+
+  /**
+   * A request in flight when a reload removes its group still reaches its backend as that group
+   * said: over TLS. (It went in cleartext, its headers and body readable on the wire, when the pools
+   * looked the backend's link up in the routing in force, which no longer named it.)
+   */
+  @Test
+  void aRequestInFlightWhenAReloadRemovesItsGroupStillSpeaksTls(@TempDir Path dir) throws Exception {
+    CertificatePair cert = SelfSignedCertificates.generate(dir, "localhost");
+    InetSocketAddress secure = startTlsBackend(cert);
+    Path file = dir.resolve("meridian.conf");
+    try (TestBackend plain = TestBackend.start(TestBackend.ok("plain"))) {
+      Files.writeString(file, "meridian {\n"
+          + "  listeners = [ { name = \"web\", address = \"127.0.0.1:0\" } ]\n"
+          + "  admin { address = \"127.0.0.1:0\" }\n"
+          + "  backend-groups { sec { backends = [ { address = \"127.0.0.1:" + secure.getPort() + "\", region = us-east } ]\n"
+          + "    tls { trust = \"" + cert.cert() + "\", server-name = localhost } } }\n"
+          + "  routes = [ { name = \"all\", path-prefix = \"/\", backend-group = \"sec\" } ]\n"
+          + "}\n");
+      MeridianInstance proxy = new MeridianInstance(SettingsLoader.load(file)).start();
+      HttpClient http = HttpClient.newHttpClient();
+      try (ConfigReloader reloader = new ConfigReloader(file, proxy)) {
+        // A drill's delay holds the request after its backend was picked, before it is connected.
+        HttpResponse<String> fault = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+            + proxy.adminAddress().getPort() + "/admin/api/regions/sec/us-east/fault?delay=1500ms"))
+            .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(fault.statusCode()).isEqualTo(200);
+        CompletableFuture<HttpResponse<String>> inFlight = http.sendAsync(HttpRequest.newBuilder(URI.create(
+            "http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/account?token=secret"))
+            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.proxy().metrics().inFlight() == 1);
+
+        Files.writeString(file, "meridian {\n"
+            + "  listeners = [ { name = \"web\", address = \"127.0.0.1:0\" } ]\n"
+            + "  admin { address = \"127.0.0.1:0\" }\n"
+            + "  backend-groups { other { backends = [ { address = \"127.0.0.1:" + plain.port() + "\" } ] } }\n"
+            + "  routes = [ { name = \"all\", path-prefix = \"/\", backend-group = \"other\" } ]\n"
+            + "}\n");
+        assertThat(reloader.reload().applied()).isTrue();
+        assertThat(proxy.proxy().metrics().inFlight()).as("still held by the delay").isEqualTo(1);
+
+        HttpResponse<String> answered = inFlight.get(10, TimeUnit.SECONDS);
+        assertThat(answered.statusCode()).isEqualTo(200);
+        assertThat(answered.body()).isEqualTo("secure backend");
+        assertThat(plain.requests()).isEmpty();
+      } finally {
+        proxy.stop(Duration.ZERO);
+      }
     }
   }
 }
