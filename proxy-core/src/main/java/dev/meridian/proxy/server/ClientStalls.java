@@ -27,6 +27,9 @@ final class ClientStalls {
     if (ex == null) {
       log.debug("{}: client idle, closing", connection.clientIp);
       connection.client.close();
+    } else if (backendStoppedTakingBody(ex)) {
+      // Meridian stopped reading the client because the backend stopped taking the body: 504, not 408.
+      connection.response.failStoppedBody(ex, ex.policies.settings.timeouts().clientIdle().toSeconds());
     } else if (!ex.requestComplete && !ex.responseStarted() && !ex.waitsForBackend()) {
       // (A request a drill's delay or a full backend holds is waiting for it, not stalled by the client.)
       refuseStalledBody(connection, ex, "stopped arriving for "
@@ -34,6 +37,15 @@ final class ClientStalls {
     } else if (isStoppedReader(connection, ex)) {
       cutOffStoppedReader(connection, ex);
     }
+  }
+
+  /**
+   * Whether the backend stopped taking the exchange's request body: the body has not ended, no
+   * response began, and its upstream connection holds bytes it will not take (it is unwritable, so
+   * the client is not read either).
+   */
+  static boolean backendStoppedTakingBody(Exchange ex) {
+    return !ex.requestComplete && !ex.responseStarted() && ex.upstream != null && !ex.upstream.isWritable();
   }
 
   /** Whether the client has stopped reading the exchange's response: its connection holds unsent bytes. */

@@ -256,8 +256,16 @@ final class ResponseRelay {
     }
   }
 
-  /** Nothing came from the backend for the upstream idle timeout: a response in progress is cut off. */
+  /**
+   * Nothing moved on the upstream connection for the upstream idle timeout: a response in progress is
+   * cut off, and a request whose body the backend stopped taking is answered 504 (else, with no
+   * response-headers timer before the request's end, it would wait for ever).
+   */
   void onUpstreamIdle(Exchange ex) {
+    if (ClientStalls.backendStoppedTakingBody(ex)) {
+      failStoppedBody(ex, ex.policies.settings.timeouts().upstreamIdle().toSeconds());
+      return;
+    }
     if (!ex.responseStarted() || ex.responseComplete()) {
       return;
     }
@@ -271,6 +279,23 @@ final class ResponseRelay {
     context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "timeout");
     connection.completion.abandonUpstream(ex);
     connection.client.close();
+  }
+
+  /**
+   * Answers 504 to a request whose body the backend took none of for {@code seconds}, while it held
+   * the body's next bytes back (its connection unwritable): the backend, not the client, stalled it.
+   */
+  void failStoppedBody(Exchange ex, long seconds) {
+    log.warn("{} {}: backend {} took none of the request body for {} s (after {} bytes); 504", ex.requestId,
+        connection.clientIp, ex.backend, seconds, ex.bodyBytesForwarded);
+    context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "timeout");
+    ex.group.outliers().onGatewayFailure(ex.backend, "timeout");
+    ExchangeCompletion completion = connection.completion;
+    completion.abandonUpstream(ex);
+    ex.clientKeepAlive = false; // the rest of the body is not read
+    ex.bodiless = false;
+    completion.failResponse(ex, HttpResponseStatus.GATEWAY_TIMEOUT,
+        "backend " + ex.backend.id() + " stopped reading the request body");
   }
 
   /**
