@@ -14,7 +14,8 @@ final class CoalescedMiss implements MissCoalescer.Waiter {
   private final EdgeCachePhase phase;
   private final Exchange ex;
   private final MissCoalescer.Fill fill;
-  private final io.netty.util.concurrent.ScheduledFuture<?> timer;
+  /** The wait's deadline, once the fill took this waiter; else null. */
+  private io.netty.util.concurrent.ScheduledFuture<?> timer;
   private boolean settled;
 
   CoalescedMiss(FrontendHandler connection, EdgeCachePhase phase, Exchange ex, MissCoalescer.Fill fill) {
@@ -22,7 +23,15 @@ final class CoalescedMiss implements MissCoalescer.Waiter {
     this.phase = phase;
     this.ex = ex;
     this.fill = fill;
-    this.timer = connection.client.eventLoop().schedule(() -> {
+  }
+
+  /**
+   * Starts the wait's deadline, once the fill took this waiter (a fill that had just finished takes
+   * none, and no timer is left behind). Called on the waiting connection's event loop, which also
+   * settles the wait: the fill's answer cannot come before this returns.
+   */
+  void startTimer() {
+    timer = connection.client.eventLoop().schedule(() -> {
       if (fill.leave(this)) {
         settle(null);
       }
@@ -44,7 +53,9 @@ final class CoalescedMiss implements MissCoalescer.Waiter {
       return;
     }
     settled = true;
-    timer.cancel(false);
+    if (timer != null) {
+      timer.cancel(false);
+    }
     if (connection.exchange != ex || connection.closing) {
       return;
     }

@@ -139,9 +139,13 @@ final class EdgeCachePhase {
       MissCoalescer.Role role = cache.misses().join(ex.cacheKey, now);
       if (role.leads()) {
         ex.cacheLead = role.fill();
-      } else if (role.fill().await(new CoalescedMiss(connection, this, ex, role.fill()))) {
-        meters.coalesced();
-        return true;
+      } else {
+        CoalescedMiss waiter = new CoalescedMiss(connection, this, ex, role.fill());
+        if (role.fill().await(waiter)) {
+          waiter.startTimer();
+          meters.coalesced();
+          return true;
+        }
       }
     }
     countMiss(ex, meters);
