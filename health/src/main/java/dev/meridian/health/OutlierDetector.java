@@ -196,15 +196,21 @@ public final class OutlierDetector {
   }
 
   private void recordResponse(Backend backend, State s, int status) {
-    OutlierDetector next;
-    synchronized (this) {
-      next = successor;
-      if (next == null) {
-        recordResponseLocked(s, status);
-        return;
-      }
+    OutlierDetector next = recordHere(() -> recordResponseLocked(s, status));
+    if (next != null) {
+      next.onResponse(backend, status);
     }
-    next.onResponse(backend, status);
+  }
+
+  /**
+   * Records an outcome with the lock held, unless a detector took this one's place: returns that
+   * one, for the caller to tell instead (outside this one's lock), or null when recorded here.
+   */
+  private synchronized OutlierDetector recordHere(Runnable record) {
+    if (successor == null) {
+      record.run();
+    }
+    return successor;
   }
 
   private void recordResponseLocked(State s, int status) {
@@ -228,15 +234,10 @@ public final class OutlierDetector {
    * @param kind what happened, for the reason text: {@code connect-refused}, {@code reset}, {@code timeout}
    */
   public void onGatewayFailure(Backend backend, String kind) {
-    OutlierDetector next;
-    synchronized (this) {
-      next = successor;
-      if (next == null) {
-        recordGatewayFailure(stateOf(backend), kind);
-        return;
-      }
+    OutlierDetector next = recordHere(() -> recordGatewayFailure(stateOf(backend), kind));
+    if (next != null) {
+      next.onGatewayFailure(backend, kind);
     }
-    next.onGatewayFailure(backend, kind);
   }
 
   private void recordGatewayFailure(State s, String kind) {
@@ -260,15 +261,10 @@ public final class OutlierDetector {
    * it counts as a gateway failure.
    */
   public void onConnectFailure(Backend backend, boolean refused) {
-    OutlierDetector next;
-    synchronized (this) {
-      next = successor;
-      if (next == null) {
-        recordConnectFailure(stateOf(backend), refused);
-        return;
-      }
+    OutlierDetector next = recordHere(() -> recordConnectFailure(stateOf(backend), refused));
+    if (next != null) {
+      next.onConnectFailure(backend, refused);
     }
-    next.onConnectFailure(backend, refused);
   }
 
   private void recordConnectFailure(State s, boolean refused) {
