@@ -14,7 +14,9 @@ import java.util.ArrayDeque;
 
 /**
  * A client connection's decoded messages waiting their turn, and whether to read more: a head starts
- * its exchange only when the one before has finished (pipelined requests wait here), body parts go
+ * its exchange only when the one before has finished and the client has taken what was written to
+ * it (pipelined requests wait here, at most one read's worth: a client that sends and never reads
+ * cannot make its answers pile up), body parts go
  * upstream once the exchange has an upstream connection (or are dropped under a local answer), and
  * the client is read only while its next bytes have somewhere to go.
  *
@@ -43,7 +45,7 @@ final class ClientInbound {
     while (!connection.closing && !queue.isEmpty()) {
       Object msg = queue.peek();
       if (msg instanceof HttpRequest) {
-        if (connection.exchange != null || connection.settling
+        if (connection.exchange != null || connection.settling || !connection.client.takesNextRequest()
             || (msg instanceof RawRequest raw && raw.endsWithHead() && queue.size() == 1)) {
           return; // (a request without a body waits the moment its end takes to follow: they go as one)
         }
@@ -103,7 +105,7 @@ final class ClientInbound {
     }
     Exchange ex = connection.exchange;
     if (ex == null) {
-      return !connection.settling;
+      return !connection.settling && connection.client.takesNextRequest();
     } else if (ex.isLocal()) {
       return !ex.requestComplete && ex.bodiless;
     }

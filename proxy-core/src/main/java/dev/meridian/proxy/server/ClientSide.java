@@ -66,6 +66,16 @@ abstract class ClientSide {
   /** Whether the client takes more response bytes now (its connection's, or its stream's, window). */
   abstract boolean isWritable();
 
+  /**
+   * Whether the client's next request may start: on an HTTP/1 connection only once the client has
+   * taken the answers written to it (its socket is writable), so pipelined requests from a client
+   * that never reads wait rather than queue answers without bound; an HTTP/2 stream carries one
+   * request, which starts whatever its window (a client may open it only once it saw the head).
+   */
+  boolean takesNextRequest() {
+    return true;
+  }
+
   /** Writes a message (a response head, a body part, its end), unflushed, without a promise. */
   abstract void write(Object msg);
 
@@ -99,6 +109,11 @@ abstract class ClientSide {
 
     @Override
     boolean isWritable() {
+      return ctx.channel().isWritable();
+    }
+
+    @Override
+    boolean takesNextRequest() {
       return ctx.channel().isWritable();
     }
 
