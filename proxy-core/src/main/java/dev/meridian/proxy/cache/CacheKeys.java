@@ -72,10 +72,53 @@ public final class CacheKeys {
     for (String pair : query.split("&")) {
       int eq = pair.indexOf('=');
       String name = eq < 0 ? pair : pair.substring(0, eq);
-      if (policy.keyQueryNames().contains(name)) {
+      if (isListed(name, policy.keyQueryNames())) {
         key.append(first ? "" : "&").append(pair);
         first = false;
       }
     }
+  }
+
+  /**
+   * Whether a parameter a backend may read as one of the listed names is one: its name is compared
+   * as frameworks read names, so that no spelling of a listed parameter can stay out of the key
+   * while the backend takes it ({@code %61} or {@code A} for {@code a}, {@code a[]} as PHP's array,
+   * {@code a.b} as PHP's {@code a_b}). Such a pair goes into the key as it was sent: a request that
+   * spells a parameter twice gets an entry of its own, never another's.
+   */
+  private static boolean isListed(String rawName, java.util.Set<String> listed) {
+    if (listed.contains(rawName)) {
+      return true;
+    }
+    String name = asBackendsRead(rawName);
+    for (String each : listed) {
+      if (asBackendsRead(each).equals(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A query parameter's name as the loosest common framework reads it: percent-decoded, {@code +}
+   * as a space, cut at {@code [}, lower case, spaces and dots as underscores.
+   */
+  static String asBackendsRead(String name) {
+    StringBuilder out = new StringBuilder(name.length());
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c == '%' && i + 2 < name.length() && Character.digit(name.charAt(i + 1), 16) >= 0
+          && Character.digit(name.charAt(i + 2), 16) >= 0) {
+        c = (char) (Character.digit(name.charAt(i + 1), 16) * 16 + Character.digit(name.charAt(i + 2), 16));
+        i += 2;
+      } else if (c == '+') {
+        c = ' ';
+      }
+      if (c == '[') {
+        break;
+      }
+      out.append(c == ' ' || c == '.' ? '_' : Character.toLowerCase(c));
+    }
+    return out.toString();
   }
 }
