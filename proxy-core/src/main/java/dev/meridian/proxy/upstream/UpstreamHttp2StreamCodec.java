@@ -5,6 +5,9 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.codec.http2.HttpConversionUtil;
@@ -34,6 +37,12 @@ final class UpstreamHttp2StreamCodec extends Http2StreamFrameToHttpObjectCodec {
 
   @Override
   protected void decode(ChannelHandlerContext ctx, Http2StreamFrame frame, List<Object> out) throws Exception {
+    if (frame instanceof Http2HeadersFrame headers && headers.headers().status() != null
+        && !isStatusCode(headers.headers().status())) {
+      // Netty would take any integer ("2000", "0", "200 OK"): a client must never see one.
+      throw Http2Exception.streamError(headers.stream().id(), Http2Error.PROTOCOL_ERROR,
+          "malformed :status '%s' (expected: three digits, 100 to 599)", headers.headers().status());
+    }
     int before = out.size();
     super.decode(ctx, frame, out);
     for (int i = before; i < out.size(); i++) {
@@ -43,5 +52,12 @@ final class UpstreamHttp2StreamCodec extends Http2StreamFrameToHttpObjectCodec {
         }
       }
     }
+  }
+
+  /** Whether a {@code :status} is a status code: exactly three digits, 100 to 599 (RFC 9110 section 15). */
+  static boolean isStatusCode(CharSequence status) {
+    return status.length() == 3 && status.charAt(0) >= '1' && status.charAt(0) <= '5'
+        && Character.isDigit(status.charAt(1)) && status.charAt(1) < 128
+        && Character.isDigit(status.charAt(2)) && status.charAt(2) < 128;
   }
 }

@@ -219,6 +219,19 @@ class UpstreamHttp2Test {
     }
   }
 
+  /** A :status that is not three digits from 100 to 599 is a malformed response: 502, never passed on. */
+  @Test
+  void aMalformedStatusFromTheBackendIs502() throws Exception {
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = h2cProxy(backend)) {
+      for (String status : List.of("2000", "0", "99", "600", "200%20OK", "2x0")) {
+        assertThat(get(proxy, "/status/" + status).statusCode()).as(status).isEqualTo(502);
+      }
+      assertThat(get(proxy, "/status/204").statusCode()).isEqualTo(204);
+      assertThat(get(proxy, "/fine").statusCode()).isEqualTo(200);
+    }
+  }
+
   @Test
   void trailersAndTePassThroughToAnHttp1Client() throws Exception {
     try (Http2TestBackend backend = Http2TestBackend.start(null, 100);

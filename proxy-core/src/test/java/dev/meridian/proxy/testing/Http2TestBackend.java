@@ -196,6 +196,14 @@ public final class Http2TestBackend implements AutoCloseable {
         ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR).stream(stream));
         return;
       }
+      if (path.startsWith("/status/")) {
+        // Answers with the :status the path names, as sent: "/status/2000" sends "2000".
+        paths.remove(stream);
+        String status = java.net.URLDecoder.decode(path.substring("/status/".length()), StandardCharsets.US_ASCII);
+        ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers(false).status(status), true)
+            .stream(stream));
+        return;
+      }
       if (path.equals("/trailers-only")) {
         paths.remove(stream);
         ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")
