@@ -324,6 +324,15 @@ final class ResponseRelay {
       completion.failResponse(ex, HttpResponseStatus.BAD_GATEWAY, "backend switched protocols unasked");
       return;
     }
+    String protocol = response.headers().get(HttpHeaderNames.UPGRADE);
+    if (protocol == null || !ex.route.allowsUpgrade(protocol)) {
+      // A 101 names the protocol switched to (RFC 9110 section 15.2.2), one the client asked for.
+      log.warn("{} {}: backend {} switched protocols to {} (asked: {})", ex.requestId, connection.clientIp,
+          ex.backend, protocol == null ? "no protocol named" : "'" + protocol + "'", ex.upgrade);
+      completion.abandonUpstream(ex);
+      completion.failResponse(ex, HttpResponseStatus.BAD_GATEWAY, "backend switched to a protocol not asked for");
+      return;
+    }
     ex.response = ResponsePhase.RELAYED;
     ex.status = 101;
     ex.endInFlight();

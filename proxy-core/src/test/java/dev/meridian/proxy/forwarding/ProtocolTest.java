@@ -597,6 +597,26 @@ class ProtocolTest {
     }
   }
 
+  /** A 101 that names no protocol, or one the client did not ask for, opens no tunnel: 502. */
+  @Test
+  void aSwitchToNoProtocolOrAnotherIs502() throws Exception {
+    for (String upgrade : List.of("", "Upgrade: h2c\r\n")) {
+      try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+        RawTcpBackend.readHead(socket.getInputStream());
+        socket.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\n" + upgrade
+            + "Connection: Upgrade\r\n\r\n").getBytes(US_ASCII));
+        socket.getOutputStream().flush();
+        socket.getInputStream().transferTo(socket.getOutputStream());
+      });
+          ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+          RawHttpClient client = proxy.connect()) {
+        client.send(WEBSOCKET_REQUEST);
+        assertThat(client.readResponse().status()).as(upgrade).isEqualTo(502);
+        assertThat(proxy.metrics().openTunnels()).isZero();
+      }
+    }
+  }
+
   /** A backend that switches protocols for the first request, then stays silent until the proxy closes. */
   private static RawTcpBackend silentSwitchingBackend() throws IOException {
     return RawTcpBackend.start(socket -> {
