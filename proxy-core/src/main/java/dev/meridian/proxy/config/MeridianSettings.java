@@ -241,7 +241,14 @@ public record MeridianSettings(
       RetrySettings retries,
       Optional<dev.meridian.proxy.routing.StickyPolicy> sticky,
       Optional<dev.meridian.proxy.routing.CachePolicy> cache,
-      Optional<dev.meridian.proxy.routing.HedgePolicy> hedge) {}
+      Optional<dev.meridian.proxy.routing.HedgePolicy> hedge) {
+
+    /** This route with other sticky sessions. */
+    public RouteSettings withSticky(Optional<dev.meridian.proxy.routing.StickyPolicy> other) {
+      return new RouteSettings(name, host, pathPrefix, methods, backendGroup, rewriteHost, upgrades, tunnelIdle,
+          residency, retries, other, cache, hedge);
+    }
+  }
 
   /**
    * The edge cache's bounds: {@code meridian.cache}.

@@ -42,7 +42,7 @@ final class RouteReader {
           retries(r, connectAttempts), StickyReader.policy(r), CacheReader.policy(r),
           HedgeReader.policy(r)));
     }
-    return out;
+    return StickyReader.separateCookies(elements, out);
   }
 
   private static final Set<String> RETRY_NAMES = Set.of("connect-failure", "reset-before-response");

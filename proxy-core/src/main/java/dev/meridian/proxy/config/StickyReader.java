@@ -1,9 +1,14 @@
 package dev.meridian.proxy.config;
 
+import dev.meridian.proxy.config.MeridianSettings.RouteSettings;
 import dev.meridian.proxy.config.MeridianSettings.StickySettings;
 import dev.meridian.proxy.routing.StickyPolicy;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -14,6 +19,9 @@ final class StickyReader {
   /** A cookie attribute value: printable ASCII without ';'. */
   private static final Pattern ATTRIBUTE = Pattern.compile("[\\x21-\\x3a\\x3c-\\x7e]*");
   private static final Pattern DOMAIN = Pattern.compile("\\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*");
+
+  /** The name of Meridian's cookie when a route names none (and no other group's routes use it). */
+  private static final String DEFAULT_COOKIE = "meridian_affinity";
 
   private StickyReader() {}
 
@@ -44,6 +52,63 @@ final class StickyReader {
     return route.object("sticky").map(StickyReader::read);
   }
 
+  /**
+   * Keeps the sticky cookies of different groups apart: a browser holds one cookie per name, path and
+   * domain, so two groups' pins under one name would overwrite each other at every visit to the other
+   * group's routes, and each group's sessions would move. When routes of more than one group use the
+   * default name, each group's cookie is named {@code meridian_affinity_<group>}; names set
+   * explicitly that clash across groups are a problem at the later route's {@code sticky.cookie}.
+   *
+   * @param elements the routes as read, in order (for problems and for whether a name was set)
+   * @param routes   the routes made of them, in the same order
+   */
+  static List<RouteSettings> separateCookies(List<ObjectReader> elements, List<RouteSettings> routes) {
+    java.util.Set<String> defaultNamedGroups = new java.util.HashSet<>();
+    for (int i = 0; i < routes.size(); i++) {
+      if (namesNoCookie(elements.get(i), routes.get(i))) {
+        defaultNamedGroups.add(routes.get(i).backendGroup());
+      }
+    }
+    List<RouteSettings> out = new ArrayList<>(routes.size());
+    Map<String, String> groupByCookie = new HashMap<>();
+    for (int i = 0; i < routes.size(); i++) {
+      RouteSettings route = routes.get(i);
+      if (defaultNamedGroups.size() > 1 && namesNoCookie(elements.get(i), route)) {
+        String name = DEFAULT_COOKIE + "_" + cookieSafe(route.backendGroup());
+        route = route.withSticky(route.sticky().map(p -> p.withCookie(name)));
+      }
+      out.add(route);
+      StickyPolicy sticky = route.sticky().orElse(null);
+      if (sticky == null || sticky.mode() != StickyPolicy.Mode.COOKIE) {
+        continue;
+      }
+      String other = groupByCookie.putIfAbsent(sticky.cookie() + "\0" + sticky.path() + "\0" + sticky.domain(),
+          route.backendGroup());
+      if (other != null && !other.equals(route.backendGroup())) {
+        elements.get(i).object("sticky").ifPresent(section -> section.problem("cookie", "'" + sticky.cookie()
+            + "' (path " + sticky.path() + ") is also the sticky cookie of group '" + other + "': the two groups'"
+            + " pins would overwrite each other (expected: a cookie name of this group's own)"));
+      }
+    }
+    return out;
+  }
+
+  /** Whether the route pins with Meridian's cookie without naming it. */
+  private static boolean namesNoCookie(ObjectReader element, RouteSettings route) {
+    return route.sticky().map(p -> p.mode() == StickyPolicy.Mode.COOKIE).orElse(false)
+        && element.object("sticky").map(section -> !section.has("cookie")).orElse(false);
+  }
+
+  /** A group name as part of a cookie name: characters a token cannot hold become '_'. */
+  private static String cookieSafe(String group) {
+    StringBuilder out = new StringBuilder(group.length());
+    for (int i = 0; i < group.length(); i++) {
+      char c = group.charAt(i);
+      out.append(TOKEN.matcher(String.valueOf(c)).matches() ? c : '_');
+    }
+    return out.toString();
+  }
+
   private static StickyPolicy read(ObjectReader s) {
     String modeName = s.string("mode", "cookie").trim().toLowerCase(Locale.ROOT);
     StickyPolicy.Mode mode = switch (modeName) {
@@ -54,7 +119,7 @@ final class StickyReader {
         yield StickyPolicy.Mode.COOKIE;
       }
     };
-    String cookie = token(s, "cookie", "meridian_affinity");
+    String cookie = token(s, "cookie", DEFAULT_COOKIE);
     String appCookie = token(s, "app-cookie", "JSESSIONID");
     Duration ttl = s.has("ttl") ? s.duration("ttl") : Duration.ofHours(1);
     String secureText = s.string("secure", "auto").trim().toLowerCase(Locale.ROOT);

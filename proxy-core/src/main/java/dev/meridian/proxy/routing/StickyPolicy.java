@@ -41,6 +41,11 @@ public record StickyPolicy(Mode mode, String cookie, Duration ttl, Secure secure
     AUTO
   }
 
+  /** This policy with another cookie name. */
+  public StickyPolicy withCookie(String name) {
+    return new StickyPolicy(mode, name, ttl, secure, httpOnly, sameSite, path, domain, appCookie, strict);
+  }
+
   /** The cookie's lifetime in whole seconds, at least 1. */
   public long ttlSeconds() {
     return Math.max(1, ttl.toSeconds());

@@ -51,6 +51,37 @@ class StickyConfigTest {
         Duration.ofMinutes(30), Secure.ALWAYS, false, "Strict", "/shop", ".example.com", "PHPSESSID", true));
   }
 
+  /**
+   * A browser keeps one cookie per name and path: two groups' pins under the default name would
+   * overwrite each other, so each group then gets its own; names set to clash are refused.
+   */
+  @Test
+  void theStickyCookiesOfTwoGroupsNeverShareAName() throws Exception {
+    String twoGroups = "meridian {\n"
+        + "listeners = [ { address = \"127.0.0.1:0\" } ]\n"
+        + "backend-groups { shop { backends = [ { address = \"10.0.0.1:80\" } ] }\n"
+        + "  account { backends = [ { address = \"10.0.0.2:80\" } ] } }\n"
+        + "routes = [\n"
+        + "{ path-prefix = /shop, backend-group = shop, sticky {} }\n"
+        + "{ path-prefix = /cart, backend-group = shop, sticky {} }\n"
+        + "{ path-prefix = /account, backend-group = account, sticky { COOKIE } }\n"
+        + "]\n}\n";
+    MeridianSettings s = SettingsLoader.parse(twoGroups.replace("sticky { COOKIE }", "sticky {}"), "t.conf");
+    assertThat(s.routes()).extracting(r -> r.sticky().orElseThrow().cookie())
+        .containsExactly("meridian_affinity_shop", "meridian_affinity_shop", "meridian_affinity_account");
+
+    assertThat(SettingsLoader.parse(twoGroups.replace("sticky { COOKIE }", "sticky { cookie = acct }"), "t.conf")
+        .routes()).extracting(r -> r.sticky().orElseThrow().cookie())
+        .as("one group left on the default keeps it").containsExactly("meridian_affinity", "meridian_affinity", "acct");
+
+    assertThat(problems(twoGroups.replace("sticky { COOKIE }", "sticky { cookie = meridian_affinity }")))
+        .singleElement().asString().startsWith("t.conf: 8: meridian.routes[2].sticky.cookie: 'meridian_affinity'"
+            + " (path /) is also the sticky cookie of group 'shop'");
+    assertThat(SettingsLoader.parse(twoGroups.replace("sticky { COOKIE }",
+        "sticky { cookie = meridian_affinity, path = /account }"), "t.conf").routes()).as("another path: no clash")
+        .hasSize(3);
+  }
+
   @Test
   void anEmptyStickyObjectTakesEveryDocumentedDefault() throws Exception {
     MeridianSettings s = SettingsLoader.parse(withRoutes("{ backend-group = app, sticky {} }"), "t.conf");
