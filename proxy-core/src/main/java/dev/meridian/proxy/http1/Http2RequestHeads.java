@@ -83,6 +83,10 @@ public final class Http2RequestHeads {
       // Not written upstream, but a malformed value makes the request malformed all the same.
       checkValue(headers.scheme(), ":scheme");
     }
+    if (headers.contains(Http2Headers.PseudoHeaderName.PROTOCOL.value())) {
+      // Extended CONNECT (RFC 8441) is not offered (no SETTINGS_ENABLE_CONNECT_PROTOCOL): malformed.
+      throw new MalformedHeadException("a :protocol pseudo-header, though extended CONNECT is not enabled");
+    }
     ByteBuf head = alloc.heapBuffer(256);
     try {
       writeName(head, method);

@@ -195,6 +195,14 @@ class Http2StreamCodecTest {
     assertThat(((RawRequest) read.get(0)).uri()).isEqualTo("*");
   }
 
+  /** Extended CONNECT (RFC 8441) is not offered, so a :protocol makes a request malformed. */
+  @Test
+  void aProtocolPseudoHeaderIsRefused() {
+    Http2Headers headers = unchecked("GET", "/chat");
+    headers.set(":protocol", "websocket");
+    assertThat(refusal(headers)).isInstanceOf(MalformedHeadException.class).hasMessageContaining(":protocol");
+  }
+
   @Test
   void aValueThatStartsOrEndsWithWhitespaceIsRefusedNotForwardedTrimmed() {
     // RFC 9113 section 8.2.1: the request is malformed; HTTP/1.1 would read the value trimmed.
