@@ -242,9 +242,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
 
   /**
    * The client may take more response bytes, or fewer: the backend is read while the client takes
-   * them, and waits otherwise; between requests, the next pipelined one starts once it takes them. A response not yet begun is always read: its head is not held back by
-   * flow control, a client may keep a stream's window shut until it has seen the head, and a backend
-   * held back from answering would be blamed for the response-headers timeout.
+   * them, and waits otherwise; between requests, the next pipelined one starts once it takes them. A
+   * response not yet begun is always read: its head is not held back by flow control, a client may
+   * keep a stream's window shut until it has seen the head, and a backend held back from answering
+   * would be blamed for the response-headers timeout.
    */
   void clientWritabilityChanged() {
     Exchange ex = exchange;
