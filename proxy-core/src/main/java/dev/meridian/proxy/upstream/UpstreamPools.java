@@ -18,6 +18,12 @@ public final class UpstreamPools {
   private final ChannelGroup everyConnection =
       new DefaultChannelGroup("upstream", GlobalEventExecutor.INSTANCE);
   private volatile Map<Backend, BackendLink> links = Map.of();
+  /**
+   * The most retired backends remembered: discovery that replaces backends all day (pods, DNS) would
+   * otherwise grow the set for ever. One forgotten early has its connections still in use pooled when
+   * they finish, to close after the upstream idle timeout like any idle connection.
+   */
+  static final int MAX_RETIRED = 4096;
   /** Backends a links update removed (and none re-added since): their connections close once idle. */
   private final java.util.Set<Backend> retired = ConcurrentHashMap.newKeySet();
   private volatile ConnectTimes connectTimes = (backend, nanos) -> { };
@@ -69,6 +75,15 @@ public final class UpstreamPools {
       return;
     }
     retired.addAll(gone);
+    if (retired.size() > MAX_RETIRED) {
+      // The oldest are not known (the set is unordered): forget any, but not the ones just retired.
+      java.util.Iterator<Backend> each = retired.iterator();
+      while (retired.size() > MAX_RETIRED / 2 && each.hasNext()) {
+        if (!gone.contains(each.next())) {
+          each.remove();
+        }
+      }
+    }
     pools.values().forEach(p -> {
       if (!p.eventLoop().isShuttingDown()) {
         p.eventLoop().execute(() -> p.closeIdle(gone));
@@ -79,6 +94,11 @@ public final class UpstreamPools {
   /** Whether the backend was removed by the last links update: its connections are not kept. */
   boolean isRetired(Backend backend) {
     return !retired.isEmpty() && retired.contains(backend);
+  }
+
+  /** How many retired backends are remembered. */
+  int retiredCount() {
+    return retired.size();
   }
 
   /** Reports each new connection's connect time to {@code observer} (the metrics). */
