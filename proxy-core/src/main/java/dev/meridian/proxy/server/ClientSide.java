@@ -76,6 +76,11 @@ abstract class ClientSide {
     return true;
   }
 
+  /** Whether the client sends its requests one after another on this connection (HTTP/1), not one per stream. */
+  boolean pipelines() {
+    return false;
+  }
+
   /** Writes a message (a response head, a body part, its end), unflushed, without a promise. */
   abstract void write(Object msg);
 
@@ -115,6 +120,11 @@ abstract class ClientSide {
     @Override
     boolean takesNextRequest() {
       return ctx.channel().isWritable();
+    }
+
+    @Override
+    boolean pipelines() {
+      return true;
     }
 
     @Override

@@ -249,8 +249,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
    */
   void clientWritabilityChanged() {
     Exchange ex = exchange;
-    if (ex == null && !inbound.isEmpty() && client.takesNextRequest()) {
-      // Pipelined requests waited for the client to take the answers written before them.
+    if (ex == null && client.pipelines() && client.isWritable()) {
+      // Between requests: a pipelined request, or the reading the last answer's unsent bytes held
+      // back, waited for the client to take the answers written before.
       inbound.drain();
       inbound.maybeRead();
       return;

@@ -75,4 +75,33 @@ class PipelinedNonReaderTest {
       assertThat(backend.requests()).hasSize(REQUESTS);
     }
   }
+
+  /**
+   * A connection whose answer was written before its client read any of it is read again once the
+   * client takes it: its next request is answered. (A guard for the wait above; the case where the
+   * answer's last bytes are still unsent when it ends, which needs the loopback's send buffer of about
+   * a megabyte full at that moment, is left to the code: reading resumes whenever the client becomes
+   * writable between requests.)
+   */
+  @Test
+  void theNextRequestIsReadOnceTheClientTookTheLastAnswer() throws Exception {
+    String answer = "y".repeat(60_000);
+    try (TestBackend backend = TestBackend.start(TestBackend.ok(answer));
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address())
+            .set("upstream { write-buffer-low = 1KiB, write-buffer-high = 2KiB }").start()) {
+      java.net.Socket socket = new java.net.Socket();
+      socket.setReceiveBufferSize(4096);
+      socket.connect(proxy.address(), 5_000);
+      try (RawHttpClient client = RawHttpClient.over(socket)) {
+        client.send("GET /first HTTP/1.1\r\nHost: app.test\r\n\r\n");
+        // Nothing is read until the answer was written, most of it still in the proxy's buffers.
+        await().atMost(Duration.ofSeconds(10)).until(() -> backend.requests().size() == 1
+            && proxy.metrics().inFlight() == 0);
+        assertThat(client.readResponse().bodyText()).hasSize(60_000);
+
+        client.send("GET /second HTTP/1.1\r\nHost: app.test\r\n\r\n");
+        assertThat(client.readResponse().status()).as("the next request on the connection").isEqualTo(200);
+      }
+    }
+  }
 }
