@@ -301,8 +301,14 @@ public final class OutlierDetector {
   }
 
   /** An active check of the backend passed: an ejected backend returns now, and it accepts connections. */
-  public synchronized void activeCheckPassed(Backend backend) {
-    State s = stateOf(backend);
+  public void activeCheckPassed(Backend backend) {
+    OutlierDetector next = recordHere(() -> recordCheckPassed(stateOf(backend)));
+    if (next != null) {
+      next.activeCheckPassed(backend);
+    }
+  }
+
+  private void recordCheckPassed(State s) {
     if (s == null) {
       return;
     }
@@ -314,6 +320,9 @@ public final class OutlierDetector {
 
   /** Ends ejections whose time is up, forgives old ejections, and looks for latency outliers. */
   public synchronized void tick() {
+    if (successor != null) {
+      return; // replaced: its successor ends ejections and finds outliers now
+    }
     long now = clock.nanoTime();
     long forgiveAfter = settings.maxEjectionTime().toNanos();
     for (State s : states.values()) {

@@ -113,8 +113,16 @@ class OutlierDetectorTest {
     assertThat(next.isEjected(b1)).as("the ejection is the running detector's").isTrue();
     assertThat(old.recentlyRefused(b1)).isTrue();
     clock.advance(Duration.ofSeconds(31));
+    old.tick();
+    assertThat(registry.isAvailable(b1)).as("the replaced detector no longer ticks").isFalse();
     next.tick();
     assertThat(registry.isAvailable(b1)).as("so it ends in time, not never").isTrue();
+
+    old.onConnectFailure(b1, true);
+    assertThat(next.isEjected(b1)).isTrue();
+    old.activeCheckPassed(b1); // the old checker, not yet closed
+    assertThat(next.isEjected(b1)).as("a passing check the old one hears returns it in the new one").isFalse();
+    assertThat(registry.isAvailable(b1)).isTrue();
   }
 
   @Test

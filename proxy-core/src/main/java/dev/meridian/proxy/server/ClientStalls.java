@@ -28,8 +28,10 @@ final class ClientStalls {
       log.debug("{}: client idle, closing", connection.clientIp);
       connection.client.close();
     } else if (backendStoppedTakingBody(ex)) {
-      // Meridian stopped reading the client because the backend stopped taking the body: 504, not 408.
-      connection.response.failStoppedBody(ex, ex.policies.settings.timeouts().clientIdle().toSeconds());
+      // Meridian stopped reading the client because the backend takes the body slowly or not at all:
+      // not the client's fault (no 408); the upstream idle timeout, which sees the backend's progress,
+      // answers 504 if it stopped.
+      log.debug("{} {}: the request body waits for backend {}", ex.requestId, connection.clientIp, ex.backend);
     } else if (!ex.requestComplete && !ex.responseStarted() && !ex.waitsForBackend()) {
       // (A request a drill's delay or a full backend holds is waiting for it, not stalled by the client.)
       refuseStalledBody(connection, ex, "stopped arriving for "

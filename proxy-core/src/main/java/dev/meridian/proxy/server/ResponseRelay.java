@@ -263,7 +263,7 @@ final class ResponseRelay {
    */
   void onUpstreamIdle(Exchange ex) {
     if (ClientStalls.backendStoppedTakingBody(ex)) {
-      failStoppedBody(ex, ex.policies.settings.timeouts().upstreamIdle().toSeconds());
+      failStoppedBody(ex);
       return;
     }
     if (!ex.responseStarted() || ex.responseComplete()) {
@@ -282,12 +282,14 @@ final class ResponseRelay {
   }
 
   /**
-   * Answers 504 to a request whose body the backend took none of for {@code seconds}, while it held
-   * the body's next bytes back (its connection unwritable): the backend, not the client, stalled it.
+   * Answers 504 to a request whose body the backend took none of for the upstream idle timeout, while
+   * it held the body's next bytes back (its connection unwritable): the backend, not the client,
+   * stalled it.
    */
-  void failStoppedBody(Exchange ex, long seconds) {
+  private void failStoppedBody(Exchange ex) {
     log.warn("{} {}: backend {} took none of the request body for {} s (after {} bytes); 504", ex.requestId,
-        connection.clientIp, ex.backend, seconds, ex.bodyBytesForwarded);
+        connection.clientIp, ex.backend, ex.policies.settings.timeouts().upstreamIdle().toSeconds(),
+        ex.bodyBytesForwarded);
     context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "timeout");
     ex.group.outliers().onGatewayFailure(ex.backend, "timeout");
     ExchangeCompletion completion = connection.completion;
@@ -326,7 +328,7 @@ final class ResponseRelay {
     }
     String protocol = response.headers().get(HttpHeaderNames.UPGRADE);
     if (protocol == null || !ex.route.allowsUpgrade(protocol)) {
-      // A 101 names the protocol switched to (RFC 9110 section 15.2.2), one the client asked for.
+      // A 101 names the protocol switched to (RFC 9110 section 15.2.2), one the route lets clients ask for.
       log.warn("{} {}: backend {} switched protocols to {} (asked: {})", ex.requestId, connection.clientIp,
           ex.backend, protocol == null ? "no protocol named" : "'" + protocol + "'", ex.upgrade);
       completion.abandonUpstream(ex);

@@ -74,11 +74,15 @@ class StoppedBodyReaderTest {
     }
   }
 
-  /** The client's idle timeout passing first still names the backend: Meridian stopped reading for it. */
+  /**
+   * The client's idle timeout passing first does not blame the client (408): Meridian stopped reading
+   * it for the backend, and the upstream idle timeout, which sees the backend's progress, decides.
+   */
   @Test
   void http1UploadHeldBackForTheBackendIsNot408WhenTheClientIdleTimeoutPassesFirst() throws Exception {
     try (RawTcpBackend backend = stoppedReader();
-        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).set("timeouts.client-idle = 1s").start();
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).set("timeouts.client-idle = 1s")
+            .set("timeouts.upstream-idle = 3s").start();
         RawHttpClient client = proxy.connect()) {
       upload(client);
 
