@@ -101,10 +101,11 @@ public final class CacheKeys {
 
   /**
    * A query parameter's name as the loosest common framework reads it: percent-decoded, {@code +}
-   * as a space, cut at {@code [}, lower case, spaces and dots as underscores.
+   * as a space, leading spaces dropped, cut at a {@code [} that a {@code ]} closes (PHP's arrays),
+   * lower case, and spaces, dots and an unclosed {@code [} as underscores (PHP's renaming).
    */
   static String asBackendsRead(String name) {
-    StringBuilder out = new StringBuilder(name.length());
+    StringBuilder decoded = new StringBuilder(name.length());
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
       if (c == '%' && i + 2 < name.length() && Character.digit(name.charAt(i + 1), 16) >= 0
@@ -114,10 +115,18 @@ public final class CacheKeys {
       } else if (c == '+') {
         c = ' ';
       }
-      if (c == '[') {
-        break;
+      if (c != ' ' || decoded.length() > 0) {
+        decoded.append(c);
       }
-      out.append(c == ' ' || c == '.' ? '_' : Character.toLowerCase(c));
+    }
+    int bracket = decoded.indexOf("[");
+    if (bracket >= 0 && decoded.indexOf("]", bracket) > bracket) {
+      decoded.setLength(bracket);
+    }
+    StringBuilder out = new StringBuilder(decoded.length());
+    for (int i = 0; i < decoded.length(); i++) {
+      char c = decoded.charAt(i);
+      out.append(c == ' ' || c == '.' || c == '[' ? '_' : Character.toLowerCase(c));
     }
     return out.toString();
   }

@@ -6,6 +6,7 @@ import dev.meridian.proxy.config.MeridianSettings.ServerSettings;
 import dev.meridian.proxy.config.MeridianSettings.TimeoutSettings;
 import dev.meridian.proxy.config.MeridianSettings.UpstreamSettings;
 import dev.meridian.proxy.routing.PathPolicy;
+import java.time.Duration;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -72,8 +73,12 @@ final class TuningReader {
   /** Reads {@code meridian.timeouts}. */
   static TimeoutSettings timeouts(ObjectReader meridian) {
     ObjectReader t = meridian.section("timeouts");
-    return new TimeoutSettings(t.duration("connect"), t.duration("response-headers"),
-        t.duration("client-idle"), t.duration("upstream-idle"), t.duration("tunnel-idle"));
+    Duration clientIdle = t.duration("client-idle");
+    Duration upstreamIdle = t.duration("upstream-idle");
+    // 0: the shorter of the two idle timeouts, which timed tunnels before tunnel-idle existed.
+    Duration tunnelIdle = t.durationOrZero("tunnel-idle", Duration.ZERO);
+    return new TimeoutSettings(t.duration("connect"), t.duration("response-headers"), clientIdle, upstreamIdle,
+        tunnelIdle.isZero() ? (clientIdle.compareTo(upstreamIdle) < 0 ? clientIdle : upstreamIdle) : tunnelIdle);
   }
 
   /** Reads {@code meridian.upstream}; the low watermark must not exceed the high one. */

@@ -56,13 +56,17 @@ class CacheKeysTest {
   void aListedParameterSpelledAnotherWayIsInTheKeyToo() {
     CachePolicy listed = policy(CachePolicy.KeyQuery.LISTED, Set.of("a", "sort_by"), List.of());
     String plain = CacheKeys.key(listed, "r", "http", "h", "/x?a=2", NONE);
-    for (String poisoned : List.of("/x?a=2&%61=evil", "/x?a=2&A=evil", "/x?a=2&a[]=evil", "/x?a=2&%41=evil")) {
+    for (String poisoned : List.of("/x?a=2&%61=evil", "/x?a=2&A=evil", "/x?a=2&a[]=evil", "/x?a=2&%41=evil",
+        "/x?a=2&+a=evil", "/x?a=2&%20a=evil")) {
       assertThat(CacheKeys.key(listed, "r", "http", "h", poisoned, NONE)).as(poisoned).isNotEqualTo(plain);
     }
     assertThat(CacheKeys.key(listed, "r", "http", "h", "/x?sort.by=evil", NONE))
         .isNotEqualTo(CacheKeys.key(listed, "r", "http", "h", "/x", NONE));
     assertThat(CacheKeys.key(listed, "r", "http", "h", "/x?a=2&utm=1", NONE)).as("others stay out").isEqualTo(plain);
     assertThat(CacheKeys.asBackendsRead("%61+b.c[0]")).isEqualTo("a_b_c");
+    assertThat(CacheKeys.asBackendsRead("sort[by")).as("an unclosed [ is PHP's _").isEqualTo("sort_by");
+    assertThat(CacheKeys.key(listed, "r", "http", "h", "/x?sort[by=evil", NONE))
+        .isNotEqualTo(CacheKeys.key(listed, "r", "http", "h", "/x", NONE));
     assertThat(CacheKeys.asBackendsRead("%zz%4")).as("broken escapes stay").isEqualTo("%zz%4");
   }
 

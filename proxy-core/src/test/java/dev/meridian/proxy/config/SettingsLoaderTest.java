@@ -214,6 +214,8 @@ class SettingsLoaderTest {
     assertThat(settings.routes().get(0).tunnelIdle()).contains(Duration.ofHours(1));
     assertThat(SettingsLoader.parse(minimal(""), "t.conf").routes().get(0).tunnelIdle()).isEmpty();
     assertThat(SettingsLoader.parse(minimal(""), "t.conf").timeouts().tunnelIdle()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(SettingsLoader.parse(minimal("timeouts { client-idle = 300s, upstream-idle = 120s }"), "t.conf")
+        .timeouts().tunnelIdle()).as("unset: the shorter idle timeout, as before tunnel-idle").isEqualTo(Duration.ofSeconds(120));
     assertThat(problems(minimal("").replace("backend-group = app", "backend-group = app, tunnel-idle = 0s")))
         .singleElement().asString()
         .startsWith("t.conf: 5: meridian.routes[0].tunnel-idle: \"0s\" is not positive");
