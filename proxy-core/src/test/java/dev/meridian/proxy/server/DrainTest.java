@@ -87,7 +87,7 @@ class DrainTest {
     CompletableFuture<Void> headSent = new CompletableFuture<>();
     CompletableFuture<Void> rest = new CompletableFuture<>();
     AtomicInteger requests = new AtomicInteger();
-    ExecutorService stopper = Executors.newSingleThreadExecutor();
+    BackgroundStop stop = null;
     try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
           InputStream in = socket.getInputStream();
           OutputStream out = socket.getOutputStream();
@@ -112,8 +112,7 @@ class DrainTest {
       await("the response head reached the client").atMost(Duration.ofSeconds(5))
           .until(() -> client.input().available() > 0);
 
-      CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
-          () -> proxy.instance().stop(Duration.ofSeconds(10)), stopper);
+      stop = new BackgroundStop(proxy, Duration.ofSeconds(10));
       await().atMost(Duration.ofSeconds(5)).until(() -> proxy.instance().proxy().isDraining());
       rest.complete(null);
       RawHttpClient.RawResponse first = client.readResponse();
@@ -126,10 +125,12 @@ class DrainTest {
       assertThat(next.bodyText()).isEqualTo("next");
       assertThat(next.header("connection")).isEqualToIgnoringCase("close");
       assertThat(client.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
-      assertThat(stopped.get(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(stop.stopped.get(10, TimeUnit.SECONDS)).isTrue();
     } finally {
       rest.complete(null);
-      stopper.shutdownNow();
+      if (stop != null) {
+        stop.close();
+      }
     }
   }
 
@@ -161,6 +162,21 @@ class DrainTest {
     }
   }
 
+  /** A proxy's stop (its drain) on a thread of its own, so a test can act while it drains. */
+  private static final class BackgroundStop implements AutoCloseable {
+    private final ExecutorService stopper = Executors.newSingleThreadExecutor();
+    final CompletableFuture<Boolean> stopped;
+
+    BackgroundStop(ProxyFixture proxy, Duration drainTimeout) {
+      stopped = CompletableFuture.supplyAsync(() -> proxy.instance().stop(drainTimeout), stopper);
+    }
+
+    @Override
+    public void close() {
+      stopper.shutdownNow();
+    }
+  }
+
   /**
    * A proxy with two client connections: {@code idle} was answered and waits between requests,
    * {@code busy} waits for {@code /slow}, which the backend holds until {@link #release} completes.
@@ -172,7 +188,7 @@ class DrainTest {
     final ProxyFixture proxy;
     final RawHttpClient busy;
     final RawHttpClient idle;
-    private final ExecutorService stopper = Executors.newSingleThreadExecutor();
+    private BackgroundStop stop;
 
     Draining() throws Exception {
       proxy = ProxyFixture.start(backend.port());
@@ -195,16 +211,17 @@ class DrainTest {
 
     /** Starts the drain (10 s timeout) on another thread; returns once the listener refuses connections. */
     CompletableFuture<Boolean> stop() {
-      CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
-          () -> proxy.instance().stop(Duration.ofSeconds(10)), stopper);
+      stop = new BackgroundStop(proxy, Duration.ofSeconds(10));
       await().atMost(Duration.ofSeconds(5)).until(() -> refusesConnections(proxy.address()));
-      return stopped;
+      return stop.stopped;
     }
 
     @Override
     public void close() throws Exception {
       release.complete(TestBackend.Reply.status(503));
-      stopper.shutdownNow();
+      if (stop != null) {
+        stop.close();
+      }
       idle.close();
       busy.close();
       proxy.close();
@@ -253,19 +270,14 @@ class DrainTest {
         RawHttpClient ws = RawHttpClient.connect(proxy.port())) {
       ws.send("GET /chat HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
       assertThat(ws.readResponse().status()).isEqualTo(101);
-      ExecutorService stopper = Executors.newSingleThreadExecutor();
-      try {
-        CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
-            () -> proxy.instance().stop(Duration.ofSeconds(20)), stopper);
+      try (BackgroundStop stop = new BackgroundStop(proxy, Duration.ofSeconds(20))) {
         // Past the drain's grace for idle connections, the tunnel still carries bytes both ways.
-        await().during(Duration.ofMillis(1_500)).atMost(Duration.ofSeconds(3)).until(() -> !stopped.isDone());
+        await().during(Duration.ofMillis(1_500)).atMost(Duration.ofSeconds(3)).until(() -> !stop.stopped.isDone());
         ws.send("still here");
         assertThat(new String(ws.readBytes(10), US_ASCII)).isEqualTo("still here");
 
         ws.socket().close();
-        assertThat(stopped.get(10, TimeUnit.SECONDS)).as("drained once the tunnel closed").isTrue();
-      } finally {
-        stopper.shutdownNow();
+        assertThat(stop.stopped.get(10, TimeUnit.SECONDS)).as("drained once the tunnel closed").isTrue();
       }
     }
   }
@@ -278,18 +290,13 @@ class DrainTest {
         RawHttpClient client = RawHttpClient.connect(proxy.port())) {
       client.send("GET /first HTTP/1.1\r\nHost: test\r\n\r\n");
       assertThat(client.readResponse().status()).isEqualTo(200);
-      ExecutorService stopper = Executors.newSingleThreadExecutor();
-      try {
-        CompletableFuture<Boolean> stopped = CompletableFuture.supplyAsync(
-            () -> proxy.instance().stop(Duration.ofSeconds(10)), stopper);
+      try (BackgroundStop stop = new BackgroundStop(proxy, Duration.ofSeconds(10))) {
         await().atMost(Duration.ofSeconds(5)).until(() -> refusesConnections(new InetSocketAddress("127.0.0.1", proxy.port())));
         client.send("GET /chat HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
         RawHttpClient.RawResponse answer = client.readResponse();
         assertThat(answer.status()).isEqualTo(200);
         assertThat(answer.bodyText()).doesNotContainIgnoringCase("upgrade: websocket");
-        assertThat(stopped.get(10, TimeUnit.SECONDS)).isTrue();
-      } finally {
-        stopper.shutdownNow();
+        assertThat(stop.stopped.get(10, TimeUnit.SECONDS)).isTrue();
       }
     }
   }
