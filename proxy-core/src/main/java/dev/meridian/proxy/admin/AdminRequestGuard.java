@@ -59,8 +59,22 @@ final class AdminRequestGuard {
 
   private boolean isAllowedHost(String name) {
     return name.isEmpty() || NetUtil.isValidIpV4Address(name) || NetUtil.isValidIpV6Address(name)
-        || name.equals("localhost") || name.endsWith(".localhost") || name.indexOf('.') < 0
-        || allowedHosts.contains(name);
+        || isRegName(name) && (name.equals("localhost") || name.endsWith(".localhost") || name.indexOf('.') < 0
+            || allowedHosts.contains(name));
+  }
+
+  /**
+   * Whether a name (lower case) is spelled as a host may be: letters, digits, '-', '_' and '.' only.
+   * A Host such as {@code admin@evil.example} or {@code a/b} names no host, so it is no undotted name.
+   */
+  private static boolean isRegName(String name) {
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The name in a Host value, lower case, without its port or an IPv6 literal's brackets. */

@@ -139,6 +139,8 @@ class AdminApiTest {
     assertThat(rawGet("/admin/api/config", "ADMIN.example.internal:9901").status()).as("listed").isEqualTo(200);
     assertThat(rawGet("/admin/api/config", "meridian:9901").status()).as("a Compose service's name").isEqualTo(200);
     assertThat(rawGet("/admin/api/config", "[::1]:9901").status()).isEqualTo(200);
+    assertThat(rawGet("/admin/api/config", "meridian@evil").status()).as("userinfo is no host name").isEqualTo(403);
+    assertThat(rawGet("/admin/api/config", "meridian%2eevil").status()).isEqualTo(403);
   }
 
   private dev.meridian.proxy.testing.RawHttpClient.RawResponse rawGet(String path, String host) throws Exception {
