@@ -69,12 +69,14 @@ public record Route(
 
   /** Whether a client may switch to this protocol (an Upgrade header value) through this route. */
   public boolean allowsUpgrade(String protocol) {
-    if (protocol == null) {
-      return false;
-    }
+    return protocol != null && upgrades.contains(upgradeToken(protocol));
+  }
+
+  /** An Upgrade value's protocol name, lower case, without its version: "WebSocket/13" is "websocket". */
+  public static String upgradeToken(String protocol) {
     String p = protocol.trim().toLowerCase(Locale.ROOT);
     int slash = p.indexOf('/');
-    return upgrades.contains(slash >= 0 ? p.substring(0, slash) : p);
+    return slash >= 0 ? p.substring(0, slash) : p;
   }
 
   /** The upgrade tokens as a list, for the admin API. */

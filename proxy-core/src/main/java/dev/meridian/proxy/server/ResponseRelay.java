@@ -2,6 +2,7 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.ReadYourWritesCookie;
 import dev.meridian.proxy.http.ViaHeader;
+import dev.meridian.proxy.routing.Route;
 import dev.meridian.proxy.server.Exchange.ResponsePhase;
 import dev.meridian.proxy.upstream.BackendHandler;
 import io.netty.channel.Channel;
@@ -327,8 +328,8 @@ final class ResponseRelay {
       return;
     }
     String protocol = response.headers().get(HttpHeaderNames.UPGRADE);
-    if (protocol == null || !ex.route.allowsUpgrade(protocol)) {
-      // A 101 names the protocol switched to (RFC 9110 section 15.2.2), one the route lets clients ask for.
+    if (protocol == null || !Route.upgradeToken(protocol).equals(Route.upgradeToken(ex.upgrade))) {
+      // A 101 names the protocol switched to (RFC 9110 section 15.2.2): the one the client asked for.
       log.warn("{} {}: backend {} switched protocols to {} (asked: {})", ex.requestId, connection.clientIp,
           ex.backend, protocol == null ? "no protocol named" : "'" + protocol + "'", ex.upgrade);
       completion.abandonUpstream(ex);

@@ -597,10 +597,13 @@ class ProtocolTest {
     }
   }
 
-  /** A 101 that names no protocol, or one the client did not ask for, opens no tunnel: 502. */
+  /**
+   * A 101 that names no protocol, or one the client did not ask for (even one the route would let
+   * another client ask for), opens no tunnel: 502.
+   */
   @Test
   void aSwitchToNoProtocolOrAnotherIs502() throws Exception {
-    for (String upgrade : List.of("", "Upgrade: h2c\r\n")) {
+    for (String upgrade : List.of("", "Upgrade: h2c\r\n", "Upgrade: TLS/1.2\r\n")) {
       try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
         RawTcpBackend.readHead(socket.getInputStream());
         socket.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\n" + upgrade
@@ -608,7 +611,8 @@ class ProtocolTest {
         socket.getOutputStream().flush();
         socket.getInputStream().transferTo(socket.getOutputStream());
       });
-          ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+          ForwardingProxy proxy = ForwardingProxy.to(backend.address())
+              .routeOption("upgrades = [websocket, tls]").start();
           RawHttpClient client = proxy.connect()) {
         client.send(WEBSOCKET_REQUEST);
         assertThat(client.readResponse().status()).as(upgrade).isEqualTo(502);
