@@ -79,9 +79,9 @@ public final class Http2RequestHeads {
     if (!connect && !isPathOrAsterisk(target)) {
       throw new MalformedHeadException("the :path is not an absolute path or '*'");
     }
-    if (headers.scheme() != null) {
+    if (headers.scheme() != null && !isScheme(headers.scheme())) {
       // Not written upstream, but a malformed value makes the request malformed all the same.
-      checkValue(headers.scheme(), ":scheme");
+      throw new MalformedHeadException("the :scheme is not a URI scheme (a letter, then letters, digits, '+', '-', '.')");
     }
     if (headers.contains(Http2Headers.PseudoHeaderName.PROTOCOL.value())) {
       // Extended CONNECT (RFC 8441) is not offered (no SETTINGS_ENABLE_CONNECT_PROTOCOL): malformed.
@@ -172,6 +172,18 @@ public final class Http2RequestHeads {
    * overrides Host (RFC 9112 section 3.2.2): the request would be routed, and reach the backend, as a
    * host other than its {@code :authority}.
    */
+  /** Whether a value is a URI scheme's name (RFC 3986 section 3.1): a letter, then letters, digits, '+', '-', '.'. */
+  private static boolean isScheme(CharSequence scheme) {
+    for (int i = 0; i < scheme.length(); i++) {
+      char c = scheme.charAt(i);
+      boolean letter = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z';
+      if (!letter && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'))) {
+        return false;
+      }
+    }
+    return scheme.length() > 0;
+  }
+
   private static boolean isPathOrAsterisk(CharSequence path) {
     return path.length() > 0 && (path.charAt(0) == '/' || (path.length() == 1 && path.charAt(0) == '*'));
   }

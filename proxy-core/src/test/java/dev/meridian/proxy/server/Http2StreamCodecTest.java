@@ -215,6 +215,18 @@ class Http2StreamCodecTest {
     // :scheme is not written upstream, but a request with a malformed one is malformed.
     assertThat(refusal(new DefaultHttp2Headers(false).method("GET").path("/").scheme("http ").authority("shop.example")))
         .isInstanceOf(MalformedHeadException.class).hasMessageContaining(":scheme");
+    for (String scheme : List.of("", "1http", "ht tp", "http:", "ht/tp", "h\u00e9")) {
+      assertThat(refusal(new DefaultHttp2Headers(false).method("GET").path("/").scheme(scheme).authority("a.example")))
+          .as(scheme).isInstanceOf(MalformedHeadException.class).hasMessageContaining(":scheme");
+    }
+    for (String scheme : List.of("https", "HTTP", "coap+tcp", "web.a-1")) {
+      EmbeddedChannel fresh = new EmbeddedChannel(new CodecHandler());
+      fresh.writeInbound(new DefaultHttp2HeadersFrame(
+          new DefaultHttp2Headers(false).method("GET").path("/").scheme(scheme).authority("a.example"), true));
+      HttpRequest accepted = fresh.readInbound();
+      assertThat(accepted.decoderResult().isSuccess()).as(scheme).isTrue();
+      fresh.finishAndReleaseAll();
+    }
 
     receive(new DefaultHttp2HeadersFrame(request("POST", "/grpc"), false));
     assertThatThrownBy(() -> stream.writeInbound(
