@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.meridian.proxy.testing.Http2TestBackend;
 import dev.meridian.proxy.testing.RawHttpClient;
 import dev.meridian.proxy.testing.RawTcpBackend;
 import java.io.IOException;
@@ -87,6 +88,37 @@ class StoppedBodyReaderTest {
       upload(client);
 
       assertThat(client.readResponse().status()).isEqualTo(504);
+    }
+  }
+
+  /**
+   * An HTTP/2 backend that never opens its stream's flow-control window again after the first
+   * 64 KiB stops taking the body the same way; its stream's idle timeout answers 504.
+   */
+  @Test
+  void uploadToAnHttp2BackendThatNeverOpensItsWindowIsAnswered504() throws Exception {
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).groupOption("protocol = h2c")
+            .set("timeouts.upstream-idle = 1s").start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("PUT /hold-window HTTP/1.1\r\nHost: app.test\r\nContent-Length: " + BODY + "\r\n\r\n");
+      Thread writer = new Thread(() -> {
+        byte[] chunk = new byte[64 * 1024];
+        try {
+          OutputStream out = client.socket().getOutputStream();
+          for (long sent = 0; sent < BODY; sent += chunk.length) {
+            out.write(chunk);
+          }
+        } catch (IOException closedByTheProxy) {
+          // expected: the proxy answers and closes before the body ends
+        }
+      }, "held-window-uploader");
+      writer.setDaemon(true);
+      writer.start();
+
+      assertThat(client.readResponse().status()).isEqualTo(504);
+      await().atMost(Duration.ofSeconds(5)).until(() -> proxy.metrics().inFlight() == 0);
+      await("the stream was cancelled").atMost(Duration.ofSeconds(5)).until(() -> backend.resetsReceived() == 1);
     }
   }
 

@@ -226,8 +226,8 @@ public final class Http2TestBackend implements AutoCloseable {
         }
         ctx.flush();
       };
-      if (path.startsWith("/stall") || stallsEverything) {
-        return; // never answered: the stream stays open
+      if (path.startsWith("/stall") || path.startsWith("/hold-window") || stallsEverything) {
+        return; // never answered: the stream stays open (/hold-window: see onData)
       }
       if (path.startsWith("/slow")) {
         ctx.executor().schedule(answer, 300, TimeUnit.MILLISECONDS);
@@ -238,6 +238,10 @@ public final class Http2TestBackend implements AutoCloseable {
 
     private void onData(ChannelHandlerContext ctx, Http2DataFrame frame) {
       Http2FrameStream stream = frame.stream();
+      String path = paths.get(stream);
+      if (path != null && path.startsWith("/hold-window")) {
+        return; // takes the body's first window and never opens it again, answers nothing
+      }
       if (frame.initialFlowControlledBytes() > 0) {
         ctx.write(new DefaultHttp2WindowUpdateFrame(frame.initialFlowControlledBytes()).stream(stream));
       }
