@@ -126,6 +126,7 @@ final class BoundListener {
         if (!connections.isEmpty()) {
           log.warn("listener '{}': {} connection(s) still open {} ms after it closed; closing them", settings.name(),
               connections.size(), drainTimeout.toMillis());
+          connections.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.TIME_UP));
           connections.close();
           // As at shutdown: one whose orderly close a peer that reads nothing holds goes at its socket.
           channel.eventLoop().schedule(() -> connections.forEach(SocketClose::now),

@@ -67,7 +67,9 @@ final class ClientDrain {
           break;
         }
         log.warn("drain timeout of {} ms passed with {} request(s) in flight and {} tunnel(s) (WebSocket, ...)"
-            + " open; closing them", drainTimeout.toMillis(), metrics.inFlight(), metrics.openTunnels());
+            + " open; answering those not yet answered 503 and closing them", drainTimeout.toMillis(),
+            metrics.inFlight(), metrics.openTunnels());
+        clients.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.TIME_UP));
         return false;
       }
       clients.newCloseFuture().awaitUninterruptibly(50, TimeUnit.MILLISECONDS);

@@ -45,6 +45,23 @@ final class ExchangeCompletion {
     }
   }
 
+  /**
+   * Answers the connection's request 503 (with Connection: close) when the drain timeout passed
+   * before its response began, rather than leaving the close that follows to reset it: the client
+   * learns the proxy stopped, not that the network failed. A response under way is cut off by the close.
+   */
+  void answerAtDrainTimeout() {
+    Exchange ex = connection.exchange;
+    if (ex == null || connection.closing || ex.responseStarted()) {
+      return;
+    }
+    log.warn("{} {}: the drain timeout passed before {} answered; 503", ex.requestId, connection.clientIp,
+        ex.backend == null ? "a backend" : "backend " + ex.backend.id());
+    ex.clientKeepAlive = false;
+    respondLocally(ex, HttpResponseStatus.SERVICE_UNAVAILABLE,
+        "Meridian is shutting down: server.drain-timeout passed before the backend answered");
+  }
+
   /** Ends a request that reached a backend with a local error, or cuts the response off. */
   void failResponse(Exchange ex, HttpResponseStatus status, String message) {
     if (ex.responseStarted()) {

@@ -291,6 +291,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       } // else a request waits for the last one to settle: it is answered, then the connection closes
       return;
     }
+    if (evt == DrainEvent.TIME_UP) {
+      completion.answerAtDrainTimeout();
+      return;
+    }
     if (evt == DrainEvent.GRACE_OVER) {
       graceOver = true;
       if (exchange == null && inbound.isEmpty()) {
@@ -481,6 +485,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
      * {@link ClientDrain#GRACE} after {@link #INSTANCE}: connections still between requests, or
      * that never sent a byte, close.
      */
-    GRACE_OVER
+    GRACE_OVER,
+    /**
+     * The drain timeout passed: a request whose response has not begun is answered 503 before its
+     * connection is closed.
+     */
+    TIME_UP
   }
 }

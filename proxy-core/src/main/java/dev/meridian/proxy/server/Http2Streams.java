@@ -278,6 +278,13 @@ final class Http2Streams extends ChannelDuplexHandler {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt == FrontendHandler.DrainEvent.TIME_UP) {
+      for (Http2ClientStream stream : openStreams()) {
+        stream.handler.completion.answerAtDrainTimeout();
+      }
+      ctx.flush();
+      return;
+    }
     if (!(evt instanceof Http2FrameStreamEvent event)) {
       ctx.fireUserEventTriggered(evt);
       return;

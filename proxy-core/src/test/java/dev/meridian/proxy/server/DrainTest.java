@@ -162,6 +162,35 @@ class DrainTest {
     }
   }
 
+  /**
+   * A request whose backend has not answered when the drain timeout passes is answered 503 with
+   * Connection: close before its connection closes (over HTTP/2, on its stream), not left to a reset
+   * the client would take for a network failure; a response already under way is cut off.
+   */
+  @Test
+  void aRequestUnansweredWhenTheDrainTimeoutPassesIsAnswered503() throws Exception {
+    CompletableFuture<TestBackend.Reply> never = new CompletableFuture<>();
+    try (TestBackend backend = TestBackend.start(request -> TestBackend.Reply.when(never));
+        ProxyFixture proxy = ProxyFixture.start(backend.port());
+        RawHttpClient http1 = RawHttpClient.connect(proxy.port());
+        RawHttp2Client h2 = new RawHttp2Client(proxy.port()).lenient()) {
+      http1.send("GET /stalled HTTP/1.1\r\nHost: test\r\n\r\n");
+      h2.get(1, "/stalled-too");
+      await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests().size() == 2);
+
+      assertThat(proxy.instance().stop(Duration.ofMillis(300))).as("the requests did not finish").isFalse();
+
+      RawHttpClient.RawResponse answer = http1.readResponse();
+      assertThat(answer.status()).isEqualTo(503);
+      assertThat(answer.header("connection")).isEqualToIgnoringCase("close");
+      assertThat(http1.isClosedByPeer(Duration.ofSeconds(5))).isTrue();
+      h2.readUntil(c -> c.ended(1) || c.closed());
+      assertThat(h2.status(1)).as("the HTTP/2 stream's answer").isEqualTo("503");
+    } finally {
+      never.complete(TestBackend.Reply.status(200));
+    }
+  }
+
   /** A proxy's stop (its drain) on a thread of its own, so a test can act while it drains. */
   private static final class BackgroundStop implements AutoCloseable {
     private final ExecutorService stopper = Executors.newSingleThreadExecutor();
