@@ -92,6 +92,7 @@ public final class EdgeCache {
 
   /** Stores an entry, replacing the variant of the same key stored for the same {@code Vary} values. */
   public void store(String key, CachedResponse entry) {
+    misses.stored(key);
     entries.asMap().compute(key, (k, variants) -> {
       List<CachedResponse> next = new ArrayList<>(variants == null ? 1 : variants.size() + 1);
       if (variants != null) {

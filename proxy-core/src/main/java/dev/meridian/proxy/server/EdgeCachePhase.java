@@ -135,7 +135,7 @@ final class EdgeCachePhase {
     }
     ex.cacheStale = entry != null && entry.mayServeOnError(now) ? entry : null;
     ex.cacheFillWanted = !head;
-    if (!head) {
+    if (!head && cache.misses().coalesces(ex.cacheKey, now)) {
       MissCoalescer.Role role = cache.misses().join(ex.cacheKey, now);
       if (role.leads()) {
         ex.cacheLead = role.fill();
@@ -216,6 +216,7 @@ final class EdgeCachePhase {
     }
     if (why != null) {
       meters.notStored(why);
+      cache.misses().notStored(ex.cacheKey, cache.nanoTime());
       return;
     }
     List<String> varyNames = OriginHeaders.varyNames(headers);
@@ -326,6 +327,7 @@ final class EdgeCachePhase {
     if (!fill.append(content.content())) {
       ex.cacheFill = null;
       meters.notStored("too-large");
+      cache.misses().notStored(fill.key(), cache.nanoTime());
       finishLead(ex, null);
       return;
     }

@@ -614,6 +614,35 @@ class EdgeCacheTest {
     assertThat(proxy.proxy().cache().misses().inFlight()).isZero();
   }
 
+  /**
+   * Once a URL's answer was not stored, its next misses go to the origin side by side for two minutes
+   * (hit-for-miss) rather than each burst waiting behind one request; an answer that may be stored
+   * is, and ends that.
+   */
+  @Test
+  void aKeyWhoseAnswerWasNotStoredStopsCollapsingMissesForTwoMinutes() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean storable = new java.util.concurrent.atomic.AtomicBoolean();
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("answer")
+        .header("Cache-Control", storable.get() ? "max-age=60" : "no-store").delay(Duration.ofMillis(300)));
+    start(origin.port(), "ttl = 60s");
+    assertThat(concurrently("/u", 10)).allMatch(r -> r.statusCode() == 200);
+    double collapsed = counter("meridian.cache.coalesced", "route", "static");
+    assertThat(collapsed).as("the first burst waited for its leader").isPositive();
+
+    assertThat(concurrently("/u", 10)).allMatch(r -> r.statusCode() == 200);
+    assertThat(counter("meridian.cache.coalesced", "route", "static")).as("no request waited").isEqualTo(collapsed);
+    assertThat(count("/u")).isEqualTo(20);
+
+    clock.advance(Duration.ofSeconds(121));
+    assertThat(concurrently("/u", 10)).allMatch(r -> r.statusCode() == 200);
+    assertThat(counter("meridian.cache.coalesced", "route", "static")).as("collapsing again after two minutes")
+        .isGreaterThan(collapsed);
+
+    storable.set(true);
+    assertThat(get("/u").xCache()).as("a storable answer is stored though the key was remembered").isEqualTo("MISS");
+    assertThat(get("/u").xCache()).isEqualTo("HIT");
+  }
+
   @Test
   void anHttp2ClientIsAnsweredFromTheSameEntries() throws Exception {
     assumeTrue(installed("curl"), "curl is installed by .ci/run");
