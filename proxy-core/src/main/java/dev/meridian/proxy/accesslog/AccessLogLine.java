@@ -14,8 +14,11 @@ import java.time.format.DateTimeFormatter;
  * {@code upstream_ms}, {@code route}, {@code group}, {@code client_region}, {@code region},
  * {@code backend}, {@code attempts}, {@code cache}, {@code sticky}, {@code decision}, {@code tls},
  * {@code sni}, {@code referer}, {@code user_agent}. A field the request does not have is left out. Strings
- * are escaped as JSON requires; text from the client (host, path, query, referer, user agent) is cut at
- * 2048 characters.
+ * are escaped as JSON requires; text from the client (method, host, path, query, sni, referer, user
+ * agent) is cut at 2048 bytes. It arrives as bytes (one char each): a run that is UTF-8 is written as
+ * the characters it encodes, any other byte above 0x7f as a JSON escape of that byte's value, and control characters
+ * (C0, DEL, C1: a terminal acts on some) and U+2028/U+2029 always as escapes, so a line read by
+ * {@code tail} or a JSON parser shows what the client sent and nothing can act on the reader.
  *
  * <p>Not thread-safe: the writer thread owns one.
  */
@@ -40,10 +43,10 @@ public final class AccessLogLine {
       out.append(",\"trace_id\":\"").append(e.traceparent, 3, 35).append('"');
     }
     string("client", e.client, Integer.MAX_VALUE);
-    string("method", e.method, MAX_CLIENT_TEXT);
-    string("host", e.host, MAX_CLIENT_TEXT);
-    string("path", e.path, MAX_CLIENT_TEXT);
-    string("query", e.query, MAX_CLIENT_TEXT);
+    clientText("method", e.method);
+    clientText("host", e.host);
+    clientText("path", e.path);
+    clientText("query", e.query);
     string("protocol", e.protocol, Integer.MAX_VALUE);
     out.append(",\"status\":").append(e.status);
     out.append(",\"bytes_in\":").append(e.bytesIn);
@@ -65,9 +68,9 @@ public final class AccessLogLine {
     string("sticky", e.sticky, Integer.MAX_VALUE);
     string("decision", e.decision, Integer.MAX_VALUE);
     string("tls", e.tls, Integer.MAX_VALUE);
-    string("sni", e.sni, MAX_CLIENT_TEXT);
-    string("referer", e.referer, MAX_CLIENT_TEXT);
-    string("user_agent", e.userAgent, MAX_CLIENT_TEXT);
+    clientText("sni", e.sni);
+    clientText("referer", e.referer);
+    clientText("user_agent", e.userAgent);
     out.append('}');
     return out;
   }
@@ -100,23 +103,95 @@ public final class AccessLogLine {
     out.append(",\"").append(name).append("\":\"");
     int end = Math.min(value.length(), max);
     for (int i = 0; i < end; i++) {
+      character(value.charAt(i));
+    }
+    out.append('"');
+  }
+
+  /** Text as the client sent it, one byte per char: UTF-8 runs decoded, other high bytes escaped. */
+  private void clientText(String name, CharSequence value) {
+    if (value == null) {
+      return;
+    }
+    out.append(",\"").append(name).append("\":\"");
+    int end = Math.min(value.length(), MAX_CLIENT_TEXT);
+    int i = 0;
+    while (i < end) {
       char c = value.charAt(i);
-      switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        default -> {
-          if (c < 0x20 || c == 0x7f || Character.isSurrogate(c)) {
-            appendUnicodeEscape(c);
-          } else {
-            out.append(c);
-          }
+      if (c < 0x80 || c > 0xff) {
+        character(c);
+        i++;
+        continue;
+      }
+      int length = utf8Length(value, i, end);
+      if (length == 0) {
+        appendUnicodeEscape(c); // not UTF-8: the byte itself
+        i++;
+        continue;
+      }
+      int codePoint = c & (0xff >> (length + 1));
+      for (int k = 1; k < length; k++) {
+        codePoint = codePoint << 6 | (value.charAt(i + k) & 0x3f);
+      }
+      if (codePoint <= 0x9f || codePoint == 0x2028 || codePoint == 0x2029) {
+        appendUnicodeEscape((char) codePoint);
+      } else {
+        out.appendCodePoint(codePoint);
+      }
+      i += length;
+    }
+    out.append('"');
+  }
+
+  /**
+   * The length of the well-formed UTF-8 sequence (RFC 3629: no overlong form, no surrogate, at most
+   * U+10FFFF) that starts at {@code from}, or 0 when none does.
+   */
+  private static int utf8Length(CharSequence text, int from, int end) {
+    int lead = text.charAt(from);
+    int length;
+    int min = 0x80;
+    int max = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) {
+      length = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      min = lead == 0xe0 ? 0xa0 : 0x80;
+      max = lead == 0xed ? 0x9f : 0xbf;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      min = lead == 0xf0 ? 0x90 : 0x80;
+      max = lead == 0xf4 ? 0x8f : 0xbf;
+    } else {
+      return 0;
+    }
+    if (from + length > end) {
+      return 0;
+    }
+    for (int k = 1; k < length; k++) {
+      char b = text.charAt(from + k);
+      if (b < (k == 1 ? min : 0x80) || b > (k == 1 ? max : 0xbf)) {
+        return 0;
+      }
+    }
+    return length;
+  }
+
+  private void character(char c) {
+    switch (c) {
+      case '"' -> out.append("\\\"");
+      case '\\' -> out.append("\\\\");
+      case '\n' -> out.append("\\n");
+      case '\r' -> out.append("\\r");
+      case '\t' -> out.append("\\t");
+      default -> {
+        if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 || Character.isSurrogate(c)) {
+          appendUnicodeEscape(c);
+        } else {
+          out.append(c);
         }
       }
     }
-    out.append('"');
   }
 
   private void appendUnicodeEscape(char c) {

@@ -224,6 +224,36 @@ class AccessLogLineTest {
     }
   }
 
+  /**
+   * A client's bytes (one char each, as they arrive) that are UTF-8 are logged as the characters they
+   * encode, not as one character per byte ("cafÃ©"); bytes that are not are escaped one by one, and
+   * C1 controls (a terminal acts on U+009B) never appear raw.
+   */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "caf\u00c3\u00a9                 | café",
+      "\u00e6\u0097\u00a5\u00e6\u009c\u00ac | 日本",
+      "\u00f0\u009f\u0098\u0080      | \ud83d\ude00",
+      "csi \u00c2\u009b31m               | csi \u009b31m",
+      "raw \u009b byte                  | raw \u009b byte",
+      "cut \u00c3                       | cut \u00c3",
+      "overlong \u00c0\u00af            | overlong \u00c0\u00af",
+      "surrogate \u00ed\u00a0\u0080    | surrogate \u00ed\u00a0\u0080",
+      "latin-1 \u00e9t\u00e9           | latin-1 \u00e9t\u00e9"})
+  void clientBytesThatAreUtf8AreLoggedAsTheirCharactersAndOthersEscaped(String sent, String logged) throws Exception {
+    AccessLogEntry e = minimal();
+    e.userAgent = sent;
+    e.path = sent;
+    String text = text(e);
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      assertThat(c < 0x20 || c >= 0x7f && c <= 0x9f).as("raw control character at %d in %s", i, text).isFalse();
+    }
+    JsonNode n = JSON.readTree(text);
+    assertThat(n.get("user_agent").asText()).isEqualTo(logged);
+    assertThat(n.get("path").asText()).isEqualTo(logged);
+  }
+
   @Test
   void controlCharactersAreWrittenAsEscapes() {
     AccessLogEntry e = minimal();
