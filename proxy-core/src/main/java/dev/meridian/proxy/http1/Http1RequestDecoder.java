@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -23,6 +24,11 @@ import java.util.function.Consumer;
  * either, the rest of the connection's input is discarded, so nothing of it can reach a backend.
  */
 public final class Http1RequestDecoder extends Http1MessageDecoder {
+  /** The longest method a refused head's stand-in takes from it. */
+  private static final int MAX_LOGGED_METHOD = 32;
+  /** The most bytes of a refused head's target its stand-in takes (the access log's cut). */
+  private static final int MAX_LOGGED_TARGET = 2048;
+
   private final RequestHeadParser parser;
   private final Consumer<HttpMethod> methods;
   private long headStartNanos;
@@ -112,14 +118,41 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
   }
 
   private void rejectHead(ByteBuf in, List<Object> out, DecoderException cause) {
-    discardInput(in);
     headStartNanos = 0;
     // The refusal is answered as HTTP/1.1, the highest version Meridian conforms to (RFC 9110
-    // section 6.2), whatever the broken head claimed; it closes the connection anyway.
-    DefaultFullHttpRequest failed =
-        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/bad-request");
+    // section 6.2), whatever the broken head claimed; it closes the connection anyway. It carries the
+    // method and target the head began with, when it began with a request line's, for the access log
+    // (and a HEAD's answer has no body).
+    DefaultFullHttpRequest failed = sentRequestLine(in);
+    discardInput(in);
     failed.setDecoderResult(DecoderResult.failure(cause));
     methods.accept(failed.method());
     out.add(failed);
+  }
+
+  /**
+   * A stand-in for a refused head: its method and target as sent (the target cut at
+   * {@value #MAX_LOGGED_TARGET} bytes) when its first line begins "token SP target", else
+   * {@code GET /bad-request}. The head's bytes are still in {@code in} from its first on: the parser
+   * consumes none until a head is complete.
+   */
+  private static DefaultFullHttpRequest sentRequestLine(ByteBuf in) {
+    int start = in.readerIndex();
+    int end = start + Math.min(in.readableBytes(), MAX_LOGGED_METHOD + 1 + MAX_LOGGED_TARGET);
+    int space = start;
+    while (space < end && space - start <= MAX_LOGGED_METHOD && FieldSyntax.TCHAR[in.getByte(space) & 0xff]) {
+      space++;
+    }
+    int targetEnd = space + 1;
+    while (targetEnd < end && in.getByte(targetEnd) > ' ' && in.getByte(targetEnd) != 0x7f) {
+      targetEnd++;
+    }
+    if (space == start || space - start > MAX_LOGGED_METHOD || space >= end || in.getByte(space) != ' '
+        || targetEnd == space + 1) {
+      return new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/bad-request");
+    }
+    HttpMethod method = HttpMethod.valueOf(in.toString(start, space - start, StandardCharsets.US_ASCII));
+    String target = in.toString(space + 1, targetEnd - space - 1, StandardCharsets.ISO_8859_1);
+    return new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, target);
   }
 }

@@ -279,6 +279,21 @@ final class Exchange {
     return upstream == null && (injectedDelayNanos > 0 || slotTicket != null);
   }
 
+  /**
+   * For the access log of a request refused before admission read its target: its path and Host as
+   * sent (a refused head's stand-in carries the target its request line began with, and no Host).
+   */
+  void noteTargetAsSent() {
+    if (path == null) {
+      String uri = request.uri();
+      int query = uri.indexOf('?');
+      path = query < 0 ? uri : uri.substring(0, query);
+    }
+    if (host == null) {
+      host = request.headers().get(io.netty.handler.codec.http.HttpHeaderNames.HOST);
+    }
+  }
+
   /** Stops waiting for response headers (the connection's timer finds no deadline and stops). */
   void cancelResponseTimer() {
     responseDeadlineNanos = 0;

@@ -395,6 +395,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       ex.clientKeepAlive = false;
     }
     if (verdict != null) {
+      ex.noteTargetAsSent();
       completion.respondLocally(ex, verdict);
       return;
     }
@@ -418,6 +419,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
   private void rejectMalformed(Exchange ex, Throwable cause) {
     HttpResponseStatus status = RequestAdmission.statusForDecoderFailure(cause);
     log.info("{}: rejected request: {} ({})", clientIp, status, cause.getMessage());
+    ex.noteTargetAsSent();
     ex.bodiless = false;
     completion.respondLocally(ex, status, RequestAdmission.describe(status, cause));
   }

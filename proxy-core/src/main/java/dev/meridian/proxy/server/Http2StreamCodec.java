@@ -126,12 +126,42 @@ final class Http2StreamCodec {
     try {
       return heads.read(headers, !frame.isEndStream(), alloc);
     } catch (DecoderException e) {
-      HttpMethod method = HttpMethod.HEAD.asciiName().contentEquals(headers.method())
-          ? HttpMethod.HEAD : HttpMethod.GET;
-      HttpRequest refused = new DefaultHttpRequest(HttpVersion.HTTP_1_1, method, "/");
+      // The method and :path as sent when they can stand in a request (for the access log; a HEAD's
+      // answer has no body), else GET /.
+      CharSequence sentMethod = headers.method();
+      CharSequence sentPath = headers.path();
+      HttpMethod method = HttpMethod.GET;
+      if (sentMethod != null && sentMethod.length() <= 32) {
+        try {
+          method = HttpMethod.valueOf(sentMethod.toString());
+        } catch (IllegalArgumentException notAMethod) {
+          // empty, or holds a space or control character: GET stands in
+        }
+      }
+      String target = sentPath != null && sentPath.length() > 0 ? loggable(sentPath) : "/";
+      HttpRequest refused = new DefaultHttpRequest(HttpVersion.HTTP_1_1, method, target);
       refused.setDecoderResult(DecoderResult.failure(e));
       return refused;
     }
+  }
+
+  /**
+   * A refused :path for the access log: at most 2048 characters, with spaces and control characters
+   * percent-encoded (a request line holds none; the log shows them so).
+   */
+  private static String loggable(CharSequence path) {
+    int end = Math.min(path.length(), 2048);
+    StringBuilder out = new StringBuilder(end);
+    for (int i = 0; i < end; i++) {
+      char c = path.charAt(i);
+      if (c <= ' ' || c == 0x7f) {
+        out.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+            .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString();
   }
 
   /** The trailers of the request's body: the last HEADERS frame, which must end the stream. */

@@ -261,16 +261,31 @@ class AccessLogTest {
       assertThat(line.has("route")).isFalse();
       assertThat(line.has("upstream_ms")).isFalse();
       assertThat(line.get("request_id").asText()).isEqualTo(badHost.header("x-request-id"));
+      assertThat(line.get("path").asText()).as("what was asked for, though refused").isEqualTo("/bad-host");
+      assertThat(line.get("host").asText()).isEqualTo("bad host!");
 
-      // A head the decoder refuses (a field line without a colon) is logged too.
+      // A head the decoder refuses (a field line without a colon) is logged too, with the method and
+      // target its request line began with.
       try (RawHttpClient client = RawHttpClient.connect(proxy.port())) {
-        client.send("GET /no-colon HTTP/1.1\r\nHost: a.test\r\nNo colon here\r\n\r\n");
+        client.send("POST /no-colon?a=1 HTTP/1.1\r\nHost: a.test\r\nNo colon here\r\n\r\n");
         assertThat(client.readResponse().status()).isEqualTo(400);
       }
       JsonNode refused = awaitLines(2).get(1);
       assertThat(refused.get("status").asInt()).isEqualTo(400);
+      assertThat(refused.get("method").asText()).isEqualTo("POST");
+      assertThat(refused.get("path").asText()).isEqualTo("/no-colon");
+      assertThat(refused.get("query").asText()).isEqualTo("a=1");
       assertThat(refused.get("attempts").asInt()).isZero();
       assertThat(refused.has("backend")).isFalse();
+
+      // A path the target rules refuse (a dot segment) is logged as sent.
+      try (RawHttpClient client = RawHttpClient.connect(proxy.port())) {
+        client.send("GET /static/../etc/passwd HTTP/1.1\r\nHost: a.test\r\n\r\n");
+        assertThat(client.readResponse().status()).isEqualTo(400);
+      }
+      JsonNode traversal = awaitLines(3).get(2);
+      assertThat(traversal.get("path").asText()).isEqualTo("/static/../etc/passwd");
+      assertThat(traversal.get("host").asText()).isEqualTo("a.test");
       assertThat(backend.requests()).as("nothing reached the backend").isEmpty();
     }
   }
