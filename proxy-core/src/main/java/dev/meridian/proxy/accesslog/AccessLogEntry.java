@@ -35,6 +35,10 @@ public final class AccessLogEntry {
   /** The region of the backend that answered, or null. */
   public String region;
   public String backend;
+  /** The last backend's address (host:port, an IPv6 host in brackets), or null when none was picked. */
+  public String upstreamAddr;
+  /** The status of the last response a backend sent (0 when none did: Meridian answered itself). */
+  public int upstreamStatus;
   /** Backends tried (0 when none was, such as a cache hit or a refusal). */
   public int attempts;
   /** What the edge cache did (HIT, MISS, ...) on a cached route, or null. */
@@ -74,6 +78,8 @@ public final class AccessLogEntry {
     clientRegion = null;
     region = null;
     backend = null;
+    upstreamAddr = null;
+    upstreamStatus = 0;
     cache = null;
     sticky = null;
     decision = null;

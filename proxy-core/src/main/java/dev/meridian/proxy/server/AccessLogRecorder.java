@@ -50,6 +50,8 @@ final class AccessLogRecorder {
       e.clientRegion = ex.selection.clientRegion();
       e.region = ex.backend == null ? null : ex.backend.region();
       e.backend = ex.backend == null ? null : ex.backend.id();
+      e.upstreamAddr = ex.backend == null ? null : ex.backend.authority();
+      e.upstreamStatus = ex.upstreamStatus;
       e.attempts = ex.attempts;
       e.cache = ex.cacheStatus;
       e.sticky = ex.route != null && ex.route.sticky() != null && !ex.fromCache

@@ -72,6 +72,8 @@ final class Exchange {
   long sentNanos;
   /** From the request sent to the backend's response headers, or -1 while no backend answered. */
   long upstreamNanos = -1;
+  /** The status of the last final response a backend sent (0 while none did), for the access log. */
+  int upstreamStatus;
   String upgrade;
   boolean clientKeepAlive;
   /** The request carries no body (no Content-Length above 0, not chunked). */

@@ -124,6 +124,7 @@ final class ResponseRelay {
     long rtt = System.nanoTime() - ex.sentNanos + ex.injectedDelayNanos;
     connection.meters.upstreamResponded(ex.group.group().name(), ex.backend.id(), rtt);
     ex.upstreamNanos = rtt;
+    ex.upstreamStatus = status.code();
     ex.group.outliers().onResponse(ex.backend, status.code());
     boolean retried = ex.route.retries().retriesStatus(status.code()) && ex.requestComplete && ex.isIdempotent();
     if (retried && ex.race != null && connection.hedging().takeOver(ex)) {
@@ -338,6 +339,7 @@ final class ResponseRelay {
     }
     ex.response = ResponsePhase.RELAYED;
     ex.status = 101;
+    ex.upstreamStatus = 101;
     ex.endInFlight();
     ex.releaseReplay();
     ex.policies.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, true, true);

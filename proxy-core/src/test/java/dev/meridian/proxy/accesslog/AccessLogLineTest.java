@@ -53,6 +53,8 @@ class AccessLogLineTest {
     e.clientRegion = "eu";
     e.region = "us";
     e.backend = "b1";
+    e.upstreamAddr = "[2001:db8::1]:8080";
+    e.upstreamStatus = 503;
     e.attempts = 2;
     e.cache = "MISS";
     e.sticky = "pinned";
@@ -85,7 +87,7 @@ class AccessLogLineTest {
     JsonNode n = parse(full());
     assertThat(names(n)).containsExactly("time", "request_id", "trace_id", "client", "method", "host", "path",
         "protocol", "status", "bytes_in", "bytes_out", "duration_ms", "upstream_ms", "route", "group",
-        "client_region", "region", "backend", "attempts", "cache", "sticky", "decision", "tls", "sni",
+        "client_region", "region", "backend", "upstream_addr", "upstream_status", "attempts", "cache", "sticky", "decision", "tls", "sni",
         "user_agent");
     assertThat(n.get("time").asText()).isEqualTo("2023-11-14T22:13:20.123Z");
     assertThat(n.get("request_id").asText()).isEqualTo("req-1");
@@ -107,6 +109,8 @@ class AccessLogLineTest {
     assertThat(n.get("client_region").asText()).isEqualTo("eu");
     assertThat(n.get("region").asText()).isEqualTo("us");
     assertThat(n.get("backend").asText()).isEqualTo("b1");
+    assertThat(n.get("upstream_addr").asText()).isEqualTo("[2001:db8::1]:8080");
+    assertThat(n.get("upstream_status").asInt()).isEqualTo(503);
     assertThat(n.get("attempts").asInt()).isEqualTo(2);
     assertThat(n.get("cache").asText()).isEqualTo("MISS");
     assertThat(n.get("sticky").asText()).isEqualTo("pinned");
