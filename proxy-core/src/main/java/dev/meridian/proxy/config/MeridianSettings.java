@@ -222,6 +222,8 @@ public record MeridianSettings(
    * @param upgrades     protocols a client may switch to through this route (lower case), e.g. websocket
    * @param tunnelIdle   how long a tunnel of this route may pass nothing before it is closed; empty:
    *                     {@code timeouts.tunnel-idle}
+   * @param responseHeaders how long a backend has to send its response headers; empty:
+   *                     {@code timeouts.response-headers}
    * @param residency    where requests of each residency class may go, if the route restricts it
    * @param retries      when and how often a failed request is tried again
    * @param sticky       the route's sticky sessions, if any
@@ -237,6 +239,7 @@ public record MeridianSettings(
       boolean rewriteHost,
       List<String> upgrades,
       Optional<Duration> tunnelIdle,
+      Optional<Duration> responseHeaders,
       Optional<ResidencySettings> residency,
       RetrySettings retries,
       Optional<dev.meridian.proxy.routing.StickyPolicy> sticky,
@@ -246,7 +249,7 @@ public record MeridianSettings(
     /** This route with other sticky sessions. */
     public RouteSettings withSticky(Optional<dev.meridian.proxy.routing.StickyPolicy> other) {
       return new RouteSettings(name, host, pathPrefix, methods, backendGroup, rewriteHost, upgrades, tunnelIdle,
-          residency, retries, other, cache, hedge);
+          responseHeaders, residency, retries, other, cache, hedge);
     }
   }
 

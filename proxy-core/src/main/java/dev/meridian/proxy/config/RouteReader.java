@@ -38,27 +38,31 @@ final class RouteReader {
       out.add(new RouteSettings(name, host(r), pathPrefix(r), tokens(r, "methods", List.of(), true),
           backendGroup(r, groups), r.bool("rewrite-host", false),
           tokens(r, "upgrades", List.of("websocket"), false),
-          r.has("tunnel-idle") ? Optional.of(r.duration("tunnel-idle")) : Optional.empty(), SteeringReader.residency(r),
+          r.has("tunnel-idle") ? Optional.of(r.duration("tunnel-idle")) : Optional.empty(),
+          r.has("response-headers") ? Optional.of(r.duration("response-headers")) : Optional.empty(),
+          SteeringReader.residency(r),
           retries(r, connectAttempts), StickyReader.policy(r), CacheReader.policy(r),
           HedgeReader.policy(r)));
     }
     return StickyReader.separateCookies(elements, out);
   }
 
-  private static final Set<String> RETRY_NAMES = Set.of("connect-failure", "reset-before-response");
+  private static final Set<String> RETRY_NAMES = Set.of("connect-failure", "reset-before-response", "timeout");
+  /** What is retried without retries.on: a timeout is not (each try would wait the whole timeout again). */
+  private static final Set<String> DEFAULT_RETRIED = Set.of("connect-failure", "reset-before-response");
 
   /** Reads {@code routes[].retries}; without it, connect failures and early resets are retried. */
   private static RetrySettings retries(ObjectReader route, int connectAttempts) {
-    RetrySettings dflt = new RetrySettings(Math.max(0, connectAttempts - 1), RETRY_NAMES, 0.2, 3, 64 * 1024);
+    RetrySettings dflt = new RetrySettings(Math.max(0, connectAttempts - 1), DEFAULT_RETRIED, 0.2, 3, 64 * 1024);
     if (!route.has("retries")) {
       return dflt;
     }
     return route.object("retries").map(r -> {
       Set<String> on = new java.util.LinkedHashSet<>();
-      for (String condition : r.strings("on", List.copyOf(RETRY_NAMES))) {
+      for (String condition : r.strings("on", List.copyOf(DEFAULT_RETRIED))) {
         String c = condition.trim().toLowerCase(Locale.ROOT);
         if (!RETRY_NAMES.contains(c) && !c.matches("5[0-9][0-9]")) {
-          r.problem("on", "'" + condition + "' (expected: connect-failure, reset-before-response or a 5xx status such as 503)");
+          r.problem("on", "'" + condition + "' (expected: connect-failure, reset-before-response, timeout or a 5xx status such as 503)");
         }
         on.add(c);
       }

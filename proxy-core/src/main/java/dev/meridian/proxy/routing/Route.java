@@ -22,6 +22,8 @@ import java.util.Set;
  * @param upgrades    protocols (lower case) a client may switch to through this route
  * @param tunnelIdle  how long a tunnel of this route (a connection after a protocol switch) may pass
  *                    nothing either way before it is closed
+ * @param responseHeaders how long a backend has to send a response's headers once the request was
+ *                    sent (each attempt anew)
  * @param residency   the route's data residency rule, or null
  * @param retries     when and how often a failed request is tried again
  * @param retryBudget the budget the route's retries draw from
@@ -39,6 +41,7 @@ public record Route(
     boolean rewriteHost,
     Set<String> upgrades,
     Duration tunnelIdle,
+    Duration responseHeaders,
     Residency residency,
     RetrySettings retries,
     RetryBudget retryBudget,

@@ -91,7 +91,7 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
     FullHttpRequest request = request(ex, stale, backend);
     BackendLink link = ex.group.link();
     ClientConnection client = connection.upstreamClient();
-    long timeoutMillis = ex.policies.settings.timeouts().responseHeaders().toMillis();
+    long timeoutMillis = ex.route.responseHeaders().toMillis();
     new Bootstrap()
         .group(connection.client.eventLoop())
         .channel(context.transport.socketChannel())

@@ -35,7 +35,7 @@ final class CoalescedMiss implements MissCoalescer.Waiter {
       if (fill.leave(this)) {
         settle(null);
       }
-    }, ex.policies.settings.timeouts().responseHeaders().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    }, ex.route.responseHeaders().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   @Override

@@ -396,7 +396,7 @@ final class ResponseRelay {
    */
   void startTimer(Exchange ex) {
     // An injected delay stands for the backend's own slowness: it counts toward the timeout.
-    long timeout = ex.policies.settings.timeouts().responseHeaders().toNanos() - ex.injectedDelayNanos;
+    long timeout = ex.route.responseHeaders().toNanos() - ex.injectedDelayNanos;
     long now = System.nanoTime();
     ex.responseDeadlineNanos = now + timeout;
     StreamResponseDeadlines shared = connection.client.responseDeadlines();
@@ -448,9 +448,20 @@ final class ResponseRelay {
     }
     ex.responseDeadlineNanos = 0;
     log.warn("{} {}: backend {} sent no response headers within {} ms", ex.requestId, connection.clientIp,
-        ex.backend, ex.policies.settings.timeouts().responseHeaders().toMillis());
+        ex.backend, ex.route.responseHeaders().toMillis());
     context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "timeout");
     ex.group.outliers().onGatewayFailure(ex.backend, "timeout");
+    if (ex.race == null && ex.route.retries().retriesOn("timeout") && ex.requestComplete && ex.isIdempotent()
+        && connection.attempts.couldRetry(ex) && anotherBackendToTry(ex)
+        && connection.attempts.mayRetry(ex, true, "timeout")) {
+      // As nginx's proxy_next_upstream timeout, HAProxy's retry-on response-timeout: another backend
+      // gets the request, with the timeout anew.
+      log.info("{} {}: retrying elsewhere after backend {} timed out", ex.requestId, connection.clientIp, ex.backend);
+      ex.lastFailure = "backend " + ex.backend.id() + " did not answer in time";
+      connection.completion.abandonUpstream(ex);
+      connection.attempts.connectUpstream(ex);
+      return 0;
+    }
     connection.completion.abandonUpstream(ex);
     connection.completion.failResponse(ex, HttpResponseStatus.GATEWAY_TIMEOUT,
         "backend " + ex.backend.id() + " did not answer in time");

@@ -271,7 +271,8 @@ final class RoutingAssembler {
       }).orElse(null);
       routes.add(new Route(r.name(), r.host().map(HostPattern::parse).orElse(null), r.pathPrefix(),
           Set.copyOf(r.methods()), target.group(), target.selector(), r.rewriteHost(),
-          Set.copyOf(r.upgrades()), r.tunnelIdle().orElse(settings.timeouts().tunnelIdle()), residency, r.retries(),
+          Set.copyOf(r.upgrades()), r.tunnelIdle().orElse(settings.timeouts().tunnelIdle()),
+          r.responseHeaders().orElse(settings.timeouts().responseHeaders()), residency, r.retries(),
           new RetryBudget(r.retries().budget(), r.retries().minPerSecond(), clock), r.sticky().orElse(null),
           r.cache().orElse(null), r.hedge().map(h -> new HedgeDelay(h, clock)).orElse(null)));
     }

@@ -85,9 +85,10 @@ class SettingsLoaderTest {
 
     assertThat(s.routes()).containsExactly(
         new RouteSettings("api", Optional.of("*.example.com"), "/api/", List.of("GET", "POST"), "app",
-            false, List.of("websocket"), Optional.empty(), Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(), Optional.empty()),
+            false, List.of("websocket"), Optional.empty(), Optional.empty(), Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(), Optional.empty()),
         new RouteSettings("default", Optional.empty(), "/", List.of(), "app", false, List.of("websocket"),
-            Optional.empty(), Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(), Optional.empty()));
+            Optional.empty(), Optional.empty(), Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(),
+            Optional.empty()));
   }
 
   @Test
@@ -152,7 +153,7 @@ class SettingsLoaderTest {
     assertThatThrownBy(() -> SettingsLoader.load(file))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessage(file + ": 16: meridian.routes[1].path-prefx: unknown key (expected: one of "
-            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, tunnel-idle, residency, retries, sticky, cache, hedge)");
+            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, tunnel-idle, response-headers, residency, retries, sticky, cache, hedge)");
   }
 
   @Test

@@ -181,4 +181,46 @@ class RetryTest {
       assertThat(get.bodyText()).contains("could not connect to backend");
     }
   }
+
+  /**
+   * With {@code timeout} in retries.on, a request whose backend sent no response headers within the
+   * route's response-headers timeout goes to another backend (as nginx's proxy_next_upstream
+   * timeout); the route's timeout overrides timeouts.response-headers (60 s here, which the client
+   * would not wait for).
+   */
+  @Test
+  void aTimeoutIsRetriedOnAnotherBackendWhenTheRouteSaysSo() throws Exception {
+    try (TestBackend silent = TestBackend.start(TestBackend.never());
+        TestBackend healthy = TestBackend.start(TestBackend.ok("fine"));
+        ForwardingProxy proxy = ForwardingProxy.to(silent.address(), healthy.address())
+            .set("timeouts.response-headers = 60s")
+            .routeOption("response-headers = 300ms, retries { attempts = 1, on = [connect-failure, timeout] }")
+            .start()) {
+      for (int i = 0; i < 3; i++) {
+        RawResponse get = send(proxy, "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+        assertThat(get.status()).isEqualTo(200);
+        assertThat(get.bodyText()).isEqualTo("fine");
+      }
+      assertThat(silent.requests()).as("the silent backend was tried and passed over").isNotEmpty();
+    }
+  }
+
+  /** A POST that timed out is never sent again; without another backend a GET's timeout is a 504. */
+  @Test
+  void aTimedOutPostIsNotRetriedAndAGetWithNoOtherBackendIs504() throws Exception {
+    try (TestBackend one = TestBackend.start(TestBackend.never());
+        TestBackend two = TestBackend.start(TestBackend.never());
+        ForwardingProxy proxy = ForwardingProxy.to(one.address(), two.address())
+            .set("timeouts.response-headers = 60s")
+            .routeOption("response-headers = 300ms, retries { attempts = 1, on = [connect-failure, timeout] }")
+            .start()) {
+      RawResponse get = send(proxy, "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      assertThat(get.status()).isEqualTo(504);
+      assertThat(one.requests().size() + two.requests().size()).as("tried on both").isEqualTo(2);
+
+      RawResponse post = send(proxy, "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: 1\r\n\r\nx");
+      assertThat(post.status()).isEqualTo(504);
+      assertThat(one.requests().size() + two.requests().size()).as("sent once").isEqualTo(3);
+    }
+  }
 }
