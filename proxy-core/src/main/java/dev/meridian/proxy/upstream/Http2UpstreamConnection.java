@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
@@ -56,6 +57,14 @@ final class Http2UpstreamConnection {
   private static final Logger log = LoggerFactory.getLogger(Http2UpstreamConnection.class);
   /** Streams a connection is expected to take before its backend's SETTINGS say otherwise. */
   static final int ASSUMED_MAX_STREAMS = 100;
+  /**
+   * Most streams one connection carries at once, whatever its backend allows: the connection's
+   * receive window is made this many streams' windows wide, so streams whose clients stop taking
+   * their answers (each holding back at most its own stream's window) never spend the window the
+   * connection's other streams need (nginx and Envoy likewise keep their upstream connection window
+   * wide). More requests open another connection.
+   */
+  static final int MAX_STREAMS = 128;
 
   private enum State { CONNECTING, READY, DRAINING, CLOSED }
 
@@ -93,7 +102,7 @@ final class Http2UpstreamConnection {
   /** Whether a new stream may open now: ready, not going away, below the backend's stream limit. */
   boolean hasRoom() {
     return state == State.READY && channel.isActive()
-        && streams < codec.connection().local().maxActiveStreams();
+        && streams < Math.min(MAX_STREAMS, codec.connection().local().maxActiveStreams());
   }
 
   /** Whether the connection takes streams (it may be full). */
@@ -237,6 +246,13 @@ final class Http2UpstreamConnection {
   private void ready() {
     state = State.READY;
     cancelReadyTimer();
+    // The connection's window, 64 KiB by the protocol, widened to all its streams' windows together.
+    int streamWindow = codec.connection().local().flowController().initialWindowSize();
+    int connectionWindow = codec.connection().local().flowController().windowSize(codec.connection().connectionStream());
+    long wanted = (long) streamWindow * MAX_STREAMS;
+    if (wanted > connectionWindow) {
+      channel.writeAndFlush(new DefaultHttp2WindowUpdateFrame((int) Math.min(Integer.MAX_VALUE, wanted - connectionWindow)));
+    }
     log.debug("HTTP/2 connection to {} ready; backend allows {} concurrent streams", backend,
         codec.connection().local().maxActiveStreams());
     StreamRequest request;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.meridian.proxy.testing.Http2TestBackend;
+import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.RawHttpClient;
 import dev.meridian.tls.CertificatePair;
 import dev.meridian.tls.SelfSignedCertificates;
@@ -64,6 +65,41 @@ class UpstreamHttp2Test {
       responses.add(call.get(15, TimeUnit.SECONDS));
     }
     return responses;
+  }
+
+  /**
+   * A client that takes none of a large answer (its HTTP/2 window shut) holds back only its own
+   * stream: the other requests on the same connection to the backend still get their bodies (the
+   * connection's window does not run dry behind the stalled stream's unread bytes, as nginx and Envoy
+   * keep it).
+   */
+  @Test
+  void aClientThatTakesNothingStallsOnlyItsOwnStreamOnASharedBackendConnection() throws Exception {
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).groupOption("protocol = h2c")
+            .set("timeouts.upstream-idle = 60s").start();
+        RawHttp2Client stalled = new RawHttp2Client(proxy.address().getPort(), RawHttp2Client.setting(0x4, 0))
+            .lenient()) {
+      stalled.get(1, "/big/4194304");
+      // The backend holds bytes back for a spent window, and no window moved between two looks.
+      String[] last = {null};
+      org.awaitility.Awaitility.await().pollInterval(Duration.ofMillis(300)).atMost(Duration.ofSeconds(20))
+          .until(() -> {
+            String now = backend.sendWindowsWhileHeld();
+            boolean still = now != null && now.equals(last[0]);
+            last[0] = now;
+            return still;
+          });
+
+      for (int i = 0; i < 3; i++) {
+        // The whole answer within 10 s (a request timeout alone ends at the response's headers).
+        HttpResponse<String> other = http1.sendAsync(HttpRequest.newBuilder(URI.create(proxy.url("/x" + i))).build(),
+            HttpResponse.BodyHandlers.ofString()).get(10, TimeUnit.SECONDS);
+        assertThat(other.statusCode()).isEqualTo(200);
+        assertThat(other.body()).isEqualTo("hello h2");
+      }
+      assertThat(backend.connections()).as("the same connection carried them").isEqualTo(1);
+    }
   }
 
   @Test

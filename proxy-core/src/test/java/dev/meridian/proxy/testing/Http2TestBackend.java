@@ -67,6 +67,7 @@ public final class Http2TestBackend implements AutoCloseable {
   private final AtomicInteger goAways = new AtomicInteger();
   private final AtomicInteger resetsReceived = new AtomicInteger();
   private volatile boolean stallsEverything;
+  private final List<Http2FrameCodec> codecs = new CopyOnWriteArrayList<>();
   private Channel server;
 
   private Http2TestBackend() {}
@@ -85,6 +86,7 @@ public final class Http2TestBackend implements AutoCloseable {
             Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(maxConcurrentStreams))
                 .build();
+            backend.codecs.add(codec);
             ch.pipeline().addLast(codec, backend.new FrameHandler(backend.connections.incrementAndGet(), codec));
           }
         }).bind("127.0.0.1", 0).sync().channel();
@@ -125,6 +127,31 @@ public final class Http2TestBackend implements AutoCloseable {
   public Http2TestBackend stalling() {
     stallsEverything = true;
     return this;
+  }
+
+  /**
+   * The flow-control windows (the connection's, then each open stream's, starred when bytes wait for
+   * it) of every connection, when some stream's sending waits for a spent window; else null. Taken
+   * on the backend's event loop: two equal snapshots some time apart show a stall that lasts.
+   */
+  public String sendWindowsWhileHeld() throws Exception {
+    return group.next().submit(() -> {
+      StringBuilder snapshot = new StringBuilder();
+      boolean[] held = {false};
+      for (Http2FrameCodec codec : codecs) {
+        io.netty.handler.codec.http2.Http2Connection c = codec.connection();
+        io.netty.handler.codec.http2.Http2RemoteFlowController flow = c.remote().flowController();
+        boolean connectionSpent = flow.windowSize(c.connectionStream()) <= 0;
+        snapshot.append("connection=").append(flow.windowSize(c.connectionStream()));
+        c.forEachActiveStream(stream -> {
+          boolean waits = flow.hasFlowControlled(stream);
+          held[0] |= waits && (connectionSpent || flow.windowSize(stream) <= 0);
+          snapshot.append(' ').append(stream.id()).append('=').append(flow.windowSize(stream)).append(waits ? "*" : "");
+          return true;
+        });
+      }
+      return held[0] ? snapshot.toString() : null;
+    }).get(5, TimeUnit.SECONDS);
   }
 
   /** RST_STREAM frames the client sent so far (streams it cancelled). */
@@ -202,6 +229,20 @@ public final class Http2TestBackend implements AutoCloseable {
         String status = java.net.URLDecoder.decode(path.substring("/status/".length()), StandardCharsets.US_ASCII);
         ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers(false).status(status), true)
             .stream(stream));
+        return;
+      }
+      if (path.startsWith("/big/")) {
+        // /big/<bytes>: that many bytes of body; the codec sends them as the client's windows allow.
+        paths.remove(stream);
+        int left = Integer.parseInt(path.substring("/big/".length()));
+        ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")
+            .add("content-length", Integer.toString(left)), false).stream(stream));
+        while (left > 0) {
+          int n = Math.min(left, 16 * 1024);
+          left -= n;
+          ctx.write(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(new byte[n]), left == 0).stream(stream));
+        }
+        ctx.flush();
         return;
       }
       if (path.equals("/trailers-only")) {
