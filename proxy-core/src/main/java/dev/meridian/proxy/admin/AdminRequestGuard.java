@@ -36,6 +36,9 @@ final class AdminRequestGuard {
   /** Why the request must be refused (403), or null when it may go on. */
   String refusal(HttpRequest request, String path) {
     String host = request.headers().get(HttpHeaderNames.HOST);
+    if (host != null && !isWellFormed(host)) {
+      return "a malformed Host header (expected: a name or an IP address, and an optional port)";
+    }
     if (host != null && !path.equals("/healthz") && !path.equals("/readyz") && !isAllowedHost(hostName(host))) {
       return "the admin API is not served under the name '" + hostName(host)
           + "' (a guard against DNS rebinding); list it in meridian.admin.allowed-hosts";
@@ -61,6 +64,40 @@ final class AdminRequestGuard {
     return name.isEmpty() || NetUtil.isValidIpV4Address(name) || NetUtil.isValidIpV6Address(name)
         || isRegName(name) && (name.equals("localhost") || name.endsWith(".localhost") || name.indexOf('.') < 0
             || allowedHosts.contains(name));
+  }
+
+  /** Whether a Host value is {@code name}, {@code IPv4} or {@code [IPv6]}, each with an optional {@code :port}. */
+  private static boolean isWellFormed(String host) {
+    String h = host.trim().toLowerCase(Locale.ROOT);
+    String name;
+    String port;
+    if (h.startsWith("[")) {
+      int close = h.indexOf(']');
+      if (close < 0 || !NetUtil.isValidIpV6Address(h.substring(1, close))) {
+        return false;
+      }
+      name = "";
+      port = h.substring(close + 1);
+    } else {
+      int colon = h.indexOf(':');
+      name = colon < 0 ? h : h.substring(0, colon);
+      port = colon < 0 ? "" : h.substring(colon);
+    }
+    if (!isRegName(name)) {
+      return false; // an IPv4 address is a reg-name's spelling too
+    }
+    if (port.isEmpty()) {
+      return true;
+    }
+    if (port.length() < 2 || port.length() > 6 || port.charAt(0) != ':') {
+      return false;
+    }
+    for (int i = 1; i < port.length(); i++) {
+      if (port.charAt(i) < '0' || port.charAt(i) > '9') {
+        return false;
+      }
+    }
+    return Integer.parseInt(port.substring(1)) <= 65535;
   }
 
   /**

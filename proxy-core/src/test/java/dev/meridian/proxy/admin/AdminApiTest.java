@@ -141,6 +141,11 @@ class AdminApiTest {
     assertThat(rawGet("/admin/api/config", "[::1]:9901").status()).isEqualTo(200);
     assertThat(rawGet("/admin/api/config", "meridian@evil").status()).as("userinfo is no host name").isEqualTo(403);
     assertThat(rawGet("/admin/api/config", "meridian%2eevil").status()).isEqualTo(403);
+    for (String malformed : java.util.List.of("127.0.0.1:1@evil.example", "127.0.0.1:abc", "127.0.0.1:9901 x",
+        "127.0.0.1:99999999", "[::1]x", "[::1]:")) {
+      assertThat(rawGet("/admin/api/config", malformed).status()).as(malformed).isEqualTo(403);
+    }
+    assertThat(rawGet("/admin/api/config", "127.0.0.1:9901").status()).isEqualTo(200);
   }
 
   private dev.meridian.proxy.testing.RawHttpClient.RawResponse rawGet(String path, String host) throws Exception {
