@@ -167,7 +167,10 @@ final class Http2RequestRules {
       "proxy-authorization", "proxy-authenticate", "cookie", "set-cookie", "x-forwarded-for", "x-forwarded-proto",
       "x-forwarded-host", "forwarded", "via", "x-real-ip", "traceparent", "tracestate", "x-request-id",
       "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-server", "client-ip", "x-client-ip", "true-client-ip",
-      "x-cluster-client-ip");
+      "x-cluster-client-ip", "expect", "max-forwards", "cache-control", "pragma", "range", "if-match",
+      "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "age", "expires", "date", "location",
+      "retry-after", "vary", "www-authenticate", "x-http-method-override", "x-http-method", "x-method-override",
+      "content-type", "content-encoding", "content-range", "content-language", "content-location");
 
   /** The forwarded fields ("name: value", names in lower case) but those the proxy owns, in order. */
   static List<String> endToEnd(List<String> forwarded) {
