@@ -308,6 +308,14 @@ public final class OutlierDetector {
     }
   }
 
+  /**
+   * An operator vouches for the backend (the admin API's restore): as after a passing active check,
+   * an ejection ends now and its refused connections are forgotten.
+   */
+  public void reinstate(Backend backend) {
+    activeCheckPassed(backend);
+  }
+
   private void recordCheckPassed(State s) {
     if (s == null) {
       return;

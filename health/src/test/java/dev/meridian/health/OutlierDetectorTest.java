@@ -166,6 +166,24 @@ class OutlierDetectorTest {
     assertThat(registry.reasons("b1").get("outlier")).startsWith("3 consecutive gateway failures (last timeout)");
   }
 
+  /** An operator's restore ends an ejection before its time, and the next failure starts a new streak. */
+  @Test
+  void anOperatorReinstatesAnEjectedBackendAtOnce() {
+    BackendGroup g = group(4);
+    Backend b1 = g.backends().get(0);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
+    for (int i = 0; i < 3; i++) {
+      detector.onGatewayFailure(b1, "timeout");
+    }
+    assertThat(registry.isAvailable(b1)).isFalse();
+
+    detector.reinstate(b1);
+    assertThat(registry.isAvailable(b1)).isTrue();
+    assertThat(detector.isEjected(b1)).isFalse();
+    detector.onGatewayFailure(b1, "timeout");
+    assertThat(registry.isAvailable(b1)).as("one failure after the restore is no streak").isTrue();
+  }
+
   @Test
   void tickReturnsBackendWhenItsTimeIsUp() {
     BackendGroup g = group(4);

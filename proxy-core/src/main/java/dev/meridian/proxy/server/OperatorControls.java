@@ -128,11 +128,15 @@ public final class OperatorControls {
     }
   }
 
-  /** Withdraws the operator's own mark from a backend (a region ejection's mark stays). */
+  /**
+   * Withdraws the operator's own mark from a backend and ends a passive (outlier) ejection of it; a
+   * region ejection's mark and a failing active check's stay.
+   */
   public void restoreBackend(String group, String backendId) {
     synchronized (lock) {
       Backend backend = member(group, backendId);
       health(group).clear(backend.id(), OPERATOR);
+      runtime(group).outliers().reinstate(backend);
       overrides.forget("eject " + group + "/backend/" + backendId);
       log.info("operator: backend {} of group '{}' restored", backend, group);
     }
