@@ -76,6 +76,7 @@ public final class SettingsLoader {
       problems.add(e, "cannot resolve", "substitutions ${...} that name existing keys");
       throw problems.toException();
     }
+    checkRootKeys(user, problems);
     ConfigValue root = merged.root().get("meridian");
     if (!(root instanceof ConfigObject meridianObject)) {
       problems.add(root.origin(), "meridian", "not an object (expected: meridian { ... })");
@@ -88,6 +89,42 @@ public final class SettingsLoader {
         RedactedConfig.render(user, merged));
     problems.throwIfAny();
     return settings;
+  }
+
+  /**
+   * Names a key at the file's top that is not {@code meridian} when the file has no {@code meridian}
+   * (everything else it says would be ignored, and the problem would only read "no listeners"), or
+   * when it looks like a misspelling of it. Other top-level keys (values a file reuses through
+   * substitutions) pass.
+   */
+  private static void checkRootKeys(Config user, Problems problems) {
+    boolean hasMeridian = user.root().containsKey("meridian");
+    user.root().forEach((key, value) -> {
+      if (!key.equals("meridian") && (!hasMeridian || isNear(key.toLowerCase(java.util.Locale.ROOT), "meridian"))) {
+        problems.add(value.origin(), key, "unknown key at the top of the file (expected: meridian { ... },"
+            + " which holds every setting)");
+      }
+    });
+  }
+
+  /** Whether two words are at most two single-character edits apart (a misspelling). */
+  private static boolean isNear(String a, String b) {
+    int[] previous = new int[b.length() + 1];
+    int[] current = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      previous[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      current[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        current[j] = Math.min(substitution, Math.min(previous[j], current[j - 1]) + 1);
+      }
+      int[] swap = previous;
+      previous = current;
+      current = swap;
+    }
+    return previous[b.length()] <= 2;
   }
 
   private static MeridianSettings readSections(ObjectReader meridian, String source) {

@@ -156,6 +156,20 @@ class SettingsLoaderTest {
             + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, tunnel-idle, response-headers, residency, retries, sticky, cache, hedge)");
   }
 
+  /** A misspelt root names itself, not only the "no listeners" that follows from it. */
+  @Test
+  void aMisspeltRootKeyIsNamedAtItsLine() throws Exception {
+    assertThat(problems(minimal("").replace("meridian {", "meridan {")))
+        .contains("t.conf: 1: meridan: unknown key at the top of the file (expected: meridian { ... },"
+            + " which holds every setting)");
+    assertThat(problems(minimal("") + "Meridian { region = x }\n"))
+        .containsExactly("t.conf: 7: Meridian: unknown key at the top of the file (expected: meridian { ... },"
+            + " which holds every setting)");
+    // A value kept at the top for substitutions is no mistake.
+    assertThat(SettingsLoader.parse("names { region = eu-west }\n" + minimal("region = ${names.region}"), "t.conf")
+        .region()).contains("eu-west");
+  }
+
   @Test
   void reportsUnknownKeysInSectionsAndBackends() {
     String text = minimal("timeouts { conect = 2s }")
