@@ -75,6 +75,14 @@ class AccessLogLineTest {
     return JSON.readTree(text);
   }
 
+  /** A line holds no C0 control character, DEL or C1 control character unescaped (a terminal acts on some). */
+  private static void assertNoRawControlCharacter(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      assertThat(c < 0x20 || c >= 0x7f && c <= 0x9f).as("raw control character at %d in %s", i, text).isFalse();
+    }
+  }
+
   private static List<String> names(JsonNode node) {
     List<String> names = new ArrayList<>();
     Iterator<String> it = node.fieldNames();
@@ -218,10 +226,7 @@ class AccessLogLineTest {
     e.requestId = value;
     e.decision = value;
     String text = text(e);
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      assertThat(c < 0x20 || c == 0x7f).as("raw control character at %d in %s", i, text).isFalse();
-    }
+    assertNoRawControlCharacter(text);
     JsonNode n = JSON.readTree(text);
     for (String field : List.of("path", "host", "user_agent", "sni", "method", "request_id", "decision")) {
       assertThat(n.get(field).asText()).as(field).isEqualTo(value);
@@ -249,10 +254,7 @@ class AccessLogLineTest {
     e.userAgent = sent;
     e.path = sent;
     String text = text(e);
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      assertThat(c < 0x20 || c >= 0x7f && c <= 0x9f).as("raw control character at %d in %s", i, text).isFalse();
-    }
+    assertNoRawControlCharacter(text);
     JsonNode n = JSON.readTree(text);
     assertThat(n.get("user_agent").asText()).isEqualTo(logged);
     assertThat(n.get("path").asText()).isEqualTo(logged);

@@ -45,7 +45,12 @@ class StoppedBodyReaderTest {
 
   /** Sends a large upload's head, then its body from a thread of its own until the proxy stops taking it. */
   private static void upload(RawHttpClient client) throws IOException {
-    client.send("PUT /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: " + BODY + "\r\n\r\n");
+    upload(client, "/upload");
+  }
+
+  /** {@link #upload(RawHttpClient)} to this path. */
+  private static void upload(RawHttpClient client, String path) throws IOException {
+    client.send("PUT " + path + " HTTP/1.1\r\nHost: app.test\r\nContent-Length: " + BODY + "\r\n\r\n");
     Thread writer = new Thread(() -> {
       byte[] chunk = new byte[64 * 1024];
       try {
@@ -101,20 +106,7 @@ class StoppedBodyReaderTest {
         ForwardingProxy proxy = ForwardingProxy.to(backend.address()).groupOption("protocol = h2c")
             .set("timeouts.upstream-idle = 1s").start();
         RawHttpClient client = proxy.connect()) {
-      client.send("PUT /hold-window HTTP/1.1\r\nHost: app.test\r\nContent-Length: " + BODY + "\r\n\r\n");
-      Thread writer = new Thread(() -> {
-        byte[] chunk = new byte[64 * 1024];
-        try {
-          OutputStream out = client.socket().getOutputStream();
-          for (long sent = 0; sent < BODY; sent += chunk.length) {
-            out.write(chunk);
-          }
-        } catch (IOException closedByTheProxy) {
-          // expected: the proxy answers and closes before the body ends
-        }
-      }, "held-window-uploader");
-      writer.setDaemon(true);
-      writer.start();
+      upload(client, "/hold-window");
 
       assertThat(client.readResponse().status()).isEqualTo(504);
       await().atMost(Duration.ofSeconds(5)).until(() -> proxy.metrics().inFlight() == 0);
