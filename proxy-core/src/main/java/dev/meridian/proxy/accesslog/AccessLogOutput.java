@@ -39,7 +39,7 @@ final class AccessLogOutput implements AutoCloseable {
     ConfigurationBuilder<BuiltConfiguration> b = builder();
     AppenderComponentBuilder console = b.newAppender(APPENDER, "Console")
         .addAttribute("target", "SYSTEM_OUT").addAttribute("immediateFlush", false)
-        .add(b.newLayout("PatternLayout").addAttribute("pattern", "%m%n"));
+        .add(b.newLayout("PatternLayout").addAttribute("pattern", "%m%n").addAttribute("charset", "UTF-8"));
     return start(b, console);
   }
 
@@ -53,7 +53,7 @@ final class AccessLogOutput implements AutoCloseable {
     AppenderComponentBuilder rolling = b.newAppender(APPENDER, "RollingRandomAccessFile")
         .addAttribute("fileName", name).addAttribute("filePattern", name + ".%i" + (compress ? ".gz" : ""))
         .addAttribute("immediateFlush", false).addAttribute("append", true)
-        .add(b.newLayout("PatternLayout").addAttribute("pattern", "%m%n"))
+        .add(b.newLayout("PatternLayout").addAttribute("pattern", "%m%n").addAttribute("charset", "UTF-8"))
         .addComponent(b.newComponent("Policies").addComponent(
             b.newComponent("SizeBasedTriggeringPolicy").addAttribute("size", Long.toString(maxFileBytes))))
         .addComponent(b.newComponent("DefaultRolloverStrategy").addAttribute("max", Integer.toString(maxFiles))

@@ -144,7 +144,7 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
       space++;
     }
     int targetEnd = space + 1;
-    while (targetEnd < end && in.getByte(targetEnd) > ' ' && in.getByte(targetEnd) != 0x7f) {
+    while (targetEnd < end && (in.getByte(targetEnd) & 0xff) > ' ' && in.getByte(targetEnd) != 0x7f) {
       targetEnd++;
     }
     if (space == start || space - start > MAX_LOGGED_METHOD || space >= end || in.getByte(space) != ' '

@@ -166,12 +166,6 @@ public final class Http2RequestHeads {
     return last;
   }
 
-  /**
-   * Whether {@code :path} is what RFC 9113 section 8.3.1 allows: an absolute path (with its query) or
-   * {@code *}. An absolute URI there would become an absolute-form HTTP/1.1 target, whose authority
-   * overrides Host (RFC 9112 section 3.2.2): the request would be routed, and reach the backend, as a
-   * host other than its {@code :authority}.
-   */
   /** Whether a value is a URI scheme's name (RFC 3986 section 3.1): a letter, then letters, digits, '+', '-', '.'. */
   private static boolean isScheme(CharSequence scheme) {
     for (int i = 0; i < scheme.length(); i++) {
@@ -184,6 +178,12 @@ public final class Http2RequestHeads {
     return scheme.length() > 0;
   }
 
+  /**
+   * Whether {@code :path} is what RFC 9113 section 8.3.1 allows: an absolute path (with its query) or
+   * {@code *}. An absolute URI there would become an absolute-form HTTP/1.1 target, whose authority
+   * overrides Host (RFC 9112 section 3.2.2): the request would be routed, and reach the backend, as a
+   * host other than its {@code :authority}.
+   */
   private static boolean isPathOrAsterisk(CharSequence path) {
     return path.length() > 0 && (path.charAt(0) == '/' || (path.length() == 1 && path.charAt(0) == '*'));
   }

@@ -216,7 +216,10 @@ final class EdgeCachePhase {
     }
     if (why != null) {
       meters.notStored(why);
-      cache.misses().notStored(ex.cacheKey, cache.nanoTime());
+      if (!why.equals("status") && !why.equals("authenticated")) {
+        // The answer itself said so (not a passing error, nor this request's credentials).
+        cache.misses().notStored(ex.cacheKey, cache.nanoTime());
+      }
       return;
     }
     List<String> varyNames = OriginHeaders.varyNames(headers);

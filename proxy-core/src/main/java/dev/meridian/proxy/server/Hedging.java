@@ -281,6 +281,19 @@ final class Hedging {
     context.metrics.retries(hedge.exchange.route.name()).hedged(outcome);
   }
 
+  /** Whether a hedge of the exchange is still on its way to a backend or waiting for its answer. */
+  boolean hedgeRacing(Exchange ex) {
+    Race race = ex.race;
+    if (race != null) {
+      for (HedgedAttempt hedge : race.attempts) {
+        if (hedge.isRacing()) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   /**
    * Ends the exchange's race: no further hedge, and every hedge still racing is cancelled (its
    * connection closed, or its stream reset). The winner, if one won, is the exchange's upstream and stays.

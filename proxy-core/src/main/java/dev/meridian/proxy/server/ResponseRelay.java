@@ -451,7 +451,7 @@ final class ResponseRelay {
         ex.backend, ex.route.responseHeaders().toMillis());
     context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "timeout");
     ex.group.outliers().onGatewayFailure(ex.backend, "timeout");
-    if (ex.race == null && ex.route.retries().retriesOn("timeout") && ex.requestComplete && ex.isIdempotent()
+    if (!connection.hedging().hedgeRacing(ex) && ex.route.retries().retriesOn("timeout") && ex.requestComplete && ex.isIdempotent()
         && connection.attempts.couldRetry(ex) && anotherBackendToTry(ex)
         && connection.attempts.mayRetry(ex, true, "timeout")) {
       // As nginx's proxy_next_upstream timeout, HAProxy's retry-on response-timeout: another backend

@@ -58,13 +58,10 @@ final class Http2UpstreamConnection {
   /** Streams a connection is expected to take before its backend's SETTINGS say otherwise. */
   static final int ASSUMED_MAX_STREAMS = 100;
   /**
-   * Most streams one connection carries at once, whatever its backend allows: the connection's
-   * receive window is made this many streams' windows wide, so streams whose clients stop taking
-   * their answers (each holding back at most its own stream's window) never spend the window the
-   * connection's other streams need (nginx and Envoy likewise keep their upstream connection window
-   * wide). More requests open another connection.
+   * Streams the connection's receive window is sized for when the backend allows more (or no limit):
+   * the window is as wide as this many streams' windows together (at most 2^31-1 bytes).
    */
-  static final int MAX_STREAMS = 128;
+  static final int WINDOW_STREAMS = 32_768;
 
   private enum State { CONNECTING, READY, DRAINING, CLOSED }
 
@@ -102,7 +99,7 @@ final class Http2UpstreamConnection {
   /** Whether a new stream may open now: ready, not going away, below the backend's stream limit. */
   boolean hasRoom() {
     return state == State.READY && channel.isActive()
-        && streams < Math.min(MAX_STREAMS, codec.connection().local().maxActiveStreams());
+        && streams < codec.connection().local().maxActiveStreams();
   }
 
   /** Whether the connection takes streams (it may be full). */
@@ -246,10 +243,13 @@ final class Http2UpstreamConnection {
   private void ready() {
     state = State.READY;
     cancelReadyTimer();
-    // The connection's window, 64 KiB by the protocol, widened to all its streams' windows together.
+    // The connection's receive window, 64 KiB by the protocol, widened to all its streams' windows
+    // together: streams whose clients stop taking their answers (each holding back at most its own
+    // stream's window) then never spend the window the connection's other streams need, as nginx and
+    // Envoy keep their upstream connection windows wide. Each stream's window still bounds what it holds.
     int streamWindow = codec.connection().local().flowController().initialWindowSize();
     int connectionWindow = codec.connection().local().flowController().windowSize(codec.connection().connectionStream());
-    long wanted = (long) streamWindow * MAX_STREAMS;
+    long wanted = (long) streamWindow * Math.min(WINDOW_STREAMS, codec.connection().local().maxActiveStreams());
     if (wanted > connectionWindow) {
       channel.writeAndFlush(new DefaultHttp2WindowUpdateFrame((int) Math.min(Integer.MAX_VALUE, wanted - connectionWindow)));
     }

@@ -260,6 +260,15 @@ class AccessLogLineTest {
     assertThat(n.get("path").asText()).isEqualTo(logged);
   }
 
+  /** In the line itself: UTF-8 as its characters, a byte that is not UTF-8 as an escape of its value. */
+  @Test
+  void utf8IsWrittenAsItsCharactersAndOtherHighBytesAsEscapes() {
+    AccessLogEntry e = minimal();
+    e.path = "/caf\u00c3\u00a9";
+    e.userAgent = "latin-1 \u00e9t\u00e9";
+    assertThat(text(e)).contains("\"path\":\"/caf\u00e9\"").contains("\"user_agent\":\"latin-1 \\u00e9t\\u00e9\"");
+  }
+
   @Test
   void controlCharactersAreWrittenAsEscapes() {
     AccessLogEntry e = minimal();

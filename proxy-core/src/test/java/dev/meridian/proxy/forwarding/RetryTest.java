@@ -205,6 +205,27 @@ class RetryTest {
     }
   }
 
+  /**
+   * On a hedged route whose hedge could not go out (no next region here), a timeout is still retried:
+   * only a hedge still racing stands in for the retry.
+   */
+  @Test
+  void aTimeoutIsRetriedOnAHedgedRouteWhenNoHedgeIsRacing() throws Exception {
+    try (TestBackend silent = TestBackend.start(TestBackend.never());
+        TestBackend healthy = TestBackend.start(TestBackend.ok("fine"));
+        ForwardingProxy proxy = ForwardingProxy.to(silent.address(), healthy.address())
+            .set("timeouts.response-headers = 60s")
+            .routeOption("response-headers = 300ms, hedge { after = 50ms, to = next-region },"
+                + " retries { attempts = 1, on = [connect-failure, timeout] }")
+            .start()) {
+      for (int i = 0; i < 3; i++) {
+        RawResponse get = send(proxy, "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+        assertThat(get.status()).isEqualTo(200);
+      }
+      assertThat(silent.requests()).isNotEmpty();
+    }
+  }
+
   /** A POST that timed out is never sent again; without another backend a GET's timeout is a 504. */
   @Test
   void aTimedOutPostIsNotRetriedAndAGetWithNoOtherBackendIs504() throws Exception {
