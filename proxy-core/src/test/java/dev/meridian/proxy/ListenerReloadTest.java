@@ -145,7 +145,7 @@ class ListenerReloadTest {
   }
 
   @Test
-  void aRemovedListenersConnectionStillBusyAfterTheDrainTimeoutIsClosed() throws Exception {
+  void aRemovedListenersRequestStillUnansweredAfterTheDrainTimeoutIsAnswered503AndClosed() throws Exception {
     String drainFast = "  server { drain-timeout = 300ms }\n  admin {";
     start(config(listener("web", 0) + ", " + listener("second", 0)).replace("  admin {", drainFast));
     try (RawHttpClient client = RawHttpClient.connect(address("second"))) {
@@ -154,6 +154,9 @@ class ListenerReloadTest {
 
       assertThat(reload(config(listener("web", 0)).replace("  admin {", drainFast)).applied()).isTrue();
 
+      RawHttpClient.RawResponse answer = client.readResponse();
+      assertThat(answer.status()).as("answered, not reset, once the drain timeout passed").isEqualTo(503);
+      assertThat(answer.header("connection")).isEqualToIgnoringCase("close");
       assertThat(client.isClosedByPeer(Duration.ofSeconds(5))).as("closed once the drain timeout passed").isTrue();
     }
   }
