@@ -1,5 +1,6 @@
 package dev.meridian.proxy.admin;
 
+import dev.meridian.proxy.routing.HostPattern;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -36,7 +37,7 @@ final class AdminRequestGuard {
   /** Why the request must be refused (403), or null when it may go on. */
   String refusal(HttpRequest request, String path) {
     String host = request.headers().get(HttpHeaderNames.HOST);
-    if (host != null && !isWellFormed(host)) {
+    if (host != null && !HostPattern.isValidHost(host.trim())) {
       return "a malformed Host header (expected: a name or an IP address, and an optional port)";
     }
     if (host != null && !path.equals("/healthz") && !path.equals("/readyz") && !isAllowedHost(hostName(host))) {
@@ -62,56 +63,8 @@ final class AdminRequestGuard {
 
   private boolean isAllowedHost(String name) {
     return name.isEmpty() || NetUtil.isValidIpV4Address(name) || NetUtil.isValidIpV6Address(name)
-        || isRegName(name) && (name.equals("localhost") || name.endsWith(".localhost") || name.indexOf('.') < 0
-            || allowedHosts.contains(name));
-  }
-
-  /** Whether a Host value is {@code name}, {@code IPv4} or {@code [IPv6]}, each with an optional {@code :port}. */
-  private static boolean isWellFormed(String host) {
-    String h = host.trim().toLowerCase(Locale.ROOT);
-    String name;
-    String port;
-    if (h.startsWith("[")) {
-      int close = h.indexOf(']');
-      if (close < 0 || !NetUtil.isValidIpV6Address(h.substring(1, close))) {
-        return false;
-      }
-      name = "";
-      port = h.substring(close + 1);
-    } else {
-      int colon = h.indexOf(':');
-      name = colon < 0 ? h : h.substring(0, colon);
-      port = colon < 0 ? "" : h.substring(colon);
-    }
-    if (!isRegName(name)) {
-      return false; // an IPv4 address is a reg-name's spelling too
-    }
-    if (port.isEmpty()) {
-      return true;
-    }
-    if (port.length() < 2 || port.length() > 6 || port.charAt(0) != ':') {
-      return false;
-    }
-    for (int i = 1; i < port.length(); i++) {
-      if (port.charAt(i) < '0' || port.charAt(i) > '9') {
-        return false;
-      }
-    }
-    return Integer.parseInt(port.substring(1)) <= 65535;
-  }
-
-  /**
-   * Whether a name (lower case) is spelled as a host may be: letters, digits, '-', '_' and '.' only.
-   * A Host such as {@code admin@evil.example} or {@code a/b} names no host, so it is no undotted name.
-   */
-  private static boolean isRegName(String name) {
-    for (int i = 0; i < name.length(); i++) {
-      char c = name.charAt(i);
-      if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')) {
-        return false;
-      }
-    }
-    return true;
+        || name.equals("localhost") || name.endsWith(".localhost") || name.indexOf('.') < 0
+        || allowedHosts.contains(name);
   }
 
   /** The name in a Host value, lower case, without its port or an IPv6 literal's brackets. */

@@ -45,6 +45,73 @@ public final class HostPattern {
     return name.length() > suffix.length() && name.endsWith(suffix);
   }
 
+  /**
+   * Whether a Host value (or absolute-form authority) is a name, IPv4 or bracketed IPv6 address with
+   * an optional port 0-65535. An empty Host is allowed (RFC 9112: a target without authority).
+   */
+  public static boolean isValidHost(String host) {
+    int length = host.length();
+    if (length == 0) {
+      return true;
+    }
+    if (length > 255) {
+      return false;
+    }
+    int portStart; // where the port's digits start (after the colon), or length when there is none
+    if (host.charAt(0) == '[') {
+      int close = host.indexOf(']');
+      if (close < 0) {
+        return false;
+      }
+      for (int i = 1; i < close; i++) {
+        char c = host.charAt(i);
+        if (!(Character.digit(c, 16) >= 0 || c == ':' || c == '.')) {
+          return false;
+        }
+      }
+      if (close + 1 < length && host.charAt(close + 1) != ':') {
+        return false;
+      }
+      portStart = close + 1 < length ? close + 2 : length;
+    } else {
+      int colon = host.indexOf(':');
+      int nameEnd = colon >= 0 ? colon : length;
+      if (nameEnd == 0) {
+        return false;
+      }
+      for (int i = 0; i < nameEnd; i++) {
+        char c = host.charAt(i);
+        boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+            || c == '.' || c == '-' || c == '_';
+        if (!ok) {
+          return false;
+        }
+      }
+      portStart = colon >= 0 ? colon + 1 : length;
+    }
+    if (portStart == length) {
+      return host.charAt(length - 1) != ':'; // no port, or a colon with none after it
+    }
+    return isPort(host, portStart);
+  }
+
+  /** Whether the text from {@code from} to its end is a port: 1-5 digits, at most 65535. */
+  private static boolean isPort(String host, int from) {
+    int digits = host.length() - from;
+    if (digits < 1 || digits > 5) {
+      return false;
+    }
+    int port = 0;
+    for (int i = from; i < host.length(); i++) {
+      char c = host.charAt(i);
+      if (c < '0' || c > '9') {
+        return false;
+      }
+      port = port * 10 + (c - '0');
+    }
+    return port <= 65535;
+  }
+
   /** The host name of a Host header value: lower case, without port, brackets or trailing dot. */
   public static String normalize(String host) {
     String h = host.trim();

@@ -5,14 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Which Host values (and absolute-form authorities) {@link RequestAdmission#isValidHost} accepts. */
+/** Which Host values (and absolute-form authorities) {@link dev.meridian.proxy.routing.HostPattern#isValidHost} accepts. */
 class HostValidationTest {
   @ParameterizedTest
   @ValueSource(strings = {"", "example.test", "Example.Test:8080", "a", "127.0.0.1", "127.0.0.1:0",
       "host:65535", "my_host-1.internal:1", "[::1]", "[::1]:443", "[2001:db8::a.b.c.d]:8443",
       "[fe80::1.2.3.4]"})
   void accepted(String host) {
-    assertThat(RequestAdmission.isValidHost(host)).isTrue();
+    assertThat(dev.meridian.proxy.routing.HostPattern.isValidHost(host)).isTrue();
   }
 
   @ParameterizedTest
@@ -20,12 +20,12 @@ class HostValidationTest {
       "ho st", "host/path", "host@evil", "[::1", "[::1]:", "[::1]x", "[::g]", "[::1]:99999", "a:b:c",
       "host:80:90", "\u00e9xample.test"})
   void refused(String host) {
-    assertThat(RequestAdmission.isValidHost(host)).isFalse();
+    assertThat(dev.meridian.proxy.routing.HostPattern.isValidHost(host)).isFalse();
   }
 
   @org.junit.jupiter.api.Test
   void longerThan255IsRefused() {
-    assertThat(RequestAdmission.isValidHost("a".repeat(255))).isTrue();
-    assertThat(RequestAdmission.isValidHost("a".repeat(256))).isFalse();
+    assertThat(dev.meridian.proxy.routing.HostPattern.isValidHost("a".repeat(255))).isTrue();
+    assertThat(dev.meridian.proxy.routing.HostPattern.isValidHost("a".repeat(256))).isFalse();
   }
 }
