@@ -67,8 +67,11 @@ if [[ "${ORDERS:-2}" == 2 ]]; then
   echo "$first"
   echo "[ab] second pass, the jars swapped (A is now $JAR_B)" >&2
   swapped_cookie=""; [[ "${COOKIE_FROM:-}" == A ]] && swapped_cookie=B; [[ "${COOKIE_FROM:-}" == B ]] && swapped_cookie=A
-  conf_a="${CONF_A:-meridian.conf}"; conf_b="${CONF_B:-meridian.conf}"   # read before the swap assigns them
-  second="$(ORDERS=1 JAVA_A="$JAVA_B" JAVA_B="$JAVA_A" JAVA_OPTS_A="$JAVA_OPTS_B" JAVA_OPTS_B="$JAVA_OPTS_A" \
+  # Read before the swap: bash assigns a command's prefix left to right, so JAVA_OPTS_B="$JAVA_OPTS_A"
+  # after JAVA_OPTS_A="$JAVA_OPTS_B" would give B's value to both (until 2026-12-07 it did).
+  java_a="$JAVA_A"; java_b="$JAVA_B"; opts_a="$JAVA_OPTS_A"; opts_b="$JAVA_OPTS_B"
+  conf_a="${CONF_A:-meridian.conf}"; conf_b="${CONF_B:-meridian.conf}"
+  second="$(ORDERS=1 JAVA_A="$java_b" JAVA_B="$java_a" JAVA_OPTS_A="$opts_b" JAVA_OPTS_B="$opts_a" \
     CONF_A="$conf_b" CONF_B="$conf_a" COOKIE_FROM="$swapped_cookie" \
     "$0" "${h2_flag[@]}" "$JAR_B" "$JAR_A")" || exit 1
   echo "$second"
@@ -106,19 +109,6 @@ read -r BACKEND_PORT PORT_A TLS_A PORT_B TLS_B <<<"$(free_ports 5)"
 make_site "$TMP"
 python3 -c 'import base64, os; print("[{\"id\": \"bench\", \"secret\": \"" + base64.b64encode(os.urandom(32)).decode() + "\"}]")' \
   > "$TMP/sticky-keys.json"
-render() {  # render TEMPLATE OUT PORT TLS_PORT
-  sed -e "s|@DIR@|$TMP|g" -e "s|@PORT@|$3|g" -e "s|@TLS_PORT@|$4|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" \
-    "$TEMPLATES/$1" > "$2"
-}
-wait_up() {  # wait_up PORT PID
-  for _ in $(seq 1 300); do
-    kill -0 "$2" 2>/dev/null || return 1
-    curl -sf -o /dev/null "http://127.0.0.1:$1/hello.txt" && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
 render backend-nginx.conf "$TMP/backend.conf" 0 0
 taskset -c "$LOAD_CPU" "$NGINX" -p "$TMP" -c "$TMP/backend.conf" >"$TMP/backend.out" 2>&1 &
 PIDS+=($!)
@@ -152,27 +142,10 @@ load() {  # load PORT TLS_PORT SECONDS: runs the scenario's load tool, prints it
 }
 round() {  # round NAME: prints "rps cpu_us_per_request failures p99_ms p99.9_ms" (latency "-" on HTTP/2)
   local pid_var="PID_$1" port_var="PORT_$1" tls_var="TLS_$1" before after
-  before="$(awk '{print $14 + $15}' "/proc/${!pid_var}/stat")"
+  before="$(cpu_ticks "${!pid_var}")"
   load "${!port_var}" "${!tls_var}" "$ROUND_SECONDS" > "$TMP/round.txt"
-  after="$(awk '{print $14 + $15}' "/proc/${!pid_var}/stat")"
-  python3 - "$H2" "$before" "$after" "$(getconf CLK_TCK)" "$TMP/round.txt" <<'PY'
-import re, sys
-h2, before, after, tck = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-out = open(sys.argv[5]).read()
-if h2:
-    rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))
-    m = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed", out)
-    done, failed = int(m.group(1)), int(m.group(3))
-else:
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    done = int(re.search(r"(\d+) requests in", out).group(1))
-    failed = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    failed += int((re.search(r"Non-2xx or 3xx responses: (\d+)", out) or [0, 0])[1])
-# wrk's latency (bench/suite/latency.lua); h2load gives no percentiles.
-latency = re.search(r'LATENCY_JSON \{.*"99":([\d.]+),"99.9":([\d.]+)', out)
-tail = f"{latency.group(1)} {latency.group(2)}" if latency else "- -"
-print(f"{rps:.0f} {(after - before) * 1e6 / tck / max(done, 1):.2f} {failed} {tail}")
-PY
+  after="$(cpu_ticks "${!pid_var}")"
+  round_stats "$H2" "$before" "$after" "$TMP/round.txt"
 }
 
 echo "[ab] A: $JAR_A (${JAVA_A} ${JAVA_OPTS_A}, $CONF_A)" >&2

@@ -77,15 +77,10 @@ trap cleanup EXIT
 read -r BACKEND_PORT PORT TLS_PORT <<<"$(free_ports 3)"
 
 make_site "$TMP"
-render() {  # render TEMPLATE OUT
-  sed -e "s|@DIR@|$TMP|g" -e "s|@PORT@|$PORT|g" -e "s|@TLS_PORT@|$TLS_PORT|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" \
-    "$TEMPLATES/$1" > "$2"
-}
-
-render backend-nginx.conf "$TMP/backend.conf"
+render backend-nginx.conf "$TMP/backend.conf" 0 0
 taskset -c "$LOAD_CPU" "$NGINX" -p "$TMP" -c "$TMP/backend.conf" >"$TMP/backend.out" 2>&1 &
 PIDS+=($!)
-render "$CONF" "$TMP/meridian.conf"
+render "$CONF" "$TMP/meridian.conf" "$PORT" "$TLS_PORT"
 # shellcheck disable=SC2086 # the options are words
 taskset -c "$PROXY_CPU" "$JAVA" -XX:ActiveProcessorCount=1 $JAVA_OPTS -jar "$JAR" run -c "$TMP/meridian.conf" \
   >"$OUT/meridian.log" 2>&1 &
