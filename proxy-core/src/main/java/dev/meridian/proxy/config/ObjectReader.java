@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigList;
 import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
@@ -63,10 +64,32 @@ final class ObjectReader {
     return !has(key) || object.get(key) instanceof ConfigList;
   }
 
-  /** Records a problem at the key's value, or at this object when the key is absent. */
+  /**
+   * Records a problem at the key's value, or at this object when the key is absent. A value the file
+   * does not set (a default from {@code reference.conf}) has no line of its own: the problem says
+   * it is the default and names the first line of this object that the file wrote, where the key
+   * would go.
+   */
   void problem(String key, String message) {
     ConfigValue v = object.get(key);
+    if (v != null && v.origin().resource() != null) {
+      problems.add(firstWrittenOrigin(), pathOf(key), "the default " + message);
+      return;
+    }
     problems.add(v != null ? v.origin() : object.origin(), pathOf(key), message);
+  }
+
+  /** The origin of this object's first value that the file wrote, or the object's own when none. */
+  private ConfigOrigin firstWrittenOrigin() {
+    ConfigOrigin first = null;
+    for (ConfigValue value : object.values()) {
+      ConfigOrigin origin = value.origin();
+      boolean written = origin.resource() == null && origin.lineNumber() > 0;
+      if (written && (first == null || origin.lineNumber() < first.lineNumber())) {
+        first = origin;
+      }
+    }
+    return first != null ? first : object.origin();
   }
 
   /** A required string; empty (with a problem recorded) when absent or not a string. */

@@ -268,6 +268,31 @@ class SettingsLoaderTest {
   }
 
   @Test
+  void listsProblemsInTheOrderOfTheFilesLinesNotTheOrderTheyWereFound() {
+    // Listeners are read before backend groups; the file has them the other way round.
+    String text = "meridian {\n"
+        + "backend-groups { app { backends = [ { address = \"10.0.0.1:0\" } ] } }\n"
+        + "routes = [ { backend-group = app } ]\n"
+        + "listeners = [ { address = \"127.0.0.1\" } ]\n"
+        + "timeouts { conect = 2s }\n"
+        + "}\n";
+
+    assertThat(problems(text)).containsExactly(
+        "t.conf: 2: meridian.backend-groups.app.backends[0].address: '10.0.0.1:0' has port 0 (expected: port 1-65535)",
+        "t.conf: 4: meridian.listeners[0].address: '127.0.0.1' has no port (expected: host:port)",
+        "t.conf: 5: meridian.timeouts.conect: unknown key (expected: one of "
+            + "client-idle, connect, response-headers, tunnel-idle, upstream-idle)");
+  }
+
+  @Test
+  void aProblemWithADefaultValueSaysSoAndNamesTheLineOfItsSection() {
+    // max-object-size keeps its default (8MiB) while the file makes max-size smaller.
+    assertThat(problems(minimal("cache {\n  max-size = 1MiB\n}"))).containsExactly(
+        "t.conf: 3: meridian.cache.max-object-size: the default 8388608 bytes is more than max-size 1048576"
+            + " (expected: at most max-size)");
+  }
+
+  @Test
   void reportsDuplicateListenerAddresses() {
     String text = minimal("").replace("{ address = \"127.0.0.1:0\" }",
         "{ name = a, address = \"127.0.0.1:8080\" }\n{ name = b, address = \"127.0.0.1:8080\" }");
