@@ -69,13 +69,24 @@ public final class CacheKeys {
       return;
     }
     boolean first = true;
-    for (String pair : query.split("&")) {
+    // Pairs end at '&' or ';': backends that split on ';' too (Rack 2, Python before 3.9.2) would
+    // read a listed parameter hidden after one in an unlisted pair ("utm=x;id=evil"), and the key
+    // must hold it (parameter cloaking). A backend that does not split there only gets an entry of
+    // its own for such a request.
+    int start = 0;
+    while (start <= query.length()) {
+      int end = start;
+      while (end < query.length() && query.charAt(end) != '&' && query.charAt(end) != ';') {
+        end++;
+      }
+      String pair = query.substring(start, end);
       int eq = pair.indexOf('=');
       String name = eq < 0 ? pair : pair.substring(0, eq);
-      if (isListed(name, policy.keyQueryNames())) {
+      if (!pair.isEmpty() && isListed(name, policy.keyQueryNames())) {
         key.append(first ? "" : "&").append(pair);
         first = false;
       }
+      start = end + 1;
     }
   }
 

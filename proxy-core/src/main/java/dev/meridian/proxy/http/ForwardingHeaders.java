@@ -30,7 +30,15 @@ public final class ForwardingHeaders {
       AsciiString.cached("x-client-ip"),
       AsciiString.cached("true-client-ip"),
       AsciiString.cached("x-cluster-client-ip"),
-      AsciiString.cached("x-forwarded-server"));
+      AsciiString.cached("x-forwarded-server"),
+      // Read as the scheme the client used (Rack reads X-Forwarded-Ssl: on and X-Forwarded-Scheme
+      // before X-Forwarded-Proto; IIS and others Front-End-Https, X-Url-Scheme), and as a client
+      // certificate a proxy verified (Envoy's XFCC, which Envoy drops from clients too).
+      AsciiString.cached("x-forwarded-ssl"),
+      AsciiString.cached("x-forwarded-scheme"),
+      AsciiString.cached("front-end-https"),
+      AsciiString.cached("x-url-scheme"),
+      AsciiString.cached("x-forwarded-client-cert"));
   /** The names, also matched with {@code _} for {@code -} (X_Forwarded_For: see {@link FieldNames#eitherSeparator}). */
   private static final FieldNames NAMES = FieldNames.eitherSeparator(LOWER_CASE_NAMES);
   /** Only their spellings with {@code _}, which no proxy sends. */

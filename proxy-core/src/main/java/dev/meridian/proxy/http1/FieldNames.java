@@ -109,6 +109,38 @@ public final class FieldNames {
     return c >= 'A' && c <= 'Z' ? c + 32 : c == '_' ? '-' : c;
   }
 
+  /** Whether the name is one of the set's, matched as {@link #contains(byte[], int, int)} matches a name in a head. */
+  public boolean matches(CharSequence name) {
+    if (underscoreForDash) {
+      return containsEitherSeparator(name);
+    }
+    if ((lengths & (1L << name.length())) == 0) {
+      return false;
+    }
+    for (AsciiString candidate : names) {
+      if (candidate.contentEqualsIgnoreCase(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether any field of the headers has one of the set's names (matched as {@link #matches}): read
+   * in place for a head's own fields, one pass over the names otherwise.
+   */
+  public boolean anyIn(io.netty.handler.codec.http.HttpHeaders headers) {
+    if (headers instanceof RawHeaders raw) {
+      return raw.containsAny(this);
+    }
+    for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
+      if (matches(it.next().getKey())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /**
    * Whether the name is one of the set's, as {@link #contains(byte[], int, int)} matches a name in
    * a head (for headers not read in place); only for a set made by {@link #eitherSeparator}.

@@ -203,6 +203,23 @@ public final class RawHeaders extends DerivedHttpHeaders {
     return true;
   }
 
+  /** Whether a field, raw or added, has one of the names (see {@link FieldNames#anyIn}). */
+  boolean containsAny(FieldNames names) {
+    if ((nameLengths & names.lengths()) != 0) {
+      for (int i = 0; i < fieldCount; i++) {
+        if (!isRemoved(i) && names.contains(head, fields[i * STRIDE], fields[i * STRIDE + 1])) {
+          return true;
+        }
+      }
+    }
+    for (int i = 0; i < addedCount; i++) {
+      if (names.matches(added[i * 2])) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private boolean listContains(int field, CharSequence token, boolean ignoreCase) {
     int start = valueStart(field);
     return FieldText.listContains(head, start, valueEnd(field, start), token, ignoreCase);

@@ -8,6 +8,7 @@ import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.cache.Freshness;
 import dev.meridian.proxy.cache.MissCoalescer;
 import dev.meridian.proxy.cache.OriginHeaders;
+import dev.meridian.proxy.http1.FieldNames;
 import dev.meridian.proxy.metrics.CacheMeters;
 import dev.meridian.proxy.routing.CachePolicy;
 import io.netty.handler.codec.http.HttpContent;
@@ -36,14 +37,19 @@ final class EdgeCachePhase {
   /**
    * Request headers that origins commonly read as another URL, host, scheme or method, and that are
    * not in the key: a request carrying one bypasses the cache, so an answer they shaped is never stored
-   * for others (cache poisoning). Meridian sets X-Forwarded-Host and X-Forwarded-Proto itself.
+   * for others (cache poisoning). Also when spelled with {@code _} for {@code -} ({@code X_Original_URL}),
+   * which CGI, WSGI and Rack backends read as the same header. Meridian sets X-Forwarded-Host and
+   * X-Forwarded-Proto itself, and drops the other forwarding fields a client sends
+   * ({@code ForwardingHeaders}) unless it is a trusted proxy, whose are kept and so bypass here.
    */
-  private static final List<AsciiString> OVERRIDE_HEADERS = List.of(AsciiString.cached("x-original-url"),
-      AsciiString.cached("x-rewrite-url"), AsciiString.cached("x-forwarded-server"),
-      AsciiString.cached("x-forwarded-scheme"), AsciiString.cached("x-forwarded-port"),
-      AsciiString.cached("x-forwarded-prefix"), AsciiString.cached("x-host"), AsciiString.cached("forwarded"),
+  private static final FieldNames OVERRIDE_HEADERS = FieldNames.eitherSeparator(List.of(
+      AsciiString.cached("x-original-url"), AsciiString.cached("x-rewrite-url"),
+      AsciiString.cached("x-forwarded-server"), AsciiString.cached("x-forwarded-scheme"),
+      AsciiString.cached("x-forwarded-port"), AsciiString.cached("x-forwarded-prefix"),
+      AsciiString.cached("x-forwarded-ssl"), AsciiString.cached("front-end-https"),
+      AsciiString.cached("x-url-scheme"), AsciiString.cached("x-host"), AsciiString.cached("forwarded"),
       AsciiString.cached("x-http-method-override"), AsciiString.cached("x-http-method"),
-      AsciiString.cached("x-method-override"));
+      AsciiString.cached("x-method-override")));
 
   private final FrontendHandler connection;
   private final ProxyContext context;
@@ -370,12 +376,7 @@ final class EdgeCachePhase {
   }
 
   private static boolean carriesOverride(HttpHeaders headers) {
-    for (int i = 0; i < OVERRIDE_HEADERS.size(); i++) {
-      if (headers.contains(OVERRIDE_HEADERS.get(i))) {
-        return true;
-      }
-    }
-    return false;
+    return OVERRIDE_HEADERS.anyIn(headers);
   }
 
   /** Writes an entry as the answer (see {@link CachedAnswers}). */

@@ -49,20 +49,22 @@ class CacheKeysTest {
 
   /**
    * A listed parameter spelled another way ({@code %61} for {@code a}, upper case, PHP's {@code a[]}
-   * and {@code a.b}) is read by backends as the listed one: it is in the key, so a request cannot
-   * store a variant under another request's key.
+   * and {@code a.b}, or hidden after a {@code ;}, which Rack 2 and older Pythons split on) is read by
+   * backends as the listed one: it is in the key, so a request cannot store a variant under another
+   * request's key.
    */
   @Test
   void aListedParameterSpelledAnotherWayIsInTheKeyToo() {
     CachePolicy listed = policy(CachePolicy.KeyQuery.LISTED, Set.of("a", "sort_by"), List.of());
     String plain = CacheKeys.key(listed, "r", "http", "h", "/x?a=2", NONE);
     for (String poisoned : List.of("/x?a=2&%61=evil", "/x?a=2&A=evil", "/x?a=2&a[]=evil", "/x?a=2&%41=evil",
-        "/x?a=2&+a=evil", "/x?a=2&%20a=evil")) {
+        "/x?a=2&+a=evil", "/x?a=2&%20a=evil", "/x?a=2&utm=x;a=evil", "/x?a=2;a=evil")) {
       assertThat(CacheKeys.key(listed, "r", "http", "h", poisoned, NONE)).as(poisoned).isNotEqualTo(plain);
     }
     assertThat(CacheKeys.key(listed, "r", "http", "h", "/x?sort.by=evil", NONE))
         .isNotEqualTo(CacheKeys.key(listed, "r", "http", "h", "/x", NONE));
     assertThat(CacheKeys.key(listed, "r", "http", "h", "/x?a=2&utm=1", NONE)).as("others stay out").isEqualTo(plain);
+    assertThat(CacheKeys.key(listed, "r", "http", "h", "/x?a=2;utm=1", NONE)).as("also after a ;").isEqualTo(plain);
     assertThat(CacheKeys.asBackendsRead("%61+b.c[0]")).isEqualTo("a_b_c");
     assertThat(CacheKeys.asBackendsRead("sort[by")).as("an unclosed [ is PHP's _").isEqualTo("sort_by");
     assertThat(CacheKeys.key(listed, "r", "http", "h", "/x?sort[by=evil", NONE))

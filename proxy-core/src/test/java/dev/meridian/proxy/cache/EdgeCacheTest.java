@@ -270,6 +270,20 @@ class EdgeCacheTest {
     assertThat(victim.body()).doesNotContain("evil").doesNotContain("/admin");
   }
 
+  /** CGI, WSGI and Rack read X_Original_URL as X-Original-URL: the spelling must not slip past the bypass. */
+  @Test
+  void anOverrideHeaderSpelledWithUnderscoresBypassesTheCacheAndASchemeClaimNeverReachesTheOrigin() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("page " + r.header("x_original_url")
+        + " ssl " + r.header("x-forwarded-ssl")).header("Cache-Control", "max-age=600"));
+    start(origin.port(), "ttl = 60s");
+
+    Answer attack = get("/home", "X_Original_URL", "/evil");
+    assertThat(attack.xCache()).as("an override header spelled with _ bypasses the cache").isEqualTo("BYPASS");
+    assertThat(get("/home", "X-Forwarded-Ssl", "on").body()).as("a client's scheme claim is dropped")
+        .isEqualTo("page null ssl null");
+    assertThat(get("/home").body()).as("what the attack shaped was never stored").isEqualTo("page null ssl null");
+  }
+
   @Test
   void twoRoutesWithTheSamePathOnDifferentHostsNeverShareAnEntry() throws Exception {
     TestBackend a = origin(r -> TestBackend.Reply.ok("from a"));
