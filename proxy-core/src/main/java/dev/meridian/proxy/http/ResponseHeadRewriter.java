@@ -51,9 +51,17 @@ public final class ResponseHeadRewriter {
       headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
       return false;
     }
-    boolean bodyless = response.status().codeClass() == HttpStatusClass.INFORMATIONAL
-        || response.status().equals(HttpResponseStatus.NO_CONTENT)
-        || response.status().equals(HttpResponseStatus.NOT_MODIFIED);
+    boolean neverABody = response.status().codeClass() == HttpStatusClass.INFORMATIONAL
+        || response.status().equals(HttpResponseStatus.NO_CONTENT);
+    if (neverABody && (hasLength || chunked)) {
+      // RFC 9110 section 8.6 and 9112 section 6.1: a 1xx or 204 carries neither field. A backend's
+      // stray one would make an HTTP/2 client refuse the stream (nghttp2: a content-length with no body).
+      headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+      headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
+      hasLength = false;
+      chunked = false;
+    }
+    boolean bodyless = neverABody || response.status().equals(HttpResponseStatus.NOT_MODIFIED);
     boolean closeDelimited = false;
     if (!hasLength && !bodyless) {
       if (clientVersion.equals(HttpVersion.HTTP_1_1)) {

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.meridian.proxy.testing.RawHttp2Client;
+import dev.meridian.proxy.testing.RawTcpBackend;
 import dev.meridian.proxy.testing.TestBackend;
 import java.io.IOException;
 import java.io.InputStream;
@@ -65,6 +66,30 @@ class Http2CleartextTest {
       String h1 = run(List.of("curl", "-s", "-i", "--http1.1", proxy.url("/h1")));
       assertThat(h1).startsWith("HTTP/1.1 200");
       assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/h2?x=1", "/h1");
+    }
+  }
+
+  /**
+   * A 204 that announces a body (a buggy backend's Content-Length: 5) goes on without the field, as
+   * RFC 9110 section 8.6 requires: nghttp2-based clients (curl, browsers' stacks alike) refuse an
+   * HTTP/2 stream whose 204 carries a content-length other than 0.
+   */
+  @Test
+  void a204ThatAnnouncesABodyReachesAnHttp2ClientWithoutItsContentLength() throws Exception {
+    assumeTrue(installed("curl"), "curl is installed by .ci/run");
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+          var in = socket.getInputStream();
+          var out = socket.getOutputStream();
+          while (!RawTcpBackend.readHead(in).isEmpty()) {
+            out.write("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+          }
+        });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start()) {
+      String h2 = run(List.of("curl", "-s", "-i", "--http2-prior-knowledge", proxy.url("/nothing")));
+      assertThat(h2).startsWith("HTTP/2 204").doesNotContainIgnoringCase("content-length");
+      String h1 = run(List.of("curl", "-s", "-i", "--http1.1", proxy.url("/nothing")));
+      assertThat(h1).startsWith("HTTP/1.1 204").doesNotContainIgnoringCase("content-length");
     }
   }
 
