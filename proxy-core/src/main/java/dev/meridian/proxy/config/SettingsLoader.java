@@ -76,7 +76,7 @@ public final class SettingsLoader {
       problems.add(e, "cannot resolve", "substitutions ${...} that name existing keys");
       throw problems.toException();
     }
-    checkRootKeys(user, problems);
+    checkRootKeys(user, reference.getObject("meridian").keySet(), problems);
     ConfigValue root = merged.root().get("meridian");
     if (!(root instanceof ConfigObject meridianObject)) {
       problems.add(root.origin(), "meridian", "not an object (expected: meridian { ... })");
@@ -93,16 +93,26 @@ public final class SettingsLoader {
 
   /**
    * Names a key at the file's top that is not {@code meridian} when the file has no {@code meridian}
-   * (everything else it says would be ignored, and the problem would only read "no listeners"), or
-   * when it looks like a misspelling of it. Other top-level keys (values a file reuses through
-   * substitutions) pass.
+   * (everything else it says would be ignored, and the problem would only read "no listeners"), when
+   * it looks like a misspelling of it, or when it is one of {@code meridian}'s own settings that the
+   * file does not set inside {@code meridian} ({@code timeouts.connect = 100ms} written after the
+   * closing brace, which would be ignored). Other top-level keys, and a setting's name the file also
+   * sets inside {@code meridian} (a value kept at the top for a substitution), pass.
    */
-  private static void checkRootKeys(Config user, Problems problems) {
+  private static void checkRootKeys(Config user, java.util.Set<String> settings, Problems problems) {
     boolean hasMeridian = user.root().containsKey("meridian");
+    ConfigValue written = user.root().get("meridian");
+    java.util.Set<String> setInside = written instanceof ConfigObject inside ? inside.keySet() : java.util.Set.of();
     user.root().forEach((key, value) -> {
-      if (!key.equals("meridian") && (!hasMeridian || isNear(key.toLowerCase(java.util.Locale.ROOT), "meridian"))) {
+      if (key.equals("meridian")) {
+        return;
+      }
+      if (!hasMeridian || isNear(key.toLowerCase(java.util.Locale.ROOT), "meridian")) {
         problems.add(value.origin(), key, "unknown key at the top of the file (expected: meridian { ... },"
             + " which holds every setting)");
+      } else if (settings.contains(key) && !setInside.contains(key)) {
+        problems.add(value.origin(), key, "a setting of meridian outside meridian { ... }, where it would be"
+            + " ignored (expected: inside it, as meridian." + key + ")");
       }
     });
   }

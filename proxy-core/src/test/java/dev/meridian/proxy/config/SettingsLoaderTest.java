@@ -165,6 +165,12 @@ class SettingsLoaderTest {
     assertThat(problems(minimal("") + "Meridian { region = x }\n"))
         .containsExactly("t.conf: 7: Meridian: unknown key at the top of the file (expected: meridian { ... },"
             + " which holds every setting)");
+    assertThat(problems(minimal("") + "timeouts.connect = 100ms\n")).containsExactly(
+        "t.conf: 7: timeouts: a setting of meridian outside meridian { ... }, where it would be ignored"
+            + " (expected: inside it, as meridian.timeouts)");
+    // A setting's name kept at the top for a substitution the file makes inside meridian passes.
+    assertThat(SettingsLoader.parse("timeouts { connect = 3s }\n" + minimal("timeouts = ${timeouts}"), "t.conf")
+        .timeouts().connect()).hasSeconds(3);
     // A value kept at the top for substitutions is no mistake.
     assertThat(SettingsLoader.parse("names { region = eu-west }\n" + minimal("region = ${names.region}"), "t.conf")
         .region()).contains("eu-west");
