@@ -8,6 +8,8 @@ import dev.meridian.proxy.config.SettingsLoader;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Option;
 
 /**
@@ -16,6 +18,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "run", mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class, description = "Run Meridian with a configuration file until SIGTERM or Ctrl-C (drains, then exits 0).")
 final class RunCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
+
   @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "the HOCON configuration file")
   Path config;
 
@@ -41,10 +45,18 @@ final class RunCommand implements Callable<Integer> {
           instance.adminAddress() == null ? "" : ", admin " + instance.adminAddress());
       signal.await();
       java.time.Duration drainTimeout = instance.proxy().settings().server().drainTimeout(); // a reload may change it
+      // On stdout for a person at the terminal, and in the log, where a log pipeline sees when the drain began.
       System.out.printf("meridian: %s received, draining for up to %d ms%n", signal.name(),
+          drainTimeout.toMillis());
+      log.info("{} received: draining for up to {} ms (listeners closed, /readyz answers 503)", signal.name(),
           drainTimeout.toMillis());
       boolean drained = instance.stop(drainTimeout);
       System.out.println(drained ? "meridian: drained, bye" : "meridian: drain timeout passed, closed the rest");
+      if (drained) {
+        log.info("drained: every connection ended; exiting");
+      } else {
+        log.warn("drain timeout passed: the connections still open were closed; exiting");
+      }
       return 0;
     }
   }

@@ -45,7 +45,9 @@ class RunCommandTest {
             .contains("meridian: drained, bye");
         // As the jar runs: Netty counts its direct buffers, so a full direct memory fails an
         // allocation at once rather than stalling the event loop (MeridianCli sets the property).
-        assertThat(run.stderr()).contains("counted by Netty (an allocation over it fails at once)");
+        assertThat(run.stderr()).contains("counted by Netty (an allocation over it fails at once)")
+            .as("the drain's start and end are in the log too").contains("SIGTERM received: draining for up to")
+            .contains("drained: every connection ended; exiting");
       }
     }
   }
