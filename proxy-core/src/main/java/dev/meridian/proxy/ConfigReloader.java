@@ -120,6 +120,7 @@ public final class ConfigReloader implements AutoCloseable {
       log.error("{}: {} problem(s); the new configuration was refused and the one in force keeps serving",
           file, e.problems().size());
       loaded = settled(before);
+      instance.proxy().metrics().configReloads().refused();
       return new Outcome(false, e.problems().stream().map(Object::toString).toList());
     }
     try {
@@ -130,9 +131,11 @@ public final class ConfigReloader implements AutoCloseable {
       log.error("{}: {}; the new configuration was refused and the one in force keeps serving", file,
           e.getMessage());
       loaded = settled(before);
+      instance.proxy().metrics().configReloads().refused();
       return new Outcome(false, java.util.List.of(file + ": " + e.getMessage()));
     }
     loaded = settled(before);
+    instance.proxy().metrics().configReloads().applied(System.currentTimeMillis());
     return new Outcome(true, java.util.List.of());
   }
 

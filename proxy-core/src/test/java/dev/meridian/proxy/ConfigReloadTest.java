@@ -38,14 +38,23 @@ class ConfigReloadTest {
       try (ConfigReloader reloader = new ConfigReloader(file, instance);
           RawHttpClient client = RawHttpClient.connect(instance.listenerAddresses().get(0))) {
         assertThat(get(client)).isEqualTo("first");
+        var registry = instance.proxy().metrics().registry();
+        double started = registry.get("meridian.config.last.reload.success.timestamp.seconds").gauge().value();
+        assertThat(registry.get("meridian.config.last.reload.successful").gauge().value()).isEqualTo(1);
 
         Files.writeString(file, config(second.port()));
         assertThat(reloader.checkNow()).isTrue();
         assertThat(get(client)).as("the same client connection, after the reload").isEqualTo("second");
+        assertThat(registry.get("meridian.config.reloads").tag("result", "applied").counter().count()).isEqualTo(1);
+        assertThat(registry.get("meridian.config.last.reload.success.timestamp.seconds").gauge().value())
+            .isGreaterThanOrEqualTo(started);
 
         Files.writeString(file, config(second.port()).replace("path-prefix", "path-prefx"));
         assertThat(reloader.checkNow()).isFalse();
         assertThat(get(client)).as("the configuration in force keeps serving").isEqualTo("second");
+        assertThat(registry.get("meridian.config.reloads").tag("result", "refused").counter().count())
+            .as("a refused reload is there to alert on").isEqualTo(1);
+        assertThat(registry.get("meridian.config.last.reload.successful").gauge().value()).isZero();
       } finally {
         instance.stop(Duration.ZERO);
       }

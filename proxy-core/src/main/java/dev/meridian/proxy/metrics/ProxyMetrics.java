@@ -42,6 +42,7 @@ public final class ProxyMetrics {
   private final ConcurrentHashMap<String, RetryMeters> retriesByRoute = new ConcurrentHashMap<>();
   private final EdgeMeters edge;
   private final BackendLimitMeters backendLimits;
+  private final ConfigReloadMeters configReloads;
   /**
    * What the region and backend meters read, by group and region or backend id, kept here:
    * Micrometer holds what a gauge or function counter reads weakly.
@@ -60,6 +61,12 @@ public final class ProxyMetrics {
         .description("Connections switched to another protocol (WebSocket, ...) and relayed as bytes").register(registry);
     this.edge = new EdgeMeters(registry);
     this.backendLimits = new BackendLimitMeters(registry);
+    this.configReloads = new ConfigReloadMeters(registry, System.currentTimeMillis());
+  }
+
+  /** What the configuration reloads did (applied, refused, when the configuration in force began). */
+  public ConfigReloadMeters configReloads() {
+    return configReloads;
   }
 
   /** The client edge's counters: connections accepted, TLS handshakes, HTTP/2 streams and resets. */
