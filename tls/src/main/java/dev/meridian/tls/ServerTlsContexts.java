@@ -140,6 +140,15 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
         return contexts.stream().map(ServerSslContext::hostNames).toList();
     }
 
+    /**
+     * When the first of these certificates expires (the earliest leaf {@code notAfter}): what an
+     * operator alerts on before clients start refusing the listener.
+     */
+    public java.time.Instant earliestExpiry() {
+        return contexts.stream().map(c -> c.certificate().getNotAfter().toInstant())
+                .min(java.util.Comparator.naturalOrder()).orElseThrow();
+    }
+
     /** The leaf certificate served for {@code hostName} (same rules as {@link #map}). */
     public X509Certificate certificateFor(String hostName) {
         return ((ServerSslContext) map(hostName)).certificate();
@@ -151,6 +160,7 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
         PrivateKey key = PemFiles.readPrivateKey(pair.key());
         PemFiles.checkKeyMatches(chain.get(0), key, pair.cert(), pair.key());
         List<String> hostNames = hostNames(chain.get(0));
+        warnIfOutOfDate(chain.get(0), pair.cert(), java.time.Instant.now());
         if (hostNames.isEmpty()) {
             log.warn("{} names no host (no DNS subject alternative name, no CN): it is only served as the default",
                     pair.cert());
@@ -173,6 +183,27 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
         } catch (SSLException | RuntimeException e) {
             throw new TlsConfigException(pair.cert() + ", " + pair.key() + ": TLS context not built (" + e.getMessage() + ")", e);
         }
+    }
+
+    /**
+     * Logs a warning for a certificate that clients refuse now (expired, or not valid yet): it is
+     * still served, as nginx and HAProxy serve it, since refusing it would take the listener down
+     * rather than leave the choice to the clients, but the operator hears of it at once.
+     */
+    static boolean warnIfOutOfDate(X509Certificate certificate, java.nio.file.Path file, java.time.Instant now) {
+        java.time.Instant notAfter = certificate.getNotAfter().toInstant();
+        java.time.Instant notBefore = certificate.getNotBefore().toInstant();
+        if (now.isAfter(notAfter)) {
+            log.warn("{} expired on {}: clients that check certificates refuse this listener's TLS until it is"
+                    + " replaced", file, notAfter);
+            return true;
+        }
+        if (now.isBefore(notBefore)) {
+            log.warn("{} is not valid until {}: clients that check certificates refuse it until then (is the clock"
+                    + " right?)", file, notBefore);
+            return true;
+        }
+        return false;
     }
 
     /** DNS subject alternative names, else the subject CN; lower case. */

@@ -70,6 +70,23 @@ class ServerTlsContextsTest {
                 List.of("default.test"), List.of("alpha.test", "www.alpha.test"), List.of("*.wild.test"));
     }
 
+    /** What the listener's expiry gauge reads, and the warning for a certificate clients refuse now. */
+    @Test
+    void knowsWhenTheFirstCertificateExpiresAndWarnsOfOneOutOfDate() throws Exception {
+        ServerTlsContexts contexts = ServerTlsContexts.build(settings(ClientAuth.NONE));
+        java.time.Instant first = java.util.stream.Stream.of("default.test", "alpha.test", "x.wild.test")
+                .map(name -> contexts.certificateFor(name).getNotAfter().toInstant())
+                .min(java.util.Comparator.naturalOrder()).orElseThrow();
+        assertThat(contexts.earliestExpiry()).isEqualTo(first);
+
+        java.security.cert.X509Certificate leaf = contexts.certificateFor("alpha.test");
+        java.time.Instant notAfter = leaf.getNotAfter().toInstant();
+        java.time.Instant notBefore = leaf.getNotBefore().toInstant();
+        assertThat(ServerTlsContexts.warnIfOutOfDate(leaf, dir, notAfter.minusSeconds(1))).isFalse();
+        assertThat(ServerTlsContexts.warnIfOutOfDate(leaf, dir, notAfter.plusSeconds(1))).as("expired").isTrue();
+        assertThat(ServerTlsContexts.warnIfOutOfDate(leaf, dir, notBefore.minusSeconds(1))).as("not yet valid").isTrue();
+    }
+
     @ParameterizedTest
     @CsvSource({
         "alpha.test, alpha",

@@ -12,7 +12,9 @@ import java.util.function.IntSupplier;
  *   <li>{@code meridian_listener_accept_paused_total}: times it reached {@code limits.max-connections}
  *       and stopped accepting (new connections waited in the kernel's queue);</li>
  *   <li>{@code meridian_listener_connections_refused_total{reason}}: connections closed on arrival,
- *       {@code per-client} for {@code limits.max-connections-per-client}.</li>
+ *       {@code per-client} for {@code limits.max-connections-per-client};</li>
+ *   <li>{@code meridian_tls_certificate_expiry_timestamp_seconds}: on a TLS listener, when the first
+ *       of its certificates expires.</li>
  * </ul>
  * Thread-safe.
  */
@@ -22,6 +24,7 @@ public final class ListenerMeters {
   private final Counter paused;
   private final Counter refusedPerClient;
   private Gauge open;
+  private Gauge certificateExpiry;
 
   ListenerMeters(MeterRegistry registry, String listener) {
     this.registry = registry;
@@ -45,13 +48,31 @@ public final class ListenerMeters {
   }
 
   /**
-   * Removes the open-connections gauge: the listener was closed by a reload, and one bound again
-   * under its name registers its own.
+   * Registers {@code meridian_tls_certificate_expiry_timestamp_seconds{listener}}, the Unix time the
+   * first of the listener's certificates expires, read from {@code expiry} (held strongly, until
+   * {@link #closeGauge()}); once per listener, so a reload that keeps the listener keeps the gauge.
+   */
+  public synchronized void certificateExpiry(java.util.function.DoubleSupplier expiry) {
+    if (certificateExpiry == null) {
+      certificateExpiry = Gauge.builder("meridian.tls.certificate.expiry.timestamp.seconds", expiry,
+              java.util.function.DoubleSupplier::getAsDouble)
+          .description("Unix time the first of the listener's certificates expires (NaN once it serves no TLS)")
+          .tag("listener", listener).strongReference(true).register(registry);
+    }
+  }
+
+  /**
+   * Removes the listener's gauges: the listener was closed by a reload, and one bound again under its
+   * name registers its own.
    */
   public synchronized void closeGauge() {
     if (open != null) {
       registry.remove(open);
       open = null;
+    }
+    if (certificateExpiry != null) {
+      registry.remove(certificateExpiry);
+      certificateExpiry = null;
     }
   }
 

@@ -28,7 +28,8 @@ final class BoundListener {
   private final ClientChannelInitializer initializer;
   /** The client connections this listener accepted, still open. */
   private final ChannelGroup connections;
-  private ListenerTls tls;
+  /** The certificates, or null for cleartext; read by the metrics' scrape thread too. */
+  private volatile ListenerTls tls;
 
   /**
    * The certificates of a TLS listener and the task keeping their OCSP responses fresh.
@@ -80,6 +81,9 @@ final class BoundListener {
     }
     tls = nextTls;
     settings = next;
+    if (nextTls != null) {
+      gate.certificateMeters(this::certificateExpirySeconds); // a listener that took TLS up in a reload
+    }
   }
 
   /**
@@ -139,6 +143,15 @@ final class BoundListener {
   /** Reports the listener's open connections in the metrics (once it is in force). */
   void openMeters() {
     gate.openMeters();
+    if (tls != null) {
+      gate.certificateMeters(this::certificateExpirySeconds);
+    }
+  }
+
+  /** When the first of the listener's certificates in force expires, in Unix seconds; NaN for cleartext. */
+  private double certificateExpirySeconds() {
+    ListenerTls now = tls;
+    return now == null ? Double.NaN : now.reloader().current().earliestExpiry().getEpochSecond();
   }
 
   /** Stops accepting (shutdown: the server drains every connection itself). */

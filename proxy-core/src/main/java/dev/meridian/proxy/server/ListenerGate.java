@@ -84,6 +84,11 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
     meters.openConnections(open::get);
   }
 
+  /** Reports when the first of the listener's certificates expires, read from {@code expiry}. */
+  void certificateMeters(java.util.function.DoubleSupplier expiry) {
+    meters.certificateExpiry(expiry);
+  }
+
   /** Stops reporting this listener's open connections (it was closed by a reload). */
   void closeMeters() {
     meters.closeGauge();

@@ -72,8 +72,11 @@ class MonitoringFilesTest {
   static void startMeridianAndSendTraffic() throws Exception {
     backends = RegionalBackends.start(List.of("us-east", "eu-west", "ap-south"), region -> request -> Reply.ok(region));
     backends.get("ap-south").close();
+    dev.meridian.tls.CertificatePair cert = dev.meridian.tls.SelfSignedCertificates.generate(dir.resolve("tls"));
     String hocon = "meridian {\n"
-        + "  listeners = [ { name = \"web\", address = \"127.0.0.1:0\" } ]\n"
+        + "  listeners = [ { name = \"web\", address = \"127.0.0.1:0\" }\n"
+        + "    { name = \"tls\", address = \"127.0.0.1:0\", tls { certificates = [ { cert = \"" + cert.cert()
+        + "\", key = \"" + cert.key() + "\" } ] } } ]\n"
         + "  admin { address = \"127.0.0.1:0\" }\n"
         + "  geo { client-region-header = \"X-Client-Region\", trusted-proxies = [\"127.0.0.1/32\"] }\n"
         + "  access-log { enabled = true, output = \"" + dir.resolve("access.log") + "\" }\n"

@@ -433,6 +433,13 @@ class ProxyMetricsEndToEndTest {
     Scrape initial = scrape();
     assertThat(initial.value("meridian_tls_handshakes_total", "result", "ok")).isZero();
     assertThat(failedHandshakes(initial)).isZero();
+    java.security.cert.X509Certificate leaf;
+    try (var in = java.nio.file.Files.newInputStream(cert.cert())) {
+      leaf = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(in);
+    }
+    assertThat(initial.value("meridian_tls_certificate_expiry_timestamp_seconds", "listener", "tls"))
+        .as("when the listener's certificate expires, to alert on").isEqualTo(leaf.getNotAfter().toInstant().getEpochSecond());
 
     HttpClient trusting = HttpClient.newBuilder().sslContext(trusting(cert))
         .version(HttpClient.Version.HTTP_1_1).build();
