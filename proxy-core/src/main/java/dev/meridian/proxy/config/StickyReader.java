@@ -56,27 +56,24 @@ final class StickyReader {
    * Keeps the sticky cookies of different groups apart: a browser holds one cookie per name, path and
    * domain, so two groups' pins under one name would overwrite each other at every visit to the other
    * group's routes, and each group's sessions would move. When routes of more than one group use the
-   * default name, the group of the first such route keeps {@code meridian_affinity} (so a route added
-   * after it for a second group leaves the pins its clients hold in force) and each other group's
-   * cookie is named {@code meridian_affinity_<group>}; names set explicitly that clash across groups
-   * are a problem at the later route's {@code sticky.cookie}.
+   * default name, each group's cookie is named {@code meridian_affinity_<group>}; names set
+   * explicitly that clash across groups are a problem at the later route's {@code sticky.cookie}.
    *
    * @param elements the routes as read, in order (for problems and for whether a name was set)
    * @param routes   the routes made of them, in the same order
    */
   static List<RouteSettings> separateCookies(List<ObjectReader> elements, List<RouteSettings> routes) {
-    java.util.Set<String> defaultNamedGroups = new java.util.LinkedHashSet<>();
+    java.util.Set<String> defaultNamedGroups = new java.util.HashSet<>();
     for (int i = 0; i < routes.size(); i++) {
       if (namesNoCookie(elements.get(i), routes.get(i))) {
         defaultNamedGroups.add(routes.get(i).backendGroup());
       }
     }
-    String keepsDefault = defaultNamedGroups.isEmpty() ? null : defaultNamedGroups.iterator().next();
     List<RouteSettings> out = new ArrayList<>(routes.size());
     Map<String, String> groupByCookie = new HashMap<>();
     for (int i = 0; i < routes.size(); i++) {
       RouteSettings route = routes.get(i);
-      if (namesNoCookie(elements.get(i), route) && !route.backendGroup().equals(keepsDefault)) {
+      if (defaultNamedGroups.size() > 1 && namesNoCookie(elements.get(i), route)) {
         String name = DEFAULT_COOKIE + "_" + cookieSafe(route.backendGroup());
         route = route.withSticky(route.sticky().map(p -> p.withCookie(name)));
       }
