@@ -69,25 +69,34 @@ public final class CacheKeys {
       return;
     }
     boolean first = true;
-    // Pairs end at '&' or ';': backends that split on ';' too (Rack 2, Python before 3.9.2) would
-    // read a listed parameter hidden after one in an unlisted pair ("utm=x;id=evil"), and the key
-    // must hold it (parameter cloaking). A backend that does not split there only gets an entry of
-    // its own for such a request.
-    int start = 0;
-    while (start <= query.length()) {
-      int end = start;
-      while (end < query.length() && query.charAt(end) != '&' && query.charAt(end) != ';') {
-        end++;
-      }
-      String pair = query.substring(start, end);
-      int eq = pair.indexOf('=');
-      String name = eq < 0 ? pair : pair.substring(0, eq);
-      if (!pair.isEmpty() && isListed(name, policy.keyQueryNames())) {
+    // Pairs end at '&'. A pair goes into the key whole when its name is listed, or when any of its
+    // ';'-separated parts is: backends that split on ';' too (Rack 2, Python before 3.9.2) read
+    // "utm=x;id=evil" as id=evil (parameter cloaking), others read "id=2;utm=x" as id "2;utm=x", so
+    // neither may share the key of "id=2".
+    for (String pair : query.split("&")) {
+      if (!pair.isEmpty() && namesListed(pair, policy.keyQueryNames())) {
         key.append(first ? "" : "&").append(pair);
         first = false;
       }
+    }
+  }
+
+  /** Whether the pair, or any of its {@code ;}-separated parts, names a listed parameter. */
+  private static boolean namesListed(String pair, java.util.Set<String> listed) {
+    int start = 0;
+    while (start <= pair.length()) {
+      int end = pair.indexOf(';', start);
+      if (end < 0) {
+        end = pair.length();
+      }
+      int eq = pair.indexOf('=', start);
+      String name = pair.substring(start, eq < 0 || eq > end ? end : eq);
+      if (isListed(name, listed)) {
+        return true;
+      }
       start = end + 1;
     }
+    return false;
   }
 
   /**

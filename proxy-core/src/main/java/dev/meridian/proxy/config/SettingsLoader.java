@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import dev.meridian.proxy.config.MeridianSettings.AdminSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
@@ -76,7 +77,7 @@ public final class SettingsLoader {
       problems.add(e, "cannot resolve", "substitutions ${...} that name existing keys");
       throw problems.toException();
     }
-    checkRootKeys(user, reference.getObject("meridian").keySet(), problems);
+    checkRootKeys(user, reference, problems);
     ConfigValue root = merged.root().get("meridian");
     if (!(root instanceof ConfigObject meridianObject)) {
       problems.add(root.origin(), "meridian", "not an object (expected: meridian { ... })");
@@ -95,11 +96,12 @@ public final class SettingsLoader {
    * Names a key at the file's top that is not {@code meridian} when the file has no {@code meridian}
    * (everything else it says would be ignored, and the problem would only read "no listeners"), when
    * it looks like a misspelling of it, or when it is one of {@code meridian}'s own settings that the
-   * file does not set inside {@code meridian} ({@code timeouts.connect = 100ms} written after the
-   * closing brace, which would be ignored). Other top-level keys, and a setting's name the file also
-   * sets inside {@code meridian} (a value kept at the top for a substitution), pass.
+   * file neither sets inside {@code meridian} nor refers to ({@code timeouts.connect = 100ms} written
+   * after the closing brace, which would be ignored). Other top-level keys, and values kept at the top
+   * for substitutions ({@code region = eu-west} read as {@code ${region}}), pass.
    */
-  private static void checkRootKeys(Config user, java.util.Set<String> settings, Problems problems) {
+  private static void checkRootKeys(Config user, Config reference, Problems problems) {
+    java.util.Set<String> settings = reference.getObject("meridian").keySet();
     boolean hasMeridian = user.root().containsKey("meridian");
     ConfigValue written = user.root().get("meridian");
     java.util.Set<String> setInside = written instanceof ConfigObject inside ? inside.keySet() : java.util.Set.of();
@@ -110,11 +112,21 @@ public final class SettingsLoader {
       if (!hasMeridian || isNear(key.toLowerCase(java.util.Locale.ROOT), "meridian")) {
         problems.add(value.origin(), key, "unknown key at the top of the file (expected: meridian { ... },"
             + " which holds every setting)");
-      } else if (settings.contains(key) && !setInside.contains(key)) {
+      } else if (settings.contains(key) && !setInside.contains(key) && !referredTo(user, reference, key)) {
         problems.add(value.origin(), key, "a setting of meridian outside meridian { ... }, where it would be"
             + " ignored (expected: inside it, as meridian." + key + ")");
       }
     });
+  }
+
+  /** Whether a substitution in the file names the top-level key: without it, the file no longer resolves. */
+  private static boolean referredTo(Config user, Config reference, String key) {
+    try {
+      user.withoutPath(ConfigUtil.joinPath(key)).withFallback(reference).resolve();
+      return false;
+    } catch (ConfigException e) {
+      return true; // unresolved without it (or anything else the resolver says: not this check's to judge)
+    }
   }
 
   /** Whether two words are at most two single-character edits apart (a misspelling). */

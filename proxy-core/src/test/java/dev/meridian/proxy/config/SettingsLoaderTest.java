@@ -171,6 +171,11 @@ class SettingsLoaderTest {
     // A setting's name kept at the top for a substitution the file makes inside meridian passes.
     assertThat(SettingsLoader.parse("timeouts { connect = 3s }\n" + minimal("timeouts = ${timeouts}"), "t.conf")
         .timeouts().connect()).hasSeconds(3);
+    // So does one a substitution reads deeper in (a template's region, a route's cache block).
+    assertThat(SettingsLoader.parse("region = eu-west\ncache { ttl = 60s }\n" + minimal("")
+            .replace("address = \"10.0.0.1:80\"", "address = \"10.0.0.1:80\", region = ${region}")
+            .replace("backend-group = app", "backend-group = app, cache = ${cache}"), "t.conf")
+        .backendGroups().get("app").backends().get(0).region()).isEqualTo("eu-west");
     // A value kept at the top for substitutions is no mistake.
     assertThat(SettingsLoader.parse("names { region = eu-west }\n" + minimal("region = ${names.region}"), "t.conf")
         .region()).contains("eu-west");
