@@ -264,6 +264,14 @@ class ListenerReloadTest {
       assertThat(before.send("GET /again HTTP/1.1\r\nHost: a.test\r\n\r\n").readResponse().bodyText())
           .as("the connection opened before the reload continues").isEqualTo("ok /again");
     }
+    var registry = instance.proxy().metrics().registry();
+    assertThat(registry.find("meridian.tls.certificate.expiry.timestamp.seconds").tag("listener", "tls").gauge())
+        .as("the expiry gauge reads the certificates in force").isNotNull()
+        .satisfies(g -> assertThat(g.value()).isFinite().isPositive());
+    assertThat(reload(config(tlsListener(b).replace(", tls { certificates = [ { cert = \"" + b.cert()
+        + "\", key = \"" + b.key() + "\" } ] }", ""))).applied()).as("the listener made cleartext").isTrue();
+    assertThat(registry.find("meridian.tls.certificate.expiry.timestamp.seconds").tag("listener", "tls").gauge())
+        .as("a cleartext listener has no certificate to expire").isNull();
   }
 
   private static String tlsListener(CertificatePair cert) {

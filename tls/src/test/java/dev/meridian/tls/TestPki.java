@@ -67,9 +67,14 @@ final class TestPki {
 
     /** Issues a leaf for {@code names} into {@code base.pem}/{@code base.key} (replacing them), CN = first name. */
     Issued issue(String base, String... names) throws IOException {
+        return issue(Duration.ofDays(1), base, names);
+    }
+
+    /** As {@link #issue(String, String...)}, valid for {@code validity} from now. */
+    Issued issue(Duration validity, String base, String... names) throws IOException {
         KeyPair keys = Certificates.newKeyPair();
         X509Certificate cert = Certificates.issue(keys, names[0], List.of(names), caCert, caKeys.getPrivate(), false,
-                Duration.ofDays(1));
+                validity);
         CertificatePair pair = new CertificatePair(dir.resolve(base + ".pem"), dir.resolve(base + ".key"));
         PemFiles.write(pair.cert(), cert, caCert);
         PemFiles.write(pair.key(), new JcaPKCS8Generator(keys.getPrivate(), null));

@@ -7,9 +7,9 @@ import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.SettingsLoader;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**

@@ -84,7 +84,9 @@ final class ObjectReader {
     ConfigOrigin first = null;
     for (ConfigValue value : object.values()) {
       ConfigOrigin origin = value.origin();
-      boolean written = origin.resource() == null && origin.lineNumber() > 0;
+      // A merged origin (the file's value over a default) names no single line worth showing.
+      boolean written = origin.resource() == null && origin.lineNumber() > 0
+          && !origin.description().startsWith("merge of");
       if (written && (first == null || origin.lineNumber() < first.lineNumber())) {
         first = origin;
       }

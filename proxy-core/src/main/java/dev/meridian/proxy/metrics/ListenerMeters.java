@@ -39,7 +39,7 @@ public final class ListenerMeters {
 
   /**
    * Registers the gauge of the listener's open connections, read from {@code open} (held strongly,
-   * until {@link #closeGauge()}).
+   * until {@link #closeGauges()}).
    */
   public synchronized void openConnections(IntSupplier open) {
     this.open = Gauge.builder("meridian.listener.connections", open, IntSupplier::getAsInt)
@@ -50,7 +50,7 @@ public final class ListenerMeters {
   /**
    * Registers {@code meridian_tls_certificate_expiry_timestamp_seconds{listener}}, the Unix time the
    * first of the listener's certificates expires, read from {@code expiry} (held strongly, until
-   * {@link #closeGauge()}); once per listener, so a reload that keeps the listener keeps the gauge.
+   * {@link #closeGauges()}); once per listener, so a reload that keeps the listener keeps the gauge.
    */
   public synchronized void certificateExpiry(java.util.function.DoubleSupplier expiry) {
     if (certificateExpiry == null) {
@@ -61,19 +61,24 @@ public final class ListenerMeters {
     }
   }
 
-  /**
-   * Removes the listener's gauges: the listener was closed by a reload, and one bound again under its
-   * name registers its own.
-   */
-  public synchronized void closeGauge() {
-    if (open != null) {
-      registry.remove(open);
-      open = null;
-    }
+  /** Removes the certificate-expiry gauge: a reload made the listener cleartext. */
+  public synchronized void closeCertificateExpiry() {
     if (certificateExpiry != null) {
       registry.remove(certificateExpiry);
       certificateExpiry = null;
     }
+  }
+
+  /**
+   * Removes the listener's gauges: the listener was closed by a reload, and one bound again under its
+   * name registers its own.
+   */
+  public synchronized void closeGauges() {
+    if (open != null) {
+      registry.remove(open);
+      open = null;
+    }
+    closeCertificateExpiry();
   }
 
   /** The listener stopped accepting at its limit. */

@@ -83,6 +83,8 @@ final class BoundListener {
     settings = next;
     if (nextTls != null) {
       gate.certificateMeters(this::certificateExpirySeconds); // a listener that took TLS up in a reload
+    } else {
+      gate.closeCertificateMeters();
     }
   }
 

@@ -89,9 +89,14 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
     meters.certificateExpiry(expiry);
   }
 
-  /** Stops reporting this listener's open connections (it was closed by a reload). */
+  /** Stops reporting when the listener's first certificate expires (a reload made it cleartext). */
+  void closeCertificateMeters() {
+    meters.closeCertificateExpiry();
+  }
+
+  /** Stops reporting this listener's gauges, open connections and certificate expiry (it was closed by a reload). */
   void closeMeters() {
-    meters.closeGauge();
+    meters.closeGauges();
   }
 
   /** Client connections open now. */
