@@ -17,8 +17,9 @@
 #
 # Prints one line per measurement (req/s, proxy CPU per request in microseconds, failures, p99 and
 # p99.9 in ms), then per target the medians, and for Meridian the medians of its per-round ratios to
-# nginx, to HAProxy, to the better of the two in that round (higher req/s; for the tail, the lower p99
-# of the two), and to the baseline jar. Everything is also written under bench/results/rounds-<time>/.
+# nginx, to HAProxy, to the better of the two (the higher median rate over all rounds; for the tail,
+# the lower median p99), and to the baseline jar. The order is rotated each round and reversed every
+# other round. Everything is also written under bench/results/rounds-<time>/.
 #
 # Environment (defaults in brackets):
 #   ROUNDS [12]  ROUND_SECONDS [5]  WARMUP [30; 45 with --h2] seconds of load per target before the
@@ -118,15 +119,20 @@ for t in "${TARGETS[@]}"; do start "$t"; done
   [[ -z "$BASELINE_JAR" ]] || echo "baseline: $BASELINE_JAR"
 } | tee "$OUT/header.txt" >&2
 for (( s = 0; s < WARMUP; s += 10 )); do
-  for t in "${TARGETS[@]}"; do load "$t" 10 >/dev/null; done
+  slice=$(( WARMUP - s < 10 ? WARMUP - s : 10 ))
+  for t in "${TARGETS[@]}"; do load "$t" "$slice" >/dev/null; done
 done
 
 : > "$OUT/rounds.txt"
 n=${#TARGETS[@]}
 for (( r = 1; r <= ROUNDS; r++ )); do
   for (( k = 0; k < n; k++ )); do
-    t="${TARGETS[$(( (k + r - 1) % n ))]}"
-    echo "round $r $t $(measure "$t")" | tee -a "$OUT/rounds.txt"
+    # Rotated each round, and backwards every other round, so that no target always follows the same one.
+    if (( r % 2 )); then i=$(( (k + r - 1) % n )); else i=$(( (n - 1 - k + r - 1) % n )); fi
+    t="${TARGETS[$i]}"
+    m="$(measure "$t")" || die "$t: the round's measurement failed (see the load tool's output in $TMP/round.txt)"
+    [[ "$(wc -w <<<"$m")" == 5 && "${m%% *}" != 0 ]] || die "$t answered nothing in round $r: '$m'"
+    echo "round $r $t $m" | tee -a "$OUT/rounds.txt"
   done
 done
 
@@ -154,9 +160,16 @@ def ratio(pick, value):
         if other is None or value(r["meridian"]) is None: return None
         got.append(value(r["meridian"]) / value(other))
     return st.median(got)
-better = lambda r: max(r["nginx"], r["haproxy"], key=lambda x: x[0])
-lower_tail = lambda r: min(r["nginx"], r["haproxy"], key=lambda x: x[3])
-print("meridian / peer, medians of the per-round ratios:")
+# The better peer is chosen once, by its median rate over all rounds (a per-round maximum of two noisy
+# peers would pick each round's luckier one and bias the ratio against Meridian); likewise the peer
+# with the lower median p99 for the tail.
+median_of = lambda t, i: st.median(r[t][i] for r in rounds)
+best = max(("nginx", "haproxy"), key=lambda t: median_of(t, 0))
+better = lambda r: r[best]
+tail_peer = min(("nginx", "haproxy"), key=lambda t: median_of(t, 3)) if rounds[0]["nginx"][3] is not None else best
+lower_tail = lambda r: r[tail_peer]
+print(f"meridian / peer, medians of the per-round ratios (better peer: {best}"
+      + (f", lower tail: {tail_peer})" if rounds[0]["nginx"][3] is not None else ")") + ":")
 for name, pick in (("nginx", lambda r: r["nginx"]), ("haproxy", lambda r: r["haproxy"]),
                    ("better peer", better), ("baseline", lambda r: r.get("baseline"))):
     req = ratio(pick, lambda x: x[0])
@@ -166,7 +179,7 @@ for name, pick in (("nginx", lambda r: r["nginx"]), ("haproxy", lambda r: r["hap
     if rounds[0]["meridian"][3] is not None:
         p99 = ratio(lower_tail if name == "better peer" else pick, lambda x: x[3])
         p999 = ratio(lower_tail if name == "better peer" else pick, lambda x: x[4])
-        text += f", p99 x{p99:.2f}, p99.9 x{p999:.2f}" + (" (against the lower tail of the two)" if name == "better peer" else "")
+        text += f", p99 x{p99:.2f}, p99.9 x{p999:.2f}" + (" (against the lower tail's peer)" if name == "better peer" else "")
     print(text)
 PY
 echo "[rounds] results in $OUT" >&2

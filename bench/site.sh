@@ -53,6 +53,9 @@ if h2:
     rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))
     m = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed", out)
     done, failed = int(m.group(1)), int(m.group(3))
+    # As wrk's "Non-2xx or 3xx responses": h2load counts a 4xx or 5xx as succeeded.
+    codes = re.search(r"status codes: \d+ 2xx, \d+ 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    failed += int(codes.group(1)) + int(codes.group(2)) if codes else 0
 else:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     done = int(re.search(r"(\d+) requests in", out).group(1))
