@@ -142,7 +142,10 @@ final class BoundListener {
     }
   }
 
-  /** Reports the listener's open connections in the metrics (once it is in force). */
+  /**
+   * Reports the listener's open connections in the metrics, and on a TLS listener when its first
+   * certificate expires (once it is in force).
+   */
   void openMeters() {
     gate.openMeters();
     if (tls != null) {
