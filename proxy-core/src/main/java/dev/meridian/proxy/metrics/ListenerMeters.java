@@ -56,7 +56,7 @@ public final class ListenerMeters {
     if (certificateExpiry == null) {
       certificateExpiry = Gauge.builder("meridian.tls.certificate.expiry.timestamp.seconds", expiry,
               java.util.function.DoubleSupplier::getAsDouble)
-          .description("Unix time the first of the listener's certificates expires (NaN once it serves no TLS)")
+          .description("Unix time the first of the listener's certificates expires")
           .tag("listener", listener).strongReference(true).register(registry);
     }
   }

@@ -153,7 +153,10 @@ final class BoundListener {
     }
   }
 
-  /** When the first of the listener's certificates in force expires, in Unix seconds; NaN for cleartext. */
+  /**
+   * When the first of the listener's certificates in force expires, in Unix seconds (NaN between a
+   * reload that makes the listener cleartext and the gauge's removal).
+   */
   private double certificateExpirySeconds() {
     ListenerTls now = tls;
     return now == null ? Double.NaN : now.reloader().current().earliestExpiry().getEpochSecond();
