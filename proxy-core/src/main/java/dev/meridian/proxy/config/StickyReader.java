@@ -56,8 +56,10 @@ final class StickyReader {
    * Keeps the sticky cookies of different groups apart: a browser holds one cookie per name, path and
    * domain, so two groups' pins under one name would overwrite each other at every visit to the other
    * group's routes, and each group's sessions would move. When routes of more than one group use the
-   * default name, each group's cookie is named {@code meridian_affinity_<group>}; names set
-   * explicitly that clash across groups are a problem at the later route's {@code sticky.cookie}.
+   * default name, each group's cookie is named {@code meridian_affinity_<group>} (and a group's pin
+   * still found under the default name, from before a second group came, is honoured and moved to
+   * the new name); names set explicitly that clash across groups are a problem at the later route's
+   * {@code sticky.cookie}.
    *
    * @param elements the routes as read, in order (for problems and for whether a name was set)
    * @param routes   the routes made of them, in the same order
@@ -75,7 +77,7 @@ final class StickyReader {
       RouteSettings route = routes.get(i);
       if (defaultNamedGroups.size() > 1 && namesNoCookie(elements.get(i), route)) {
         String name = DEFAULT_COOKIE + "_" + cookieSafe(route.backendGroup());
-        route = route.withSticky(route.sticky().map(p -> p.withCookie(name)));
+        route = route.withSticky(route.sticky().map(p -> p.renamed(name)));
       }
       out.add(route);
       StickyPolicy sticky = route.sticky().orElse(null);

@@ -19,9 +19,18 @@ import java.time.Duration;
  * @param appCookie the application's session cookie, for {@link Mode#APP_COOKIE} (default JSESSIONID)
  * @param strict    when the pinned backend cannot take a request: false re-pins the client (default),
  *                  true answers 503 and never sends the session elsewhere
+ * @param formerCookie the name the group's cookie had before Meridian renamed it (see
+ *                  {@link #renamed}), or empty: a pin of this group found under it is honoured and
+ *                  moved to {@code cookie}
  */
 public record StickyPolicy(Mode mode, String cookie, Duration ttl, Secure secure, boolean httpOnly,
-    String sameSite, String path, String domain, String appCookie, boolean strict) {
+    String sameSite, String path, String domain, String appCookie, boolean strict, String formerCookie) {
+
+  /** A policy whose cookie has had no other name. */
+  public StickyPolicy(Mode mode, String cookie, Duration ttl, Secure secure, boolean httpOnly,
+      String sameSite, String path, String domain, String appCookie, boolean strict) {
+    this(mode, cookie, ttl, secure, httpOnly, sameSite, path, domain, appCookie, strict, "");
+  }
 
   /** Who keeps the session's identity. */
   public enum Mode {
@@ -41,14 +50,33 @@ public record StickyPolicy(Mode mode, String cookie, Duration ttl, Secure secure
     AUTO
   }
 
-  /** This policy with another cookie name. */
-  public StickyPolicy withCookie(String name) {
-    return new StickyPolicy(mode, name, ttl, secure, httpOnly, sameSite, path, domain, appCookie, strict);
+  /**
+   * This policy with its cookie renamed to {@code name}; its present name becomes the
+   * {@linkplain #formerCookie former} one, so pins made under it before the rename still hold.
+   */
+  public StickyPolicy renamed(String name) {
+    return new StickyPolicy(mode, name, ttl, secure, httpOnly, sameSite, path, domain, appCookie, strict, cookie);
   }
 
   /** The cookie's lifetime in whole seconds, at least 1. */
   public long ttlSeconds() {
     return Math.max(1, ttl.toSeconds());
+  }
+
+  /**
+   * The {@code Set-Cookie} value that removes the {@linkplain #formerCookie former} cookie from the
+   * client (same path and domain, so it replaces the one the browser holds).
+   */
+  public String expireFormerCookie() {
+    StringBuilder out = new StringBuilder(formerCookie.length() + 64);
+    out.append(formerCookie).append("=; Max-Age=0");
+    if (!path.isEmpty()) {
+      out.append("; Path=").append(path);
+    }
+    if (!domain.isEmpty()) {
+      out.append("; Domain=").append(domain);
+    }
+    return out.toString();
   }
 
   /**

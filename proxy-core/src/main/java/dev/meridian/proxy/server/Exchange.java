@@ -67,6 +67,8 @@ final class Exchange {
   boolean fromCache;
   /** Why a sticky route's cookie was not used (ignored, or its backend gone), for the decision header. */
   String stickyNote;
+  /** The sticky pin came under the group's former cookie name; the answer moves it to the new name. */
+  boolean stickyRenamed;
   /** Stats of the backend the request is in flight to, until it finishes. */
   BackendStats inFlightTo;
   long sentNanos;

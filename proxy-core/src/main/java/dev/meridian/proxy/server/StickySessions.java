@@ -36,32 +36,24 @@ final class StickySessions {
   static void pin(Exchange ex, ProxyContext context) {
     StickyPolicy policy = ex.route.sticky();
     HttpHeaders headers = ex.request.headers();
-    String name = policy.mode() == StickyPolicy.Mode.COOKIE ? policy.cookie() : policy.appCookie();
-    String header = headers.get(HttpHeaderNames.COOKIE);
-    long range = header == null ? -1 : RequestCookies.find(header, name);
-    if (range < 0 && header != null) {
-      // HTTP/1.1 clients may (against RFC 6265) send several Cookie fields.
-      for (String other : headers.getAll(HttpHeaderNames.COOKIE)) {
-        range = RequestCookies.find(other, name);
-        if (range >= 0) {
-          header = other;
-          break;
-        }
+    boolean cookieMode = policy.mode() == StickyPolicy.Mode.COOKIE;
+    String name = cookieMode ? policy.cookie() : policy.appCookie();
+    String header = cookieField(headers, name);
+    if (header == null) {
+      if (cookieMode && !policy.formerCookie().isEmpty()) {
+        pinUnderFormerName(ex, context, policy, headers);
       }
-    }
-    if (range < 0) {
       return;
     }
+    long range = RequestCookies.find(header, name);
     int start = RequestCookies.start(range);
     int end = RequestCookies.end(range);
     StickyTargets targets = ex.group.sticky();
-    if (policy.mode() == StickyPolicy.Mode.APP_COOKIE) {
+    if (!cookieMode) {
       pinAppSession(ex, targets, header, start, end, policy.strict());
       return;
     }
-    long now = context.epochSeconds();
-    StickyCookie.Claim claim = context.stickyKeys.codec()
-        .read(header, start, end, targets.groupHash(), now, policy.ttlSeconds());
+    StickyCookie.Claim claim = read(ex, context, policy, header, start, end);
     if (!claim.isValid()) {
       context.metrics.sticky(ex.route.name()).invalid(claim.invalid());
       ex.stickyNote = "cookie ignored: " + claim.invalid().label();
@@ -69,6 +61,39 @@ final class StickySessions {
           claim.invalid().label());
       return;
     }
+    pinClaim(ex, policy, claim);
+  }
+
+  /**
+   * The client has no cookie under the group's name but may have one under its former name (the
+   * group's cookie was renamed when a second group's routes began to use the default name): a pin of
+   * this group found there holds, and {@link #onResponse} moves it to the new name. Anything else
+   * under the former name is not this group's and is left alone, uncounted.
+   */
+  private static void pinUnderFormerName(Exchange ex, ProxyContext context, StickyPolicy policy,
+      HttpHeaders headers) {
+    String header = cookieField(headers, policy.formerCookie());
+    if (header == null) {
+      return;
+    }
+    long range = RequestCookies.find(header, policy.formerCookie());
+    StickyCookie.Claim claim = read(ex, context, policy, header, RequestCookies.start(range),
+        RequestCookies.end(range));
+    if (claim.isValid()) {
+      ex.stickyRenamed = true;
+      pinClaim(ex, policy, claim);
+    }
+  }
+
+  private static StickyCookie.Claim read(Exchange ex, ProxyContext context, StickyPolicy policy, String header,
+      int start, int end) {
+    return context.stickyKeys.codec()
+        .read(header, start, end, ex.group.sticky().groupHash(), context.epochSeconds(), policy.ttlSeconds());
+  }
+
+  /** Pins the selection to a genuine, current claim's backend, or moves the session if it left the group. */
+  private static void pinClaim(Exchange ex, StickyPolicy policy, StickyCookie.Claim claim) {
+    StickyTargets targets = ex.group.sticky();
     Backend pinned = targets.backend(claim.backendHash());
     SelectionContext selection = ex.selection;
     if (pinned == null) {
@@ -79,6 +104,23 @@ final class StickySessions {
       return;
     }
     selection.pin(pinned, policy.strict());
+  }
+
+  /**
+   * The first {@code Cookie} field that holds a cookie of this name, or null. HTTP/1.1 clients may
+   * (against RFC 6265) send several Cookie fields.
+   */
+  private static String cookieField(HttpHeaders headers, String name) {
+    String header = headers.get(HttpHeaderNames.COOKIE);
+    if (header == null || RequestCookies.find(header, name) >= 0) {
+      return header;
+    }
+    for (String other : headers.getAll(HttpHeaderNames.COOKIE)) {
+      if (RequestCookies.find(other, name) >= 0) {
+        return other;
+      }
+    }
+    return null;
   }
 
   /** App-cookie mode: the session's backend is where its cookie hashes, among usable backends. */
@@ -122,15 +164,21 @@ final class StickySessions {
         }
       }
     }
-    boolean issue = cookieMode && (outcome == StickyPin.Outcome.NONE || outcome == StickyPin.Outcome.REPINNED);
+    boolean pinMade = cookieMode && (outcome == StickyPin.Outcome.NONE || outcome == StickyPin.Outcome.REPINNED);
+    boolean issue = pinMade || ex.stickyRenamed;
     BackendStats stats = ex.group.stats().of(ex.backend);
-    if (stats != null && (issue || outcome == StickyPin.Outcome.HONOURED)) {
-      stats.stickyRequest(issue);
+    if (stats != null && (pinMade || outcome == StickyPin.Outcome.HONOURED)) {
+      stats.stickyRequest(pinMade);
     }
     if (issue) {
-      String value = context.stickyKeys.codec().issue(ex.group.sticky().groupName(), ex.backend.id(),
-          ex.backend.region(), context.epochSeconds());
+      // A pin moved to the new name while this one request went elsewhere still names its own backend.
+      Backend to = outcome == StickyPin.Outcome.OVERRIDDEN ? selection.pinned() : ex.backend;
+      String value = context.stickyKeys.codec().issue(ex.group.sticky().groupName(), to.id(),
+          to.region(), context.epochSeconds());
       response.headers().add(HttpHeaderNames.SET_COOKIE, policy.setCookie(value, tls));
+      if (ex.stickyRenamed) {
+        response.headers().add(HttpHeaderNames.SET_COOKIE, policy.expireFormerCookie());
+      }
     }
     if (selection.wantsExplanation() && (cookieMode || outcome != StickyPin.Outcome.NONE)) {
       String why = selection.decision();
@@ -144,7 +192,8 @@ final class StickySessions {
     Backend pinned = selection.pinned();
     String to = ex.backend.id();
     return switch (outcome) {
-      case HONOURED -> "sticky " + to;
+      case HONOURED -> "sticky " + to + (ex.stickyRenamed ? " (cookie renamed " + ex.route.sticky().formerCookie()
+          + "->" + ex.route.sticky().cookie() + ")" : "");
       case OVERRIDDEN -> "sticky " + pinned.id() + " overridden: " + selection.pinReason().label();
       case REPINNED -> "sticky re-pinned " + (pinned == null ? "(gone)" : pinned.id()) + "->" + to + ": "
           + selection.pinReason().label();

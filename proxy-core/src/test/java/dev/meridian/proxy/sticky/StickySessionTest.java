@@ -477,6 +477,82 @@ class StickySessionTest {
     }
   }
 
+  /**
+   * An upgrade that adds a second group's default-named sticky routes renames the first group's
+   * cookie: its clients' pins, still under {@code meridian_affinity}, hold and move to the new name.
+   */
+  @Test
+  void pinsUnderTheDefaultNameHoldWhenASecondGroupRenamesTheCookies() throws Exception {
+    startBackends("us-east-1", "us-east-2", "us-east-3");
+    Path keys = writeKeys("k1", b64(SECRET_1));
+    String oneGroup = twoGroupConfig(keys, false);
+    MeridianInstance before = start(oneGroup);
+    HttpResponse<String> first = send(before, "/cart", null);
+    String oldCookie = cookieSet(first, "meridian_affinity").orElseThrow();
+    String pinnedTo = first.body();
+
+    MeridianInstance after = start(twoGroupConfig(keys, true));
+    for (int i = 0; i < 20; i++) {
+      HttpResponse<String> again = send(after, "/cart", "meridian_affinity=" + oldCookie);
+      assertThat(again.body()).as("request %d: the pin made before the rename holds", i).isEqualTo(pinnedTo);
+    }
+    HttpResponse<String> moved = send(after, "/cart", "meridian_affinity=" + oldCookie);
+    String newCookie = cookieSet(moved, "meridian_affinity_" + GROUP).orElseThrow();
+    assertThat(moved.headers().allValues("set-cookie")).as("the old cookie is removed")
+        .contains("meridian_affinity=; Max-Age=0; Path=/");
+    assertThat(moved.headers().firstValue("x-meridian-decision").orElse(""))
+        .isEqualTo("sticky " + pinnedTo + " (cookie renamed meridian_affinity->meridian_affinity_" + GROUP + ")");
+    for (int i = 0; i < 20; i++) {
+      HttpResponse<String> renamed = send(after, "/cart", "meridian_affinity_" + GROUP + "=" + newCookie);
+      assertThat(renamed.body()).isEqualTo(pinnedTo);
+      assertThat(renamed.headers().allValues("set-cookie")).as("a pin under its own name is not set again").isEmpty();
+    }
+
+    HttpResponse<String> account = send(after, "/account", "meridian_affinity=" + oldCookie);
+    assertThat(cookieSet(account, "meridian_affinity_account")).as("the other group pins afresh").isPresent();
+    assertThat(account.headers().allValues("set-cookie")).as("and leaves the first group's cookie alone")
+        .noneMatch(c -> c.startsWith("meridian_affinity="));
+    assertThat(counter(after, "meridian.sticky.invalid.cookies", "reason", "other-group"))
+        .as("another group's cookie under the former name is not this group's to count").isZero();
+    assertThat(counter(after, "meridian.sticky.pins", "route", "shop", "result", "honoured")).isEqualTo(41);
+  }
+
+  private String twoGroupConfig(Path keys, boolean secondGroup) {
+    return "meridian {\n"
+        + "  listeners = [ { address = \"127.0.0.1:0\" } ]\n"
+        + "  admin { address = \"127.0.0.1:0\" }\n"
+        + "  debug-headers = true\n"
+        + "  sticky { keys-file = \"" + keys + "\" }\n"
+        + "  backend-groups {\n"
+        + "    " + GROUP + " { strategy = round-robin, backends = [\n" + backendList() + "] }\n"
+        + "    account { backends = [ " + entry("us-east-9", backends.get("us-east-1").port()) + " ] }\n"
+        + "  }\n"
+        + "  routes = [\n"
+        + (secondGroup ? "    { name = \"account\", path-prefix = \"/account\", backend-group = \"account\", sticky {} }\n"
+            : "")
+        + "    { name = \"shop\", backend-group = \"" + GROUP + "\", sticky {} }\n"
+        + "  ]\n"
+        + "}\n";
+  }
+
+  private HttpResponse<String> send(MeridianInstance proxy, String path, String cookie) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + path))
+        .timeout(Duration.ofSeconds(10));
+    if (cookie != null) {
+      request.header("Cookie", "theme=dark; " + cookie);
+    }
+    HttpResponse<String> r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(200);
+    return r;
+  }
+
+  /** The value a response's Set-Cookie gives the named cookie, if it sets it. */
+  private static java.util.Optional<String> cookieSet(HttpResponse<String> r, String name) {
+    return r.headers().allValues("set-cookie").stream().filter(c -> c.startsWith(name + "="))
+        .map(c -> c.substring(name.length() + 1, c.indexOf(';'))).filter(v -> !v.isEmpty()).findFirst();
+  }
+
   private static boolean installed(String tool) {
     try {
       return new ProcessBuilder(tool, "--version").redirectErrorStream(true).start().waitFor(10, TimeUnit.SECONDS);
