@@ -66,10 +66,10 @@ public class HotPathBenchmark {
     List<Route> routes = new ArrayList<>();
     for (int i = 0; i < 19; i++) {
       routes.add(new Route("r" + i, HostPattern.parse("svc" + i + ".example.com"), "/api/v" + i + "/",
-          Set.of("GET"), group, selector, false, Set.of(), Duration.ofSeconds(60), Duration.ofSeconds(30), null, null, null, null, null, null));
+          Set.of("GET"), group, selector, false, Set.of(), Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ZERO, null, null, null, null, null, null));
     }
     routes.add(new Route("default", HostPattern.parse("*.example.com"), "/", Set.of(), group, selector,
-        false, Set.of("websocket"), Duration.ofSeconds(60), Duration.ofSeconds(30), null, null, null, null, null, null));
+        false, Set.of("websocket"), Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ZERO, null, null, null, null, null, null));
     router = new Router(routes);
     rewriter = new RequestHeadRewriter(new HeaderSettings("meridian", true, true, "X-Request-Id"));
   }

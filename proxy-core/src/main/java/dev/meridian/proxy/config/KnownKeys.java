@@ -44,7 +44,7 @@ final class KnownKeys {
           "failover", "spill-over", "latency-margin", "writer", "read-your-writes", "panic-threshold")),
       Map.entry("meridian.backend-groups.*.hash", List.of("key", "algorithm", "bounded-load")),
       Map.entry("meridian.routes[]", List.of(
-          "name", "host", "path-prefix", "methods", "backend-group", "rewrite-host", "upgrades", "tunnel-idle", "response-headers", "residency",
+          "name", "host", "path-prefix", "methods", "backend-group", "rewrite-host", "upgrades", "tunnel-idle", "response-headers", "response-deadline", "residency",
           "retries", "sticky", "cache", "hedge")),
       Map.entry("meridian.routes[].hedge", List.of("after", "max", "to")),
       Map.entry("meridian.routes[].cache", List.of("ttl", "honor-origin", "stale-if-error", "stale-while-revalidate", "key-headers",

@@ -224,6 +224,8 @@ public record MeridianSettings(
    *                     {@code timeouts.tunnel-idle}
    * @param responseHeaders how long a backend has to send its response headers; empty:
    *                     {@code timeouts.response-headers}
+   * @param responseDeadline how long a request may wait for its response headers in all, every try
+   *                     together; empty: {@code timeouts.response-deadline}; zero: no such limit
    * @param residency    where requests of each residency class may go, if the route restricts it
    * @param retries      when and how often a failed request is tried again
    * @param sticky       the route's sticky sessions, if any
@@ -240,6 +242,7 @@ public record MeridianSettings(
       List<String> upgrades,
       Optional<Duration> tunnelIdle,
       Optional<Duration> responseHeaders,
+      Optional<Duration> responseDeadline,
       Optional<ResidencySettings> residency,
       RetrySettings retries,
       Optional<dev.meridian.proxy.routing.StickyPolicy> sticky,
@@ -249,7 +252,7 @@ public record MeridianSettings(
     /** This route with other sticky sessions. */
     public RouteSettings withSticky(Optional<dev.meridian.proxy.routing.StickyPolicy> other) {
       return new RouteSettings(name, host, pathPrefix, methods, backendGroup, rewriteHost, upgrades, tunnelIdle,
-          responseHeaders, residency, retries, other, cache, hedge);
+          responseHeaders, responseDeadline, residency, retries, other, cache, hedge);
     }
   }
 
@@ -316,13 +319,15 @@ public record MeridianSettings(
    *
    * @param connect         TCP connect to a backend
    * @param responseHeaders from the request being sent to the backend's response headers
+   * @param responseDeadline from the request's arrival (the end of its body, if it has one) to its
+   *                        response headers, every try together; zero for no such limit
    * @param clientIdle      a client connection with no request in flight
    * @param upstreamIdle    an upstream connection idle in the pool
    * @param tunnelIdle      a tunnel (a connection after a protocol switch) through which nothing
    *                        passed either way, unless its route says otherwise
    */
   public record TimeoutSettings(
-      Duration connect, Duration responseHeaders, Duration clientIdle, Duration upstreamIdle, Duration tunnelIdle) {}
+      Duration connect, Duration responseHeaders, Duration responseDeadline, Duration clientIdle, Duration upstreamIdle, Duration tunnelIdle) {}
 
   /**
    * Upstream connections: {@code meridian.upstream}.

@@ -2,6 +2,7 @@ package dev.meridian.proxy.config;
 
 import dev.meridian.proxy.routing.RetrySettings;
 import dev.meridian.proxy.config.MeridianSettings.RouteSettings;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -40,6 +41,8 @@ final class RouteReader {
           tokens(r, "upgrades", List.of("websocket"), false),
           r.has("tunnel-idle") ? Optional.of(r.duration("tunnel-idle")) : Optional.empty(),
           r.has("response-headers") ? Optional.of(r.duration("response-headers")) : Optional.empty(),
+          r.has("response-deadline") ? Optional.of(r.durationOrZero("response-deadline", Duration.ZERO))
+              : Optional.empty(),
           SteeringReader.residency(r),
           retries(r, connectAttempts), StickyReader.policy(r), CacheReader.policy(r),
           HedgeReader.policy(r)));

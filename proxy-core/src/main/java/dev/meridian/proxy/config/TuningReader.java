@@ -77,7 +77,8 @@ final class TuningReader {
     Duration upstreamIdle = t.duration("upstream-idle");
     // 0: the shorter of the two idle timeouts, which timed tunnels before tunnel-idle existed.
     Duration tunnelIdle = t.durationOrZero("tunnel-idle", Duration.ZERO);
-    return new TimeoutSettings(t.duration("connect"), t.duration("response-headers"), clientIdle, upstreamIdle,
+    return new TimeoutSettings(t.duration("connect"), t.duration("response-headers"),
+        t.durationOrZero("response-deadline", Duration.ZERO), clientIdle, upstreamIdle,
         tunnelIdle.isZero() ? (clientIdle.compareTo(upstreamIdle) < 0 ? clientIdle : upstreamIdle) : tunnelIdle);
   }
 

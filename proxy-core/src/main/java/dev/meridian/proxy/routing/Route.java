@@ -24,6 +24,8 @@ import java.util.Set;
  *                    nothing either way before it is closed
  * @param responseHeaders how long a backend has to send a response's headers once the request was
  *                    sent (each attempt anew)
+ * @param responseDeadline how long a request may wait for its response headers in all, every try
+ *                    together (see {@code RequestDeadline}); zero for no such limit
  * @param residency   the route's data residency rule, or null
  * @param retries     when and how often a failed request is tried again
  * @param retryBudget the budget the route's retries draw from
@@ -42,6 +44,7 @@ public record Route(
     Set<String> upgrades,
     Duration tunnelIdle,
     Duration responseHeaders,
+    Duration responseDeadline,
     Residency residency,
     RetrySettings retries,
     RetryBudget retryBudget,

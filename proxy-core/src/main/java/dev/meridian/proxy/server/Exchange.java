@@ -143,6 +143,8 @@ final class Exchange {
   int status;
   /** When the backend's response headers are due (System.nanoTime), or 0 when nothing is awaited. */
   long responseDeadlineNanos;
+  /** When the route's response-deadline passes for this request, every try together (System.nanoTime), or 0. */
+  long deadlineNanos;
   /** The request's hedges on a route that hedges (the next one's timer, those sent), or null. */
   Hedging.Race race;
 

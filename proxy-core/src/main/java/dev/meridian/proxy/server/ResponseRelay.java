@@ -398,19 +398,51 @@ final class ResponseRelay {
     // An injected delay stands for the backend's own slowness: it counts toward the timeout.
     long timeout = ex.route.responseHeaders().toNanos() - ex.injectedDelayNanos;
     long now = System.nanoTime();
-    ex.responseDeadlineNanos = now + timeout;
+    long due = now + Math.max(0, timeout);
+    if (RequestDeadline.begin(ex, now)) {
+      due = RequestDeadline.cap(ex, due);
+    }
+    arm(ex, due, now);
+  }
+
+  /**
+   * Before a try (the first, or a retry): starts or checks the request's {@link RequestDeadline}, and
+   * makes the timer fire at it while the try connects or waits for a slot. Answers 504 when it has
+   * passed.
+   *
+   * @return false when the deadline has passed and the client was answered
+   */
+  boolean watchDeadline(Exchange ex) {
+    if (ex.deadlineNanos == 0 && ex.route.responseDeadline().isZero()) {
+      return true; // no clock read for routes without one
+    }
+    long now = System.nanoTime();
+    if (!RequestDeadline.begin(ex, now)) {
+      return true;
+    }
+    if (RequestDeadline.passed(ex, now)) {
+      deadlinePassed(ex);
+      return false;
+    }
+    arm(ex, ex.deadlineNanos, now);
+    return true;
+  }
+
+  /** Makes the timer check the exchange at {@code dueNanos}. */
+  private void arm(Exchange ex, long dueNanos, long now) {
+    ex.responseDeadlineNanos = dueNanos;
     StreamResponseDeadlines shared = connection.client.responseDeadlines();
     if (shared != null) {
-      shared.arm(ex.responseDeadlineNanos, now);
+      shared.arm(dueNanos, now);
       return;
     }
-    if (timer != null && timerDueNanos - ex.responseDeadlineNanos > 0) {
+    if (timer != null && timerDueNanos - dueNanos > 0) {
       timer.cancel(false);
       timer = null;
     }
     if (timer == null) {
-      timer = connection.client.eventLoop().schedule(onTimer, Math.max(0, timeout), TimeUnit.NANOSECONDS);
-      timerDueNanos = now + Math.max(0, timeout);
+      timer = connection.client.eventLoop().schedule(onTimer, Math.max(0, dueNanos - now), TimeUnit.NANOSECONDS);
+      timerDueNanos = dueNanos;
     }
   }
 
@@ -447,6 +479,10 @@ final class ResponseRelay {
       return ex.responseDeadlineNanos;
     }
     ex.responseDeadlineNanos = 0;
+    if (RequestDeadline.passed(ex, nowNanos)) {
+      deadlinePassed(ex);
+      return 0;
+    }
     log.warn("{} {}: backend {} sent no response headers within {} ms", ex.requestId, connection.clientIp,
         ex.backend, ex.route.responseHeaders().toMillis());
     context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "timeout");
@@ -466,5 +502,21 @@ final class ResponseRelay {
     connection.completion.failResponse(ex, HttpResponseStatus.GATEWAY_TIMEOUT,
         "backend " + ex.backend.id() + " did not answer in time");
     return 0;
+  }
+
+  /**
+   * The request's response-deadline passed: the try under way (connecting, queued, or waiting for
+   * headers) is abandoned and the client answered 504; no other try is made. A backend that was
+   * being waited on is counted (reason {@code deadline}) but not reported to passive health: it may
+   * only have had what was left of the time.
+   */
+  private void deadlinePassed(Exchange ex) {
+    String why = RequestDeadline.explain(ex);
+    log.warn("{} {}: {}", ex.requestId, connection.clientIp, why);
+    if (ex.backend != null && ex.upstream != null) {
+      context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "deadline");
+    }
+    connection.completion.abandonUpstream(ex);
+    connection.completion.failResponse(ex, HttpResponseStatus.GATEWAY_TIMEOUT, why);
   }
 }

@@ -272,7 +272,8 @@ final class RoutingAssembler {
       routes.add(new Route(r.name(), r.host().map(HostPattern::parse).orElse(null), r.pathPrefix(),
           Set.copyOf(r.methods()), target.group(), target.selector(), r.rewriteHost(),
           Set.copyOf(r.upgrades()), r.tunnelIdle().orElse(settings.timeouts().tunnelIdle()),
-          r.responseHeaders().orElse(settings.timeouts().responseHeaders()), residency, r.retries(),
+          r.responseHeaders().orElse(settings.timeouts().responseHeaders()),
+          r.responseDeadline().orElse(settings.timeouts().responseDeadline()), residency, r.retries(),
           new RetryBudget(r.retries().budget(), r.retries().minPerSecond(), clock), r.sticky().orElse(null),
           r.cache().orElse(null), r.hedge().map(h -> new HedgeDelay(h, clock)).orElse(null)));
     }

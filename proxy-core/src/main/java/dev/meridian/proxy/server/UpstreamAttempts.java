@@ -63,6 +63,9 @@ final class UpstreamAttempts {
 
   /** Chooses the next backend for the exchange and sends the request there, or answers 502/503. */
   void connectUpstream(Exchange ex) {
+    if (!connection.response.watchDeadline(ex)) {
+      return; // the route's response-deadline passed: answered 504
+    }
     ex.upstreamStatus = 0; // the access log's upstream_status is the last attempt's
     if (ex.slot != null) { // a new pick: the last attempt's slot goes back (paths that retry without endInFlight)
       ex.slot.release();

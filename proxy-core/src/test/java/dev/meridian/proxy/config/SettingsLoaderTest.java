@@ -85,10 +85,10 @@ class SettingsLoaderTest {
 
     assertThat(s.routes()).containsExactly(
         new RouteSettings("api", Optional.of("*.example.com"), "/api/", List.of("GET", "POST"), "app",
-            false, List.of("websocket"), Optional.empty(), Optional.empty(), Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(), Optional.empty()),
+            false, List.of("websocket"), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(), Optional.empty()),
         new RouteSettings("default", Optional.empty(), "/", List.of(), "app", false, List.of("websocket"),
-            Optional.empty(), Optional.empty(), Optional.empty(), DEFAULT_RETRIES, Optional.empty(), Optional.empty(),
-            Optional.empty()));
+            Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), DEFAULT_RETRIES, Optional.empty(),
+            Optional.empty(), Optional.empty()));
   }
 
   @Test
@@ -153,7 +153,7 @@ class SettingsLoaderTest {
     assertThatThrownBy(() -> SettingsLoader.load(file))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessage(file + ": 16: meridian.routes[1].path-prefx: unknown key (expected: one of "
-            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, tunnel-idle, response-headers, residency, retries, sticky, cache, hedge)");
+            + "name, host, path-prefix, methods, backend-group, rewrite-host, upgrades, tunnel-idle, response-headers, response-deadline, residency, retries, sticky, cache, hedge)");
   }
 
   /** A misspelt root names itself, not only the "no listeners" that follows from it. */
@@ -182,13 +182,30 @@ class SettingsLoaderTest {
   }
 
   @Test
+  void aRouteResponseDeadlineOverridesTheDefaultAndZeroTurnsItOff() throws Exception {
+    String text = minimal("timeouts.response-deadline = 5s").replace("routes = [ { backend-group = app } ]",
+        "routes = [ { name = a, path-prefix = \"/a\", backend-group = app, response-deadline = 800ms },"
+            + " { name = b, path-prefix = \"/b\", backend-group = app, response-deadline = 0 },"
+            + " { name = c, backend-group = app } ]");
+    MeridianSettings s = SettingsLoader.parse(text, "t.conf");
+
+    assertThat(s.timeouts().responseDeadline()).hasSeconds(5);
+    assertThat(s.routes()).extracting(r -> r.responseDeadline().orElse(null))
+        .containsExactly(java.time.Duration.ofMillis(800), java.time.Duration.ZERO, null);
+    assertThat(SettingsLoader.parse(minimal(""), "t.conf").timeouts().responseDeadline())
+        .as("off by default").isZero();
+    assertThat(problems(minimal("timeouts.response-deadline = -1s"))).singleElement().asString()
+        .contains("meridian.timeouts.response-deadline").contains("negative");
+  }
+
+  @Test
   void reportsUnknownKeysInSectionsAndBackends() {
     String text = minimal("timeouts { conect = 2s }")
         .replace("address = \"10.0.0.1:80\"", "address = \"10.0.0.1:80\", wieght = 2");
 
     assertThat(problems(text)).containsExactlyInAnyOrder(
         "t.conf: 2: meridian.timeouts.conect: unknown key (expected: one of "
-            + "client-idle, connect, response-headers, tunnel-idle, upstream-idle)",
+            + "client-idle, connect, response-deadline, response-headers, tunnel-idle, upstream-idle)",
         "t.conf: 4: meridian.backend-groups.app.backends[0].wieght: unknown key (expected: one of "
             + "id, address, dns, srv, kubernetes, region, zone, weight)");
   }
@@ -292,7 +309,7 @@ class SettingsLoaderTest {
         "t.conf: 2: meridian.backend-groups.app.backends[0].address: '10.0.0.1:0' has port 0 (expected: port 1-65535)",
         "t.conf: 4: meridian.listeners[0].address: '127.0.0.1' has no port (expected: host:port)",
         "t.conf: 5: meridian.timeouts.conect: unknown key (expected: one of "
-            + "client-idle, connect, response-headers, tunnel-idle, upstream-idle)");
+            + "client-idle, connect, response-deadline, response-headers, tunnel-idle, upstream-idle)");
   }
 
   @Test

@@ -15,7 +15,7 @@ class RouterTest {
   private static Route route(String name, String host, String prefix, Set<String> methods) {
     return new Route(name, host == null ? null : HostPattern.parse(host), prefix, methods,
         new BackendGroup("g", List.of()), context -> null, false, Set.of("websocket"),
-        Duration.ofSeconds(60), Duration.ofSeconds(30), null, null, null, null, null, null);
+        Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ZERO, null, null, null, null, null, null);
   }
 
   private final Router router = new Router(List.of(
