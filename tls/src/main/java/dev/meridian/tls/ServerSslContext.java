@@ -17,15 +17,29 @@ final class ServerSslContext extends DelegatingSslContext {
     private final List<String> hostNames;
     private final X509Certificate certificate;
     private final X509Certificate issuer;
+    private final java.time.Instant chainExpiry;
     private volatile byte[] ocspResponse;
 
-    ServerSslContext(SslContext delegate, List<String> hostNames, X509Certificate certificate,
-            X509Certificate issuer, byte[] ocspResponse) {
+    /**
+     * @param chain the certificates served, leaf first: the leaf, and its issuer when the chain
+     *              carries it
+     */
+    ServerSslContext(SslContext delegate, List<String> hostNames, List<X509Certificate> chain, byte[] ocspResponse) {
         super(delegate);
         this.hostNames = List.copyOf(hostNames);
-        this.certificate = certificate;
-        this.issuer = issuer;
+        this.certificate = chain.get(0);
+        this.issuer = chain.size() > 1 ? chain.get(1) : null;
+        this.chainExpiry = chain.stream().map(c -> c.getNotAfter().toInstant())
+                .min(java.util.Comparator.naturalOrder()).orElseThrow();
         this.ocspResponse = ocspResponse;
+    }
+
+    /**
+     * When the first certificate of the chain served expires: the leaf's, or an intermediate's
+     * that expires before it (clients then refuse the chain though the leaf is current).
+     */
+    java.time.Instant chainExpiry() {
+        return chainExpiry;
     }
 
     /** The certificate's issuer, when the chain file carries it (OCSP needs it); null otherwise. */

@@ -141,11 +141,12 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
     }
 
     /**
-     * When the first of these certificates expires (the earliest leaf {@code notAfter}): what an
-     * operator alerts on before clients start refusing the listener.
+     * When the first of these certificates expires (the earliest {@code notAfter} of every chain
+     * served, leaves and intermediates): what an operator alerts on before clients start refusing
+     * the listener.
      */
     public java.time.Instant earliestExpiry() {
-        return contexts.stream().map(c -> c.certificate().getNotAfter().toInstant())
+        return contexts.stream().map(ServerSslContext::chainExpiry)
                 .min(java.util.Comparator.naturalOrder()).orElseThrow();
     }
 
@@ -178,8 +179,7 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
             builder.trustManager(clientCas);
         }
         try {
-            return new ServerSslContext(builder.build(), hostNames, chain.get(0),
-                    chain.size() > 1 ? chain.get(1) : null, ocsp);
+            return new ServerSslContext(builder.build(), hostNames, chain, ocsp);
         } catch (SSLException | RuntimeException e) {
             throw new TlsConfigException(pair.cert() + ", " + pair.key() + ": TLS context not built (" + e.getMessage() + ")", e);
         }

@@ -87,6 +87,18 @@ class ServerTlsContextsTest {
         assertThat(ServerTlsContexts.warnIfOutOfDate(leaf, dir, notBefore.minusSeconds(1))).as("not yet valid").isTrue();
     }
 
+    /** An intermediate (here the CA, which the chain files carry) that expires before every leaf is the first expiry. */
+    @Test
+    void anIssuerInTheChainThatExpiresFirstIsTheEarliestExpiry() throws Exception {
+        fallback = pki.issue(java.time.Duration.ofDays(30), "default", "default.test");
+        alpha = pki.issue(java.time.Duration.ofDays(30), "alpha", "alpha.test", "www.alpha.test");
+        wildcard = pki.issue(java.time.Duration.ofDays(30), "wild", "*.wild.test");
+        ServerTlsContexts contexts = ServerTlsContexts.build(settings(ClientAuth.NONE));
+
+        assertThat(contexts.earliestExpiry()).isEqualTo(pki.caCert().getNotAfter().toInstant())
+                .isBefore(contexts.certificateFor("alpha.test").getNotAfter().toInstant());
+    }
+
     @ParameterizedTest
     @CsvSource({
         "alpha.test, alpha",
