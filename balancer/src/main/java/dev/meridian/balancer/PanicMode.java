@@ -63,6 +63,30 @@ final class PanicMode {
     return out;
   }
 
+  /** The capacity of a class of client's failover order now (its region or null; read-your-writes). */
+  @FunctionalInterface
+  interface OrderCapacity {
+    double of(String clientRegion, boolean readYourWrites);
+  }
+
+  /**
+   * Ends panic for each class of client whose order's capacity, judged now, is back at the threshold
+   * or above (the listener is told, as when a pick notices it).
+   */
+  void recheck(OrderCapacity capacity) {
+    for (int slot = 0; slot < regionBySlot.length(); slot++) {
+      int region = regionBySlot.get(slot);
+      if (region < 0) {
+        continue;
+      }
+      int client = slot / 2;
+      double now = capacity.of(client < regions.length ? regions[client] : null, slot % 2 == 1);
+      if (now >= policy.panicThreshold() && regionBySlot.compareAndSet(slot, region, -1)) {
+        listener.panicChanged(false, regions[region], now);
+      }
+    }
+  }
+
   /** Picks made with health ignored. */
   long picks() {
     return picks.sum();

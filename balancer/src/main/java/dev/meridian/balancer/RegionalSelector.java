@@ -114,9 +114,39 @@ public final class RegionalSelector implements BackendSelector {
     panic.onChange(listener);
   }
 
-  /** The regions health is ignored in now (some client's failover order is in panic), for the admin API. */
+  /**
+   * The regions health is ignored in now (some client's failover order is in panic), for the admin
+   * API and metrics. Each order in panic is judged again against health as it is now, so a region
+   * that recovered while no request came leaves panic here rather than at the next request (as Envoy
+   * recomputes panic when health changes).
+   */
   public List<String> panicking() {
+    panic.recheck(this::orderCapacity);
     return panic.regions();
+  }
+
+  /**
+   * The capacity of the failover order of a class of client, with health and dials as they are now:
+   * {@code min(1, sum of its regions' healthy fractions x dials x spill-over)}.
+   *
+   * @param clientRegion the region the order starts from, or null for a client of unknown region
+   */
+  private double orderCapacity(String clientRegion, boolean readYourWrites) {
+    SelectionContext context = new SelectionContext().clientRegion(clientRegion).readYourWrites(readYourWrites);
+    int[] order = context.regionOrder(regions.length);
+    int n = failoverOrder.fill(context, order);
+    return Math.min(1.0, capacities(order, n, context.regionCapacity(n)) * policy.spillOver());
+  }
+
+  /** Writes each region's capacity (healthy fraction x dial) along the order; returns their sum. */
+  private double capacities(int[] order, int n, double[] capacity) {
+    double total = 0;
+    for (int k = 0; k < n; k++) {
+      int r = order[k];
+      capacity[k] = healthyFraction(r) * dials.get(r) / 100.0;
+      total += capacity[k];
+    }
+    return total;
   }
 
   /** How many picks were made in panic mode (health ignored), for metrics. */
@@ -193,12 +223,7 @@ public final class RegionalSelector implements BackendSelector {
       }
     }
     double[] capacity = context.regionCapacity(n);
-    double total = 0;
-    for (int k = 0; k < n; k++) {
-      int r = order[k];
-      capacity[k] = healthyFraction(r) * dials.get(r) / 100.0;
-      total += capacity[k];
-    }
+    double total = capacities(order, n, capacity);
     if (allowed == null) {
       // Envoy's priority model: the order's capacity is what its regions can take, overprovisioned.
       double orderCapacity = Math.min(1.0, total * policy.spillOver());

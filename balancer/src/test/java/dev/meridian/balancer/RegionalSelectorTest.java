@@ -199,6 +199,35 @@ class RegionalSelectorTest {
     assertThat(selector.panicking()).isEmpty();
   }
 
+  /**
+   * A region that recovers while no request comes leaves panic when the state is read (the admin API,
+   * the panic gauge), not only at the next request: an idle sidecar's panic alert must clear.
+   */
+  @Test
+  void panicEndsWhenReadAfterHealthRecoveredWithoutARequest() {
+    for (Backend b : backends) {
+      if (!b.id().equals("ap-south-1")) {
+        down.add(b.id());
+      }
+    }
+    RegionalSelector selector = selector(policy(Optional.empty()));
+    List<String> transitions = new ArrayList<>();
+    selector.onPanicChange((panic, region, capacity) ->
+        transitions.add(panic + " " + region + " " + Math.round(capacity * 100)));
+    selector.select(new SelectionContext().clientRegion("us-east"));
+    selector.select(new SelectionContext().clientRegion("eu-west").readYourWrites(true));
+    assertThat(selector.panicking()).as("still down: still in panic").containsExactly("ap-south");
+    assertThat(transitions).containsExactly("true ap-south 35", "true ap-south 35");
+
+    down.clear();
+
+    assertThat(selector.panicking()).isEmpty();
+    assertThat(transitions).as("each class of client told once").containsExactly("true ap-south 35",
+        "true ap-south 35", "false ap-south 100", "false ap-south 100");
+    assertThat(selector.panicking()).isEmpty();
+    assertThat(transitions).hasSize(4);
+  }
+
   @Test
   void withNoCapacityAnywherePanicUsesTheFirstRegionNotDialledToZero() {
     backends.forEach(b -> down.add(b.id()));
