@@ -48,9 +48,31 @@ final class SteeringReader {
     Optional<String> writer = r.optionalString("writer");
     writer.filter(w -> !regions.contains(w)).ifPresent(w -> r.problem("writer",
         "region '" + w + "' has no backend in this group (expected: one of " + String.join(", ", regions) + ")"));
+    checkEveryRegionIsReached(r, failover, regions, writer);
     return new RegionSettings(failover, r.decimal("spill-over", 1.4, 1.0, 100.0),
         r.durationOrZero("latency-margin", Duration.ZERO), writer,
         r.durationOrZero("read-your-writes", Duration.ZERO), r.decimal("panic-threshold", 0.5, 0.0, 1.0));
+  }
+
+  /**
+   * With a {@code default} order, a client's order comes from the table alone: a region of the group's
+   * backends that no order lists would never get a request (a typo in a backend's region, most
+   * often). Only the writer region may be left out, since writes reach it without an order.
+   */
+  private static void checkEveryRegionIsReached(ObjectReader r, Map<String, List<String>> failover,
+      Set<String> regions, Optional<String> writer) {
+    if (!failover.containsKey("default")) {
+      return; // a client whose region has no order walks every region, by latency
+    }
+    Set<String> listed = new java.util.HashSet<>();
+    failover.values().forEach(listed::addAll);
+    for (String region : new java.util.TreeSet<>(regions)) {
+      if (!listed.contains(region) && !writer.filter(region::equals).isPresent()) {
+        r.problem("failover", "region '" + region + "' of this group's backends is in no order (the orders name "
+            + String.join(", ", new java.util.TreeSet<>(listed)) + "), so its backends would never get a request"
+            + " (expected: the region in an order, or the backends' region spelt as the orders spell it)");
+      }
+    }
   }
 
   /** Reads {@code backend-groups.NAME.hash}. */

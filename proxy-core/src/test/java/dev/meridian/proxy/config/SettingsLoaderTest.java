@@ -272,6 +272,25 @@ class SettingsLoaderTest {
         .contains("meridian.backend-groups.app.regions.failover.eu-west: region 'eu-west' is listed twice");
   }
 
+  /** With a default order, a backend region no order lists would never get a request: a typo, most often. */
+  @Test
+  void reportsABackendRegionThatNoFailoverOrderReaches() throws Exception {
+    String group = "backend-groups { app { backends = [ { address = \"10.0.0.1:80\", region = eu-west },"
+        + " { address = \"10.0.0.2:80\", region = us-east }, { address = \"10.0.0.3:80\", region = us_east } ]\n"
+        + " regions { %s } } }\n";
+    String text = minimal("").replace("backend-groups { app { backends = [ { address = \"10.0.0.1:80\" } ] } }\n",
+        group.formatted("failover { eu-west = [eu-west, us-east], default = [eu-west, us-east] }"));
+    assertThat(problems(text)).containsExactly("t.conf: 5: meridian.backend-groups.app.regions.failover: region 'us_east'"
+        + " of this group's backends is in no order (the orders name eu-west, us-east), so its backends would never"
+        + " get a request (expected: the region in an order, or the backends' region spelt as the orders spell it)");
+    // Without a default, a client of another region walks every region: no problem.
+    SettingsLoader.parse(minimal("").replace("backend-groups { app { backends = [ { address = \"10.0.0.1:80\" } ] } }\n",
+        group.formatted("failover { eu-west = [eu-west, us-east] }")), "t.conf");
+    // The writer region is reached by writes without an order.
+    SettingsLoader.parse(minimal("").replace("backend-groups { app { backends = [ { address = \"10.0.0.1:80\" } ] } }\n",
+        group.formatted("failover { default = [eu-west, us-east] }, writer = us_east")), "t.conf");
+  }
+
   @Test
   void reportsAViaPseudonymThatIsNotAToken() throws InvalidConfigException {
     assertThat(problems(minimal("headers { via = \"edge one\" }"))).singleElement().asString()
