@@ -31,6 +31,10 @@ import java.nio.channels.ClosedChannelException;
  *       client's window for the stream is open; the handler hears of changes either way.
  *   <li><b>Closing.</b> {@link #close} resets the stream (CANCEL) unless it has ended both ways; the
  *       handler hears of the close afterwards, on the event loop, never from inside its own call.
+ *   <li><b>The first read.</b> The frames a stream receives in the read that opened it reach the
+ *       handler at that read's end, not one by one: a stream the client opens and resets within one
+ *       read (HTTP/2 rapid reset, CVE-2023-44487) never reaches admission or a backend, however
+ *       many the client packs into its writes.
  * </ul>
  * Used on the connection's event loop only.
  */
@@ -45,6 +49,10 @@ final class Http2ClientStream extends ClientSide {
   private boolean endStreamReceived;
   /** Closed here, or by the client, or with the connection: nothing more is read or written. */
   private boolean closed;
+  /** The stream's first read has ended and its frames go to the handler as they come. */
+  private boolean started;
+  /** The frames of the stream's first read, held until that read ends; null once handed on. */
+  private java.util.ArrayDeque<Http2StreamFrame> firstRead;
   /** Waits for the read-complete of the connection's current read (see {@link Http2Streams}). */
   boolean readCompletePending;
   /** The next stream whose handler hears of its close in the same task (see {@link Http2Streams}). */
@@ -151,8 +159,20 @@ final class Http2ClientStream extends ClientSide {
       ctx.write(new DefaultHttp2ResetFrame(code).stream(stream), ctx.voidPromise());
       ctx.flush();
     }
+    dropFirstRead();
     streams.remove(this);
     streams.tellClosedLater(this);
+  }
+
+  /** Releases the frames of a first read that never reached the handler (their bytes back to the window). */
+  private void dropFirstRead() {
+    java.util.ArrayDeque<Http2StreamFrame> frames = firstRead;
+    firstRead = null;
+    if (frames != null) {
+      for (Http2StreamFrame frame : frames) {
+        onFrame(frame); // closed: released, a DATA frame's bytes given back
+      }
+    }
   }
 
   // ---- from the connection -----------------------------------------------------------------
@@ -177,6 +197,17 @@ final class Http2ClientStream extends ClientSide {
       endStreamReceived |= headers.isEndStream();
     }
     streams.readCompleteLater(this);
+    if (!started) {
+      if (firstRead == null) {
+        firstRead = new java.util.ArrayDeque<>(2);
+      }
+      firstRead.add(frame);
+      return;
+    }
+    read(frame);
+  }
+
+  private void read(Http2StreamFrame frame) {
     try {
       codec.read(frame, ctx.alloc(), handler);
     } catch (Http2Exception e) {
@@ -184,8 +215,24 @@ final class Http2ClientStream extends ClientSide {
     }
   }
 
-  /** The connection's read ended: the handler flushes upstream and asks for more if it can take it. */
+  /**
+   * The connection's read ended: the frames of the stream's first read go to the handler (unless the
+   * stream closed meanwhile), then the handler flushes upstream and asks for more if it can take it.
+   */
   void onReadComplete() {
+    if (!started) {
+      started = true;
+      java.util.ArrayDeque<Http2StreamFrame> frames = firstRead;
+      firstRead = null;
+      Http2StreamFrame frame;
+      while (frames != null && (frame = frames.poll()) != null) {
+        if (closed) {
+          onFrame(frame); // the handler closed the stream on an earlier frame: released
+        } else {
+          read(frame);
+        }
+      }
+    }
     if (!closed) {
       handler.clientReadComplete();
     }
@@ -204,6 +251,7 @@ final class Http2ClientStream extends ClientSide {
       return;
     }
     closed = true;
+    dropFirstRead();
     streams.remove(this);
     streams.tellClosedLater(this);
   }

@@ -195,8 +195,9 @@ final class UpstreamAttempts {
   private void onUpstreamAcquired(Exchange ex, Backend backend, Future<Channel> future) {
     if (connection.exchange != ex || connection.closing) {
       if (future.isSuccess()) {
-        BackendHandler.of(future.getNow()).detach();
-        future.getNow().close();
+        // Never used (the request ended while it connected: a client that went away, a stream it
+        // reset): it waits in the pool for the next request rather than being closed.
+        context.pools.forLoop(connection.client.eventLoop()).release(future.getNow());
       }
       return;
     }
