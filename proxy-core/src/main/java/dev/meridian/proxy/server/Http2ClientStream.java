@@ -51,8 +51,10 @@ final class Http2ClientStream extends ClientSide {
   private boolean closed;
   /** The stream's first read has ended and its frames go to the handler as they come. */
   private boolean started;
-  /** The frames of the stream's first read, held until that read ends; null once handed on. */
-  private java.util.ArrayDeque<Http2StreamFrame> firstRead;
+  /** The first frame of the stream's first read, held until that read ends; null once handed on. */
+  private Http2StreamFrame firstFrame;
+  /** The first read's later frames (a body in the same read), or null: most streams have none. */
+  private java.util.ArrayDeque<Http2StreamFrame> firstReadRest;
   /** Waits for the read-complete of the connection's current read (see {@link Http2Streams}). */
   boolean readCompletePending;
   /** The next stream whose handler hears of its close in the same task (see {@link Http2Streams}). */
@@ -166,13 +168,20 @@ final class Http2ClientStream extends ClientSide {
 
   /** Releases the frames of a first read that never reached the handler (their bytes back to the window). */
   private void dropFirstRead() {
-    java.util.ArrayDeque<Http2StreamFrame> frames = firstRead;
-    firstRead = null;
-    if (frames != null) {
-      for (Http2StreamFrame frame : frames) {
-        onFrame(frame); // closed: released, a DATA frame's bytes given back
-      }
+    Http2StreamFrame frame;
+    while ((frame = nextOfFirstRead()) != null) {
+      onFrame(frame); // closed: released, a DATA frame's bytes given back
     }
+  }
+
+  /** Takes the next held frame of the first read, in arrival order, or null when none is left. */
+  private Http2StreamFrame nextOfFirstRead() {
+    Http2StreamFrame frame = firstFrame;
+    if (frame != null) {
+      firstFrame = null;
+      return frame;
+    }
+    return firstReadRest == null ? null : firstReadRest.poll();
   }
 
   // ---- from the connection -----------------------------------------------------------------
@@ -198,10 +207,14 @@ final class Http2ClientStream extends ClientSide {
     }
     streams.readCompleteLater(this);
     if (!started) {
-      if (firstRead == null) {
-        firstRead = new java.util.ArrayDeque<>(2);
+      if (firstFrame == null && firstReadRest == null) {
+        firstFrame = frame;
+      } else {
+        if (firstReadRest == null) {
+          firstReadRest = new java.util.ArrayDeque<>(4);
+        }
+        firstReadRest.add(frame);
       }
-      firstRead.add(frame);
       return;
     }
     read(frame);
@@ -222,10 +235,8 @@ final class Http2ClientStream extends ClientSide {
   void onReadComplete() {
     if (!started) {
       started = true;
-      java.util.ArrayDeque<Http2StreamFrame> frames = firstRead;
-      firstRead = null;
       Http2StreamFrame frame;
-      while (frames != null && (frame = frames.poll()) != null) {
+      while ((frame = nextOfFirstRead()) != null) {
         if (closed) {
           onFrame(frame); // the handler closed the stream on an earlier frame: released
         } else {
