@@ -93,6 +93,11 @@ final class EdgeCachePhase {
       bypass = "upgrade";
     } else if (carriesOverride(headers)) {
       bypass = "override-header";
+    } else if (!ex.bodiless) {
+      // A GET with a body: the body is not in the key, yet Rack and others read its parameters.
+      bypass = "request-body";
+    } else if (spellsWithUnderscore(headers, policy.keyHeaders())) {
+      bypass = "ambiguous-header";
     } else {
       ex.cacheAuthenticated = headers.contains(HttpHeaderNames.AUTHORIZATION) || headers.contains(HttpHeaderNames.COOKIE);
       if (ex.cacheAuthenticated && policy.authenticated() == CachePolicy.Authenticated.BYPASS) {
@@ -105,9 +110,12 @@ final class EdgeCachePhase {
       return false;
     }
     String scheme = connection.scheme;
-    String host = CacheKeys.host(headers.get(HttpHeaderNames.HOST), scheme);
-    ex.cacheKey = CacheKeys.key(policy, ex.route.name(), scheme, host, ex.request.uri(), headers);
-    ex.cacheUrl = CacheKeys.url(scheme, host, ex.request.uri());
+    String sentHost = headers.get(HttpHeaderNames.HOST);
+    // The key holds the Host exactly as the origin gets it ("a.test." may be another site to it);
+    // the URL, which purges match, holds it normalized, so one purge reaches every spelling.
+    ex.cacheKey = CacheKeys.key(policy, ex.route.name(), scheme, sentHost == null ? "" : sentHost,
+        ex.request.uri(), headers);
+    ex.cacheUrl = CacheKeys.url(scheme, CacheKeys.host(sentHost, scheme), ex.request.uri());
     long now = cache.nanoTime();
     CachedResponse entry = cache.lookup(ex.cacheKey, headers);
     if (entry != null && entry.isFresh(now)) {
@@ -229,6 +237,10 @@ final class EdgeCachePhase {
       return;
     }
     List<String> varyNames = OriginHeaders.varyNames(headers);
+    if (spellsWithUnderscore(ex.request.headers(), varyNames)) {
+      meters.notStored("ambiguous-header"); // this request's doing, not the answer's: others may store it
+      return;
+    }
     CachedResponse head = new CachedResponse(ex.cacheUrl, status, response.status().reasonPhrase(),
         OriginHeaders.storedHeaders(headers), java.nio.ByteBuffer.allocate(0), 0, verdict.initialAgeSeconds(), verdict.lifetimeSeconds(),
         policy.staleIfError().toSeconds(), varyNames, EdgeCache.varyValues(varyNames, ex.request.headers()),
@@ -377,6 +389,23 @@ final class EdgeCachePhase {
 
   private static boolean carriesOverride(HttpHeaders headers) {
     return OVERRIDE_HEADERS.anyIn(headers);
+  }
+
+  /**
+   * Whether the request carries one of these fields spelled with {@code _} for {@code -}
+   * ({@code Accept_Language}): the key or the variant holds the dash spelling's value, while CGI,
+   * WSGI and Rack servers merge both spellings into one variable, so such a request could shape an
+   * answer stored for requests without it.
+   */
+  private static boolean spellsWithUnderscore(HttpHeaders headers, List<String> names) {
+    if (names.isEmpty()) {
+      return false;
+    }
+    List<io.netty.util.AsciiString> lower = new java.util.ArrayList<>(names.size());
+    for (String name : names) {
+      lower.add(io.netty.util.AsciiString.of(name.toLowerCase(java.util.Locale.ROOT)));
+    }
+    return FieldNames.underscoreSpellings(lower).anyIn(headers);
   }
 
   /** Writes an entry as the answer (see {@link CachedAnswers}). */

@@ -284,6 +284,48 @@ class EdgeCacheTest {
     assertThat(get("/home").body()).as("what the attack shaped was never stored").isEqualTo("page null ssl null");
   }
 
+  /**
+   * A WSGI-style origin reads {@code Accept_Language} as {@code Accept-Language}: a request carrying it
+   * must not store the answer it shaped under the plain browser variant (Vary) or key (key-headers).
+   */
+  @Test
+  void anUnderscoreSpellingOfAVariedOrKeyedHeaderCannotStoreTheAnswerItShaped() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("page in " + (r.header("accept_language") != null
+        ? r.header("accept_language") : r.header("accept-language"))).header("Vary",
+        r.uri().startsWith("/vary") ? "Accept-Language" : "Accept-Encoding"));
+    start("{ address = \"127.0.0.1:" + origin.port() + "\" }",
+        "{ name = \"keyed\", path-prefix = \"/keyed\", backend-group = \"app\","
+            + " cache { ttl = 60s, key-headers = [Accept-Language] } },"
+            + " { name = \"vary\", path-prefix = \"/vary\", backend-group = \"app\", cache { ttl = 60s } }");
+    for (String path : List.of("/vary/home", "/keyed/home")) {
+      Answer attack = get(path, "Accept_Language", "de", "Accept-Language", "en");
+      assertThat(attack.body()).as(path).isEqualTo("page in de");
+      Answer victim = get(path, "Accept-Language", "en");
+      assertThat(victim.body()).as(path).isEqualTo("page in en");
+      assertThat(victim.xCache()).as(path).isEqualTo("MISS");
+      assertThat(get(path, "Accept-Language", "en").xCache()).as("%s: the plain variant is stored", path)
+          .isEqualTo("HIT");
+    }
+    assertThat(counter("meridian.cache.not.stored", "route", "vary", "reason", "ambiguous-header")).isEqualTo(1);
+    assertThat(counter("meridian.cache.bypasses", "route", "keyed", "reason", "ambiguous-header")).isEqualTo(1);
+  }
+
+  /** A GET with a body (which Rack and others read as parameters) bypasses the cache: the body is not keyed. */
+  @Test
+  void aGetWithABodyBypassesTheCache() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("results for "
+        + new String(r.body(), StandardCharsets.UTF_8)).header("Cache-Control", "max-age=600"));
+    start(origin.port(), "ttl = 60s");
+    HttpResponse<String> attack = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+            + proxy.listenerAddresses().get(0).getPort() + "/search"))
+        .method("GET", HttpRequest.BodyPublishers.ofString("q=EVIL")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(attack.body()).isEqualTo("results for q=EVIL");
+    assertThat(attack.headers().firstValue("x-cache")).contains("BYPASS");
+    Answer victim = get("/search");
+    assertThat(victim.body()).isEqualTo("results for ");
+    assertThat(victim.xCache()).isEqualTo("MISS");
+  }
+
   @Test
   void twoRoutesWithTheSamePathOnDifferentHostsNeverShareAnEntry() throws Exception {
     TestBackend a = origin(r -> TestBackend.Reply.ok("from a"));
@@ -302,6 +344,30 @@ class EdgeCacheTest {
     assertThat(viaHost("a.test", "/same").body()).isEqualTo("from a");
     assertThat(viaHost("b.test", "/same").xCache()).isEqualTo("HIT");
     assertThat(proxy.proxy().cache().entryCount()).isEqualTo(2);
+  }
+
+  /**
+   * An origin that matches virtual hosts exactly (Express's vhost, Go's host patterns) answers
+   * "a.test." or "A.TEST:80" otherwise than "a.test": the key holds the Host as the origin got it,
+   * so such a spelling cannot store its answer for everyone; one purge still reaches every spelling.
+   */
+  @Test
+  void aHostSpelledOtherwiseIsKeptApartAsTheOriginGetsItAndPurgedWithTheOthers() throws Exception {
+    TestBackend origin = origin(r -> "a.test".equals(r.header("host")) ? TestBackend.Reply.ok("site a")
+        : TestBackend.Reply.status(404).body("no site " + r.header("host")));
+    start(origin.port(), "ttl = 60s");
+    for (String spelling : List.of("a.test.", "A.TEST", "a.test:80")) {
+      Answer attack = rawGet(spelling, "/home");
+      assertThat(attack.status()).as(spelling).isEqualTo(404);
+      assertThat(rawGet(spelling, "/home").xCache()).as("%s: its own answer is cached", spelling).isEqualTo("HIT");
+    }
+    Answer victim = rawGet("a.test", "/home");
+    assertThat(victim.status()).isEqualTo(200);
+    assertThat(victim.xCache()).isEqualTo("MISS");
+    assertThat(victim.body()).isEqualTo("site a");
+
+    String url = "http://a.test/home";
+    assertThat(purge("url=" + url).path("purged").intValue()).as("every spelling's entry").isEqualTo(4);
   }
 
   private Answer viaHost(String host, String path) throws Exception {
