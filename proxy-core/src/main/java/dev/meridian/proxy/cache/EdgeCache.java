@@ -119,6 +119,12 @@ public final class EdgeCache {
     });
   }
 
+  /** Removes the entries (every variant) of one key; returns how many went. */
+  public int invalidate(String key) {
+    List<CachedResponse> gone = entries.asMap().remove(key);
+    return gone == null ? 0 : gone.size();
+  }
+
   /** Removes every entry filled by exactly this URL ({@code scheme://host/path?query}); returns how many. */
   public int purgeUrl(String url) {
     return purge(e -> e.url().equals(url));

@@ -39,6 +39,7 @@ public final class CacheMeters {
   private final Counter bypass;
   private final Counter stores;
   private final Counter coalesced;
+  private final Counter invalidations;
   private final Map<String, Counter> bypasses = new ConcurrentHashMap<>();
   private final Map<String, Counter> notStored = new ConcurrentHashMap<>();
 
@@ -51,6 +52,9 @@ public final class CacheMeters {
     this.bypass = result(registry, route, "bypass");
     this.coalesced = Counter.builder("meridian.cache.coalesced")
         .description("Misses that waited for another request's origin answer instead of asking the origin")
+        .tag("route", route).register(registry);
+    this.invalidations = Counter.builder("meridian.cache.invalidations")
+        .description("Entries removed because an unsafe request (POST, PUT, DELETE, ...) to their URL succeeded")
         .tag("route", route).register(registry);
     this.stores = Counter.builder("meridian.cache.stores").description("Origin answers stored in the edge cache")
         .tag("route", route).register(registry);
@@ -105,6 +109,11 @@ public final class CacheMeters {
   /** A miss waited for another request's origin answer. */
   public void coalesced() {
     coalesced.increment();
+  }
+
+  /** Entries removed after an unsafe request to their URL succeeded (RFC 9111 section 4.4). */
+  public void invalidated(int entries) {
+    invalidations.increment(entries);
   }
 
   /** An origin answer was stored. */

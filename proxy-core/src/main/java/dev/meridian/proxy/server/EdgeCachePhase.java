@@ -89,6 +89,9 @@ final class EdgeCachePhase {
     String bypass = null;
     if (!head && !ex.method.equals("GET")) {
       bypass = "method";
+      if (!isSafe(ex.method)) {
+        ex.cacheInvalidates = invalidatedKey(ex, policy, headers);
+      }
     } else if (ex.upgrade != null) {
       bypass = "upgrade";
     } else if (carriesOverride(headers)) {
@@ -191,6 +194,12 @@ final class EdgeCachePhase {
    */
   boolean onResponseHead(Exchange ex, HttpResponse response) {
     int status = response.status().code();
+    if (status < 400 && status >= 200 && ex.cacheInvalidates != null) {
+      int gone = cache.invalidate(ex.cacheInvalidates);
+      if (gone > 0) {
+        context.metrics.cache(ex.route.name()).invalidated(gone);
+      }
+    }
     if (status >= 500 && answerStale(ex)) {
       ReferenceCountUtil.release(response);
       return true;
@@ -385,6 +394,22 @@ final class EdgeCachePhase {
     context.metrics.cache(ex.route.name()).stale();
     serve(ex, stale, "STALE", now);
     return true;
+  }
+
+  private static boolean isSafe(String method) {
+    return method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS") || method.equals("TRACE");
+  }
+
+  /**
+   * The key whose entries an unsafe request (POST, PUT, DELETE, PATCH, ...) removes when it succeeds:
+   * what a GET of the same URL, with the same key headers, would find (RFC 9111 section 4.4), so the
+   * next GET sees what the change made. Taken before the request is rewritten for the origin.
+   * Variants a route's key-headers keep apart under other values stay until they expire or are purged.
+   */
+  private String invalidatedKey(Exchange ex, CachePolicy policy, HttpHeaders headers) {
+    String sentHost = headers.get(HttpHeaderNames.HOST);
+    return CacheKeys.key(policy, ex.route.name(), connection.scheme, sentHost == null ? "" : sentHost,
+        ex.request.uri(), headers);
   }
 
   private static boolean carriesOverride(HttpHeaders headers) {

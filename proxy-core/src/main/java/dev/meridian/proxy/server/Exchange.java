@@ -57,6 +57,8 @@ final class Exchange {
   dev.meridian.proxy.cache.CachedResponse cacheRevalidate;
   /** The fill this request leads (concurrent misses wait for its answer), or null. */
   dev.meridian.proxy.cache.MissCoalescer.Fill cacheLead;
+  /** The cache key an unsafe request's success removes (see {@code EdgeCachePhase}), or null. */
+  String cacheInvalidates;
   /** Whether the origin's answer should be stored if it may be (a GET that looked up the cache). */
   boolean cacheFillWanted;
   /** Whether the request carried Authorization or Cookie (its answer is stored only if public). */

@@ -326,6 +326,36 @@ class EdgeCacheTest {
     assertThat(victim.xCache()).isEqualTo("MISS");
   }
 
+  /** RFC 9111 section 4.4: an unsafe request that succeeds removes the entries of its URL; a failed one does not. */
+  @Test
+  void aSuccessfulUnsafeRequestInvalidatesItsUrlAndAFailedOneDoesNot() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger version = new java.util.concurrent.atomic.AtomicInteger(1);
+    TestBackend origin = origin(r -> switch (r.method()) {
+      case "GET" -> TestBackend.Reply.ok("item v" + version.get()).header("Vary", "Accept-Encoding");
+      case "DELETE" -> TestBackend.Reply.status(503);
+      default -> {
+        version.incrementAndGet();
+        yield TestBackend.Reply.ok("updated");
+      }
+    });
+    start(origin.port(), "ttl = 60s");
+    get("/item/1", "Accept-Encoding", "gzip");
+    get("/item/1", "Accept-Encoding", "br");
+    get("/item/2");
+    assertThat(get("/item/1", "Accept-Encoding", "gzip").xCache()).isEqualTo("HIT");
+
+    assertThat(send("PUT", "127.0.0.1", "/item/1").body()).isEqualTo("updated");
+
+    Answer after = get("/item/1", "Accept-Encoding", "br");
+    assertThat(after.xCache()).as("every variant of the URL went").isEqualTo("MISS");
+    assertThat(after.body()).isEqualTo("item v2");
+    assertThat(get("/item/2").xCache()).as("another URL stays").isEqualTo("HIT");
+    assertThat(counter("meridian.cache.invalidations", "route", "static")).isEqualTo(2);
+
+    assertThat(send("DELETE", "127.0.0.1", "/item/2").status()).isEqualTo(503);
+    assertThat(get("/item/2").xCache()).as("a failed unsafe request changes nothing").isEqualTo("HIT");
+  }
+
   @Test
   void twoRoutesWithTheSamePathOnDifferentHostsNeverShareAnEntry() throws Exception {
     TestBackend a = origin(r -> TestBackend.Reply.ok("from a"));
