@@ -359,8 +359,9 @@ public final class ProxyMetrics {
    * Counts an upstream failure: {@code meridian_upstream_failures_total{group,backend,kind}}.
    *
    * @param kind {@code connect}, {@code connect-refused}, {@code reset}, {@code tls}, {@code timeout},
-   *     {@code deadline} (the request's response-deadline passed while it waited), {@code protocol}
-   *     or {@code no-stream}
+   *     {@code deadline} (the request's response-deadline passed while it waited), {@code reused-closed}
+   *     (a pooled connection closed before answering; the request was sent again, not counted as a
+   *     retry), {@code protocol} or {@code no-stream}
    */
   public void upstreamFailed(String group, String backendId, String kind) {
     failuresByBackendAndKind.computeIfAbsent(group + '\0' + backendId + '\0' + kind,

@@ -114,6 +114,8 @@ final class UpstreamAttempts {
   void sendTo(Exchange ex, Backend backend) {
     if (ex.attempts > 0 && ex.selection.wantsExplanation() && ex.selection.decision() != null) {
       ex.selection.decision("retry " + ex.attempts + " (" + ex.lastFailure + "); " + ex.selection.decision());
+    } else if (ex.staleRetried && ex.selection.wantsExplanation() && ex.selection.decision() != null) {
+      ex.selection.decision("resent (" + ex.lastFailure + "); " + ex.selection.decision());
     }
     ex.attempts++;
     ex.backend = backend;
@@ -301,10 +303,17 @@ final class UpstreamAttempts {
       return;
     }
     if (reused && !ex.responseStarted() && !ex.staleRetried && ex.isIdempotent() && ex.isReplayable()) {
-      // A pooled connection the backend closed as we reused it (its keep-alive timeout raced ours):
-      // not the backend's fault; send the request again once, on a new connection.
-      log.debug("{} {}: pooled connection to {} was closed by the backend; reconnecting", ex.requestId,
-          clientIp, backend);
+      // A pooled connection the backend closed as we reused it (its keep-alive timeout raced ours, or
+      // the backend went away with requests on its connections): sent again once, on a new connection
+      // (nginx does the same without spending a try). Not reported to passive health, since a race is
+      // no fault, but counted and logged, as nginx logs "upstream prematurely closed connection".
+      context.metrics.upstreamFailed(ex.group.group().name(), backend.id(), "reused-closed");
+      String line = context.failureLog.admittedLine(backend, "reused-closed");
+      if (line != null) {
+        log.warn("{} {}: backend {} closed a pooled connection before answering ({}); sending the request again"
+            + " on a new connection{}", ex.requestId, clientIp, backend, cause == null ? "end of stream" : cause, line);
+      }
+      ex.lastFailure = "backend " + backend.id() + " closed a pooled connection before answering";
       ex.staleRetried = true;
       ex.freshConnection = true;
       ex.attempts--; // a reconnect, not a retry: it spends no attempt

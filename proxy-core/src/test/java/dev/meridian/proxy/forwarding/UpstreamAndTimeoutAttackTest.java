@@ -100,6 +100,11 @@ class UpstreamAndTimeoutAttackTest {
     }
   }
 
+  /** A backend's id where the configuration names none: its address. */
+  private static String backendId(RawTcpBackend backend) {
+    return backend.address().getHostString() + ":" + backend.port();
+  }
+
   @Test
   void getOnAStalePooledConnectionIsSentAgainOnANewConnection() throws Exception {
     AtomicInteger connections = new AtomicInteger();
@@ -112,7 +117,7 @@ class UpstreamAndTimeoutAttackTest {
           out.flush();
           RawTcpBackend.readHead(in); // second request on the reused connection: hang up unanswered
         });
-        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).set("debug-headers = true").start();
         RawHttpClient client = proxy.connect()) {
       client.send("GET /a HTTP/1.1\r\nHost: app.test\r\n\r\n");
       assertThat(client.readResponse().status()).isEqualTo(200);
@@ -121,6 +126,14 @@ class UpstreamAndTimeoutAttackTest {
 
       assertThat(response.status()).isEqualTo(200);
       assertThat(connections.get()).isEqualTo(2);
+      // Sent again without spending a try, but not unseen: a backend that dies with requests on its
+      // pooled connections shows here, in the decision and in the log.
+      assertThat(response.header("X-Meridian-Decision"))
+          .startsWith("resent (backend " + backendId(backend) + " closed a pooled connection before answering); ");
+      io.micrometer.core.instrument.Counter counted = proxy.metrics().registry().find("meridian.upstream.failures")
+          .tags("kind", "reused-closed").counter();
+      assertThat(counted).isNotNull();
+      assertThat(counted.count()).isEqualTo(1);
     }
   }
 
