@@ -72,7 +72,43 @@ class SlowStartTest {
 
   @Test
   void zeroDurationIsOff() {
-    HealthView view = SlowStart.wrap(group, registry, registry, Duration.ZERO);
+    SlowStartRamps ramps = new SlowStartRamps(clock);
+    HealthView view = SlowStart.wrap(group, registry, ramps);
     assertThat(view).isSameAs(registry);
+    ramps.start("b1");
+    assertThat(ramps.isEmpty()).as("nothing recorded while off").isTrue();
+  }
+
+  /**
+   * The ramps outlive one view: a rebuild of the group's selectors (a reload, a discovery update)
+   * makes a new view over the same ramps, so a ramp under way goes on, a backend the rebuild adds
+   * ramps from its start, and the ramps are subscribed to the registry once, never once per view.
+   */
+  @Test
+  void rampsOutliveTheViewsOfOneGroupsRebuilds() {
+    SlowStartRamps ramps = new SlowStartRamps(clock);
+    ramps.duration(Duration.ofSeconds(60));
+    registry.addListener(ramps);
+    SlowStart before = new SlowStart(group, registry, ramps, random::nextDouble);
+    registry.markOut("b1", "active-check", "3 failed checks");
+    registry.clear("b1", "active-check");
+    clock.advance(Duration.ofSeconds(30));
+
+    Backend b3 = new Backend("b3", "127.0.0.1", 9003, "us-east", 1);
+    BackendGroup grown = new BackendGroup("app", List.of(b1, b2, b3));
+    ramps.retainOnly(List.of("b1", "b2", "b3"));
+    ramps.start("b3");
+    SlowStart after = new SlowStart(grown, registry, ramps, random::nextDouble);
+
+    assertThat(after.isRamping(b1)).as("the ramp under way goes on").isTrue();
+    assertThat(after.isRamping(b3)).as("an added backend ramps").isTrue();
+    assertThat(after.isRamping(b2)).isFalse();
+    assertThat(before.isRamping(b1)).isTrue();
+    clock.advance(Duration.ofSeconds(30));
+    assertThat(after.isRamping(b1)).isFalse();
+    assertThat(after.isRamping(b3)).isTrue();
+
+    ramps.retainOnly(List.of("b1", "b2"));
+    assertThat(ramps.contains("b3")).as("a removed backend's ramp is forgotten").isFalse();
   }
 }

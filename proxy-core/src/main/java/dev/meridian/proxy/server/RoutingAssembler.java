@@ -17,6 +17,7 @@ import dev.meridian.health.ActiveHealthChecker;
 import dev.meridian.health.HealthRegistry;
 import dev.meridian.health.OutlierDetector;
 import dev.meridian.health.SlowStart;
+import dev.meridian.health.SlowStartRamps;
 import dev.meridian.proxy.config.MeridianSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendGroupSettings;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
@@ -83,6 +84,11 @@ final class RoutingAssembler {
   private final Map<String, RegionFaults> faultsByGroup = new ConcurrentHashMap<>();
   /** Each limited group's backend slots, kept across reloads. */
   private final Map<String, BackendSlots> slotsByGroup = new ConcurrentHashMap<>();
+  /**
+   * Each group's slow-start ramps, kept across reloads and discovery updates and subscribed to its
+   * health registry once (a subscription per rebuild piled up, one per DNS refresh).
+   */
+  private final Map<String, SlowStartRamps> rampsByGroup = new ConcurrentHashMap<>();
 
   RoutingAssembler(NanoClock clock, EventLoopGroup checkLoops, Transport transport) {
     this.clock = clock;
@@ -142,6 +148,7 @@ final class RoutingAssembler {
     trafficByGroup.keySet().retainAll(groupNames);
     faultsByGroup.keySet().retainAll(groupNames);
     slotsByGroup.keySet().retainAll(groupNames);
+    rampsByGroup.keySet().retainAll(groupNames);
   }
 
   private static Map<String, BackendGroup> buildGroups(MeridianSettings settings) {
@@ -174,12 +181,12 @@ final class RoutingAssembler {
           .withBoundedLoad(g.hash().boundedLoad());
       var strategy = Strategies.factory(g.strategy(), stats, options);
       HealthSettings h = g.health();
-      HealthView writeView = SlowStart.wrap(group, health, health, h.slowStart());
+      SlowStartRamps ramps = ramps(g.name(), health, group, h.slowStart(), previous.get(g.name()));
+      HealthView writeView = SlowStart.wrap(group, health, ramps);
       RegionalSelector selector = new RegionalSelector(group.backends(), writeView, stats, policy, strategy);
       RegionalSelector readSelector = selector;
       if (h.active().flatMap(a -> a.replicationLagHeader()).isPresent()) {
-        HealthView readView = SlowStart.wrap(group, health, health.readView(h.active().get().maxReplicationLag()),
-            h.slowStart());
+        HealthView readView = SlowStart.wrap(group, health.readView(h.active().get().maxReplicationLag()), ramps);
         readSelector = new RegionalSelector(group.backends(), readView, stats, policy, strategy);
       }
       for (RegionalSelector each : List.of(selector, readSelector)) {
@@ -204,6 +211,31 @@ final class RoutingAssembler {
           slots(g), links.get(g.name())));
     }
     return runtimes;
+  }
+
+  /**
+   * The group's slow-start ramps, set to its current length: a ramp under way goes on across the
+   * rebuild, and a backend the rebuild adds to a group that ran before ramps from now (at start, and
+   * for a group new in this reload, backends take their full share at once: there is nothing else).
+   */
+  private SlowStartRamps ramps(String name, HealthRegistry health, BackendGroup group, java.time.Duration slowStart,
+      GroupRuntime before) {
+    SlowStartRamps ramps = rampsByGroup.computeIfAbsent(name, n -> {
+      SlowStartRamps made = new SlowStartRamps(clock);
+      health.addListener(made);
+      return made;
+    });
+    ramps.duration(slowStart);
+    List<String> ids = group.backends().stream().map(Backend::id).toList();
+    ramps.retainOnly(ids);
+    if (before != null) {
+      for (String id : ids) {
+        if (before.group().find(id) == null) {
+          ramps.start(id);
+        }
+      }
+    }
+    return ramps;
   }
 
   /**
