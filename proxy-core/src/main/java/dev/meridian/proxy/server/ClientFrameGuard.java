@@ -34,6 +34,11 @@ import java.util.concurrent.TimeUnit;
  *   <li>A header block (HEADERS and its CONTINUATION frames) must end within the request-head
  *       timeout, as an HTTP/1.1 request head must; a client that leaves one open holds the whole
  *       connection (no other frame may come between), so it gets a GOAWAY and the connection closes.</li>
+ *   <li>WINDOW_UPDATE and PRIORITY frames beyond {@value #MAX_WINDOW_AND_PRIORITY_PER_SECOND} in a
+ *       second end the connection with {@code ENHANCE_YOUR_CALM} (Netty limits PING, SETTINGS, RST_STREAM
+ *       and empty DATA floods, not these). A client taking responses at full speed with a 64 KiB
+ *       window sends about one per 32 KiB received, a few thousand a second at most; a flood of them
+ *       cost the proxy's other clients their latency.</li>
  * </ul>
  *
  * <p>It reads each frame header once, as its 9 bytes arrive, keeping its place in the connection's
@@ -51,6 +56,11 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   private static final byte DATA = 0x0;
   private static final byte RST_STREAM = 0x3;
   private static final byte WINDOW_UPDATE = 0x8;
+  private static final byte PRIORITY = 0x2;
+  /** WINDOW_UPDATE and PRIORITY frames one connection may send in a second. */
+  static final int MAX_WINDOW_AND_PRIORITY_PER_SECOND = 20_000;
+  /** The rate is looked at once per this many such frames (a clock read per frame would cost). */
+  private static final int RATE_CHECK_EVERY = 256;
   private static final int PADDED = 0x8;
   /** Frames dropped on one connection before it is ended with ENHANCE_YOUR_CALM (16 MiB of DATA). */
   private static final int MAX_DROPPED_FRAMES = 1024;
@@ -88,6 +98,9 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
    * Netty reset as it decoded its header block (so never saw opened) would open it as a new request.
    */
   private boolean refused;
+  /** WINDOW_UPDATE and PRIORITY frames since {@link #controlSecondStart}. */
+  private int controlFrames;
+  private long controlSecondStart;
   private Http2LifecycleManager lifecycle;
   private ScheduledFuture<?> headerBlockDeadline;
 
@@ -136,6 +149,13 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
       byte type = in.getByte(at + 3);
       int flags = in.getUnsignedByte(at + 4);
       int streamId = in.getInt(at + 5) & Integer.MAX_VALUE;
+      if (type == WINDOW_UPDATE || type == PRIORITY) {
+        if (++controlFrames == 1) {
+          controlSecondStart = ctx.executor().ticker().nanoTime();
+        } else if (controlFrames % RATE_CHECK_EVERY == 0) {
+          checkControlRate(ctx);
+        }
+      }
       if (type == HEADERS) {
         if (streamId <= highestStreamId && streamId != 0) {
           decodeUpTo(ctx, in, at, out);
@@ -170,6 +190,25 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
       nextFrameAt += FRAME_HEADER_LENGTH + in.getUnsignedMedium(at);
     }
     decode(ctx, in, out);
+  }
+
+  /** Ends the connection when WINDOW_UPDATE and PRIORITY frames came faster than the limit this second. */
+  private void checkControlRate(ChannelHandlerContext ctx) throws Http2Exception {
+    long now = ctx.executor().ticker().nanoTime();
+    if (now - controlSecondStart >= TimeUnit.SECONDS.toNanos(1)) {
+      controlSecondStart = now; // a new second: counted afresh
+      controlFrames = 1;
+      return;
+    }
+    if (controlFrames > MAX_WINDOW_AND_PRIORITY_PER_SECOND) {
+      failed = true;
+      refused = true;
+      cancelHeaderBlockDeadline();
+      log.warn("{}: more than {} WINDOW_UPDATE and PRIORITY frames in a second; connection closed (ENHANCE_YOUR_CALM)",
+          ctx.channel().remoteAddress(), MAX_WINDOW_AND_PRIORITY_PER_SECOND);
+      throw Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,
+          "more than %d WINDOW_UPDATE and PRIORITY frames in a second", MAX_WINDOW_AND_PRIORITY_PER_SECOND);
+    }
   }
 
   private static boolean isStreamFrame(byte type) {

@@ -16,6 +16,7 @@ import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -76,6 +77,41 @@ class Http2HostileFramesTest {
       assertThat(client.goAwayError()).isNull();
     }
     assertThat(backend.requests()).extracting(TestBackend.Request::uri).containsExactly("/after");
+  }
+
+  /**
+   * A flood of WINDOW_UPDATE frames (and PRIORITY, which Netty does not limit either) ends the
+   * connection with ENHANCE_YOUR_CALM; a client granting window as it reads is far below the limit.
+   */
+  @Test
+  void aWindowUpdateOrPriorityFloodEndsTheConnection() throws Exception {
+    byte[] windowUpdate = frame(8, 0, 0, new byte[] {0, 0, 0, 1}); // stream 0, increment 1
+    byte[] priority = frame(2, 0, 1, new byte[] {0, 0, 0, 0, 16});
+    for (byte[] each : List.of(windowUpdate, priority)) {
+      try (RawHttp2Client client = client()) {
+        client.readUntil(RawHttp2Client::settingsReceived);
+        int frames = 20_000 + 2000; // ClientFrameGuard.MAX_WINDOW_AND_PRIORITY_PER_SECOND, and more
+        java.io.ByteArrayOutputStream flood = new java.io.ByteArrayOutputStream(frames * each.length);
+        for (int i = 0; i < frames; i++) {
+          flood.writeBytes(each);
+        }
+        client.sendRaw(flood.toByteArray());
+        client.readUntil(c -> c.closed());
+        assertThat(client.goAwayError()).isEqualTo(ENHANCE_YOUR_CALM);
+      }
+    }
+    // Within the limit, nothing happens: the connection serves on.
+    try (RawHttp2Client client = client()) {
+      java.io.ByteArrayOutputStream some = new java.io.ByteArrayOutputStream();
+      for (int i = 0; i < 1000; i++) {
+        some.writeBytes(windowUpdate);
+      }
+      client.sendRaw(some.toByteArray());
+      client.get(1, "/after");
+      client.readUntil(c -> c.ended(1));
+      assertThat(client.status(1)).isEqualTo("200");
+      assertThat(client.goAwayError()).isNull();
+    }
   }
 
   @Test
