@@ -34,11 +34,13 @@ import java.util.concurrent.TimeUnit;
  *   <li>A header block (HEADERS and its CONTINUATION frames) must end within the request-head
  *       timeout, as an HTTP/1.1 request head must; a client that leaves one open holds the whole
  *       connection (no other frame may come between), so it gets a GOAWAY and the connection closes.</li>
- *   <li>WINDOW_UPDATE and PRIORITY frames beyond {@value #MAX_WINDOW_AND_PRIORITY_PER_SECOND} in a
- *       second end the connection with {@code ENHANCE_YOUR_CALM} (Netty limits PING, SETTINGS, RST_STREAM
- *       and empty DATA floods, not these). A client taking responses at full speed with a 64 KiB
- *       window sends about one per 32 KiB received, a few thousand a second at most; a flood of them
- *       cost the proxy's other clients their latency.</li>
+ *   <li>WINDOW_UPDATE frames beyond {@value #FREE_CONTROL_FRAMES} plus one per
+ *       {@value #RESPONSE_BYTES_PER_WINDOW_UPDATE} bytes of responses sent, and PRIORITY frames beyond
+ *       {@value #FREE_CONTROL_FRAMES} plus {@value #PRIORITY_FRAMES_PER_STREAM} per stream opened,
+ *       end the connection with {@code ENHANCE_YOUR_CALM}, as Envoy budgets them (Netty limits PING,
+ *       SETTINGS, RST_STREAM and empty DATA floods, not these). A client grants window for what it
+ *       received: Go's client, among the most eager, sends two per 4 KiB read; a flood of them, with
+ *       nothing received, cost the proxy's other clients their latency.</li>
  * </ul>
  *
  * <p>It reads each frame header once, as its 9 bytes arrive, keeping its place in the connection's
@@ -57,10 +59,12 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   private static final byte RST_STREAM = 0x3;
   private static final byte WINDOW_UPDATE = 0x8;
   private static final byte PRIORITY = 0x2;
-  /** WINDOW_UPDATE and PRIORITY frames one connection may send in a second. */
-  static final int MAX_WINDOW_AND_PRIORITY_PER_SECOND = 20_000;
-  /** The rate is looked at once per this many such frames (a clock read per frame would cost). */
-  private static final int RATE_CHECK_EVERY = 256;
+  /** WINDOW_UPDATE or PRIORITY frames any connection may send whatever it received or opened. */
+  static final int FREE_CONTROL_FRAMES = 1024;
+  /** A WINDOW_UPDATE is allowed per this many response bytes sent. */
+  static final int RESPONSE_BYTES_PER_WINDOW_UPDATE = 512;
+  /** PRIORITY frames allowed per stream the client opened (RFC 9113 deprecates them). */
+  static final int PRIORITY_FRAMES_PER_STREAM = 100;
   private static final int PADDED = 0x8;
   /** Frames dropped on one connection before it is ended with ENHANCE_YOUR_CALM (16 MiB of DATA). */
   private static final int MAX_DROPPED_FRAMES = 1024;
@@ -98,14 +102,16 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
    * Netty reset as it decoded its header block (so never saw opened) would open it as a new request.
    */
   private boolean refused;
-  /** WINDOW_UPDATE and PRIORITY frames since {@link #controlSecondStart}. */
-  private int controlFrames;
-  private long controlSecondStart;
+  /** The response bytes sent on the connection, which its WINDOW_UPDATE budget grows with. */
+  private final HeldResponseBytes responses;
+  private long windowUpdates;
+  private long priorities;
   private Http2LifecycleManager lifecycle;
   private ScheduledFuture<?> headerBlockDeadline;
 
-  ClientFrameGuard(Http2ConnectionDecoder delegate, long headerBlockTimeoutNanos) {
+  ClientFrameGuard(Http2ConnectionDecoder delegate, long headerBlockTimeoutNanos, HeldResponseBytes responses) {
     super(delegate);
+    this.responses = responses;
     this.connection = delegate.connection();
     this.headerBlockTimeoutNanos = headerBlockTimeoutNanos;
     connection.addListener(new Http2ConnectionAdapter() {
@@ -149,12 +155,12 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
       byte type = in.getByte(at + 3);
       int flags = in.getUnsignedByte(at + 4);
       int streamId = in.getInt(at + 5) & Integer.MAX_VALUE;
-      if (type == WINDOW_UPDATE || type == PRIORITY) {
-        if (++controlFrames == 1) {
-          controlSecondStart = ctx.executor().ticker().nanoTime();
-        } else if (controlFrames % RATE_CHECK_EVERY == 0) {
-          checkControlRate(ctx);
-        }
+      if (type == WINDOW_UPDATE && ++windowUpdates > FREE_CONTROL_FRAMES
+          && windowUpdates > FREE_CONTROL_FRAMES + responses.sentBytes() / RESPONSE_BYTES_PER_WINDOW_UPDATE) {
+        flood(ctx, "WINDOW_UPDATE frames", windowUpdates);
+      } else if (type == PRIORITY && ++priorities > FREE_CONTROL_FRAMES
+          && priorities > FREE_CONTROL_FRAMES + (long) PRIORITY_FRAMES_PER_STREAM * ((highestStreamId + 1) / 2)) {
+        flood(ctx, "PRIORITY frames", priorities);
       }
       if (type == HEADERS) {
         if (streamId <= highestStreamId && streamId != 0) {
@@ -192,23 +198,14 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
     decode(ctx, in, out);
   }
 
-  /** Ends the connection when WINDOW_UPDATE and PRIORITY frames came faster than the limit this second. */
-  private void checkControlRate(ChannelHandlerContext ctx) throws Http2Exception {
-    long now = ctx.executor().ticker().nanoTime();
-    if (now - controlSecondStart >= TimeUnit.SECONDS.toNanos(1)) {
-      controlSecondStart = now; // a new second: counted afresh
-      controlFrames = 1;
-      return;
-    }
-    if (controlFrames > MAX_WINDOW_AND_PRIORITY_PER_SECOND) {
-      failed = true;
-      refused = true;
-      cancelHeaderBlockDeadline();
-      log.warn("{}: more than {} WINDOW_UPDATE and PRIORITY frames in a second; connection closed (ENHANCE_YOUR_CALM)",
-          ctx.channel().remoteAddress(), MAX_WINDOW_AND_PRIORITY_PER_SECOND);
-      throw Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,
-          "more than %d WINDOW_UPDATE and PRIORITY frames in a second", MAX_WINDOW_AND_PRIORITY_PER_SECOND);
-    }
+  /** Ends the connection: more control frames than its budget allows (see the class's description). */
+  private void flood(ChannelHandlerContext ctx, String what, long count) throws Http2Exception {
+    failed = true;
+    refused = true;
+    cancelHeaderBlockDeadline();
+    log.warn("{}: {} {} beyond the budget ({} response bytes sent, {} streams); connection closed (ENHANCE_YOUR_CALM)",
+        ctx.channel().remoteAddress(), count, what, responses.sentBytes(), (highestStreamId + 1) / 2);
+    throw Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM, "%d %s beyond the budget", count, what);
   }
 
   private static boolean isStreamFrame(byte type) {

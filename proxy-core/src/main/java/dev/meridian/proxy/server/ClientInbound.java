@@ -36,8 +36,29 @@ final class ClientInbound {
 
   /** Queues a message from the client's decoder and handles what can be handled now. */
   void add(Object msg) {
+    if (msg instanceof LastHttpContent && connection.exchange != null) {
+      noteBodyEnded(connection.exchange);
+    }
     queue.add(msg);
     drain();
+  }
+
+  /**
+   * The client sent the end of a body: when it is the current request's (no other request's head
+   * waits before it), that request's response-deadline starts now, though the body may wait here
+   * for an upstream connection (see {@link RequestDeadline}).
+   */
+  private void noteBodyEnded(Exchange ex) {
+    if (ex.route == null || ex.route.responseDeadline().isZero() || ex.bodyEndedNanos != 0 || ex.bodiless) {
+      return;
+    }
+    for (Object queued : queue) {
+      if (queued instanceof HttpRequest) {
+        return; // the end of a later request's body
+      }
+    }
+    ex.bodyEndedNanos = System.nanoTime();
+    connection.response.watchDeadline(ex);
   }
 
   /** Handles queued client messages as far as the current request's state allows. */

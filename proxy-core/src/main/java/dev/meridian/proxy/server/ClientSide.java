@@ -76,6 +76,14 @@ abstract class ClientSide {
     return true;
   }
 
+  /**
+   * Whether an HTTP/2 client ended its side of the stream (END_STREAM arrived), even if the frames
+   * that ended it have not reached the handler yet; false for an HTTP/1 connection.
+   */
+  boolean clientEnded() {
+    return false;
+  }
+
   /** Whether the client sends its requests one after another on this connection (HTTP/1), not one per stream. */
   boolean pipelines() {
     return false;

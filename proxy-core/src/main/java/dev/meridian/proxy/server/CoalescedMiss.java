@@ -28,14 +28,20 @@ final class CoalescedMiss implements MissCoalescer.Waiter {
   /**
    * Starts the wait's deadline, once the fill took this waiter (a fill that had just finished takes
    * none, and no timer is left behind). Called on the waiting connection's event loop, which also
-   * settles the wait: the fill's answer cannot come before this returns.
+   * settles the wait: the fill's answer cannot come before this returns. The wait is the route's
+   * response-headers, or what is left of its response-deadline if that is sooner.
    */
   void startTimer() {
+    long now = System.nanoTime();
+    long wait = ex.route.responseHeaders().toNanos();
+    if (RequestDeadline.begin(ex, now)) {
+      wait = Math.max(0, RequestDeadline.cap(ex, now + wait) - now);
+    }
     timer = connection.client.eventLoop().schedule(() -> {
       if (fill.leave(this)) {
         settle(null);
       }
-    }, ex.route.responseHeaders().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    }, wait, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   @Override

@@ -147,6 +147,10 @@ final class Exchange {
   long responseDeadlineNanos;
   /** When the route's response-deadline passes for this request, every try together (System.nanoTime), or 0. */
   long deadlineNanos;
+  /** Why the next try sends the request again without spending an attempt, for the decision; or null. */
+  String resentBecause;
+  /** When the client sent the end of the request's body (System.nanoTime), or 0: noted for a route with a deadline. */
+  long bodyEndedNanos;
   /** The request's hedges on a route that hedges (the next one's timer, those sent), or null. */
   Hedging.Race race;
 

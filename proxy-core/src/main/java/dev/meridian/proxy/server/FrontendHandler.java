@@ -352,7 +352,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
   void clientFailed(Throwable cause) {
     Http2Error streamError = cause instanceof Http2FrameStreamException e ? e.error()
         : cause instanceof Http2Exception.StreamException e ? e.error() : null;
-    if (streamError == Http2Error.PROTOCOL_ERROR && requestEnded && isExtraHeaders(cause)) {
+    if (streamError == Http2Error.PROTOCOL_ERROR && (requestEnded || client.clientEnded()) && isExtraHeaders(cause)) {
       // RFC 9113 section 5.1: HEADERS on a stream the client already ended (Netty's decoder calls it
       // a protocol error: too many headers) is a STREAM_CLOSED error. Other protocol errors on such a
       // stream (a WINDOW_UPDATE of 0, a PRIORITY on itself) stay what they are.

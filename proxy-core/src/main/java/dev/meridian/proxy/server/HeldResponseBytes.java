@@ -58,6 +58,14 @@ final class HeldResponseBytes implements StreamByteDistributor {
     this.budgetCrossed = task;
   }
 
+  /** Counts the bytes the distributor hands to the writer: the response bytes sent on the connection. */
+  private final CountingWriter counting = new CountingWriter();
+
+  /** Response bytes sent on the connection so far (DATA payloads given to the frame writer). */
+  long sentBytes() {
+    return counting.sent;
+  }
+
   /** Response bytes the connection holds back now. */
   long bytes() {
     return held;
@@ -102,6 +110,19 @@ final class HeldResponseBytes implements StreamByteDistributor {
 
   @Override
   public boolean distribute(int maxBytes, Writer writer) throws Http2Exception {
-    return distributor.distribute(maxBytes, writer);
+    counting.delegate = writer;
+    return distributor.distribute(maxBytes, counting);
+  }
+
+  /** Passes each write on and adds up its bytes (one per connection, reused for every distribution). */
+  private static final class CountingWriter implements Writer {
+    Writer delegate;
+    long sent;
+
+    @Override
+    public void write(Http2Stream stream, int numBytes) {
+      sent += numBytes;
+      delegate.write(stream, numBytes);
+    }
   }
 }

@@ -82,6 +82,11 @@ final class Http2ClientStream extends ClientSide {
   }
 
   @Override
+  boolean clientEnded() {
+    return endStreamReceived;
+  }
+
+  @Override
   boolean isWritable() {
     return !closed && ctx.channel().isWritable() && streams.isWritable(stream);
   }

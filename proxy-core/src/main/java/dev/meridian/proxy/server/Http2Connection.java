@@ -110,7 +110,7 @@ final class Http2Connection {
     @Override
     protected Http2FrameCodec build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
         Http2Settings initialSettings) {
-      return super.build(new ClientFrameGuard(decoder, headerBlockTimeoutNanos), encoder, initialSettings);
+      return super.build(new ClientFrameGuard(decoder, headerBlockTimeoutNanos, held), encoder, initialSettings);
     }
   }
 

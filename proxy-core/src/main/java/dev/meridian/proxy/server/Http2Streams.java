@@ -265,7 +265,13 @@ final class Http2Streams extends ChannelDuplexHandler {
       Http2ClientStream stream;
       while ((stream = readComplete.poll()) != null) {
         stream.readCompletePending = false;
-        stream.onReadComplete();
+        try {
+          stream.onReadComplete();
+        } catch (RuntimeException e) {
+          // Its request (held until now) started here: a failure costs that stream, not the others.
+          log.warn("stream {}: its handler failed at the end of a read; the stream is reset", stream.id(), e);
+          stream.onError(e);
+        }
       }
     } finally {
       inRead = false;

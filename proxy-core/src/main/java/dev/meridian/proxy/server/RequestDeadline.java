@@ -3,8 +3,9 @@ package dev.meridian.proxy.server;
 /**
  * A request's overall deadline for its response headers ({@code response-deadline}): every try
  * together, where {@code response-headers} times each try on its own. It counts from the request's
- * arrival, or from the end of its body when it has one (as Envoy's route timeout counts from the end
- * of the downstream request), so a slow upload is not charged to the backends.
+ * arrival, or from when the client sent the end of its body when it has one (as Envoy's route
+ * timeout counts from the end of the downstream request), so a slow upload is not charged to the
+ * backends; a body that waits for a connection or a backend's slot is.
  *
  * <p>The deadline is kept on the exchange ({@link Exchange#deadlineNanos}); the connection's
  * response-headers timer ({@link ResponseRelay}) fires at it, whichever phase the request is in
@@ -24,10 +25,10 @@ final class RequestDeadline {
     if (ex.deadlineNanos != 0) {
       return true;
     }
-    if (ex.route.responseDeadline().isZero() || !(ex.bodiless || ex.requestComplete)) {
+    if (ex.route.responseDeadline().isZero() || !(ex.bodiless || ex.bodyEndedNanos != 0 || ex.requestComplete)) {
       return false;
     }
-    long from = ex.bodiless ? ex.startNanos : nowNanos;
+    long from = ex.bodiless ? ex.startNanos : ex.bodyEndedNanos != 0 ? ex.bodyEndedNanos : nowNanos;
     ex.deadlineNanos = from + ex.route.responseDeadline().toNanos();
     if (ex.deadlineNanos == 0) {
       ex.deadlineNanos = 1; // 0 stands for none

@@ -424,7 +424,8 @@ final class ResponseRelay {
       deadlinePassed(ex);
       return false;
     }
-    arm(ex, ex.deadlineNanos, now);
+    // A try already waiting for headers keeps its own (sooner) due time; the deadline caps it.
+    arm(ex, ex.responseDeadlineNanos == 0 ? ex.deadlineNanos : RequestDeadline.cap(ex, ex.responseDeadlineNanos), now);
     return true;
   }
 

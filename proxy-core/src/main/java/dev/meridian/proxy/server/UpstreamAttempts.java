@@ -114,9 +114,10 @@ final class UpstreamAttempts {
   void sendTo(Exchange ex, Backend backend) {
     if (ex.attempts > 0 && ex.selection.wantsExplanation() && ex.selection.decision() != null) {
       ex.selection.decision("retry " + ex.attempts + " (" + ex.lastFailure + "); " + ex.selection.decision());
-    } else if (ex.staleRetried && ex.selection.wantsExplanation() && ex.selection.decision() != null) {
-      ex.selection.decision("resent (" + ex.lastFailure + "); " + ex.selection.decision());
+    } else if (ex.resentBecause != null && ex.selection.wantsExplanation() && ex.selection.decision() != null) {
+      ex.selection.decision("resent (" + ex.resentBecause + "); " + ex.selection.decision());
     }
+    ex.resentBecause = null;
     ex.attempts++;
     ex.backend = backend;
     ex.injectedDelayNanos = 0;
@@ -314,6 +315,7 @@ final class UpstreamAttempts {
             + " on a new connection{}", ex.requestId, clientIp, backend, cause == null ? "end of stream" : cause, line);
       }
       ex.lastFailure = "backend " + backend.id() + " closed a pooled connection before answering";
+      ex.resentBecause = ex.lastFailure;
       ex.staleRetried = true;
       ex.freshConnection = true;
       ex.attempts--; // a reconnect, not a retry: it spends no attempt
