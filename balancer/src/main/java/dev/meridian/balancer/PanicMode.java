@@ -80,7 +80,12 @@ final class PanicMode {
         continue;
       }
       int client = slot / 2;
-      double now = capacity.of(client < regions.length ? regions[client] : null, slot % 2 == 1);
+      if (client == regions.length) {
+        // Clients of regions the group has not share this slot, yet their orders differ (a failover
+        // table may give each its own): only their next pick can tell.
+        continue;
+      }
+      double now = capacity.of(regions[client], slot % 2 == 1);
       if (now >= policy.panicThreshold() && regionBySlot.compareAndSet(slot, region, -1)) {
         listener.panicChanged(false, regions[region], now);
       }

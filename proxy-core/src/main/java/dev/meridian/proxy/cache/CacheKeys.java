@@ -7,7 +7,8 @@ import java.util.Locale;
 
 /**
  * Builds the edge cache's keys and URLs. A key is the route's name, the method class ({@code GET}:
- * HEAD is answered from GET's entries), scheme, the Host as sent to the origin, path, the
+ * HEAD is answered from GET's entries), scheme, host (lower case, default port dropped; the origin
+ * gets it so), path, the
  * query as the route chooses it and the route's key headers; the headers an answer {@code Vary}s on
  * make its variants. The route is always in the key, so two routes never share an entry, and no
  * request header the key leaves out can change which entry a request gets.
@@ -17,7 +18,7 @@ public final class CacheKeys {
 
   private CacheKeys() {}
 
-  /** The host as URLs hold it (purges match them): lower case, no trailing dot, without the scheme's default port. */
+  /** The host as keys and URLs hold it: lower case, no trailing dot, without the scheme's default port. */
   public static String host(String host, String scheme) {
     if (host == null) {
       return "";
@@ -41,8 +42,7 @@ public final class CacheKeys {
   /**
    * The key of a GET or HEAD request.
    *
-   * @param host       the Host field as the origin gets it: byte for byte, since an origin may serve
-   *                   {@code a.test.} or {@code A.TEST:80} otherwise than {@code a.test}
+   * @param host       as {@link #host} made it (and as the origin gets it)
    * @param originForm the request's path and query
    */
   public static String key(CachePolicy policy, String route, String scheme, String host, String originForm,

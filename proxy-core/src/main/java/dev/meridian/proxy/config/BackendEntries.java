@@ -19,7 +19,8 @@ import java.util.Set;
  * @param sources  where more backends are discovered, in configuration order
  * @param regions  every region the entries name (those of a backends file included)
  */
-record BackendEntries(List<BackendSettings> backends, List<BackendSourceSettings> sources, Set<String> regions) {
+record BackendEntries(List<BackendSettings> backends, List<BackendSourceSettings> sources, Set<String> regions,
+    Set<String> namedRegions) {
   private static final List<String> KINDS = List.of("address", "dns", "srv", "kubernetes");
 
   /**
@@ -36,6 +37,8 @@ record BackendEntries(List<BackendSettings> backends, List<BackendSourceSettings
     List<BackendSettings> backends = new ArrayList<>();
     List<BackendSourceSettings> sources = new ArrayList<>();
     Set<String> regions = new LinkedHashSet<>();
+    // The regions entries certainly put backends in (not every zone a Kubernetes entry might map to).
+    Set<String> namedRegions = new LinkedHashSet<>();
     Map<String, String> ids = new HashMap<>();
     for (ObjectReader b : elements) {
       List<String> kinds = KINDS.stream().filter(b::has).toList();
@@ -47,6 +50,9 @@ record BackendEntries(List<BackendSettings> backends, List<BackendSourceSettings
       }
       String region = b.string("region", defaultRegion);
       regions.add(region);
+      if (!kinds.get(0).equals("kubernetes")) {
+        namedRegions.add(region);
+      }
       switch (kinds.get(0)) {
         case "dns" -> sources.add(dns(b, region));
         case "srv" -> sources.add(srv(b, region));
@@ -60,13 +66,16 @@ record BackendEntries(List<BackendSettings> backends, List<BackendSourceSettings
     file.ifPresent(path -> {
       regions.add(defaultRegion);
       try {
-        BackendFile.load(path, defaultRegion).forEach(b -> regions.add(b.region()));
+        BackendFile.load(path, defaultRegion).forEach(b -> {
+          regions.add(b.region());
+          namedRegions.add(b.region());
+        });
       } catch (InvalidConfigException e) {
         e.problems().forEach(g.problems()::add);
       }
       sources.add(new BackendSourceSettings.File(g.pathOf("backends-file"), path, defaultRegion));
     });
-    return new BackendEntries(backends, sources, regions);
+    return new BackendEntries(backends, sources, regions, namedRegions);
   }
 
   /**

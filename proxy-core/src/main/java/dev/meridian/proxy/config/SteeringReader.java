@@ -22,8 +22,12 @@ final class SteeringReader {
 
   private SteeringReader() {}
 
-  /** Reads {@code backend-groups.NAME.regions}; {@code regions} are those the group's backends are in. */
-  static RegionSettings regions(ObjectReader group, Set<String> regions) {
+  /**
+   * Reads {@code backend-groups.NAME.regions}; {@code regions} are those the group's backends may be
+   * in, {@code namedRegions} those its entries certainly put backends in (written backends, DNS and
+   * SRV entries, a backends file's entries; not every zone a Kubernetes entry may map to).
+   */
+  static RegionSettings regions(ObjectReader group, Set<String> regions, Set<String> namedRegions) {
     if (!group.has("regions")) {
       return new RegionSettings(Map.of(), 1.4, Duration.ZERO, Optional.empty(), Duration.ZERO, 0.5);
     }
@@ -48,7 +52,7 @@ final class SteeringReader {
     Optional<String> writer = r.optionalString("writer");
     writer.filter(w -> !regions.contains(w)).ifPresent(w -> r.problem("writer",
         "region '" + w + "' has no backend in this group (expected: one of " + String.join(", ", regions) + ")"));
-    checkEveryRegionIsReached(r, failover, regions, writer);
+    checkEveryRegionIsReached(r, failover, namedRegions, writer);
     return new RegionSettings(failover, r.decimal("spill-over", 1.4, 1.0, 100.0),
         r.durationOrZero("latency-margin", Duration.ZERO), writer,
         r.durationOrZero("read-your-writes", Duration.ZERO), r.decimal("panic-threshold", 0.5, 0.0, 1.0));

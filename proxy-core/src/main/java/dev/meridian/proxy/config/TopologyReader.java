@@ -164,7 +164,7 @@ final class TopologyReader {
     UpstreamTlsSettings tls = g.has("tls") ? g.object("tls").map(TlsReader::upstream)
         .orElse(UpstreamTlsSettings.DISABLED) : UpstreamTlsSettings.DISABLED;
     UpstreamProtocol protocol = protocol(g, tls);
-    return new BackendGroupSettings(name, strategy, entries.backends(), SteeringReader.regions(g, entries.regions()),
+    return new BackendGroupSettings(name, strategy, entries.backends(), SteeringReader.regions(g, entries.regions(), entries.namedRegions()),
         SteeringReader.hash(g), g.has("ewma-decay") ? g.duration("ewma-decay") : Duration.ofSeconds(10),
         HealthReader.health(g), tls, protocol, limits(g), proxyProtocol(g, protocol), entries.sources());
   }

@@ -87,17 +87,16 @@ final class EdgeCachePhase {
     boolean head = ex.method.equals("HEAD");
     HttpHeaders headers = ex.request.headers();
     String bypass = null;
+    normalizeHost(headers);
     if (!head && !ex.method.equals("GET")) {
       bypass = "method";
-      if (!isSafe(ex.method)) {
-        ex.cacheInvalidates = invalidatedKey(ex, policy, headers);
-      }
     } else if (ex.upgrade != null) {
       bypass = "upgrade";
     } else if (carriesOverride(headers)) {
       bypass = "override-header";
-    } else if (!ex.bodiless) {
-      // A GET with a body: the body is not in the key, yet Rack and others read its parameters.
+    } else if (!ex.bodiless && !ex.http2) {
+      // A GET with a body: the body is not in the key, yet Rack and others read its parameters. (An
+      // HTTP/2 GET may end its stream with an empty DATA frame: it is judged by the bytes it sent.)
       bypass = "request-body";
     } else if (spellsWithUnderscore(headers, policy.keyHeaders())) {
       bypass = "ambiguous-header";
@@ -113,12 +112,9 @@ final class EdgeCachePhase {
       return false;
     }
     String scheme = connection.scheme;
-    String sentHost = headers.get(HttpHeaderNames.HOST);
-    // The key holds the Host exactly as the origin gets it ("a.test." may be another site to it);
-    // the URL, which purges match, holds it normalized, so one purge reaches every spelling.
-    ex.cacheKey = CacheKeys.key(policy, ex.route.name(), scheme, sentHost == null ? "" : sentHost,
-        ex.request.uri(), headers);
-    ex.cacheUrl = CacheKeys.url(scheme, CacheKeys.host(sentHost, scheme), ex.request.uri());
+    String host = headers.get(HttpHeaderNames.HOST); // normalized above: the origin gets what is keyed
+    ex.cacheKey = CacheKeys.key(policy, ex.route.name(), scheme, host == null ? "" : host, ex.request.uri(), headers);
+    ex.cacheUrl = CacheKeys.url(scheme, host == null ? "" : host, ex.request.uri());
     long now = cache.nanoTime();
     CachedResponse entry = cache.lookup(ex.cacheKey, headers);
     if (entry != null && entry.isFresh(now)) {
@@ -194,12 +190,7 @@ final class EdgeCachePhase {
    */
   boolean onResponseHead(Exchange ex, HttpResponse response) {
     int status = response.status().code();
-    if (status < 400 && status >= 200 && ex.cacheInvalidates != null) {
-      int gone = cache.invalidate(ex.cacheInvalidates);
-      if (gone > 0) {
-        context.metrics.cache(ex.route.name()).invalidated(gone);
-      }
-    }
+
     if (status >= 500 && answerStale(ex)) {
       ReferenceCountUtil.release(response);
       return true;
@@ -243,6 +234,10 @@ final class EdgeCachePhase {
         // The answer itself said so (not a passing error, nor this request's credentials).
         cache.misses().notStored(ex.cacheKey, cache.nanoTime());
       }
+      return;
+    }
+    if (ex.bodyBytesForwarded > 0) {
+      meters.notStored("request-body"); // an HTTP/2 GET that did send a body: the body is not keyed
       return;
     }
     List<String> varyNames = OriginHeaders.varyNames(headers);
@@ -332,6 +327,10 @@ final class EdgeCachePhase {
       return null;
     }
     List<String> varyNames = OriginHeaders.varyNames(headers);
+    if (spellsWithUnderscore(target.requestHeaders(), varyNames)) {
+      meters.notStored("ambiguous-header");
+      return null;
+    }
     CachedResponse entry = new CachedResponse(target.url(), response.status().code(),
         response.status().reasonPhrase(), OriginHeaders.storedHeaders(headers), body, cache.nanoTime(),
         verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), target.policy().staleIfError().toSeconds(), varyNames,
@@ -396,21 +395,65 @@ final class EdgeCachePhase {
     return true;
   }
 
-  private static boolean isSafe(String method) {
+  static boolean isSafe(String method) {
     return method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS") || method.equals("TRACE");
   }
 
   /**
-   * The key whose entries an unsafe request (POST, PUT, DELETE, PATCH, ...) removes when it succeeds:
-   * what a GET of the same URL, with the same key headers, would find (RFC 9111 section 4.4), so the
-   * next GET sees what the change made. Taken before the request is rewritten for the origin.
-   * Variants a route's key-headers keep apart under other values stay until they expire or are purged.
+   * The Host of a request on a cached route as keys hold it, lower case, without a trailing dot or the
+   * scheme's default port, and so forwarded: an origin that tells {@code a.test.} or {@code A.TEST}
+   * from {@code a.test} would otherwise shape an answer stored under {@code a.test}'s key, and such
+   * spellings cannot make keys of their own to bust the cache with either.
    */
-  private String invalidatedKey(Exchange ex, CachePolicy policy, HttpHeaders headers) {
-    String sentHost = headers.get(HttpHeaderNames.HOST);
-    return CacheKeys.key(policy, ex.route.name(), connection.scheme, sentHost == null ? "" : sentHost,
-        ex.request.uri(), headers);
+  private void normalizeHost(HttpHeaders headers) {
+    String sent = headers.get(HttpHeaderNames.HOST);
+    if (sent != null) {
+      String host = CacheKeys.host(sent, connection.scheme);
+      if (!host.equals(sent)) {
+        headers.set(HttpHeaderNames.HOST, host);
+      }
+    }
   }
+
+  /**
+   * Before an unsafe request (POST, PUT, DELETE, PATCH, ...) goes to its origin: the keys of the
+   * entries its success removes (RFC 9111 section 4.4), those a GET of the same URL with the same key
+   * headers would find on every cached route for its host and path, whichever route the request
+   * itself takes (a write route beside a cached read route, say). Taken before the request is
+   * rewritten for the origin. Variants that a route's key-headers keep apart under other values stay
+   * until they expire or are purged.
+   */
+  void noteInvalidation(Exchange ex, java.util.List<dev.meridian.proxy.routing.Route> routes) {
+    HttpHeaders headers = ex.request.headers();
+    String host = CacheKeys.host(headers.get(HttpHeaderNames.HOST), connection.scheme);
+    String uri = ex.request.uri();
+    int q = uri.indexOf('?');
+    String path = q < 0 ? uri : uri.substring(0, q);
+    for (dev.meridian.proxy.routing.Route route : routes) {
+      if (route.cache() != null && route.matchesTarget(host, path)) {
+        if (ex.cacheInvalidates == null) {
+          ex.cacheInvalidates = new ArrayList<>(2);
+        }
+        ex.cacheInvalidates.add(new Invalidation(route.name(),
+            CacheKeys.key(route.cache(), route.name(), connection.scheme, host, uri, headers)));
+      }
+    }
+  }
+
+  /** The origin answered an unsafe request: a success (2xx, 3xx) removes the entries noted for it. */
+  void invalidateIfSucceeded(Exchange ex, int status) {
+    if (status >= 200 && status < 400) {
+      for (Invalidation each : ex.cacheInvalidates) {
+        int gone = cache.invalidate(each.key());
+        if (gone > 0) {
+          context.metrics.cache(each.route()).invalidated(gone);
+        }
+      }
+    }
+  }
+
+  /** A cached route's key that an unsafe request's success removes. */
+  record Invalidation(String route, String key) {}
 
   private static boolean carriesOverride(HttpHeaders headers) {
     return OVERRIDE_HEADERS.anyIn(headers);

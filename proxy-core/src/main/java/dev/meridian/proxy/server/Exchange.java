@@ -58,7 +58,7 @@ final class Exchange {
   /** The fill this request leads (concurrent misses wait for its answer), or null. */
   dev.meridian.proxy.cache.MissCoalescer.Fill cacheLead;
   /** The cache key an unsafe request's success removes (see {@code EdgeCachePhase}), or null. */
-  String cacheInvalidates;
+  java.util.List<EdgeCachePhase.Invalidation> cacheInvalidates;
   /** Whether the origin's answer should be stored if it may be (a GET that looked up the cache). */
   boolean cacheFillWanted;
   /** Whether the request carried Authorization or Cookie (its answer is stored only if public). */
@@ -69,8 +69,11 @@ final class Exchange {
   boolean fromCache;
   /** Why a sticky route's cookie was not used (ignored, or its backend gone), for the decision header. */
   String stickyNote;
-  /** The sticky pin came under the group's former cookie name; the answer moves it to the new name. */
-  boolean stickyRenamed;
+  /**
+   * When the sticky pin that came under the group's former cookie name was made (epoch seconds), or
+   * 0: the answer moves it to the new name, keeping that time (moving a pin does not extend it).
+   */
+  long stickyRenamedIssuedAt;
   /** Stats of the backend the request is in flight to, until it finishes. */
   BackendStats inFlightTo;
   long sentNanos;

@@ -404,6 +404,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     if (http2Stream && !ex.bodiless) {
       headTimer.start(); // an HTTP/2 upload is held to limits.min-request-body-rate too (a timer per upload only)
     }
+    if (context.cache != null && !EdgeCachePhase.isSafe(ex.method)) {
+      cache.noteInvalidation(ex, now.routing().router().routes());
+    }
     if (ex.route.cache() != null && cache.answer(ex)) {
       return;
     }

@@ -155,6 +155,9 @@ final class ResponseRelay {
         connection.hedging().cancel(ex); // this answer won: the hedges still racing are cancelled
       }
     }
+    if (ex.cacheInvalidates != null) {
+      connection.cache.invalidateIfSucceeded(ex, status.code());
+    }
     if (ex.route.cache() != null && connection.cache.onResponseHead(ex, response)) {
       return;
     }

@@ -80,7 +80,7 @@ final class StickySessions {
     StickyCookie.Claim claim = read(ex, context, policy, header, RequestCookies.start(range),
         RequestCookies.end(range));
     if (claim.isValid()) {
-      ex.stickyRenamed = true;
+      ex.stickyRenamedIssuedAt = Math.max(1, claim.issuedAtSeconds());
       pinClaim(ex, policy, claim);
     }
   }
@@ -165,7 +165,8 @@ final class StickySessions {
       }
     }
     boolean pinMade = cookieMode && (outcome == StickyPin.Outcome.NONE || outcome == StickyPin.Outcome.REPINNED);
-    boolean issue = pinMade || ex.stickyRenamed;
+    boolean renamed = ex.stickyRenamedIssuedAt != 0;
+    boolean issue = pinMade || renamed;
     BackendStats stats = ex.group.stats().of(ex.backend);
     if (stats != null && (pinMade || outcome == StickyPin.Outcome.HONOURED)) {
       stats.stickyRequest(pinMade);
@@ -173,10 +174,11 @@ final class StickySessions {
     if (issue) {
       // A pin moved to the new name while this one request went elsewhere still names its own backend.
       Backend to = outcome == StickyPin.Outcome.OVERRIDDEN ? selection.pinned() : ex.backend;
-      String value = context.stickyKeys.codec().issue(ex.group.sticky().groupName(), to.id(),
-          to.region(), context.epochSeconds());
+      // A pin moved under the new name keeps the time it was made; a new or moved-elsewhere one is made now.
+      long issuedAt = renamed && !pinMade ? ex.stickyRenamedIssuedAt : context.epochSeconds();
+      String value = context.stickyKeys.codec().issue(ex.group.sticky().groupName(), to.id(), to.region(), issuedAt);
       response.headers().add(HttpHeaderNames.SET_COOKIE, policy.setCookie(value, tls));
-      if (ex.stickyRenamed) {
+      if (renamed) {
         response.headers().add(HttpHeaderNames.SET_COOKIE, policy.expireFormerCookie());
       }
     }
@@ -192,7 +194,7 @@ final class StickySessions {
     Backend pinned = selection.pinned();
     String to = ex.backend.id();
     return switch (outcome) {
-      case HONOURED -> "sticky " + to + (ex.stickyRenamed ? " (cookie renamed " + ex.route.sticky().formerCookie()
+      case HONOURED -> "sticky " + to + (ex.stickyRenamedIssuedAt != 0 ? " (cookie renamed " + ex.route.sticky().formerCookie()
           + "->" + ex.route.sticky().cookie() + ")" : "");
       case OVERRIDDEN -> "sticky " + pinned.id() + " overridden: " + selection.pinReason().label();
       case REPINNED -> "sticky re-pinned " + (pinned == null ? "(gone)" : pinned.id()) + "->" + to + ": "

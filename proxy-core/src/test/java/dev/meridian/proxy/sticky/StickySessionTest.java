@@ -486,12 +486,14 @@ class StickySessionTest {
     startBackends("us-east-1", "us-east-2", "us-east-3");
     Path keys = writeKeys("k1", b64(SECRET_1));
     String oneGroup = twoGroupConfig(keys, false);
-    MeridianInstance before = start(oneGroup);
+    MutableClock wall = new MutableClock(Instant.now());
+    MeridianInstance before = start(oneGroup, new ManualClock(), wall);
     HttpResponse<String> first = send(before, "/cart", null);
     String oldCookie = cookieSet(first, "meridian_affinity").orElseThrow();
     String pinnedTo = first.body();
+    wall.advance(Duration.ofMinutes(10));
 
-    MeridianInstance after = start(twoGroupConfig(keys, true));
+    MeridianInstance after = start(twoGroupConfig(keys, true), new ManualClock(), wall);
     for (int i = 0; i < 20; i++) {
       HttpResponse<String> again = send(after, "/cart", "meridian_affinity=" + oldCookie);
       assertThat(again.body()).as("request %d: the pin made before the rename holds", i).isEqualTo(pinnedTo);
@@ -502,6 +504,11 @@ class StickySessionTest {
         .contains("meridian_affinity=; Max-Age=0; Path=/");
     assertThat(moved.headers().firstValue("x-meridian-decision").orElse(""))
         .isEqualTo("sticky " + pinnedTo + " (cookie renamed meridian_affinity->meridian_affinity_" + GROUP + ")");
+    StickyCookie codec = new StickyCookie(List.of(new StickyCookie.Key("k1", SECRET_1)));
+    long now = wall.instant().getEpochSecond();
+    assertThat(codec.read(newCookie, StickyCookie.groupHash(GROUP), now, 3600).issuedAtSeconds())
+        .as("moving the pin to the new name does not extend it")
+        .isEqualTo(codec.read(oldCookie, StickyCookie.groupHash(GROUP), now, 3600).issuedAtSeconds());
     for (int i = 0; i < 20; i++) {
       HttpResponse<String> renamed = send(after, "/cart", "meridian_affinity_" + GROUP + "=" + newCookie);
       assertThat(renamed.body()).isEqualTo(pinnedTo);
