@@ -20,6 +20,9 @@ import java.util.Date;
  * of its {@code Age} and how old its {@code Date} says it is.
  */
 public final class Freshness {
+  /** The obsolete Set-Cookie2 (RFC 2965), which some origins still send: a session all the same. */
+  private static final io.netty.util.AsciiString SET_COOKIE2 = io.netty.util.AsciiString.cached("set-cookie2");
+
   /**
    * The verdict on one response.
    *
@@ -64,7 +67,7 @@ public final class Freshness {
     if (cc.noCache() && !validators) {
       return Verdict.refuse("no-cache");
     }
-    if (headers.contains(HttpHeaderNames.SET_COOKIE)) {
+    if (headers.contains(HttpHeaderNames.SET_COOKIE) || headers.contains(SET_COOKIE2)) {
       return Verdict.refuse("set-cookie");
     }
     for (String vary : headers.getAll(HttpHeaderNames.VARY)) {

@@ -101,7 +101,10 @@ final class EdgeCachePhase {
     } else if (spellsWithUnderscore(headers, policy.keyHeaders())) {
       bypass = "ambiguous-header";
     } else {
-      ex.cacheAuthenticated = headers.contains(HttpHeaderNames.AUTHORIZATION) || headers.contains(HttpHeaderNames.COOKIE);
+      // Proxy-Authorization too: RFC 9111 names only Authorization, but a request carrying a user's
+      // credentials for a proxy on the way is as personal.
+      ex.cacheAuthenticated = headers.contains(HttpHeaderNames.AUTHORIZATION) || headers.contains(HttpHeaderNames.COOKIE)
+          || headers.contains(HttpHeaderNames.PROXY_AUTHORIZATION);
       if (ex.cacheAuthenticated && policy.authenticated() == CachePolicy.Authenticated.BYPASS) {
         bypass = "authenticated";
       }
