@@ -41,6 +41,11 @@ public final class AccessLogEntry {
   public int upstreamStatus;
   /** Backends tried (0 when none was, such as a cache hit or a refusal). */
   public int attempts;
+  /**
+   * Why Meridian answered the request itself (a 502's "could not connect to backend a1", a 429's
+   * limit), as its log line and debug-headers body say; null when a backend or the cache answered.
+   */
+  public String reason;
   /** What the edge cache did (HIT, MISS, ...) on a cached route, or null. */
   public String cache;
   /** What sticky sessions did (pinned, new, moved, ...) on a sticky route, or null. */
@@ -80,6 +85,7 @@ public final class AccessLogEntry {
     backend = null;
     upstreamAddr = null;
     upstreamStatus = 0;
+    reason = null;
     cache = null;
     sticky = null;
     decision = null;

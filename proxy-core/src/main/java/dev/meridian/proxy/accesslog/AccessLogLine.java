@@ -12,7 +12,8 @@ import java.time.format.DateTimeFormatter;
  * {@code query}, {@code protocol}, {@code status}, {@code bytes_in}, {@code bytes_out}, {@code cut_off}
  * (only when true), {@code duration_ms},
  * {@code upstream_ms}, {@code route}, {@code group}, {@code client_region}, {@code region},
- * {@code backend}, {@code upstream_addr}, {@code upstream_status}, {@code attempts}, {@code cache}, {@code sticky}, {@code decision}, {@code tls},
+ * {@code backend}, {@code upstream_addr}, {@code upstream_status}, {@code attempts}, {@code reason} (why
+ * Meridian answered itself), {@code cache}, {@code sticky}, {@code decision}, {@code tls},
  * {@code sni}, {@code referer}, {@code user_agent}. A field the request does not have is left out. Strings
  * are escaped as JSON requires; text from the client (method, host, path, query, sni, referer, user
  * agent) is cut at 2048 bytes. It arrives as bytes (one char each): a run that is UTF-8 is written as
@@ -68,6 +69,7 @@ public final class AccessLogLine {
       out.append(",\"upstream_status\":").append(e.upstreamStatus);
     }
     out.append(",\"attempts\":").append(e.attempts);
+    string("reason", e.reason, MAX_CLIENT_TEXT);
     string("cache", e.cache, Integer.MAX_VALUE);
     string("sticky", e.sticky, Integer.MAX_VALUE);
     string("decision", e.decision, Integer.MAX_VALUE);

@@ -53,6 +53,7 @@ final class AccessLogRecorder {
       e.upstreamAddr = ex.backend == null ? null : ex.backend.authority();
       e.upstreamStatus = ex.upstreamStatus;
       e.attempts = ex.attempts;
+      e.reason = ex.localReason;
       e.cache = ex.cacheStatus;
       e.sticky = ex.route != null && ex.route.sticky() != null && !ex.fromCache
           ? STICKY_LABELS[ex.selection.pinOutcome().ordinal()] : null;

@@ -150,6 +150,8 @@ final class Exchange {
   long responseDeadlineNanos;
   /** When the route's response-deadline passes for this request, every try together (System.nanoTime), or 0. */
   long deadlineNanos;
+  /** Why Meridian answered the request itself (the local answer's message), or null: for the access log. */
+  String localReason;
   /** Why the next try sends the request again without spending an attempt, for the decision; or null. */
   String resentBecause;
   /** When the client sent the end of the request's body (System.nanoTime), or 0: noted for a route with a deadline. */

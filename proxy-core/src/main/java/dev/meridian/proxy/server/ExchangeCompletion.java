@@ -105,6 +105,7 @@ final class ExchangeCompletion {
       return; // the origin failed: a stale entry the route may serve on error answers instead
     }
     abandonUpstream(ex);
+    ex.localReason = message;
     boolean keepAlive = localKeepAlive(ex);
     if (LocalResponses.namesBackends(status) && !ex.policies.settings.debugHeaders()) {
       // Which group, backend or region failed is the operator's to know (the failure was logged).

@@ -56,6 +56,7 @@ class AccessLogLineTest {
     e.upstreamAddr = "[2001:db8::1]:8080";
     e.upstreamStatus = 503;
     e.attempts = 2;
+    e.reason = "backend b1 did not answer in time";
     e.cache = "MISS";
     e.sticky = "pinned";
     e.decision = "p2c: b1 over b2";
@@ -95,7 +96,7 @@ class AccessLogLineTest {
     JsonNode n = parse(full());
     assertThat(names(n)).containsExactly("time", "request_id", "trace_id", "client", "method", "host", "path",
         "protocol", "status", "bytes_in", "bytes_out", "duration_ms", "upstream_ms", "route", "group",
-        "client_region", "region", "backend", "upstream_addr", "upstream_status", "attempts", "cache", "sticky", "decision", "tls", "sni",
+        "client_region", "region", "backend", "upstream_addr", "upstream_status", "attempts", "reason", "cache", "sticky", "decision", "tls", "sni",
         "user_agent");
     assertThat(n.get("time").asText()).isEqualTo("2023-11-14T22:13:20.123Z");
     assertThat(n.get("request_id").asText()).isEqualTo("req-1");
@@ -120,6 +121,7 @@ class AccessLogLineTest {
     assertThat(n.get("upstream_addr").asText()).isEqualTo("[2001:db8::1]:8080");
     assertThat(n.get("upstream_status").asInt()).isEqualTo(503);
     assertThat(n.get("attempts").asInt()).isEqualTo(2);
+    assertThat(n.get("reason").asText()).isEqualTo("backend b1 did not answer in time");
     assertThat(n.get("cache").asText()).isEqualTo("MISS");
     assertThat(n.get("sticky").asText()).isEqualTo("pinned");
     assertThat(n.get("decision").asText()).isEqualTo("p2c: b1 over b2");

@@ -148,6 +148,7 @@ class AccessLogTest {
       assertThat(line.get("backend").asText()).isEqualTo("b1");
       assertThat(line.get("upstream_addr").asText()).isEqualTo("127.0.0.1:" + backend.port());
       assertThat(line.get("upstream_status").asInt()).isEqualTo(200);
+      assertThat(line.has("reason")).as("a backend answered").isFalse();
       assertThat(line.get("attempts").asInt()).isEqualTo(1);
       assertThat(line.get("bytes_in").asLong()).isZero();
       assertThat(line.get("bytes_out").asLong()).isEqualTo("hello world".length());
@@ -317,6 +318,8 @@ class AccessLogTest {
       assertThat(line.get("attempts").asInt()).isGreaterThanOrEqualTo(1);
       assertThat(line.has("upstream_ms")).as("no backend answered").isFalse();
       assertThat(line.has("upstream_status")).as("Meridian answered, not a backend").isFalse();
+      assertThat(line.get("reason").asText()).as("why it answered itself")
+          .isEqualTo("could not reach a backend of group 'app' (last: could not connect to backend b1)");
       assertThat(line.get("upstream_addr").asText()).isEqualTo("127.0.0.1:" + refusing);
       assertThat(line.get("route").asText()).isEqualTo("all");
       assertThat(line.get("group").asText()).isEqualTo("app");
