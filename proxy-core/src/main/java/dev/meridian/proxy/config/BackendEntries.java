@@ -37,7 +37,8 @@ record BackendEntries(List<BackendSettings> backends, List<BackendSourceSettings
     List<BackendSettings> backends = new ArrayList<>();
     List<BackendSourceSettings> sources = new ArrayList<>();
     Set<String> regions = new LinkedHashSet<>();
-    // The regions entries certainly put backends in (not every zone a Kubernetes entry might map to).
+    // The regions written entries put backends in (not every zone a Kubernetes entry might map to,
+    // nor what a backends file holds now).
     Set<String> namedRegions = new LinkedHashSet<>();
     Map<String, String> ids = new HashMap<>();
     for (ObjectReader b : elements) {
@@ -66,10 +67,9 @@ record BackendEntries(List<BackendSettings> backends, List<BackendSourceSettings
     file.ifPresent(path -> {
       regions.add(defaultRegion);
       try {
-        BackendFile.load(path, defaultRegion).forEach(b -> {
-          regions.add(b.region());
-          namedRegions.add(b.region());
-        });
+        // Not among the named regions: the file changes at run time, and a reload must not be
+        // refused for what it holds then.
+        BackendFile.load(path, defaultRegion).forEach(b -> regions.add(b.region()));
       } catch (InvalidConfigException e) {
         e.problems().forEach(g.problems()::add);
       }

@@ -24,8 +24,9 @@ final class SteeringReader {
 
   /**
    * Reads {@code backend-groups.NAME.regions}; {@code regions} are those the group's backends may be
-   * in, {@code namedRegions} those its entries certainly put backends in (written backends, DNS and
-   * SRV entries, a backends file's entries; not every zone a Kubernetes entry may map to).
+   * in, {@code namedRegions} those its written entries put backends in (backends, DNS and SRV
+   * entries; not every zone a Kubernetes entry may map to, nor a backends file's, which changes at
+   * run time).
    */
   static RegionSettings regions(ObjectReader group, Set<String> regions, Set<String> namedRegions) {
     if (!group.has("regions")) {

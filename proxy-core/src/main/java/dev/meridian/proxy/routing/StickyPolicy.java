@@ -64,22 +64,6 @@ public record StickyPolicy(Mode mode, String cookie, Duration ttl, Secure secure
   }
 
   /**
-   * The {@code Set-Cookie} value that removes the {@linkplain #formerCookie former} cookie from the
-   * client (same path and domain, so it replaces the one the browser holds).
-   */
-  public String expireFormerCookie() {
-    StringBuilder out = new StringBuilder(formerCookie.length() + 64);
-    out.append(formerCookie).append("=; Max-Age=0");
-    if (!path.isEmpty()) {
-      out.append("; Path=").append(path);
-    }
-    if (!domain.isEmpty()) {
-      out.append("; Domain=").append(domain);
-    }
-    return out.toString();
-  }
-
-  /**
    * The {@code Set-Cookie} value that pins a client: {@code NAME=VALUE} and the configured attributes.
    *
    * @param tls whether the client's connection is TLS (for {@link Secure#AUTO})

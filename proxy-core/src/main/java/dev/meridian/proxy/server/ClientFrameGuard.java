@@ -35,7 +35,9 @@ import java.util.concurrent.TimeUnit;
  *       timeout, as an HTTP/1.1 request head must; a client that leaves one open holds the whole
  *       connection (no other frame may come between), so it gets a GOAWAY and the connection closes.</li>
  *   <li>WINDOW_UPDATE frames beyond {@value #FREE_CONTROL_FRAMES} plus one per
- *       {@value #RESPONSE_BYTES_PER_WINDOW_UPDATE} bytes of responses sent, and PRIORITY frames beyond
+ *       {@value #RESPONSE_BYTES_PER_WINDOW_UPDATE} bytes of responses sent plus
+ *       {@value #WINDOW_UPDATES_PER_WRITE} per write of them (a client with a window of a few hundred
+ *       bytes grants one per DATA frame or two), and PRIORITY frames beyond
  *       {@value #FREE_CONTROL_FRAMES} plus {@value #PRIORITY_FRAMES_PER_STREAM} per stream opened,
  *       end the connection with {@code ENHANCE_YOUR_CALM}, as Envoy budgets them (Netty limits PING,
  *       SETTINGS, RST_STREAM and empty DATA floods, not these). A client grants window for what it
@@ -63,6 +65,8 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   static final int FREE_CONTROL_FRAMES = 1024;
   /** A WINDOW_UPDATE is allowed per this many response bytes sent. */
   static final int RESPONSE_BYTES_PER_WINDOW_UPDATE = 512;
+  /** WINDOW_UPDATE frames allowed per write of response bytes (Envoy allows 10 per DATA frame sent). */
+  static final int WINDOW_UPDATES_PER_WRITE = 10;
   /** PRIORITY frames allowed per stream the client opened (RFC 9113 deprecates them). */
   static final int PRIORITY_FRAMES_PER_STREAM = 100;
   private static final int PADDED = 0x8;
@@ -156,7 +160,8 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
       int flags = in.getUnsignedByte(at + 4);
       int streamId = in.getInt(at + 5) & Integer.MAX_VALUE;
       if (type == WINDOW_UPDATE && ++windowUpdates > FREE_CONTROL_FRAMES
-          && windowUpdates > FREE_CONTROL_FRAMES + responses.sentBytes() / RESPONSE_BYTES_PER_WINDOW_UPDATE) {
+          && windowUpdates > FREE_CONTROL_FRAMES + responses.sentBytes() / RESPONSE_BYTES_PER_WINDOW_UPDATE
+              + WINDOW_UPDATES_PER_WRITE * responses.sentWrites()) {
         flood(ctx, "WINDOW_UPDATE frames", windowUpdates);
       } else if (type == PRIORITY && ++priorities > FREE_CONTROL_FRAMES
           && priorities > FREE_CONTROL_FRAMES + (long) PRIORITY_FRAMES_PER_STREAM * ((highestStreamId + 1) / 2)) {

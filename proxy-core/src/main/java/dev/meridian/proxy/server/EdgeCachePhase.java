@@ -42,6 +42,9 @@ final class EdgeCachePhase {
    * X-Forwarded-Proto itself, and drops the other forwarding fields a client sends
    * ({@code ForwardingHeaders}) unless it is a trusted proxy, whose are kept and so bypass here.
    */
+  /** Fields that make a request personal: its answer is not shared unless the origin says it may be. */
+  private static final FieldNames CREDENTIALS = FieldNames.eitherSeparator(List.of(
+      AsciiString.cached("authorization"), AsciiString.cached("cookie"), AsciiString.cached("proxy-authorization")));
   private static final FieldNames OVERRIDE_HEADERS = FieldNames.eitherSeparator(List.of(
       AsciiString.cached("x-original-url"), AsciiString.cached("x-rewrite-url"),
       AsciiString.cached("x-forwarded-server"), AsciiString.cached("x-forwarded-scheme"),
@@ -94,17 +97,17 @@ final class EdgeCachePhase {
       bypass = "upgrade";
     } else if (carriesOverride(headers)) {
       bypass = "override-header";
-    } else if (!ex.bodiless && !ex.http2) {
+    } else if (ex.http2 ? ex.declaredLength > 0 : !ex.bodiless) {
       // A GET with a body: the body is not in the key, yet Rack and others read its parameters. (An
-      // HTTP/2 GET may end its stream with an empty DATA frame: it is judged by the bytes it sent.)
+      // HTTP/2 GET may end its stream with an empty DATA frame: without a content-length above 0 it
+      // is judged by the bytes it sent, and then not stored.)
       bypass = "request-body";
     } else if (spellsWithUnderscore(headers, policy.keyHeaders())) {
       bypass = "ambiguous-header";
     } else {
-      // Proxy-Authorization too: RFC 9111 names only Authorization, but a request carrying a user's
-      // credentials for a proxy on the way is as personal.
-      ex.cacheAuthenticated = headers.contains(HttpHeaderNames.AUTHORIZATION) || headers.contains(HttpHeaderNames.COOKIE)
-          || headers.contains(HttpHeaderNames.PROXY_AUTHORIZATION);
+      // Proxy-Authorization too (RFC 9111 names only Authorization, but a user's credentials for a
+      // proxy on the way are as personal), and the _ spellings CGI, WSGI and Rack read as these.
+      ex.cacheAuthenticated = CREDENTIALS.anyIn(headers);
       if (ex.cacheAuthenticated && policy.authenticated() == CachePolicy.Authenticated.BYPASS) {
         bypass = "authenticated";
       }

@@ -150,6 +150,11 @@ final class Exchange {
   long responseDeadlineNanos;
   /** When the route's response-deadline passes for this request, every try together (System.nanoTime), or 0. */
   long deadlineNanos;
+  /**
+   * The client sent {@code Expect: 100-continue}: it holds its body until the backend's 100 (or
+   * final answer), so the backend's answer is awaited from the head on, not from the body's end.
+   */
+  boolean expectsContinue;
   /** Why Meridian answered the request itself (the local answer's message), or null: for the access log. */
   String localReason;
   /** Why the next try sends the request again without spending an attempt, for the decision; or null. */

@@ -66,6 +66,11 @@ final class HeldResponseBytes implements StreamByteDistributor {
     return counting.sent;
   }
 
+  /** Writes of response bytes on the connection so far (each one DATA frame or more). */
+  long sentWrites() {
+    return counting.writes;
+  }
+
   /** Response bytes the connection holds back now. */
   long bytes() {
     return held;
@@ -118,10 +123,12 @@ final class HeldResponseBytes implements StreamByteDistributor {
   private static final class CountingWriter implements Writer {
     Writer delegate;
     long sent;
+    long writes;
 
     @Override
     public void write(Http2Stream stream, int numBytes) {
       sent += numBytes;
+      writes++;
       delegate.write(stream, numBytes);
     }
   }

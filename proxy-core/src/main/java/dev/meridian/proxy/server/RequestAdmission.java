@@ -129,6 +129,7 @@ final class RequestAdmission {
     if (expect != null && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.trim())) {
       return new Verdict(HttpResponseStatus.EXPECTATION_FAILED, "only 'Expect: 100-continue' is supported");
     }
+    ex.expectsContinue = expect != null;
     RequestTarget target = RequestTarget.parse(request.uri(), request.method().name(), policies.settings.paths());
     if (target == null) {
       ex.clientKeepAlive = false;

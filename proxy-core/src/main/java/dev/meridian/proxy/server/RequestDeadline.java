@@ -25,10 +25,11 @@ final class RequestDeadline {
     if (ex.deadlineNanos != 0) {
       return true;
     }
-    if (ex.route.responseDeadline().isZero() || !(ex.bodiless || ex.bodyEndedNanos != 0 || ex.requestComplete)) {
+    boolean fromArrival = ex.bodiless || ex.expectsContinue; // (a client expecting 100 waits for the backend)
+    if (ex.route.responseDeadline().isZero() || !(fromArrival || ex.bodyEndedNanos != 0 || ex.requestComplete)) {
       return false;
     }
-    long from = ex.bodiless ? ex.startNanos : ex.bodyEndedNanos != 0 ? ex.bodyEndedNanos : nowNanos;
+    long from = fromArrival ? ex.startNanos : ex.bodyEndedNanos != 0 ? ex.bodyEndedNanos : nowNanos;
     ex.deadlineNanos = from + ex.route.responseDeadline().toNanos();
     if (ex.deadlineNanos == 0) {
       ex.deadlineNanos = 1; // 0 stands for none

@@ -114,6 +114,12 @@ final class ResponseRelay {
             .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
       }
       ReferenceCountUtil.release(response);
+      if (status.code() == 100 && ex.expectsContinue && !ex.requestComplete) {
+        // The 100 the client waited for: its body comes now, and the backend's answer is awaited
+        // from the body's end (the request's deadline, if any, still runs).
+        ex.cancelResponseTimer();
+        watchDeadline(ex);
+      }
       return;
     }
     ex.cancelResponseTimer();

@@ -178,9 +178,6 @@ final class StickySessions {
       long issuedAt = renamed && !pinMade ? ex.stickyRenamedIssuedAt : context.epochSeconds();
       String value = context.stickyKeys.codec().issue(ex.group.sticky().groupName(), to.id(), to.region(), issuedAt);
       response.headers().add(HttpHeaderNames.SET_COOKIE, policy.setCookie(value, tls));
-      if (renamed) {
-        response.headers().add(HttpHeaderNames.SET_COOKIE, policy.expireFormerCookie());
-      }
     }
     if (selection.wantsExplanation() && (cookieMode || outcome != StickyPin.Outcome.NONE)) {
       String why = selection.decision();

@@ -261,6 +261,11 @@ final class UpstreamAttempts {
     } else {
       upstream.write(ex.request).addListener(onHeadWritten);
       connection.requestBody.replay(ex);
+      if (ex.expectsContinue && !ex.requestComplete) {
+        // The client waits for the backend's 100 before it sends its body: the backend owes an
+        // answer from now on (a backend that ignores Expect and waits for the body gets none).
+        connection.response.startTimer(ex);
+      }
     }
     connection.upstreamNeedsFlush = true;
     connection.inbound.drain();

@@ -115,6 +115,34 @@ class Http2HostileFramesTest {
     }
   }
 
+  /**
+   * A client with a tiny window (256 bytes, as {@code nghttp -w 8}) grants window for every DATA
+   * frame, two WINDOW_UPDATEs each (stream and connection): far more per byte than the byte budget,
+   * within the budget per write. Its download completes.
+   */
+  @Test
+  void aClientWithATinyWindowDownloadsWithoutTrippingTheFloodBudget() throws Exception {
+    String body = "x".repeat(200_000);
+    try (TestBackend big = TestBackend.start(TestBackend.ok(body));
+        ForwardingProxy bigProxy = ForwardingProxy.to(big.address()).start();
+        RawHttp2Client client = new RawHttp2Client(bigProxy.port(), RawHttp2Client.setting(0x4, 256)).lenient()) {
+      client.get(1, "/big");
+      int granted = 0;
+      while (!client.ended(1) && !client.closed()) {
+        int seen = granted;
+        client.readUntil(c -> c.dataBytes(1) > seen || c.ended(1));
+        int delta = client.dataBytes(1) - granted;
+        if (delta > 0) {
+          client.windowUpdate(1, delta);
+          client.windowUpdate(0, delta);
+          granted += delta;
+        }
+      }
+      assertThat(client.goAwayError()).isNull();
+      assertThat(client.dataBytes(1)).isEqualTo(body.length());
+    }
+  }
+
   @Test
   void headersOnAStreamClosedBothWaysIsAConnectionErrorStreamClosed() throws Exception {
     try (RawHttp2Client client = client()) {

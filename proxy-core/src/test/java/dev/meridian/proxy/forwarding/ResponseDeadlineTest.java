@@ -134,6 +134,30 @@ class ResponseDeadlineTest {
     }
   }
 
+  /**
+   * A client sending {@code Expect: 100-continue} holds its body until the backend answers: a backend
+   * that ignores Expect and waits for the body owes the answer from the head on, so the route's
+   * response-headers (and its deadline) apply, not the client's body rate (a 408 blaming the client).
+   */
+  @Test
+  void aRequestExpecting100IsTimedFromItsHead() throws Exception {
+    try (dev.meridian.proxy.testing.RawTcpBackend waitsForTheBody = dev.meridian.proxy.testing.RawTcpBackend.start(
+            socket -> {
+              dev.meridian.proxy.testing.RawTcpBackend.readHead(socket.getInputStream());
+              socket.getInputStream().readNBytes(10); // the body, which the client holds back for a 100
+            });
+        ForwardingProxy proxy = ForwardingProxy.to(waitsForTheBody.address())
+            .set("debug-headers = true")
+            .routeOption("response-headers = 500ms").start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("PUT /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n");
+      RawResponse response = client.readResponse();
+
+      assertThat(response.status()).isEqualTo(504);
+      assertThat(response.bodyText()).contains("did not answer in time");
+    }
+  }
+
   /** HTTP/2 streams keep the same deadline (curl with prior knowledge, as .ci/run installs it). */
   @Test
   void anHttp2StreamGets504AtTheDeadline() throws Exception {

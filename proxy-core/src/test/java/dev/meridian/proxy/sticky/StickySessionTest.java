@@ -500,8 +500,8 @@ class StickySessionTest {
     }
     HttpResponse<String> moved = send(after, "/cart", "meridian_affinity=" + oldCookie);
     String newCookie = cookieSet(moved, "meridian_affinity_" + GROUP).orElseThrow();
-    assertThat(moved.headers().allValues("set-cookie")).as("the old cookie is removed")
-        .contains("meridian_affinity=; Max-Age=0; Path=/");
+    assertThat(moved.headers().allValues("set-cookie")).as("the old cookie stays, for instances not yet renamed")
+        .noneMatch(c -> c.startsWith("meridian_affinity="));
     assertThat(moved.headers().firstValue("x-meridian-decision").orElse(""))
         .isEqualTo("sticky " + pinnedTo + " (cookie renamed meridian_affinity->meridian_affinity_" + GROUP + ")");
     StickyCookie codec = new StickyCookie(List.of(new StickyCookie.Key("k1", SECRET_1)));
@@ -514,6 +514,10 @@ class StickySessionTest {
       assertThat(renamed.body()).isEqualTo(pinnedTo);
       assertThat(renamed.headers().allValues("set-cookie")).as("a pin under its own name is not set again").isEmpty();
     }
+
+    // A fleet mid-rollout (or rolled back): an instance with the old names still reads the old cookie.
+    assertThat(send(before, "/cart", "meridian_affinity=" + oldCookie + "; meridian_affinity_" + GROUP + "="
+        + newCookie).body()).isEqualTo(pinnedTo);
 
     HttpResponse<String> account = send(after, "/account", "meridian_affinity=" + oldCookie);
     assertThat(cookieSet(account, "meridian_affinity_account")).as("the other group pins afresh").isPresent();
