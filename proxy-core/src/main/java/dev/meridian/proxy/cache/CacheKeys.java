@@ -18,20 +18,38 @@ public final class CacheKeys {
 
   private CacheKeys() {}
 
-  /** The host as keys and URLs hold it: lower case, no trailing dot, without the scheme's default port. */
+  /**
+   * The host as keys and URLs hold it: lower case, no trailing dot, the port as a number (no leading
+   * zeros), without the scheme's default port. A Host that validation passed has one spelling here for
+   * each name and port, so no spelling ({@code A.test}, {@code a.test.}, {@code a.test:0080}) makes a
+   * key of its own or reaches the origin differently from the key's.
+   */
   public static String host(String host, String scheme) {
     if (host == null) {
       return "";
     }
     String h = host.toLowerCase(Locale.ROOT);
-    String defaultPort = "https".equals(scheme) ? ":443" : ":80";
-    if (h.endsWith(defaultPort)) {
-      h = h.substring(0, h.length() - defaultPort.length());
+    int close = h.startsWith("[") ? h.indexOf(']') : -1;
+    int colon = h.indexOf(':', Math.max(close, 0));
+    String name = colon < 0 ? h : h.substring(0, colon);
+    if (name.endsWith(".")) {
+      name = name.substring(0, name.length() - 1);
     }
-    if (h.endsWith(".")) {
-      h = h.substring(0, h.length() - 1);
+    if (colon < 0) {
+      return name;
     }
-    return h;
+    String port = withoutLeadingZeros(h.substring(colon + 1));
+    String defaultPort = "https".equals(scheme) ? "443" : "80";
+    return port.isEmpty() || port.equals(defaultPort) ? name : name + ':' + port;
+  }
+
+  /** A port's digits without leading zeros ({@code 0} stays); other text as it is. */
+  private static String withoutLeadingZeros(String port) {
+    int first = 0;
+    while (first < port.length() - 1 && port.charAt(first) == '0') {
+      first++;
+    }
+    return port.substring(first);
   }
 
   /** The URL purges match: {@code scheme://host} followed by the origin-form target. */
@@ -60,7 +78,11 @@ public final class CacheKeys {
     }
     for (String name : policy.keyHeaders()) {
       List<String> values = headers.getAll(name);
-      key.append(SEPARATOR).append(name).append('=').append(String.join(", ", values));
+      // A field sent empty is keyed apart from one not sent (RFC 9111 section 4.1): only the latter has no '='.
+      key.append(SEPARATOR).append(name);
+      if (!values.isEmpty()) {
+        key.append('=').append(String.join(", ", values));
+      }
     }
     return key.toString();
   }

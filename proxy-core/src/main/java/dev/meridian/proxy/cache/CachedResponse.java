@@ -26,7 +26,7 @@ import java.util.Set;
  * @param lifetimeSeconds how long it is fresh
  * @param staleIfErrorSeconds how long past freshness it may answer when the origin fails
  * @param varyNames       the request headers (lower case) it varies on
- * @param varyValues      those headers' values in the request that filled it ("" when absent)
+ * @param varyValues      those headers' values in the request that filled it ({@link EdgeCache#ABSENT} when absent)
  * @param etag            its ETag, or null
  * @param lastModified    its Last-Modified, or null
  * @param tags            its purge tags, from {@code Cache-Tag} and {@code Surrogate-Key}

@@ -19,6 +19,9 @@ import java.util.function.Predicate;
  * stored buffer, which the native transport sends without a copy. Thread-safe; lookups take no lock.
  */
 public final class EdgeCache {
+  /** What {@link #varyValues} holds for a field the request does not have: no field value is a NUL. */
+  public static final String ABSENT = "\0";
+
   /** Most variants kept per key; storing one more replaces the oldest. */
   public static final int MAX_VARIANTS = 16;
 
@@ -192,7 +195,11 @@ public final class EdgeCache {
     entries.cleanUp();
   }
 
-  /** A request's values of the named headers, each field's values joined by ", " ("" when absent). */
+  /**
+   * A request's values of the named headers, each field's values joined by ", ", or {@link #ABSENT}
+   * for a field the request does not have: a field sent empty is a value of its own (RFC 9111 section
+   * 4.1: a field absent from a request matches only a request without it).
+   */
   public static List<String> varyValues(List<String> names, HttpHeaders request) {
     if (names.isEmpty()) {
       return List.of();
@@ -200,7 +207,7 @@ public final class EdgeCache {
     List<String> values = new ArrayList<>(names.size());
     for (String name : names) {
       List<String> all = request.getAll(name);
-      values.add(all.isEmpty() ? "" : String.join(", ", all).trim());
+      values.add(all.isEmpty() ? ABSENT : String.join(", ", all).trim());
     }
     return values;
   }

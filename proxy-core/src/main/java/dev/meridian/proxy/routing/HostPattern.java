@@ -47,7 +47,8 @@ public final class HostPattern {
 
   /**
    * Whether a Host value (or absolute-form authority) is a name, IPv4 or bracketed IPv6 address with
-   * an optional port 0-65535. An empty Host is allowed (RFC 9112: a target without authority).
+   * an optional port 0-65535. A name has no empty label (no leading dot, no two dots in a row) and
+   * at most one trailing dot. An empty Host is allowed (RFC 9112: a target without authority).
    */
   public static boolean isValidHost(String host) {
     int length = host.length();
@@ -82,9 +83,9 @@ public final class HostPattern {
       for (int i = 0; i < nameEnd; i++) {
         char c = host.charAt(i);
         boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-            || c == '.' || c == '-' || c == '_';
+            || c == '-' || c == '_' || (c == '.' && i > 0 && host.charAt(i - 1) != '.');
         if (!ok) {
-          return false;
+          return false; // a byte no name holds, or an empty label (as nginx refuses a.test..)
         }
       }
       portStart = colon >= 0 ? colon + 1 : length;

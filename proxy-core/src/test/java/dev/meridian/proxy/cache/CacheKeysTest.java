@@ -85,11 +85,36 @@ class CacheKeysTest {
         .isEqualTo(CacheKeys.key(lang, "r", "http", "h", "/", deOnly));
   }
 
+  /** RFC 9111 section 4.1: a field absent from a request matches only a request without it. */
+  @Test
+  void aFieldSentEmptyIsKeyedAndVariedApartFromOneNotSent() {
+    CachePolicy lang = policy(CachePolicy.KeyQuery.ALL, Set.of(), List.of("accept-language"));
+    HttpHeaders empty = new DefaultHttpHeaders().add("Accept-Language", "");
+    HttpHeaders absent = new DefaultHttpHeaders();
+    assertThat(CacheKeys.key(lang, "r", "http", "h", "/", empty))
+        .isNotEqualTo(CacheKeys.key(lang, "r", "http", "h", "/", absent));
+    List<String> names = List.of("accept-language");
+    assertThat(EdgeCache.varyValues(names, empty)).isNotEqualTo(EdgeCache.varyValues(names, absent));
+    assertThat(EdgeCache.varyValues(names, absent)).isEqualTo(EdgeCache.varyValues(names, new DefaultHttpHeaders()));
+  }
+
   @Test
   void hostsAreLowerCasedWithoutTheDefaultPortOrATrailingDot() {
     assertThat(CacheKeys.host("WWW.Example.COM.", "http")).isEqualTo("www.example.com");
     assertThat(CacheKeys.host("a.test:443", "https")).isEqualTo("a.test");
     assertThat(CacheKeys.host("a.test:80", "https")).isEqualTo("a.test:80");
+    assertThat(CacheKeys.host("a.test:", "http")).isEqualTo("a.test");
+  }
+
+  @Test
+  void aPortIsKeyedAsItsNumberAndATrailingDotBeforeItGoes() {
+    assertThat(CacheKeys.host("a.test:0080", "http")).isEqualTo("a.test");
+    assertThat(CacheKeys.host("A.test.:08080", "http")).isEqualTo("a.test:8080");
+    assertThat(CacheKeys.host("a.test:0", "http")).isEqualTo("a.test:0");
+    assertThat(CacheKeys.host("a.test:000", "http")).isEqualTo("a.test:0");
+    assertThat(CacheKeys.host("[::1]:0443", "https")).isEqualTo("[::1]");
+    assertThat(CacheKeys.host("[::1]:8443", "https")).isEqualTo("[::1]:8443");
+    assertThat(CacheKeys.host("[::1]", "https")).isEqualTo("[::1]");
     assertThat(CacheKeys.url("https", "a.test", "/x?y=1")).isEqualTo("https://a.test/x?y=1");
   }
 }
