@@ -193,10 +193,14 @@ public final class ProxyMetrics {
   }
 
   /**
-   * Registers the gauge of a group's requests waiting for a full backend ({@code limits.max-pending}).
-   * The gauge holds the supplier strongly: nothing else does, and a collected one reads NaN.
+   * Registers the gauge of a group's requests waiting for a full backend ({@code limits.max-pending}),
+   * once per group name: a reload keeps the first, which reads the routing in force. The gauge holds
+   * the supplier strongly: nothing else does, and a collected one reads NaN.
    */
   public void registerBackendQueue(String group, java.util.function.IntSupplier queued) {
+    if (keptReadings.putIfAbsent(group + "/queued", queued) != null) {
+      return; // registered before (a reload): the first supplier reads the routing in force
+    }
     Gauge.builder("meridian.backend.queued", queued, java.util.function.IntSupplier::getAsInt)
         .description("Requests waiting for a backend of the group at its limits.max-connections")
         .tag("group", group).strongReference(true).register(registry);
