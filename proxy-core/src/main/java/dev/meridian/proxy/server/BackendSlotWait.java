@@ -79,6 +79,10 @@ final class BackendSlotWait {
       return;
     }
     ex.slotTicket = null;
+    if (connection.response.answerIfDeadlinePassed(ex)) {
+      slot.release(); // the slot came free as the deadline passed, before its timer fired: not sent
+      return;
+    }
     ex.slot = slot;
     context.metrics.backendLimits().outcome(ex.group.group().name(), "waited");
     attempts.sendTo(ex, backend);

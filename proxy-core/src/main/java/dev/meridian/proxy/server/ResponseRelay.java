@@ -438,6 +438,20 @@ final class ResponseRelay {
     return true;
   }
 
+  /**
+   * Answers the exchange 504 if its request's deadline has passed (a slot granted, or a connection
+   * made, in the same instant as the timer is due, before it ran), so nothing more is sent for it.
+   *
+   * @return whether it had passed and the client was answered
+   */
+  boolean answerIfDeadlinePassed(Exchange ex) {
+    if (ex.deadlineNanos == 0 || !RequestDeadline.passed(ex, System.nanoTime())) {
+      return false;
+    }
+    deadlinePassed(ex);
+    return true;
+  }
+
   /** Makes the timer check the exchange at {@code dueNanos}. */
   private void arm(Exchange ex, long dueNanos, long now) {
     ex.responseDeadlineNanos = dueNanos;

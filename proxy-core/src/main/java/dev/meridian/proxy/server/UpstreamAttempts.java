@@ -233,6 +233,11 @@ final class UpstreamAttempts {
       retryAfterConnectFailure(ex, "could not connect to backend " + backend.id());
       return;
     }
+    if (connection.response.answerIfDeadlinePassed(ex)) {
+      // Connected as the deadline passed, before its timer ran: the connection waits for the next request.
+      context.pools.forLoop(connection.client.eventLoop()).release(future.getNow());
+      return;
+    }
     sendHead(ex, backend, future.getNow());
   }
 
