@@ -47,6 +47,17 @@ final class RequestDeadline {
     return ex.deadlineNanos != 0 && nowNanos - ex.deadlineNanos >= 0;
   }
 
+  /** The hedges sent or being sent that did not win (a winner counts among the tries). */
+  private static int hedgesOut(Exchange ex) {
+    int hedges = 0;
+    if (ex.race != null) {
+      for (HedgedAttempt hedge : ex.race.attempts) {
+        hedges += hedge.state == HedgedAttempt.State.WON ? 0 : 1;
+      }
+    }
+    return hedges;
+  }
+
   /** The 504's explanation: the limit, the tries made and the last failure, if any. */
   static String explain(Exchange ex) {
     StringBuilder why = new StringBuilder(96).append("no response within route ").append(ex.route.name())
@@ -55,6 +66,10 @@ final class RequestDeadline {
       why.append("still waiting for a backend to take it");
     } else {
       why.append(ex.attempts).append(ex.attempts == 1 ? " try" : " tries");
+    }
+    int hedges = hedgesOut(ex);
+    if (hedges > 0) {
+      why.append(" and ").append(hedges).append(hedges == 1 ? " hedge" : " hedges");
     }
     if (ex.lastFailure != null) {
       why.append("; last: ").append(ex.lastFailure);

@@ -58,6 +58,23 @@ class ResponseDeadlineTest {
     }
   }
 
+  /** A hedge that was out when the deadline passed is named in the 504 beside the tries. */
+  @Test
+  void theDeadlinesAnswerCountsAHedge() throws Exception {
+    try (TestBackend one = TestBackend.start(TestBackend.never());
+        TestBackend two = TestBackend.start(TestBackend.never());
+        ForwardingProxy proxy = ForwardingProxy.to(one.address(), two.address())
+            .set("debug-headers = true")
+            .routeOption("response-headers = 5s, response-deadline = 600ms, hedge { after = 100ms, to = same-region }")
+            .start()) {
+      RawResponse response = get(proxy, "/");
+
+      assertThat(response.status()).isEqualTo(504);
+      assertThat(response.bodyText()).contains("response-deadline of 600 ms (1 try and 1 hedge)");
+      assertThat(one.requests().size() + two.requests().size()).as("the request and its hedge").isEqualTo(2);
+    }
+  }
+
   /** Without a deadline (the default), the same route makes all three tries. */
   @Test
   void withoutADeadlineEachTryWaitsItsOwnTimeout() throws Exception {
