@@ -80,7 +80,8 @@ class Http2HostileFramesTest {
   }
 
   /**
-   * A flood of WINDOW_UPDATE frames (and PRIORITY, which Netty does not limit either) ends the
+   * A flood of WINDOW_UPDATE frames (and PRIORITY, PING ACK or extension frames, which Netty does not
+   * limit either) ends the
    * connection with ENHANCE_YOUR_CALM; a client granting window for what it received stays within
    * the budget (the large downloads of Http2ConnectionBufferTest, for one).
    */
@@ -88,7 +89,10 @@ class Http2HostileFramesTest {
   void aWindowUpdateOrPriorityFloodEndsTheConnection() throws Exception {
     byte[] windowUpdate = frame(8, 0, 0, new byte[] {0, 0, 0, 1}); // stream 0, increment 1
     byte[] priority = frame(2, 0, 1, new byte[] {0, 0, 0, 0, 16});
-    for (byte[] each : List.of(windowUpdate, priority)) {
+    byte[] pingAck = frame(6, 1, 0, new byte[8]);
+    byte[] priorityUpdate = frame(0x10, 0, 0, new byte[] {0, 0, 0, 1, 'u', '=', '1'}); // RFC 9218
+    byte[] unknown = frame(0xff, 0, 0, new byte[0]);
+    for (byte[] each : List.of(windowUpdate, priority, pingAck, priorityUpdate, unknown)) {
       try (RawHttp2Client client = client()) {
         client.readUntil(RawHttp2Client::settingsReceived);
         int frames = 1024 + 2000; // ClientFrameGuard's free budget, and more (nothing received, one stream)
