@@ -122,7 +122,16 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
     /** The context for an SNI host name; the default one for {@code null} or an unknown name. */
     @Override
     public SslContext map(String hostName) {
-        return hostName == null ? contexts.get(0) : byName.map(hostName);
+        if (hostName == null) {
+            return contexts.get(0);
+        }
+        try {
+            return byName.map(hostName);
+        } catch (IllegalArgumentException notAName) {
+            // Netty's mapping converts the name with IDN.toASCII, which throws for bytes no host name
+            // has (control bytes, prohibited code points): such a name has no certificate of its own.
+            return contexts.get(0);
+        }
     }
 
     /** The context of the first certificate, served without SNI or for an unknown name. */

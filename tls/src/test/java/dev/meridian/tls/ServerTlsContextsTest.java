@@ -71,6 +71,19 @@ class ServerTlsContextsTest {
     }
 
     /** What the listener's expiry gauge reads, and the warning for a certificate clients refuse now. */
+    /**
+     * An SNI name that is no host name (a control byte, a code point IDN prohibits: Netty's mapping
+     * throws for it) gets the default certificate, as an unknown name does, instead of an exception
+     * that each such ClientHello logged with its stack trace.
+     */
+    @Test
+    void aNameThatIsNoHostNameMapsToTheDefault() {
+        ServerTlsContexts contexts = ServerTlsContexts.build(settings(ClientAuth.NONE));
+        assertThat(contexts.map("a\u001b[31mred\u009b")).isSameAs(contexts.defaultContext());
+        assertThat(contexts.map("nobody.test")).isSameAs(contexts.defaultContext());
+        assertThat(contexts.map("alpha.test")).isNotSameAs(contexts.defaultContext());
+    }
+
     @Test
     void knowsWhenTheFirstCertificateExpiresAndWarnsOfOneOutOfDate() throws Exception {
         alpha = pki.issue(java.time.Duration.ofHours(5), "alpha", "alpha.test", "www.alpha.test"); // the first to expire

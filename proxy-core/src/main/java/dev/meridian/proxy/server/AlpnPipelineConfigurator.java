@@ -102,6 +102,22 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
     }
   }
 
+  /**
+   * An exception before the protocol is settled comes from the client's opening bytes (a ClientHello
+   * Netty could not read or map): counted as a failed handshake, logged in one line at DEBUG, and the
+   * connection closed. Netty's handler would log it at WARN with its stack trace and pass it on to
+   * be logged again, so each such ClientHello wrote tens of lines a client chose.
+   */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (!failureCounted) {
+      failureCounted = true;
+      meters.handshakeFailed(cause);
+    }
+    log.debug("{}: closed before a protocol was settled: {}", ctx.channel().remoteAddress(), cause.toString());
+    ctx.close();
+  }
+
   @Override
   protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
     log.debug("{}: TLS handshake failed: {}", ctx.channel().remoteAddress(), cause.toString());
