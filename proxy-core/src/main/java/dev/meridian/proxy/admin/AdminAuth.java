@@ -2,22 +2,19 @@ package dev.meridian.proxy.admin;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.cookie.Cookie;
-import io.netty.handler.codec.http.cookie.ServerCookieDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Optional;
 
 /**
  * Who may use the admin API: with a token configured, a call must carry it as
- * {@code Authorization: Bearer <token>} or in the dashboard's cookie ({@value #COOKIE}, which the
- * page sets from its token prompt; {@code SameSite=Strict}, so another site cannot use it). Tokens
- * are compared in constant time. {@code /healthz}, {@code /readyz} and the dashboard's static files need no token:
- * they tell nothing.
+ * {@code Authorization: Bearer <token>} (the dashboard keeps it in the tab's session storage, which
+ * belongs to the admin page's origin alone, and sends it so). No cookie carries it: a browser sends a
+ * host's cookies to each of its ports, the proxy's own listeners among them, whose backends would
+ * get it. Tokens are compared in constant time. {@code /healthz}, {@code /readyz} and the dashboard's
+ * static files need no token: they tell nothing.
  */
 final class AdminAuth {
-  /** The cookie the dashboard keeps the token in. */
-  static final String COOKIE = "meridian_admin_token";
   private final byte[] token;
 
   AdminAuth(Optional<String> token) {
@@ -37,14 +34,6 @@ final class AdminAuth {
     String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);
     if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
       return matches(authorization.substring(7).trim());
-    }
-    String cookies = headers.get(HttpHeaderNames.COOKIE);
-    if (cookies != null) {
-      for (Cookie c : ServerCookieDecoder.STRICT.decodeAll(cookies)) {
-        if (COOKIE.equals(c.name())) {
-          return matches(io.netty.handler.codec.http.QueryStringDecoder.decodeComponent(c.value()));
-        }
-      }
     }
     return false;
   }

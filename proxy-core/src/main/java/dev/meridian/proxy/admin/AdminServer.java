@@ -6,6 +6,7 @@ import dev.meridian.balancer.BackendGroup;
 import dev.meridian.balancer.BackendStats;
 import dev.meridian.health.ActiveHealthChecker;
 import dev.meridian.health.HealthRegistry;
+import dev.meridian.proxy.http.LogText;
 import dev.meridian.proxy.routing.Route;
 import dev.meridian.proxy.server.ProxyServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -59,6 +60,10 @@ public final class AdminServer implements AutoCloseable {
   private final DashboardStream stream = new DashboardStream(group.next());
   private final DashboardAssets assets = DashboardAssets.load();
   private final AdminRequestGuard guard;
+  private final AdminConnections connections;
+  /** Refused calls are logged at most once a second per reason; the metrics-free count is in the line. */
+  private final dev.meridian.proxy.server.FailureLogLimit refusalLog =
+      new dev.meridian.proxy.server.FailureLogLimit(System::nanoTime, TimeUnit.SECONDS.toNanos(1));
   private Channel channel;
   private java.util.concurrent.ScheduledFuture<?> ticker;
 
@@ -77,6 +82,7 @@ public final class AdminServer implements AutoCloseable {
     this.operations = new OperatorEndpoints(proxy);
     this.auth = new AdminAuth(token);
     this.guard = new AdminRequestGuard(proxy.settings().admin().allowedHosts());
+    this.connections = new AdminConnections(proxy.settings().timeouts().clientIdle());
   }
 
   /** Makes {@code POST /admin/api/reload} call this (the configuration file's reloader). */
@@ -104,9 +110,14 @@ public final class AdminServer implements AutoCloseable {
         .childHandler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
+            if (!connections.admit(ch)) {
+              return;
+            }
+            // After the aggregator the idle handler sees complete requests only: a trickled head is idle.
             ch.pipeline()
                 .addLast(new HttpServerCodec())
                 .addLast(new HttpObjectAggregator(64 * 1024))
+                .addLast(connections.idleHandler())
                 .addLast(new AdminHandler());
           }
         })
@@ -154,21 +165,27 @@ public final class AdminServer implements AutoCloseable {
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
       String refusal = guard.refusal(request, pathOf(request.uri()));
       if (refusal != null) {
-        log.warn("admin: {} {} from {} refused: {}", request.method(), pathOf(request.uri()),
-            ctx.channel().remoteAddress(), refusal);
+        String more = refusalLog.admittedLine("refused", "admin");
+        if (more != null) {
+          log.warn("admin: {} {} from {} refused: {}{}", LogText.printable(request.method().name()),
+              LogText.printable(pathOf(request.uri())), ctx.channel().remoteAddress(), LogText.printable(refusal), more);
+        }
         write(ctx, request, text(ctx, HttpResponseStatus.FORBIDDEN, "refused: " + refusal + "\n"));
         return;
       }
       if (auth.required() && !AdminAuth.isOpen(pathOf(request.uri())) && !auth.admits(request.headers())) {
-        log.warn("admin: {} {} from {} refused: missing or wrong token", request.method(),
-            pathOf(request.uri()), ctx.channel().remoteAddress());
+        String more = refusalLog.admittedLine("unauthorized", "admin");
+        if (more != null) {
+          log.warn("admin: {} {} from {} refused: missing or wrong token{}", LogText.printable(request.method().name()),
+              LogText.printable(pathOf(request.uri())), ctx.channel().remoteAddress(), more);
+        }
         FullHttpResponse refused = text(ctx, HttpResponseStatus.UNAUTHORIZED,
             "this admin API needs its token: Authorization: Bearer <token>\n");
         refused.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"meridian-admin\"");
         write(ctx, request, refused);
         return;
       }
-      if (request.method().equals(HttpMethod.GET) && request.uri().startsWith("/admin/api/stream")
+      if (request.method().equals(HttpMethod.GET) && pathOf(request.uri()).equals("/admin/api/stream")
           && request.decoderResult().isSuccess()) {
         proxy.recentDecisions().watch(TimeUnit.SECONDS.toNanos(3));
         stream.open(ctx, snapshotJson(true));
@@ -178,7 +195,7 @@ public final class AdminServer implements AutoCloseable {
       try {
         response = answer(ctx, request);
       } catch (RuntimeException e) {
-        log.warn("admin: {} {} failed: {}", request.method(), request.uri(), e.toString());
+        log.warn("admin: {} {} failed: {}", request.method(), LogText.printable(request.uri()), e.toString());
         response = text(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e + "\n");
       }
       write(ctx, request, response);
@@ -257,12 +274,21 @@ public final class AdminServer implements AutoCloseable {
                   "the controls are called with POST (DELETE to clear a fault):\n" + OperatorEndpoints.USAGE);
               response.headers().set(HttpHeaderNames.ALLOW, "POST, DELETE");
             } else {
-              response = text(ctx, HttpResponseStatus.NOT_FOUND, "no such admin endpoint: " + path + "\n");
+              response = text(ctx, HttpResponseStatus.NOT_FOUND, "no such admin endpoint: " + LogText.printable(path) + "\n");
             }
           }
         }
       }
       return response;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {
+        ctx.close(); // no complete request and nothing written for AdminConnections.IDLE_SECONDS
+      } else {
+        ctx.fireUserEventTriggered(evt);
+      }
     }
 
     @Override
@@ -427,7 +453,8 @@ public final class AdminServer implements AutoCloseable {
     FullHttpResponse r = new DefaultFullHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
         HttpResponseStatus.OK, content);
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, type).set(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes())
-        .set(HttpHeaderNames.CACHE_CONTROL, "no-store").set(HttpHeaderNames.DATE, dev.meridian.proxy.http.HttpDate.now());
+        .set(HttpHeaderNames.CACHE_CONTROL, "no-store").set(HttpHeaderNames.DATE, dev.meridian.proxy.http.HttpDate.now())
+        .set("X-Content-Type-Options", "nosniff").set("X-Frame-Options", "DENY");
     return r;
   }
 }

@@ -26,7 +26,9 @@ final class DashboardAssets {
       r.headers().set(HttpHeaderNames.CONTENT_TYPE, type).set(HttpHeaderNames.CONTENT_LENGTH, bytes.length)
           .set(HttpHeaderNames.CACHE_CONTROL, "no-cache")
           .set(HttpHeaderNames.DATE, dev.meridian.proxy.http.HttpDate.now())
-          .set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; img-src 'self' data:")
+          .set("Content-Security-Policy",
+              "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+          .set("X-Frame-Options", "DENY") // no page may frame it and have an operator click its controls
           .set("X-Content-Type-Options", "nosniff");
       return r;
     }

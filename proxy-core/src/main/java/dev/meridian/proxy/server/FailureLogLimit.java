@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Thread-safe: the event loops share it.
  */
-final class FailureLogLimit {
+public final class FailureLogLimit {
   private final NanoClock clock;
   private final long intervalNanos;
   /** Kinds kept before quiet ones are dropped. */
@@ -31,7 +31,8 @@ final class FailureLogLimit {
     private long leftOut;
   }
 
-  FailureLogLimit(NanoClock clock, long intervalNanos) {
+  /** Creates a limit of one line per kind per {@code intervalNanos} of the clock. */
+  public FailureLogLimit(NanoClock clock, long intervalNanos) {
     this.clock = clock;
     this.intervalNanos = intervalNanos;
   }
@@ -70,7 +71,7 @@ final class FailureLogLimit {
    * Whether this failure's line is logged, and how it ends: null when it is left out, else the
    * number of its kind left out since the last one logged, as a suffix ("" when none).
    */
-  String admittedLine(Object subject, String how) {
+  public String admittedLine(Object subject, String how) {
     long leftOut = admit(subject, how);
     return leftOut < 0 ? null : leftOut(leftOut);
   }

@@ -1,6 +1,7 @@
 package dev.meridian.proxy.server;
 
 import dev.meridian.balancer.SelectionContext;
+import dev.meridian.proxy.http.LogText;
 import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.upstream.BackendHandler;
@@ -421,7 +422,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
 
   private void rejectMalformed(Exchange ex, Throwable cause) {
     HttpResponseStatus status = RequestAdmission.statusForDecoderFailure(cause);
-    log.info("{}: rejected request: {} ({})", clientIp, status, cause.getMessage());
+    String more = context.failureLog.admittedLine("client request", "malformed");
+    if (more != null) {
+      log.info("{}: rejected request: {} ({}){}", clientIp, status, LogText.printable(cause.getMessage()), more);
+    }
     ex.noteTargetAsSent();
     ex.bodiless = false;
     completion.respondLocally(ex, status, RequestAdmission.describe(status, cause));

@@ -11,6 +11,7 @@ import dev.meridian.proxy.http1.RawHeaders;
 import dev.meridian.proxy.http1.RawRequest;
 import dev.meridian.proxy.http1.TooManyHeadersException;
 import dev.meridian.proxy.http1.UnsupportedTransferCodingException;
+import dev.meridian.proxy.http.LogText;
 import dev.meridian.proxy.routing.HostPattern;
 import dev.meridian.proxy.routing.RequestTarget;
 import dev.meridian.proxy.routing.Residency;
@@ -108,7 +109,10 @@ final class RequestAdmission {
       bad = checkHost(request, ex.http2, connection);
     }
     if (bad != null) {
-      log.info("{} {}: rejected request: {}", ex.requestId, clientIp, bad.message());
+      String more = context.failureLog.admittedLine("client request", "rejected");
+      if (more != null) {
+        log.info("{} {}: rejected request: {}{}", ex.requestId, clientIp, LogText.printable(bad.message()), more);
+      }
       ex.clientKeepAlive = false;
       return bad;
     }
@@ -120,7 +124,11 @@ final class RequestAdmission {
       long declared = request instanceof RawRequest raw ? raw.contentLength() : HttpUtil.getContentLength(request, -1L);
       if (declared > maxBody) {
         ex.clientKeepAlive = false; // the body that follows is not read as a next request
-        log.info("{} {}: request body of {} bytes over limits.max-request-body; 413", ex.requestId, clientIp, declared);
+        String more = context.failureLog.admittedLine("client request", "too large");
+        if (more != null) {
+          log.info("{} {}: request body of {} bytes over limits.max-request-body; 413{}", ex.requestId, clientIp,
+              declared, more);
+        }
         return new Verdict(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
             "the request body is larger than " + maxBody + " bytes (limits.max-request-body)");
       }
@@ -133,7 +141,10 @@ final class RequestAdmission {
     RequestTarget target = RequestTarget.parse(request.uri(), request.method().name(), policies.settings.paths());
     if (target == null) {
       ex.clientKeepAlive = false;
-      log.info("{} {}: rejected request target '{}'", ex.requestId, clientIp, request.uri());
+      String more = context.failureLog.admittedLine("client request", "target");
+      if (more != null) {
+        log.info("{} {}: rejected request target '{}'{}", ex.requestId, clientIp, LogText.printable(request.uri()), more);
+      }
       return new Verdict(HttpResponseStatus.BAD_REQUEST,
           "request target is not an acceptable path (dot segments, backslashes, fragments and, unless"
               + " paths.encoded-slash allows them, encoded slashes are refused)");
@@ -152,7 +163,10 @@ final class RequestAdmission {
     String routedHost = host == null ? null : HostPattern.normalize(host);
     Verdict misdirected = MisdirectedRequests.check(routedHost, connection, context);
     if (misdirected != null) {
-      log.info("{} {}: {}; 421", ex.requestId, clientIp, misdirected.message());
+      String more = context.failureLog.admittedLine("client request", "misdirected");
+      if (more != null) {
+        log.info("{} {}: {}; 421{}", ex.requestId, clientIp, LogText.printable(misdirected.message()), more);
+      }
       return misdirected;
     }
     Route route = routing.router().match(routedHost, target.path(), request.method().name());

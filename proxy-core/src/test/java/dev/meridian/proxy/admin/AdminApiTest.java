@@ -96,7 +96,8 @@ class AdminApiTest {
     assertThat(call("GET", "/admin/api/stream").statusCode()).isEqualTo(401);
 
     assertThat(call("GET", "/metrics", "Authorization", "Bearer " + TOKEN).statusCode()).isEqualTo(200);
-    assertThat(call("GET", "/admin/api/backends", "Cookie", AdminAuth.COOKIE + "=" + TOKEN).statusCode()).isEqualTo(200);
+    assertThat(call("GET", "/admin/api/backends", "Cookie", "meridian_admin_token=" + TOKEN).statusCode())
+        .as("no cookie carries the token: a host's cookies go to all its ports, and on to backends").isEqualTo(401);
   }
 
   @Test
@@ -276,5 +277,78 @@ class AdminApiTest {
     HttpResponse<String> response = call("POST", "/admin/api/reload");
     assertThat(response.statusCode()).isEqualTo(409);
     assertThat(response.body()).contains("not started from a configuration file");
+  }
+
+  /**
+   * Connections to the admin port cannot use up the process's file descriptors: one beyond
+   * {@link AdminConnections#MAX_CONNECTIONS} is closed as it is accepted (an attacker's 21,000 idle
+   * ones stopped the client listeners accepting), and one that trickles a head without completing a
+   * request is closed after timeouts.client-idle, as the client listeners close theirs.
+   */
+  @Test
+  void theAdminPortBoundsItsConnectionsAndClosesTrickledHeads() throws Exception {
+    backend = TestBackend.start(TestBackend.ok("hi"));
+    proxy = new MeridianInstance(SettingsLoader.parse(config("first", "")
+        .replace("  cookie-secret", "  timeouts { client-idle = 1s }\n  cookie-secret"), "inline")).start();
+    int port = proxy.adminAddress().getPort();
+    java.util.List<java.net.Socket> held = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < AdminConnections.MAX_CONNECTIONS; i++) {
+        java.net.Socket s = new java.net.Socket("127.0.0.1", port);
+        s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes());
+        held.add(s);
+      }
+      for (java.net.Socket s : held) {
+        s.setSoTimeout(5000);
+        assertThat(new String(s.getInputStream().readNBytes(12))).isEqualTo("HTTP/1.1 200");
+      }
+      try (java.net.Socket extra = new java.net.Socket("127.0.0.1", port)) {
+        extra.setSoTimeout(5000);
+        extra.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes());
+        assertThat(extra.getInputStream().read()).as("closed as it was accepted").isEqualTo(-1);
+      }
+    } finally {
+      for (java.net.Socket s : held) {
+        s.close();
+      }
+    }
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(call("GET", "/healthz").statusCode()).isEqualTo(200));
+
+    try (java.net.Socket trickle = new java.net.Socket("127.0.0.1", port)) {
+      trickle.setSoTimeout(100);
+      java.io.OutputStream out = trickle.getOutputStream();
+      out.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n".getBytes());
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      boolean closed = false;
+      while (!closed && System.nanoTime() < deadline) {
+        try {
+          out.write("X-Slow: 1\r\n".getBytes()); // a line every 100 ms: bytes keep coming, no request does
+          closed = trickle.getInputStream().read() == -1;
+        } catch (java.net.SocketTimeoutException stillOpen) {
+          // nothing to read yet: trickle on
+        } catch (java.io.IOException reset) {
+          closed = true;
+        }
+      }
+      assertThat(closed).as("a head trickled for longer than client-idle is closed").isTrue();
+    }
+  }
+
+  /**
+   * Admin answers may not be framed (a page framing the dashboard could have an operator click its
+   * dial buttons), nor read as another type than they say; the stream is at its own path only.
+   */
+  @Test
+  void answersForbidFramingAndSniffing() throws Exception {
+    start("");
+    HttpResponse<String> page = call("GET", "/");
+    assertThat(page.headers().firstValue("X-Frame-Options")).hasValue("DENY");
+    assertThat(page.headers().firstValue("Content-Security-Policy").orElseThrow()).contains("frame-ancestors 'none'");
+    HttpResponse<String> routes = call("GET", "/admin/api/routes");
+    assertThat(routes.headers().firstValue("X-Frame-Options")).hasValue("DENY");
+    assertThat(routes.headers().firstValue("X-Content-Type-Options")).hasValue("nosniff");
+    assertThat(call("GET", "/admin/api/streamx").statusCode()).isEqualTo(404);
+    assertThat(call("GET", "/admin/api/stream%00").statusCode()).isEqualTo(404);
   }
 }

@@ -124,6 +124,45 @@ class DashboardBrowserTest {
     assertThat(severe).as("browser console errors").isEmpty();
   }
 
+  /**
+   * With an admin token, the page asks for it, then shows the live regions and its controls work;
+   * the token is kept in the tab's session storage and sent as a header, never as a cookie (a host's
+   * cookies go to each of its ports, the proxy's own listeners and their backends among them).
+   */
+  @Test
+  void withATokenThePageAsksForItAndKeepsItOutOfCookies(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+        "needs Debian's chromium and chromium-driver (.ci/run installs them)");
+    String token = "0123456789abcdef0123456789abcdef";
+    Path tokenFile = Files.writeString(dir.resolve("admin.token"), token + "\n");
+    backends = RegionalBackends.start(List.of("us-east", "eu-west"), region -> request -> Reply.ok(region));
+    proxy = new MeridianInstance(SettingsLoader.parse("meridian {\n"
+        + "  region = \"us-east\"\n"
+        + "  listeners = [ { name = \"web\", address = \"127.0.0.1:0\" } ]\n"
+        + "  admin { address = \"127.0.0.1:0\", token-file = \"" + tokenFile + "\" }\n"
+        + "  backend-groups { app { backends = [\n" + backends.hoconList() + "] } }\n"
+        + "  routes = [ { name = \"all\", path-prefix = \"/\", backend-group = \"app\" } ]\n"
+        + "}\n", "dashboard-token-test")).start();
+
+    browser = startBrowser();
+    browser.get("http://127.0.0.1:" + proxy.adminAddress().getPort() + "/");
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+        assertThat(browser.findElement(By.id("login")).isDisplayed()).isTrue());
+    assertThat(browser.findElements(By.cssSelector("#regions .card"))).isEmpty();
+
+    browser.findElement(By.id("token")).sendKeys(token);
+    browser.findElement(By.cssSelector("#login button")).click();
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+      assertThat(browser.findElements(By.cssSelector("#regions .card"))).extracting(c -> c.getAttribute("data-region"))
+          .contains("us-east", "eu-west");
+      assertThat(browser.findElement(By.id("status")).getText()).isEqualTo("live");
+    });
+    browser.findElement(By.cssSelector(".card[data-region=eu-west] button[data-action=dial][data-percent='0']")).click();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(text(".card[data-region=eu-west] [data-field=dial]")).isEqualTo("0%"));
+    assertThat(browser.executeScript("return document.cookie")).isEqualTo("");
+  }
+
   /** The share a region's card shows, in percent. */
   private int share(String region) {
     String shown = text(".card[data-region=" + region + "] [data-field=share]");

@@ -42,10 +42,10 @@ function say(text) {
 async function act(group, region, action, query) {
   const path = `/admin/api/regions/${encodeURIComponent(group)}/${encodeURIComponent(region)}/${action}` + (query || "");
   try {
-    const response = await fetch(path, { method: "POST" });
+    const response = await fetch(path, authorized({ method: "POST" }));
     const body = await response.text();
     say(response.ok ? `${region}: ${action}${query || ""} applied` : `${region}: ${response.status} ${body}`);
-    if (response.status === 401) needsToken();
+    if (response.status === 401) askForToken();
   } catch (e) {
     say(`${region}: ${e}`);
   }
@@ -184,49 +184,84 @@ function draw(id, regions, field, top, label) {
   }
 }
 
-function connect() {
-  if (!window.EventSource) {
+// The admin token, when one is configured: kept in this tab's session storage, which belongs to
+// this page's origin alone (a cookie would go to every port of the host, to the proxy's own
+// listeners and on to their backends), and sent as an Authorization header.
+const TOKEN_KEY = "meridian_admin_token";
+
+function authorized(init) {
+  const options = Object.assign({}, init || {});
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) options.headers = { Authorization: `Bearer ${token}` };
+  return options;
+}
+
+// Reads the Server-Sent Events of /admin/api/stream through fetch (EventSource cannot send the
+// token). Returns when the stream ends; throws when it cannot be read; "token" on a 401.
+async function stream() {
+  const response = await fetch("/admin/api/stream", authorized());
+  if (response.status === 401) return "token";
+  if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return "ended";
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const lines = buffer.slice(0, end).split("\n");
+      buffer = buffer.slice(end + 2);
+      const data = lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+      if (data && lines.includes("event: snapshot")) {
+        setStatus("live", "live");
+        state.snapshot = JSON.parse(data);
+        render(state.snapshot);
+      }
+    }
+  }
+}
+
+async function connect() {
+  if (!window.ReadableStream || !window.TextDecoderStream) {
     setInterval(poll, 1000);
     return;
   }
-  const source = new EventSource("/admin/api/stream");
-  source.addEventListener("snapshot", (event) => {
-    setStatus("live", "live");
-    state.snapshot = JSON.parse(event.data);
-    render(state.snapshot);
-  });
-  source.onerror = async () => {
-    setStatus("reconnecting", "down");
-    if (await needsToken()) {
-      source.close();
+  for (;;) {
+    let outcome;
+    try {
+      outcome = await stream();
+    } catch (e) {
+      outcome = "failed";
     }
-  };
+    if (outcome === "token") {
+      askForToken();
+      return;
+    }
+    setStatus("reconnecting", "down");
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
-// With an admin token configured, asks for it and keeps it in a same-site cookie.
-async function needsToken() {
-  try {
-    const response = await fetch("/admin/api/dashboard");
-    if (response.status !== 401) return false;
-  } catch (e) {
-    return false;
-  }
+function askForToken() {
   setStatus("token needed", "down");
   document.getElementById("login").hidden = false;
-  return true;
 }
 
 function useToken(event) {
   event.preventDefault();
-  const token = document.getElementById("token").value.trim();
-  document.cookie = `meridian_admin_token=${encodeURIComponent(token)}; path=/; SameSite=Strict`;
+  sessionStorage.setItem(TOKEN_KEY, document.getElementById("token").value.trim());
   document.getElementById("login").hidden = true;
   connect();
 }
 
 async function poll() {
   try {
-    const response = await fetch("/admin/api/dashboard");
+    const response = await fetch("/admin/api/dashboard", authorized());
+    if (response.status === 401) {
+      askForToken();
+      return;
+    }
     render(await response.json());
     setStatus("live (polling)", "live");
   } catch (e) {

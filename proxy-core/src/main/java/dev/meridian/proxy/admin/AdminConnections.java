@@ -1,0 +1,71 @@
+package dev.meridian.proxy.admin;
+
+import io.netty.channel.Channel;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Bounds what the admin listener's connections may hold: at most {@value #MAX_CONNECTIONS} open at
+ * once (one more is closed as it is accepted), so connections left open to the admin port cannot use
+ * up the process's file descriptors, which the client listeners need; and each is closed after
+ * {@code timeouts.client-idle} (as the client listeners' are; {@value #IDLE_SECONDS} s when that is
+ * off) in which no complete request arrived and nothing was written: a scraper keeping its
+ * connection alive between scrapes stays, a client trickling a head does not. A dashboard's stream
+ * is written to every second and stays.
+ *
+ * <p>Used on the admin listener's single event loop only.
+ */
+final class AdminConnections {
+  private static final Logger log = LoggerFactory.getLogger(AdminConnections.class);
+  /** Admin connections open at once; Prometheus, a few dashboards and scripts need a handful. */
+  static final int MAX_CONNECTIONS = 128;
+  /** Seconds idle after which a connection is closed when timeouts.client-idle is off. */
+  static final int IDLE_SECONDS = 60;
+
+  private final int maxConnections;
+  private final long idleMillis;
+  private int open;
+  private long refused;
+  private long lastRefusalLoggedNanos;
+  private boolean refusalLogged;
+
+  /** Bounds of {@value #MAX_CONNECTIONS} connections, each closed after {@code idle} without a request. */
+  AdminConnections(java.time.Duration idle) {
+    this.maxConnections = MAX_CONNECTIONS;
+    this.idleMillis = idle.isZero() ? TimeUnit.SECONDS.toMillis(IDLE_SECONDS) : idle.toMillis();
+  }
+
+  /** The idle handler for a connection's pipeline, after the request aggregator. */
+  io.netty.channel.ChannelHandler idleHandler() {
+    return new dev.meridian.proxy.transport.IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Counts a connection just accepted, or closes it when the most allowed are open already.
+   *
+   * @return whether it was admitted
+   */
+  boolean admit(Channel channel) {
+    if (open >= maxConnections) {
+      refused++;
+      long now = System.nanoTime();
+      if (!refusalLogged || now - lastRefusalLoggedNanos >= TimeUnit.SECONDS.toNanos(1)) {
+        refusalLogged = true;
+        lastRefusalLoggedNanos = now;
+        log.warn("admin: {} connections open, the most allowed; closed a new one from {} ({} refused so far)",
+            open, channel.remoteAddress(), refused);
+      }
+      channel.close();
+      return false;
+    }
+    open++;
+    channel.closeFuture().addListener(f -> open--);
+    return true;
+  }
+
+  /** Connections open now. */
+  int open() {
+    return open;
+  }
+}
