@@ -48,6 +48,8 @@ public final class ProxyMetrics {
    * Micrometer holds what a gauge or function counter reads weakly.
    */
   private final ConcurrentHashMap<String, Object> keptReadings = new ConcurrentHashMap<>();
+  /** See {@link #backendsForgotten}; counted by reloads and discovery updates, read by the event loops. */
+  private final AtomicInteger backendsForgotten = new AtomicInteger();
 
   /** Registers the proxy's gauges in the registry. */
   public ProxyMetrics(MeterRegistry registry) {
@@ -139,14 +141,41 @@ public final class ProxyMetrics {
 
   /**
    * Removes the meters {@link #registerBackend} and {@link #registerBackendHealth} registered for a
-   * backend that left its group (a reload or a discovery update), so a group whose backends come and
-   * go does not grow the scrape without bound. Its upstream timers and failure counters, tagged by
-   * backend only, stay.
+   * backend whose address (or region) a reload or a discovery update changed: they read the old
+   * backend's state, and are registered again for the new one. Its upstream response timer and
+   * failure counters, which count requests whatever the address, stay and go on counting.
+   */
+  public void forgetBackendReadings(String group, String backendId) {
+    keptReadings.remove(group + '/' + backendId);
+    registry.getMeters().stream().filter(m -> isBackendsMeter(m, group, backendId)
+        && !m.getId().getName().startsWith("meridian.upstream.")).toList().forEach(registry::remove);
+  }
+
+  /**
+   * Removes every meter of a backend that left its group (a reload or a discovery update), so a
+   * group whose backends come and go does not grow the scrape without bound: its readings, its
+   * upstream response timer and failure counters. If it comes back, they are registered anew
+   * (counting from zero) at its first request; connections that kept the old timer look it up again.
    */
   public void forgetBackend(String group, String backendId) {
     keptReadings.remove(group + '/' + backendId);
-    registry.getMeters().stream().filter(m -> group.equals(m.getId().getTag("group"))
-        && backendId.equals(m.getId().getTag("backend"))).toList().forEach(registry::remove);
+    String key = group + '\0' + backendId;
+    upstreamTimeByBackend.remove(key);
+    failuresByBackendAndKind.keySet().removeIf(k -> k.startsWith(key + '\0'));
+    registry.getMeters().stream().filter(m -> isBackendsMeter(m, group, backendId)).toList().forEach(registry::remove);
+    backendsForgotten.incrementAndGet();
+  }
+
+  private static boolean isBackendsMeter(io.micrometer.core.instrument.Meter m, String group, String backendId) {
+    return group.equals(m.getId().getTag("group")) && backendId.equals(m.getId().getTag("backend"));
+  }
+
+  /**
+   * How many times {@link #forgetBackend} removed a backend's meters: a caller that keeps a timer of
+   * {@link #upstreamResponseTime} between requests looks it up again when this changed.
+   */
+  public int backendsForgotten() {
+    return backendsForgotten.get();
   }
 
   /** What {@link #registerRegion} reads of a region at each scrape. */

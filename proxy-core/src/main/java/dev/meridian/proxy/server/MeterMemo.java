@@ -18,6 +18,8 @@ final class MeterMemo {
   private String groupName;
   private String backendId;
   private Timer upstreamResponseTime;
+  /** {@link ProxyMetrics#backendsForgotten} when the timer was looked up: it may have been removed since. */
+  private int backendsForgotten;
 
   MeterMemo(ProxyMetrics metrics) {
     this.metrics = metrics;
@@ -39,9 +41,11 @@ final class MeterMemo {
   /** Records a backend's time from the request sent to its response headers. */
   void upstreamResponded(String group, String backend, long nanos) {
     Timer timer = upstreamResponseTime;
-    if (timer == null || !backend.equals(backendId) || !group.equals(groupName)) {
+    int forgotten = metrics.backendsForgotten();
+    if (timer == null || !backend.equals(backendId) || !group.equals(groupName) || forgotten != backendsForgotten) {
       timer = metrics.upstreamResponseTime(group, backend);
       upstreamResponseTime = timer;
+      backendsForgotten = forgotten;
       backendId = backend;
       groupName = group;
     }

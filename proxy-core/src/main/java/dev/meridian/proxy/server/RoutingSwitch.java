@@ -39,7 +39,7 @@ final class RoutingSwitch {
     old.groups().values().forEach(r -> {
       GroupRuntime next = runtimes.get(r.group().name());
       r.group().backends().stream().filter(b -> next != null && next.group().find(b.id()) != null
-          && !next.group().find(b.id()).equals(b)).forEach(b -> context.metrics.forgetBackend(r.group().name(), b.id()));
+          && !next.group().find(b.id()).equals(b)).forEach(b -> context.metrics.forgetBackendReadings(r.group().name(), b.id()));
     });
     MeterReadings.register(context, runtimes, assembler::health);
     old.groups().values().forEach(r -> {
