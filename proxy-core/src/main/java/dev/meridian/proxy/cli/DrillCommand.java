@@ -78,6 +78,10 @@ final class DrillCommand implements Callable<Integer> {
   @Option(names = "--slo", paramLabel = "LIST", description = "e.g. errors=0,shift=1s,p99=200ms (also failback=D, p50=D, p999=D, errors=N%%)")
   String slo;
 
+  @Option(names = "--token-file", paramLabel = "FILE",
+      description = "the admin token (the file admin.token-file names: its first line), for an admin API that needs one")
+  Path tokenFile;
+
   @Option(names = "--out", paramLabel = "DIR", description = "write drill-report.json, drill-report.md and drill-timeline.png here")
   Path out;
 
@@ -146,7 +150,23 @@ final class DrillCommand implements Callable<Integer> {
     }
     return new DrillPlan(admin, group, region, DrillAction.parse(action), DurationParam.parse("baseline", baseline),
         positive("hold", hold), DurationParam.parse("recovery", recovery), load, SloSpec.parse(slo), out,
-        Duration.ofMillis(250));
+        Duration.ofMillis(250), adminToken());
+  }
+
+  /** The first line of {@code --token-file}, if given. */
+  private Optional<String> adminToken() {
+    if (tokenFile == null) {
+      return Optional.empty();
+    }
+    try (java.io.BufferedReader in = java.nio.file.Files.newBufferedReader(tokenFile)) {
+      String line = in.readLine();
+      if (line == null || line.isBlank()) {
+        throw new IllegalArgumentException("token-file: " + tokenFile + " is empty (expected the token on its first line)");
+      }
+      return Optional.of(line.trim());
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("token-file: cannot read " + tokenFile + " (" + e.getMessage() + ")");
+    }
   }
 
   private static Duration positive(String name, String text) {

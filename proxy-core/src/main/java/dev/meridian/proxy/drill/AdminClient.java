@@ -13,11 +13,16 @@ import java.time.Duration;
 final class AdminClient {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final URI base;
+  private final java.util.Optional<String> token;
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(2)).build();
 
-  /** A client for the admin listener at {@code base} ({@code http://127.0.0.1:9901}). */
-  AdminClient(URI base) {
+  /**
+   * A client for the admin listener at {@code base} ({@code http://127.0.0.1:9901}), sending the
+   * admin token as {@code Authorization: Bearer} when there is one.
+   */
+  AdminClient(URI base, java.util.Optional<String> token) {
+    this.token = token;
     String s = base.toString();
     this.base = URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s);
   }
@@ -48,8 +53,10 @@ final class AdminClient {
   }
 
   private String call(String method, String pathAndQuery) {
-    HttpRequest request = HttpRequest.newBuilder(URI.create(base + pathAndQuery))
-        .timeout(Duration.ofSeconds(5)).method(method, HttpRequest.BodyPublishers.noBody()).build();
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(base + pathAndQuery))
+        .timeout(Duration.ofSeconds(5)).method(method, HttpRequest.BodyPublishers.noBody());
+    token.ifPresent(t -> builder.header("Authorization", "Bearer " + t));
+    HttpRequest request = builder.build();
     try {
       HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
       if (response.statusCode() != 200) {

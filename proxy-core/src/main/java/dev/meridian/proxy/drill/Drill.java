@@ -53,7 +53,7 @@ public final class Drill {
   public Drill(DrillPlan plan, PrintStream progress) {
     this.plan = plan;
     this.progress = progress;
-    this.admin = new AdminClient(plan.admin());
+    this.admin = new AdminClient(plan.admin(), plan.adminToken());
   }
 
   /**

@@ -22,7 +22,8 @@ import java.util.Optional;
  * @param interval the timeline's resolution (250 ms)
  */
 public record DrillPlan(URI admin, String group, String region, DrillAction action, Duration baseline,
-    Duration hold, Duration recovery, Optional<Load> load, SloSpec slo, Path out, Duration interval) {
+    Duration hold, Duration recovery, Optional<Load> load, SloSpec slo, Path out, Duration interval,
+    Optional<String> adminToken) {
 
   /**
    * The drill's open-loop load.

@@ -114,6 +114,28 @@ class DrillTest {
     assertThat(colours.size()).as("distinct colours in the timeline").isGreaterThan(20);
   }
 
+  /** An admin API with a token: the drill sends the one its --token-file holds, and without it is refused. */
+  @Test
+  void aDrillSendsTheAdminTokenFromItsFile(@TempDir Path dir) throws Exception {
+    String token = "0123456789abcdef0123456789abcdef";
+    Path tokenFile = Files.writeString(dir.resolve("admin.token"), token + "\n");
+    proxy.stop(Duration.ZERO);
+    proxy = new MeridianInstance(SettingsLoader.parse("meridian {\n"
+        + "  listeners = [ { address = \"127.0.0.1:0\" } ]\n"
+        + "  admin { address = \"127.0.0.1:0\", token-file = \"" + tokenFile + "\" }\n"
+        + "  geo { client-region-header = \"X-Client-Region\", trusted-proxies = [\"127.0.0.1/32\"] }\n"
+        + "  backend-groups { app { backends = [\n" + backends.hoconList() + "]\n"
+        + "    regions { failover { eu-west = [eu-west, us-east, ap-south], default = [us-east, eu-west, ap-south] } } } }\n"
+        + "  routes = [ { name = \"all\", backend-group = \"app\" } ]\n"
+        + "}\n", "drill-token-test")).start();
+
+    assertThat(drill("--action", "dial=0")).as("refused without the token").isEqualTo(2);
+    int exit = drill("--action", "dial=0", "--token-file", tokenFile.toString(), "--out", out.toString());
+    assertThat(exit).as(report(out).toString()).isZero();
+    assertThat(report(out).get("requests").asLong()).isPositive();
+    assertThat(proxy.proxy().selectors().get("app").dials()).containsEntry("eu-west", 100);
+  }
+
   @Test
   void aBrokenSloIsNamedAndExitsOne() throws Exception {
     // A 300 ms delay on eu-west: no traffic moves (round robin has no latency steering), p99 breaks.
