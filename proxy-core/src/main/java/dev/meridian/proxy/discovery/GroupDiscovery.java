@@ -43,6 +43,8 @@ final class GroupDiscovery implements AutoCloseable {
    */
   private List<BackendSettings> carried;
   private boolean closed;
+  /** The written backends' ids at the last {@link #merge}: a discovered backend cannot take one. */
+  private Set<String> writtenIds = Set.of();
 
   /**
    * Creates the discovery of {@code group} over {@code sources} (not started); {@code carried} are
@@ -94,6 +96,7 @@ final class GroupDiscovery implements AutoCloseable {
    * already taken (written, or found by an earlier source) left out.
    */
   synchronized List<BackendSettings> merge(List<BackendSettings> written) {
+    writtenIds = ids(written);
     Map<String, BackendSettings> byId = new LinkedHashMap<>();
     written.forEach(b -> byId.put(b.id(), b));
     for (List<BackendSettings> list : lastGood) {
@@ -125,7 +128,7 @@ final class GroupDiscovery implements AutoCloseable {
       lastGood.set(index, List.copyOf(backends));
     }
     updates.increment();
-    logChange(sources.get(index).describe(), previous == null ? List.of() : previous, backends);
+    logChange(sources.get(index).describe(), previous == null ? List.of() : previous, backends, takenBefore(index));
     onChange.run();
   }
 
@@ -162,13 +165,37 @@ final class GroupDiscovery implements AutoCloseable {
     return firstReports.getCount() == 0;
   }
 
-  private void logChange(String source, List<BackendSettings> before, List<BackendSettings> after) {
-    Set<String> old = ids(before);
+  /** The ids a source's backends cannot take: the written backends' and the earlier sources'. */
+  private synchronized Set<String> takenBefore(int index) {
+    Set<String> taken = new HashSet<>(writtenIds);
+    for (int i = 0; i < index; i++) {
+      if (lastGood.get(i) != null) {
+        taken.addAll(ids(lastGood.get(i)));
+      }
+    }
+    return taken;
+  }
+
+  /**
+   * Logs what a source's new list changes: ids added, removed, and changed (another address, weight,
+   * region...), and those left out because a written backend or an earlier source has the id (the
+   * group keeps the first; an operator reading "added" would otherwise take it for served).
+   */
+  private void logChange(String source, List<BackendSettings> before, List<BackendSettings> after, Set<String> taken) {
+    Map<String, BackendSettings> old = new LinkedHashMap<>();
+    before.forEach(b -> old.putIfAbsent(b.id(), b));
     Set<String> now = ids(after);
-    List<String> added = after.stream().map(BackendSettings::id).filter(id -> !old.contains(id)).toList();
-    List<String> removed = before.stream().map(BackendSettings::id).filter(id -> !now.contains(id)).toList();
-    log.info("group '{}': {} found {} backend(s){}{}", group, source, after.size(),
-        added.isEmpty() ? "" : ", added " + added, removed.isEmpty() ? "" : ", removed " + removed);
+    List<String> added = after.stream().map(BackendSettings::id).filter(id -> !old.containsKey(id) && !taken.contains(id))
+        .toList();
+    List<String> changed = after.stream().filter(b -> old.containsKey(b.id()) && !old.get(b.id()).equals(b)
+        && !taken.contains(b.id())).map(BackendSettings::id).toList();
+    List<String> removed = before.stream().map(BackendSettings::id).filter(id -> !now.contains(id) && !taken.contains(id))
+        .toList();
+    List<String> leftOut = after.stream().map(BackendSettings::id).filter(taken::contains).distinct().toList();
+    log.info("group '{}': {} found {} backend(s){}{}{}{}", group, source, after.size(),
+        added.isEmpty() ? "" : ", added " + added, changed.isEmpty() ? "" : ", changed " + changed,
+        removed.isEmpty() ? "" : ", removed " + removed,
+        leftOut.isEmpty() ? "" : ", left out " + leftOut + " (the id is a written backend's or an earlier source's)");
   }
 
   private static Set<String> ids(List<BackendSettings> list) {

@@ -1,0 +1,92 @@
+package dev.meridian.proxy.discovery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.meridian.proxy.config.HostPort;
+import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LogEvent;
+import org.apache.logging.log4j.core.Logger;
+import org.apache.logging.log4j.core.appender.AbstractAppender;
+import org.apache.logging.log4j.core.config.Property;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the log says of a discovery source's new list is what the group serves: an id a written
+ * backend already has is "left out", not "added" (and its going is not "removed"), and an entry
+ * moved to another address is "changed". (An operator read "added [f0]" for an entry the group
+ * ignored, and saw nothing of a move.)
+ */
+class GroupDiscoveryLogTest {
+  private final List<String> logged = new CopyOnWriteArrayList<>();
+  private final Logger logger = (Logger) LogManager.getLogger(GroupDiscovery.class);
+  private AbstractAppender appender;
+  private Level level;
+
+  @BeforeEach
+  void catchLog() {
+    appender = new AbstractAppender("caught", null, null, true, Property.EMPTY_ARRAY) {
+      @Override
+      public void append(LogEvent event) {
+        logged.add(event.getMessage().getFormattedMessage());
+      }
+    };
+    appender.start();
+    level = logger.getLevel();
+    logger.addAppender(appender);
+    logger.setLevel(Level.INFO);
+  }
+
+  @AfterEach
+  void release() {
+    logger.removeAppender(appender);
+    logger.setLevel(level);
+    appender.stop();
+  }
+
+  private static BackendSettings backend(String id, int port) {
+    return new BackendSettings(id, new HostPort("127.0.0.1", port), "default", "", 1);
+  }
+
+  /** A source the test reports through. */
+  private static final class HandFed implements BackendSource {
+    Listener listener;
+
+    @Override
+    public void start(Listener listener) {
+      this.listener = listener;
+    }
+
+    @Override
+    public void close() {}
+
+    @Override
+    public String describe() {
+      return "file fb.json";
+    }
+  }
+
+  @Test
+  void takenIdsAreLeftOutAndMovesAreChanges() {
+    HandFed file = new HandFed();
+    try (GroupDiscovery discovery = new GroupDiscovery("app", List.of(file), List.of(), new SimpleMeterRegistry(),
+        () -> { })) {
+      discovery.start();
+      List<BackendSettings> written = List.of(backend("f0", 45004));
+      discovery.merge(written);
+
+      file.listener.found(List.of(backend("f0", 45002), backend("file-3", 45003)));
+      assertThat(logged).last().asString().contains("found 2 backend(s), added [file-3], left out [f0]");
+      assertThat(discovery.merge(written)).containsExactly(backend("f0", 45004), backend("file-3", 45003));
+
+      file.listener.found(List.of(backend("file-3", 45002)));
+      assertThat(logged).last().asString().isEqualTo("group 'app': file fb.json found 1 backend(s), changed [file-3]");
+    }
+  }
+}
