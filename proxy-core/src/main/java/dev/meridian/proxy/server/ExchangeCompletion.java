@@ -119,6 +119,10 @@ final class ExchangeCompletion {
     }
     if (retryAfterSeconds > 0) {
       response.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+    } else if (status.code() == 503) {
+      // Every 503 Meridian makes (no backend, residency, a strict sticky pin, shutting down) is
+      // temporary: a client that honours Retry-After waits a second rather than retrying at once.
+      response.headers().set(HttpHeaderNames.RETRY_AFTER, 1);
     }
     if (allow != null) {
       response.headers().set(HttpHeaderNames.ALLOW, allow);

@@ -162,5 +162,6 @@ class RegionSteeringTest {
     HttpResponse<String> refused = send("GET", "us-east", null, Map.of("X-Data-Residency", "eu"));
     assertThat(refused.statusCode()).isEqualTo(503);
     assertThat(refused.body()).as("debug-headers is on: the body says why").contains("residency class 'eu'");
+    assertThat(refused.headers().firstValue("Retry-After")).as("a 503 is temporary").hasValue("1");
   }
 }
