@@ -9,24 +9,38 @@ import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * Renders a configuration as HOCON for people to read, with every value whose key names a secret,
- * password or token (such as {@code cookie-secret}) replaced by {@code <redacted>}. File paths are
- * kept: a path says where a secret is, not what it is.
+ * Renders a configuration as HOCON for people to read, secrets redacted: every value whose key names a
+ * secret, password or token (such as {@code cookie-secret}) is replaced by {@code <redacted>}, and so
+ * is the same text wherever else it appears (a value both a secret and something else refer to); the
+ * user and password of a URL ({@code https://user:pass@host}) and the values of query parameters
+ * named like a key, token, secret, password or signature ({@code /healthz?apikey=...}) are redacted
+ * too. Of the written keys, only {@code meridian} (what Meridian reads) is shown when it is there:
+ * other top-level keys hold values for substitutions. File paths are kept: a path says where a secret
+ * is, not what it is.
  */
 final class RedactedConfig {
   static final String REDACTED = "<redacted>";
+  /** {@code scheme://user:password@} (or {@code user@}) at the start of a URL. */
+  private static final Pattern URL_USER = Pattern.compile("^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@?#\\s]+@");
+  /** Query parameter names that hold credentials: api_key, apikey, access_token, secret, password, sig... */
+  private static final Pattern SECRET_PARAMETER =
+      Pattern.compile("(?i)(key|token|secret|pass|auth|sig|credential)");
 
   private RedactedConfig() {}
 
   /** The configuration as written, without comments or origins, secrets redacted. */
   static String render(Config config) {
-    return render(config.root());
+    return render(config.root(), secretsOf(config.root(), null, new HashSet<>()));
   }
 
   /**
@@ -35,7 +49,11 @@ final class RedactedConfig {
    * without comments or origins, secrets redacted.
    */
   static String render(Config written, Config resolved) {
-    return render(pick(written.root(), resolved.root()));
+    ConfigObject picked = pick(written.root(), resolved.root());
+    if (picked.get("meridian") != null) {
+      picked = ConfigValueFactory.fromMap(Map.of("meridian", picked.get("meridian").unwrapped()));
+    }
+    return render(picked, secretsOf(resolved.root(), null, new HashSet<>()));
   }
 
   private static ConfigObject pick(ConfigObject written, ConfigObject resolved) {
@@ -57,33 +75,75 @@ final class RedactedConfig {
     return ConfigValueFactory.fromMap(out);
   }
 
-  private static String render(ConfigValue root) {
-    ConfigValue redacted = redact(root, null);
+  private static String render(ConfigValue root, Set<String> secrets) {
+    ConfigValue redacted = redact(root, null, secrets);
     return redacted.render(ConfigRenderOptions.defaults().setOriginComments(false).setComments(false)
         .setJson(false).setFormatted(true));
   }
 
-  private static ConfigValue redact(ConfigValue value, String key) {
+  /** The text of every value whose key names a secret (at least 4 characters: shorter ones say little). */
+  private static Set<String> secretsOf(ConfigValue value, String key, Set<String> found) {
+    if (value.valueType() == ConfigValueType.OBJECT) {
+      ((ConfigObject) value).forEach((k, v) -> secretsOf(v, k, found));
+    } else if (value.valueType() == ConfigValueType.LIST) {
+      for (ConfigValue element : (ConfigList) value) {
+        secretsOf(element, key, found);
+      }
+    } else if (key != null && isSecret(key) && value.valueType() == ConfigValueType.STRING) {
+      String text = (String) value.unwrapped();
+      if (text.length() >= 4) {
+        found.add(text);
+      }
+    }
+    return found;
+  }
+
+  private static ConfigValue redact(ConfigValue value, String key, Set<String> secrets) {
     if (value.valueType() == ConfigValueType.OBJECT) {
       Map<String, Object> out = new LinkedHashMap<>();
-      ((ConfigObject) value).forEach((k, v) -> out.put(k, redact(v, k)));
+      ((ConfigObject) value).forEach((k, v) -> out.put(k, redact(v, k, secrets)));
       return ConfigValueFactory.fromMap(out);
     }
     if (value.valueType() == ConfigValueType.LIST) {
       List<Object> out = new ArrayList<>();
       for (ConfigValue element : (ConfigList) value) {
-        out.add(redact(element, key));
+        out.add(redact(element, key, secrets));
       }
       return ConfigValueFactory.fromIterable(out);
     }
     if (key != null && isSecret(key) && value.valueType() != ConfigValueType.NULL) {
       return ConfigValueFactory.fromAnyRef(REDACTED);
     }
+    if (value.valueType() == ConfigValueType.STRING) {
+      String text = (String) value.unwrapped();
+      String scrubbed = secrets.contains(text) ? REDACTED : scrub(text);
+      return scrubbed.equals(text) ? value : ConfigValueFactory.fromAnyRef(scrubbed);
+    }
     return value;
+  }
+
+  /** A URL's user information and the values of secret-looking query parameters, redacted. */
+  static String scrub(String text) {
+    Matcher user = URL_USER.matcher(text);
+    String out = user.find() ? user.replaceFirst("$1" + REDACTED + "@") : text;
+    int query = out.indexOf('?');
+    if (query < 0) {
+      return out;
+    }
+    StringBuilder scrubbed = new StringBuilder(out.length()).append(out, 0, query + 1);
+    String[] pairs = out.substring(query + 1).split("&", -1);
+    for (int i = 0; i < pairs.length; i++) {
+      int eq = pairs[i].indexOf('=');
+      String name = eq < 0 ? pairs[i] : pairs[i].substring(0, eq);
+      scrubbed.append(i == 0 ? "" : "&").append(eq >= 0 && SECRET_PARAMETER.matcher(name).find()
+          ? name + "=" + REDACTED : pairs[i]);
+    }
+    return scrubbed.toString();
   }
 
   private static boolean isSecret(String key) {
     String k = key.toLowerCase(Locale.ROOT);
-    return !k.endsWith("-file") && (k.contains("secret") || k.contains("password") || k.contains("token"));
+    return !k.endsWith("-file") && (k.contains("secret") || k.contains("password") || k.contains("token")
+        || k.contains("credential") || k.contains("api-key") || k.contains("apikey"));
   }
 }

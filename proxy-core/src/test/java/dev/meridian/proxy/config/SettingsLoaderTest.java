@@ -65,6 +65,34 @@ class SettingsLoaderTest {
     assertThat(s.source()).contains("cookie-secret").contains(RedactedConfig.REDACTED).doesNotContain(path);
   }
 
+  /**
+   * What the admin API's config shows: only meridian { } (other top-level keys hold values for
+   * substitutions), a secret's text redacted wherever else it appears, a URL's user and password and
+   * credential-like query parameters redacted.
+   */
+  @Test
+  void theRenderedConfigurationLeavesNoSecretInClear() throws Exception {
+    MeridianSettings s = SettingsLoader.load(write("vars.conf", """
+        vars { upstream-credential = "AKIAEXAMPLESECRET123", pw = "hunter2-hunter2" }
+        meridian {
+          cookie-secret = ${vars.upstream-credential}
+          listeners = [ { name = "web", address = "127.0.0.1:8080" } ]
+          backend-groups { app {
+            backends = [ { address = "127.0.0.1:9001" } ]
+            health.active { path = "/healthz?apikey=SECRETAPIKEY&region=eu" }
+          } }
+          routes = [ { name = ${vars.upstream-credential}, backend-group = "app" } ]
+        }
+        """));
+    assertThat(s.source()).doesNotContain("AKIAEXAMPLESECRET123").doesNotContain("hunter2").doesNotContain("SECRETAPIKEY")
+        .doesNotContain("vars").contains("apikey=" + RedactedConfig.REDACTED + "&region=eu");
+    assertThat(RedactedConfig.scrub("https://admin:kubepassw0rd@10.0.0.1:6443/api"))
+        .isEqualTo("https://" + RedactedConfig.REDACTED + "@10.0.0.1:6443/api");
+    assertThat(RedactedConfig.scrub("/status?access_token=abc&x=1&sig=zz"))
+        .isEqualTo("/status?access_token=" + RedactedConfig.REDACTED + "&x=1&sig=" + RedactedConfig.REDACTED);
+    assertThat(RedactedConfig.scrub("/a/b?region=eu")).isEqualTo("/a/b?region=eu");
+  }
+
   @Test
   void loadsTheDocumentedExample() throws Exception {
     MeridianSettings s = SettingsLoader.load(write("my.conf", EXAMPLE));
