@@ -34,6 +34,9 @@ class SamplesTest {
 
     assertThat(settings.listeners()).isNotEmpty();
     assertThat(settings.routes()).isNotEmpty();
+    // Loaded again unchanged, a reload's log line says nothing changed (every section compares by value).
+    assertThat(dev.meridian.proxy.config.SettingsChanges.describe(settings, SettingsLoader.load(sample)))
+        .isEqualTo("nothing");
   }
 
   @Test

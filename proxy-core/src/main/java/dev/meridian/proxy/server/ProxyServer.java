@@ -228,8 +228,9 @@ public final class ProxyServer implements AutoCloseable {
     context.pools.settings(upstreamSettings(next, transport));
     Routing routing = putInForce(assembly, effective, context.policies().next(next, clock));
     applied = next;
-    log.info("configuration reloaded: {} listener(s), {} route(s), {} backend group(s)", next.listeners().size(),
-        routing.router().routes().size(), routing.groups().size());
+    log.info("configuration reloaded: {} listener(s), {} route(s), {} backend group(s); changed: {}",
+        next.listeners().size(), routing.router().routes().size(), routing.groups().size(),
+        dev.meridian.proxy.config.SettingsChanges.describe(current, next));
   }
 
   /**
