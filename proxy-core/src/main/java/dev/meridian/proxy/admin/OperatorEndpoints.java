@@ -174,6 +174,14 @@ final class OperatorEndpoints {
           + " (a URL with a query goes percent-encoded: ?a=1&b=2 as %3Fa%3D1%26b%3D2,"
           + " e.g. curl -X POST -G --data-urlencode url=...)\n");
     }
+    for (String key : List.of("url", "prefix")) {
+      String given = first(query, key);
+      if (given != null && !given.startsWith("http://") && !given.startsWith("https://")) {
+        // Entries are keyed by absolute URL: a bare path would purge nothing and say so quietly.
+        return Outcome.error(400, key + "= takes an absolute URL, scheme and host included (e.g. "
+            + key + "=https://shop.example" + (given.startsWith("/") ? given : "/" + given) + "), not " + given + "\n");
+      }
+    }
     dev.meridian.proxy.cache.EdgeCache cache = proxy.cache();
     Map<String, Object> out = new LinkedHashMap<>();
     int purged;

@@ -650,6 +650,13 @@ class EdgeCacheTest {
         .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(cut.statusCode()).isEqualTo(400);
     assertThat(cut.body()).contains("not b").contains("percent-encoded");
+
+    // A bare path: entries are keyed by absolute URL, so it is refused with the form that works.
+    HttpResponse<String> bare = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + proxy.adminAddress().getPort() + "/admin/api/cache/purge?url=/q/3"))
+        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(bare.statusCode()).isEqualTo(400);
+    assertThat(bare.body()).contains("absolute URL").contains("url=https://shop.example/q/3");
   }
 
   /** Purges through the admin API and returns its JSON answer ({@code purged}: how many entries went). */
