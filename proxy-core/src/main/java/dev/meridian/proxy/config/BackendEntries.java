@@ -66,12 +66,17 @@ record BackendEntries(List<BackendSettings> backends, List<BackendSourceSettings
     }
     file.ifPresent(path -> {
       regions.add(defaultRegion);
-      try {
-        // Not among the named regions: the file changes at run time, and a reload must not be
-        // refused for what it holds then.
-        BackendFile.load(path, defaultRegion).forEach(b -> regions.add(b.region()));
-      } catch (InvalidConfigException e) {
-        e.problems().forEach(g.problems()::add);
+      if (!java.nio.file.Files.isRegularFile(path) || !java.nio.file.Files.isReadable(path)) {
+        // Named where the configuration names it: the file's own name says nothing of which group.
+        g.problem("backends-file", "cannot read " + path + " (expected: a readable JSON or HOCON file of backends)");
+      } else {
+        try {
+          // Not among the named regions: the file changes at run time, and a reload must not be
+          // refused for what it holds then.
+          BackendFile.load(path, defaultRegion).forEach(b -> regions.add(b.region()));
+        } catch (InvalidConfigException e) {
+          e.problems().forEach(g.problems()::add);
+        }
       }
       sources.add(new BackendSourceSettings.File(g.pathOf("backends-file"), path, defaultRegion));
     });

@@ -150,6 +150,8 @@ class DiscoveryConfigTest {
     Files.writeString(conf, config("backends-file = \"nowhere.json\"", ""));
 
     assertThatThrownBy(() -> SettingsLoader.load(conf)).hasMessageContaining("cannot read")
-        .hasMessageContaining("nowhere.json");
+        .hasMessageContaining("nowhere.json")
+        .as("named where the configuration names it: its file, line and key")
+        .hasMessageContaining(conf + ": ").hasMessageContaining("meridian.backend-groups.app.backends-file: cannot read");
   }
 }
