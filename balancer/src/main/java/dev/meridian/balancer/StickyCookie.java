@@ -56,9 +56,14 @@ public final class StickyCookie {
    * @param secret at least 16 bytes (32 recommended)
    */
   public record Key(String id, byte[] secret) {
+    /** Whether a key id may be used: 1-16 of {@code A-Z a-z 0-9 . _ -}. */
+    public static boolean isValidId(String id) {
+      return id != null && KEY_ID.matcher(id).matches();
+    }
+
     /** Checks the id and the secret's length, and copies the secret. */
     public Key {
-      if (id == null || !KEY_ID.matcher(id).matches()) {
+      if (!isValidId(id)) {
         throw new IllegalArgumentException("key id: '" + id + "' (expected: 1-" + MAX_KEY_ID
             + " characters of A-Z a-z 0-9 . _ -)");
       }

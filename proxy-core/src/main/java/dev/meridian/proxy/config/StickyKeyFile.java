@@ -80,9 +80,15 @@ public final class StickyKeyFile {
       if (id == null || secret == null) {
         continue;
       }
-      if (!ids.add(id)) {
+      // The id and the secret are checked apart, so that a file with both wrong says both at once.
+      boolean usable = true;
+      if (!StickyCookie.Key.isValidId(id)) {
+        problems.add(o.get("id").origin(), where + ".id", "key id: '" + id + "' (expected: 1-" + StickyCookie.MAX_KEY_ID
+            + " characters of A-Z a-z 0-9 . _ -)");
+        usable = false;
+      } else if (!ids.add(id)) {
         problems.add(o.get("id").origin(), where + ".id", "'" + id + "' appears twice (expected: distinct ids)");
-        continue;
+        usable = false;
       }
       byte[] bytes = decode(secret.trim());
       if (bytes == null) {
@@ -93,6 +99,9 @@ public final class StickyKeyFile {
       if (bytes.length < StickyCookie.MIN_SECRET) {
         problems.add(o.get("secret").origin(), where + ".secret", bytes.length + " bytes (expected: at least "
             + StickyCookie.MIN_SECRET + ", 32 recommended: openssl rand -base64 32)");
+        continue;
+      }
+      if (!usable) {
         continue;
       }
       try {

@@ -93,7 +93,9 @@ public final class StickyKeys {
       return true;
     } catch (InvalidConfigException e) {
       refused.incrementAndGet();
-      log.warn("sticky keys file refused; the keys in force stay:\n{}", e.getMessage());
+      // A line per problem (file: line: key: what), each whole for a log shipper that reads lines.
+      e.problems().forEach(problem -> log.warn("{}", problem));
+      log.warn("sticky keys file {} refused ({} problem(s)); the keys in force stay", path, e.problems().size());
       return false;
     }
   }

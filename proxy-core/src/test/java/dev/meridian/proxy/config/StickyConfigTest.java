@@ -259,6 +259,21 @@ class StickyConfigTest {
             }));
   }
 
+  /** A key whose id and secret are both wrong is reported for both at once, not one per fix. */
+  @Test
+  void aKeyWithABadIdAndAShortSecretIsReportedForBoth() throws IOException {
+    Path keys = write("keys.json", """
+        [
+          { "id": "k 2", "secret": "c2hvcnQ=" }
+        ]
+        """);
+    assertThatThrownBy(() -> StickyKeyFile.load(keys))
+        .isInstanceOfSatisfying(InvalidConfigException.class, e -> assertThat(e.problems())
+            .extracting(ConfigProblem::toString)
+            .containsExactly(keys + ": 2: [0].id: key id: 'k 2' (expected: 1-16 characters of A-Z a-z 0-9 . _ -)",
+                keys + ": 2: [0].secret: 5 bytes (expected: at least 16, 32 recommended: openssl rand -base64 32)"));
+  }
+
   @Test
   void anUnknownKeyUnderStickyIsReported() {
     assertThat(problems(withSticky("sticky.keysfile = keys.json")))
