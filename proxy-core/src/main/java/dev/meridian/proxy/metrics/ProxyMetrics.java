@@ -48,6 +48,14 @@ public final class ProxyMetrics {
    * Micrometer holds what a gauge or function counter reads weakly.
    */
   private final ConcurrentHashMap<String, Object> keptReadings = new ConcurrentHashMap<>();
+  /** Backends ({@code group\0id}) that left their group: their upstream meters are not made again until they return. */
+  private final java.util.Set<String> forgotten = ConcurrentHashMap.newKeySet();
+  /** Forgotten backends remembered at most; beyond, the set starts over. */
+  private static final int MAX_FORGOTTEN = 10_000;
+  /** What a forgotten backend's late responses are timed into: a timer no registry shows. */
+  private static final Timer UNCOUNTED_TIME = new io.micrometer.core.instrument.noop.NoopTimer(
+      new io.micrometer.core.instrument.Meter.Id("meridian.upstream.response.time",
+          io.micrometer.core.instrument.Tags.empty(), null, null, io.micrometer.core.instrument.Meter.Type.TIMER));
   /** See {@link #backendsForgotten}; counted by reloads and discovery updates, read by the event loops. */
   private final AtomicInteger backendsForgotten = new AtomicInteger();
 
@@ -115,7 +123,14 @@ public final class ProxyMetrics {
    * and {@code meridian_backend_sticky_requests_total{pin="existing"|"new"}}.
    */
   public void registerBackend(String group, dev.meridian.balancer.Backend backend, BackendReadings readings) {
-    if (keptReadings.putIfAbsent(group + '/' + backend.id(), readings) != null) {
+    String key = group + '\0' + backend.id();
+    if (forgotten.remove(key)) {
+      // Back after it left: meters a late request made while it was away go, and are made anew.
+      upstreamTimeByBackend.remove(key);
+      failuresByBackendAndKind.keySet().removeIf(k -> k.startsWith(key + '\0'));
+      backendsForgotten.incrementAndGet(); // a connection that kept the uncounted timer looks it up again
+    }
+    if (keptReadings.putIfAbsent("backend\0" + key, readings) != null) {
       return; // registered before (a reload): those meters read the routing in force through the first readings
     }
     io.micrometer.core.instrument.Tags tags = io.micrometer.core.instrument.Tags.of(
@@ -146,7 +161,7 @@ public final class ProxyMetrics {
    * failure counters, which count requests whatever the address, stay and go on counting.
    */
   public void forgetBackendReadings(String group, String backendId) {
-    keptReadings.remove(group + '/' + backendId);
+    keptReadings.remove("backend\0" + group + '\0' + backendId);
     registry.getMeters().stream().filter(m -> isBackendsMeter(m, group, backendId)
         && !m.getId().getName().startsWith("meridian.upstream.")).toList().forEach(registry::remove);
   }
@@ -158,8 +173,14 @@ public final class ProxyMetrics {
    * (counting from zero) at its first request; connections that kept the old timer look it up again.
    */
   public void forgetBackend(String group, String backendId) {
-    keptReadings.remove(group + '/' + backendId);
     String key = group + '\0' + backendId;
+    // First marked, so that a request still finishing there (or a lookup racing this) records
+    // nowhere instead of making its meters again for good.
+    if (forgotten.size() >= MAX_FORGOTTEN) {
+      forgotten.clear(); // long gone by now: requests sent to them have ended (churning discovery)
+    }
+    forgotten.add(key);
+    keptReadings.remove("backend\0" + key);
     upstreamTimeByBackend.remove(key);
     failuresByBackendAndKind.keySet().removeIf(k -> k.startsWith(key + '\0'));
     registry.getMeters().stream().filter(m -> isBackendsMeter(m, group, backendId)).toList().forEach(registry::remove);
@@ -199,7 +220,7 @@ public final class ProxyMetrics {
    * {@code meridian_region_errors_total}, each tagged with group and region.
    */
   public void registerRegion(String group, String region, RegionReadings readings) {
-    if (keptReadings.putIfAbsent(group + "/region/" + region, readings) != null) {
+    if (keptReadings.putIfAbsent("region\0" + group + '\0' + region, readings) != null) {
       return; // registered before (a reload): those meters read the routing in force through the first readings
     }
     Gauge.builder("meridian.region.dial.percent", readings, RegionReadings::dial)
@@ -227,7 +248,7 @@ public final class ProxyMetrics {
    * the supplier strongly: nothing else does, and a collected one reads NaN.
    */
   public void registerBackendQueue(String group, java.util.function.IntSupplier queued) {
-    if (keptReadings.putIfAbsent(group + "/queued", queued) != null) {
+    if (keptReadings.putIfAbsent("queue\0" + group, queued) != null) {
       return; // registered before (a reload): the first supplier reads the routing in force
     }
     Gauge.builder("meridian.backend.queued", queued, java.util.function.IntSupplier::getAsInt)
@@ -238,7 +259,7 @@ public final class ProxyMetrics {
   /** Registers a group's panic-mode counter: picks made with health ignored. */
   public void registerGroup(String group, java.util.function.LongSupplier panicPicks) {
     // Micrometer holds a function counter's object weakly, and nothing else holds this supplier.
-    if (keptReadings.putIfAbsent(group + "/panic-picks", panicPicks) != null) {
+    if (keptReadings.putIfAbsent("panic-picks\0" + group, panicPicks) != null) {
       return; // registered before (a reload): the first supplier reads the routing in force
     }
     io.micrometer.core.instrument.FunctionCounter.builder("meridian.balancer.panic.picks", panicPicks,
@@ -366,7 +387,13 @@ public final class ProxyMetrics {
   public Timer upstreamResponseTime(String group, String backendId) {
     String key = group + '\0' + backendId;
     Timer timer = upstreamTimeByBackend.get(key);
-    return timer != null ? timer : upstreamTimeByBackend.computeIfAbsent(key,
+    if (timer != null) {
+      return timer;
+    }
+    if (forgotten.contains(key)) {
+      return UNCOUNTED_TIME; // the backend left its group: not brought back by a late request
+    }
+    return upstreamTimeByBackend.computeIfAbsent(key,
         k -> Timer.builder("meridian.upstream.response.time")
             .description("Time to response headers from a backend")
             .tag("group", group).tag("backend", backendId).publishPercentileHistogram()
@@ -397,6 +424,9 @@ public final class ProxyMetrics {
    *     retry), {@code protocol} or {@code no-stream}
    */
   public void upstreamFailed(String group, String backendId, String kind) {
+    if (forgotten.contains(group + '\0' + backendId)) {
+      return; // the backend left its group (a late failure of a request sent before)
+    }
     failuresByBackendAndKind.computeIfAbsent(group + '\0' + backendId + '\0' + kind,
         k -> Counter.builder("meridian.upstream.failures")
             .description("Upstream failures by group, backend and kind")

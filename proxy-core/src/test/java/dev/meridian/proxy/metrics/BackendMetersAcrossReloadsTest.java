@@ -109,14 +109,23 @@ class BackendMetersAcrossReloadsTest {
         .isEqualTo(3);
     assertThat(moved.value("meridian_backend_in_flight", "group", "one", "backend", "solo", "region", "default")).isZero();
 
-    reloadTo(file, "{ id = other, address = \"127.0.0.1:" + live.port() + "\" }");
-    assertThat(get()).isEqualTo(200);
-    assertThat(scrape().find("meridian_upstream_response_time_seconds_count",
-        java.util.Map.of("group", "one", "backend", "solo"))).as("gone with its backend").isEmpty();
+    try (TestBackend slow = TestBackend.start(r -> TestBackend.Reply.ok("late").delay(Duration.ofMillis(1500)))) {
+      reloadTo(file, "{ id = solo, address = \"127.0.0.1:" + slow.port() + "\" }");
+      java.util.concurrent.CompletableFuture<HttpResponse<String>> late = http.sendAsync(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/late")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> slow.requests().size() == 1);
+      reloadTo(file, "{ id = other, address = \"127.0.0.1:" + live.port() + "\" }");
+      assertThat(scrape().find("meridian_upstream_response_time_seconds_count",
+          java.util.Map.of("group", "one", "backend", "solo"))).as("gone with its backend").isEmpty();
+      assertThat(late.get(10, java.util.concurrent.TimeUnit.SECONDS).body()).isEqualTo("late");
+      assertThat(scrape().find("meridian_upstream_response_time_seconds_count",
+          java.util.Map.of("group", "one", "backend", "solo"))).as("not brought back by a late answer").isEmpty();
+    }
 
     reloadTo(file, "{ id = solo, address = \"127.0.0.1:" + live.port() + "\" }");
     for (int i = 0; i < 2; i++) {
-      assertThat(get()).isEqualTo(200); // (on the keep-alive connection that recorded for solo before)
+      assertThat(get()).isEqualTo(200); // (on connections whose last answer was solo's before it left)
     }
     assertThat(scrape().value("meridian_upstream_response_time_seconds_count", "group", "one", "backend", "solo"))
         .as("back, and counted from its return").isEqualTo(2);
