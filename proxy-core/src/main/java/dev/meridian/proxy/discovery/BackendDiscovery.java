@@ -77,7 +77,7 @@ public final class BackendDiscovery implements AutoCloseable {
       }
       List<BackendSource> sources = new ArrayList<>();
       g.sources().forEach(s -> sources.add(factory.create(s, settings.discovery())));
-      GroupDiscovery discovery = new GroupDiscovery(g.name(), sources, carried, registry, onChange);
+      GroupDiscovery discovery = new GroupDiscovery(g.name(), sources, carried, g.backends(), registry, onChange);
       next.put(g.name(), new Running(g.sources(), settings.discovery(), discovery));
       log.info("group '{}': discovering backends from {}", g.name(),
           sources.stream().map(BackendSource::describe).toList());

@@ -48,11 +48,13 @@ final class GroupDiscovery implements AutoCloseable {
 
   /**
    * Creates the discovery of {@code group} over {@code sources} (not started); {@code carried} are
-   * the backends its previous sources found, served until the new ones answered (empty at start).
+   * the backends its previous sources found, served until the new ones answered (empty at start);
+   * {@code written} the group's written backends, whose ids its sources' backends cannot take.
    */
-  GroupDiscovery(String group, List<BackendSource> sources, List<BackendSettings> carried, MeterRegistry registry,
-      Runnable onChange) {
+  GroupDiscovery(String group, List<BackendSource> sources, List<BackendSettings> carried,
+      List<BackendSettings> written, MeterRegistry registry, Runnable onChange) {
     this.group = group;
+    this.writtenIds = ids(written);
     this.carried = List.copyOf(carried);
     this.sources = List.copyOf(sources);
     this.onChange = onChange;
@@ -112,6 +114,7 @@ final class GroupDiscovery implements AutoCloseable {
 
   private void found(int index, List<BackendSettings> backends) {
     List<BackendSettings> previous;
+    Set<String> taken;
     synchronized (this) {
       if (closed) {
         return;
@@ -126,9 +129,10 @@ final class GroupDiscovery implements AutoCloseable {
         return;
       }
       lastGood.set(index, List.copyOf(backends));
+      taken = takenBefore(index);
     }
     updates.increment();
-    logChange(sources.get(index).describe(), previous == null ? List.of() : previous, backends, takenBefore(index));
+    logChange(sources.get(index).describe(), previous == null ? List.of() : previous, backends, taken);
     onChange.run();
   }
 
@@ -165,8 +169,8 @@ final class GroupDiscovery implements AutoCloseable {
     return firstReports.getCount() == 0;
   }
 
-  /** The ids a source's backends cannot take: the written backends' and the earlier sources'. */
-  private synchronized Set<String> takenBefore(int index) {
+  /** The ids a source's backends cannot take: the written backends' and the earlier sources'. Under the lock. */
+  private Set<String> takenBefore(int index) {
     Set<String> taken = new HashSet<>(writtenIds);
     for (int i = 0; i < index; i++) {
       if (lastGood.get(i) != null) {
@@ -186,11 +190,13 @@ final class GroupDiscovery implements AutoCloseable {
     before.forEach(b -> old.putIfAbsent(b.id(), b));
     Set<String> now = ids(after);
     List<String> added = after.stream().map(BackendSettings::id).filter(id -> !old.containsKey(id) && !taken.contains(id))
-        .toList();
-    List<String> changed = after.stream().filter(b -> old.containsKey(b.id()) && !old.get(b.id()).equals(b)
+        .distinct().toList();
+    Map<String, BackendSettings> firstById = new LinkedHashMap<>();
+    after.forEach(b -> firstById.putIfAbsent(b.id(), b)); // a source's id is kept once, the first entry's
+    List<String> changed = firstById.values().stream().filter(b -> old.containsKey(b.id()) && !old.get(b.id()).equals(b)
         && !taken.contains(b.id())).map(BackendSettings::id).toList();
     List<String> removed = before.stream().map(BackendSettings::id).filter(id -> !now.contains(id) && !taken.contains(id))
-        .toList();
+        .distinct().toList();
     List<String> leftOut = after.stream().map(BackendSettings::id).filter(taken::contains).distinct().toList();
     log.info("group '{}': {} found {} backend(s){}{}{}{}", group, source, after.size(),
         added.isEmpty() ? "" : ", added " + added, changed.isEmpty() ? "" : ", changed " + changed,
