@@ -40,8 +40,8 @@ import java.util.concurrent.TimeUnit;
  *       bytes grants one per DATA frame or two), and PRIORITY frames beyond
  *       {@value #FREE_CONTROL_FRAMES} plus {@value #PRIORITY_FRAMES_PER_STREAM} per stream opened,
  *       end the connection with {@code ENHANCE_YOUR_CALM}, as Envoy budgets them (Netty limits PING,
- *       SETTINGS, RST_STREAM and empty DATA floods, not these). So do PING ACKs (Meridian sends no
- *       PING) and frames of types RFC 9113 does not define (PRIORITY_UPDATE and other extensions),
+ *       SETTINGS, RST_STREAM and empty DATA floods, not these). So do PING and SETTINGS ACKs
+ *       (Meridian sends no PING, and its SETTINGS once) and frames of types RFC 9113 does not define (PRIORITY_UPDATE and other extensions),
  *       which Netty reads and drops, beyond the budget of PRIORITY frames. A client grants window for what it
  *       received: Go's client, among the most eager, sends two per 4 KiB read; a flood of them, with
  *       nothing received, cost the proxy's other clients their latency.</li>
@@ -64,6 +64,7 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   private static final byte WINDOW_UPDATE = 0x8;
   private static final byte PRIORITY = 0x2;
   private static final byte PING = 0x6;
+  private static final byte SETTINGS = 0x4;
   private static final int ACK = 0x1;
   /** WINDOW_UPDATE or PRIORITY frames any connection may send whatever it received or opened. */
   static final int FREE_CONTROL_FRAMES = 1024;
@@ -213,11 +214,12 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
 
   /**
    * Whether a frame is one Netty reads and drops without a limit: a PING ACK (Meridian sends no PING,
-   * so each is unsolicited) or a frame of a type RFC 9113 does not define (an extension such as
-   * PRIORITY_UPDATE, which browsers send a few of per stream).
+   * so each is unsolicited), a SETTINGS ACK (Meridian sends its SETTINGS once; Netty ignores an ACK
+   * of none) or a frame of a type RFC 9113 does not define (an extension such as PRIORITY_UPDATE,
+   * which browsers send a few of per stream).
    */
   private static boolean isIgnoredFrame(byte type, int flags) {
-    return (type == PING && (flags & ACK) != 0) || (type & 0xff) > CONTINUATION;
+    return ((type == PING || type == SETTINGS) && (flags & ACK) != 0) || (type & 0xff) > CONTINUATION;
   }
 
   /** Ends the connection: more control frames than its budget allows (see the class's description). */

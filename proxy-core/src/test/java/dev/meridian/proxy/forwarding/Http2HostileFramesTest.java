@@ -90,9 +90,10 @@ class Http2HostileFramesTest {
     byte[] windowUpdate = frame(8, 0, 0, new byte[] {0, 0, 0, 1}); // stream 0, increment 1
     byte[] priority = frame(2, 0, 1, new byte[] {0, 0, 0, 0, 16});
     byte[] pingAck = frame(6, 1, 0, new byte[8]);
+    byte[] settingsAck = frame(4, 1, 0, new byte[0]);
     byte[] priorityUpdate = frame(0x10, 0, 0, new byte[] {0, 0, 0, 1, 'u', '=', '1'}); // RFC 9218
     byte[] unknown = frame(0xff, 0, 0, new byte[0]);
-    for (byte[] each : List.of(windowUpdate, priority, pingAck, priorityUpdate, unknown)) {
+    for (byte[] each : List.of(windowUpdate, priority, pingAck, settingsAck, priorityUpdate, unknown)) {
       try (RawHttp2Client client = client()) {
         client.readUntil(RawHttp2Client::settingsReceived);
         int frames = 1024 + 2000; // ClientFrameGuard's free budget, and more (nothing received, one stream)
