@@ -25,6 +25,8 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
   private final EdgeMeters meters;
   /** This connection's failed handshake was counted (an event and the close may both report it). */
   private boolean failureCounted;
+  /** The TLS handshake succeeded: an exception from here on is the protocol's setup, not the client's. */
+  private boolean handshakeDone;
   private final OpeningDeadline deadline;
 
   AlpnPipelineConfigurator(Runnable installHttp1, Runnable installHttp2, EdgeMeters meters, Duration deadline) {
@@ -68,6 +70,9 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
       failureCounted = true;
       meters.handshakeFailed(done.cause());
     }
+    if (evt instanceof SslHandshakeCompletionEvent done && done.isSuccess()) {
+      handshakeDone = true;
+    }
     if (evt == FrontendHandler.DrainEvent.GRACE_OVER) {
       ctx.close(); // still no protocol after the drain's grace: nothing asked of this connection
       return;
@@ -103,13 +108,21 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
   }
 
   /**
-   * An exception before the protocol is settled comes from the client's opening bytes (a ClientHello
+   * An exception before the handshake completed comes from the client's opening bytes (a ClientHello
    * Netty could not read or map): counted as a failed handshake, logged in one line at DEBUG, and the
    * connection closed. Netty's handler would log it at WARN with its stack trace and pass it on to
-   * be logged again, so each such ClientHello wrote tens of lines a client chose.
+   * be logged again, so each such ClientHello wrote tens of lines a client chose. One after it (the
+   * protocol's setup failing) or an Error is logged in full.
    */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (handshakeDone || !(cause instanceof Exception)) {
+      // Not the client's opening bytes: setting up the protocol after the handshake failed (Meridian's
+      // own fault), or an Error (out of memory). Logged in full, as Netty would.
+      log.warn("{}: could not set up the connection's protocol; closed", ctx.channel().remoteAddress(), cause);
+      ctx.close();
+      return;
+    }
     if (!failureCounted) {
       failureCounted = true;
       meters.handshakeFailed(cause);
