@@ -145,9 +145,13 @@ class DashboardBrowserTest {
         + "}\n", "dashboard-token-test")).start();
 
     browser = startBrowser();
+    // A cookie an earlier version of the page set is expired by this one.
+    browser.get("http://127.0.0.1:" + proxy.adminAddress().getPort() + "/healthz");
+    browser.manage().addCookie(new org.openqa.selenium.Cookie("meridian_admin_token", token, "/"));
     browser.get("http://127.0.0.1:" + proxy.adminAddress().getPort() + "/");
     await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
         assertThat(browser.findElement(By.id("login")).isDisplayed()).isTrue());
+    assertThat(browser.executeScript("return document.cookie")).isEqualTo("");
     assertThat(browser.findElements(By.cssSelector("#regions .card"))).isEmpty();
 
     browser.findElement(By.id("token")).sendKeys(token);

@@ -222,9 +222,14 @@ async function stream() {
   }
 }
 
+let polling = false;
+
 async function connect() {
   if (!window.ReadableStream || !window.TextDecoderStream) {
-    setInterval(poll, 1000);
+    if (!polling) {
+      polling = true;
+      setInterval(poll, 1000);
+    }
     return;
   }
   for (;;) {
@@ -270,6 +275,9 @@ async function poll() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  // Earlier versions kept the token in a cookie, which the browser sends to every port of the host:
+  // expire any such cookie left from them.
+  document.cookie = `${TOKEN_KEY}=; path=/; max-age=0; SameSite=Strict`;
   document.getElementById("login").addEventListener("submit", useToken);
   document.getElementById("group").addEventListener("change", (e) => {
     state.group = e.target.value;
