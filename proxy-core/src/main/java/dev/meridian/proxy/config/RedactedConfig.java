@@ -20,8 +20,9 @@ import java.util.regex.Pattern;
 
 /**
  * Renders a configuration as HOCON for people to read, secrets redacted: every value whose key names a
- * secret, password or token (such as {@code cookie-secret}) is replaced by {@code <redacted>}, and so
- * is the same text wherever else it appears (a value both a secret and something else refer to); the
+ * secret, password, token or credential (such as {@code cookie-secret}) is replaced by
+ * {@code <redacted>}, and so is that text (of 8 characters or more) wherever else it appears, alone or
+ * within another value (a value both a secret and something else refer to); the
  * user and password of a URL ({@code https://user:pass@host}) and the values of query parameters
  * named like a key, token, secret, password or signature ({@code /healthz?apikey=...}) are redacted
  * too. Of the written keys, only {@code meridian} (what Meridian reads) is shown when it is there:
@@ -30,11 +31,19 @@ import java.util.regex.Pattern;
  */
 final class RedactedConfig {
   static final String REDACTED = "<redacted>";
-  /** {@code scheme://user:password@} (or {@code user@}) at the start of a URL. */
-  private static final Pattern URL_USER = Pattern.compile("^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@?#\\s]+@");
-  /** Query parameter names that hold credentials: api_key, apikey, access_token, secret, password, sig... */
-  private static final Pattern SECRET_PARAMETER =
-      Pattern.compile("(?i)(key|token|secret|pass|auth|sig|credential)");
+  /**
+   * {@code scheme://user:password@} (or {@code user@}) at the start of a URL, up to the authority's
+   * last {@code @} (a password may hold one).
+   */
+  private static final Pattern URL_USER = Pattern.compile("^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\\s]*@");
+  /**
+   * Query parameter names that hold credentials, as a whole word of the name: key, api_key, apikey,
+   * access_token, client_secret, password, pwd, auth, sig, X-Amz-Signature, jwt, session, code...
+   * (not monkey, author or design).
+   */
+  private static final Pattern SECRET_PARAMETER = Pattern.compile(
+      "(?i)(^|[_.-])(api_?key|key|token|secret|password|passwd|pwd|pass|auth|authorization|sig|signature"
+          + "|credentials?|jwt|session(_?id)?|code)$");
 
   private RedactedConfig() {}
 
@@ -81,7 +90,7 @@ final class RedactedConfig {
         .setJson(false).setFormatted(true));
   }
 
-  /** The text of every value whose key names a secret (at least 4 characters: shorter ones say little). */
+  /** The text of every value whose key names a secret (at least 8 characters: shorter ones would match by chance). */
   private static Set<String> secretsOf(ConfigValue value, String key, Set<String> found) {
     if (value.valueType() == ConfigValueType.OBJECT) {
       ((ConfigObject) value).forEach((k, v) -> secretsOf(v, k, found));
@@ -91,7 +100,7 @@ final class RedactedConfig {
       }
     } else if (key != null && isSecret(key) && value.valueType() == ConfigValueType.STRING) {
       String text = (String) value.unwrapped();
-      if (text.length() >= 4) {
+      if (text.length() >= 8) {
         found.add(text);
       }
     }
@@ -116,27 +125,44 @@ final class RedactedConfig {
     }
     if (value.valueType() == ConfigValueType.STRING) {
       String text = (String) value.unwrapped();
-      String scrubbed = secrets.contains(text) ? REDACTED : scrub(text);
+      String scrubbed = scrub(text);
+      for (String secret : secrets) {
+        if (scrubbed.contains(secret)) {
+          scrubbed = scrubbed.replace(secret, REDACTED);
+        }
+      }
       return scrubbed.equals(text) ? value : ConfigValueFactory.fromAnyRef(scrubbed);
     }
     return value;
   }
 
-  /** A URL's user information and the values of secret-looking query parameters, redacted. */
+  /**
+   * A URL's user information and the values of secret-looking query parameters (pairs split at
+   * {@code &} or {@code ;}), redacted; only in a URL or a path (text with {@code ://} or starting with
+   * {@code /}), so a pattern such as {@code ^/old/(.*)?key=} is left as written.
+   */
   static String scrub(String text) {
     Matcher user = URL_USER.matcher(text);
     String out = user.find() ? user.replaceFirst("$1" + REDACTED + "@") : text;
     int query = out.indexOf('?');
-    if (query < 0) {
+    if (query < 0 || !(out.startsWith("/") || out.contains("://"))) {
       return out;
     }
     StringBuilder scrubbed = new StringBuilder(out.length()).append(out, 0, query + 1);
-    String[] pairs = out.substring(query + 1).split("&", -1);
-    for (int i = 0; i < pairs.length; i++) {
-      int eq = pairs[i].indexOf('=');
-      String name = eq < 0 ? pairs[i] : pairs[i].substring(0, eq);
-      scrubbed.append(i == 0 ? "" : "&").append(eq >= 0 && SECRET_PARAMETER.matcher(name).find()
-          ? name + "=" + REDACTED : pairs[i]);
+    int start = query + 1;
+    while (start <= out.length()) {
+      int end = start;
+      while (end < out.length() && out.charAt(end) != '&' && out.charAt(end) != ';') {
+        end++;
+      }
+      String pair = out.substring(start, end);
+      int eq = pair.indexOf('=');
+      scrubbed.append(eq >= 0 && SECRET_PARAMETER.matcher(pair.substring(0, eq)).find()
+          ? pair.substring(0, eq + 1) + REDACTED : pair);
+      if (end < out.length()) {
+        scrubbed.append(out.charAt(end));
+      }
+      start = end + 1;
     }
     return scrubbed.toString();
   }

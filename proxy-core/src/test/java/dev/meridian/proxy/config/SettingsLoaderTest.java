@@ -81,7 +81,8 @@ class SettingsLoaderTest {
             backends = [ { address = "127.0.0.1:9001" } ]
             health.active { path = "/healthz?apikey=SECRETAPIKEY&region=eu" }
           } }
-          routes = [ { name = ${vars.upstream-credential}, backend-group = "app" } ]
+          headers { request-id-header = "X-"${vars.upstream-credential} }
+          routes = [ { backend-group = "app" } ]
         }
         """));
     assertThat(s.source()).doesNotContain("AKIAEXAMPLESECRET123").doesNotContain("hunter2").doesNotContain("SECRETAPIKEY")
@@ -91,6 +92,11 @@ class SettingsLoaderTest {
     assertThat(RedactedConfig.scrub("/status?access_token=abc&x=1&sig=zz"))
         .isEqualTo("/status?access_token=" + RedactedConfig.REDACTED + "&x=1&sig=" + RedactedConfig.REDACTED);
     assertThat(RedactedConfig.scrub("/a/b?region=eu")).isEqualTo("/a/b?region=eu");
+    assertThat(RedactedConfig.scrub("https://user:p@ss@host/x")).isEqualTo("https://" + RedactedConfig.REDACTED + "@host/x");
+    assertThat(RedactedConfig.scrub("/h?x=1;token=abc")).isEqualTo("/h?x=1;token=" + RedactedConfig.REDACTED);
+    assertThat(RedactedConfig.scrub("/h?monkey=1&author=2&design=3&X-Amz-Signature=s"))
+        .isEqualTo("/h?monkey=1&author=2&design=3&X-Amz-Signature=" + RedactedConfig.REDACTED);
+    assertThat(RedactedConfig.scrub("^/old/(.*)?key=(.*)$")).as("not a URL or path").isEqualTo("^/old/(.*)?key=(.*)$");
   }
 
   @Test
