@@ -70,9 +70,8 @@ class ServerTlsContextsTest {
                 List.of("default.test"), List.of("alpha.test", "www.alpha.test"), List.of("*.wild.test"));
     }
 
-    /** What the listener's expiry gauge reads, and the warning for a certificate clients refuse now. */
     /**
-     * An SNI name that is no host name (a control byte, a code point IDN prohibits: Netty's mapping
+     * An SNI name that is no host name (with a code point IDN prohibits, here U+009B: Netty's mapping
      * throws for it) gets the default certificate, as an unknown name does, instead of an exception
      * that each such ClientHello logged with its stack trace.
      */
@@ -84,6 +83,7 @@ class ServerTlsContextsTest {
         assertThat(contexts.map("alpha.test")).isNotSameAs(contexts.defaultContext());
     }
 
+    /** What the listener's expiry gauge reads, and the warning for a certificate clients refuse now. */
     @Test
     void knowsWhenTheFirstCertificateExpiresAndWarnsOfOneOutOfDate() throws Exception {
         alpha = pki.issue(java.time.Duration.ofHours(5), "alpha", "alpha.test", "www.alpha.test"); // the first to expire

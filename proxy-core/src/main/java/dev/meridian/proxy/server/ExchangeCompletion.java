@@ -119,9 +119,10 @@ final class ExchangeCompletion {
     }
     if (retryAfterSeconds > 0) {
       response.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
-    } else if (status.code() == 503) {
+    } else if (status.code() == 503 && !ex.injectedAbort) {
       // Every 503 Meridian makes (no backend, residency, a strict sticky pin, shutting down) is
-      // temporary: a client that honours Retry-After waits a second rather than retrying at once.
+      // temporary: a client that honours Retry-After waits a second rather than retrying at once. (A
+      // drill's injected 503 stands for the backend's own answer, which may carry none.)
       response.headers().set(HttpHeaderNames.RETRY_AFTER, 1);
     }
     if (allow != null) {

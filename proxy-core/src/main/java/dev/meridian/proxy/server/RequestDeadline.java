@@ -47,12 +47,12 @@ final class RequestDeadline {
     return ex.deadlineNanos != 0 && nowNanos - ex.deadlineNanos >= 0;
   }
 
-  /** The hedges sent or being sent that did not win (a winner counts among the tries). */
+  /** The hedges still racing (connecting, or sent and unanswered); a winner counts among the tries. */
   private static int hedgesOut(Exchange ex) {
     int hedges = 0;
     if (ex.race != null) {
       for (HedgedAttempt hedge : ex.race.attempts) {
-        hedges += hedge.state == HedgedAttempt.State.WON ? 0 : 1;
+        hedges += hedge.isRacing() ? 1 : 0;
       }
     }
     return hedges;

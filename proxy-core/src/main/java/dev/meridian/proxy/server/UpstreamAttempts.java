@@ -167,7 +167,8 @@ final class UpstreamAttempts {
     noteFault(ex, "delay " + fault.delayNanos() / 1_000_000 + "ms");
     ex.injectedDelayNanos = fault.delayNanos();
     connection.client.eventLoop().schedule(() -> {
-      if (connection.exchange == ex && !connection.closing && ex.backend == backend && ex.upstream == null) {
+      if (connection.exchange == ex && !connection.closing && ex.backend == backend && ex.upstream == null
+          && !connection.response.answerIfDeadlinePassed(ex)) {
         acquireUpstream(ex, backend);
       }
     }, fault.delayNanos(), TimeUnit.NANOSECONDS);
