@@ -5,7 +5,8 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * How one backend group is actively checked: an HTTP GET or a TCP connect, how often, and how many
+ * How one backend group is actively checked: an HTTP GET (or HEAD) or a TCP connect, on the backend's
+ * port or another, how often, and how many
  * results in a row change a backend's state. Built by the proxy's config reader; validated here.
  *
  * @param type                 {@code "http"} (default) or {@code "tcp"}
@@ -27,6 +28,11 @@ import java.util.Optional;
  *                             (decimals allowed), e.g. {@code X-Replication-Lag}; default none (off)
  * @param maxReplicationLag    lag above which the backend is skipped for reads (still used for writes);
  *                             default 5 s, only meaningful with a header
+ * @param port                 port checked instead of the backend's (a management port), 0 for the
+ *                             backend's own (default)
+ * @param method               {@code GET} (default) or {@code HEAD}; HEAD cannot check a body
+ * @param headers              header fields added to an HTTP check's request (an Authorization, a
+ *                             probe marker); not Host (see {@code hostHeader}) nor framing fields
  */
 public record ActiveCheckSettings(
     String type,
@@ -42,7 +48,10 @@ public record ActiveCheckSettings(
     int fall,
     boolean initiallyAvailable,
     Optional<String> replicationLagHeader,
-    Duration maxReplicationLag) {
+    Duration maxReplicationLag,
+    int port,
+    String method,
+    java.util.Map<String, String> headers) {
 
   /** Type of a check that GETs {@link #path()}. */
   public static final String HTTP = "http";
@@ -52,7 +61,11 @@ public record ActiveCheckSettings(
   /** Every default: HTTP GET /healthz expecting 200-399 every 2 s, timeout 1 s, rise 2, fall 3. */
   public static final ActiveCheckSettings DEFAULTS = new ActiveCheckSettings(HTTP, "/healthz", 200, 399,
       Optional.empty(), Optional.empty(), Duration.ofSeconds(2), null, Duration.ofSeconds(1), 2, 3, true,
-      Optional.empty(), Duration.ofSeconds(5));
+      Optional.empty(), Duration.ofSeconds(5), 0, "GET", java.util.Map.of());
+
+  /** Header fields a check's request may not be given: Host has its own setting, the rest frame it. */
+  private static final java.util.Set<String> RESERVED_HEADERS = java.util.Set.of("host", "content-length",
+      "transfer-encoding", "connection", "upgrade", "te", "expect");
 
   /** Checks every value; {@code downInterval} null becomes {@code interval}. */
   public ActiveCheckSettings {
@@ -74,6 +87,21 @@ public record ActiveCheckSettings(
         .filter(s -> !s.isEmpty());
     Objects.requireNonNull(maxReplicationLag, "maxReplicationLag");
     check(!maxReplicationLag.isNegative(), "replication-lag.max: %s (expected: >= 0)", maxReplicationLag);
+    check(port >= 0 && port <= 65535, "port: %s (expected: 1-65535, or 0 for the backend's own)", port);
+    Objects.requireNonNull(method, "method");
+    check(method.equals("GET") || method.equals("HEAD"), "method: %s (expected: GET or HEAD)", method);
+    check(!(method.equals("HEAD") && bodyContains.isPresent()), "method: %s (expected: GET with body-contains:"
+        + " a HEAD answer has no body)", method);
+    headers = java.util.Map.copyOf(Objects.requireNonNull(headers, "headers"));
+    for (java.util.Map.Entry<String, String> field : headers.entrySet()) {
+      check(field.getKey().matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+"), "headers: '%s' (expected: a field name)",
+          field.getKey());
+      check(!RESERVED_HEADERS.contains(field.getKey().toLowerCase(java.util.Locale.ROOT)),
+          "headers: %s (expected: none of Host (use host), Content-Length, Transfer-Encoding, Connection,"
+              + " Upgrade, TE, Expect)", field.getKey());
+      check(field.getValue().chars().allMatch(c -> c == '\t' || (c >= 0x20 && c != 0x7f)),
+          "headers: the value of %s holds a control character (expected: text)", field.getKey());
+    }
   }
 
   /** The defaults with another check type ({@code "http"} or {@code "tcp"}). */
@@ -81,7 +109,7 @@ public record ActiveCheckSettings(
     ActiveCheckSettings d = DEFAULTS;
     return new ActiveCheckSettings(type, d.path, d.statusFrom, d.statusTo, d.bodyContains, d.hostHeader,
         d.interval, d.downInterval, d.timeout, d.rise, d.fall, d.initiallyAvailable, d.replicationLagHeader,
-        d.maxReplicationLag);
+        d.maxReplicationLag, d.port, d.method, d.headers);
   }
 
   /** Whether this is an HTTP check (else TCP). */

@@ -407,7 +407,8 @@ public final class ActiveHealthChecker implements AutoCloseable {
           });
       deadline = target.loop.schedule(() -> fail("timeout after " + timeoutMillis + " ms"),
           settings.timeout().toNanos(), TimeUnit.NANOSECONDS);
-      ChannelFuture connect = bootstrap.connect(target.backend.host(), target.backend.port());
+      ChannelFuture connect = bootstrap.connect(target.backend.host(),
+          settings.port() != 0 ? settings.port() : target.backend.port());
       channel = connect.channel();
       connect.addListener((ChannelFuture f) -> {
         if (!f.isSuccess()) {
@@ -425,7 +426,9 @@ public final class ActiveHealthChecker implements AutoCloseable {
     }
 
     private FullHttpRequest request() {
-      FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, settings.path());
+      FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(settings.method()),
+          settings.path());
+      settings.headers().forEach(req.headers()::set);
       req.headers()
           .set(HttpHeaderNames.HOST, settings.hostHeader().orElse(target.backend.authority()))
           .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)

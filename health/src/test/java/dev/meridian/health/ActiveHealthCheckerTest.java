@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -67,6 +68,8 @@ class ActiveHealthCheckerTest {
     final AtomicReference<String> lag = new AtomicReference<>();
     final AtomicInteger served = new AtomicInteger();
     final AtomicReference<String> lastHost = new AtomicReference<>();
+    final AtomicReference<String> lastMethod = new AtomicReference<>();
+    final AtomicReference<String> lastProbe = new AtomicReference<>();
     volatile boolean slow;
     private final HttpServer server;
     private final ExecutorService executor = Executors.newCachedThreadPool();
@@ -81,6 +84,8 @@ class ActiveHealthCheckerTest {
 
     private void handle(HttpExchange exchange) throws IOException {
       lastHost.set(exchange.getRequestHeaders().getFirst("Host"));
+      lastMethod.set(exchange.getRequestMethod());
+      lastProbe.set(exchange.getRequestHeaders().getFirst("X-Probe"));
       if (slow) {
         try {
           releaseSlowHandlers.await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
@@ -114,7 +119,8 @@ class ActiveHealthCheckerTest {
   private static ActiveCheckSettings http(int rise, int fall, Duration timeout, boolean initiallyAvailable,
       Optional<String> bodyContains, Optional<String> lagHeader) {
     return new ActiveCheckSettings("http", "/healthz", 200, 399, bodyContains, Optional.empty(),
-        Duration.ofMillis(50), null, timeout, rise, fall, initiallyAvailable, lagHeader, Duration.ofSeconds(5));
+        Duration.ofMillis(50), null, timeout, rise, fall, initiallyAvailable, lagHeader, Duration.ofSeconds(5),
+        0, "GET", Map.of());
   }
 
   private static ActiveCheckSettings http(int rise, int fall) {
@@ -159,6 +165,47 @@ class ActiveHealthCheckerTest {
     assertThat(up.lastCheckTook()).isPresent();
   }
 
+  /**
+   * A check on a management port (the backend's own port refuses here), with HEAD and a header of the
+   * operator's: the backend stays available on what the management port answers.
+   */
+  @Test
+  void checksAnotherPortWithTheMethodAndHeadersGiven() throws Exception {
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closedPort = socket.getLocalPort();
+    }
+    HealthServer management = new HealthServer();
+    Backend b1 = new Backend("b1", "127.0.0.1", closedPort, "us-east", 1);
+    ActiveCheckSettings d = http(1, 1);
+    ActiveCheckSettings settings = new ActiveCheckSettings("http", "/healthz", 200, 399, Optional.empty(),
+        Optional.empty(), d.interval(), null, d.timeout(), 1, 1, false, Optional.empty(), Duration.ofSeconds(5),
+        management.backend("m").port(), "HEAD", Map.of("X-Probe", "meridian"));
+    start(new BackendGroup("app", List.of(b1)), settings, null);
+
+    await().atMost(WAIT).until(() -> registry.isAvailable(b1));
+    assertThat(management.lastMethod.get()).isEqualTo("HEAD");
+    assertThat(management.lastProbe.get()).isEqualTo("meridian");
+    assertThat(management.lastHost.get()).as("the Host is still the backend's").isEqualTo(b1.authority());
+  }
+
+  @Test
+  void badPortMethodOrHeadersAreRefused() {
+    ActiveCheckSettings d = ActiveCheckSettings.DEFAULTS;
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ActiveCheckSettings("http", "/", 200, 399,
+        Optional.of("ok"), Optional.empty(), d.interval(), null, d.timeout(), 1, 1, true, Optional.empty(),
+        Duration.ofSeconds(5), 0, "HEAD", Map.of())).hasMessageContaining("a HEAD answer has no body");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ActiveCheckSettings("http", "/", 200, 399,
+        Optional.empty(), Optional.empty(), d.interval(), null, d.timeout(), 1, 1, true, Optional.empty(),
+        Duration.ofSeconds(5), 70000, "GET", Map.of())).hasMessageContaining("port: 70000");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ActiveCheckSettings("http", "/", 200, 399,
+        Optional.empty(), Optional.empty(), d.interval(), null, d.timeout(), 1, 1, true, Optional.empty(),
+        Duration.ofSeconds(5), 0, "GET", Map.of("Content-Length", "5"))).hasMessageContaining("Content-Length");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ActiveCheckSettings("http", "/", 200, 399,
+        Optional.empty(), Optional.empty(), d.interval(), null, d.timeout(), 1, 1, true, Optional.empty(),
+        Duration.ofSeconds(5), 0, "GET", Map.of("X-A", "b\r\nX-Evil: 1"))).hasMessageContaining("control character");
+  }
+
   @Test
   void tcpCheckAgainstClosedPortMarksOut() throws Exception {
     int closedPort;
@@ -169,7 +216,8 @@ class ActiveHealthCheckerTest {
     Backend open = server.backend("open");
     Backend closed = new Backend("closed", "127.0.0.1", closedPort, "us-east", 1);
     ActiveCheckSettings tcp = new ActiveCheckSettings("tcp", "", 200, 399, Optional.empty(), Optional.empty(),
-        Duration.ofMillis(50), null, Duration.ofSeconds(1), 2, 3, true, Optional.empty(), Duration.ofSeconds(5));
+        Duration.ofMillis(50), null, Duration.ofSeconds(1), 2, 3, true, Optional.empty(), Duration.ofSeconds(5),
+        0, "GET", Map.of());
     ActiveHealthChecker checker = start(new BackendGroup("app", List.of(open, closed)), tcp, null);
 
     await().atMost(WAIT).until(() -> !registry.isAvailable(closed));

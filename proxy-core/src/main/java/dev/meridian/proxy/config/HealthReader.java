@@ -65,7 +65,9 @@ final class HealthReader {
       return new ActiveCheckSettings(type, a.string("path", d.path()), from, to, a.optionalString("body-contains"),
           a.optionalString("host"), interval, a.has("down-interval") ? a.duration("down-interval") : null,
           a.has("timeout") ? a.duration("timeout") : d.timeout(), a.integer("rise", d.rise(), 1),
-          a.integer("fall", d.fall(), 1), !initial.equals("unavailable"), lagHeader, maxLag);
+          a.integer("fall", d.fall(), 1), !initial.equals("unavailable"), lagHeader, maxLag,
+          a.integer("port", 0, 0), a.string("method", d.method()).toUpperCase(java.util.Locale.ROOT),
+          a.has("headers") ? a.stringMap("headers") : java.util.Map.of());
     } catch (IllegalArgumentException e) {
       a.problem("", e.getMessage());
       return d;

@@ -30,7 +30,8 @@ final class KnownKeys {
       Map.entry("meridian.backend-groups.*.health", List.of(
           "active", "passive", "latency-outlier", "slow-start", "replication-lag")),
       Map.entry("meridian.backend-groups.*.health.active", List.of("type", "path", "expect-status",
-          "body-contains", "host", "interval", "down-interval", "timeout", "rise", "fall", "initial")),
+          "body-contains", "host", "interval", "down-interval", "timeout", "rise", "fall", "initial", "port",
+          "method", "headers")),
       Map.entry("meridian.backend-groups.*.health.passive", List.of("consecutive-5xx",
           "consecutive-gateway-failures", "base-ejection-time", "max-ejection-time", "max-ejection-percent",
           "eject-on-connect-refused")),

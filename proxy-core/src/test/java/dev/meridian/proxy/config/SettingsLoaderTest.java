@@ -99,6 +99,36 @@ class SettingsLoaderTest {
     assertThat(RedactedConfig.scrub("^/old/(.*)?key=(.*)$")).as("not a URL or path").isEqualTo("^/old/(.*)?key=(.*)$");
   }
 
+  /** An active check on a management port, with HEAD and a header of the operator's. */
+  @Test
+  void anActiveCheckTakesAPortAMethodAndHeaders() throws Exception {
+    MeridianSettings s = SettingsLoader.load(write("check.conf", """
+        meridian {
+          listeners = [ { name = "web", address = "127.0.0.1:8080" } ]
+          backend-groups { app {
+            backends = [ { address = "127.0.0.1:9001" } ]
+            health.active { port = 9100, method = head, headers { X-Probe = meridian, Authorization = "Bearer t" } }
+          } }
+          routes = [ { backend-group = "app" } ]
+        }
+        """));
+    dev.meridian.health.ActiveCheckSettings active = s.backendGroups().get("app").health().active().orElseThrow();
+    assertThat(active.port()).isEqualTo(9100);
+    assertThat(active.method()).isEqualTo("HEAD");
+    assertThat(active.headers()).containsEntry("X-Probe", "meridian").containsEntry("Authorization", "Bearer t");
+    assertThatThrownBy(() -> SettingsLoader.load(write("bad-check.conf", """
+        meridian {
+          listeners = [ { name = "web", address = "127.0.0.1:8080" } ]
+          backend-groups { app {
+            backends = [ { address = "127.0.0.1:9001" } ]
+            health.active { method = POST, headers { Host = other } }
+          } }
+          routes = [ { backend-group = "app" } ]
+        }
+        """))).hasMessageContaining("bad-check.conf: 5: meridian.backend-groups.app.health.active")
+        .hasMessageContaining("method: POST (expected: GET or HEAD)");
+  }
+
   @Test
   void loadsTheDocumentedExample() throws Exception {
     MeridianSettings s = SettingsLoader.load(write("my.conf", EXAMPLE));
