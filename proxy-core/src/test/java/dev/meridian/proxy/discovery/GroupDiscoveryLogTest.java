@@ -6,13 +6,8 @@ import dev.meridian.proxy.config.HostPort;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import dev.meridian.proxy.testing.CapturedLog;
 import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LogEvent;
-import org.apache.logging.log4j.core.Logger;
-import org.apache.logging.log4j.core.appender.AbstractAppender;
-import org.apache.logging.log4j.core.config.Property;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -24,30 +19,16 @@ import org.junit.jupiter.api.Test;
  * ignored, and saw nothing of a move.)
  */
 class GroupDiscoveryLogTest {
-  private final List<String> logged = new CopyOnWriteArrayList<>();
-  private final Logger logger = (Logger) LogManager.getLogger(GroupDiscovery.class);
-  private AbstractAppender appender;
-  private Level level;
+  private CapturedLog log;
 
   @BeforeEach
   void catchLog() {
-    appender = new AbstractAppender("caught", null, null, true, Property.EMPTY_ARRAY) {
-      @Override
-      public void append(LogEvent event) {
-        logged.add(event.getMessage().getFormattedMessage());
-      }
-    };
-    appender.start();
-    level = logger.getLevel();
-    logger.addAppender(appender);
-    logger.setLevel(Level.INFO);
+    log = CapturedLog.of(GroupDiscovery.class, Level.INFO);
   }
 
   @AfterEach
   void release() {
-    logger.removeAppender(appender);
-    logger.setLevel(level);
-    appender.stop();
+    log.close();
   }
 
   private static BackendSettings backend(String id, int port) {
@@ -81,11 +62,11 @@ class GroupDiscoveryLogTest {
       discovery.start();
       // As at start: the source's first report comes before the group's list is merged.
       file.listener.found(List.of(backend("f0", 45002), backend("file-3", 45003), backend("file-3", 45005)));
-      assertThat(logged).last().asString().contains("found 3 backend(s), added [file-3], left out [f0]");
+      assertThat(log.messages()).last().asString().contains("found 3 backend(s), added [file-3], left out [f0]");
       assertThat(discovery.merge(written)).containsExactly(backend("f0", 45004), backend("file-3", 45003));
 
       file.listener.found(List.of(backend("file-3", 45002)));
-      assertThat(logged).last().asString().isEqualTo("group 'app': file fb.json found 1 backend(s), changed [file-3]");
+      assertThat(log.messages()).last().asString().isEqualTo("group 'app': file fb.json found 1 backend(s), changed [file-3]");
     }
   }
 }

@@ -6,15 +6,9 @@ import static org.awaitility.Awaitility.await;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.ref.WeakReference;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import dev.meridian.proxy.testing.CapturedLog;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LogEvent;
-import org.apache.logging.log4j.core.Logger;
-import org.apache.logging.log4j.core.appender.AbstractAppender;
-import org.apache.logging.log4j.core.config.Property;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -49,30 +43,14 @@ class FunctionMetersHeldTest {
    */
   @Test
   void aReloadRegistersTheQueueGaugeOnceWithoutMicrometersWarning() {
-    List<String> logged = new CopyOnWriteArrayList<>();
-    Logger micrometer = (Logger) LogManager.getLogger(io.micrometer.core.instrument.MeterRegistry.class);
-    AbstractAppender appender = new AbstractAppender("caught", null, null, true, Property.EMPTY_ARRAY) {
-      @Override
-      public void append(LogEvent event) {
-        logged.add(event.getMessage().getFormattedMessage());
-      }
-    };
-    appender.start();
-    Level level = micrometer.getLevel();
-    micrometer.addAppender(appender);
-    micrometer.setLevel(Level.ALL);
-    try {
+    try (CapturedLog micrometer = CapturedLog.of(io.micrometer.core.instrument.MeterRegistry.class, Level.ALL)) {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
       ProxyMetrics metrics = new ProxyMetrics(registry);
       metrics.registerBackendQueue("web", () -> 3);
       metrics.registerBackendQueue("web", () -> 4);
       assertThat(registry.get("meridian.backend.queued").tag("group", "web").gauges()).hasSize(1);
       assertThat(registry.get("meridian.backend.queued").tag("group", "web").gauge().value()).isEqualTo(3.0);
-      assertThat(logged).noneMatch(line -> line.contains("already registered"));
-    } finally {
-      micrometer.removeAppender(appender);
-      micrometer.setLevel(level);
-      appender.stop();
+      assertThat(micrometer.messages()).noneMatch(line -> line.contains("already registered"));
     }
   }
 }
