@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.meridian.proxy.config.HostPort;
 import dev.meridian.proxy.config.MeridianSettings.BackendSettings;
+import dev.meridian.proxy.testing.CapturedLog;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
-import dev.meridian.proxy.testing.CapturedLog;
 import org.apache.logging.log4j.Level;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
