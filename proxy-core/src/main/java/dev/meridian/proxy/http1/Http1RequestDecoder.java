@@ -24,6 +24,9 @@ import java.util.function.Consumer;
  * either, the rest of the connection's input is discarded, so nothing of it can reach a backend.
  */
 public final class Http1RequestDecoder extends Http1MessageDecoder {
+  /** The method of a stand-in for a head whose request line could not be read as "method target". */
+  static final HttpMethod UNREADABLE = HttpMethod.valueOf("-");
+
   /** The longest method a refused head's stand-in takes from it. */
   private static final int MAX_LOGGED_METHOD = 32;
   /** The most bytes of a refused head's target its stand-in takes (the access log's cut). */
@@ -132,8 +135,8 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
 
   /**
    * A stand-in for a refused head: its method and target as sent (the target cut at
-   * {@value #MAX_LOGGED_TARGET} bytes) when its first line begins "token SP target", else
-   * {@code GET /bad-request}. The head's bytes are still in {@code in} from its first on: the parser
+   * {@value #MAX_LOGGED_TARGET} bytes) when its first line begins "token SP target", else method and
+   * target {@code -} (as the access log writes a field it cannot tell: no made-up GET of a made-up path). The head's bytes are still in {@code in} from its first on: the parser
    * consumes none until a head is complete.
    */
   private static DefaultFullHttpRequest sentRequestLine(ByteBuf in) {
@@ -149,7 +152,7 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
     }
     if (space == start || space - start > MAX_LOGGED_METHOD || space >= end || in.getByte(space) != ' '
         || targetEnd == space + 1) {
-      return new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/bad-request");
+      return new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, UNREADABLE, "-");
     }
     HttpMethod method = HttpMethod.valueOf(in.toString(start, space - start, StandardCharsets.US_ASCII));
     String target = in.toString(space + 1, targetEnd - space - 1, StandardCharsets.ISO_8859_1);

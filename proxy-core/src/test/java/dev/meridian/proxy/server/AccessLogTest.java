@@ -287,6 +287,15 @@ class AccessLogTest {
         assertThat(client.readResponse().status()).isEqualTo(400);
       }
       JsonNode traversal = awaitLines(3).get(2);
+      // A request line that cannot be read as "method target": "-" for both, no made-up GET.
+      try (RawHttpClient client = RawHttpClient.connect(proxy.port())) {
+        client.send("FOO\"BAR /m HTTP/1.1\r\nHost: a.test\r\n\r\n");
+        assertThat(client.readResponse().status()).isEqualTo(400);
+      }
+      JsonNode unreadable = awaitLines(4).get(3);
+      assertThat(unreadable.get("status").asInt()).isEqualTo(400);
+      assertThat(unreadable.get("method").asText()).isEqualTo("-");
+      assertThat(unreadable.get("path").asText()).isEqualTo("-");
       assertThat(traversal.get("path").asText()).isEqualTo("/static/../etc/passwd");
       assertThat(traversal.get("host").asText()).isEqualTo("a.test");
       assertThat(backend.requests()).as("nothing reached the backend").isEmpty();
