@@ -90,8 +90,9 @@ final class AdminRequestGuard {
   }
 
   /**
-   * Whether an Origin ("scheme://host[:port]") names the same host as the Host value, and the same
-   * port when the Host names one (without, a proxy in front may have taken the port off).
+   * Whether an Origin ("scheme://host[:port]") names the same host and port as the Host value (a
+   * Host without a port names the Origin scheme's default port; behind a proxy that takes the port
+   * off, list the name in admin.allowed-hosts).
    */
   private static boolean sameAuthority(String origin, String host) {
     if (host == null) {
@@ -102,11 +103,14 @@ final class AdminRequestGuard {
       if (uri.getHost() == null) {
         return false; // "null" (a sandboxed or file: page), or not a URL
       }
-      int port = uri.getPort() >= 0 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+      int defaultPort = "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+      int port = uri.getPort() >= 0 ? uri.getPort() : defaultPort;
       String originHost = hostName(uri.getHost());
       String h = host.trim();
       int hostPort = portOf(h);
-      return originHost.equals(hostName(h)) && (hostPort < 0 || port == hostPort);
+      // A Host without a port is the scheme's default port's: a page on another port of the same host
+      // (the proxy's own listener, any app there) is another origin.
+      return originHost.equals(hostName(h)) && port == (hostPort < 0 ? defaultPort : hostPort);
     } catch (java.net.URISyntaxException e) {
       return false;
     }
