@@ -15,7 +15,7 @@ import java.util.List;
  * otherwise take a client's trailer for what Meridian says. Such trailer fields are dropped; the rest
  * (checksums, gRPC's status) go on.
  */
-final class TrailerFields {
+public final class TrailerFields {
   private static final FieldNames NEVER = new FieldNames(List.of(
       AsciiString.cached("content-length"), AsciiString.cached("transfer-encoding"), AsciiString.cached("trailer"),
       AsciiString.cached("host"), AsciiString.cached("connection"), AsciiString.cached("keep-alive"),
@@ -48,6 +48,18 @@ final class TrailerFields {
   /** Whether a trailer field named {@code b[start, end)} is dropped. */
   static boolean isDropped(byte[] b, int start, int end) {
     return NEVER.contains(b, start, end);
+  }
+
+  /**
+   * Removes from a trailer section every field it never passes on, as a backend's HTTP/1.1 trailers
+   * are filtered when read (for trailers that come as an HTTP/2 HEADERS frame).
+   */
+  public static void dropFrom(io.netty.handler.codec.http.HttpHeaders trailers) {
+    if (trailers.isEmpty()) {
+      return;
+    }
+    List<String> dropped = trailers.names().stream().filter(TrailerFields::isDropped).toList();
+    dropped.forEach(trailers::remove);
   }
 
   /** Whether a trailer field of this name is dropped. */

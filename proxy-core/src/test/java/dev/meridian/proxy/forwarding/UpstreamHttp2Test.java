@@ -286,6 +286,54 @@ class UpstreamHttp2Test {
     }
   }
 
+  /** An h2 backend's trailers are filtered as an HTTP/1.1 backend's are, for either kind of client. */
+  @Test
+  void trailerFieldsNoTrailerMayCarryAreDroppedFromAnH2Backend() throws Exception {
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = h2cProxy(backend);
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /trailers-forbidden HTTP/1.1\r\nHost: app.test\r\nTE: trailers\r\n\r\n");
+      RawHttpClient.RawResponse response = client.readResponse();
+      assertThat(response.bodyText()).isEqualTo("hello h2");
+      assertThat(response.trailer("x-trailer")).isEqualTo("yes");
+      for (String name : List.of("content-length", "set-cookie", "x-forwarded-for", "authorization", "host")) {
+        assertThat(response.trailer(name)).as(name).isNull();
+      }
+    }
+    assumeTrue(Http2CleartextTest.installed("nghttp"), "nghttp (nghttp2-client) is installed by .ci/run");
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = h2cProxy(backend)) {
+      String frames = Http2CleartextTest.run(List.of("nghttp", "-v", proxy.url("/trailers-forbidden")));
+      // nghttp prints a header block's fields, then its frame: the trailers come after the last DATA frame.
+      String trailers = frames.substring(frames.lastIndexOf("recv DATA frame"));
+      assertThat(trailers).contains("x-trailer: yes").doesNotContain("x-forwarded-for").doesNotContain("set-cookie")
+          .doesNotContain("authorization").doesNotContain("content-length").doesNotContain("evil");
+    }
+  }
+
+  /**
+   * An h2 backend's content on an answer that may have none (to a HEAD, a 204, a 304) does not reach
+   * an HTTP/2 client (RFC 9113 section 8.1.1: it would be malformed there), as an HTTP/1.1 backend's does not.
+   */
+  @Test
+  void contentOnAHeadOr204Or304AnswerIsDroppedForAnHttp2Client() throws Exception {
+    assumeTrue(Http2CleartextTest.installed("nghttp"), "nghttp (nghttp2-client) is installed by .ci/run");
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = h2cProxy(backend)) {
+      for (List<String> command : List.of(
+          List.of("nghttp", "-v", "-H", ":method: HEAD", proxy.url("/plain")),
+          List.of("nghttp", "-v", proxy.url("/no-content/204")),
+          List.of("nghttp", "-v", proxy.url("/no-content/304")))) {
+        String frames = Http2CleartextTest.run(command);
+        // nghttp2 resets a stream whose answer has content it may not have (PROTOCOL_ERROR) and does
+        // not print that content: the stream must end cleanly instead.
+        assertThat(frames).as(String.join(" ", command)).doesNotContain("PROTOCOL_ERROR")
+            .doesNotContainPattern("recv DATA frame <length=[1-9]").doesNotContain("Some requests were not processed");
+        assertThat(frames).containsPattern("recv DATA frame <length=0, flags=0x01");
+      }
+    }
+  }
+
   @Test
   void aTrailersOnlyResponseReachesAnHttp2ClientAsOneHeadersFrame() throws Exception {
     assumeTrue(Http2CleartextTest.installed("nghttp"), "nghttp (nghttp2-client) is installed by .ci/run");

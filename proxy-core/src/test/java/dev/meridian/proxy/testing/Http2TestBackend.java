@@ -46,6 +46,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * te, connection number) and its body echoed frame by frame; paths choose other behaviours:
  * <ul>
  *   <li>{@code /trailers...}: the response ends with trailers {@code x-trailer: yes}.
+ *   <li>{@code /trailers-forbidden...}: the trailers also carry fields no trailer may pass on
+ *       (content-length, set-cookie, x-forwarded-for, authorization, host).
+ *   <li>{@code /no-content/NNN}: answers status NNN (204, 304) and, wrongly, a body "body".
  *   <li>{@code /trailers-only}: one HEADERS frame with {@code grpc-status: 0} ends the stream.
  *   <li>{@code /slow...}: the response starts 300 ms later.
  *   <li>{@code /refuse-once...}: the first such request is reset with REFUSED_STREAM.
@@ -245,6 +248,15 @@ public final class Http2TestBackend implements AutoCloseable {
         ctx.flush();
         return;
       }
+      if (path.startsWith("/no-content/")) {
+        paths.remove(stream);
+        ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status(path.substring("/no-content/".length())),
+            false).stream(stream));
+        ctx.write(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("body", StandardCharsets.US_ASCII), false)
+            .stream(stream));
+        ctx.writeAndFlush(new DefaultHttp2DataFrame(true).stream(stream));
+        return;
+      }
       if (path.equals("/trailers-only")) {
         paths.remove(stream);
         ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")
@@ -300,7 +312,11 @@ public final class Http2TestBackend implements AutoCloseable {
 
     private void finish(ChannelHandlerContext ctx, Http2FrameStream stream) {
       String path = paths.remove(stream);
-      if (path != null && path.startsWith("/trailers")) {
+      if (path != null && path.startsWith("/trailers-forbidden")) {
+        ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().add("x-trailer", "yes")
+            .add("content-length", "99").add("set-cookie", "s=evil").add("x-forwarded-for", "6.6.6.6")
+            .add("authorization", "Bearer evil").add("host", "evil.example"), true).stream(stream));
+      } else if (path != null && path.startsWith("/trailers")) {
         ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().add("x-trailer", "yes"), true)
             .stream(stream));
       } else {
