@@ -139,7 +139,9 @@ class RunCommandTest {
         rewriteUnseen(config, two);
         run.hangup();
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(body(http, port)).isEqualTo("second"));
-        assertThat(run.stderr()).contains("reloaded (SIGHUP)").doesNotContain("class loader");
+        // (The new routing serves before the reload's lines are written: wait for them.)
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+            assertThat(run.stderr()).contains("reloaded (SIGHUP)").doesNotContain("class loader"));
 
         rewriteUnseen(config, one.replace("path-prefix", "path-prefx"));
         run.hangup();
