@@ -199,6 +199,15 @@ final class Exchange {
     return response.compareTo(ResponsePhase.STREAMING) >= 0;
   }
 
+  /**
+   * Whether the client may have had bytes of this request's answer: its final response began, or an
+   * interim (1xx) one came. From then on the request is not sent again anywhere (no retry, no resend,
+   * no hedge taking over): the backend began answering, and the client would see a second try's 1xx too.
+   */
+  boolean answerBegun() {
+    return interimResponses > 0 || responseStarted();
+  }
+
   /** The whole response went to the client. */
   boolean responseComplete() {
     return response == ResponsePhase.RELAYED || response == ResponsePhase.LOCAL;

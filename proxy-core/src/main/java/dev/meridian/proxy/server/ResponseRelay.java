@@ -132,7 +132,8 @@ final class ResponseRelay {
     ex.upstreamNanos = rtt;
     ex.upstreamStatus = status.code();
     ex.group.outliers().onResponse(ex.backend, status.code());
-    boolean retried = ex.route.retries().retriesStatus(status.code()) && ex.requestComplete && ex.isIdempotent();
+    boolean retried = ex.route.retries().retriesStatus(status.code()) && ex.requestComplete && ex.isIdempotent()
+        && !ex.answerBegun();
     if (retried && ex.race != null && connection.hedging().takeOver(ex)) {
       log.info("{} {}: backend {} answered {}; its hedge races on", ex.requestId, connection.clientIp,
           ex.backend, status.code());

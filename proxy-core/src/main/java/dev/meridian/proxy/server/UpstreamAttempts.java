@@ -288,7 +288,7 @@ final class UpstreamAttempts {
    */
   void onUpstreamClosed(Exchange ex, Throwable cause) {
     Backend failed = ex.backend;
-    if (ex.race != null && !ex.responseStarted() && connection.hedging().takeOver(ex)) {
+    if (ex.race != null && !ex.answerBegun() && connection.hedging().takeOver(ex)) {
       log.warn("{} {}: backend {} closed the connection before responding; its hedge races on", ex.requestId,
           connection.clientIp, failed);
       context.metrics.upstreamFailed(ex.group.group().name(), failed.id(), "reset");
@@ -304,7 +304,7 @@ final class UpstreamAttempts {
     }
     ex.endInFlight();
     String clientIp = connection.clientIp;
-    if (cause instanceof UnprocessedRequestException && !ex.responseStarted() && ex.isReplayable()
+    if (cause instanceof UnprocessedRequestException && !ex.answerBegun() && ex.isReplayable()
         && ex.unprocessedResends < MAX_UNPROCESSED_RESENDS) {
       // The backend said it never processed the request (HTTP/2 GOAWAY or REFUSED_STREAM): sending
       // it again is safe for any method, and spends no retry attempt.
@@ -314,7 +314,7 @@ final class UpstreamAttempts {
       connectUpstream(ex);
       return;
     }
-    if (reused && !ex.responseStarted() && !ex.staleRetried && ex.isIdempotent() && ex.isReplayable()) {
+    if (reused && !ex.answerBegun() && !ex.staleRetried && ex.isIdempotent() && ex.isReplayable()) {
       // A pooled connection the backend closed as we reused it (its keep-alive timeout raced ours, or
       // the backend went away with requests on its connections): sent again once, on a new connection
       // (nginx does the same without spending a try). Not reported to passive health, since a race is
@@ -410,10 +410,13 @@ final class UpstreamAttempts {
     ex.selection.avoid(outliers::recentlyRefused);
   }
 
-  /** Whether attempts are left and the request can be sent again (the retry budget aside). */
+  /**
+   * Whether attempts are left and the request can be sent again (the retry budget aside): not once
+   * the client may have had bytes of the answer, a 1xx included ({@link Exchange#answerBegun}).
+   */
   boolean couldRetry(Exchange ex) {
     return ex.attempts - ex.connectFailures <= ex.route.retries().attempts() && ex.isReplayable()
-        && !connection.closing;
+        && !connection.closing && !ex.answerBegun();
   }
 
   /**

@@ -138,6 +138,38 @@ class UpstreamAndTimeoutAttackTest {
   }
 
   /**
+   * A pooled connection's backend that sent an interim 103 and then closed has begun answering: the
+   * request is not sent again (the backend may be acting on it, and the client would get a second
+   * try's 1xx too); the client gets the 103 and a 502.
+   */
+  @Test
+  void aRequestWhose1xxReachedTheClientIsNotSentAgain() throws Exception {
+    AtomicInteger requests = new AtomicInteger();
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+          InputStream in = socket.getInputStream();
+          OutputStream out = socket.getOutputStream();
+          RawTcpBackend.readHead(in);
+          requests.incrementAndGet();
+          out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(US_ASCII));
+          out.flush();
+          RawTcpBackend.readHead(in);
+          requests.incrementAndGet();
+          out.write("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n".getBytes(US_ASCII));
+          out.flush(); // then hang up without a final answer
+        });
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET /a HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      assertThat(client.readResponse().status()).isEqualTo(200);
+      client.send("DELETE /b HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      RawResponse interim = client.readResponse();
+      assertThat(interim.status()).isEqualTo(103);
+      assertThat(client.readResponse().status()).isEqualTo(502);
+      assertThat(requests.get()).as("the DELETE reached the backend once").isEqualTo(2);
+    }
+  }
+
+  /**
    * A keep-alive client that waits past request-head-timeout before its next head's first byte and
    * then trickles the head (one byte per interval shorter than client-idle) still gets 408: the
    * deadline counts from the head's first byte. (A new connection has request-head-timeout from its
