@@ -37,6 +37,11 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
       throw new MalformedHeadException("the status line is not HTTP/<version> <3-digit status>");
     }
     version = parseVersion(in, from, from + 8, "the status line");
+    if (version.majorVersion() != 1) {
+      // An HTTP/1 connection's answer says HTTP/1.x; "HTTP/2.0" there is a broken backend (and would
+      // make Via claim an HTTP/2 hop).
+      throw new MalformedHeadException("the status line's version is not HTTP/1.x");
+    }
     int code = 0;
     for (int i = from + 9; i < from + 12; i++) {
       byte b = in[i];
@@ -45,8 +50,9 @@ final class ResponseHeadParser extends HeadParser<RawResponse> {
       }
       code = code * 10 + (b - '0');
     }
-    if (code < 100) {
-      throw new MalformedHeadException("a status below 100");
+    if (code < 100 || code > 599) {
+      // RFC 9110 section 15: 100 to 599 (as an HTTP/2 backend's :status is held to).
+      throw new MalformedHeadException(code < 100 ? "a status below 100" : "a status above 599");
     }
     int reason = from + 12;
     if (reason < lineEnd && in[reason] != ' ') {

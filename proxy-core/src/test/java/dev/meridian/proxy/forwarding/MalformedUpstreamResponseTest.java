@@ -45,6 +45,8 @@ class MalformedUpstreamResponseTest {
         Arguments.of("a bare CR in a value", "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n"),
         Arguments.of("a status that is not three digits", "HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n"),
         Arguments.of("no status line at all", "hello there\r\nContent-Length: 0\r\n\r\n"),
+        Arguments.of("a status above 599", "HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n"),
+        Arguments.of("an HTTP/2.0 status line on an HTTP/1 connection", "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"),
         Arguments.of("a Content-Length that is not a number", "HTTP/1.1 200 OK\r\nContent-Length: 3x\r\n\r\nabc"),
         Arguments.of("header fields over 64 KiB",
             "HTTP/1.1 200 OK\r\n" + "X-Big: " + "b".repeat(70 * 1024) + "\r\nContent-Length: 0\r\n\r\n"),
