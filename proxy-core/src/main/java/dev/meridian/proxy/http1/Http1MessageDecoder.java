@@ -42,6 +42,10 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
   private long remaining;
   private HttpHeaders trailers;
   private int trailerBytes;
+  /** Field lines of the trailer section being read. */
+  private int trailerFields;
+  /** The most field lines a trailer section may have (a head's default limit). */
+  static final int MAX_TRAILER_FIELDS = 256;
 
   Http1MessageDecoder(int maxTrailerBytes) {
     this.maxTrailerBytes = maxTrailerBytes;
@@ -279,6 +283,12 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     }
     if (trailers == null) {
       trailers = DefaultHttpHeadersFactory.trailersFactory().withValidation(true).newHeaders();
+      trailerFields = 0;
+    }
+    if (++trailerFields > MAX_TRAILER_FIELDS) {
+      // As a head's field count is bounded: thousands of small fields would each cost an object here
+      // and a field (and, toward HTTP/2, HPACK work) for the client.
+      return rejectBody(in, out, new TooManyHeadersException(MAX_TRAILER_FIELDS));
     }
     byte[] line = new byte[lf - 1 - from];
     in.getBytes(from, line);

@@ -135,6 +135,29 @@ class ResponseDecoderDifferentialTest {
     }
   }
 
+  /** A trailer section's field lines are bounded as a head's are: 256 pass, one more ends the body as failed. */
+  @Test
+  void aTrailerSectionWithTooManyFieldsEndsTheBodyWithAFailure() {
+    for (int fields : new int[] {Http1MessageDecoder.MAX_TRAILER_FIELDS, Http1MessageDecoder.MAX_TRAILER_FIELDS + 1}) {
+      EmbeddedChannel channel = new EmbeddedChannel(ours());
+      channel.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "5\r\nhello\r\n0\r\n" + "X-T: 1\r\n".repeat(fields) + "\r\n", StandardCharsets.US_ASCII));
+      List<Object> out = new ArrayList<>();
+      Object msg;
+      while ((msg = channel.readInbound()) != null) {
+        out.add(msg);
+      }
+      try {
+        LastHttpContent last = (LastHttpContent) out.get(out.size() - 1);
+        assertThat(last.decoderResult().isFailure()).as("%d fields", fields)
+            .isEqualTo(fields > Http1MessageDecoder.MAX_TRAILER_FIELDS);
+      } finally {
+        out.forEach(ReferenceCountUtil::release);
+        channel.finishAndReleaseAll();
+      }
+    }
+  }
+
   @Test
   void bytesAfterSwitchingProtocolsPassAsTheyAre() {
     EmbeddedChannel channel = new EmbeddedChannel(ours());
