@@ -65,7 +65,7 @@ public record ActiveCheckSettings(
 
   /** Header fields a check's request may not be given: Host has its own setting, the rest frame it. */
   private static final java.util.Set<String> RESERVED_HEADERS = java.util.Set.of("host", "content-length",
-      "transfer-encoding", "connection", "upgrade", "te", "expect");
+      "transfer-encoding", "connection", "upgrade", "te", "expect", "keep-alive", "proxy-connection");
 
   /** Checks every value; {@code downInterval} null becomes {@code interval}. */
   public ActiveCheckSettings {
@@ -73,10 +73,14 @@ public record ActiveCheckSettings(
     check(type.equals(HTTP) || type.equals(TCP), "type: %s (expected: http or tcp)", type);
     Objects.requireNonNull(path, "path");
     check(type.equals(TCP) || path.startsWith("/"), "path: '%s' (expected: starts with /)", path);
+    check(type.equals(TCP) || isVisibleAscii(path), "path: %s (expected: visible ASCII, no space or control"
+        + " character; percent-encode the rest)", path.strip());
     check(statusFrom >= 100 && statusTo <= 599 && statusFrom <= statusTo,
         "expect-status: %s (expected: a range inside 100-599, e.g. 200-399)", statusFrom + "-" + statusTo);
     bodyContains = Objects.requireNonNull(bodyContains, "bodyContains").filter(s -> !s.isEmpty());
     hostHeader = Objects.requireNonNull(hostHeader, "hostHeader").filter(s -> !s.isEmpty());
+    hostHeader.ifPresent(h -> check(isVisibleAscii(h), "host: %s (expected: a host name and optional port)",
+        h.strip()));
     checkPositive(interval, "interval");
     downInterval = downInterval == null ? interval : downInterval;
     checkPositive(downInterval, "down-interval");
@@ -93,14 +97,20 @@ public record ActiveCheckSettings(
     check(!(method.equals("HEAD") && bodyContains.isPresent()), "method: %s (expected: GET with body-contains:"
         + " a HEAD answer has no body)", method);
     headers = java.util.Map.copyOf(Objects.requireNonNull(headers, "headers"));
+    check(type.equals(HTTP) || (headers.isEmpty() && method.equals("GET")),
+        "type: %s (expected: http for method and headers, which a tcp check does not send)", type);
     for (java.util.Map.Entry<String, String> field : headers.entrySet()) {
       check(field.getKey().matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+"), "headers: '%s' (expected: a field name)",
           field.getKey());
       check(!RESERVED_HEADERS.contains(field.getKey().toLowerCase(java.util.Locale.ROOT)),
           "headers: %s (expected: none of Host (use host), Content-Length, Transfer-Encoding, Connection,"
-              + " Upgrade, TE, Expect)", field.getKey());
-      check(field.getValue().chars().allMatch(c -> c == '\t' || (c >= 0x20 && c != 0x7f)),
-          "headers: the value of %s holds a control character (expected: text)", field.getKey());
+              + " Keep-Alive, Proxy-Connection, Upgrade, TE, Expect)", field.getKey());
+      String value = field.getValue();
+      check(value.chars().allMatch(c -> c == '\t' || (c >= 0x20 && c < 0x7f)),
+          "headers: the value of %s holds a control or non-ASCII character (expected: visible ASCII text)",
+          field.getKey());
+      check(value.isEmpty() || (value.charAt(0) > ' ' && value.charAt(value.length() - 1) > ' '),
+          "headers: the value of %s starts or ends with whitespace (expected: text without it)", field.getKey());
     }
   }
 
@@ -120,6 +130,10 @@ public record ActiveCheckSettings(
   /** Whether a status passes. */
   public boolean statusPasses(int status) {
     return status >= statusFrom && status <= statusTo;
+  }
+
+  private static boolean isVisibleAscii(String text) {
+    return !text.isEmpty() && text.chars().allMatch(c -> c > 0x20 && c < 0x7f);
   }
 
   static void check(boolean condition, String format, Object value) {

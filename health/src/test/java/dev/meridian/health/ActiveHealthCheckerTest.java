@@ -203,7 +203,19 @@ class ActiveHealthCheckerTest {
         Duration.ofSeconds(5), 0, "GET", Map.of("Content-Length", "5"))).hasMessageContaining("Content-Length");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ActiveCheckSettings("http", "/", 200, 399,
         Optional.empty(), Optional.empty(), d.interval(), null, d.timeout(), 1, 1, true, Optional.empty(),
-        Duration.ofSeconds(5), 0, "GET", Map.of("X-A", "b\r\nX-Evil: 1"))).hasMessageContaining("control character");
+        Duration.ofSeconds(5), 0, "GET", Map.of("X-A", "b\r\nX-Evil: 1"))).hasMessageContaining("control");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ActiveCheckSettings("http", "/", 200, 399,
+        Optional.empty(), Optional.empty(), d.interval(), null, d.timeout(), 1, 1, true, Optional.empty(),
+        Duration.ofSeconds(5), 0, "GET", Map.of("X-L", " lead"))).hasMessageContaining("whitespace");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ActiveCheckSettings("http", "/hc\r\nX-Inj: 1", 200,
+        399, Optional.empty(), Optional.empty(), d.interval(), null, d.timeout(), 1, 1, true, Optional.empty(),
+        Duration.ofSeconds(5), 0, "GET", Map.of())).hasMessageContaining("path:");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ActiveCheckSettings("http", "/", 200, 399,
+        Optional.empty(), Optional.of("h\r\nX-Host-Inj: 1"), d.interval(), null, d.timeout(), 1, 1, true,
+        Optional.empty(), Duration.ofSeconds(5), 0, "GET", Map.of())).hasMessageContaining("host:");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ActiveCheckSettings("tcp", "", 200, 399,
+        Optional.empty(), Optional.empty(), d.interval(), null, d.timeout(), 1, 1, true, Optional.empty(),
+        Duration.ofSeconds(5), 0, "GET", Map.of("X-Probe", "1"))).hasMessageContaining("tcp check does not send");
   }
 
   @Test

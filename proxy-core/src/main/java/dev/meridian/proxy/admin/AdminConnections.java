@@ -7,8 +7,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Bounds what the admin listener's connections may hold: at most {@value #MAX_CONNECTIONS} open at
- * once (one more is closed as it is accepted), so connections left open to the admin port cannot use
- * up the process's file descriptors, which the client listeners need; and each is closed after
+ * once and {@value #MAX_PER_ADDRESS} from one client address (one more is closed as it is accepted), so
+ * connections left open to the admin port cannot use up the process's file descriptors, which the
+ * client listeners need, nor one peer lock the others out; and each is closed after
  * {@code timeouts.client-idle} (as the client listeners' are; {@value #IDLE_SECONDS} s when that is
  * off) in which no complete request arrived and nothing was written: a scraper keeping its
  * connection alive between scrapes stays, a client trickling a head does not. A dashboard's stream
@@ -20,12 +21,19 @@ final class AdminConnections {
   private static final Logger log = LoggerFactory.getLogger(AdminConnections.class);
   /** Admin connections open at once; Prometheus, a few dashboards and scripts need a handful. */
   static final int MAX_CONNECTIONS = 128;
+  /**
+   * Admin connections one client address may hold: a peer that keeps connections busy (a complete
+   * request every few seconds, /healthz needs no token) cannot take every slot.
+   */
+  static final int MAX_PER_ADDRESS = 16;
   /** Seconds idle after which a connection is closed when timeouts.client-idle is off. */
   static final int IDLE_SECONDS = 60;
 
   private final int maxConnections;
   private final long idleMillis;
   private int open;
+  /** Connections open per client address. */
+  private final java.util.Map<java.net.InetAddress, Integer> byAddress = new java.util.HashMap<>();
   private long refused;
   private long lastRefusalLoggedNanos;
   private boolean refusalLogged;
@@ -47,21 +55,41 @@ final class AdminConnections {
    * @return whether it was admitted
    */
   boolean admit(Channel channel) {
+    java.net.InetAddress peer = channel.remoteAddress() instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
+    if (peer != null && byAddress.getOrDefault(peer, 0) >= MAX_PER_ADDRESS) {
+      // One address cannot take every slot and lock the operators, the scraper and the probes out.
+      refused++;
+      logRefusal(channel, "from its address, the most one address may hold");
+      channel.close();
+      return false;
+    }
     if (open >= maxConnections) {
       refused++;
-      long now = System.nanoTime();
-      if (!refusalLogged || now - lastRefusalLoggedNanos >= TimeUnit.SECONDS.toNanos(1)) {
-        refusalLogged = true;
-        lastRefusalLoggedNanos = now;
-        log.warn("admin: {} connections open, the most allowed; closed a new one from {} ({} refused so far)",
-            open, channel.remoteAddress(), refused);
-      }
+      logRefusal(channel, "in all, the most allowed");
       channel.close();
       return false;
     }
     open++;
-    channel.closeFuture().addListener(f -> open--);
+    if (peer != null) {
+      byAddress.merge(peer, 1, Integer::sum);
+    }
+    channel.closeFuture().addListener(f -> {
+      open--;
+      if (peer != null) {
+        byAddress.computeIfPresent(peer, (k, n) -> n > 1 ? n - 1 : null);
+      }
+    });
     return true;
+  }
+
+  private void logRefusal(Channel channel, String which) {
+    long now = System.nanoTime();
+    if (!refusalLogged || now - lastRefusalLoggedNanos >= TimeUnit.SECONDS.toNanos(1)) {
+      refusalLogged = true;
+      lastRefusalLoggedNanos = now;
+      log.warn("admin: connections open {}; closed a new one from {} ({} refused so far)", which,
+          channel.remoteAddress(), refused);
+    }
   }
 
   /** Connections open now. */

@@ -35,7 +35,8 @@ final class DashboardStream {
     HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
         .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
-        .set(HttpHeaderNames.DATE, dev.meridian.proxy.http.HttpDate.now());
+        .set(HttpHeaderNames.DATE, dev.meridian.proxy.http.HttpDate.now())
+        .set("X-Content-Type-Options", "nosniff").set("X-Frame-Options", "DENY");
     HttpUtil.setTransferEncodingChunked(head, true);
     ctx.write(head);
     ctx.writeAndFlush(new DefaultHttpContent(event(ctx.channel(), firstEvent)));

@@ -152,12 +152,12 @@ final class RedactedConfig {
     int start = query + 1;
     while (start <= out.length()) {
       int end = start;
-      while (end < out.length() && out.charAt(end) != '&' && out.charAt(end) != ';') {
+      while (end < out.length() && out.charAt(end) != '&' && out.charAt(end) != ';' && out.charAt(end) != '#') {
         end++;
       }
       String pair = out.substring(start, end);
       int eq = pair.indexOf('=');
-      scrubbed.append(eq >= 0 && SECRET_PARAMETER.matcher(pair.substring(0, eq)).find()
+      scrubbed.append(eq >= 0 && SECRET_PARAMETER.matcher(decoded(pair.substring(0, eq))).find()
           ? pair.substring(0, eq + 1) + REDACTED : pair);
       if (end < out.length()) {
         scrubbed.append(out.charAt(end));
@@ -167,9 +167,19 @@ final class RedactedConfig {
     return scrubbed.toString();
   }
 
+  /** A query parameter's name with its percent-escapes decoded ({@code access%5Ftoken}); as written if they are broken. */
+  private static String decoded(String name) {
+    try {
+      return java.net.URLDecoder.decode(name, java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException broken) {
+      return name;
+    }
+  }
+
   private static boolean isSecret(String key) {
     String k = key.toLowerCase(Locale.ROOT);
     return !k.endsWith("-file") && (k.contains("secret") || k.contains("password") || k.contains("token")
-        || k.contains("credential") || k.contains("api-key") || k.contains("apikey"));
+        || k.contains("credential") || k.contains("api-key") || k.contains("apikey")
+        || k.equals("authorization") || k.equals("proxy-authorization") || k.equals("cookie"));
   }
 }

@@ -230,7 +230,7 @@ public final class ProxyServer implements AutoCloseable {
     applied = next;
     log.info("configuration reloaded: {} listener(s), {} route(s), {} backend group(s); changed: {}",
         next.listeners().size(), routing.router().routes().size(), routing.groups().size(),
-        dev.meridian.proxy.config.SettingsChanges.describe(current, next));
+        dev.meridian.proxy.http.LogText.printable(dev.meridian.proxy.config.SettingsChanges.describe(current, next)));
   }
 
   /**

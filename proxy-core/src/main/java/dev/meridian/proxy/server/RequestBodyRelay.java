@@ -119,8 +119,11 @@ final class RequestBodyRelay {
   private void rejectMalformed(Exchange ex, HttpContent content) {
     Throwable cause = content.decoderResult().cause();
     content.release();
-    log.info("{} {}: malformed request body, aborting the request: {}", ex.requestId, connection.clientIp,
-        cause.toString());
+    String more = connection.context.failureLog.admittedLine("client request", "malformed body");
+    if (more != null) {
+      log.info("{} {}: malformed request body, aborting the request: {}{}", ex.requestId, connection.clientIp,
+          dev.meridian.proxy.http.LogText.printable(cause.toString()), more);
+    }
     ExchangeCompletion completion = connection.completion;
     completion.abandonUpstream(ex);
     ex.clientKeepAlive = false;

@@ -282,8 +282,9 @@ class AdminApiTest {
   /**
    * Connections to the admin port cannot use up the process's file descriptors: one beyond
    * {@link AdminConnections#MAX_CONNECTIONS} is closed as it is accepted (an attacker's 21,000 idle
-   * ones stopped the client listeners accepting), and one that trickles a head without completing a
-   * request is closed after timeouts.client-idle, as the client listeners close theirs.
+   * ones stopped the client listeners accepting), one address cannot hold more than
+   * {@link AdminConnections#MAX_PER_ADDRESS} (128 busy ones locked the operators out), and one that
+   * trickles a head without completing a request is closed after timeouts.client-idle.
    */
   @Test
   void theAdminPortBoundsItsConnectionsAndClosesTrickledHeads() throws Exception {
@@ -293,19 +294,46 @@ class AdminApiTest {
     int port = proxy.adminAddress().getPort();
     java.util.List<java.net.Socket> held = new java.util.ArrayList<>();
     try {
-      for (int i = 0; i < AdminConnections.MAX_CONNECTIONS; i++) {
-        java.net.Socket s = new java.net.Socket("127.0.0.1", port);
-        s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes());
-        held.add(s);
+      // Each loopback address holds its share: 16 from each of 127.0.0.2 to 127.0.0.9 fill all 128.
+      int addresses = AdminConnections.MAX_CONNECTIONS / AdminConnections.MAX_PER_ADDRESS;
+      for (int a = 0; a < addresses; a++) {
+        java.net.InetAddress from = java.net.InetAddress.getByName("127.0.0." + (2 + a));
+        for (int i = 0; i < AdminConnections.MAX_PER_ADDRESS; i++) {
+          held.add(healthzFrom(from, port));
+        }
       }
       for (java.net.Socket s : held) {
         s.setSoTimeout(5000);
         assertThat(new String(s.getInputStream().readNBytes(12))).isEqualTo("HTTP/1.1 200");
       }
-      try (java.net.Socket extra = new java.net.Socket("127.0.0.1", port)) {
+      try (java.net.Socket extra = healthzFrom(java.net.InetAddress.getByName("127.0.0.20"), port)) {
         extra.setSoTimeout(5000);
-        extra.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes());
-        assertThat(extra.getInputStream().read()).as("closed as it was accepted").isEqualTo(-1);
+        assertThat(extra.getInputStream().read()).as("the 129th: closed as it was accepted").isEqualTo(-1);
+      }
+    } finally {
+      for (java.net.Socket s : held) {
+        s.close();
+      }
+    }
+    // One address that keeps its connections busy cannot take every slot: the 17th from it is closed,
+    // while another address is still served.
+    held.clear();
+    try {
+      java.net.InetAddress busy = java.net.InetAddress.getByName("127.0.0.30");
+      for (int i = 0; i < AdminConnections.MAX_PER_ADDRESS; i++) {
+        held.add(healthzFrom(busy, port));
+      }
+      for (java.net.Socket s : held) {
+        s.setSoTimeout(5000);
+        assertThat(new String(s.getInputStream().readNBytes(12))).isEqualTo("HTTP/1.1 200");
+      }
+      try (java.net.Socket extra = healthzFrom(busy, port)) {
+        extra.setSoTimeout(5000);
+        assertThat(extra.getInputStream().read()).as("the 17th from one address").isEqualTo(-1);
+      }
+      try (java.net.Socket other = healthzFrom(java.net.InetAddress.getByName("127.0.0.31"), port)) {
+        other.setSoTimeout(5000);
+        assertThat(new String(other.getInputStream().readNBytes(12))).isEqualTo("HTTP/1.1 200");
       }
     } finally {
       for (java.net.Socket s : held) {
@@ -333,6 +361,13 @@ class AdminApiTest {
       }
       assertThat(closed).as("a head trickled for longer than client-idle is closed").isTrue();
     }
+  }
+
+  /** A connection to the admin port from {@code from} that has sent a GET /healthz. */
+  private static java.net.Socket healthzFrom(java.net.InetAddress from, int port) throws java.io.IOException {
+    java.net.Socket s = new java.net.Socket("127.0.0.1", port, from, 0);
+    s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes());
+    return s;
   }
 
   /**

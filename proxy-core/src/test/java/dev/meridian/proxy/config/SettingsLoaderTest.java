@@ -79,19 +79,23 @@ class SettingsLoaderTest {
           listeners = [ { name = "web", address = "127.0.0.1:8080" } ]
           backend-groups { app {
             backends = [ { address = "127.0.0.1:9001" } ]
-            health.active { path = "/healthz?apikey=SECRETAPIKEY&region=eu" }
+            health.active { path = "/healthz?apikey=SECRETAPIKEY&region=eu",
+                            headers { Authorization = "Basic dXNlcjpwYXNzd29yZA==", Cookie = "session=COOKIEVAL" } }
           } }
           headers { request-id-header = "X-"${vars.upstream-credential} }
           routes = [ { backend-group = "app" } ]
         }
         """));
     assertThat(s.source()).doesNotContain("AKIAEXAMPLESECRET123").doesNotContain("hunter2").doesNotContain("SECRETAPIKEY")
+        .doesNotContain("dXNlcjpwYXNzd29yZA").doesNotContain("COOKIEVAL")
         .doesNotContain("vars").contains("apikey=" + RedactedConfig.REDACTED + "&region=eu");
     assertThat(RedactedConfig.scrub("https://admin:kubepassw0rd@10.0.0.1:6443/api"))
         .isEqualTo("https://" + RedactedConfig.REDACTED + "@10.0.0.1:6443/api");
     assertThat(RedactedConfig.scrub("/status?access_token=abc&x=1&sig=zz"))
         .isEqualTo("/status?access_token=" + RedactedConfig.REDACTED + "&x=1&sig=" + RedactedConfig.REDACTED);
     assertThat(RedactedConfig.scrub("/a/b?region=eu")).isEqualTo("/a/b?region=eu");
+    assertThat(RedactedConfig.scrub("/hc?access%5Ftoken=S&x=1#token=F"))
+        .isEqualTo("/hc?access%5Ftoken=" + RedactedConfig.REDACTED + "&x=1#token=" + RedactedConfig.REDACTED);
     assertThat(RedactedConfig.scrub("https://user:p@ss@host/x")).isEqualTo("https://" + RedactedConfig.REDACTED + "@host/x");
     assertThat(RedactedConfig.scrub("/h?x=1;token=abc")).isEqualTo("/h?x=1;token=" + RedactedConfig.REDACTED);
     assertThat(RedactedConfig.scrub("/h?monkey=1&author=2&design=3&X-Amz-Signature=s"))
