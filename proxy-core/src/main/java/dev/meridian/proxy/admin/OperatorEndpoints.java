@@ -161,6 +161,30 @@ final class OperatorEndpoints {
     return Outcome.ok(out);
   }
 
+  /**
+   * An http(s) URL as cache entries hold it (the scheme lower case, the host as {@code CacheKeys.host}
+   * makes it: lower case, no trailing dot, the port as a number, no default port), or null when it is
+   * not one: {@code HTTP://X.TEST:80/p} purges what {@code http://x.test/p} holds.
+   */
+  static String canonicalUrl(String url) {
+    int colon = url.indexOf("://");
+    if (colon < 0) {
+      return null;
+    }
+    String scheme = url.substring(0, colon).toLowerCase(java.util.Locale.ROOT);
+    if (!scheme.equals("http") && !scheme.equals("https")) {
+      return null;
+    }
+    int hostStart = colon + 3;
+    int pathStart = url.indexOf('/', hostStart);
+    String authority = pathStart < 0 ? url.substring(hostStart) : url.substring(hostStart, pathStart);
+    if (authority.isEmpty()) {
+      return null;
+    }
+    return scheme + "://" + dev.meridian.proxy.cache.CacheKeys.host(authority, scheme)
+        + (pathStart < 0 ? "" : url.substring(pathStart));
+  }
+
   /** {@code POST /admin/api/cache/purge?url=|prefix=|tag=|all=true}: removes entries, says how many. */
   private Outcome purge(HttpMethod method, Map<String, List<String>> query) {
     if (!method.equals(HttpMethod.POST)) {
@@ -174,13 +198,19 @@ final class OperatorEndpoints {
           + " (a URL with a query goes percent-encoded: ?a=1&b=2 as %3Fa%3D1%26b%3D2,"
           + " e.g. curl -X POST -G --data-urlencode url=...)\n");
     }
+    query = new LinkedHashMap<>(query);
     for (String key : List.of("url", "prefix")) {
       String given = first(query, key);
-      if (given != null && !given.startsWith("http://") && !given.startsWith("https://")) {
-        // Entries are keyed by absolute URL: a bare path would purge nothing and say so quietly.
-        return Outcome.error(400, key + "= takes an absolute URL, scheme and host included (e.g. "
-            + key + "=https://shop.example" + (given.startsWith("/") ? given : "/" + given) + "), not " + given + "\n");
+      if (given == null) {
+        continue;
       }
+      String canonical = canonicalUrl(given);
+      if (canonical == null) {
+        // Entries are keyed by absolute URL: a bare path would purge nothing and say so quietly.
+        return Outcome.error(400, key + "= takes an absolute URL, scheme and host included (e.g. " + key
+            + "=https://shop.example/static/app.css), not " + dev.meridian.proxy.http.LogText.printable(given) + "\n");
+      }
+      query.put(key, List.of(canonical));
     }
     dev.meridian.proxy.cache.EdgeCache cache = proxy.cache();
     Map<String, Object> out = new LinkedHashMap<>();

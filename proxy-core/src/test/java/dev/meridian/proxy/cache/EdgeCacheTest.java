@@ -656,7 +656,13 @@ class EdgeCacheTest {
         + proxy.adminAddress().getPort() + "/admin/api/cache/purge?url=/q/3"))
         .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(bare.statusCode()).isEqualTo(400);
-    assertThat(bare.body()).contains("absolute URL").contains("url=https://shop.example/q/3");
+    assertThat(bare.body()).contains("absolute URL").contains("url=https://shop.example/static/app.css");
+
+    // Any spelling of the URL's scheme and host purges what the canonical one holds.
+    get("/q/4");
+    assertThat(purge("url=" + base.replace("http://127.0.0.1", "HTTP://127.0.0.1.") + "/q/4").path("purged").intValue())
+        .isEqualTo(1);
+    assertThat(get("/q/4").xCache()).isEqualTo("MISS");
   }
 
   /** Purges through the admin API and returns its JSON answer ({@code purged}: how many entries went). */
