@@ -79,7 +79,7 @@ final class BackendSlotWait {
       return;
     }
     ex.slotTicket = null;
-    if (connection.response.answerIfDeadlinePassed(ex)) {
+    if (connection.responseTimer.answerIfDeadlinePassed(ex)) {
       slot.release(); // the slot came free as the deadline passed, before its timer fired: not sent
       return;
     }

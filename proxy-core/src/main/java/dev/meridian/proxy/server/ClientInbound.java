@@ -58,7 +58,7 @@ final class ClientInbound {
       }
     }
     ex.bodyEndedNanos = System.nanoTime();
-    connection.response.watchDeadline(ex);
+    connection.responseTimer.watchDeadline(ex);
   }
 
   /** Handles queued client messages as far as the current request's state allows. */

@@ -57,7 +57,7 @@ abstract class ClientSide {
 
   /**
    * The timer an HTTP/2 stream's response-headers deadline is kept by, shared by its connection's
-   * streams; null for an HTTP/1 connection, whose {@link ResponseRelay} keeps a timer of its own.
+   * streams; null for an HTTP/1 connection, whose {@link ResponseHeadersTimer} keeps a timer of its own.
    */
   StreamResponseDeadlines responseDeadlines() {
     return null;

@@ -53,6 +53,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
   final UpstreamAttempts attempts;
   final RequestBodyRelay requestBody;
   final ResponseRelay response;
+  final ResponseHeadersTimer responseTimer;
   final ExchangeCompletion completion;
   /** The edge cache phase of requests on routes with a cache. */
   final EdgeCachePhase cache;
@@ -125,6 +126,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     this.attempts = new UpstreamAttempts(this);
     this.requestBody = new RequestBodyRelay(this);
     this.response = new ResponseRelay(this);
+    this.responseTimer = new ResponseHeadersTimer(this);
     this.completion = new ExchangeCompletion(this);
     this.cache = new EdgeCachePhase(this);
     this.headTimer = new RequestHeadTimer(this, codec);
@@ -315,7 +317,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
   void clientClosed() {
     closing = true;
     headTimer.cancel();
-    response.stopTimer();
+    responseTimer.stopTimer();
     inbound.release();
     Exchange ex = exchange;
     exchange = null;

@@ -86,7 +86,7 @@ final class RequestBodyRelay {
   private void ended(Exchange ex, boolean withTrailers) {
     ex.requestComplete = true;
     ex.trailersForwarded = withTrailers;
-    connection.response.startTimer(ex);
+    connection.responseTimer.startTimer(ex);
     if (ex.route.hedge() != null) {
       connection.hedging().arm(ex);
     }

@@ -8,7 +8,7 @@ package dev.meridian.proxy.server;
  * backends; a body that waits for a connection or a backend's slot is.
  *
  * <p>The deadline is kept on the exchange ({@link Exchange#deadlineNanos}); the connection's
- * response-headers timer ({@link ResponseRelay}) fires at it, whichever phase the request is in
+ * response-headers timer ({@link ResponseHeadersTimer}) fires at it, whichever phase the request is in
  * (connecting, waiting for a slot, waiting for headers), and then no other try is made. Times are
  * {@link System#nanoTime()}, as the timer's.
  */

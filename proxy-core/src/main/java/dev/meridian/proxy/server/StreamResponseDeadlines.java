@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
  * <p>A stream whose request has gone upstream only notes its deadline here: the timer is armed when
  * none is, and re-armed only when this deadline comes before the armed one (a route with a shorter
  * timeout). When the timer fires, each open stream past its deadline is answered 504
- * ({@link ResponseRelay#checkDeadline}), and the timer is armed again for the soonest deadline still
+ * ({@link ResponseHeadersTimer#checkDeadline}), and the timer is armed again for the soonest deadline still
  * waiting, if any. A stream that is answered or closed leaves nothing to cancel: its deadline is
  * simply not found waiting when the timer fires. Used on the connection's event loop only.
  */
@@ -63,7 +63,7 @@ final class StreamResponseDeadlines {
     boolean waiting = false;
     long soonest = 0;
     for (Http2ClientStream stream : streams.openStreams()) {
-      long deadline = stream.handler.response.checkDeadline(now);
+      long deadline = stream.handler.responseTimer.checkDeadline(now);
       if (deadline != 0 && (!waiting || deadline - soonest < 0)) {
         soonest = deadline;
         waiting = true;

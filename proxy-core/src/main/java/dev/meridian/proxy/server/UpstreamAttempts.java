@@ -63,7 +63,7 @@ final class UpstreamAttempts {
 
   /** Chooses the next backend for the exchange and sends the request there, or answers 502/503. */
   void connectUpstream(Exchange ex) {
-    if (!connection.response.watchDeadline(ex)) {
+    if (!connection.responseTimer.watchDeadline(ex)) {
       return; // the route's response-deadline passed: answered 504
     }
     ex.upstreamStatus = 0; // the access log's upstream_status is the last attempt's
@@ -168,7 +168,7 @@ final class UpstreamAttempts {
     ex.injectedDelayNanos = fault.delayNanos();
     connection.client.eventLoop().schedule(() -> {
       if (connection.exchange == ex && !connection.closing && ex.backend == backend && ex.upstream == null
-          && !connection.response.answerIfDeadlinePassed(ex)) {
+          && !connection.responseTimer.answerIfDeadlinePassed(ex)) {
         acquireUpstream(ex, backend);
       }
     }, fault.delayNanos(), TimeUnit.NANOSECONDS);
@@ -234,7 +234,7 @@ final class UpstreamAttempts {
       retryAfterConnectFailure(ex, "could not connect to backend " + backend.id());
       return;
     }
-    if (connection.response.answerIfDeadlinePassed(ex)) {
+    if (connection.responseTimer.answerIfDeadlinePassed(ex)) {
       // Connected as the deadline passed, before its timer ran: the connection waits for the next request.
       context.pools.forLoop(connection.client.eventLoop()).release(future.getNow());
       return;
@@ -270,7 +270,7 @@ final class UpstreamAttempts {
       if (ex.expectsContinue && !ex.requestComplete) {
         // The client waits for the backend's 100 before it sends its body: the backend owes an
         // answer from now on (a backend that ignores Expect and waits for the body gets none).
-        connection.response.startTimer(ex);
+        connection.responseTimer.startTimer(ex);
       }
     }
     connection.upstreamNeedsFlush = true;
@@ -417,6 +417,23 @@ final class UpstreamAttempts {
   boolean couldRetry(Exchange ex) {
     return ex.attempts - ex.connectFailures <= ex.route.retries().attempts() && ex.isReplayable()
         && !connection.closing && !ex.answerBegun();
+  }
+
+  /**
+   * Whether a backend other than the one that answered could take the request: a retry on the
+   * answer's status is sent only then, else the answer itself goes to the client (a 503 with its
+   * Retry-After and body, not a 502 of Meridian's for want of a backend). Leaves the answering
+   * backend excluded from the request's selection.
+   */
+  static boolean anotherBackendToTry(Exchange ex) {
+    ex.selection.exclude(ex.backend);
+    String decision = ex.selection.decision();
+    dev.meridian.balancer.StickyPin.Outcome pin = ex.selection.pinOutcome();
+    dev.meridian.balancer.StickyPin.Reason pinReason = ex.selection.pinReason();
+    boolean another = ex.group.selectorFor(ex.selection.isWrite()).select(ex.selection) != null;
+    ex.selection.decision(decision); // the peek's choice is no decision: the answer may still go out
+    ex.selection.pinOutcome(pin, pinReason);
+    return another;
   }
 
   /**

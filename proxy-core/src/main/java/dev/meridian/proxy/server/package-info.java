@@ -23,7 +23,8 @@
  *    |  3. RequestBodyRelay     the body, part by part, kept for replay while retryable
  *    |       ~~~ backend ~~~    (upstream.BackendHandler reports back through UpstreamListener)
  *    |  4. ResponseRelay        the response head checked, retried or rewritten; the body streamed;
- *    |                          1xx, 101 (TunnelHandler), response-headers timeout (an HTTP/2
+ *    |                          1xx, 101 (TunnelHandler);
+ *    |     ResponseHeadersTimer the response-headers timeout and the request's deadline (an HTTP/2
  *    |                          connection's streams share one timer: StreamResponseDeadlines)
  *    |  5. ExchangeCompletion   local answers (4xx/5xx), upstream pooled or closed, next request
  *    |  RequestHeadTimer        (beside them) the slowloris guard: heads that never complete, bodies
