@@ -92,7 +92,7 @@ public class AccessLogBenchmark {
   public void setUp() throws IOException {
     dir = Files.createTempDirectory("access-log-bench");
     ring = AccessLog.start(new AccessLogSettings(true, Optional.of(dir.resolve("meridian.log")), 1.0, true,
-        16384, 256L << 20, 1, false, false, true));
+        16384, 256L << 20, 1, false, false, true, AccessLogSettings.Format.JSON, java.util.List.of(), java.util.List.of()));
     logback = new LoggerContext();
     logback.setMDCAdapter(new ch.qos.logback.classic.util.LogbackMDCAdapter());
     PatternLayoutEncoder encoder = new PatternLayoutEncoder();

@@ -8,6 +8,8 @@ import com.lmax.disruptor.SleepingWaitStrategy;
 import com.lmax.disruptor.dsl.Disruptor;
 import com.lmax.disruptor.dsl.ProducerType;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -29,6 +31,8 @@ import java.util.function.Supplier;
 public final class AccessLog implements AutoCloseable {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AccessLog.class);
   private static final long IDLE_SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+  /** Fields whose values are credentials: naming one is warned of at start. */
+  private static final Set<String> CREDENTIALS = Set.of("authorization", "proxy-authorization", "cookie", "set-cookie");
 
   private final Disruptor<AccessLogEntry> disruptor;
   private final RingBuffer<AccessLogEntry> ring;
@@ -39,6 +43,8 @@ public final class AccessLog implements AutoCloseable {
   private final LongAdder dropped = new LongAdder();
   private final LongAdder sampledOut = new LongAdder();
   private final Writer writer;
+  private final List<String> requestHeaders;
+  private final List<String> responseHeaders;
 
   /**
    * Starts the writer thread.
@@ -50,11 +56,25 @@ public final class AccessLog implements AutoCloseable {
    * @param alwaysLogErrors log every 5xx and every request left without an answer, whatever {@code sample} says
    */
   AccessLog(Supplier<AccessLogOutput> output, int queueSize, double sample, boolean alwaysLogErrors) {
+    this(output, queueSize, sample, alwaysLogErrors, new AccessLogLine(), List.of(), List.of());
+  }
+
+  /**
+   * As {@link #AccessLog(Supplier, int, double, boolean)}, writing lines in {@code format} and
+   * recording the named request and response fields (lower-case names) in each entry.
+   */
+  AccessLog(Supplier<AccessLogOutput> output, int queueSize, double sample, boolean alwaysLogErrors,
+      LineFormat format, List<String> requestHeaders, List<String> responseHeaders) {
     this.sample = sample;
     this.alwaysLogErrors = alwaysLogErrors;
-    this.writer = new Writer(output);
-    this.disruptor = new Disruptor<>(AccessLogEntry::new, queueSize, new DefaultThreadFactory("meridian-access-log", true),
-        ProducerType.MULTI, new SleepingWaitStrategy(0, IDLE_SLEEP_NANOS));
+    this.requestHeaders = List.copyOf(requestHeaders);
+    this.responseHeaders = List.copyOf(responseHeaders);
+    this.writer = new Writer(output, format);
+    int requestFields = requestHeaders.size();
+    int responseFields = responseHeaders.size();
+    this.disruptor = new Disruptor<>(() -> new AccessLogEntry(requestFields, responseFields), queueSize,
+        new DefaultThreadFactory("meridian-access-log", true), ProducerType.MULTI,
+        new SleepingWaitStrategy(0, IDLE_SLEEP_NANOS));
     disruptor.handleEventsWith(writer);
     disruptor.setDefaultExceptionHandler(new LogAndContinue());
     this.ring = disruptor.start();
@@ -66,9 +86,33 @@ public final class AccessLog implements AutoCloseable {
         .<Supplier<AccessLogOutput>>map(file -> () -> AccessLogOutput.file(file, settings.maxFileSize(),
             settings.maxFiles(), settings.compress()))
         .orElse(AccessLogOutput::stdout);
-    AccessLog log = new AccessLog(output, settings.queueSize(), settings.sample(), settings.alwaysLogErrors());
-    log.recordsQuery = settings.query();
-    return log;
+    warnOfCredentials("request-headers", settings.requestHeaders());
+    warnOfCredentials("response-headers", settings.responseHeaders());
+    AccessLog accessLog = new AccessLog(output, settings.queueSize(), settings.sample(), settings.alwaysLogErrors(),
+        LineFormat.of(settings), settings.requestHeaders(), settings.responseHeaders());
+    accessLog.recordsQuery = settings.query();
+    return accessLog;
+  }
+
+  private static void warnOfCredentials(String key, List<String> names) {
+    for (String name : names) {
+      if (CREDENTIALS.contains(name)) {
+        log.warn("access log: access-log.{} names {}: the credentials it carries will be written to the log", key, name);
+      }
+    }
+  }
+
+  /**
+   * The request fields each line records ({@code access-log.request-headers}), lower-case: an entry's
+   * {@link AccessLogEntry#requestHeaders} holds their values in this order.
+   */
+  public List<String> requestHeaders() {
+    return requestHeaders;
+  }
+
+  /** The response fields each line records ({@code access-log.response-headers}), as {@link #requestHeaders}. */
+  public List<String> responseHeaders() {
+    return responseHeaders;
   }
 
   /** Whether lines carry the request's query ({@code access-log.query}, as the log started). */
@@ -158,13 +202,14 @@ public final class AccessLog implements AutoCloseable {
   private static final class Writer implements EventHandler<AccessLogEntry> {
     private final Supplier<AccessLogOutput> opener;
     private AccessLogOutput output;
-    private final AccessLogLine line = new AccessLogLine();
+    private final LineFormat line;
     private volatile long written;
     /** A reopen that found the ring full: done before the next line. */
     volatile boolean reopenRequested;
 
-    Writer(Supplier<AccessLogOutput> opener) {
+    Writer(Supplier<AccessLogOutput> opener, LineFormat line) {
       this.opener = opener;
+      this.line = line;
       this.output = opener.get();
     }
 

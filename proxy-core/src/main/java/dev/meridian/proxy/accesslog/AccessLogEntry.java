@@ -63,10 +63,28 @@ public final class AccessLogEntry {
   public String referer;
   /** The response had started and did not end (the backend or the client went away mid-response). */
   public boolean cutOff;
+  /**
+   * The values of the request fields {@code access-log.request-headers} names, in its order (several
+   * lines of one field joined with ", "); null where the request had none.
+   */
+  public final String[] requestHeaders;
+  /** The values of the response fields {@code access-log.response-headers} names, as the client got them. */
+  public final String[] responseHeaders;
   /** The ring sequence this entry was claimed at (set by {@link AccessLog#claim}). */
   long sequence;
   /** Not a request: the writer reopens its output here ({@link AccessLog#reopen}). */
   boolean reopensOutput;
+
+  /** An entry that records no header fields. */
+  public AccessLogEntry() {
+    this(0, 0);
+  }
+
+  /** An entry with room for this many recorded request and response fields. */
+  public AccessLogEntry(int requestHeaders, int responseHeaders) {
+    this.requestHeaders = new String[requestHeaders];
+    this.responseHeaders = new String[responseHeaders];
+  }
 
   /** Drops the references so the slot keeps nothing of a finished request alive. */
   void clear() {
@@ -95,5 +113,7 @@ public final class AccessLogEntry {
     query = null;
     referer = null;
     cutOff = false;
+    java.util.Arrays.fill(requestHeaders, null);
+    java.util.Arrays.fill(responseHeaders, null);
   }
 }

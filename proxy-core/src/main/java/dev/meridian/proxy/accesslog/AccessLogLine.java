@@ -14,7 +14,10 @@ import java.time.format.DateTimeFormatter;
  * {@code upstream_ms}, {@code route}, {@code group}, {@code client_region}, {@code region},
  * {@code backend}, {@code upstream_addr}, {@code upstream_status}, {@code attempts}, {@code reason} (why
  * Meridian answered itself), {@code cache}, {@code sticky}, {@code decision}, {@code tls},
- * {@code sni}, {@code referer}, {@code user_agent}. A field the request does not have is left out. Strings
+ * {@code sni}, {@code referer}, {@code user_agent}, then {@code request_headers} and
+ * {@code response_headers} (objects of the fields {@code access-log.request-headers} and
+ * {@code response-headers} name, by lower-case name, each left out when none of its fields was
+ * there). A field the request does not have is left out. Strings
  * are escaped as JSON requires; text from the client (method, host, path, query, sni, referer, user
  * agent) is cut at 2048 bytes. It arrives as bytes (one char each): a run that is UTF-8 is written as
  * the characters it encodes, any other byte above 0x7f as a JSON escape of that byte's value, and control characters
@@ -23,17 +26,30 @@ import java.time.format.DateTimeFormatter;
  *
  * <p>Not thread-safe: the writer thread owns one.
  */
-public final class AccessLogLine {
+public final class AccessLogLine implements LineFormat {
   private static final int MAX_CLIENT_TEXT = 2048;
   private static final DateTimeFormatter SECOND =
       DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss").withZone(ZoneOffset.UTC);
   private static final char[] HEX = "0123456789abcdef".toCharArray();
 
   private final StringBuilder out = new StringBuilder(512);
+  private final String[] requestHeaderNames;
+  private final String[] responseHeaderNames;
   private long cachedSecond = Long.MIN_VALUE;
   private String cachedSecondText;
 
-  /** Formats the entry and returns the buffer holding the line (without a line break), valid until the next call. */
+  /** A line of the fields every request has, no header fields. */
+  public AccessLogLine() {
+    this(java.util.List.of(), java.util.List.of());
+  }
+
+  /** A line that also records these request and response fields (lower-case names). */
+  public AccessLogLine(java.util.List<String> requestHeaderNames, java.util.List<String> responseHeaderNames) {
+    this.requestHeaderNames = requestHeaderNames.toArray(new String[0]);
+    this.responseHeaderNames = responseHeaderNames.toArray(new String[0]);
+  }
+
+  @Override
   public StringBuilder format(AccessLogEntry e) {
     out.setLength(0);
     out.append("{\"time\":\"");
@@ -77,8 +93,26 @@ public final class AccessLogLine {
     clientText("sni", e.sni);
     clientText("referer", e.referer);
     clientText("user_agent", e.userAgent);
+    headers("request_headers", requestHeaderNames, e.requestHeaders);
+    headers("response_headers", responseHeaderNames, e.responseHeaders);
     out.append('}');
     return out;
+  }
+
+  /** An object of the recorded fields that were there, or nothing when none was. */
+  private void headers(String name, String[] names, String[] values) {
+    boolean first = true;
+    for (int i = 0; i < names.length && i < values.length; i++) {
+      if (values[i] == null) {
+        continue;
+      }
+      out.append(first ? ",\"" + name + "\":{\"" : ",\"").append(names[i]).append("\":");
+      first = false;
+      clientTextValue(values[i]);
+    }
+    if (!first) {
+      out.append('}');
+    }
   }
 
   private void appendTime(long epochMillis) {
@@ -119,7 +153,13 @@ public final class AccessLogLine {
     if (value == null) {
       return;
     }
-    out.append(",\"").append(name).append("\":\"");
+    out.append(",\"").append(name).append("\":");
+    clientTextValue(value);
+  }
+
+  /** A client's text as a JSON string (see {@link #clientText}). */
+  private void clientTextValue(CharSequence value) {
+    out.append('"');
     int end = Math.min(value.length(), MAX_CLIENT_TEXT);
     int i = 0;
     while (i < end) {

@@ -3,17 +3,14 @@ package dev.meridian.proxy.config;
 import dev.meridian.proxy.config.MeridianSettings.CacheSettings;
 import dev.meridian.proxy.routing.CachePolicy;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /** Reads {@code meridian.cache} and {@code routes[].cache}, checking sizes, names and statuses. */
 final class CacheReader {
-  private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
   private static final List<Integer> DEFAULT_STATUS = List.of(200, 203, 204, 301, 404, 410);
 
   private CacheReader() {}
@@ -42,13 +39,7 @@ final class CacheReader {
     Duration ttl = c.durationOrZero("ttl", Duration.ofMinutes(5));
     Duration staleIfError = c.durationOrZero("stale-if-error", Duration.ZERO);
     Duration staleWhileRevalidate = c.durationOrZero("stale-while-revalidate", Duration.ZERO);
-    List<String> keyHeaders = new ArrayList<>();
-    for (String name : c.strings("key-headers", List.of())) {
-      if (!TOKEN.matcher(name).matches()) {
-        c.problem("key-headers", "'" + name + "' is not a header name (expected: names such as Accept-Language)");
-      }
-      keyHeaders.add(name.toLowerCase(Locale.ROOT));
-    }
+    List<String> keyHeaders = c.headerNames("key-headers", "Accept-Language");
     CachePolicy.KeyQuery keyQuery = CachePolicy.KeyQuery.ALL;
     Set<String> keyQueryNames = Set.of();
     if (c.has("key-query") && c.isListOrAbsent("key-query")) {

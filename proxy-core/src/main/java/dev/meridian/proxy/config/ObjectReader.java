@@ -24,6 +24,7 @@ import java.util.function.Function;
  * pass. A read that fails returns a placeholder; the caller throws once all reads are done.
  */
 final class ObjectReader {
+  private static final java.util.regex.Pattern HEADER_NAME = java.util.regex.Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
   private final ConfigObject object;
   private final String path;
   private final Problems problems;
@@ -138,6 +139,21 @@ final class ObjectReader {
   List<String> strings(String key, List<String> dflt) {
     return get(key, "a list of strings", "a list of strings such as [a, b]", dflt, dflt,
         c -> c.getStringList(quoted(key)));
+  }
+
+  /**
+   * A list of header field names, lower-cased, or an empty list when absent; a name that is no token
+   * (RFC 9110 section 5.1) is a problem, named with {@code example}.
+   */
+  List<String> headerNames(String key, String example) {
+    List<String> names = new java.util.ArrayList<>();
+    for (String name : strings(key, List.of())) {
+      if (!HEADER_NAME.matcher(name).matches()) {
+        problem(key, "'" + name + "' is not a header name (expected: names such as " + example + ")");
+      }
+      names.add(name.toLowerCase(java.util.Locale.ROOT));
+    }
+    return names;
   }
 
   /** A required whole number of at least {@code min}. */

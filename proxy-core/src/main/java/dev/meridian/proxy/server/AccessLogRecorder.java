@@ -4,11 +4,14 @@ import dev.meridian.balancer.StickyPin;
 import dev.meridian.proxy.accesslog.AccessLog;
 import dev.meridian.proxy.accesslog.AccessLogEntry;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.List;
 
 /**
  * Writes a finished request into the access log: claims an entry, fills it from the exchange and
  * the connection, and publishes it. Everything put in the entry is a reference the request already
- * holds; only the user agent is read from the headers for it.
+ * holds; only the user agent, the referer and the fields {@code access-log.request-headers} and
+ * {@code response-headers} name are read from the heads for it.
  */
 final class AccessLogRecorder {
   private static final String HTTP_2 = "HTTP/2.0";
@@ -64,8 +67,22 @@ final class AccessLogRecorder {
       e.userAgent = ex.request.headers().get(HttpHeaderNames.USER_AGENT);
       e.referer = ex.request.headers().get(HttpHeaderNames.REFERER);
       e.query = log.recordsQuery() ? queryOf(ex.request.uri()) : null;
+      if (e.requestHeaders.length > 0) {
+        recordFields(ex.request.headers(), log.requestHeaders(), e.requestHeaders);
+      }
+      if (e.responseHeaders.length > 0 && ex.sentHeaders != null) {
+        recordFields(ex.sentHeaders, log.responseHeaders(), e.responseHeaders);
+      }
     } finally {
       log.publish(e);
+    }
+  }
+
+  /** The values of the named fields (several lines of one joined with ", "), null for one not there. */
+  private static void recordFields(HttpHeaders headers, List<String> names, String[] values) {
+    for (int i = 0; i < values.length; i++) {
+      List<String> lines = headers.getAll(names.get(i));
+      values[i] = lines.isEmpty() ? null : lines.size() == 1 ? lines.get(0) : String.join(", ", lines);
     }
   }
 

@@ -8,6 +8,7 @@ import dev.meridian.proxy.routing.Route;
 import dev.meridian.proxy.upstream.BackendSlots;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -146,6 +147,8 @@ final class Exchange {
   boolean closeAfter;
   long responseBytes;
   int status;
+  /** The fields of the final response head sent to the client (for the access log), or null before one. */
+  HttpHeaders sentHeaders;
   /** When the backend's response headers are due (System.nanoTime), or 0 when nothing is awaited. */
   long responseDeadlineNanos;
   /** When the route's response-deadline passes for this request, every try together (System.nanoTime), or 0. */

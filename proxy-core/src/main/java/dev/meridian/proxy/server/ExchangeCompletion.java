@@ -147,6 +147,7 @@ final class ExchangeCompletion {
     ex.status = response.status().code();
     ex.closeAfter = !keepAlive;
     ex.responseBytes += response.content().readableBytes();
+    ex.sentHeaders = response.headers();
     connection.client.writeAndFlush(response).addListener(closeClientOnFailure);
     if (ex.closeAfter || ex.requestComplete) {
       finishExchange(ex);

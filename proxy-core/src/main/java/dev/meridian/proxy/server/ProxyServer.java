@@ -124,7 +124,8 @@ public final class ProxyServer implements AutoCloseable {
     AccessLog accessLog = settings.accessLog().enabled() ? AccessLog.start(settings.accessLog()) : null;
     if (accessLog != null) {
       metrics.registerAccessLog(accessLog);
-      log.info("access log to {}{}", settings.accessLog().file().map(Object::toString).orElse("standard output"),
+      log.info("access log to {}, {} format{}", settings.accessLog().file().map(Object::toString).orElse("standard output"),
+          settings.accessLog().format().name().toLowerCase(java.util.Locale.ROOT),
           settings.accessLog().sample() < 1.0 ? " (sample " + settings.accessLog().sample() + ")" : "");
     }
     this.context = new ProxyContext(settings, assembly.routing(), pools, metrics, loadStickyKeys(settings),

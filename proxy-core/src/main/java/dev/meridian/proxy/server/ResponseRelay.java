@@ -177,6 +177,7 @@ final class ResponseRelay {
         keepAlive, false);
     ex.closeAfter = !keepAlive || closeDelimited;
     addSteeringHeaders(ex, response);
+    ex.sentHeaders = response.headers();
     if (response instanceof FullHttpResponse full) {
       if (ex.cacheFill != null) {
         connection.cache.onBody(ex, full);
@@ -332,6 +333,7 @@ final class ResponseRelay {
     if (ex.route.sticky() != null) {
       StickySessions.onResponse(ex, context, response, connection.isTls());
     }
+    ex.sentHeaders = response.headers();
     connection.client.writeAndFlush(response);
     Channel upstream = ex.upstream;
     BackendHandler.of(upstream).detach();

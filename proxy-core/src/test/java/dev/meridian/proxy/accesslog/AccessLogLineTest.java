@@ -131,6 +131,32 @@ class AccessLogLineTest {
   }
 
   @Test
+  void recordedFieldsAreObjectsByNameAndThoseNotThereLeftOut() throws Exception {
+    AccessLogLine withFields = new AccessLogLine(List.of("x-api-client", "accept"), List.of("content-type", "x-none"));
+    AccessLogEntry e = new AccessLogEntry(2, 2);
+    e.startEpochMillis = TIME;
+    e.status = 200;
+    e.requestHeaders[0] = "tenant \"7\"\u001b[31m";
+    e.responseHeaders[0] = "text/plain";
+    String text = withFields.format(e).toString();
+    assertNoRawControlCharacter(text);
+    JsonNode n = JSON.readTree(text);
+    assertThat(names(n)).endsWith("request_headers", "response_headers");
+    assertThat(names(n.get("request_headers"))).as("accept was not sent").containsExactly("x-api-client");
+    assertThat(n.get("request_headers").get("x-api-client").asText()).isEqualTo("tenant \"7\"\u001b[31m");
+    assertThat(names(n.get("response_headers"))).containsExactly("content-type");
+    assertThat(n.get("response_headers").get("content-type").asText()).isEqualTo("text/plain");
+
+    e.requestHeaders[1] = "*/*";
+    assertThat(names(JSON.readTree(withFields.format(e).toString()).get("request_headers")))
+        .containsExactly("x-api-client", "accept");
+    AccessLogEntry none = new AccessLogEntry(2, 2);
+    none.startEpochMillis = TIME;
+    assertThat(names(JSON.readTree(withFields.format(none).toString()))).as("no field there: no object")
+        .doesNotContain("request_headers", "response_headers");
+  }
+
+  @Test
   void absentFieldsAreLeftOut() throws Exception {
     JsonNode n = parse(minimal());
     assertThat(names(n)).containsExactly("time", "status", "bytes_in", "bytes_out", "duration_ms", "attempts");

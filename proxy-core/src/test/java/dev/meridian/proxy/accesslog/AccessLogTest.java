@@ -267,7 +267,8 @@ class AccessLogTest {
   @Test
   void settingsChooseTheFileOutput() throws Exception {
     Path file = dir.resolve("from-settings.log");
-    AccessLogSettings settings = new AccessLogSettings(true, Optional.of(file), 1.0, true, 64, 1L << 20, 3, false, false, true);
+    AccessLogSettings settings = new AccessLogSettings(true, Optional.of(file), 1.0, true, 64, 1L << 20, 3, false, false, true,
+        AccessLogSettings.Format.JSON, List.of(), List.of());
     AccessLog log = AccessLog.start(settings);
     try {
       publish(log, 200, "/settings");

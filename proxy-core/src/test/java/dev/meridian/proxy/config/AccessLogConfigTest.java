@@ -73,6 +73,44 @@ class AccessLogConfigTest {
     assertThat(s.tracing().sampleNew()).isTrue();
   }
 
+  @Test
+  void theFormatAndTheRecordedFieldsAreRead() throws Exception {
+    AccessLogSettings a = SettingsLoader.parse(config("  access-log {\n"
+        + "    format = COMBINED\n"
+        + "    request-headers = [X-Api-Client, content-type]\n"
+        + "    response-headers = [Cache-Control]\n"
+        + "  }\n"), "test.conf").accessLog();
+    assertThat(a.format()).isEqualTo(AccessLogSettings.Format.COMBINED);
+    assertThat(a.requestHeaders()).as("lower-cased, in order").containsExactly("x-api-client", "content-type");
+    assertThat(a.responseHeaders()).containsExactly("cache-control");
+  }
+
+  @Test
+  void anUnknownFormatAndFieldsThatAreNoNamesOrNamedTwiceAreProblems() {
+    List<String> problems = problems(config("  access-log {\n"
+        + "    format = apache\n"
+        + "    request-headers = [\"X Api\", x-a, X-A]\n"
+        + "    response-headers = [\"\"]\n"
+        + "  }\n"));
+    assertThat(problems).anySatisfy(p -> assertThat(p).startsWith("6 meridian.access-log.format: ")
+        .contains("'apache'").contains("json or combined"));
+    assertThat(problems).anySatisfy(p -> assertThat(p).startsWith("7 meridian.access-log.request-headers: ")
+        .contains("'X Api' is not a header name"));
+    assertThat(problems).anySatisfy(p -> assertThat(p).startsWith("7 meridian.access-log.request-headers: ")
+        .contains("'x-a' is named twice"));
+    assertThat(problems).anySatisfy(p -> assertThat(p).startsWith("8 meridian.access-log.response-headers: ")
+        .contains("'' is not a header name"));
+    assertThat(problems).hasSize(4);
+  }
+
+  @Test
+  void atMostThirtyTwoFieldsAreRecorded() {
+    String names = java.util.stream.IntStream.rangeClosed(1, 33).mapToObj(i -> "x-" + i)
+        .collect(java.util.stream.Collectors.joining(", "));
+    assertThat(problems(config("  access-log.response-headers = [" + names + "]\n"))).singleElement()
+        .satisfies(p -> assertThat(p).contains("meridian.access-log.response-headers").contains("33 names are too many"));
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"stdout", "\" stdout \""})
   void stdoutIsNotAFile(String output) throws Exception {

@@ -201,6 +201,60 @@ class AccessLogTest {
     }
   }
 
+  @Test
+  void theFieldsNamedAreRecordedAsTheClientSentAndGotThem() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("fields"));
+        ProxyFixture proxy = start(backend.port(), """
+            meridian.access-log.request-headers = [X-Api-Client, Accept-Language]
+            meridian.access-log.response-headers = [Content-Type, X-Request-Id, Retry-After]
+            meridian.routes = [ { name = "api", path-prefix = "/api/", backend-group = "app" } ]
+            """)) {
+      HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/api/x"))
+          .header("X-Api-Client", "tenant-7").header("X-Api-Client", "tenant-8").build();
+      HttpResponse<String> proxied = http.send(request, HttpResponse.BodyHandlers.ofString());
+      assertThat(proxied.statusCode()).isEqualTo(200);
+      JsonNode line = awaitLines(1).get(0);
+      assertThat(line.get("request_headers").toString()).as("two lines joined; Accept-Language not sent")
+          .isEqualTo("{\"x-api-client\":\"tenant-7, tenant-8\"}");
+      assertThat(line.get("response_headers").get("content-type").asText()).isEqualTo("text/plain; charset=utf-8");
+      assertThat(line.get("response_headers").get("x-request-id").asText()).as("the id the client got")
+          .isEqualTo(proxied.headers().firstValue("x-request-id").orElseThrow());
+      assertThat(line.get("response_headers").has("retry-after")).isFalse();
+
+      // An answer of Meridian's own has its fields recorded the same way.
+      HttpResponse<String> local = get(proxy, "/elsewhere", "Accept-Language", "de");
+      assertThat(local.statusCode()).isEqualTo(404);
+      JsonNode localLine = awaitLines(2).get(1);
+      assertThat(localLine.get("request_headers").toString()).isEqualTo("{\"accept-language\":\"de\"}");
+      assertThat(localLine.get("response_headers").get("content-type").asText())
+          .isEqualTo(local.headers().firstValue("content-type").orElseThrow());
+    }
+  }
+
+  @Test
+  void theCombinedFormatIsWhatLogToolsRead() throws Exception {
+    assumeTrue(installed("curl"), "curl is installed by .ci/run");
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("combined"));
+        ProxyFixture proxy = start(backend.port(), """
+            meridian.access-log { format = combined, request-headers = [X-Api-Client], response-headers = [Content-Type] }
+            """)) {
+      String base = "http://127.0.0.1:" + proxy.port();
+      assertThat(run(List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20",
+          "-A", "curl-test \"quoted\"", "-e", base + "/from", "-H", "X-Api-Client: t7", base + "/p/q?x=1&y=2")))
+          .isEqualTo("200");
+      assertThat(run(List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20",
+          "--http2-prior-knowledge", "-A", "h2", base + "/h2"))).isEqualTo("200");
+      List<String> lines = await().atMost(Duration.ofSeconds(10)).until(
+          () -> Files.exists(logFile()) ? Files.readAllLines(logFile()) : List.<String>of(), l -> l.size() >= 2);
+      String time = "\\[\\d{2}/[A-Z][a-z]{2}/\\d{4}:\\d{2}:\\d{2}:\\d{2} [+-]\\d{4}\\]";
+      assertThat(lines.get(0)).matches("127\\.0\\.0\\.1 - - " + time
+          + " \"GET /p/q\\?x=1&y=2 HTTP/1\\.1\" 200 8 \"" + java.util.regex.Pattern.quote(base + "/from")
+          + "\" \"curl-test \\\\x22quoted\\\\x22\" \"t7\" \"text/plain; charset=utf-8\"");
+      assertThat(lines.get(1)).matches("127\\.0\\.0\\.1 - - " + time
+          + " \"GET /h2 HTTP/2\\.0\" 200 8 \"-\" \"h2\" \"-\" \"text/plain; charset=utf-8\"");
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"HTTP/1.0", "HTTP/1.1"})
   void theProtocolIsTheClientsVersion(String version) throws Exception {
