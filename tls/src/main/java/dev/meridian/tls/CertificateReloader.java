@@ -126,7 +126,7 @@ public final class CertificateReloader implements AutoCloseable {
         }
         current = next;
         reloads.incrementAndGet();
-        log.info("TLS certificates reloaded: {}", next.hostNames());
+        log.info("TLS certificates reloaded: {}", next.describe());
         for (Consumer<ServerTlsContexts> listener : listeners) {
             listener.accept(next);
         }

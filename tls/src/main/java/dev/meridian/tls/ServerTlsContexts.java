@@ -150,6 +150,17 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
     }
 
     /**
+     * The certificates for a log line, in configuration order: each one's host names, serial number
+     * (hex, as {@code openssl x509 -serial} prints it) and the expiry of its chain, so that a start
+     * or a reload says which certificate is served now, not only for which names.
+     */
+    public String describe() {
+        return contexts.stream().map(c -> c.hostNames() + " serial "
+                + c.certificate().getSerialNumber().toString(16).toUpperCase(java.util.Locale.ROOT)
+                + " until " + c.chainExpiry()).collect(java.util.stream.Collectors.joining("; "));
+    }
+
+    /**
      * When the first of these certificates expires (the earliest {@code notAfter} of every chain
      * served, leaves and intermediates): what an operator alerts on before clients start refusing
      * the listener.

@@ -60,6 +60,10 @@ class CertificateReloaderTest {
             try (TlsTestPeers.Client fresh = peers.connect(client, "site.test", port)) {
                 assertThat(fresh.peerCertificate()).isEqualTo(second.certificate());
             }
+            assertThat(reloader.current().describe()).as("what the reload line says")
+                    .isEqualTo("[site.test] serial " + second.certificate().getSerialNumber().toString(16).toUpperCase()
+                            + " until " + second.certificate().getNotAfter().toInstant())
+                    .doesNotContain(first.certificate().getSerialNumber().toString(16).toUpperCase());
             assertThat(open.echo("still here")).isEqualTo("still here");
         }
     }

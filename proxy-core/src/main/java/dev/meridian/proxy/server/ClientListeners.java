@@ -122,7 +122,7 @@ final class ClientListeners {
     }
     boolean shared = reusePort.isPresent() && Boolean.TRUE.equals(channel.config().getOption(reusePort.get()));
     log.info("listener '{}' on {}{}{}", listener.name(), local, tls == null ? "" : " (TLS: "
-        + tls.current().hostNames() + ")", shared ? " (SO_REUSEPORT)" : "");
+        + tls.current().describe() + ")", shared ? " (SO_REUSEPORT)" : "");
     if (settings.server().reusePort() && !shared) {
       log.warn("listener '{}': server.reuse-port is on but the {} transport cannot set SO_REUSEPORT here: bound"
           + " without it, so a new process cannot bind {} until this one exits", listener.name(),
