@@ -9,7 +9,7 @@ import org.slf4j.LoggerFactory;
  * Bounds what the admin listener's connections may hold: at most {@value #MAX_CONNECTIONS} open at
  * once and {@value #MAX_PER_ADDRESS} from one client address (one more is closed as it is accepted), so
  * connections left open to the admin port cannot use up the process's file descriptors, which the
- * client listeners need, nor one peer lock the others out; and each is closed after
+ * client listeners need, nor one peer lock the others out (an IPv6 peer counts by its /64); and each is closed after
  * {@code timeouts.client-idle} (as the client listeners' are; {@value #IDLE_SECONDS} s when that is
  * off) in which no complete request arrived and nothing was written: a scraper keeping its
  * connection alive between scrapes stays, a client trickling a head does not. A dashboard's stream
@@ -32,7 +32,7 @@ final class AdminConnections {
   private final int maxConnections;
   private final long idleMillis;
   private int open;
-  /** Connections open per client address. */
+  /** Connections open per client address (an IPv6 one's /64: {@link #peerOf}). */
   private final java.util.Map<java.net.InetAddress, Integer> byAddress = new java.util.HashMap<>();
   private long refused;
   private long lastRefusalLoggedNanos;
@@ -55,7 +55,8 @@ final class AdminConnections {
    * @return whether it was admitted
    */
   boolean admit(Channel channel) {
-    java.net.InetAddress peer = channel.remoteAddress() instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
+    java.net.InetAddress peer = channel.remoteAddress() instanceof java.net.InetSocketAddress a
+        ? peerOf(a.getAddress()) : null;
     if (peer != null && byAddress.getOrDefault(peer, 0) >= MAX_PER_ADDRESS) {
       // One address cannot take every slot and lock the operators, the scraper and the probes out.
       refused++;
@@ -80,6 +81,23 @@ final class AdminConnections {
       }
     });
     return true;
+  }
+
+  /**
+   * The peer an address counts toward: an IPv4 address itself, an IPv6 address its /64 (one host
+   * usually has a whole /64 and could take every slot with addresses of it, as one address a slot).
+   */
+  static java.net.InetAddress peerOf(java.net.InetAddress address) {
+    if (!(address instanceof java.net.Inet6Address)) {
+      return address;
+    }
+    byte[] bytes = address.getAddress();
+    java.util.Arrays.fill(bytes, 8, 16, (byte) 0);
+    try {
+      return java.net.InetAddress.getByAddress(bytes);
+    } catch (java.net.UnknownHostException cannotHappen) {
+      return address; // 16 bytes are always an address
+    }
   }
 
   private void logRefusal(Channel channel, String which) {
