@@ -198,6 +198,11 @@ final class OperatorEndpoints {
           + " (a URL with a query goes percent-encoded: ?a=1&b=2 as %3Fa%3D1%26b%3D2,"
           + " e.g. curl -X POST -G --data-urlencode url=...)\n");
     }
+    String tag = first(query, "tag");
+    if (tag != null && tag.isBlank()) {
+      // No entry has an empty tag: the purge would remove nothing and say so quietly.
+      return Outcome.error(400, "tag= takes a tag an answer's Cache-Tag or Surrogate-Key named, not an empty one\n");
+    }
     query = new LinkedHashMap<>(query);
     for (String key : List.of("url", "prefix")) {
       String given = first(query, key);

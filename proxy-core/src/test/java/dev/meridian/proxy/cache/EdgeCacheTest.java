@@ -658,6 +658,13 @@ class EdgeCacheTest {
     assertThat(bare.statusCode()).isEqualTo(400);
     assertThat(bare.body()).contains("absolute URL").contains("url=https://shop.example/static/app.css");
 
+    // An empty tag names no entry: refused, not a quiet purge of nothing.
+    HttpResponse<String> emptyTag = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + proxy.adminAddress().getPort() + "/admin/api/cache/purge?tag="))
+        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(emptyTag.statusCode()).isEqualTo(400);
+    assertThat(emptyTag.body()).contains("not an empty one");
+
     // Any spelling of the URL's scheme and host purges what the canonical one holds.
     get("/q/4");
     assertThat(purge("url=" + base.replace("http://127.0.0.1", "HTTP://127.0.0.1.") + "/q/4").path("purged").intValue())
