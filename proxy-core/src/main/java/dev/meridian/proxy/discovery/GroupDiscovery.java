@@ -35,6 +35,8 @@ final class GroupDiscovery implements AutoCloseable {
   private final List<List<BackendSettings>> lastGood;
   /** Whether each source is failing now, so a failure is logged once and its recovery once. */
   private final boolean[] failing;
+  /** Why each failing source failed last, so a failure for another reason is logged too. */
+  private final String[] failingReason;
   private final CountDownLatch firstReports;
   private final boolean[] reported;
   /**
@@ -65,6 +67,7 @@ final class GroupDiscovery implements AutoCloseable {
     this.lastGood = new ArrayList<>();
     this.sources.forEach(s -> lastGood.add(null));
     this.failing = new boolean[this.sources.size()];
+    this.failingReason = new String[this.sources.size()];
     this.reported = new boolean[this.sources.size()];
     this.firstReports = new CountDownLatch(this.sources.size());
   }
@@ -122,6 +125,7 @@ final class GroupDiscovery implements AutoCloseable {
       markReported(index);
       if (failing[index]) {
         failing[index] = false;
+        failingReason[index] = null;
         log.info("group '{}': {} answers again", group, sources.get(index).describe());
       }
       previous = lastGood.get(index);
@@ -140,20 +144,25 @@ final class GroupDiscovery implements AutoCloseable {
     failures.increment();
     int kept;
     boolean carriedDropped;
+    boolean again;
     synchronized (this) {
       if (closed) {
         return;
       }
       carriedDropped = markReported(index) && !carried.isEmpty();
-      if (failing[index]) {
+      if (failing[index] && reason.equals(failingReason[index])) {
         log.debug("group '{}': {} still failing: {}", group, sources.get(index).describe(), reason);
         return;
       }
+      again = failing[index];
       failing[index] = true;
+      failingReason[index] = reason;
       kept = lastGood.get(index) == null ? 0 : lastGood.get(index).size();
     }
-    log.warn("group '{}': {} failed, keeping the last good list ({} backend(s)): {}", group,
-        sources.get(index).describe(), kept, reason);
+    // A source still failing, but for another reason (an operator's second edit of a file broke it
+    // another way): said, or the log would show only the first mistake.
+    log.warn("group '{}': {} {}, keeping the last good list ({} backend(s)): {}", group,
+        sources.get(index).describe(), again ? "still failing, for another reason" : "failed", kept, reason);
     if (carriedDropped) {
       onChange.run(); // the previous sources' backends no longer count
     }

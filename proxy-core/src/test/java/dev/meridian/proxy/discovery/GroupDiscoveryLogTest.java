@@ -69,4 +69,25 @@ class GroupDiscoveryLogTest {
       assertThat(log.messages()).last().asString().isEqualTo("group 'app': file fb.json found 1 backend(s), changed [file-3]");
     }
   }
+
+  @Test
+  void aFailureForAnotherReasonIsLoggedAndTheSameOneOnce() {
+    HandFed file = new HandFed();
+    try (GroupDiscovery discovery = new GroupDiscovery("app", List.of(file), List.of(), List.of(),
+        new SimpleMeterRegistry(), () -> { })) {
+      discovery.start();
+      file.listener.found(List.of(backend("f1", 45002)));
+      file.listener.failed("fb.json: 3: backends.0.address: 'x:y' is not host:port");
+      file.listener.failed("fb.json: 3: backends.0.address: 'x:y' is not host:port");
+      file.listener.failed("fb.json: 1: not JSON");
+      assertThat(log.messages()).filteredOn(m -> m.contains("fail")).containsExactly(
+          "group 'app': file fb.json failed, keeping the last good list (1 backend(s)):"
+              + " fb.json: 3: backends.0.address: 'x:y' is not host:port",
+          "group 'app': file fb.json still failing, for another reason, keeping the last good list (1 backend(s)):"
+              + " fb.json: 1: not JSON");
+      file.listener.found(List.of(backend("f1", 45002)));
+      file.listener.failed("fb.json: 1: not JSON");
+      assertThat(log.messages()).last().asString().startsWith("group 'app': file fb.json failed,");
+    }
+  }
 }
