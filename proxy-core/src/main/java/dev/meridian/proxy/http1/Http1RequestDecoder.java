@@ -24,8 +24,11 @@ import java.util.function.Consumer;
  * either, the rest of the connection's input is discarded, so nothing of it can reach a backend.
  */
 public final class Http1RequestDecoder extends Http1MessageDecoder {
-  /** The method of a stand-in for a head whose request line could not be read as "method target". */
-  static final HttpMethod UNREADABLE = HttpMethod.valueOf("-");
+  /**
+   * The method of a stand-in for a refused head whose method could not be read (a request line not
+   * "method target", an HTTP/2 {@code :method} that is no token): logged as "-".
+   */
+  public static final HttpMethod UNREADABLE = HttpMethod.valueOf("-");
 
   /** The longest method a refused head's stand-in takes from it. */
   private static final int MAX_LOGGED_METHOD = 32;

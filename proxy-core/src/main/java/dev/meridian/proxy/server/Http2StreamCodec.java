@@ -1,5 +1,6 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.proxy.http1.Http1RequestDecoder;
 import dev.meridian.proxy.http1.Http2RequestHeads;
 import dev.meridian.proxy.http1.MalformedHeadException;
 import dev.meridian.proxy.http1.RawHeaders;
@@ -127,15 +128,15 @@ final class Http2StreamCodec {
       return heads.read(headers, !frame.isEndStream(), alloc);
     } catch (DecoderException e) {
       // The method and :path as sent when they can stand in a request (for the access log; a HEAD's
-      // answer has no body), else GET /.
+      // answer has no body), else "-" and /.
       CharSequence sentMethod = headers.method();
       CharSequence sentPath = headers.path();
-      HttpMethod method = HttpMethod.GET;
+      HttpMethod method = Http1RequestDecoder.UNREADABLE;
       if (sentMethod != null && sentMethod.length() <= 32) {
         try {
           method = HttpMethod.valueOf(sentMethod.toString());
         } catch (IllegalArgumentException notAMethod) {
-          // empty, or holds a space or control character: GET stands in
+          // empty, or holds a character no token may (a space, a quote, a control): "-" stands in
         }
       }
       String target = sentPath != null && sentPath.length() > 0 ? loggable(sentPath) : "/";

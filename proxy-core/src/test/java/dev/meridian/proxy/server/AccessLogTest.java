@@ -202,6 +202,22 @@ class AccessLogTest {
   }
 
   @Test
+  void anHttp2MethodThatIsNoTokenIsRefusedAndLoggedAsADash() throws Exception {
+    assumeTrue(installed("curl"), "curl is installed by .ci/run");
+    try (TestBackend backend = TestBackend.start(TestBackend.ok("never"));
+        ProxyFixture proxy = start(backend.port(), "")) {
+      String status = run(List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20",
+          "--http2-prior-knowledge", "-X", "GE\"T", "http://127.0.0.1:" + proxy.port() + "/quoted"));
+      assertThat(status).isEqualTo("400");
+      JsonNode line = awaitLines(1).get(0);
+      assertThat(line.get("method").asText()).as("not GET: the client sent no GET").isEqualTo("-");
+      assertThat(line.get("path").asText()).isEqualTo("/quoted");
+      assertThat(line.get("status").asInt()).isEqualTo(400);
+      assertThat(backend.requests()).isEmpty();
+    }
+  }
+
+  @Test
   void theFieldsNamedAreRecordedAsTheClientSentAndGotThem() throws Exception {
     try (TestBackend backend = TestBackend.start(TestBackend.ok("fields"));
         ProxyFixture proxy = start(backend.port(), """
