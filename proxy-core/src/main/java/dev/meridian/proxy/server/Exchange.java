@@ -158,7 +158,10 @@ final class Exchange {
    * final answer), so the backend's answer is awaited from the head on, not from the body's end.
    */
   boolean expectsContinue;
-  /** Why Meridian answered the request itself (the local answer's message), or null: for the access log. */
+  /**
+   * Why Meridian answered the request itself (the local answer's message) or cut its response off (the
+   * backend's failure), or null: for the access log.
+   */
   String localReason;
   /** Why the next try sends the request again without spending an attempt, for the decision; or null. */
   String resentBecause;

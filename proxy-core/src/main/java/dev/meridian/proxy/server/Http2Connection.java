@@ -211,9 +211,13 @@ final class Http2Connection {
         return;
       }
       if (evt instanceof ChannelInputShutdownEvent) {
-        // The client closed its side (the listener allows half-closed connections for HTTP/1.1):
-        // it sends no more frames, so the connection closes once its open streams are answered,
-        // rather than sitting half-open until the idle timeout.
+        // The client closed its side (the listener allows half-closed connections for HTTP/1.1).
+        // An HTTP/2 client that closes its side is gone: it could not even acknowledge SETTINGS or
+        // PING. So the connection closes now, not once its open streams are answered (the codec's
+        // graceful close waits up to 30 s): their requests are abandoned and their backends freed,
+        // and each is logged 499 (or cut off), as nginx and Envoy do; a long poll or an event
+        // stream held its backend for as long as the backend took, and was logged delivered.
+        codec.gracefulShutdownTimeoutMillis(0);
         ctx.close();
         return;
       }

@@ -216,8 +216,7 @@ final class ResponseRelay {
       content.release();
       context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "protocol");
       connection.completion.abandonUpstream(ex);
-      client.flush();
-      client.close();
+      cutOff(ex, "backend " + ex.backend.id() + " sent a malformed response body");
       return;
     }
     ex.responseBytes += content.content().readableBytes();
@@ -284,7 +283,19 @@ final class ResponseRelay {
         ex.requestId, connection.clientIp, ex.backend, ex.policies.settings.timeouts().upstreamIdle().toMillis());
     context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "timeout");
     connection.completion.abandonUpstream(ex);
-    connection.client.close();
+    cutOff(ex, "backend " + ex.backend.id() + " sent nothing mid-response for timeouts.upstream-idle");
+  }
+
+  /**
+   * Cuts off a response its backend failed in the middle of: what came goes out, then the client
+   * connection closes, or an HTTP/2 stream is reset with INTERNAL_ERROR (a gRPC client reads it as
+   * INTERNAL, a failure, where CANCEL would say its own caller cancelled). The access log line says
+   * why ({@code reason}).
+   */
+  void cutOff(Exchange ex, String why) {
+    ex.localReason = why;
+    connection.client.flush();
+    connection.client.reset(io.netty.handler.codec.http2.Http2Error.INTERNAL_ERROR);
   }
 
   /**

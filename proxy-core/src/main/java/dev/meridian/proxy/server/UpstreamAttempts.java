@@ -340,8 +340,7 @@ final class UpstreamAttempts {
     if (ex.responseStarted()) {
       log.warn("{} {}: backend {} {} mid-response after {} bytes; cutting the client's response off",
           ex.requestId, clientIp, backend, why, ex.responseBytes);
-      connection.client.flush();
-      connection.client.close();
+      connection.response.cutOff(ex, "backend " + backend.id() + " " + why + " mid-response");
       return;
     }
     String line = context.failureLog.admittedLine(backend, "closed");

@@ -655,11 +655,32 @@ class AccessLogTest {
       assertThat(line.get("status").asInt()).isEqualTo(200);
       assertThat(line.get("bytes_out").asLong()).isEqualTo(10);
       assertThat(line.get("cut_off").asBoolean()).isTrue();
+      assertThat(line.get("reason").asText()).as("why it was cut off")
+          .isEqualTo("backend b1 closed the connection mid-response");
+    }
+    // Over HTTP/2 the stream is reset INTERNAL_ERROR: a failure (gRPC: INTERNAL), not CANCEL (the
+    // caller cancelled).
+    try (dev.meridian.proxy.testing.RawTcpBackend backend = dev.meridian.proxy.testing.RawTcpBackend.start(socket -> {
+          dev.meridian.proxy.testing.RawTcpBackend.readHead(socket.getInputStream());
+          socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"
+              .getBytes(StandardCharsets.US_ASCII));
+          socket.getOutputStream().flush();
+        });
+        ProxyFixture proxy = start(backend.address().getPort(), "");
+        dev.meridian.proxy.testing.RawHttp2Client h2 = new dev.meridian.proxy.testing.RawHttp2Client(proxy.port()).lenient()) {
+      h2.get(1, "/cut-h2");
+      h2.readUntil(c -> c.resetError(1) != null);
+      assertThat(h2.status(1)).isEqualTo("200");
+      assertThat(h2.dataBytes(1)).isEqualTo(10);
+      assertThat(h2.resetError(1)).as("INTERNAL_ERROR").isEqualTo(2L);
+      JsonNode line = awaitLines(2).get(1);
+      assertThat(line.get("cut_off").asBoolean()).isTrue();
+      assertThat(line.get("reason").asText()).isEqualTo("backend b1 closed the connection mid-response");
     }
     try (TestBackend whole = TestBackend.start(TestBackend.ok("whole"));
         ProxyFixture proxy = start(whole.port(), "")) {
       get(proxy, "/whole");
-      assertThat(awaitLines(2).get(1).has("cut_off")).as("a whole response has no cut_off").isFalse();
+      assertThat(awaitLines(3).get(2).has("cut_off")).as("a whole response has no cut_off").isFalse();
     }
   }
 
