@@ -301,16 +301,20 @@ public record MeridianSettings(
    * @param http2ConnectionBuffer response bytes one HTTP/2 client connection may hold back for its
    *                           client (windows closed, socket full) before its backends stop being read
    * @param maxRequestBody     largest request body in bytes (0: no limit; larger: 413)
+   * @param abortOnClientClose a cleartext HTTP/1 client that closes its side (FIN) while its answer is
+   *                           awaited or on its way has left: its request is abandoned (499), as nginx
+   *                           does; false answers it, as HAProxy does (over TLS and HTTP/2 it has left,
+   *                           whatever this says)
    */
   public record LimitSettings(
       int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, Duration requestHeadTimeout,
       int maxConnections, int maxConnectionsPerClient, double clientRequestRate, int clientRequestBurst,
-      int minRequestBodyRate, int http2ConnectionBuffer, long maxRequestBody) {
+      int minRequestBodyRate, int http2ConnectionBuffer, long maxRequestBody, boolean abortOnClientClose) {
 
     /** The HTTP message limits alone, no connection, rate, body-rate or body-size limits, 1 MiB per HTTP/2 connection (tests). */
     public LimitSettings(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, Duration requestHeadTimeout) {
       this(maxRequestLine, maxHeaderBytes, maxHeaderCount, requestHeadTimeout, Integer.MAX_VALUE, 0, 0, 0, 0,
-          1 << 20, 0);
+          1 << 20, 0, false);
     }
   }
 

@@ -51,7 +51,7 @@ final class TuningReader {
         l.integer("max-header-count", 1), l.duration("request-head-timeout"),
         l.integer("max-connections", 1), l.integer("max-connections-per-client", 0), rate,
         burst == 0 ? (int) Math.max(1, Math.ceil(rate)) : burst, l.bytesOrZero("min-request-body-rate"), http2Buffer,
-        l.largeBytesOrZero("max-request-body"));
+        l.largeBytesOrZero("max-request-body"), l.bool("abort-on-client-close"));
   }
 
   /** Reads {@code meridian.paths}: slashes merged or not, and what an encoded slash does. */

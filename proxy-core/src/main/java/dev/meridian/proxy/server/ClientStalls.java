@@ -65,6 +65,20 @@ final class ClientStalls {
   }
 
   /**
+   * The client closed its side while its request was in flight and is taken to have left: the
+   * connection closes now, which abandons the exchange and frees its backend (logged 499, or cut off
+   * when its answer had begun), as nginx does for a client that closes.
+   */
+  static void clientLeft(FrontendHandler connection) {
+    Exchange ex = connection.exchange;
+    if (ex != null) {
+      log.debug("{} {}: the client closed its side before its answer ended; abandoning the request", ex.requestId,
+          connection.clientIp);
+    }
+    connection.client.close();
+  }
+
+  /**
    * Acts on a client that shut its side while the current request's body was being read, once every
    * part of it that came was handed on (the queue of what arrived is empty): see
    * {@link #onInputClosedMidBody}. Looked at when the shutdown arrives and whenever that queue empties.

@@ -276,11 +276,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       return;
     }
     if (evt instanceof ChannelInputShutdownEvent) {
-      // The client finished sending (half-close): answer what it sent, then close.
       inputClosed = true;
       if (exchange == null && inbound.isEmpty()) {
         ctx.close();
+      } else if (isTls() || context.policies().settings.limits().abortOnClientClose()) {
+        // The client has left (a TLS client cannot read on after closing; limits.abort-on-client-close
+        // says a cleartext one has too): what it asked is abandoned at once, its backend freed (499).
+        ClientStalls.clientLeft(this);
       } else {
+        // The client finished sending (half-close): answer what it sent, then close.
         ClientStalls.checkInputClosedMidBody(this);
       }
       return;

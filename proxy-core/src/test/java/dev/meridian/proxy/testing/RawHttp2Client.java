@@ -361,6 +361,11 @@ public final class RawHttp2Client implements AutoCloseable {
     sendRaw(frame(type, flags, stream, payload));
   }
 
+  /** Closes the client's sending side of the connection (TCP FIN), as a client that leaves does. */
+  public void shutdownOutput() throws IOException {
+    socket.shutdownOutput();
+  }
+
   @Override
   public void close() throws IOException {
     socket.close();
