@@ -140,6 +140,17 @@ final class GroupDiscovery implements AutoCloseable {
     onChange.run();
   }
 
+  /**
+   * A failure's reason without what differs from one try to the next for the same failure (a DNS
+   * query's id and server in brackets, "[4711: /10.0.0.2:53]"), so an outage is logged once, and a
+   * failure of another kind again.
+   */
+  static String kindOf(String reason) {
+    return BRACKETED.matcher(reason).replaceAll("[]");
+  }
+
+  private static final java.util.regex.Pattern BRACKETED = java.util.regex.Pattern.compile("\\[[^\\]]*\\]");
+
   private void failed(int index, String reason) {
     failures.increment();
     int kept;
@@ -150,13 +161,14 @@ final class GroupDiscovery implements AutoCloseable {
         return;
       }
       carriedDropped = markReported(index) && !carried.isEmpty();
-      if (failing[index] && reason.equals(failingReason[index])) {
+      String kind = kindOf(reason);
+      if (failing[index] && kind.equals(failingReason[index])) {
         log.debug("group '{}': {} still failing: {}", group, sources.get(index).describe(), reason);
         return;
       }
       again = failing[index];
       failing[index] = true;
-      failingReason[index] = reason;
+      failingReason[index] = kind;
       kept = lastGood.get(index) == null ? 0 : lastGood.get(index).size();
     }
     // A source still failing, but for another reason (an operator's second edit of a file broke it

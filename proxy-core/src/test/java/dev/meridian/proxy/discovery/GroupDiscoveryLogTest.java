@@ -80,11 +80,16 @@ class GroupDiscoveryLogTest {
       file.listener.failed("fb.json: 3: backends.0.address: 'x:y' is not host:port");
       file.listener.failed("fb.json: 3: backends.0.address: 'x:y' is not host:port");
       file.listener.failed("fb.json: 1: not JSON");
+      // A DNS timeout's text differs by its query id each try: the same failure, not logged again.
+      file.listener.failed("[4711: /10.0.0.2:53] DefaultDnsQuestion(app.test. IN A) query timed out after 2000 milliseconds");
+      file.listener.failed("[4712: /10.0.0.2:53] DefaultDnsQuestion(app.test. IN A) query timed out after 2000 milliseconds");
       assertThat(log.messages()).filteredOn(m -> m.contains("fail")).containsExactly(
           "group 'app': file fb.json failed, keeping the last good list (1 backend(s)):"
               + " fb.json: 3: backends.0.address: 'x:y' is not host:port",
           "group 'app': file fb.json still failing, for another reason, keeping the last good list (1 backend(s)):"
-              + " fb.json: 1: not JSON");
+              + " fb.json: 1: not JSON",
+          "group 'app': file fb.json still failing, for another reason, keeping the last good list (1 backend(s)):"
+              + " [4711: /10.0.0.2:53] DefaultDnsQuestion(app.test. IN A) query timed out after 2000 milliseconds");
       file.listener.found(List.of(backend("f1", 45002)));
       file.listener.failed("fb.json: 1: not JSON");
       assertThat(log.messages()).last().asString().startsWith("group 'app': file fb.json failed,");
