@@ -35,13 +35,32 @@ public record CachedResponse(String url, int status, String reason, List<Map.Ent
     ByteBuffer body, long storedAtNanos, long initialAgeSeconds, long lifetimeSeconds, long staleIfErrorSeconds,
     List<String> varyNames, List<String> varyValues, String etag, String lastModified, Set<String> tags) {
 
-  /** Bytes the entry holds, for the cache's bound: the body, the headers and a fixed overhead. */
+  /**
+   * Bytes the entry holds, for the cache's bound: the body, the headers, the request values it was
+   * stored for (a Vary on a field a client fills with 30 KB made each entry hold 30 KB that the bound
+   * did not count, until the heap ran out), its tags and validators, and a fixed overhead.
+   */
   public int weight() {
-    int w = 256 + body.capacity() + url.length() * 2;
+    long w = 256 + body.capacity() + text(url);
     for (Map.Entry<String, String> h : headers) {
-      w += 48 + 2 * (h.getKey().length() + h.getValue().length());
+      w += 48 + text(h.getKey()) + text(h.getValue());
     }
-    return w;
+    for (String name : varyNames) {
+      w += 48 + text(name);
+    }
+    for (String value : varyValues) {
+      w += 48 + text(value);
+    }
+    for (String tag : tags) {
+      w += 48 + text(tag);
+    }
+    w += text(etag) + text(lastModified);
+    return (int) Math.min(Integer.MAX_VALUE, w);
+  }
+
+  /** What a string held by the entry weighs: two bytes a character, as the bound has always counted. */
+  private static long text(String s) {
+    return s == null ? 0 : 2L * s.length();
   }
 
   /** The body's length in bytes. */

@@ -24,6 +24,8 @@ public final class EdgeCache {
 
   /** Most variants kept per key; storing one more replaces the oldest. */
   public static final int MAX_VARIANTS = 16;
+  /** The most characters the request values of a variant's Vary fields may have together to be stored. */
+  public static final int MAX_VARY_CHARS = 4096;
 
   private final Cache<String, List<CachedResponse>> entries;
   private final long maxBytes;
@@ -93,9 +95,21 @@ public final class EdgeCache {
     return null;
   }
 
-  /** Stores an entry, replacing the variant of the same key stored for the same {@code Vary} values. */
+  /**
+   * Stores an entry, replacing the variant of the same key stored for the same {@code Vary} values.
+   * An entry for request values of its Vary fields longer than {@value #MAX_VARY_CHARS} characters in
+   * all is not stored (no browser sends such an Accept-Encoding or Accept-Language; a client that
+   * does would make each of its requests a variant holding them).
+   */
   public void store(String key, CachedResponse entry) {
     misses.stored(key);
+    int varyChars = 0;
+    for (String value : entry.varyValues()) {
+      varyChars += value.length();
+    }
+    if (varyChars > MAX_VARY_CHARS) {
+      return;
+    }
     entries.asMap().compute(key, (k, variants) -> {
       List<CachedResponse> next = new ArrayList<>(variants == null ? 1 : variants.size() + 1);
       if (variants != null) {

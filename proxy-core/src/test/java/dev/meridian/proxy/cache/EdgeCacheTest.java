@@ -237,6 +237,28 @@ class EdgeCacheTest {
     assertThat(count("/v")).isEqualTo(2);
   }
 
+  /**
+   * The request values a variant is stored for count against max-size, and a variant for values
+   * longer than any browser sends is not stored: a client filling Accept-Encoding with 30 KB per
+   * request made each its own variant, holding 30 KB of heap the bound did not count, until the heap
+   * ran out (from an attack).
+   */
+  @Test
+  void aVariantsRequestValuesCountAndHugeOnesAreNotStored() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("x").header("Vary", "Accept-Encoding"));
+    start(origin.port(), "ttl = 60s");
+    get("/w", "Accept-Encoding", "gzip");
+    long small = proxy.proxy().cache().bytes();
+    get("/w", "Accept-Encoding", "a".repeat(2000));
+    assertThat(proxy.proxy().cache().bytes() - small).as("the second variant's 2000 characters counted")
+        .isGreaterThan(4000);
+    String huge = "b".repeat(5000);
+    assertThat(get("/w", "Accept-Encoding", huge).xCache()).isEqualTo("MISS");
+    assertThat(get("/w", "Accept-Encoding", huge).xCache()).as("not stored").isEqualTo("MISS");
+    assertThat(get("/w", "Accept-Encoding", "gzip").xCache()).isEqualTo("HIT");
+    assertThat(count("/w")).isEqualTo(4);
+  }
+
   @Test
   void aRequestWithASessionCookieIsNeitherServedFromNorStoredInTheCache() throws Exception {
     // A deceived origin: /account/x.css answers the account page, and marks it cacheable.
