@@ -63,7 +63,20 @@ final class RequestHeadTimer {
       return false; // the backend is what is slow: Meridian holds the client back, not the other way round
     }
     long elapsed = System.nanoTime() - ex.startNanos;
-    return elapsed >= graceNanos && ex.bodyBytesForwarded * 1_000_000_000.0 / elapsed < minRate;
+    return elapsed >= graceNanos && ex.bodyBytesForwarded * 1_000_000_000.0 / elapsed < minRate
+        && !isGrpc(ex);
+  }
+
+  /**
+   * Whether the request is a gRPC call (Content-Type application/grpc, +proto, +json, ...): a client
+   * stream's messages come at the application's pace, often seconds apart while the server sends
+   * nothing yet, so it is held to timeouts.client-idle between parts (as nginx's client_body_timeout
+   * holds any body), not to an average rate (which ended such calls with 408 after 30 s).
+   */
+  private static boolean isGrpc(Exchange ex) {
+    String type = ex.request.headers().get(io.netty.handler.codec.http.HttpHeaderNames.CONTENT_TYPE);
+    return type != null && type.regionMatches(true, 0, "application/grpc", 0, 16)
+        && (type.length() == 16 || type.charAt(16) == '+' || type.charAt(16) == ';');
   }
 
   private void schedule(long delayNanos) {

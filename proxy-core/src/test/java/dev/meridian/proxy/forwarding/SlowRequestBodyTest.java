@@ -109,6 +109,36 @@ class SlowRequestBodyTest {
     }
   }
 
+  /**
+   * A gRPC client stream whose messages come seconds apart while the server has not answered yet is
+   * not a slow POST: it is forwarded whole, however slow its average (it ended with 408 after 30 s).
+   */
+  @Test
+  void aGrpcClientStreamAtItsOwnPaceIsNotRefused() throws Exception {
+    byte[] grpcPost = java.util.Arrays.copyOf(POST_UPLOAD, POST_UPLOAD.length + 1 + 1 + 12 + 1 + 16);
+    java.nio.ByteBuffer block = java.nio.ByteBuffer.wrap(grpcPost, POST_UPLOAD.length, grpcPost.length - POST_UPLOAD.length);
+    block.put((byte) 0x00).put((byte) 12).put("content-type".getBytes(StandardCharsets.US_ASCII))
+        .put((byte) 16).put("application/grpc".getBytes(StandardCharsets.US_ASCII));
+    try (RawHttp2Client h2 = new RawHttp2Client(proxy.port()).lenient()) {
+      h2.send(RawHttp2Client.HEADERS, RawHttp2Client.END_HEADERS, 1, grpcPost);
+      byte[] message = {0, 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o'}; // one gRPC message: 200 bytes a second
+      int[] sent = {0};
+      pacer.scheduleAtFixedRate(() -> {
+        try {
+          if (sent[0] < 30) {
+            sent[0]++;
+            h2.send(RawHttp2Client.DATA, sent[0] == 30 ? RawHttp2Client.END_STREAM : 0, 1, message);
+          }
+        } catch (java.io.IOException closed) {
+          throw new IllegalStateException(closed);
+        }
+      }, 0, 50, TimeUnit.MILLISECONDS); // 1.5 s: five request-head timeouts, at a tenth of the minimum
+      h2.readUntil(c -> c.ended(1) || c.resetError(1) != null);
+      assertThat(h2.status(1)).isEqualTo("200");
+      assertThat(h2.dataBytes(1)).as("the whole stream reached the backend").isEqualTo(300);
+    }
+  }
+
   @Test
   void anHttp2UploadAtAnHonestPaceIsForwardedWhole() throws Exception {
     try (RawHttp2Client h2 = new RawHttp2Client(proxy.port()).lenient()) {
