@@ -418,7 +418,7 @@ public final class ProxyMetrics {
   /**
    * Counts an upstream failure: {@code meridian_upstream_failures_total{group,backend,kind}}.
    *
-   * @param kind {@code connect}, {@code connect-refused}, {@code reset}, {@code tls}, {@code timeout},
+   * @param kind {@code connect}, {@code connect-refused}, {@code local}, {@code reset}, {@code tls}, {@code timeout},
    *     {@code deadline} (the request's response-deadline passed while it waited), {@code reused-closed}
    *     (a pooled connection closed before answering; the request was sent again, not counted as a
    *     retry), {@code protocol} or {@code no-stream}

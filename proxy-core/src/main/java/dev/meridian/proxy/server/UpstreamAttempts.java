@@ -8,6 +8,7 @@ import dev.meridian.proxy.http1.WholeRequest;
 import dev.meridian.proxy.regions.RegionFault;
 import dev.meridian.proxy.upstream.BackendHandler;
 import dev.meridian.proxy.upstream.ClientConnection;
+import dev.meridian.proxy.upstream.LocalFailures;
 import dev.meridian.proxy.upstream.StreamUnavailableException;
 import dev.meridian.proxy.upstream.UnprocessedRequestException;
 import dev.meridian.proxy.upstream.UpstreamPool;
@@ -224,8 +225,12 @@ final class UpstreamAttempts {
     if (!future.isSuccess()) {
       Throwable cause = future.cause();
       boolean refused = cause instanceof ConnectException && !(cause instanceof ConnectTimeoutException);
-      context.metrics.upstreamFailed(ex.group.group().name(), backend.id(), refused ? "connect-refused" : "connect");
-      ex.group.outliers().onConnectFailure(backend, refused);
+      boolean local = LocalFailures.isLocal(cause);
+      context.metrics.upstreamFailed(ex.group.group().name(), backend.id(),
+          local ? "local" : refused ? "connect-refused" : "connect");
+      if (!local) {
+        ex.group.outliers().onConnectFailure(backend, refused); // not for this process's own shortage
+      }
       String line = context.failureLog.admittedLine(backend, "connect");
       if (line != null) {
         log.warn("{} {}: connect to backend {} failed: {}{}", ex.requestId, connection.clientIp, backend, cause, line);
@@ -335,8 +340,12 @@ final class UpstreamAttempts {
     }
     String tlsFailure = dev.meridian.proxy.upstream.TlsFailures.describe(cause);
     String why = cause == null ? "closed the connection" : tlsFailure != null ? tlsFailure : "failed: " + cause;
-    context.metrics.upstreamFailed(ex.group.group().name(), backend.id(), tlsFailure != null ? "tls" : "reset");
-    ex.group.outliers().onGatewayFailure(backend, "reset");
+    boolean local = LocalFailures.isLocal(cause);
+    context.metrics.upstreamFailed(ex.group.group().name(), backend.id(),
+        local ? "local" : tlsFailure != null ? "tls" : "reset");
+    if (!local) {
+      ex.group.outliers().onGatewayFailure(backend, "reset"); // not for this process's own shortage
+    }
     if (ex.responseStarted()) {
       log.warn("{} {}: backend {} {} mid-response after {} bytes; cutting the client's response off",
           ex.requestId, clientIp, backend, why, ex.responseBytes);
