@@ -131,8 +131,15 @@ final class ClientListeners {
     return bound;
   }
 
+  /**
+   * The client connections the listener holds at once: its max-connections, but no more than the
+   * process's file descriptors allow (see {@link DescriptorBudget}): beyond them accepts fail with
+   * EMFILE and every client, the admin port's included, waits, where a listener that stops
+   * accepting at its bound keeps new clients in its backlog and the process answering.
+   */
   private static int maxConnections(ListenerSettings listener, MeridianSettings settings) {
-    return listener.maxConnections().orElse(settings.limits().maxConnections());
+    int configured = listener.maxConnections().orElse(settings.limits().maxConnections());
+    return DescriptorBudget.bound(listener.name(), configured, settings.listeners().size());
   }
 
   /** Builds and starts watching a listener's certificates (throws when their files do not make a working set). */
