@@ -155,9 +155,14 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
      * or a reload says which certificate is served now, not only for which names.
      */
     public String describe() {
-        return contexts.stream().map(c -> c.hostNames() + " serial "
-                + c.certificate().getSerialNumber().toString(16).toUpperCase(java.util.Locale.ROOT)
+        return contexts.stream().map(c -> c.hostNames() + " serial " + serial(c.certificate().getSerialNumber())
                 + " until " + c.chainExpiry()).collect(java.util.stream.Collectors.joining("; "));
+    }
+
+    /** A certificate's serial number in hex, an even number of digits (openssl x509 -serial's form). */
+    static String serial(java.math.BigInteger number) {
+        String hex = number.toString(16).toUpperCase(java.util.Locale.ROOT);
+        return hex.length() % 2 == 0 ? hex : "0" + hex;
     }
 
     /**

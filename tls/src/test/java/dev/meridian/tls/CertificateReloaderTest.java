@@ -61,7 +61,7 @@ class CertificateReloaderTest {
                 assertThat(fresh.peerCertificate()).isEqualTo(second.certificate());
             }
             assertThat(reloader.current().describe()).as("what the reload line says")
-                    .isEqualTo("[site.test] serial " + second.certificate().getSerialNumber().toString(16).toUpperCase()
+                    .isEqualTo("[site.test] serial " + ServerTlsContexts.serial(second.certificate().getSerialNumber())
                             + " until " + second.certificate().getNotAfter().toInstant())
                     .doesNotContain(first.certificate().getSerialNumber().toString(16).toUpperCase());
             assertThat(open.echo("still here")).isEqualTo("still here");

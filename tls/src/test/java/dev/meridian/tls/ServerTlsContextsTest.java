@@ -228,4 +228,12 @@ class ServerTlsContextsTest {
         assertThatThrownBy(() -> new ServerTlsSettings(List.of(alpha.files()), ClientAuth.REQUIRE, Optional.empty(),
                 Optional.empty())).hasMessageContaining("client-ca");
     }
+
+    @Test
+    void aSerialIsWrittenAsOpensslWritesIt() throws Exception {
+        org.assertj.core.api.Assertions.assertThat(ServerTlsContexts.serial(new java.math.BigInteger("A1B2C", 16)))
+                .isEqualTo("0A1B2C");
+        org.assertj.core.api.Assertions.assertThat(ServerTlsContexts.serial(new java.math.BigInteger("ff", 16)))
+                .isEqualTo("FF");
+    }
 }

@@ -52,7 +52,7 @@ public final class CombinedLogLine implements LineFormat {
       cachedSecondText = second.format(Instant.ofEpochSecond(epochSecond));
     }
     out.append(cachedSecondText).append("] \"");
-    if (e.method == null || e.path == null) {
+    if (e.method == null || e.path == null || "-".equals(e.method)) {
       out.append('-'); // no request line that could be read
     } else {
       text(e.method);

@@ -67,24 +67,61 @@ final class AccessLogRecorder {
       e.userAgent = ex.request.headers().get(HttpHeaderNames.USER_AGENT);
       e.referer = ex.request.headers().get(HttpHeaderNames.REFERER);
       e.query = log.recordsQuery() ? queryOf(ex.request.uri()) : null;
-      if (e.requestHeaders.length > 0) {
-        recordFields(ex.request.headers(), log.requestHeaders(), e.requestHeaders);
+      if (ex.loggedRequestFields != null) {
+        System.arraycopy(ex.loggedRequestFields, 0, e.requestHeaders, 0,
+            Math.min(ex.loggedRequestFields.length, e.requestHeaders.length));
       }
       if (e.responseHeaders.length > 0 && ex.sentHeaders != null) {
-        recordFields(ex.sentHeaders, log.responseHeaders(), e.responseHeaders);
+        recordFields(ex.sentHeaders, log.responseHeaders(), e.responseHeaders, ex.http2);
       }
     } finally {
       log.publish(e);
     }
   }
 
-  /** The values of the named fields (several lines of one joined with ", "), null for one not there. */
-  private static void recordFields(HttpHeaders headers, List<String> names, String[] values) {
+  /** The request's values of the fields the access log records, taken as the head arrives. */
+  static String[] requestFields(AccessLog log, HttpHeaders request) {
+    String[] values = new String[log.requestHeaders().size()];
+    recordFields(request, log.requestHeaders(), values, false);
+    return values;
+  }
+
+  /**
+   * The values of the named fields, null for one not there: several lines of one joined with ", "
+   * ("; " for Cookie, as HTTP/2 splits it), cut at {@value #MAX_VALUE} characters. For an HTTP/2
+   * client, the fields of a connection (Connection, Transfer-Encoding, ...) are none: its codec does
+   * not send them.
+   */
+  private static void recordFields(HttpHeaders headers, List<String> names, String[] values, boolean http2) {
     for (int i = 0; i < values.length; i++) {
-      List<String> lines = headers.getAll(names.get(i));
-      values[i] = lines.isEmpty() ? null : lines.size() == 1 ? lines.get(0) : String.join(", ", lines);
+      String name = names.get(i);
+      if (http2 && HTTP2_NEVER_SENT.contains(name)) {
+        values[i] = null;
+        continue;
+      }
+      List<String> lines = headers.getAll(name);
+      if (lines.isEmpty()) {
+        values[i] = null;
+        continue;
+      }
+      String joined = lines.get(0);
+      if (lines.size() > 1) {
+        StringBuilder all = new StringBuilder();
+        String separator = name.equals("cookie") ? "; " : ", ";
+        for (int k = 0; k < lines.size() && all.length() < MAX_VALUE; k++) {
+          all.append(k == 0 ? "" : separator).append(lines.get(k));
+        }
+        joined = all.toString();
+      }
+      values[i] = joined.length() > MAX_VALUE ? joined.substring(0, MAX_VALUE) : joined;
     }
   }
+
+  /** The most characters of one recorded field kept (the line cuts client text there anyway). */
+  private static final int MAX_VALUE = 2048;
+  /** Connection-specific fields an HTTP/2 response never carries (RFC 9113 section 8.2.2). */
+  private static final java.util.Set<String> HTTP2_NEVER_SENT = java.util.Set.of("connection", "keep-alive",
+      "proxy-connection", "transfer-encoding", "upgrade");
 
   /** What sticky sessions did, by outcome: a request without a pin gets a new one. */
   private static String[] stickyLabels() {

@@ -147,6 +147,8 @@ final class Exchange {
   boolean closeAfter;
   long responseBytes;
   int status;
+  /** The request fields access-log.request-headers names, as the client sent them, or null when none are named. */
+  String[] loggedRequestFields;
   /** The fields of the final response head sent to the client (for the access log), or null before one. */
   HttpHeaders sentHeaders;
   /** When the backend's response headers are due (System.nanoTime), or 0 when nothing is awaited. */

@@ -393,6 +393,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     ex.clientAddress = clientAddress;
     ex.http2 = http2Stream;
     exchange = ex;
+    if (context.accessLog != null && !context.accessLog.requestHeaders().isEmpty()) {
+      // As the client sent them: the head is rewritten in place before it goes upstream.
+      ex.loggedRequestFields = AccessLogRecorder.requestFields(context.accessLog, request.headers());
+    }
     if (request.decoderResult().isFailure()) {
       rejectMalformed(ex, request.decoderResult().cause());
       return;

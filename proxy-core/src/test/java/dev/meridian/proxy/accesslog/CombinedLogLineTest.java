@@ -39,8 +39,8 @@ class CombinedLogLineTest {
   @Test
   void whatIsMissingIsADash() {
     AccessLogEntry e = get(0, 0);
-    e.method = null;
-    e.path = null;
+    e.method = "-"; // what a refused head whose request line could not be read is logged with
+    e.path = "-";
     e.status = 400;
     e.bytesOut = 0;
     assertThat(line.format(e).toString()).isEqualTo("192.0.2.7 - - [14/Nov/2023:22:13:20 +0000] \"-\" 400 0 \"-\" \"-\"");

@@ -221,7 +221,7 @@ class AccessLogTest {
   void theFieldsNamedAreRecordedAsTheClientSentAndGotThem() throws Exception {
     try (TestBackend backend = TestBackend.start(TestBackend.ok("fields"));
         ProxyFixture proxy = start(backend.port(), """
-            meridian.access-log.request-headers = [X-Api-Client, Accept-Language]
+            meridian.access-log.request-headers = [X-Api-Client, Accept-Language, X-Forwarded-For, Via]
             meridian.access-log.response-headers = [Content-Type, X-Request-Id, Retry-After]
             meridian.routes = [ { name = "api", path-prefix = "/api/", backend-group = "app" } ]
             """)) {
@@ -230,7 +230,8 @@ class AccessLogTest {
       HttpResponse<String> proxied = http.send(request, HttpResponse.BodyHandlers.ofString());
       assertThat(proxied.statusCode()).isEqualTo(200);
       JsonNode line = awaitLines(1).get(0);
-      assertThat(line.get("request_headers").toString()).as("two lines joined; Accept-Language not sent")
+      assertThat(line.get("request_headers").toString())
+          .as("two lines joined; Accept-Language not sent, nor X-Forwarded-For and Via, which Meridian adds upstream")
           .isEqualTo("{\"x-api-client\":\"tenant-7, tenant-8\"}");
       assertThat(line.get("response_headers").get("content-type").asText()).isEqualTo("text/plain; charset=utf-8");
       assertThat(line.get("response_headers").get("x-request-id").asText()).as("the id the client got")
