@@ -1,6 +1,5 @@
 package dev.meridian.proxy.server;
 
-import java.lang.management.ManagementFactory;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +26,7 @@ final class DescriptorBudget {
    * {@code listeners} listeners, allows fewer (logged).
    */
   static int bound(String listener, int configured, int listeners) {
-    OptionalLong limit = descriptorLimit();
+    OptionalLong limit = dev.meridian.proxy.transport.DescriptorLimit.get();
     if (limit.isEmpty()) {
       return configured;
     }
@@ -50,14 +49,5 @@ final class DescriptorBudget {
   static int allowed(long descriptors, int listeners) {
     long perListener = (descriptors - RESERVED) / 2 / Math.max(1, listeners);
     return (int) Math.max(16, Math.min(Integer.MAX_VALUE, perListener));
-  }
-
-  /** The process's open-file limit, when the platform says. */
-  private static OptionalLong descriptorLimit() {
-    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
-      long max = unix.getMaxFileDescriptorCount();
-      return max > 0 ? OptionalLong.of(max) : OptionalLong.empty();
-    }
-    return OptionalLong.empty();
   }
 }

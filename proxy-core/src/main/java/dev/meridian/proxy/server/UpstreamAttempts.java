@@ -11,6 +11,7 @@ import dev.meridian.proxy.upstream.ClientConnection;
 import dev.meridian.proxy.upstream.LocalFailures;
 import dev.meridian.proxy.upstream.StreamUnavailableException;
 import dev.meridian.proxy.upstream.UnprocessedRequestException;
+import dev.meridian.proxy.upstream.UpstreamConnectionBudget;
 import dev.meridian.proxy.upstream.UpstreamPool;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -220,6 +221,20 @@ final class UpstreamAttempts {
         connection.completion.respondLocally(ex, HttpResponseStatus.SERVICE_UNAVAILABLE,
             ex.lastFailure + "; try again later");
       }
+      return;
+    }
+    if (!future.isSuccess() && future.cause() instanceof UpstreamConnectionBudget.Exhausted spent) {
+      // This process holds all the backend connections its descriptors allow: a 503 now, the backend
+      // not blamed, no retry (another backend needs a connection as much).
+      context.metrics.upstreamFailed(ex.group.group().name(), backend.id(), "local");
+      String line = context.failureLog.admittedLine(backend, "budget");
+      if (line != null) {
+        log.warn("{} {}: no connection to backend {}: {}{}", ex.requestId, connection.clientIp, backend,
+            spent.getMessage(), line);
+      }
+      ex.endInFlight();
+      connection.completion.respondLocally(ex, HttpResponseStatus.SERVICE_UNAVAILABLE,
+          "too many backend connections open in this process");
       return;
     }
     if (!future.isSuccess()) {

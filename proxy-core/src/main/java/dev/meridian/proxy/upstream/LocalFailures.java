@@ -14,7 +14,8 @@ public final class LocalFailures {
   /** Whether {@code cause}, or one of its causes, is this process running out of something. */
   public static boolean isLocal(Throwable cause) {
     for (Throwable t = cause; t != null && t != t.getCause(); t = t.getCause()) {
-      if (t instanceof OutOfMemoryError || t instanceof ChannelException) {
+      if (t instanceof OutOfMemoryError || t instanceof ChannelException
+          || t instanceof UpstreamConnectionBudget.Exhausted) {
         return true; // direct memory (Netty's OutOfDirectMemoryError), or a socket not created
       }
       String message = t.getMessage();

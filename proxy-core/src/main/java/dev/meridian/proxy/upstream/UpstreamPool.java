@@ -180,8 +180,14 @@ public final class UpstreamPool {
             .addLast(BackendHandler.NAME, handler);
       }
     });
+    UpstreamConnectionBudget budget = links.budget();
+    if (!budget.take()) {
+      promise.setFailure(new UpstreamConnectionBudget.Exhausted(budget.max()));
+      return promise;
+    }
     long started = System.nanoTime();
     ChannelFuture connect = b.connect(new InetSocketAddress(backend.host(), backend.port()));
+    connect.channel().closeFuture().addListener(closed -> budget.give()); // a failed connect closes too
     connect.addListener(f -> {
       if (f.isSuccess()) {
         links.connectTimes().connected(backend, System.nanoTime() - started);

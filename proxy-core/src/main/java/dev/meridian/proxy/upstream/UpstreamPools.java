@@ -26,6 +26,7 @@ public final class UpstreamPools {
   static final int MAX_RETIRED = 4096;
   /** Backends a links update removed (and none re-added since): their connections close once idle. */
   private final java.util.Set<Backend> retired = ConcurrentHashMap.newKeySet();
+  private final UpstreamConnectionBudget budget = UpstreamConnectionBudget.fromDescriptorLimit();
   private volatile ConnectTimes connectTimes = (backend, nanos) -> { };
 
   /** Told how long each new connection to a backend (HTTP/1.1 or HTTP/2) took to connect (TCP, before any TLS). */
@@ -37,6 +38,11 @@ public final class UpstreamPools {
   /** Creates pools that open connections as the settings say. */
   public UpstreamPools(UpstreamSettings settings) {
     this.settings = settings;
+  }
+
+  /** The process-wide bound on backend connections every loop's pool takes from. */
+  UpstreamConnectionBudget budget() {
+    return budget;
   }
 
   /** The pool owned by this event loop. */
