@@ -1,5 +1,6 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.proxy.http.GrpcLocalAnswers;
 import dev.meridian.proxy.http.LocalResponses;
 import dev.meridian.proxy.http1.ServerHttpCodec;
 import dev.meridian.proxy.server.Exchange.ResponsePhase;
@@ -128,6 +129,14 @@ final class ExchangeCompletion {
     if (allow != null) {
       response.headers().set(HttpHeaderNames.ALLOW, allow);
     }
+    if (ex.http2 && GrpcLocalAnswers.isGrpc(ex.request.headers())) {
+      // A gRPC call is answered in gRPC's words (logged and counted with the HTTP status it stands for).
+      FullHttpResponse grpc = GrpcLocalAnswers.trailersOnly(response, status, message,
+          ex.policies.requestRewriter.requestIdHeader());
+      response.release();
+      writeLocal(ex, grpc, keepAlive, status.code());
+      return;
+    }
     writeLocal(ex, response, keepAlive);
   }
 
@@ -143,8 +152,13 @@ final class ExchangeCompletion {
   }
 
   private void writeLocal(Exchange ex, FullHttpResponse response, boolean keepAlive) {
+    writeLocal(ex, response, keepAlive, response.status().code());
+  }
+
+  /** Writes a local answer; the request is logged and counted with {@code status}. */
+  private void writeLocal(Exchange ex, FullHttpResponse response, boolean keepAlive, int status) {
     ex.response = ResponsePhase.LOCAL;
-    ex.status = response.status().code();
+    ex.status = status;
     ex.closeAfter = !keepAlive;
     ex.responseBytes += response.content().readableBytes();
     ex.sentHeaders = response.headers();

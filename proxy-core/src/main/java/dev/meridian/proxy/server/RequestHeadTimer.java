@@ -74,9 +74,7 @@ final class RequestHeadTimer {
    * holds any body), not to an average rate (which ended such calls with 408 after 30 s).
    */
   private static boolean isGrpc(Exchange ex) {
-    String type = ex.request.headers().get(io.netty.handler.codec.http.HttpHeaderNames.CONTENT_TYPE);
-    return type != null && type.regionMatches(true, 0, "application/grpc", 0, 16)
-        && (type.length() == 16 || type.charAt(16) == '+' || type.charAt(16) == ';');
+    return dev.meridian.proxy.http.GrpcLocalAnswers.isGrpc(ex.request.headers());
   }
 
   private void schedule(long delayNanos) {
