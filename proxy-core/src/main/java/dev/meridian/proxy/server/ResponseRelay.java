@@ -349,7 +349,6 @@ final class ResponseRelay {
     Channel upstream = ex.upstream;
     BackendHandler.of(upstream).detach();
     connection.exchange = null;
-    RequestEnd.record(connection, ex, 101, false, false); // its access log line when the tunnel closes
     connection.headTimer.cancel();
     connection.inbound.release();
     TunnelHandler.Tunnel tunnel = TunnelHandler.splice(connection.client.socket(), upstream, // HTTP/1 only
@@ -360,7 +359,10 @@ final class ResponseRelay {
       connection.clientClosed(); // the handler left the pipeline: its close would not run
       ex.bodyBytesForwarded += tunnel.bytesToBackend();
       ex.responseBytes += tunnel.bytesToClient();
-      AccessLogRecorder.record(context, connection, ex, 101, System.nanoTime() - ex.startNanos, false);
+      // Counted when it closes, with its bytes each way and its whole life (meridian_request_bytes_total,
+      // the duration histogram, the access log), as Envoy counts an upgraded request; open ones are
+      // meridian_tunnels_open.
+      RequestEnd.record(connection, ex, 101, false);
     });
   }
 

@@ -714,6 +714,10 @@ class AccessLogTest {
       assertThat(line.get("bytes_in").asLong()).isEqualTo(10);
       assertThat(line.get("bytes_out").asLong()).isEqualTo(15);
       assertThat(line.get("path").asText()).isEqualTo("/chat");
+      // The metrics count the tunnel's bytes each way too, when it closes (they counted 0 at its 101).
+      io.micrometer.core.instrument.MeterRegistry registry = proxy.instance().proxy().metrics().registry();
+      assertThat(registry.get("meridian.request.bytes").tag("route", "all").counter().count()).isEqualTo(10);
+      assertThat(registry.get("meridian.response.bytes").tag("route", "all").counter().count()).isEqualTo(15);
     }
   }
 
