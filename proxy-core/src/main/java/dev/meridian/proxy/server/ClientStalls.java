@@ -57,8 +57,11 @@ final class ClientStalls {
 
   /** Cuts off a response the client stopped reading (nothing sent for an idle timeout); its upstream is dropped. */
   static void cutOffStoppedReader(FrontendHandler connection, Exchange ex) {
-    log.info("{} {}: the client stopped reading its response; cutting it off after {} bytes", ex.requestId,
-        connection.clientIp, ex.responseBytes);
+    String line = connection.context.failureLog.admittedLine(ClientStalls.class, "stopped-reading");
+    if (line != null) { // at most a line a second: many slow readers at once are one attack
+      log.info("{} {}: the client stopped reading its response; cutting it off after {} bytes{}", ex.requestId,
+          connection.clientIp, ex.responseBytes, line);
+    }
     connection.context.metrics.edge().sendTimedOut();
     connection.completion.abandonUpstream(ex);
     connection.client.close();

@@ -362,8 +362,13 @@ final class UpstreamAttempts {
       ex.group.outliers().onGatewayFailure(backend, "reset"); // not for this process's own shortage
     }
     if (ex.responseStarted()) {
-      log.warn("{} {}: backend {} {} mid-response after {} bytes; cutting the client's response off",
-          ex.requestId, clientIp, backend, why, ex.responseBytes);
+      // At most a line a second for each backend and kind: a backend dying under load, or this
+      // process out of direct memory, would otherwise write one per response (3,000 in 2 s).
+      String cutLine = context.failureLog.admittedLine(backend, local ? "local-mid-response" : "mid-response");
+      if (cutLine != null) {
+        log.warn("{} {}: backend {} {} mid-response after {} bytes; cutting the client's response off{}",
+            ex.requestId, clientIp, backend, why, ex.responseBytes, cutLine);
+      }
       connection.response.cutOff(ex, "backend " + backend.id() + " " + why + " mid-response");
       return;
     }
