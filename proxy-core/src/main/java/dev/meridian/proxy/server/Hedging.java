@@ -174,8 +174,12 @@ final class Hedging {
     if (!future.isSuccess()) {
       Throwable cause = future.cause();
       boolean refused = cause instanceof ConnectException && !(cause instanceof ConnectTimeoutException);
-      context.metrics.upstreamFailed(hedge.exchange.group.group().name(), hedge.backend.id(), refused ? "connect-refused" : "connect");
-      hedge.exchange.group.outliers().onConnectFailure(hedge.backend, refused);
+      boolean local = dev.meridian.proxy.upstream.LocalFailures.isLocal(cause);
+      context.metrics.upstreamFailed(hedge.exchange.group.group().name(), hedge.backend.id(),
+          local ? "local" : refused ? "connect-refused" : "connect");
+      if (!local) {
+        hedge.exchange.group.outliers().onConnectFailure(hedge.backend, refused);
+      }
       end(hedge, "failed");
       return;
     }
@@ -267,8 +271,11 @@ final class Hedging {
 
   /** A sent hedge's connection closed before it answered: the first attempt races on alone. */
   void onHedgeFailed(HedgedAttempt hedge, Throwable cause) {
-    context.metrics.upstreamFailed(hedge.exchange.group.group().name(), hedge.backend.id(), "reset");
-    hedge.exchange.group.outliers().onGatewayFailure(hedge.backend, "reset");
+    boolean local = dev.meridian.proxy.upstream.LocalFailures.isLocal(cause);
+    context.metrics.upstreamFailed(hedge.exchange.group.group().name(), hedge.backend.id(), local ? "local" : "reset");
+    if (!local) {
+      hedge.exchange.group.outliers().onGatewayFailure(hedge.backend, "reset");
+    }
     log.debug("{} {}: hedge to {} failed before answering: {}", hedge.exchange.requestId, connection.clientIp,
         hedge.backend, cause == null ? "connection closed" : cause.toString());
     end(hedge, "failed");

@@ -16,6 +16,14 @@ final class RequestEnd {
    * @param cutOff whether its response had started and did not end (the region counts it as failed)
    */
   static void record(FrontendHandler connection, Exchange ex, int status, boolean cutOff) {
+    record(connection, ex, status, cutOff, true);
+  }
+
+  /**
+   * As {@link #record(FrontendHandler, Exchange, int, boolean)}; without {@code accessLog}, the
+   * access log line is left to the caller (a tunnel's is written when it closes).
+   */
+  static void record(FrontendHandler connection, Exchange ex, int status, boolean cutOff, boolean accessLog) {
     long nanos = System.nanoTime() - ex.startNanos;
     if (ex.group != null && !ex.fromCache) {
       RegionCounters counters = ex.regionCounters != null ? ex.regionCounters : ex.group.traffic().of(null);
@@ -23,7 +31,9 @@ final class RequestEnd {
     }
     connection.meters.requestFinished(ExchangeCompletion.routeName(ex), status, nanos, ex.bodyBytesForwarded,
         ex.responseBytes);
-    AccessLogRecorder.record(connection.context, connection, ex, status, nanos, cutOff);
+    if (accessLog) {
+      AccessLogRecorder.record(connection.context, connection, ex, status, nanos, cutOff);
+    }
     if (ex.decisionSampled) {
       connection.context.recentDecisions.record(new RecentDecisions.Decision(
           connection.context.epochMillis(), ex.method, ex.path, ex.selection.clientRegion(),

@@ -311,8 +311,11 @@ final class UpstreamAttempts {
     if (ex.race != null && !ex.answerBegun() && connection.hedging().takeOver(ex)) {
       log.warn("{} {}: backend {} closed the connection before responding; its hedge races on", ex.requestId,
           connection.clientIp, failed);
-      context.metrics.upstreamFailed(ex.group.group().name(), failed.id(), "reset");
-      ex.group.outliers().onGatewayFailure(failed, "reset");
+      boolean local = LocalFailures.isLocal(cause);
+      context.metrics.upstreamFailed(ex.group.group().name(), failed.id(), local ? "local" : "reset");
+      if (!local) {
+        ex.group.outliers().onGatewayFailure(failed, "reset");
+      }
       return;
     }
     ex.cancelResponseTimer();

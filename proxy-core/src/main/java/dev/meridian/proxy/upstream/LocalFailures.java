@@ -13,7 +13,8 @@ public final class LocalFailures {
 
   /** Whether {@code cause}, or one of its causes, is this process running out of something. */
   public static boolean isLocal(Throwable cause) {
-    for (Throwable t = cause; t != null && t != t.getCause(); t = t.getCause()) {
+    int depth = 0;
+    for (Throwable t = cause; t != null && depth++ < 16; t = t.getCause()) {
       if (t instanceof OutOfMemoryError || t instanceof ChannelException
           || t instanceof UpstreamConnectionBudget.Exhausted) {
         return true; // direct memory (Netty's OutOfDirectMemoryError), or a socket not created

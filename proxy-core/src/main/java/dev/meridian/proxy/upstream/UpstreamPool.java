@@ -181,13 +181,26 @@ public final class UpstreamPool {
       }
     });
     UpstreamConnectionBudget budget = links.budget();
-    if (!budget.take()) {
+    if (!budget.take() && !(closeOldestIdle() && budget.take())) {
       promise.setFailure(new UpstreamConnectionBudget.Exhausted(budget.max()));
       return promise;
     }
     long started = System.nanoTime();
     ChannelFuture connect = b.connect(new InetSocketAddress(backend.host(), backend.port()));
-    connect.channel().closeFuture().addListener(closed -> budget.give()); // a failed connect closes too
+    // Given back once: when the connection closes, or when its socket could not even be made (a
+    // channel that never registered never completes its close future).
+    java.util.concurrent.atomic.AtomicBoolean placeHeld = new java.util.concurrent.atomic.AtomicBoolean(true);
+    Runnable giveBack = () -> {
+      if (placeHeld.compareAndSet(true, false)) {
+        budget.give();
+      }
+    };
+    connect.channel().closeFuture().addListener(closed -> giveBack.run());
+    connect.addListener(f -> {
+      if (!f.isSuccess() && !connect.channel().isRegistered()) {
+        giveBack.run();
+      }
+    });
     connect.addListener(f -> {
       if (f.isSuccess()) {
         links.connectTimes().connected(backend, System.nanoTime() - started);
@@ -200,6 +213,22 @@ public final class UpstreamPool {
       }
     });
     return promise;
+  }
+
+  /**
+   * Closes this loop's longest-idle pooled connection (to any backend), so that a new connection
+   * finds a place in the process's budget: idle connections to one backend must not keep every other
+   * backend from a connection. Returns whether one was closed (its place is given back at once).
+   */
+  private boolean closeOldestIdle() {
+    for (ArrayDeque<Channel> waiting : idle.values()) {
+      Channel oldest = waiting.pollFirst();
+      if (oldest != null) {
+        oldest.close();
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
