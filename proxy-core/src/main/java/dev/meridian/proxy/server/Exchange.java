@@ -126,6 +126,9 @@ final class Exchange {
   /** The body outgrew max-replay-body: nothing is kept any more. */
   boolean replayAbandoned;
   long replayBytes;
+  /** A gRPC call's body bytes when its progress was last seen, and when (System.nanoTime; 0: not yet). */
+  long bodyProgressBytes;
+  long bodyProgressNanos;
   /** The request's Content-Length, or -1 when it has none. */
   long declaredLength = -1;
   /**

@@ -62,16 +62,34 @@ final class RequestHeadTimer {
     if (ex.upstream != null && !ex.upstream.isWritable()) {
       return false; // the backend is what is slow: Meridian holds the client back, not the other way round
     }
-    long elapsed = System.nanoTime() - ex.startNanos;
-    return elapsed >= graceNanos && ex.bodyBytesForwarded * 1_000_000_000.0 / elapsed < minRate
-        && !isGrpc(ex);
+    long now = System.nanoTime();
+    if (ex.http2 && isGrpc(ex)) {
+      return grpcBodyStalled(ex, now);
+    }
+    long elapsed = now - ex.startNanos;
+    return elapsed >= graceNanos && ex.bodyBytesForwarded * 1_000_000_000.0 / elapsed < minRate;
   }
 
   /**
-   * Whether the request is a gRPC call (Content-Type application/grpc, +proto, +json, ...): a client
-   * stream's messages come at the application's pace, often seconds apart while the server sends
-   * nothing yet, so it is held to timeouts.client-idle between parts (as nginx's client_body_timeout
-   * holds any body), not to an average rate (which ended such calls with 408 after 30 s).
+   * Whether a gRPC call's client stream sent nothing for {@code timeouts.client-idle}: it is held to
+   * that gap, not to an average rate. Progress is looked at each time the timer runs (every
+   * request-head-timeout), so the call is refused between client-idle and client-idle plus one of those.
+   */
+  private boolean grpcBodyStalled(Exchange ex, long now) {
+    if (ex.bodyProgressNanos == 0 || ex.bodyBytesForwarded != ex.bodyProgressBytes) {
+      ex.bodyProgressBytes = ex.bodyBytesForwarded;
+      ex.bodyProgressNanos = now;
+      return false;
+    }
+    return now - ex.bodyProgressNanos >= ex.policies.settings.timeouts().clientIdle().toNanos();
+  }
+
+  /**
+   * Whether the request is a gRPC call (Content-Type application/grpc, +proto, +json, ...): over
+   * HTTP/2, a client stream's messages come at the application's pace, often seconds apart while the
+   * server sends nothing yet, so it is held to timeouts.client-idle between parts (as nginx's
+   * client_body_timeout holds any body), not to an average rate (which ended such calls with 408
+   * after 30 s). Over HTTP/1 the rate applies: gRPC is HTTP/2 only.
    */
   private static boolean isGrpc(Exchange ex) {
     return dev.meridian.proxy.http.GrpcLocalAnswers.isGrpc(ex.request.headers());
@@ -90,8 +108,11 @@ final class RequestHeadTimer {
     Exchange ex = connection.exchange;
     if (ex != null) {
       if (bodyTooSlow(ex, timeout)) {
-        ClientStalls.refuseStalledBody(connection, ex, "arrived slower than limits.min-request-body-rate ("
-            + ex.policies.settings.limits().minRequestBodyRate() + " bytes/s)");
+        ClientStalls.refuseStalledBody(connection, ex, ex.http2 && isGrpc(ex)
+            ? "(a gRPC client stream) sent nothing for timeouts.client-idle ("
+                + ex.policies.settings.timeouts().clientIdle().toMillis() + " ms)"
+            : "arrived slower than limits.min-request-body-rate ("
+                + ex.policies.settings.limits().minRequestBodyRate() + " bytes/s)");
         return;
       }
       schedule(timeout);

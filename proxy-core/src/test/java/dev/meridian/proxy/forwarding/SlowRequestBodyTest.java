@@ -40,6 +40,15 @@ class SlowRequestBodyTest {
     backend.close();
   }
 
+  /** The header block of a gRPC call: POST /upload with content-type application/grpc. */
+  private static byte[] grpcPost() {
+    byte[] block = java.util.Arrays.copyOf(POST_UPLOAD, POST_UPLOAD.length + 1 + 1 + 12 + 1 + 16);
+    java.nio.ByteBuffer.wrap(block, POST_UPLOAD.length, block.length - POST_UPLOAD.length)
+        .put((byte) 0x00).put((byte) 12).put("content-type".getBytes(StandardCharsets.US_ASCII))
+        .put((byte) 16).put("application/grpc".getBytes(StandardCharsets.US_ASCII));
+    return block;
+  }
+
   /** Sends a POST of {@code length} bytes, {@code chunk} bytes every 50 ms, and returns the client. */
   private RawHttpClient trickle(int length, int chunk) throws Exception {
     RawHttpClient client = proxy.connect();
@@ -115,12 +124,8 @@ class SlowRequestBodyTest {
    */
   @Test
   void aGrpcClientStreamAtItsOwnPaceIsNotRefused() throws Exception {
-    byte[] grpcPost = java.util.Arrays.copyOf(POST_UPLOAD, POST_UPLOAD.length + 1 + 1 + 12 + 1 + 16);
-    java.nio.ByteBuffer block = java.nio.ByteBuffer.wrap(grpcPost, POST_UPLOAD.length, grpcPost.length - POST_UPLOAD.length);
-    block.put((byte) 0x00).put((byte) 12).put("content-type".getBytes(StandardCharsets.US_ASCII))
-        .put((byte) 16).put("application/grpc".getBytes(StandardCharsets.US_ASCII));
     try (RawHttp2Client h2 = new RawHttp2Client(proxy.port()).lenient()) {
-      h2.send(RawHttp2Client.HEADERS, RawHttp2Client.END_HEADERS, 1, grpcPost);
+      h2.send(RawHttp2Client.HEADERS, RawHttp2Client.END_HEADERS, 1, grpcPost());
       byte[] message = {0, 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o'}; // one gRPC message: 200 bytes a second
       int[] sent = {0};
       pacer.scheduleAtFixedRate(() -> {
@@ -136,6 +141,26 @@ class SlowRequestBodyTest {
       h2.readUntil(c -> c.ended(1) || c.resetError(1) != null);
       assertThat(h2.status(1)).isEqualTo("200");
       assertThat(h2.dataBytes(1)).as("the whole stream reached the backend").isEqualTo(300);
+    }
+  }
+
+  /**
+   * A gRPC client stream that sends nothing at all for timeouts.client-idle is refused on its stream
+   * (DEADLINE_EXCEEDED in gRPC's words): the exemption from the rate is no licence to hold a backend
+   * connection for ever.
+   */
+  @Test
+  void aGrpcClientStreamThatGoesSilentForClientIdleIsRefused() throws Exception {
+    try (ForwardingProxy quick = ForwardingProxy.to(backend.address())
+        .set("limits { request-head-timeout = 300ms, min-request-body-rate = 2KiB }, timeouts { client-idle = 1s }").start();
+        RawHttp2Client h2 = new RawHttp2Client(quick.port()).lenient()) {
+      h2.send(RawHttp2Client.HEADERS, RawHttp2Client.END_HEADERS, 1, grpcPost());
+      h2.send(RawHttp2Client.DATA, 0, 1, new byte[] {0, 0, 0, 0, 1, 'x'});
+      long started = System.nanoTime();
+      h2.readUntil(c -> c.status(1) != null);
+      long ms = (System.nanoTime() - started) / 1_000_000;
+      assertThat(h2.status(1)).as("a gRPC answer").isEqualTo("200");
+      assertThat(ms).as("after client-idle of silence, within one head timeout more").isBetween(900L, 5000L);
     }
   }
 
