@@ -279,9 +279,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       inputClosed = true;
       if (exchange == null && inbound.isEmpty()) {
         ctx.close();
-      } else if (isTls() || context.policies().settings.limits().abortOnClientClose()) {
-        // The client has left (a TLS client cannot read on after closing; limits.abort-on-client-close
-        // says a cleartext one has too): what it asked is abandoned at once, its backend freed (499).
+      } else if (exchange != null && exchange.requestComplete && inbound.isEmpty()
+          && (isTls() || context.policies().settings.limits().abortOnClientClose())) {
+        // The client closed once its request was sent, while its answer is awaited or on its way:
+        // it has left (HTTP clients over TLS close both ways; limits.abort-on-client-close says a
+        // cleartext one has too): the request is abandoned at once, its backend freed (499).
+        // Pipelined requests still queued, and a body cut short (400), go on as below.
         ClientStalls.clientLeft(this);
       } else {
         // The client finished sending (half-close): answer what it sent, then close.
