@@ -41,7 +41,7 @@ public record CachedResponse(String url, int status, String reason, List<Map.Ent
    * did not count, until the heap ran out), its tags and validators, and a fixed overhead.
    */
   public int weight() {
-    long w = 256 + body.capacity() + text(url);
+    long w = 256L + body.capacity() + text(url);
     for (Map.Entry<String, String> h : headers) {
       w += 48 + text(h.getKey()) + text(h.getValue());
     }

@@ -102,14 +102,10 @@ public final class EdgeCache {
    * does would make each of its requests a variant holding them).
    */
   public void store(String key, CachedResponse entry) {
+    if (!storableVaryValues(entry.varyValues())) {
+      return; // (the fill is refused before it starts; a revalidated entry was stored with its values)
+    }
     misses.stored(key);
-    int varyChars = 0;
-    for (String value : entry.varyValues()) {
-      varyChars += value.length();
-    }
-    if (varyChars > MAX_VARY_CHARS) {
-      return;
-    }
     entries.asMap().compute(key, (k, variants) -> {
       List<CachedResponse> next = new ArrayList<>(variants == null ? 1 : variants.size() + 1);
       if (variants != null) {
@@ -125,6 +121,15 @@ public final class EdgeCache {
       next.add(entry);
       return List.copyOf(next);
     });
+  }
+
+  /** Whether a variant for these request values of its Vary fields may be stored: {@value #MAX_VARY_CHARS} characters in all at most. */
+  public static boolean storableVaryValues(List<String> varyValues) {
+    int chars = 0;
+    for (String value : varyValues) {
+      chars += value.length();
+    }
+    return chars <= MAX_VARY_CHARS;
   }
 
   /** Removes the variant stored for this key and these Vary values, if it is still that entry. */

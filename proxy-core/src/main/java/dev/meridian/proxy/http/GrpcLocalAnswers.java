@@ -58,8 +58,7 @@ public final class GrpcLocalAnswers {
     answer.headers()
         .set(HttpHeaderNames.CONTENT_TYPE, "application/grpc")
         .set(GRPC_STATUS, grpcStatus(status.code()))
-        .set(GRPC_MESSAGE, percentEncoded(status.code() + " " + status.reasonPhrase() + ": " + message))
-        .set(HttpHeaderNames.CONTENT_LENGTH, 0);
+        .set(GRPC_MESSAGE, percentEncoded(status.code() + " " + status.reasonPhrase() + ": " + message));
     String requestId = local.headers().get(requestIdHeader);
     if (requestId != null) {
       answer.headers().set(requestIdHeader, requestId);

@@ -29,7 +29,7 @@ public final class CacheMeters {
   /** Why an origin answer was not stored. */
   public static final List<String> NOT_STORED_REASONS = List.of("status", "no-store", "private", "no-cache",
       "set-cookie", "vary-star", "authenticated", "no-freshness", "too-large", "trailers", "incomplete",
-      "ambiguous-header", "request-body");
+      "ambiguous-header", "request-body", "vary-too-long");
 
   private final Counter hit;
   private final Counter miss;

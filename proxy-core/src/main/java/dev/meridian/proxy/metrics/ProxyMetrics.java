@@ -474,6 +474,12 @@ public final class ProxyMetrics {
       this.bytesOut = bytesOut;
     }
 
+    /** Counts body bytes of a request already counted (a tunnel's, which pass after its 101). */
+    public void addBytes(long in, long out) {
+      bytesIn.increment(in);
+      bytesOut.increment(out);
+    }
+
     /** The route's name. */
     public String route() {
       return route;

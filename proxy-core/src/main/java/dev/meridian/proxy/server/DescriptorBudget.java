@@ -19,6 +19,9 @@ final class DescriptorBudget {
   /** limits.max-connections as reference.conf has it: held lower without a warning. */
   static final int DEFAULT_MAX_CONNECTIONS = 65536;
 
+  /** The bound last logged for each listener, so a reload that keeps it says nothing. */
+  private static final java.util.Map<String, Integer> ANNOUNCED = new java.util.concurrent.ConcurrentHashMap<>();
+
   private DescriptorBudget() {}
 
   /**
@@ -33,6 +36,11 @@ final class DescriptorBudget {
     int allowed = allowed(limit.getAsLong(), listeners);
     if (configured <= allowed) {
       return configured;
+    }
+    if (!ANNOUNCED.containsKey(listener) || ANNOUNCED.get(listener) != allowed) {
+      ANNOUNCED.put(listener, allowed);
+    } else {
+      return allowed; // said already (a reload keeps the bound): not again on every reload
     }
     String line = "listener '{}': max-connections {} is more than {} open files (ulimit -n) allow with a backend"
         + " connection each over {} listener(s); holding at most {} (raise the limit, e.g. LimitNOFILE in"

@@ -251,9 +251,14 @@ final class EdgeCachePhase {
       meters.notStored("ambiguous-header"); // this request's doing, not the answer's: others may store it
       return;
     }
+    List<String> varyValues = EdgeCache.varyValues(varyNames, ex.request.headers());
+    if (!EdgeCache.storableVaryValues(varyValues)) {
+      meters.notStored("vary-too-long"); // this request's doing too: its Vary values are no browser's
+      return;
+    }
     CachedResponse head = new CachedResponse(ex.cacheUrl, status, response.status().reasonPhrase(),
         OriginHeaders.storedHeaders(headers), java.nio.ByteBuffer.allocate(0), 0, verdict.initialAgeSeconds(), verdict.lifetimeSeconds(),
-        policy.staleIfError().toSeconds(), varyNames, EdgeCache.varyValues(varyNames, ex.request.headers()),
+        policy.staleIfError().toSeconds(), varyNames, varyValues,
         headers.get(HttpHeaderNames.ETAG), headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
     ex.cacheFill = new CacheFill(ex.cacheKey, head, length, cache.maxObjectSize());
   }
@@ -337,10 +342,15 @@ final class EdgeCachePhase {
       meters.notStored("ambiguous-header");
       return null;
     }
+    List<String> varyValues = EdgeCache.varyValues(varyNames, target.requestHeaders());
+    if (!EdgeCache.storableVaryValues(varyValues)) {
+      meters.notStored("vary-too-long");
+      return null;
+    }
     CachedResponse entry = new CachedResponse(target.url(), response.status().code(),
         response.status().reasonPhrase(), OriginHeaders.storedHeaders(headers), body, cache.nanoTime(),
         verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), target.policy().staleIfError().toSeconds(), varyNames,
-        EdgeCache.varyValues(varyNames, target.requestHeaders()), headers.get(HttpHeaderNames.ETAG),
+        varyValues, headers.get(HttpHeaderNames.ETAG),
         headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
     cache.store(target.key(), entry);
     meters.stored();

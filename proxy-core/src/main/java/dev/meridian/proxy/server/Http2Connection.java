@@ -141,6 +141,9 @@ final class Http2Connection {
    * client-idle: {@link Http2IdleConnection}), draining, or closed by the client, and keeps
    * response headers out of HPACK's dynamic table.
    */
+  /** How long a connection whose client closed its side has for what was written to leave. */
+  private static final long CLIENT_GONE_GRACE_MILLIS = 1000;
+
   private static final class ConnectionEvents extends ChannelDuplexHandler {
     private final Http2FrameCodec codec;
     private final ProxyMetrics metrics;
@@ -213,11 +216,12 @@ final class Http2Connection {
       if (evt instanceof ChannelInputShutdownEvent) {
         // The client closed its side (the listener allows half-closed connections for HTTP/1.1).
         // An HTTP/2 client that closes its side is gone: it could not even acknowledge SETTINGS or
-        // PING. So the connection closes now, not once its open streams are answered (the codec's
-        // graceful close waits up to 30 s): their requests are abandoned and their backends freed,
+        // PING. So the connection closes within a second (what was written may still leave), not once
+        // its open streams are answered (the codec's graceful close waits up to 30 s): their
+        // requests are abandoned and their backends freed,
         // and each is logged 499 (or cut off), as nginx and Envoy do; a long poll or an event
         // stream held its backend for as long as the backend took, and was logged delivered.
-        codec.gracefulShutdownTimeoutMillis(0);
+        codec.gracefulShutdownTimeoutMillis(CLIENT_GONE_GRACE_MILLIS);
         ctx.close();
         return;
       }

@@ -349,6 +349,9 @@ final class ResponseRelay {
     Channel upstream = ex.upstream;
     BackendHandler.of(upstream).detach();
     connection.exchange = null;
+    // Counted as answered at its 101 (requests in flight, region traffic, latency); its bytes and
+    // access log line come when it closes.
+    RequestEnd.record(connection, ex, 101, false, false);
     connection.headTimer.cancel();
     connection.inbound.release();
     TunnelHandler.Tunnel tunnel = TunnelHandler.splice(connection.client.socket(), upstream, // HTTP/1 only
@@ -359,10 +362,11 @@ final class ResponseRelay {
       connection.clientClosed(); // the handler left the pipeline: its close would not run
       ex.bodyBytesForwarded += tunnel.bytesToBackend();
       ex.responseBytes += tunnel.bytesToClient();
-      // Counted when it closes, with its bytes each way and its whole life (meridian_request_bytes_total,
-      // the duration histogram, the access log), as Envoy counts an upgraded request; open ones are
-      // meridian_tunnels_open.
-      RequestEnd.record(connection, ex, 101, false);
+      // Its bytes each way in meridian_request_bytes_total and meridian_response_bytes_total (0 at the
+      // 101), and its access log line with its whole life.
+      context.metrics.routeRequests(ExchangeCompletion.routeName(ex))
+          .addBytes(tunnel.bytesToBackend(), tunnel.bytesToClient());
+      AccessLogRecorder.record(context, connection, ex, 101, System.nanoTime() - ex.startNanos, false);
     });
   }
 

@@ -257,6 +257,7 @@ class EdgeCacheTest {
     assertThat(get("/w", "Accept-Encoding", huge).xCache()).as("not stored").isEqualTo("MISS");
     assertThat(get("/w", "Accept-Encoding", "gzip").xCache()).isEqualTo("HIT");
     assertThat(count("/w")).isEqualTo(4);
+    assertThat(counter("meridian.cache.not.stored", "route", "static", "reason", "vary-too-long")).isEqualTo(2);
   }
 
   @Test

@@ -8,11 +8,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.meridian.proxy.MeridianInstance;
 import dev.meridian.proxy.config.SettingsLoader;
 import dev.meridian.proxy.testing.RawHttp2Client;
-import dev.meridian.proxy.testing.RawHttpClient;
 import dev.meridian.proxy.testing.RawHttpClient.RawResponse;
+import dev.meridian.proxy.testing.RawHttpClient;
 import dev.meridian.proxy.testing.RegionalBackends;
-import dev.meridian.proxy.testing.TestBackend;
 import dev.meridian.proxy.testing.TestBackend.Reply;
+import dev.meridian.proxy.testing.TestBackend;
+import dev.meridian.proxy.testing.TrustingSsl;
 import dev.meridian.tls.CertificatePair;
 import dev.meridian.tls.SelfSignedCertificates;
 import java.io.DataInputStream;
@@ -29,7 +30,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -48,9 +48,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -441,7 +439,7 @@ class ProxyMetricsEndToEndTest {
     assertThat(initial.value("meridian_tls_certificate_expiry_timestamp_seconds", "listener", "tls"))
         .as("when the listener's certificate expires, to alert on").isEqualTo(leaf.getNotAfter().toInstant().getEpochSecond());
 
-    HttpClient trusting = HttpClient.newBuilder().sslContext(trusting(cert))
+    HttpClient trusting = HttpClient.newBuilder().sslContext(TrustingSsl.trusting(cert))
         .version(HttpClient.Version.HTTP_1_1).build();
     HttpResponse<String> response = trusting.send(HttpRequest.newBuilder(secure).build(),
         HttpResponse.BodyHandlers.ofString());
@@ -519,19 +517,6 @@ class ProxyMetricsEndToEndTest {
   private static double failedHandshakes(Scrape metrics) {
     return metrics.samples("meridian_tls_handshakes_total").stream()
         .filter(s -> !"ok".equals(s.labels().get("result"))).mapToDouble(Sample::value).sum();
-  }
-
-  private static SSLContext trusting(CertificatePair cert) throws Exception {
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    try (var in = Files.newInputStream(cert.cert())) {
-      trust.setCertificateEntry("meridian", CertificateFactory.getInstance("X.509").generateCertificate(in));
-    }
-    TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    trustManagers.init(trust);
-    SSLContext ssl = SSLContext.getInstance("TLS");
-    ssl.init(null, trustManagers.getTrustManagers(), null);
-    return ssl;
   }
 
   // ---- the process -------------------------------------------------------------------------

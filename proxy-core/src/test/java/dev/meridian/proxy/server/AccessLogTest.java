@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.meridian.proxy.testing.RawHttpClient;
 import dev.meridian.proxy.testing.TestBackend;
+import dev.meridian.proxy.testing.TrustingSsl;
 import dev.meridian.tls.CertificatePair;
 import dev.meridian.tls.SelfSignedCertificates;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -23,8 +24,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,7 +35,6 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -736,7 +734,7 @@ class AccessLogTest {
   @ValueSource(booleans = {true, false})
   void aTlsConnectionLogsItsVersionAndServerName(boolean sendSni) throws Exception {
     CertificatePair cert = SelfSignedCertificates.generate(dir.resolve("cert"));
-    SSLContext ssl = trusting(cert);
+    SSLContext ssl = TrustingSsl.trusting(cert);
     try (TestBackend backend = TestBackend.start(TestBackend.ok("secure"));
         ProxyFixture proxy = start(backend.port(), """
             meridian.listeners = [ { name = "tls", address = "127.0.0.1:0", tls { certificates = [
@@ -778,18 +776,5 @@ class AccessLogTest {
       assertThat(linesCounter(proxy, "written")).as("no meter").isEqualTo(-1);
     }
     assertThat(logFile()).doesNotExist();
-  }
-
-  private static SSLContext trusting(CertificatePair cert) throws Exception {
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    try (InputStream in = Files.newInputStream(cert.cert())) {
-      trust.setCertificateEntry("meridian", CertificateFactory.getInstance("X.509").generateCertificate(in));
-    }
-    TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    trustManagers.init(trust);
-    SSLContext ssl = SSLContext.getInstance("TLS");
-    ssl.init(null, trustManagers.getTrustManagers(), null);
-    return ssl;
   }
 }

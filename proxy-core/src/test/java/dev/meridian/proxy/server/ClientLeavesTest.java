@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.meridian.proxy.testing.RawHttp2Client;
 import dev.meridian.proxy.testing.RawTcpBackend;
+import dev.meridian.proxy.testing.TrustingSsl;
 import dev.meridian.tls.CertificatePair;
 import dev.meridian.tls.SelfSignedCertificates;
 import java.io.InputStream;
@@ -16,15 +17,11 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -86,7 +83,7 @@ class ClientLeavesTest {
               { cert = "%s", key = "%s" } ] } } ]
             """.formatted(cert.cert(), cert.key()));
         Socket tcp = new Socket(InetAddress.getLoopbackAddress(), proxy.port());
-        SSLSocket tls = (SSLSocket) trusting(cert).getSocketFactory().createSocket(tcp, "localhost", proxy.port(), false)) {
+        SSLSocket tls = (SSLSocket) TrustingSsl.trusting(cert).getSocketFactory().createSocket(tcp, "localhost", proxy.port(), false)) {
       tls.setSoTimeout(10_000);
       tls.startHandshake();
       OutputStream out = tls.getOutputStream();
@@ -128,18 +125,5 @@ class ClientLeavesTest {
       client.shutdownOutput();
       assertAbandoned(backendClosedAt, left);
     }
-  }
-
-  private static SSLContext trusting(CertificatePair cert) throws Exception {
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    try (InputStream in = Files.newInputStream(cert.cert())) {
-      trust.setCertificateEntry("meridian", CertificateFactory.getInstance("X.509").generateCertificate(in));
-    }
-    TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    trustManagers.init(trust);
-    SSLContext ssl = SSLContext.getInstance("TLS");
-    ssl.init(null, trustManagers.getTrustManagers(), null);
-    return ssl;
   }
 }
