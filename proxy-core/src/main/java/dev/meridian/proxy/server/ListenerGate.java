@@ -42,6 +42,11 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
 
   /** A connection accepted beyond the limit, and its client's address when it was counted per client. */
   private record Waiting(Channel child, InetAddress counted) {}
+  /** How long accepting stops after an accept failed, and how often such a failure is logged. */
+  private static final long ACCEPT_FAILURE_PAUSE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+  /** Accept failures since the last one logged (accept loop only). */
+  private long acceptFailures;
+  private long acceptFailureLoggedNanos;
   /** Written on the accept loop; read on close by any loop, so that only a paused listener is woken. */
   private volatile boolean paused;
 
@@ -193,6 +198,32 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
       paused = false;
       log.info("listener '{}': below {} client connections: accepting again", listener, max);
       ctx.channel().config().setAutoRead(true);
+    }
+  }
+
+  /**
+   * An accept failed (most often EMFILE: no descriptor left). Accepting stops for a second, as
+   * Netty's acceptor does, so the listener does not spin on a failing accept; the failure is logged at
+   * most once a second, saying how many more, instead of a stack trace at the pipeline's tail on each.
+   */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    acceptFailures++;
+    long now = ctx.executor().ticker().nanoTime();
+    if (acceptFailureLoggedNanos == 0 || now - acceptFailureLoggedNanos >= ACCEPT_FAILURE_PAUSE_NANOS) {
+      log.warn("listener '{}': accepting a connection failed: {} ({} since the last such line); accepting again"
+          + " in 1 s", listener, cause.toString(), acceptFailures);
+      acceptFailures = 0;
+      acceptFailureLoggedNanos = now;
+    }
+    io.netty.channel.ChannelConfig config = ctx.channel().config();
+    if (config.isAutoRead() && !paused) {
+      config.setAutoRead(false);
+      ctx.executor().schedule(() -> {
+        if (!paused) { // else the connection bound resumes accepting when a connection closes
+          config.setAutoRead(true);
+        }
+      }, ACCEPT_FAILURE_PAUSE_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
   }
 
