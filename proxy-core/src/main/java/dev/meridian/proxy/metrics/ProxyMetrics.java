@@ -84,6 +84,17 @@ public final class ProxyMetrics {
     return edge;
   }
 
+  /**
+   * Reports the process's bound on backend connections: {@code meridian_upstream_connections_open}
+   * (held under it now) and {@code meridian_upstream_connections_max} (what the open-file limit allows).
+   */
+  public void upstreamConnectionBudget(java.util.function.IntSupplier open, int max) {
+    Gauge.builder("meridian.upstream.connections.open", open::getAsInt)
+        .description("HTTP/1 backend connections open, in use or idle, under the process's bound").register(registry);
+    Gauge.builder("meridian.upstream.connections.max", () -> max)
+        .description("HTTP/1 backend connections the process may hold: (open-file limit - 256) / 2").register(registry);
+  }
+
   /** The meters of a listener's connection limits (one set per listener name). */
   public ListenerMeters listener(String name) {
     return new ListenerMeters(registry, name);

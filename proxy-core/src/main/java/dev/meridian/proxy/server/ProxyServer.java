@@ -118,6 +118,7 @@ public final class ProxyServer implements AutoCloseable {
     pools.links(assembly.links());
     ProxyMetrics metrics = new ProxyMetrics(registry);
     pools.reportConnectTimes((backend, nanos) -> metrics.upstreamConnected(backend.id(), nanos));
+    metrics.upstreamConnectionBudget(pools.budget()::open, pools.budget().max());
     EdgeCache cache = new EdgeCache(settings.cache().maxSize(), settings.cache().maxObjectSize(), clock::nanoTime,
         settings.timeouts().responseHeaders().toNanos());
     metrics.registerCache(cache);

@@ -41,7 +41,7 @@ public final class UpstreamPools {
   }
 
   /** The process-wide bound on backend connections every loop's pool takes from. */
-  UpstreamConnectionBudget budget() {
+  public UpstreamConnectionBudget budget() {
     return budget;
   }
 

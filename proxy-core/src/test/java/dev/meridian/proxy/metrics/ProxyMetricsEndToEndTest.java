@@ -133,6 +133,12 @@ class ProxyMetricsEndToEndTest {
     assertThat(metrics.value("meridian_request_duration_seconds_count", "route", "fail")).isEqualTo(1);
     assertThat(metrics.value("meridian_request_duration_seconds_sum", "route", "api")).isPositive();
     assertThat(metrics.value("meridian_requests_in_flight")).isZero();
+    // The process's bound on backend connections, and the pooled connections held under it.
+    long descriptors = dev.meridian.proxy.transport.DescriptorLimit.get().orElse(-1);
+    if (descriptors > 0) {
+      assertThat(metrics.value("meridian_upstream_connections_max")).isEqualTo(Math.max(16, (descriptors - 256) / 2));
+    }
+    assertThat(metrics.value("meridian_upstream_connections_open")).isPositive();
 
     // The histogram: the fixed buckets, cumulative, the last (+Inf) holding every request.
     List<Sample> buckets = metrics.samples("meridian_request_duration_seconds_bucket").stream()
