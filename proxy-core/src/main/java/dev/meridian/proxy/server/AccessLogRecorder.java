@@ -79,11 +79,18 @@ final class AccessLogRecorder {
     }
   }
 
-  /** The request's values of the fields the access log records, taken as the head arrives. */
-  static String[] requestFields(AccessLog log, HttpHeaders request) {
+  /**
+   * Takes the request's values of the fields the access log records (access-log.request-headers),
+   * as the head arrives: it is rewritten in place before it goes upstream. Nothing when none are named.
+   */
+  static void noteRequestFields(ProxyContext context, Exchange ex) {
+    AccessLog log = context.accessLog;
+    if (log == null || log.requestHeaders().isEmpty()) {
+      return;
+    }
     String[] values = new String[log.requestHeaders().size()];
-    recordFields(request, log.requestHeaders(), values, false);
-    return values;
+    recordFields(ex.request.headers(), log.requestHeaders(), values, false);
+    ex.loggedRequestFields = values;
   }
 
   /**

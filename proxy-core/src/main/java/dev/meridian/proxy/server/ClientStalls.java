@@ -68,6 +68,26 @@ final class ClientStalls {
   }
 
   /**
+   * The client shut its sending side (TCP FIN). Between requests the connection closes. Once its
+   * request was sent whole and its answer is awaited or on its way, over TLS (HTTP clients over TLS
+   * close both ways) or with limits.abort-on-client-close, it has left: {@link #clientLeft}. Otherwise
+   * (a cleartext half-close, pipelined requests still queued, a body cut short) what it sent is
+   * answered, then the connection closes ({@link #checkInputClosedMidBody} answers a cut body 400).
+   */
+  static void onInputClosed(FrontendHandler connection) {
+    connection.inputClosed = true;
+    Exchange ex = connection.exchange;
+    if (ex == null && connection.inbound.isEmpty()) {
+      connection.client.close();
+    } else if (ex != null && ex.requestComplete && connection.inbound.isEmpty()
+        && (connection.isTls() || connection.context.policies().settings.limits().abortOnClientClose())) {
+      clientLeft(connection);
+    } else {
+      checkInputClosedMidBody(connection);
+    }
+  }
+
+  /**
    * The client closed its side while its request was in flight and is taken to have left: the
    * connection closes now, which abandons the exchange and frees its backend (logged 499, or cut off
    * when its answer had begun), as nginx does for a client that closes.

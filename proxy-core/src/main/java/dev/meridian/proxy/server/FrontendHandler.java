@@ -276,20 +276,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
       return;
     }
     if (evt instanceof ChannelInputShutdownEvent) {
-      inputClosed = true;
-      if (exchange == null && inbound.isEmpty()) {
-        ctx.close();
-      } else if (exchange != null && exchange.requestComplete && inbound.isEmpty()
-          && (isTls() || context.policies().settings.limits().abortOnClientClose())) {
-        // The client closed once its request was sent, while its answer is awaited or on its way:
-        // it has left (HTTP clients over TLS close both ways; limits.abort-on-client-close says a
-        // cleartext one has too): the request is abandoned at once, its backend freed (499).
-        // Pipelined requests still queued, and a body cut short (400), go on as below.
-        ClientStalls.clientLeft(this);
-      } else {
-        // The client finished sending (half-close): answer what it sent, then close.
-        ClientStalls.checkInputClosedMidBody(this);
-      }
+      ClientStalls.onInputClosed(this);
       return;
     }
     if (evt == DrainEvent.INSTANCE) {
@@ -396,10 +383,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     ex.clientAddress = clientAddress;
     ex.http2 = http2Stream;
     exchange = ex;
-    if (context.accessLog != null && !context.accessLog.requestHeaders().isEmpty()) {
-      // As the client sent them: the head is rewritten in place before it goes upstream.
-      ex.loggedRequestFields = AccessLogRecorder.requestFields(context.accessLog, request.headers());
-    }
+    AccessLogRecorder.noteRequestFields(context, ex);
     if (request.decoderResult().isFailure()) {
       rejectMalformed(ex, request.decoderResult().cause());
       return;

@@ -636,15 +636,20 @@ class AccessLogTest {
     }
   }
 
+  /** A backend that answers 10 bytes of a 100-byte body, then closes. */
+  private static dev.meridian.proxy.testing.RawTcpBackend cuttingOff() throws IOException {
+    return dev.meridian.proxy.testing.RawTcpBackend.start(socket -> {
+      dev.meridian.proxy.testing.RawTcpBackend.readHead(socket.getInputStream());
+      socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"
+          .getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+    });
+  }
+
   /** A response the backend cut off is logged with its status, the bytes that went, and cut_off. */
   @Test
   void aResponseCutOffMidBodyIsMarkedSo() throws Exception {
-    try (dev.meridian.proxy.testing.RawTcpBackend backend = dev.meridian.proxy.testing.RawTcpBackend.start(socket -> {
-          dev.meridian.proxy.testing.RawTcpBackend.readHead(socket.getInputStream());
-          socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"
-              .getBytes(StandardCharsets.US_ASCII));
-          socket.getOutputStream().flush();
-        });
+    try (dev.meridian.proxy.testing.RawTcpBackend backend = cuttingOff();
         ProxyFixture proxy = start(backend.address().getPort(), "");
         RawHttpClient client = RawHttpClient.connect(proxy.port())) {
       client.send("GET /cut HTTP/1.1\r\nHost: test\r\n\r\n");
@@ -659,12 +664,7 @@ class AccessLogTest {
     }
     // Over HTTP/2 the stream is reset INTERNAL_ERROR: a failure (gRPC: INTERNAL), not CANCEL (the
     // caller cancelled).
-    try (dev.meridian.proxy.testing.RawTcpBackend backend = dev.meridian.proxy.testing.RawTcpBackend.start(socket -> {
-          dev.meridian.proxy.testing.RawTcpBackend.readHead(socket.getInputStream());
-          socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"
-              .getBytes(StandardCharsets.US_ASCII));
-          socket.getOutputStream().flush();
-        });
+    try (dev.meridian.proxy.testing.RawTcpBackend backend = cuttingOff();
         ProxyFixture proxy = start(backend.address().getPort(), "");
         dev.meridian.proxy.testing.RawHttp2Client h2 = new dev.meridian.proxy.testing.RawHttp2Client(proxy.port()).lenient()) {
       h2.get(1, "/cut-h2");
