@@ -93,12 +93,12 @@ class DashboardBrowserTest {
     browser = startBrowser();
     browser.get("http://127.0.0.1:" + proxy.adminAddress().getPort() + "/");
 
-    await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+    await().atMost(Duration.ofSeconds(20)).ignoreException(org.openqa.selenium.StaleElementReferenceException.class).untilAsserted(() ->
         assertThat(browser.findElements(By.cssSelector("#regions .card")))
             .extracting(card -> card.getAttribute("data-region"))
             .containsExactly("us-east", "eu-west", "ap-south"));
     // Each client region is served by its own region first: a third of the requests each.
-    await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+    await().atMost(Duration.ofSeconds(15)).ignoreException(org.openqa.selenium.StaleElementReferenceException.class).untilAsserted(() -> {
       assertThat(share("eu-west")).isBetween(20, 50);
       assertThat(browser.findElement(By.id("status")).getText()).isEqualTo("live");
     });
@@ -106,12 +106,12 @@ class DashboardBrowserTest {
     browser.findElement(By.cssSelector(".card[data-region=eu-west] button[data-action=dial][data-percent='0']")).click();
 
     // eu-west's clients now go to the next region in their failover order: eu-west shows 0%.
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+    await().atMost(Duration.ofSeconds(10)).ignoreException(org.openqa.selenium.StaleElementReferenceException.class).untilAsserted(() -> {
       assertThat(share("eu-west")).isZero();
       assertThat(text(".card[data-region=eu-west] [data-field=dial]")).isEqualTo("0%");
       assertThat(share("us-east") + share("ap-south")).isGreaterThanOrEqualTo(95);
     });
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+    await().atMost(Duration.ofSeconds(10)).ignoreException(org.openqa.selenium.StaleElementReferenceException.class).untilAsserted(() ->
         assertThat(browser.findElements(By.cssSelector("#decisions tbody tr"))).isNotEmpty());
     assertThat(browser.findElements(By.cssSelector("#backends tbody tr"))).hasSize(3);
 
@@ -149,20 +149,20 @@ class DashboardBrowserTest {
     browser.get("http://127.0.0.1:" + proxy.adminAddress().getPort() + "/healthz");
     browser.manage().addCookie(new org.openqa.selenium.Cookie("meridian_admin_token", token, "/"));
     browser.get("http://127.0.0.1:" + proxy.adminAddress().getPort() + "/");
-    await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+    await().atMost(Duration.ofSeconds(20)).ignoreException(org.openqa.selenium.StaleElementReferenceException.class).untilAsserted(() ->
         assertThat(browser.findElement(By.id("login")).isDisplayed()).isTrue());
     assertThat(browser.executeScript("return document.cookie")).isEqualTo("");
     assertThat(browser.findElements(By.cssSelector("#regions .card"))).isEmpty();
 
     browser.findElement(By.id("token")).sendKeys(token);
     browser.findElement(By.cssSelector("#login button")).click();
-    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+    await().atMost(Duration.ofSeconds(20)).ignoreException(org.openqa.selenium.StaleElementReferenceException.class).untilAsserted(() -> {
       assertThat(browser.findElements(By.cssSelector("#regions .card"))).extracting(c -> c.getAttribute("data-region"))
           .contains("us-east", "eu-west");
       assertThat(browser.findElement(By.id("status")).getText()).isEqualTo("live");
     });
     browser.findElement(By.cssSelector(".card[data-region=eu-west] button[data-action=dial][data-percent='0']")).click();
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+    await().atMost(Duration.ofSeconds(10)).ignoreException(org.openqa.selenium.StaleElementReferenceException.class).untilAsserted(() ->
         assertThat(text(".card[data-region=eu-west] [data-field=dial]")).isEqualTo("0%"));
     assertThat(browser.executeScript("return document.cookie")).isEqualTo("");
   }
@@ -173,9 +173,20 @@ class DashboardBrowserTest {
     return shown.endsWith("%") ? Integer.parseInt(shown.substring(0, shown.length() - 1)) : -1;
   }
 
+  /**
+   * The text an element shows now. The page redraws its cards as the stream updates them (every
+   * second), so an element found may be replaced before it is read: it is found again then.
+   */
   private String text(String css) {
-    WebElement element = browser.findElement(By.cssSelector(css));
-    return element.getText().trim();
+    for (int tries = 1; ; tries++) {
+      try {
+        return browser.findElement(By.cssSelector(css)).getText().trim();
+      } catch (org.openqa.selenium.StaleElementReferenceException redrawn) {
+        if (tries == 5) {
+          throw redrawn;
+        }
+      }
+    }
   }
 
   private static ChromeDriver startBrowser() {
