@@ -57,8 +57,8 @@ final class AccessLogRecorder {
       e.upstreamStatus = ex.upstreamStatus;
       e.attempts = ex.attempts;
       e.reason = ex.localReason;
-      e.cache = ex.cacheStatus;
-      e.sticky = ex.route != null && ex.route.sticky() != null && !ex.fromCache
+      e.cache = ex.cacheStatus();
+      e.sticky = ex.route != null && ex.route.sticky() != null && !ex.fromCache()
           ? STICKY_LABELS[ex.selection.pinOutcome().ordinal()] : null;
       // Only with access-log.decisions: debug-headers alone also makes selectors explain themselves.
       e.decision = ex.policies.accessLogDecisions ? ex.selection.decision() : null;

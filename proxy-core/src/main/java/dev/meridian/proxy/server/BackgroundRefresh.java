@@ -75,7 +75,7 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
     }
     ProxyContext context = connection.context;
     EdgeCache cache = context.cache;
-    MissCoalescer.Role role = cache.misses().join(ex.cacheKey, cache.nanoTime());
+    MissCoalescer.Role role = cache.misses().join(ex.cache.key, cache.nanoTime());
     if (!role.leads()) {
       return true; // a refresh (or a miss's fill) is already on its way
     }

@@ -71,7 +71,7 @@ final class CoalescedMiss implements MissCoalescer.Waiter {
     }
     // Nothing stored for this request (or another variant): it asks the origin itself.
     EdgeCachePhase.countMiss(ex, connection.context.metrics.cache(ex.route.name()));
-    ex.cacheFillWanted = false;
+    ex.cache.fillWanted = false;
     connection.forward(ex);
   }
 }

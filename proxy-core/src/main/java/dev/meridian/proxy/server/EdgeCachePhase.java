@@ -66,8 +66,8 @@ final class EdgeCachePhase {
   record Target(CachePolicy policy, String route, String key, String url, HttpHeaders requestHeaders,
       boolean authenticated) {
     static Target of(Exchange ex) {
-      return new Target(ex.route.cache(), ex.route.name(), ex.cacheKey, ex.cacheUrl,
-          new io.netty.handler.codec.http.DefaultHttpHeaders().add(ex.request.headers()), ex.cacheAuthenticated);
+      return new Target(ex.route.cache(), ex.route.name(), ex.cache.key, ex.cache.url,
+          new io.netty.handler.codec.http.DefaultHttpHeaders().add(ex.request.headers()), ex.cache.authenticated);
     }
   }
 
@@ -85,6 +85,7 @@ final class EdgeCachePhase {
    * @return whether the request was answered or waits (else it goes to the origin now)
    */
   boolean answer(Exchange ex) {
+    ex.cacheState();
     CachePolicy policy = ex.route.cache();
     CacheMeters meters = context.metrics.cache(ex.route.name());
     boolean head = ex.method.equals("HEAD");
@@ -107,22 +108,22 @@ final class EdgeCachePhase {
     } else {
       // Proxy-Authorization too (RFC 9111 names only Authorization, but a user's credentials for a
       // proxy on the way are as personal), and the _ spellings CGI, WSGI and Rack read as these.
-      ex.cacheAuthenticated = CREDENTIALS.anyIn(headers);
-      if (ex.cacheAuthenticated && policy.authenticated() == CachePolicy.Authenticated.BYPASS) {
+      ex.cache.authenticated = CREDENTIALS.anyIn(headers);
+      if (ex.cache.authenticated && policy.authenticated() == CachePolicy.Authenticated.BYPASS) {
         bypass = "authenticated";
       }
     }
     if (bypass != null) {
       meters.bypass(bypass);
-      ex.cacheStatus = "BYPASS";
+      ex.cache.status = "BYPASS";
       return false;
     }
     String scheme = connection.scheme;
     String host = headers.get(HttpHeaderNames.HOST); // normalized above: the origin gets what is keyed
-    ex.cacheKey = CacheKeys.key(policy, ex.route.name(), scheme, host == null ? "" : host, ex.request.uri(), headers);
-    ex.cacheUrl = CacheKeys.url(scheme, host == null ? "" : host, ex.request.uri());
+    ex.cache.key = CacheKeys.key(policy, ex.route.name(), scheme, host == null ? "" : host, ex.request.uri(), headers);
+    ex.cache.url = CacheKeys.url(scheme, host == null ? "" : host, ex.request.uri());
     long now = cache.nanoTime();
-    CachedResponse entry = cache.lookup(ex.cacheKey, headers);
+    CachedResponse entry = cache.lookup(ex.cache.key, headers);
     if (entry != null && entry.isFresh(now)) {
       meters.hit();
       serve(ex, entry, "HIT", now);
@@ -138,26 +139,26 @@ final class EdgeCachePhase {
     if (headers.contains(HttpHeaderNames.RANGE)) {
       // Ranges are cut from fresh entries; a partial answer from the origin is never stored.
       meters.bypass("range");
-      ex.cacheStatus = "BYPASS";
-      ex.cacheKey = null;
+      ex.cache.status = "BYPASS";
+      ex.cache.key = null;
       return false;
     }
-    ex.cacheStatus = entry != null ? "EXPIRED" : "MISS";
+    ex.cache.status = entry != null ? "EXPIRED" : "MISS";
     if (entry != null && (entry.etag() != null || entry.lastModified() != null) && !isConditional(headers)) {
       // Stale, with validators: ask the origin whether it changed (a 304 refreshes the entry).
-      ex.cacheRevalidate = entry;
+      ex.cache.revalidate = entry;
       if (entry.etag() != null) {
         headers.set(HttpHeaderNames.IF_NONE_MATCH, entry.etag());
       } else {
         headers.set(HttpHeaderNames.IF_MODIFIED_SINCE, entry.lastModified());
       }
     }
-    ex.cacheStale = entry != null && entry.mayServeOnError(now) ? entry : null;
-    ex.cacheFillWanted = !head;
-    if (!head && cache.misses().coalesces(ex.cacheKey, now)) {
-      MissCoalescer.Role role = cache.misses().join(ex.cacheKey, now);
+    ex.cache.stale = entry != null && entry.mayServeOnError(now) ? entry : null;
+    ex.cache.fillWanted = !head;
+    if (!head && cache.misses().coalesces(ex.cache.key, now)) {
+      MissCoalescer.Role role = cache.misses().join(ex.cache.key, now);
       if (role.leads()) {
-        ex.cacheLead = role.fill();
+        ex.cache.lead = role.fill();
       } else {
         CoalescedMiss waiter = new CoalescedMiss(connection, this, ex, role.fill());
         if (role.fill().await(waiter)) {
@@ -172,7 +173,7 @@ final class EdgeCachePhase {
   }
 
   static void countMiss(Exchange ex, CacheMeters meters) {
-    if (ex.cacheStatus.equals("EXPIRED")) {
+    if (ex.cache.status.equals("EXPIRED")) {
       meters.expired();
     } else {
       meters.miss();
@@ -181,9 +182,9 @@ final class EdgeCachePhase {
 
   /** Ends the fill the exchange leads, if any: waiters get the entry, or go to the origin (null). */
   static void finishLead(Exchange ex, CachedResponse stored) {
-    MissCoalescer.Fill lead = ex.cacheLead;
+    MissCoalescer.Fill lead = ex.cache == null ? null : ex.cache.lead;
     if (lead != null) {
-      ex.cacheLead = null;
+      ex.cache.lead = null;
       lead.finish(stored);
     }
   }
@@ -195,6 +196,7 @@ final class EdgeCachePhase {
    * @return whether the exchange was answered from a stale entry (the response was released)
    */
   boolean onResponseHead(Exchange ex, HttpResponse response) {
+    ex.cacheState();
     int status = response.status().code();
 
     if (status >= 500 && answerStale(ex)) {
@@ -204,20 +206,20 @@ final class EdgeCachePhase {
     if (status >= 500) {
       finishLead(ex, null); // waiters ask the origin themselves (and may find it back)
     }
-    if (status == 304 && ex.cacheRevalidate != null) {
+    if (status == 304 && ex.cache.revalidate != null) {
       revalidated(ex, response);
       return true;
     }
     HttpHeaders headers = response.headers();
     Set<String> tags = OriginHeaders.takeTags(headers);
-    if (ex.cacheFillWanted && ex.cacheKey != null) {
+    if (ex.cache.fillWanted && ex.cache.key != null) {
       startFill(ex, response, tags);
     }
-    if (ex.cacheFill == null) {
+    if (ex.cache.fill == null) {
       finishLead(ex, null);
     }
-    if (ex.cacheStatus != null) {
-      headers.set(CachedAnswers.X_CACHE, ex.cacheStatus);
+    if (ex.cache.status != null) {
+      headers.set(CachedAnswers.X_CACHE, ex.cache.status);
     }
     return false;
   }
@@ -227,7 +229,7 @@ final class EdgeCachePhase {
     CacheMeters meters = context.metrics.cache(ex.route.name());
     HttpHeaders headers = response.headers();
     int status = response.status().code();
-    Freshness.Verdict verdict = Freshness.judge(policy, status, headers, ex.cacheAuthenticated,
+    Freshness.Verdict verdict = Freshness.judge(policy, status, headers, ex.cache.authenticated,
         context.epochSeconds() * 1000);
     long length = HttpUtil.getContentLength(response, -1L);
     String why = verdict.notStored();
@@ -238,7 +240,7 @@ final class EdgeCachePhase {
       meters.notStored(why);
       if (!why.equals("status") && !why.equals("authenticated")) {
         // The answer itself said so (not a passing error, nor this request's credentials).
-        cache.misses().notStored(ex.cacheKey, cache.nanoTime());
+        cache.misses().notStored(ex.cache.key, cache.nanoTime());
       }
       return;
     }
@@ -256,11 +258,11 @@ final class EdgeCachePhase {
       meters.notStored("vary-too-long"); // this request's doing too: its Vary values are no browser's
       return;
     }
-    CachedResponse head = new CachedResponse(ex.cacheUrl, status, response.status().reasonPhrase(),
+    CachedResponse head = new CachedResponse(ex.cache.url, status, response.status().reasonPhrase(),
         OriginHeaders.storedHeaders(headers), java.nio.ByteBuffer.allocate(0), 0, verdict.initialAgeSeconds(), verdict.lifetimeSeconds(),
         policy.staleIfError().toSeconds(), varyNames, varyValues,
         headers.get(HttpHeaderNames.ETAG), headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
-    ex.cacheFill = new CacheFill(ex.cacheKey, head, length, cache.maxObjectSize());
+    ex.cache.fill = new CacheFill(ex.cache.key, head, length, cache.maxObjectSize());
   }
 
   /**
@@ -269,13 +271,13 @@ final class EdgeCachePhase {
    * connection is closed rather than reused, since the 304's end may still be on its way.
    */
   private void revalidated(Exchange ex, HttpResponse notModified) {
-    CachedResponse old = ex.cacheRevalidate;
-    ex.cacheRevalidate = null;
-    Refreshed refreshed = merge304(ex.route.cache(), old, notModified.headers(), ex.cacheAuthenticated);
+    CachedResponse old = ex.cache.revalidate;
+    ex.cache.revalidate = null;
+    Refreshed refreshed = merge304(ex.route.cache(), old, notModified.headers(), ex.cache.authenticated);
     ReferenceCountUtil.release(notModified);
     connection.completion.abandonUpstream(ex);
-    finishLead(ex, keep(ex.route.name(), ex.cacheKey, old, refreshed));
-    ex.cacheStale = null;
+    finishLead(ex, keep(ex.route.name(), ex.cache.key, old, refreshed));
+    ex.cache.stale = null;
     serve(ex, refreshed.entry(), "REVALIDATED", cache.nanoTime());
   }
 
@@ -364,20 +366,20 @@ final class EdgeCachePhase {
 
   /** A part of the origin's body, on its way to the client: copied into the entry being filled. */
   void onBody(Exchange ex, HttpContent content) {
-    CacheFill fill = ex.cacheFill;
+    CacheFill fill = ex.cache == null ? null : ex.cache.fill;
     if (fill == null) {
       return;
     }
     CacheMeters meters = context.metrics.cache(ex.route.name());
     if (!fill.append(content.content())) {
-      ex.cacheFill = null;
+      ex.cache.fill = null;
       meters.notStored("too-large");
       cache.misses().notStored(fill.key(), cache.nanoTime());
       finishLead(ex, null);
       return;
     }
     if (content instanceof LastHttpContent last) {
-      ex.cacheFill = null;
+      ex.cache.fill = null;
       if (!last.trailingHeaders().isEmpty()) {
         meters.notStored("trailers");
         finishLead(ex, null);
@@ -397,13 +399,13 @@ final class EdgeCachePhase {
    * @return whether the exchange was answered
    */
   boolean answerStale(Exchange ex) {
-    CachedResponse stale = ex.cacheStale;
+    CachedResponse stale = ex.cache == null ? null : ex.cache.stale;
     long now = cache.nanoTime();
     if (stale == null || ex.responseStarted() || !stale.mayServeOnError(now)) {
       return false;
     }
-    ex.cacheStale = null;
-    ex.cacheFill = null;
+    ex.cache.stale = null;
+    ex.cache.fill = null;
     finishLead(ex, null);
     connection.completion.abandonUpstream(ex);
     context.metrics.cache(ex.route.name()).stale();
@@ -447,10 +449,11 @@ final class EdgeCachePhase {
     String path = q < 0 ? uri : uri.substring(0, q);
     for (dev.meridian.proxy.routing.Route route : routes) {
       if (route.cache() != null && route.matchesTarget(host, path)) {
-        if (ex.cacheInvalidates == null) {
-          ex.cacheInvalidates = new ArrayList<>(2);
+        RequestCacheState state = ex.cacheState();
+        if (state.invalidates == null) {
+          state.invalidates = new ArrayList<>(2);
         }
-        ex.cacheInvalidates.add(new Invalidation(route.name(),
+        state.invalidates.add(new Invalidation(route.name(),
             CacheKeys.key(route.cache(), route.name(), connection.scheme, host, uri, headers)));
       }
     }
@@ -459,7 +462,7 @@ final class EdgeCachePhase {
   /** The origin answered an unsafe request: a success (2xx, 3xx) removes the entries noted for it. */
   void invalidateIfSucceeded(Exchange ex, int status) {
     if (status >= 200 && status < 400) {
-      for (Invalidation each : ex.cacheInvalidates) {
+      for (Invalidation each : ex.cache.invalidates) {
         int gone = cache.invalidate(each.key());
         if (gone > 0) {
           context.metrics.cache(each.route()).invalidated(gone);
@@ -494,8 +497,9 @@ final class EdgeCachePhase {
 
   /** Writes an entry as the answer (see {@link CachedAnswers}). */
   void serve(Exchange ex, CachedResponse entry, String result, long now) {
-    ex.fromCache = true;
-    ex.cacheStatus = result;
+    RequestCacheState state = ex.cacheState();
+    state.answered = true;
+    state.status = result;
     connection.completion.respondFromCache(ex,
         CachedAnswers.of(entry, ex.request.headers(), ex.method.equals("HEAD"), result, now));
   }

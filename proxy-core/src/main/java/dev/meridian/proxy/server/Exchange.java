@@ -44,30 +44,10 @@ final class Exchange {
   GroupRuntime group;
   /** The residency class the request named, or null. */
   String residencyClass;
-  /** The request's edge cache key, or null when the cache has no part in it. */
-  String cacheKey;
-  /** {@code scheme://host/target} of a cached route's request, for purges. */
-  String cacheUrl;
-  /** What the cache did (X-Cache on the origin's answer): MISS, EXPIRED, BYPASS; null on uncached routes. */
-  String cacheStatus;
-  /** A stale entry that may answer if the origin fails (stale-if-error), or null. */
-  dev.meridian.proxy.cache.CachedResponse cacheStale;
-  /** The origin's answer being stored as it streams through, or null. */
-  dev.meridian.proxy.cache.CacheFill cacheFill;
-  /** The stale entry this request asks the origin to confirm (its validators were sent), or null. */
-  dev.meridian.proxy.cache.CachedResponse cacheRevalidate;
-  /** The fill this request leads (concurrent misses wait for its answer), or null. */
-  dev.meridian.proxy.cache.MissCoalescer.Fill cacheLead;
-  /** The cache key an unsafe request's success removes (see {@code EdgeCachePhase}), or null. */
-  java.util.List<EdgeCachePhase.Invalidation> cacheInvalidates;
-  /** Whether the origin's answer should be stored if it may be (a GET that looked up the cache). */
-  boolean cacheFillWanted;
-  /** Whether the request carried Authorization or Cookie (its answer is stored only if public). */
-  boolean cacheAuthenticated;
+  /** The edge cache's part in the request, or null when the cache had none (see {@link #cacheState}). */
+  RequestCacheState cache;
   /** The dashboard's recent decisions keep this request (its selector explains its pick). */
   boolean decisionSampled;
-  /** Whether the edge cache answered (no backend, no region counted). */
-  boolean fromCache;
   /** Why a sticky route's cookie was not used (ignored, or its backend gone), for the decision header. */
   String stickyNote;
   /**
@@ -181,6 +161,24 @@ final class Exchange {
     this.policies = policies;
     this.clientVersion = request.protocolVersion();
     this.method = request.method().name();
+  }
+
+  /** The edge cache's part in the request, made on first use. */
+  RequestCacheState cacheState() {
+    if (cache == null) {
+      cache = new RequestCacheState();
+    }
+    return cache;
+  }
+
+  /** Whether the edge cache answered the request (no backend, no region counted). */
+  boolean fromCache() {
+    return cache != null && cache.answered;
+  }
+
+  /** What the cache did with the request (X-Cache), or null when it had no part in it. */
+  String cacheStatus() {
+    return cache == null ? null : cache.status;
   }
 
   /**

@@ -102,7 +102,7 @@ final class ExchangeCompletion {
 
   private void respondLocally(Exchange ex, HttpResponseStatus status, String message, long retryAfterSeconds,
       String allow) {
-    if (status.code() >= 500 && ex.cacheStale != null && connection.cache.answerStale(ex)) {
+    if (status.code() >= 500 && ex.cache != null && ex.cache.stale != null && connection.cache.answerStale(ex)) {
       return; // the origin failed: a stale entry the route may serve on error answers instead
     }
     abandonUpstream(ex);

@@ -25,7 +25,7 @@ final class RequestEnd {
    */
   static void record(FrontendHandler connection, Exchange ex, int status, boolean cutOff, boolean accessLog) {
     long nanos = System.nanoTime() - ex.startNanos;
-    if (ex.group != null && !ex.fromCache) {
+    if (ex.group != null && !ex.fromCache()) {
       RegionCounters counters = ex.regionCounters != null ? ex.regionCounters : ex.group.traffic().of(null);
       counters.record(ex.status, ex.isLocal() && !ex.injectedAbort, cutOff, nanos);
     }
@@ -45,8 +45,8 @@ final class RequestEnd {
   }
 
   private static String why(Exchange ex) {
-    if (ex.fromCache) {
-      return "edge cache " + ex.cacheStatus;
+    if (ex.fromCache()) {
+      return "edge cache " + ex.cacheStatus();
     }
     String decision = ex.selection.decision();
     return decision != null ? decision : ex.stickyNote;

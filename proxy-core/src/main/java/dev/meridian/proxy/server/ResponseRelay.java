@@ -155,7 +155,7 @@ final class ResponseRelay {
         connection.hedging().cancel(ex); // this answer won: the hedges still racing are cancelled
       }
     }
-    if (ex.cacheInvalidates != null) {
+    if (ex.cache != null && ex.cache.invalidates != null) {
       connection.cache.invalidateIfSucceeded(ex, status.code());
     }
     if (ex.route.cache() != null && connection.cache.onResponseHead(ex, response)) {
@@ -179,7 +179,7 @@ final class ResponseRelay {
     addSteeringHeaders(ex, response);
     ex.sentHeaders = response.headers();
     if (response instanceof FullHttpResponse full) {
-      if (ex.cacheFill != null) {
+      if (ex.cache != null && ex.cache.fill != null) {
         connection.cache.onBody(ex, full);
       }
       // A response that came whole: from HTTP/2, one that ended with its HEADERS (a gRPC
@@ -220,7 +220,7 @@ final class ResponseRelay {
       return;
     }
     ex.responseBytes += content.content().readableBytes();
-    if (ex.cacheFill != null) {
+    if (ex.cache != null && ex.cache.fill != null) {
       connection.cache.onBody(ex, content);
     }
     if (content instanceof LastHttpContent last) {
