@@ -2,7 +2,6 @@ package dev.meridian.proxy.cache;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import java.util.Date;
 
 /**
  * Reads a request's {@code Range} against a stored entry (RFC 9110 section 14): one byte range is
@@ -67,8 +66,7 @@ public final class ByteRanges {
     if (value.startsWith("W/")) {
       return false;
     }
-    Date since = Freshness.httpDate(value);
-    Date modified = Freshness.httpDate(entry.lastModified());
-    return since != null && modified != null && since.getTime() == modified.getTime();
+    long since = HttpDates.parse(value);
+    return since != HttpDates.INVALID && since == HttpDates.parse(entry.lastModified());
   }
 }

@@ -6,8 +6,9 @@ import java.util.Locale;
 
 /**
  * The directives of a response's {@code Cache-Control} fields (RFC 9111 section 5.2.2) that a shared
- * cache acts on. Unknown directives are ignored; a malformed {@code max-age} or {@code s-maxage} counts
- * as absent, and a duplicated one as its smallest value.
+ * cache acts on. Unknown directives are ignored; a duplicated {@code max-age} or {@code s-maxage} counts
+ * as its smallest value, and a malformed one (not delta-seconds: {@code max-age=-1},
+ * {@code max-age='60'}) makes the response stale (RFC 9111 section 4.2.1), as if it said 0.
  *
  * @param noStore          {@code no-store}: never stored
  * @param isPrivate        {@code private}: for one user, never stored by a shared cache
@@ -15,9 +16,10 @@ import java.util.Locale;
  * @param isPublic         {@code public}: may be stored even for an authenticated request
  * @param maxAgeSeconds    {@code max-age}, or -1
  * @param sMaxAgeSeconds   {@code s-maxage} (shared caches only), or -1
+ * @param mustRevalidate   {@code must-revalidate} or {@code proxy-revalidate}: never served stale
  */
 public record CacheControl(boolean noStore, boolean isPrivate, boolean noCache, boolean isPublic,
-    long maxAgeSeconds, long sMaxAgeSeconds) {
+    long maxAgeSeconds, long sMaxAgeSeconds, boolean mustRevalidate) {
 
   /** Reads every {@code Cache-Control} field of a response. */
   public static CacheControl of(HttpHeaders headers) {
@@ -27,6 +29,7 @@ public record CacheControl(boolean noStore, boolean isPrivate, boolean noCache, 
     boolean isPublic = false;
     long maxAge = -1;
     long sMaxAge = -1;
+    boolean mustRevalidate = false;
     for (String field : headers.getAll(HttpHeaderNames.CACHE_CONTROL)) {
       for (String part : field.split(",")) {
         String directive = part.trim().toLowerCase(Locale.ROOT);
@@ -38,13 +41,43 @@ public record CacheControl(boolean noStore, boolean isPrivate, boolean noCache, 
           case "private" -> isPrivate = true;
           case "no-cache" -> noCache = true;
           case "public" -> isPublic = true;
-          case "max-age" -> maxAge = smallest(maxAge, seconds(value));
-          case "s-maxage" -> sMaxAge = smallest(sMaxAge, seconds(value));
+          case "max-age" -> maxAge = smallest(maxAge, lifetime(value));
+          case "s-maxage" -> sMaxAge = smallest(sMaxAge, lifetime(value));
+          case "must-revalidate", "proxy-revalidate" -> mustRevalidate = true;
           default -> { }
         }
       }
     }
-    return new CacheControl(noStore, isPrivate, noCache, isPublic, maxAge, sMaxAge);
+    return new CacheControl(noStore, isPrivate, noCache, isPublic, maxAge, sMaxAge, mustRevalidate);
+  }
+
+  /**
+   * Whether the response may be served stale by a shared cache (RFC 9111 section 4.2.4): not when it
+   * must be revalidated before every use ({@code no-cache}), nor once stale ({@code must-revalidate},
+   * {@code proxy-revalidate}, and {@code s-maxage}, which carries proxy-revalidate's meaning).
+   */
+  public boolean mayServeStale() {
+    return !noCache && !mustRevalidate && sMaxAgeSeconds < 0;
+  }
+
+  /**
+   * Whether a request's {@code Cache-Control} fields carry a directive without an argument
+   * ({@code no-store}, {@code only-if-cached}), in any case.
+   */
+  public static boolean requestHas(HttpHeaders headers, String directive) {
+    for (String field : headers.getAll(HttpHeaderNames.CACHE_CONTROL)) {
+      for (String part : field.split(",")) {
+        if (part.trim().equalsIgnoreCase(directive)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** A max-age or s-maxage value: its seconds, or 0 (stale) when it is no delta-seconds. */
+  private static long lifetime(String value) {
+    return Math.max(0, seconds(value));
   }
 
   private static String unquote(String value) {

@@ -1,7 +1,6 @@
 package dev.meridian.proxy.cache;
 
 import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -9,13 +8,12 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
-import java.util.Date;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Makes the answer an entry gives a request: the whole entry, its headers only for HEAD, a 304 when
- * a fresh entry matches the client's validators (RFC 9110 section 13.1), or one byte range (206, or
+ * a fresh 2xx entry matches the client's validators (RFC 9110 section 13.1), or one byte range (206, or
  * 416 past the end; see {@link ByteRanges}); always with {@code Age} and {@code X-Cache}. The body is
  * a wrapper of the stored buffer, never a copy.
  */
@@ -38,7 +36,9 @@ public final class CachedAnswers {
    * @param now     the cache's clock, for Age
    */
   public static FullHttpResponse of(CachedResponse entry, HttpHeaders request, boolean head, String result, long now) {
-    boolean notModified = result.equals("HIT") && notModified(request, entry);
+    // Preconditions apply only to what would be a 2xx answer (RFC 9110 section 13.2.1): a stored 404 or
+    // 301 is answered as it is, or a browser would keep showing the 200 it holds.
+    boolean notModified = result.equals("HIT") && entry.status() / 100 == 2 && notModified(request, entry);
     FullHttpResponse response;
     if (notModified) {
       response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_MODIFIED,
@@ -106,9 +106,9 @@ public final class CachedAnswers {
     if (since == null || entry.lastModified() == null) {
       return false;
     }
-    Date sinceDate = DateFormatter.parseHttpDate(since);
-    Date modified = DateFormatter.parseHttpDate(entry.lastModified());
-    return sinceDate != null && modified != null && !modified.after(sinceDate);
+    long sinceDate = HttpDates.parse(since);
+    long modified = HttpDates.parse(entry.lastModified());
+    return sinceDate != HttpDates.INVALID && modified != HttpDates.INVALID && modified <= sinceDate;
   }
 
   private static String weak(String etag) {

@@ -25,6 +25,7 @@ import java.util.Set;
  * @param initialAgeSeconds how old it was on arrival
  * @param lifetimeSeconds how long it is fresh
  * @param staleIfErrorSeconds how long past freshness it may answer when the origin fails
+ * @param mayServeStale   whether it may answer once stale at all (the origin's Cache-Control may forbid it)
  * @param varyNames       the request headers (lower case) it varies on
  * @param varyValues      those headers' values in the request that filled it ({@link EdgeCache#ABSENT} when absent)
  * @param etag            its ETag, or null
@@ -33,7 +34,7 @@ import java.util.Set;
  */
 public record CachedResponse(String url, int status, String reason, List<Map.Entry<String, String>> headers,
     ByteBuffer body, long storedAtNanos, long initialAgeSeconds, long lifetimeSeconds, long staleIfErrorSeconds,
-    List<String> varyNames, List<String> varyValues, String etag, String lastModified, Set<String> tags) {
+    boolean mayServeStale, List<String> varyNames, List<String> varyValues, String etag, String lastModified, Set<String> tags) {
 
   /**
    * Bytes the entry holds, for the cache's bound: the body, the headers, the request values it was
@@ -97,12 +98,19 @@ public record CachedResponse(String url, int status, String reason, List<Map.Ent
 
   /** Whether, stale, it may still answer when the origin fails, at {@code nowNanos}. */
   public boolean mayServeOnError(long nowNanos) {
-    long ageNanos = initialAgeSeconds * 1_000_000_000L + (nowNanos - storedAtNanos);
-    return ageNanos < (lifetimeSeconds + staleIfErrorSeconds) * 1_000_000_000L;
+    return mayServeStale && isWithin(staleIfErrorSeconds, nowNanos);
+  }
+
+  /**
+   * Whether it may answer while a background refresh asks the origin (stale-while-revalidate): stale
+   * by no more than {@code graceSeconds} at {@code nowNanos}, and allowed to be served stale.
+   */
+  public boolean mayServeWhileRevalidating(long graceSeconds, long nowNanos) {
+    return mayServeStale && isWithin(graceSeconds, nowNanos);
   }
 
   /** Whether it is no staler than {@code graceSeconds} past its freshness at {@code nowNanos}. */
-  public boolean isWithin(long graceSeconds, long nowNanos) {
+  private boolean isWithin(long graceSeconds, long nowNanos) {
     long ageNanos = initialAgeSeconds * 1_000_000_000L + (nowNanos - storedAtNanos);
     return ageNanos < (lifetimeSeconds + graceSeconds) * 1_000_000_000L;
   }

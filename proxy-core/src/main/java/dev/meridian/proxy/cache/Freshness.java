@@ -1,10 +1,8 @@
 package dev.meridian.proxy.cache;
 
 import dev.meridian.proxy.routing.CachePolicy;
-import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import java.util.Date;
 
 /**
  * Decides whether an origin's response may be stored for a route, and for how long it is fresh
@@ -16,8 +14,11 @@ import java.util.Date;
  * {@code Set-Cookie}, {@code Vary: *}, the answer to an authenticated request unless {@code public} or
  * {@code s-maxage}, and an answer with no freshness left. Freshness, when the route honours the
  * origin: {@code s-maxage}, else {@code max-age}, else {@code Expires} minus {@code Date}, else the
- * route's {@code ttl}; otherwise always the route's {@code ttl}. The age it arrives with is the larger
- * of its {@code Age} and how old its {@code Date} says it is.
+ * route's {@code ttl}; otherwise always the route's {@code ttl}. A malformed {@code max-age} or an
+ * {@code Expires} that is no valid date makes it stale. The age it arrives with is the larger of its
+ * {@code Age} and how old its {@code Date} says it is. An answer with {@code no-cache},
+ * {@code must-revalidate}, {@code proxy-revalidate} or {@code s-maxage} is never served stale
+ * (stale-if-error, stale-while-revalidate).
  */
 public final class Freshness {
   /** The obsolete Set-Cookie2 (RFC 2965), which some origins still send: a session all the same. */
@@ -29,10 +30,11 @@ public final class Freshness {
    * @param notStored        why it may not be stored (a metric label), or null when it may
    * @param lifetimeSeconds  how long it is fresh from its origin's point of view
    * @param initialAgeSeconds how old it already is on arrival
+   * @param mayServeStale    whether, once stale, it may still answer (see {@link CacheControl#mayServeStale})
    */
-  public record Verdict(String notStored, long lifetimeSeconds, long initialAgeSeconds) {
+  public record Verdict(String notStored, long lifetimeSeconds, long initialAgeSeconds, boolean mayServeStale) {
     static Verdict refuse(String why) {
-      return new Verdict(why, 0, 0);
+      return new Verdict(why, 0, 0, false);
     }
 
     /** Whether the response may be stored. */
@@ -81,35 +83,39 @@ public final class Freshness {
     long lifetime = policy.ttl().toSeconds();
     long initialAge = 0;
     if (policy.honorOrigin()) {
-      Date date = httpDate(headers.get(HttpHeaderNames.DATE));
-      long dateMillis = date == null ? nowEpochMillis : date.getTime();
+      long date = HttpDates.parse(headers.get(HttpHeaderNames.DATE));
+      long dateMillis = date == HttpDates.INVALID ? nowEpochMillis : date;
       if (cc.sMaxAgeSeconds() >= 0) {
         lifetime = cc.sMaxAgeSeconds();
       } else if (cc.maxAgeSeconds() >= 0) {
         lifetime = cc.maxAgeSeconds();
       } else if (headers.contains(HttpHeaderNames.EXPIRES)) {
-        Date expires = httpDate(headers.get(HttpHeaderNames.EXPIRES));
-        lifetime = expires == null ? 0 : Math.max(0, (expires.getTime() - dateMillis) / 1000);
+        // An Expires that is no valid HTTP date (another format, a zone other than GMT) is in the past.
+        long expires = HttpDates.parse(headers.get(HttpHeaderNames.EXPIRES));
+        lifetime = expires == HttpDates.INVALID ? 0 : Math.max(0, (expires - dateMillis) / 1000);
       }
       long apparentAge = Math.max(0, (nowEpochMillis - dateMillis) / 1000);
-      initialAge = Math.max(apparentAge, Math.max(0, CacheControl.seconds(trim(headers.get(HttpHeaderNames.AGE)))));
+      initialAge = Math.max(apparentAge, age(headers.get(HttpHeaderNames.AGE)));
     }
     if (cc.noCache()) {
-      // Stored to be revalidated before every use: never fresh.
-      return new Verdict(null, 0, initialAge);
+      // Stored to be revalidated before every use: never fresh, never served stale.
+      return new Verdict(null, 0, initialAge, false);
     }
     if (lifetime - initialAge <= 0) {
-      return new Verdict("no-freshness", lifetime, initialAge);
+      return new Verdict("no-freshness", lifetime, initialAge, false);
     }
-    return new Verdict(null, lifetime, initialAge);
+    return new Verdict(null, lifetime, initialAge, cc.mayServeStale());
   }
 
-  /** An HTTP date, or null when absent or malformed. */
-  static Date httpDate(String value) {
-    return value == null ? null : DateFormatter.parseHttpDate(value);
-  }
-
-  private static String trim(String value) {
-    return value == null ? null : value.trim();
+  /**
+   * The seconds an {@code Age} field says, 0 when absent or malformed: of a list ({@code 7200, 0}, or
+   * two field lines) the first member counts (RFC 9111 section 5.1).
+   */
+  static long age(String value) {
+    if (value == null) {
+      return 0;
+    }
+    int comma = value.indexOf(',');
+    return Math.max(0, CacheControl.seconds((comma < 0 ? value : value.substring(0, comma)).trim()));
   }
 }

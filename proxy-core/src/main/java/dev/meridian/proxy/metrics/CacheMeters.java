@@ -25,11 +25,11 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class CacheMeters {
   /** Why a request bypasses the cache. */
   public static final List<String> BYPASS_REASONS = List.of("method", "upgrade", "range", "authenticated",
-      "override-header", "request-body", "ambiguous-header");
+      "override-header", "request-body", "ambiguous-header", "precondition");
   /** Why an origin answer was not stored. */
   public static final List<String> NOT_STORED_REASONS = List.of("status", "no-store", "private", "no-cache",
       "set-cookie", "vary-star", "authenticated", "no-freshness", "too-large", "trailers", "incomplete",
-      "ambiguous-header", "request-body", "vary-too-long");
+      "ambiguous-header", "request-body", "vary-too-long", "request-no-store");
 
   private final Counter hit;
   private final Counter miss;

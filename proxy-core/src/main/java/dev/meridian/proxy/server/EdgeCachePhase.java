@@ -1,5 +1,6 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.proxy.cache.CacheControl;
 import dev.meridian.proxy.cache.CacheFill;
 import dev.meridian.proxy.cache.CachedAnswers;
 import dev.meridian.proxy.cache.CacheKeys;
@@ -15,6 +16,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
@@ -105,6 +107,9 @@ final class EdgeCachePhase {
       bypass = "request-body";
     } else if (spellsWithUnderscore(headers, policy.keyHeaders())) {
       bypass = "ambiguous-header";
+    } else if (headers.contains(HttpHeaderNames.IF_MATCH) || headers.contains(HttpHeaderNames.IF_UNMODIFIED_SINCE)) {
+      // The origin judges these preconditions (a 412 for a changed resource): no entry answers them.
+      bypass = "precondition";
     } else {
       // Proxy-Authorization too (RFC 9111 names only Authorization, but a user's credentials for a
       // proxy on the way are as personal), and the _ spellings CGI, WSGI and Rack read as these.
@@ -130,7 +135,7 @@ final class EdgeCachePhase {
       return true;
     }
     long swr = policy.staleWhileRevalidate().toSeconds();
-    if (entry != null && swr > 0 && entry.isWithin(swr, now) && !headers.contains(HttpHeaderNames.RANGE)
+    if (entry != null && swr > 0 && entry.mayServeWhileRevalidating(swr, now) && !headers.contains(HttpHeaderNames.RANGE)
         && BackgroundRefresh.start(connection, this, ex, entry)) {
       meters.stale();
       serve(ex, entry, "STALE", now);
@@ -143,6 +148,14 @@ final class EdgeCachePhase {
       ex.cache.key = null;
       return false;
     }
+    if (CacheControl.requestHas(headers, "only-if-cached")) {
+      // RFC 9111 section 5.2.1.7: the client wants a stored answer or none.
+      meters.miss();
+      ex.cache.status = "MISS";
+      connection.completion.respondLocally(ex, HttpResponseStatus.GATEWAY_TIMEOUT,
+          "only-if-cached: no fresh answer in the cache");
+      return true;
+    }
     ex.cache.status = entry != null ? "EXPIRED" : "MISS";
     if (entry != null && (entry.etag() != null || entry.lastModified() != null) && !isConditional(headers)) {
       // Stale, with validators: ask the origin whether it changed (a 304 refreshes the entry).
@@ -154,8 +167,13 @@ final class EdgeCachePhase {
       }
     }
     ex.cache.stale = entry != null && entry.mayServeOnError(now) ? entry : null;
-    ex.cache.fillWanted = !head;
-    if (!head && cache.misses().coalesces(ex.cache.key, now)) {
+    // A request that says no-store must not have its answer stored (RFC 9111 section 5.2.1.5), nor lead a
+    // fill others wait for.
+    boolean noStore = CacheControl.requestHas(headers, "no-store");
+    ex.cache.fillWanted = !head && !noStore;
+    if (noStore) {
+      meters.notStored("request-no-store");
+    } else if (!head && cache.misses().coalesces(ex.cache.key, now)) {
       MissCoalescer.Role role = cache.misses().join(ex.cache.key, now);
       if (role.leads()) {
         ex.cache.lead = role.fill();
@@ -260,7 +278,7 @@ final class EdgeCachePhase {
     }
     CachedResponse head = new CachedResponse(ex.cache.url, status, response.status().reasonPhrase(),
         OriginHeaders.storedHeaders(headers), java.nio.ByteBuffer.allocate(0), 0, verdict.initialAgeSeconds(), verdict.lifetimeSeconds(),
-        policy.staleIfError().toSeconds(), varyNames, varyValues,
+        policy.staleIfError().toSeconds(), verdict.mayServeStale(), varyNames, varyValues,
         headers.get(HttpHeaderNames.ETAG), headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
     ex.cache.fill = new CacheFill(ex.cache.key, head, length, cache.maxObjectSize());
   }
@@ -320,7 +338,7 @@ final class EdgeCachePhase {
         context.epochSeconds() * 1000);
     CachedResponse entry = new CachedResponse(old.url(), old.status(), old.reason(), List.copyOf(merged), old.body(),
         cache.nanoTime(), verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), old.staleIfErrorSeconds(),
-        old.varyNames(), old.varyValues(), mergedHeaders.get(HttpHeaderNames.ETAG),
+        verdict.mayServeStale(), old.varyNames(), old.varyValues(), mergedHeaders.get(HttpHeaderNames.ETAG),
         mergedHeaders.get(HttpHeaderNames.LAST_MODIFIED), old.tags());
     return new Refreshed(entry, verdict.notStored());
   }
@@ -351,7 +369,8 @@ final class EdgeCachePhase {
     }
     CachedResponse entry = new CachedResponse(target.url(), response.status().code(),
         response.status().reasonPhrase(), OriginHeaders.storedHeaders(headers), body, cache.nanoTime(),
-        verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), target.policy().staleIfError().toSeconds(), varyNames,
+        verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), target.policy().staleIfError().toSeconds(),
+        verdict.mayServeStale(), varyNames,
         varyValues, headers.get(HttpHeaderNames.ETAG),
         headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
     cache.store(target.key(), entry);

@@ -742,6 +742,94 @@ class EdgeCacheTest {
     assertThat(counter("meridian.cache.requests", "result", "stale")).isEqualTo(1);
   }
 
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"no-cache", "max-age=10, must-revalidate", "max-age=10, proxy-revalidate", "s-maxage=10"})
+  void anAnswerThatForbidsStaleUseIsNeverServedStale(String cacheControl) throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    TestBackend origin = origin(r -> calls.incrementAndGet() == 1
+        ? TestBackend.Reply.ok("v1").header("Cache-Control", cacheControl).header("ETag", "\"e1\"")
+        : TestBackend.Reply.status(503).body("down"));
+    start(origin.port(), "ttl = 10s, stale-if-error = 1h, stale-while-revalidate = 1h");
+    assertThat(get("/r").body()).isEqualTo("v1");
+    clock.advance(Duration.ofSeconds(11));
+    Answer failed = get("/r");
+    assertThat(failed.status()).as("RFC 9111 section 4.2.4: no stale answer for " + cacheControl).isEqualTo(503);
+    assertThat(failed.xCache()).isNotEqualTo("STALE");
+    assertThat(count("/r")).as("asked the origin, not answered from the stale entry").isEqualTo(2);
+  }
+
+  @Test
+  void aNoCacheAnswerIsRevalidatedOnEveryUseEvenWithStaleWhileRevalidate() throws Exception {
+    AtomicInteger version = new AtomicInteger();
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("v" + version.incrementAndGet())
+        .header("Cache-Control", "no-cache").header("ETag", "\"e" + version.get() + "\""));
+    start(origin.port(), "ttl = 10s, stale-while-revalidate = 1h");
+    assertThat(get("/nc").body()).isEqualTo("v1");
+    Answer second = get("/nc");
+    assertThat(second.xCache()).isNotEqualTo("STALE");
+    assertThat(second.body()).as("the origin's current answer, not the one stored before").isEqualTo("v2");
+  }
+
+  @Test
+  void aStoredErrorOrRedirectIsNotTurnedInto304() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.status(404).body("gone")
+        .header("Cache-Control", "max-age=600").header("ETag", "\"n\""));
+    start(origin.port(), "ttl = 10s, cacheable-status = [200, 404]");
+    assertThat(get("/missing").status()).isEqualTo(404);
+    Answer again = get("/missing", "If-None-Match", "\"n\"");
+    assertThat(again.xCache()).isEqualTo("HIT");
+    assertThat(again.status()).as("RFC 9110 section 13.2.1: preconditions only for a 2xx").isEqualTo(404);
+  }
+
+  @Test
+  void aRequestThatSaysNoStoreIsAnsweredButItsAnswerIsNotStored() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("x").header("Cache-Control", "max-age=600"));
+    start(origin.port(), "ttl = 10s");
+    assertThat(get("/ns", "Cache-Control", "no-store").status()).isEqualTo(200);
+    assertThat(get("/ns").xCache()).as("nothing was stored for the first request").isEqualTo("MISS");
+    assertThat(get("/ns", "Cache-Control", "no-store").xCache()).as("a stored answer may still answer it").isEqualTo("HIT");
+    assertThat(counter("meridian.cache.not.stored", "reason", "request-no-store")).isEqualTo(1);
+  }
+
+  @Test
+  void onlyIfCachedGetsTheEntryOr504() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("x").header("Cache-Control", "max-age=600"));
+    start(origin.port(), "ttl = 10s");
+    assertThat(get("/oic", "Cache-Control", "only-if-cached").status()).isEqualTo(504);
+    assertThat(count("/oic")).as("the origin is not asked").isZero();
+    get("/oic");
+    Answer hit = get("/oic", "Cache-Control", "only-if-cached");
+    assertThat(hit.status()).isEqualTo(200);
+    assertThat(hit.xCache()).isEqualTo("HIT");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"If-Match", "If-Unmodified-Since"})
+  void aRequestWithAPreconditionTheCacheCannotJudgeGoesToTheOrigin(String field) throws Exception {
+    TestBackend origin = origin(r -> r.header("if-match") != null || r.header("if-unmodified-since") != null
+        ? TestBackend.Reply.status(412).body("changed")
+        : TestBackend.Reply.ok("x").header("Cache-Control", "max-age=600").header("ETag", "\"a\""));
+    start(origin.port(), "ttl = 10s");
+    get("/p");
+    Answer judged = get("/p", field, field.equals("If-Match") ? "\"b\"" : "Thu, 01 Jan 2015 00:00:00 GMT");
+    assertThat(judged.status()).isEqualTo(412);
+    assertThat(judged.xCache()).isEqualTo("BYPASS");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "two-digit year | Thu, 18 Aug 50 02:01:18 GMT",
+      "a zone other than GMT | Thu, 18 Aug 2050 02:01:18 UTC",
+      "no comma | Thu 18 Aug 2050 02:01:18 GMT",
+      "dashes | Thu, 18-Aug-2050 02:01:18 GMT",
+      "one-digit hour | Thu, 18 Aug 2050 2:01:18 GMT"})
+  void anExpiresThatIsNoHttpDateMeansThePast(String name, String expires) throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("x").header("Expires", expires));
+    start(origin.port(), "ttl = 1h");
+    get("/x");
+    assertThat(get("/x").xCache()).as("RFC 9111 section 5.3: an invalid Expires is stale").isEqualTo("MISS");
+  }
+
   @Test
   void aHundredConcurrentMissesMakeOneOriginRequestAndAllGetTheBodyIntact() throws Exception {
     byte[] body = new byte[40 * 1024];
