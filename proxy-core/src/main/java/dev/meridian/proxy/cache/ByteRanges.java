@@ -2,6 +2,9 @@ package dev.meridian.proxy.cache;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 
 /**
  * Reads a request's {@code Range} against a stored entry (RFC 9110 section 14): one byte range is
@@ -11,6 +14,32 @@ import io.netty.handler.codec.http.HttpHeaders;
  */
 public final class ByteRanges {
   private ByteRanges() {}
+
+  /**
+   * Whether a Range asks for the whole representation: {@code bytes=0-}, a media element's first
+   * request. The edge cache asks the origin for it without the Range, so the answer can be stored,
+   * and gives the client the 206 it asked for ({@link #asWholeRange}).
+   */
+  public static boolean asksForAll(String range) {
+    if (range == null) {
+      return false;
+    }
+    String spec = range.trim();
+    return spec.regionMatches(true, 0, "bytes=", 0, 6) && spec.substring(6).trim().equals("0-");
+  }
+
+  /**
+   * Makes an origin's whole 200 the answer to {@code bytes=0-}: a 206 whose Content-Range covers
+   * every byte, the body unchanged. Without a known length above 0 it stays a 200 (a server may
+   * ignore Range).
+   */
+  public static void asWholeRange(HttpResponse response) {
+    long length = HttpUtil.getContentLength(response, -1L);
+    if (response.status().code() == 200 && length > 0) {
+      response.setStatus(HttpResponseStatus.PARTIAL_CONTENT);
+      response.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes 0-" + (length - 1) + "/" + length);
+    }
+  }
 
   /**
    * The one range to answer, as {@code {first, last}} (inclusive); {@code {-1, -1}} when it is

@@ -1,5 +1,6 @@
 package dev.meridian.proxy.server;
 
+import dev.meridian.proxy.cache.ByteRanges;
 import dev.meridian.proxy.cache.CacheControl;
 import dev.meridian.proxy.cache.CacheFill;
 import dev.meridian.proxy.cache.CachedAnswers;
@@ -141,8 +142,14 @@ final class EdgeCachePhase {
       serve(ex, entry, "STALE", now);
       return true;
     }
-    if (headers.contains(HttpHeaderNames.RANGE)) {
-      // Ranges are cut from fresh entries; a partial answer from the origin is never stored.
+    if (!head && ByteRanges.asksForAll(headers.get(HttpHeaderNames.RANGE))) {
+      // bytes=0- (a video or audio element's first request) is the whole representation: asked for
+      // without the Range, the origin's answer can be stored, and the client gets its 206.
+      headers.remove(HttpHeaderNames.RANGE);
+      headers.remove(HttpHeaderNames.IF_RANGE);
+      ex.cache.wholeAsRange = true;
+    } else if (headers.contains(HttpHeaderNames.RANGE)) {
+      // Other ranges are cut from fresh entries; a partial answer from the origin is never stored.
       meters.bypass("range");
       ex.cache.status = "BYPASS";
       ex.cache.key = null;
@@ -235,6 +242,9 @@ final class EdgeCachePhase {
     }
     if (ex.cache.fill == null) {
       finishLead(ex, null);
+    }
+    if (ex.cache.wholeAsRange) {
+      ByteRanges.asWholeRange(response); // after the fill took the origin's 200 to store
     }
     if (ex.cache.status != null) {
       headers.set(CachedAnswers.X_CACHE, ex.cache.status);
@@ -519,6 +529,10 @@ final class EdgeCachePhase {
     RequestCacheState state = ex.cacheState();
     state.answered = true;
     state.status = result;
+    if (state.wholeAsRange) {
+      // Taken off for the origin (see answer): an entry answers the client's bytes=0- as a 206 too.
+      ex.request.headers().set(HttpHeaderNames.RANGE, "bytes=0-");
+    }
     connection.completion.respondFromCache(ex,
         CachedAnswers.of(entry, ex.request.headers(), ex.method.equals("HEAD"), result, now));
   }

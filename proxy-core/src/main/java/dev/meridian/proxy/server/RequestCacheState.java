@@ -33,6 +33,8 @@ final class RequestCacheState {
   List<EdgeCachePhase.Invalidation> invalidates;
   /** Whether the origin's answer should be stored if it may be (a GET that looked up the cache). */
   boolean fillWanted;
+  /** The client asked for {@code bytes=0-}: the origin is asked for the whole, which answers as a 206. */
+  boolean wholeAsRange;
   /** Whether the request carried credentials (its answer is stored only if public). */
   boolean authenticated;
 }

@@ -162,7 +162,7 @@ final class ResponseRelay {
       return;
     }
     ex.response = ResponsePhase.STREAMING;
-    ex.status = status.code();
+    ex.status = response.status().code(); // the cache may have made the origin's 200 a 206
     // A 204 must not announce a body (RFC 9110 section 8.6); one that does may have sent it anyway,
     // and bytes arriving after the pool reused the connection would answer the next request.
     boolean bodyOn204 = status.code() == 204 && announcesBody(response.headers());

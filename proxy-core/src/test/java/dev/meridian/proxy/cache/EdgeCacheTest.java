@@ -608,6 +608,30 @@ class EdgeCacheTest {
   }
 
   @Test
+  void aRangeForTheWholeBodyFillsTheCacheAndIsAnswered206() throws Exception {
+    List<String> rangesSeen = java.util.Collections.synchronizedList(new ArrayList<>());
+    TestBackend origin = origin(r -> {
+      rangesSeen.add(String.valueOf(r.header("range")));
+      return TestBackend.Reply.ok("0123456789").header("Accept-Ranges", "bytes");
+    });
+    start(origin.port(), "ttl = 60s");
+    Answer first = get("/video", "Range", "bytes=0-");
+    assertThat(first.status()).isEqualTo(206);
+    assertThat(first.header("content-range")).isEqualTo("bytes 0-9/10");
+    assertThat(first.body()).isEqualTo("0123456789");
+    assertThat(first.xCache()).isEqualTo("MISS");
+    assertThat(rangesSeen).as("the origin was asked for the whole body").containsExactly("null");
+    Answer seek = get("/video", "Range", "bytes=4-6");
+    assertThat(seek.xCache()).isEqualTo("HIT");
+    assertThat(seek.status()).isEqualTo(206);
+    assertThat(seek.body()).isEqualTo("456");
+    Answer again = get("/video", "Range", "bytes=0-");
+    assertThat(again.status()).isEqualTo(206);
+    assertThat(again.header("content-range")).isEqualTo("bytes 0-9/10");
+    assertThat(count("/video")).isEqualTo(1);
+  }
+
+  @Test
   void theCacheStaysWithinItsByteBoundByEvictingEntries() throws Exception {
     byte[] body = new byte[60 * 1024];
     java.util.Arrays.fill(body, (byte) 'x');
