@@ -23,4 +23,13 @@ public interface HealthView {
   default boolean isAvailableToPinned(Backend backend) {
     return isAvailable(backend);
   }
+
+  /**
+   * Whether the backend may take requests when its group is in panic mode (too few healthy backends,
+   * so health checks' verdicts are ignored): not when an operator took it out (drained, ejected),
+   * which panic must not undo. Default: true.
+   */
+  default boolean mayServeInPanic(Backend backend) {
+    return true;
+  }
 }

@@ -86,7 +86,8 @@ public final class RegionalSelector implements BackendSelector {
       regionIndex.put(regions[i], i);
       backendsByRegion[i] = members.toArray(new Backend[0]);
       healthySelectors[i] = strategy.apply(members, health);
-      panicSelectors[i] = strategy.apply(members, HealthView.ALL_AVAILABLE);
+      // Panic ignores the checks' verdicts, never an operator's drain or ejection.
+      panicSelectors[i] = strategy.apply(members, health::mayServeInPanic);
     }
     this.health = health;
     this.stats = stats;

@@ -199,6 +199,38 @@ class RegionalSelectorTest {
     assertThat(selector.panicking()).isEmpty();
   }
 
+  @Test
+  void panicNeverSendsRequestsToBackendsAnOperatorTookOut() {
+    // ap-south-1 passes its checks; ap-south-2 and -3 fail theirs; ap-south-4 was drained by an
+    // operator. Panic ignores the failed checks, not the drain.
+    Set<String> operatorOut = Set.of("ap-south-4");
+    HealthView view = new HealthView() {
+      @Override
+      public boolean isAvailable(Backend b) {
+        return !down.contains(b.id());
+      }
+
+      @Override
+      public boolean mayServeInPanic(Backend b) {
+        return !operatorOut.contains(b.id());
+      }
+    };
+    for (Backend b : backends) {
+      if (!b.id().equals("ap-south-1")) {
+        down.add(b.id());
+      }
+    }
+    RegionalSelector selector = new RegionalSelector(backends, view,
+        new GroupStats(backends, clock, GroupStats.DEFAULT_DECAY_NANOS), policy(Optional.empty()),
+        RoundRobinSelector::new, random::nextDouble);
+    Set<String> picked = new HashSet<>();
+    for (int i = 0; i < 12; i++) {
+      picked.add(selector.select(new SelectionContext().clientRegion("us-east")).id());
+    }
+    assertThat(selector.panicPicks()).isEqualTo(12);
+    assertThat(picked).containsExactlyInAnyOrder("ap-south-1", "ap-south-2", "ap-south-3");
+  }
+
   /**
    * A region that recovers while no request comes leaves panic when the state is read (the admin API,
    * the panic gauge), not only at the next request: an idle sidecar's panic alert must clear.

@@ -66,6 +66,24 @@ public final class HealthRegistry implements HealthView {
   }
 
   /**
+   * Marked out by nothing but checks' verdicts (active checks, outlier detection), which panic mode
+   * overrides; a mark of any other owner (an operator's drain or ejection) holds in panic too.
+   */
+  @Override
+  public boolean mayServeInPanic(Backend backend) {
+    Map<String, String> out = outByBackend.get(backend.id());
+    if (out == null) {
+      return true;
+    }
+    for (String owner : out.keySet()) {
+      if (!owner.equals(ActiveHealthChecker.OWNER) && !owner.equals(OutlierDetector.OWNER)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * Marks a backend out of rotation (replacing this owner's earlier reason, if any).
    *
    * @param backendId the backend
@@ -145,6 +163,11 @@ public final class HealthRegistry implements HealthView {
       public boolean isAvailableToPinned(Backend backend) {
         Duration lag = lagByBackend.get(backend.id());
         return HealthRegistry.this.isAvailableToPinned(backend) && (lag == null || lag.compareTo(maxLag) <= 0);
+      }
+
+      @Override
+      public boolean mayServeInPanic(Backend backend) {
+        return HealthRegistry.this.mayServeInPanic(backend);
       }
     };
   }

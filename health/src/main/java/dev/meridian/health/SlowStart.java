@@ -94,6 +94,11 @@ public final class SlowStart implements HealthView {
   }
 
   @Override
+  public boolean mayServeInPanic(Backend backend) {
+    return delegate.mayServeInPanic(backend);
+  }
+
+  @Override
   public boolean isAvailable(Backend backend) {
     if (!delegate.isAvailable(backend)) {
       return false;

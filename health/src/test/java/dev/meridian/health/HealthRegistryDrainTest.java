@@ -27,6 +27,21 @@ class HealthRegistryDrainTest {
   }
 
   @Test
+  void panicMayOverrideChecksButNeverAnOperator() {
+    registry.markOut("b1", ActiveHealthChecker.OWNER, "3 failed checks");
+    registry.markOut("b2", OutlierDetector.OWNER, "5 consecutive 5xx");
+    assertThat(registry.mayServeInPanic(b1)).isTrue();
+    assertThat(registry.mayServeInPanic(b2)).isTrue();
+    registry.markOut("b1", HealthRegistry.DRAINING, "draining");
+    registry.markOut("b2", "operator", "ejected by an operator");
+    assertThat(registry.mayServeInPanic(b1)).isFalse();
+    assertThat(registry.mayServeInPanic(b2)).isFalse();
+    assertThat(registry.readView(Duration.ofSeconds(1)).mayServeInPanic(b1)).isFalse();
+    registry.clear("b1", HealthRegistry.DRAINING);
+    assertThat(registry.mayServeInPanic(b1)).isTrue();
+  }
+
+  @Test
   void aDrainJoinedByAnotherMarkTakesNothing() {
     registry.markOut("b1", HealthRegistry.DRAINING, "drained by an operator");
     registry.markOut("b1", "active-check", "3 failed checks");
