@@ -41,6 +41,27 @@ public final class RequestCookies {
     return -1;
   }
 
+  /**
+   * Whether every cookie in {@code header} has one of {@code names} (and there is at least one): a
+   * request carrying only Meridian's own routing cookies carries no credentials of the application's.
+   */
+  public static boolean onlyNamed(CharSequence header, java.util.Set<String> names) {
+    String text = header.toString();
+    boolean any = false;
+    for (String pair : text.split(";")) {
+      String cookie = pair.strip();
+      if (cookie.isEmpty()) {
+        continue;
+      }
+      int eq = cookie.indexOf('=');
+      if (eq <= 0 || !names.contains(cookie.substring(0, eq).strip())) {
+        return false;
+      }
+      any = true;
+    }
+    return any;
+  }
+
   /** The start of a range {@link #find} returned. */
   public static int start(long range) {
     return (int) (range >>> 32);

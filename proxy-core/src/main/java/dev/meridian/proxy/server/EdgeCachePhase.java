@@ -10,6 +10,7 @@ import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.cache.Freshness;
 import dev.meridian.proxy.cache.MissCoalescer;
 import dev.meridian.proxy.cache.OriginHeaders;
+import dev.meridian.proxy.http.RequestCookies;
 import dev.meridian.proxy.http1.FieldNames;
 import dev.meridian.proxy.metrics.CacheMeters;
 import dev.meridian.proxy.routing.CachePolicy;
@@ -114,7 +115,7 @@ final class EdgeCachePhase {
     } else {
       // Proxy-Authorization too (RFC 9111 names only Authorization, but a user's credentials for a
       // proxy on the way are as personal), and the _ spellings CGI, WSGI and Rack read as these.
-      ex.cache.authenticated = CREDENTIALS.anyIn(headers);
+      ex.cache.authenticated = carriesCredentials(headers);
       if (ex.cache.authenticated && policy.authenticated() == CachePolicy.Authenticated.BYPASS) {
         bypass = "authenticated";
       }
@@ -502,6 +503,26 @@ final class EdgeCachePhase {
 
   /** A cached route's key that an unsafe request's success removes. */
   record Invalidation(String route, String key) {}
+
+  /**
+   * Whether the request carries a user's credentials: Authorization, Proxy-Authorization, or a Cookie
+   * other than Meridian's own routing cookies (a sticky pin says which backend, not who the user is,
+   * and must not switch the cache off for every pinned client).
+   */
+  private boolean carriesCredentials(HttpHeaders headers) {
+    if (!CREDENTIALS.anyIn(headers)) {
+      return false;
+    }
+    Set<String> own = context.inForce().routing().routingCookies();
+    for (Map.Entry<String, String> field : headers) {
+      String name = field.getKey();
+      if (CREDENTIALS.matches(name)
+          && (!name.equalsIgnoreCase("cookie") || !RequestCookies.onlyNamed(field.getValue(), own))) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   private static boolean carriesOverride(HttpHeaders headers) {
     return OVERRIDE_HEADERS.anyIn(headers);

@@ -632,6 +632,22 @@ class EdgeCacheTest {
   }
 
   @Test
+  void meridiansOwnStickyCookieIsNoCredentialAndKeepsTheCacheOn() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("page").header("Cache-Control", "max-age=600"));
+    start("{ address = \"127.0.0.1:" + origin.port() + "\" }",
+        "{ name = \"s\", path-prefix = \"/\", backend-group = \"app\", sticky { cookie = \"pin\" }, cache { ttl = 60s } }");
+    Answer first = get("/page");
+    String pin = first.header("set-cookie");
+    assertThat(pin).startsWith("pin=");
+    String cookie = pin.substring(0, pin.indexOf(';'));
+    assertThat(get("/page", "Cookie", cookie).xCache()).as("a pinned client still gets the cache").isEqualTo("HIT");
+    assertThat(get("/page", "Cookie", cookie + "; meridian_ryw=1").xCache()).isEqualTo("HIT");
+    assertThat(get("/page", "Cookie", cookie + "; session=alice").xCache())
+        .as("an application's cookie beside it is a credential").isEqualTo("BYPASS");
+    assertThat(get("/page", "Cookie", "pin").xCache()).as("a pair without a value is no pin").isEqualTo("BYPASS");
+  }
+
+  @Test
   void theCacheStaysWithinItsByteBoundByEvictingEntries() throws Exception {
     byte[] body = new byte[60 * 1024];
     java.util.Arrays.fill(body, (byte) 'x');
