@@ -299,7 +299,11 @@ final class Http2Streams extends ChannelDuplexHandler {
     Http2ClientStream stream = stream(frameStream.id());
     if (event.type() == Http2FrameStreamEvent.Type.Writability) {
       if (stream != null) {
-        stream.onWritabilityChanged();
+        // Told from inside the flow controller, while Netty handles the client's WINDOW_UPDATE: a
+        // relay that reads its backend on at once may end the response and close the stream there,
+        // and Netty, back in its frame listener, then finds no stream and ends the whole connection
+        // with an internal error. So the stream hears after Netty's work, as budgetCrossed does.
+        ctx.executor().execute(stream::onWritabilityChanged);
       }
       return;
     }
