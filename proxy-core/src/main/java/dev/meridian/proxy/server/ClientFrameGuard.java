@@ -25,7 +25,10 @@ import java.util.concurrent.TimeUnit;
  *       a stream it reset, so it answers both with a {@code RST_STREAM} and the connection lives on.
  *       Nothing from the refused frame on is decoded.
  *       Frames on a stream this side reset are still let through (and ignored by Netty), as the
- *       client may have sent them before the reset reached it.</li>
+ *       client may have sent them before the reset reached it; once Netty forgot the stream, they are
+ *       dropped here (as below), where Netty would answer each DATA frame with another reset
+ *       (STREAM_CLOSED): an upload a 413 or a 502 answered early would otherwise count its in-flight
+ *       frames as resets the client provoked.</li>
  *   <li>DATA, WINDOW_UPDATE and RST_STREAM on a stream whose header block Netty refused as it read
  *       it (and so reset before the stream existed) are dropped here, as frames on a stream this side
  *       reset are (section 5.1; a DATA frame's bytes still count against the connection's window):
@@ -75,8 +78,13 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   /** PRIORITY frames allowed per stream the client opened (RFC 9113 deprecates them). */
   static final int PRIORITY_FRAMES_PER_STREAM = 100;
   private static final int PADDED = 0x8;
-  /** Frames dropped on one connection before it is ended with ENHANCE_YOUR_CALM (16 MiB of DATA). */
+  /**
+   * Frames dropped on one connection before it is ended with ENHANCE_YOUR_CALM (16 MiB of DATA), and
+   * {@link #DROPPED_FRAMES_PER_RESET} more per stream this side reset (its client may have had a
+   * window's worth in flight: an upload answered early, every time, on a long-lived connection).
+   */
   private static final int MAX_DROPPED_FRAMES = 1024;
+  private static final int DROPPED_FRAMES_PER_RESET = 64;
   private static final int END_HEADERS = 0x4;
   /** Streams this side reset that are remembered, so that late frames on them are let through. */
   private static final int RESETS_KEPT = 32;
@@ -189,7 +197,7 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
       } else if (isStreamFrame(type) && !inHeaderBlock && (streamId & 1) == 1 && streamId <= highestStreamId
           && connection.stream(streamId) == null) {
         decodeUpTo(ctx, in, at, out);
-        if (in.readerIndex() == at && refusedBeforeOpened(streamId)) {
+        if (in.readerIndex() == at && (refusedBeforeOpened(streamId) || wasReset(streamId))) {
           int payload = in.getUnsignedMedium(at);
           if (type == DATA && (flags & PADDED) != 0 && payload > 0 && in.readableBytes() == FRAME_HEADER_LENGTH) {
             // Its pad length, the payload's first byte, decides whether it is well formed. Nothing of
@@ -251,11 +259,12 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
    * against the connection's flow-control window, and are given back at once.
    */
   private void startDrop(byte type, int streamId) throws Http2Exception {
-    if (++droppedFrames > MAX_DROPPED_FRAMES) {
+    long allowed = MAX_DROPPED_FRAMES + (long) DROPPED_FRAMES_PER_RESET * resetCount;
+    if (++droppedFrames > allowed) {
       throw Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,
-          "more than %d frames on streams reset as their header blocks were read", MAX_DROPPED_FRAMES);
+          "more than %d frames on streams reset here", allowed);
     }
-    log.debug("ignoring a frame of type {} on stream {}, reset as its header block was read", type, streamId);
+    log.debug("ignoring a frame of type {} on stream {}, reset here", type, streamId);
   }
 
   /**

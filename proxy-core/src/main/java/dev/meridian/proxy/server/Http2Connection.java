@@ -48,6 +48,9 @@ import io.netty.handler.timeout.IdleStateEvent;
  */
 final class Http2Connection {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Http2Connection.class);
+  /** Streams Meridian may reset for a client's own frames within {@link #PROVOKED_RESET_WINDOW_SECONDS} (see {@link ProvokedResetLimit}). */
+  static final int MAX_PROVOKED_RESETS = 200;
+  static final int PROVOKED_RESET_WINDOW_SECONDS = 30;
   /** Most streams a client may have open at once. */
   static final int MAX_CONCURRENT_STREAMS = 100;
   /** Largest header list a client may send, in bytes. */
@@ -69,7 +72,7 @@ final class Http2Connection {
         .validateRequiredPseudoHeaders(true)
         .headerSensitivityDetector(new NeverIndexedHeaders(policies.requestRewriter.requestIdHeader()))
         .decoderEnforceMaxRstFramesPerWindow(200, 30)
-        .encoderEnforceMaxRstFramesPerWindow(200, 30)
+        .encoderEnforceMaxRstFramesPerWindow(0, 0) // Netty's counts backend failures too: ProvokedResetLimit instead
         .decoderEnforceMaxConsecutiveEmptyDataFrames(2)
         .decoderEnforceMaxSmallContinuationFrames(16)
         .encoderEnforceMaxQueuedControlFrames(10_000)
@@ -106,11 +109,16 @@ final class Http2Connection {
       connection(connection);
     }
 
-    /** The decoder Netty built (with its flood limits), behind a {@link ClientFrameGuard}. */
+    /**
+     * The decoder Netty built (with its flood limits), behind a {@link ClientFrameGuard}; the encoder
+     * behind a {@link ProvokedResetLimit}.
+     */
     @Override
     protected Http2FrameCodec build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
         Http2Settings initialSettings) {
-      return super.build(new ClientFrameGuard(decoder, headerBlockTimeoutNanos, held), encoder, initialSettings);
+      return super.build(new ClientFrameGuard(decoder, headerBlockTimeoutNanos, held),
+          new ProvokedResetLimit(encoder, MAX_PROVOKED_RESETS, PROVOKED_RESET_WINDOW_SECONDS, System::nanoTime),
+          initialSettings);
     }
   }
 
@@ -233,11 +241,21 @@ final class Http2Connection {
      * operator sees a flood (rapid reset, CONTINUATION, SETTINGS) and where it came from: the first
      * of each kind, then at most one a second with how many were left out (a flood from many
      * connections must not bury the log). A reset or broken socket is only the client leaving: DEBUG.
+     * Anything else ended the connection and every stream on it for a fault of Meridian's or Netty's
+     * own (a chaos trial found a NullPointerException doing so, logged nowhere): WARN, limited alike.
      */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      if (!(cause instanceof io.netty.handler.codec.http2.Http2Exception)) {
+      if (cause instanceof java.io.IOException) {
         log.debug("{}: HTTP/2 connection: {}", ctx.channel().remoteAddress(), cause.toString());
+        return;
+      }
+      if (!(cause instanceof io.netty.handler.codec.http2.Http2Exception)) {
+        String leftOut = failureLog.admittedLine("http2-connection-failure", cause.getClass().getName());
+        if (leftOut != null) {
+          log.warn("{}: HTTP/2 connection ended by an internal error: {}{}", ctx.channel().remoteAddress(),
+              cause, leftOut, cause);
+        }
         return;
       }
       String leftOut = failureLog.admittedLine("http2-connection-error",
