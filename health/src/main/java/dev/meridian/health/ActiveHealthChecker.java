@@ -11,7 +11,15 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
@@ -27,7 +35,6 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import java.util.function.DoubleSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,8 +63,9 @@ import org.slf4j.LoggerFactory;
  * makes the lag unknown, which reads treat as caught up. Build the read view with {@link
  * HealthRegistry#readView(Duration)} and {@link ActiveCheckSettings#maxReplicationLag()}.
  *
- * <p>A check connection's pipeline can be prepared before the check's own handlers (the proxy adds
- * a PROXY protocol header writer there for a group whose backends expect one).
+ * <p>A check connection speaks as the group's traffic does ({@link CheckConnections}): the proxy adds
+ * the group's TLS and a PROXY protocol header writer before the check's own handlers, and a group
+ * whose backends speak HTTP/2 is checked with one stream on a connection of its own.
  *
  * <p>{@link #start()} begins, {@link #close()} stops and withdraws this checker's marks and lags.
  */
@@ -93,7 +101,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
   private final Class<? extends SocketChannel> channelClass;
   private final NanoClock clock;
   private final DoubleSupplier random;
-  private final Consumer<Channel> connectionSetup;
+  private final CheckConnections connections;
   private final List<Target> targets = new ArrayList<>();
   private volatile boolean started;
   private volatile boolean closed;
@@ -106,14 +114,13 @@ public final class ActiveHealthChecker implements AutoCloseable {
    * @param channelClass the socket channel class matching {@code loops}' transport
    * @param clock        the clock check timings are reported on
    * @param random       uniform numbers in [0, 1) for jitter
-   * @param connectionSetup called with each check connection while its pipeline is built, before the
-   *                     check's own handlers are added
+   * @param connections  how check connections speak to a backend (TLS, PROXY header, HTTP/2)
    */
   public ActiveHealthChecker(BackendGroup group, ActiveCheckSettings settings, HealthRegistry registry,
       OutlierDetector outliers, EventLoopGroup loops, Class<? extends SocketChannel> channelClass,
-      NanoClock clock, DoubleSupplier random, Consumer<Channel> connectionSetup) {
+      NanoClock clock, DoubleSupplier random, CheckConnections connections) {
     this.registry = registry;
-    this.connectionSetup = connectionSetup;
+    this.connections = connections;
     this.groupName = group.name();
     this.settings = settings;
     this.outliers = outliers;
@@ -129,24 +136,24 @@ public final class ActiveHealthChecker implements AutoCloseable {
   public ActiveHealthChecker(BackendGroup group, ActiveCheckSettings settings, HealthRegistry registry,
       OutlierDetector outliers, EventLoopGroup loops, Class<? extends SocketChannel> channelClass,
       NanoClock clock, DoubleSupplier random) {
-    this(group, settings, registry, outliers, loops, channelClass, clock, random, ch -> { });
+    this(group, settings, registry, outliers, loops, channelClass, clock, random, CheckConnections.PLAIN);
   }
 
   /** Creates a checker on the system clock with a random jitter source. */
   public ActiveHealthChecker(BackendGroup group, ActiveCheckSettings settings, HealthRegistry registry,
       OutlierDetector outliers, EventLoopGroup loops, Class<? extends SocketChannel> channelClass) {
-    this(group, settings, registry, outliers, loops, channelClass, ch -> { });
+    this(group, settings, registry, outliers, loops, channelClass, CheckConnections.PLAIN);
   }
 
   /**
-   * Creates a checker on the system clock with a random jitter source, calling {@code connectionSetup}
-   * with each check connection before the check's handlers are added.
+   * Creates a checker on the system clock with a random jitter source, its check connections set up
+   * by {@code connections}.
    */
   public ActiveHealthChecker(BackendGroup group, ActiveCheckSettings settings, HealthRegistry registry,
       OutlierDetector outliers, EventLoopGroup loops, Class<? extends SocketChannel> channelClass,
-      Consumer<Channel> connectionSetup) {
+      CheckConnections connections) {
     this(group, settings, registry, outliers, loops, channelClass, NanoClock.SYSTEM, new Random()::nextDouble,
-        connectionSetup);
+        connections);
   }
 
   /**
@@ -398,8 +405,13 @@ public final class ActiveHealthChecker implements AutoCloseable {
           .handler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
-              connectionSetup.accept(ch);
-              if (settings.isHttp()) {
+              connections.setUp(ch, target.backend);
+              if (settings.isHttp() && connections.http2()) {
+                ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forClient()
+                        .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)).build())
+                    .addLast("h2-mux", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()))
+                    .addLast("h2-failure", new ClosedBeforeAnswer(CheckAttempt.this));
+              } else if (settings.isHttp()) {
                 ch.pipeline().addLast("http-codec", new HttpClientCodec());
                 ch.pipeline().addLast(HttpCheckHandler.NAME, new HttpCheckHandler(CheckAttempt.this, settings));
               }
@@ -415,6 +427,8 @@ public final class ActiveHealthChecker implements AutoCloseable {
           fail("connect: " + describe(f.cause()));
         } else if (!settings.isHttp()) {
           pass("connected");
+        } else if (!done && connections.http2()) {
+          askOverHttp2(f.channel());
         } else if (!done) {
           f.channel().writeAndFlush(request()).addListener((ChannelFuture w) -> {
             if (!w.isSuccess()) {
@@ -422,6 +436,27 @@ public final class ActiveHealthChecker implements AutoCloseable {
             }
           });
         }
+      });
+    }
+
+    /** Opens one stream on the check connection and sends the check request on it. */
+    private void askOverHttp2(Channel connection) {
+      new Http2StreamChannelBootstrap(connection).handler(new ChannelInitializer<Http2StreamChannel>() {
+        @Override
+        protected void initChannel(Http2StreamChannel stream) {
+          stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false))
+              .addLast(HttpCheckHandler.NAME, new HttpCheckHandler(CheckAttempt.this, settings));
+        }
+      }).open().addListener((io.netty.util.concurrent.Future<Http2StreamChannel> opened) -> {
+        if (!opened.isSuccess()) {
+          fail("stream: " + describe(opened.cause()));
+          return;
+        }
+        opened.getNow().writeAndFlush(request()).addListener((ChannelFuture w) -> {
+          if (!w.isSuccess()) {
+            fail("write: " + describe(w.cause()));
+          }
+        });
       });
     }
 
@@ -480,6 +515,30 @@ public final class ActiveHealthChecker implements AutoCloseable {
     private String describe(Throwable cause) {
       String message = cause.getMessage();
       return message == null ? cause.getClass().getSimpleName() : message;
+    }
+  }
+
+  /**
+   * Fails an HTTP/2 check whose connection closed or failed (a refused TLS handshake, a GOAWAY) before
+   * its stream had an answer: the stream's own handler may never have been made.
+   */
+  private static final class ClosedBeforeAnswer extends ChannelInboundHandlerAdapter {
+    private final CheckAttempt attempt;
+
+    ClosedBeforeAnswer(CheckAttempt attempt) {
+      this.attempt = attempt;
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      attempt.fail("connection closed before the response ended");
+      super.channelInactive(ctx);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      String message = cause.getMessage();
+      attempt.fail(message == null ? cause.getClass().getSimpleName() : message);
     }
   }
 }

@@ -14,6 +14,7 @@ import dev.meridian.proxy.routing.HedgeDelay;
 import dev.meridian.balancer.Strategies;
 import dev.meridian.balancer.StrategyOptions;
 import dev.meridian.health.ActiveHealthChecker;
+import dev.meridian.health.CheckConnections;
 import dev.meridian.health.HealthRegistry;
 import dev.meridian.health.OutlierDetector;
 import dev.meridian.health.SlowStart;
@@ -52,7 +53,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -196,7 +196,7 @@ final class RoutingAssembler {
       OutlierDetector outliers = new OutlierDetector(group, health, h.passive(),
           h.passive().latencyOutliersEnabled() ? stats : null, clock);
       ActiveHealthChecker checker = h.active().map(a -> new ActiveHealthChecker(group, a, health, outliers,
-          checkLoops, transport.socketChannel(), checkConnectionSetup(g))).orElse(null);
+          checkLoops, transport.socketChannel(), checkConnections(g, links.get(g.name())))).orElse(null);
       GroupRuntime before = previous.get(g.name());
       if (checker != null && before != null && before.checker() != null) {
         // The backends that stay keep their check state (a reload, a discovery update); their
@@ -243,9 +243,24 @@ final class RoutingAssembler {
    * PROXY protocol, a header of Meridian's own (v2 {@code LOCAL}, v1 {@code UNKNOWN}: the backend takes
    * the connection's addresses), as HAProxy's {@code check-send-proxy} does; else nothing.
    */
-  private static Consumer<Channel> checkConnectionSetup(BackendGroupSettings g) {
+  private static CheckConnections checkConnections(BackendGroupSettings g, BackendLink link) {
     UpstreamProxyProtocol proxyProtocol = g.proxyProtocol();
-    return proxyProtocol.sends() ? ch -> ProxyHeaderWriter.install(ch.pipeline(), proxyProtocol, null) : ch -> { };
+    return new CheckConnections() {
+      @Override
+      public void setUp(Channel ch, Backend backend) {
+        if (proxyProtocol.sends()) {
+          ProxyHeaderWriter.install(ch.pipeline(), proxyProtocol, null);
+        }
+        if (link != null && link.tls() != null) {
+          ch.pipeline().addLast("tls", link.tls().newHandler(ch, backend.host(), backend.port()));
+        }
+      }
+
+      @Override
+      public boolean http2() {
+        return link != null && link.protocol().isHttp2();
+      }
+    };
   }
 
   /**

@@ -16,7 +16,7 @@ import io.netty.handler.ssl.SslHandler;
 public record UpstreamTls(SslContext context, UpstreamTlsSettings settings) {
 
   /** A handler for a new connection to {@code host:port}, with SNI and hostname verification. */
-  SslHandler newHandler(Channel channel, String host, int port) {
+  public SslHandler newHandler(Channel channel, String host, int port) {
     return UpstreamTlsContexts.newHandler(context, settings, channel.alloc(), host, port);
   }
 }

@@ -103,6 +103,12 @@ final class ForwardingProxy implements AutoCloseable {
     return instance.proxy().metrics();
   }
 
+  /** The marks on the group's {@code i}th backend (owner to reason; empty while it is available). */
+  java.util.Map<String, String> healthMarks(int i) {
+    InetSocketAddress backend = backends.get(i);
+    return instance.health("app").reasons(backend.getHostString() + ":" + backend.getPort());
+  }
+
   /** The listener's port. */
   int port() {
     return address().getPort();

@@ -366,6 +366,37 @@ class UpstreamHttp2Test {
     }
   }
 
+  /**
+   * Active checks ask an HTTP/2 group's backends over HTTP/2, over TLS when the group speaks TLS: a
+   * check in plain HTTP/1.1 failed every time, and such a group sat in panic with its health ignored.
+   */
+  @Test
+  void activeChecksSpeakTheGroupsHttp2WithItsTls(@TempDir Path dir) throws Exception {
+    String passing = "health { active { path = \"/status/204\", interval = 100ms, initial = unavailable, rise = 1 } }";
+    String failing = "health { active { path = \"/status/503\", interval = 100ms, fall = 1 } }";
+    try (Http2TestBackend backend = Http2TestBackend.start(null, 100);
+        ForwardingProxy up = ForwardingProxy.to(backend.address()).groupOption("protocol = h2c")
+            .groupOption(passing).start();
+        ForwardingProxy down = ForwardingProxy.to(backend.address()).groupOption("protocol = h2c")
+            .groupOption(failing).start()) {
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> up.healthMarks(0).isEmpty());
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !down.healthMarks(0).isEmpty());
+      assertThat(down.healthMarks(0)).hasEntrySatisfying("active-check", r -> assertThat(r).contains("status 503"));
+    }
+    CertificatePair cert = SelfSignedCertificates.generate(dir, "localhost");
+    var tls = ServerTlsContexts.build(ServerTlsSettings.of(cert.cert(), cert.key())).defaultContext();
+    String trust = "tls { trust = \"" + cert.cert() + "\", server-name = \"localhost\" }";
+    try (Http2TestBackend backend = Http2TestBackend.start(tls, 100);
+        ForwardingProxy up = ForwardingProxy.to(backend.address()).groupOption("protocol = h2")
+            .groupOption(trust).groupOption(passing).start();
+        ForwardingProxy down = ForwardingProxy.to(backend.address()).groupOption("protocol = h2")
+            .groupOption(trust).groupOption(failing).start()) {
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> up.healthMarks(0).isEmpty());
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !down.healthMarks(0).isEmpty());
+      assertThat(down.healthMarks(0)).hasEntrySatisfying("active-check", r -> assertThat(r).contains("status 503"));
+    }
+  }
+
   @Test
   void h2OverTlsIsNegotiatedAndVerified(@TempDir Path dir) throws Exception {
     CertificatePair cert = SelfSignedCertificates.generate(dir, "localhost");
