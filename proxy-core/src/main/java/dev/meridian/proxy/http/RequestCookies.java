@@ -14,8 +14,16 @@ public final class RequestCookies {
    * @return {@code start << 32 | end} of the value (quotes left out), or -1 when there is none
    */
   public static long find(CharSequence header, String name) {
+    return find(header, name, 0);
+  }
+
+  /**
+   * As {@link #find(CharSequence, String)}, looking from {@code from} on (the end of a value found
+   * before, for the next cookie of the same name).
+   */
+  public static long find(CharSequence header, String name, int from) {
     int length = header.length();
-    int i = 0;
+    int i = from;
     while (i < length) {
       while (i < length && (header.charAt(i) == ' ' || header.charAt(i) == '\t')) {
         i++;

@@ -55,6 +55,8 @@ final class Exchange {
    * 0: the answer moves it to the new name, keeping that time (moving a pin does not extend it).
    */
   long stickyRenamedIssuedAt;
+  /** When the pin the request's cookie carried was made (epoch seconds), or 0: a pin past half its ttl is renewed. */
+  long stickyIssuedAt;
   /** Stats of the backend the request is in flight to, until it finishes. */
   BackendStats inFlightTo;
   long sentNanos;

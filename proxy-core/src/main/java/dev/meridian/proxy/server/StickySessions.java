@@ -53,7 +53,7 @@ final class StickySessions {
       pinAppSession(ex, targets, header, start, end, policy.strict());
       return;
     }
-    StickyCookie.Claim claim = read(ex, context, policy, header, start, end);
+    StickyCookie.Claim claim = firstGenuine(ex, context, policy, headers, name);
     if (!claim.isValid()) {
       context.metrics.sticky(ex.route.name()).invalid(claim.invalid());
       ex.stickyNote = "cookie ignored: " + claim.invalid().label();
@@ -85,6 +85,30 @@ final class StickySessions {
     }
   }
 
+  /**
+   * The first genuine pin among every cookie of this name (in every Cookie field), else what was wrong
+   * with the first: a browser sends a sibling domain's or a longer path's cookie of the same name
+   * first, and taking only that one would move the session on every request.
+   */
+  private static StickyCookie.Claim firstGenuine(Exchange ex, ProxyContext context, StickyPolicy policy,
+      HttpHeaders headers, String name) {
+    StickyCookie.Claim first = null;
+    for (String field : headers.getAll(HttpHeaderNames.COOKIE)) {
+      long range = RequestCookies.find(field, name);
+      while (range >= 0) {
+        StickyCookie.Claim claim = read(ex, context, policy, field, RequestCookies.start(range), RequestCookies.end(range));
+        if (claim.isValid()) {
+          return claim;
+        }
+        if (first == null) {
+          first = claim;
+        }
+        range = RequestCookies.find(field, name, RequestCookies.end(range));
+      }
+    }
+    return first;
+  }
+
   private static StickyCookie.Claim read(Exchange ex, ProxyContext context, StickyPolicy policy, String header,
       int start, int end) {
     return context.stickyKeys.codec()
@@ -104,6 +128,7 @@ final class StickySessions {
       return;
     }
     selection.pin(pinned, policy.strict());
+    ex.stickyIssuedAt = claim.issuedAtSeconds();
   }
 
   /**
@@ -166,7 +191,11 @@ final class StickySessions {
     }
     boolean pinMade = cookieMode && (outcome == StickyPin.Outcome.NONE || outcome == StickyPin.Outcome.REPINNED);
     boolean renamed = ex.stickyRenamedIssuedAt != 0;
-    boolean issue = pinMade || renamed;
+    // A session in use keeps its backend: its pin is renewed once more than half its ttl has passed
+    // (HAProxy's maxidle), so only a session idle for the whole ttl ends; one renewal per half ttl.
+    boolean renewed = cookieMode && outcome == StickyPin.Outcome.HONOURED && ex.stickyIssuedAt > 0
+        && context.epochSeconds() - ex.stickyIssuedAt > policy.ttlSeconds() / 2;
+    boolean issue = pinMade || renamed || renewed;
     BackendStats stats = ex.group.stats().of(ex.backend);
     if (stats != null && (pinMade || outcome == StickyPin.Outcome.HONOURED)) {
       stats.stickyRequest(pinMade);
@@ -175,7 +204,7 @@ final class StickySessions {
       // A pin moved to the new name while this one request went elsewhere still names its own backend.
       Backend to = outcome == StickyPin.Outcome.OVERRIDDEN ? selection.pinned() : ex.backend;
       // A pin moved under the new name keeps the time it was made; a new or moved-elsewhere one is made now.
-      long issuedAt = renamed && !pinMade ? ex.stickyRenamedIssuedAt : context.epochSeconds();
+      long issuedAt = renamed && !pinMade && !renewed ? ex.stickyRenamedIssuedAt : context.epochSeconds();
       String value = context.stickyKeys.codec().issue(ex.group.sticky().groupName(), to.id(), to.region(), issuedAt);
       response.headers().add(HttpHeaderNames.SET_COOKIE, policy.setCookie(value, tls));
     }

@@ -322,19 +322,45 @@ class StickySessionTest {
   }
 
   @Test
-  void aPinIsHonouredForItsTtlByTheWallClockAndMadeAfreshAfterIt() throws Exception {
+  void aGenuinePinIsFoundBehindAnotherCookieOfTheSameName() throws Exception {
+    startBackends("us-east-1", "us-east-2");
+    MeridianInstance proxy = start(config("", "", writeKeys("k1", b64(SECRET_1))));
+    Answer first = get(proxy, null);
+    for (String cookies : List.of(COOKIE + "=planted-by-a-sibling-domain; " + COOKIE + "=" + first.cookieValue(),
+        COOKIE + "=; theme=dark; " + COOKIE + "=" + first.cookieValue())) {
+      Answer again = get(proxy, cookies);
+      assertThat(again.backend()).as(cookies).isEqualTo(first.backend());
+      assertThat(again.setCookie()).as("honoured, not replaced").isNull();
+    }
+  }
+
+  @Test
+  void aPinInUseIsRenewedPastHalfItsTtlAndOneIdleForItsTtlIsMadeAfresh() throws Exception {
     startBackends("us-east-1", "us-east-2");
     MutableClock wall = new MutableClock(Instant.parse("2026-12-05T10:00:00Z"));
     MeridianInstance proxy = start(config("ttl = 10m", "", writeKeys("k1", b64(SECRET_1))), new ManualClock(), wall);
     Answer first = get(proxy, null);
     assertThat(first.setCookie()).contains("Max-Age=600");
 
-    wall.advance(Duration.ofSeconds(599));
-    assertThat(withCookie(proxy, first.cookieValue()).setCookie()).as("599 s after").isNull();
+    wall.advance(Duration.ofSeconds(300));
+    assertThat(withCookie(proxy, first.cookieValue()).setCookie()).as("300 s after: half its ttl, kept as it is").isNull();
     wall.advance(Duration.ofSeconds(1));
-    Answer expired = withCookie(proxy, first.cookieValue());
-    assertThat(expired.setCookie()).as("600 s after: a new pin").isNotNull();
-    assertThat(expired.decision()).contains("cookie ignored: expired");
+    Answer renewed = withCookie(proxy, first.cookieValue());
+    assertThat(renewed.setCookie()).as("301 s after: renewed").contains("Max-Age=600");
+    assertThat(renewed.backend()).as("on the same backend").isEqualTo(first.backend());
+    assertThat(renewed.decision()).startsWith("sticky " + first.backend());
+
+    wall.advance(Duration.ofSeconds(599));
+    Answer stillPinned = withCookie(proxy, renewed.cookieValue());
+    assertThat(stillPinned.backend()).as("900 s after the pin was made, in use: still its backend").isEqualTo(first.backend());
+    assertThat(stillPinned.decision()).doesNotContain("cookie ignored");
+    assertThat(withCookie(proxy, first.cookieValue()).decision()).as("the first cookie itself is past its ttl")
+        .contains("cookie ignored: expired");
+
+    wall.advance(Duration.ofSeconds(600));
+    Answer idle = withCookie(proxy, stillPinned.cookieValue());
+    assertThat(idle.setCookie()).as("idle for its whole ttl: a new pin").isNotNull();
+    assertThat(idle.decision()).contains("cookie ignored: expired");
   }
 
   @Test
