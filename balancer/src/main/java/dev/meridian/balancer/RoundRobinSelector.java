@@ -8,7 +8,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code round-robin}.
  *
  * <p>Each pick starts one place after the previous one, so with every backend available each gets
- * exactly one request in every {@code n}; an unavailable backend's turn goes to the next one.
+ * exactly one request in every {@code n}; an unavailable backend's turn goes to the next one. A pick
+ * for a request that already tried backends (a retry, a hedge: its context excludes them) takes the
+ * next backend without moving the turn: it moved for the request's first pick. Moving it again put
+ * every first pick back on the same backend of two (the slow one a hedge was for, on every request).
  */
 public final class RoundRobinSelector implements BackendSelector {
   private final Backend[] backends;
@@ -27,7 +30,7 @@ public final class RoundRobinSelector implements BackendSelector {
     if (n == 0) {
       return null;
     }
-    int start = Math.floorMod(next.getAndIncrement(), n);
+    int start = Math.floorMod(context.excludedCount() > 0 ? next.get() : next.getAndIncrement(), n);
     for (int i = 0; i < n; i++) {
       Backend candidate = backends[(start + i) % n];
       if (!context.isExcluded(candidate) && health.isAvailable(candidate)) {

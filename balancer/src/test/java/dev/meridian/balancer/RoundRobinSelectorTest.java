@@ -25,6 +25,20 @@ class RoundRobinSelectorTest {
   }
 
   @Test
+  void aSecondPickForTheSameRequestDoesNotMoveTheTurn() {
+    RoundRobinSelector selector = new RoundRobinSelector(List.of(a, b), HealthView.ALL_AVAILABLE);
+    Map<Backend, Integer> firstPicks = new HashMap<>();
+    for (int i = 0; i < 10; i++) {
+      SelectionContext request = new SelectionContext();
+      Backend first = selector.select(request);
+      firstPicks.merge(first, 1, Integer::sum);
+      Backend hedge = selector.select(request.exclude(first));
+      assertThat(hedge).isNotEqualTo(first);
+    }
+    assertThat(firstPicks).as("first picks still take turns").containsEntry(a, 5).containsEntry(b, 5);
+  }
+
+  @Test
   void unavailableBackendsAreSkipped() {
     RoundRobinSelector selector = new RoundRobinSelector(List.of(a, b, c), backend -> backend != b);
     Set<Backend> picked = new HashSet<>();
