@@ -157,8 +157,31 @@ final class StickyReader {
     if (!domain.isEmpty() && !DOMAIN.matcher(domain).matches()) {
       s.problem("domain", "'" + domain + "' (expected: a domain such as example.com, or \"\" for the host that set it)");
     }
+    checkPrefix(s, cookie, secure, path, domain);
     return new StickyPolicy(mode, cookie, ttl, secure, s.bool("http-only", true), sameSite, path, domain,
         appCookie, s.bool("strict", false));
+  }
+
+  /**
+   * A cookie name with a {@code __Secure-} or {@code __Host-} prefix binds its attributes (RFC 6265bis
+   * section 4.1.3): browsers drop such a cookie without Secure, and a {@code __Host-} one with a Domain
+   * or a Path other than /. Sticky sessions would silently never hold.
+   */
+  private static void checkPrefix(ObjectReader s, String cookie, StickyPolicy.Secure secure, String path,
+      String domain) {
+    boolean host = cookie.regionMatches(true, 0, "__Host-", 0, 7);
+    if (!host && !cookie.regionMatches(true, 0, "__Secure-", 0, 9)) {
+      return;
+    }
+    String prefix = host ? "__Host-" : "__Secure-";
+    if (secure != StickyPolicy.Secure.ALWAYS) {
+      s.problem("secure", "a " + prefix + " cookie needs secure = true: browsers drop it without Secure"
+          + " (expected: secure = true, or a cookie name without the prefix)");
+    }
+    if (host && (!path.equals("/") || !domain.isEmpty())) {
+      s.problem("cookie", "a __Host- cookie must have path \"/\" and no domain: browsers drop it otherwise"
+          + " (expected: path = \"/\" and domain = \"\", or a name without the prefix)");
+    }
   }
 
   private static String token(ObjectReader s, String key, String dflt) {

@@ -187,6 +187,17 @@ class StickyConfigTest {
   }
 
   @Test
+  void cookiePrefixesBindTheirAttributes() throws Exception {
+    assertThat(problems(withRoutes("{ backend-group = app, sticky { cookie = \"__Host-aff\", domain = \"example.com\" } }")))
+        .extracting(p -> p.key()).containsExactlyInAnyOrder("meridian.routes[0].sticky.secure",
+            "meridian.routes[0].sticky.cookie");
+    assertThat(problems(withRoutes("{ backend-group = app, sticky { cookie = \"__Secure-aff\", secure = false } }")))
+        .singleElement().satisfies(p -> assertThat(p.toString()).contains("needs secure = true"));
+    assertThat(SettingsLoader.parse(withRoutes("{ backend-group = app, sticky { cookie = \"__Host-aff\", secure = true } }"),
+        "t.conf").routes().get(0).sticky()).hasValueSatisfying(p -> assertThat(p.cookie()).isEqualTo("__Host-aff"));
+  }
+
+  @Test
   void aStickyValueThatIsNotAnObjectIsReported() {
     assertThat(problems(withRoutes("{ backend-group = app, sticky = yes }")))
         .singleElement().hasToString("t.conf: 5: meridian.routes[0].sticky: \"yes\" is a string "
