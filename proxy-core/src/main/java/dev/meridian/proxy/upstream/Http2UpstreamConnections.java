@@ -4,6 +4,7 @@ import dev.meridian.balancer.Backend;
 import dev.meridian.proxy.upstream.Http2UpstreamConnection.StreamRequest;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.util.concurrent.Future;
@@ -57,12 +58,27 @@ final class Http2UpstreamConnections {
     if (!promise.isDone()) {
       long timeout = settings.connectTimeout().toNanos();
       ScheduledFuture<?> deadline = loop.schedule(() -> {
-        promise.tryFailure(new StreamUnavailableException("no HTTP/2 stream to " + backend + " came free within "
-            + settings.connectTimeout().toMillis() + " ms"));
+        long millis = settings.connectTimeout().toMillis();
+        // Busy (every connection full) is not the backend failing; no connection ready at all (TCP
+        // accepted, no SETTINGS: a hung or wrong-protocol backend) is, like a connect timeout, so
+        // passive health counts it and ejects a backend that never answers.
+        promise.tryFailure(hasReadyConnection(backend, link)
+            ? new StreamUnavailableException("no HTTP/2 stream to " + backend + " came free within " + millis + " ms")
+            : new ConnectTimeoutException("no HTTP/2 connection to " + backend + " ready (its SETTINGS) within "
+                + millis + " ms"));
       }, timeout, TimeUnit.NANOSECONDS);
       promise.addListener(f -> deadline.cancel(false));
     }
     return promise;
+  }
+
+  private boolean hasReadyConnection(Backend backend, BackendLink link) {
+    for (Http2UpstreamConnection c : byBackend.getOrDefault(backend, List.of())) {
+      if (c.link().equals(link) && c.isReady()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Gives the request a stream on a connection with room, or a place on one being opened. */

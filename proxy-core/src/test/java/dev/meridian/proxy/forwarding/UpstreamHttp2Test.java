@@ -181,6 +181,26 @@ class UpstreamHttp2Test {
     }
   }
 
+  /**
+   * A backend that accepts connections but never speaks HTTP/2 (no SETTINGS: hung, or another
+   * protocol on the port) fails each request like a connect timeout, so passive health ejects it;
+   * counted as merely busy, it kept every request of its group waiting the connect timeout.
+   */
+  @Test
+  void aBackendThatNeverSendsSettingsIsEjectedLikeOneThatTimesOut() throws Exception {
+    try (dev.meridian.proxy.testing.RawTcpBackend silent = dev.meridian.proxy.testing.RawTcpBackend.start(
+            socket -> socket.getInputStream().readAllBytes());
+        Http2TestBackend healthy = Http2TestBackend.start(null, 100);
+        ForwardingProxy proxy = ForwardingProxy.to(silent.address(), healthy.address()).groupOption("protocol = h2c")
+            .set("timeouts { connect = 300ms }").start()) {
+      for (int i = 0; i < 8; i++) {
+        assertThat(get(proxy, "/silent/" + i).statusCode()).as("retried on the healthy backend").isEqualTo(200);
+      }
+      await().atMost(Duration.ofSeconds(5)).until(() -> proxy.healthMarks(0).containsKey("outlier"));
+      assertThat(proxy.healthMarks(1)).isEmpty();
+    }
+  }
+
   @Test
   void largeBodiesStreamBothWaysFromHttp1AndHttp2Clients(@TempDir Path dir) throws Exception {
     byte[] body = new byte[4 * 1024 * 1024 + 123];
