@@ -384,8 +384,11 @@ final class UpstreamAttempts {
     // Never written (the head's write failed, e.g. a pooled connection the backend had closed): any
     // method may go elsewhere. Written: only idempotent ones; a POST whose bytes reached a backend is
     // never sent twice.
-    String reason = "backend " + backend.id() + (tlsFailure != null ? ": " + tlsFailure
-        : " closed the connection before responding");
+    // What the backend did: an HTTP/2 backend refuses or resets a stream, it does not close its connection.
+    String reason = tlsFailure != null ? "backend " + backend.id() + ": " + tlsFailure
+        : cause instanceof UnprocessedRequestException || cause instanceof dev.meridian.proxy.upstream.StreamResetException
+            ? cause.getMessage()
+            : "backend " + backend.id() + " closed the connection before responding";
     if (!ex.headWritten || ex.isIdempotent()) {
       retryOrFail(ex, "reset-before-response", reason);
     } else {
