@@ -302,6 +302,7 @@ public final class OutlierDetector {
 
   /** An active check of the backend passed: an ejected backend returns now, and it accepts connections. */
   public void activeCheckPassed(Backend backend) {
+    checked = true;
     OutlierDetector next = recordHere(() -> recordCheckPassed(stateOf(backend)));
     if (next != null) {
       next.activeCheckPassed(backend);
@@ -419,6 +420,9 @@ public final class OutlierDetector {
     return n % 2 == 1 ? others.get(n / 2) : (others.get(n / 2 - 1) + others.get(n / 2)) / 2;
   }
 
+  /** Whether active checks have reported a pass here: an ejection then ends at the next one. */
+  private volatile boolean checked;
+
   private void eject(State s, String reason) {
     eject(s, reason, false);
   }
@@ -437,7 +441,10 @@ public final class OutlierDetector {
     s.ejected = true;
     s.ejectedUntil = now + time;
     s.slowSince = -1;
-    s.lastReason = reason + ", ejected for " + Duration.ofNanos(time).toSeconds() + "s";
+    // With active checks an ejection ends at the first passing check: the log says so, or "180s"
+    // reads as a promise the checks break a second later.
+    s.lastReason = reason + ", ejected for " + Duration.ofNanos(time).toSeconds() + "s"
+        + (checked ? " or until an active check passes" : "");
     log.warn("group '{}': backend {} ejected: {}", groupName, s.backend, s.lastReason);
     registry.markOut(s.backend.id(), OWNER, s.lastReason);
   }

@@ -349,6 +349,16 @@ class OutlierDetectorTest {
   }
 
   @Test
+  void withActiveChecksTheEjectionSaysTheFirstPassingCheckEndsIt() {
+    BackendGroup g = group(3);
+    OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
+    detector.activeCheckPassed(g.backends().get(1));
+    detector.onConnectFailure(g.backends().get(0), true);
+    assertThat(registry.reasons("b1").get(OutlierDetector.OWNER))
+        .isEqualTo("connection refused, ejected for 30s or until an active check passes");
+  }
+
+  @Test
   void aRefusedConnectEjectsAtOnceBeyondTheEjectionCapButNeverTheLastBackend() {
     BackendGroup g = group(3);
     OutlierDetector detector = new OutlierDetector(g, registry, COUNTING_5XX, null, clock);
