@@ -9,8 +9,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Each pick starts one place after the previous one, so with every backend available each gets
  * exactly one request in every {@code n}; an unavailable backend's turn goes to the next one. A pick
- * for a request that already tried backends (a retry, a hedge: its context excludes them) takes the
- * next backend without moving the turn: it moved for the request's first pick. Moving it again put
+ * for a request that already tried one of these backends (a retry, a hedge: its context excludes it)
+ * takes the next backend without moving the turn: it moved for the request's first pick here. Moving it again put
  * every first pick back on the same backend of two (the slow one a hedge was for, on every request).
  */
 public final class RoundRobinSelector implements BackendSelector {
@@ -30,7 +30,7 @@ public final class RoundRobinSelector implements BackendSelector {
     if (n == 0) {
       return null;
     }
-    int start = Math.floorMod(context.excludedCount() > 0 ? next.get() : next.getAndIncrement(), n);
+    int start = Math.floorMod(triedHere(context) ? next.get() : next.getAndIncrement(), n);
     for (int i = 0; i < n; i++) {
       Backend candidate = backends[(start + i) % n];
       if (!context.isExcluded(candidate) && health.isAvailable(candidate)) {
@@ -38,5 +38,21 @@ public final class RoundRobinSelector implements BackendSelector {
       }
     }
     return null;
+  }
+
+  /**
+   * Whether the request already tried one of these backends (so this pick is its retry or hedge here);
+   * a retry that comes over from another region's backends is this selector's first pick for it.
+   */
+  private boolean triedHere(SelectionContext context) {
+    if (context.excludedCount() == 0) {
+      return false;
+    }
+    for (Backend b : backends) {
+      if (context.isExcluded(b)) {
+        return true;
+      }
+    }
+    return false;
   }
 }

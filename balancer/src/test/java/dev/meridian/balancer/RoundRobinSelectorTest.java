@@ -39,6 +39,16 @@ class RoundRobinSelectorTest {
   }
 
   @Test
+  void retriesComingFromAnotherRegionStillTakeTurns() {
+    RoundRobinSelector selector = new RoundRobinSelector(List.of(b, c), HealthView.ALL_AVAILABLE);
+    Map<Backend, Integer> picks = new HashMap<>();
+    for (int i = 0; i < 10; i++) {
+      picks.merge(selector.select(new SelectionContext().exclude(a)), 1, Integer::sum);
+    }
+    assertThat(picks).as("a, tried elsewhere, is not one of these").containsEntry(b, 5).containsEntry(c, 5);
+  }
+
+  @Test
   void unavailableBackendsAreSkipped() {
     RoundRobinSelector selector = new RoundRobinSelector(List.of(a, b, c), backend -> backend != b);
     Set<Backend> picked = new HashSet<>();

@@ -50,11 +50,18 @@ public final class RequestCookies {
   }
 
   /**
-   * Whether every cookie in {@code header} has one of {@code names} (and there is at least one): a
-   * request carrying only Meridian's own routing cookies carries no credentials of the application's.
+   * Whether every cookie in {@code header} has one of {@code names} and a value of the alphabet
+   * Meridian issues its own cookies in (base64url), and there is at least one: a request carrying only
+   * Meridian's routing cookies carries no credentials of the application's. Any other character in a
+   * value, and any comma, counts as a credential: parsers that split on whitespace (Python's
+   * SimpleCookie) or commas (Rack 2, Tomcat's legacy parser) would read {@code pin=x session=abc} as
+   * a session of its own.
    */
   public static boolean onlyNamed(CharSequence header, java.util.Set<String> names) {
     String text = header.toString();
+    if (text.indexOf(',') >= 0) {
+      return false;
+    }
     boolean any = false;
     for (String pair : text.split(";")) {
       String cookie = pair.strip();
@@ -62,12 +69,22 @@ public final class RequestCookies {
         continue;
       }
       int eq = cookie.indexOf('=');
-      if (eq <= 0 || !names.contains(cookie.substring(0, eq).strip())) {
+      if (eq <= 0 || !names.contains(cookie.substring(0, eq)) || !isBase64Url(cookie, eq + 1)) {
         return false;
       }
       any = true;
     }
     return any;
+  }
+
+  private static boolean isBase64Url(String text, int from) {
+    for (int i = from; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (!(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_')) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The start of a range {@link #find} returned. */

@@ -79,15 +79,16 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   static final int PRIORITY_FRAMES_PER_STREAM = 100;
   private static final int PADDED = 0x8;
   /**
-   * Frames dropped on one connection before it is ended with ENHANCE_YOUR_CALM (16 MiB of DATA), and
-   * {@link #DROPPED_FRAMES_PER_RESET} more per stream this side reset (its client may have had a
-   * window's worth in flight: an upload answered early, every time, on a long-lived connection).
+   * Frames dropped on streams Netty reset as their header blocks were read before the connection is
+   * ended with ENHANCE_YOUR_CALM (16 MiB of DATA); on a stream this side reset, at most
+   * {@link #DROPPED_FRAMES_PER_RESET} each (its client may have had a window's worth in flight: an
+   * upload answered early).
    */
   private static final int MAX_DROPPED_FRAMES = 1024;
   private static final int DROPPED_FRAMES_PER_RESET = 64;
   private static final int END_HEADERS = 0x4;
   /** Streams this side reset that are remembered, so that late frames on them are let through. */
-  private static final int RESETS_KEPT = 32;
+  private static final int RESETS_KEPT = 128; // more than a client's concurrent streams (100)
   /** Gaps in the stream identifiers a client used that are remembered (clients seldom leave any). */
   private static final int GAPS_KEPT = 16;
 
@@ -110,6 +111,8 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   private int[] gaps;
   private int gapCount;
   private int[] resets;
+  /** Frames dropped so far on each remembered reset stream, beside {@link #resets}. */
+  private int[] resetDrops;
   private int resetCount;
   private boolean failed;
   /**
@@ -259,10 +262,10 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
    * against the connection's flow-control window, and are given back at once.
    */
   private void startDrop(byte type, int streamId) throws Http2Exception {
-    long allowed = MAX_DROPPED_FRAMES + (long) DROPPED_FRAMES_PER_RESET * resetCount;
-    if (++droppedFrames > allowed) {
+    int remembered = resetIndex(streamId);
+    if (remembered >= 0 ? ++resetDrops[remembered] > DROPPED_FRAMES_PER_RESET : ++droppedFrames > MAX_DROPPED_FRAMES) {
       throw Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,
-          "more than %d frames on streams reset here", allowed);
+          "more than %d frames on a stream reset here", remembered >= 0 ? DROPPED_FRAMES_PER_RESET : MAX_DROPPED_FRAMES);
     }
     log.debug("ignoring a frame of type {} on stream {}, reset here", type, streamId);
   }
@@ -372,18 +375,26 @@ final class ClientFrameGuard extends DecoratingHttp2ConnectionDecoder {
   private void rememberReset(int streamId) {
     if (resets == null) {
       resets = new int[RESETS_KEPT];
+      resetDrops = new int[RESETS_KEPT];
     }
-    resets[resetCount++ % RESETS_KEPT] = streamId;
+    int slot = resetCount++ % RESETS_KEPT;
+    resets[slot] = streamId;
+    resetDrops[slot] = 0;
   }
 
   private boolean wasReset(int streamId) {
+    return resetIndex(streamId) >= 0;
+  }
+
+  /** Where a stream this side reset is remembered, or -1. */
+  private int resetIndex(int streamId) {
     int n = Math.min(resetCount, RESETS_KEPT);
     for (int i = 0; i < n; i++) {
       if (resets[i] == streamId) {
-        return true;
+        return i;
       }
     }
-    return false;
+    return -1;
   }
 
   /** A header block started (or ended): arms (or disarms) its deadline. */

@@ -645,6 +645,11 @@ class EdgeCacheTest {
     assertThat(get("/page", "Cookie", cookie + "; session=alice").xCache())
         .as("an application's cookie beside it is a credential").isEqualTo("BYPASS");
     assertThat(get("/page", "Cookie", "pin").xCache()).as("a pair without a value is no pin").isEqualTo("BYPASS");
+    for (String hidden : List.of(cookie + " session=alice", cookie + ", session=alice", cookie + "\tsession=alice",
+        "pin=\"x session=alice\"")) {
+      assertThat(get("/page", "Cookie", hidden).xCache()).as("a session hidden in a pin's value: " + hidden)
+          .isEqualTo("BYPASS");
+    }
   }
 
   @Test

@@ -125,6 +125,24 @@ class Http2RapidResetTest {
         }
         h2.sendRaw(late.toByteArray());
       }
+      // A hundred uploads at once, each answered early, then their in-flight frames together: more
+      // streams than a short memory of resets would hold.
+      int firstOfBurst = stream;
+      ByteArrayOutputStream heads = new ByteArrayOutputStream();
+      for (int i = 0; i < 100; i++, stream += 2) {
+        heads.writeBytes(RawHttp2Client.frame(RawHttp2Client.HEADERS, RawHttp2Client.END_HEADERS, stream,
+            RawHttp2Client.postBlock("/upload", 100_000)));
+      }
+      h2.sendRaw(heads.toByteArray());
+      int lastOfBurst = stream - 2;
+      h2.readUntil(c -> c.ended(lastOfBurst) || c.goAwayError() != null);
+      ByteArrayOutputStream burst = new ByteArrayOutputStream();
+      for (int s = firstOfBurst; s <= lastOfBurst; s += 2) {
+        for (int k = 0; k < 3; k++) {
+          burst.writeBytes(RawHttp2Client.frame(RawHttp2Client.DATA, 0, s, part));
+        }
+      }
+      h2.sendRaw(burst.toByteArray());
       int last = stream;
       h2.get(last, "/after");
       h2.readUntil(c -> c.ended(last) || c.goAwayError() != null);
