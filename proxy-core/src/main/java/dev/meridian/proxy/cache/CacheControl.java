@@ -17,9 +17,11 @@ import java.util.Locale;
  * @param maxAgeSeconds    {@code max-age}, or -1
  * @param sMaxAgeSeconds   {@code s-maxage} (shared caches only), or -1
  * @param mustRevalidate   {@code must-revalidate} or {@code proxy-revalidate}: never served stale
+ * @param malformed        a {@code max-age} or {@code s-maxage} that is no delta-seconds was present
+ *                         (such a value is not kept: the response is stale, and shared by nothing of it)
  */
 public record CacheControl(boolean noStore, boolean isPrivate, boolean noCache, boolean isPublic,
-    long maxAgeSeconds, long sMaxAgeSeconds, boolean mustRevalidate) {
+    long maxAgeSeconds, long sMaxAgeSeconds, boolean mustRevalidate, boolean malformed) {
 
   /** Reads every {@code Cache-Control} field of a response. */
   public static CacheControl of(HttpHeaders headers) {
@@ -30,6 +32,7 @@ public record CacheControl(boolean noStore, boolean isPrivate, boolean noCache, 
     long maxAge = -1;
     long sMaxAge = -1;
     boolean mustRevalidate = false;
+    boolean malformed = false;
     for (String field : headers.getAll(HttpHeaderNames.CACHE_CONTROL)) {
       for (String part : field.split(",")) {
         String directive = part.trim().toLowerCase(Locale.ROOT);
@@ -41,14 +44,21 @@ public record CacheControl(boolean noStore, boolean isPrivate, boolean noCache, 
           case "private" -> isPrivate = true;
           case "no-cache" -> noCache = true;
           case "public" -> isPublic = true;
-          case "max-age" -> maxAge = smallest(maxAge, lifetime(value));
-          case "s-maxage" -> sMaxAge = smallest(sMaxAge, lifetime(value));
+          case "max-age", "s-maxage" -> {
+            long seconds = seconds(value);
+            malformed |= seconds < 0;
+            if (name.equals("max-age")) {
+              maxAge = smallest(maxAge, seconds);
+            } else {
+              sMaxAge = smallest(sMaxAge, seconds);
+            }
+          }
           case "must-revalidate", "proxy-revalidate" -> mustRevalidate = true;
           default -> { }
         }
       }
     }
-    return new CacheControl(noStore, isPrivate, noCache, isPublic, maxAge, sMaxAge, mustRevalidate);
+    return new CacheControl(noStore, isPrivate, noCache, isPublic, maxAge, sMaxAge, mustRevalidate, malformed);
   }
 
   /**
@@ -57,7 +67,7 @@ public record CacheControl(boolean noStore, boolean isPrivate, boolean noCache, 
    * {@code proxy-revalidate}, and {@code s-maxage}, which carries proxy-revalidate's meaning).
    */
   public boolean mayServeStale() {
-    return !noCache && !mustRevalidate && sMaxAgeSeconds < 0;
+    return !noCache && !mustRevalidate && sMaxAgeSeconds < 0 && !malformed;
   }
 
   /**
@@ -73,11 +83,6 @@ public record CacheControl(boolean noStore, boolean isPrivate, boolean noCache, 
       }
     }
     return false;
-  }
-
-  /** A max-age or s-maxage value: its seconds, or 0 (stale) when it is no delta-seconds. */
-  private static long lifetime(String value) {
-    return Math.max(0, seconds(value));
   }
 
   private static String unquote(String value) {

@@ -84,6 +84,17 @@ public final class CachedAnswers {
   }
 
 
+  /** The 504 an only-if-cached request gets when no fresh entry matches (RFC 9111 section 5.2.1.7). */
+  public static FullHttpResponse gatewayTimeout(String message) {
+    byte[] body = (message + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.GATEWAY_TIMEOUT,
+        Unpooled.wrappedBuffer(body));
+    response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
+        .set(HttpHeaderNames.CONTENT_LENGTH, body.length)
+        .set(X_CACHE, "MISS");
+    return response;
+  }
+
   /** Whether a GET's If-None-Match (or, without one, If-Modified-Since) matches the entry (RFC 9110 13.1). */
   public static boolean notModified(HttpHeaders request, CachedResponse entry) {
     List<String> noneMatch = request.getAll(HttpHeaderNames.IF_NONE_MATCH);

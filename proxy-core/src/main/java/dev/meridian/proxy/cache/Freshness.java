@@ -85,7 +85,9 @@ public final class Freshness {
     if (policy.honorOrigin()) {
       long date = HttpDates.parse(headers.get(HttpHeaderNames.DATE));
       long dateMillis = date == HttpDates.INVALID ? nowEpochMillis : date;
-      if (cc.sMaxAgeSeconds() >= 0) {
+      if (cc.malformed()) {
+        lifetime = 0; // RFC 9111 section 4.2.1: invalid freshness information makes the response stale
+      } else if (cc.sMaxAgeSeconds() >= 0) {
         lifetime = cc.sMaxAgeSeconds();
       } else if (cc.maxAgeSeconds() >= 0) {
         lifetime = cc.maxAgeSeconds();

@@ -18,7 +18,6 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
@@ -143,11 +142,10 @@ final class EdgeCachePhase {
       serve(ex, entry, "STALE", now);
       return true;
     }
-    if (!head && ByteRanges.asksForAll(headers.get(HttpHeaderNames.RANGE))) {
+    if (!head && ByteRanges.asksForAll(headers.get(HttpHeaderNames.RANGE)) && !headers.contains(HttpHeaderNames.IF_RANGE)) {
       // bytes=0- (a video or audio element's first request) is the whole representation: asked for
       // without the Range, the origin's answer can be stored, and the client gets its 206.
       headers.remove(HttpHeaderNames.RANGE);
-      headers.remove(HttpHeaderNames.IF_RANGE);
       ex.cache.wholeAsRange = true;
     } else if (headers.contains(HttpHeaderNames.RANGE)) {
       // Other ranges are cut from fresh entries; a partial answer from the origin is never stored.
@@ -157,11 +155,13 @@ final class EdgeCachePhase {
       return false;
     }
     if (CacheControl.requestHas(headers, "only-if-cached")) {
-      // RFC 9111 section 5.2.1.7: the client wants a stored answer or none.
+      // RFC 9111 section 5.2.1.7: the client wants a stored answer or none. The cache's own answer (with
+      // X-Cache), not a failure of the group's: no region counts it.
       meters.miss();
       ex.cache.status = "MISS";
-      connection.completion.respondLocally(ex, HttpResponseStatus.GATEWAY_TIMEOUT,
-          "only-if-cached: no fresh answer in the cache");
+      ex.cache.answered = true;
+      ex.localReason = "only-if-cached: no fresh answer in the cache";
+      connection.completion.respondFromCache(ex, CachedAnswers.gatewayTimeout(ex.localReason));
       return true;
     }
     ex.cache.status = entry != null ? "EXPIRED" : "MISS";

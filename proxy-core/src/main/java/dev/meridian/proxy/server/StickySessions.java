@@ -30,6 +30,9 @@ import org.slf4j.LoggerFactory;
 final class StickySessions {
   private static final Logger log = LoggerFactory.getLogger(StickySessions.class);
 
+  /** Cookies of the pin's name a request may carry that are checked for a genuine one. */
+  private static final int MAX_PINS_CHECKED = 4;
+
   private StickySessions() {}
 
   /** Puts the request's pin, if it has a usable one, on its selection. */
@@ -93,9 +96,11 @@ final class StickySessions {
   private static StickyCookie.Claim firstGenuine(Exchange ex, ProxyContext context, StickyPolicy policy,
       HttpHeaders headers, String name) {
     StickyCookie.Claim first = null;
+    int checked = 0;
     for (String field : headers.getAll(HttpHeaderNames.COOKIE)) {
       long range = RequestCookies.find(field, name);
-      while (range >= 0) {
+      // A few at most: each costs a signature check, and a client could send hundreds.
+      while (range >= 0 && checked++ < MAX_PINS_CHECKED) {
         StickyCookie.Claim claim = read(ex, context, policy, field, RequestCookies.start(range), RequestCookies.end(range));
         if (claim.isValid()) {
           return claim;

@@ -815,6 +815,15 @@ class EdgeCacheTest {
     assertThat(second.body()).as("the origin's current answer, not the one stored before").isEqualTo("v2");
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"s-maxage", "s-maxage=-1", "s-maxage=\"\""})
+  void aMalformedSMaxAgeDoesNotLetAnAuthenticatedAnswerBeShared(String cacheControl) throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("for " + r.header("cookie")).header("Cache-Control", cacheControl));
+    start(origin.port(), "ttl = 60s, honor-origin = false, authenticated = cache-public-only");
+    assertThat(get("/me", "Cookie", "session=alice").body()).isEqualTo("for session=alice");
+    assertThat(get("/me", "Cookie", "session=bob").body()).as("never alice's answer").isEqualTo("for session=bob");
+  }
+
   @Test
   void aStoredErrorOrRedirectIsNotTurnedInto304() throws Exception {
     TestBackend origin = origin(r -> TestBackend.Reply.status(404).body("gone")
@@ -840,7 +849,9 @@ class EdgeCacheTest {
   void onlyIfCachedGetsTheEntryOr504() throws Exception {
     TestBackend origin = origin(r -> TestBackend.Reply.ok("x").header("Cache-Control", "max-age=600"));
     start(origin.port(), "ttl = 10s");
-    assertThat(get("/oic", "Cache-Control", "only-if-cached").status()).isEqualTo(504);
+    Answer none = get("/oic", "Cache-Control", "only-if-cached");
+    assertThat(none.status()).isEqualTo(504);
+    assertThat(none.xCache()).isEqualTo("MISS");
     assertThat(count("/oic")).as("the origin is not asked").isZero();
     get("/oic");
     Answer hit = get("/oic", "Cache-Control", "only-if-cached");
