@@ -11,7 +11,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -410,10 +409,11 @@ public final class ActiveHealthChecker implements AutoCloseable {
                 ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forClient()
                         .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)).build())
                     .addLast("h2-mux", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()))
-                    .addLast("h2-failure", new ClosedBeforeAnswer(CheckAttempt.this));
+                    .addLast("h2-end", new CheckConnectionEnd(CheckAttempt.this));
               } else if (settings.isHttp()) {
                 ch.pipeline().addLast("http-codec", new HttpClientCodec());
-                ch.pipeline().addLast(HttpCheckHandler.NAME, new HttpCheckHandler(CheckAttempt.this, settings));
+                ch.pipeline().addLast(HttpCheckHandler.NAME, new HttpCheckHandler(CheckAttempt.this, settings))
+                    .addLast("end", new CheckConnectionEnd(CheckAttempt.this));
               }
             }
           });
@@ -445,7 +445,8 @@ public final class ActiveHealthChecker implements AutoCloseable {
         @Override
         protected void initChannel(Http2StreamChannel stream) {
           stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false))
-              .addLast(HttpCheckHandler.NAME, new HttpCheckHandler(CheckAttempt.this, settings));
+              .addLast(HttpCheckHandler.NAME, new HttpCheckHandler(CheckAttempt.this, settings))
+              .addLast("end", new CheckConnectionEnd(CheckAttempt.this));
         }
       }).open().addListener((io.netty.util.concurrent.Future<Http2StreamChannel> opened) -> {
         if (!opened.isSuccess()) {
@@ -515,30 +516,6 @@ public final class ActiveHealthChecker implements AutoCloseable {
     private String describe(Throwable cause) {
       String message = cause.getMessage();
       return message == null ? cause.getClass().getSimpleName() : message;
-    }
-  }
-
-  /**
-   * Fails an HTTP/2 check whose connection closed or failed (a refused TLS handshake, a GOAWAY) before
-   * its stream had an answer: the stream's own handler may never have been made.
-   */
-  private static final class ClosedBeforeAnswer extends ChannelInboundHandlerAdapter {
-    private final CheckAttempt attempt;
-
-    ClosedBeforeAnswer(CheckAttempt attempt) {
-      this.attempt = attempt;
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-      attempt.fail("connection closed before the response ended");
-      super.channelInactive(ctx);
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      String message = cause.getMessage();
-      attempt.fail(message == null ? cause.getClass().getSimpleName() : message);
     }
   }
 }

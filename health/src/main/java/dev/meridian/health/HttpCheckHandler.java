@@ -13,7 +13,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * Reads the response to one HTTP health check and ends the {@link ActiveHealthChecker.CheckAttempt}:
  * status in range (and, if configured, the body's first 64 KiB contain the expected text) passes;
- * anything else, including the connection closing early, fails.
+ * anything else fails; a connection that closes early is failed by the {@link CheckConnectionEnd}
+ * after it.
  */
 final class HttpCheckHandler extends SimpleChannelInboundHandler<HttpObject> {
   static final String NAME = "health-check";
@@ -71,17 +72,5 @@ final class HttpCheckHandler extends SimpleChannelInboundHandler<HttpObject> {
       }
       body = null;
     }
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-    attempt.fail("connection closed before the response ended");
-    super.channelInactive(ctx);
-  }
-
-  @Override
-  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    String message = cause.getMessage();
-    attempt.fail(message == null ? cause.getClass().getSimpleName() : message);
   }
 }
