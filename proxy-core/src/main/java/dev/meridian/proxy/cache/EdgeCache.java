@@ -196,6 +196,7 @@ public final class EdgeCache {
 
   /** The bytes the entries hold, as weighed for the bound. */
   public long bytes() {
+    entries.cleanUp(); // the bound's accounting catches up with the latest stores first (Caffeine defers it)
     return entries.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
   }
 

@@ -10,8 +10,6 @@ import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.cache.Freshness;
 import dev.meridian.proxy.cache.MissCoalescer;
 import dev.meridian.proxy.cache.OriginHeaders;
-import dev.meridian.proxy.http.RequestCookies;
-import dev.meridian.proxy.http1.FieldNames;
 import dev.meridian.proxy.metrics.CacheMeters;
 import dev.meridian.proxy.routing.CachePolicy;
 import io.netty.handler.codec.http.HttpContent;
@@ -20,7 +18,6 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,26 +34,6 @@ import java.util.Set;
  * BYPASS. {@code Cache-Tag} and {@code Surrogate-Key} are kept as purge tags and not passed on.
  */
 final class EdgeCachePhase {
-  /**
-   * Request headers that origins commonly read as another URL, host, scheme or method, and that are
-   * not in the key: a request carrying one bypasses the cache, so an answer they shaped is never stored
-   * for others (cache poisoning). Also when spelled with {@code _} for {@code -} ({@code X_Original_URL}),
-   * which CGI, WSGI and Rack backends read as the same header. Meridian sets X-Forwarded-Host and
-   * X-Forwarded-Proto itself, and drops the other forwarding fields a client sends
-   * ({@code ForwardingHeaders}) unless it is a trusted proxy, whose are kept and so bypass here.
-   */
-  /** Fields that make a request personal: its answer is not shared unless the origin says it may be. */
-  private static final FieldNames CREDENTIALS = FieldNames.eitherSeparator(List.of(
-      AsciiString.cached("authorization"), AsciiString.cached("cookie"), AsciiString.cached("proxy-authorization")));
-  private static final FieldNames OVERRIDE_HEADERS = FieldNames.eitherSeparator(List.of(
-      AsciiString.cached("x-original-url"), AsciiString.cached("x-rewrite-url"),
-      AsciiString.cached("x-forwarded-server"), AsciiString.cached("x-forwarded-scheme"),
-      AsciiString.cached("x-forwarded-port"), AsciiString.cached("x-forwarded-prefix"),
-      AsciiString.cached("x-forwarded-ssl"), AsciiString.cached("front-end-https"),
-      AsciiString.cached("x-url-scheme"), AsciiString.cached("x-host"), AsciiString.cached("forwarded"),
-      AsciiString.cached("x-http-method-override"), AsciiString.cached("x-http-method"),
-      AsciiString.cached("x-method-override")));
-
   private final FrontendHandler connection;
   private final ProxyContext context;
   private final EdgeCache cache;
@@ -99,14 +76,14 @@ final class EdgeCachePhase {
       bypass = "method";
     } else if (ex.upgrade != null) {
       bypass = "upgrade";
-    } else if (carriesOverride(headers)) {
+    } else if (CacheableRequests.carriesOverride(headers)) {
       bypass = "override-header";
     } else if (ex.http2 ? ex.declaredLength > 0 : !ex.bodiless) {
       // A GET with a body: the body is not in the key, yet Rack and others read its parameters. (An
       // HTTP/2 GET may end its stream with an empty DATA frame: without a content-length above 0 it
       // is judged by the bytes it sent, and then not stored.)
       bypass = "request-body";
-    } else if (spellsWithUnderscore(headers, policy.keyHeaders())) {
+    } else if (CacheableRequests.spellsWithUnderscore(headers, policy.keyHeaders())) {
       bypass = "ambiguous-header";
     } else if (headers.contains(HttpHeaderNames.IF_MATCH) || headers.contains(HttpHeaderNames.IF_UNMODIFIED_SINCE)) {
       // The origin judges these preconditions (a 412 for a changed resource): no entry answers them.
@@ -114,7 +91,8 @@ final class EdgeCachePhase {
     } else {
       // Proxy-Authorization too (RFC 9111 names only Authorization, but a user's credentials for a
       // proxy on the way are as personal), and the _ spellings CGI, WSGI and Rack read as these.
-      ex.cache.authenticated = carriesCredentials(headers);
+      ex.cache.authenticated = CacheableRequests.carriesCredentials(headers,
+          context.inForce().routing().routingCookies());
       if (ex.cache.authenticated && policy.authenticated() == CachePolicy.Authenticated.BYPASS) {
         bypass = "authenticated";
       }
@@ -165,7 +143,7 @@ final class EdgeCachePhase {
       return true;
     }
     ex.cache.status = entry != null ? "EXPIRED" : "MISS";
-    if (entry != null && (entry.etag() != null || entry.lastModified() != null) && !isConditional(headers)) {
+    if (entry != null && (entry.etag() != null || entry.lastModified() != null) && !CacheableRequests.isConditional(headers)) {
       // Stale, with validators: ask the origin whether it changed (a 304 refreshes the entry).
       ex.cache.revalidate = entry;
       if (entry.etag() != null) {
@@ -278,7 +256,7 @@ final class EdgeCachePhase {
       return;
     }
     List<String> varyNames = OriginHeaders.varyNames(headers);
-    if (spellsWithUnderscore(ex.request.headers(), varyNames)) {
+    if (CacheableRequests.spellsWithUnderscore(ex.request.headers(), varyNames)) {
       meters.notStored("ambiguous-header"); // this request's doing, not the answer's: others may store it
       return;
     }
@@ -369,7 +347,7 @@ final class EdgeCachePhase {
       return null;
     }
     List<String> varyNames = OriginHeaders.varyNames(headers);
-    if (spellsWithUnderscore(target.requestHeaders(), varyNames)) {
+    if (CacheableRequests.spellsWithUnderscore(target.requestHeaders(), varyNames)) {
       meters.notStored("ambiguous-header");
       return null;
     }
@@ -387,11 +365,6 @@ final class EdgeCachePhase {
     cache.store(target.key(), entry);
     meters.stored();
     return entry;
-  }
-
-  private static boolean isConditional(HttpHeaders headers) {
-    return headers.contains(HttpHeaderNames.IF_NONE_MATCH) || headers.contains(HttpHeaderNames.IF_MODIFIED_SINCE)
-        || headers.contains(HttpHeaderNames.IF_MATCH) || headers.contains(HttpHeaderNames.IF_UNMODIFIED_SINCE);
   }
 
   /** A part of the origin's body, on its way to the client: copied into the entry being filled. */
@@ -503,47 +476,6 @@ final class EdgeCachePhase {
 
   /** A cached route's key that an unsafe request's success removes. */
   record Invalidation(String route, String key) {}
-
-  /**
-   * Whether the request carries a user's credentials: Authorization, Proxy-Authorization, or a Cookie
-   * other than Meridian's own routing cookies (a sticky pin says which backend, not who the user is,
-   * and must not switch the cache off for every pinned client).
-   */
-  private boolean carriesCredentials(HttpHeaders headers) {
-    if (!CREDENTIALS.anyIn(headers)) {
-      return false;
-    }
-    Set<String> own = context.inForce().routing().routingCookies();
-    for (Map.Entry<String, String> field : headers) {
-      String name = field.getKey();
-      if (CREDENTIALS.matches(name)
-          && (!name.equalsIgnoreCase("cookie") || !RequestCookies.onlyNamed(field.getValue(), own))) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static boolean carriesOverride(HttpHeaders headers) {
-    return OVERRIDE_HEADERS.anyIn(headers);
-  }
-
-  /**
-   * Whether the request carries one of these fields spelled with {@code _} for {@code -}
-   * ({@code Accept_Language}): the key or the variant holds the dash spelling's value, while CGI,
-   * WSGI and Rack servers merge both spellings into one variable, so such a request could shape an
-   * answer stored for requests without it.
-   */
-  private static boolean spellsWithUnderscore(HttpHeaders headers, List<String> names) {
-    if (names.isEmpty()) {
-      return false;
-    }
-    List<io.netty.util.AsciiString> lower = new java.util.ArrayList<>(names.size());
-    for (String name : names) {
-      lower.add(io.netty.util.AsciiString.of(name.toLowerCase(java.util.Locale.ROOT)));
-    }
-    return FieldNames.underscoreSpellings(lower).anyIn(headers);
-  }
 
   /** Writes an entry as the answer (see {@link CachedAnswers}). */
   void serve(Exchange ex, CachedResponse entry, String result, long now) {
