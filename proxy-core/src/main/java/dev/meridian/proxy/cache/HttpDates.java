@@ -28,12 +28,13 @@ public final class HttpDates {
 
   /** The date in milliseconds since the epoch, or {@link #INVALID} when absent or not an HTTP date. */
   public static long parse(String value) {
-    return parse(value, LocalDateTime.now(ZoneOffset.UTC).getYear());
+    return parse(value, 0);
   }
 
   /**
-   * As {@link #parse(String)}, an RFC 850 date's two-digit year read against {@code currentYear}: the
-   * latest year with those digits that is not more than 50 years ahead of it.
+   * As {@link #parse(String)}, an RFC 850 date's two-digit year read against {@code currentYear} (0:
+   * this year, by the clock, read only for such a date): the latest year with those digits that is not
+   * more than 50 years ahead of it.
    */
   static long parse(String value, int currentYear) {
     if (value == null) {
@@ -70,7 +71,7 @@ public final class HttpDates {
   }
 
   /** {@code Sunday, 06-Nov-94 08:49:37 GMT}. */
-  private static long rfc850(String v, int comma, int currentYear) {
+  private static long rfc850(String v, int comma, int yearNow) {
     int at = comma + 2;
     if (indexOf(LONG_DAYS, v.substring(0, comma)) < 0 || v.length() != at + 22 || v.charAt(comma + 1) != ' '
         || v.charAt(at + 2) != '-' || v.charAt(at + 6) != '-' || v.charAt(at + 9) != ' ' || !endsWithGmt(v)) {
@@ -81,6 +82,7 @@ public final class HttpDates {
       return INVALID;
     }
     int twoDigits = digits(v, at + 7, 2);
+    int currentYear = yearNow != 0 ? yearNow : LocalDateTime.now(ZoneOffset.UTC).getYear();
     int year = currentYear - Math.floorMod(currentYear, 100) + twoDigits;
     if (year > currentYear + 50) {
       year -= 100;

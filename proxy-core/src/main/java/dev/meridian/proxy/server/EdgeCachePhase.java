@@ -143,7 +143,11 @@ final class EdgeCachePhase {
       return true;
     }
     ex.cache.status = entry != null ? "EXPIRED" : "MISS";
-    if (entry != null && (entry.etag() != null || entry.lastModified() != null) && !CacheableRequests.isConditional(headers)) {
+    // A request that says no-store must not have its answer stored (RFC 9111 section 5.2.1.5): neither
+    // a fill it leads (others would wait for it) nor a stale entry its 304 would refresh.
+    boolean noStore = CacheControl.requestHas(headers, "no-store");
+    if (!noStore && entry != null && (entry.etag() != null || entry.lastModified() != null)
+        && !CacheableRequests.isConditional(headers)) {
       // Stale, with validators: ask the origin whether it changed (a 304 refreshes the entry).
       ex.cache.revalidate = entry;
       if (entry.etag() != null) {
@@ -153,9 +157,6 @@ final class EdgeCachePhase {
       }
     }
     ex.cache.stale = entry != null && entry.mayServeOnError(now) ? entry : null;
-    // A request that says no-store must not have its answer stored (RFC 9111 section 5.2.1.5), nor lead a
-    // fill others wait for.
-    boolean noStore = CacheControl.requestHas(headers, "no-store");
     ex.cache.fillWanted = !head && !noStore;
     if (noStore) {
       meters.notStored("request-no-store");

@@ -846,6 +846,24 @@ class EdgeCacheTest {
   }
 
   @Test
+  void aRequestThatSaysNoStoreDoesNotRefreshAStaleEntry() throws Exception {
+    List<String> validators = java.util.Collections.synchronizedList(new ArrayList<>());
+    AtomicInteger version = new AtomicInteger();
+    TestBackend origin = origin(r -> {
+      validators.add(String.valueOf(r.header("if-none-match")));
+      return r.header("if-none-match") != null ? TestBackend.Reply.status(304).header("ETag", "\"e\"")
+          : TestBackend.Reply.ok("v" + version.incrementAndGet()).header("Cache-Control", "max-age=10")
+              .header("ETag", "\"e\"");
+    });
+    start(origin.port(), "ttl = 10s");
+    get("/nsr");
+    clock.advance(Duration.ofSeconds(11));
+    Answer noStore = get("/nsr", "Cache-Control", "no-store");
+    assertThat(noStore.body()).isEqualTo("v2");
+    assertThat(validators).as("asked plainly, not to confirm the entry it may not refresh").containsExactly("null", "null");
+  }
+
+  @Test
   void onlyIfCachedGetsTheEntryOr504() throws Exception {
     TestBackend origin = origin(r -> TestBackend.Reply.ok("x").header("Cache-Control", "max-age=600"));
     start(origin.port(), "ttl = 10s");
