@@ -109,6 +109,15 @@ public final class MissCoalescer {
    */
   public record Role(Fill fill, boolean leads) {}
 
+  /**
+   * The fill in flight for a key that may still be waited for, or null: for a request that may wait
+   * for another's answer but must not lead a fill of its own (one that says no-store).
+   */
+  public Fill inFlight(String key, long nowNanos) {
+    Fill current = inFlight.get(key);
+    return current != null && current.isOpen(nowNanos) ? current : null;
+  }
+
   /** Joins the fill in flight for a key, or leads a new one (when there is none, or it is too old). */
   public Role join(String key, long nowNanos) {
     while (true) {

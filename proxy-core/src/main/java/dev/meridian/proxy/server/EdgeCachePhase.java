@@ -158,20 +158,25 @@ final class EdgeCachePhase {
     }
     ex.cache.stale = entry != null && entry.mayServeOnError(now) ? entry : null;
     ex.cache.fillWanted = !head && !noStore;
-    if (noStore) {
-      meters.notStored("request-no-store");
-    } else if (!head && cache.misses().coalesces(ex.cache.key, now)) {
-      MissCoalescer.Role role = cache.misses().join(ex.cache.key, now);
-      if (role.leads()) {
+    if (!head && cache.misses().coalesces(ex.cache.key, now)) {
+      // A no-store request may wait for another's answer (and be served the entry it stores), but
+      // leads no fill of its own: a burst of them does not each reach the origin.
+      MissCoalescer.Role role = noStore ? null : cache.misses().join(ex.cache.key, now);
+      MissCoalescer.Fill awaited = noStore ? cache.misses().inFlight(ex.cache.key, now)
+          : role.leads() ? null : role.fill();
+      if (role != null && role.leads()) {
         ex.cache.lead = role.fill();
-      } else {
-        CoalescedMiss waiter = new CoalescedMiss(connection, this, ex, role.fill());
-        if (role.fill().await(waiter)) {
+      } else if (awaited != null) {
+        CoalescedMiss waiter = new CoalescedMiss(connection, this, ex, awaited);
+        if (awaited.await(waiter)) {
           waiter.startTimer();
           meters.coalesced();
           return true;
         }
       }
+    }
+    if (noStore) {
+      meters.notStored("request-no-store");
     }
     countMiss(ex, meters);
     return false;

@@ -846,6 +846,27 @@ class EdgeCacheTest {
   }
 
   @Test
+  void noStoreRequestsWaitForAFillInFlightRatherThanEachAskingTheOrigin() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("shared").header("Cache-Control", "max-age=600")
+        .delay(Duration.ofMillis(500)));
+    start(origin.port(), "ttl = 10s");
+    URI uri = URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/burst");
+    var lead = http.sendAsync(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    await().atMost(Duration.ofSeconds(5)).until(() -> count("/burst") == 1);
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> burst = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      burst.add(http.sendAsync(HttpRequest.newBuilder(uri).header("Cache-Control", "no-store")
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()));
+    }
+    for (var answer : burst) {
+      assertThat(answer.get(15, TimeUnit.SECONDS).body()).isEqualTo("shared");
+    }
+    assertThat(lead.get(15, TimeUnit.SECONDS).body()).isEqualTo("shared");
+    assertThat(count("/burst")).as("one origin request for all six").isEqualTo(1);
+  }
+
+  @Test
   void aRequestThatSaysNoStoreDoesNotRefreshAStaleEntry() throws Exception {
     List<String> validators = java.util.Collections.synchronizedList(new ArrayList<>());
     AtomicInteger version = new AtomicInteger();
