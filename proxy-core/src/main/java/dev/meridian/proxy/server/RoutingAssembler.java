@@ -196,7 +196,7 @@ final class RoutingAssembler {
       OutlierDetector outliers = new OutlierDetector(group, health, h.passive(),
           h.passive().latencyOutliersEnabled() ? stats : null, clock);
       ActiveHealthChecker checker = h.active().map(a -> new ActiveHealthChecker(group, a, health, outliers,
-          checkLoops, transport.socketChannel(), checkConnections(g, links.get(g.name())))).orElse(null);
+          checkLoops, transport.socketChannel(), checkConnections(g, links.get(g.name()), a.port() == 0))).orElse(null);
       GroupRuntime before = previous.get(g.name());
       if (checker != null && before != null && before.checker() != null) {
         // The backends that stay keep their check state (a reload, a discovery update); their
@@ -243,22 +243,28 @@ final class RoutingAssembler {
    * PROXY protocol, a header of Meridian's own (v2 {@code LOCAL}, v1 {@code UNKNOWN}: the backend takes
    * the connection's addresses), as HAProxy's {@code check-send-proxy} does; else nothing.
    */
-  private static CheckConnections checkConnections(BackendGroupSettings g, BackendLink link) {
+  /**
+   * How the group's check connections speak: as its traffic does (TLS, HTTP/2) when they go to the
+   * traffic port; to a check port of their own (a management or status port), plain HTTP/1.1, as
+   * HAProxy's checks leave SSL off when their port is changed. Either way with the group's PROXY header.
+   */
+  private static CheckConnections checkConnections(BackendGroupSettings g, BackendLink link, boolean trafficPort) {
     UpstreamProxyProtocol proxyProtocol = g.proxyProtocol();
+    BackendLink spoken = trafficPort ? link : null;
     return new CheckConnections() {
       @Override
       public void setUp(Channel ch, Backend backend) {
         if (proxyProtocol.sends()) {
           ProxyHeaderWriter.install(ch.pipeline(), proxyProtocol, null);
         }
-        if (link != null && link.tls() != null) {
-          ch.pipeline().addLast("tls", link.tls().newHandler(ch, backend.host(), backend.port()));
+        if (spoken != null && spoken.tls() != null) {
+          ch.pipeline().addLast("tls", spoken.tls().newHandler(ch, backend.host(), backend.port()));
         }
       }
 
       @Override
       public boolean http2() {
-        return link != null && link.protocol().isHttp2();
+        return spoken != null && spoken.protocol().isHttp2();
       }
     };
   }

@@ -415,6 +415,15 @@ class UpstreamHttp2Test {
       org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !down.healthMarks(0).isEmpty());
       assertThat(down.healthMarks(0)).hasEntrySatisfying("active-check", r -> assertThat(r).contains("status 503"));
     }
+    // A check port of its own (a management port) is asked in plain HTTP/1.1, as HAProxy does.
+    try (Http2TestBackend backend = Http2TestBackend.start(tls, 100);
+        dev.meridian.proxy.testing.TestBackend management = dev.meridian.proxy.testing.TestBackend.start(
+            dev.meridian.proxy.testing.TestBackend.ok("ok"));
+        ForwardingProxy up = ForwardingProxy.to(backend.address()).groupOption("protocol = h2").groupOption(trust)
+            .groupOption("health { active { path = \"/health\", port = " + management.port()
+                + ", interval = 100ms, initial = unavailable, rise = 1 } }").start()) {
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> up.healthMarks(0).isEmpty());
+    }
   }
 
   @Test
