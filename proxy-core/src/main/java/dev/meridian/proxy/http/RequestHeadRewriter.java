@@ -114,8 +114,13 @@ public final class RequestHeadRewriter {
     if (settings.xForwarded()) {
       String prior = headers.get(X_FORWARDED_FOR);
       headers.set(X_FORWARDED_FOR, prior == null || prior.isBlank() ? clientIp : prior + ", " + clientIp);
-      headers.set(X_FORWARDED_PROTO, scheme);
-      if (clientHost != null) {
+      // One already here is a trusted proxy's (an untrusted peer's were dropped at admission): the
+      // scheme and host its client used, which a TLS-terminating load balancer in front knows and
+      // Meridian does not (a backend told http builds http:// redirects for an https site).
+      if (!isHttpScheme(headers.get(X_FORWARDED_PROTO))) {
+        headers.set(X_FORWARDED_PROTO, scheme);
+      }
+      if (clientHost != null && !headers.contains(X_FORWARDED_HOST)) {
         headers.set(X_FORWARDED_HOST, clientHost);
       }
     }
@@ -200,5 +205,10 @@ public final class RequestHeadRewriter {
       sb.append(c);
     }
     sb.append('"');
+  }
+
+  /** Whether a forwarded scheme is {@code http} or {@code https} (any case). */
+  public static boolean isHttpScheme(String value) {
+    return value != null && (value.equalsIgnoreCase("http") || value.equalsIgnoreCase("https"));
   }
 }

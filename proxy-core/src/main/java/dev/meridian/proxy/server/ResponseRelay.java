@@ -342,7 +342,7 @@ final class ResponseRelay {
     ex.releaseReplay();
     ex.policies.responseRewriter.rewrite(response, ex.clientVersion, ex.requestId, true, true);
     if (ex.route.sticky() != null) {
-      StickySessions.onResponse(ex, context, response, connection.isTls());
+      StickySessions.onResponse(ex, context, response, clientUsedTls(ex));
     }
     ex.sentHeaders = response.headers();
     connection.client.writeAndFlush(response);
@@ -373,7 +373,7 @@ final class ResponseRelay {
   /** The sticky-session cookie, debug headers (which backend, why) and the read-your-writes cookie after a write. */
   private void addSteeringHeaders(Exchange ex, HttpResponse response) {
     if (ex.route.sticky() != null) {
-      StickySessions.onResponse(ex, context, response, connection.isTls());
+      StickySessions.onResponse(ex, context, response, clientUsedTls(ex));
     }
     if (ex.policies.settings.debugHeaders()) {
       response.headers().set(BACKEND_HEADER, ex.backend.id());
@@ -389,5 +389,13 @@ final class ResponseRelay {
       response.headers().add(HttpHeaderNames.SET_COOKIE, ReadYourWritesCookie.NAME + "=" + value
           + "; Max-Age=" + Math.max(1, window / 1000) + "; Path=/; HttpOnly; SameSite=Lax");
     }
+  }
+
+  /**
+   * Whether the client reached Meridian over TLS, or reached the trusted proxy in front of it so (its
+   * X-Forwarded-Proto, kept for the backend): a sticky cookie's {@code secure = auto} follows it.
+   */
+  private boolean clientUsedTls(Exchange ex) {
+    return connection.isTls() || "https".equalsIgnoreCase(ex.request.headers().get("x-forwarded-proto"));
   }
 }

@@ -215,6 +215,8 @@ class HeadersTest {
     assertThat(ex.seen().header("x-forwarded-for")).isEqualTo("10.9.9.9, 127.0.0.1");
     assertThat(ex.seen().header("x-real-ip")).isEqualTo("10.9.9.9");
     assertThat(ex.seen().header("x-forwarded-prefix")).isEqualTo("/admin");
+    assertThat(ex.seen().header("x-forwarded-proto")).as("the scheme the proxy's client used").isEqualTo("https");
+    assertThat(ex.seen().header("x-forwarded-host")).as("the host the proxy's client asked for").isEqualTo("evil.test");
     assertThat(ex.seen().header("true-client-ip")).isEqualTo("10.9.9.9");
     assertThat(ex.seen().headers().getAll("forwarded"))
         .containsExactly("for=10.9.9.9;proto=https", "for=127.0.0.1;host=\"app.test\";proto=http");

@@ -322,6 +322,18 @@ class StickySessionTest {
   }
 
   @Test
+  void automaticSecureFollowsTheSchemeATrustedProxysClientUsed() throws Exception {
+    startBackends("us-east-1");
+    MeridianInstance proxy = start(config("", "", writeKeys("k1", b64(SECRET_1)))
+        .replace("  debug-headers = true\n", "  debug-headers = true\n  geo { trusted-proxies = [\"127.0.0.0/8\"] }\n"));
+    HttpResponse<String> behindTls = http.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/cart"))
+        .header("X-Forwarded-Proto", "https").build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(behindTls.headers().firstValue("set-cookie")).hasValueSatisfying(c -> assertThat(c).contains("; Secure"));
+    assertThat(get(proxy, null).setCookie()).as("plain http in front").doesNotContain("Secure");
+  }
+
+  @Test
   void aGenuinePinIsFoundBehindAnotherCookieOfTheSameName() throws Exception {
     startBackends("us-east-1", "us-east-2");
     MeridianInstance proxy = start(config("", "", writeKeys("k1", b64(SECRET_1))));
