@@ -3,28 +3,9 @@ package dev.meridian.health;
 import dev.meridian.balancer.Backend;
 import dev.meridian.balancer.BackendGroup;
 import dev.meridian.balancer.NanoClock;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.math.BigDecimal;
 import java.time.Duration;
@@ -252,7 +233,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
   }
 
   /** One backend: its loop, its counters (written on its loop only) and its pending timer. */
-  private final class Target {
+  private final class Target implements CheckAttempt.Outcome {
     final Backend backend;
     final EventLoop loop;
     volatile boolean up = settings.initiallyAvailable();
@@ -313,20 +294,27 @@ public final class ActiveHealthChecker implements AutoCloseable {
 
     void check() {
       if (!closed) {
-        current = new CheckAttempt(this);
+        current = new CheckAttempt(backend, loop, settings, channelClass, connections, clock.nanoTime(), this);
         current.begin();
       }
     }
 
-    /** Called once per attempt, on the loop. */
-    void finished(CheckAttempt attempt, boolean passed, String reason) {
+    @Override
+    public void replicationLag(String headerValue) {
+      if (!closed) {
+        registry.setReplicationLag(backend.id(), parseLag(headerValue));
+      }
+    }
+
+    @Override
+    public void finished(CheckAttempt attempt, boolean passed, String reason) {
       current = null;
       if (closed) {
         return;
       }
       long now = clock.nanoTime();
       lastCheckAt = now;
-      lastCheckTook = now - attempt.startedAt;
+      lastCheckTook = now - attempt.startedAt();
       lastReason = reason;
       if (passed) {
         totalPasses++;
@@ -380,142 +368,6 @@ public final class ActiveHealthChecker implements AutoCloseable {
       if (settings.replicationLagHeader().isPresent()) {
         registry.setReplicationLag(backend.id(), null);
       }
-    }
-  }
-
-  /** One check of one backend: connect, maybe one HTTP exchange, a deadline; ends exactly once. */
-  final class CheckAttempt {
-    private final Target target;
-    final long startedAt = clock.nanoTime();
-    private Channel channel;
-    private ScheduledFuture<?> deadline;
-    private boolean done;
-
-    CheckAttempt(Target target) {
-      this.target = target;
-    }
-
-    void begin() {
-      long timeoutMillis = Math.max(1, settings.timeout().toMillis());
-      Bootstrap bootstrap = new Bootstrap()
-          .group(target.loop)
-          .channel(channelClass)
-          .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeoutMillis))
-          .handler(new ChannelInitializer<SocketChannel>() {
-            @Override
-            protected void initChannel(SocketChannel ch) {
-              connections.setUp(ch, target.backend);
-              if (settings.isHttp() && connections.http2()) {
-                ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forClient()
-                        .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)).build())
-                    .addLast("h2-mux", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()))
-                    .addLast("h2-end", new CheckConnectionEnd(CheckAttempt.this));
-              } else if (settings.isHttp()) {
-                ch.pipeline().addLast("http-codec", new HttpClientCodec());
-                ch.pipeline().addLast(HttpCheckHandler.NAME, new HttpCheckHandler(CheckAttempt.this, settings))
-                    .addLast("end", new CheckConnectionEnd(CheckAttempt.this));
-              }
-            }
-          });
-      deadline = target.loop.schedule(() -> fail("timeout after " + timeoutMillis + " ms"),
-          settings.timeout().toNanos(), TimeUnit.NANOSECONDS);
-      ChannelFuture connect = bootstrap.connect(target.backend.host(),
-          settings.port() != 0 ? settings.port() : target.backend.port());
-      channel = connect.channel();
-      connect.addListener((ChannelFuture f) -> {
-        if (!f.isSuccess()) {
-          fail("connect: " + describe(f.cause()));
-        } else if (!settings.isHttp()) {
-          pass("connected");
-        } else if (!done && connections.http2()) {
-          askOverHttp2(f.channel());
-        } else if (!done) {
-          f.channel().writeAndFlush(request()).addListener((ChannelFuture w) -> {
-            if (!w.isSuccess()) {
-              fail("write: " + describe(w.cause()));
-            }
-          });
-        }
-      });
-    }
-
-    /** Opens one stream on the check connection and sends the check request on it. */
-    private void askOverHttp2(Channel connection) {
-      new Http2StreamChannelBootstrap(connection).handler(new ChannelInitializer<Http2StreamChannel>() {
-        @Override
-        protected void initChannel(Http2StreamChannel stream) {
-          stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false))
-              .addLast(HttpCheckHandler.NAME, new HttpCheckHandler(CheckAttempt.this, settings))
-              .addLast("end", new CheckConnectionEnd(CheckAttempt.this));
-        }
-      }).open().addListener((io.netty.util.concurrent.Future<Http2StreamChannel> opened) -> {
-        if (!opened.isSuccess()) {
-          fail("stream: " + describe(opened.cause()));
-          return;
-        }
-        opened.getNow().writeAndFlush(request()).addListener((ChannelFuture w) -> {
-          if (!w.isSuccess()) {
-            fail("write: " + describe(w.cause()));
-          }
-        });
-      });
-    }
-
-    private FullHttpRequest request() {
-      FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(settings.method()),
-          settings.path());
-      settings.headers().forEach(req.headers()::set);
-      req.headers()
-          .set(HttpHeaderNames.HOST, settings.hostHeader().orElse(target.backend.authority()))
-          .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
-          .set(HttpHeaderNames.USER_AGENT, "meridian-health-check")
-          .set(HttpHeaderNames.ACCEPT, "*/*")
-          .set(HttpHeaderNames.CONTENT_LENGTH, 0);
-      return req;
-    }
-
-    /** Records the lag header of a response; called by the HTTP handler. */
-    void replicationLag(String headerValue) {
-      if (!closed) {
-        registry.setReplicationLag(target.backend.id(), parseLag(headerValue));
-      }
-    }
-
-    void pass(String reason) {
-      end(true, reason);
-    }
-
-    void fail(String reason) {
-      end(false, reason);
-    }
-
-    /** Stops without reporting (the checker is closing). */
-    void abandon() {
-      done = true;
-      cleanUp();
-    }
-
-    private void end(boolean passed, String reason) {
-      if (done) {
-        return;
-      }
-      done = true;
-      cleanUp();
-      target.finished(this, passed, reason);
-    }
-
-    private void cleanUp() {
-      if (deadline != null) {
-        deadline.cancel(false);
-      }
-      if (channel != null) {
-        channel.close();
-      }
-    }
-
-    private String describe(Throwable cause) {
-      String message = cause.getMessage();
-      return message == null ? cause.getClass().getSimpleName() : message;
     }
   }
 }

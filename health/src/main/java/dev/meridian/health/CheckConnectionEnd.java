@@ -10,9 +10,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * A check already ended is not ended again.
  */
 final class CheckConnectionEnd extends ChannelInboundHandlerAdapter {
-  private final ActiveHealthChecker.CheckAttempt attempt;
+  private final CheckAttempt attempt;
 
-  CheckConnectionEnd(ActiveHealthChecker.CheckAttempt attempt) {
+  CheckConnectionEnd(CheckAttempt attempt) {
     this.attempt = attempt;
   }
 

@@ -11,7 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Reads the response to one HTTP health check and ends the {@link ActiveHealthChecker.CheckAttempt}:
+ * Reads the response to one HTTP health check and ends the {@link CheckAttempt}:
  * status in range (and, if configured, the body's first 64 KiB contain the expected text) passes;
  * anything else fails; a connection that closes early is failed by the {@link CheckConnectionEnd}
  * after it.
@@ -19,12 +19,12 @@ import java.nio.charset.StandardCharsets;
 final class HttpCheckHandler extends SimpleChannelInboundHandler<HttpObject> {
   static final String NAME = "health-check";
 
-  private final ActiveHealthChecker.CheckAttempt attempt;
+  private final CheckAttempt attempt;
   private final ActiveCheckSettings settings;
   private ByteArrayOutputStream body;
   private int status;
 
-  HttpCheckHandler(ActiveHealthChecker.CheckAttempt attempt, ActiveCheckSettings settings) {
+  HttpCheckHandler(CheckAttempt attempt, ActiveCheckSettings settings) {
     this.attempt = attempt;
     this.settings = settings;
   }
