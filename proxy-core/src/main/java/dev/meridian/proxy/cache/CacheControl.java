@@ -2,7 +2,9 @@ package dev.meridian.proxy.cache;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The directives of a response's {@code Cache-Control} fields (RFC 9111 section 5.2.2) that a shared
@@ -19,9 +21,13 @@ import java.util.Locale;
  * @param mustRevalidate   {@code must-revalidate} or {@code proxy-revalidate}: never served stale
  * @param malformed        a {@code max-age} or {@code s-maxage} that is no delta-seconds was present
  *                         (such a value is not kept: the response is stale, and shared by nothing of it)
+ * @param staleWhileRevalidateSeconds {@code stale-while-revalidate} (RFC 5861 section 3), or -1 (also
+ *                         when malformed: an extension the cache cannot read is ignored)
+ * @param staleIfErrorSeconds {@code stale-if-error} (RFC 5861 section 4), or -1 (likewise)
  */
 public record CacheControl(boolean noStore, boolean isPrivate, boolean noCache, boolean isPublic,
-    long maxAgeSeconds, long sMaxAgeSeconds, boolean mustRevalidate, boolean malformed) {
+    long maxAgeSeconds, long sMaxAgeSeconds, boolean mustRevalidate, boolean malformed,
+    long staleWhileRevalidateSeconds, long staleIfErrorSeconds) {
 
   /** Reads every {@code Cache-Control} field of a response. */
   public static CacheControl of(HttpHeaders headers) {
@@ -33,6 +39,8 @@ public record CacheControl(boolean noStore, boolean isPrivate, boolean noCache, 
     long sMaxAge = -1;
     boolean mustRevalidate = false;
     boolean malformed = false;
+    long staleWhileRevalidate = -1;
+    long staleIfError = -1;
     for (String field : headers.getAll(HttpHeaderNames.CACHE_CONTROL)) {
       for (String part : field.split(",")) {
         String directive = part.trim().toLowerCase(Locale.ROOT);
@@ -54,11 +62,64 @@ public record CacheControl(boolean noStore, boolean isPrivate, boolean noCache, 
             }
           }
           case "must-revalidate", "proxy-revalidate" -> mustRevalidate = true;
+          case "stale-while-revalidate" -> staleWhileRevalidate = smallest(staleWhileRevalidate, seconds(value));
+          case "stale-if-error" -> staleIfError = smallest(staleIfError, seconds(value));
           default -> { }
         }
       }
     }
-    return new CacheControl(noStore, isPrivate, noCache, isPublic, maxAge, sMaxAge, mustRevalidate, malformed);
+    return new CacheControl(noStore, isPrivate, noCache, isPublic, maxAge, sMaxAge, mustRevalidate, malformed,
+        staleWhileRevalidate, staleIfError);
+  }
+
+  /**
+   * The directives of the first targeted field (RFC 9213: {@code CDN-Cache-Control}, or a name of the
+   * operator's) that the response carries with a valid, non-empty value, or null when none does; a
+   * cache that finds one ignores {@code Cache-Control} and {@code Expires}. The field is a Structured
+   * Field Dictionary: one that is not (a space around {@code =}, an upper-case key, a trailing comma),
+   * or whose {@code max-age}, {@code s-maxage}, {@code stale-while-revalidate} or
+   * {@code stale-if-error} is no integer of 0 or more, is ignored whole. Several lines of one name
+   * form one value.
+   *
+   * @param fieldNames the targeted field names, in order of precedence
+   */
+  public static CacheControl targeted(HttpHeaders headers, List<String> fieldNames) {
+    for (String name : fieldNames) {
+      List<String> lines = headers.getAll(name);
+      if (lines.isEmpty()) {
+        continue;
+      }
+      Map<String, Object> members = StructuredDictionary.parse(String.join(", ", lines));
+      CacheControl directives = members == null || members.isEmpty() ? null : ofMembers(members);
+      if (directives != null) {
+        return directives;
+      }
+    }
+    return null;
+  }
+
+  /** The directives of a targeted field's members, or null when one of them has the wrong type. */
+  private static CacheControl ofMembers(Map<String, Object> members) {
+    long[] seconds = new long[4];
+    String[] names = {"max-age", "s-maxage", "stale-while-revalidate", "stale-if-error"};
+    for (int i = 0; i < names.length; i++) {
+      Object value = members.get(names[i]);
+      if (value == null) {
+        seconds[i] = -1;
+      } else if (value instanceof Long n && n >= 0) {
+        seconds[i] = Math.min(Integer.MAX_VALUE, n);
+      } else {
+        return null;
+      }
+    }
+    // no-cache and private may name fields (a string); either way the answer is treated as unqualified.
+    return new CacheControl(present(members, "no-store"), members.containsKey("private"),
+        members.containsKey("no-cache"), present(members, "public"), seconds[0], seconds[1],
+        present(members, "must-revalidate") || present(members, "proxy-revalidate"), false, seconds[2], seconds[3]);
+  }
+
+  private static boolean present(Map<String, Object> members, String directive) {
+    return Boolean.TRUE.equals(members.get(directive)) || members.get(directive) == StructuredDictionary.OTHER;
   }
 
   /**

@@ -55,7 +55,8 @@ public final class CacheFill {
   public CachedResponse complete(long nowNanos) {
     return new CachedResponse(head.url(), head.status(), head.reason(), head.headers(),
         CachedResponse.directCopy(body, length), nowNanos,
-        head.initialAgeSeconds(), head.lifetimeSeconds(), head.staleIfErrorSeconds(), head.mayServeStale(), head.varyNames(),
+        head.initialAgeSeconds(), head.lifetimeSeconds(), head.originStaleIfErrorSeconds(),
+        head.originStaleWhileRevalidateSeconds(), head.mayServeStale(), head.varyNames(),
         head.varyValues(), head.etag(), head.lastModified(), head.tags());
   }
 }

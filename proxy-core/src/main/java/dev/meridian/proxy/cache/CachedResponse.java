@@ -2,7 +2,9 @@ package dev.meridian.proxy.cache;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import dev.meridian.proxy.routing.CachePolicy;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -24,8 +26,12 @@ import java.util.Set;
  * @param storedAtNanos   when it was stored (the cache's clock)
  * @param initialAgeSeconds how old it was on arrival
  * @param lifetimeSeconds how long it is fresh
- * @param staleIfErrorSeconds how long past freshness it may answer when the origin fails
- * @param mayServeStale   whether it may answer once stale at all (the origin's Cache-Control may forbid it)
+ * @param originStaleIfErrorSeconds the origin's {@code stale-if-error}, or -1: how long past freshness it
+ *                        may answer when the origin fails, unless the route sets its own
+ * @param originStaleWhileRevalidateSeconds the origin's {@code stale-while-revalidate}, or -1: how long past
+ *                        freshness it may answer while a refresh asks the origin, unless the route sets its own
+ * @param mayServeStale   whether it may answer once stale by the route's windows (the origin's Cache-Control
+ *                        may forbid it); the origin's own windows are -1 when it forbids them
  * @param varyNames       the request headers (lower case) it varies on
  * @param varyValues      those headers' values in the request that filled it ({@link EdgeCache#ABSENT} when absent)
  * @param etag            its ETag, or null
@@ -33,8 +39,8 @@ import java.util.Set;
  * @param tags            its purge tags, from {@code Cache-Tag} and {@code Surrogate-Key}
  */
 public record CachedResponse(String url, int status, String reason, List<Map.Entry<String, String>> headers,
-    ByteBuffer body, long storedAtNanos, long initialAgeSeconds, long lifetimeSeconds, long staleIfErrorSeconds,
-    boolean mayServeStale, List<String> varyNames, List<String> varyValues, String etag, String lastModified, Set<String> tags) {
+    ByteBuffer body, long storedAtNanos, long initialAgeSeconds, long lifetimeSeconds,
+    long originStaleIfErrorSeconds, long originStaleWhileRevalidateSeconds, boolean mayServeStale, List<String> varyNames, List<String> varyValues, String etag, String lastModified, Set<String> tags) {
 
   /**
    * Bytes the entry holds, for the cache's bound: the body, the headers, the request values it was
@@ -96,17 +102,37 @@ public record CachedResponse(String url, int status, String reason, List<Map.Ent
     return initialAgeSeconds * 1_000_000_000L + (nowNanos - storedAtNanos) < lifetimeSeconds * 1_000_000_000L;
   }
 
-  /** Whether, stale, it may still answer when the origin fails, at {@code nowNanos}. */
-  public boolean mayServeOnError(long nowNanos) {
-    return mayServeStale && isWithin(staleIfErrorSeconds, nowNanos);
+  /**
+   * Whether, stale, it may still answer when the origin fails, at {@code nowNanos}: within the route's
+   * {@code stale-if-error} as it is now (a reload that widens it covers entries already stored), or,
+   * when the route sets none, the origin's (see {@link #window}).
+   */
+  public boolean mayServeOnError(CachePolicy policy, long nowNanos) {
+    return isWithin(window(policy.staleIfError(), originStaleIfErrorSeconds, policy), nowNanos);
   }
 
   /**
    * Whether it may answer while a background refresh asks the origin (stale-while-revalidate): stale
-   * by no more than {@code graceSeconds} at {@code nowNanos}, and allowed to be served stale.
+   * by no more than the route's {@code stale-while-revalidate}, or, when the route sets none, the
+   * origin's (see {@link #window}), at {@code nowNanos}.
    */
-  public boolean mayServeWhileRevalidating(long graceSeconds, long nowNanos) {
-    return mayServeStale && isWithin(graceSeconds, nowNanos);
+  public boolean mayServeWhileRevalidating(CachePolicy policy, long nowNanos) {
+    long grace = window(policy.staleWhileRevalidate(), originStaleWhileRevalidateSeconds, policy);
+    return grace > 0 && isWithin(grace, nowNanos);
+  }
+
+  /**
+   * How long past freshness it may answer, by one of the two RFC 5861 windows: the route's when the
+   * route sets one and the answer may be served stale (or its origin granted that window itself, which
+   * an s-maxage alone does not forbid), else the origin's when the route honours the origin, else 0.
+   */
+  private long window(Duration routes, long origins, CachePolicy policy) {
+    long configured = routes.toSeconds();
+    boolean originGranted = policy.honorOrigin() && origins >= 0;
+    if (configured > 0 && (mayServeStale || originGranted)) {
+      return configured;
+    }
+    return originGranted ? origins : 0;
   }
 
   /** Whether it is no staler than {@code graceSeconds} past its freshness at {@code nowNanos}. */

@@ -14,11 +14,15 @@ import io.netty.handler.codec.http.HttpHeaders;
  * {@code Set-Cookie}, {@code Vary: *}, the answer to an authenticated request unless {@code public} or
  * {@code s-maxage}, and an answer with no freshness left. Freshness, when the route honours the
  * origin: {@code s-maxage}, else {@code max-age}, else {@code Expires} minus {@code Date}, else the
- * route's {@code ttl}; otherwise always the route's {@code ttl}. A malformed {@code max-age} or an
+ * route's {@code ttl}; otherwise always the route's {@code ttl}. A targeted field the route names
+ * ({@code CDN-Cache-Control}, RFC 9213) with a valid value replaces {@code Cache-Control} and
+ * {@code Expires} in all of this. A malformed {@code max-age} or an
  * {@code Expires} that is no valid date makes it stale. The age it arrives with is the larger of its
  * {@code Age} and how old its {@code Date} says it is. An answer with {@code no-cache},
  * {@code must-revalidate}, {@code proxy-revalidate} or {@code s-maxage} is never served stale
- * (stale-if-error, stale-while-revalidate).
+ * (stale-if-error, stale-while-revalidate); when the route honours the origin, the origin's own
+ * {@code stale-if-error} and {@code stale-while-revalidate} (RFC 5861) are kept with the entry, for
+ * routes that set no such window of their own.
  */
 public final class Freshness {
   /** The obsolete Set-Cookie2 (RFC 2965), which some origins still send: a session all the same. */
@@ -31,10 +35,14 @@ public final class Freshness {
    * @param lifetimeSeconds  how long it is fresh from its origin's point of view
    * @param initialAgeSeconds how old it already is on arrival
    * @param mayServeStale    whether, once stale, it may still answer (see {@link CacheControl#mayServeStale})
+   * @param originStaleIfErrorSeconds the origin's {@code stale-if-error}, or -1 (also when the route does
+   *                         not honour the origin)
+   * @param originStaleWhileRevalidateSeconds the origin's {@code stale-while-revalidate}, or -1 (likewise)
    */
-  public record Verdict(String notStored, long lifetimeSeconds, long initialAgeSeconds, boolean mayServeStale) {
+  public record Verdict(String notStored, long lifetimeSeconds, long initialAgeSeconds, boolean mayServeStale,
+      long originStaleIfErrorSeconds, long originStaleWhileRevalidateSeconds) {
     static Verdict refuse(String why) {
-      return new Verdict(why, 0, 0, false);
+      return new Verdict(why, 0, 0, false, -1, -1);
     }
 
     /** Whether the response may be stored. */
@@ -58,7 +66,8 @@ public final class Freshness {
     if (!policy.cacheableStatus().contains(status) || status == 206) {
       return Verdict.refuse("status");
     }
-    CacheControl cc = CacheControl.of(headers);
+    CacheControl targeted = policy.honorOrigin() ? CacheControl.targeted(headers, policy.targetedFields()) : null;
+    CacheControl cc = targeted != null ? targeted : CacheControl.of(headers);
     if (cc.noStore()) {
       return Verdict.refuse("no-store");
     }
@@ -91,7 +100,7 @@ public final class Freshness {
         lifetime = cc.sMaxAgeSeconds();
       } else if (cc.maxAgeSeconds() >= 0) {
         lifetime = cc.maxAgeSeconds();
-      } else if (headers.contains(HttpHeaderNames.EXPIRES)) {
+      } else if (targeted == null && headers.contains(HttpHeaderNames.EXPIRES)) {
         // An Expires that is no valid HTTP date (another format, a zone other than GMT) is in the past.
         long expires = HttpDates.parse(headers.get(HttpHeaderNames.EXPIRES));
         lifetime = expires == HttpDates.INVALID ? 0 : Math.max(0, (expires - dateMillis) / 1000);
@@ -101,12 +110,20 @@ public final class Freshness {
     }
     if (cc.noCache()) {
       // Stored to be revalidated before every use: never fresh, never served stale.
-      return new Verdict(null, 0, initialAge, false);
+      return new Verdict(null, 0, initialAge, false, -1, -1);
     }
+    // The origin's own stale windows (RFC 5861), unless it forbids stale use outright: an s-maxage
+    // alone (proxy-revalidate's meaning) yields to a window the same answer grants explicitly.
+    boolean originGrants = policy.honorOrigin() && !cc.mustRevalidate() && !cc.malformed();
+    long staleIfError = originGrants ? cc.staleIfErrorSeconds() : -1;
+    long staleWhileRevalidate = originGrants ? cc.staleWhileRevalidateSeconds() : -1;
     if (lifetime - initialAge <= 0) {
-      return new Verdict("no-freshness", lifetime, initialAge, false);
+      // Stale on arrival: kept only for a window its origin granted (max-age=0, stale-while-revalidate=60).
+      long window = Math.max(staleIfError, staleWhileRevalidate);
+      return new Verdict(lifetime + window - initialAge > 0 ? null : "no-freshness", lifetime, initialAge,
+          false, staleIfError, staleWhileRevalidate);
     }
-    return new Verdict(null, lifetime, initialAge, cc.mayServeStale());
+    return new Verdict(null, lifetime, initialAge, cc.mayServeStale(), staleIfError, staleWhileRevalidate);
   }
 
   /**

@@ -77,7 +77,9 @@ final class CacheReader {
       }
       statuses.add(code);
     }
+    List<String> targetedFields = c.has("targeted-fields")
+        ? c.headerNames("targeted-fields", "CDN-Cache-Control") : List.of("cdn-cache-control");
     return new CachePolicy(ttl, c.bool("honor-origin", true), staleIfError, staleWhileRevalidate, keyHeaders, keyQuery, keyQueryNames,
-        authenticated, statuses);
+        authenticated, statuses, targetedFields);
   }
 }

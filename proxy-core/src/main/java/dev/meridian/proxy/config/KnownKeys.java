@@ -48,7 +48,7 @@ final class KnownKeys {
           "name", "host", "path-prefix", "methods", "backend-group", "rewrite-host", "upgrades", "tunnel-idle", "response-headers", "response-deadline", "residency",
           "retries", "sticky", "cache", "hedge")),
       Map.entry("meridian.routes[].hedge", List.of("after", "max", "to")),
-      Map.entry("meridian.routes[].cache", List.of("ttl", "honor-origin", "stale-if-error", "stale-while-revalidate", "key-headers",
+      Map.entry("meridian.routes[].cache", List.of("ttl", "honor-origin", "stale-if-error", "stale-while-revalidate", "targeted-fields", "key-headers",
           "key-query", "authenticated", "cacheable-status")),
       Map.entry("meridian.routes[].sticky", List.of("mode", "cookie", "ttl", "secure", "http-only", "same-site",
           "path", "domain", "app-cookie", "strict")),

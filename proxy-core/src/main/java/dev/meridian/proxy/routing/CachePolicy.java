@@ -19,10 +19,13 @@ import java.util.Set;
  * @param keyQueryNames   the parameters kept when {@code keyQuery} is {@link KeyQuery#LISTED}
  * @param authenticated   what happens to requests with {@code Cookie} or {@code Authorization}
  * @param cacheableStatus the response statuses that may be stored (default 200, 203, 204, 301, 404, 410)
+ * @param targetedFields  the targeted cache-control fields (RFC 9213; lower case) whose first valid one
+ *                        replaces the origin's Cache-Control and Expires (default: cdn-cache-control)
  */
 public record CachePolicy(Duration ttl, boolean honorOrigin, Duration staleIfError, Duration staleWhileRevalidate,
     List<String> keyHeaders,
-    KeyQuery keyQuery, Set<String> keyQueryNames, Authenticated authenticated, Set<Integer> cacheableStatus) {
+    KeyQuery keyQuery, Set<String> keyQueryNames, Authenticated authenticated, Set<Integer> cacheableStatus,
+    List<String> targetedFields) {
 
   /** Which query parameters are part of the cache key. */
   public enum KeyQuery {
@@ -50,5 +53,6 @@ public record CachePolicy(Duration ttl, boolean honorOrigin, Duration staleIfErr
     keyHeaders = List.copyOf(keyHeaders);
     keyQueryNames = Set.copyOf(keyQueryNames);
     cacheableStatus = Set.copyOf(cacheableStatus);
+    targetedFields = List.copyOf(targetedFields);
   }
 }

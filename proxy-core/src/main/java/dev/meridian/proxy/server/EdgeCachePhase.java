@@ -113,8 +113,7 @@ final class EdgeCachePhase {
       serve(ex, entry, "HIT", now);
       return true;
     }
-    long swr = policy.staleWhileRevalidate().toSeconds();
-    if (entry != null && swr > 0 && entry.mayServeWhileRevalidating(swr, now) && !headers.contains(HttpHeaderNames.RANGE)
+    if (entry != null && entry.mayServeWhileRevalidating(policy, now) && !headers.contains(HttpHeaderNames.RANGE)
         && BackgroundRefresh.start(connection, this, ex, entry)) {
       meters.stale();
       serve(ex, entry, "STALE", now);
@@ -156,7 +155,7 @@ final class EdgeCachePhase {
         headers.set(HttpHeaderNames.IF_MODIFIED_SINCE, entry.lastModified());
       }
     }
-    ex.cache.stale = entry != null && entry.mayServeOnError(now) ? entry : null;
+    ex.cache.stale = entry != null && entry.mayServeOnError(policy, now) ? entry : null;
     ex.cache.fillWanted = !head && !noStore;
     if (!head && cache.misses().coalesces(ex.cache.key, now)) {
       // A no-store request may wait for another's answer (and be served the entry it stores), but
@@ -273,7 +272,8 @@ final class EdgeCachePhase {
     }
     CachedResponse head = new CachedResponse(ex.cache.url, status, response.status().reasonPhrase(),
         OriginHeaders.storedHeaders(headers), java.nio.ByteBuffer.allocate(0), 0, verdict.initialAgeSeconds(), verdict.lifetimeSeconds(),
-        policy.staleIfError().toSeconds(), verdict.mayServeStale(), varyNames, varyValues,
+        verdict.originStaleIfErrorSeconds(), verdict.originStaleWhileRevalidateSeconds(), verdict.mayServeStale(),
+        varyNames, varyValues,
         headers.get(HttpHeaderNames.ETAG), headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
     ex.cache.fill = new CacheFill(ex.cache.key, head, length, cache.maxObjectSize());
   }
@@ -332,8 +332,8 @@ final class EdgeCachePhase {
     Freshness.Verdict verdict = Freshness.judge(policy, old.status(), mergedHeaders, authenticated,
         context.epochSeconds() * 1000);
     CachedResponse entry = new CachedResponse(old.url(), old.status(), old.reason(), List.copyOf(merged), old.body(),
-        cache.nanoTime(), verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), old.staleIfErrorSeconds(),
-        verdict.mayServeStale(), old.varyNames(), old.varyValues(), mergedHeaders.get(HttpHeaderNames.ETAG),
+        cache.nanoTime(), verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), verdict.originStaleIfErrorSeconds(),
+        verdict.originStaleWhileRevalidateSeconds(), verdict.mayServeStale(), old.varyNames(), old.varyValues(), mergedHeaders.get(HttpHeaderNames.ETAG),
         mergedHeaders.get(HttpHeaderNames.LAST_MODIFIED), old.tags());
     return new Refreshed(entry, verdict.notStored());
   }
@@ -364,8 +364,8 @@ final class EdgeCachePhase {
     }
     CachedResponse entry = new CachedResponse(target.url(), response.status().code(),
         response.status().reasonPhrase(), OriginHeaders.storedHeaders(headers), body, cache.nanoTime(),
-        verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), target.policy().staleIfError().toSeconds(),
-        verdict.mayServeStale(), varyNames,
+        verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), verdict.originStaleIfErrorSeconds(),
+        verdict.originStaleWhileRevalidateSeconds(), verdict.mayServeStale(), varyNames,
         varyValues, headers.get(HttpHeaderNames.ETAG),
         headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
     cache.store(target.key(), entry);
@@ -410,7 +410,7 @@ final class EdgeCachePhase {
   boolean answerStale(Exchange ex) {
     CachedResponse stale = ex.cache == null ? null : ex.cache.stale;
     long now = cache.nanoTime();
-    if (stale == null || ex.responseStarted() || !stale.mayServeOnError(now)) {
+    if (stale == null || ex.responseStarted() || !stale.mayServeOnError(ex.route.cache(), now)) {
       return false;
     }
     ex.cache.stale = null;

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 class CacheKeysTest {
   private static CachePolicy policy(CachePolicy.KeyQuery query, Set<String> names, List<String> keyHeaders) {
     return new CachePolicy(Duration.ofMinutes(5), true, Duration.ZERO, Duration.ZERO, keyHeaders, query, names,
-        CachePolicy.Authenticated.BYPASS, Set.of(200));
+        CachePolicy.Authenticated.BYPASS, Set.of(200), List.of());
   }
 
   private static final CachePolicy ALL = policy(CachePolicy.KeyQuery.ALL, Set.of(), List.of());

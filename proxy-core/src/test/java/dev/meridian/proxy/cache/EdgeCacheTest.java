@@ -804,6 +804,128 @@ class EdgeCacheTest {
   }
 
   @Test
+  void theOriginsStaleWhileRevalidateServesAStaleOnArrivalAnswerWhileARefreshRuns() throws Exception {
+    AtomicInteger version = new AtomicInteger(1);
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("version " + version.get())
+        .header("Cache-Control", version.get() == 1 ? "max-age=0, stale-while-revalidate=60" : "max-age=3600")
+        .header("ETag", "\"v" + version.get() + "\""));
+    start(origin.port(), "ttl = 0");
+    assertThat(get("/o").body()).isEqualTo("version 1");
+    version.set(2);
+    Answer stale = get("/o");
+    assertThat(stale.xCache()).as("stored for its window though stale on arrival").isEqualTo("STALE");
+    assertThat(stale.body()).isEqualTo("version 1");
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> proxy.proxy().cache().misses().inFlight() == 0 && count("/o") == 2);
+    Answer refreshed = get("/o");
+    assertThat(refreshed.body()).isEqualTo("version 2");
+    assertThat(refreshed.xCache()).isEqualTo("HIT");
+  }
+
+  @Test
+  void theOriginsStaleWhileRevalidateEndsWithItsWindow() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("v").header("Cache-Control", "max-age=10, stale-while-revalidate=20"));
+    start(origin.port(), "ttl = 0");
+    get("/w");
+    clock.advance(Duration.ofSeconds(31));
+    assertThat(get("/w").xCache()).as("10 s fresh + 20 s of grace are over").isEqualTo("EXPIRED");
+    assertThat(count("/w")).isEqualTo(2);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"max-age=0, stale-if-error=60", "s-maxage=10, stale-if-error=60"})
+  void theOriginsStaleIfErrorAnswersAFailureWithinItsWindow(String cacheControl) throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    TestBackend origin = origin(r -> calls.incrementAndGet() == 1
+        ? TestBackend.Reply.ok("good").header("Cache-Control", cacheControl)
+        : TestBackend.Reply.status(500).body("down"));
+    start(origin.port(), "ttl = 0");
+    get("/sie");
+    clock.advance(Duration.ofSeconds(30));
+    Answer stale = get("/sie");
+    assertThat(stale.status()).isEqualTo(200);
+    assertThat(stale.body()).isEqualTo("good");
+    assertThat(stale.xCache()).isEqualTo("STALE");
+    clock.advance(Duration.ofSeconds(45));
+    assertThat(get("/sie").status()).as("past the origin's stale-if-error").isEqualTo(500);
+  }
+
+  @Test
+  void theOriginsStaleWindowsAreIgnoredWithoutHonorOriginAndWhenItMustRevalidate() throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    TestBackend origin = origin(r -> calls.incrementAndGet() <= 2
+        ? TestBackend.Reply.ok("good").header("Cache-Control",
+            r.uri().equals("/mr") ? "max-age=10, must-revalidate, stale-if-error=600" : "max-age=10, stale-if-error=600")
+        : TestBackend.Reply.status(500).body("down"));
+    start("{ address = \"127.0.0.1:" + origin.port() + "\" }",
+        "{ name = \"honoring\", path-prefix = \"/mr\", backend-group = \"app\", cache { ttl = 10s } },"
+            + " { name = \"deaf\", path-prefix = \"/deaf\", backend-group = \"app\", cache { ttl = 10s, honor-origin = false } }");
+    get("/mr");
+    get("/deaf");
+    clock.advance(Duration.ofSeconds(30));
+    assertThat(get("/mr").status()).as("must-revalidate outweighs its own stale-if-error").isEqualTo(500);
+    assertThat(get("/deaf").status()).as("honor-origin = false: the origin's window is not read").isEqualTo(500);
+  }
+
+  @Test
+  void aReloadThatWidensStaleIfErrorCoversEntriesAlreadyStored() throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    TestBackend origin = origin(r -> calls.incrementAndGet() == 1 ? TestBackend.Reply.ok("good")
+        : TestBackend.Reply.status(503).body("down"));
+    start(origin.port(), "ttl = 10s");
+    get("/wide");
+    clock.advance(Duration.ofSeconds(60));
+    assertThat(get("/wide").status()).as("no stale-if-error yet").isEqualTo(503);
+    proxy.proxy().reload(SettingsLoader.parse("meridian {\n"
+        + "  listeners = [ { address = \"127.0.0.1:0\" } ]\n"
+        + "  admin { address = \"127.0.0.1:0\" }\n"
+        + "  timeouts { connect = 1s, response-headers = 2s }\n"
+        + "  cache { max-size = 4MiB, max-object-size = 64KiB }\n"
+        + "  backend-groups { app { backends = [ { address = \"127.0.0.1:" + origin.port() + "\" } ] } }\n"
+        + "  routes = [ { name = \"static\", path-prefix = \"/\", backend-group = \"app\", cache { ttl = 10s, stale-if-error = 1h } } ]\n"
+        + "}\n", "cache-test-2"));
+    Answer stale = get("/wide");
+    assertThat(stale.status()).as("the operator's wider window covers the entry stored before it").isEqualTo(200);
+    assertThat(stale.body()).isEqualTo("good");
+    assertThat(stale.xCache()).isEqualTo("STALE");
+  }
+
+  @Test
+  void cdnCacheControlReplacesCacheControlForTheEdgeAndReachesTheClient() throws Exception {
+    TestBackend origin = origin(r -> switch (r.uri()) {
+      case "/longer" -> TestBackend.Reply.ok("a").header("Cache-Control", "max-age=1").header("CDN-Cache-Control", "max-age=3600");
+      case "/shorter" -> TestBackend.Reply.ok("b").header("Cache-Control", "max-age=3600").header("CDN-Cache-Control", "max-age=1");
+      case "/nostore" -> TestBackend.Reply.ok("c").header("Cache-Control", "no-store").header("CDN-Cache-Control", "max-age=600");
+      case "/private" -> TestBackend.Reply.ok("d").header("Cache-Control", "max-age=600").header("CDN-Cache-Control", "private");
+      default -> TestBackend.Reply.ok("e").header("Cache-Control", "max-age=1").header("CDN-Cache-Control", "max-age =600");
+    });
+    start(origin.port(), "ttl = 0");
+    for (String path : List.of("/longer", "/shorter", "/nostore", "/private", "/invalid")) {
+      Answer first = get(path);
+      assertThat(first.header("cdn-cache-control")).as("forwarded to the client").isNotNull();
+      assertThat(first.header("cache-control")).as("the browser's own directive is untouched").isNotNull();
+    }
+    clock.advance(Duration.ofSeconds(5));
+    assertThat(get("/longer").xCache()).as("CDN-Cache-Control's hour, not Cache-Control's second").isEqualTo("HIT");
+    assertThat(get("/shorter").xCache()).isEqualTo("EXPIRED");
+    assertThat(get("/nostore").xCache()).as("stored by CDN-Cache-Control despite no-store").isEqualTo("HIT");
+    assertThat(get("/private").xCache()).isNotEqualTo("HIT");
+    assertThat(count("/private")).isEqualTo(2);
+    assertThat(get("/invalid").xCache()).as("an invalid CDN-Cache-Control is ignored whole").isEqualTo("EXPIRED");
+  }
+
+  @Test
+  void aTargetedFieldOfTheOperatorsOwnWinsOverCdnCacheControl() throws Exception {
+    TestBackend origin = origin(r -> TestBackend.Reply.ok("x").header("CDN-Cache-Control", "no-store")
+        .header("Meridian-Cache-Control", "max-age=600"));
+    start(origin.port(), "ttl = 0, targeted-fields = [Meridian-Cache-Control, CDN-Cache-Control]");
+    get("/mine");
+    clock.advance(Duration.ofSeconds(300));
+    assertThat(get("/mine").xCache()).isEqualTo("HIT");
+    assertThat(count("/mine")).isEqualTo(1);
+  }
+
+  @Test
   void aNoCacheAnswerIsRevalidatedOnEveryUseEvenWithStaleWhileRevalidate() throws Exception {
     AtomicInteger version = new AtomicInteger();
     TestBackend origin = origin(r -> TestBackend.Reply.ok("v" + version.incrementAndGet())

@@ -69,6 +69,7 @@ class CacheConfigTest {
         + "    cacheable-status = [200, 206, 99, teapot]\n"
         + "    key-headers = [\"bad header\"]\n"
         + "    stale-while-revalidat = 30s\n"
+        + "    targeted-fields = [\"CDN Cache Control\"]\n"
         + "  } } ]\n"
         + "}\n";
     InvalidConfigException e = catchThrowableOfType(() -> SettingsLoader.parse(hocon, "test.conf"),
@@ -77,7 +78,7 @@ class CacheConfigTest {
     assertThat(problems).contains("3 meridian.cache.max-object-size", "6 meridian.routes[0].cache.ttl",
         "7 meridian.routes[0].cache.key-query", "8 meridian.routes[0].cache.authenticated",
         "9 meridian.routes[0].cache.cacheable-status", "10 meridian.routes[0].cache.key-headers",
-        "11 meridian.routes[0].cache.stale-while-revalidat");
+        "11 meridian.routes[0].cache.stale-while-revalidat", "12 meridian.routes[0].cache.targeted-fields");
     assertThat(e.problems()).allSatisfy(p -> assertThat(p.message()).contains("expected"));
     assertThat(e.problems().stream().filter(p -> p.key().endsWith("cacheable-status"))).hasSize(3);
   }
