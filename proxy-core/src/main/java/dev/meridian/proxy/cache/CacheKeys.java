@@ -7,14 +7,17 @@ import java.util.Locale;
 
 /**
  * Builds the edge cache's keys and URLs. A key is the route's name, the method class ({@code GET}:
- * HEAD is answered from GET's entries), scheme, host (lower case, default port dropped; the origin
- * gets it so), path, the
- * query as the route chooses it and the route's key headers; the headers an answer {@code Vary}s on
+ * HEAD is answered from GET's entries), scheme (a trusted proxy's client's, as the caller gives it),
+ * host (lower case, default port dropped; the origin gets it so), path, the
+ * query as the route chooses it, the route's key headers and a trusted proxy's
+ * {@code X-Forwarded-Host}; the headers an answer {@code Vary}s on
  * make its variants. The route is always in the key, so two routes never share an entry, and no
  * request header the key leaves out can change which entry a request gets.
  */
 public final class CacheKeys {
   private static final char SEPARATOR = '\0';
+
+  private static final String FORWARDED_HOST = "x-forwarded-host";
 
   private CacheKeys() {}
 
@@ -83,6 +86,12 @@ public final class CacheKeys {
       if (!values.isEmpty()) {
         key.append('=').append(String.join(", ", values));
       }
+    }
+    // A trusted proxy's account of the Host its client asked for reaches the origin, which may build
+    // links from it (an untrusted peer's was dropped at admission): answers for different ones apart.
+    String forwardedHost = headers.get(FORWARDED_HOST);
+    if (forwardedHost != null) {
+      key.append(SEPARATOR).append(FORWARDED_HOST).append('=').append(forwardedHost.toLowerCase(Locale.ROOT));
     }
     return key.toString();
   }

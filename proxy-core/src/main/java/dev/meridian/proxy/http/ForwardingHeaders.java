@@ -15,6 +15,12 @@ import java.util.Map;
  * ({@link RequestHeadRewriter}), and a backend never takes a client's claim for a proxy's.
  */
 public final class ForwardingHeaders {
+  /** The scheme the client used, by a proxy's account. */
+  public static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+
+  /** The Host the client asked for, by a proxy's account. */
+  public static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+
   private static final List<AsciiString> LOWER_CASE_NAMES = List.of(
       AsciiString.cached("x-forwarded-for"),
       AsciiString.cached("x-forwarded-host"),

@@ -18,8 +18,8 @@ import java.util.Objects;
  */
 public final class RequestHeadRewriter {
   private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
-  private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
-  private static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+  private static final AsciiString X_FORWARDED_PROTO = ForwardingHeaders.X_FORWARDED_PROTO;
+  private static final AsciiString X_FORWARDED_HOST = ForwardingHeaders.X_FORWARDED_HOST;
   private static final AsciiString FORWARDED = AsciiString.cached("forwarded");
 
   private final HeaderSettings settings;

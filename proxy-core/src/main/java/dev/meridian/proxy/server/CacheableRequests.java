@@ -24,9 +24,9 @@ final class CacheableRequests {
    * Request headers that origins commonly read as another URL, host, scheme or method, and that are
    * not in the key: a request carrying one bypasses the cache, so an answer they shaped is never stored
    * for others (cache poisoning). Also when spelled with {@code _} for {@code -} ({@code X_Original_URL}),
-   * which CGI, WSGI and Rack backends read as the same header. Meridian sets X-Forwarded-Host and
-   * X-Forwarded-Proto itself, and drops the other forwarding fields a client sends
-   * ({@code ForwardingHeaders}) unless it is a trusted proxy, whose are kept and so bypass here.
+   * which CGI, WSGI and Rack backends read as the same header. Meridian drops the forwarding fields
+   * a client sends ({@code ForwardingHeaders}) unless it is a trusted proxy, whose are kept: these
+   * then bypass here, while its X-Forwarded-Proto and X-Forwarded-Host go into the key.
    */
   private static final FieldNames OVERRIDE_HEADERS = FieldNames.eitherSeparator(List.of(
       AsciiString.cached("x-original-url"), AsciiString.cached("x-rewrite-url"),

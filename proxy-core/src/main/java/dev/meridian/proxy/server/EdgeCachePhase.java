@@ -10,6 +10,8 @@ import dev.meridian.proxy.cache.EdgeCache;
 import dev.meridian.proxy.cache.Freshness;
 import dev.meridian.proxy.cache.MissCoalescer;
 import dev.meridian.proxy.cache.OriginHeaders;
+import dev.meridian.proxy.http.ForwardingHeaders;
+import dev.meridian.proxy.http.RequestHeadRewriter;
 import dev.meridian.proxy.metrics.CacheMeters;
 import dev.meridian.proxy.routing.CachePolicy;
 import io.netty.handler.codec.http.HttpContent;
@@ -102,7 +104,7 @@ final class EdgeCachePhase {
       ex.cache.status = "BYPASS";
       return false;
     }
-    String scheme = connection.scheme;
+    String scheme = keyScheme(headers);
     String host = headers.get(HttpHeaderNames.HOST); // normalized above: the origin gets what is keyed
     ex.cache.key = CacheKeys.key(policy, ex.route.name(), scheme, host == null ? "" : host, ex.request.uri(), headers);
     ex.cache.url = CacheKeys.url(scheme, host == null ? "" : host, ex.request.uri());
@@ -422,6 +424,18 @@ final class EdgeCachePhase {
     return true;
   }
 
+  /**
+   * The scheme in a request's key and URL: the one a trusted proxy's client used (its
+   * X-Forwarded-Proto, which reaches the origin; an untrusted peer's was dropped at admission), else
+   * the one the request came to Meridian by. Behind a TLS-terminating load balancer the origin
+   * answers http and https apart (a redirect to https for http), and one key for both would loop
+   * https clients through that stored redirect.
+   */
+  private String keyScheme(HttpHeaders headers) {
+    String forwarded = headers.get(ForwardingHeaders.X_FORWARDED_PROTO);
+    return RequestHeadRewriter.isHttpScheme(forwarded) ? forwarded.toLowerCase(java.util.Locale.ROOT) : connection.scheme;
+  }
+
   static boolean isSafe(String method) {
     return method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS") || method.equals("TRACE");
   }
@@ -435,7 +449,7 @@ final class EdgeCachePhase {
   private void normalizeHost(HttpHeaders headers) {
     String sent = headers.get(HttpHeaderNames.HOST);
     if (sent != null) {
-      String host = CacheKeys.host(sent, connection.scheme);
+      String host = CacheKeys.host(sent, keyScheme(headers));
       if (!host.equals(sent)) {
         headers.set(HttpHeaderNames.HOST, host);
       }
@@ -452,7 +466,8 @@ final class EdgeCachePhase {
    */
   void noteInvalidation(Exchange ex, java.util.List<dev.meridian.proxy.routing.Route> routes) {
     HttpHeaders headers = ex.request.headers();
-    String host = CacheKeys.host(headers.get(HttpHeaderNames.HOST), connection.scheme);
+    String scheme = keyScheme(headers);
+    String host = CacheKeys.host(headers.get(HttpHeaderNames.HOST), scheme);
     String uri = ex.request.uri();
     int q = uri.indexOf('?');
     String path = q < 0 ? uri : uri.substring(0, q);
@@ -463,7 +478,7 @@ final class EdgeCachePhase {
           state.invalidates = new ArrayList<>(2);
         }
         state.invalidates.add(new Invalidation(route.name(),
-            CacheKeys.key(route.cache(), route.name(), connection.scheme, host, uri, headers)));
+            CacheKeys.key(route.cache(), route.name(), scheme, host, uri, headers)));
       }
     }
   }

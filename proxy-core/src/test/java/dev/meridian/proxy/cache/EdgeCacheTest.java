@@ -88,7 +88,12 @@ class EdgeCacheTest {
   }
 
   private void start(String backends, String routes) throws Exception {
+    start(backends, routes, "");
+  }
+
+  private void start(String backends, String routes, String more) throws Exception {
     String hocon = "meridian {\n"
+        + more + "\n"
         + "  listeners = [ { address = \"127.0.0.1:0\" } ]\n"
         + "  admin { address = \"127.0.0.1:0\" }\n"
         + "  timeouts { connect = 1s, response-headers = 2s }\n"
@@ -923,6 +928,31 @@ class EdgeCacheTest {
     clock.advance(Duration.ofSeconds(300));
     assertThat(get("/mine").xCache()).isEqualTo("HIT");
     assertThat(count("/mine")).isEqualTo(1);
+  }
+
+  @Test
+  void behindATrustedTlsTerminatingProxyHttpAndHttpsClientsGetEntriesOfTheirOwn() throws Exception {
+    TestBackend origin = origin(r -> "http".equals(r.header("x-forwarded-proto"))
+        ? TestBackend.Reply.status(301).header("Location", "https://shop.test/").header("Cache-Control", "max-age=600")
+        : TestBackend.Reply.ok("page for " + r.header("x-forwarded-host")).header("Cache-Control", "max-age=600"));
+    start("{ address = \"127.0.0.1:" + origin.port() + "\" }",
+        "{ name = \"static\", path-prefix = \"/\", backend-group = \"app\", cache { ttl = 60s } }",
+        "  geo { trusted-proxies = [\"127.0.0.1/32\"] }");
+    assertThat(get("/", "X-Forwarded-Proto", "http").status()).isEqualTo(301);
+    Answer secure = get("/", "X-Forwarded-Proto", "HTTPS");
+    assertThat(secure.status()).as("not the redirect stored for http, which would loop").isEqualTo(200);
+    assertThat(get("/", "X-Forwarded-Proto", "https").xCache()).isEqualTo("HIT");
+    assertThat(get("/", "X-Forwarded-Proto", "http").status()).isEqualTo(301);
+
+    assertThat(get("/p", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "shop.test").body()).isEqualTo("page for shop.test");
+    assertThat(get("/p", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.test").body()).as("a forwarded host is keyed")
+        .isEqualTo("page for evil.test");
+    assertThat(get("/p", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "SHOP.test").xCache()).isEqualTo("HIT");
+    assertThat(count("/p")).isEqualTo(2);
+
+    assertThat(purge("url=https://127.0.0.1:" + proxy.listenerAddresses().get(0).getPort() + "/").path("purged").intValue()).isEqualTo(1);
+    assertThat(get("/", "X-Forwarded-Proto", "https").xCache()).as("purged by its https URL").isEqualTo("MISS");
+    assertThat(get("/", "X-Forwarded-Proto", "http").xCache()).as("the http entry stays").isEqualTo("HIT");
   }
 
   @Test
