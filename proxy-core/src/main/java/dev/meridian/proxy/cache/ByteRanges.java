@@ -29,6 +29,33 @@ public final class ByteRanges {
   }
 
   /**
+   * Whether a Range asks for one byte range that a stored entry could answer: {@code bytes=first-},
+   * {@code bytes=first-last} (last not before first) or {@code bytes=-suffix}, with no list.
+   */
+  public static boolean isSingle(String range) {
+    if (range == null) {
+      return false;
+    }
+    String spec = range.trim();
+    if (!spec.regionMatches(true, 0, "bytes=", 0, 6) || spec.indexOf(',') >= 0) {
+      return false;
+    }
+    spec = spec.substring(6).trim();
+    int dash = spec.indexOf('-');
+    if (dash < 0) {
+      return false;
+    }
+    String firstText = spec.substring(0, dash).trim();
+    String lastText = spec.substring(dash + 1).trim();
+    long first = CacheControl.seconds(firstText);
+    long last = CacheControl.seconds(lastText);
+    if (firstText.isEmpty()) {
+      return last > 0;
+    }
+    return first >= 0 && (lastText.isEmpty() || last >= first);
+  }
+
+  /**
    * Makes an origin's whole 200 the answer to {@code bytes=0-}: a 206 whose Content-Range covers
    * every byte, the body unchanged. Without a known length above 0 it stays a 200 (a server may
    * ignore Range).

@@ -14,15 +14,26 @@ final class CoalescedMiss implements MissCoalescer.Waiter {
   private final EdgeCachePhase phase;
   private final Exchange ex;
   private final MissCoalescer.Fill fill;
+  /** X-Cache when the fill's entry answers: HIT for a miss that waited on another's, else MISS or EXPIRED. */
+  private final String servedAs;
   /** The wait's deadline, once the fill took this waiter; else null. */
   private io.netty.util.concurrent.ScheduledFuture<?> timer;
   private boolean settled;
 
-  CoalescedMiss(FrontendHandler connection, EdgeCachePhase phase, Exchange ex, MissCoalescer.Fill fill) {
+  /**
+   * Makes a waiter (call {@link #startTimer} once the fill took it).
+   *
+   * @param servedAs X-Cache when the fill's entry answers: HIT for a miss that waited on another
+   *                 request's fill (counted as coalesced), MISS or EXPIRED for a range whose own fetch
+   *                 it waited on (counted as that)
+   */
+  CoalescedMiss(FrontendHandler connection, EdgeCachePhase phase, Exchange ex, MissCoalescer.Fill fill,
+      String servedAs) {
     this.connection = connection;
     this.phase = phase;
     this.ex = ex;
     this.fill = fill;
+    this.servedAs = servedAs;
   }
 
   /**
@@ -66,7 +77,10 @@ final class CoalescedMiss implements MissCoalescer.Waiter {
       return;
     }
     if (entry != null && entry.matches(EdgeCache.varyValues(entry.varyNames(), ex.request.headers()))) {
-      phase.serve(ex, entry, "HIT", connection.context.cache.nanoTime());
+      if (!servedAs.equals("HIT")) {
+        EdgeCachePhase.countMiss(ex, connection.context.metrics.cache(ex.route.name()));
+      }
+      phase.serve(ex, entry, servedAs, connection.context.cache.nanoTime());
       return;
     }
     // Nothing stored for this request (or another variant): it asks the origin itself.

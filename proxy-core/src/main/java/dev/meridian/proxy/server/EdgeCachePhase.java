@@ -116,7 +116,7 @@ final class EdgeCachePhase {
       return true;
     }
     if (entry != null && entry.mayServeWhileRevalidating(policy, now) && !headers.contains(HttpHeaderNames.RANGE)
-        && BackgroundRefresh.start(connection, this, ex, entry)) {
+        && BackgroundFill.start(connection, this, ex, entry)) {
       meters.stale();
       serve(ex, entry, "STALE", now);
       return true;
@@ -127,6 +127,9 @@ final class EdgeCachePhase {
       headers.remove(HttpHeaderNames.RANGE);
       ex.cache.wholeAsRange = true;
     } else if (headers.contains(HttpHeaderNames.RANGE)) {
+      if (awaitsWholeForRange(ex, headers, entry, now)) {
+        return true;
+      }
       // Other ranges are cut from fresh entries; a partial answer from the origin is never stored.
       meters.bypass("range");
       ex.cache.status = "BYPASS";
@@ -168,7 +171,7 @@ final class EdgeCachePhase {
       if (role != null && role.leads()) {
         ex.cache.lead = role.fill();
       } else if (awaited != null) {
-        CoalescedMiss waiter = new CoalescedMiss(connection, this, ex, awaited);
+        CoalescedMiss waiter = new CoalescedMiss(connection, this, ex, awaited, "HIT");
         if (awaited.await(waiter)) {
           waiter.startTimer();
           meters.coalesced();
@@ -181,6 +184,52 @@ final class EdgeCachePhase {
     }
     countMiss(ex, meters);
     return false;
+  }
+
+  /**
+   * A single byte range that no fresh entry answers: the whole answer is fetched in the background
+   * ({@link BackgroundFill}) and the request waits for it, to be cut from the entry stored (Safari asks
+   * for a video's bytes=0-1 first, and players seek by ranges: without this, media fetched only by
+   * ranges is never cached). Not with If-Range (it names the origin's version), several ranges, a
+   * request that says no-store or only-if-cached, HEAD, an HTTP/2 group, or a key whose answer was
+   * not stored lately (a file larger than the largest object, say).
+   *
+   * @param stale the stale entry found, if any (its validators go with the fetch)
+   * @return whether the request waits or was answered (else its range goes to the origin)
+   */
+  private boolean awaitsWholeForRange(Exchange ex, HttpHeaders headers, CachedResponse stale, long now) {
+    if (ex.method.equals("HEAD") || headers.contains(HttpHeaderNames.IF_RANGE)
+        || !ByteRanges.isSingle(headers.get(HttpHeaderNames.RANGE))
+        || CacheControl.requestHas(headers, "no-store") || CacheControl.requestHas(headers, "only-if-cached")
+        || !cache.misses().coalesces(ex.cache.key, now)) {
+      return false;
+    }
+    ex.cache.status = stale != null ? "EXPIRED" : "MISS";
+    if (!BackgroundFill.start(connection, this, ex, stale)) {
+      return false;
+    }
+    MissCoalescer.Fill fill = cache.misses().inFlight(ex.cache.key, now);
+    if (fill != null) {
+      CoalescedMiss waiter = new CoalescedMiss(connection, this, ex, fill, ex.cache.status);
+      if (fill.await(waiter)) {
+        waiter.startTimer();
+        return true;
+      }
+    }
+    // The fetch ended already (no backend to ask, or it was quick): its entry answers, if it stored one.
+    CachedResponse filled = cache.lookup(ex.cache.key, headers);
+    if (filled != null && filled.isFresh(now)) {
+      countMiss(ex, context.metrics.cache(ex.route.name()));
+      serve(ex, filled, ex.cache.status, now);
+      return true;
+    }
+    return false;
+  }
+
+  /** The background fetch of a target's key found its answer larger than the cache's largest object. */
+  void tooLarge(Target target) {
+    context.metrics.cache(target.route()).notStored("too-large");
+    cache.misses().notStored(target.key(), cache.nanoTime());
   }
 
   static void countMiss(Exchange ex, CacheMeters meters) {

@@ -601,15 +601,53 @@ class EdgeCacheTest {
   }
 
   @Test
-  void aRangeRequestThatMissesGoesToTheOriginAndIsNotStored() throws Exception {
-    TestBackend origin = origin(r -> r.header("range") == null ? TestBackend.Reply.ok("whole")
-        : TestBackend.Reply.status(206).header("Content-Range", "bytes 0-1/5").body("wh"));
+  void aRangeThatMissesWaitsForTheWholeAnswerToBeStoredAndIsCutFromIt() throws Exception {
+    List<String> rangesSeen = java.util.Collections.synchronizedList(new ArrayList<>());
+    TestBackend origin = origin(r -> {
+      rangesSeen.add(String.valueOf(r.header("range")));
+      return r.header("range") != null
+          ? TestBackend.Reply.status(206).header("Content-Range", "bytes 0-1/10").body("01")
+          : TestBackend.Reply.ok("0123456789").header("ETag", "\"v1\"");
+    });
     start(origin.port(), "ttl = 60s");
-    Answer partial = get("/rm", "Range", "bytes=0-1");
-    assertThat(partial.status()).isEqualTo(206);
-    assertThat(partial.xCache()).isEqualTo("BYPASS");
-    assertThat(get("/rm").xCache()).isEqualTo("MISS");
-    assertThat(get("/rm", "Range", "bytes=0-1").body()).as("now cut from the entry").isEqualTo("wh");
+    Answer safari = get("/rm", "Range", "bytes=0-1");
+    assertThat(safari.status()).isEqualTo(206);
+    assertThat(safari.body()).isEqualTo("01");
+    assertThat(safari.header("content-range")).isEqualTo("bytes 0-1/10");
+    assertThat(safari.xCache()).isEqualTo("MISS");
+    assertThat(rangesSeen).as("one request, for the whole body").containsExactly("null");
+    Answer seek = get("/rm", "Range", "bytes=-3");
+    assertThat(seek.body()).isEqualTo("789");
+    assertThat(seek.xCache()).isEqualTo("HIT");
+    assertThat(get("/rm").body()).isEqualTo("0123456789");
+    assertThat(count("/rm")).isEqualTo(1);
+    assertThat(counter("meridian.cache.requests", "result", "miss")).isEqualTo(1);
+
+    Answer withIfRange = get("/rm2", "Range", "bytes=0-1", "If-Range", "\"v1\"");
+    assertThat(withIfRange.xCache()).as("If-Range names the origin's version: the origin judges it").isEqualTo("BYPASS");
+    assertThat(get("/rm3", "Range", "bytes=0-1,4-5").xCache()).as("several ranges").isEqualTo("BYPASS");
+  }
+
+  @Test
+  void rangesOfAnAnswerLargerThanTheLargestObjectGoToTheOriginWithoutEachFetchingItWhole() throws Exception {
+    String big = "b".repeat(100 * 1024); // max-object-size is 64 KiB here
+    List<String> rangesSeen = java.util.Collections.synchronizedList(new ArrayList<>());
+    TestBackend origin = origin(r -> {
+      rangesSeen.add(String.valueOf(r.header("range")));
+      return r.header("range") != null
+          ? TestBackend.Reply.status(206).header("Content-Range", "bytes 0-1/" + big.length()).body("bb")
+          : TestBackend.Reply.ok(big);
+    });
+    start(origin.port(), "ttl = 60s");
+    Answer first = get("/big", "Range", "bytes=0-1");
+    assertThat(first.status()).isEqualTo(206);
+    assertThat(first.body()).isEqualTo("bb");
+    assertThat(rangesSeen).as("the whole fetch failed, then the range itself").containsExactly("null", "bytes=0-1");
+    Answer second = get("/big", "Range", "bytes=0-1");
+    assertThat(second.status()).isEqualTo(206);
+    assertThat(second.xCache()).isEqualTo("BYPASS");
+    assertThat(rangesSeen).as("no second whole fetch").hasSize(3).last().isEqualTo("bytes=0-1");
+    assertThat(counter("meridian.cache.not.stored", "reason", "too-large")).isEqualTo(1);
   }
 
   @Test

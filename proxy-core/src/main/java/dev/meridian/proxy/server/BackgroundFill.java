@@ -28,6 +28,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.TooLongHttpContentException;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -35,17 +36,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * stale-while-revalidate's refresh: one GET for a stale entry, sent in the background while the
- * entry answers its client, on the client connection's event loop and a connection of its own (closed
- * after). It goes to a backend of the route's group picked as for the client, carries the client's
- * end-to-end headers (never Cookie or Authorization) and the entry's validators; a 304 refreshes the
- * entry, a storable answer replaces it, anything else leaves it stale. One refresh per key at a time
- * (the key's fill in {@link MissCoalescer}). A group that sends the PROXY protocol gets the header of
- * the client whose request started the refresh. HTTP/1.1 groups only: for an HTTP/2 group the stale entry
- * is revalidated by the request itself, as without stale-while-revalidate.
+ * One GET for a key's whole answer, sent in the background on the client connection's event loop and
+ * a connection of its own (closed after): stale-while-revalidate's refresh of a stale entry (which
+ * answers its client meanwhile), or the fill a byte range that missed waits for (the range is then
+ * cut from the entry). It goes to a backend of the route's group picked as for the client, carries
+ * the client's end-to-end headers (never Cookie, Authorization, Range or the client's validators) and
+ * the stale entry's validators; a 304 refreshes the entry, a storable answer is stored, anything else
+ * stores nothing (an answer larger than the cache's largest object also stops collapsing the key's
+ * misses, so ranges of a large file go straight to the origin rather than each fetching it whole).
+ * One fetch per key at a time (the key's fill in {@link MissCoalescer}). A group that sends the PROXY
+ * protocol gets the header of the client whose request started it. HTTP/1.1 groups only: for an
+ * HTTP/2 group the request goes to the origin itself.
  */
-final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpResponse> {
-  private static final Logger log = LoggerFactory.getLogger(BackgroundRefresh.class);
+final class BackgroundFill extends SimpleChannelInboundHandler<FullHttpResponse> {
+  private static final Logger log = LoggerFactory.getLogger(BackgroundFill.class);
 
   private final EdgeCachePhase phase;
   private final EdgeCachePhase.Target target;
@@ -54,7 +58,7 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
   private final CharSequence requestId;
   private boolean done;
 
-  private BackgroundRefresh(EdgeCachePhase phase, EdgeCachePhase.Target target, CachedResponse stale,
+  private BackgroundFill(EdgeCachePhase phase, EdgeCachePhase.Target target, CachedResponse stale,
       MissCoalescer.Fill fill, CharSequence requestId) {
     this.phase = phase;
     this.target = target;
@@ -64,10 +68,12 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
   }
 
   /**
-   * Starts refreshing {@code stale} for the exchange's key, unless one refresh is already on its way.
+   * Starts fetching the exchange's key in the background, unless a fetch or a miss's fill is already
+   * on its way.
    *
-   * @return false when the group cannot be refreshed in the background (the request then goes to the
-   *         origin itself)
+   * @param stale the stale entry to refresh (its validators are sent), or null
+   * @return false when the group cannot be fetched from in the background (the request then goes to
+   *         the origin itself)
    */
   static boolean start(FrontendHandler connection, EdgeCachePhase phase, Exchange ex, CachedResponse stale) {
     if (ex.group.protocol() != UpstreamProtocol.HTTP1) {
@@ -80,7 +86,7 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
       return true; // a refresh (or a miss's fill) is already on its way
     }
     // The exchange ends long before the refresh: what the refresh needs is copied out of it now.
-    BackgroundRefresh refresh = new BackgroundRefresh(phase, EdgeCachePhase.Target.of(ex), stale, role.fill(),
+    BackgroundFill refresh = new BackgroundFill(phase, EdgeCachePhase.Target.of(ex), stale, role.fill(),
         ex.requestId);
     SelectionContext selection = new SelectionContext().clientRegion(ex.selection.clientRegion());
     Backend backend = ex.group.selectorFor(false).select(selection);
@@ -141,7 +147,9 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
     if (ex.route.rewriteHost() || !headers.contains(HttpHeaderNames.HOST)) {
       headers.set(HttpHeaderNames.HOST, backend.authority());
     }
-    if (stale.etag() != null) {
+    if (stale == null) {
+      // A fill: nothing to revalidate.
+    } else if (stale.etag() != null) {
       headers.set(HttpHeaderNames.IF_NONE_MATCH, stale.etag());
     } else if (stale.lastModified() != null) {
       headers.set(HttpHeaderNames.IF_MODIFIED_SINCE, stale.lastModified());
@@ -156,7 +164,7 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
     if (response.decoderResult().isSuccess()) {
       int status = response.status().code();
       if (status == 304) {
-        stored = phase.refreshFrom304(target, stale, response.headers());
+        stored = stale == null ? null : phase.refreshFrom304(target, stale, response.headers());
       } else {
         java.nio.ByteBuffer body = java.nio.ByteBuffer.allocateDirect(response.content().readableBytes());
         response.content().getBytes(response.content().readerIndex(), body);
@@ -174,7 +182,10 @@ final class BackgroundRefresh extends SimpleChannelInboundHandler<FullHttpRespon
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    log.debug("{}: background refresh of {} failed: {}", requestId, target.url(), cause.toString());
+    log.debug("{}: background fetch of {} failed: {}", requestId, target.url(), cause.toString());
+    if (cause instanceof TooLongHttpContentException) {
+      phase.tooLarge(target);
+    }
     finish(null);
     ctx.close();
   }
