@@ -1,8 +1,8 @@
 package dev.meridian.proxy.cache;
 
+import dev.meridian.proxy.routing.CachePolicy;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import dev.meridian.proxy.routing.CachePolicy;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
@@ -40,7 +40,8 @@ import java.util.Set;
  */
 public record CachedResponse(String url, int status, String reason, List<Map.Entry<String, String>> headers,
     ByteBuffer body, long storedAtNanos, long initialAgeSeconds, long lifetimeSeconds,
-    long originStaleIfErrorSeconds, long originStaleWhileRevalidateSeconds, boolean mayServeStale, List<String> varyNames, List<String> varyValues, String etag, String lastModified, Set<String> tags) {
+    long originStaleIfErrorSeconds, long originStaleWhileRevalidateSeconds, boolean mayServeStale,
+    List<String> varyNames, List<String> varyValues, String etag, String lastModified, Set<String> tags) {
 
   /**
    * Bytes the entry holds, for the cache's bound: the body, the headers, the request values it was
