@@ -2,6 +2,8 @@ package dev.meridian.proxy.server;
 
 import dev.meridian.proxy.metrics.ProxyMetrics;
 import dev.meridian.proxy.transport.SocketClose;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.group.ChannelGroup;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -12,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * Lets the client connections of a stopping server finish, once its listeners are closed: requests in
  * flight are answered with Connection: close (HTTP/2: GOAWAY); a connection between requests, or that
  * has sent nothing yet, is kept (and read) for {@link #GRACE}, so that a request its client sent
- * meanwhile is answered rather than lost in a reset, and then closed. So is one whose response in
+ * meanwhile is answered rather than lost in a reset, and then closed once its last answer is sent
+ * (a slow reader's answer is waited for, up to the drain timeout). So is one whose response in
  * flight had already left without Connection: close when the drain started. A tunnel (a WebSocket
  * after its 101) runs on until it closes or the drain timeout ends it: Meridian does not speak its
  * protocol, so cannot ask it to end sooner.
@@ -58,12 +61,16 @@ final class ClientDrain {
       if (!idleClosed && now - graceOver >= 0) {
         idleClosed = true;
         clients.forEach(ch -> ch.pipeline().fireUserEventTriggered(FrontendHandler.DrainEvent.GRACE_OVER));
-      } else if (idleClosed && metrics.inFlight() == 0 && metrics.openTunnels() == 0) {
+      } else if (idleClosed && metrics.inFlight() == 0 && metrics.openTunnels() == 0 && !answersUnsent()) {
         // Looked at from the poll after the one that ended the grace, once the connections had it.
         break;
       }
       if (now - deadline > 0) {
         if (metrics.inFlight() == 0 && metrics.openTunnels() == 0) {
+          if (answersUnsent()) {
+            log.warn("drain timeout of {} ms passed with answers still unsent to clients that read slowly;"
+                + " closing their connections", drainTimeout.toMillis());
+          }
           break;
         }
         log.warn("drain timeout of {} ms passed with {} request(s) in flight and {} tunnel(s) (WebSocket, ...)"
@@ -75,6 +82,21 @@ final class ClientDrain {
       clients.newCloseFuture().awaitUninterruptibly(50, TimeUnit.MILLISECONDS);
     }
     return true;
+  }
+
+  /**
+   * Whether a client connection still holds bytes of an answer not yet taken by its socket: a request
+   * that ended is no longer in flight, yet a slow reader may still be receiving its answer, which a
+   * close now would cut short.
+   */
+  private boolean answersUnsent() {
+    for (Channel ch : clients) {
+      ChannelOutboundBuffer unsent = ch.unsafe().outboundBuffer();
+      if (unsent != null && unsent.totalPendingWriteBytes() > 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

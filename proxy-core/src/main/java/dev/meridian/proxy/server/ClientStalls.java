@@ -68,7 +68,8 @@ final class ClientStalls {
   }
 
   /**
-   * The client shut its sending side (TCP FIN). Between requests the connection closes. Once its
+   * The client shut its sending side (TCP FIN). Between requests the connection closes once its last
+   * answer is sent. Once its
    * request was sent whole and its answer is awaited or on its way, over TLS (HTTP clients over TLS
    * close both ways) or with limits.abort-on-client-close, it has left: {@link #clientLeft}. Otherwise
    * (a cleartext half-close, pipelined requests still queued, a body cut short) what it sent is
@@ -78,7 +79,9 @@ final class ClientStalls {
     connection.inputClosed = true;
     Exchange ex = connection.exchange;
     if (ex == null && connection.inbound.isEmpty()) {
-      connection.client.close();
+      // Its last answer may still be on its way (a slow reader that half-closed after reading part):
+      // the connection closes once that is sent.
+      connection.client.closeWhenWritten(false);
     } else if (ex != null && ex.requestComplete && connection.inbound.isEmpty()
         && (connection.isTls() || connection.context.policies().settings.limits().abortOnClientClose())) {
       clientLeft(connection);

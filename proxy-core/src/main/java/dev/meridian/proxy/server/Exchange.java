@@ -108,7 +108,10 @@ final class Exchange {
   /** The body outgrew max-replay-body: nothing is kept any more. */
   boolean replayAbandoned;
   long replayBytes;
-  /** A gRPC call's body bytes when its progress was last seen, and when (System.nanoTime; 0: not yet). */
+  /**
+   * A gRPC call's body bytes when its progress was last seen, and when (System.nanoTime; 0: not yet);
+   * for other requests, when their body could first flow (head sent, or the 100 relayed).
+   */
   long bodyProgressBytes;
   long bodyProgressNanos;
   /** The request's Content-Length, or -1 when it has none. */

@@ -295,7 +295,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     if (evt == DrainEvent.GRACE_OVER) {
       graceOver = true;
       if (exchange == null && inbound.isEmpty()) {
-        ctx.close();
+        client.closeWhenWritten(false); // its last answer may still be on its way to a slow reader
       }
       return;
     }

@@ -56,7 +56,9 @@ final class RequestHeadTimer {
   private boolean bodyTooSlow(Exchange ex, long graceNanos) {
     int minRate = ex.policies.settings.limits().minRequestBodyRate();
     if (minRate <= 0 || ex.requestComplete || ex.bodiless || ex.responseStarted()
-        || ex.waitsForBackend()) {
+        || ex.waitsForBackend() || ex.upstream == null || (ex.expectsContinue && ex.interimResponses == 0)) {
+      // Not the client's doing: no backend connection yet, or the client rightly holds its body until
+      // the backend's 100 (RFC 9110 section 10.1.1).
       return false;
     }
     if (ex.upstream != null && !ex.upstream.isWritable()) {
@@ -66,7 +68,8 @@ final class RequestHeadTimer {
     if (ex.http2 && isGrpc(ex)) {
       return grpcBodyStalled(ex, now);
     }
-    long elapsed = now - ex.startNanos;
+    // Timed from when the body could first flow: its head sent to a backend, or the backend's 100.
+    long elapsed = now - (ex.bodyProgressNanos != 0 ? ex.bodyProgressNanos : ex.startNanos);
     return elapsed >= graceNanos && ex.bodyBytesForwarded * 1_000_000_000.0 / elapsed < minRate;
   }
 

@@ -112,6 +112,9 @@ final class ResponseRelay {
         // from the body's end (the request's deadline, if any, still runs).
         ex.cancelResponseTimer();
         connection.responseTimer.watchDeadline(ex);
+        if (ex.bodyProgressNanos == 0) {
+          ex.bodyProgressNanos = System.nanoTime(); // the body's rate is timed from here
+        }
       }
       return;
     }

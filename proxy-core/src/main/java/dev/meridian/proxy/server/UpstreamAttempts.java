@@ -270,6 +270,9 @@ final class UpstreamAttempts {
       ex.inFlightTo.requestStarted();
     }
     ex.sentNanos = System.nanoTime();
+    if (ex.bodyProgressNanos == 0 && !ex.expectsContinue && !ex.bodiless) {
+      ex.bodyProgressNanos = ex.sentNanos; // the body's rate is timed from here
+    }
     if (!ex.headersRewritten) {
       ex.policies.requestRewriter.rewrite(ex.request, connection.clientIp, connection.scheme,
           backend.authority(), ex.route.rewriteHost(), ex.upgrade, connection.forwardedMemo,

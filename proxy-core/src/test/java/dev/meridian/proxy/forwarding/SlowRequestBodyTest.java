@@ -185,4 +185,42 @@ class SlowRequestBodyTest {
       assertThat(h2.dataBytes(1)).isEqualTo(40_000);
     }
   }
+
+  /**
+   * A client that sent Expect: 100-continue holds its body until the backend's 100: a backend slow to
+   * send it is no slow POST of the client's (it was answered 408, blaming the client, and the backend
+   * then saw its peer leave), and the body's rate is timed from the 100 on.
+   */
+  @Test
+  void aClientWaitingForTheBackends100IsNoSlowPost() throws Exception {
+    java.util.concurrent.CountDownLatch send100 = new java.util.concurrent.CountDownLatch(1);
+    try (dev.meridian.proxy.testing.RawTcpBackend late = dev.meridian.proxy.testing.RawTcpBackend.start(socket -> {
+          java.io.InputStream in = socket.getInputStream();
+          dev.meridian.proxy.testing.RawTcpBackend.readHead(in);
+          send100.await(20, TimeUnit.SECONDS);
+          java.io.OutputStream out = socket.getOutputStream();
+          out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          byte[] body = in.readNBytes(10);
+          out.write(("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n" + new String(body, StandardCharsets.US_ASCII))
+              .getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+        });
+        ForwardingProxy waiting = ForwardingProxy.to(late.address())
+            .set("limits { request-head-timeout = 300ms, min-request-body-rate = 2KiB }").start();
+        RawHttpClient client = waiting.connect()) {
+      client.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n");
+      client.socket().setSoTimeout(1500); // five request-head timeouts: a 408 would have come by then
+      assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> client.input().read()))
+          .as("nothing (no 408) while the backend holds its 100 back")
+          .isInstanceOf(java.net.SocketTimeoutException.class);
+      client.socket().setSoTimeout(10_000);
+      send100.countDown();
+      assertThat(client.readResponse().status()).isEqualTo(100);
+      client.send("0123456789");
+      RawHttpClient.RawResponse answer = client.readResponse();
+      assertThat(answer.status()).isEqualTo(200);
+      assertThat(answer.bodyText()).isEqualTo("0123456789");
+    }
+  }
 }
