@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -112,8 +113,10 @@ public final class RequestHeadRewriter {
     request.setProtocolVersion(HttpVersion.HTTP_1_1);
 
     if (settings.xForwarded()) {
-      String prior = headers.get(X_FORWARDED_FOR);
-      headers.set(X_FORWARDED_FOR, prior == null || prior.isBlank() ? clientIp : prior + ", " + clientIp);
+      // A trusted proxy's chain may come in several lines (HAProxy's forwardfor adds one of its own
+      // beside its client's): all of them go on, in order, as one list.
+      String prior = forwardedChain(headers.getAll(X_FORWARDED_FOR));
+      headers.set(X_FORWARDED_FOR, prior == null ? clientIp : prior + ", " + clientIp);
       // One already here is a trusted proxy's (an untrusted peer's were dropped at admission): the
       // scheme and host its client used, which a TLS-terminating load balancer in front knows and
       // Meridian does not (a backend told http builds http:// redirects for an https site).
@@ -135,6 +138,17 @@ public final class RequestHeadRewriter {
     } else if (clientHost == null) {
       headers.set(HttpHeaderNames.HOST, backendAuthority);
     }
+  }
+
+  /** The X-Forwarded-For lines as one list, blank ones left out, or null when none holds anything. */
+  static String forwardedChain(List<String> lines) {
+    String chain = null;
+    for (String line : lines) {
+      if (!line.isBlank()) {
+        chain = chain == null ? line.trim() : chain + ", " + line.trim();
+      }
+    }
+    return chain;
   }
 
   /** Whether the request's TE header lists {@code trailers}. */

@@ -222,6 +222,17 @@ class HeadersTest {
         .containsExactly("for=10.9.9.9;proto=https", "for=127.0.0.1;host=\"app.test\";proto=http");
   }
 
+  /**
+   * HAProxy's forwardfor adds its own X-Forwarded-For line beside its client's: every line reaches the
+   * backend, in order (only the first did, so a client's claim stood for the address HAProxy saw).
+   */
+  @Test
+  void aTrustedProxysForwardedForLinesAllGoOnAsOneList() throws Exception {
+    Exchange ex = roundTripWith("geo.trusted-proxies = [\"127.0.0.0/8\"]", "GET / HTTP/1.1\r\nHost: app.test\r\n"
+        + "X-Forwarded-For: 198.51.100.7\r\nX-Forwarded-For: 127.0.0.2\r\nX-Forwarded-For: \r\n\r\n");
+    assertThat(ex.seen().headers().getAll("x-forwarded-for")).containsExactly("198.51.100.7, 127.0.0.2, 127.0.0.1");
+  }
+
   /** No proxy sends X_Forwarded_For: one that a trusted proxy passes on is its client's, and goes. */
   @Test
   void aTrustedProxysUnderscoreSpellingsAreDropped() throws Exception {
