@@ -4,8 +4,10 @@ import dev.meridian.proxy.metrics.EdgeMeters;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.time.Duration;
+import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,6 +75,9 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
     if (evt instanceof SslHandshakeCompletionEvent done && done.isSuccess()) {
       handshakeDone = true;
     }
+    if (evt instanceof SniCompletionEvent sni && sni.isSuccess() && sni.hostname() != null) {
+      ctx.channel().attr(ConnectionMemo.SERVER_NAME).set(sni.hostname().toLowerCase(Locale.ROOT));
+    }
     if (evt == FrontendHandler.DrainEvent.GRACE_OVER) {
       ctx.close(); // still no protocol after the drain's grace: nothing asked of this connection
       return;
@@ -100,7 +105,13 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
   @Override
   protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
     meters.handshakeSucceeded();
-    if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+    boolean http2 = ApplicationProtocolNames.HTTP_2.equals(protocol);
+    if (!deadline.isNone()) {
+      // The opening deadline goes on until the client begins to speak (this handler leaves now).
+      ctx.pipeline().addAfter(ctx.name(), FirstBytesDeadline.NAME, new FirstBytesDeadline(deadline.remainingNanos(),
+          http2 ? FirstBytesDeadline.HTTP2_PREFACE : 1));
+    }
+    if (http2) {
       installHttp2.run();
     } else {
       installHttp1.run();

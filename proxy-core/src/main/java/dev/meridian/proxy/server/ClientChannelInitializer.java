@@ -109,7 +109,8 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
           opening));
     } else {
       ch.pipeline()
-          .addLast("sni", new SniHandler(tls.mapping()))
+          // Its SslHandler's handshake gets the opening deadline (Netty's default cut it at 10 s).
+          .addLast("sni", new SniHandler(tls.mapping(), opening.isNegative() ? 0 : opening.toMillis()))
           .addLast(AlpnPipelineConfigurator.NAME, new AlpnPipelineConfigurator(
               () -> addHttp1(ch, "https", policies), () -> Http2Connection.install(ch.pipeline(), context, "https"),
               context.metrics.edge(), opening));

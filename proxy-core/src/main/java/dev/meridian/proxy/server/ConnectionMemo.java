@@ -11,9 +11,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import javax.net.ssl.ExtendedSSLSession;
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SNIServerName;
+import io.netty.util.AttributeKey;
 import javax.net.ssl.SSLSession;
 
 /**
@@ -25,6 +23,9 @@ import javax.net.ssl.SSLSession;
  * <p>Not thread-safe: used on the connection's event loop, which its streams share.
  */
 final class ConnectionMemo {
+  /** The server name a TLS client asked for (SNI), lower case, as the SNI handler read it. */
+  static final AttributeKey<String> SERVER_NAME = AttributeKey.valueOf("meridian.server-name");
+
   /** The connection's last Forwarded element, reused while client, host and scheme stay the same. */
   final RequestHeadRewriter.ForwardedMemo forwarded = new RequestHeadRewriter.ForwardedMemo();
   /** The meters the connection recorded on last. */
@@ -156,16 +157,8 @@ final class ConnectionMemo {
     }
     SSLSession session = ssl.engine().getSession();
     tlsVersion = session.getProtocol();
-    if (session instanceof ExtendedSSLSession extended) {
-      try {
-        for (SNIServerName name : extended.getRequestedServerNames()) {
-          if (name instanceof SNIHostName host) {
-            serverName = host.getAsciiName();
-          }
-        }
-      } catch (UnsupportedOperationException e) {
-        serverName = null;
-      }
-    }
+    // As the ClientHello named it: the JDK's SNIHostName (the session's view) throws on names a TLS
+    // client may send and a certificate may match, such as a_b.test or a.test. (a wildcard covers the first).
+    serverName = connection.attr(SERVER_NAME).get();
   }
 }

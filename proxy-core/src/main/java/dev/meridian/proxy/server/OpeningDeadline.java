@@ -26,6 +26,8 @@ final class OpeningDeadline {
 
   private final Duration timeout;
   private ScheduledFuture<?> timer;
+  /** When {@link #start} armed it (System.nanoTime). */
+  private long startedNanos;
 
   /** A deadline {@code timeout} after {@link #start}; zero or less sets none. */
   OpeningDeadline(Duration timeout) {
@@ -37,7 +39,18 @@ final class OpeningDeadline {
     if (timer != null || timeout.isZero() || timeout.isNegative()) {
       return;
     }
+    startedNanos = System.nanoTime();
     timer = ctx.executor().schedule(() -> expire(ctx), timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** What is left of it now (the whole of it when it was never armed; 0 or less once past). */
+  long remainingNanos() {
+    return startedNanos == 0 ? timeout.toNanos() : timeout.toNanos() - (System.nanoTime() - startedNanos);
+  }
+
+  /** Whether it sets no deadline at all (a timeout of zero). */
+  boolean isNone() {
+    return timeout.isZero() || timeout.isNegative();
   }
 
   /** Disarms it: the protocol is settled, or the connection closed. */

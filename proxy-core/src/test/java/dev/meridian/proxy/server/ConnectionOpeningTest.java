@@ -23,6 +23,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * A client connection that never gets as far as a request is closed: one its client closes before
@@ -39,11 +41,12 @@ class ConnectionOpeningTest {
   Path dir;
   private TestBackend backend;
   private MeridianInstance proxy;
+  private CertificatePair cert;
 
   @BeforeEach
   void start() throws Exception {
     backend = TestBackend.start(request -> TestBackend.Reply.ok("hello"));
-    CertificatePair cert = SelfSignedCertificates.generate(dir, "localhost");
+    cert = SelfSignedCertificates.generate(dir, "localhost");
     proxy = new MeridianInstance(SettingsLoader.parse("meridian {\n"
         + "  listeners = [ { name = \"web\", address = \"127.0.0.1:0\", max-connections = 5 }\n"
         + "    { name = \"tls\", address = \"127.0.0.1:0\", tls { certificates = [ { cert = \"" + cert.cert()
@@ -114,6 +117,34 @@ class ConnectionOpeningTest {
       for (Socket socket : silent) {
         socket.close();
       }
+    }
+  }
+
+  /**
+   * A TLS client that completes its handshake and then says nothing (no request byte, no or half an
+   * HTTP/2 preface) is held to the same deadline as a cleartext one: it stayed until client-idle (60 s),
+   * so an address could keep a listener full with a handshake a second.
+   */
+  @ParameterizedTest(name = "{0} then [{1}]")
+  @CsvSource({"http/1.1,''", "h2,''", "h2,PRI * HTTP/2.0"})
+  void tlsConnectionsSilentAfterTheirHandshakeAreClosedAfterTheHeadTimeout(String alpn, String sent) throws Exception {
+    try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) dev.meridian.proxy.testing.TrustingSsl.trusting(cert)
+        .getSocketFactory().createSocket(tls().getAddress(), tls().getPort())) {
+      javax.net.ssl.SSLParameters parameters = socket.getSSLParameters();
+      parameters.setApplicationProtocols(new String[] {alpn});
+      socket.setSSLParameters(parameters);
+      socket.startHandshake();
+      assertThat(socket.getApplicationProtocol()).isEqualTo(alpn);
+      if (!sent.isEmpty()) {
+        socket.getOutputStream().write(sent.getBytes(US_ASCII));
+        socket.getOutputStream().flush();
+      }
+      assertThat(closedByProxy(socket, WITHIN)).as("closed at the head's deadline, not client-idle's").isTrue();
+    }
+    try (RawHttpClient client = RawHttpClient.over(dev.meridian.proxy.testing.TrustingSsl.trusting(cert)
+        .getSocketFactory().createSocket(tls().getAddress(), tls().getPort()))) {
+      client.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      assertThat(client.readResponse().bodyText()).as("a client that speaks is served").isEqualTo("hello");
     }
   }
 

@@ -71,6 +71,19 @@ class MisdirectedRequestTest {
     return out;
   }
 
+  /**
+   * A server name the JDK's SNIHostName refuses (an underscore) is still a client's SNI: its first
+   * request was lost (the connection closed unanswered, an HTTP/2 stream cancelled), and the 421
+   * check must still see it.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"--http1.1", "--http2"})
+  void aServerNameWithAnUnderscoreIsServedAndStillCheckedForFronting(String version) throws Exception {
+    assertThat(status("a_b.shop.test", "a_b.shop.test", version)).isEqualTo("200");
+    assertThat(status("a_b.shop.test", "blog.test", version)).isEqualTo("421");
+    assertThat(backend.requests()).hasSize(1);
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"--http1.1", "--http2"})
   void aHostOfAnotherCertificateIs421AndNeverForwarded(String version) throws Exception {
