@@ -101,7 +101,7 @@ public enum Transport {
       case IO_URING:
         return IoUringIoHandler.newFactory();
       case EPOLL:
-        return EpollIoHandler.newFactory();
+        return HalfCloseSafeEpoll.wrap(EpollIoHandler.newFactory());
       default:
         return NioIoHandler.newFactory();
     }

@@ -106,4 +106,33 @@ class SlowReaderEndsTest {
       stopped.get(20, TimeUnit.SECONDS);
     }
   }
+
+  /**
+   * A cleartext client that half-closes right after its request (nc -N) while a large answer is on
+   * its way reads all of it: on epoll the connection's output was shut mid-answer (Netty 4.2.18 took
+   * the socket out of epoll once it asked for no event, see HalfCloseSafeEpoll).
+   */
+  @Test
+  void aClientThatHalfClosesWhileItsAnswerStreamsGetsAllOfIt() throws Exception {
+    int size = 5_000_000;
+    try (RawTcpBackend backend = RawTcpBackend.start(socket -> {
+          RawTcpBackend.readHead(socket.getInputStream());
+          OutputStream out = socket.getOutputStream();
+          out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + size + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+          byte[] chunk = new byte[64 * 1024];
+          for (int sent = 0; sent < size; sent += chunk.length) {
+            out.write(chunk, 0, Math.min(chunk.length, size - sent));
+          }
+          out.flush();
+        });
+        ProxyFixture proxy = start(backend.port());
+        Socket client = new Socket()) {
+      client.setReceiveBufferSize(4096);
+      client.connect(new InetSocketAddress("127.0.0.1", proxy.port()));
+      client.setSoTimeout(20_000);
+      client.getOutputStream().write("GET /big HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      client.shutdownOutput();
+      assertThat(bodyLength(client.getInputStream())).as("every byte, then the close").isEqualTo(size);
+    }
+  }
 }
