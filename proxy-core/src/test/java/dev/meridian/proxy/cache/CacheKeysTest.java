@@ -78,11 +78,24 @@ class CacheKeysTest {
   @Test
   void onlyTheKeyHeadersOfTheRouteChangeTheKey() {
     CachePolicy lang = policy(CachePolicy.KeyQuery.ALL, Set.of(), List.of("accept-language"));
-    HttpHeaders de = new DefaultHttpHeaders().add("Accept-Language", "de").add("X-Forwarded-Host", "evil");
+    HttpHeaders de = new DefaultHttpHeaders().add("Accept-Language", "de").add("X-Api-Version", "evil");
     HttpHeaders fr = new DefaultHttpHeaders().add("Accept-Language", "fr");
     HttpHeaders deOnly = new DefaultHttpHeaders().add("Accept-Language", "de");
     assertThat(CacheKeys.key(lang, "r", "http", "h", "/", de)).isNotEqualTo(CacheKeys.key(lang, "r", "http", "h", "/", fr))
         .isEqualTo(CacheKeys.key(lang, "r", "http", "h", "/", deOnly));
+  }
+
+  /**
+   * An X-Forwarded-Host that reaches the key is a trusted proxy's (a client's is dropped at
+   * admission) and reaches the origin too: it is keyed, in any case.
+   */
+  @Test
+  void aTrustedProxysForwardedHostIsKeyed() {
+    CachePolicy all = policy(CachePolicy.KeyQuery.ALL, Set.of(), List.of());
+    String shop = CacheKeys.key(all, "r", "https", "h", "/", new DefaultHttpHeaders().add("X-Forwarded-Host", "shop.test"));
+    assertThat(shop).isNotEqualTo(CacheKeys.key(all, "r", "https", "h", "/", new DefaultHttpHeaders()))
+        .isNotEqualTo(CacheKeys.key(all, "r", "https", "h", "/", new DefaultHttpHeaders().add("X-Forwarded-Host", "evil.test")))
+        .isEqualTo(CacheKeys.key(all, "r", "https", "h", "/", new DefaultHttpHeaders().add("X-Forwarded-Host", "SHOP.test")));
   }
 
   /** RFC 9111 section 4.1: a field absent from a request matches only a request without it. */
