@@ -164,6 +164,20 @@ final class RoutingAssembler {
     return groups;
   }
 
+  /**
+   * An operator's region dials outlast a reload and a discovery update, as ejections and drains do
+   * (they went back to 100%, silently undoing a drained region); a dial's time limit, if it had one,
+   * still restores it. A region the group no longer has loses its dial.
+   */
+  private static void keepDials(GroupRuntime before, GroupRuntime after) {
+    Map<String, Integer> regions = after.selector().dials();
+    before.selector().dials().forEach((region, percent) -> {
+      if (percent != 100 && regions.containsKey(region)) {
+        after.setDial(region, percent);
+      }
+    });
+  }
+
   private Map<String, GroupRuntime> buildRuntimes(MeridianSettings settings, Map<String, BackendGroup> groups,
       Map<String, BackendLink> links, Map<String, GroupRuntime> previous) {
     Map<String, GroupRuntime> runtimes = new LinkedHashMap<>();
@@ -203,12 +217,16 @@ final class RoutingAssembler {
         // ejections are taken over when the groups are swapped (RoutingSwitch).
         checker.takeOver(before.checker());
       }
-      runtimes.put(g.name(), GroupRuntime.of(group, selector, readSelector, stats, outliers, checker, g,
+      GroupRuntime runtime = GroupRuntime.of(group, selector, readSelector, stats, outliers, checker, g,
           trafficByGroup.computeIfAbsent(g.name(), n -> new RegionTraffic()),
           faultsByGroup.computeIfAbsent(g.name(), n -> new RegionFaults()),
           new StickyTargets(group, hashesAppCookies(settings, g.name())
               ? appCookieSelector(group, health, stats, options) : null),
-          slots(g), links.get(g.name())));
+          slots(g), links.get(g.name()));
+      if (before != null) {
+        keepDials(before, runtime);
+      }
+      runtimes.put(g.name(), runtime);
     }
     return runtimes;
   }

@@ -29,11 +29,12 @@ class RegionControlsTest {
   private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private RegionalBackends backends;
   private MeridianInstance proxy;
+  private String hocon;
 
   @BeforeEach
   void start() throws Exception {
     backends = RegionalBackends.start(List.of("eu-west", "us-east"), region -> request -> Reply.ok(region));
-    String hocon = "meridian {\n"
+    hocon = "meridian {\n"
         + "  listeners = [ { address = \"127.0.0.1:0\" } ]\n"
         + "  admin { address = \"127.0.0.1:0\" }\n"
         + "  debug-headers = true\n"
@@ -106,6 +107,19 @@ class RegionControlsTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> proxy.health("app").isAvailable("eu-west-1")
         && proxy.proxy().selectors().get("app").dials().get("us-east") == 100);
     assertThat(get("/x").body()).isEqualTo("eu-west");
+  }
+
+  /** A reload (or a discovery update, which rebuilds the groups alike) kept ejections but reset dials to 100%. */
+  @Test
+  void dialsOutlastAReloadAndTheirTimeLimitsStillRun() throws Exception {
+    assertThat(admin("POST", "/admin/api/regions/app/eu-west/dial?percent=0").statusCode()).isEqualTo(200);
+    assertThat(admin("POST", "/admin/api/regions/app/us-east/dial?percent=40&ttl=1500ms").statusCode()).isEqualTo(200);
+    proxy.proxy().reload(SettingsLoader.parse(hocon, "region-controls-test-reloaded"));
+    assertThat(proxy.proxy().selectors().get("app").dials()).containsEntry("eu-west", 0).containsEntry("us-east", 40);
+    assertThat(region("eu-west").get("dial").asInt()).isZero();
+    assertThat(get("/x").body()).as("the drained region stays drained").isEqualTo("us-east");
+    await().atMost(Duration.ofSeconds(5)).until(() -> proxy.proxy().selectors().get("app").dials().get("us-east") == 100);
+    assertThat(proxy.proxy().selectors().get("app").dials()).containsEntry("eu-west", 0);
   }
 
   @Test
