@@ -44,7 +44,8 @@ public final class CertificateReloader implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CertificateReloader.class);
 
     private final ServerTlsSettings settings;
-    private final SessionTicketKeys ticketKeys = new SessionTicketKeys();
+    /** Replaced (not rotated) when the client CAs change: tickets sealed before must not resume. */
+    private volatile SessionTicketKeys ticketKeys = new SessionTicketKeys();
     private final List<Consumer<ServerTlsContexts>> listeners = new CopyOnWriteArrayList<>();
     private final List<ScheduledFuture<?>> tasks = new CopyOnWriteArrayList<>();
     private final AtomicLong reloads = new AtomicLong();
@@ -114,10 +115,17 @@ public final class CertificateReloader implements AutoCloseable {
         if (now.equals(stamps)) {
             return false;
         }
+        // A session made under the client CAs before (a client certificate verified by a CA since
+        // removed) must not resume: new contexts have session caches of their own, and new ticket keys
+        // leave the old tickets unreadable. A certificate's rotation alone keeps the keys, so its
+        // clients resume across it.
+        boolean clientTrustChanged = settings.clientCa().isPresent()
+                && !Objects.equals(stamps.get(settings.clientCa().get()), now.get(settings.clientCa().get()));
         stamps = now;
+        SessionTicketKeys keys = clientTrustChanged ? new SessionTicketKeys() : ticketKeys;
         ServerTlsContexts next;
         try {
-            next = ServerTlsContexts.build(settings, ticketKeys);
+            next = ServerTlsContexts.build(settings, keys);
         } catch (RuntimeException e) {
             rejected.incrementAndGet();
             log.warn("TLS certificate reload refused, still serving the previous certificates: {}."
@@ -125,12 +133,19 @@ public final class CertificateReloader implements AutoCloseable {
             return false;
         }
         current = next;
+        ticketKeys = keys;
         reloads.incrementAndGet();
-        log.info("TLS certificates reloaded: {}", next.describe());
+        log.info("TLS certificates reloaded: {}{}", next.describe(),
+                clientTrustChanged ? "; client CAs changed: sessions from before them are not resumed" : "");
         for (Consumer<ServerTlsContexts> listener : listeners) {
             listener.accept(next);
         }
         return true;
+    }
+
+    /** The name of the key sealing new session tickets now. */
+    byte[] ticketKeyName() {
+        return ticketKeys.currentKeyName();
     }
 
     /** Seals new session tickets with a fresh key; tickets from before stay valid until the next rotation. */

@@ -117,4 +117,28 @@ class CertificateReloaderTest {
             assertThat(fresh.echo("after rotation")).isEqualTo("after rotation");
         }
     }
+
+    /**
+     * Replacing the client CA file replaces the ticket keys, so a client whose certificate a removed CA
+     * verified cannot resume its session (for the ticket lifetime); a certificate's rotation keeps them.
+     */
+    @Test
+    void aChangeOfClientCasStopsOldSessionsResumingWhileACertificateRotationKeepsThem() throws Exception {
+        Path clientCa = dir.resolve("client-ca.pem");
+        Files.copy(pki.caFile(), clientCa);
+        try (CertificateReloader mtls = new CertificateReloader(new ServerTlsSettings(
+                java.util.List.of(new CertificatePair(first.files().cert(), first.files().key())), io.netty.handler.ssl.ClientAuth.OPTIONAL,
+                java.util.Optional.of(clientCa), java.util.Optional.empty()))) {
+            byte[] before = mtls.ticketKeyName();
+            pki.issue("site", "site.test");
+            assertThat(mtls.checkNow()).isTrue();
+            assertThat(mtls.ticketKeyName()).as("a certificate's rotation: sessions resume").isEqualTo(before);
+
+            Files.copy(new TestPki(Files.createDirectories(dir.resolve("other")), "other-ca").caFile(), clientCa,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            pki.touch(clientCa);
+            assertThat(mtls.checkNow()).isTrue();
+            assertThat(mtls.ticketKeyName()).as("new client CAs: old tickets unreadable").isNotEqualTo(before);
+        }
+    }
 }
