@@ -49,6 +49,10 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
   private long acceptFailureLoggedNanos;
   /** Written on the accept loop; read on close by any loop, so that only a paused listener is woken. */
   private volatile boolean paused;
+  /** When the last "accepting paused" line was written, pauses since not written, whether this one was. */
+  private long pauseLoggedNanos;
+  private long pausesNotLogged;
+  private boolean pauseLogged;
 
   ListenerGate(String listener, int max, int maxPerClient, ListenerMeters meters) {
     this.listener = listener;
@@ -180,8 +184,18 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
     if (!paused) {
       paused = true;
       meters.acceptPaused();
-      log.warn("listener '{}': {} client connections, its limit (limits.max-connections): accepting paused",
-          listener, max);
+      long now = ctx.executor().ticker().nanoTime();
+      if (pauseLoggedNanos == 0 || now - pauseLoggedNanos >= ACCEPT_FAILURE_PAUSE_NANOS) {
+        // At most a line a second: at the limit each close lets one in and the next fills it again.
+        log.warn("listener '{}': {} client connections, its limit (limits.max-connections): accepting paused{}",
+            listener, max, FailureLogLimit.leftOut(pausesNotLogged));
+        pauseLoggedNanos = now;
+        pausesNotLogged = 0;
+        pauseLogged = true;
+      } else {
+        pausesNotLogged++;
+        pauseLogged = false;
+      }
       ctx.channel().config().setAutoRead(false);
       if (open.get() < max) {
         resume(ctx); // a connection closed before it could see the pause
@@ -196,7 +210,9 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
     }
     if (paused && open.get() < max) {
       paused = false;
-      log.info("listener '{}': below {} client connections: accepting again", listener, max);
+      if (pauseLogged) {
+        log.info("listener '{}': below {} client connections: accepting again", listener, max);
+      }
       ctx.channel().config().setAutoRead(true);
     }
   }

@@ -39,4 +39,29 @@ class ListenerGateTest {
       server.finishAndReleaseAll();
     }
   }
+
+  /** At the connection limit each close lets one in and the next fills it: a pause line a second, not one each. */
+  @Test
+  void pausesAtTheLimitAreLoggedOnceASecondWithHowManyWereLeftOut() {
+    ListenerGate gate = new ListenerGate("web", 1, 0, new ProxyMetrics(new SimpleMeterRegistry()).listener("web"));
+    EmbeddedChannel server = new EmbeddedChannel(gate);
+    try (CapturedLog log = CapturedLog.of(ListenerGate.class, Level.INFO)) {
+      for (int i = 0; i < 6; i++) {
+        EmbeddedChannel client = new EmbeddedChannel();
+        server.writeInbound(client);
+        assertThat(server.config().isAutoRead()).as("paused at the limit").isFalse();
+        client.close();
+        server.runPendingTasks();
+        assertThat(server.config().isAutoRead()).as("accepting again").isTrue();
+      }
+      assertThat(log.messages()).as("the first pause and its end, then nothing for five more within the second")
+          .hasSize(2);
+      server.advanceTimeBy(1, TimeUnit.SECONDS);
+      server.writeInbound(new EmbeddedChannel());
+      assertThat(log.messages()).hasSize(3).last().asString().contains("accepting paused")
+          .contains("(and 5 more like it since the last logged)");
+    } finally {
+      server.finishAndReleaseAll();
+    }
+  }
 }
