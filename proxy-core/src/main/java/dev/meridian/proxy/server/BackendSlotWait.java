@@ -95,8 +95,11 @@ final class BackendSlotWait {
     ex.slotTicket = null;
     long waited = TimeUnit.NANOSECONDS.toMillis(ex.group.queueTimeoutNanos());
     context.metrics.backendLimits().outcome(ex.group.group().name(), "queue-timeout");
-    log.warn("{} {}: no connection to backend {} came free within {} ms (limits.queue-timeout); 503", ex.requestId,
-        connection.clientIp, backend, waited);
+    String line = context.failureLog.admittedLine(backend, "queue-timeout");
+    if (line != null) { // at most a line a second per backend
+      log.warn("{} {}: no connection to backend {} came free within {} ms (limits.queue-timeout); 503{}",
+          ex.requestId, connection.clientIp, backend, waited, line);
+    }
     connection.completion.respondLocally(ex, HttpResponseStatus.SERVICE_UNAVAILABLE, "backend " + backend.id()
         + " is at its connection limit; no connection came free within " + waited + " ms; try again later", 1);
   }

@@ -139,8 +139,11 @@ final class ResponseHeadersTimer {
       deadlinePassed(ex);
       return 0;
     }
-    log.warn("{} {}: backend {} sent no response headers within {} ms", ex.requestId, connection.clientIp,
-        ex.backend, ex.route.responseHeaders().toMillis());
+    String line = connection.context.failureLog.admittedLine(ex.backend, "response-headers-timeout");
+    if (line != null) { // at most a line a second per backend: a stalled backend times out every request
+      log.warn("{} {}: backend {} sent no response headers within {} ms{}", ex.requestId, connection.clientIp,
+          ex.backend, ex.route.responseHeaders().toMillis(), line);
+    }
     connection.context.metrics.upstreamFailed(ex.group.group().name(), ex.backend.id(), "timeout");
     ex.group.outliers().onGatewayFailure(ex.backend, "timeout");
     if (!connection.hedging().hedgeRacing(ex) && ex.route.retries().retriesOn("timeout") && ex.requestComplete && ex.isIdempotent()
