@@ -13,6 +13,9 @@ public final class GroupStats {
   /** Default EWMA decay: 10 seconds. */
   public static final long DEFAULT_DECAY_NANOS = 10_000_000_000L;
 
+  /** The least latency a 5xx answer counts as ({@link #failureLatency}). */
+  private static final long MIN_FAILURE_LATENCY_NANOS = 1_000_000L;
+
   private final Map<Backend, BackendStats> byBackend = new HashMap<>();
   private final NanoClock clock;
 
@@ -37,6 +40,23 @@ public final class GroupStats {
   /** The clock the stats run on. */
   public NanoClock clock() {
     return clock;
+  }
+
+  /**
+   * The latency a backend's 5xx answer counts as in its EWMA: twice the group's slowest backend's cost
+   * now (at least a millisecond), or the answer's own latency when that is more. A backend that fails
+   * every request at once would otherwise look the fastest and draw all the traffic (a black hole);
+   * counted so, it draws little until its cost decays, then one request tells again, and no backend is
+   * taken out (a URL that fails on every backend raises them all alike).
+   *
+   * @param rttNanos the time from sending the request to the 5xx's headers
+   */
+  public long failureLatency(long rttNanos) {
+    double slowest = 0;
+    for (BackendStats stats : byBackend.values()) {
+      slowest = Math.max(slowest, stats.costNanos());
+    }
+    return Math.max(rttNanos, (long) Math.max(2 * slowest, MIN_FAILURE_LATENCY_NANOS));
   }
 
   /** Returns stats where backends present in {@code previous} keep their in-flight count and EWMA. */

@@ -37,6 +37,7 @@ public final class ProxyMetrics {
   private final ConcurrentHashMap<String, Timer> upstreamTimeByBackend = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Timer> connectTimeByBackend = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> failuresByBackendAndKind = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Counter> serverErrorsByBackend = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, StickyMeters> stickyByRoute = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CacheMeters> cacheByRoute = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, RetryMeters> retriesByRoute = new ConcurrentHashMap<>();
@@ -139,6 +140,7 @@ public final class ProxyMetrics {
       // Back after it left: meters a late request made while it was away go, and are made anew.
       upstreamTimeByBackend.remove(key);
       failuresByBackendAndKind.keySet().removeIf(k -> k.startsWith(key + '\0'));
+      serverErrorsByBackend.keySet().removeIf(k -> k.startsWith(key + '\0'));
       backendsForgotten.incrementAndGet(); // a connection that kept the uncounted timer looks it up again
     }
     if (keptReadings.putIfAbsent("backend\0" + key, readings) != null) {
@@ -194,6 +196,7 @@ public final class ProxyMetrics {
     keptReadings.remove("backend\0" + key);
     upstreamTimeByBackend.remove(key);
     failuresByBackendAndKind.keySet().removeIf(k -> k.startsWith(key + '\0'));
+    serverErrorsByBackend.keySet().removeIf(k -> k.startsWith(key + '\0'));
     registry.getMeters().stream().filter(m -> isBackendsMeter(m, group, backendId)).toList().forEach(registry::remove);
     backendsForgotten.incrementAndGet();
   }
@@ -442,6 +445,21 @@ public final class ProxyMetrics {
         k -> Counter.builder("meridian.upstream.failures")
             .description("Upstream failures by group, backend and kind")
             .tag("group", group).tag("backend", backendId).tag("kind", kind).register(registry)).increment();
+  }
+
+  /**
+   * Counts a backend's own 5xx answer (HAProxy's per-server hrsp_5xx; Meridian's own 502 and 504 are
+   * upstream failures instead): {@code meridian_upstream_5xx_total{group,backend,status}}.
+   */
+  public void upstreamServerError(String group, String backendId, int status) {
+    if (forgotten.contains(group + '\0' + backendId)) {
+      return;
+    }
+    serverErrorsByBackend.computeIfAbsent(group + '\0' + backendId + '\0' + status,
+        k -> Counter.builder("meridian.upstream.5xx")
+            .description("5xx answers of each backend, by status")
+            .tag("group", group).tag("backend", backendId).tag("status", Integer.toString(status)).register(registry))
+        .increment();
   }
 
   /** Open client connections now. */

@@ -125,6 +125,9 @@ final class ResponseRelay {
     }
     long rtt = System.nanoTime() - ex.sentNanos + ex.injectedDelayNanos;
     connection.meters.upstreamResponded(ex.group.group().name(), ex.backend.id(), rtt);
+    if (status.code() >= 500) {
+      context.metrics.upstreamServerError(ex.group.group().name(), ex.backend.id(), status.code());
+    }
     ex.upstreamNanos = rtt;
     ex.upstreamStatus = status.code();
     ex.group.outliers().onResponse(ex.backend, status.code());
@@ -143,14 +146,15 @@ final class ResponseRelay {
       ReferenceCountUtil.release(response);
       ex.lastFailure = "backend " + ex.backend.id() + " answered " + status.code();
       if (ex.inFlightTo != null) {
-        ex.inFlightTo.observe(rtt);
+        ex.inFlightTo.observe(status.code() >= 500 ? ex.group.stats().failureLatency(rtt) : rtt);
       }
       completion.abandonUpstream(ex);
       connection.attempts.connectUpstream(ex);
       return;
     }
     if (ex.inFlightTo != null) {
-      ex.inFlightTo.observe(rtt);
+      // A 5xx counts as slow, or a backend that fails at once would look the fastest (GroupStats).
+      ex.inFlightTo.observe(status.code() >= 500 ? ex.group.stats().failureLatency(rtt) : rtt);
     }
     if (ex.route.hedge() != null) {
       ex.route.hedge().record(rtt);
