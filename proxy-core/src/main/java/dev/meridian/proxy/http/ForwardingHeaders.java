@@ -44,7 +44,32 @@ public final class ForwardingHeaders {
       AsciiString.cached("x-forwarded-scheme"),
       AsciiString.cached("front-end-https"),
       AsciiString.cached("x-url-scheme"),
-      AsciiString.cached("x-forwarded-client-cert"));
+      AsciiString.cached("x-forwarded-client-cert"),
+      // A client certificate as other proxies pass a verified one on, which backends read as the
+      // client's identity: RFC 9440's Client-Cert and Client-Cert-Chain, nginx and HAProxy setups'
+      // X-SSL-Client-*, Traefik's, Azure's and AWS ALB's. A client must not bring its own.
+      AsciiString.cached("client-cert"),
+      AsciiString.cached("client-cert-chain"),
+      AsciiString.cached("x-ssl-client-cert"),
+      AsciiString.cached("x-ssl-client-dn"),
+      AsciiString.cached("x-ssl-client-s-dn"),
+      AsciiString.cached("x-ssl-client-i-dn"),
+      AsciiString.cached("x-ssl-client-cn"),
+      AsciiString.cached("x-ssl-client-verify"),
+      AsciiString.cached("x-ssl-client-serial"),
+      AsciiString.cached("x-ssl-client-fingerprint"),
+      AsciiString.cached("x-ssl-cert"),
+      AsciiString.cached("x-client-cert"),
+      AsciiString.cached("x-client-dn"),
+      AsciiString.cached("x-client-verify"),
+      AsciiString.cached("ssl-client-cert"),
+      AsciiString.cached("ssl-client-subject-dn"),
+      AsciiString.cached("ssl-client-issuer-dn"),
+      AsciiString.cached("ssl-client-verify"),
+      AsciiString.cached("x-forwarded-tls-client-cert"),
+      AsciiString.cached("x-forwarded-tls-client-cert-info"),
+      AsciiString.cached("x-arr-clientcert"),
+      AsciiString.cached("x-amzn-mtls-clientcert"));
   /** The names, also matched with {@code _} for {@code -} (X_Forwarded_For: see {@link FieldNames#eitherSeparator}). */
   private static final FieldNames NAMES = FieldNames.eitherSeparator(LOWER_CASE_NAMES);
   /** Only their spellings with {@code _}, which no proxy sends. */

@@ -43,6 +43,7 @@ final class ConnectionMemo {
   private boolean tlsRead;
   private String tlsVersion;
   private String serverName;
+  private String clientCertField;
 
   /**
    * The request's Host value, or null: the very string of the connection's last checked Host when
@@ -145,7 +146,17 @@ final class ConnectionMemo {
     return serverName;
   }
 
-  /** Reads the TLS session's version and requested server name once, the first time one is asked. */
+  /**
+   * The client certificate the TLS handshake verified, as RFC 9440's {@code Client-Cert} field
+   * value (its DER as a Structured Field byte sequence), or null when none was presented (cleartext,
+   * or a listener without client-auth).
+   */
+  String clientCertField() {
+    readTls();
+    return clientCertField;
+  }
+
+  /** Reads the TLS session's version, requested server name and client certificate once, when first asked. */
   private void readTls() {
     if (tlsRead || connection == null) {
       return;
@@ -160,5 +171,16 @@ final class ConnectionMemo {
     // As the ClientHello named it: the JDK's SNIHostName (the session's view) throws on names a TLS
     // client may send and a certificate may match, such as a_b.test or a.test. (a wildcard covers the first).
     serverName = connection.attr(SERVER_NAME).get();
+    if (!ssl.engine().getNeedClientAuth() && !ssl.engine().getWantClientAuth()) {
+      return; // a listener without client-auth: no certificate to read
+    }
+    try {
+      java.security.cert.Certificate[] peer = session.getPeerCertificates();
+      if (peer.length > 0) {
+        clientCertField = ':' + java.util.Base64.getEncoder().encodeToString(peer[0].getEncoded()) + ':';
+      }
+    } catch (javax.net.ssl.SSLPeerUnverifiedException | java.security.cert.CertificateEncodingException none) {
+      clientCertField = null; // no client certificate (the usual case)
+    }
   }
 }

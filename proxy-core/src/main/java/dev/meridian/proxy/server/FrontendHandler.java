@@ -154,6 +154,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     return connectionMemo.serverName();
   }
 
+  /** The client certificate its TLS handshake verified, as RFC 9440's {@code Client-Cert} value, or null. */
+  String clientCertField() {
+    return connectionMemo.clientCertField();
+  }
+
   /** The client connection as upstream connections that send the PROXY protocol name it. */
   ClientConnection upstreamClient() {
     return connectionMemo.upstreamClient();

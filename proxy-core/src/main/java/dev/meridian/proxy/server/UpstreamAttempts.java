@@ -31,6 +31,9 @@ import org.slf4j.LoggerFactory;
  * to answer 502/503. Failover drills' injected faults act here, as the backend's own behaviour would.
  */
 final class UpstreamAttempts {
+  /** RFC 9440's field for the client certificate the TLS handshake verified. */
+  private static final io.netty.util.AsciiString CLIENT_CERT = io.netty.util.AsciiString.cached("client-cert");
+
   /** How often one request is sent again after backends said they did not process it. */
   private static final int MAX_UNPROCESSED_RESENDS = 3;
   private static final Logger log = LoggerFactory.getLogger(UpstreamAttempts.class);
@@ -277,6 +280,12 @@ final class UpstreamAttempts {
       ex.policies.requestRewriter.rewrite(ex.request, connection.clientIp, connection.scheme,
           backend.authority(), ex.route.rewriteHost(), ex.upgrade, connection.forwardedMemo,
           ex.http2 ? ViaHeader.HTTP_2 : ex.clientVersion);
+      String clientCert = connection.clientCertField();
+      if (clientCert != null) {
+        // The certificate the handshake verified, for the backend to know the client by (RFC 9440);
+        // one a client sent itself was dropped at admission.
+        ex.request.headers().set(CLIENT_CERT, clientCert);
+      }
       ex.headersRewritten = true;
     } else if (ex.route.rewriteHost()) {
       ex.request.headers().set(HttpHeaderNames.HOST, backend.authority());
