@@ -9,9 +9,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <ul>
  *   <li>{@code meridian_client_connections_accepted_total}: client connections accepted, whether or
  *       not they went on to complete a TLS handshake or send a request;</li>
- *   <li>{@code meridian_tls_handshakes_total{result}}: TLS handshakes, {@code ok} or why they failed:
- *       {@code closed} (the client closed mid-handshake) or the failure's exception class, such as
- *       {@code SSLHandshakeException} or {@code NotSslRecordException};</li>
+ *   <li>{@code meridian_tls_handshakes_total{result}}: TLS handshakes, {@code ok} or why they failed
+ *       ({@link #handshakeFailureReason});</li>
  *   <li>{@code meridian_http2_streams_total}: HTTP/2 streams clients opened;</li>
  *   <li>{@code meridian_http2_resets_total{direction}}: streams reset by the client
  *       ({@code received}) or by Meridian ({@code sent});</li>
@@ -95,16 +94,66 @@ public final class EdgeMeters {
   }
 
   /**
-   * A TLS handshake failed with this cause, counted by its class's simple name (a bounded set), or
-   * {@code closed} when the client closed the connection mid-handshake.
+   * A TLS handshake failed with this cause: counted by {@link #handshakeFailureReason}, which it returns.
    */
-  public void handshakeFailed(Throwable cause) {
-    Throwable root = cause;
-    while (root.getCause() != null && root.getCause() != root && root instanceof io.netty.handler.codec.DecoderException) {
-      root = root.getCause();
+  public String handshakeFailed(Throwable cause) {
+    String reason = handshakeFailureReason(cause);
+    handshakeFailures.computeIfAbsent(reason, this::handshakes).increment();
+    return reason;
+  }
+
+  /**
+   * Why a TLS handshake failed, as an operator acts on it (a bounded set): {@code not-tls} (plain HTTP
+   * or other bytes on a TLS port), {@code protocol-version} (TLS 1.1 or older), {@code no-shared-cipher}
+   * (nor group or signature algorithm), {@code no-client-certificate} and {@code bad-client-certificate}
+   * (client-auth: none given, or one that does not verify), {@code certificate-rejected-by-client} (the
+   * client's alert: it does not trust this listener's certificate), {@code alpn}, {@code timeout},
+   * {@code closed} (the client closed mid-handshake) or {@code other}. Read from BoringSSL's error names
+   * in the cause's messages.
+   */
+  public static String handshakeFailureReason(Throwable cause) {
+    StringBuilder text = new StringBuilder();
+    for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.nio.channels.ClosedChannelException) {
+        return "closed";
+      }
+      if (t instanceof io.netty.handler.ssl.NotSslRecordException) {
+        return "not-tls";
+      }
+      if (t instanceof io.netty.handler.ssl.SslHandshakeTimeoutException) {
+        return "timeout";
+      }
+      if (t instanceof java.security.cert.CertificateException) {
+        return "bad-client-certificate"; // the client's chain did not verify against client-ca
+      }
+      text.append(t.getMessage()).append(' ');
     }
-    String result = root instanceof java.nio.channels.ClosedChannelException ? "closed" : root.getClass().getSimpleName();
-    handshakeFailures.computeIfAbsent(result, this::handshakes).increment();
+    String m = text.toString().toUpperCase(java.util.Locale.ROOT);
+    if (m.contains("HTTP_REQUEST") || m.contains("WRONG_VERSION_NUMBER") || m.contains("HTTPS_PROXY_REQUEST")) {
+      return "not-tls";
+    }
+    if (m.contains("UNSUPPORTED_PROTOCOL") || m.contains("PROTOCOL_VERSION")) {
+      return "protocol-version";
+    }
+    if (m.contains("NO_SHARED_CIPHER") || m.contains("NO_SHARED_GROUP") || m.contains("NO_COMMON_SIGNATURE")
+        || m.contains("HANDSHAKE_FAILURE_ON_CLIENT_HELLO")) {
+      return "no-shared-cipher";
+    }
+    if (m.contains("PEER_DID_NOT_RETURN_A_CERTIFICATE")) {
+      return "no-client-certificate";
+    }
+    if (m.contains("CERTIFICATE_VERIFY_FAILED")) {
+      return "bad-client-certificate";
+    }
+    if (m.contains("ALERT_UNKNOWN_CA") || m.contains("ALERT_BAD_CERTIFICATE") || m.contains("ALERT_CERTIFICATE_UNKNOWN")
+        || m.contains("ALERT_CERTIFICATE_EXPIRED") || m.contains("ALERT_CERTIFICATE_REVOKED")
+        || m.contains("ALERT_UNSUPPORTED_CERTIFICATE") || m.contains("ALERT_ACCESS_DENIED")) {
+      return "certificate-rejected-by-client";
+    }
+    if (m.contains("NO_APPLICATION_PROTOCOL")) {
+      return "alpn";
+    }
+    return "other";
   }
 
   /** A client closed the connection before its TLS handshake completed. */

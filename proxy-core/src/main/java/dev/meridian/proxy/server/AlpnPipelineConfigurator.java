@@ -25,17 +25,20 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
   private final Runnable installHttp1;
   private final Runnable installHttp2;
   private final EdgeMeters meters;
+  private final FailureLogLimit failureLog;
   /** This connection's failed handshake was counted (an event and the close may both report it). */
   private boolean failureCounted;
   /** The TLS handshake succeeded: an exception from here on is the protocol's setup, not the client's. */
   private boolean handshakeDone;
   private final OpeningDeadline deadline;
 
-  AlpnPipelineConfigurator(Runnable installHttp1, Runnable installHttp2, EdgeMeters meters, Duration deadline) {
+  AlpnPipelineConfigurator(Runnable installHttp1, Runnable installHttp2, EdgeMeters meters,
+      FailureLogLimit failureLog, Duration deadline) {
     super(ApplicationProtocolNames.HTTP_1_1);
     this.installHttp1 = installHttp1;
     this.installHttp2 = installHttp2;
     this.meters = meters;
+    this.failureLog = failureLog;
     this.deadline = new OpeningDeadline(deadline);
   }
 
@@ -70,7 +73,7 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
     if (evt instanceof SslHandshakeCompletionEvent done && !done.isSuccess() && !failureCounted) {
       failureCounted = true;
-      meters.handshakeFailed(done.cause());
+      logFailure(ctx, meters.handshakeFailed(done.cause()), done.cause());
     }
     if (evt instanceof SslHandshakeCompletionEvent done && done.isSuccess()) {
       handshakeDone = true;
@@ -136,10 +139,28 @@ final class AlpnPipelineConfigurator extends ApplicationProtocolNegotiationHandl
     }
     if (!failureCounted) {
       failureCounted = true;
-      meters.handshakeFailed(cause);
+      logFailure(ctx, meters.handshakeFailed(cause), cause);
     }
     log.debug("{}: closed before a protocol was settled: {}", ctx.channel().remoteAddress(), cause.toString());
     ctx.close();
+  }
+
+  /**
+   * Logs a failed handshake at INFO, at most a line a second for each reason (a scan or a storm of
+   * them is one line a second saying how many more), with the client's address and what TLS said.
+   */
+  private void logFailure(ChannelHandlerContext ctx, String reason, Throwable cause) {
+    if (reason.equals("closed")) {
+      return; // a client that just went away (a port scan, a health check) is counted, not logged
+    }
+    String more = failureLog.admittedLine("tls handshake", reason);
+    if (more != null) {
+      Throwable root = cause;
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      log.info("{}: TLS handshake failed ({}): {}{}", ctx.channel().remoteAddress(), reason, root.getMessage(), more);
+    }
   }
 
   @Override

@@ -113,7 +113,7 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
           .addLast("sni", new SniHandler(tls.mapping(), opening.isNegative() ? 0 : opening.toMillis()))
           .addLast(AlpnPipelineConfigurator.NAME, new AlpnPipelineConfigurator(
               () -> addHttp1(ch, "https", policies), () -> Http2Connection.install(ch.pipeline(), context, "https"),
-              context.metrics.edge(), opening));
+              context.metrics.edge(), context.failureLog, opening));
     }
   }
 

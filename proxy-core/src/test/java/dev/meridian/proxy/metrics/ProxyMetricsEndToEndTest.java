@@ -460,7 +460,7 @@ class ProxyMetricsEndToEndTest {
       assertThat(plain.isClosedByPeer()).isTrue();
     }
     await().atMost(WAIT).untilAsserted(() -> assertThat(failedHandshakes(scrape())).isEqualTo(1));
-    assertThat(scrape().value("meridian_tls_handshakes_total", "result", "NotSslRecordException")).isEqualTo(1);
+    assertThat(scrape().value("meridian_tls_handshakes_total", "result", "not-tls")).isEqualTo(1);
 
     assertThat(scrape().value("meridian_tls_handshakes_total", "result", "ok")).isEqualTo(1);
     assertThat(backend.requests()).hasSize(1);
