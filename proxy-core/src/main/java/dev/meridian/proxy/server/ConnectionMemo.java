@@ -86,7 +86,8 @@ final class ConnectionMemo {
     } else {
       clientAddress = connection.remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress() : null;
     }
-    clientIp = clientAddress == null ? "unknown" : clientAddress.getHostAddress();
+    // RFC 5952 text for IPv6 (::1, not 0:0:0:0:0:0:0:1), as in X-Forwarded-For, Forwarded and the logs.
+    clientIp = clientAddress == null ? "unknown" : io.netty.util.NetUtil.toAddressString(clientAddress);
     peerTrusted = clientAddress != null && trustedProxies.isTrustedPeer(clientAddress);
   }
 

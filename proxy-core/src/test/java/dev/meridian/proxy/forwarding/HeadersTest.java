@@ -233,6 +233,19 @@ class HeadersTest {
     assertThat(ex.seen().headers().getAll("x-forwarded-for")).containsExactly("198.51.100.7, 127.0.0.2, 127.0.0.1");
   }
 
+  /** An IPv6 client is named as RFC 5952 writes it (::1), not 0:0:0:0:0:0:0:1, to backends and in logs. */
+  @Test
+  void anIpv6ClientIsNamedInItsShortForm() throws Exception {
+    try (TestBackend backend = TestBackend.start(TestBackend.echoHeaders());
+        ForwardingProxy proxy = ForwardingProxy.to(backend.address()).set("listeners = [ { address = \"[::1]:0\" } ]").start();
+        RawHttpClient client = proxy.connect()) {
+      client.send("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+      assertThat(client.readResponse().status()).isEqualTo(200);
+      assertThat(backend.requests().get(0).header("x-forwarded-for")).isEqualTo("::1");
+      assertThat(backend.requests().get(0).header("forwarded")).startsWith("for=\"[::1]\"");
+    }
+  }
+
   /** No proxy sends X_Forwarded_For: one that a trusted proxy passes on is its client's, and goes. */
   @Test
   void aTrustedProxysUnderscoreSpellingsAreDropped() throws Exception {
