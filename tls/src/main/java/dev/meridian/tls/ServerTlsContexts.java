@@ -204,9 +204,25 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
             builder.trustManager(clientCas);
         }
         try {
-            return new ServerSslContext(builder.build(), hostNames, chain, ocsp);
+            SslContext built = builder.build();
+            if (built.sessionContext() instanceof io.netty.handler.ssl.OpenSslServerSessionContext sessions) {
+                // Sessions resume only under the certificate they were made with: a session (ID or
+                // ticket, whose keys the listener's certificates share) made for a.test is not
+                // resumed under another certificate's name (RFC 6066 section 3).
+                sessions.setSessionIdContext(sessionIdContext(chain.get(0)));
+            }
+            return new ServerSslContext(built, hostNames, chain, ocsp);
         } catch (SSLException | RuntimeException e) {
             throw new TlsConfigException(pair.cert() + ", " + pair.key() + ": TLS context not built (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** The session ID context of a certificate's contexts: the SHA-256 of its DER (BoringSSL takes 32 bytes at most). */
+    static byte[] sessionIdContext(X509Certificate certificate) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded());
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("SHA-256 of a certificate", e);
         }
     }
 
