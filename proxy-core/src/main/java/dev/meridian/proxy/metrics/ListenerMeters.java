@@ -14,7 +14,10 @@ import java.util.function.IntSupplier;
  *   <li>{@code meridian_listener_connections_refused_total{reason}}: connections closed on arrival,
  *       {@code per-client} for {@code limits.max-connections-per-client};</li>
  *   <li>{@code meridian_tls_certificate_expiry_timestamp_seconds}: on a TLS listener, when the first
- *       of its certificates expires.</li>
+ *       of its certificates expires;</li>
+ *   <li>{@code meridian_tls_certificate_reloads_total{result="applied"|"refused"}}: on a TLS listener,
+ *       replaced certificate files put in force, and refused (a key that does not match, a broken
+ *       file: the previous certificates keep serving), so an alert sees a rotation that failed.</li>
  * </ul>
  * Thread-safe.
  */
@@ -25,6 +28,11 @@ public final class ListenerMeters {
   private final Counter refusedPerClient;
   private Gauge open;
   private Gauge certificateExpiry;
+  private io.micrometer.core.instrument.FunctionCounter reloadsApplied;
+  private io.micrometer.core.instrument.FunctionCounter reloadsRefused;
+  /** The suppliers the reload counters read (a function counter holds its object weakly). */
+  private java.util.function.LongSupplier appliedSource;
+  private java.util.function.LongSupplier refusedSource;
 
   ListenerMeters(MeterRegistry registry, String listener) {
     this.registry = registry;
@@ -61,11 +69,41 @@ public final class ListenerMeters {
     }
   }
 
-  /** Removes the certificate-expiry gauge: a reload made the listener cleartext. */
+  /**
+   * Registers {@code meridian_tls_certificate_reloads_total{listener,result}}, read from
+   * {@code applied} and {@code refused} (held strongly, counting across the certificate watchers a
+   * config reload replaces); once per listener.
+   */
+  public synchronized void certificateReloads(java.util.function.LongSupplier applied,
+      java.util.function.LongSupplier refused) {
+    if (reloadsApplied == null) {
+      appliedSource = applied;
+      refusedSource = refused;
+      reloadsApplied = reloads("applied", applied);
+      reloadsRefused = reloads("refused", refused);
+    }
+  }
+
+  private io.micrometer.core.instrument.FunctionCounter reloads(String result, java.util.function.LongSupplier count) {
+    return io.micrometer.core.instrument.FunctionCounter.builder("meridian.tls.certificate.reloads", count,
+            c -> c.getAsLong())
+        .description("Replaced certificate files of the listener, put in force or refused")
+        .tag("listener", listener).tag("result", result).register(registry);
+  }
+
+  /** Removes the certificate meters: a reload made the listener cleartext. */
   public synchronized void closeCertificateExpiry() {
     if (certificateExpiry != null) {
       registry.remove(certificateExpiry);
       certificateExpiry = null;
+    }
+    if (reloadsApplied != null) {
+      registry.remove(reloadsApplied);
+      registry.remove(reloadsRefused);
+      reloadsApplied = null;
+      reloadsRefused = null;
+      appliedSource = null;
+      refusedSource = null;
     }
   }
 

@@ -30,6 +30,9 @@ final class BoundListener {
   private final ChannelGroup connections;
   /** The certificates, or null for cleartext; read by the metrics' scrape thread too. */
   private volatile ListenerTls tls;
+  /** Certificate reloads applied and refused by the watchers a config reload replaced. */
+  private volatile long reloadsBefore;
+  private volatile long refusedBefore;
 
   /**
    * The certificates of a TLS listener and the task keeping their OCSP responses fresh.
@@ -77,12 +80,15 @@ final class BoundListener {
     initializer.retune(nextTls == null ? null : nextTls.reloader(), ClientChannelInitializer.proxyProtocolFrom(next));
     gate.limits(maxConnections, maxPerClient);
     if (tls != null && tls != nextTls) {
+      reloadsBefore += tls.reloader().reloads();
+      refusedBefore += tls.reloader().rejectedReloads();
       tls.close();
     }
     tls = nextTls;
     settings = next;
     if (nextTls != null) {
-      gate.certificateMeters(this::certificateExpirySeconds); // a listener that took TLS up in a reload
+      gate.certificateMeters(this::certificateExpirySeconds, () -> certificateReloads(true),
+          () -> certificateReloads(false)); // a listener that took TLS up in a reload
     } else {
       gate.closeCertificateMeters();
     }
@@ -149,8 +155,16 @@ final class BoundListener {
   void openMeters() {
     gate.openMeters();
     if (tls != null) {
-      gate.certificateMeters(this::certificateExpirySeconds);
+      gate.certificateMeters(this::certificateExpirySeconds, () -> certificateReloads(true),
+          () -> certificateReloads(false));
     }
+  }
+
+  /** Certificate reloads applied ({@code true}) or refused so far, over every watcher this listener had. */
+  private long certificateReloads(boolean applied) {
+    ListenerTls now = tls;
+    long current = now == null ? 0 : applied ? now.reloader().reloads() : now.reloader().rejectedReloads();
+    return current + (applied ? reloadsBefore : refusedBefore);
   }
 
   /**

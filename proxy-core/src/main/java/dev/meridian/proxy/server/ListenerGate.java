@@ -93,9 +93,14 @@ final class ListenerGate extends ChannelInboundHandlerAdapter {
     meters.openConnections(open::get);
   }
 
-  /** Reports when the first of the listener's certificates expires, read from {@code expiry}. */
-  void certificateMeters(java.util.function.DoubleSupplier expiry) {
+  /**
+   * Reports when the first of the listener's certificates expires, read from {@code expiry}, and its
+   * certificate reloads applied and refused.
+   */
+  void certificateMeters(java.util.function.DoubleSupplier expiry, java.util.function.LongSupplier applied,
+      java.util.function.LongSupplier refused) {
     meters.certificateExpiry(expiry);
+    meters.certificateReloads(applied, refused);
   }
 
   /** Stops reporting when the listener's first certificate expires (a reload made it cleartext). */
