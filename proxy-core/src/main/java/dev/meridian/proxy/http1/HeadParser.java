@@ -264,7 +264,8 @@ abstract class HeadParser<H> {
         searched = copied;
         return -1;
       }
-      if (lines[ctl] == CR) {
+      byte control = lines[ctl];
+      if (control == CR) {
         if (ctl + 1 == copied) {
           // Its LF may be the next byte to arrive.
           searched = ctl;
@@ -273,6 +274,12 @@ abstract class HeadParser<H> {
         if (lines[ctl + 1] == LF) {
           return ctl + 1;
         }
+      } else if (control != LF && control != '\t') {
+        // No line may hold it (only a field value's HTAB, and CR LF at its end): refused now, not once
+        // the line ends, so bytes that are no HTTP at all (a TLS ClientHello on a cleartext port) are
+        // answered at once rather than at the head's timeout.
+        throw new MalformedHeadException("a control character (0x" + Integer.toHexString(control & 0xff)
+            + ") is not allowed in the " + what + " head");
       }
       lineHasCtl = true;
       searched = ctl;

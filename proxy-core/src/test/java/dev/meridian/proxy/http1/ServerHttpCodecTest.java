@@ -195,6 +195,25 @@ class ServerHttpCodecTest {
     assertThat(failureOf(feed(head))).isNotNull();
   }
 
+  /**
+   * A control byte no line may hold is refused as it arrives, before its line ends: a TLS ClientHello
+   * sent to a cleartext port (0x16 0x03 ..., which may hold no LF for a long while) waited for the
+   * head's timeout; a field value's HTAB is still allowed.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\u00fc\u0003\u0003",
+      "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u0001b", "GET /\u007f HTTP/1.1"})
+  void aControlByteNoLineMayHoldIsRefusedBeforeItsLineEnds(String partial) {
+    assertThat(failureOf(feed(partial))).isInstanceOf(MalformedHeadException.class)
+        .hasMessageContaining("control character");
+    channel.finishAndReleaseAll();
+  }
+
+  @Test
+  void aFieldValuesTabIsStillAllowed() {
+    assertThat(uris(feed("GET /t HTTP/1.1\r\nHost: x\r\nX-A: a\tb\r\n\r\n"))).containsExactly("/t");
+  }
+
   @Test
   void badChunkSizeFailsTheBody() {
     assertThat(failureOf(feed("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")))
