@@ -16,6 +16,10 @@ public final class GroupStats {
   /** The least latency a 5xx answer counts as ({@link #failureLatency}). */
   private static final long MIN_FAILURE_LATENCY_NANOS = 1_000_000L;
 
+  /** The most a 5xx answer counts as, unless it took longer itself ({@link #failureLatency}). */
+  static final long MAX_FAILURE_LATENCY_SECONDS = 10;
+  private static final long MAX_FAILURE_LATENCY_NANOS = MAX_FAILURE_LATENCY_SECONDS * 1_000_000_000L;
+
   private final Map<Backend, BackendStats> byBackend = new HashMap<>();
   private final NanoClock clock;
 
@@ -43,20 +47,26 @@ public final class GroupStats {
   }
 
   /**
-   * The latency a backend's 5xx answer counts as in its EWMA: twice the group's slowest backend's cost
-   * now (at least a millisecond), or the answer's own latency when that is more. A backend that fails
-   * every request at once would otherwise look the fastest and draw all the traffic (a black hole);
-   * counted so, it draws little until its cost decays, then one request tells again, and no backend is
-   * taken out (a URL that fails on every backend raises them all alike).
+   * The latency a backend's 5xx answer counts as in its EWMA: twice the slowest cost of the group's
+   * other backends now (at least a millisecond, at most {@value #MAX_FAILURE_LATENCY_SECONDS} s), or the
+   * answer's own latency when that is more. A backend that fails every request at once would otherwise
+   * look the fastest and draw all the traffic (a black hole); counted so, it draws little until its cost
+   * decays, then one request tells again, and no backend is taken out. The failing backend's own cost
+   * is left out and the whole is capped, so failures do not feed on themselves (a URL that fails on
+   * every backend raises each one to a bounded level, not without end).
    *
+   * @param failing  the backend that answered 5xx
    * @param rttNanos the time from sending the request to the 5xx's headers
    */
-  public long failureLatency(long rttNanos) {
+  public long failureLatency(Backend failing, long rttNanos) {
     double slowest = 0;
-    for (BackendStats stats : byBackend.values()) {
-      slowest = Math.max(slowest, stats.costNanos());
+    for (Map.Entry<Backend, BackendStats> each : byBackend.entrySet()) {
+      if (!each.getKey().equals(failing)) {
+        slowest = Math.max(slowest, each.getValue().costNanos());
+      }
     }
-    return Math.max(rttNanos, (long) Math.max(2 * slowest, MIN_FAILURE_LATENCY_NANOS));
+    double penalty = Math.min(MAX_FAILURE_LATENCY_NANOS, Math.max(2 * slowest, MIN_FAILURE_LATENCY_NANOS));
+    return Math.max(rttNanos, (long) penalty);
   }
 
   /** Returns stats where backends present in {@code previous} keep their in-flight count and EWMA. */

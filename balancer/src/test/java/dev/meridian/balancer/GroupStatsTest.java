@@ -18,13 +18,36 @@ class GroupStatsTest {
   void aFailureCountsAsTwiceTheSlowestBackendsLatency() {
     stats.of(fast).observe(5 * MS);
     stats.of(slow).observe(20 * MS);
-    stats.of(failing).observe(stats.failureLatency(MS / 10));
+    stats.of(failing).observe(stats.failureLatency(failing, MS / 10));
     assertThat(stats.of(failing).costNanos()).isEqualTo(40 * MS);
-    assertThat(stats.failureLatency(80 * MS)).as("a slow failure counts as itself").isEqualTo(80 * MS);
+    assertThat(stats.failureLatency(failing, 80 * MS)).as("a slow failure counts as itself").isEqualTo(80 * MS);
   }
 
   @Test
   void withNothingMeasuredYetAFailureCountsAsAMillisecond() {
-    assertThat(stats.failureLatency(1000)).isEqualTo(MS);
+    assertThat(stats.failureLatency(failing, 1000)).isEqualTo(MS);
+  }
+
+  /** A backend failing once a second kept doubling the group's slowest cost, its own included, without end. */
+  @Test
+  void repeatedFailuresDoNotFeedOnThemselves() {
+    stats.of(fast).observe(20 * MS);
+    stats.of(slow).observe(20 * MS);
+    for (int i = 0; i < 50; i++) {
+      now += 1000 * MS;
+      stats.of(slow).observe(20 * MS);
+      stats.of(failing).observe(stats.failureLatency(failing, MS / 10));
+    }
+    assertThat(stats.of(failing).costNanos()).as("twice the others' latency, not ever more").isLessThanOrEqualTo(40.0 * MS);
+    // Every backend failing in turn (a URL that fails everywhere) stays within the cap.
+    for (int i = 0; i < 50; i++) {
+      now += 100 * MS;
+      for (Backend each : java.util.List.of(fast, slow, failing)) {
+        stats.of(each).observe(stats.failureLatency(each, MS / 10));
+      }
+    }
+    for (Backend each : java.util.List.of(fast, slow, failing)) {
+      assertThat(stats.of(each).costNanos()).isLessThanOrEqualTo(GroupStats.MAX_FAILURE_LATENCY_SECONDS * 1000.0 * MS);
+    }
   }
 }

@@ -93,8 +93,10 @@ final class EdgeCachePhase {
     } else {
       // Proxy-Authorization too (RFC 9111 names only Authorization, but a user's credentials for a
       // proxy on the way are as personal), and the _ spellings CGI, WSGI and Rack read as these.
+      // A verified client certificate is a credential too: the backend gets it (Client-Cert) and may
+      // answer by it.
       ex.cache.authenticated = CacheableRequests.carriesCredentials(headers,
-          context.inForce().routing().routingCookies());
+          context.inForce().routing().routingCookies()) || connection.clientCertField() != null;
       if (ex.cache.authenticated && policy.authenticated() == CachePolicy.Authenticated.BYPASS) {
         bypass = "authenticated";
       }

@@ -146,7 +146,7 @@ final class ResponseRelay {
       ReferenceCountUtil.release(response);
       ex.lastFailure = "backend " + ex.backend.id() + " answered " + status.code();
       if (ex.inFlightTo != null) {
-        ex.inFlightTo.observe(status.code() >= 500 ? ex.group.stats().failureLatency(rtt) : rtt);
+        ex.inFlightTo.observe(status.code() >= 500 ? ex.group.stats().failureLatency(ex.backend, rtt) : rtt);
       }
       completion.abandonUpstream(ex);
       connection.attempts.connectUpstream(ex);
@@ -154,7 +154,7 @@ final class ResponseRelay {
     }
     if (ex.inFlightTo != null) {
       // A 5xx counts as slow, or a backend that fails at once would look the fastest (GroupStats).
-      ex.inFlightTo.observe(status.code() >= 500 ? ex.group.stats().failureLatency(rtt) : rtt);
+      ex.inFlightTo.observe(status.code() >= 500 ? ex.group.stats().failureLatency(ex.backend, rtt) : rtt);
     }
     if (ex.route.hedge() != null) {
       ex.route.hedge().record(rtt);

@@ -93,6 +93,35 @@ class ClientCertificateTest {
     assertThat(backend.requests().get(3).header("client-cert")).as("cleartext").isNull();
   }
 
+  /**
+   * A request whose connection presented a verified certificate carries a credential: the cache
+   * neither answers nor stores it (a backend authorising by Client-Cert would have had its answer
+   * served to other clients), while the same URL without a certificate is cached.
+   */
+  @Test
+  void aRequestWithAClientCertificateBypassesTheEdgeCache() throws Exception {
+    assumeTrue(TlsListenerTestSupport.curlInstalled(), "curl is installed by .ci/run");
+    CertificatePair site = SelfSignedCertificates.generate(Files.createDirectories(dir.resolve("site")), "localhost");
+    CertificatePair alice = SelfSignedCertificates.generate(Files.createDirectories(dir.resolve("alice")), "alice.test");
+    backend = TestBackend.start(request -> TestBackend.Reply.ok(request.header("client-cert") == null ? "anyone" : "alice's")
+        .header("Cache-Control", "max-age=600"));
+    proxy = new MeridianInstance(SettingsLoader.parse("meridian {\n"
+        + "  listeners = [ { name = \"mtls\", address = \"127.0.0.1:0\", tls { certificates = [ { cert = \""
+        + site.cert() + "\", key = \"" + site.key() + "\" } ], client-auth = optional, client-ca = \"" + alice.cert() + "\" } } ]\n"
+        + "  admin { enabled = false }\n"
+        + "  backend-groups { app { backends = [ { address = \"127.0.0.1:" + backend.port() + "\" } ] } }\n"
+        + "  routes = [ { name = \"cached\", path-prefix = \"/\", backend-group = \"app\", cache { ttl = 60s } } ]\n"
+        + "}\n", "client-cert-cache")).start();
+    int port = proxy.listenerAddresses().get(0).getPort();
+    String[] base = {"curl", "-sk", "-D", "-", "--resolve", "localhost:" + port + ":127.0.0.1"};
+    String url = "https://localhost:" + port + "/me";
+    String withCert = curl(concat(base, new String[] {"--cert", alice.cert().toString(), "--key", alice.key().toString(), url}));
+    assertThat(withCert).contains("alice's").containsIgnoringCase("x-cache: BYPASS");
+    assertThat(curl(concat(base, new String[] {url}))).as("not alice's answer from the cache").contains("anyone")
+        .containsIgnoringCase("x-cache: MISS");
+    assertThat(curl(concat(base, new String[] {url}))).contains("anyone").containsIgnoringCase("x-cache: HIT");
+  }
+
   private static String[] concat(String[] a, String[] b) {
     String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, all, a.length, b.length);
