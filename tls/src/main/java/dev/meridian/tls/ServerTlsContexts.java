@@ -206,10 +206,11 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
         try {
             SslContext built = builder.build();
             if (built.sessionContext() instanceof io.netty.handler.ssl.OpenSslServerSessionContext sessions) {
-                // Sessions resume only under the certificate they were made with: a session (ID or
+                // Sessions resume only under a certificate for the same names: a session (ID or
                 // ticket, whose keys the listener's certificates share) made for a.test is not
-                // resumed under another certificate's name (RFC 6066 section 3).
-                sessions.setSessionIdContext(sessionIdContext(chain.get(0)));
+                // resumed under another certificate's name (RFC 6066 section 3), while a renewed
+                // certificate for the same names keeps its clients' sessions.
+                sessions.setSessionIdContext(sessionIdContext(hostNames));
             }
             return new ServerSslContext(built, hostNames, chain, ocsp);
         } catch (SSLException | RuntimeException e) {
@@ -217,12 +218,16 @@ public final class ServerTlsContexts implements Mapping<String, SslContext> {
         }
     }
 
-    /** The session ID context of a certificate's contexts: the SHA-256 of its DER (BoringSSL takes 32 bytes at most). */
-    static byte[] sessionIdContext(X509Certificate certificate) {
+    /**
+     * The session ID context of a certificate's contexts: the SHA-256 of the host names it serves, in
+     * order (BoringSSL takes 32 bytes at most), so a renewal for the same names keeps it.
+     */
+    static byte[] sessionIdContext(List<String> hostNames) {
         try {
-            return java.security.MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded());
+            return java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(String.join("\n", hostNames).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         } catch (java.security.GeneralSecurityException e) {
-            throw new IllegalStateException("SHA-256 of a certificate", e);
+            throw new IllegalStateException("SHA-256", e);
         }
     }
 
