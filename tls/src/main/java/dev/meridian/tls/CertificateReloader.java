@@ -53,6 +53,11 @@ public final class CertificateReloader implements AutoCloseable {
     private final Mapping<String, SslContext> mapping = hostName -> current().map(hostName);
     private volatile ServerTlsContexts current;
     private Map<Path, String> stamps;
+    /**
+     * The client CA file's stamp when contexts were last built from it: a change refused with a broken
+     * certificate file still counts as a change at the next build that succeeds.
+     */
+    private String appliedClientCa;
 
     /**
      * Builds the first contexts from {@code settings}; nothing is watched until {@link #start} (or
@@ -64,6 +69,7 @@ public final class CertificateReloader implements AutoCloseable {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.stamps = stamps();
         this.current = ServerTlsContexts.build(settings, ticketKeys);
+        this.appliedClientCa = settings.clientCa().map(stamps::get).orElse(null);
     }
 
     /**
@@ -120,7 +126,7 @@ public final class CertificateReloader implements AutoCloseable {
         // leave the old tickets unreadable. A certificate's rotation alone keeps the keys, so its
         // clients resume across it.
         boolean clientTrustChanged = settings.clientCa().isPresent()
-                && !Objects.equals(stamps.get(settings.clientCa().get()), now.get(settings.clientCa().get()));
+                && !Objects.equals(appliedClientCa, now.get(settings.clientCa().get()));
         stamps = now;
         SessionTicketKeys keys = clientTrustChanged ? new SessionTicketKeys() : ticketKeys;
         ServerTlsContexts next;
@@ -134,6 +140,7 @@ public final class CertificateReloader implements AutoCloseable {
         }
         current = next;
         ticketKeys = keys;
+        appliedClientCa = settings.clientCa().map(now::get).orElse(null);
         reloads.incrementAndGet();
         log.info("TLS certificates reloaded: {}{}", next.describe(),
                 clientTrustChanged ? "; client CAs changed: sessions from before them are not resumed" : "");

@@ -89,9 +89,10 @@ public final class CacheKeys {
     }
     // A trusted proxy's account of the Host its client asked for reaches the origin, which may build
     // links from it (an untrusted peer's was dropped at admission): answers for different ones apart.
-    String forwardedHost = headers.get(FORWARDED_HOST);
-    if (forwardedHost != null) {
-      key.append(SEPARATOR).append(FORWARDED_HOST).append('=').append(forwardedHost.toLowerCase(Locale.ROOT));
+    List<String> forwardedHost = headers.getAll(FORWARDED_HOST);
+    if (!forwardedHost.isEmpty()) { // every line, as every line reaches the origin
+      key.append(SEPARATOR).append(FORWARDED_HOST).append('=')
+          .append(String.join(", ", forwardedHost).toLowerCase(Locale.ROOT));
     }
     return key.toString();
   }

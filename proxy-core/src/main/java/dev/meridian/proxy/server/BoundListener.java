@@ -30,9 +30,10 @@ final class BoundListener {
   private final ChannelGroup connections;
   /** The certificates, or null for cleartext; read by the metrics' scrape thread too. */
   private volatile ListenerTls tls;
-  /** Certificate reloads applied and refused by the watchers a config reload replaced. */
-  private volatile long reloadsBefore;
-  private volatile long refusedBefore;
+  /** Certificate reloads applied and refused by the watchers a config reload replaced (under reloadCounts). */
+  private long reloadsBefore;
+  private long refusedBefore;
+  private final Object reloadCounts = new Object();
 
   /**
    * The certificates of a TLS listener and the task keeping their OCSP responses fresh.
@@ -79,12 +80,14 @@ final class BoundListener {
   void retune(ListenerSettings next, ListenerTls nextTls, int maxConnections, int maxPerClient) {
     initializer.retune(nextTls == null ? null : nextTls.reloader(), ClientChannelInitializer.proxyProtocolFrom(next));
     gate.limits(maxConnections, maxPerClient);
-    if (tls != null && tls != nextTls) {
-      reloadsBefore += tls.reloader().reloads();
-      refusedBefore += tls.reloader().rejectedReloads();
-      tls.close();
+    synchronized (reloadCounts) { // a scrape sees the counts before the swap or after it, never half of it
+      if (tls != null && tls != nextTls) {
+        reloadsBefore += tls.reloader().reloads();
+        refusedBefore += tls.reloader().rejectedReloads();
+        tls.close();
+      }
+      tls = nextTls;
     }
-    tls = nextTls;
     settings = next;
     if (nextTls != null) {
       gate.certificateMeters(this::certificateExpirySeconds, () -> certificateReloads(true),
@@ -162,9 +165,11 @@ final class BoundListener {
 
   /** Certificate reloads applied ({@code true}) or refused so far, over every watcher this listener had. */
   private long certificateReloads(boolean applied) {
-    ListenerTls now = tls;
-    long current = now == null ? 0 : applied ? now.reloader().reloads() : now.reloader().rejectedReloads();
-    return current + (applied ? reloadsBefore : refusedBefore);
+    synchronized (reloadCounts) {
+      ListenerTls now = tls;
+      long current = now == null ? 0 : applied ? now.reloader().reloads() : now.reloader().rejectedReloads();
+      return current + (applied ? reloadsBefore : refusedBefore);
+    }
   }
 
   /**

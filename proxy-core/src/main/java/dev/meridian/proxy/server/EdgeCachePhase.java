@@ -193,14 +193,16 @@ final class EdgeCachePhase {
    * ({@link BackgroundFill}) and the request waits for it, to be cut from the entry stored (Safari asks
    * for a video's bytes=0-1 first, and players seek by ranges: without this, media fetched only by
    * ranges is never cached). Not with If-Range (it names the origin's version), several ranges, a
-   * request that says no-store or only-if-cached, HEAD, an HTTP/2 group, or a key whose answer was
-   * not stored lately (a file larger than the largest object, say).
+   * request that says no-store or only-if-cached, HEAD, an HTTP/2 group, a key whose answer was not
+   * stored lately (a file larger than the largest object, say), or one whose entry is never fresh
+   * (no-cache, or kept only for a stale window): each seek would fetch the whole answer again.
    *
    * @param stale the stale entry found, if any (its validators go with the fetch)
    * @return whether the request waits or was answered (else its range goes to the origin)
    */
   private boolean awaitsWholeForRange(Exchange ex, HttpHeaders headers, CachedResponse stale, long now) {
     if (ex.method.equals("HEAD") || headers.contains(HttpHeaderNames.IF_RANGE)
+        || (stale != null && stale.lifetimeSeconds() <= stale.initialAgeSeconds())
         || !ByteRanges.isSingle(headers.get(HttpHeaderNames.RANGE))
         || CacheControl.requestHas(headers, "no-store") || CacheControl.requestHas(headers, "only-if-cached")
         || !cache.misses().coalesces(ex.cache.key, now)) {

@@ -300,7 +300,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
     if (evt == DrainEvent.GRACE_OVER) {
       graceOver = true;
       if (exchange == null && inbound.isEmpty()) {
-        client.closeWhenWritten(false); // its last answer may still be on its way to a slow reader
+        // Its last answer may still be on its way to a slow reader: the connection closes once that
+        // is sent, and reads no request meanwhile (one read now would be cut off by that close).
+        client.pauseReading();
+        client.closeWhenWritten(false);
       }
       return;
     }

@@ -56,7 +56,7 @@ final class RequestHeadTimer {
   private boolean bodyTooSlow(Exchange ex, long graceNanos) {
     int minRate = ex.policies.settings.limits().minRequestBodyRate();
     if (minRate <= 0 || ex.requestComplete || ex.bodiless || ex.responseStarted()
-        || ex.waitsForBackend() || ex.upstream == null || (ex.expectsContinue && ex.interimResponses == 0)) {
+        || ex.waitsForBackend() || ex.upstream == null || (ex.expectsContinue && ex.bodyProgressNanos == 0)) {
       // Not the client's doing: no backend connection yet, or the client rightly holds its body until
       // the backend's 100 (RFC 9110 section 10.1.1).
       return false;

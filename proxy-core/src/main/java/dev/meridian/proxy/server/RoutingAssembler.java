@@ -89,6 +89,8 @@ final class RoutingAssembler {
    * health registry once (a subscription per rebuild piled up, one per DNS refresh).
    */
   private final Map<String, SlowStartRamps> rampsByGroup = new ConcurrentHashMap<>();
+  /** Per group, the operator's dials of regions that left it, kept for when they come back. */
+  private final Map<String, Map<String, Integer>> dialsOfGoneRegions = new ConcurrentHashMap<>();
 
   RoutingAssembler(NanoClock clock, EventLoopGroup checkLoops, Transport transport) {
     this.clock = clock;
@@ -167,15 +169,34 @@ final class RoutingAssembler {
   /**
    * An operator's region dials outlast a reload and a discovery update, as ejections and drains do
    * (they went back to 100%, silently undoing a drained region); a dial's time limit, if it had one,
-   * still restores it. A region the group no longer has loses its dial.
+   * still restores it. A region that leaves the group (a discovery update that briefly finds none of
+   * its backends) keeps its dial for when it comes back.
    */
-  private static void keepDials(GroupRuntime before, GroupRuntime after) {
+  private void keepDials(String group, GroupRuntime before, GroupRuntime after) {
+    Map<String, Integer> wanted = new HashMap<>(dialsOfGoneRegions.getOrDefault(group, Map.of()));
+    if (before != null) {
+      before.selector().dials().forEach((region, percent) -> {
+        if (percent == 100) {
+          wanted.remove(region);
+        } else {
+          wanted.put(region, percent);
+        }
+      });
+    }
     Map<String, Integer> regions = after.selector().dials();
-    before.selector().dials().forEach((region, percent) -> {
-      if (percent != 100 && regions.containsKey(region)) {
+    Map<String, Integer> gone = new HashMap<>();
+    wanted.forEach((region, percent) -> {
+      if (regions.containsKey(region)) {
         after.setDial(region, percent);
+      } else {
+        gone.put(region, percent);
       }
     });
+    if (gone.isEmpty()) {
+      dialsOfGoneRegions.remove(group);
+    } else {
+      dialsOfGoneRegions.put(group, gone);
+    }
   }
 
   private Map<String, GroupRuntime> buildRuntimes(MeridianSettings settings, Map<String, BackendGroup> groups,
@@ -223,9 +244,7 @@ final class RoutingAssembler {
           new StickyTargets(group, hashesAppCookies(settings, g.name())
               ? appCookieSelector(group, health, stats, options) : null),
           slots(g), links.get(g.name()));
-      if (before != null) {
-        keepDials(before, runtime);
-      }
+      keepDials(g.name(), before, runtime);
       runtimes.put(g.name(), runtime);
     }
     return runtimes;

@@ -122,6 +122,26 @@ class RegionControlsTest {
     assertThat(proxy.proxy().selectors().get("app").dials()).containsEntry("eu-west", 0);
   }
 
+  /**
+   * A discovery update that briefly finds none of a drained region's backends (the region leaves the
+   * group, then comes back) does not bring it back at 100%.
+   */
+  @Test
+  void aDialOutlastsItsRegionLeavingTheGroupForAWhile() throws Exception {
+    assertThat(admin("POST", "/admin/api/regions/app/eu-west/dial?percent=0").statusCode()).isEqualTo(200);
+    String euWest = String.format("{ id = \"eu-west-1\", address = \"127.0.0.1:%d\", region = \"eu-west\" }%n",
+        backends.get("eu-west").port());
+    assertThat(hocon).contains(euWest);
+    String failover = "regions { failover { eu-west = [eu-west, us-east], default = [us-east, eu-west] } }";
+    assertThat(hocon).contains(failover);
+    proxy.proxy().reload(SettingsLoader.parse(hocon.replace(euWest, "").replace(failover, ""),
+        "region-controls-test-without-eu-west"));
+    assertThat(proxy.proxy().selectors().get("app").dials()).doesNotContainKey("eu-west");
+    proxy.proxy().reload(SettingsLoader.parse(hocon, "region-controls-test-eu-west-back"));
+    assertThat(proxy.proxy().selectors().get("app").dials()).containsEntry("eu-west", 0);
+    assertThat(get("/x").body()).as("still drained").isEqualTo("us-east");
+  }
+
   @Test
   void aRegionEjectionAndABackendEjectionAreUndoneSeparately() throws Exception {
     assertThat(admin("POST", "/admin/api/backends/app/eu-west-1/eject").statusCode()).isEqualTo(200);
