@@ -33,26 +33,37 @@ public final class ByteRanges {
    * {@code bytes=first-last} (last not before first) or {@code bytes=-suffix}, with no list.
    */
   public static boolean isSingle(String range) {
+    long[] spec = spec(range);
+    return spec != null && (spec[0] >= 0 || spec[1] > 0);
+  }
+
+  /**
+   * A single byte range as written, {@code {first, last}} with -1 for a part left out
+   * ({@code bytes=5-}: last, {@code bytes=-5}: first, the suffix's length then in last); null for
+   * another unit, a list, a malformed range, neither part, or last before first.
+   */
+  private static long[] spec(String range) {
     if (range == null) {
-      return false;
+      return null;
     }
     String spec = range.trim();
     if (!spec.regionMatches(true, 0, "bytes=", 0, 6) || spec.indexOf(',') >= 0) {
-      return false;
+      return null;
     }
     spec = spec.substring(6).trim();
     int dash = spec.indexOf('-');
     if (dash < 0) {
-      return false;
+      return null;
     }
     String firstText = spec.substring(0, dash).trim();
     String lastText = spec.substring(dash + 1).trim();
-    long first = CacheControl.seconds(firstText);
-    long last = CacheControl.seconds(lastText);
-    if (firstText.isEmpty()) {
-      return last > 0;
+    long first = firstText.isEmpty() ? -1 : CacheControl.seconds(firstText);
+    long last = lastText.isEmpty() ? -1 : CacheControl.seconds(lastText);
+    boolean malformed = (!firstText.isEmpty() && first < 0) || (!lastText.isEmpty() && last < 0);
+    if (malformed || (first < 0 && last < 0) || (first >= 0 && last >= 0 && last < first)) {
+      return null;
     }
-    return first >= 0 && (lastText.isEmpty() || last >= first);
+    return new long[] {first, last};
   }
 
   /**
@@ -77,37 +88,24 @@ public final class ByteRanges {
     if (range == null || !ifRangeMatches(request.get(HttpHeaderNames.IF_RANGE), entry)) {
       return null;
     }
-    String spec = range.trim();
-    if (!spec.regionMatches(true, 0, "bytes=", 0, 6) || spec.indexOf(',') >= 0) {
-      return null;
-    }
-    spec = spec.substring(6).trim();
-    int dash = spec.indexOf('-');
-    if (dash < 0) {
+    long[] spec = spec(range);
+    if (spec == null) {
       return null;
     }
     long length = entry.length();
-    long first = CacheControl.seconds(spec.substring(0, dash).trim());
-    long last = CacheControl.seconds(spec.substring(dash + 1).trim());
-    boolean hasFirst = dash > 0;
-    boolean hasLast = dash < spec.length() - 1;
-    if ((hasFirst && first < 0) || (hasLast && last < 0) || (!hasFirst && !hasLast)) {
-      return null;
-    }
-    if (!hasFirst) {
+    long first = spec[0];
+    long last = spec[1];
+    if (first < 0) {
       // A suffix: the last N bytes.
-      if (last == 0) {
+      if (last == 0 || length == 0) {
         return new long[] {-1, -1};
       }
-      return length == 0 ? new long[] {-1, -1} : new long[] {Math.max(0, length - last), length - 1};
-    }
-    if (hasLast && last < first) {
-      return null;
+      return new long[] {Math.max(0, length - last), length - 1};
     }
     if (first >= length) {
       return new long[] {-1, -1};
     }
-    return new long[] {first, hasLast ? Math.min(last, length - 1) : length - 1};
+    return new long[] {first, last >= 0 ? Math.min(last, length - 1) : length - 1};
   }
 
   /** Whether an If-Range (absent, a strong ETag or an HTTP date) lets the range be answered. */

@@ -3,41 +3,21 @@ package dev.meridian.proxy.tls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.meridian.proxy.MeridianInstance;
-import dev.meridian.proxy.config.SettingsLoader;
 import dev.meridian.proxy.testing.TestBackend;
 import dev.meridian.tls.CertificatePair;
 import dev.meridian.tls.SelfSignedCertificates;
 import io.micrometer.core.instrument.FunctionCounter;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A TLS listener's certificate files, replaced on disk, are counted when put in force and when
  * refused (a broken file: the old certificate keeps serving), so an alert sees a failed rotation;
  * nothing in the metrics changed before.
  */
-class CertificateReloadMetricsTest {
-  @TempDir
-  Path dir;
-  private TestBackend backend;
-  private MeridianInstance proxy;
-
-  @AfterEach
-  void stop() {
-    if (proxy != null) {
-      proxy.stop(Duration.ZERO);
-    }
-    if (backend != null) {
-      backend.close();
-    }
-  }
-
+class CertificateReloadMetricsTest extends TlsProxyTest {
   private double reloads(String result) {
     FunctionCounter c = proxy.proxy().metrics().registry().find("meridian.tls.certificate.reloads")
         .tags("listener", "tls", "result", result).functionCounter();
@@ -49,13 +29,8 @@ class CertificateReloadMetricsTest {
     CertificatePair served = SelfSignedCertificates.generate(Files.createDirectories(dir.resolve("live")), "localhost");
     CertificatePair next = SelfSignedCertificates.generate(Files.createDirectories(dir.resolve("next")), "localhost");
     backend = TestBackend.start(TestBackend.ok("served"));
-    proxy = new MeridianInstance(SettingsLoader.parse("meridian {\n"
-        + "  listeners = [ { name = \"tls\", address = \"127.0.0.1:0\", tls { certificates = [\n"
-        + "    { cert = \"" + served.cert() + "\", key = \"" + served.key() + "\" } ] } } ]\n"
-        + "  admin { enabled = false }\n"
-        + "  backend-groups { app { backends = [ { address = \"127.0.0.1:" + backend.port() + "\" } ] } }\n"
-        + "  routes = [ { name = \"all\", path-prefix = \"/\", backend-group = \"app\" } ]\n"
-        + "}\n", "cert-reload-metrics")).start();
+    startProxy("{ name = \"tls\", address = \"127.0.0.1:0\", tls { certificates = [\n"
+        + "  { cert = \"" + served.cert() + "\", key = \"" + served.key() + "\" } ] } }", "", "cert-reload-metrics");
     assertThat(reloads("applied")).isZero();
     assertThat(reloads("refused")).isZero();
 

@@ -3,45 +3,24 @@ package dev.meridian.proxy.tls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.meridian.proxy.MeridianInstance;
-import dev.meridian.proxy.config.SettingsLoader;
 import dev.meridian.proxy.testing.TestBackend;
 import dev.meridian.tls.CertificatePair;
 import dev.meridian.tls.SelfSignedCertificates;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A listener with client-auth passes the certificate its handshake verified to the backend as RFC
  * 9440's Client-Cert, over HTTP/1.1 and HTTP/2 (tried with curl), and a client's own Client-Cert or
  * X-SSL-Client-* claim never reaches a backend.
  */
-class ClientCertificateTest {
-  @TempDir
-  Path dir;
-  private TestBackend backend;
-  private MeridianInstance proxy;
-
-  @AfterEach
-  void stop() {
-    if (proxy != null) {
-      proxy.stop(Duration.ZERO);
-    }
-    if (backend != null) {
-      backend.close();
-    }
-  }
-
+class ClientCertificateTest extends TlsProxyTest {
   private static String curl(String... args) throws Exception {
     Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
     byte[] out = p.getInputStream().readAllBytes();
@@ -55,14 +34,9 @@ class ClientCertificateTest {
     CertificatePair site = SelfSignedCertificates.generate(Files.createDirectories(dir.resolve("site")), "localhost");
     CertificatePair alice = SelfSignedCertificates.generate(Files.createDirectories(dir.resolve("alice")), "alice.test");
     backend = TestBackend.start(TestBackend.ok("seen"));
-    proxy = new MeridianInstance(SettingsLoader.parse("meridian {\n"
-        + "  listeners = [ { name = \"mtls\", address = \"127.0.0.1:0\", tls { certificates = [ { cert = \""
+    startProxy("{ name = \"mtls\", address = \"127.0.0.1:0\", tls { certificates = [ { cert = \""
         + site.cert() + "\", key = \"" + site.key() + "\" } ], client-auth = optional, client-ca = \"" + alice.cert() + "\" } }\n"
-        + "    { name = \"plain\", address = \"127.0.0.1:0\" } ]\n"
-        + "  admin { enabled = false }\n"
-        + "  backend-groups { app { backends = [ { address = \"127.0.0.1:" + backend.port() + "\" } ] } }\n"
-        + "  routes = [ { name = \"all\", path-prefix = \"/\", backend-group = \"app\" } ]\n"
-        + "}\n", "client-cert")).start();
+        + "{ name = \"plain\", address = \"127.0.0.1:0\" }", "", "client-cert");
     String tls = "https://localhost:" + proxy.listenerAddresses().get(0).getPort() + "/";
     X509Certificate cert;
     try (InputStream in = Files.newInputStream(alice.cert())) {
@@ -105,13 +79,9 @@ class ClientCertificateTest {
     CertificatePair alice = SelfSignedCertificates.generate(Files.createDirectories(dir.resolve("alice")), "alice.test");
     backend = TestBackend.start(request -> TestBackend.Reply.ok(request.header("client-cert") == null ? "anyone" : "alice's")
         .header("Cache-Control", "max-age=600"));
-    proxy = new MeridianInstance(SettingsLoader.parse("meridian {\n"
-        + "  listeners = [ { name = \"mtls\", address = \"127.0.0.1:0\", tls { certificates = [ { cert = \""
-        + site.cert() + "\", key = \"" + site.key() + "\" } ], client-auth = optional, client-ca = \"" + alice.cert() + "\" } } ]\n"
-        + "  admin { enabled = false }\n"
-        + "  backend-groups { app { backends = [ { address = \"127.0.0.1:" + backend.port() + "\" } ] } }\n"
-        + "  routes = [ { name = \"cached\", path-prefix = \"/\", backend-group = \"app\", cache { ttl = 60s } } ]\n"
-        + "}\n", "client-cert-cache")).start();
+    startProxy("{ name = \"mtls\", address = \"127.0.0.1:0\", tls { certificates = [ { cert = \""
+        + site.cert() + "\", key = \"" + site.key() + "\" } ], client-auth = optional, client-ca = \"" + alice.cert() + "\" } }",
+        ", cache { ttl = 60s }", "client-cert-cache");
     int port = proxy.listenerAddresses().get(0).getPort();
     String[] base = {"curl", "-sk", "-D", "-", "--resolve", "localhost:" + port + ":127.0.0.1"};
     String url = "https://localhost:" + port + "/me";

@@ -3,21 +3,16 @@ package dev.meridian.proxy.tls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.meridian.proxy.MeridianInstance;
-import dev.meridian.proxy.config.SettingsLoader;
 import dev.meridian.proxy.testing.TestBackend;
 import dev.meridian.tls.CertificatePair;
 import dev.meridian.tls.SelfSignedCertificates;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A session made under one of a listener's certificates resumes only under that certificate
@@ -25,25 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
  * certificate serves, gets a full handshake (it was resumed, TLS 1.2 and 1.3 alike, since the
  * listener's certificates share their ticket keys). Tried with openssl s_client.
  */
-class SessionResumptionScopeTest {
-  @TempDir
-  Path dir;
-  private TestBackend backend;
-  private MeridianInstance proxy;
-
-  @AfterEach
-  void stop() {
-    if (proxy != null) {
-      proxy.stop(Duration.ZERO);
-    }
-    if (backend != null) {
-      backend.close();
-    }
-  }
-
+class SessionResumptionScopeTest extends TlsProxyTest {
   private String sClient(String serverName, String version, Path session, boolean resume) throws Exception {
-    List<String> command = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:"
-        + proxy.listenerAddresses().get(0).getPort(), "-servername", serverName, version, "-ign_eof",
+    List<String> command = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port(0), "-servername", serverName, version, "-ign_eof",
         resume ? "-sess_in" : "-sess_out", session.toString()));
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     p.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + serverName + "\r\nConnection: close\r\n\r\n")
@@ -60,14 +39,9 @@ class SessionResumptionScopeTest {
     CertificatePair a = SelfSignedCertificates.generate(Files.createDirectories(dir.resolve("a")), "a.test", "www.a.test");
     CertificatePair b = SelfSignedCertificates.generate(Files.createDirectories(dir.resolve("b")), "b.test");
     backend = TestBackend.start(TestBackend.ok("served"));
-    proxy = new MeridianInstance(SettingsLoader.parse("meridian {\n"
-        + "  listeners = [ { name = \"tls\", address = \"127.0.0.1:0\", tls { certificates = [\n"
-        + "    { cert = \"" + a.cert() + "\", key = \"" + a.key() + "\" }\n"
-        + "    { cert = \"" + b.cert() + "\", key = \"" + b.key() + "\" } ] } } ]\n"
-        + "  admin { enabled = false }\n"
-        + "  backend-groups { app { backends = [ { address = \"127.0.0.1:" + backend.port() + "\" } ] } }\n"
-        + "  routes = [ { name = \"all\", path-prefix = \"/\", backend-group = \"app\" } ]\n"
-        + "}\n", "resumption-scope")).start();
+    startProxy("{ name = \"tls\", address = \"127.0.0.1:0\", tls { certificates = [\n"
+        + "  { cert = \"" + a.cert() + "\", key = \"" + a.key() + "\" }\n"
+        + "  { cert = \"" + b.cert() + "\", key = \"" + b.key() + "\" } ] } }", "", "resumption-scope");
     for (String version : List.of("-tls1_3", "-tls1_2")) {
       Path session = dir.resolve("a" + version + ".pem");
       assertThat(sClient("a.test", version, session, false)).contains("New, TLSv1.").contains("served");
