@@ -164,11 +164,11 @@ final class BackgroundFill extends SimpleChannelInboundHandler<FullHttpResponse>
     if (response.decoderResult().isSuccess()) {
       int status = response.status().code();
       if (status == 304) {
-        stored = stale == null ? null : phase.refreshFrom304(target, stale, response.headers());
+        stored = stale == null ? null : OriginAnswers.refreshFrom304(phase.context(), target, stale, response.headers());
       } else {
         java.nio.ByteBuffer body = java.nio.ByteBuffer.allocateDirect(response.content().readableBytes());
         response.content().getBytes(response.content().readerIndex(), body);
-        stored = phase.storeWhole(target, response, body.flip());
+        stored = OriginAnswers.storeWhole(phase.context(), target, response, body.flip());
       }
     }
     finish(stored);
@@ -184,7 +184,7 @@ final class BackgroundFill extends SimpleChannelInboundHandler<FullHttpResponse>
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     log.debug("{}: background fetch of {} failed: {}", requestId, target.url(), cause.toString());
     if (cause instanceof TooLongHttpContentException) {
-      phase.tooLarge(target);
+      OriginAnswers.tooLarge(phase.context(), target);
     }
     finish(null);
     ctx.close();

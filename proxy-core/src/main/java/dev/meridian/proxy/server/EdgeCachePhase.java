@@ -23,7 +23,6 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -51,6 +50,11 @@ final class EdgeCachePhase {
       return new Target(ex.route.cache(), ex.route.name(), ex.cache.key, ex.cache.url,
           new io.netty.handler.codec.http.DefaultHttpHeaders().add(ex.request.headers()), ex.cache.authenticated);
     }
+  }
+
+  /** What the proxy's cache, meters and clock are reached through. */
+  ProxyContext context() {
+    return context;
   }
 
   EdgeCachePhase(FrontendHandler connection) {
@@ -230,12 +234,6 @@ final class EdgeCachePhase {
     return false;
   }
 
-  /** The background fetch of a target's key found its answer larger than the cache's largest object. */
-  void tooLarge(Target target) {
-    context.metrics.cache(target.route()).notStored("too-large");
-    cache.misses().notStored(target.key(), cache.nanoTime());
-  }
-
   static void countMiss(Exchange ex, CacheMeters meters) {
     if (ex.cache.status.equals("EXPIRED")) {
       meters.expired();
@@ -341,91 +339,13 @@ final class EdgeCachePhase {
   private void revalidated(Exchange ex, HttpResponse notModified) {
     CachedResponse old = ex.cache.revalidate;
     ex.cache.revalidate = null;
-    Refreshed refreshed = merge304(ex.route.cache(), old, notModified.headers(), ex.cache.authenticated);
+    OriginAnswers.Refreshed refreshed = OriginAnswers.merge304(context, ex.route.cache(), old, notModified.headers(),
+        ex.cache.authenticated);
     ReferenceCountUtil.release(notModified);
     connection.completion.abandonUpstream(ex);
-    finishLead(ex, keep(ex.route.name(), ex.cache.key, old, refreshed));
+    finishLead(ex, OriginAnswers.keep(context, ex.route.name(), ex.cache.key, old, refreshed));
     ex.cache.stale = null;
     serve(ex, refreshed.entry(), "REVALIDATED", cache.nanoTime());
-  }
-
-  /** A background refresh's 304: the entry refreshed and stored again; returns it, or null when it may not be. */
-  CachedResponse refreshFrom304(Target target, CachedResponse old, HttpHeaders notModified) {
-    return keep(target.route(), target.key(), old, merge304(target.policy(), old, notModified, target.authenticated()));
-  }
-
-  /** An entry refreshed by a 304, and why it may not be stored again (null when it may). */
-  private record Refreshed(CachedResponse entry, String notStored) {}
-
-  /** Stores a refreshed entry, or removes the old one when its new headers forbid storing; returns what was stored. */
-  private CachedResponse keep(String route, String key, CachedResponse old, Refreshed refreshed) {
-    CacheMeters meters = context.metrics.cache(route);
-    meters.revalidated();
-    if (refreshed.notStored() == null) {
-      cache.store(key, refreshed.entry());
-      return refreshed.entry();
-    }
-    meters.notStored(refreshed.notStored());
-    cache.remove(key, old);
-    return null;
-  }
-
-  /** The entry with a 304's headers merged in (RFC 9111 section 4.3.4) and its freshness judged again. */
-  private Refreshed merge304(CachePolicy policy, CachedResponse old, HttpHeaders notModified, boolean authenticated) {
-    List<Map.Entry<String, String>> fresh = OriginHeaders.storedHeaders(notModified);
-    Set<String> updated = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
-    fresh.forEach(h -> updated.add(h.getKey()));
-    List<Map.Entry<String, String>> merged = new ArrayList<>();
-    for (Map.Entry<String, String> h : old.headers()) {
-      if (!updated.contains(h.getKey())) {
-        merged.add(h);
-      }
-    }
-    merged.addAll(fresh);
-    HttpHeaders mergedHeaders = new io.netty.handler.codec.http.DefaultHttpHeaders();
-    merged.forEach(h -> mergedHeaders.add(h.getKey(), h.getValue()));
-    Freshness.Verdict verdict = Freshness.judge(policy, old.status(), mergedHeaders, authenticated,
-        context.epochSeconds() * 1000);
-    CachedResponse entry = new CachedResponse(old.url(), old.status(), old.reason(), List.copyOf(merged), old.body(),
-        cache.nanoTime(), verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), verdict.originStaleIfErrorSeconds(),
-        verdict.originStaleWhileRevalidateSeconds(), verdict.mayServeStale(), old.varyNames(), old.varyValues(), mergedHeaders.get(HttpHeaderNames.ETAG),
-        mergedHeaders.get(HttpHeaderNames.LAST_MODIFIED), old.tags());
-    return new Refreshed(entry, verdict.notStored());
-  }
-
-  /**
-   * A background refresh's whole answer (not a 304): stored when it may be, like a miss's; returns
-   * what was stored, or null.
-   */
-  CachedResponse storeWhole(Target target, HttpResponse response, java.nio.ByteBuffer body) {
-    CacheMeters meters = context.metrics.cache(target.route());
-    HttpHeaders headers = response.headers();
-    Set<String> tags = OriginHeaders.takeTags(headers);
-    Freshness.Verdict verdict = Freshness.judge(target.policy(), response.status().code(), headers,
-        target.authenticated(), context.epochSeconds() * 1000);
-    if (!verdict.storable()) {
-      meters.notStored(verdict.notStored());
-      return null;
-    }
-    List<String> varyNames = OriginHeaders.varyNames(headers);
-    if (CacheableRequests.spellsWithUnderscore(target.requestHeaders(), varyNames)) {
-      meters.notStored("ambiguous-header");
-      return null;
-    }
-    List<String> varyValues = EdgeCache.varyValues(varyNames, target.requestHeaders());
-    if (!EdgeCache.storableVaryValues(varyValues)) {
-      meters.notStored("vary-too-long");
-      return null;
-    }
-    CachedResponse entry = new CachedResponse(target.url(), response.status().code(),
-        response.status().reasonPhrase(), OriginHeaders.storedHeaders(headers), body, cache.nanoTime(),
-        verdict.initialAgeSeconds(), verdict.lifetimeSeconds(), verdict.originStaleIfErrorSeconds(),
-        verdict.originStaleWhileRevalidateSeconds(), verdict.mayServeStale(), varyNames,
-        varyValues, headers.get(HttpHeaderNames.ETAG),
-        headers.get(HttpHeaderNames.LAST_MODIFIED), tags);
-    cache.store(target.key(), entry);
-    meters.stored();
-    return entry;
   }
 
   /** A part of the origin's body, on its way to the client: copied into the entry being filled. */

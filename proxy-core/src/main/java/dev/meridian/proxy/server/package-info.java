@@ -16,7 +16,9 @@
  *    |                      connection or an HTTP/2 stream), never through a pipeline context
  *    |  1. RequestAdmission     validate (framing, Host, limits), route, residency, selection context
  *    |     EdgeCachePhase       a cached route: answered from the cache (or by a concurrent miss's
- *    |                          fill: CoalescedMiss), else what to store is noted (RequestCacheState)
+ *    |                          fill: CoalescedMiss), else what to store is noted (RequestCacheState);
+ *    |                          BackgroundFill fetches a key apart (stale-while-revalidate, a range's
+ *    |                          miss), OriginAnswers stores a 304's refresh or such a whole answer
  *    |  2. UpstreamAttempts     choose a backend, take a pooled connection, send the rewritten head;
  *    |                          connect failures, resets and retries; drill faults;
  *    |     BackendSlotWait      a group's per-backend limit: a full backend's request waits its turn
